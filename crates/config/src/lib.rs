@@ -1,0 +1,242 @@
+//! tenure's configuration: one TOML file with a default for everything.
+//!
+//! Unknown keys are errors that name the key (a misspelt setting silently ignored is worse than
+//! a refusal). Secrets never live here; they come from environment variables.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tenure_core::Currency;
+use tenure_engine::{ChannelSettings, EngineSettings, TouchpointSettings};
+use tenure_ingest::segment::Limits;
+
+/// The whole configuration, after defaults are filled in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerSettings,
+    pub ingest: IngestSettings,
+    pub currency: CurrencySettings,
+    pub touchpoints: TouchpointSettings,
+    pub channels: ChannelSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address `tenure serve` listens on unless `--listen` says otherwise.
+    pub listen: String,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:7070".into(),
+        }
+    }
+}
+
+/// Limits of the Segment-compatible API; Segment's published limits by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSettings {
+    pub max_message_bytes: usize,
+    pub max_batch_bytes: usize,
+    pub max_batch_messages: usize,
+    /// Messages a second each workspace may send before getting 429; 0 means no limit.
+    pub rate_limit_per_second: u32,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        let limits = Limits::default();
+        Self {
+            max_message_bytes: limits.max_message_bytes,
+            max_batch_bytes: limits.max_batch_bytes,
+            max_batch_messages: limits.max_batch_messages,
+            rate_limit_per_second: 0,
+        }
+    }
+}
+
+impl IngestSettings {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_message_bytes: self.max_message_bytes,
+            max_batch_bytes: self.max_batch_bytes,
+            max_batch_messages: self.max_batch_messages,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CurrencySettings {
+    /// The currency every report is in.
+    pub reporting: String,
+    /// Fixed rates: one unit of the key currency is worth this many units of `reporting`.
+    pub rates: BTreeMap<String, f64>,
+}
+
+impl Default for CurrencySettings {
+    fn default() -> Self {
+        Self {
+            reporting: "USD".into(),
+            rates: BTreeMap::new(),
+        }
+    }
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        path: String,
+        field: String,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and validates `path`; without a path, the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })?;
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |field: &str, message: String| ConfigError::Invalid {
+            path: origin.to_owned(),
+            field: field.to_owned(),
+            message,
+        };
+        self.server
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|_| {
+                invalid(
+                    "server.listen",
+                    format!(
+                        "{:?} is not an address such as 127.0.0.1:7070",
+                        self.server.listen
+                    ),
+                )
+            })?;
+        Currency::parse(&self.currency.reporting)
+            .map_err(|e| invalid("currency.reporting", e.to_string()))?;
+        for (code, rate) in &self.currency.rates {
+            Currency::parse(code)
+                .map_err(|e| invalid(&format!("currency.rates.{code}"), e.to_string()))?;
+            if !(rate.is_finite() && *rate > 0.0) {
+                return Err(invalid(
+                    &format!("currency.rates.{code}"),
+                    format!("{rate} is not a positive rate"),
+                ));
+            }
+        }
+        let limits = self.ingest.limits();
+        if limits.max_message_bytes == 0
+            || limits.max_batch_messages == 0
+            || limits.max_batch_bytes < limits.max_message_bytes
+        {
+            return Err(invalid(
+                "ingest",
+                "limits must be positive and max_batch_bytes at least max_message_bytes".into(),
+            ));
+        }
+        self.channels
+            .validate()
+            .map_err(|e| invalid("channels", e.to_string()))?;
+        Ok(())
+    }
+
+    /// The engine's part of the configuration.
+    pub fn engine(&self) -> EngineSettings {
+        EngineSettings {
+            channels: self.channels.clone(),
+            touchpoints: self.touchpoints.clone(),
+        }
+    }
+
+    pub fn reporting_currency(&self) -> Currency {
+        Currency::parse(&self.currency.reporting).expect("validated on load")
+    }
+
+    /// The effective configuration as TOML, defaults included.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("the configuration serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_means_defaults() {
+        assert_eq!(Config::parse("", "t.toml").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn effective_config_round_trips() {
+        let config = Config::default();
+        let again = Config::parse(&config.to_toml(), "effective").unwrap();
+        assert_eq!(again, config);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Config::parse("[server]\nlisten = \"127.0.0.1:1\"\nlistn = 3\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("t.toml") && err.contains("listn"), "{err}");
+        let err = Config::parse("[sever]\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sever"), "{err}");
+    }
+
+    #[test]
+    fn values_are_validated() {
+        let err = Config::parse("[server]\nlisten = \"here\"\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.listen"), "{err}");
+        let err = Config::parse("[currency]\nreporting = \"EURO\"\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("currency.reporting"), "{err}");
+        let err = Config::parse("[currency.rates]\nEUR = -1.0\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("currency.rates.EUR"), "{err}");
+        let ok = Config::parse("[ingest]\nmax_batch_messages = 10\n", "t.toml").unwrap();
+        assert_eq!(ok.ingest.max_batch_messages, 10);
+        assert_eq!(ok.ingest.max_message_bytes, 32 * 1024);
+    }
+}

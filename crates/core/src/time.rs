@@ -1,0 +1,114 @@
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A UTC instant at millisecond precision, as every timestamp in tenure is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Timestamp(i64);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a timestamp (expected RFC 3339 such as 2025-03-01T12:00:00Z, or a date 2025-03-01)")]
+pub struct TimestampError(pub String);
+
+impl Timestamp {
+    pub const MS_PER_DAY: i64 = 86_400_000;
+
+    pub fn from_millis(ms: i64) -> Self {
+        Self(ms)
+    }
+
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    pub fn from_datetime(dt: DateTime<Utc>) -> Self {
+        Self(dt.timestamp_millis())
+    }
+
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(self.0)
+            .single()
+            .expect("every i64 millisecond count within chrono's range")
+    }
+
+    /// RFC 3339 with any offset (converted to UTC), or a bare date meaning its midnight UTC.
+    /// Precision below a millisecond is truncated.
+    pub fn parse(raw: &str) -> Result<Self, TimestampError> {
+        let text = raw.trim();
+        if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
+            return Ok(Self(dt.timestamp_millis()));
+        }
+        // Segment libraries and spreadsheets also write a space instead of the `T`.
+        if let Ok(dt) = DateTime::parse_from_rfc3339(&text.replacen(' ', "T", 1)) {
+            return Ok(Self(dt.timestamp_millis()));
+        }
+        if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+            return Ok(Self(Utc.from_utc_datetime(&midnight).timestamp_millis()));
+        }
+        Err(TimestampError(raw.to_owned()))
+    }
+
+    pub fn plus_millis(self, ms: i64) -> Self {
+        Self(self.0.saturating_add(ms))
+    }
+}
+
+impl TryFrom<String> for Timestamp {
+    type Error = TimestampError;
+    fn try_from(raw: String) -> Result<Self, TimestampError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Timestamp> for String {
+    fn from(t: Timestamp) -> String {
+        t.to_string()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            &self
+                .to_datetime()
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_offsets_dates_and_truncates_to_millis() {
+        let t = Timestamp::parse("2025-03-01T12:00:05.123456Z").unwrap();
+        assert_eq!(t.to_string(), "2025-03-01T12:00:05.123Z");
+        let o = Timestamp::parse("2025-03-01T13:00:05.123+01:00").unwrap();
+        assert_eq!(o, t);
+        assert_eq!(
+            Timestamp::parse("2025-03-01").unwrap().to_string(),
+            "2025-03-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::parse("2025-03-01 12:00:05.123Z").unwrap(),
+            Timestamp::parse("2025-03-01T12:00:05.123Z").unwrap()
+        );
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in [
+            "",
+            "yesterday",
+            "2025-13-01",
+            "2025-02-30T00:00:00Z",
+            "1700000000",
+        ] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Identity: which user ids and anonymous ids are the same person (SPEC §2.1, §2.2).
+//!
+//! A union-find over ids. Links only ever join components, so the final components depend only
+//! on the set of links, not on their order; and the person's id is chosen from the component's
+//! members (its smallest user id), never from which link came first. That is what lets a replay
+//! of the log, in any batching, reproduce the live state exactly.
+//!
+//! `alias` names a `previousId` that may be an anonymous id or an older user id; the graph links
+//! both readings as "ghost" nodes. A ghost counts for nothing (no person, no anonymous id) until
+//! the same id is seen in its own role, when it simply becomes real — again independent of order.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use tenure_core::{AnonymousId, UserId};
+
+/// A person: the smallest user id of an identity component.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PersonId(UserId);
+
+impl PersonId {
+    pub fn user_id(&self) -> &UserId {
+        &self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Display for PersonId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum IdKey {
+    User(UserId),
+    Anon(AnonymousId),
+}
+
+/// Two roots merged: `kept` is the new root, `absorbed` is no longer one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Merge {
+    pub kept: usize,
+    pub absorbed: usize,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct IdentityGraph {
+    index: HashMap<IdKey, usize>,
+    keys: Vec<IdKey>,
+    seen: Vec<bool>,
+    parent: Vec<usize>,
+    size: Vec<u32>,
+    /// At roots: the smallest seen user id of the component.
+    min_user: Vec<Option<UserId>>,
+    /// At roots: the smallest seen anonymous id of the component.
+    min_anon: Vec<Option<AnonymousId>>,
+    persons: u64,
+    anonymous_ids: u64,
+}
+
+impl IdentityGraph {
+    pub fn lookup(&self, key: &IdKey) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    /// The node of an id, created as a ghost if it is new.
+    pub fn node(&mut self, key: IdKey) -> usize {
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.keys.len();
+        self.index.insert(key.clone(), i);
+        self.keys.push(key);
+        self.seen.push(false);
+        self.parent.push(i);
+        self.size.push(1);
+        self.min_user.push(None);
+        self.min_anon.push(None);
+        i
+    }
+
+    /// The node of an id seen in its own role (`userId`, `anonymousId`, a CSV column).
+    pub fn see(&mut self, key: IdKey) -> usize {
+        let i = self.node(key);
+        if !self.seen[i] {
+            self.seen[i] = true;
+            let root = self.find(i);
+            match &self.keys[i] {
+                IdKey::User(u) => {
+                    let slot = &mut self.min_user[root];
+                    match slot {
+                        None => {
+                            self.persons += 1;
+                            *slot = Some(u.clone());
+                        }
+                        Some(current) if u < current => *slot = Some(u.clone()),
+                        Some(_) => {}
+                    }
+                }
+                IdKey::Anon(a) => {
+                    self.anonymous_ids += 1;
+                    let slot = &mut self.min_anon[root];
+                    if slot.as_ref().is_none_or(|current| a < current) {
+                        *slot = Some(a.clone());
+                    }
+                }
+            }
+        }
+        i
+    }
+
+    pub fn find(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
+        }
+        i
+    }
+
+    /// The root without path compression, for `&self` queries (depth is O(log n) by union by
+    /// size).
+    pub fn root(&self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            i = self.parent[i];
+        }
+        i
+    }
+
+    pub fn union(&mut self, a: usize, b: usize) -> Option<Merge> {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return None;
+        }
+        let (kept, absorbed) = if self.size[ra] >= self.size[rb] {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        self.parent[absorbed] = kept;
+        self.size[kept] += self.size[absorbed];
+        let absorbed_user = self.min_user[absorbed].take();
+        if let Some(u) = absorbed_user {
+            match &self.min_user[kept] {
+                Some(current) => {
+                    self.persons -= 1;
+                    if u < *current {
+                        self.min_user[kept] = Some(u);
+                    }
+                }
+                None => self.min_user[kept] = Some(u),
+            }
+        }
+        if let Some(a) = self.min_anon[absorbed].take() {
+            if self.min_anon[kept]
+                .as_ref()
+                .is_none_or(|current| a < *current)
+            {
+                self.min_anon[kept] = Some(a);
+            }
+        }
+        Some(Merge { kept, absorbed })
+    }
+
+    /// The person of a root, if its component holds a seen user id.
+    pub fn person_of_root(&self, root: usize) -> Option<PersonId> {
+        self.min_user[root].clone().map(PersonId)
+    }
+
+    pub fn person_of(&self, node: usize) -> Option<PersonId> {
+        self.person_of_root(self.root(node))
+    }
+
+    pub fn persons(&self) -> u64 {
+        self.persons
+    }
+
+    pub fn anonymous_ids(&self) -> u64 {
+        self.anonymous_ids
+    }
+
+    /// Every id seen in its own role, with its node.
+    pub fn seen_ids(&self) -> impl Iterator<Item = (usize, &IdKey)> + '_ {
+        self.keys.iter().enumerate().filter(|(i, _)| self.seen[*i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(s: &str) -> IdKey {
+        IdKey::User(UserId::parse(s).unwrap())
+    }
+
+    fn anon(s: &str) -> IdKey {
+        IdKey::Anon(AnonymousId::parse(s).unwrap())
+    }
+
+    #[test]
+    fn person_is_smallest_user_whatever_the_link_order() {
+        for order in [[0, 1], [1, 0]] {
+            let mut g = IdentityGraph::default();
+            let b = g.see(user("b"));
+            let a = g.see(user("a"));
+            let x = g.see(anon("x"));
+            let links = [(b, x), (a, x)];
+            for i in order {
+                g.union(links[i].0, links[i].1);
+            }
+            assert_eq!(g.person_of(x).unwrap().as_str(), "a");
+            assert_eq!(g.persons(), 1);
+            assert_eq!(g.anonymous_ids(), 1);
+        }
+    }
+
+    #[test]
+    fn ghosts_count_only_once_seen() {
+        let mut g = IdentityGraph::default();
+        let u = g.see(user("u"));
+        let ghost = g.node(user("old"));
+        g.union(u, ghost);
+        assert_eq!(g.persons(), 1);
+        assert_eq!(g.person_of(u).unwrap().as_str(), "u");
+        g.see(user("old"));
+        assert_eq!(g.persons(), 1);
+        assert_eq!(g.person_of(u).unwrap().as_str(), "old");
+    }
+}

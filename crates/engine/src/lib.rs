@@ -1,0 +1,29 @@
+//! The pure derived state of tenure: identity graph, sessions, touchpoints and channels.
+//!
+//! **Invariant:** this crate does no I/O, reads no clock and spawns nothing. Its only input is
+//! the log, one [`tenure_core::StoredEntry`] at a time, and every figure it derives is a function
+//! of the *set* of entries applied — not of their order or batching — so replaying the log
+//! rebuilds exactly the state a live server holds, even when backfills bring old timestamps late.
+//!
+//! Code map:
+//! - [`identity`]: union-find of user and anonymous ids; the person of a component.
+//! - [`marketing`]: the marketing information of one page message (campaign, UTM, click ids,
+//!   external referrer).
+//! - [`sessions`]: page views cut into sessions; the [`Touchpoint`] type.
+//! - [`channels`]: the ordered, configurable channel rules.
+//! - [`model`]: [`Model`], which ties them together entry by entry.
+
+pub mod channels;
+pub mod identity;
+mod marketing;
+pub mod model;
+pub mod sessions;
+
+pub use channels::{
+    ChannelRule, ChannelSettings, Condition, ReferrerMatch, SettingsError, SourceClass,
+    SourceMatch, DIRECT,
+};
+pub use identity::PersonId;
+pub use marketing::CLICK_IDS;
+pub use model::{EngineSettings, IdentitySnapshot, Model, Snapshot, Summary};
+pub use sessions::{Touchpoint, TouchpointOrigin, TouchpointSettings};

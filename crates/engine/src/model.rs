@@ -1,0 +1,496 @@
+//! The model: all derived state of one workspace, updated entry by entry.
+//!
+//! `apply` does only cheap, order-insensitive bookkeeping (amortised O(log n)): it links ids,
+//! files a page view into its identity component's sorted map, and drops that component's
+//! cached touchpoints. Sessions are cut lazily, per component, when touchpoints are asked for.
+//! Because every derived figure is computed from sets (links, sorted page views, rows), the
+//! model after any order or batching of the same entries is the same — replay equals live.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+use tenure_core::{
+    AccountId, AnonymousId, Email, EntryBody, MessageType, SegmentMessage, StoredEntry, Timestamp,
+    TouchpointRow, UserId,
+};
+
+use crate::channels::{ChannelSettings, SettingsError};
+use crate::identity::{IdKey, IdentityGraph, PersonId};
+use crate::marketing::{self, page_facts};
+use crate::sessions::{
+    online_touchpoint, sessions, Keyed, PageView, Touchpoint, TouchpointOrigin, TouchpointSettings,
+};
+
+/// Everything the engine can be configured with (the `[channels]` and `[touchpoints]` tables).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineSettings {
+    pub channels: ChannelSettings,
+    pub touchpoints: TouchpointSettings,
+}
+
+impl EngineSettings {
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        self.channels.validate()?;
+        if self.touchpoints.session_timeout_minutes == 0 {
+            return Err(SettingsError {
+                location: "touchpoints.session_timeout_minutes".into(),
+                problem: "must be at least 1".into(),
+            });
+        }
+        for (field, list) in [
+            ("exclude_hosts", &self.touchpoints.exclude_hosts),
+            ("site_domains", &self.touchpoints.site_domains),
+        ] {
+            if list.iter().any(|h| h.trim().trim_matches('.').is_empty()) {
+                return Err(SettingsError {
+                    location: format!("touchpoints.{field}"),
+                    problem: "contains an empty host".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counts for `tenure status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub accounts: u64,
+    pub persons: u64,
+    pub anonymous_ids: u64,
+    pub touchpoints: u64,
+    pub touchpoints_by_channel: BTreeMap<String, u64>,
+}
+
+/// One identity component as the snapshot shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentitySnapshot {
+    pub person: Option<PersonId>,
+    pub user_ids: BTreeSet<UserId>,
+    pub anonymous_ids: BTreeSet<AnonymousId>,
+    pub emails: BTreeSet<Email>,
+    pub accounts: BTreeSet<AccountId>,
+}
+
+/// A comparable picture of the identity graph and every touchpoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Ordered by person, then user ids, then anonymous ids.
+    pub identities: Vec<IdentitySnapshot>,
+    pub touchpoints: Vec<Touchpoint>,
+    pub summary: Summary,
+}
+
+type EventKey = (Timestamp, String);
+
+/// The pages and campaign tracks of one identity component.
+#[derive(Debug, Default)]
+struct Component {
+    pages: BTreeMap<EventKey, PageView>,
+    tracks: BTreeMap<EventKey, Keyed>,
+    /// Sessions and tracks, without the person (which can change without the pages changing).
+    cache: OnceLock<Vec<Keyed>>,
+}
+
+impl Component {
+    fn touchpoints(&self, settings: &EngineSettings) -> &[Keyed] {
+        self.cache.get_or_init(|| {
+            let mut out = sessions(
+                self.pages.values(),
+                &settings.touchpoints,
+                &settings.channels,
+            );
+            out.extend(self.tracks.values().cloned());
+            out
+        })
+    }
+
+    /// Moves `other` in, inserting the smaller map into the larger one.
+    fn absorb(&mut self, mut other: Component) {
+        if other.pages.len() > self.pages.len() {
+            std::mem::swap(&mut self.pages, &mut other.pages);
+        }
+        self.pages.extend(other.pages);
+        if other.tracks.len() > self.tracks.len() {
+            std::mem::swap(&mut self.tracks, &mut other.tracks);
+        }
+        self.tracks.extend(other.tracks);
+        self.cache.take();
+    }
+}
+
+/// The derived state of one workspace.
+#[derive(Debug)]
+pub struct Model {
+    settings: EngineSettings,
+    ids: IdentityGraph,
+    /// By root node of the identity graph.
+    components: HashMap<usize, Component>,
+    /// E-mail -> the nodes it was seen on. Never merges people.
+    emails: HashMap<Email, BTreeSet<usize>>,
+    /// Account -> the nodes linked to it by `group` or `context.groupId`.
+    account_links: BTreeMap<AccountId, BTreeSet<usize>>,
+    /// Every account id seen anywhere.
+    accounts: BTreeSet<AccountId>,
+    /// Offline rows keyed by time and content, so a row applied twice is kept once.
+    offline: BTreeMap<EventKey, TouchpointRow>,
+}
+
+impl Model {
+    pub fn new(settings: EngineSettings) -> Model {
+        Model {
+            settings,
+            ids: IdentityGraph::default(),
+            components: HashMap::new(),
+            emails: HashMap::new(),
+            account_links: BTreeMap::new(),
+            accounts: BTreeSet::new(),
+            offline: BTreeMap::new(),
+        }
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// Applies one entry of the log.
+    pub fn apply(&mut self, entry: &StoredEntry) {
+        match &entry.entry.body {
+            EntryBody::Segment(m) => self.apply_message(m),
+            EntryBody::Touchpoint(row) => self.apply_offline(row),
+            EntryBody::Account(r) => {
+                self.accounts.insert(r.account_id.clone());
+            }
+            EntryBody::Subscription(r) => {
+                self.accounts.insert(r.account_id.clone());
+            }
+            EntryBody::Deal(r) => {
+                self.accounts.insert(r.account_id.clone());
+            }
+            EntryBody::Spend(_) | EntryBody::Webhook(_) => {}
+        }
+    }
+
+    fn apply_message(&mut self, m: &SegmentMessage) {
+        let user = m.user_id.clone().map(|u| self.ids.see(IdKey::User(u)));
+        let anon = m.anonymous_id.clone().map(|a| self.ids.see(IdKey::Anon(a)));
+        if let (Some(u), Some(a)) = (user, anon) {
+            self.union(u, a);
+        }
+        let main = user.or(anon);
+        if m.kind == MessageType::Alias {
+            if let (Some(main), Some(prev)) = (main, m.previous_id.as_deref()) {
+                // previousId may be an anonymous id or an older user id: link both readings.
+                if let Ok(u) = UserId::parse(prev) {
+                    let ghost = self.ids.node(IdKey::User(u));
+                    self.union(main, ghost);
+                }
+                if let Ok(a) = AnonymousId::parse(prev) {
+                    let ghost = self.ids.node(IdKey::Anon(a));
+                    self.union(main, ghost);
+                }
+            }
+        }
+        let account = m.account();
+        if let Some(account) = &account {
+            self.accounts.insert(account.clone());
+        }
+        let Some(main) = main else { return };
+        if let Some(email) = m.email() {
+            self.emails.entry(email).or_default().insert(main);
+        }
+        if let Some(account) = &account {
+            self.account_links
+                .entry(account.clone())
+                .or_default()
+                .insert(main);
+        }
+        match m.kind {
+            MessageType::Page => {
+                let facts = page_facts(m, &self.settings.touchpoints);
+                let excluded = facts.host.as_deref().is_some_and(|host| {
+                    self.settings
+                        .touchpoints
+                        .exclude_hosts
+                        .iter()
+                        .any(|x| marketing::within(host, x))
+                });
+                if excluded {
+                    return;
+                }
+                let view = PageView {
+                    at: m.timestamp,
+                    message_id: m.message_id.clone(),
+                    anonymous_id: m.anonymous_id.clone(),
+                    account,
+                    facts,
+                };
+                let comp = self.component_mut(main);
+                comp.pages.insert((m.timestamp, m.message_id.clone()), view);
+                comp.cache.take();
+            }
+            MessageType::Track if marketing::has_campaign(m) => {
+                let facts = page_facts(m, &self.settings.touchpoints);
+                let touchpoint = online_touchpoint(
+                    m.timestamp,
+                    m.anonymous_id.clone(),
+                    account,
+                    &facts,
+                    TouchpointOrigin::CampaignTrack,
+                    &self.settings.channels,
+                );
+                let keyed = Keyed {
+                    tiebreak: m.message_id.clone(),
+                    touchpoint,
+                };
+                let comp = self.component_mut(main);
+                comp.tracks
+                    .insert((m.timestamp, m.message_id.clone()), keyed);
+                comp.cache.take();
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_offline(&mut self, row: &TouchpointRow) {
+        // The ids exist (they are people and visitors), but a row links nothing.
+        if let Some(u) = &row.user_id {
+            self.ids.see(IdKey::User(u.clone()));
+        }
+        if let Some(a) = &row.anonymous_id {
+            self.ids.see(IdKey::Anon(a.clone()));
+        }
+        if let Some(account) = &row.account_id {
+            self.accounts.insert(account.clone());
+        }
+        let content = serde_json::to_string(row).expect("rows serialize");
+        self.offline.insert((row.occurred_at, content), row.clone());
+    }
+
+    fn component_mut(&mut self, node: usize) -> &mut Component {
+        let root = self.ids.find(node);
+        self.components.entry(root).or_default()
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        if let Some(merge) = self.ids.union(a, b) {
+            if let Some(absorbed) = self.components.remove(&merge.absorbed) {
+                self.components
+                    .entry(merge.kept)
+                    .or_default()
+                    .absorb(absorbed);
+            }
+        }
+    }
+
+    pub fn person_of_user(&self, user: &UserId) -> Option<PersonId> {
+        let node = self.ids.lookup(&IdKey::User(user.clone()))?;
+        self.ids.person_of(node)
+    }
+
+    /// The person (and identity root) an offline row belongs to: by user id, else anonymous
+    /// id, else e-mail (the smallest person with that e-mail).
+    fn offline_owner(&self, row: &TouchpointRow) -> (Option<PersonId>, Option<usize>) {
+        if let Some(node) = row
+            .user_id
+            .clone()
+            .and_then(|u| self.ids.lookup(&IdKey::User(u)))
+        {
+            return (self.ids.person_of(node), Some(self.ids.root(node)));
+        }
+        if let Some(node) = row
+            .anonymous_id
+            .clone()
+            .and_then(|a| self.ids.lookup(&IdKey::Anon(a)))
+        {
+            return (self.ids.person_of(node), Some(self.ids.root(node)));
+        }
+        let best = row
+            .email
+            .as_ref()
+            .and_then(|e| self.emails.get(e))
+            .into_iter()
+            .flatten()
+            .filter_map(|&node| {
+                let root = self.ids.root(node);
+                self.ids.person_of_root(root).map(|p| (p, root))
+            })
+            .min();
+        match best {
+            Some((person, root)) => (Some(person), Some(root)),
+            None => (None, None),
+        }
+    }
+
+    fn offline_keyed(
+        &self,
+        key: &EventKey,
+        row: &TouchpointRow,
+        person: Option<PersonId>,
+    ) -> Keyed {
+        Keyed {
+            tiebreak: key.1.clone(),
+            touchpoint: Touchpoint {
+                occurred_at: row.occurred_at,
+                person,
+                anonymous_id: row.anonymous_id.clone(),
+                account: row.account_id.clone(),
+                channel: self
+                    .settings
+                    .channels
+                    .offline_channel(row.channel.as_deref(), row.kind.as_deref()),
+                source: row.source.clone(),
+                medium: row.medium.clone(),
+                campaign: row.campaign.clone(),
+                content: row.content.clone(),
+                term: row.term.clone(),
+                click_id: None,
+                referrer_host: None,
+                landing_url: None,
+                origin: TouchpointOrigin::Offline,
+            },
+        }
+    }
+
+    fn component_keyed(&self, root: usize, out: &mut Vec<Keyed>) {
+        if let Some(comp) = self.components.get(&root) {
+            let person = self.ids.person_of_root(root);
+            out.extend(comp.touchpoints(&self.settings).iter().map(|k| {
+                let mut k = k.clone();
+                k.touchpoint.person = person.clone();
+                k
+            }));
+        }
+    }
+
+    fn sorted(mut keyed: Vec<Keyed>) -> Vec<Touchpoint> {
+        keyed.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        keyed.into_iter().map(|k| k.touchpoint).collect()
+    }
+
+    /// Every touchpoint, ordered by time, then origin, then message id (or row content).
+    pub fn touchpoints(&self) -> Vec<Touchpoint> {
+        let mut keyed = Vec::new();
+        for &root in self.components.keys() {
+            self.component_keyed(root, &mut keyed);
+        }
+        for (key, row) in &self.offline {
+            let (person, _) = self.offline_owner(row);
+            keyed.push(self.offline_keyed(key, row, person));
+        }
+        Self::sorted(keyed)
+    }
+
+    /// The touchpoints of everyone linked to the account, plus offline rows naming it, in
+    /// time order.
+    pub fn account_touchpoints(&self, account: &AccountId) -> Vec<Touchpoint> {
+        let roots: HashSet<usize> = self
+            .account_links
+            .get(account)
+            .into_iter()
+            .flatten()
+            .map(|&node| self.ids.root(node))
+            .collect();
+        let mut keyed = Vec::new();
+        for &root in &roots {
+            self.component_keyed(root, &mut keyed);
+        }
+        for (key, row) in &self.offline {
+            let (person, root) = self.offline_owner(row);
+            let linked = root.is_some_and(|r| roots.contains(&r));
+            if linked || row.account_id.as_ref() == Some(account) {
+                keyed.push(self.offline_keyed(key, row, person));
+            }
+        }
+        Self::sorted(keyed)
+    }
+
+    pub fn summary(&self) -> Summary {
+        Self::summarise(self, &self.touchpoints())
+    }
+
+    fn summarise(&self, touchpoints: &[Touchpoint]) -> Summary {
+        let mut by_channel = BTreeMap::new();
+        for t in touchpoints {
+            *by_channel.entry(t.channel.clone()).or_insert(0) += 1;
+        }
+        Summary {
+            accounts: self.accounts.len() as u64,
+            persons: self.ids.persons(),
+            anonymous_ids: self.ids.anonymous_ids(),
+            touchpoints: touchpoints.len() as u64,
+            touchpoints_by_channel: by_channel,
+        }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let mut groups: HashMap<usize, IdentitySnapshot> = HashMap::new();
+        fn group<'g>(
+            groups: &'g mut HashMap<usize, IdentitySnapshot>,
+            ids: &IdentityGraph,
+            root: usize,
+        ) -> &'g mut IdentitySnapshot {
+            groups.entry(root).or_insert_with(|| IdentitySnapshot {
+                person: ids.person_of_root(root),
+                user_ids: BTreeSet::new(),
+                anonymous_ids: BTreeSet::new(),
+                emails: BTreeSet::new(),
+                accounts: BTreeSet::new(),
+            })
+        }
+        for (node, key) in self.ids.seen_ids() {
+            let g = group(&mut groups, &self.ids, self.ids.root(node));
+            match key {
+                IdKey::User(u) => {
+                    g.user_ids.insert(u.clone());
+                }
+                IdKey::Anon(a) => {
+                    g.anonymous_ids.insert(a.clone());
+                }
+            }
+        }
+        for (email, nodes) in &self.emails {
+            for &node in nodes {
+                group(&mut groups, &self.ids, self.ids.root(node))
+                    .emails
+                    .insert(email.clone());
+            }
+        }
+        for (account, nodes) in &self.account_links {
+            for &node in nodes {
+                group(&mut groups, &self.ids, self.ids.root(node))
+                    .accounts
+                    .insert(account.clone());
+            }
+        }
+        let mut identities: Vec<IdentitySnapshot> = groups.into_values().collect();
+        identities.sort_by(|a, b| {
+            (&a.person, &a.user_ids, &a.anonymous_ids).cmp(&(
+                &b.person,
+                &b.user_ids,
+                &b.anonymous_ids,
+            ))
+        });
+        let touchpoints = self.touchpoints();
+        let summary = self.summarise(&touchpoints);
+        Snapshot {
+            identities,
+            touchpoints,
+            summary,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_can_be_shared_between_threads() {
+        // The server keeps one model per workspace behind a lock read by many requests.
+        fn shared<T: Send + Sync>() {}
+        shared::<Model>();
+    }
+}

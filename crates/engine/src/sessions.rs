@@ -1,0 +1,193 @@
+//! Sessions and touchpoints (SPEC §2.2).
+//!
+//! Sessions are a function of the *sorted set* of an identity's page views: views are kept
+//! ordered by `(timestamp, message_id)` and the sessions are cut from that order on demand. A
+//! late page from a backfill simply lands in its place, and the result is the same whether the
+//! pages arrived in order, shuffled, or in different batches — which a streaming sessioniser that
+//! only extends the last session could not promise.
+//!
+//! A session ends after `session_timeout_minutes` without a page view (a gap of exactly the
+//! timeout continues it) or at a page carrying marketing information that differs from the
+//! session's first page, unless that page is a reload of the landing URL. Pages without any
+//! marketing information (internal navigation) continue the session.
+
+use serde::{Deserialize, Serialize};
+use tenure_core::{AccountId, AnonymousId, Timestamp};
+
+use crate::channels::ChannelSettings;
+use crate::identity::PersonId;
+use crate::marketing::{Marketing, PageFacts};
+
+/// Settings of sessionisation and of which pages count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TouchpointSettings {
+    /// A session ends after this many minutes without a page view.
+    pub session_timeout_minutes: u32,
+    /// Pages on these hosts (or their subdomains) are ignored, e.g. the product's own app.
+    pub exclude_hosts: Vec<String>,
+    /// Domains whose hosts are internal referrers. Empty: the page host's registrable domain.
+    pub site_domains: Vec<String>,
+}
+
+impl Default for TouchpointSettings {
+    fn default() -> Self {
+        Self {
+            session_timeout_minutes: 30,
+            exclude_hosts: Vec::new(),
+            site_domains: Vec::new(),
+        }
+    }
+}
+
+impl TouchpointSettings {
+    pub(crate) fn timeout_ms(&self) -> i64 {
+        i64::from(self.session_timeout_minutes) * 60_000
+    }
+}
+
+/// Where a touchpoint came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TouchpointOrigin {
+    /// A session of page views, described by its first page.
+    Session,
+    /// A `track` message carrying `context.campaign`.
+    CampaignTrack,
+    /// A row of `touchpoints.csv`.
+    Offline,
+}
+
+/// One marketing touch of a person, an anonymous visitor or an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Touchpoint {
+    pub occurred_at: Timestamp,
+    pub person: Option<PersonId>,
+    pub anonymous_id: Option<AnonymousId>,
+    /// The account named by the message (`context.groupId`) or the offline row (`account_id`).
+    pub account: Option<AccountId>,
+    pub channel: String,
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
+    pub content: Option<String>,
+    pub term: Option<String>,
+    /// `(name, value)`, e.g. `("gclid", "Cj0K…")`.
+    pub click_id: Option<(String, String)>,
+    /// The external referrer's host, if any.
+    pub referrer_host: Option<String>,
+    pub landing_url: Option<String>,
+    pub origin: TouchpointOrigin,
+}
+
+/// A touchpoint with the key that orders it among others deterministically.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Keyed {
+    pub tiebreak: String,
+    pub touchpoint: Touchpoint,
+}
+
+impl Keyed {
+    pub fn sort_key(&self) -> (Timestamp, TouchpointOrigin, &str) {
+        (
+            self.touchpoint.occurred_at,
+            self.touchpoint.origin,
+            &self.tiebreak,
+        )
+    }
+}
+
+/// A page view as kept in an identity component.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PageView {
+    pub at: Timestamp,
+    pub message_id: String,
+    pub anonymous_id: Option<AnonymousId>,
+    pub account: Option<AccountId>,
+    pub facts: PageFacts,
+}
+
+/// The first page of every session, in time order.
+pub(crate) fn session_starts<'a>(
+    pages: impl IntoIterator<Item = &'a PageView>,
+    timeout_ms: i64,
+) -> Vec<&'a PageView> {
+    let mut starts: Vec<&PageView> = Vec::new();
+    let mut last_at: Option<Timestamp> = None;
+    for page in pages {
+        let new_session = match (starts.last(), last_at) {
+            (Some(first), Some(last)) => {
+                page.at.millis() - last.millis() > timeout_ms || new_campaign(first, page)
+            }
+            _ => true,
+        };
+        if new_session {
+            starts.push(page);
+        }
+        last_at = Some(page.at);
+    }
+    starts
+}
+
+fn new_campaign(first: &PageView, page: &PageView) -> bool {
+    let reload = page.facts.url.is_some() && page.facts.url == first.facts.url;
+    !page.facts.marketing.is_empty() && page.facts.marketing != first.facts.marketing && !reload
+}
+
+/// The touchpoint of a session's first page or of a campaign track (person filled in later).
+pub(crate) fn online_touchpoint(
+    at: Timestamp,
+    anonymous_id: Option<AnonymousId>,
+    account: Option<AccountId>,
+    facts: &PageFacts,
+    origin: TouchpointOrigin,
+    channels: &ChannelSettings,
+) -> Touchpoint {
+    let Marketing {
+        source,
+        medium,
+        campaign,
+        content,
+        term,
+        click_id,
+        referrer_host,
+    } = facts.marketing.clone();
+    Touchpoint {
+        occurred_at: at,
+        person: None,
+        anonymous_id,
+        account,
+        channel: channels.classify(&facts.marketing).to_owned(),
+        source,
+        medium,
+        campaign,
+        content,
+        term,
+        click_id,
+        referrer_host,
+        landing_url: facts.url.clone(),
+        origin,
+    }
+}
+
+/// The touchpoints of a component's pages: one per session.
+pub(crate) fn sessions<'a>(
+    pages: impl IntoIterator<Item = &'a PageView>,
+    touchpoints: &TouchpointSettings,
+    channels: &ChannelSettings,
+) -> Vec<Keyed> {
+    session_starts(pages, touchpoints.timeout_ms())
+        .into_iter()
+        .map(|first| Keyed {
+            tiebreak: first.message_id.clone(),
+            touchpoint: online_touchpoint(
+                first.at,
+                first.anonymous_id.clone(),
+                first.account.clone(),
+                &first.facts,
+                TouchpointOrigin::Session,
+                channels,
+            ),
+        })
+        .collect()
+}

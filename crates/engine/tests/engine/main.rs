@@ -1,0 +1,10 @@
+//! Behaviour tests of the engine through its public API: entries in, touchpoints and identity
+//! out. Table-driven where the area is a table (channels), one small story per rule elsewhere,
+//! and a property test for the invariant the whole crate is built around: replay equals live.
+
+mod channels;
+mod identity;
+mod replay;
+mod sessions;
+mod settings;
+mod support;

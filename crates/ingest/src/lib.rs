@@ -1,0 +1,12 @@
+//! Parsers that turn outside formats into log entries: Segment tracking API messages
+//! ([`segment`]) and the CSV files of SPEC §2.3 ([`csv`]).
+//!
+//! **Architecture invariant:** this crate is pure. It reads bytes (or an [`std::io::Read`]) and
+//! returns validated domain values or errors that say what was wrong and where; it opens no
+//! files, reads no clock and knows nothing of HTTP or storage.
+
+pub mod csv;
+pub mod segment;
+
+pub use crate::csv::{read_csv, CsvKind, CsvRows, HeaderError, Row, RowError};
+pub use crate::segment::{parse_message, Endpoint, Envelope, Limit, Limits, SegmentError};

@@ -1,0 +1,101 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tenure_config::Config;
+use tenure_store::{Scope, Store};
+use tokio::net::TcpListener;
+
+use crate::auth::{header_key, KeyCache};
+use crate::rate::RateLimiter;
+use crate::{ingest, status, ApiError, Live, Status};
+
+/// What every handler shares. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub live: Arc<Live>,
+    pub config: Arc<Config>,
+    pub(crate) keys: Arc<KeyCache>,
+    pub(crate) rate: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, live: Arc<Live>, config: Arc<Config>) -> Self {
+        let rate = Arc::new(RateLimiter::new(config.ingest.rate_limit_per_second));
+        Self {
+            store,
+            live,
+            config,
+            keys: Arc::new(KeyCache::default()),
+            rate,
+        }
+    }
+}
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/{kind}", post(ingest::receive))
+        .route("/api/v1/status", get(read_status))
+        .with_state(state)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+#[derive(Deserialize)]
+struct ReadParams {
+    key: Option<String>,
+}
+
+async fn read_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<ReadParams>,
+) -> Result<Json<Status>, ApiError> {
+    let secret = header_key(&headers)?.or(params.key);
+    let key = state
+        .keys
+        .authorize(&state.store, secret.as_deref(), Scope::Read)?;
+    let store = Arc::clone(&state.store);
+    let live = Arc::clone(&state.live);
+    let report = tokio::task::spawn_blocking(move || status(store.as_ref(), &live, &key.workspace))
+        .await
+        .map_err(|_| ApiError::unavailable("the status query failed", 5))??;
+    Ok(Json(report))
+}
+
+/// A bound, not yet running server: `build` reports the real port (useful with port 0).
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

@@ -1,0 +1,129 @@
+//! Who is calling: the key from HTTP Basic (user = key, empty password), a Bearer token, or the
+//! body's `writeKey`, looked up in the store and cached.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{header, HeaderMap};
+use base64::Engine as _;
+use tenure_store::{ApiKey, Scope, Store};
+
+use crate::ApiError;
+
+/// Keys already seen, so a request costs a hash-map lookup rather than a database query. Misses
+/// go to the store, so a key created by `tenure keys create` works at once.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    known: Mutex<HashMap<String, ApiKey>>,
+}
+
+impl KeyCache {
+    pub fn lookup(&self, store: &Arc<dyn Store>, secret: &str) -> Result<Option<ApiKey>, ApiError> {
+        if let Some(key) = self.known.lock().expect("key cache").get(secret) {
+            return Ok(Some(key.clone()));
+        }
+        let found = store.find_key(secret)?;
+        if let Some(key) = &found {
+            self.known
+                .lock()
+                .expect("key cache")
+                .insert(secret.to_owned(), key.clone());
+        }
+        Ok(found)
+    }
+
+    /// Resolves `secret` (if any) and checks it allows `needed`.
+    pub fn authorize(
+        &self,
+        store: &Arc<dyn Store>,
+        secret: Option<&str>,
+        needed: Scope,
+    ) -> Result<ApiKey, ApiError> {
+        let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+            return Err(ApiError::unauthorized(
+                "missing_key",
+                "no key given: send it as the HTTP Basic user name, a Bearer token, or writeKey in the body",
+            ));
+        };
+        let Some(key) = self.lookup(store, secret)? else {
+            return Err(ApiError::unauthorized(
+                "invalid_key",
+                "the key is not known",
+            ));
+        };
+        let allowed = match needed {
+            Scope::Write => key.scope.can_write(),
+            Scope::Read => key.scope.can_read(),
+            Scope::Admin => key.scope == Scope::Admin,
+        };
+        if !allowed {
+            return Err(ApiError::unauthorized(
+                "wrong_scope",
+                format!(
+                    "this is a {} key; this call needs a {} key",
+                    key.scope, needed
+                ),
+            ));
+        }
+        Ok(key)
+    }
+}
+
+/// The key carried by the `Authorization` header, if any: Basic `key:` or Bearer `key`.
+pub fn header_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::unauthorized(
+            "invalid_authorization",
+            "the Authorization header is neither `Basic base64(key:)` nor `Bearer key`",
+        )
+    };
+    let text = value.to_str().map_err(|_| bad())?.trim();
+    if let Some(encoded) = text
+        .strip_prefix("Basic ")
+        .or_else(|| text.strip_prefix("basic "))
+    {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| bad())?;
+        let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+        let user = decoded.split_once(':').map_or(decoded.as_str(), |(u, _)| u);
+        return Ok(Some(user.to_owned()).filter(|u| !u.is_empty()));
+    }
+    if let Some(token) = text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+    {
+        return Ok(Some(token.trim().to_owned()).filter(|t| !t.is_empty()));
+    }
+    Err(bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn reads_basic_and_bearer() {
+        // base64("WK:") = "V0s6"
+        assert_eq!(
+            header_key(&headers("Basic V0s6")).unwrap().as_deref(),
+            Some("WK")
+        );
+        assert_eq!(
+            header_key(&headers("Bearer WK")).unwrap().as_deref(),
+            Some("WK")
+        );
+        assert_eq!(header_key(&HeaderMap::new()).unwrap(), None);
+        assert!(header_key(&headers("Digest abc")).is_err());
+        assert!(header_key(&headers("Basic !!!")).is_err());
+    }
+}

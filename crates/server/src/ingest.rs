@@ -1,0 +1,126 @@
+//! `POST /v1/{track,identify,group,page,screen,alias,batch}`: the Segment tracking API.
+//!
+//! Order of checks, cheapest and most fundamental first: body size, gzip, key in the header,
+//! JSON and limits, key in the body, rate limit, message validation, durable append. A request
+//! is stored whole or not at all.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use flate2::read::GzDecoder;
+use serde_json::{json, Value};
+use tenure_core::{Entry, EntryBody, Source, Timestamp};
+use tenure_ingest::segment::{Endpoint, Envelope};
+use tenure_store::Scope;
+
+use crate::auth::header_key;
+use crate::{ApiError, AppState};
+
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let endpoint = Endpoint::from_path_segment(&kind).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no endpoint /v1/{kind}: expected track, identify, group, page, screen, alias or batch"),
+        )
+    })?;
+    let received_at = Timestamp::from_datetime(chrono::Utc::now());
+    let limits = state.config.ingest.limits();
+    let raw = axum::body::to_bytes(body, limits.max_batch_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::too_large(format!(
+                "the request body is larger than {} bytes",
+                limits.max_batch_bytes
+            ))
+        })?;
+    let body = decode(&headers, raw, limits.max_batch_bytes)?;
+
+    let header_secret = header_key(&headers)?;
+    if let Some(secret) = &header_secret {
+        state
+            .keys
+            .authorize(&state.store, Some(secret), Scope::Write)?;
+    }
+    let envelope = Envelope::parse(endpoint, &body, &limits).map_err(segment_error)?;
+    let secret = header_secret.or_else(|| envelope.write_key.clone());
+    let key = state
+        .keys
+        .authorize(&state.store, secret.as_deref(), Scope::Write)?;
+    let messages = envelope.into_messages(received_at).map_err(segment_error)?;
+    state
+        .rate
+        .take(&key.workspace, messages.len())
+        .map_err(ApiError::rate_limited)?;
+
+    let entries: Vec<Entry> = messages
+        .into_iter()
+        .map(|m| Entry {
+            workspace: key.workspace.clone(),
+            source: Source::Http,
+            received_at,
+            body: EntryBody::Segment(m),
+        })
+        .collect();
+    let appended = {
+        let store = Arc::clone(&state.store);
+        tokio::task::spawn_blocking(move || store.append(entries))
+            .await
+            .map_err(|_| ApiError::unavailable("the store writer failed", 5))??
+    };
+    state.live.apply(&appended.stored);
+    Ok(Json(json!({
+        "success": true,
+        "stored": appended.stored.len(),
+        "duplicates": appended.duplicates,
+    })))
+}
+
+/// Undoes `Content-Encoding: gzip`, refusing to inflate past `limit` bytes.
+fn decode(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, ApiError> {
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match encoding.as_deref() {
+        None | Some("") | Some("identity") => Ok(raw),
+        Some("gzip") | Some("x-gzip") => {
+            let mut out = Vec::with_capacity(raw.len() * 4);
+            GzDecoder::new(&raw[..])
+                .take(limit as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| {
+                    ApiError::bad_request(
+                        "invalid_gzip",
+                        format!("the gzip body cannot be decoded: {e}"),
+                    )
+                })?;
+            if out.len() > limit {
+                return Err(ApiError::too_large(format!(
+                    "the decompressed body is larger than {limit} bytes"
+                )));
+            }
+            Ok(Bytes::from(out))
+        }
+        Some(other) => Err(ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            format!("Content-Encoding {other:?} is not supported (use gzip or none)"),
+        )),
+    }
+}
+
+fn segment_error(e: tenure_ingest::segment::SegmentError) -> ApiError {
+    let status =
+        axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    ApiError::new(status, e.code(), e.to_string())
+}

@@ -1,0 +1,18 @@
+//! tenure's HTTP edge.
+//!
+//! The Segment-compatible ingest API (`/v1/*`), `/healthz`, and the read API. This crate turns
+//! requests into log entries and answers; it holds no domain logic of its own: parsing lives in
+//! `tenure-ingest`, derived state in `tenure-engine`, durability in `tenure-store`.
+
+mod app;
+mod auth;
+mod error;
+mod ingest;
+mod live;
+mod rate;
+mod status;
+
+pub use app::{router, AppState, Application};
+pub use error::ApiError;
+pub use live::Live;
+pub use status::{status, Status};

@@ -1,0 +1,142 @@
+//! The in-memory derived state of every workspace, rebuilt from the log at start-up and kept
+//! current as entries are appended.
+//!
+//! Entries reach a running server two ways: its own ingest applies what it just stored, and
+//! [`Live::catch_up`] tails the log for what other processes appended (`tenure import` while the
+//! server runs, or another server on the same PostgreSQL). Each workspace remembers which
+//! sequence numbers it has applied, so an entry is applied exactly once whichever way it came.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::RwLock;
+
+use tenure_core::{StoredEntry, WorkspaceId};
+use tenure_engine::{EngineSettings, Model};
+use tenure_store::{Store, StoreError};
+
+/// Entries read from the log per page while replaying.
+const REPLAY_PAGE: usize = 10_000;
+
+#[derive(Debug)]
+struct WorkspaceState {
+    model: Model,
+    /// Every seq up to and including this one has been applied (or is not this workspace's).
+    applied_through: i64,
+    /// Applied seqs above `applied_through`, from appends that overtook the log tail.
+    applied_ahead: BTreeSet<i64>,
+}
+
+impl WorkspaceState {
+    fn apply(&mut self, stored: &StoredEntry) {
+        if stored.seq <= self.applied_through || !self.applied_ahead.insert(stored.seq) {
+            return;
+        }
+        self.model.apply(stored);
+    }
+
+    /// Everything through `seq` has now been seen in the log.
+    fn seen_through(&mut self, seq: i64) {
+        self.applied_through = self.applied_through.max(seq);
+        self.applied_ahead = self.applied_ahead.split_off(&(self.applied_through + 1));
+    }
+}
+
+#[derive(Debug)]
+pub struct Live {
+    settings: EngineSettings,
+    workspaces: RwLock<BTreeMap<WorkspaceId, WorkspaceState>>,
+}
+
+impl Live {
+    pub fn empty(settings: EngineSettings) -> Self {
+        Self {
+            settings,
+            workspaces: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// Replays the whole log of every workspace. `progress` is told the entries replayed so far.
+    pub fn rebuild(
+        store: &dyn Store,
+        settings: EngineSettings,
+        progress: impl FnMut(u64),
+    ) -> Result<Self, StoreError> {
+        let live = Self::empty(settings);
+        live.catch_up_with_progress(store, progress)?;
+        Ok(live)
+    }
+
+    /// Applies whatever the log holds beyond what this process has applied.
+    pub fn catch_up(&self, store: &dyn Store) -> Result<u64, StoreError> {
+        self.catch_up_with_progress(store, |_| {})
+    }
+
+    fn catch_up_with_progress(
+        &self,
+        store: &dyn Store,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, StoreError> {
+        let mut applied = 0u64;
+        for workspace in store.workspaces()? {
+            loop {
+                let after = self.applied_through(&workspace);
+                let page = store.read_log(&workspace, after, REPLAY_PAGE)?;
+                let Some(last) = page.last().map(|e| e.seq) else {
+                    break;
+                };
+                let mut workspaces = self.workspaces.write().expect("live lock");
+                let state = self.state_mut(&mut workspaces, &workspace);
+                for stored in &page {
+                    state.apply(stored);
+                }
+                state.seen_through(last);
+                drop(workspaces);
+                applied += page.len() as u64;
+                progress(applied);
+            }
+        }
+        Ok(applied)
+    }
+
+    fn applied_through(&self, workspace: &WorkspaceId) -> i64 {
+        self.workspaces
+            .read()
+            .expect("live lock")
+            .get(workspace)
+            .map_or(0, |s| s.applied_through)
+    }
+
+    fn state_mut<'a>(
+        &self,
+        workspaces: &'a mut BTreeMap<WorkspaceId, WorkspaceState>,
+        workspace: &WorkspaceId,
+    ) -> &'a mut WorkspaceState {
+        workspaces
+            .entry(workspace.clone())
+            .or_insert_with(|| WorkspaceState {
+                model: Model::new(self.settings.clone()),
+                applied_through: 0,
+                applied_ahead: BTreeSet::new(),
+            })
+    }
+
+    /// Applies entries this process has just stored (in any mix of workspaces).
+    pub fn apply(&self, entries: &[StoredEntry]) {
+        if entries.is_empty() {
+            return;
+        }
+        let mut workspaces = self.workspaces.write().expect("live lock");
+        for stored in entries {
+            self.state_mut(&mut workspaces, &stored.entry.workspace)
+                .apply(stored);
+        }
+    }
+
+    /// Runs `f` on the workspace's model (an empty one if nothing arrived yet).
+    pub fn read<R>(&self, workspace: &WorkspaceId, f: impl FnOnce(&Model) -> R) -> R {
+        let workspaces = self.workspaces.read().expect("live lock");
+        match workspaces.get(workspace) {
+            Some(state) => f(&state.model),
+            None => f(&Model::new(self.settings.clone())),
+        }
+    }
+}

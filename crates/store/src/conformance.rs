@@ -1,0 +1,213 @@
+//! The behaviour every [`Store`] backend must show, as one suite of checks.
+//!
+//! A backend's tests call [`run_all`] with a function that makes a fresh, empty store; each
+//! check panics with a message naming what broke.
+
+use tenure_core::{
+    AccountId, AccountRow, Entry, EntryBody, MessageType, SegmentMessage, Source, Timestamp,
+    WorkspaceId,
+};
+
+use crate::{Scope, Store};
+
+/// Runs every check, each on a new store from `fresh`.
+pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
+    appends_in_sequence_and_reads_back(&fresh());
+    duplicates_are_skipped_across_and_within_calls(&fresh());
+    workspaces_are_isolated(&fresh());
+    read_log_pages(&fresh());
+    counts_by_kind_and_source(&fresh());
+    keys_are_scoped_and_hashed(&fresh());
+}
+
+fn workspace(name: &str) -> WorkspaceId {
+    WorkspaceId::parse(name).expect("test workspace names are valid")
+}
+
+/// A track message with the given id, for tests.
+pub fn track(ws: &str, message_id: &str, at_ms: i64) -> Entry {
+    Entry {
+        workspace: workspace(ws),
+        source: Source::Http,
+        received_at: Timestamp::from_millis(at_ms),
+        body: EntryBody::Segment(SegmentMessage {
+            kind: MessageType::Track,
+            message_id: message_id.to_owned(),
+            timestamp: Timestamp::from_millis(at_ms),
+            received_at: Timestamp::from_millis(at_ms),
+            sent_at: None,
+            original_timestamp: None,
+            anonymous_id: None,
+            user_id: Some(tenure_core::UserId::parse("u1").expect("valid")),
+            event: Some("Logged In".to_owned()),
+            name: None,
+            group_id: None,
+            previous_id: None,
+            context: Default::default(),
+            properties: Default::default(),
+            traits: Default::default(),
+        }),
+    }
+}
+
+fn account_row(ws: &str, id: &str) -> Entry {
+    Entry {
+        workspace: workspace(ws),
+        source: Source::Import,
+        received_at: Timestamp::from_millis(1),
+        body: EntryBody::Account(AccountRow {
+            account_id: AccountId::parse(id).expect("valid"),
+            name: Some("Acme".into()),
+            domain: None,
+            tier: None,
+            industry: None,
+            employees: None,
+            csm_owner: None,
+            created_at: None,
+        }),
+    }
+}
+
+fn appends_in_sequence_and_reads_back(store: &impl Store) {
+    let first = store
+        .append(vec![track("default", "m1", 10), track("default", "m2", 20)])
+        .expect("append");
+    assert_eq!(first.stored.len(), 2);
+    assert_eq!(first.duplicates, 0);
+    assert!(
+        first.stored[0].seq < first.stored[1].seq,
+        "seq must increase"
+    );
+    let second = store
+        .append(vec![track("default", "m3", 5)])
+        .expect("append");
+    assert!(second.stored[0].seq > first.stored[1].seq);
+
+    let log = store.read_log(&workspace("default"), 0, 100).expect("read");
+    let ids: Vec<_> = log
+        .iter()
+        .map(|e| match &e.entry.body {
+            EntryBody::Segment(m) => m.message_id.clone(),
+            other => panic!("unexpected body {other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, ["m1", "m2", "m3"], "log order is append order");
+    assert_eq!(
+        log[0].entry,
+        track("default", "m1", 10),
+        "entries round-trip"
+    );
+}
+
+fn duplicates_are_skipped_across_and_within_calls(store: &impl Store) {
+    store
+        .append(vec![track("default", "m1", 10)])
+        .expect("append");
+    let again = store
+        .append(vec![
+            track("default", "m1", 99),
+            track("default", "m2", 10),
+            track("default", "m2", 11),
+        ])
+        .expect("append");
+    assert_eq!(again.stored.len(), 1, "only m2 is new");
+    assert_eq!(again.duplicates, 2);
+    let rows = store
+        .append(vec![account_row("default", "a1")])
+        .expect("append");
+    assert_eq!(rows.stored.len(), 1);
+    let rows = store
+        .append(vec![account_row("default", "a1")])
+        .expect("append");
+    assert_eq!(
+        (rows.stored.len(), rows.duplicates),
+        (0, 1),
+        "same row twice"
+    );
+    let log = store.read_log(&workspace("default"), 0, 100).expect("read");
+    assert_eq!(log.len(), 3);
+}
+
+fn workspaces_are_isolated(store: &impl Store) {
+    store
+        .append(vec![track("alpha", "m1", 1), track("beta", "m1", 1)])
+        .expect("the same messageId in two workspaces is two entries");
+    assert_eq!(
+        store
+            .read_log(&workspace("alpha"), 0, 10)
+            .expect("read")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .read_log(&workspace("beta"), 0, 10)
+            .expect("read")
+            .len(),
+        1
+    );
+    assert!(store
+        .read_log(&workspace("gamma"), 0, 10)
+        .expect("read")
+        .is_empty());
+    let names: Vec<_> = store.workspaces().expect("workspaces");
+    assert_eq!(names, [workspace("alpha"), workspace("beta")]);
+}
+
+fn read_log_pages(store: &impl Store) {
+    let entries = (0..25)
+        .map(|i| track("default", &format!("m{i}"), i))
+        .collect();
+    store.append(entries).expect("append");
+    let ws = workspace("default");
+    let mut after = 0;
+    let mut seen = 0;
+    loop {
+        let page = store.read_log(&ws, after, 10).expect("read");
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 10);
+        assert!(page.iter().all(|e| e.seq > after));
+        after = page.last().expect("non-empty").seq;
+        seen += page.len();
+    }
+    assert_eq!(seen, 25);
+}
+
+fn counts_by_kind_and_source(store: &impl Store) {
+    store
+        .append(vec![
+            track("default", "m1", 1),
+            track("default", "m2", 1),
+            account_row("default", "a1"),
+        ])
+        .expect("append");
+    let counts = store.log_counts(&workspace("default")).expect("counts");
+    let flat: Vec<_> = counts
+        .iter()
+        .map(|c| (c.kind.as_str(), c.source.as_str(), c.entries))
+        .collect();
+    assert_eq!(flat, [("account", "import", 1), ("track", "http", 2)]);
+}
+
+fn keys_are_scoped_and_hashed(store: &impl Store) {
+    let ws = workspace("default");
+    let write = store.create_key(&ws, Scope::Write).expect("create");
+    let read = store.create_key(&ws, Scope::Read).expect("create");
+    assert_ne!(write, read);
+    let found = store
+        .find_key(&write)
+        .expect("find")
+        .expect("the key exists");
+    assert_eq!((found.workspace, found.scope), (ws.clone(), Scope::Write));
+    assert_eq!(
+        store.find_key(&read).expect("find").expect("exists").scope,
+        Scope::Read
+    );
+    assert!(store.find_key("tnr_w_not-a-key").expect("find").is_none());
+    assert!(
+        found.prefix.len() < write.len(),
+        "the store keeps no secret"
+    );
+}

@@ -1,0 +1,81 @@
+//! The system of record: tenure's sequenced, append-only log and its API keys.
+//!
+//! Everything that comes in (Segment messages, CSV rows, webhooks) is appended here as an
+//! [`Entry`]; all derived state is rebuilt by reading the log back in sequence. The [`Store`]
+//! trait is what the rest of tenure sees; [`SqliteStore`] is the embedded default. A second
+//! backend (PostgreSQL) must pass the same [`conformance`] suite.
+
+pub mod conformance;
+mod keys;
+mod sqlite;
+
+use tenure_core::{Entry, StoredEntry, WorkspaceId};
+
+pub use keys::{ApiKey, Scope};
+pub use sqlite::SqliteStore;
+
+/// What went wrong talking to the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The write queue is full; the caller should retry shortly (HTTP 503 with Retry-After).
+    #[error("the store is busy: too many writes are waiting; retry shortly")]
+    Busy,
+    /// The store has been closed or its writer has stopped.
+    #[error("the store is not accepting writes: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("the log holds an entry that cannot be read (seq {seq}): {reason}")]
+    Corrupt { seq: i64, reason: String },
+    #[error("{path}: the data directory's database was written by a newer tenure (schema version {found}, this build knows up to {known})")]
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+}
+
+/// The result of one append: the entries that were new, with their sequence numbers, and how
+/// many were already in the log (same natural key in the same workspace).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Appended {
+    pub stored: Vec<StoredEntry>,
+    pub duplicates: usize,
+}
+
+/// How many entries of one kind arrived through one source.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogCount {
+    pub kind: String,
+    pub source: String,
+    pub entries: u64,
+}
+
+/// The log and the keys, as every backend offers them.
+///
+/// Calls block until done; an append returns only once its entries are durable.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Appends `entries` atomically and durably. An entry whose natural key is already in its
+    /// workspace (or earlier in the same call) is skipped and counted as a duplicate.
+    fn append(&self, entries: Vec<Entry>) -> Result<Appended, StoreError>;
+
+    /// Up to `limit` entries of `workspace` with `seq > after`, in sequence order.
+    fn read_log(
+        &self,
+        workspace: &WorkspaceId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEntry>, StoreError>;
+
+    /// Every workspace that has entries or keys.
+    fn workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError>;
+
+    /// Entries by kind and source, sorted by kind then source.
+    fn log_counts(&self, workspace: &WorkspaceId) -> Result<Vec<LogCount>, StoreError>;
+
+    /// Creates a key and returns its secret; only a hash of it is kept.
+    fn create_key(&self, workspace: &WorkspaceId, scope: Scope) -> Result<String, StoreError>;
+
+    /// The key with this secret, if there is one.
+    fn find_key(&self, secret: &str) -> Result<Option<ApiKey>, StoreError>;
+}

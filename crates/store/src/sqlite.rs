@@ -1,0 +1,378 @@
+//! The embedded store: one SQLite database file in WAL mode.
+//!
+//! Appends go through a single writer thread that commits whatever has queued up while the
+//! previous commit was syncing, in one transaction ("group commit"): every caller is answered
+//! only after the fsync that made its entries durable, yet a busy server pays one fsync per
+//! group rather than per message.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use tenure_core::{Entry, EntryBody, Source, StoredEntry, Timestamp, WorkspaceId};
+
+use crate::keys::{hash_secret, new_secret};
+use crate::{ApiKey, Appended, LogCount, Scope, Store, StoreError};
+
+/// Versioned schema: migration `i` moves the database from `user_version` i to i + 1.
+const MIGRATIONS: &[&str] = &[
+    // 1: the log and the keys
+    "CREATE TABLE log (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        workspace   TEXT    NOT NULL,
+        natural_key TEXT    NOT NULL,
+        kind        TEXT    NOT NULL,
+        source      TEXT    NOT NULL,
+        received_at INTEGER NOT NULL,
+        body        TEXT    NOT NULL,
+        UNIQUE (workspace, natural_key)
+    );
+    CREATE INDEX log_by_workspace ON log (workspace, seq);
+    CREATE TABLE api_keys (
+        key_hash   TEXT PRIMARY KEY,
+        workspace  TEXT    NOT NULL,
+        scope      TEXT    NOT NULL,
+        prefix     TEXT    NOT NULL,
+        created_at INTEGER NOT NULL
+    );",
+];
+
+/// Requests waiting for the writer beyond this many are refused with [`StoreError::Busy`].
+const WRITE_QUEUE: usize = 512;
+/// At most this many entries go into one commit, so one group's latency stays bounded.
+const MAX_GROUP_ENTRIES: usize = 20_000;
+
+type Reply = SyncSender<Result<Appended, StoreError>>;
+
+struct WriteRequest {
+    entries: Vec<Entry>,
+    reply: Reply,
+}
+
+/// The embedded default store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    path: PathBuf,
+    queue: Mutex<Option<SyncSender<WriteRequest>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    reader: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `tenure.db` in `dir` and brings its schema up to date.
+    pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        Self::open(&dir.join("tenure.db"))
+    }
+
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut writer_conn = Connection::open(path)?;
+        configure(&writer_conn)?;
+        migrate(&mut writer_conn, path)?;
+        let reader = Connection::open(path)?;
+        configure(&reader)?;
+
+        let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("tenure-store-writer".into())
+            .spawn(move || write_loop(writer_conn, rx))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
+        Ok(Self {
+            path: path.to_owned(),
+            queue: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stops accepting writes, lets queued writes finish, and waits for the writer.
+    pub fn close(&self) {
+        self.queue.lock().expect("queue lock").take();
+        if let Some(handle) = self.writer.lock().expect("writer lock").take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // WAL lets reports read while the writer appends; synchronous=FULL makes every commit
+    // durable before it returns, which is what an acknowledgement promises.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(StoreError::TooNew {
+            path: path.display().to_string(),
+            found: current,
+            known,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = version + 1, "applied store migration");
+    }
+    Ok(())
+}
+
+fn write_loop(mut conn: Connection, rx: Receiver<WriteRequest>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        let mut size = group[0].entries.len();
+        while size < MAX_GROUP_ENTRIES {
+            match rx.try_recv() {
+                Ok(next) => {
+                    size += next.entries.len();
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        match commit_group(&mut conn, &group) {
+            Ok(results) => {
+                for (request, appended) in group.into_iter().zip(results) {
+                    let _ = request.reply.send(Ok(appended));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, requests = group.len(), "group commit failed");
+                let message = e.to_string();
+                for request in group {
+                    let _ = request
+                        .reply
+                        .send(Err(StoreError::Unavailable(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// Writes every request of the group in one transaction; all or nothing.
+fn commit_group(
+    conn: &mut Connection,
+    group: &[WriteRequest],
+) -> Result<Vec<Appended>, StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut results = Vec::with_capacity(group.len());
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO log (workspace, natural_key, kind, source, received_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        )?;
+        for request in group {
+            let mut appended = Appended::default();
+            let mut seen = HashSet::with_capacity(request.entries.len());
+            for entry in &request.entries {
+                let key = entry.natural_key();
+                if !seen.insert((entry.workspace.clone(), key.clone())) {
+                    appended.duplicates += 1;
+                    continue;
+                }
+                let body = serde_json::to_string(&entry.body).expect("entries serialize");
+                let inserted = insert.execute(params![
+                    entry.workspace.as_str(),
+                    key,
+                    entry.kind(),
+                    entry.source.as_str(),
+                    entry.received_at.millis(),
+                    body,
+                ])?;
+                if inserted == 1 {
+                    appended.stored.push(StoredEntry {
+                        seq: tx.last_insert_rowid(),
+                        entry: entry.clone(),
+                    });
+                } else {
+                    appended.duplicates += 1;
+                }
+            }
+            results.push(appended);
+        }
+    }
+    tx.commit()?;
+    Ok(results)
+}
+
+fn parse_source(raw: &str) -> Option<Source> {
+    match raw {
+        "http" => Some(Source::Http),
+        "import" => Some(Source::Import),
+        "webhook" => Some(Source::Webhook),
+        _ => None,
+    }
+}
+
+impl Store for SqliteStore {
+    fn append(&self, entries: Vec<Entry>) -> Result<Appended, StoreError> {
+        if entries.is_empty() {
+            return Ok(Appended::default());
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        {
+            let queue = self.queue.lock().expect("queue lock");
+            let sender = queue
+                .as_ref()
+                .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
+            match sender.try_send(WriteRequest { entries, reply }) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => return Err(StoreError::Busy),
+                Err(TrySendError::Disconnected(_)) => {
+                    return Err(StoreError::Unavailable("the writer has stopped".into()))
+                }
+            }
+        }
+        answer
+            .recv()
+            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+    }
+
+    fn read_log(
+        &self,
+        workspace: &WorkspaceId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        let conn = self.reader.lock().expect("reader lock");
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, source, received_at, body FROM log
+             WHERE workspace = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![workspace.as_str(), after, limit as i64], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, source, received_at, body) = row?;
+            let source = parse_source(&source).ok_or_else(|| StoreError::Corrupt {
+                seq,
+                reason: format!("unknown source {source:?}"),
+            })?;
+            let body: EntryBody = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                seq,
+                reason: e.to_string(),
+            })?;
+            out.push(StoredEntry {
+                seq,
+                entry: Entry {
+                    workspace: workspace.clone(),
+                    source,
+                    received_at: Timestamp::from_millis(received_at),
+                    body,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    fn workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
+        let conn = self.reader.lock().expect("reader lock");
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT workspace FROM log UNION SELECT workspace FROM api_keys ORDER BY 1",
+        )?;
+        let names = stmt.query_map([], |row| row.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for name in names {
+            let name = name?;
+            out.push(WorkspaceId::parse(&name).map_err(|e| StoreError::Corrupt {
+                seq: 0,
+                reason: e.to_string(),
+            })?);
+        }
+        Ok(out)
+    }
+
+    fn log_counts(&self, workspace: &WorkspaceId) -> Result<Vec<LogCount>, StoreError> {
+        let conn = self.reader.lock().expect("reader lock");
+        let mut stmt = conn.prepare_cached(
+            "SELECT kind, source, COUNT(*) FROM log WHERE workspace = ?1
+             GROUP BY kind, source ORDER BY kind, source",
+        )?;
+        let rows = stmt.query_map(params![workspace.as_str()], |row| {
+            Ok(LogCount {
+                kind: row.get(0)?,
+                source: row.get(1)?,
+                entries: row.get::<_, i64>(2)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn create_key(&self, workspace: &WorkspaceId, scope: Scope) -> Result<String, StoreError> {
+        let secret = new_secret(scope);
+        let conn = self.reader.lock().expect("reader lock");
+        conn.execute(
+            "INSERT INTO api_keys (key_hash, workspace, scope, prefix, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                hash_secret(&secret),
+                workspace.as_str(),
+                scope.as_str(),
+                &secret[..12],
+                chrono::Utc::now().timestamp_millis(),
+            ],
+        )?;
+        Ok(secret)
+    }
+
+    fn find_key(&self, secret: &str) -> Result<Option<ApiKey>, StoreError> {
+        let conn = self.reader.lock().expect("reader lock");
+        let row = conn
+            .prepare_cached("SELECT workspace, scope, prefix FROM api_keys WHERE key_hash = ?1")?
+            .query_row(params![hash_secret(secret)], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        let Some((workspace, scope, prefix)) = row else {
+            return Ok(None);
+        };
+        let corrupt = |reason: String| StoreError::Corrupt { seq: 0, reason };
+        Ok(Some(ApiKey {
+            workspace: WorkspaceId::parse(&workspace).map_err(|e| corrupt(e.to_string()))?,
+            scope: scope.parse().map_err(corrupt)?,
+            prefix,
+        }))
+    }
+}

@@ -1,0 +1,263 @@
+//! `tenure import`: backfills from events.ndjson and the CSV files of SPEC §2.3.
+//!
+//! Without `--skip-invalid` a file is read twice: once to check every row, then to store them,
+//! so a bad row leaves the store untouched while memory stays bounded however large the file.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use tenure_core::{Entry, EntryBody, Source, Timestamp};
+use tenure_ingest::csv::{read_csv, CsvKind};
+use tenure_ingest::segment::parse_message;
+use tenure_store::Store;
+
+use crate::Context;
+
+/// Entries per append: large enough to amortise the commit, small enough to bound memory.
+const APPEND_BATCH: usize = 5_000;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files to import; the kind comes from the name (events.ndjson, accounts.csv, …) unless --kind says.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The kind of every file: events, accounts, subscriptions, deals, spend or touchpoints.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Go on past invalid rows, list them on stderr, and store the valid ones.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum FileKind {
+    Events,
+    Csv(CsvKind),
+}
+
+impl FileKind {
+    fn name(self) -> &'static str {
+        match self {
+            FileKind::Events => "events",
+            FileKind::Csv(kind) => kind.name(),
+        }
+    }
+
+    fn detect(path: &Path, forced: Option<&str>) -> anyhow::Result<Self> {
+        let from_name = |name: &str| -> Option<FileKind> {
+            if name == "events" {
+                Some(FileKind::Events)
+            } else {
+                CsvKind::from_name(name).map(FileKind::Csv)
+            }
+        };
+        if let Some(forced) = forced {
+            return from_name(forced).with_context(|| {
+                format!("--kind {forced:?}: expected events, accounts, subscriptions, deals, spend or touchpoints")
+            });
+        }
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if file_name.ends_with(".ndjson") || file_name.ends_with(".jsonl") {
+            return Ok(FileKind::Events);
+        }
+        CsvKind::from_file_name(file_name).map(FileKind::Csv).with_context(|| {
+            format!(
+                "{}: cannot tell the kind from the file name; name it events.ndjson, accounts.csv, subscriptions.csv, deals.csv, spend.csv or touchpoints.csv, or pass --kind",
+                path.display()
+            )
+        })
+    }
+}
+
+/// A row that cannot be imported, where it is and why.
+struct Problem {
+    line: u64,
+    column: Option<String>,
+    reason: String,
+}
+
+impl Problem {
+    fn describe(&self, path: &Path) -> String {
+        match &self.column {
+            Some(column) => format!(
+                "{}:{}: column {column}: {}",
+                path.display(),
+                self.line,
+                self.reason
+            ),
+            None => format!("{}:{}: {}", path.display(), self.line, self.reason),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    rows: u64,
+    stored: u64,
+    duplicates: u64,
+    skipped: u64,
+}
+
+pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    run_with_store(ctx, store.as_ref(), args)
+}
+
+/// Imports into an already open store.
+pub fn run_with_store(ctx: &Context, store: &dyn Store, args: ImportArgs) -> anyhow::Result<()> {
+    let kinds = args
+        .files
+        .iter()
+        .map(|path| FileKind::detect(path, args.kind.as_deref()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for (path, kind) in args.files.iter().zip(kinds) {
+        let tally = import_file(ctx, store, path, kind, args.skip_invalid)?;
+        println!(
+            "{}: {} rows of {}, {} stored, {} already present, {} skipped",
+            path.display(),
+            tally.rows,
+            kind.name(),
+            tally.stored,
+            tally.duplicates,
+            tally.skipped
+        );
+    }
+    Ok(())
+}
+
+fn import_file(
+    ctx: &Context,
+    store: &dyn Store,
+    path: &Path,
+    kind: FileKind,
+    skip_invalid: bool,
+) -> anyhow::Result<Tally> {
+    let received_at = Timestamp::from_datetime(chrono::Utc::now());
+    if !skip_invalid {
+        let mut first = None;
+        each_row(ctx, path, kind, received_at, "checking", |row| {
+            if let Err(problem) = row {
+                first.get_or_insert(problem);
+            }
+            Ok(first.is_none())
+        })?;
+        if let Some(problem) = first {
+            bail!(
+                "{} (nothing was imported; fix the row or pass --skip-invalid)",
+                problem.describe(path)
+            );
+        }
+    }
+
+    let mut tally = Tally::default();
+    let mut batch = Vec::with_capacity(APPEND_BATCH);
+    let flush = |batch: &mut Vec<Entry>, tally: &mut Tally| -> anyhow::Result<()> {
+        let appended = store.append(std::mem::take(batch))?;
+        tally.stored += appended.stored.len() as u64;
+        tally.duplicates += appended.duplicates as u64;
+        Ok(())
+    };
+    each_row(ctx, path, kind, received_at, "importing", |row| {
+        tally.rows += 1;
+        match row {
+            Ok(body) => {
+                batch.push(Entry {
+                    workspace: ctx.workspace.clone(),
+                    source: Source::Import,
+                    received_at,
+                    body,
+                });
+                if batch.len() >= APPEND_BATCH {
+                    flush(&mut batch, &mut tally)?;
+                }
+            }
+            Err(problem) => {
+                tally.skipped += 1;
+                eprintln!("skipped {}", problem.describe(path));
+            }
+        }
+        Ok(true)
+    })?;
+    flush(&mut batch, &mut tally)?;
+    Ok(tally)
+}
+
+/// Calls `visit` with every row of the file, parsed, until it returns `false`.
+fn each_row(
+    ctx: &Context,
+    path: &Path,
+    kind: FileKind,
+    received_at: Timestamp,
+    verb: &str,
+    mut visit: impl FnMut(Result<EntryBody, Problem>) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::new(size).with_style(
+        ProgressStyle::with_template(&format!(
+            "{verb} {{msg}} [{{bar:30}}] {{bytes}}/{{total_bytes}} ({{bytes_per_sec}}, {{eta}})"
+        ))
+        .expect("valid template"),
+    );
+    bar.set_message(path.display().to_string());
+    let reader = bar.wrap_read(file);
+    let result = match kind {
+        FileKind::Events => each_event(ctx, reader, received_at, &mut visit),
+        FileKind::Csv(csv_kind) => {
+            let rows = read_csv(csv_kind, reader, ctx.config.reporting_currency())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            for row in rows {
+                let row = row.map(|r| r.body).map_err(|e| Problem {
+                    line: e.line,
+                    column: e.column.clone(),
+                    reason: e.reason.clone(),
+                });
+                if !visit(row)? {
+                    break;
+                }
+            }
+            Ok(())
+        }
+    };
+    bar.finish_and_clear();
+    result
+}
+
+fn each_event(
+    ctx: &Context,
+    reader: impl Read,
+    received_at: Timestamp,
+    visit: &mut impl FnMut(Result<EntryBody, Problem>) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
+    let limits = ctx.config.ingest.limits();
+    let mut reader = BufReader::new(reader);
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        number += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let row = parse_message(&line, received_at, &limits)
+            .map(EntryBody::Segment)
+            .map_err(|e| Problem {
+                line: number,
+                column: None,
+                reason: e.to_string(),
+            });
+        if !visit(row)? {
+            return Ok(());
+        }
+    }
+}

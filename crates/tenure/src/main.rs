@@ -1,0 +1,195 @@
+//! `tenure`: thin glue from the command line to the store, the engine and the server.
+//!
+//! Parse flags, run one command, turn any error into one line on stderr and an exit code
+//! (0 success, 1 error, 2 usage error, as clap already does).
+
+mod demo;
+mod import;
+mod serve;
+mod status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tenure_config::Config;
+use tenure_core::WorkspaceId;
+use tenure_store::{Scope, SqliteStore, Store};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tenure",
+    version,
+    about = "Follow every B2B SaaS customer from the first ad click to renewal and expansion"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// Directory of the embedded store [default: ./tenure-data; `demo`: a new temporary directory].
+    #[arg(long, global = true, env = "TENURE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL, instead of the embedded store.
+    #[arg(long, global = true, env = "TENURE_DATABASE_URL")]
+    database: Option<String>,
+    /// Configuration file (TOML); defaults apply without one.
+    #[arg(long, global = true, env = "TENURE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Workspace to act on.
+    #[arg(long, global = true, default_value = "default")]
+    workspace: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the ingest and report API.
+    Serve(serve::ServeArgs),
+    /// Import events.ndjson or CSV files (accounts, subscriptions, deals, spend, touchpoints).
+    Import(import::ImportArgs),
+    /// Print what the store holds.
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Validate the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Load a small sample company through the real ingest paths and serve it.
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it alone on stdout.
+    Create {
+        #[arg(long, value_enum)]
+        scope: KeyScope,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Check the configuration and print the effective one, defaults included.
+    Check,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KeyScope {
+    Write,
+    Read,
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+impl From<KeyScope> for Scope {
+    fn from(s: KeyScope) -> Scope {
+        match s {
+            KeyScope::Write => Scope::Write,
+            KeyScope::Read => Scope::Read,
+            KeyScope::Admin => Scope::Admin,
+        }
+    }
+}
+
+/// Everything a command needs, validated.
+#[derive(Debug)]
+pub struct Context {
+    pub config: Arc<Config>,
+    pub workspace: WorkspaceId,
+    /// `None` when neither --data-dir nor TENURE_DATA_DIR was given.
+    pub data_dir: Option<PathBuf>,
+    database: Option<String>,
+}
+
+impl Context {
+    fn from_global(global: Global) -> anyhow::Result<Self> {
+        let config = Config::load(global.config.as_deref())?;
+        let workspace = WorkspaceId::parse(&global.workspace).context("--workspace")?;
+        Ok(Self {
+            config: Arc::new(config),
+            workspace,
+            data_dir: global.data_dir,
+            database: global.database,
+        })
+    }
+
+    /// Opens the store the flags select.
+    pub fn open_store(&self) -> anyhow::Result<Arc<SqliteStore>> {
+        let data_dir = self
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("./tenure-data"));
+        self.open_store_in(&data_dir)
+    }
+
+    /// Opens the embedded store in `data_dir` (or PostgreSQL if --database was given).
+    pub fn open_store_in(&self, data_dir: &std::path::Path) -> anyhow::Result<Arc<SqliteStore>> {
+        if let Some(url) = &self.database {
+            bail!(
+                "--database {url:?}: the PostgreSQL backend is not built yet; leave --database unset to use the embedded store in --data-dir"
+            );
+        }
+        let store = SqliteStore::open_dir(data_dir)
+            .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+        Ok(Arc::new(store))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbose = matches!(cli.command, Command::Serve(_) | Command::Demo(_));
+    init_logging(verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(verbose: bool) {
+    let default = if verbose { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Context::from_global(cli.global)?;
+    match cli.command {
+        Command::Serve(args) => serve::run(&ctx, args),
+        Command::Import(args) => import::run(&ctx, args),
+        Command::Status { format } => status::run(&ctx, format),
+        Command::Keys(KeysCommand::Create { scope }) => {
+            let store = ctx.open_store()?;
+            let secret = store.create_key(&ctx.workspace, scope.into())?;
+            println!("{secret}");
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", ctx.config.to_toml());
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        Command::Demo(args) => demo::run(&ctx, args),
+    }
+}

@@ -1,0 +1,93 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use tenure_server::{AppState, Application, Live};
+use tenure_store::{SqliteStore, Store};
+
+use crate::Context;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port); default from the config's server.listen.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+}
+
+/// How often a running server looks for entries other processes appended.
+const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
+
+pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let live = rebuild(ctx, &store)?;
+    let listen = match args.listen {
+        Some(addr) => addr,
+        None => ctx.config.server.listen.parse().context("server.listen")?,
+    };
+    serve(ctx, store, live, listen, |_| {})
+}
+
+/// Replays the log into memory, with a spinner on stderr.
+pub fn rebuild(ctx: &Context, store: &Arc<SqliteStore>) -> anyhow::Result<Arc<Live>> {
+    let spinner = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template("{spinner} replaying the log: {pos} entries ({per_sec})")
+            .expect("valid template"),
+    );
+    let live = Live::rebuild(store.as_ref(), ctx.config.engine(), |n| {
+        spinner.set_position(n)
+    })?;
+    spinner.finish_and_clear();
+    Ok(Arc::new(live))
+}
+
+/// Runs the server until Ctrl-C. `on_ready` is called with the bound address.
+pub fn serve(
+    ctx: &Context,
+    store: Arc<SqliteStore>,
+    live: Arc<Live>,
+    listen: SocketAddr,
+    on_ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let dyn_store: Arc<dyn Store> = store.clone();
+        let state = AppState::new(dyn_store.clone(), live.clone(), ctx.config.clone());
+        let app = Application::build(listen, state)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = app.local_addr()?;
+        // Machine-readable on stderr, so tests that start the server on port 0 can find it.
+        eprintln!("listening on http://{addr}");
+        tracing::info!(%addr, "tenure serving");
+        on_ready(addr);
+
+        let tail_store = dyn_store.clone();
+        let tail_live = live.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CATCH_UP_EVERY);
+            loop {
+                tick.tick().await;
+                let store = tail_store.clone();
+                let live = tail_live.clone();
+                match tokio::task::spawn_blocking(move || live.catch_up(store.as_ref())).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(entries = n, "applied entries appended elsewhere"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "catching up with the log failed"),
+                    Err(e) => tracing::warn!(error = %e, "catch-up task failed"),
+                }
+            }
+        });
+
+        app.run(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await?;
+        anyhow::Ok(())
+    })?;
+    store.close();
+    Ok(())
+}

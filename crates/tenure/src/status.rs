@@ -1,0 +1,34 @@
+use tenure_server::{status, Status};
+
+use crate::{serve, Context, Format};
+
+pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let live = serve::rebuild(ctx, &store)?;
+    let report = status(store.as_ref(), &live, &ctx.workspace)?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Table => print!("{}", table(&report)),
+    }
+    Ok(())
+}
+
+pub fn table(s: &Status) -> String {
+    let mut out = format!("workspace {}\n\nentries by kind and source\n", s.workspace);
+    out += &format!("  {:<14} {:<8} {:>12}\n", "kind", "source", "entries");
+    for c in &s.entries_by_kind {
+        out += &format!("  {:<14} {:<8} {:>12}\n", c.kind, c.source, c.entries);
+    }
+    out += &format!("  {:<23} {:>12}\n\n", "total", s.entries);
+    out += &format!("  {:<23} {:>12}\n", "accounts", s.model.accounts);
+    out += &format!("  {:<23} {:>12}\n", "persons", s.model.persons);
+    out += &format!("  {:<23} {:>12}\n", "anonymous ids", s.model.anonymous_ids);
+    out += &format!(
+        "  {:<23} {:>12}\n\ntouchpoints by channel\n",
+        "touchpoints", s.model.touchpoints
+    );
+    for (channel, n) in &s.model.touchpoints_by_channel {
+        out += &format!("  {:<23} {:>12}\n", channel, n);
+    }
+    out
+}

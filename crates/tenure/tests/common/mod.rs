@@ -1,0 +1,120 @@
+//! Runs the real `tenure` binary against a fresh data directory.
+
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+#[derive(Debug)]
+pub struct Tenure {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tenure {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tenure"));
+        cmd.arg("--data-dir").arg(self.data_dir());
+        cmd.env_remove("TENURE_DATA_DIR")
+            .env_remove("TENURE_CONFIG")
+            .env_remove("TENURE_DATABASE_URL")
+            .env_remove("RUST_LOG");
+        cmd
+    }
+
+    /// Runs `tenure ARGS` to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("tenure runs")
+    }
+
+    /// Runs `tenure ARGS`, insisting on success, and returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tenure {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    pub fn key(&self, scope: &str) -> String {
+        self.ok(&["keys", "create", "--scope", scope])
+            .trim()
+            .to_owned()
+    }
+
+    pub fn status_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["status", "--format", "json"])).expect("status is JSON")
+    }
+
+    pub fn write_file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write test file");
+        path
+    }
+
+    /// Starts `tenure serve` on a free port and waits until it listens.
+    pub fn serve(&self, extra: &[&str]) -> Server {
+        let mut child = self
+            .command()
+            .args(extra)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("tenure serve starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("tenure serve exited before listening")
+                .expect("stderr is text");
+            if let Some(url) = line.strip_prefix("listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, url }
+    }
+}
+
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The count of entries of `kind` in a status JSON.
+pub fn entries_of(status: &serde_json::Value, kind: &str) -> u64 {
+    status["entries_by_kind"]
+        .as_array()
+        .expect("entries_by_kind")
+        .iter()
+        .filter(|c| c["kind"] == kind)
+        .map(|c| c["entries"].as_u64().expect("a count"))
+        .sum()
+}
+
+pub fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}

@@ -1,0 +1,176 @@
+//! The whole application on a real port, driven the way users' SDKs drive it.
+
+mod common;
+
+use std::io::Write;
+use std::process::Command;
+
+use common::{entries_of, repo_root, Tenure};
+use flate2::write::GzEncoder;
+use serde_json::{json, Value};
+
+fn status_over_http(url: &str, read_key: &str) -> Value {
+    let client = reqwest::blocking::Client::new();
+    let response = client
+        .get(format!("{url}/api/v1/status"))
+        .basic_auth(read_key, Some(""))
+        .send()
+        .expect("status request");
+    assert_eq!(response.status(), 200);
+    response.json().expect("status JSON")
+}
+
+/// Makes sure the official Segment library is importable, installing it if needed.
+fn ensure_segment_library() {
+    let importable = |_: ()| {
+        Command::new("python3")
+            .args(["-c", "import segment.analytics"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !importable(()) {
+        let install = repo_root().join("tests/segment/install.sh");
+        let status = Command::new("bash")
+            .arg(&install)
+            .status()
+            .expect("bash runs");
+        assert!(status.success(), "{} failed", install.display());
+    }
+    assert!(
+        importable(()),
+        "segment-analytics-python is not importable after install"
+    );
+}
+
+#[test]
+fn official_segment_library_messages_land_exactly_once_despite_a_retry() {
+    ensure_segment_library();
+    let tenure = Tenure::new();
+    let write_key = tenure.key("write");
+    let read_key = tenure.key("read");
+    let server = tenure.serve(&[]);
+
+    let script = repo_root().join("tests/segment/send_with_segment.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args([&server.url, &write_key, "400"])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("script prints JSON");
+    assert_eq!(report["errors"], json!([]), "the library reported errors");
+    assert!(
+        report["requests"].as_u64().unwrap() >= 2,
+        "the dropped ack must have made the library retry: {report}"
+    );
+
+    let status = status_over_http(&server.url, &read_key);
+    assert_eq!(status["entries"], 400, "{status}");
+    for kind in ["identify", "group", "track", "page"] {
+        assert_eq!(entries_of(&status, kind), 100, "{kind}: {status}");
+    }
+    assert_eq!(status["persons"], 7);
+    assert_eq!(status["accounts"], 3);
+    assert_eq!(status["anonymous_ids"], 7);
+}
+
+#[test]
+fn rudderstack_style_gzip_basic_auth_batches_dedupe_on_retry() {
+    let tenure = Tenure::new();
+    let write_key = tenure.key("write");
+    let read_key = tenure.key("read");
+    let server = tenure.serve(&[]);
+
+    let batch: Vec<Value> = (0..50)
+        .map(|i| {
+            json!({
+                "type": "track", "messageId": format!("rs-{i}"), "anonymousId": format!("anon-{}", i % 5),
+                "event": "Dashboard Viewed", "originalTimestamp": "2025-03-01T11:59:58.120Z",
+                "sentAt": "2025-03-01T12:00:05.000Z",
+                "context": {"library": {"name": "rudder-sdk-python", "version": "2.1.0"}}
+            })
+        })
+        .collect();
+    let body =
+        serde_json::to_vec(&json!({"batch": batch, "sentAt": "2025-03-01T12:00:05.000Z"})).unwrap();
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&body).unwrap();
+    let gzipped = gz.finish().unwrap();
+
+    let client = reqwest::blocking::Client::new();
+    let send = || -> Value {
+        let response = client
+            .post(format!("{}/v1/batch", server.url))
+            .basic_auth(&write_key, Some(""))
+            .header("Content-Encoding", "gzip")
+            .header("Content-Type", "application/json")
+            .body(gzipped.clone())
+            .send()
+            .expect("batch request");
+        assert_eq!(response.status(), 200);
+        response.json().expect("JSON answer")
+    };
+    let first = send();
+    assert_eq!(
+        (first["stored"].as_u64(), first["duplicates"].as_u64()),
+        (Some(50), Some(0))
+    );
+    let retry = send();
+    assert_eq!(
+        (retry["stored"].as_u64(), retry["duplicates"].as_u64()),
+        (Some(0), Some(50))
+    );
+
+    let status = status_over_http(&server.url, &read_key);
+    assert_eq!(entries_of(&status, "track"), 50);
+    assert_eq!(status["anonymous_ids"], 5);
+}
+
+#[test]
+fn keys_only_do_what_their_scope_allows() {
+    let tenure = Tenure::new();
+    let write_key = tenure.key("write");
+    let read_key = tenure.key("read");
+    let admin_key = tenure.key("admin");
+    let server = tenure.serve(&[]);
+    let client = reqwest::blocking::Client::new();
+    let track = json!({"userId": "u1", "event": "Logged In", "messageId": "k1"});
+
+    let write_with = |key: &str| {
+        client
+            .post(format!("{}/v1/track", server.url))
+            .basic_auth(key, Some(""))
+            .json(&track)
+            .send()
+            .unwrap()
+    };
+    let read_with = |key: &str| {
+        client
+            .get(format!("{}/api/v1/status", server.url))
+            .basic_auth(key, Some(""))
+            .send()
+            .unwrap()
+    };
+    let refused = write_with(&read_key);
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.json::<Value>().unwrap()["code"], "wrong_scope");
+    let refused = read_with(&write_key);
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.json::<Value>().unwrap()["code"], "wrong_scope");
+    assert_eq!(write_with(&write_key).status(), 200);
+    assert_eq!(read_with(&read_key).status(), 200);
+    assert_eq!(read_with(&admin_key).status(), 200);
+    assert_eq!(
+        client
+            .get(format!("{}/healthz", server.url))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+}

@@ -1,0 +1,193 @@
+//! `tenure import` through the real binary: idempotent, all-or-nothing, and precise about errors.
+
+mod common;
+
+use common::{entries_of, Tenure};
+
+const ACCOUNTS: &str = "account_id,name,domain,tier,industry,employees,csm_owner,created_at\n\
+acct_1,Acme,acme.io,enterprise,software,120,maria,2025-01-06\n\
+acct_2,Globex,globex.com,smb,retail,12,omar,2025-02-01\n";
+
+#[test]
+fn importing_the_same_files_twice_changes_nothing() {
+    let t = Tenure::new();
+    let accounts = t.write_file("accounts.csv", ACCOUNTS);
+    let events = t.write_file(
+        "events.ndjson",
+        "{\"type\":\"identify\",\"messageId\":\"i1\",\"userId\":\"u1\",\"anonymousId\":\"a1\",\"timestamp\":\"2025-01-01T00:00:00Z\",\"traits\":{\"email\":\"u1@acme.io\"}}\n\
+         \n\
+         {\"type\":\"group\",\"messageId\":\"g1\",\"userId\":\"u1\",\"groupId\":\"acct_1\",\"timestamp\":\"2025-01-01T00:00:01Z\"}\n",
+    );
+    let first = t.ok(&[
+        "import",
+        accounts.to_str().unwrap(),
+        events.to_str().unwrap(),
+    ]);
+    assert!(
+        first.contains("2 rows of accounts, 2 stored, 0 already present"),
+        "{first}"
+    );
+    assert!(
+        first.contains("2 rows of events, 2 stored, 0 already present"),
+        "{first}"
+    );
+    let again = t.ok(&[
+        "import",
+        accounts.to_str().unwrap(),
+        events.to_str().unwrap(),
+    ]);
+    assert!(
+        again.contains("2 rows of accounts, 0 stored, 2 already present"),
+        "{again}"
+    );
+    let status = t.status_json();
+    assert_eq!(status["entries"], 4);
+    assert_eq!(entries_of(&status, "account"), 2);
+    assert_eq!(status["accounts"], 2);
+    assert_eq!(status["persons"], 1);
+}
+
+#[test]
+fn kind_comes_from_the_file_name_or_kind_flag() {
+    let t = Tenure::new();
+    let odd = t.write_file("crm-export.txt", ACCOUNTS);
+    let out = t.run(&["import", odd.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot tell the kind") && err.contains("--kind"),
+        "{err}"
+    );
+    let ok = t.ok(&["import", "--kind", "accounts", odd.to_str().unwrap()]);
+    assert!(ok.contains("2 stored"), "{ok}");
+    let out = t.run(&["import", "--kind", "people", odd.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// Each bad file is refused with its file, line, column and reason, and nothing is stored.
+#[test]
+fn bad_rows_are_refused_with_their_place_and_store_nothing() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "accounts.csv",
+            "account_id,name,domain,tier,industry,employees,csm_owner,created_at,owner_email\nacct_1,A,,,,,,,x\n",
+            &["owner_email"],
+        ),
+        (
+            "subscriptions.csv",
+            "account_id,effective_at,mrr,currency,plan,seats\nacct_1,2025-01-01,100.00,USD,pro,3\nacct_1,last tuesday,100.00,USD,pro,3\n",
+            &["subscriptions.csv:3", "effective_at", "last tuesday"],
+        ),
+        (
+            "subscriptions.csv",
+            "account_id,effective_at,mrr,currency,plan,seats\nacct_1,2025-01-01,12O.00,USD,pro,3\n",
+            &["subscriptions.csv:2", "mrr", "12O.00"],
+        ),
+        (
+            "deals.csv",
+            "deal_id,account_id,kind,status,amount,currency,created_at,closed_at,contract_start,contract_end\nd1,acct_1,new_business,maybe,10.00,USD,2025-01-01,,,\n",
+            &["deals.csv:2", "status", "maybe"],
+        ),
+        (
+            "events.ndjson",
+            "{\"type\":\"track\",\"messageId\":\"e1\",\"userId\":\"u1\",\"event\":\"A\"}\n{\"type\":\"track\",\"messageId\":\"e2\",\"userId\":\"u1\"}\n",
+            &["events.ndjson:2", "event"],
+        ),
+    ];
+    for (name, text, needles) in cases {
+        let t = Tenure::new();
+        let path = t.write_file(name, text);
+        let out = t.run(&["import", path.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        for needle in *needles {
+            assert!(
+                err.contains(needle),
+                "{name}: {needle:?} missing from {err}"
+            );
+        }
+        assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+        assert_eq!(t.status_json()["entries"], 0, "{name}: the store changed");
+    }
+}
+
+#[test]
+fn skip_invalid_stores_the_good_rows_and_lists_the_bad() {
+    let t = Tenure::new();
+    let path = t.write_file(
+        "subscriptions.csv",
+        "account_id,effective_at,mrr,currency,plan,seats\n\
+         acct_1,2025-01-01,100.00,USD,pro,3\n\
+         acct_1,not a date,100.00,USD,pro,3\n\
+         acct_2,2025-01-01,abc,USD,pro,3\n\
+         acct_2,2025-02-01,50.00,USD,pro,1\n",
+    );
+    let out = t.run(&["import", "--skip-invalid", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("4 rows of subscriptions, 2 stored, 0 already present, 2 skipped"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("subscriptions.csv:3") && stderr.contains("subscriptions.csv:4"),
+        "{stderr}"
+    );
+    assert_eq!(entries_of(&t.status_json(), "subscription"), 2);
+}
+
+#[test]
+fn duplicate_rows_in_one_file_are_stored_once() {
+    let t = Tenure::new();
+    let path = t.write_file(
+        "spend.csv",
+        "date,channel,source,campaign,cost,currency\n\
+         2025-01-05,paid_search,google,brand,120.00,USD\n\
+         2025-01-05,paid_search,google,brand,120.00,USD\n\
+         2025-01-06,paid_search,google,brand,80.00,USD\n",
+    );
+    let out = t.ok(&["import", path.to_str().unwrap()]);
+    assert!(
+        out.contains("3 rows of spend, 2 stored, 1 already present"),
+        "{out}"
+    );
+}
+
+#[test]
+fn demo_loads_the_sample_company_and_status_shows_it() {
+    let t = Tenure::new();
+    let out = t.ok(&["demo", "--no-serve"]);
+    assert!(out.contains("touchpoints by channel"), "{out}");
+    let status = t.status_json();
+    assert_eq!(entries_of(&status, "account"), 5);
+    assert_eq!(entries_of(&status, "subscription"), 6);
+    assert_eq!(entries_of(&status, "deal"), 4);
+    assert_eq!(entries_of(&status, "spend"), 4);
+    assert_eq!(entries_of(&status, "touchpoint"), 3);
+    assert_eq!(status["persons"], 5);
+    assert_eq!(status["accounts"], 5);
+    // running it again over the same data dir is idempotent
+    t.ok(&["demo", "--no-serve"]);
+    assert_eq!(t.status_json()["entries"], status["entries"]);
+}
+
+#[test]
+fn config_check_prints_the_effective_config_and_names_unknown_keys() {
+    let t = Tenure::new();
+    let effective = t.ok(&["config", "check"]);
+    assert!(
+        effective.contains("[server]") && effective.contains("listen = \"127.0.0.1:7070\""),
+        "{effective}"
+    );
+    let bad = t.write_file("tenure.toml", "[ingest]\nmax_batch_mesages = 10\n");
+    let out = t.run(&["--config", bad.to_str().unwrap(), "config", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("max_batch_mesages") && err.contains("tenure.toml"),
+        "{err}"
+    );
+    let out = t.run(&["status", "--format", "yaml"]);
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+}
