@@ -169,9 +169,11 @@ impl Config {
                 "limits must be positive and max_batch_bytes at least max_message_bytes".into(),
             ));
         }
-        self.channels
-            .validate()
-            .map_err(|e| invalid("channels", e.to_string()))?;
+        self.engine().validate().map_err(|e| ConfigError::Invalid {
+            path: origin.to_owned(),
+            field: e.location.clone(),
+            message: e.problem.clone(),
+        })?;
         Ok(())
     }
 
@@ -219,6 +221,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("sever"), "{err}");
+    }
+
+    #[test]
+    fn channel_rules_are_replaceable_and_validated() {
+        let custom = "[[channels.rules]]\nchannel = \"partner\"\n[[channels.rules.when]]\nsource = [\"crossbeam\"]\n";
+        let config = Config::parse(custom, "t.toml").unwrap();
+        assert_eq!(config.channels.rules.len(), 1);
+        assert_eq!(config.channels.rules[0].channel, "partner");
+        let bad = "[[channels.rules]]\nchannel = \"x\"\n[[channels.rules.when]]\nclick_id = [\"dclid\"]\n";
+        let err = Config::parse(bad, "t.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("channels.rules[0]") && err.contains("dclid"),
+            "{err}"
+        );
+        let err = Config::parse("[touchpoints]\nsession_timeout_minutes = 0\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("session_timeout_minutes"), "{err}");
     }
 
     #[test]

@@ -51,6 +51,17 @@ impl Timestamp {
         Err(TimestampError(raw.to_owned()))
     }
 
+    /// Like [`Timestamp::parse`], except that a bare date means the end of that day (its last
+    /// millisecond), as `--as-of` and `--to` do in SPEC §3.
+    pub fn parse_end_of(raw: &str) -> Result<Self, TimestampError> {
+        let parsed = Self::parse(raw)?;
+        if NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").is_ok() {
+            Ok(parsed.plus_millis(Self::MS_PER_DAY - 1))
+        } else {
+            Ok(parsed)
+        }
+    }
+
     pub fn plus_millis(self, ms: i64) -> Self {
         Self(self.0.saturating_add(ms))
     }
@@ -96,6 +107,20 @@ mod tests {
         assert_eq!(
             Timestamp::parse("2025-03-01 12:00:05.123Z").unwrap(),
             Timestamp::parse("2025-03-01T12:00:05.123Z").unwrap()
+        );
+    }
+
+    #[test]
+    fn a_date_as_an_end_is_its_last_millisecond() {
+        assert_eq!(
+            Timestamp::parse_end_of("2025-03-01").unwrap().to_string(),
+            "2025-03-01T23:59:59.999Z"
+        );
+        assert_eq!(
+            Timestamp::parse_end_of("2025-03-01T10:00:00Z")
+                .unwrap()
+                .to_string(),
+            "2025-03-01T10:00:00.000Z"
         );
     }
 

@@ -1,17 +1,19 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use tenure_config::Config;
+use tenure_core::Timestamp;
 use tenure_store::{Scope, Store};
 use tokio::net::TcpListener;
 
 use crate::auth::{header_key, KeyCache};
 use crate::rate::RateLimiter;
+use crate::reports::{self, Report, ReportError, ReportParams};
 use crate::{ingest, status, ApiError, Live, Status};
 
 /// What every handler shares. Cheap to clone.
@@ -43,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/{kind}", post(ingest::receive))
         .route("/api/v1/status", get(read_status))
+        .route("/api/v1/reports/{name}", get(read_report))
         .with_state(state)
 }
 
@@ -53,6 +56,51 @@ async fn healthz() -> Json<serde_json::Value> {
 #[derive(Deserialize)]
 struct ReadParams {
     key: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    key: Option<String>,
+    as_of: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+/// `GET /api/v1/reports/{name}`: the same JSON as `tenure report NAME --format json`.
+async fn read_report(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<ReportQuery>,
+) -> Result<Json<Report>, ApiError> {
+    let secret = header_key(&headers)?.or(query.key.clone());
+    let key = state
+        .keys
+        .authorize(&state.store, secret.as_deref(), Scope::Read)?;
+    let now = Timestamp::from_datetime(chrono::Utc::now());
+    let params = ReportParams::parse(
+        now,
+        query.as_of.as_deref(),
+        query.from.as_deref(),
+        query.to.as_deref(),
+        query.by.as_deref(),
+    )
+    .map_err(report_error)?;
+    state
+        .live
+        .read(&key.workspace, |model| reports::run(&name, model, params))
+        .map(Json)
+        .map_err(report_error)
+}
+
+fn report_error(e: ReportError) -> ApiError {
+    match e {
+        ReportError::Unknown(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_report", e.to_string())
+        }
+        other => ApiError::bad_request("invalid_parameter", other.to_string()),
+    }
 }
 
 async fn read_status(

@@ -10,6 +10,7 @@ mod error;
 mod ingest;
 mod live;
 mod rate;
+pub mod reports;
 mod status;
 
 pub use app::{router, AppState, Application};

@@ -26,11 +26,13 @@ struct WorkspaceState {
 }
 
 impl WorkspaceState {
-    fn apply(&mut self, stored: &StoredEntry) {
+    /// Applies the entry unless it already was; says whether it did.
+    fn apply(&mut self, stored: &StoredEntry) -> bool {
         if stored.seq <= self.applied_through || !self.applied_ahead.insert(stored.seq) {
-            return;
+            return false;
         }
         self.model.apply(stored);
+        true
     }
 
     /// Everything through `seq` has now been seen in the log.
@@ -65,7 +67,8 @@ impl Live {
         Ok(live)
     }
 
-    /// Applies whatever the log holds beyond what this process has applied.
+    /// Applies whatever the log holds beyond what this process has applied; returns how many
+    /// entries that was.
     pub fn catch_up(&self, store: &dyn Store) -> Result<u64, StoreError> {
         self.catch_up_with_progress(store, |_| {})
     }
@@ -78,19 +81,30 @@ impl Live {
         let mut applied = 0u64;
         for workspace in store.workspaces()? {
             loop {
+                // Sequence numbers first (an index scan): entries this process stored itself are
+                // already applied and need not be read back.
                 let after = self.applied_through(&workspace);
-                let page = store.read_log(&workspace, after, REPLAY_PAGE)?;
-                let Some(last) = page.last().map(|e| e.seq) else {
+                let seqs = store.log_seqs(&workspace, after, REPLAY_PAGE)?;
+                let Some(&last) = seqs.last() else {
                     break;
+                };
+                let first_unapplied = {
+                    let workspaces = self.workspaces.read().expect("live lock");
+                    let ahead = workspaces.get(&workspace).map(|s| &s.applied_ahead);
+                    seqs.iter()
+                        .position(|seq| ahead.is_none_or(|a| !a.contains(seq)))
+                };
+                let page = match first_unapplied {
+                    Some(i) => store.read_log(&workspace, seqs[i] - 1, seqs.len() - i)?,
+                    None => Vec::new(),
                 };
                 let mut workspaces = self.workspaces.write().expect("live lock");
                 let state = self.state_mut(&mut workspaces, &workspace);
                 for stored in &page {
-                    state.apply(stored);
+                    applied += u64::from(state.apply(stored));
                 }
                 state.seen_through(last);
                 drop(workspaces);
-                applied += page.len() as u64;
                 progress(applied);
             }
         }

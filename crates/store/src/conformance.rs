@@ -169,6 +169,8 @@ fn read_log_pages(store: &impl Store) {
         }
         assert!(page.len() <= 10);
         assert!(page.iter().all(|e| e.seq > after));
+        let seqs = store.log_seqs(&ws, after, 10).expect("seqs");
+        assert_eq!(seqs, page.iter().map(|e| e.seq).collect::<Vec<_>>());
         after = page.last().expect("non-empty").seq;
         seen += page.len();
     }

@@ -67,6 +67,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: usize,
     ) -> Result<Vec<StoredEntry>, StoreError>;
 
+    /// The sequence numbers of up to `limit` entries of `workspace` with `seq > after`, in
+    /// order: a cheap way to see what the log holds without reading the entries.
+    fn log_seqs(
+        &self,
+        workspace: &WorkspaceId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<i64>, StoreError>;
+
     /// Every workspace that has entries or keys.
     fn workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError>;
 

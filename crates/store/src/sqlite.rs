@@ -303,6 +303,22 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn log_seqs(
+        &self,
+        workspace: &WorkspaceId,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<i64>, StoreError> {
+        let conn = self.reader.lock().expect("reader lock");
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq FROM log WHERE workspace = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let seqs = stmt.query_map(params![workspace.as_str(), after, limit as i64], |row| {
+            row.get::<_, i64>(0)
+        })?;
+        Ok(seqs.collect::<Result<_, _>>()?)
+    }
+
     fn workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
         let conn = self.reader.lock().expect("reader lock");
         let mut stmt = conn.prepare(

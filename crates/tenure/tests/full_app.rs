@@ -174,3 +174,92 @@ fn keys_only_do_what_their_scope_allows() {
         200
     );
 }
+
+#[test]
+fn a_report_is_the_same_json_from_the_cli_and_the_api() {
+    let tenure = Tenure::new();
+    tenure.ok(&["demo", "--no-serve"]);
+    let read_key = tenure.key("read");
+    let cli: Value = serde_json::from_str(&tenure.ok(&[
+        "report",
+        "touchpoints",
+        "--as-of",
+        "2025-12-31",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let server = tenure.serve(&[]);
+    let api: Value = reqwest::blocking::Client::new()
+        .get(format!(
+            "{}/api/v1/reports/touchpoints?as_of=2025-12-31",
+            server.url
+        ))
+        .basic_auth(&read_key, Some(""))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(cli, api);
+    assert_eq!(cli["as_of"], "2025-12-31T23:59:59.999Z");
+    // The sample's touchpoints, classified by hand from crates/tenure/demo/events.ndjson and
+    // touchpoints.csv (see the comments there).
+    let by_channel: std::collections::BTreeMap<String, u64> = cli["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["channel"].as_str().unwrap().to_owned(),
+                r["touchpoints"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("paid_search", 1),
+        ("paid_social", 2),
+        ("organic_social", 1),
+        ("organic_search", 1),
+        ("direct", 1),
+        ("email", 1),
+        ("referral", 1),
+        ("affiliate", 1),
+        ("events", 2),
+        ("partner", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(by_channel, expected);
+
+    // an instant before any touchpoint: an empty report, not an error
+    let early: Value = serde_json::from_str(&tenure.ok(&[
+        "report",
+        "touchpoints",
+        "--as-of",
+        "2024-01-01",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(early["rows"], json!([]));
+    let csv = tenure.ok(&[
+        "report",
+        "touchpoints",
+        "--as-of",
+        "2025-12-31",
+        "--format",
+        "csv",
+        "--by",
+        "source",
+    ]);
+    assert!(
+        csv.starts_with("source,touchpoints,visitors,first_at,last_at\n"),
+        "{csv}"
+    );
+    let out = tenure.run(&["report", "touchpoints", "--by", "color"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("channel, source, medium, campaign, content")
+    );
+}
