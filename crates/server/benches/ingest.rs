@@ -17,6 +17,10 @@ use tenure_store::{Scope, SqliteStore, Store};
 
 const BATCH: usize = 100;
 
+// The same allocator as the `tenure` binary, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// One realistic message: a mix of pages with UTMs, product tracks, identifies and groups.
 fn message(n: u64) -> String {
     let user = n % 50_000;
@@ -211,6 +215,7 @@ fn main() {
             .expect("key");
         let config = Arc::new(Config::default());
         let live = Arc::new(Live::empty(config.engine()));
+        live.start_applier();
         let dyn_store: Arc<dyn Store> = store.clone();
         let app = Application::build(
             "127.0.0.1:0".parse().unwrap(),

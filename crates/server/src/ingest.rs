@@ -71,17 +71,22 @@ pub async fn receive(
             body: EntryBody::Segment(m),
         })
         .collect();
-    let appended = {
+    let (stored, duplicates) = {
         let store = Arc::clone(&state.store);
-        tokio::task::spawn_blocking(move || store.append(entries))
-            .await
-            .map_err(|_| ApiError::unavailable("the store writer failed", 5))??
+        let live = Arc::clone(&state.live);
+        tokio::task::spawn_blocking(move || {
+            let appended = store.append(entries)?;
+            let counts = (appended.stored.len(), appended.duplicates);
+            live.submit(appended.stored);
+            Ok::<_, tenure_store::StoreError>(counts)
+        })
+        .await
+        .map_err(|_| ApiError::unavailable("the store writer failed", 5))??
     };
-    state.live.apply(&appended.stored);
     Ok(Json(json!({
         "success": true,
-        "stored": appended.stored.len(),
-        "duplicates": appended.duplicates,
+        "stored": stored,
+        "duplicates": duplicates,
     })))
 }
 

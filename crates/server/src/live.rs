@@ -5,9 +5,14 @@
 //! [`Live::catch_up`] tails the log for what other processes appended (`tenure import` while the
 //! server runs, or another server on the same PostgreSQL). Each workspace remembers which
 //! sequence numbers it has applied, so an entry is applied exactly once whichever way it came.
+//!
+//! With [`Live::start_applier`], what ingest stored is applied on a thread of its own, so an
+//! acknowledgement waits for durability but not for the model. Reads stay consistent with
+//! writes: [`Live::read`] first waits until everything submitted before it has been applied.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::RwLock;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 
 use tenure_core::{StoredEntry, WorkspaceId};
 use tenure_engine::{EngineSettings, Model};
@@ -15,6 +20,8 @@ use tenure_store::{Store, StoreError};
 
 /// Entries read from the log per page while replaying.
 const REPLAY_PAGE: usize = 10_000;
+/// Batches waiting for the applier before ingest waits for it (backpressure).
+const APPLY_QUEUE: usize = 1_024;
 
 #[derive(Debug)]
 struct WorkspaceState {
@@ -28,7 +35,13 @@ struct WorkspaceState {
 impl WorkspaceState {
     /// Applies the entry unless it already was; says whether it did.
     fn apply(&mut self, stored: &StoredEntry) -> bool {
-        if stored.seq <= self.applied_through || !self.applied_ahead.insert(stored.seq) {
+        if stored.seq <= self.applied_through {
+            return false;
+        }
+        if stored.seq == self.applied_through + 1 && self.applied_through > 0 {
+            // Contiguous with what is known applied: no need to remember it separately.
+            self.applied_through = stored.seq;
+        } else if !self.applied_ahead.insert(stored.seq) {
             return false;
         }
         self.model.apply(stored);
@@ -42,10 +55,20 @@ impl WorkspaceState {
     }
 }
 
+/// Batches handed to the applier thread and batches it has applied, in FIFO order.
+#[derive(Debug, Default)]
+struct Tickets {
+    submitted: u64,
+    applied: u64,
+}
+
 #[derive(Debug)]
 pub struct Live {
     settings: EngineSettings,
     workspaces: RwLock<BTreeMap<WorkspaceId, WorkspaceState>>,
+    queue: Mutex<Option<SyncSender<Vec<StoredEntry>>>>,
+    tickets: Mutex<Tickets>,
+    settled: Condvar,
 }
 
 impl Live {
@@ -53,6 +76,55 @@ impl Live {
         Self {
             settings,
             workspaces: RwLock::new(BTreeMap::new()),
+            queue: Mutex::new(None),
+            tickets: Mutex::new(Tickets::default()),
+            settled: Condvar::new(),
+        }
+    }
+
+    /// From now on, [`Live::submit`] hands entries to a thread of their own. The thread ends
+    /// when the last `Arc<Live>` is dropped.
+    pub fn start_applier(self: &Arc<Self>) {
+        let (tx, rx) = mpsc::sync_channel(APPLY_QUEUE);
+        *self.queue.lock().expect("apply queue") = Some(tx);
+        let live = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("tenure-applier".into())
+            .spawn(move || apply_loop(live, rx))
+            .expect("the applier thread starts");
+    }
+
+    /// Applies entries this process has just stored: on the applier thread if one runs (waiting
+    /// only when its queue is full), else at once.
+    pub fn submit(&self, entries: Vec<StoredEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        let queue = self.queue.lock().expect("apply queue").clone();
+        match queue {
+            Some(tx) => {
+                self.tickets.lock().expect("tickets").submitted += 1;
+                if let Err(mpsc::SendError(entries)) = tx.send(entries) {
+                    // The applier is gone (shutting down): apply here rather than lose them.
+                    self.apply(&entries);
+                    self.mark_applied(1);
+                }
+            }
+            None => self.apply(&entries),
+        }
+    }
+
+    fn mark_applied(&self, batches: u64) {
+        self.tickets.lock().expect("tickets").applied += batches;
+        self.settled.notify_all();
+    }
+
+    /// Waits until every batch submitted before this call has been applied.
+    fn settle(&self) {
+        let mut tickets = self.tickets.lock().expect("tickets");
+        let target = tickets.submitted;
+        while tickets.applied < target {
+            tickets = self.settled.wait(tickets).expect("tickets");
         }
     }
 
@@ -133,7 +205,7 @@ impl Live {
             })
     }
 
-    /// Applies entries this process has just stored (in any mix of workspaces).
+    /// Applies entries now, in the caller's thread (in any mix of workspaces).
     pub fn apply(&self, entries: &[StoredEntry]) {
         if entries.is_empty() {
             return;
@@ -145,12 +217,36 @@ impl Live {
         }
     }
 
-    /// Runs `f` on the workspace's model (an empty one if nothing arrived yet).
+    /// Runs `f` on the workspace's model (an empty one if nothing arrived yet), once everything
+    /// submitted before the call is applied.
     pub fn read<R>(&self, workspace: &WorkspaceId, f: impl FnOnce(&Model) -> R) -> R {
+        self.settle();
         let workspaces = self.workspaces.read().expect("live lock");
         match workspaces.get(workspace) {
             Some(state) => f(&state.model),
             None => f(&Model::new(self.settings.clone())),
         }
+    }
+}
+
+/// Applies queued batches, taking whatever has queued up under one lock.
+fn apply_loop(live: Weak<Live>, rx: Receiver<Vec<StoredEntry>>) {
+    while let Ok(first) = rx.recv() {
+        let mut batches = vec![first];
+        while let Ok(next) = rx.try_recv() {
+            batches.push(next);
+            if batches.len() >= 64 {
+                break;
+            }
+        }
+        let Some(live) = live.upgrade() else { return };
+        {
+            let mut workspaces = live.workspaces.write().expect("live lock");
+            for stored in batches.iter().flatten() {
+                live.state_mut(&mut workspaces, &stored.entry.workspace)
+                    .apply(stored);
+            }
+        }
+        live.mark_applied(batches.len() as u64);
     }
 }

@@ -52,6 +52,7 @@ pub fn serve(
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    live.start_applier();
     runtime.block_on(async {
         let dyn_store: Arc<dyn Store> = store.clone();
         let state = AppState::new(dyn_store.clone(), live.clone(), ctx.config.clone());
