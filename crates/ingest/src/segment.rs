@@ -19,6 +19,8 @@
 //! - Clock skew: with a `sentAt` (the message's own, else the batch's), the stored time is
 //!   `t + (receivedAt - sentAt)` where `t` is `timestamp`, else `originalTimestamp`; without
 //!   either, the receipt time. [`SegmentMessage::original_timestamp`] keeps that uncorrected `t`.
+//!   Imported lines ([`parse_message`]) are not corrected: the time of a backfill says nothing
+//!   about the sender's clock, and exported messages already carry corrected timestamps.
 //! - The batch envelope's `context` is merged into each item's, shallowly, the item's keys
 //!   winning. `integrations` is accepted and not kept: [`SegmentMessage`] has no place for it.
 
@@ -370,6 +372,7 @@ impl Envelope {
                     received_at,
                     forced: Some(kind),
                     sent_at: None,
+                    correct_skew: true,
                     context: None,
                 };
                 Ok(vec![normalise(*wire, &raw, &ctx)?])
@@ -389,6 +392,7 @@ impl Envelope {
                         received_at,
                         forced: None,
                         sent_at,
+                        correct_skew: true,
                         context: context.as_ref(),
                     };
                     normalise(wire, raw, &ctx)
@@ -399,7 +403,8 @@ impl Envelope {
 }
 
 /// Parses one line of `events.ndjson`: a message with its own `type`, validated as a batch item
-/// is; `received_at` is the import time. Surrounding white space (the line break) is ignored.
+/// is; `received_at` is the import time. Its times are taken as given (no clock-skew correction).
+/// Surrounding white space (the line break) is ignored.
 pub fn parse_message(
     line: &[u8],
     received_at: Timestamp,
@@ -420,6 +425,7 @@ pub fn parse_message(
         received_at,
         forced: None,
         sent_at: None,
+        correct_skew: false,
         context: None,
     };
     normalise(wire, raw, &ctx)
@@ -624,6 +630,8 @@ struct Ctx<'a> {
     forced: Option<MessageType>,
     /// The batch envelope's `sentAt`.
     sent_at: Option<Timestamp>,
+    /// Whether `sentAt` corrects the timestamp: live requests only, not imported lines.
+    correct_skew: bool,
     /// The batch envelope's `context`.
     context: Option<&'a Map<String, Value>>,
 }
@@ -849,7 +857,7 @@ fn normalise(wire: WireMessage, raw: &[u8], ctx: &Ctx<'_>) -> Result<SegmentMess
     let original = timestamp(wire.original_timestamp.as_ref(), index, "originalTimestamp")?;
     let sent_at = timestamp(wire.sent_at.as_ref(), index, "sentAt")?.or(ctx.sent_at);
     let base = given_timestamp.or(original);
-    let stored = match (base, sent_at) {
+    let stored = match (base, sent_at.filter(|_| ctx.correct_skew)) {
         (Some(t), Some(sent)) => {
             t.plus_millis(ctx.received_at.millis().saturating_sub(sent.millis()))
         }

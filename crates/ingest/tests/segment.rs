@@ -854,6 +854,14 @@ fn ndjson_lines_need_their_own_type() {
     );
     let e = parse_message(br#"{"userId":"u"}"#, received, &limits).unwrap_err();
     assert_eq!(e.to_string(), "type is required");
+    // A backfilled line keeps its own time even with a sentAt long before the import.
+    let m = parse_message(
+        br#"{"type":"track","userId":"u","event":"e","timestamp":"2024-05-01T10:00:00Z","sentAt":"2024-05-01T10:00:05Z","receivedAt":"2024-05-01T10:00:06Z"}"#,
+        received,
+        &limits,
+    )
+    .unwrap();
+    assert_eq!(m.timestamp, ts("2024-05-01T10:00:00Z"));
     let e = parse_message(br#"{"type":"track""#, received, &limits).unwrap_err();
     assert_eq!(e.code(), "invalid_json");
 }
