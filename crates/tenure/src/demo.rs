@@ -1,31 +1,18 @@
-//! `tenure demo`: a small sample company, loaded through the same import path a user's files
-//! take, summarised, and served.
-//!
-//! The sample is a handful of hand-written files under `crates/tenure/demo/`; the simulator
-//! (a generated company with known ground truth) replaces it when it lands.
+//! `tenure demo`: simulates a company, loads it through the same import path a user's files
+//! take, summarises it, and serves it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use tenure_core::Timestamp;
+use tenure_server::reports::{self, ReportParams};
 use tenure_server::status;
 use tenure_store::{Scope, Store};
 
 use crate::import::{self, ImportArgs};
+use crate::sim::{self, CompanyArgs};
 use crate::{serve, Context};
-
-/// The sample files, in the order they are imported.
-const SAMPLE: &[(&str, &str)] = &[
-    ("accounts.csv", include_str!("../demo/accounts.csv")),
-    ("events.ndjson", include_str!("../demo/events.ndjson")),
-    (
-        "subscriptions.csv",
-        include_str!("../demo/subscriptions.csv"),
-    ),
-    ("deals.csv", include_str!("../demo/deals.csv")),
-    ("spend.csv", include_str!("../demo/spend.csv")),
-    ("touchpoints.csv", include_str!("../demo/touchpoints.csv")),
-];
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -35,6 +22,8 @@ pub struct DemoArgs {
     /// Address to serve on.
     #[arg(long, default_value = "127.0.0.1:7070")]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub company: CompanyArgs,
 }
 
 pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
@@ -47,16 +36,22 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
             temp.path().to_owned()
         }
     };
-    let files_dir = data_dir.join("demo-input");
-    std::fs::create_dir_all(&files_dir)?;
-    let mut files = Vec::new();
-    for (name, text) in SAMPLE {
-        let path = files_dir.join(name);
-        std::fs::write(&path, text)?;
-        files.push(path);
-    }
-    eprintln!("loading the sample company into {}", data_dir.display());
+    let input = data_dir.join("demo-input");
+    let config = args.company.config();
+    eprintln!(
+        "simulating {} accounts over {} months (seed {}) into {}",
+        config.accounts,
+        config.months,
+        config.seed,
+        input.display()
+    );
+    let truth = sim::generate(&config, &input)?;
     let store = ctx.open_store_in(&data_dir)?;
+    let files = tenure_sim::FILES
+        .iter()
+        .filter(|name| name.ends_with(".csv") || name.ends_with(".ndjson"))
+        .map(|name| input.join(name))
+        .collect();
     import::run_with_store(
         ctx,
         store.as_ref(),
@@ -69,7 +64,29 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
     let live = serve::rebuild(ctx, &store)?;
     let summary = status(store.as_ref(), &live, &ctx.workspace)?;
     println!();
+    println!(
+        "A simulated B2B SaaS company, {} to {}: {} accounts, {} of them customers.",
+        truth.start, truth.end, truth.totals.accounts, truth.totals.customers
+    );
+    println!();
     print!("{}", crate::status::table(&summary));
+    let by_campaign = live.read(&ctx.workspace, |model| {
+        reports::run(
+            "touchpoints",
+            model,
+            ReportParams {
+                as_of: Timestamp::from_datetime(chrono::Utc::now()),
+                from: None,
+                to: None,
+                by: Some("campaign".into()),
+            },
+        )
+    })?;
+    println!("\ntouchpoints by campaign\n");
+    print!("{}", by_campaign.to_table());
+    println!(
+        "\nRevenue figures (MRR, NRR, revenue per dollar by campaign, accounts at risk) arrive with the ledger and attribution reports."
+    );
     if args.no_serve {
         return Ok(());
     }
@@ -78,6 +95,8 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
         println!();
         println!("serving on http://{addr} (Ctrl-C to stop)");
         println!("read key: {read_key}");
-        println!("try:      curl -s -u {read_key}: http://{addr}/api/v1/status");
+        println!(
+            "try:      curl -s -u {read_key}: http://{addr}/api/v1/reports/touchpoints?by=channel"
+        );
     })
 }

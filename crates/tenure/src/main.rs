@@ -7,6 +7,7 @@ mod demo;
 mod import;
 mod report;
 mod serve;
+mod sim;
 mod status;
 
 use std::path::PathBuf;
@@ -67,8 +68,10 @@ enum Command {
     /// Validate the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Load a small sample company through the real ingest paths and serve it.
+    /// Simulate a company, load it through the real ingest path, summarise it and serve it.
     Demo(demo::DemoArgs),
+    /// Write a synthetic company (CSV and NDJSON files) with its ground truth.
+    Sim(sim::SimArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,5 +198,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => demo::run(&ctx, args),
+        Command::Sim(args) => sim::run(args),
     }
 }

@@ -178,7 +178,21 @@ fn keys_only_do_what_their_scope_allows() {
 #[test]
 fn a_report_is_the_same_json_from_the_cli_and_the_api() {
     let tenure = Tenure::new();
-    tenure.ok(&["demo", "--no-serve"]);
+    let sample = repo_root().join("crates/tenure/tests/fixtures/sample");
+    let files: Vec<String> = [
+        "accounts.csv",
+        "events.ndjson",
+        "subscriptions.csv",
+        "deals.csv",
+        "spend.csv",
+        "touchpoints.csv",
+    ]
+    .iter()
+    .map(|f| sample.join(f).display().to_string())
+    .collect();
+    let mut import = vec!["import"];
+    import.extend(files.iter().map(String::as_str));
+    tenure.ok(&import);
     let read_key = tenure.key("read");
     let cli: Value = serde_json::from_str(&tenure.ok(&[
         "report",
@@ -202,8 +216,12 @@ fn a_report_is_the_same_json_from_the_cli_and_the_api() {
         .unwrap();
     assert_eq!(cli, api);
     assert_eq!(cli["as_of"], "2025-12-31T23:59:59.999Z");
-    // The sample's touchpoints, classified by hand from crates/tenure/demo/events.ndjson and
-    // touchpoints.csv (see the comments there).
+    // The sample's touchpoints, classified by hand from tests/fixtures/sample/events.ndjson and
+    // touchpoints.csv: ana's gclid visit (paid_search) and li_fat_id visit (paid_social), kim's
+    // fbclid visit (paid_social), raj's linkedin.com referrer (organic_social), lee's bing
+    // referrer (organic_search), plain pricing visit (direct) and newsletter (email), sam's g2
+    // referrer (referral), zed's capterra affiliate link, two offline event/webinar rows
+    // (events) and one partner row.
     let by_channel: std::collections::BTreeMap<String, u64> = cli["rows"]
         .as_array()
         .unwrap()
@@ -262,4 +280,47 @@ fn a_report_is_the_same_json_from_the_cli_and_the_api() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("channel, source, medium, campaign, content")
     );
+}
+
+#[test]
+fn demo_serves_the_company_with_a_read_key_until_interrupted() {
+    use std::io::BufRead;
+    let tenure = Tenure::new();
+    let mut child = tenure
+        .command()
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--accounts",
+            "40",
+            "--months",
+            "3",
+            "--end",
+            "2026-01-01",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let (mut url, mut key) = (None, None);
+    while url.is_none() || key.is_none() {
+        let line = lines.next().expect("demo exited before serving").unwrap();
+        if let Some(rest) = line.strip_prefix("serving on ") {
+            url = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(rest) = line.strip_prefix("read key: ") {
+            key = Some(rest.trim().to_owned());
+        }
+    }
+    let status = status_over_http(&url.unwrap(), &key.unwrap());
+    assert_eq!(status["accounts"], 40);
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert!(child.wait().unwrap().success(), "Ctrl-C is a clean exit");
 }

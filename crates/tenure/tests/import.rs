@@ -155,20 +155,61 @@ fn duplicate_rows_in_one_file_are_stored_once() {
 }
 
 #[test]
-fn demo_loads_the_sample_company_and_status_shows_it() {
+fn demo_simulates_a_company_loads_it_and_status_counts_every_row() {
     let t = Tenure::new();
-    let out = t.ok(&["demo", "--no-serve"]);
-    assert!(out.contains("touchpoints by channel"), "{out}");
+    let company = [
+        "--accounts",
+        "80",
+        "--months",
+        "6",
+        "--seed",
+        "3",
+        "--end",
+        "2026-01-01",
+    ];
+    let mut args = vec!["demo", "--no-serve"];
+    args.extend(company);
+    let out = t.ok(&args);
+    assert!(
+        out.contains("A simulated B2B SaaS company, 2025-07-01 to 2026-01-01: 80 accounts"),
+        "{out}"
+    );
+    assert!(
+        out.contains("touchpoints by channel") && out.contains("touchpoints by campaign"),
+        "{out}"
+    );
+    let input = t.data_dir().join("demo-input");
+    let rows = |name: &str| {
+        std::fs::read_to_string(input.join(name))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count() as u64
+    };
     let status = t.status_json();
-    assert_eq!(entries_of(&status, "account"), 5);
-    assert_eq!(entries_of(&status, "subscription"), 6);
-    assert_eq!(entries_of(&status, "deal"), 4);
-    assert_eq!(entries_of(&status, "spend"), 4);
-    assert_eq!(entries_of(&status, "touchpoint"), 3);
-    assert_eq!(status["persons"], 5);
-    assert_eq!(status["accounts"], 5);
-    // running it again over the same data dir is idempotent
-    t.ok(&["demo", "--no-serve"]);
+    assert_eq!(entries_of(&status, "account"), rows("accounts.csv") - 1);
+    assert_eq!(
+        entries_of(&status, "subscription"),
+        rows("subscriptions.csv") - 1
+    );
+    assert_eq!(entries_of(&status, "deal"), rows("deals.csv") - 1);
+    assert_eq!(entries_of(&status, "spend"), rows("spend.csv") - 1);
+    assert_eq!(
+        entries_of(&status, "touchpoint"),
+        rows("touchpoints.csv") - 1
+    );
+    let segment: u64 = ["track", "identify", "group", "page", "alias", "screen"]
+        .iter()
+        .map(|k| entries_of(&status, k))
+        .sum();
+    assert_eq!(segment, rows("events.ndjson"));
+    assert_eq!(status["accounts"], 80);
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(input.join("ground_truth.json")).unwrap())
+            .unwrap();
+    assert_eq!(truth["totals"]["events"].as_u64(), Some(segment));
+    // running it again over the same data dir regenerates the same files: nothing new is stored
+    t.ok(&args);
     assert_eq!(t.status_json()["entries"], status["entries"]);
 }
 

@@ -1,0 +1,939 @@
+//! One account's life, from the first touch to the end of the simulated window.
+//!
+//! Each account draws from its own random stream (seeded from the company seed and the account's
+//! index), so accounts can be simulated in any order or in parallel and the output is the same.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Binomial, Distribution, Exp1, Poisson, StandardNormal};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tenure_core::Timestamp;
+
+use crate::names;
+use crate::world::{Campaign, Reach, World};
+
+pub const DAY: i64 = 86_400_000;
+const MINUTE: i64 = 60_000;
+/// The simulation steps customers in 30-day months.
+const MONTH: i64 = 30 * DAY;
+/// Product users simulated per account at most (the rest of the seats exist but stay silent).
+const MAX_USERS: u32 = 12;
+
+/// What is known about one account, for `ground_truth.json` and the tests.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountTruth {
+    pub account_id: String,
+    pub campaign: &'static str,
+    pub channel: &'static str,
+    pub tier: &'static str,
+    pub lead: bool,
+    pub opportunity: bool,
+    pub converted_at: Option<i64>,
+    pub variant: Option<&'static str>,
+    pub activated_at: Option<i64>,
+    pub churned_at: Option<i64>,
+    pub expansions: u32,
+    pub initial_mrr_cents: i64,
+    pub final_mrr_cents: i64,
+    /// MRR integrated over time until the end of the window: MRR × days × 12 / 365.25.
+    pub realized_revenue_cents: i64,
+}
+
+/// Everything one account contributes to the output files.
+#[derive(Debug, Default)]
+pub struct AccountStory {
+    /// NDJSON lines, in time order.
+    pub events: Vec<String>,
+    pub account: Vec<String>,
+    pub subscriptions: Vec<Vec<String>>,
+    pub deals: Vec<Vec<String>>,
+    pub touchpoints: Vec<Vec<String>>,
+    pub truth: Option<AccountTruth>,
+}
+
+/// The fixed frame of one simulation run.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame {
+    pub seed: u64,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// SplitMix64: turns (seed, stream) into well-spread seeds for independent streams.
+pub fn stream_seed(seed: u64, stream: u64) -> u64 {
+    let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn ts(ms: i64) -> String {
+    Timestamp::from_millis(ms).to_string()
+}
+
+fn date(ms: i64) -> String {
+    ts(ms)[..10].to_owned()
+}
+
+fn money(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+struct Person {
+    user: String,
+    anon: String,
+    email: String,
+    name: String,
+    title: &'static str,
+    identified: bool,
+}
+
+/// Collects one account's messages with stable ids and sorts them at the end.
+struct Events {
+    prefix: String,
+    next: u32,
+    list: Vec<(i64, u32, Value)>,
+}
+
+impl Events {
+    fn push(&mut self, at: i64, mut message: Value) {
+        let n = self.next;
+        self.next += 1;
+        message["messageId"] = Value::String(format!("{}-{n}", self.prefix));
+        message["timestamp"] = Value::String(ts(at));
+        self.list.push((at, n, message));
+    }
+
+    fn into_lines(mut self, end: i64) -> Vec<String> {
+        self.list.retain(|(at, _, _)| *at < end);
+        self.list.sort_by_key(|(at, n, _)| (*at, *n));
+        self.list
+            .into_iter()
+            .map(|(_, _, m)| serde_json::to_string(&m).expect("messages serialize"))
+            .collect()
+    }
+}
+
+struct Life<'a> {
+    world: &'a World,
+    frame: Frame,
+    rng: ChaCha8Rng,
+    index: usize,
+    account_id: String,
+    domain: String,
+    events: Events,
+    people: Vec<Person>,
+    story: AccountStory,
+}
+
+fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
+    &items[rng.random_range(0..items.len())]
+}
+
+fn weighted<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, f64)]) -> T {
+    let total: f64 = items.iter().map(|(_, w)| w).sum();
+    let mut x = rng.random::<f64>() * total;
+    for (item, w) in items {
+        if x < *w {
+            return *item;
+        }
+        x -= w;
+    }
+    items[items.len() - 1].0
+}
+
+fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u32 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    let d: Poisson<f64> = Poisson::new(mean).expect("a positive mean");
+    d.sample(rng) as u32
+}
+
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    rng.sample(StandardNormal)
+}
+
+fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
+    let e: f64 = rng.sample(Exp1);
+    e * mean
+}
+
+/// Simulates account `index` of the company.
+pub fn simulate_account(world: &World, frame: Frame, index: usize) -> AccountStory {
+    let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(frame.seed, index as u64));
+    let first = *pick(&mut rng, names::COMPANY_FIRST);
+    let second = *pick(&mut rng, names::COMPANY_SECOND);
+    let account_id = format!("acct_{index:06}");
+    let domain = format!(
+        "{}{}{index}.example",
+        first.to_lowercase(),
+        second.to_lowercase()
+    );
+    let mut life = Life {
+        world,
+        frame,
+        rng,
+        index,
+        account_id,
+        domain,
+        events: Events {
+            prefix: format!("sim{}-{index}", frame.seed),
+            next: 0,
+            list: Vec::new(),
+        },
+        people: Vec::new(),
+        story: AccountStory::default(),
+    };
+    life.run(&format!("{first} {second}"));
+    life.visitors();
+    let Life {
+        events,
+        mut story,
+        frame,
+        ..
+    } = life;
+    story.events = events.into_lines(frame.end);
+    story
+}
+
+impl Life<'_> {
+    fn run(&mut self, company_name: &str) {
+        let world = self.world;
+        let span = (self.frame.end - self.frame.start - 30 * DAY).max(DAY) as f64;
+        // More accounts arrive later in the window, as a growing company sees.
+        let created = self.frame.start + (span * self.rng.random::<f64>().powf(0.8)) as i64;
+        let weights: Vec<(usize, f64)> = world
+            .campaigns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.weight))
+            .collect();
+        let campaign = &world.campaigns[weighted(&mut self.rng, &weights)];
+        let tier_index = weighted(
+            &mut self.rng,
+            &[
+                (0, campaign.tier_mix[0]),
+                (1, campaign.tier_mix[1]),
+                (2, campaign.tier_mix[2]),
+            ],
+        );
+        let plan = &world.plans[tier_index];
+        let industry = *pick(&mut self.rng, names::INDUSTRIES);
+        let employees = match tier_index {
+            0 => self.rng.random_range(5..80),
+            1 => self.rng.random_range(80..800),
+            _ => self.rng.random_range(800..12_000),
+        };
+        let csm = *pick(&mut self.rng, names::CSMS);
+        self.story.account = vec![
+            self.account_id.clone(),
+            company_name.to_owned(),
+            self.domain.clone(),
+            plan.tier.to_owned(),
+            industry.to_owned(),
+            employees.to_string(),
+            csm.to_owned(),
+            date(created),
+        ];
+
+        let committee = match tier_index {
+            0 => self.rng.random_range(1..=2),
+            1 => self.rng.random_range(2..=4),
+            _ => self.rng.random_range(3..=6),
+        };
+        for j in 0..committee {
+            self.add_person(j);
+        }
+
+        // Pre-purchase journey: the acquisition touch, then nurture touches.
+        let mut truth = AccountTruth {
+            account_id: self.account_id.clone(),
+            campaign: campaign.name,
+            channel: campaign.channel,
+            tier: plan.tier,
+            lead: false,
+            opportunity: false,
+            converted_at: None,
+            variant: None,
+            activated_at: None,
+            churned_at: None,
+            expansions: 0,
+            initial_mrr_cents: 0,
+            final_mrr_cents: 0,
+            realized_revenue_cents: 0,
+        };
+        self.touch(campaign, 0, created);
+        let extra = poisson(&mut self.rng, 1.0 + 0.7 * tier_index as f64);
+        let mut touch_times = vec![created];
+        for _ in 0..extra {
+            let at = created + (self.rng.random::<f64>() * 45.0 * DAY as f64) as i64;
+            let person = self.rng.random_range(0..self.people.len());
+            let nurture = weighted(&mut self.rng, &world.nurture);
+            let touch = if nurture == "newsletter" {
+                World::newsletter()
+            } else {
+                world.campaign(nurture).clone()
+            };
+            self.touch(&touch, person, at);
+            touch_times.push(at);
+        }
+        touch_times.sort_unstable();
+
+        let conv = campaign.conversion;
+        let p = |base: f64| (base * conv).min(0.95);
+        if !self.rng.random_bool(p(world.funnel[0])) {
+            self.story.truth = Some(truth);
+            return;
+        }
+        let lead_at = touch_times[self.rng.random_range(0..touch_times.len())] + 3 * MINUTE;
+        if lead_at >= self.frame.end {
+            self.story.truth = Some(truth);
+            return;
+        }
+        truth.lead = true;
+        self.identify(
+            0,
+            lead_at,
+            Some(plan.tier),
+            Some(employees),
+            Some(industry),
+            company_name,
+        );
+        let lead_event = match tier_index {
+            0 => "Trial Started",
+            1 => *pick(
+                &mut self.rng,
+                &["Lead Created", "Trial Started", "Demo Requested"],
+            ),
+            _ => "Demo Requested",
+        };
+        self.track(0, lead_at + MINUTE, lead_event, json!({}));
+        for j in 1..self.people.len() {
+            let at = lead_at + (self.rng.random::<f64>() * 10.0 * DAY as f64) as i64;
+            self.page(j, at, None, None);
+            self.identify(j, at + MINUTE, None, None, None, company_name);
+        }
+
+        if !self.rng.random_bool(p(world.funnel[1])) {
+            self.story.truth = Some(truth);
+            return;
+        }
+        let seats = self.rng.random_range(plan.seats.0..=plan.seats.1);
+        let annual = self.rng.random_bool(plan.annual_share);
+        let discount = if annual {
+            0.15
+        } else if self.rng.random_bool(0.1) {
+            0.10
+        } else {
+            0.0
+        };
+        let mrr = mrr_of(plan.seat_price_cents, seats, discount);
+        let opp_at = lead_at + (1.0 + self.rng.random::<f64>() * 20.0) as i64 * DAY;
+        if opp_at >= self.frame.end {
+            self.story.truth = Some(truth);
+            return;
+        }
+        truth.opportunity = true;
+        let deal_id = format!("deal_{:06}_new", self.index);
+        self.track(
+            0,
+            opp_at,
+            "Opportunity Created",
+            json!({"deal_id": deal_id, "amount": mrr * 12 / 100}),
+        );
+        let won = self.rng.random_bool(p(world.funnel[2]));
+        let close_at = opp_at + (7.0 + self.rng.random::<f64>() * 38.0) as i64 * DAY;
+        if close_at >= self.frame.end {
+            self.deal(
+                &deal_id,
+                "new_business",
+                "open",
+                mrr * 12,
+                opp_at,
+                None,
+                None,
+            );
+            self.story.truth = Some(truth);
+            return;
+        }
+        if !won {
+            self.deal(
+                &deal_id,
+                "new_business",
+                "lost",
+                mrr * 12,
+                opp_at,
+                Some(close_at),
+                None,
+            );
+            self.story.truth = Some(truth);
+            return;
+        }
+        let term = if annual { 12 } else { 1 };
+        self.deal(
+            &deal_id,
+            "new_business",
+            "won",
+            mrr * 12,
+            opp_at,
+            Some(close_at),
+            Some((close_at, term)),
+        );
+        self.customer(
+            &mut truth,
+            plan.name,
+            plan.seat_price_cents,
+            plan.monthly_churn,
+            seats,
+            annual,
+            discount,
+            tier_index,
+            close_at,
+            campaign,
+        );
+        self.story.truth = Some(truth);
+    }
+
+    fn add_person(&mut self, j: usize) {
+        let first = *pick(&mut self.rng, names::FIRST_NAMES);
+        let last = *pick(&mut self.rng, names::LAST_NAMES);
+        let title = *pick(&mut self.rng, names::TITLES);
+        self.people.push(Person {
+            user: format!("u_{:06}_{j}", self.index),
+            anon: format!("anon_{:06}_{j}", self.index),
+            email: format!("{first}.{last}{j}@{}", self.domain),
+            name: format!(
+                "{}{} {}{}",
+                &first[..1].to_uppercase(),
+                &first[1..],
+                &last[..1].to_uppercase(),
+                &last[1..]
+            ),
+            title,
+            identified: false,
+        });
+    }
+
+    /// A page view of `person`, anonymous until they are identified.
+    fn page(&mut self, person: usize, at: i64, url: Option<String>, referrer: Option<&str>) {
+        let p = &self.people[person];
+        let url = url.unwrap_or_else(|| format!("https://{}/", self.world.site));
+        let mut page = json!({"url": url, "path": "/"});
+        if let Some(r) = referrer {
+            page["referrer"] = Value::String(r.to_owned());
+        }
+        let mut message = json!({"type": "page", "anonymousId": p.anon, "context": {"page": page}});
+        if p.identified {
+            message["userId"] = Value::String(p.user.clone());
+        }
+        self.events.push(at, message);
+    }
+
+    /// One touch of a campaign: a landing page and a few internal pages, or an offline row.
+    fn touch(&mut self, campaign: &Campaign, person: usize, at: i64) {
+        let site = self.world.site;
+        let url = |query: String| format!("https://{site}/?{query}");
+        match campaign.reach {
+            Reach::Offline { kind } => {
+                if at >= self.frame.end {
+                    return;
+                }
+                let p = &self.people[person];
+                self.story.touchpoints.push(vec![
+                    ts(at),
+                    self.account_id.clone(),
+                    String::new(),
+                    p.email.clone(),
+                    String::new(),
+                    String::new(),
+                    if kind == "outbound" {
+                        "sdr".into()
+                    } else {
+                        "zoom".into()
+                    },
+                    String::new(),
+                    campaign.name.to_owned(),
+                    String::new(),
+                    String::new(),
+                    kind.to_owned(),
+                ]);
+                // The person then comes to the site by typing its address.
+                let later = at + (1.0 + self.rng.random::<f64>() * 48.0) as i64 * 60 * MINUTE;
+                self.page(person, later, None, None);
+            }
+            Reach::Paid {
+                source,
+                medium,
+                click_id,
+                referrer,
+            } => {
+                let mut query = format!(
+                    "utm_source={source}&utm_medium={medium}&utm_campaign={}",
+                    campaign.name
+                );
+                if let Some(name) = click_id {
+                    let value: u64 = self.rng.random();
+                    query.push_str(&format!("&{name}=Sim{value:016x}"));
+                }
+                self.page(person, at, Some(url(query)), referrer);
+                self.browse(person, at);
+            }
+            Reach::Referrer(referrer) => {
+                self.page(person, at, None, Some(referrer));
+                self.browse(person, at);
+            }
+            Reach::Email => {
+                let query = format!(
+                    "utm_source=newsletter&utm_medium=email&utm_campaign={}",
+                    campaign.name
+                );
+                self.page(person, at, Some(url(query)), None);
+                self.browse(person, at);
+            }
+            Reach::Direct => {
+                self.page(person, at, None, None);
+                self.browse(person, at);
+            }
+        }
+    }
+
+    /// Internal pages within the same session.
+    fn browse(&mut self, person: usize, at: i64) {
+        let site = self.world.site;
+        let pages = self.rng.random_range(0..=3);
+        let mut t = at;
+        for _ in 0..pages {
+            t += self.rng.random_range(1..10) * MINUTE;
+            let path = *pick(
+                &mut self.rng,
+                &["pricing", "product", "customers", "blog/nrr", "docs"],
+            );
+            self.page(
+                person,
+                t,
+                Some(format!("https://{site}/{path}")),
+                Some(&format!("https://{site}/")),
+            );
+        }
+    }
+
+    fn identify(
+        &mut self,
+        person: usize,
+        at: i64,
+        tier: Option<&str>,
+        employees: Option<u32>,
+        industry: Option<&str>,
+        company: &str,
+    ) {
+        let p = &mut self.people[person];
+        p.identified = true;
+        let (user, anon) = (p.user.clone(), p.anon.clone());
+        let traits = json!({"email": p.email, "name": p.name, "title": p.title});
+        self.events.push(
+            at,
+            json!({"type": "identify", "userId": user, "anonymousId": anon, "traits": traits}),
+        );
+        let mut group_traits = json!({"name": company, "domain": self.domain});
+        if let Some(tier) = tier {
+            group_traits["tier"] = json!(tier);
+        }
+        if let Some(e) = employees {
+            group_traits["employees"] = json!(e);
+        }
+        if let Some(i) = industry {
+            group_traits["industry"] = json!(i);
+        }
+        self.events.push(at + 1, json!({"type": "group", "userId": user, "groupId": self.account_id, "traits": group_traits}));
+    }
+
+    fn track(&mut self, person: usize, at: i64, event: &str, properties: Value) {
+        let user = self.people[person].user.clone();
+        self.events.push(at, json!({"type": "track", "userId": user, "event": event, "properties": properties, "context": {"groupId": self.account_id}}));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn deal(
+        &mut self,
+        id: &str,
+        kind: &str,
+        status: &str,
+        amount_cents: i64,
+        created: i64,
+        closed: Option<i64>,
+        contract: Option<(i64, i64)>,
+    ) {
+        let (start, end) = match contract {
+            Some((start, months)) => (date(start), date(start + months * MONTH - DAY)),
+            None => (String::new(), String::new()),
+        };
+        self.story.deals.push(vec![
+            id.to_owned(),
+            self.account_id.clone(),
+            kind.to_owned(),
+            status.to_owned(),
+            money(amount_cents),
+            "USD".into(),
+            date(created),
+            closed.map(date).unwrap_or_default(),
+            start,
+            end,
+        ]);
+    }
+
+    fn subscription(&mut self, at: i64, mrr: i64, plan: &str, seats: u32) {
+        self.story.subscriptions.push(vec![
+            self.account_id.clone(),
+            ts(at),
+            money(mrr),
+            "USD".into(),
+            plan.to_owned(),
+            seats.to_string(),
+        ]);
+    }
+
+    /// Life as a customer: onboarding, usage, support, surveys, renewals, churn.
+    #[allow(clippy::too_many_arguments)]
+    fn customer(
+        &mut self,
+        truth: &mut AccountTruth,
+        plan: &'static str,
+        seat_price: i64,
+        base_churn: f64,
+        mut seats: u32,
+        annual: bool,
+        discount: f64,
+        tier_index: usize,
+        start: i64,
+        campaign: &Campaign,
+    ) {
+        let world = self.world;
+        let end = self.frame.end;
+        let mut mrr = mrr_of(seat_price, seats, discount);
+        truth.converted_at = Some(start);
+        truth.initial_mrr_cents = mrr;
+        self.subscription(start, mrr, plan, seats);
+
+        let exp = &world.experiment;
+        let guided = self.rng.random_bool(0.5);
+        let variant = exp.variants[usize::from(guided)];
+        truth.variant = Some(variant);
+        self.events.push(
+            start + MINUTE,
+            json!({"type": "group", "userId": self.people[0].user, "groupId": self.account_id,
+            "traits": {"plan": plan, "seats": seats, "onboarding_variant": variant}}),
+        );
+        self.track(
+            0,
+            start + 2 * MINUTE,
+            "Experiment Viewed",
+            json!({"experiment": exp.name, "variant": variant}),
+        );
+
+        // Product users beyond the buying committee join as the account onboards.
+        let users = seats.min(MAX_USERS) as usize;
+        while self.people.len() < users {
+            let j = self.people.len();
+            self.add_person(j);
+            let at = start + self.rng.random_range(1..20) * DAY;
+            self.identify(j, at, None, None, None, "");
+        }
+
+        let p_activate = (world.activation * campaign.activation
+            + if guided { exp.activation_lift } else { 0.0 })
+        .clamp(0.0, 0.98);
+        let activated_at = if self.rng.random_bool(p_activate) {
+            let mean =
+                world.ttv_days / campaign.activation * if guided { exp.ttv_factor } else { 1.0 };
+            Some(start + ((1.0 + exponential(&mut self.rng, mean)) * DAY as f64) as i64)
+        } else {
+            None
+        };
+        let mut engagement: f64 =
+            (0.55 + campaign.engagement + 0.15 * normal(&mut self.rng)).clamp(0.05, 0.95);
+        let mut active = true;
+        let mut month_start = start;
+        let mut contract_end = start + 12 * MONTH;
+        let mut year_survival = 1.0;
+        let mut detractor = false;
+        let mut ticket = 0u32;
+        let mut expansion_n = 0u32;
+        let mut revenue_since = start;
+        let mut revenue: f64 = 0.0;
+        let mut renewal_n = 0u32;
+
+        while month_start < end {
+            let month_end = (month_start + MONTH).min(end);
+            let is_activated = activated_at.is_some_and(|a| a < month_end);
+            if let Some(a) = activated_at.filter(|a| *a >= month_start && *a < month_end) {
+                truth.activated_at = Some(a);
+                // The activation rule: an activation event and two distinct users within 14 days;
+                // the account activates when the second user's event arrives.
+                self.track(
+                    0,
+                    a - 2 * 60 * MINUTE,
+                    world.activation_events[0],
+                    json!({"first": true}),
+                );
+                let other = 1.min(self.people.len() - 1);
+                self.track(other, a, world.activation_events[0], json!({}));
+            }
+            if active {
+                let level = if is_activated {
+                    engagement
+                } else {
+                    engagement.min(0.35) * 0.5
+                };
+                self.usage(month_start, month_end, level, activated_at, seats);
+                let tickets = poisson(
+                    &mut self.rng,
+                    0.15 + (1.0 - engagement) * [0.6, 1.0, 1.6][tier_index],
+                );
+                for _ in 0..tickets {
+                    ticket += 1;
+                    let at = month_start + self.rng.random_range(0..MONTH);
+                    let id = format!("t_{:06}_{ticket}", self.index);
+                    let who = self.rng.random_range(0..self.people.len());
+                    let priority = if self.rng.random_bool(0.2) {
+                        "high"
+                    } else {
+                        "normal"
+                    };
+                    self.track(
+                        who,
+                        at,
+                        "Ticket Created",
+                        json!({"ticket_id": id, "priority": priority}),
+                    );
+                    let csat = (1.0 + 4.0 * engagement + 0.8 * normal(&mut self.rng))
+                        .round()
+                        .clamp(1.0, 5.0) as i64;
+                    let solved = at + self.rng.random_range(1..5) * DAY;
+                    self.track(
+                        who,
+                        solved,
+                        "Ticket Solved",
+                        json!({"ticket_id": id, "csat": csat}),
+                    );
+                }
+                if (month_start - start) / MONTH % 3 == 2 {
+                    for _ in 0..self.rng.random_range(1..=2) {
+                        let who = self.rng.random_range(0..self.people.len());
+                        let score = (3.0 + 8.0 * engagement + 1.5 * normal(&mut self.rng))
+                            .round()
+                            .clamp(0.0, 10.0) as i64;
+                        detractor = score <= 6;
+                        let at = month_start + self.rng.random_range(0..MONTH);
+                        self.track(who, at, "NPS Submitted", json!({"score": score}));
+                    }
+                }
+                let csm_every = [0, 3, 1][tier_index];
+                if csm_every > 0 && (month_start - start) / MONTH % csm_every == 0 {
+                    let at = month_start + self.rng.random_range(0..MONTH);
+                    let kind = if (month_start - start) / MONTH % 3 == 0 {
+                        "qbr"
+                    } else {
+                        "check_in"
+                    };
+                    self.track(0, at, "CSM Touch", json!({"kind": kind}));
+                }
+                if engagement > 0.8 && self.rng.random_bool(0.4) {
+                    let at = month_start + self.rng.random_range(0..MONTH);
+                    self.track(
+                        0,
+                        at,
+                        "Usage Limit Approached",
+                        json!({"limit": "reports", "used_pct": 92}),
+                    );
+                }
+
+                let m = &world.churn_model;
+                let not_activated =
+                    activated_at.is_none_or(|a| a > month_start) && month_start - start >= 60 * DAY;
+                let hazard = (base_churn
+                    * campaign.churn
+                    * (m.low_usage * (0.5 - engagement)
+                        + m.tickets * f64::from(tickets)
+                        + m.detractor * f64::from(u8::from(detractor))
+                        + m.not_activated * f64::from(u8::from(not_activated)))
+                    .exp())
+                .min(0.9);
+                let churn_now = if annual {
+                    year_survival *= 1.0 - hazard;
+                    contract_end <= month_end && self.rng.random_bool(1.0 - year_survival)
+                } else {
+                    self.rng.random_bool(hazard)
+                };
+                if churn_now {
+                    let at = if annual {
+                        contract_end
+                    } else {
+                        month_start + self.rng.random_range(0..MONTH)
+                    };
+                    if at < end {
+                        revenue += mrr as f64 * (at - revenue_since) as f64;
+                        revenue_since = at;
+                        mrr = 0;
+                        active = false;
+                        truth.churned_at.get_or_insert(at);
+                        self.subscription(at, 0, plan, 0);
+                    }
+                } else if annual && contract_end <= month_end && contract_end < end {
+                    renewal_n += 1;
+                    let id = format!("deal_{:06}_renewal_{renewal_n}", self.index);
+                    self.deal(
+                        &id,
+                        "renewal",
+                        "won",
+                        mrr * 12,
+                        contract_end - 30 * DAY,
+                        Some(contract_end - 5 * DAY),
+                        Some((contract_end, 12)),
+                    );
+                    contract_end += 12 * MONTH;
+                    year_survival = 1.0;
+                }
+                if active {
+                    let at = month_start + self.rng.random_range(0..MONTH);
+                    if engagement > 0.62
+                        && self.rng.random_bool(
+                            (world.expansion * campaign.expansion * (engagement - 0.4) * 2.0)
+                                .min(0.9),
+                        )
+                        && at < end
+                    {
+                        let added = ((f64::from(seats) * self.rng.random_range(0.2..0.5)).ceil()
+                            as u32)
+                            .max(1);
+                        seats += added;
+                        revenue += mrr as f64 * (at - revenue_since) as f64;
+                        revenue_since = at;
+                        let before = mrr;
+                        mrr = mrr_of(seat_price, seats, discount);
+                        expansion_n += 1;
+                        truth.expansions += 1;
+                        self.subscription(at, mrr, plan, seats);
+                        let id = format!("deal_{:06}_expansion_{expansion_n}", self.index);
+                        self.deal(
+                            &id,
+                            "expansion",
+                            "won",
+                            (mrr - before) * 12,
+                            at - 14 * DAY,
+                            Some(at),
+                            None,
+                        );
+                    } else if engagement < 0.35
+                        && seats > 1
+                        && self.rng.random_bool(world.contraction)
+                        && at < end
+                    {
+                        let removed = ((f64::from(seats) * self.rng.random_range(0.1..0.3)).ceil()
+                            as u32)
+                            .clamp(1, seats - 1);
+                        seats -= removed;
+                        revenue += mrr as f64 * (at - revenue_since) as f64;
+                        revenue_since = at;
+                        mrr = mrr_of(seat_price, seats, discount);
+                        self.subscription(at, mrr, plan, seats);
+                    }
+                }
+                engagement = (engagement
+                    + 0.06 * normal(&mut self.rng)
+                    + if is_activated { 0.005 } else { -0.02 })
+                .clamp(0.02, 0.98);
+            } else if self.rng.random_bool(world.reactivation) {
+                let at = month_start + self.rng.random_range(0..MONTH);
+                if at < end {
+                    active = true;
+                    engagement = engagement.max(0.45);
+                    mrr = mrr_of(seat_price, seats, discount);
+                    revenue_since = at;
+                    contract_end = at + 12 * MONTH;
+                    year_survival = 1.0;
+                    self.subscription(at, mrr, plan, seats);
+                }
+            }
+            month_start = month_end;
+        }
+        revenue += mrr as f64 * (end - revenue_since) as f64;
+        truth.final_mrr_cents = mrr;
+        truth.realized_revenue_cents = (revenue / DAY as f64 * 12.0 / 365.25).round() as i64;
+    }
+
+    /// One month of product usage: weekly logins of the active users and, once activated, use
+    /// of the key features.
+    fn usage(&mut self, from: i64, to: i64, level: f64, activated_at: Option<i64>, seats: u32) {
+        let world = self.world;
+        let users = self.people.len().min(seats as usize).max(1);
+        let mut week = from;
+        while week < to {
+            let activated = activated_at.is_some_and(|a| a <= week);
+            let active = if activated {
+                Binomial::new(users as u64, level.clamp(0.0, 1.0))
+                    .expect("a probability")
+                    .sample(&mut self.rng) as usize
+            } else {
+                usize::from(self.rng.random_bool((level * 2.0).clamp(0.0, 1.0)))
+            };
+            let mut who = Vec::with_capacity(active);
+            for u in 0..active {
+                let at = week + self.rng.random_range(0..7 * DAY);
+                if at < to {
+                    self.events.push(at, json!({"type": "track", "userId": self.people[u].user, "event": "Logged In", "context": {"groupId": self.account_id}}));
+                    who.push((u, at));
+                }
+            }
+            if activated && !who.is_empty() {
+                for feature in &world.key_features {
+                    if self.rng.random_bool((level * 0.7).clamp(0.0, 1.0)) {
+                        let (u, at) = who[self.rng.random_range(0..who.len())];
+                        self.track(u, at + 5 * MINUTE, feature, json!({}));
+                    }
+                }
+            }
+            week += 7 * DAY;
+        }
+    }
+
+    /// People who visit and never identify: the non-converting journeys of the company.
+    fn visitors(&mut self) {
+        let world = self.world;
+        let count = poisson(&mut self.rng, 1.0);
+        let span = (self.frame.end - self.frame.start) as f64;
+        for v in 0..count {
+            let anon = format!("anon_v_{:06}_{v}", self.index);
+            let sessions = self.rng.random_range(1..=3);
+            let mut at = self.frame.start + (span * self.rng.random::<f64>()) as i64;
+            for _ in 0..sessions {
+                let weights: Vec<(usize, f64)> = world
+                    .campaigns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| !matches!(c.reach, Reach::Offline { .. }))
+                    .map(|(i, c)| (i, c.weight))
+                    .collect();
+                let campaign = world.campaigns[weighted(&mut self.rng, &weights)].clone();
+                let person = self.people.len();
+                self.people.push(Person {
+                    user: String::new(),
+                    anon: anon.clone(),
+                    email: String::new(),
+                    name: String::new(),
+                    title: "",
+                    identified: false,
+                });
+                self.touch(&campaign, person, at);
+                self.people.pop();
+                at += self.rng.random_range(1..20) * DAY;
+            }
+        }
+    }
+}
+
+/// Monthly recurring revenue in cents for `seats` at `seat_price`, after a discount.
+fn mrr_of(seat_price: i64, seats: u32, discount: f64) -> i64 {
+    ((seat_price * i64::from(seats)) as f64 * (1.0 - discount)).round() as i64
+}

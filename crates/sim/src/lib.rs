@@ -1,0 +1,356 @@
+//! A synthetic B2B SaaS company with known ground truth.
+//!
+//! [`simulate`] writes a seeded, deterministic company in exactly the formats tenure ingests
+//! (`events.ndjson` of Segment messages and the CSV files of SPEC §2.3) plus
+//! `ground_truth.json`: the planted parameters ([`World`]) and what actually happened to every
+//! campaign's accounts, so every figure tenure computes can be judged against a known answer.
+//!
+//! Accounts are simulated in parallel chunks, each from its own random stream, and written in
+//! account order: the output is the same whatever the thread count, and memory stays bounded
+//! by the chunk size however many accounts are asked for.
+
+mod company;
+mod names;
+mod truth;
+mod world;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+pub use company::AccountTruth;
+pub use truth::{CampaignTruth, ExperimentTruth, GroundTruth, Totals};
+pub use world::{Campaign, ChurnModel, Experiment, Plan, Reach, World};
+
+use company::{simulate_account, stream_seed, Frame, DAY};
+
+/// Accounts simulated per parallel chunk: bounds memory, keeps both cores busy.
+const CHUNK: usize = 256;
+
+/// What to simulate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimConfig {
+    pub accounts: usize,
+    pub months: u32,
+    pub seed: u64,
+    /// The first day after the simulated window (00:00 UTC); the window is the `months`
+    /// calendar months before it.
+    pub end: chrono::NaiveDate,
+}
+
+impl SimConfig {
+    /// 2,000 accounts over 24 months, seed 42, ending at the start of `end`.
+    pub fn default_ending(end: chrono::NaiveDate) -> Self {
+        Self {
+            accounts: 2_000,
+            months: 24,
+            seed: 42,
+            end,
+        }
+    }
+
+    fn frame(&self) -> Frame {
+        let start = self
+            .end
+            .checked_sub_months(chrono::Months::new(self.months))
+            .expect("a window within the calendar");
+        let ms = |d: chrono::NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc()
+                .timestamp_millis()
+        };
+        Frame {
+            seed: self.seed,
+            start: ms(start),
+            end: ms(self.end),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("--accounts must be at least 1 and --months at least 1")]
+    Empty,
+}
+
+/// The output files, in the order they are written.
+pub const FILES: &[&str] = &[
+    "accounts.csv",
+    "events.ndjson",
+    "subscriptions.csv",
+    "deals.csv",
+    "spend.csv",
+    "touchpoints.csv",
+    "ground_truth.json",
+];
+
+struct Outputs {
+    dir: PathBuf,
+    events: BufWriter<File>,
+    accounts: csv::Writer<BufWriter<File>>,
+    subscriptions: csv::Writer<BufWriter<File>>,
+    deals: csv::Writer<BufWriter<File>>,
+    touchpoints: csv::Writer<BufWriter<File>>,
+}
+
+fn create(dir: &Path, name: &str) -> Result<BufWriter<File>, SimError> {
+    let path = dir.join(name);
+    File::create(&path)
+        .map(|f| BufWriter::with_capacity(1 << 20, f))
+        .map_err(|source| SimError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+fn csv_with_header(
+    dir: &Path,
+    name: &str,
+    header: &[&str],
+) -> Result<csv::Writer<BufWriter<File>>, SimError> {
+    let mut writer = csv::Writer::from_writer(create(dir, name)?);
+    writer
+        .write_record(header)
+        .map_err(|e| csv_error(dir, name, e))?;
+    Ok(writer)
+}
+
+fn csv_error(dir: &Path, name: &str, e: csv::Error) -> SimError {
+    SimError::Io {
+        path: dir.join(name).display().to_string(),
+        source: std::io::Error::other(e),
+    }
+}
+
+/// Simulates the company into `dir` (created if needed). `progress` is told the accounts done.
+pub fn simulate(
+    config: &SimConfig,
+    dir: &Path,
+    mut progress: impl FnMut(usize),
+) -> Result<GroundTruth, SimError> {
+    if config.accounts == 0 || config.months == 0 {
+        return Err(SimError::Empty);
+    }
+    std::fs::create_dir_all(dir).map_err(|source| SimError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let world = World::default();
+    let frame = config.frame();
+    let mut out = Outputs {
+        dir: dir.to_owned(),
+        events: create(dir, "events.ndjson")?,
+        accounts: csv_with_header(
+            dir,
+            "accounts.csv",
+            &[
+                "account_id",
+                "name",
+                "domain",
+                "tier",
+                "industry",
+                "employees",
+                "csm_owner",
+                "created_at",
+            ],
+        )?,
+        subscriptions: csv_with_header(
+            dir,
+            "subscriptions.csv",
+            &[
+                "account_id",
+                "effective_at",
+                "mrr",
+                "currency",
+                "plan",
+                "seats",
+            ],
+        )?,
+        deals: csv_with_header(
+            dir,
+            "deals.csv",
+            &[
+                "deal_id",
+                "account_id",
+                "kind",
+                "status",
+                "amount",
+                "currency",
+                "created_at",
+                "closed_at",
+                "contract_start",
+                "contract_end",
+            ],
+        )?,
+        touchpoints: csv_with_header(
+            dir,
+            "touchpoints.csv",
+            &[
+                "occurred_at",
+                "account_id",
+                "user_id",
+                "email",
+                "anonymous_id",
+                "channel",
+                "source",
+                "medium",
+                "campaign",
+                "content",
+                "term",
+                "kind",
+            ],
+        )?,
+    };
+    let mut truths = Vec::with_capacity(config.accounts);
+    let mut events = 0u64;
+    for chunk_start in (0..config.accounts).step_by(CHUNK) {
+        let chunk_end = (chunk_start + CHUNK).min(config.accounts);
+        let stories: Vec<_> = (chunk_start..chunk_end)
+            .into_par_iter()
+            .map(|i| simulate_account(&world, frame, i))
+            .collect();
+        for story in stories {
+            out.write(&story).map_err(|e| SimError::Io {
+                path: out.dir.display().to_string(),
+                source: e,
+            })?;
+            events += story.events.len() as u64;
+            truths.extend(story.truth);
+        }
+        progress(chunk_end);
+    }
+    let spend = write_spend(&world, frame, dir)?;
+    out.finish()?;
+    let truth = GroundTruth::new(
+        config,
+        &world,
+        frame.start,
+        frame.end,
+        &truths,
+        &spend,
+        events,
+    );
+    let path = dir.join("ground_truth.json");
+    let file = create(dir, "ground_truth.json")?;
+    serde_json::to_writer_pretty(file, &truth).map_err(|e| SimError::Io {
+        path: path.display().to_string(),
+        source: std::io::Error::other(e),
+    })?;
+    Ok(truth)
+}
+
+impl Outputs {
+    fn write(&mut self, story: &company::AccountStory) -> std::io::Result<()> {
+        for line in &story.events {
+            self.events.write_all(line.as_bytes())?;
+            self.events.write_all(b"\n")?;
+        }
+        let io = std::io::Error::other;
+        self.accounts.write_record(&story.account).map_err(io)?;
+        for row in &story.subscriptions {
+            self.subscriptions.write_record(row).map_err(io)?;
+        }
+        for row in &story.deals {
+            self.deals.write_record(row).map_err(io)?;
+        }
+        for row in &story.touchpoints {
+            self.touchpoints.write_record(row).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(), SimError> {
+        let dir = self.dir.clone();
+        let err = |name: &str, source: std::io::Error| SimError::Io {
+            path: dir.join(name).display().to_string(),
+            source,
+        };
+        self.events.flush().map_err(|e| err("events.ndjson", e))?;
+        for (name, w) in [
+            ("accounts.csv", &mut self.accounts),
+            ("subscriptions.csv", &mut self.subscriptions),
+            ("deals.csv", &mut self.deals),
+            ("touchpoints.csv", &mut self.touchpoints),
+        ] {
+            w.flush().map_err(|e| err(name, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Daily spend of every paid campaign; returns the total per campaign in cents.
+fn write_spend(
+    world: &World,
+    frame: Frame,
+    dir: &Path,
+) -> Result<Vec<(&'static str, i64)>, SimError> {
+    let mut writer = csv_with_header(
+        dir,
+        "spend.csv",
+        &[
+            "date",
+            "channel",
+            "source",
+            "campaign",
+            "cost",
+            "currency",
+            "impressions",
+            "clicks",
+        ],
+    )?;
+    let mut totals = Vec::new();
+    let days = (frame.end - frame.start) / DAY;
+    for (c, campaign) in world.campaigns.iter().enumerate() {
+        let Reach::Paid { source, .. } = campaign.reach else {
+            continue;
+        };
+        if campaign.daily_spend_cents == 0 {
+            continue;
+        }
+        // Spend streams count down from the top, far from the accounts' streams 0, 1, 2, ...
+        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(frame.seed, u64::MAX - c as u64));
+        let mut total = 0;
+        for d in 0..days {
+            // Spend grows with the company, as the accounts it acquires do.
+            let growth = 0.6 + 0.8 * d as f64 / days as f64;
+            let noise = 0.75 + 0.5 * rng.random::<f64>();
+            let cost = (campaign.daily_spend_cents as f64 * growth * noise).round() as i64;
+            total += cost;
+            let clicks = cost / campaign.cpc_cents.max(1);
+            let impressions = clicks * rng.random_range(20..60);
+            let date = company_date(frame.start + d * DAY);
+            writer
+                .write_record([
+                    date.as_str(),
+                    campaign.channel,
+                    source,
+                    campaign.name,
+                    &format!("{}.{:02}", cost / 100, cost % 100),
+                    "USD",
+                    &impressions.to_string(),
+                    &clicks.to_string(),
+                ])
+                .map_err(|e| csv_error(dir, "spend.csv", e))?;
+        }
+        totals.push((campaign.name, total));
+    }
+    writer.flush().map_err(|e| SimError::Io {
+        path: dir.join("spend.csv").display().to_string(),
+        source: e,
+    })?;
+    Ok(totals)
+}
+
+fn company_date(ms: i64) -> String {
+    tenure_core::Timestamp::from_millis(ms).to_string()[..10].to_owned()
+}

@@ -1,0 +1,396 @@
+//! The simulated company: deterministic, valid input for tenure, and carrying the truth that was
+//! planted in it. Rates are read back from the output files, not from the simulator's memory.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use chrono::NaiveDate;
+use tenure_core::{Currency, EntryBody, MessageType};
+use tenure_ingest::csv::{read_csv, CsvKind};
+use tenure_ingest::segment::{parse_message, Limits};
+use tenure_sim::{simulate, GroundTruth, SimConfig, World, FILES};
+
+fn config(accounts: usize, months: u32, seed: u64) -> SimConfig {
+    SimConfig {
+        accounts,
+        months,
+        seed,
+        end: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+    }
+}
+
+fn run(config: &SimConfig) -> (tempfile::TempDir, GroundTruth) {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = simulate(config, dir.path(), |_| {}).unwrap();
+    (dir, truth)
+}
+
+/// What the files say, parsed with tenure's own parsers.
+#[derive(Default)]
+struct Observed {
+    accounts: usize,
+    events: usize,
+    /// account → MRR values in file order
+    mrr: HashMap<String, Vec<i64>>,
+    /// account → activation-event (time, user) pairs
+    activation_events: HashMap<String, Vec<(i64, String)>>,
+    /// account → NPS scores
+    nps: HashMap<String, Vec<i64>>,
+    /// account → onboarding variant from group traits
+    variant: HashMap<String, String>,
+    deals: usize,
+    spend_rows: usize,
+    touchpoint_rows: usize,
+}
+
+fn observe(dir: &Path) -> Observed {
+    let mut o = Observed::default();
+    let csv = |kind: CsvKind, name: &str| {
+        let file = std::fs::File::open(dir.join(name)).unwrap();
+        read_csv(kind, file, Currency::USD)
+            .unwrap()
+            .map(|row| row.unwrap_or_else(|e| panic!("{name}: {e}")).body)
+            .collect::<Vec<_>>()
+    };
+    o.accounts = csv(CsvKind::Accounts, "accounts.csv").len();
+    for body in csv(CsvKind::Subscriptions, "subscriptions.csv") {
+        let EntryBody::Subscription(s) = body else {
+            unreachable!()
+        };
+        o.mrr
+            .entry(s.account_id.to_string())
+            .or_default()
+            .push(s.mrr.minor);
+    }
+    o.deals = csv(CsvKind::Deals, "deals.csv").len();
+    o.spend_rows = csv(CsvKind::Spend, "spend.csv").len();
+    o.touchpoint_rows = csv(CsvKind::Touchpoints, "touchpoints.csv").len();
+    let text = std::fs::read_to_string(dir.join("events.ndjson")).unwrap();
+    let received = tenure_core::Timestamp::from_millis(0);
+    for (n, line) in text.lines().enumerate() {
+        let m = parse_message(line.as_bytes(), received, &Limits::default())
+            .unwrap_or_else(|e| panic!("events.ndjson:{}: {e}", n + 1));
+        o.events += 1;
+        let Some(account) = m.account() else { continue };
+        let account = account.to_string();
+        match (m.kind, m.event.as_deref()) {
+            (MessageType::Track, Some("Report Created")) => o
+                .activation_events
+                .entry(account)
+                .or_default()
+                .push((m.timestamp.millis(), m.user_id.unwrap().to_string())),
+            (MessageType::Track, Some("NPS Submitted")) => o
+                .nps
+                .entry(account)
+                .or_default()
+                .push(m.properties["score"].as_i64().unwrap()),
+            (MessageType::Group, _) => {
+                if let Some(v) = m.traits.get("onboarding_variant").and_then(|v| v.as_str()) {
+                    o.variant.insert(account, v.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    o
+}
+
+impl Observed {
+    fn customer(&self, account: &str) -> bool {
+        self.mrr
+            .get(account)
+            .is_some_and(|m| m.iter().any(|v| *v > 0))
+    }
+
+    fn churned(&self, account: &str) -> bool {
+        self.mrr
+            .get(account)
+            .is_some_and(|m| m.iter().skip_while(|v| **v == 0).any(|v| *v == 0))
+    }
+
+    fn expansions(&self, account: &str) -> usize {
+        self.mrr.get(account).map_or(0, |m| {
+            m.windows(2).filter(|w| w[1] > w[0] && w[0] > 0).count()
+        })
+    }
+
+    /// SPEC's default activation rule: an activation event and 2 distinct users within 14 days.
+    fn activated(&self, account: &str) -> bool {
+        let Some(events) = self.activation_events.get(account) else {
+            return false;
+        };
+        events.iter().any(|(t, _)| {
+            let users: BTreeSet<&str> = events
+                .iter()
+                .filter(|(u, _)| *u >= *t && *u < t + 14 * 86_400_000)
+                .map(|(_, user)| user.as_str())
+                .collect();
+            users.len() >= 2
+        })
+    }
+}
+
+fn big() -> &'static (tempfile::TempDir, GroundTruth, Observed) {
+    static BIG: OnceLock<(tempfile::TempDir, GroundTruth, Observed)> = OnceLock::new();
+    BIG.get_or_init(|| {
+        let (dir, truth) = run(&config(5_000, 24, 11));
+        let observed = observe(dir.path());
+        (dir, truth, observed)
+    })
+}
+
+fn rate(hits: usize, of: usize) -> f64 {
+    hits as f64 / of.max(1) as f64
+}
+
+#[test]
+fn the_same_seed_gives_byte_identical_files_and_another_seed_another_company() {
+    let (a, _) = run(&config(300, 12, 7));
+    let (b, _) = run(&config(300, 12, 7));
+    let (c, _) = run(&config(300, 12, 8));
+    for name in FILES {
+        let bytes = |dir: &tempfile::TempDir| std::fs::read(dir.path().join(name)).unwrap();
+        assert!(
+            bytes(&a) == bytes(&b),
+            "{name} differs between two runs of one seed"
+        );
+        assert!(
+            bytes(&a) != bytes(&c),
+            "{name} is the same for seeds 7 and 8"
+        );
+    }
+}
+
+#[test]
+fn every_line_is_valid_tenure_input_and_matches_the_truth() {
+    let (_, truth, o) = big();
+    assert_eq!(o.accounts, truth.accounts);
+    assert_eq!(o.events as u64, truth.totals.events);
+    let customers = truth
+        .account_truths
+        .iter()
+        .filter(|a| a.converted_at.is_some())
+        .count();
+    assert_eq!(o.mrr.keys().filter(|a| o.customer(a)).count(), customers);
+    let churned_truth: BTreeSet<_> = truth
+        .account_truths
+        .iter()
+        .filter(|a| a.churned_at.is_some())
+        .map(|a| a.account_id.as_str())
+        .collect();
+    let churned_files: BTreeSet<_> = o
+        .mrr
+        .keys()
+        .map(String::as_str)
+        .filter(|a| o.churned(a))
+        .collect();
+    let differ: Vec<_> = churned_files.symmetric_difference(&churned_truth).collect();
+    assert!(
+        differ.is_empty(),
+        "churn in subscriptions.csv disagrees with the truth for {differ:?}"
+    );
+    let activated_truth: BTreeSet<_> = truth
+        .account_truths
+        .iter()
+        .filter(|a| a.activated_at.is_some())
+        .map(|a| a.account_id.as_str())
+        .collect();
+    let activated_files: BTreeSet<_> = o
+        .activation_events
+        .keys()
+        .map(String::as_str)
+        .filter(|a| o.activated(a))
+        .collect();
+    let differ: Vec<_> = activated_files
+        .symmetric_difference(&activated_truth)
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the activation rule on the events disagrees with the planted activations for {differ:?}"
+    );
+    assert!(o.spend_rows > 0 && o.touchpoint_rows > 0 && o.deals > 0);
+}
+
+/// The probability that an account of campaign `c` becomes a customer, from the parameters.
+fn implied_conversion(world: &World) -> f64 {
+    let total: f64 = world.campaigns.iter().map(|c| c.weight).sum();
+    world
+        .campaigns
+        .iter()
+        .map(|c| {
+            let p: f64 = world
+                .funnel
+                .iter()
+                .map(|f| (f * c.conversion).min(0.95))
+                .product();
+            c.weight / total * p
+        })
+        .sum()
+}
+
+#[test]
+fn conversion_activation_and_churn_fall_in_the_bands_the_parameters_imply() {
+    let (_, truth, o) = big();
+    let world = World::default();
+    let customers = o.mrr.keys().filter(|a| o.customer(a)).count();
+    let conversion = rate(customers, o.accounts);
+    let implied = implied_conversion(&world);
+    // Accounts that arrive in the last weeks cannot finish the funnel before the window ends,
+    // so the observed rate sits a little under the unconditional one.
+    assert!(
+        conversion > 0.85 * implied && conversion < implied + 0.02,
+        "conversion {conversion:.3}, implied {implied:.3}"
+    );
+
+    // Activation: per customer, p = clamp(base × campaign effect + experiment lift), times the
+    // chance that time to value ends before the window does.
+    let mut expected = 0.0;
+    let mut variance = 0.0;
+    let mut observed = 0;
+    for a in truth
+        .account_truths
+        .iter()
+        .filter(|a| a.converted_at.is_some())
+    {
+        let c = world.campaign(a.campaign);
+        let guided = a.variant == Some("guided");
+        let p = (world.activation * c.activation
+            + if guided {
+                world.experiment.activation_lift
+            } else {
+                0.0
+            })
+        .clamp(0.0, 0.98);
+        let mean = world.ttv_days / c.activation
+            * if guided {
+                world.experiment.ttv_factor
+            } else {
+                1.0
+            };
+        let window_end = chrono::NaiveDate::parse_from_str(&truth.end, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_millis();
+        let days_left = (window_end - a.converted_at.unwrap()) as f64 / 86_400_000.0 - 1.0;
+        let p = p * (1.0 - (-days_left.max(0.0) / mean).exp());
+        expected += p;
+        variance += p * (1.0 - p);
+        observed += usize::from(o.activated(&a.account_id));
+    }
+    let z = (observed as f64 - expected) / variance.sqrt();
+    assert!(
+        z.abs() < 4.0,
+        "activated {observed}, expected {expected:.0} (z = {z:.2})"
+    );
+
+    // Churn: the yearly churn of customers sits between the plans' base hazards and a few times them.
+    let churned = o.mrr.keys().filter(|a| o.churned(a)).count();
+    let churn = rate(churned, customers);
+    assert!(
+        churn > 0.10 && churn < 0.60,
+        "share of customers churned {churn:.3}"
+    );
+}
+
+#[test]
+fn the_planted_campaign_differences_are_in_the_data() {
+    let (_, truth, o) = big();
+    let by_campaign = |name: &str| -> Vec<&str> {
+        truth
+            .account_truths
+            .iter()
+            .filter(|a| a.campaign == name && o.customer(&a.account_id))
+            .map(|a| a.account_id.as_str())
+            .collect()
+    };
+    let stats = |accounts: &[&str]| {
+        let n = accounts.len();
+        (
+            rate(accounts.iter().filter(|a| o.churned(a)).count(), n),
+            rate(accounts.iter().filter(|a| o.activated(a)).count(), n),
+            accounts.iter().map(|a| o.expansions(a)).sum::<usize>() as f64 / n.max(1) as f64,
+            n,
+        )
+    };
+    let (fb_churn, fb_act, fb_exp, fb_n) = stats(&by_campaign("fb_smb_promo"));
+    let (li_churn, li_act, li_exp, li_n) = stats(&by_campaign("li_abm_enterprise"));
+    assert!(
+        fb_n >= 100 && li_n >= 50,
+        "enough customers: fb {fb_n}, li {li_n}"
+    );
+    assert!(
+        fb_churn > 3.0 * li_churn,
+        "churn: fb {fb_churn:.2}, li {li_churn:.2}"
+    );
+    assert!(
+        fb_act + 0.2 < li_act,
+        "activation: fb {fb_act:.2}, li {li_act:.2}"
+    );
+    assert!(
+        li_exp > 5.0 * fb_exp.max(0.01),
+        "expansions per customer: fb {fb_exp:.2}, li {li_exp:.2}"
+    );
+    // and the cheap campaign really is cheaper per account acquired
+    let cost_per_account = |name: &str| {
+        let c = truth.campaigns.iter().find(|c| c.campaign == name).unwrap();
+        c.spend_cents as f64 / c.accounts as f64
+    };
+    assert!(cost_per_account("fb_smb_promo") * 5.0 < cost_per_account("li_abm_enterprise"));
+}
+
+#[test]
+fn the_onboarding_experiment_lifts_activation_by_its_planted_effect() {
+    let (_, _, o) = big();
+    let mut by_variant: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (account, variant) in &o.variant {
+        let e = by_variant.entry(variant.as_str()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(o.activated(account));
+    }
+    let (control_n, control_act) = by_variant["control"];
+    let (guided_n, guided_act) = by_variant["guided"];
+    let lift = rate(guided_act, guided_n) - rate(control_act, control_n);
+    let planted = World::default().experiment.activation_lift;
+    // planted +12 points on the probability, plus a faster time to value; sampling error ~3 points
+    assert!(
+        lift > planted - 0.07 && lift < planted + 0.12,
+        "lift {lift:.3} vs planted {planted}"
+    );
+    assert!((control_n as f64 / (control_n + guided_n) as f64 - 0.5).abs() < 0.05);
+}
+
+#[test]
+fn churn_follows_its_planted_drivers() {
+    let (_, truth, o) = big();
+    let customers: Vec<&str> = truth
+        .account_truths
+        .iter()
+        .filter(|a| o.customer(&a.account_id))
+        .map(|a| a.account_id.as_str())
+        .collect();
+    let churn_of = |pred: &dyn Fn(&str) -> bool| {
+        let group: Vec<_> = customers.iter().filter(|a| pred(a)).collect();
+        (
+            rate(group.iter().filter(|a| o.churned(a)).count(), group.len()),
+            group.len(),
+        )
+    };
+    let (not_activated, n1) = churn_of(&|a| !o.activated(a));
+    let (activated, n2) = churn_of(&|a| o.activated(a));
+    assert!(
+        not_activated > 1.5 * activated,
+        "not activated {not_activated:.2} (n {n1}) vs activated {activated:.2} (n {n2})"
+    );
+    let detractor = |a: &str| o.nps.get(a).is_some_and(|s| s.iter().any(|x| *x <= 6));
+    let promoter_only = |a: &str| o.nps.get(a).is_some_and(|s| s.iter().all(|x| *x >= 9));
+    let (with_detractor, n3) = churn_of(&detractor);
+    let (promoters, n4) = churn_of(&promoter_only);
+    assert!(
+        with_detractor > 1.5 * promoters,
+        "detractors {with_detractor:.2} (n {n3}) vs promoters {promoters:.2} (n {n4})"
+    );
+    assert_eq!(truth.churn_drivers[0].0, "low_usage");
+}
