@@ -23,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 pub use company::AccountTruth;
+use truth::Tally;
 pub use truth::{CampaignTruth, ExperimentTruth, GroundTruth, Totals};
 pub use world::{Campaign, ChurnModel, Experiment, Plan, Reach, World};
 
@@ -211,7 +212,16 @@ pub fn simulate(
             ],
         )?,
     };
-    let mut truths = Vec::with_capacity(config.accounts);
+    // ground_truth.json is streamed: every account's truth as it is simulated, then the totals.
+    let mut truth_file = create(dir, "ground_truth.json")?;
+    let truth_error = |source: std::io::Error| SimError::Io {
+        path: dir.join("ground_truth.json").display().to_string(),
+        source,
+    };
+    truth_file
+        .write_all(b"{\n\"account_truths\": [")
+        .map_err(truth_error)?;
+    let mut tally = Tally::new(&world, frame.end);
     let mut events = 0u64;
     for chunk_start in (0..config.accounts).step_by(CHUNK) {
         let chunk_end = (chunk_start + CHUNK).min(config.accounts);
@@ -225,27 +235,25 @@ pub fn simulate(
                 source: e,
             })?;
             events += story.events.len() as u64;
-            truths.extend(story.truth);
+            if let Some(truth) = &story.truth {
+                let separator: &[u8] = if tally.is_empty() { b"\n" } else { b",\n" };
+                truth_file.write_all(separator).map_err(truth_error)?;
+                serde_json::to_writer(&mut truth_file, truth).map_err(|e| truth_error(e.into()))?;
+                tally.add(truth);
+            }
         }
         progress(chunk_end);
     }
     let spend = write_spend(&world, frame, dir)?;
     out.finish()?;
-    let truth = GroundTruth::new(
-        config,
-        &world,
-        frame.start,
-        frame.end,
-        &truths,
-        &spend,
-        events,
-    );
-    let path = dir.join("ground_truth.json");
-    let file = create(dir, "ground_truth.json")?;
-    serde_json::to_writer_pretty(file, &truth).map_err(|e| SimError::Io {
-        path: path.display().to_string(),
-        source: std::io::Error::other(e),
-    })?;
+    let truth = tally.finish(config, &world, frame.start, &spend, events);
+    let rest = serde_json::to_string_pretty(&truth).map_err(|e| truth_error(e.into()))?;
+    truth_file.write_all(b"\n],\n").map_err(truth_error)?;
+    truth_file
+        .write_all(rest.trim_start_matches('{').as_bytes())
+        .map_err(truth_error)?;
+    truth_file.write_all(b"\n").map_err(truth_error)?;
+    truth_file.flush().map_err(truth_error)?;
     Ok(truth)
 }
 

@@ -20,8 +20,6 @@ pub struct GroundTruth {
     pub experiment: Vec<ExperimentTruth>,
     /// The churn drivers the simulation uses, strongest first, with their coefficients.
     pub churn_drivers: Vec<(String, f64)>,
-    /// Every account's truth, in account order.
-    pub account_truths: Vec<AccountTruth>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -69,82 +67,109 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
 
-impl GroundTruth {
-    pub(crate) fn new(
+/// Counts accounts into per-campaign and per-variant figures as they are simulated, so that
+/// memory does not grow with the number of accounts.
+#[derive(Debug)]
+pub(crate) struct Tally {
+    end: i64,
+    totals: Totals,
+    campaigns: Vec<CampaignTruth>,
+    experiment: Vec<ExperimentTruth>,
+}
+
+impl Tally {
+    pub(crate) fn new(world: &World, end: i64) -> Self {
+        Self {
+            end,
+            totals: Totals::default(),
+            campaigns: world
+                .campaigns
+                .iter()
+                .map(|c| CampaignTruth {
+                    campaign: c.name.to_owned(),
+                    channel: c.channel.to_owned(),
+                    ..CampaignTruth::default()
+                })
+                .collect(),
+            experiment: world
+                .experiment
+                .variants
+                .iter()
+                .map(|v| ExperimentTruth {
+                    variant: (*v).to_owned(),
+                    ..ExperimentTruth::default()
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.totals.accounts == 0
+    }
+
+    pub(crate) fn add(&mut self, a: &AccountTruth) {
+        let totals = &mut self.totals;
+        totals.accounts += 1;
+        totals.leads += u64::from(a.lead);
+        totals.opportunities += u64::from(a.opportunity);
+        let c = self
+            .campaigns
+            .iter_mut()
+            .find(|c| c.campaign == a.campaign)
+            .expect("every account's campaign is in the world");
+        c.accounts += 1;
+        let Some(converted) = a.converted_at else {
+            return;
+        };
+        totals.customers += 1;
+        c.customers += 1;
+        c.initial_mrr_cents += a.initial_mrr_cents;
+        c.realized_revenue_cents += a.realized_revenue_cents;
+        c.expansions += u64::from(a.expansions);
+        if a.activated_at.is_some() {
+            totals.activated += 1;
+            c.activated += 1;
+        }
+        if a.churned_at.is_some() {
+            totals.churned += 1;
+            c.churned += 1;
+        }
+        if converted + 90 * DAY <= self.end {
+            c.eligible_90d += 1;
+            if a.churned_at.is_none_or(|t| t > converted + 90 * DAY) {
+                c.retained_90d += 1;
+            }
+        }
+        if let Some(v) = self
+            .experiment
+            .iter_mut()
+            .find(|e| Some(e.variant.as_str()) == a.variant)
+        {
+            v.customers += 1;
+            v.activated += u64::from(a.activated_at.is_some());
+        }
+    }
+
+    pub(crate) fn finish(
+        self,
         config: &SimConfig,
         world: &World,
         start: i64,
-        end: i64,
-        accounts: &[AccountTruth],
         spend: &[(&'static str, i64)],
         events: u64,
-    ) -> Self {
-        let mut totals = Totals {
-            events,
-            ..Totals::default()
-        };
-        let mut campaigns: Vec<CampaignTruth> = world
-            .campaigns
-            .iter()
-            .map(|c| CampaignTruth {
-                campaign: c.name.to_owned(),
-                channel: c.channel.to_owned(),
-                spend_cents: spend
-                    .iter()
-                    .find(|(n, _)| *n == c.name)
-                    .map_or(0, |(_, s)| *s),
-                ..CampaignTruth::default()
-            })
-            .collect();
-        let mut experiment: Vec<ExperimentTruth> = world
-            .experiment
-            .variants
-            .iter()
-            .map(|v| ExperimentTruth {
-                variant: (*v).to_owned(),
-                ..ExperimentTruth::default()
-            })
-            .collect();
-        for a in accounts {
-            totals.accounts += 1;
-            totals.leads += u64::from(a.lead);
-            totals.opportunities += u64::from(a.opportunity);
-            let c = campaigns
-                .iter_mut()
-                .find(|c| c.campaign == a.campaign)
-                .expect("every account's campaign is in the world");
-            c.accounts += 1;
-            let Some(converted) = a.converted_at else {
-                continue;
-            };
-            totals.customers += 1;
-            c.customers += 1;
-            c.initial_mrr_cents += a.initial_mrr_cents;
-            c.realized_revenue_cents += a.realized_revenue_cents;
-            c.expansions += u64::from(a.expansions);
-            if a.activated_at.is_some() {
-                totals.activated += 1;
-                c.activated += 1;
-            }
-            if a.churned_at.is_some() {
-                totals.churned += 1;
-                c.churned += 1;
-            }
-            if converted + 90 * DAY <= end {
-                c.eligible_90d += 1;
-                if a.churned_at.is_none_or(|t| t > converted + 90 * DAY) {
-                    c.retained_90d += 1;
-                }
-            }
-            if let Some(v) = experiment
-                .iter_mut()
-                .find(|e| Some(e.variant.as_str()) == a.variant)
-            {
-                v.customers += 1;
-                v.activated += u64::from(a.activated_at.is_some());
-            }
-        }
+    ) -> GroundTruth {
+        let Tally {
+            end,
+            mut totals,
+            mut campaigns,
+            mut experiment,
+        } = self;
+        totals.events = events;
         for c in &mut campaigns {
+            c.spend_cents = spend
+                .iter()
+                .find(|(n, _)| *n == c.campaign)
+                .map_or(0, |(_, s)| *s);
             c.activation_rate = ratio(c.activated, c.customers);
             c.churn_rate = ratio(c.churned, c.customers);
             c.retention_90d = ratio(c.retained_90d, c.eligible_90d);
@@ -180,7 +205,6 @@ impl GroundTruth {
             campaigns,
             experiment,
             churn_drivers,
-            account_truths: accounts.to_vec(),
         }
     }
 }

@@ -131,12 +131,42 @@ impl Observed {
     }
 }
 
-fn big() -> &'static (tempfile::TempDir, GroundTruth, Observed) {
-    static BIG: OnceLock<(tempfile::TempDir, GroundTruth, Observed)> = OnceLock::new();
+/// One account's truth as ground_truth.json tells it.
+#[derive(serde::Deserialize)]
+struct AccountTruth {
+    account_id: String,
+    campaign: String,
+    converted_at: Option<i64>,
+    variant: Option<String>,
+    activated_at: Option<i64>,
+    churned_at: Option<i64>,
+}
+
+fn account_truths(dir: &Path) -> Vec<AccountTruth> {
+    let text = std::fs::read_to_string(dir.join("ground_truth.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    serde_json::from_value(json["account_truths"].take()).unwrap()
+}
+
+struct Company {
+    _dir: tempfile::TempDir,
+    truth: GroundTruth,
+    observed: Observed,
+    accounts: Vec<AccountTruth>,
+}
+
+fn big() -> &'static Company {
+    static BIG: OnceLock<Company> = OnceLock::new();
     BIG.get_or_init(|| {
         let (dir, truth) = run(&config(5_000, 24, 11));
         let observed = observe(dir.path());
-        (dir, truth, observed)
+        let accounts = account_truths(dir.path());
+        Company {
+            _dir: dir,
+            truth,
+            observed,
+            accounts,
+        }
     })
 }
 
@@ -164,17 +194,17 @@ fn the_same_seed_gives_byte_identical_files_and_another_seed_another_company() {
 
 #[test]
 fn every_line_is_valid_tenure_input_and_matches_the_truth() {
-    let (_, truth, o) = big();
+    let Company {
+        truth,
+        observed: o,
+        accounts,
+        ..
+    } = big();
     assert_eq!(o.accounts, truth.accounts);
     assert_eq!(o.events as u64, truth.totals.events);
-    let customers = truth
-        .account_truths
-        .iter()
-        .filter(|a| a.converted_at.is_some())
-        .count();
+    let customers = accounts.iter().filter(|a| a.converted_at.is_some()).count();
     assert_eq!(o.mrr.keys().filter(|a| o.customer(a)).count(), customers);
-    let churned_truth: BTreeSet<_> = truth
-        .account_truths
+    let churned_truth: BTreeSet<_> = accounts
         .iter()
         .filter(|a| a.churned_at.is_some())
         .map(|a| a.account_id.as_str())
@@ -190,8 +220,7 @@ fn every_line_is_valid_tenure_input_and_matches_the_truth() {
         differ.is_empty(),
         "churn in subscriptions.csv disagrees with the truth for {differ:?}"
     );
-    let activated_truth: BTreeSet<_> = truth
-        .account_truths
+    let activated_truth: BTreeSet<_> = accounts
         .iter()
         .filter(|a| a.activated_at.is_some())
         .map(|a| a.account_id.as_str())
@@ -231,7 +260,12 @@ fn implied_conversion(world: &World) -> f64 {
 
 #[test]
 fn conversion_activation_and_churn_fall_in_the_bands_the_parameters_imply() {
-    let (_, truth, o) = big();
+    let Company {
+        truth,
+        observed: o,
+        accounts,
+        ..
+    } = big();
     let world = World::default();
     let customers = o.mrr.keys().filter(|a| o.customer(a)).count();
     let conversion = rate(customers, o.accounts);
@@ -248,13 +282,9 @@ fn conversion_activation_and_churn_fall_in_the_bands_the_parameters_imply() {
     let mut expected = 0.0;
     let mut variance = 0.0;
     let mut observed = 0;
-    for a in truth
-        .account_truths
-        .iter()
-        .filter(|a| a.converted_at.is_some())
-    {
-        let c = world.campaign(a.campaign);
-        let guided = a.variant == Some("guided");
+    for a in accounts.iter().filter(|a| a.converted_at.is_some()) {
+        let c = world.campaign(&a.campaign);
+        let guided = a.variant.as_deref() == Some("guided");
         let p = (world.activation * c.activation
             + if guided {
                 world.experiment.activation_lift
@@ -297,10 +327,14 @@ fn conversion_activation_and_churn_fall_in_the_bands_the_parameters_imply() {
 
 #[test]
 fn the_planted_campaign_differences_are_in_the_data() {
-    let (_, truth, o) = big();
+    let Company {
+        truth,
+        observed: o,
+        accounts,
+        ..
+    } = big();
     let by_campaign = |name: &str| -> Vec<&str> {
-        truth
-            .account_truths
+        accounts
             .iter()
             .filter(|a| a.campaign == name && o.customer(&a.account_id))
             .map(|a| a.account_id.as_str())
@@ -343,7 +377,7 @@ fn the_planted_campaign_differences_are_in_the_data() {
 
 #[test]
 fn the_onboarding_experiment_lifts_activation_by_its_planted_effect() {
-    let (_, _, o) = big();
+    let o = &big().observed;
     let mut by_variant: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for (account, variant) in &o.variant {
         let e = by_variant.entry(variant.as_str()).or_default();
@@ -364,9 +398,13 @@ fn the_onboarding_experiment_lifts_activation_by_its_planted_effect() {
 
 #[test]
 fn churn_follows_its_planted_drivers() {
-    let (_, truth, o) = big();
-    let customers: Vec<&str> = truth
-        .account_truths
+    let Company {
+        truth,
+        observed: o,
+        accounts,
+        ..
+    } = big();
+    let customers: Vec<&str> = accounts
         .iter()
         .filter(|a| o.customer(&a.account_id))
         .map(|a| a.account_id.as_str())
