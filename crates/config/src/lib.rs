@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tenure_core::Currency;
 use tenure_engine::{ChannelSettings, EngineSettings, TouchpointSettings};
 use tenure_ingest::segment::Limits;
+use tenure_reports::{ReportSettings, RevenueSettings};
 
 /// The whole configuration, after defaults are filled in.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -20,6 +21,16 @@ pub struct Config {
     pub currency: CurrencySettings,
     pub touchpoints: TouchpointSettings,
     pub channels: ChannelSettings,
+    pub revenue: RevenueSettings,
+    pub stripe: StripeSettings,
+}
+
+/// Stripe webhooks. The environment variable `TENURE_STRIPE_WEBHOOK_SECRET` takes precedence
+/// over `webhook_secret`, so the secret need not live in a file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StripeSettings {
+    pub webhook_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,6 +180,19 @@ impl Config {
                 "limits must be positive and max_batch_bytes at least max_message_bytes".into(),
             ));
         }
+        let revenue = &self.revenue;
+        if !(revenue.gross_margin > 0.0 && revenue.gross_margin <= 1.0) {
+            return Err(invalid(
+                "revenue.gross_margin",
+                format!("{} is not a share in (0, 1]", revenue.gross_margin),
+            ));
+        }
+        if revenue.ltv_horizon_months == 0 {
+            return Err(invalid(
+                "revenue.ltv_horizon_months",
+                "must be at least 1".into(),
+            ));
+        }
         self.engine().validate().map_err(|e| ConfigError::Invalid {
             path: origin.to_owned(),
             field: e.location.clone(),
@@ -185,13 +209,31 @@ impl Config {
         }
     }
 
+    /// What reports need: the reporting currency, its rates, the revenue settings.
+    pub fn report_settings(&self) -> ReportSettings {
+        ReportSettings {
+            currency: self.reporting_currency(),
+            rates: self
+                .currency
+                .rates
+                .iter()
+                .map(|(code, rate)| (Currency::parse(code).expect("validated on load"), *rate))
+                .collect(),
+            revenue: self.revenue.clone(),
+        }
+    }
+
     pub fn reporting_currency(&self) -> Currency {
         Currency::parse(&self.currency.reporting).expect("validated on load")
     }
 
-    /// The effective configuration as TOML, defaults included.
+    /// The effective configuration as TOML, defaults included, secrets masked.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("the configuration serializes")
+        let mut shown = self.clone();
+        if shown.stripe.webhook_secret.is_some() {
+            shown.stripe.webhook_secret = Some("(set, not shown)".into());
+        }
+        toml::to_string_pretty(&shown).expect("the configuration serializes")
     }
 }
 
@@ -239,6 +281,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("session_timeout_minutes"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let config = Config::parse("[stripe]\nwebhook_secret = \"whsec_abc\"\n", "t.toml").unwrap();
+        assert_eq!(config.stripe.webhook_secret.as_deref(), Some("whsec_abc"));
+        assert!(!config.to_toml().contains("whsec_abc"));
     }
 
     #[test]

@@ -11,12 +11,16 @@
 //!   external referrer).
 //! - [`sessions`]: page views cut into sessions; the [`Touchpoint`] type.
 //! - [`channels`]: the ordered, configurable channel rules.
+//! - [`ledger`]: MRR changes (by stream), deals, invoices and spend, filed by effective time.
+//! - [`profiles`]: account attributes from accounts.csv and group traits.
 //! - [`model`]: [`Model`], which ties them together entry by entry.
 
 pub mod channels;
 pub mod identity;
+pub mod ledger;
 mod marketing;
 pub mod model;
+pub mod profiles;
 pub mod sessions;
 
 pub use channels::{
@@ -24,6 +28,8 @@ pub use channels::{
     SourceMatch, DIRECT,
 };
 pub use identity::PersonId;
+pub use ledger::{AccountLedger, Change, Invoice, Ledger, Stream};
 pub use marketing::CLICK_IDS;
 pub use model::{EngineSettings, IdentitySnapshot, Model, Snapshot, Summary};
+pub use profiles::{Profile, Profiles};
 pub use sessions::{Touchpoint, TouchpointOrigin, TouchpointSettings};

@@ -17,10 +17,13 @@ use tenure_core::{
 
 use crate::channels::{ChannelSettings, SettingsError};
 use crate::identity::{IdKey, IdentityGraph, PersonId};
+use crate::ledger::{Change, Invoice, Ledger, Stream};
 use crate::marketing::{self, page_facts};
+use crate::profiles::Profiles;
 use crate::sessions::{
     online_touchpoint, sessions, Keyed, PageView, Touchpoint, TouchpointOrigin, TouchpointSettings,
 };
+use tenure_ingest::stripe;
 
 /// Everything the engine can be configured with (the `[channels]` and `[touchpoints]` tables).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -136,6 +139,10 @@ pub struct Model {
     accounts: BTreeSet<AccountId>,
     /// Offline rows keyed by time and content, so a row applied twice is kept once.
     offline: BTreeMap<EventKey, TouchpointRow>,
+    ledger: Ledger,
+    profiles: Profiles,
+    /// Every account's touchpoints, computed on demand and dropped by any change.
+    journeys: OnceLock<BTreeMap<AccountId, Vec<Touchpoint>>>,
 }
 
 impl Model {
@@ -148,7 +155,25 @@ impl Model {
             account_links: BTreeMap::new(),
             accounts: BTreeSet::new(),
             offline: BTreeMap::new(),
+            ledger: Ledger::default(),
+            profiles: Profiles::default(),
+            journeys: OnceLock::new(),
         }
+    }
+
+    /// MRR changes, deals, invoices and spend.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Account attributes (accounts.csv and group traits).
+    pub fn profiles(&self) -> &Profiles {
+        &self.profiles
+    }
+
+    /// Every account id seen anywhere, in order.
+    pub fn account_ids(&self) -> impl Iterator<Item = &AccountId> {
+        self.accounts.iter()
     }
 
     pub fn settings(&self) -> &EngineSettings {
@@ -157,23 +182,71 @@ impl Model {
 
     /// Applies one entry of the log.
     pub fn apply(&mut self, entry: &StoredEntry) {
+        self.journeys.take();
+        let seq = entry.seq;
         match &entry.entry.body {
-            EntryBody::Segment(m) => self.apply_message(m),
+            EntryBody::Segment(m) => self.apply_message(seq, m),
             EntryBody::Touchpoint(row) => self.apply_offline(row),
             EntryBody::Account(r) => {
                 self.accounts.insert(r.account_id.clone());
+                self.profiles.add_row(seq, r);
             }
             EntryBody::Subscription(r) => {
                 self.accounts.insert(r.account_id.clone());
+                let change = Change {
+                    at: r.effective_at,
+                    stream: Stream::Csv,
+                    mrr: r.mrr,
+                    plan: r.plan.clone(),
+                    seats: r.seats,
+                };
+                self.ledger.add_change(&r.account_id, seq, change);
             }
             EntryBody::Deal(r) => {
                 self.accounts.insert(r.account_id.clone());
+                self.ledger.add_deal(seq, r);
             }
-            EntryBody::Spend(_) | EntryBody::Webhook(_) => {}
+            EntryBody::Spend(r) => self.ledger.add_spend(seq, r),
+            EntryBody::Webhook(w) if w.provider == stripe::PROVIDER => self.apply_stripe(seq, w),
+            EntryBody::Webhook(_) => {}
         }
     }
 
-    fn apply_message(&mut self, m: &SegmentMessage) {
+    /// A Stripe event: a subscription change is a change of that subscription's MRR stream;
+    /// an invoice is cash or a failed payment. An event the engine cannot interpret stays in
+    /// the log (nothing is lost) and is listed by [`Ledger::uninterpreted`].
+    fn apply_stripe(&mut self, seq: i64, event: &tenure_core::WebhookEvent) {
+        let interpreted = stripe::subscription_change(event).and_then(|change| {
+            if let Some(c) = change {
+                self.accounts.insert(c.account_id.clone());
+                let change = Change {
+                    at: c.at,
+                    stream: Stream::Stripe(c.subscription_id),
+                    mrr: c.mrr,
+                    plan: c.plan,
+                    seats: c.seats,
+                };
+                self.ledger.add_change(&c.account_id, seq, change);
+            }
+            if let Some(f) = stripe::invoice_fact(event)? {
+                self.accounts.insert(f.account_id.clone());
+                let invoice = Invoice {
+                    at: f.at,
+                    invoice_id: f.invoice_id,
+                    amount: f.amount,
+                    paid: f.paid,
+                };
+                self.ledger.add_invoice(&f.account_id, invoice);
+            }
+            Ok(())
+        });
+        if let Err(e) = interpreted {
+            self.ledger
+                .add_uninterpreted(&event.event_id, e.to_string());
+        }
+    }
+
+    fn apply_message(&mut self, seq: i64, m: &SegmentMessage) {
         let user = m.user_id.clone().map(|u| self.ids.see(IdKey::User(u)));
         let anon = m.anonymous_id.clone().map(|a| self.ids.see(IdKey::Anon(a)));
         if let (Some(u), Some(a)) = (user, anon) {
@@ -196,6 +269,9 @@ impl Model {
         let account = m.account();
         if let Some(account) = &account {
             self.accounts.insert(account.clone());
+            if m.kind == MessageType::Group {
+                self.profiles.add_traits(seq, account, &m.traits);
+            }
         }
         let Some(main) = main else { return };
         if let Some(email) = m.email() {
@@ -405,6 +481,53 @@ impl Model {
             }
         }
         Self::sorted(keyed)
+    }
+
+    /// Every account's touchpoints (as [`Model::account_touchpoints`] gives them), computed in
+    /// one pass and kept until the next change.
+    pub fn account_journeys(&self) -> &BTreeMap<AccountId, Vec<Touchpoint>> {
+        self.journeys.get_or_init(|| {
+            let mut accounts_of_root: HashMap<usize, Vec<&AccountId>> = HashMap::new();
+            for (account, nodes) in &self.account_links {
+                let roots: HashSet<usize> = nodes.iter().map(|&n| self.ids.root(n)).collect();
+                for root in roots {
+                    accounts_of_root.entry(root).or_default().push(account);
+                }
+            }
+            let mut keyed: BTreeMap<AccountId, Vec<Keyed>> = BTreeMap::new();
+            for (&root, accounts) in &accounts_of_root {
+                let mut own = Vec::new();
+                self.component_keyed(root, &mut own);
+                for account in accounts {
+                    keyed
+                        .entry((*account).clone())
+                        .or_default()
+                        .extend(own.iter().cloned());
+                }
+            }
+            for (key, row) in &self.offline {
+                let (person, root) = self.offline_owner(row);
+                let mut targets: BTreeSet<&AccountId> = root
+                    .and_then(|r| accounts_of_root.get(&r))
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                if let Some(account) = &row.account_id {
+                    targets.insert(account);
+                }
+                for account in targets {
+                    keyed
+                        .entry(account.clone())
+                        .or_default()
+                        .push(self.offline_keyed(key, row, person.clone()));
+                }
+            }
+            keyed
+                .into_iter()
+                .map(|(account, list)| (account, Self::sorted(list)))
+                .collect()
+        })
     }
 
     pub fn summary(&self) -> Summary {

@@ -7,6 +7,7 @@
 
 pub mod csv;
 pub mod segment;
+pub mod stripe;
 
 pub use crate::csv::{read_csv, CsvKind, CsvRows, HeaderError, Row, RowError};
 pub use crate::segment::{parse_message, Endpoint, Envelope, Limit, Limits, SegmentError};

@@ -13,8 +13,8 @@ use tokio::net::TcpListener;
 
 use crate::auth::{header_key, KeyCache};
 use crate::rate::RateLimiter;
-use crate::reports::{self, Report, ReportError, ReportParams};
-use crate::{ingest, status, ApiError, Live, Status};
+use crate::{ingest, status, webhooks, ApiError, Live, Status};
+use tenure_reports::{Report, ReportError, ReportParams};
 
 /// What every handler shares. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) rate: Arc<RateLimiter>,
+    /// The Stripe endpoint secret; without one, the Stripe webhook answers 503.
+    pub(crate) stripe_secret: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -35,7 +37,14 @@ impl AppState {
             config,
             keys: Arc::new(KeyCache::default()),
             rate,
+            stripe_secret: None,
         }
+    }
+
+    /// Accepts Stripe webhooks signed with `secret`.
+    pub fn with_stripe_secret(mut self, secret: Option<String>) -> Self {
+        self.stripe_secret = secret.filter(|s| !s.is_empty()).map(Arc::from);
+        self
     }
 }
 
@@ -46,6 +55,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/{kind}", post(ingest::receive))
         .route("/api/v1/status", get(read_status))
         .route("/api/v1/reports/{name}", get(read_report))
+        .route("/webhooks/stripe", post(webhooks::stripe_default))
+        .route(
+            "/webhooks/stripe/{workspace}",
+            post(webhooks::stripe_workspace),
+        )
         .with_state(state)
 }
 
@@ -87,11 +101,17 @@ async fn read_report(
         query.by.as_deref(),
     )
     .map_err(report_error)?;
-    state
-        .live
-        .read(&key.workspace, |model| reports::run(&name, model, params))
-        .map(Json)
-        .map_err(report_error)
+    let settings = state.config.report_settings();
+    let live = Arc::clone(&state.live);
+    tokio::task::spawn_blocking(move || {
+        live.read(&key.workspace, |model| {
+            tenure_reports::run(&name, model, &settings, &params)
+        })
+    })
+    .await
+    .map_err(|_| ApiError::unavailable("the report failed", 5))?
+    .map(Json)
+    .map_err(report_error)
 }
 
 fn report_error(e: ReportError) -> ApiError {

@@ -10,8 +10,8 @@ mod error;
 mod ingest;
 mod live;
 mod rate;
-pub mod reports;
 mod status;
+mod webhooks;
 
 pub use app::{router, AppState, Application};
 pub use error::ApiError;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use tenure_core::Timestamp;
-use tenure_server::reports::{self, ReportParams};
+use tenure_reports::{self as reports, ReportParams};
 use tenure_server::status;
 use tenure_store::{Scope, Store};
 
@@ -70,23 +70,23 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
     );
     println!();
     print!("{}", crate::status::table(&summary));
-    let by_campaign = live.read(&ctx.workspace, |model| {
-        reports::run(
-            "touchpoints",
-            model,
-            ReportParams {
-                as_of: Timestamp::from_datetime(chrono::Utc::now()),
-                from: None,
-                to: None,
-                by: Some("campaign".into()),
-            },
-        )
+    let settings = ctx.config.report_settings();
+    let params = |by: Option<&str>| ReportParams {
+        as_of: Timestamp::from_datetime(chrono::Utc::now()),
+        from: None,
+        to: None,
+        by: by.map(str::to_owned),
+    };
+    let (mrr, retention, economics) = live.read(&ctx.workspace, |model| {
+        let run = |name: &str, by: Option<&str>| reports::run(name, model, &settings, &params(by));
+        Ok::<_, reports::ReportError>((
+            run("mrr", None)?,
+            run("retention", None)?,
+            run("unit-economics", Some("campaign"))?,
+        ))
     })?;
-    println!("\ntouchpoints by campaign\n");
-    print!("{}", by_campaign.to_table());
-    println!(
-        "\nRevenue figures (MRR, NRR, revenue per dollar by campaign, accounts at risk) arrive with the ledger and attribution reports."
-    );
+    println!();
+    print!("{}", headline(&mrr, &retention, &economics));
     if args.no_serve {
         return Ok(());
     }
@@ -99,4 +99,63 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
             "try:      curl -s -u {read_key}: http://{addr}/api/v1/reports/touchpoints?by=channel"
         );
     })
+}
+
+/// Three lines a marketer reads first: MRR, retention, and the campaigns that pay back best
+/// and worst.
+fn headline(
+    mrr: &reports::Report,
+    retention: &reports::Report,
+    economics: &reports::Report,
+) -> String {
+    let num = |row: &serde_json::Map<String, serde_json::Value>, key: &str| {
+        row.get(key).and_then(|v| v.as_f64())
+    };
+    let mut out = String::new();
+    if let Some(last) = mrr.rows.last() {
+        out += &format!(
+            "MRR {:.0} (ARR {:.0}) from {} customers at {}\n",
+            num(last, "mrr").unwrap_or(0.0),
+            num(last, "arr").unwrap_or(0.0),
+            num(last, "customers").unwrap_or(0.0),
+            mrr.as_of
+        );
+    }
+    if let Some(all) = retention.rows.first() {
+        let pct = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{:.1}%", v * 100.0));
+        out += &format!(
+            "over the last 12 months: NRR {}, GRR {}, logo retention {}\n",
+            pct(num(all, "nrr")),
+            pct(num(all, "grr")),
+            pct(num(all, "logo_retention"))
+        );
+    }
+    let mut paid: Vec<(String, f64)> = economics
+        .rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.get("campaign")?.as_str()?.to_owned(),
+                num(r, "roas_realized")?,
+            ))
+        })
+        .collect();
+    paid.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let list = |items: &[(String, f64)]| {
+        items
+            .iter()
+            .map(|(c, v)| format!("{c} {v:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !paid.is_empty() {
+        let worst: Vec<_> = paid.iter().rev().take(2).cloned().collect();
+        out += &format!(
+            "realized revenue per dollar of spend, by first-touch campaign: best {}; worst {}\n",
+            list(&paid[..paid.len().min(3)]),
+            list(&worst)
+        );
+    }
+    out += "(accounts at risk arrive with the health and signals work)\n";
+    out
 }

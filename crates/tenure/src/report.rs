@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use tenure_core::Timestamp;
-use tenure_server::reports::{self, ReportParams};
+use tenure_reports::{self as reports, ReportParams};
 
 use crate::{serve, Context};
 
@@ -15,7 +15,7 @@ pub enum ReportFormat {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The report: touchpoints (more arrive with the ledger, attribution and journey work).
+    /// The report: mrr, retention, cohorts, survival, ltv, unit-economics or touchpoints.
     pub name: String,
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
@@ -28,7 +28,8 @@ pub struct ReportArgs {
     /// End of the window (inclusive; a date means its end).
     #[arg(long)]
     pub to: Option<String>,
-    /// Grouping, e.g. channel, source, medium, campaign, content.
+    /// Grouping: an account attribute (tier, industry, plan, csm_owner, a group trait such as
+    /// onboarding_variant) or the acquisition channel, source, medium, campaign or content.
     #[arg(long)]
     pub by: Option<String>,
 }
@@ -50,8 +51,9 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
     )?;
     let store = ctx.open_store()?;
     let live = serve::rebuild(ctx, &store)?;
+    let settings = ctx.config.report_settings();
     let report = live.read(&ctx.workspace, |model| {
-        reports::run(&args.name, model, params)
+        reports::run(&args.name, model, &settings, &params)
     })?;
     match args.format {
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -55,7 +55,11 @@ pub fn serve(
     live.start_applier();
     runtime.block_on(async {
         let dyn_store: Arc<dyn Store> = store.clone();
-        let state = AppState::new(dyn_store.clone(), live.clone(), ctx.config.clone());
+        let stripe_secret = std::env::var("TENURE_STRIPE_WEBHOOK_SECRET")
+            .ok()
+            .or_else(|| ctx.config.stripe.webhook_secret.clone());
+        let state = AppState::new(dyn_store.clone(), live.clone(), ctx.config.clone())
+            .with_stripe_secret(stripe_secret);
         let app = Application::build(listen, state)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;

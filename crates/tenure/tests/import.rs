@@ -175,7 +175,7 @@ fn demo_simulates_a_company_loads_it_and_status_counts_every_row() {
         "{out}"
     );
     assert!(
-        out.contains("touchpoints by channel") && out.contains("touchpoints by campaign"),
+        out.contains("touchpoints by channel") && out.contains("MRR ") && out.contains("NRR "),
         "{out}"
     );
     let input = t.data_dir().join("demo-input");

@@ -66,8 +66,16 @@ impl Tenure {
 
     /// Starts `tenure serve` on a free port and waits until it listens.
     pub fn serve(&self, extra: &[&str]) -> Server {
-        let mut child = self
-            .command()
+        self.serve_with_env(extra, &[])
+    }
+
+    /// Like [`Tenure::serve`], with environment variables set for the server.
+    pub fn serve_with_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = self.command();
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
             .args(extra)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stderr(Stdio::piped())

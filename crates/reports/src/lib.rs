@@ -1,18 +1,40 @@
-//! Reports: pure functions of the in-memory model, rendered the same for the CLI
+//! tenure's reports: pure functions of a workspace's [`Model`], rendered the same for the CLI
 //! (`tenure report NAME`) and the API (`GET /api/v1/reports/NAME`).
 //!
-//! A report is named rows of named values; `columns` gives their order for tables and CSV,
-//! and the JSON is `{report, as_of, from, to, by, columns, rows}` from both interfaces.
+//! A report is named rows of named values (`columns` gives their order for tables and CSV) and,
+//! for some reports, a `summary` object; its JSON is the same from both interfaces.
+//!
+//! **Invariant:** no I/O and no clock: `as_of` comes in with the parameters, so every figure is
+//! reproducible as of any instant.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod cohorts;
+mod ltv;
+mod mrr;
+mod retention;
+mod revenue;
+mod survival;
+mod touchpoints;
+mod unit_economics;
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tenure_core::Timestamp;
-use tenure_engine::{Model, Touchpoint};
+use tenure_core::{Currency, Money, Timestamp};
+use tenure_engine::Model;
+
+pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
 
 /// The reports that exist, in the order `tenure report --help` lists them.
-pub const REPORTS: &[&str] = &["touchpoints"];
+pub const REPORTS: &[&str] = &[
+    "mrr",
+    "retention",
+    "cohorts",
+    "survival",
+    "ltv",
+    "unit-economics",
+    "touchpoints",
+];
 
 /// What every report takes. `as_of` is required here: the edge decides what "now" is.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +78,63 @@ impl ReportParams {
     }
 }
 
+/// The revenue settings of the configuration (`[revenue]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RevenueSettings {
+    /// Share of revenue kept after cost of service, for LTV (SPEC §3 default 1.0).
+    pub gross_margin: f64,
+    /// Horizon of the restricted mean lifetime behind predicted LTV.
+    pub ltv_horizon_months: u32,
+    /// How far before conversion a touchpoint still counts for the acquisition channel.
+    pub lookback_days: u32,
+}
+
+impl Default for RevenueSettings {
+    fn default() -> Self {
+        Self {
+            gross_margin: 1.0,
+            ltv_horizon_months: 60,
+            lookback_days: 180,
+        }
+    }
+}
+
+/// Everything reports need beyond the model: the reporting currency and its fixed rates, and
+/// the revenue settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSettings {
+    pub currency: Currency,
+    /// One unit of the key currency is worth this many units of `currency`.
+    pub rates: BTreeMap<Currency, f64>,
+    pub revenue: RevenueSettings,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            currency: Currency::USD,
+            rates: BTreeMap::new(),
+            revenue: RevenueSettings::default(),
+        }
+    }
+}
+
+impl ReportSettings {
+    /// `money` in minor units of the reporting currency; exact when no conversion is needed.
+    pub fn convert(&self, money: Money) -> Result<i64, ReportError> {
+        if money.currency == self.currency {
+            return Ok(money.minor);
+        }
+        let rate = self.rates.get(&money.currency).ok_or(ReportError::NoRate {
+            from: money.currency,
+            to: self.currency,
+        })?;
+        let scale = 10f64.powi(self.currency.exponent() as i32 - money.currency.exponent() as i32);
+        Ok((money.minor as f64 * rate * scale).round() as i64)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub report: &'static str,
@@ -65,9 +144,11 @@ pub struct Report {
     pub by: Option<String>,
     pub columns: Vec<String>,
     pub rows: Vec<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ReportError {
     #[error("no report named {0:?} (reports: {list})", list = REPORTS.join(", "))]
     Unknown(String),
@@ -81,104 +162,75 @@ pub enum ReportError {
     Parameter { name: &'static str, reason: String },
     #[error("--from {from} is after --to {to}")]
     Window { from: Timestamp, to: Timestamp },
+    #[error(
+        "an amount is in {from} but no rate to {to} is configured: add it under [currency.rates]"
+    )]
+    NoRate { from: Currency, to: Currency },
 }
 
 /// Runs report `name` over `model`.
-pub fn run(name: &str, model: &Model, params: ReportParams) -> Result<Report, ReportError> {
+pub fn run(
+    name: &str,
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
     if let (Some(from), Some(to)) = (params.from, params.to) {
         if from > to {
             return Err(ReportError::Window { from, to });
         }
     }
     match name {
-        "touchpoints" => touchpoints(model, params),
+        "touchpoints" => touchpoints::report(model, params),
+        "mrr" => mrr::report(&Revenue::build(model, settings, params)?, params),
+        "retention" => retention::report(&Revenue::build(model, settings, params)?, params),
+        "cohorts" => cohorts::report(&Revenue::build(model, settings, params)?, params),
+        "survival" => survival::report(&Revenue::build(model, settings, params)?, settings, params),
+        "ltv" => ltv::report(&Revenue::build(model, settings, params)?, settings, params),
+        "unit-economics" => unit_economics::report(
+            model,
+            &Revenue::build(model, settings, params)?,
+            settings,
+            params,
+        ),
         other => Err(ReportError::Unknown(other.to_owned())),
     }
 }
 
-const TOUCHPOINT_GROUPINGS: &[&str] = &["channel", "source", "medium", "campaign", "content"];
+/// Money in minor units as a JSON number in major units (two decimals for cents).
+pub(crate) fn major(minor: i64, currency: Currency) -> Value {
+    let scale = 10f64.powi(currency.exponent() as i32);
+    Value::from((minor as f64 / scale * 100.0).round() / 100.0)
+}
 
-/// Touchpoints per channel (or source, medium, campaign, content) within the window and up to
-/// `as_of`: how many, from how many distinct people, and when first and last seen.
-fn touchpoints(model: &Model, params: ReportParams) -> Result<Report, ReportError> {
-    let by = params.by.clone().unwrap_or_else(|| "channel".to_owned());
-    let key: fn(&Touchpoint) -> Option<&str> = match by.as_str() {
-        "channel" => |t| Some(t.channel.as_str()),
-        "source" => |t| t.source.as_deref(),
-        "medium" => |t| t.medium.as_deref(),
-        "campaign" => |t| t.campaign.as_deref(),
-        "content" => |t| t.content.as_deref(),
-        _ => {
-            return Err(ReportError::Grouping {
-                report: "touchpoints",
-                by,
-                expected: TOUCHPOINT_GROUPINGS.join(", "),
-            })
-        }
-    };
-    #[derive(Default)]
-    struct Group {
-        touchpoints: u64,
-        people: BTreeSet<String>,
-        first: Option<Timestamp>,
-        last: Option<Timestamp>,
+/// A ratio as a JSON number, or null when undefined.
+pub(crate) fn ratio(value: Option<f64>) -> Value {
+    match value {
+        Some(v) if v.is_finite() => Value::from((v * 1e6).round() / 1e6),
+        _ => Value::Null,
     }
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    let within = |t: &Touchpoint| {
-        t.occurred_at <= params.as_of
-            && params.from.is_none_or(|from| t.occurred_at >= from)
-            && params.to.is_none_or(|to| t.occurred_at <= to)
-    };
-    for t in model.touchpoints().iter().filter(|t| within(t)) {
-        let group = groups
-            .entry(key(t).unwrap_or("(none)").to_owned())
-            .or_default();
-        group.touchpoints += 1;
-        let who = match (&t.person, &t.anonymous_id, &t.account) {
-            (Some(p), _, _) => format!("person:{p}"),
-            (None, Some(a), _) => format!("anonymous:{a}"),
-            (None, None, Some(a)) => format!("account:{a}"),
-            (None, None, None) => String::new(),
-        };
-        if !who.is_empty() {
-            group.people.insert(who);
-        }
-        group.first = Some(group.first.map_or(t.occurred_at, |f| f.min(t.occurred_at)));
-        group.last = Some(group.last.map_or(t.occurred_at, |l| l.max(t.occurred_at)));
-    }
-    let mut rows: Vec<(String, Group)> = groups.into_iter().collect();
-    rows.sort_by(|a, b| b.1.touchpoints.cmp(&a.1.touchpoints).then(a.0.cmp(&b.0)));
-    let columns = vec![
-        by.clone(),
-        "touchpoints".into(),
-        "visitors".into(),
-        "first_at".into(),
-        "last_at".into(),
-    ];
-    let rows = rows
-        .into_iter()
-        .map(|(name, g)| {
-            let mut row = Map::new();
-            row.insert(by.clone(), Value::String(name));
-            row.insert("touchpoints".into(), g.touchpoints.into());
-            row.insert("visitors".into(), (g.people.len() as u64).into());
-            row.insert("first_at".into(), g.first.map(|t| t.to_string()).into());
-            row.insert("last_at".into(), g.last.map(|t| t.to_string()).into());
-            row
-        })
-        .collect();
-    Ok(Report {
-        report: "touchpoints",
-        as_of: params.as_of,
-        from: params.from,
-        to: params.to,
-        by: Some(by),
-        columns,
-        rows,
-    })
 }
 
 impl Report {
+    pub(crate) fn new(
+        report: &'static str,
+        params: &ReportParams,
+        by: Option<String>,
+        columns: Vec<String>,
+        rows: Vec<Map<String, Value>>,
+    ) -> Self {
+        Self {
+            report,
+            as_of: params.as_of,
+            from: params.from,
+            to: params.to,
+            by,
+            columns,
+            rows,
+            summary: None,
+        }
+    }
+
     fn cell(value: Option<&Value>) -> String {
         match value {
             None | Some(Value::Null) => String::new(),
@@ -238,6 +290,11 @@ impl Report {
         let mut out = line(&self.columns);
         for row in &cells {
             out += &line(row);
+        }
+        if let Some(summary) = &self.summary {
+            out += "\n";
+            out += &serde_json::to_string_pretty(summary).expect("JSON values serialize");
+            out += "\n";
         }
         out
     }

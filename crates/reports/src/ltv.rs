@@ -1,0 +1,158 @@
+//! `ltv`: realized revenue, expansion revenue, ARPA and predicted LTV per group (SPEC §3).
+//! Predicted LTV = ARPA × gross margin × restricted mean lifetime in months (area under the
+//! Kaplan–Meier curve to the horizon); the simple form ARPA × gross margin ÷ monthly logo churn
+//! is shown beside it, monthly logo churn being the mean over the 6 full months before `as_of`
+//! of (accounts churned in the month ÷ accounts active at its start).
+
+use serde_json::{Map, Value};
+use tenure_core::Timestamp;
+use tenure_survival::KaplanMeier;
+
+use crate::revenue::{month_start, prev_month, MovementKind, Revenue};
+use crate::survival::{observations, DAYS_PER_MONTH};
+use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+
+/// LTV figures of one group, money in minor units.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ltv {
+    pub customers: u64,
+    pub active: u64,
+    pub realized: f64,
+    pub expansion: i64,
+    pub arpa: Option<f64>,
+    pub rmst_months: Option<f64>,
+    pub monthly_logo_churn: Option<f64>,
+    pub predicted: Option<f64>,
+    pub simple: Option<f64>,
+}
+
+/// Mean over the 6 full calendar months before the month of `as_of` of churned ÷ active at start.
+pub fn monthly_logo_churn(accounts: &[&AccountRevenue], as_of: Timestamp) -> Option<f64> {
+    let mut start = month_start(as_of);
+    let mut rates = Vec::new();
+    for _ in 0..6 {
+        let end = start;
+        start = prev_month(start);
+        let active = accounts
+            .iter()
+            .filter(|a| a.mrr_at(start.plus_millis(-1)) > 0)
+            .count();
+        if active == 0 {
+            continue;
+        }
+        let churned = accounts
+            .iter()
+            .filter(|a| {
+                a.movements
+                    .iter()
+                    .any(|m| m.kind == MovementKind::Churn && m.at >= start && m.at < end)
+            })
+            .count();
+        rates.push(churned as f64 / active as f64);
+    }
+    (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
+}
+
+pub fn ltv(accounts: &[&AccountRevenue], settings: &ReportSettings, as_of: Timestamp) -> Ltv {
+    let margin = settings.revenue.gross_margin;
+    let converted: Vec<&AccountRevenue> = accounts
+        .iter()
+        .copied()
+        .filter(|a| a.converted_at.is_some())
+        .collect();
+    let mrr_now: Vec<i64> = converted
+        .iter()
+        .map(|a| a.mrr_at(as_of))
+        .filter(|m| *m > 0)
+        .collect();
+    let arpa =
+        (!mrr_now.is_empty()).then(|| mrr_now.iter().sum::<i64>() as f64 / mrr_now.len() as f64);
+    let obs = observations(converted.iter().copied(), as_of);
+    let horizon = f64::from(settings.revenue.ltv_horizon_months) * DAYS_PER_MONTH;
+    let rmst_months =
+        (!obs.is_empty()).then(|| KaplanMeier::fit(&obs).rmst(horizon) / DAYS_PER_MONTH);
+    let churn = monthly_logo_churn(&converted, as_of);
+    Ltv {
+        customers: converted.len() as u64,
+        active: mrr_now.len() as u64,
+        realized: converted.iter().map(|a| a.realized(as_of)).sum(),
+        expansion: converted
+            .iter()
+            .flat_map(|a| {
+                a.movements.iter().filter(move |m| {
+                    m.kind == MovementKind::Expansion && a.converted_at.is_some_and(|c| m.at >= c)
+                })
+            })
+            .map(|m| m.amount)
+            .sum(),
+        arpa,
+        rmst_months,
+        monthly_logo_churn: churn,
+        predicted: arpa.zip(rmst_months).map(|(a, r)| a * margin * r),
+        simple: arpa
+            .zip(churn.filter(|c| *c > 0.0))
+            .map(|(a, c)| a * margin / c),
+    }
+}
+
+fn money(value: Option<f64>, currency: tenure_core::Currency) -> Value {
+    value.map_or(Value::Null, |v| major(v.round() as i64, currency))
+}
+
+pub(crate) fn report(
+    revenue: &Revenue,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let label = revenue.by.clone().unwrap_or_else(|| "group".to_owned());
+    let columns: Vec<String> = [
+        label.as_str(),
+        "customers",
+        "active",
+        "realized_revenue",
+        "expansion_revenue",
+        "arpa",
+        "rmst_months",
+        "predicted_ltv",
+        "monthly_logo_churn",
+        "simple_ltv",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut groups = vec![(
+        "all".to_owned(),
+        revenue.accounts.iter().collect::<Vec<_>>(),
+    )];
+    if revenue.by.is_some() {
+        for g in revenue.group_names() {
+            let members = revenue.in_group(&g).collect();
+            groups.push((g, members));
+        }
+    }
+    let c = revenue.currency;
+    let rows = groups
+        .into_iter()
+        .map(|(name, members)| {
+            let l = ltv(&members, settings, params.as_of);
+            let mut row = Map::new();
+            row.insert(label.clone(), Value::String(name));
+            row.insert("customers".into(), l.customers.into());
+            row.insert("active".into(), l.active.into());
+            row.insert("realized_revenue".into(), money(Some(l.realized), c));
+            row.insert("expansion_revenue".into(), major(l.expansion, c));
+            row.insert("arpa".into(), money(l.arpa, c));
+            row.insert("rmst_months".into(), ratio(l.rmst_months));
+            row.insert("predicted_ltv".into(), money(l.predicted, c));
+            row.insert("monthly_logo_churn".into(), ratio(l.monthly_logo_churn));
+            row.insert("simple_ltv".into(), money(l.simple, c));
+            row
+        })
+        .collect();
+    Ok(Report::new(
+        "ltv",
+        params,
+        revenue.by.clone(),
+        columns,
+        rows,
+    ))
+}

@@ -1,0 +1,150 @@
+//! `mrr`: per calendar month, each movement kind, net new MRR, MRR, ARR and customers at the
+//! end of the month, and the churn rates and quick ratio as ChartMogul defines them:
+//! gross MRR churn = (churn + contraction) ÷ MRR at the start of the month;
+//! net MRR churn = (churn + contraction − expansion − reactivation) ÷ MRR at the start;
+//! quick ratio = (new + expansion + reactivation) ÷ (churn + contraction).
+
+use serde_json::{Map, Value};
+use tenure_core::Timestamp;
+
+use crate::revenue::{month_label, month_start, next_month, MovementKind, Revenue};
+use crate::{major, ratio, Report, ReportError, ReportParams};
+
+/// One month of one group, in minor units.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonthFigures {
+    /// Signed sums by kind, in [`MovementKind::ALL`] order.
+    pub movements: [i64; 5],
+    pub mrr_start: i64,
+    pub mrr_end: i64,
+    pub customers: u64,
+}
+
+impl MonthFigures {
+    pub fn of(&self, kind: MovementKind) -> i64 {
+        self.movements[MovementKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .expect("a kind")]
+    }
+
+    pub fn net_new(&self) -> i64 {
+        self.movements.iter().sum()
+    }
+}
+
+/// The months of the report: from `from` (default: the first month with a movement) to the
+/// month of `to` or `as_of`, each ending at the earlier of its end and `as_of`.
+pub fn months(revenue: &Revenue, params: &ReportParams) -> Vec<(Timestamp, Timestamp)> {
+    let last = params.to.unwrap_or(params.as_of).min(params.as_of);
+    let first = params.from.or_else(|| {
+        revenue
+            .accounts
+            .iter()
+            .filter_map(|a| a.movements.first().map(|m| m.at))
+            .min()
+    });
+    let Some(first) = first else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut start = month_start(first);
+    while start <= last {
+        let next = next_month(start);
+        out.push((start, next.plus_millis(-1).min(params.as_of)));
+        start = next;
+    }
+    out
+}
+
+/// The figures of `group` for the month `[start, end]`.
+pub fn month_figures(
+    revenue: &Revenue,
+    group: &str,
+    start: Timestamp,
+    end: Timestamp,
+) -> MonthFigures {
+    let mut f = MonthFigures::default();
+    for account in revenue.in_group(group) {
+        f.mrr_start += account.mrr_at(start.plus_millis(-1));
+        let at_end = account.mrr_at(end);
+        f.mrr_end += at_end;
+        f.customers += u64::from(at_end > 0);
+        for m in account
+            .movements
+            .iter()
+            .filter(|m| m.at >= start && m.at <= end)
+        {
+            let i = MovementKind::ALL
+                .iter()
+                .position(|k| *k == m.kind)
+                .expect("a kind");
+            f.movements[i] += m.amount;
+        }
+    }
+    f
+}
+
+pub(crate) fn report(revenue: &Revenue, params: &ReportParams) -> Result<Report, ReportError> {
+    let grouped = revenue.by.is_some();
+    let mut columns = vec!["month".to_owned()];
+    if let Some(by) = &revenue.by {
+        columns.push(by.clone());
+    }
+    columns.extend(MovementKind::ALL.iter().map(|k| k.name().to_owned()));
+    columns.extend(
+        [
+            "net_new_mrr",
+            "mrr",
+            "arr",
+            "customers",
+            "gross_mrr_churn_rate",
+            "net_mrr_churn_rate",
+            "quick_ratio",
+        ]
+        .map(str::to_owned),
+    );
+    let groups = revenue.group_names();
+    let mut rows = Vec::new();
+    for (start, end) in months(revenue, params) {
+        for group in &groups {
+            let f = month_figures(revenue, group, start, end);
+            let mut row = Map::new();
+            row.insert("month".into(), Value::String(month_label(start)));
+            if grouped {
+                row.insert(columns[1].clone(), Value::String(group.clone()));
+            }
+            for kind in MovementKind::ALL {
+                row.insert(kind.name().into(), major(f.of(kind), revenue.currency));
+            }
+            let lost = -(f.of(MovementKind::Churn) + f.of(MovementKind::Contraction));
+            let won_back = f.of(MovementKind::Expansion) + f.of(MovementKind::Reactivation);
+            let start_mrr = (f.mrr_start > 0).then_some(f.mrr_start as f64);
+            row.insert("net_new_mrr".into(), major(f.net_new(), revenue.currency));
+            row.insert("mrr".into(), major(f.mrr_end, revenue.currency));
+            row.insert("arr".into(), major(12 * f.mrr_end, revenue.currency));
+            row.insert("customers".into(), f.customers.into());
+            row.insert(
+                "gross_mrr_churn_rate".into(),
+                ratio(start_mrr.map(|s| lost as f64 / s)),
+            );
+            row.insert(
+                "net_mrr_churn_rate".into(),
+                ratio(start_mrr.map(|s| (lost - won_back) as f64 / s)),
+            );
+            let gained = f.of(MovementKind::New) + won_back;
+            row.insert(
+                "quick_ratio".into(),
+                ratio((lost > 0).then(|| gained as f64 / lost as f64)),
+            );
+            rows.push(row);
+        }
+    }
+    Ok(Report::new(
+        "mrr",
+        params,
+        revenue.by.clone(),
+        columns,
+        rows,
+    ))
+}

@@ -1,0 +1,109 @@
+//! `retention`: NRR, GRR and logo retention over `[t0, t1]` (SPEC §3): the cohort is the
+//! accounts with MRR > 0 at t0; NRR = Σ MRR(t1) ÷ Σ MRR(t0); GRR = Σ min(MRR(t1), MRR(t0)) ÷
+//! Σ MRR(t0); logo retention = share of the cohort with MRR > 0 at t1. Default window: the
+//! twelve months before `as_of` (or `--to`).
+
+use chrono::Months;
+use serde_json::{Map, Value};
+use tenure_core::Timestamp;
+
+use crate::revenue::Revenue;
+use crate::{major, ratio, Report, ReportError, ReportParams};
+
+/// The figures of one group over the window, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Retention {
+    pub accounts: u64,
+    pub retained: u64,
+    pub mrr_start: i64,
+    pub mrr_end: i64,
+    pub mrr_kept: i64,
+}
+
+impl Retention {
+    pub fn nrr(&self) -> Option<f64> {
+        (self.mrr_start > 0).then(|| self.mrr_end as f64 / self.mrr_start as f64)
+    }
+
+    pub fn grr(&self) -> Option<f64> {
+        (self.mrr_start > 0).then(|| self.mrr_kept as f64 / self.mrr_start as f64)
+    }
+
+    pub fn logo(&self) -> Option<f64> {
+        (self.accounts > 0).then(|| self.retained as f64 / self.accounts as f64)
+    }
+}
+
+pub fn window(params: &ReportParams) -> (Timestamp, Timestamp) {
+    let t1 = params.to.unwrap_or(params.as_of).min(params.as_of);
+    let t0 = params.from.unwrap_or_else(|| {
+        Timestamp::from_datetime(
+            t1.to_datetime()
+                .checked_sub_months(Months::new(12))
+                .expect("twelve months before a real date"),
+        )
+    });
+    (t0, t1)
+}
+
+pub fn retention<'a>(
+    accounts: impl Iterator<Item = &'a crate::AccountRevenue>,
+    t0: Timestamp,
+    t1: Timestamp,
+) -> Retention {
+    let mut r = Retention::default();
+    for a in accounts {
+        let start = a.mrr_at(t0);
+        if start <= 0 {
+            continue;
+        }
+        let end = a.mrr_at(t1);
+        r.accounts += 1;
+        r.retained += u64::from(end > 0);
+        r.mrr_start += start;
+        r.mrr_end += end;
+        r.mrr_kept += end.min(start);
+    }
+    r
+}
+
+pub(crate) fn report(revenue: &Revenue, params: &ReportParams) -> Result<Report, ReportError> {
+    let (t0, t1) = window(params);
+    let label = revenue.by.clone().unwrap_or_else(|| "group".to_owned());
+    let columns: Vec<String> = [
+        label.as_str(),
+        "accounts",
+        "mrr_start",
+        "mrr_end",
+        "nrr",
+        "grr",
+        "logo_retention",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut groups = vec![("all".to_owned(), retention(revenue.accounts.iter(), t0, t1))];
+    if revenue.by.is_some() {
+        for g in revenue.group_names() {
+            let r = retention(revenue.in_group(&g), t0, t1);
+            groups.push((g, r));
+        }
+    }
+    let rows = groups
+        .into_iter()
+        .map(|(name, r)| {
+            let mut row = Map::new();
+            row.insert(label.clone(), Value::String(name));
+            row.insert("accounts".into(), r.accounts.into());
+            row.insert("mrr_start".into(), major(r.mrr_start, revenue.currency));
+            row.insert("mrr_end".into(), major(r.mrr_end, revenue.currency));
+            row.insert("nrr".into(), ratio(r.nrr()));
+            row.insert("grr".into(), ratio(r.grr()));
+            row.insert("logo_retention".into(), ratio(r.logo()));
+            row
+        })
+        .collect();
+    let mut report = Report::new("retention", params, revenue.by.clone(), columns, rows);
+    report.from = Some(t0);
+    report.to = Some(t1);
+    Ok(report)
+}

@@ -1,0 +1,325 @@
+//! Every account's revenue history in the reporting currency, as of the report instant: the
+//! base of the `mrr`, `retention`, `cohorts`, `survival`, `ltv` and `unit-economics` reports.
+//!
+//! Built from the ledger per report call (it is linear in the number of changes), so that
+//! `as_of` is honoured exactly: nothing effective after it is seen.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate, TimeZone, Utc};
+use serde::Serialize;
+use tenure_core::{AccountId, Timestamp};
+use tenure_engine::{Model, Stream, Touchpoint};
+
+use crate::{ReportError, ReportParams, ReportSettings};
+
+pub const DAY_MS: i64 = 86_400_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MovementKind {
+    New,
+    Expansion,
+    Contraction,
+    Churn,
+    Reactivation,
+}
+
+impl MovementKind {
+    pub const ALL: [MovementKind; 5] = [
+        MovementKind::New,
+        MovementKind::Expansion,
+        MovementKind::Contraction,
+        MovementKind::Churn,
+        MovementKind::Reactivation,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MovementKind::New => "new",
+            MovementKind::Expansion => "expansion",
+            MovementKind::Contraction => "contraction",
+            MovementKind::Churn => "churn",
+            MovementKind::Reactivation => "reactivation",
+        }
+    }
+}
+
+/// A change of an account's total MRR, signed (churn and contraction negative).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Movement {
+    pub at: Timestamp,
+    pub kind: MovementKind,
+    pub amount: i64,
+}
+
+/// One account's revenue, in minor units of the reporting currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRevenue {
+    pub account: AccountId,
+    /// `(t, mrr)`: from `t` on (until the next point) the account's MRR is `mrr`. Only points
+    /// where the total changes.
+    pub series: Vec<(Timestamp, i64)>,
+    pub movements: Vec<Movement>,
+    /// First MRR > 0, or the close of the first won new-business deal if earlier.
+    pub converted_at: Option<Timestamp>,
+    /// First change to MRR 0 after MRR > 0.
+    pub churned_at: Option<Timestamp>,
+    /// The account's first MRR > 0, and when.
+    pub first_paid: Option<(Timestamp, i64)>,
+}
+
+impl AccountRevenue {
+    /// MRR at instant `t`: the latest point at or before it.
+    pub fn mrr_at(&self, t: Timestamp) -> i64 {
+        match self.series.partition_point(|(at, _)| *at <= t) {
+            0 => 0,
+            i => self.series[i - 1].1,
+        }
+    }
+
+    /// MRR integrated over `[from, to]`, in minor-unit-days.
+    pub fn mrr_days(&self, from: Timestamp, to: Timestamp) -> f64 {
+        if to <= from {
+            return 0.0;
+        }
+        let mut total = 0.0;
+        let mut at = from;
+        let mut mrr = self.mrr_at(from);
+        for &(t, value) in self.series.iter().filter(|(t, _)| *t > from && *t < to) {
+            total += mrr as f64 * (t.millis() - at.millis()) as f64;
+            at = t;
+            mrr = value;
+        }
+        total += mrr as f64 * (to.millis() - at.millis()) as f64;
+        total / DAY_MS as f64
+    }
+
+    /// Realized revenue up to `to`: MRR × days × 12 / 365.25 (SPEC §3).
+    pub fn realized(&self, to: Timestamp) -> f64 {
+        let start = self.series.first().map_or(to, |(t, _)| *t);
+        self.mrr_days(start, to) * 12.0 / 365.25
+    }
+}
+
+/// All accounts' revenue and the groups they fall in.
+#[derive(Debug, Clone)]
+pub struct Revenue {
+    pub as_of: Timestamp,
+    pub currency: tenure_core::Currency,
+    pub accounts: Vec<AccountRevenue>,
+    /// The `--by` grouping of each account (same order as `accounts`); "all" without `--by`.
+    pub groups: Vec<String>,
+    pub by: Option<String>,
+}
+
+/// Groupings by acquisition, from the first touch of the account's journey.
+pub const TOUCH_GROUPINGS: &[&str] = &["channel", "source", "medium", "campaign", "content"];
+
+impl Revenue {
+    pub fn build(
+        model: &Model,
+        settings: &ReportSettings,
+        params: &ReportParams,
+    ) -> Result<Revenue, ReportError> {
+        let as_of = params.as_of;
+        let mut accounts = Vec::new();
+        for (account, ledger) in model.ledger().accounts() {
+            let mut streams: BTreeMap<&Stream, i64> = BTreeMap::new();
+            let mut total = 0i64;
+            let mut series = Vec::new();
+            let mut movements = Vec::new();
+            let mut ever_paid = false;
+            let mut churned_at = None;
+            let mut first_paid = None;
+            for change in ledger.changes().take_while(|c| c.at <= as_of) {
+                let value = settings.convert(change.mrr)?;
+                let before = total;
+                total += value - streams.insert(&change.stream, value).unwrap_or(0);
+                if total == before {
+                    continue;
+                }
+                let kind = match (before, total) {
+                    (0, _) if ever_paid => MovementKind::Reactivation,
+                    (0, _) => MovementKind::New,
+                    (_, 0) => MovementKind::Churn,
+                    (b, t) if t > b => MovementKind::Expansion,
+                    _ => MovementKind::Contraction,
+                };
+                if before > 0 && total == 0 && churned_at.is_none() {
+                    churned_at = Some(change.at);
+                }
+                if total > 0 && first_paid.is_none() {
+                    first_paid = Some((change.at, total));
+                }
+                ever_paid |= total > 0;
+                movements.push(Movement {
+                    at: change.at,
+                    kind,
+                    amount: total - before,
+                });
+                series.push((change.at, total));
+            }
+            let won = ledger.first_won_new_business().filter(|t| *t <= as_of);
+            let converted_at = match (first_paid.map(|(t, _)| t), won) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if series.is_empty() && converted_at.is_none() {
+                continue;
+            }
+            accounts.push(AccountRevenue {
+                account: account.clone(),
+                series,
+                movements,
+                converted_at,
+                churned_at,
+                first_paid,
+            });
+        }
+        let groups = group_accounts(model, settings, params, &accounts)?;
+        Ok(Revenue {
+            as_of,
+            currency: settings.currency,
+            accounts,
+            groups,
+            by: params.by.clone(),
+        })
+    }
+
+    /// The distinct groups, in order.
+    pub fn group_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.groups.clone();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The accounts of group `name`.
+    pub fn in_group<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a AccountRevenue> + 'a {
+        let name = name.to_owned();
+        self.accounts
+            .iter()
+            .zip(&self.groups)
+            .filter(move |(_, g)| **g == name)
+            .map(|(a, _)| a)
+    }
+}
+
+/// The first touch of the journey SPEC §3 defines: touchpoints strictly before conversion,
+/// within the lookback; none means a `direct` touch.
+pub fn first_touch(
+    journey: Option<&[Touchpoint]>,
+    converted_at: Timestamp,
+    lookback_days: u32,
+) -> Option<&Touchpoint> {
+    let earliest = converted_at.plus_millis(-(i64::from(lookback_days) * DAY_MS));
+    journey?
+        .iter()
+        .find(|t| t.occurred_at < converted_at && t.occurred_at >= earliest)
+}
+
+fn touch_value(touch: Option<&Touchpoint>, by: &str) -> String {
+    let Some(t) = touch else {
+        return if by == "channel" {
+            tenure_engine::DIRECT.to_owned()
+        } else {
+            "(none)".to_owned()
+        };
+    };
+    let value = match by {
+        "channel" => Some(t.channel.as_str()),
+        "source" => t.source.as_deref(),
+        "medium" => t.medium.as_deref(),
+        "campaign" => t.campaign.as_deref(),
+        _ => t.content.as_deref(),
+    };
+    value.unwrap_or("(none)").to_owned()
+}
+
+fn group_accounts(
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+    accounts: &[AccountRevenue],
+) -> Result<Vec<String>, ReportError> {
+    let Some(by) = params.by.as_deref() else {
+        return Ok(vec!["all".to_owned(); accounts.len()]);
+    };
+    if by.trim().is_empty() {
+        return Err(ReportError::Parameter {
+            name: "by",
+            reason: "is empty".into(),
+        });
+    }
+    if TOUCH_GROUPINGS.contains(&by) {
+        let journeys = model.account_journeys();
+        return Ok(accounts
+            .iter()
+            .map(|a| match a.converted_at {
+                Some(converted) => touch_value(
+                    first_touch(
+                        journeys.get(&a.account).map(Vec::as_slice),
+                        converted,
+                        settings.revenue.lookback_days,
+                    ),
+                    by,
+                ),
+                None => "(not converted)".to_owned(),
+            })
+            .collect());
+    }
+    Ok(accounts
+        .iter()
+        .map(|a| {
+            let value = if by == "plan" {
+                model
+                    .ledger()
+                    .account(&a.account)
+                    .and_then(|l| l.plan_at(params.as_of))
+                    .map(str::to_owned)
+            } else {
+                model
+                    .profiles()
+                    .get(&a.account)
+                    .and_then(|p| p.get(by))
+                    .map(str::to_owned)
+            };
+            value.unwrap_or_else(|| "(none)".to_owned())
+        })
+        .collect())
+}
+
+/// The first instant of the calendar month (UTC) containing `t`.
+pub fn month_start(t: Timestamp) -> Timestamp {
+    let d = t.to_datetime().date_naive();
+    month_of(d.year(), d.month())
+}
+
+/// The first instant of month `month` (1–12) of `year`; months past 12 roll into later years.
+pub fn month_of(year: i32, month: u32) -> Timestamp {
+    let (y, m) = (year + ((month - 1) / 12) as i32, (month - 1) % 12 + 1);
+    let date = NaiveDate::from_ymd_opt(y, m, 1).expect("the first of a month exists");
+    Timestamp::from_datetime(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight")))
+}
+
+/// The month after the one starting at `start`.
+pub fn next_month(start: Timestamp) -> Timestamp {
+    let d = start.to_datetime().date_naive();
+    month_of(d.year(), d.month() + 1)
+}
+
+/// `YYYY-MM` of the month containing `t`.
+pub fn month_label(t: Timestamp) -> String {
+    t.to_string()[..7].to_owned()
+}
+
+/// The month before the one starting at `start`.
+pub fn prev_month(start: Timestamp) -> Timestamp {
+    let d = start.to_datetime().date_naive();
+    if d.month() == 1 {
+        month_of(d.year() - 1, 12)
+    } else {
+        month_of(d.year(), d.month() - 1)
+    }
+}

@@ -1,0 +1,84 @@
+//! `touchpoints`: how many touchpoints each channel (or source, medium, campaign, content)
+//! produced in the window, from how many people, first and last seen.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+use tenure_core::Timestamp;
+use tenure_engine::{Model, Touchpoint};
+
+use crate::{Report, ReportError, ReportParams};
+
+const TOUCHPOINT_GROUPINGS: &[&str] = &["channel", "source", "medium", "campaign", "content"];
+
+/// Touchpoints per channel (or source, medium, campaign, content) within the window and up to
+/// `as_of`: how many, from how many distinct people, and when first and last seen.
+pub(crate) fn report(model: &Model, params: &ReportParams) -> Result<Report, ReportError> {
+    let by = params.by.clone().unwrap_or_else(|| "channel".to_owned());
+    let key: fn(&Touchpoint) -> Option<&str> = match by.as_str() {
+        "channel" => |t| Some(t.channel.as_str()),
+        "source" => |t| t.source.as_deref(),
+        "medium" => |t| t.medium.as_deref(),
+        "campaign" => |t| t.campaign.as_deref(),
+        "content" => |t| t.content.as_deref(),
+        _ => {
+            return Err(ReportError::Grouping {
+                report: "touchpoints",
+                by,
+                expected: TOUCHPOINT_GROUPINGS.join(", "),
+            })
+        }
+    };
+    #[derive(Default)]
+    struct Group {
+        touchpoints: u64,
+        people: BTreeSet<String>,
+        first: Option<Timestamp>,
+        last: Option<Timestamp>,
+    }
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let within = |t: &Touchpoint| {
+        t.occurred_at <= params.as_of
+            && params.from.is_none_or(|from| t.occurred_at >= from)
+            && params.to.is_none_or(|to| t.occurred_at <= to)
+    };
+    for t in model.touchpoints().iter().filter(|t| within(t)) {
+        let group = groups
+            .entry(key(t).unwrap_or("(none)").to_owned())
+            .or_default();
+        group.touchpoints += 1;
+        let who = match (&t.person, &t.anonymous_id, &t.account) {
+            (Some(p), _, _) => format!("person:{p}"),
+            (None, Some(a), _) => format!("anonymous:{a}"),
+            (None, None, Some(a)) => format!("account:{a}"),
+            (None, None, None) => String::new(),
+        };
+        if !who.is_empty() {
+            group.people.insert(who);
+        }
+        group.first = Some(group.first.map_or(t.occurred_at, |f| f.min(t.occurred_at)));
+        group.last = Some(group.last.map_or(t.occurred_at, |l| l.max(t.occurred_at)));
+    }
+    let mut rows: Vec<(String, Group)> = groups.into_iter().collect();
+    rows.sort_by(|a, b| b.1.touchpoints.cmp(&a.1.touchpoints).then(a.0.cmp(&b.0)));
+    let columns = vec![
+        by.clone(),
+        "touchpoints".into(),
+        "visitors".into(),
+        "first_at".into(),
+        "last_at".into(),
+    ];
+    let rows = rows
+        .into_iter()
+        .map(|(name, g)| {
+            let mut row = Map::new();
+            row.insert(by.clone(), Value::String(name));
+            row.insert("touchpoints".into(), g.touchpoints.into());
+            row.insert("visitors".into(), (g.people.len() as u64).into());
+            row.insert("first_at".into(), g.first.map(|t| t.to_string()).into());
+            row.insert("last_at".into(), g.last.map(|t| t.to_string()).into());
+            row
+        })
+        .collect();
+    Ok(Report::new("touchpoints", params, Some(by), columns, rows))
+}

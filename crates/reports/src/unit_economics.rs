@@ -1,0 +1,151 @@
+//! `unit-economics`: spend, new customers, CAC, LTV:CAC, payback and ROAS per acquisition
+//! group (SPEC §3, Acquisition costs). Spend comes from spend.csv matched on channel (on source
+//! or campaign when grouped by them) over the window (`--from`/`--to`, default all time to
+//! `as_of`); new customers are the conversions in the same window, grouped by the first touch
+//! of their journey. A group with no spend has CAC 0 and no ROAS; a group with spend and no
+//! customer has no CAC (null, not infinity).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+use tenure_engine::Model;
+
+use crate::ltv::ltv;
+use crate::revenue::Revenue;
+use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+
+const GROUPINGS: &[&str] = &["channel", "source", "campaign"];
+
+pub(crate) fn report(
+    model: &Model,
+    revenue: &Revenue,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let by = revenue.by.clone().unwrap_or_else(|| "channel".to_owned());
+    if !GROUPINGS.contains(&by.as_str()) {
+        return Err(ReportError::Grouping {
+            report: "unit-economics",
+            by,
+            expected: GROUPINGS.join(", "),
+        });
+    }
+    // Without --by the revenue was grouped as "all": regroup by channel.
+    let regrouped;
+    let revenue = if revenue.by.is_none() {
+        let params = ReportParams {
+            by: Some(by.clone()),
+            ..params.clone()
+        };
+        regrouped = Revenue::build(model, settings, &params)?;
+        &regrouped
+    } else {
+        revenue
+    };
+    let from = params.from;
+    let to = params.to.unwrap_or(params.as_of).min(params.as_of);
+    let mut spend: BTreeMap<String, i64> = BTreeMap::new();
+    for row in model.ledger().spend() {
+        if row.date > to || from.is_some_and(|f| row.date < f) {
+            continue;
+        }
+        let key = match by.as_str() {
+            "channel" => Some(row.channel.clone()),
+            "source" => row.source.clone(),
+            _ => row.campaign.clone(),
+        };
+        *spend
+            .entry(key.unwrap_or_else(|| "(none)".to_owned()))
+            .or_insert(0) += settings.convert(row.cost)?;
+    }
+    let mut names: BTreeSet<String> = spend.keys().cloned().collect();
+    names.extend(
+        revenue
+            .group_names()
+            .into_iter()
+            .filter(|g| g != "(not converted)"),
+    );
+    let margin = settings.revenue.gross_margin;
+    let c = revenue.currency;
+    let columns: Vec<String> = [
+        by.as_str(),
+        "spend",
+        "new_customers",
+        "cac",
+        "arpa",
+        "predicted_ltv",
+        "ltv_to_cac",
+        "payback_months",
+        "roas_realized",
+        "roas_predicted",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut rows = Vec::new();
+    for name in names {
+        let members: Vec<&AccountRevenue> = revenue.in_group(&name).collect();
+        let new: Vec<&AccountRevenue> = members
+            .iter()
+            .copied()
+            .filter(|a| {
+                a.converted_at
+                    .is_some_and(|t| t <= to && from.is_none_or(|f| t >= f))
+            })
+            .collect();
+        let cost = spend.get(&name).copied().unwrap_or(0);
+        let l = ltv(&members, settings, params.as_of);
+        let cac = match (cost, new.len()) {
+            (0, _) => Some(0.0),
+            (_, 0) => None,
+            (s, n) => Some(s as f64 / n as f64),
+        };
+        let realized: f64 = new.iter().map(|a| a.realized(params.as_of)).sum();
+        let per_dollar =
+            |value: Option<f64>| (cost > 0).then_some(()).and(value.map(|v| v / cost as f64));
+        let mut row = Map::new();
+        row.insert(by.clone(), Value::String(name));
+        row.insert("spend".into(), major(cost, c));
+        row.insert("new_customers".into(), (new.len() as u64).into());
+        row.insert(
+            "cac".into(),
+            cac.map_or(Value::Null, |v| major(v.round() as i64, c)),
+        );
+        row.insert(
+            "arpa".into(),
+            l.arpa.map_or(Value::Null, |v| major(v.round() as i64, c)),
+        );
+        row.insert(
+            "predicted_ltv".into(),
+            l.predicted
+                .map_or(Value::Null, |v| major(v.round() as i64, c)),
+        );
+        row.insert(
+            "ltv_to_cac".into(),
+            ratio(
+                l.predicted
+                    .zip(cac.filter(|v| *v > 0.0))
+                    .map(|(l, c)| l / c),
+            ),
+        );
+        row.insert(
+            "payback_months".into(),
+            ratio(
+                cac.zip(l.arpa.filter(|a| *a > 0.0))
+                    .map(|(c, a)| c / (a * margin)),
+            ),
+        );
+        row.insert("roas_realized".into(), ratio(per_dollar(Some(realized))));
+        row.insert(
+            "roas_predicted".into(),
+            ratio(per_dollar(l.predicted.map(|p| p * new.len() as f64))),
+        );
+        rows.push(row);
+    }
+    Ok(Report::new(
+        "unit-economics",
+        params,
+        Some(by),
+        columns,
+        rows,
+    ))
+}

@@ -1,0 +1,357 @@
+//! The revenue reports over hand-built ledgers: movements case by case, and the invariants
+//! (movements sum to the MRR change, GRR ≤ 1 ≤ … NRR ≥ GRR, month 0 is 100%, order does not
+//! matter) as properties over random ledgers.
+
+use proptest::prelude::*;
+use serde_json::Value;
+use tenure_core::{
+    AccountId, Currency, DealKind, DealRow, DealStatus, Entry, EntryBody, Money, Source,
+    StoredEntry, SubscriptionRow, Timestamp, WorkspaceId,
+};
+use tenure_engine::{EngineSettings, Model};
+use tenure_reports::{run, MovementKind, ReportParams, ReportSettings, Revenue};
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+fn sub(account: &str, at: &str, mrr_cents: i64) -> EntryBody {
+    EntryBody::Subscription(SubscriptionRow {
+        account_id: AccountId::parse(account).unwrap(),
+        effective_at: t(at),
+        mrr: Money::new(mrr_cents, Currency::USD),
+        plan: Some("pro".into()),
+        seats: None,
+    })
+}
+
+fn model(bodies: &[EntryBody]) -> Model {
+    let mut model = Model::new(EngineSettings::default());
+    for (i, body) in bodies.iter().enumerate() {
+        model.apply(&StoredEntry {
+            seq: i as i64 + 1,
+            entry: Entry {
+                workspace: WorkspaceId::default_workspace(),
+                source: Source::Import,
+                received_at: Timestamp::from_millis(0),
+                body: body.clone(),
+            },
+        });
+    }
+    model
+}
+
+fn params(as_of: &str) -> ReportParams {
+    ReportParams {
+        as_of: Timestamp::parse_end_of(as_of).unwrap(),
+        from: None,
+        to: None,
+        by: None,
+    }
+}
+
+/// (kind, amount in cents) of every movement of account `a`.
+fn movements(bodies: &[EntryBody], as_of: &str) -> Vec<(MovementKind, i64)> {
+    let revenue =
+        Revenue::build(&model(bodies), &ReportSettings::default(), &params(as_of)).unwrap();
+    revenue
+        .accounts
+        .iter()
+        .flat_map(|a| a.movements.iter().map(|m| (m.kind, m.amount)))
+        .collect()
+}
+
+/// A named case: the rows, and the movements they must make.
+type Case = (&'static str, Vec<EntryBody>, Vec<(MovementKind, i64)>);
+
+#[test]
+fn movement_cases() {
+    use MovementKind::*;
+    let cases: Vec<Case> = vec![
+        (
+            "first subscription is new",
+            vec![sub("a", "2025-01-10", 10_000)],
+            vec![(New, 10_000)],
+        ),
+        (
+            "same-day double change is two movements",
+            vec![
+                sub("a", "2025-01-10T09:00:00Z", 10_000),
+                sub("a", "2025-01-10T15:00:00Z", 15_000),
+            ],
+            vec![(New, 10_000), (Expansion, 5_000)],
+        ),
+        (
+            "cancel and resubscribe in one month: churn then reactivation",
+            vec![
+                sub("a", "2025-01-01", 10_000),
+                sub("a", "2025-03-05", 0),
+                sub("a", "2025-03-20", 8_000),
+            ],
+            vec![(New, 10_000), (Churn, -10_000), (Reactivation, 8_000)],
+        ),
+        (
+            "a row at the same price (seat or plan change) is no movement",
+            vec![
+                sub("a", "2025-01-01", 10_000),
+                sub("a", "2025-02-01", 10_000),
+                sub("a", "2025-03-01", 7_000),
+            ],
+            vec![(New, 10_000), (Contraction, -3_000)],
+        ),
+        (
+            "rows arriving out of order are filed by their effective time",
+            vec![
+                sub("a", "2025-03-01", 12_000),
+                sub("a", "2025-01-01", 10_000),
+            ],
+            vec![(New, 10_000), (Expansion, 2_000)],
+        ),
+        (
+            "a change after as_of is not seen",
+            vec![sub("a", "2025-01-01", 10_000), sub("a", "2025-12-01", 0)],
+            vec![(New, 10_000)],
+        ),
+        (
+            "zero before any payment is no movement",
+            vec![sub("a", "2025-01-01", 0)],
+            vec![],
+        ),
+    ];
+    for (name, bodies, expected) in cases {
+        assert_eq!(movements(&bodies, "2025-06-30"), expected, "{name}");
+    }
+}
+
+#[test]
+fn a_won_deal_before_the_first_invoice_converts_the_account() {
+    let deal = EntryBody::Deal(DealRow {
+        deal_id: "d1".into(),
+        account_id: AccountId::parse("a").unwrap(),
+        kind: DealKind::NewBusiness,
+        status: DealStatus::Won,
+        amount: Money::new(120_000, Currency::USD),
+        created_at: t("2025-01-02"),
+        closed_at: Some(t("2025-01-20")),
+        contract_start: None,
+        contract_end: None,
+    });
+    let bodies = [deal, sub("a", "2025-02-01", 10_000)];
+    let revenue = Revenue::build(
+        &model(&bodies),
+        &ReportSettings::default(),
+        &params("2025-06-30"),
+    )
+    .unwrap();
+    assert_eq!(revenue.accounts[0].converted_at, Some(t("2025-01-20")));
+}
+
+#[test]
+fn amounts_in_other_currencies_need_a_rate() {
+    let eur = EntryBody::Subscription(SubscriptionRow {
+        account_id: AccountId::parse("a").unwrap(),
+        effective_at: t("2025-01-01"),
+        mrr: Money::new(10_000, Currency::parse("EUR").unwrap()),
+        plan: None,
+        seats: None,
+    });
+    let m = model(&[eur]);
+    let err = run("mrr", &m, &ReportSettings::default(), &params("2025-03-31")).unwrap_err();
+    assert!(
+        err.to_string().contains("EUR") && err.to_string().contains("[currency.rates]"),
+        "{err}"
+    );
+    let mut settings = ReportSettings::default();
+    settings.rates.insert(Currency::parse("EUR").unwrap(), 1.1);
+    let report = run("mrr", &m, &settings, &params("2025-03-31")).unwrap();
+    assert_eq!(report.rows.last().unwrap()["mrr"], 110.0);
+}
+
+#[test]
+fn mrr_report_by_hand() {
+    // a: 100 from Jan 10, 150 from Feb 1 00:00 (belongs to February), churns Mar 15.
+    // b: 50 from Feb 20.
+    let bodies = [
+        sub("a", "2025-01-10", 10_000),
+        sub("a", "2025-02-01T00:00:00Z", 15_000),
+        sub("a", "2025-03-15", 0),
+        sub("b", "2025-02-20", 5_000),
+    ];
+    let report = run(
+        "mrr",
+        &model(&bodies),
+        &ReportSettings::default(),
+        &params("2025-03-31"),
+    )
+    .unwrap();
+    type Row = (String, f64, f64, f64, f64, f64, Value, Value);
+    let rows: Vec<Row> = report
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r["month"].as_str().unwrap().to_owned(),
+                r["new"].as_f64().unwrap(),
+                r["expansion"].as_f64().unwrap(),
+                r["churn"].as_f64().unwrap(),
+                r["mrr"].as_f64().unwrap(),
+                r["customers"].as_f64().unwrap(),
+                r["gross_mrr_churn_rate"].clone(),
+                r["quick_ratio"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "2025-01".into(),
+                100.0,
+                0.0,
+                0.0,
+                100.0,
+                1.0,
+                Value::Null,
+                Value::Null
+            ),
+            (
+                "2025-02".into(),
+                50.0,
+                50.0,
+                0.0,
+                200.0,
+                2.0,
+                Value::from(0.0),
+                Value::Null
+            ),
+            // March: 150 churned of 200 at the start: gross churn 0.75, quick ratio 0/150 = 0
+            (
+                "2025-03".into(),
+                0.0,
+                0.0,
+                -150.0,
+                50.0,
+                1.0,
+                Value::from(0.75),
+                Value::from(0.0)
+            ),
+        ]
+    );
+}
+
+#[test]
+fn retention_and_cohorts_by_hand() {
+    // Cohort 2025-01: a (100) and b (100). By 2025-03-31: a expanded to 160, b churned.
+    let bodies = [
+        sub("a", "2025-01-05", 10_000),
+        sub("b", "2025-01-06", 10_000),
+        sub("a", "2025-02-10", 16_000),
+        sub("b", "2025-03-01", 0),
+    ];
+    let m = model(&bodies);
+    let mut p = params("2025-03-31");
+    p.from = Some(t("2025-01-31"));
+    let r = run("retention", &m, &ReportSettings::default(), &p).unwrap();
+    let all = &r.rows[0];
+    assert_eq!(
+        (
+            all["nrr"].as_f64(),
+            all["grr"].as_f64(),
+            all["logo_retention"].as_f64()
+        ),
+        (Some(0.8), Some(0.5), Some(0.5))
+    );
+    let c = run(
+        "cohorts",
+        &m,
+        &ReportSettings::default(),
+        &params("2025-03-31"),
+    )
+    .unwrap();
+    let cells: Vec<(u64, f64, f64)> = c
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r["month"].as_u64().unwrap(),
+                r["logo_retention"].as_f64().unwrap(),
+                r["revenue_retention"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    // end of Feb: both alive, 160 + 100 = 260 of 200; end of Mar: a only, 160 of 200. April is after as_of: absent.
+    assert_eq!(cells, vec![(0, 1.0, 1.0), (1, 1.0, 1.3), (2, 0.5, 0.8)]);
+}
+
+fn ledger_strategy() -> impl Strategy<Value = Vec<EntryBody>> {
+    let change =
+        (0..5usize, 0..400i64, prop_oneof![Just(0i64), 1..50i64]).prop_map(|(a, day, hundreds)| {
+            let at = Timestamp::from_millis(
+                1_735_689_600_000 + day * 86_400_000 + (day % 7) * 3_600_000,
+            );
+            EntryBody::Subscription(SubscriptionRow {
+                account_id: AccountId::parse(&format!("acct{a}")).unwrap(),
+                effective_at: at,
+                mrr: Money::new(hundreds * 1_000, Currency::USD),
+                plan: None,
+                seats: None,
+            })
+        });
+    proptest::collection::vec(change, 1..40)
+}
+
+proptest! {
+    #[test]
+    fn monthly_movements_add_up_to_the_change_in_mrr(bodies in ledger_strategy()) {
+        let report = run("mrr", &model(&bodies), &ReportSettings::default(), &params("2026-03-31")).unwrap();
+        let mut previous = 0.0;
+        for row in &report.rows {
+            let sum: f64 = ["new", "expansion", "contraction", "churn", "reactivation"].iter().map(|k| row[*k].as_f64().unwrap()).sum();
+            let mrr = row["mrr"].as_f64().unwrap();
+            prop_assert!((row["net_new_mrr"].as_f64().unwrap() - sum).abs() < 1e-6);
+            prop_assert!((mrr - previous - sum).abs() < 1e-6, "{row:?}: {previous} + {sum} != {mrr}");
+            previous = mrr;
+        }
+    }
+
+    #[test]
+    fn grr_is_at_most_one_and_nrr_at_least_grr(bodies in ledger_strategy(), start in 0..300i64) {
+        let mut p = params("2026-03-31");
+        p.from = Some(Timestamp::from_millis(1_735_689_600_000 + start * 86_400_000));
+        let report = run("retention", &model(&bodies), &ReportSettings::default(), &p).unwrap();
+        let all = &report.rows[0];
+        if let (Some(nrr), Some(grr)) = (all["nrr"].as_f64(), all["grr"].as_f64()) {
+            prop_assert!((0.0..=1.0 + 1e-12).contains(&grr));
+            prop_assert!(nrr + 1e-12 >= grr);
+        }
+    }
+
+    #[test]
+    fn month_zero_of_every_cohort_is_one_hundred_percent(bodies in ledger_strategy()) {
+        let report = run("cohorts", &model(&bodies), &ReportSettings::default(), &params("2026-03-31")).unwrap();
+        for row in report.rows.iter().filter(|r| r["month"] == 0) {
+            prop_assert_eq!(row["logo_retention"].as_f64(), Some(1.0));
+            prop_assert_eq!(row["revenue_retention"].as_f64(), Some(1.0));
+        }
+    }
+
+    #[test]
+    fn every_report_is_the_same_whatever_order_the_rows_arrived_in(bodies in ledger_strategy(), seed in any::<u64>()) {
+        let mut shuffled = bodies.clone();
+        // a deterministic shuffle from the seed
+        let mut state = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        // Ties at the same instant are ordered by log position, so keep instants unique here.
+        let mut seen = std::collections::BTreeSet::new();
+        let unique: Vec<EntryBody> = bodies.iter().filter(|b| match b { EntryBody::Subscription(s) => seen.insert((s.account_id.clone(), s.effective_at)), _ => true }).cloned().collect();
+        let unique_shuffled: Vec<EntryBody> = shuffled.iter().filter(|b| unique.contains(b)).cloned().collect();
+        for name in ["mrr", "retention", "cohorts", "survival", "ltv"] {
+            let a = run(name, &model(&unique), &ReportSettings::default(), &params("2026-03-31")).unwrap();
+            let b = run(name, &model(&unique_shuffled), &ReportSettings::default(), &params("2026-03-31")).unwrap();
+            prop_assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap(), "{}", name);
+        }
+    }
+}
