@@ -143,6 +143,8 @@ pub struct Model {
     profiles: Profiles,
     /// Every account's touchpoints, computed on demand and dropped by any change.
     journeys: OnceLock<BTreeMap<AccountId, Vec<Touchpoint>>>,
+    /// Every touchpoint, likewise.
+    all_touchpoints: OnceLock<Vec<Touchpoint>>,
 }
 
 impl Model {
@@ -158,6 +160,7 @@ impl Model {
             ledger: Ledger::default(),
             profiles: Profiles::default(),
             journeys: OnceLock::new(),
+            all_touchpoints: OnceLock::new(),
         }
     }
 
@@ -183,6 +186,7 @@ impl Model {
     /// Applies one entry of the log.
     pub fn apply(&mut self, entry: &StoredEntry) {
         self.journeys.take();
+        self.all_touchpoints.take();
         let seq = entry.seq;
         match &entry.entry.body {
             EntryBody::Segment(m) => self.apply_message(seq, m),
@@ -446,17 +450,20 @@ impl Model {
         keyed.into_iter().map(|k| k.touchpoint).collect()
     }
 
-    /// Every touchpoint, ordered by time, then origin, then message id (or row content).
-    pub fn touchpoints(&self) -> Vec<Touchpoint> {
-        let mut keyed = Vec::new();
-        for &root in self.components.keys() {
-            self.component_keyed(root, &mut keyed);
-        }
-        for (key, row) in &self.offline {
-            let (person, _) = self.offline_owner(row);
-            keyed.push(self.offline_keyed(key, row, person));
-        }
-        Self::sorted(keyed)
+    /// Every touchpoint, ordered by time, then origin, then message id (or row content);
+    /// computed on demand and kept until the next change.
+    pub fn touchpoints(&self) -> &[Touchpoint] {
+        self.all_touchpoints.get_or_init(|| {
+            let mut keyed = Vec::new();
+            for &root in self.components.keys() {
+                self.component_keyed(root, &mut keyed);
+            }
+            for (key, row) in &self.offline {
+                let (person, _) = self.offline_owner(row);
+                keyed.push(self.offline_keyed(key, row, person));
+            }
+            Self::sorted(keyed)
+        })
     }
 
     /// The touchpoints of everyone linked to the account, plus offline rows naming it, in
@@ -531,7 +538,7 @@ impl Model {
     }
 
     pub fn summary(&self) -> Summary {
-        Self::summarise(self, &self.touchpoints())
+        Self::summarise(self, self.touchpoints())
     }
 
     fn summarise(&self, touchpoints: &[Touchpoint]) -> Summary {
@@ -596,7 +603,7 @@ impl Model {
                 &b.anonymous_ids,
             ))
         });
-        let touchpoints = self.touchpoints();
+        let touchpoints = self.touchpoints().to_vec();
         let summary = self.summarise(&touchpoints);
         Snapshot {
             identities,

@@ -232,3 +232,75 @@ fn config_check_prints_the_effective_config_and_names_unknown_keys() {
     let out = t.run(&["status", "--format", "yaml"]);
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }
+
+#[test]
+fn ledger_reports_group_by_attributes_and_first_touch_and_sum_back() {
+    let t = Tenure::new();
+    t.ok(&[
+        "demo",
+        "--no-serve",
+        "--accounts",
+        "600",
+        "--months",
+        "12",
+        "--seed",
+        "5",
+        "--end",
+        "2026-01-01",
+    ]);
+    let report = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["report"];
+        all.extend(args);
+        all.extend(["--as-of", "2025-12-31", "--format", "json"]);
+        serde_json::from_str(&t.ok(&all)).unwrap()
+    };
+    let customers = |r: &serde_json::Value, key: &str| -> std::collections::BTreeMap<String, u64> {
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    row[key].as_str().unwrap().to_owned(),
+                    row["customers"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    for by in ["onboarding_variant", "tier", "channel", "campaign", "plan"] {
+        let ltv = report(&["ltv", "--by", by]);
+        let groups = customers(&ltv, by);
+        let all = groups["all"];
+        let grouped: u64 = groups
+            .iter()
+            .filter(|(k, _)| *k != "all")
+            .map(|(_, v)| v)
+            .sum();
+        assert_eq!(
+            grouped, all,
+            "--by {by}: groups sum back to the total: {groups:?}"
+        );
+        if by == "onboarding_variant" {
+            assert!(
+                groups.contains_key("control") && groups.contains_key("guided"),
+                "{groups:?}"
+            );
+        }
+    }
+    let unit = report(&["unit-economics"]);
+    assert_eq!(unit["by"], "channel");
+    let channels: Vec<&str> = unit["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["channel"].as_str().unwrap())
+        .collect();
+    assert!(
+        channels.contains(&"paid_social") && channels.contains(&"paid_search"),
+        "{channels:?}"
+    );
+    let survival = report(&["survival", "--by", "tier"]);
+    let test = &survival["summary"]["log_rank"];
+    assert_eq!(test["degrees_of_freedom"], 2, "three tiers: {test}");
+    assert!(test["p_value"].as_f64().unwrap() <= 1.0);
+}

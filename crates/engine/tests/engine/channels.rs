@@ -134,7 +134,7 @@ fn marketing_fields_are_kept_as_given() {
         .anon("a1")
         .url("https://www.acme.io/?utm_source=Google&utm_medium=CPC&utm_campaign=Spring%20Sale&utm_content=Ad+1&utm_term=crm&gclid=XyZ")
         .referrer("https://www.google.com/");
-    let tp = model(&[page.entry()]).touchpoints().remove(0);
+    let tp = model(&[page.entry()]).touchpoints()[0].clone();
     assert_eq!(tp.source.as_deref(), Some("Google"));
     assert_eq!(tp.medium.as_deref(), Some("CPC"));
     assert_eq!(tp.campaign.as_deref(), Some("Spring Sale"));

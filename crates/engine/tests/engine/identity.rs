@@ -116,8 +116,8 @@ fn offline_rows_find_their_person_by_user_then_anonymous_id() {
     ]);
     let persons: Vec<_> = m
         .touchpoints()
-        .into_iter()
-        .map(|t| t.person.map(|p| p.as_str().to_owned()))
+        .iter()
+        .map(|t| t.person.as_ref().map(|p| p.as_str().to_owned()))
         .collect();
     assert_eq!(
         persons,

@@ -185,5 +185,9 @@ pub fn account(id: &str) -> AccountId {
 }
 
 pub fn channels(model: &Model) -> Vec<String> {
-    model.touchpoints().into_iter().map(|t| t.channel).collect()
+    model
+        .touchpoints()
+        .iter()
+        .map(|t| t.channel.clone())
+        .collect()
 }

@@ -1,0 +1,166 @@
+//! Every report on a large simulated company, from the warm in-memory model, and the time to
+//! rebuild that model (identity, touchpoints, ledger) by replaying the log from the store.
+//!
+//! `cargo bench -p tenure-server --bench reports` (or `bench/reports.sh`).
+//! Environment: `BENCH_ACCOUNTS` (default 100000), `BENCH_RUNS` per report (default 20).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tenure_core::{Currency, Entry, EntryBody, Source, Timestamp, WorkspaceId};
+use tenure_ingest::csv::{read_csv, CsvKind};
+use tenure_ingest::segment::{parse_message, Limits};
+use tenure_reports::{ReportParams, ReportSettings};
+use tenure_server::Live;
+use tenure_store::{SqliteStore, Store};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn load(store: &SqliteStore, dir: &std::path::Path) -> u64 {
+    let ws = WorkspaceId::default_workspace();
+    let received_at = Timestamp::from_millis(1_790_000_000_000);
+    let mut batch = Vec::with_capacity(10_000);
+    let mut total = 0u64;
+    let mut flush = |batch: &mut Vec<Entry>| {
+        total += batch.len() as u64;
+        store.append(std::mem::take(batch)).expect("append");
+    };
+    let entry = |body| Entry {
+        workspace: ws.clone(),
+        source: Source::Import,
+        received_at,
+        body,
+    };
+    for (name, kind) in [
+        ("accounts.csv", CsvKind::Accounts),
+        ("subscriptions.csv", CsvKind::Subscriptions),
+        ("deals.csv", CsvKind::Deals),
+        ("spend.csv", CsvKind::Spend),
+        ("touchpoints.csv", CsvKind::Touchpoints),
+    ] {
+        for row in read_csv(
+            kind,
+            File::open(dir.join(name)).expect("sim file"),
+            Currency::USD,
+        )
+        .expect("header")
+        {
+            batch.push(entry(row.expect("valid row").body));
+            if batch.len() == 10_000 {
+                flush(&mut batch);
+            }
+        }
+    }
+    for line in BufReader::new(File::open(dir.join("events.ndjson")).expect("events")).lines() {
+        let m = parse_message(
+            line.expect("line").as_bytes(),
+            received_at,
+            &Limits::default(),
+        )
+        .expect("valid event");
+        batch.push(entry(EntryBody::Segment(m)));
+        if batch.len() == 10_000 {
+            flush(&mut batch);
+        }
+    }
+    flush(&mut batch);
+    total
+}
+
+fn main() {
+    let accounts: usize = std::env::var("BENCH_ACCOUNTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let end = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let config = tenure_sim::SimConfig {
+        accounts,
+        months: 24,
+        seed: 42,
+        end,
+    };
+    let t = Instant::now();
+    tenure_sim::simulate(&config, &dir.path().join("sim"), |_| {}).expect("simulate");
+    eprintln!(
+        "simulated {accounts} accounts in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let store = Arc::new(SqliteStore::open_dir(&dir.path().join("store")).expect("store"));
+    let t = Instant::now();
+    let entries = load(&store, &dir.path().join("sim"));
+    eprintln!(
+        "stored {entries} entries in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let t = Instant::now();
+    let live = Live::rebuild(
+        store.as_ref(),
+        tenure_config::Config::default().engine(),
+        |_| {},
+    )
+    .expect("rebuild");
+    let rebuild = t.elapsed().as_secs_f64();
+    let ws = WorkspaceId::default_workspace();
+    let settings = ReportSettings::default();
+    let as_of = Timestamp::parse("2026-10-31T23:59:59.999Z").unwrap();
+    let t = Instant::now();
+    let journeys = live.read(&ws, |m| {
+        m.account_journeys().values().map(Vec::len).sum::<usize>()
+    });
+    let warm = t.elapsed().as_secs_f64();
+    let summary = live.read(&ws, |m| m.summary());
+
+    println!("company: {accounts} accounts, {entries} log entries, {} touchpoints ({journeys} in account journeys)", summary.touchpoints);
+    println!("rebuild from the log (read, decode, apply): {rebuild:.1} s ({:.0} entries/s); first journey computation: {warm:.2} s", entries as f64 / rebuild);
+    println!();
+    println!("| report | --by | p50 ms | p95 ms | max ms | rows |");
+    println!("|---|---|---:|---:|---:|---:|");
+    let cases: &[(&str, Option<&str>)] = &[
+        ("mrr", None),
+        ("mrr", Some("channel")),
+        ("retention", None),
+        ("retention", Some("tier")),
+        ("cohorts", None),
+        ("survival", None),
+        ("survival", Some("channel")),
+        ("ltv", Some("campaign")),
+        ("unit-economics", Some("campaign")),
+        ("touchpoints", None),
+    ];
+    for (name, by) in cases {
+        let params = ReportParams {
+            as_of,
+            from: None,
+            to: None,
+            by: by.map(str::to_owned),
+        };
+        let mut times = Vec::with_capacity(runs);
+        let mut rows = 0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let report = live
+                .read(&ws, |m| tenure_reports::run(name, m, &settings, &params))
+                .expect("report");
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            rows = report.rows.len();
+        }
+        times.sort_by(f64::total_cmp);
+        let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+        println!(
+            "| {name} | {} | {:.1} | {:.1} | {:.1} | {rows} |",
+            by.unwrap_or("-"),
+            pct(0.5),
+            pct(0.95),
+            times[times.len() - 1]
+        );
+    }
+}
