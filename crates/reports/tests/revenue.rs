@@ -355,3 +355,124 @@ proptest! {
         }
     }
 }
+
+/// A Stripe subscription event (pre-2025-03-31 shape) as the webhook stores it.
+fn stripe(
+    id: &str,
+    kind: &str,
+    created: i64,
+    sub: &str,
+    price: serde_json::Value,
+    qty: i64,
+    coupon: Option<serde_json::Value>,
+) -> EntryBody {
+    let mut object = serde_json::json!({
+        "id": sub, "object": "subscription", "customer": "cus_1", "currency": "usd", "status": "active",
+        "metadata": {"account_id": "a"},
+        "items": {"object": "list", "data": [{"id": "si", "object": "subscription_item", "quantity": qty, "price": price}]}
+    });
+    if let Some(coupon) = coupon {
+        object["discount"] =
+            serde_json::json!({"id": "di", "object": "discount", "coupon": coupon});
+    }
+    let payload = serde_json::json!({"id": id, "object": "event", "type": kind, "created": created, "data": {"object": object}});
+    EntryBody::Webhook(tenure_core::WebhookEvent {
+        provider: "stripe".into(),
+        event_id: id.into(),
+        event_type: kind.into(),
+        payload,
+    })
+}
+
+fn price(unit: i64, interval: &str) -> serde_json::Value {
+    serde_json::json!({"id": "p", "object": "price", "currency": "usd", "unit_amount": unit,
+                       "recurring": {"interval": interval, "interval_count": 1, "usage_type": "licensed"}})
+}
+
+#[test]
+fn stripe_movement_cases() {
+    use MovementKind::*;
+    const JAN: i64 = 1_736_000_000; // 2025-01-04
+    const FEB: i64 = 1_739_000_000; // 2025-02-08
+    let created = "customer.subscription.created";
+    let updated = "customer.subscription.updated";
+    let cases: Vec<Case> = vec![
+        (
+            "annual plan: a yearly price is a twelfth a month",
+            vec![stripe(
+                "e1",
+                created,
+                JAN,
+                "s",
+                price(120_000, "year"),
+                1,
+                None,
+            )],
+            vec![(New, 10_000)],
+        ),
+        (
+            "discount: 25% off",
+            vec![stripe(
+                "e1",
+                created,
+                JAN,
+                "s",
+                price(10_000, "month"),
+                1,
+                Some(serde_json::json!({"id": "Q", "percent_off": 25.0})),
+            )],
+            vec![(New, 7_500)],
+        ),
+        (
+            "quantity change: 1 seat, then 3",
+            vec![
+                stripe("e1", created, JAN, "s", price(5_000, "month"), 1, None),
+                stripe("e2", updated, FEB, "s", price(5_000, "month"), 3, None),
+            ],
+            vec![(New, 5_000), (Expansion, 10_000)],
+        ),
+        (
+            "the same event twice is one movement",
+            vec![
+                stripe("e1", created, JAN, "s", price(5_000, "month"), 1, None),
+                stripe("e1", created, JAN, "s", price(5_000, "month"), 1, None),
+            ],
+            vec![(New, 5_000)],
+        ),
+        (
+            "out of order: the older event is history, the newer the state",
+            vec![
+                stripe("e2", updated, FEB, "s", price(5_000, "month"), 3, None),
+                stripe("e1", created, JAN, "s", price(5_000, "month"), 1, None),
+            ],
+            vec![(New, 5_000), (Expansion, 10_000)],
+        ),
+        (
+            "deleted: MRR to 0 is churn",
+            vec![
+                stripe("e1", created, JAN, "s", price(5_000, "month"), 2, None),
+                stripe(
+                    "e2",
+                    "customer.subscription.deleted",
+                    FEB,
+                    "s",
+                    price(5_000, "month"),
+                    2,
+                    None,
+                ),
+            ],
+            vec![(New, 10_000), (Churn, -10_000)],
+        ),
+        (
+            "two subscriptions of one account add up",
+            vec![
+                stripe("e1", created, JAN, "s1", price(5_000, "month"), 1, None),
+                stripe("e2", created, FEB, "s2", price(2_000, "month"), 1, None),
+            ],
+            vec![(New, 5_000), (Expansion, 2_000)],
+        ),
+    ];
+    for (name, bodies, expected) in cases {
+        assert_eq!(movements(&bodies, "2025-06-30"), expected, "{name}");
+    }
+}
