@@ -1,7 +1,7 @@
 //! `touchpoints`: how many touchpoints each channel (or source, medium, campaign, content)
 //! produced in the window, from how many people, first and last seen.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
 use tenure_core::Timestamp;
@@ -29,38 +29,44 @@ pub(crate) fn report(model: &Model, params: &ReportParams) -> Result<Report, Rep
             })
         }
     };
+    /// Who a touchpoint is from, borrowed: counting distinct visitors must not allocate per
+    /// touchpoint (there are millions).
+    #[derive(PartialEq, Eq, Hash)]
+    enum Who<'a> {
+        Person(&'a str),
+        Anonymous(&'a str),
+        Account(&'a str),
+    }
     #[derive(Default)]
-    struct Group {
+    struct Group<'a> {
         touchpoints: u64,
-        people: BTreeSet<String>,
+        people: HashSet<Who<'a>>,
         first: Option<Timestamp>,
         last: Option<Timestamp>,
     }
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
     let within = |t: &Touchpoint| {
         t.occurred_at <= params.as_of
             && params.from.is_none_or(|from| t.occurred_at >= from)
             && params.to.is_none_or(|to| t.occurred_at <= to)
     };
     for t in model.touchpoints().iter().filter(|t| within(t)) {
-        let group = groups
-            .entry(key(t).unwrap_or("(none)").to_owned())
-            .or_default();
+        let group = groups.entry(key(t).unwrap_or("(none)")).or_default();
         group.touchpoints += 1;
         let who = match (&t.person, &t.anonymous_id, &t.account) {
-            (Some(p), _, _) => format!("person:{p}"),
-            (None, Some(a), _) => format!("anonymous:{a}"),
-            (None, None, Some(a)) => format!("account:{a}"),
-            (None, None, None) => String::new(),
+            (Some(p), _, _) => Some(Who::Person(p.as_str())),
+            (None, Some(a), _) => Some(Who::Anonymous(a.as_str())),
+            (None, None, Some(a)) => Some(Who::Account(a.as_str())),
+            (None, None, None) => None,
         };
-        if !who.is_empty() {
+        if let Some(who) = who {
             group.people.insert(who);
         }
         group.first = Some(group.first.map_or(t.occurred_at, |f| f.min(t.occurred_at)));
         group.last = Some(group.last.map_or(t.occurred_at, |l| l.max(t.occurred_at)));
     }
-    let mut rows: Vec<(String, Group)> = groups.into_iter().collect();
-    rows.sort_by(|a, b| b.1.touchpoints.cmp(&a.1.touchpoints).then(a.0.cmp(&b.0)));
+    let mut rows: Vec<(&str, Group)> = groups.into_iter().collect();
+    rows.sort_by(|a, b| b.1.touchpoints.cmp(&a.1.touchpoints).then(a.0.cmp(b.0)));
     let columns = vec![
         by.clone(),
         "touchpoints".into(),
@@ -72,7 +78,7 @@ pub(crate) fn report(model: &Model, params: &ReportParams) -> Result<Report, Rep
         .into_iter()
         .map(|(name, g)| {
             let mut row = Map::new();
-            row.insert(by.clone(), Value::String(name));
+            row.insert(by.clone(), Value::String(name.to_owned()));
             row.insert("touchpoints".into(), g.touchpoints.into());
             row.insert("visitors".into(), (g.people.len() as u64).into());
             row.insert("first_at".into(), g.first.map(|t| t.to_string()).into());
