@@ -244,7 +244,7 @@ pub fn simulate(
         }
         progress(chunk_end);
     }
-    let spend = write_spend(&world, frame, dir)?;
+    let spend = write_spend(&world, frame, config.accounts, dir)?;
     out.finish()?;
     let truth = tally.finish(config, &world, frame.start, &spend, events);
     let rest = serde_json::to_string_pretty(&truth).map_err(|e| truth_error(e.into()))?;
@@ -300,6 +300,7 @@ impl Outputs {
 fn write_spend(
     world: &World,
     frame: Frame,
+    accounts: usize,
     dir: &Path,
 ) -> Result<Vec<(&'static str, i64)>, SimError> {
     let mut writer = csv_with_header(
@@ -318,6 +319,8 @@ fn write_spend(
     )?;
     let mut totals = Vec::new();
     let days = (frame.end - frame.start) / DAY;
+    // Campaign budgets are set for the default 2,000 accounts; a larger company buys more.
+    let scale = accounts as f64 / 2_000.0;
     for (c, campaign) in world.campaigns.iter().enumerate() {
         let Reach::Paid { source, .. } = campaign.reach else {
             continue;
@@ -332,7 +335,7 @@ fn write_spend(
             // Spend grows with the company, as the accounts it acquires do.
             let growth = 0.6 + 0.8 * d as f64 / days as f64;
             let noise = 0.75 + 0.5 * rng.random::<f64>();
-            let cost = (campaign.daily_spend_cents as f64 * growth * noise).round() as i64;
+            let cost = (campaign.daily_spend_cents as f64 * scale * growth * noise).round() as i64;
             total += cost;
             let clicks = cost / campaign.cpc_cents.max(1);
             let impressions = clicks * rng.random_range(20..60);

@@ -35,7 +35,8 @@ pub struct Campaign {
     pub reach: Reach,
     /// Relative share of the accounts whose first touch this campaign is.
     pub weight: f64,
-    /// Cost per day in cents, before day-to-day noise (0: no spend).
+    /// Cost per day in cents for a company of 2,000 accounts (scaled with the company), before
+    /// day-to-day noise (0: no spend).
     pub daily_spend_cents: i64,
     /// Cost per click in cents, to derive clicks and impressions from spend.
     pub cpc_cents: i64,

@@ -193,6 +193,27 @@ fn the_same_seed_gives_byte_identical_files_and_another_seed_another_company() {
 }
 
 #[test]
+fn campaign_budgets_grow_with_the_company() {
+    let spend = |accounts| -> BTreeMap<String, i64> {
+        let (_, truth) = run(&config(accounts, 6, 3));
+        truth
+            .campaigns
+            .iter()
+            .map(|c| (c.campaign.clone(), c.spend_cents))
+            .collect()
+    };
+    let (small, large) = (spend(500), spend(1_000));
+    for ((name, a), (_, b)) in small.iter().zip(&large) {
+        // the same days and noise, twice the budget (to a cent of rounding per day)
+        assert!(
+            (b - 2 * a).abs() <= 200,
+            "{name}: {a} at 500 accounts, {b} at 1,000"
+        );
+    }
+    assert!(small.values().any(|s| *s > 0));
+}
+
+#[test]
 fn every_line_is_valid_tenure_input_and_matches_the_truth() {
     let Company {
         truth,
