@@ -8,9 +8,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use tenure_core::Currency;
-use tenure_engine::{ChannelSettings, EngineSettings, TouchpointSettings};
+use tenure_engine::{ActivationSettings, ChannelSettings, EngineSettings, TouchpointSettings};
 use tenure_ingest::segment::Limits;
-use tenure_reports::{ReportSettings, RevenueSettings};
+use tenure_reports::{AttributionSettings, ReportSettings, RevenueSettings};
 
 /// The whole configuration, after defaults are filled in.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -21,7 +21,9 @@ pub struct Config {
     pub currency: CurrencySettings,
     pub touchpoints: TouchpointSettings,
     pub channels: ChannelSettings,
+    pub activation: ActivationSettings,
     pub revenue: RevenueSettings,
+    pub attribution: AttributionSettings,
     pub stripe: StripeSettings,
 }
 
@@ -187,6 +189,22 @@ impl Config {
                 format!("{} is not a share in (0, 1]", revenue.gross_margin),
             ));
         }
+        let attribution = &self.attribution;
+        if !(attribution.half_life_days.is_finite() && attribution.half_life_days > 0.0) {
+            return Err(invalid(
+                "attribution.half_life_days",
+                format!(
+                    "{} is not a positive number of days",
+                    attribution.half_life_days
+                ),
+            ));
+        }
+        if attribution.markov_order == 0 || attribution.markov_order > 4 {
+            return Err(invalid(
+                "attribution.markov_order",
+                format!("{} is not an order from 1 to 4", attribution.markov_order),
+            ));
+        }
         if revenue.ltv_horizon_months == 0 {
             return Err(invalid(
                 "revenue.ltv_horizon_months",
@@ -206,6 +224,7 @@ impl Config {
         EngineSettings {
             channels: self.channels.clone(),
             touchpoints: self.touchpoints.clone(),
+            activation: self.activation.clone(),
         }
     }
 
@@ -220,6 +239,8 @@ impl Config {
                 .map(|(code, rate)| (Currency::parse(code).expect("validated on load"), *rate))
                 .collect(),
             revenue: self.revenue.clone(),
+            attribution: self.attribution.clone(),
+            activation: self.activation.clone(),
         }
     }
 

@@ -13,6 +13,7 @@
 //! - [`channels`]: the ordered, configurable channel rules.
 //! - [`ledger`]: MRR changes (by stream), deals, invoices and spend, filed by effective time.
 //! - [`profiles`]: account attributes from accounts.csv and group traits.
+//! - [`usage`]: product events per account, first-seen milestones, the activation rule.
 //! - [`model`]: [`Model`], which ties them together entry by entry.
 
 pub mod channels;
@@ -22,6 +23,7 @@ mod marketing;
 pub mod model;
 pub mod profiles;
 pub mod sessions;
+pub mod usage;
 
 pub use channels::{
     ChannelRule, ChannelSettings, Condition, ReferrerMatch, SettingsError, SourceClass,
@@ -33,3 +35,4 @@ pub use marketing::CLICK_IDS;
 pub use model::{EngineSettings, IdentitySnapshot, Model, Snapshot, Summary};
 pub use profiles::{Profile, Profiles};
 pub use sessions::{Touchpoint, TouchpointOrigin, TouchpointSettings};
+pub use usage::{ActivationSettings, Usage, RESERVED_EVENTS};

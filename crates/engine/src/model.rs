@@ -23,6 +23,7 @@ use crate::profiles::Profiles;
 use crate::sessions::{
     online_touchpoint, sessions, Keyed, PageView, Touchpoint, TouchpointOrigin, TouchpointSettings,
 };
+use crate::usage::{ActivationSettings, Usage};
 use tenure_ingest::stripe;
 
 /// Everything the engine can be configured with (the `[channels]` and `[touchpoints]` tables).
@@ -31,6 +32,7 @@ use tenure_ingest::stripe;
 pub struct EngineSettings {
     pub channels: ChannelSettings,
     pub touchpoints: TouchpointSettings,
+    pub activation: ActivationSettings,
 }
 
 impl EngineSettings {
@@ -40,6 +42,18 @@ impl EngineSettings {
             return Err(SettingsError {
                 location: "touchpoints.session_timeout_minutes".into(),
                 problem: "must be at least 1".into(),
+            });
+        }
+        if self.activation.min_users == 0 || self.activation.window_days == 0 {
+            return Err(SettingsError {
+                location: "activation".into(),
+                problem: "min_users and window_days must be at least 1".into(),
+            });
+        }
+        if self.activation.events.iter().any(|e| e.trim().is_empty()) {
+            return Err(SettingsError {
+                location: "activation.events".into(),
+                problem: "contains an empty event name".into(),
             });
         }
         for (field, list) in [
@@ -141,6 +155,7 @@ pub struct Model {
     offline: BTreeMap<EventKey, TouchpointRow>,
     ledger: Ledger,
     profiles: Profiles,
+    usage: Usage,
     /// Every account's touchpoints, computed on demand and dropped by any change.
     journeys: OnceLock<BTreeMap<AccountId, Vec<Touchpoint>>>,
     /// Every touchpoint, likewise.
@@ -159,6 +174,7 @@ impl Model {
             offline: BTreeMap::new(),
             ledger: Ledger::default(),
             profiles: Profiles::default(),
+            usage: Usage::default(),
             journeys: OnceLock::new(),
             all_touchpoints: OnceLock::new(),
         }
@@ -167,6 +183,11 @@ impl Model {
     /// MRR changes, deals, invoices and spend.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// Product usage, milestones and activation per account.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
     }
 
     /// Account attributes (accounts.csv and group traits).
@@ -275,6 +296,10 @@ impl Model {
             self.accounts.insert(account.clone());
             if m.kind == MessageType::Group {
                 self.profiles.add_traits(seq, account, &m.traits);
+            }
+            if let (MessageType::Track, Some(event)) = (m.kind, m.event.as_deref()) {
+                let user = m.user_id.as_ref().map(|u| u.as_str());
+                self.usage.track(account, user, event, m.timestamp);
             }
         }
         let Some(main) = main else { return };

@@ -7,6 +7,7 @@
 //! **Invariant:** no I/O and no clock: `as_of` comes in with the parameters, so every figure is
 //! reproducible as of any instant.
 
+mod attribution;
 mod cohorts;
 mod ltv;
 mod mrr;
@@ -27,6 +28,8 @@ pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
 
 /// The reports that exist, in the order `tenure report --help` lists them.
 pub const REPORTS: &[&str] = &[
+    "attribution",
+    "journey",
     "mrr",
     "retention",
     "cohorts",
@@ -43,18 +46,57 @@ pub struct ReportParams {
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub by: Option<String>,
+    /// Attribution model (`attribution`, `journey`).
+    pub model: Option<String>,
+    /// Outcome credited (`attribution`).
+    pub metric: Option<String>,
+    /// All models side by side (`attribution`).
+    pub compare: bool,
+    /// The account of the `journey` report.
+    pub account: Option<String>,
+}
+
+/// Report parameters as text, as the CLI flags and the API query give them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawParams {
+    pub as_of: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: Option<String>,
+    pub model: Option<String>,
+    pub metric: Option<String>,
+    #[serde(default)]
+    pub compare: bool,
+    pub account: Option<String>,
+    /// The read key, when given in the query rather than a header.
+    pub key: Option<String>,
 }
 
 impl ReportParams {
+    /// Parameters with only an instant.
+    pub fn at(as_of: Timestamp) -> Self {
+        Self {
+            as_of,
+            from: None,
+            to: None,
+            by: None,
+            model: None,
+            metric: None,
+            compare: false,
+            account: None,
+        }
+    }
+
     /// Parses the textual parameters the CLI flags and the API query share. A bare date means
     /// the start of that day for `from` and its end for `as_of` and `to`.
-    pub fn parse(
-        now: Timestamp,
-        as_of: Option<&str>,
-        from: Option<&str>,
-        to: Option<&str>,
-        by: Option<&str>,
-    ) -> Result<Self, ReportError> {
+    pub fn parse(now: Timestamp, raw: &RawParams) -> Result<Self, ReportError> {
+        let (as_of, from, to, by) = (
+            raw.as_of.as_deref(),
+            raw.from.as_deref(),
+            raw.to.as_deref(),
+            raw.by.as_deref(),
+        );
         let bad = |name: &'static str, e: tenure_core::TimestampError| ReportError::Parameter {
             name,
             reason: e.to_string(),
@@ -74,6 +116,10 @@ impl ReportParams {
                 .transpose()
                 .map_err(|e| bad("to", e))?,
             by: by.map(str::to_owned),
+            model: raw.model.clone(),
+            metric: raw.metric.clone(),
+            compare: raw.compare,
+            account: raw.account.clone(),
         })
     }
 }
@@ -86,8 +132,6 @@ pub struct RevenueSettings {
     pub gross_margin: f64,
     /// Horizon of the restricted mean lifetime behind predicted LTV.
     pub ltv_horizon_months: u32,
-    /// How far before conversion a touchpoint still counts for the acquisition channel.
-    pub lookback_days: u32,
 }
 
 impl Default for RevenueSettings {
@@ -95,7 +139,39 @@ impl Default for RevenueSettings {
         Self {
             gross_margin: 1.0,
             ltv_horizon_months: 60,
+        }
+    }
+}
+
+/// The attribution settings of the configuration (`[attribution]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttributionSettings {
+    /// How far before conversion a touchpoint still belongs to the journey.
+    pub lookback_days: u32,
+    /// Half-life of `time_decay`.
+    pub half_life_days: f64,
+    /// Order of the `markov` chain.
+    pub markov_order: usize,
+    /// Events whose first occurrence is lead creation (for `w_shaped`).
+    pub lead_events: Vec<String>,
+    /// Events whose first occurrence is opportunity creation (with the first new-business
+    /// deal's `created_at`, whichever is earlier).
+    pub opportunity_events: Vec<String>,
+}
+
+impl Default for AttributionSettings {
+    fn default() -> Self {
+        Self {
             lookback_days: 180,
+            half_life_days: 7.0,
+            markov_order: 1,
+            lead_events: vec![
+                "Lead Created".into(),
+                "Demo Requested".into(),
+                "Trial Started".into(),
+            ],
+            opportunity_events: vec!["Opportunity Created".into()],
         }
     }
 }
@@ -108,6 +184,8 @@ pub struct ReportSettings {
     /// One unit of the key currency is worth this many units of `currency`.
     pub rates: BTreeMap<Currency, f64>,
     pub revenue: RevenueSettings,
+    pub attribution: AttributionSettings,
+    pub activation: tenure_engine::ActivationSettings,
 }
 
 impl Default for ReportSettings {
@@ -116,6 +194,8 @@ impl Default for ReportSettings {
             currency: Currency::USD,
             rates: BTreeMap::new(),
             revenue: RevenueSettings::default(),
+            attribution: AttributionSettings::default(),
+            activation: tenure_engine::ActivationSettings::default(),
         }
     }
 }
@@ -182,6 +262,8 @@ pub fn run(
     }
     match name {
         "touchpoints" => touchpoints::report(model, params),
+        "attribution" => attribution::report(model, settings, params),
+        "journey" => attribution::journey_report(model, settings, params),
         "mrr" => mrr::report(&Revenue::build(model, settings, params)?, params),
         "retention" => retention::report(&Revenue::build(model, settings, params)?, params),
         "cohorts" => cohorts::report(&Revenue::build(model, settings, params)?, params),

@@ -261,7 +261,7 @@ fn group_accounts(
                     first_touch(
                         journeys.get(&a.account).map(Vec::as_slice),
                         converted,
-                        settings.revenue.lookback_days,
+                        settings.attribution.lookback_days,
                     ),
                     by,
                 ),

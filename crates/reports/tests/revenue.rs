@@ -42,12 +42,7 @@ fn model(bodies: &[EntryBody]) -> Model {
 }
 
 fn params(as_of: &str) -> ReportParams {
-    ReportParams {
-        as_of: Timestamp::parse_end_of(as_of).unwrap(),
-        from: None,
-        to: None,
-        by: None,
-    }
+    ReportParams::at(Timestamp::parse_end_of(as_of).unwrap())
 }
 
 /// (kind, amount in cents) of every movement of account `a`.
@@ -474,5 +469,164 @@ fn stripe_movement_cases() {
     ];
     for (name, bodies, expected) in cases {
         assert_eq!(movements(&bodies, "2025-06-30"), expected, "{name}");
+    }
+}
+
+fn segment(line: serde_json::Value) -> EntryBody {
+    let m = tenure_ingest::segment::parse_message(
+        line.to_string().as_bytes(),
+        Timestamp::from_millis(0),
+        &Default::default(),
+    )
+    .unwrap();
+    EntryBody::Segment(m)
+}
+
+fn page(id: &str, anon: &str, at: &str, url: &str) -> EntryBody {
+    segment(
+        serde_json::json!({"type": "page", "messageId": id, "anonymousId": anon, "timestamp": at, "context": {"page": {"url": url}}}),
+    )
+}
+
+/// Account a: a paid-search visit, then an email visit, then it pays 100 a month. Account b
+/// has no touchpoint (one direct touch at conversion) and pays 50. A visitor who never buys came
+/// from email.
+fn attributed_company() -> Model {
+    model(&[
+        page(
+            "p1",
+            "anon-a",
+            "2025-01-01T10:00:00Z",
+            "https://x.io/?gclid=abc",
+        ),
+        page(
+            "p2",
+            "anon-a",
+            "2025-01-05T10:00:00Z",
+            "https://x.io/?utm_source=news&utm_medium=email",
+        ),
+        segment(
+            serde_json::json!({"type": "identify", "messageId": "i1", "anonymousId": "anon-a", "userId": "ua", "timestamp": "2025-01-05T10:01:00Z"}),
+        ),
+        segment(
+            serde_json::json!({"type": "group", "messageId": "g1", "userId": "ua", "groupId": "a", "timestamp": "2025-01-05T10:02:00Z"}),
+        ),
+        sub("a", "2025-01-10", 10_000),
+        sub("b", "2025-01-12", 5_000),
+        page(
+            "p3",
+            "anon-v",
+            "2025-02-01T10:00:00Z",
+            "https://x.io/?utm_source=news&utm_medium=email",
+        ),
+    ])
+}
+
+fn attribution(m: &Model, model: &str, metric: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut p = params("2025-03-31");
+    p.model = Some(model.into());
+    p.metric = Some(metric.into());
+    let r = run("attribution", m, &ReportSettings::default(), &p).unwrap();
+    r.rows
+        .iter()
+        .map(|row| {
+            (
+                row["channel"].as_str().unwrap().to_owned(),
+                row[metric].as_f64().unwrap_or(0.0),
+            )
+        })
+        .filter(|(_, v)| *v != 0.0)
+        .collect()
+}
+
+#[test]
+fn attribution_by_hand() {
+    let m = attributed_company();
+    let map = |pairs: &[(&str, f64)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        attribution(&m, "first_touch", "conversions"),
+        map(&[("direct", 1.0), ("paid_search", 1.0)])
+    );
+    assert_eq!(
+        attribution(&m, "last_touch", "conversions"),
+        map(&[("direct", 1.0), ("email", 1.0)])
+    );
+    assert_eq!(
+        attribution(&m, "linear", "conversions"),
+        map(&[("direct", 1.0), ("email", 0.5), ("paid_search", 0.5)])
+    );
+    // initial ARR: a = 1,200 split 600/600; b = 600 to direct
+    assert_eq!(
+        attribution(&m, "linear", "initial_arr"),
+        map(&[("direct", 600.0), ("email", 600.0), ("paid_search", 600.0)])
+    );
+    // Markov: paths start→paid_search→email→conv, start→direct→conv, start→email→null (the
+    // visitor). start goes to each first state with 1/3; email converts with 1/2.
+    // P(conv) = 1/3·P(ps) + 1/3·P(direct) + 1/3·P(email) = 1/3·1/2 + 1/3·1 + 1/3·1/2 = 2/3.
+    // Without paid_search: 0 + 1/3 + 1/6 = 1/2 → RE = 1 − (1/2)/(2/3) = 1/4.
+    // Without email: 0 + 1/3 + 0 = 1/3 → RE = 1/2. Without direct: 1/6 + 0 + 1/6 = 1/3 → RE = 1/2.
+    // Shares of 2 conversions: 2 × (1/4, 1/2, 1/2) / (5/4) = 0.4, 0.8, 0.8.
+    let markov = attribution(&m, "markov", "conversions");
+    for (channel, expected) in [("paid_search", 0.4), ("email", 0.8), ("direct", 0.8)] {
+        assert!(
+            (markov[channel] - expected).abs() < 1e-6,
+            "{channel}: {} vs {expected}",
+            markov[channel]
+        );
+    }
+}
+
+#[test]
+fn every_model_metric_and_dimension_sums_back_to_the_total() {
+    let m = attributed_company();
+    for model in tenure_attribution::Model::NAMES {
+        for metric in [
+            "conversions",
+            "initial_arr",
+            "realized_revenue",
+            "retained_90d",
+        ] {
+            for by in ["channel", "source", "medium", "campaign", "content"] {
+                let mut p = params("2025-03-31");
+                p.model = Some(model.into());
+                p.metric = Some(metric.into());
+                p.by = Some(by.into());
+                let r = run("attribution", &m, &ReportSettings::default(), &p).unwrap();
+                let total: f64 = r
+                    .rows
+                    .iter()
+                    .map(|row| row[metric].as_f64().unwrap_or(0.0))
+                    .sum();
+                let expected = match metric {
+                    "conversions" => 2.0,
+                    "initial_arr" => 1_800.0,
+                    // a: 100 a month from Jan 10, b: 50 from Jan 12, to Mar 31 23:59:59.999
+                    "realized_revenue" => {
+                        let days_a = (Timestamp::parse_end_of("2025-03-31").unwrap().millis()
+                            - t("2025-01-10").millis()) as f64
+                            / 86_400_000.0;
+                        let days_b = (Timestamp::parse_end_of("2025-03-31").unwrap().millis()
+                            - t("2025-01-12").millis()) as f64
+                            / 86_400_000.0;
+                        (100.0 * days_a + 50.0 * days_b) * 12.0 / 365.25
+                    }
+                    _ => 0.0,
+                };
+                if metric != "retained_90d" {
+                    assert!(
+                        (total - expected).abs() < 0.02,
+                        "{model} {metric} by {by}: {total} vs {expected}"
+                    );
+                } else {
+                    // both converted in January and pay at +90 days (April 10/12 is after as_of): 0
+                    assert!(total.abs() < 1e-9, "{model} {metric} by {by}: {total}");
+                }
+            }
+        }
     }
 }

@@ -138,10 +138,8 @@ fn main() {
     ];
     for (name, by) in cases {
         let params = ReportParams {
-            as_of,
-            from: None,
-            to: None,
             by: by.map(str::to_owned),
+            ..ReportParams::at(as_of)
         };
         let mut times = Vec::with_capacity(runs);
         let mut rows = 0;

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use crate::auth::{header_key, KeyCache};
 use crate::rate::RateLimiter;
 use crate::{ingest, status, webhooks, ApiError, Live, Status};
-use tenure_reports::{Report, ReportError, ReportParams};
+use tenure_reports::{RawParams, Report, ReportError, ReportParams};
 
 /// What every handler shares. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -72,35 +72,22 @@ struct ReadParams {
     key: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ReportQuery {
-    key: Option<String>,
-    as_of: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    by: Option<String>,
-}
-
 /// `GET /api/v1/reports/{name}`: the same JSON as `tenure report NAME --format json`.
+/// Query: `as_of`, `from`, `to`, `by`, `model`, `metric`, `compare`, `account`, `key`.
 async fn read_report(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    Query(query): Query<ReportQuery>,
+    query: Result<Query<RawParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Report>, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
     let secret = header_key(&headers)?.or(query.key.clone());
     let key = state
         .keys
         .authorize(&state.store, secret.as_deref(), Scope::Read)?;
     let now = Timestamp::from_datetime(chrono::Utc::now());
-    let params = ReportParams::parse(
-        now,
-        query.as_of.as_deref(),
-        query.from.as_deref(),
-        query.to.as_deref(),
-        query.by.as_deref(),
-    )
-    .map_err(report_error)?;
+    let params = ReportParams::parse(now, &query).map_err(report_error)?;
     let settings = state.config.report_settings();
     let live = Arc::clone(&state.live);
     tokio::task::spawn_blocking(move || {

@@ -181,10 +181,8 @@ proptest! {
         let ws = WorkspaceId::default_workspace();
         let settings = config.report_settings();
         let params = tenure_reports::ReportParams {
-            as_of: tenure_core::Timestamp::parse("2026-06-30T00:00:00Z").unwrap(),
-            from: None,
-            to: None,
             by: Some("plan".into()),
+            ..tenure_reports::ReportParams::at(tenure_core::Timestamp::parse("2026-06-30T00:00:00Z").unwrap())
         };
         for name in ["mrr", "retention", "cohorts", "survival", "ltv"] {
             let a = live.read(&ws, |m| tenure_reports::run(name, m, &settings, &params)).unwrap();

@@ -72,10 +72,8 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
     print!("{}", crate::status::table(&summary));
     let settings = ctx.config.report_settings();
     let params = |by: Option<&str>| ReportParams {
-        as_of: Timestamp::from_datetime(chrono::Utc::now()),
-        from: None,
-        to: None,
         by: by.map(str::to_owned),
+        ..ReportParams::at(Timestamp::from_datetime(chrono::Utc::now()))
     };
     let (mrr, retention, economics) = live.read(&ctx.workspace, |model| {
         let run = |name: &str, by: Option<&str>| reports::run(name, model, &settings, &params(by));

@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use tenure_core::Timestamp;
-use tenure_reports::{self as reports, ReportParams};
+use tenure_reports::{self as reports, RawParams, ReportParams};
 
 use crate::{serve, Context};
 
@@ -15,8 +15,11 @@ pub enum ReportFormat {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The report: mrr, retention, cohorts, survival, ltv, unit-economics or touchpoints.
+    /// The report: attribution, journey, mrr, retention, cohorts, survival, ltv,
+    /// unit-economics or touchpoints.
     pub name: String,
+    /// The account, for `journey`.
+    pub account: Option<String>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
     /// The report instant (RFC 3339, or a date meaning the end of that day); default now.
@@ -32,6 +35,17 @@ pub struct ReportArgs {
     /// onboarding_variant) or the acquisition channel, source, medium, campaign or content.
     #[arg(long)]
     pub by: Option<String>,
+    /// Attribution model: first_touch, last_touch, last_non_direct, linear (default),
+    /// time_decay, position_based, w_shaped, markov, shapley.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Outcome credited by `attribution`: conversions (default), initial_arr, realized_revenue,
+    /// expansion_revenue, predicted_ltv, activated, retained_90d, retained_365d, renewed, nrr.
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// Every model side by side, for `attribution`.
+    #[arg(long)]
+    pub compare: bool,
 }
 
 pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
@@ -42,13 +56,18 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
             reports::REPORTS.join(", ")
         );
     }
-    let params = ReportParams::parse(
-        Timestamp::from_datetime(chrono::Utc::now()),
-        args.as_of.as_deref(),
-        args.from.as_deref(),
-        args.to.as_deref(),
-        args.by.as_deref(),
-    )?;
+    let raw = RawParams {
+        as_of: args.as_of.clone(),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        by: args.by.clone(),
+        model: args.model.clone(),
+        metric: args.metric.clone(),
+        compare: args.compare,
+        account: args.account.clone(),
+        key: None,
+    };
+    let params = ReportParams::parse(Timestamp::from_datetime(chrono::Utc::now()), &raw)?;
     let store = ctx.open_store()?;
     let live = serve::rebuild(ctx, &store)?;
     let settings = ctx.config.report_settings();

@@ -1,0 +1,600 @@
+//! `attribution` and `journey`: credit each channel (source, medium, campaign, content) with
+//! lifetime outcomes of the customers it brought, under any model (SPEC §3, Attribution).
+//!
+//! Journeys: a converting account's touchpoints strictly before its conversion within the
+//! lookback (none: one `direct` touch at conversion), with its lead and opportunity milestones;
+//! non-converting journeys (for `markov`): the touchpoints within the lookback ending at
+//! `as_of` of every account that has not converted, and of every person or anonymous id linked
+//! to no account.
+//!
+//! Outcomes credited per converting account: conversions, initial ARR, realized revenue,
+//! expansion revenue, predicted LTV, activated, retained at 90 and 365 days, renewed; and NRR,
+//! credit-weighted (Σ credit × MRR(t1) ÷ Σ credit × MRR(t0) over the accounts paying at t0).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde_json::{json, Map, Value};
+use tenure_attribution::{credit, weights, Journey, Model, Touch};
+use tenure_core::{AccountId, DealKind, DealStatus, Timestamp};
+use tenure_engine::{Model as Derived, Touchpoint, DIRECT};
+use tenure_survival::KaplanMeier;
+
+use crate::retention::window;
+use crate::revenue::{MovementKind, Revenue, DAY_MS, TOUCH_GROUPINGS};
+use crate::survival::{observations, DAYS_PER_MONTH};
+use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+
+/// The outcomes an account can be credited with.
+pub const METRICS: &[&str] = &[
+    "conversions",
+    "initial_arr",
+    "realized_revenue",
+    "expansion_revenue",
+    "predicted_ltv",
+    "activated",
+    "retained_90d",
+    "retained_365d",
+    "renewed",
+    "nrr",
+];
+
+/// Metrics in money (reported in major units, joined with spend as ROAS).
+const MONEY: &[&str] = &[
+    "initial_arr",
+    "realized_revenue",
+    "expansion_revenue",
+    "predicted_ltv",
+];
+
+fn model_of(name: &str, settings: &ReportSettings) -> Result<Model, ReportError> {
+    let half_life_ms = (settings.attribution.half_life_days * DAY_MS as f64).round() as i64;
+    Model::parse(name, half_life_ms, settings.attribution.markov_order).map_err(|e| {
+        ReportError::Parameter {
+            name: "model",
+            reason: e.to_string(),
+        }
+    })
+}
+
+fn dimension(params: &ReportParams) -> Result<String, ReportError> {
+    let by = params.by.clone().unwrap_or_else(|| "channel".to_owned());
+    if TOUCH_GROUPINGS.contains(&by.as_str()) {
+        Ok(by)
+    } else {
+        Err(ReportError::Grouping {
+            report: "attribution",
+            by,
+            expected: TOUCH_GROUPINGS.join(", "),
+        })
+    }
+}
+
+fn state(t: &Touchpoint, by: &str) -> String {
+    let value = match by {
+        "channel" => Some(t.channel.as_str()),
+        "source" => t.source.as_deref(),
+        "medium" => t.medium.as_deref(),
+        "campaign" => t.campaign.as_deref(),
+        _ => t.content.as_deref(),
+    };
+    value.unwrap_or("(none)").to_owned()
+}
+
+fn touches(
+    list: &[Touchpoint],
+    from: Timestamp,
+    before: Timestamp,
+    by: &str,
+    inclusive: bool,
+) -> Vec<Touch> {
+    list.iter()
+        .filter(|t| {
+            t.occurred_at >= from
+                && (t.occurred_at < before || (inclusive && t.occurred_at == before))
+        })
+        .map(|t| Touch {
+            at: t.occurred_at.millis(),
+            state: state(t, by),
+            direct: t.channel == DIRECT,
+        })
+        .collect()
+}
+
+/// The state a journey with no touchpoint gets (SPEC: one `direct` touch at conversion).
+fn direct_state(by: &str) -> &'static str {
+    if by == "channel" {
+        DIRECT
+    } else {
+        "(none)"
+    }
+}
+
+/// The journey of an account that converted at `at`, with its milestones.
+fn converting_journey(
+    model: &Derived,
+    settings: &ReportSettings,
+    account: &AccountId,
+    at: Timestamp,
+    by: &str,
+) -> Journey {
+    let lookback = i64::from(settings.attribution.lookback_days) * DAY_MS;
+    let usage = model.usage();
+    let list = model
+        .account_journeys()
+        .get(account)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let deal_created = model.ledger().account(account).and_then(|l| {
+        l.deals()
+            .filter(|d| d.kind == DealKind::NewBusiness)
+            .map(|d| d.created_at)
+            .min()
+    });
+    let opportunity = [
+        usage.first_of(account, &settings.attribution.opportunity_events),
+        deal_created,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    Journey {
+        touches: touches(list, at.plus_millis(-lookback), at, by, false),
+        converted_at: Some(at.millis()),
+        lead_at: usage
+            .first_of(account, &settings.attribution.lead_events)
+            .map(Timestamp::millis),
+        opportunity_at: opportunity.map(Timestamp::millis),
+    }
+    .with_direct_fallback(direct_state(by))
+}
+
+/// Converting journeys (with their accounts) and non-converting ones.
+pub struct Journeys {
+    pub converting: Vec<(usize, Journey)>,
+    pub other: Vec<Journey>,
+}
+
+pub fn journeys(
+    model: &Derived,
+    revenue: &Revenue,
+    settings: &ReportSettings,
+    by: &str,
+) -> Journeys {
+    let lookback = i64::from(settings.attribution.lookback_days) * DAY_MS;
+    let all = model.account_journeys();
+    let mut converting = Vec::new();
+    let mut converted: HashSet<&AccountId> = HashSet::new();
+    for (i, a) in revenue.accounts.iter().enumerate() {
+        let Some(at) = a.converted_at else { continue };
+        converted.insert(&a.account);
+        converting.push((i, converting_journey(model, settings, &a.account, at, by)));
+    }
+    let as_of = revenue.as_of;
+    let mut other = Vec::new();
+    let mut linked: HashSet<String> = HashSet::new();
+    for (account, list) in all {
+        for t in list {
+            if let Some(p) = &t.person {
+                linked.insert(format!("p:{p}"));
+            } else if let Some(a) = &t.anonymous_id {
+                linked.insert(format!("a:{a}"));
+            }
+        }
+        if converted.contains(account) {
+            continue;
+        }
+        let journey = Journey {
+            touches: touches(list, as_of.plus_millis(-lookback), as_of, by, true),
+            ..Journey::default()
+        };
+        if !journey.touches.is_empty() {
+            other.push(journey);
+        }
+    }
+    let mut unlinked: BTreeMap<String, Vec<Touchpoint>> = BTreeMap::new();
+    for t in model.touchpoints() {
+        let key = match (&t.person, &t.anonymous_id) {
+            (Some(p), _) => format!("p:{p}"),
+            (None, Some(a)) => format!("a:{a}"),
+            (None, None) => continue,
+        };
+        if t.account.is_none() && !linked.contains(&key) {
+            unlinked.entry(key).or_default().push(t.clone());
+        }
+    }
+    for list in unlinked.values() {
+        let journey = Journey {
+            touches: touches(list, as_of.plus_millis(-lookback), as_of, by, true),
+            ..Journey::default()
+        };
+        if !journey.touches.is_empty() {
+            other.push(journey);
+        }
+    }
+    Journeys { converting, other }
+}
+
+/// One account's value of `metric`, in minor units for money.
+pub struct Outcomes<'a> {
+    model: &'a Derived,
+    revenue: &'a Revenue,
+    settings: &'a ReportSettings,
+    rmst_months: f64,
+}
+
+impl<'a> Outcomes<'a> {
+    pub fn new(model: &'a Derived, revenue: &'a Revenue, settings: &'a ReportSettings) -> Self {
+        let obs = observations(revenue.accounts.iter(), revenue.as_of);
+        let horizon = f64::from(settings.revenue.ltv_horizon_months) * DAYS_PER_MONTH;
+        let rmst_months = if obs.is_empty() {
+            0.0
+        } else {
+            KaplanMeier::fit(&obs).rmst(horizon) / DAYS_PER_MONTH
+        };
+        Self {
+            model,
+            revenue,
+            settings,
+            rmst_months,
+        }
+    }
+
+    pub fn value(&self, metric: &str, a: &AccountRevenue) -> f64 {
+        let as_of = self.revenue.as_of;
+        let converted = a.converted_at.unwrap_or(as_of);
+        let initial = a.first_paid.map_or(0, |(_, m)| m) as f64;
+        let retained = |days: i64| {
+            let at = converted.plus_millis(days * DAY_MS);
+            f64::from(u8::from(at <= as_of && a.mrr_at(at) > 0))
+        };
+        match metric {
+            "conversions" => 1.0,
+            "initial_arr" => 12.0 * initial,
+            "realized_revenue" => a.realized(as_of),
+            "expansion_revenue" => a
+                .movements
+                .iter()
+                .filter(|m| m.kind == MovementKind::Expansion && m.at >= converted)
+                .map(|m| m.amount as f64)
+                .sum(),
+            // The account's first MRR for the group's expected lifetime: the survival form of
+            // SPEC's predicted LTV, one account at a time.
+            "predicted_ltv" => initial * self.settings.revenue.gross_margin * self.rmst_months,
+            "activated" => f64::from(u8::from(
+                self.model
+                    .usage()
+                    .activated_at(&a.account, &self.settings.activation, as_of)
+                    .is_some(),
+            )),
+            "retained_90d" => retained(90),
+            "retained_365d" => retained(365),
+            "renewed" => f64::from(u8::from(
+                self.model.ledger().account(&a.account).is_some_and(|l| {
+                    l.deals().any(|d| {
+                        d.kind == DealKind::Renewal
+                            && d.status == DealStatus::Won
+                            && d.closed_at.is_some_and(|t| t <= as_of)
+                    })
+                }),
+            )),
+            _ => 0.0,
+        }
+    }
+}
+
+fn spend_by(
+    model: &Derived,
+    settings: &ReportSettings,
+    params: &ReportParams,
+    by: &str,
+) -> Result<Option<BTreeMap<String, i64>>, ReportError> {
+    if !["channel", "source", "campaign"].contains(&by) {
+        return Ok(None);
+    }
+    let to = params.to.unwrap_or(params.as_of).min(params.as_of);
+    let mut spend = BTreeMap::new();
+    for row in model.ledger().spend() {
+        if row.date > to || params.from.is_some_and(|f| row.date < f) {
+            continue;
+        }
+        let key = match by {
+            "channel" => Some(row.channel.clone()),
+            "source" => row.source.clone(),
+            _ => row.campaign.clone(),
+        };
+        *spend
+            .entry(key.unwrap_or_else(|| "(none)".to_owned()))
+            .or_insert(0) += settings.convert(row.cost)?;
+    }
+    Ok(Some(spend))
+}
+
+/// Credits `metric` under `model`: per state, the credited value (minor units for money) and,
+/// for NRR, the credited MRR at the window's end and start.
+fn credited(
+    model: &Model,
+    journeys: &Journeys,
+    revenue: &Revenue,
+    outcomes: &Outcomes,
+    metric: &str,
+    params: &ReportParams,
+) -> Result<BTreeMap<String, (f64, f64)>, ReportError> {
+    let err = |e: tenure_attribution::AttributionError| ReportError::Parameter {
+        name: "model",
+        reason: e.to_string(),
+    };
+    let mut all: Vec<Journey> = Vec::new();
+    let mut values = Vec::new();
+    let mut bases = Vec::new();
+    let (t0, t1) = window(params);
+    for (i, j) in &journeys.converting {
+        let a = &revenue.accounts[*i];
+        if metric == "nrr" {
+            let start = a.mrr_at(t0);
+            if start <= 0 {
+                continue;
+            }
+            values.push(a.mrr_at(t1) as f64);
+            bases.push(start as f64);
+        } else {
+            values.push(outcomes.value(metric, a));
+        }
+        all.push(j.clone());
+    }
+    all.extend(journeys.other.iter().cloned());
+    values.resize(all.len(), 0.0);
+    let numerator = credit(model, &all, &values).map_err(err)?;
+    let denominator = if metric == "nrr" {
+        bases.resize(all.len(), 0.0);
+        credit(model, &all, &bases).map_err(err)?
+    } else {
+        BTreeMap::new()
+    };
+    let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for (state, v) in numerator {
+        out.entry(state).or_default().0 = v;
+    }
+    for (state, v) in denominator {
+        out.entry(state).or_default().1 = v;
+    }
+    Ok(out)
+}
+
+fn metric_of(params: &ReportParams) -> Result<String, ReportError> {
+    let metric = params
+        .metric
+        .clone()
+        .unwrap_or_else(|| "conversions".to_owned());
+    if METRICS.contains(&metric.as_str()) {
+        Ok(metric)
+    } else {
+        Err(ReportError::Parameter {
+            name: "metric",
+            reason: format!(
+                "{metric:?} is not a metric (expected one of {})",
+                METRICS.join(", ")
+            ),
+        })
+    }
+}
+
+fn value_json(metric: &str, v: f64, revenue: &Revenue) -> Value {
+    if MONEY.contains(&metric) {
+        major(v.round() as i64, revenue.currency)
+    } else {
+        ratio(Some(v))
+    }
+}
+
+pub(crate) fn report(
+    model: &Derived,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let by = dimension(params)?;
+    let metric = metric_of(params)?;
+    let revenue = Revenue::build(
+        model,
+        settings,
+        &ReportParams {
+            by: None,
+            ..params.clone()
+        },
+    )?;
+    let journeys = journeys(model, &revenue, settings, &by);
+    let outcomes = Outcomes::new(model, &revenue, settings);
+    let models: Vec<Model> = if params.compare {
+        Model::NAMES
+            .iter()
+            .map(|n| model_of(n, settings))
+            .collect::<Result<_, _>>()?
+    } else {
+        vec![model_of(
+            params.model.as_deref().unwrap_or("linear"),
+            settings,
+        )?]
+    };
+    let results: Vec<BTreeMap<String, (f64, f64)>> = models
+        .iter()
+        .map(|m| credited(m, &journeys, &revenue, &outcomes, &metric, params))
+        .collect::<Result<_, _>>()?;
+    let spend = spend_by(model, settings, params, &by)?;
+    let mut states: BTreeSet<String> = results.iter().flat_map(|r| r.keys().cloned()).collect();
+    if let Some(spend) = &spend {
+        states.extend(spend.keys().cloned());
+    }
+    let c = revenue.currency;
+    let mut columns = vec![by.clone()];
+    let mut rows = Vec::new();
+    if params.compare {
+        columns.extend(models.iter().map(|m| m.name().to_owned()));
+        for s in &states {
+            let mut row = Map::new();
+            row.insert(by.clone(), Value::String(s.clone()));
+            for (m, r) in models.iter().zip(&results) {
+                let (num, den) = r.get(s).copied().unwrap_or_default();
+                let v = if metric == "nrr" {
+                    ratio((den > 0.0).then(|| num / den))
+                } else {
+                    value_json(&metric, num, &revenue)
+                };
+                row.insert(m.name().to_owned(), v);
+            }
+            rows.push(row);
+        }
+    } else {
+        let r = &results[0];
+        let total: f64 = r.values().map(|(n, _)| n).sum();
+        columns.extend([metric.as_str(), "share", "spend", "cost_per", "roas"].map(str::to_owned));
+        for s in &states {
+            let (num, den) = r.get(s).copied().unwrap_or_default();
+            let cost = spend.as_ref().map(|sp| sp.get(s).copied().unwrap_or(0));
+            let mut row = Map::new();
+            row.insert(by.clone(), Value::String(s.clone()));
+            if metric == "nrr" {
+                row.insert(metric.clone(), ratio((den > 0.0).then(|| num / den)));
+                row.insert("share".into(), Value::Null);
+            } else {
+                row.insert(metric.clone(), value_json(&metric, num, &revenue));
+                row.insert("share".into(), ratio((total > 0.0).then(|| num / total)));
+            }
+            row.insert("spend".into(), cost.map_or(Value::Null, |v| major(v, c)));
+            let cost = cost.filter(|v| *v > 0).map(|v| v as f64);
+            let per = cost.zip((num > 0.0).then_some(num)).map(|(s, n)| {
+                if MONEY.contains(&metric.as_str()) {
+                    s / n
+                } else {
+                    s / n / 10f64.powi(c.exponent() as i32)
+                }
+            });
+            row.insert(
+                "cost_per".into(),
+                ratio(if metric == "nrr" { None } else { per }),
+            );
+            row.insert(
+                "roas".into(),
+                ratio(if MONEY.contains(&metric.as_str()) {
+                    cost.map(|s| num / s)
+                } else {
+                    None
+                }),
+            );
+            rows.push(row);
+        }
+    }
+    let mut report = Report::new("attribution", params, Some(by), columns, rows);
+    report.summary = Some(json!({
+        "metric": metric,
+        "models": models.iter().map(Model::name).collect::<Vec<_>>(),
+        "converting_journeys": journeys.converting.len(),
+        "non_converting_journeys": journeys.other.len(),
+        "lookback_days": settings.attribution.lookback_days,
+    }));
+    Ok(report)
+}
+
+/// `journey ACCOUNT`: the account's path to conversion with each touch's credit under a
+/// per-journey model.
+pub(crate) fn journey_report(
+    model: &Derived,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let account = params.account.as_deref().ok_or(ReportError::Parameter {
+        name: "account",
+        reason: "the journey report needs an account id".into(),
+    })?;
+    let account = AccountId::parse(account).map_err(|e| ReportError::Parameter {
+        name: "account",
+        reason: e.to_string(),
+    })?;
+    let attribution_model = model_of(params.model.as_deref().unwrap_or("linear"), settings)?;
+    let revenue = Revenue::build(
+        model,
+        settings,
+        &ReportParams {
+            by: None,
+            ..params.clone()
+        },
+    )?;
+    let index = revenue.accounts.iter().position(|a| a.account == account);
+    let converted = index.and_then(|i| revenue.accounts[i].converted_at);
+    let all = model.account_journeys();
+    let list = all.get(&account).map(Vec::as_slice).unwrap_or_default();
+    let lookback = i64::from(settings.attribution.lookback_days) * DAY_MS;
+    let columns: Vec<String> = [
+        "occurred_at",
+        "channel",
+        "source",
+        "medium",
+        "campaign",
+        "origin",
+        "in_journey",
+        "credit",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut rows = Vec::new();
+    let mut credited: Vec<(i64, f64)> = match converted {
+        Some(at) => {
+            let j = converting_journey(model, settings, &account, at, "channel");
+            let w = weights(&attribution_model, &j).map_err(|e| ReportError::Parameter {
+                name: "model",
+                reason: e.to_string(),
+            })?;
+            j.touches.iter().map(|t| t.at).zip(w).collect()
+        }
+        None => Vec::new(),
+    };
+    for t in list {
+        let in_journey = converted
+            .is_some_and(|at| t.occurred_at < at && t.occurred_at >= at.plus_millis(-lookback));
+        let credit = if in_journey {
+            let pos = credited
+                .iter()
+                .position(|(at, _)| *at == t.occurred_at.millis());
+            pos.map(|p| credited.remove(p).1)
+        } else {
+            None
+        };
+        let mut row = Map::new();
+        row.insert(
+            "occurred_at".into(),
+            Value::String(t.occurred_at.to_string()),
+        );
+        row.insert("channel".into(), Value::String(t.channel.clone()));
+        row.insert("source".into(), t.source.clone().into());
+        row.insert("medium".into(), t.medium.clone().into());
+        row.insert("campaign".into(), t.campaign.clone().into());
+        row.insert(
+            "origin".into(),
+            serde_json::to_value(t.origin).unwrap_or(Value::Null),
+        );
+        row.insert("in_journey".into(), in_journey.into());
+        row.insert("credit".into(), ratio(credit));
+        rows.push(row);
+    }
+    // A journey without touchpoints is one direct touch at conversion.
+    for (at, w) in credited {
+        let mut row = Map::new();
+        row.insert(
+            "occurred_at".into(),
+            Value::String(Timestamp::from_millis(at).to_string()),
+        );
+        row.insert("channel".into(), Value::String(DIRECT.into()));
+        for k in ["source", "medium", "campaign"] {
+            row.insert(k.into(), Value::Null);
+        }
+        row.insert("origin".into(), Value::String("conversion".into()));
+        row.insert("in_journey".into(), true.into());
+        row.insert("credit".into(), ratio(Some(w)));
+        rows.push(row);
+    }
+    let mut report = Report::new("journey", params, None, columns, rows);
+    report.summary = Some(json!({
+        "account": account.as_str(),
+        "model": attribution_model.name(),
+        "converted_at": converted.map(|t| t.to_string()),
+    }));
+    Ok(report)
+}
