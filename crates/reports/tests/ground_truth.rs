@@ -27,7 +27,12 @@ fn company() -> (Model, serde_json::Value) {
         seq += 1;
         model.apply(&StoredEntry {
             seq,
-            entry: Entry { workspace: WorkspaceId::default_workspace(), source: Source::Import, received_at: Timestamp::from_millis(0), body },
+            entry: Entry {
+                workspace: WorkspaceId::default_workspace(),
+                source: Source::Import,
+                received_at: Timestamp::from_millis(0),
+                body,
+            },
         });
     };
     for (name, kind) in [
@@ -37,14 +42,30 @@ fn company() -> (Model, serde_json::Value) {
         ("spend.csv", CsvKind::Spend),
         ("touchpoints.csv", CsvKind::Touchpoints),
     ] {
-        for row in read_csv(kind, File::open(dir.path().join(name)).unwrap(), Currency::USD).unwrap() {
+        for row in read_csv(
+            kind,
+            File::open(dir.path().join(name)).unwrap(),
+            Currency::USD,
+        )
+        .unwrap()
+        {
             apply(row.unwrap().body);
         }
     }
     for line in BufReader::new(File::open(dir.path().join("events.ndjson")).unwrap()).lines() {
-        apply(EntryBody::Segment(parse_message(line.unwrap().as_bytes(), Timestamp::from_millis(0), &Limits::default()).unwrap()));
+        apply(EntryBody::Segment(
+            parse_message(
+                line.unwrap().as_bytes(),
+                Timestamp::from_millis(0),
+                &Limits::default(),
+            )
+            .unwrap(),
+        ));
     }
-    let truth = serde_json::from_str(&std::fs::read_to_string(dir.path().join("ground_truth.json")).unwrap()).unwrap();
+    let truth = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("ground_truth.json")).unwrap(),
+    )
+    .unwrap();
     (model, truth)
 }
 
@@ -52,11 +73,17 @@ fn spearman(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> f64 {
     let rank = |m: &BTreeMap<String, f64>| -> BTreeMap<String, usize> {
         let mut keys: Vec<&String> = m.keys().collect();
         keys.sort_by(|x, y| m[*y].total_cmp(&m[*x]).then(x.cmp(y)));
-        keys.into_iter().enumerate().map(|(i, k)| (k.clone(), i)).collect()
+        keys.into_iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect()
     };
     let (ra, rb) = (rank(a), rank(b));
     let n = a.len() as f64;
-    let d2: f64 = ra.iter().map(|(k, r)| (*r as f64 - rb[k] as f64).powi(2)).sum();
+    let d2: f64 = ra
+        .iter()
+        .map(|(k, r)| (*r as f64 - rb[k] as f64).powi(2))
+        .sum();
     1.0 - 6.0 * d2 / (n * (n * n - 1.0))
 }
 
@@ -71,7 +98,10 @@ fn first_touch_attribution_recovers_the_planted_campaign_ranking() {
         .map(|c| {
             (
                 c["campaign"].as_str().unwrap().to_owned(),
-                (c["revenue_per_dollar"].as_f64().unwrap(), c["retention_90d"].as_f64().unwrap_or(0.0)),
+                (
+                    c["revenue_per_dollar"].as_f64().unwrap(),
+                    c["retention_90d"].as_f64().unwrap_or(0.0),
+                ),
             )
         })
         .collect();
@@ -91,7 +121,8 @@ fn first_touch_attribution_recovers_the_planted_campaign_ranking() {
             .iter()
             .filter_map(|r| {
                 let name = r["campaign"].as_str()?.to_owned();
-                paid.contains_key(&name).then(|| (name, r[column].as_f64().unwrap_or(0.0)))
+                paid.contains_key(&name)
+                    .then(|| (name, r[column].as_f64().unwrap_or(0.0)))
             })
             .collect()
     };
@@ -100,13 +131,25 @@ fn first_touch_attribution_recovers_the_planted_campaign_ranking() {
     assert_eq!(rpd.len(), paid.len());
     let rho = spearman(&rpd, &truth_rpd);
     eprintln!("realized revenue per dollar, first touch vs truth: Spearman {rho:.3}");
-    assert!(rho >= 0.9, "realized revenue per dollar: Spearman {rho:.3}\ntenure {rpd:?}\ntruth {truth_rpd:?}");
+    assert!(
+        rho >= 0.9,
+        "realized revenue per dollar: Spearman {rho:.3}\ntenure {rpd:?}\ntruth {truth_rpd:?}"
+    );
     // 90-day retention per customer: credited retained customers ÷ credited conversions
     let retained = attributed("retained_90d", "retained_90d");
     let converted = attributed("conversions", "conversions");
-    let rate: BTreeMap<String, f64> = retained.iter().map(|(k, v)| (k.clone(), v / converted[k].max(1.0))).collect();
-    assert!(rate["fb_smb_promo"] + 0.2 < rate["li_abm_enterprise"], "{rate:?}");
+    let rate: BTreeMap<String, f64> = retained
+        .iter()
+        .map(|(k, v)| (k.clone(), v / converted[k].max(1.0)))
+        .collect();
+    assert!(
+        rate["fb_smb_promo"] + 0.2 < rate["li_abm_enterprise"],
+        "{rate:?}"
+    );
     let rho = spearman(&rate, &truth_ret);
     eprintln!("90-day retention, first touch vs truth: Spearman {rho:.3}");
-    assert!(rho >= 0.5, "90-day retention: Spearman {rho:.3}\ntenure {rate:?}\ntruth {truth_ret:?}");
+    assert!(
+        rho >= 0.5,
+        "90-day retention: Spearman {rho:.3}\ntenure {rate:?}\ntruth {truth_ret:?}"
+    );
 }

@@ -124,22 +124,34 @@ fn main() {
     println!();
     println!("| report | --by | p50 ms | p95 ms | max ms | rows |");
     println!("|---|---|---:|---:|---:|---:|");
-    let cases: &[(&str, Option<&str>)] = &[
-        ("mrr", None),
-        ("mrr", Some("channel")),
-        ("retention", None),
-        ("retention", Some("tier")),
-        ("cohorts", None),
-        ("survival", None),
-        ("survival", Some("channel")),
-        ("ltv", Some("campaign")),
-        ("unit-economics", Some("campaign")),
-        ("touchpoints", None),
+    // (report, --by, --model, --compare)
+    let cases: &[(&str, Option<&str>, Option<&str>, bool)] = &[
+        ("attribution", Some("channel"), None, true),
+        ("attribution", Some("channel"), Some("markov"), false),
+        ("attribution", Some("campaign"), Some("linear"), false),
+        ("mrr", None, None, false),
+        ("mrr", Some("channel"), None, false),
+        ("retention", None, None, false),
+        ("retention", Some("tier"), None, false),
+        ("cohorts", None, None, false),
+        ("survival", None, None, false),
+        ("survival", Some("channel"), None, false),
+        ("ltv", Some("campaign"), None, false),
+        ("unit-economics", Some("campaign"), None, false),
+        ("touchpoints", None, None, false),
     ];
-    for (name, by) in cases {
+    for (name, by, model, compare) in cases {
         let params = ReportParams {
             by: by.map(str::to_owned),
+            model: model.map(str::to_owned),
+            metric: (*name == "attribution").then(|| "realized_revenue".to_owned()),
+            compare: *compare,
             ..ReportParams::at(as_of)
+        };
+        let label = match (model, compare) {
+            (_, true) => format!("{name} --compare (all 9 models)"),
+            (Some(m), _) => format!("{name} --model {m}"),
+            _ => name.to_string(),
         };
         let mut times = Vec::with_capacity(runs);
         let mut rows = 0;
@@ -154,7 +166,7 @@ fn main() {
         times.sort_by(f64::total_cmp);
         let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
         println!(
-            "| {name} | {} | {:.1} | {:.1} | {:.1} | {rows} |",
+            "| {label} | {} | {:.1} | {:.1} | {:.1} | {rows} |",
             by.unwrap_or("-"),
             pct(0.5),
             pct(0.95),

@@ -265,7 +265,8 @@ impl Life<'_> {
             realized_revenue_cents: 0,
         };
         self.touch(campaign, 0, created);
-        let extra = poisson(&mut self.rng, 1.0 + 0.7 * tier_index as f64);
+        // B2B buyers come back many times before they buy, bigger companies more.
+        let extra = poisson(&mut self.rng, 3.0 + 1.5 * tier_index as f64);
         let mut touch_times = vec![created];
         for _ in 0..extra {
             let at = created + (self.rng.random::<f64>() * 45.0 * DAY as f64) as i64;
@@ -901,11 +902,12 @@ impl Life<'_> {
     /// People who visit and never identify: the non-converting journeys of the company.
     fn visitors(&mut self) {
         let world = self.world;
-        let count = poisson(&mut self.rng, 1.0);
+        // Most visitors never buy: several per account, each back a few times.
+        let count = poisson(&mut self.rng, 5.0);
         let span = (self.frame.end - self.frame.start) as f64;
         for v in 0..count {
             let anon = format!("anon_v_{:06}_{v}", self.index);
-            let sessions = self.rng.random_range(1..=3);
+            let sessions = self.rng.random_range(1..=5);
             let mut at = self.frame.start + (span * self.rng.random::<f64>()) as i64;
             for _ in 0..sessions {
                 let weights: Vec<(usize, f64)> = world
