@@ -80,24 +80,22 @@ fn state(t: &Touchpoint, by: &str) -> String {
     value.unwrap_or("(none)").to_owned()
 }
 
-fn touches(
-    list: &[Touchpoint],
+fn touches<'t>(
+    list: impl Iterator<Item = &'t Touchpoint>,
     from: Timestamp,
     before: Timestamp,
     by: &str,
     inclusive: bool,
 ) -> Vec<Touch> {
-    list.iter()
-        .filter(|t| {
-            t.occurred_at >= from
-                && (t.occurred_at < before || (inclusive && t.occurred_at == before))
-        })
-        .map(|t| Touch {
-            at: t.occurred_at.millis(),
-            state: state(t, by),
-            direct: t.channel == DIRECT,
-        })
-        .collect()
+    list.filter(|t| {
+        t.occurred_at >= from && (t.occurred_at < before || (inclusive && t.occurred_at == before))
+    })
+    .map(|t| Touch {
+        at: t.occurred_at.millis(),
+        state: state(t, by),
+        direct: t.channel == DIRECT,
+    })
+    .collect()
 }
 
 /// The state a journey with no touchpoint gets (SPEC: one `direct` touch at conversion).
@@ -138,7 +136,7 @@ fn converting_journey(
     .flatten()
     .min();
     Journey {
-        touches: touches(list, at.plus_millis(-lookback), at, by, false),
+        touches: touches(list.iter(), at.plus_millis(-lookback), at, by, false),
         converted_at: Some(at.millis()),
         lead_at: usage
             .first_of(account, &settings.attribution.lead_events)
@@ -154,8 +152,8 @@ pub struct Journeys {
     pub other: Vec<Journey>,
 }
 
-pub fn journeys(
-    model: &Derived,
+pub fn journeys<'a>(
+    model: &'a Derived,
     revenue: &Revenue,
     settings: &ReportSettings,
     by: &str,
@@ -171,40 +169,47 @@ pub fn journeys(
     }
     let as_of = revenue.as_of;
     let mut other = Vec::new();
-    let mut linked: HashSet<String> = HashSet::new();
+    // Who a touchpoint is from, borrowed: there are millions of touchpoints.
+    #[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
+    enum Who<'a> {
+        Person(&'a str),
+        Anonymous(&'a str),
+    }
+    let who = |t: &'a Touchpoint| match (&t.person, &t.anonymous_id) {
+        (Some(p), _) => Some(Who::Person(p.as_str())),
+        (None, Some(a)) => Some(Who::Anonymous(a.as_str())),
+        (None, None) => None,
+    };
+    let mut linked: HashSet<Who> = HashSet::new();
     for (account, list) in all {
-        for t in list {
-            if let Some(p) = &t.person {
-                linked.insert(format!("p:{p}"));
-            } else if let Some(a) = &t.anonymous_id {
-                linked.insert(format!("a:{a}"));
-            }
-        }
+        linked.extend(list.iter().filter_map(who));
         if converted.contains(account) {
             continue;
         }
         let journey = Journey {
-            touches: touches(list, as_of.plus_millis(-lookback), as_of, by, true),
+            touches: touches(list.iter(), as_of.plus_millis(-lookback), as_of, by, true),
             ..Journey::default()
         };
         if !journey.touches.is_empty() {
             other.push(journey);
         }
     }
-    let mut unlinked: BTreeMap<String, Vec<Touchpoint>> = BTreeMap::new();
+    let mut unlinked: BTreeMap<Who, Vec<&Touchpoint>> = BTreeMap::new();
     for t in model.touchpoints() {
-        let key = match (&t.person, &t.anonymous_id) {
-            (Some(p), _) => format!("p:{p}"),
-            (None, Some(a)) => format!("a:{a}"),
-            (None, None) => continue,
-        };
+        let Some(key) = who(t) else { continue };
         if t.account.is_none() && !linked.contains(&key) {
-            unlinked.entry(key).or_default().push(t.clone());
+            unlinked.entry(key).or_default().push(t);
         }
     }
     for list in unlinked.values() {
         let journey = Journey {
-            touches: touches(list, as_of.plus_millis(-lookback), as_of, by, true),
+            touches: touches(
+                list.iter().copied(),
+                as_of.plus_millis(-lookback),
+                as_of,
+                by,
+                true,
+            ),
             ..Journey::default()
         };
         if !journey.touches.is_empty() {
@@ -309,26 +314,28 @@ fn spend_by(
     Ok(Some(spend))
 }
 
-/// Credits `metric` under `model`: per state, the credited value (minor units for money) and,
-/// for NRR, the credited MRR at the window's end and start.
-fn credited(
-    model: &Model,
-    journeys: &Journeys,
+/// What the models credit: every journey (converting first), each converting journey's value
+/// of the metric, and for NRR the MRR at the window's start as a second value.
+struct Inputs {
+    journeys: Vec<Journey>,
+    values: Vec<f64>,
+    bases: Option<Vec<f64>>,
+}
+
+fn inputs(
+    journeys: Journeys,
     revenue: &Revenue,
     outcomes: &Outcomes,
     metric: &str,
     params: &ReportParams,
-) -> Result<BTreeMap<String, (f64, f64)>, ReportError> {
-    let err = |e: tenure_attribution::AttributionError| ReportError::Parameter {
-        name: "model",
-        reason: e.to_string(),
-    };
-    let mut all: Vec<Journey> = Vec::new();
+) -> Inputs {
+    let mut all: Vec<Journey> =
+        Vec::with_capacity(journeys.converting.len() + journeys.other.len());
     let mut values = Vec::new();
     let mut bases = Vec::new();
     let (t0, t1) = window(params);
-    for (i, j) in &journeys.converting {
-        let a = &revenue.accounts[*i];
+    for (i, j) in journeys.converting {
+        let a = &revenue.accounts[i];
         if metric == "nrr" {
             let start = a.mrr_at(t0);
             if start <= 0 {
@@ -339,16 +346,32 @@ fn credited(
         } else {
             values.push(outcomes.value(metric, a));
         }
-        all.push(j.clone());
+        all.push(j);
     }
-    all.extend(journeys.other.iter().cloned());
+    all.extend(journeys.other);
     values.resize(all.len(), 0.0);
-    let numerator = credit(model, &all, &values).map_err(err)?;
-    let denominator = if metric == "nrr" {
+    let bases = (metric == "nrr").then(|| {
         bases.resize(all.len(), 0.0);
-        credit(model, &all, &bases).map_err(err)?
-    } else {
-        BTreeMap::new()
+        bases
+    });
+    Inputs {
+        journeys: all,
+        values,
+        bases,
+    }
+}
+
+/// Credits the metric under `model`: per state, the credited value (minor units for money)
+/// and, for NRR, the credited MRR at the window's start.
+fn credited(model: &Model, inputs: &Inputs) -> Result<BTreeMap<String, (f64, f64)>, ReportError> {
+    let err = |e: tenure_attribution::AttributionError| ReportError::Parameter {
+        name: "model",
+        reason: e.to_string(),
+    };
+    let numerator = credit(model, &inputs.journeys, &inputs.values).map_err(err)?;
+    let denominator = match &inputs.bases {
+        Some(bases) => credit(model, &inputs.journeys, bases).map_err(err)?,
+        None => BTreeMap::new(),
     };
     let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for (state, v) in numerator {
@@ -402,7 +425,9 @@ pub(crate) fn report(
         },
     )?;
     let journeys = journeys(model, &revenue, settings, &by);
+    let (converting, non_converting) = (journeys.converting.len(), journeys.other.len());
     let outcomes = Outcomes::new(model, &revenue, settings);
+    let inputs = inputs(journeys, &revenue, &outcomes, &metric, params);
     let models: Vec<Model> = if params.compare {
         Model::NAMES
             .iter()
@@ -416,7 +441,7 @@ pub(crate) fn report(
     };
     let results: Vec<BTreeMap<String, (f64, f64)>> = models
         .iter()
-        .map(|m| credited(m, &journeys, &revenue, &outcomes, &metric, params))
+        .map(|m| credited(m, &inputs))
         .collect::<Result<_, _>>()?;
     let spend = spend_by(model, settings, params, &by)?;
     let mut states: BTreeSet<String> = results.iter().flat_map(|r| r.keys().cloned()).collect();
@@ -486,8 +511,8 @@ pub(crate) fn report(
     report.summary = Some(json!({
         "metric": metric,
         "models": models.iter().map(Model::name).collect::<Vec<_>>(),
-        "converting_journeys": journeys.converting.len(),
-        "non_converting_journeys": journeys.other.len(),
+        "converting_journeys": converting,
+        "non_converting_journeys": non_converting,
         "lookback_days": settings.attribution.lookback_days,
     }));
     Ok(report)
