@@ -20,9 +20,9 @@
 //! table that truncation alone moves the package's removal effects by up to ~0.01 and its
 //! shares by ~0.3 points, which the `hand_3_channels_max_step_50` case (no truncation) shows by
 //! landing within about 0.001 of the exact figures. Removal effects, being fractions of the
-//! converting walks rather than shares summing to 1, get 0.015 for that reason. A share, not a per-channel
-//! relative error, is compared because a small channel's simulated count is noisy in relative
-//! terms. The largest share difference seen per case is printed (`--nocapture`).
+//! converting walks rather than shares summing to 1, get 0.015 for that reason. A share, not a
+//! per-channel relative error, is compared because a small channel's simulated count is noisy
+//! in relative terms. The largest share difference seen per case is printed (`--nocapture`).
 //!
 //! Each path row `[path, conversions, nulls(, value)]` becomes `conversions` converting journeys
 //! (each valued `value / conversions`, the row's mean, which is what the package draws from)
