@@ -111,6 +111,8 @@ pub struct Revenue {
     /// The `--by` grouping of each account (same order as `accounts`); "all" without `--by`.
     pub groups: Vec<String>,
     pub by: Option<String>,
+    /// Group -> indices into `accounts`, so a group is found without scanning every account.
+    members: BTreeMap<String, Vec<usize>>,
 }
 
 /// Groupings by acquisition, from the first touch of the account's journey.
@@ -178,31 +180,49 @@ impl Revenue {
             });
         }
         let groups = group_accounts(model, settings, params, &accounts)?;
-        Ok(Revenue {
+        Ok(Revenue::new(
             as_of,
-            currency: settings.currency,
+            settings.currency,
             accounts,
             groups,
-            by: params.by.clone(),
-        })
+            params.by.clone(),
+        ))
+    }
+
+    pub fn new(
+        as_of: Timestamp,
+        currency: tenure_core::Currency,
+        accounts: Vec<AccountRevenue>,
+        groups: Vec<String>,
+        by: Option<String>,
+    ) -> Revenue {
+        let mut members: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, g) in groups.iter().enumerate() {
+            members.entry(g.clone()).or_default().push(i);
+        }
+        Revenue {
+            as_of,
+            currency,
+            accounts,
+            groups,
+            by,
+            members,
+        }
     }
 
     /// The distinct groups, in order.
     pub fn group_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.groups.clone();
-        names.sort();
-        names.dedup();
-        names
+        self.members.keys().cloned().collect()
     }
 
     /// The accounts of group `name`.
     pub fn in_group<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a AccountRevenue> + 'a {
-        let name = name.to_owned();
-        self.accounts
+        self.members
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
-            .zip(&self.groups)
-            .filter(move |(_, g)| **g == name)
-            .map(|(a, _)| a)
+            .map(|&i| &self.accounts[i])
     }
 }
 
@@ -214,9 +234,10 @@ pub fn first_touch(
     lookback_days: u32,
 ) -> Option<&Touchpoint> {
     let earliest = converted_at.plus_millis(-(i64::from(lookback_days) * DAY_MS));
-    journey?
-        .iter()
-        .find(|t| t.occurred_at < converted_at && t.occurred_at >= earliest)
+    let journey = journey?;
+    // Journeys are in time order: the first touch in the lookback is found by bisection.
+    let first = journey.partition_point(|t| t.occurred_at < earliest);
+    journey.get(first).filter(|t| t.occurred_at < converted_at)
 }
 
 fn touch_value(touch: Option<&Touchpoint>, by: &str) -> String {
