@@ -20,7 +20,7 @@ use tenure_engine::{Model as Derived, Touchpoint, DIRECT};
 use tenure_survival::KaplanMeier;
 
 use crate::retention::window;
-use crate::revenue::{MovementKind, Revenue, DAY_MS, TOUCH_GROUPINGS};
+use crate::revenue::{dimension_value, MovementKind, Revenue, DAY_MS, TOUCH_GROUPINGS};
 use crate::survival::{observations, DAYS_PER_MONTH};
 use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
 
@@ -69,17 +69,6 @@ fn dimension(params: &ReportParams) -> Result<String, ReportError> {
     }
 }
 
-fn state(t: &Touchpoint, by: &str) -> String {
-    let value = match by {
-        "channel" => Some(t.channel.as_str()),
-        "source" => t.source.as_deref(),
-        "medium" => t.medium.as_deref(),
-        "campaign" => t.campaign.as_deref(),
-        _ => t.content.as_deref(),
-    };
-    value.unwrap_or("(none)").to_owned()
-}
-
 fn touches<'t>(
     list: impl Iterator<Item = &'t Touchpoint>,
     from: Timestamp,
@@ -92,7 +81,7 @@ fn touches<'t>(
     })
     .map(|t| Touch {
         at: t.occurred_at.millis(),
-        state: state(t, by),
+        state: dimension_value(t, by),
         direct: t.channel == DIRECT,
     })
     .collect()

@@ -240,14 +240,9 @@ pub fn first_touch(
     journey.get(first).filter(|t| t.occurred_at < converted_at)
 }
 
-fn touch_value(touch: Option<&Touchpoint>, by: &str) -> String {
-    let Some(t) = touch else {
-        return if by == "channel" {
-            tenure_engine::DIRECT.to_owned()
-        } else {
-            "(none)".to_owned()
-        };
-    };
+/// A touchpoint's value of a touch grouping (`channel`, `source`, `medium`, `campaign`,
+/// `content`); "(none)" where the touch has none.
+pub fn dimension_value(t: &Touchpoint, by: &str) -> String {
     let value = match by {
         "channel" => Some(t.channel.as_str()),
         "source" => t.source.as_deref(),
@@ -256,6 +251,15 @@ fn touch_value(touch: Option<&Touchpoint>, by: &str) -> String {
         _ => t.content.as_deref(),
     };
     value.unwrap_or("(none)").to_owned()
+}
+
+/// The group of an account by its first touch; no touch is a `direct` one (SPEC §3).
+fn touch_value(touch: Option<&Touchpoint>, by: &str) -> String {
+    match touch {
+        Some(t) => dimension_value(t, by),
+        None if by == "channel" => tenure_engine::DIRECT.to_owned(),
+        None => "(none)".to_owned(),
+    }
 }
 
 fn group_accounts(

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use tenure_ingest::csv::CsvKind;
 
 pub use company::AccountTruth;
 use truth::Tally;
@@ -151,66 +152,10 @@ pub fn simulate(
     let mut out = Outputs {
         dir: dir.to_owned(),
         events: create(dir, "events.ndjson")?,
-        accounts: csv_with_header(
-            dir,
-            "accounts.csv",
-            &[
-                "account_id",
-                "name",
-                "domain",
-                "tier",
-                "industry",
-                "employees",
-                "csm_owner",
-                "created_at",
-            ],
-        )?,
-        subscriptions: csv_with_header(
-            dir,
-            "subscriptions.csv",
-            &[
-                "account_id",
-                "effective_at",
-                "mrr",
-                "currency",
-                "plan",
-                "seats",
-            ],
-        )?,
-        deals: csv_with_header(
-            dir,
-            "deals.csv",
-            &[
-                "deal_id",
-                "account_id",
-                "kind",
-                "status",
-                "amount",
-                "currency",
-                "created_at",
-                "closed_at",
-                "contract_start",
-                "contract_end",
-            ],
-        )?,
-        touchpoints: csv_with_header(
-            dir,
-            "touchpoints.csv",
-            &[
-                "occurred_at",
-                "account_id",
-                "user_id",
-                "email",
-                "anonymous_id",
-                "channel",
-                "source",
-                "medium",
-                "campaign",
-                "content",
-                "term",
-                "kind",
-            ],
-        )?,
+        accounts: csv_with_header(dir, "accounts.csv", CsvKind::Accounts.columns())?,
+        subscriptions: csv_with_header(dir, "subscriptions.csv", CsvKind::Subscriptions.columns())?,
+        deals: csv_with_header(dir, "deals.csv", CsvKind::Deals.columns())?,
+        touchpoints: csv_with_header(dir, "touchpoints.csv", CsvKind::Touchpoints.columns())?,
     };
     // ground_truth.json is streamed: every account's truth as it is simulated, then the totals.
     let mut truth_file = create(dir, "ground_truth.json")?;
@@ -303,20 +248,7 @@ fn write_spend(
     accounts: usize,
     dir: &Path,
 ) -> Result<Vec<(&'static str, i64)>, SimError> {
-    let mut writer = csv_with_header(
-        dir,
-        "spend.csv",
-        &[
-            "date",
-            "channel",
-            "source",
-            "campaign",
-            "cost",
-            "currency",
-            "impressions",
-            "clicks",
-        ],
-    )?;
+    let mut writer = csv_with_header(dir, "spend.csv", CsvKind::Spend.columns())?;
     let mut totals = Vec::new();
     let days = (frame.end - frame.start) / DAY;
     // Campaign budgets are set for the default 2,000 accounts; a larger company buys more.
