@@ -11,7 +11,7 @@
 //! expansion revenue, predicted LTV, activated, retained at 90 and 365 days, renewed; and NRR,
 //! credit-weighted (Σ credit × MRR(t1) ÷ Σ credit × MRR(t0) over the accounts paying at t0).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 use tenure_attribution::{credit, weights, Journey, Model, Touch};
@@ -183,14 +183,18 @@ pub fn journeys<'a>(
             other.push(journey);
         }
     }
-    let mut unlinked: BTreeMap<Who, Vec<&Touchpoint>> = BTreeMap::new();
+    // Grouped in a hash map (a tree of a million string keys was most of this report's time),
+    // then visited in key order so that credits are summed in the same order every time.
+    let mut unlinked: HashMap<Who, Vec<&Touchpoint>> = HashMap::new();
     for t in model.touchpoints() {
         let Some(key) = who(t) else { continue };
         if t.account.is_none() && !linked.contains(&key) {
             unlinked.entry(key).or_default().push(t);
         }
     }
-    for list in unlinked.values() {
+    let mut unlinked: Vec<(Who, Vec<&Touchpoint>)> = unlinked.into_iter().collect();
+    unlinked.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (_, list) in &unlinked {
         let journey = Journey {
             touches: touches(
                 list.iter().copied(),
