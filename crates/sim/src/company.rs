@@ -612,6 +612,7 @@ impl Life<'_> {
     ) {
         let world = self.world;
         let end = self.frame.end;
+        let first_seats = seats;
         let mut mrr = mrr_of(seat_price, seats, discount);
         truth.converted_at = Some(start);
         truth.initial_mrr_cents = mrr;
@@ -798,7 +799,10 @@ impl Life<'_> {
                 }
                 if active {
                     let at = month_start + self.rng.random_range(0..MONTH);
+                    // Growth is bounded: an account buys at most three times its first seats,
+                    // so a few compounding expanders cannot carry the whole company's NRR.
                     if engagement > 0.62
+                        && seats < 3 * first_seats
                         && self.rng.random_bool(
                             (world.expansion * campaign.expansion * (engagement - 0.4) * 2.0)
                                 .min(0.9),
