@@ -402,6 +402,22 @@ fn value_json(metric: &str, v: f64, revenue: &Revenue) -> Value {
     }
 }
 
+/// Every account's revenue without `--by`: attribution groups by credit, not by account.
+fn ungrouped(
+    model: &Derived,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Revenue, ReportError> {
+    Revenue::build(
+        model,
+        settings,
+        &ReportParams {
+            by: None,
+            ..params.clone()
+        },
+    )
+}
+
 pub(crate) fn report(
     model: &Derived,
     settings: &ReportSettings,
@@ -409,14 +425,7 @@ pub(crate) fn report(
 ) -> Result<Report, ReportError> {
     let by = dimension(params)?;
     let metric = metric_of(params)?;
-    let revenue = Revenue::build(
-        model,
-        settings,
-        &ReportParams {
-            by: None,
-            ..params.clone()
-        },
-    )?;
+    let revenue = ungrouped(model, settings, params)?;
     let journeys = journeys(model, &revenue, settings, &by);
     let (converting, non_converting) = (journeys.converting.len(), journeys.other.len());
     let outcomes = Outcomes::new(model, &revenue, settings);
@@ -527,14 +536,7 @@ pub(crate) fn journey_report(
         reason: e.to_string(),
     })?;
     let attribution_model = model_of(params.model.as_deref().unwrap_or("linear"), settings)?;
-    let revenue = Revenue::build(
-        model,
-        settings,
-        &ReportParams {
-            by: None,
-            ..params.clone()
-        },
-    )?;
+    let revenue = ungrouped(model, settings, params)?;
     let index = revenue.accounts.iter().position(|a| a.account == account);
     let converted = index.and_then(|i| revenue.accounts[i].converted_at);
     let all = model.account_journeys();
