@@ -1,26 +1,23 @@
 //! `attribution` and `journey`: credit each channel (source, medium, campaign, content) with
 //! lifetime outcomes of the customers it brought, under any model (SPEC §3, Attribution).
 //!
-//! Journeys: a converting account's touchpoints strictly before its conversion within the
-//! lookback (none: one `direct` touch at conversion), with its lead and opportunity milestones;
-//! non-converting journeys (for `markov`): the touchpoints within the lookback ending at
-//! `as_of` of every account that has not converted, and of every person or anonymous id linked
-//! to no account.
+//! The journeys credited are those of [`crate::journeys`].
 //!
 //! Outcomes credited per converting account: conversions, initial ARR, realized revenue,
 //! expansion revenue, predicted LTV, activated, retained at 90 and 365 days, renewed; and NRR,
 //! credit-weighted (Σ credit × MRR(t1) ÷ Σ credit × MRR(t0) over the accounts paying at t0).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
-use tenure_attribution::{credit, weights, Journey, Model, Touch};
+use tenure_attribution::{credit, weights, Journey, Model};
 use tenure_core::{AccountId, DealKind, DealStatus, Timestamp};
-use tenure_engine::{Model as Derived, Touchpoint, DIRECT};
+use tenure_engine::{Model as Derived, DIRECT};
 use tenure_survival::KaplanMeier;
 
+use crate::journeys::{converting_journey, journeys, model_of, Journeys};
 use crate::retention::window;
-use crate::revenue::{dimension_value, MovementKind, Revenue, DAY_MS, TOUCH_GROUPINGS};
+use crate::revenue::{MovementKind, Revenue, DAY_MS, TOUCH_GROUPINGS};
 use crate::survival::{observations, DAYS_PER_MONTH};
 use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
 
@@ -46,16 +43,6 @@ const MONEY: &[&str] = &[
     "predicted_ltv",
 ];
 
-fn model_of(name: &str, settings: &ReportSettings) -> Result<Model, ReportError> {
-    let half_life_ms = (settings.attribution.half_life_days * DAY_MS as f64).round() as i64;
-    Model::parse(name, half_life_ms, settings.attribution.markov_order).map_err(|e| {
-        ReportError::Parameter {
-            name: "model",
-            reason: e.to_string(),
-        }
-    })
-}
-
 fn dimension(params: &ReportParams) -> Result<String, ReportError> {
     let by = params.by.clone().unwrap_or_else(|| "channel".to_owned());
     if TOUCH_GROUPINGS.contains(&by.as_str()) {
@@ -69,149 +56,6 @@ fn dimension(params: &ReportParams) -> Result<String, ReportError> {
     }
 }
 
-fn touches<'t>(
-    list: impl Iterator<Item = &'t Touchpoint>,
-    from: Timestamp,
-    before: Timestamp,
-    by: &str,
-    inclusive: bool,
-) -> Vec<Touch> {
-    list.filter(|t| {
-        t.occurred_at >= from && (t.occurred_at < before || (inclusive && t.occurred_at == before))
-    })
-    .map(|t| Touch {
-        at: t.occurred_at.millis(),
-        state: dimension_value(t, by),
-        direct: t.channel == DIRECT,
-    })
-    .collect()
-}
-
-/// The state a journey with no touchpoint gets (SPEC: one `direct` touch at conversion).
-fn direct_state(by: &str) -> &'static str {
-    if by == "channel" {
-        DIRECT
-    } else {
-        "(none)"
-    }
-}
-
-/// The journey of an account that converted at `at`, with its milestones.
-fn converting_journey(
-    model: &Derived,
-    settings: &ReportSettings,
-    account: &AccountId,
-    at: Timestamp,
-    by: &str,
-) -> Journey {
-    let lookback = i64::from(settings.attribution.lookback_days) * DAY_MS;
-    let usage = model.usage();
-    let list = model
-        .account_journeys()
-        .get(account)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let deal_created = model.ledger().account(account).and_then(|l| {
-        l.deals()
-            .filter(|d| d.kind == DealKind::NewBusiness)
-            .map(|d| d.created_at)
-            .min()
-    });
-    let opportunity = [
-        usage.first_of(account, &settings.attribution.opportunity_events),
-        deal_created,
-    ]
-    .into_iter()
-    .flatten()
-    .min();
-    Journey {
-        touches: touches(list.iter(), at.plus_millis(-lookback), at, by, false),
-        converted_at: Some(at.millis()),
-        lead_at: usage
-            .first_of(account, &settings.attribution.lead_events)
-            .map(Timestamp::millis),
-        opportunity_at: opportunity.map(Timestamp::millis),
-    }
-    .with_direct_fallback(direct_state(by))
-}
-
-/// Converting journeys (with their accounts) and non-converting ones.
-pub struct Journeys {
-    pub converting: Vec<(usize, Journey)>,
-    pub other: Vec<Journey>,
-}
-
-pub fn journeys<'a>(
-    model: &'a Derived,
-    revenue: &Revenue,
-    settings: &ReportSettings,
-    by: &str,
-) -> Journeys {
-    let lookback = i64::from(settings.attribution.lookback_days) * DAY_MS;
-    let all = model.account_journeys();
-    let mut converting = Vec::new();
-    let mut converted: HashSet<&AccountId> = HashSet::new();
-    for (i, a) in revenue.accounts.iter().enumerate() {
-        let Some(at) = a.converted_at else { continue };
-        converted.insert(&a.account);
-        converting.push((i, converting_journey(model, settings, &a.account, at, by)));
-    }
-    let as_of = revenue.as_of;
-    let mut other = Vec::new();
-    // Who a touchpoint is from, borrowed: there are millions of touchpoints.
-    #[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
-    enum Who<'a> {
-        Person(&'a str),
-        Anonymous(&'a str),
-    }
-    let who = |t: &'a Touchpoint| match (&t.person, &t.anonymous_id) {
-        (Some(p), _) => Some(Who::Person(p.as_str())),
-        (None, Some(a)) => Some(Who::Anonymous(a.as_str())),
-        (None, None) => None,
-    };
-    let mut linked: HashSet<Who> = HashSet::new();
-    for (account, list) in all {
-        linked.extend(list.iter().filter_map(who));
-        if converted.contains(account) {
-            continue;
-        }
-        let journey = Journey {
-            touches: touches(list.iter(), as_of.plus_millis(-lookback), as_of, by, true),
-            ..Journey::default()
-        };
-        if !journey.touches.is_empty() {
-            other.push(journey);
-        }
-    }
-    // Grouped in a hash map (a tree of a million string keys was most of this report's time),
-    // then visited in key order so that credits are summed in the same order every time.
-    let mut unlinked: HashMap<Who, Vec<&Touchpoint>> = HashMap::new();
-    for t in model.touchpoints() {
-        let Some(key) = who(t) else { continue };
-        if t.account.is_none() && !linked.contains(&key) {
-            unlinked.entry(key).or_default().push(t);
-        }
-    }
-    let mut unlinked: Vec<(Who, Vec<&Touchpoint>)> = unlinked.into_iter().collect();
-    unlinked.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (_, list) in &unlinked {
-        let journey = Journey {
-            touches: touches(
-                list.iter().copied(),
-                as_of.plus_millis(-lookback),
-                as_of,
-                by,
-                true,
-            ),
-            ..Journey::default()
-        };
-        if !journey.touches.is_empty() {
-            other.push(journey);
-        }
-    }
-    Journeys { converting, other }
-}
-
 /// One account's value of `metric`, in minor units for money.
 pub struct Outcomes<'a> {
     model: &'a Derived,
@@ -222,7 +66,7 @@ pub struct Outcomes<'a> {
 
 impl<'a> Outcomes<'a> {
     pub fn new(model: &'a Derived, revenue: &'a Revenue, settings: &'a ReportSettings) -> Self {
-        let obs = observations(revenue.accounts.iter(), revenue.as_of);
+        let obs = observations(revenue.all(), revenue.as_of);
         let horizon = f64::from(settings.revenue.ltv_horizon_months) * DAYS_PER_MONTH;
         let rmst_months = if obs.is_empty() {
             0.0
@@ -413,6 +257,7 @@ fn ungrouped(
         settings,
         &ReportParams {
             by: None,
+            model: None,
             ..params.clone()
         },
     )

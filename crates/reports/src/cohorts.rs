@@ -10,39 +10,43 @@ use serde_json::{Map, Value};
 use tenure_core::Timestamp;
 
 use crate::revenue::{month_label, month_start, next_month, Revenue};
-use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams};
+use crate::{count, major_f, ratio, AccountRevenue, Report, ReportError, ReportParams};
 
-/// One cell of the matrix.
+/// One cell of the matrix; counts and sums weighted by each account's weight in the group
+/// (whole numbers without `--model`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
     pub cohort: Timestamp,
     pub month: u32,
-    pub accounts: u64,
+    pub accounts: f64,
+    /// Σ first MRR of the cohort, minor units.
+    pub initial_mrr: f64,
     pub logo: f64,
     pub revenue: f64,
 }
 
 pub fn matrix<'a>(
-    accounts: impl Iterator<Item = &'a AccountRevenue>,
+    accounts: impl Iterator<Item = (&'a AccountRevenue, f64)>,
     as_of: Timestamp,
 ) -> Vec<Cell> {
-    let mut cohorts: BTreeMap<Timestamp, Vec<&AccountRevenue>> = BTreeMap::new();
-    for a in accounts {
+    let mut cohorts: BTreeMap<Timestamp, Vec<(&AccountRevenue, f64)>> = BTreeMap::new();
+    for (a, weight) in accounts {
         if let Some((t, _)) = a.first_paid {
-            cohorts.entry(month_start(t)).or_default().push(a);
+            cohorts.entry(month_start(t)).or_default().push((a, weight));
         }
     }
     let mut cells = Vec::new();
     for (cohort, members) in cohorts {
-        let n = members.len() as u64;
-        let initial: i64 = members
+        let n: f64 = members.iter().map(|(_, w)| w).sum();
+        let initial: f64 = members
             .iter()
-            .map(|a| a.first_paid.map_or(0, |(_, m)| m))
+            .map(|(a, w)| w * a.first_paid.map_or(0, |(_, m)| m) as f64)
             .sum();
         cells.push(Cell {
             cohort,
             month: 0,
             accounts: n,
+            initial_mrr: initial,
             logo: 1.0,
             revenue: 1.0,
         });
@@ -53,18 +57,19 @@ pub fn matrix<'a>(
             if end > as_of {
                 break;
             }
-            let alive = members.iter().filter(|a| a.mrr_at(end) > 0).count() as f64;
-            let mrr: i64 = members.iter().map(|a| a.mrr_at(end)).sum();
+            let alive: f64 = members
+                .iter()
+                .filter(|(a, _)| a.mrr_at(end) > 0)
+                .map(|(_, w)| w)
+                .sum();
+            let mrr: f64 = members.iter().map(|(a, w)| w * a.mrr_at(end) as f64).sum();
             cells.push(Cell {
                 cohort,
                 month: k,
                 accounts: n,
-                logo: alive / n as f64,
-                revenue: if initial > 0 {
-                    mrr as f64 / initial as f64
-                } else {
-                    0.0
-                },
+                initial_mrr: initial,
+                logo: alive / n,
+                revenue: if initial > 0.0 { mrr / initial } else { 0.0 },
             });
             k += 1;
             start = next_month(start);
@@ -90,25 +95,17 @@ pub(crate) fn report(revenue: &Revenue, params: &ReportParams) -> Result<Report,
     );
     let mut rows = Vec::new();
     for group in revenue.group_names() {
-        let members: Vec<&AccountRevenue> = revenue.in_group(&group).collect();
-        let initial_by_cohort: BTreeMap<Timestamp, i64> = members
-            .iter()
-            .filter_map(|a| a.first_paid)
-            .fold(BTreeMap::new(), |mut m, (t, v)| {
-                *m.entry(month_start(t)).or_insert(0) += v;
-                m
-            });
-        for cell in matrix(members.into_iter(), params.as_of) {
+        for cell in matrix(revenue.in_group(&group), params.as_of) {
             let mut row = Map::new();
             row.insert("cohort".into(), Value::String(month_label(cell.cohort)));
             if let Some(by) = &revenue.by {
                 row.insert(by.clone(), Value::String(group.clone()));
             }
             row.insert("month".into(), cell.month.into());
-            row.insert("accounts".into(), cell.accounts.into());
+            row.insert("accounts".into(), count(cell.accounts));
             row.insert(
                 "initial_mrr".into(),
-                major(initial_by_cohort[&cell.cohort], revenue.currency),
+                major_f(cell.initial_mrr, revenue.currency),
             );
             row.insert("logo_retention".into(), ratio(Some(cell.logo)));
             row.insert("revenue_retention".into(), ratio(Some(cell.revenue)));

@@ -9,6 +9,7 @@
 
 mod attribution;
 mod cohorts;
+mod journeys;
 mod ltv;
 mod mrr;
 mod retention;
@@ -46,7 +47,8 @@ pub struct ReportParams {
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub by: Option<String>,
-    /// Attribution model (`attribution`, `journey`).
+    /// Attribution model (`attribution`, `journey`; the ledger reports' touch groupings, where
+    /// it splits each account over the groups its journey touched by credit).
     pub model: Option<String>,
     /// Outcome credited (`attribution`).
     pub metric: Option<String>,
@@ -283,6 +285,21 @@ pub fn run(
 pub(crate) fn major(minor: i64, currency: Currency) -> Value {
     let scale = 10f64.powi(currency.exponent() as i32);
     Value::from((minor as f64 / scale * 100.0).round() / 100.0)
+}
+
+/// A credit-weighted amount in minor units (rounded to a whole one) in major units.
+pub(crate) fn major_f(minor: f64, currency: Currency) -> Value {
+    major(minor.round() as i64, currency)
+}
+
+/// A count: whole numbers as integers (as every count is without `--model`), credit-weighted
+/// counts with six decimals.
+pub(crate) fn count(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < 9e15 {
+        Value::from(value as i64)
+    } else {
+        ratio(Some(value))
+    }
 }
 
 /// A ratio as a JSON number, or null when undefined.

@@ -10,15 +10,18 @@ use tenure_survival::KaplanMeier;
 
 use crate::revenue::{month_start, prev_month, MovementKind, Revenue};
 use crate::survival::{observations, DAYS_PER_MONTH};
-use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+use crate::{
+    count, major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings,
+};
 
-/// LTV figures of one group, money in minor units.
+/// LTV figures of one group, money in minor units; sums weighted by each account's weight in
+/// the group (whole numbers without `--model`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ltv {
-    pub customers: u64,
-    pub active: u64,
+    pub customers: f64,
+    pub active: f64,
     pub realized: f64,
-    pub expansion: i64,
+    pub expansion: f64,
     pub arpa: Option<f64>,
     pub rmst_months: Option<f64>,
     pub monthly_logo_churn: Option<f64>,
@@ -27,63 +30,73 @@ pub struct Ltv {
 }
 
 /// Mean over the 6 full calendar months before the month of `as_of` of churned ÷ active at start.
-pub fn monthly_logo_churn(accounts: &[&AccountRevenue], as_of: Timestamp) -> Option<f64> {
+pub fn monthly_logo_churn(accounts: &[(&AccountRevenue, f64)], as_of: Timestamp) -> Option<f64> {
     let mut start = month_start(as_of);
     let mut rates = Vec::new();
     for _ in 0..6 {
         let end = start;
         start = prev_month(start);
-        let active = accounts
+        let active: f64 = accounts
             .iter()
-            .filter(|a| a.mrr_at(start.plus_millis(-1)) > 0)
-            .count();
-        if active == 0 {
+            .filter(|(a, _)| a.mrr_at(start.plus_millis(-1)) > 0)
+            .map(|(_, w)| w)
+            .sum();
+        if active <= 0.0 {
             continue;
         }
-        let churned = accounts
+        let churned: f64 = accounts
             .iter()
-            .filter(|a| {
+            .filter(|(a, _)| {
                 a.movements
                     .iter()
                     .any(|m| m.kind == MovementKind::Churn && m.at >= start && m.at < end)
             })
-            .count();
-        rates.push(churned as f64 / active as f64);
+            .map(|(_, w)| w)
+            .sum();
+        rates.push(churned / active);
     }
     (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
 }
 
-pub fn ltv(accounts: &[&AccountRevenue], settings: &ReportSettings, as_of: Timestamp) -> Ltv {
+pub fn ltv(
+    accounts: &[(&AccountRevenue, f64)],
+    settings: &ReportSettings,
+    as_of: Timestamp,
+) -> Ltv {
     let margin = settings.revenue.gross_margin;
-    let converted: Vec<&AccountRevenue> = accounts
+    let converted: Vec<(&AccountRevenue, f64)> = accounts
         .iter()
         .copied()
-        .filter(|a| a.converted_at.is_some())
+        .filter(|(a, _)| a.converted_at.is_some())
         .collect();
-    let mrr_now: Vec<i64> = converted
+    // (weight, MRR) of the accounts paying now.
+    let mrr_now: Vec<(f64, f64)> = converted
         .iter()
-        .map(|a| a.mrr_at(as_of))
-        .filter(|m| *m > 0)
+        .map(|(a, w)| (*w, a.mrr_at(as_of) as f64))
+        .filter(|(_, m)| *m > 0.0)
         .collect();
-    let arpa =
-        (!mrr_now.is_empty()).then(|| mrr_now.iter().sum::<i64>() as f64 / mrr_now.len() as f64);
+    let active: f64 = mrr_now.iter().map(|(w, _)| w).sum();
+    let arpa = (active > 0.0).then(|| mrr_now.iter().map(|(w, m)| w * m).sum::<f64>() / active);
     let obs = observations(converted.iter().copied(), as_of);
     let horizon = f64::from(settings.revenue.ltv_horizon_months) * DAYS_PER_MONTH;
     let rmst_months =
         (!obs.is_empty()).then(|| KaplanMeier::fit(&obs).rmst(horizon) / DAYS_PER_MONTH);
     let churn = monthly_logo_churn(&converted, as_of);
     Ltv {
-        customers: converted.len() as u64,
-        active: mrr_now.len() as u64,
-        realized: converted.iter().map(|a| a.realized(as_of)).sum(),
+        customers: converted.iter().map(|(_, w)| w).sum(),
+        active,
+        realized: converted.iter().map(|(a, w)| w * a.realized(as_of)).sum(),
         expansion: converted
             .iter()
-            .flat_map(|a| {
-                a.movements.iter().filter(move |m| {
-                    m.kind == MovementKind::Expansion && a.converted_at.is_some_and(|c| m.at >= c)
-                })
+            .flat_map(|&(a, w)| {
+                a.movements
+                    .iter()
+                    .filter(move |m| {
+                        m.kind == MovementKind::Expansion
+                            && a.converted_at.is_some_and(|c| m.at >= c)
+                    })
+                    .map(move |m| w * m.amount as f64)
             })
-            .map(|m| m.amount)
             .sum(),
         arpa,
         rmst_months,
@@ -119,10 +132,7 @@ pub(crate) fn report(
     ]
     .map(str::to_owned)
     .to_vec();
-    let mut groups = vec![(
-        "all".to_owned(),
-        revenue.accounts.iter().collect::<Vec<_>>(),
-    )];
+    let mut groups = vec![("all".to_owned(), revenue.all().collect::<Vec<_>>())];
     if revenue.by.is_some() {
         for g in revenue.group_names() {
             let members = revenue.in_group(&g).collect();
@@ -136,10 +146,10 @@ pub(crate) fn report(
             let l = ltv(&members, settings, params.as_of);
             let mut row = Map::new();
             row.insert(label.clone(), Value::String(name));
-            row.insert("customers".into(), l.customers.into());
-            row.insert("active".into(), l.active.into());
+            row.insert("customers".into(), count(l.customers));
+            row.insert("active".into(), count(l.active));
             row.insert("realized_revenue".into(), money(Some(l.realized), c));
-            row.insert("expansion_revenue".into(), major(l.expansion, c));
+            row.insert("expansion_revenue".into(), money(Some(l.expansion), c));
             row.insert("arpa".into(), money(l.arpa, c));
             row.insert("rmst_months".into(), ratio(l.rmst_months));
             row.insert("predicted_ltv".into(), money(l.predicted, c));

@@ -8,27 +8,28 @@ use serde_json::{Map, Value};
 use tenure_core::Timestamp;
 
 use crate::revenue::{month_label, month_start, next_month, MovementKind, Revenue};
-use crate::{major, ratio, Report, ReportError, ReportParams};
+use crate::{count, major_f, ratio, Report, ReportError, ReportParams};
 
-/// One month of one group, in minor units.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One month of one group, in minor units; sums weighted by each account's weight in the group
+/// (whole numbers without `--model`).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MonthFigures {
     /// Signed sums by kind, in [`MovementKind::ALL`] order.
-    pub movements: [i64; 5],
-    pub mrr_start: i64,
-    pub mrr_end: i64,
-    pub customers: u64,
+    pub movements: [f64; 5],
+    pub mrr_start: f64,
+    pub mrr_end: f64,
+    pub customers: f64,
 }
 
 impl MonthFigures {
-    pub fn of(&self, kind: MovementKind) -> i64 {
+    pub fn of(&self, kind: MovementKind) -> f64 {
         self.movements[MovementKind::ALL
             .iter()
             .position(|k| *k == kind)
             .expect("a kind")]
     }
 
-    pub fn net_new(&self) -> i64 {
+    pub fn net_new(&self) -> f64 {
         self.movements.iter().sum()
     }
 }
@@ -65,11 +66,11 @@ pub fn month_figures(
     end: Timestamp,
 ) -> MonthFigures {
     let mut f = MonthFigures::default();
-    for account in revenue.in_group(group) {
-        f.mrr_start += account.mrr_at(start.plus_millis(-1));
+    for (account, weight) in revenue.in_group(group) {
+        f.mrr_start += weight * account.mrr_at(start.plus_millis(-1)) as f64;
         let at_end = account.mrr_at(end);
-        f.mrr_end += at_end;
-        f.customers += u64::from(at_end > 0);
+        f.mrr_end += weight * at_end as f64;
+        f.customers += if at_end > 0 { weight } else { 0.0 };
         for m in account
             .movements
             .iter()
@@ -79,7 +80,7 @@ pub fn month_figures(
                 .iter()
                 .position(|k| *k == m.kind)
                 .expect("a kind");
-            f.movements[i] += m.amount;
+            f.movements[i] += weight * m.amount as f64;
         }
     }
     f
@@ -115,27 +116,27 @@ pub(crate) fn report(revenue: &Revenue, params: &ReportParams) -> Result<Report,
                 row.insert(columns[1].clone(), Value::String(group.clone()));
             }
             for kind in MovementKind::ALL {
-                row.insert(kind.name().into(), major(f.of(kind), revenue.currency));
+                row.insert(kind.name().into(), major_f(f.of(kind), revenue.currency));
             }
             let lost = -(f.of(MovementKind::Churn) + f.of(MovementKind::Contraction));
             let won_back = f.of(MovementKind::Expansion) + f.of(MovementKind::Reactivation);
-            let start_mrr = (f.mrr_start > 0).then_some(f.mrr_start as f64);
-            row.insert("net_new_mrr".into(), major(f.net_new(), revenue.currency));
-            row.insert("mrr".into(), major(f.mrr_end, revenue.currency));
-            row.insert("arr".into(), major(12 * f.mrr_end, revenue.currency));
-            row.insert("customers".into(), f.customers.into());
+            let start_mrr = (f.mrr_start > 0.0).then_some(f.mrr_start);
+            row.insert("net_new_mrr".into(), major_f(f.net_new(), revenue.currency));
+            row.insert("mrr".into(), major_f(f.mrr_end, revenue.currency));
+            row.insert("arr".into(), major_f(12.0 * f.mrr_end, revenue.currency));
+            row.insert("customers".into(), count(f.customers));
             row.insert(
                 "gross_mrr_churn_rate".into(),
-                ratio(start_mrr.map(|s| lost as f64 / s)),
+                ratio(start_mrr.map(|s| lost / s)),
             );
             row.insert(
                 "net_mrr_churn_rate".into(),
-                ratio(start_mrr.map(|s| (lost - won_back) as f64 / s)),
+                ratio(start_mrr.map(|s| (lost - won_back) / s)),
             );
             let gained = f.of(MovementKind::New) + won_back;
             row.insert(
                 "quick_ratio".into(),
-                ratio((lost > 0).then(|| gained as f64 / lost as f64)),
+                ratio((lost > 0.0).then(|| gained / lost)),
             );
             rows.push(row);
         }

@@ -8,29 +8,30 @@ use serde_json::{Map, Value};
 use tenure_core::Timestamp;
 
 use crate::revenue::Revenue;
-use crate::{major, ratio, Report, ReportError, ReportParams};
+use crate::{count, major_f, ratio, Report, ReportError, ReportParams};
 
-/// The figures of one group over the window, in minor units.
+/// The figures of one group over the window, in minor units; sums weighted by each account's
+/// weight in the group (whole numbers without `--model`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Retention {
-    pub accounts: u64,
-    pub retained: u64,
-    pub mrr_start: i64,
-    pub mrr_end: i64,
-    pub mrr_kept: i64,
+    pub accounts: f64,
+    pub retained: f64,
+    pub mrr_start: f64,
+    pub mrr_end: f64,
+    pub mrr_kept: f64,
 }
 
 impl Retention {
     pub fn nrr(&self) -> Option<f64> {
-        (self.mrr_start > 0).then(|| self.mrr_end as f64 / self.mrr_start as f64)
+        (self.mrr_start > 0.0).then(|| self.mrr_end / self.mrr_start)
     }
 
     pub fn grr(&self) -> Option<f64> {
-        (self.mrr_start > 0).then(|| self.mrr_kept as f64 / self.mrr_start as f64)
+        (self.mrr_start > 0.0).then(|| self.mrr_kept / self.mrr_start)
     }
 
     pub fn logo(&self) -> Option<f64> {
-        (self.accounts > 0).then(|| self.retained as f64 / self.accounts as f64)
+        (self.accounts > 0.0).then(|| self.retained / self.accounts)
     }
 }
 
@@ -47,22 +48,22 @@ pub fn window(params: &ReportParams) -> (Timestamp, Timestamp) {
 }
 
 pub fn retention<'a>(
-    accounts: impl Iterator<Item = &'a crate::AccountRevenue>,
+    accounts: impl Iterator<Item = (&'a crate::AccountRevenue, f64)>,
     t0: Timestamp,
     t1: Timestamp,
 ) -> Retention {
     let mut r = Retention::default();
-    for a in accounts {
+    for (a, weight) in accounts {
         let start = a.mrr_at(t0);
         if start <= 0 {
             continue;
         }
         let end = a.mrr_at(t1);
-        r.accounts += 1;
-        r.retained += u64::from(end > 0);
-        r.mrr_start += start;
-        r.mrr_end += end;
-        r.mrr_kept += end.min(start);
+        r.accounts += weight;
+        r.retained += if end > 0 { weight } else { 0.0 };
+        r.mrr_start += weight * start as f64;
+        r.mrr_end += weight * end as f64;
+        r.mrr_kept += weight * end.min(start) as f64;
     }
     r
 }
@@ -81,7 +82,7 @@ pub(crate) fn report(revenue: &Revenue, params: &ReportParams) -> Result<Report,
     ]
     .map(str::to_owned)
     .to_vec();
-    let mut groups = vec![("all".to_owned(), retention(revenue.accounts.iter(), t0, t1))];
+    let mut groups = vec![("all".to_owned(), retention(revenue.all(), t0, t1))];
     if revenue.by.is_some() {
         for g in revenue.group_names() {
             let r = retention(revenue.in_group(&g), t0, t1);
@@ -93,9 +94,9 @@ pub(crate) fn report(revenue: &Revenue, params: &ReportParams) -> Result<Report,
         .map(|(name, r)| {
             let mut row = Map::new();
             row.insert(label.clone(), Value::String(name));
-            row.insert("accounts".into(), r.accounts.into());
-            row.insert("mrr_start".into(), major(r.mrr_start, revenue.currency));
-            row.insert("mrr_end".into(), major(r.mrr_end, revenue.currency));
+            row.insert("accounts".into(), count(r.accounts));
+            row.insert("mrr_start".into(), major_f(r.mrr_start, revenue.currency));
+            row.insert("mrr_end".into(), major_f(r.mrr_end, revenue.currency));
             row.insert("nrr".into(), ratio(r.nrr()));
             row.insert("grr".into(), ratio(r.grr()));
             row.insert("logo_retention".into(), ratio(r.logo()));

@@ -11,6 +11,9 @@ use serde::Serialize;
 use tenure_core::{AccountId, Timestamp};
 use tenure_engine::{Model, Stream, Touchpoint};
 
+use tenure_attribution::weights;
+
+use crate::journeys::{converting_journey, model_of};
 use crate::{ReportError, ReportParams, ReportSettings};
 
 pub const DAY_MS: i64 = 86_400_000;
@@ -103,16 +106,22 @@ impl AccountRevenue {
 }
 
 /// All accounts' revenue and the groups they fall in.
+///
+/// An account belongs to one group with weight 1, except under `--model` with a touch
+/// grouping: then it belongs to every group its journey touched, weighted by the model's credit
+/// (its weights sum to 1), and every figure of a group is the credit-weighted sum over its
+/// members.
 #[derive(Debug, Clone)]
 pub struct Revenue {
     pub as_of: Timestamp,
     pub currency: tenure_core::Currency,
     pub accounts: Vec<AccountRevenue>,
-    /// The `--by` grouping of each account (same order as `accounts`); "all" without `--by`.
-    pub groups: Vec<String>,
     pub by: Option<String>,
-    /// Group -> indices into `accounts`, so a group is found without scanning every account.
-    members: BTreeMap<String, Vec<usize>>,
+    /// The attribution model splitting accounts over groups, if any.
+    pub model: Option<String>,
+    /// Group -> (index into `accounts`, weight), so a group is found without scanning every
+    /// account.
+    members: BTreeMap<String, Vec<(usize, f64)>>,
 }
 
 /// Groupings by acquisition, from the first touch of the account's journey.
@@ -180,34 +189,20 @@ impl Revenue {
             });
         }
         let groups = group_accounts(model, settings, params, &accounts)?;
-        Ok(Revenue::new(
-            as_of,
-            settings.currency,
-            accounts,
-            groups,
-            params.by.clone(),
-        ))
-    }
-
-    pub fn new(
-        as_of: Timestamp,
-        currency: tenure_core::Currency,
-        accounts: Vec<AccountRevenue>,
-        groups: Vec<String>,
-        by: Option<String>,
-    ) -> Revenue {
-        let mut members: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, g) in groups.iter().enumerate() {
-            members.entry(g.clone()).or_default().push(i);
+        let mut members: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
+        for (i, shares) in groups.into_iter().enumerate() {
+            for (group, weight) in shares {
+                members.entry(group).or_default().push((i, weight));
+            }
         }
-        Revenue {
+        Ok(Revenue {
             as_of,
-            currency,
+            currency: settings.currency,
             accounts,
-            groups,
-            by,
+            by: params.by.clone(),
+            model: params.model.clone(),
             members,
-        }
+        })
     }
 
     /// The distinct groups, in order.
@@ -215,14 +210,22 @@ impl Revenue {
         self.members.keys().cloned().collect()
     }
 
-    /// The accounts of group `name`.
-    pub fn in_group<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a AccountRevenue> + 'a {
+    /// The accounts of group `name`, each with its weight in the group.
+    pub fn in_group<'a>(
+        &'a self,
+        name: &str,
+    ) -> impl Iterator<Item = (&'a AccountRevenue, f64)> + 'a {
         self.members
             .get(name)
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
-            .map(|&i| &self.accounts[i])
+            .map(|&(i, w)| (&self.accounts[i], w))
+    }
+
+    /// Every account, each with weight 1.
+    pub fn all(&self) -> impl Iterator<Item = (&AccountRevenue, f64)> + '_ {
+        self.accounts.iter().map(|a| (a, 1.0))
     }
 }
 
@@ -262,14 +265,24 @@ fn touch_value(touch: Option<&Touchpoint>, by: &str) -> String {
     }
 }
 
+/// Each account's groups with their weights.
+type Shares = Vec<(String, f64)>;
+
+fn whole(group: String) -> Shares {
+    vec![(group, 1.0)]
+}
+
 fn group_accounts(
     model: &Model,
     settings: &ReportSettings,
     params: &ReportParams,
     accounts: &[AccountRevenue],
-) -> Result<Vec<String>, ReportError> {
+) -> Result<Vec<Shares>, ReportError> {
     let Some(by) = params.by.as_deref() else {
-        return Ok(vec!["all".to_owned(); accounts.len()]);
+        if params.model.is_some() {
+            return Err(model_needs_touch_grouping());
+        }
+        return Ok(vec![whole("all".to_owned()); accounts.len()]);
     };
     if by.trim().is_empty() {
         return Err(ReportError::Parameter {
@@ -278,21 +291,27 @@ fn group_accounts(
         });
     }
     if TOUCH_GROUPINGS.contains(&by) {
+        if let Some(name) = params.model.as_deref() {
+            return credit_shares(model, settings, name, by, accounts);
+        }
         let journeys = model.account_journeys();
         return Ok(accounts
             .iter()
             .map(|a| match a.converted_at {
-                Some(converted) => touch_value(
+                Some(converted) => whole(touch_value(
                     first_touch(
                         journeys.get(&a.account).map(Vec::as_slice),
                         converted,
                         settings.attribution.lookback_days,
                     ),
                     by,
-                ),
-                None => "(not converted)".to_owned(),
+                )),
+                None => whole(NOT_CONVERTED.to_owned()),
             })
             .collect());
+    }
+    if params.model.is_some() {
+        return Err(model_needs_touch_grouping());
     }
     Ok(accounts
         .iter()
@@ -310,9 +329,70 @@ fn group_accounts(
                     .and_then(|p| p.get(by))
                     .map(str::to_owned)
             };
-            value.unwrap_or_else(|| "(none)".to_owned())
+            whole(value.unwrap_or_else(|| "(none)".to_owned()))
         })
         .collect())
+}
+
+/// The group of accounts that have not converted, under touch groupings.
+pub const NOT_CONVERTED: &str = "(not converted)";
+
+fn model_needs_touch_grouping() -> ReportError {
+    ReportError::Parameter {
+        name: "model",
+        reason: format!(
+            "splits accounts over the touches of their journeys, so it needs --by {}",
+            TOUCH_GROUPINGS.join(", --by ")
+        ),
+    }
+}
+
+/// Each converted account split over the values of `by` its journey touched, by the credit
+/// `model_name` gives each touch (SPEC §3, Attribution).
+fn credit_shares(
+    model: &Model,
+    settings: &ReportSettings,
+    model_name: &str,
+    by: &str,
+    accounts: &[AccountRevenue],
+) -> Result<Vec<Shares>, ReportError> {
+    let attribution = model_of(model_name, settings)?;
+    if !attribution.is_per_journey() {
+        return Err(ReportError::Parameter {
+            name: "model",
+            reason: format!(
+                "{} credits totals over all journeys, not single accounts, so it cannot split \
+                 accounts into groups; use `report attribution --model {}`, or a per-journey \
+                 model here",
+                attribution.name(),
+                attribution.name()
+            ),
+        });
+    }
+    accounts
+        .iter()
+        .map(|a| {
+            let Some(at) = a.converted_at else {
+                return Ok(whole(NOT_CONVERTED.to_owned()));
+            };
+            let journey = converting_journey(model, settings, &a.account, at, by);
+            let weights = weights(&attribution, &journey).map_err(|e| ReportError::Parameter {
+                name: "model",
+                reason: e.to_string(),
+            })?;
+            let mut shares: Shares = Vec::new();
+            for (touch, w) in journey.touches.iter().zip(weights) {
+                if w <= 0.0 {
+                    continue;
+                }
+                match shares.iter_mut().find(|(g, _)| *g == touch.state) {
+                    Some((_, total)) => *total += w,
+                    None => shares.push((touch.state.clone(), w)),
+                }
+            }
+            Ok(shares)
+        })
+        .collect()
 }
 
 /// The first instant of the calendar month (UTC) containing `t`.

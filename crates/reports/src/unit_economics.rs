@@ -11,8 +11,10 @@ use serde_json::{Map, Value};
 use tenure_engine::Model;
 
 use crate::ltv::ltv;
-use crate::revenue::Revenue;
-use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+use crate::revenue::{Revenue, NOT_CONVERTED};
+use crate::{
+    count, major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings,
+};
 
 const GROUPINGS: &[&str] = &["channel", "source", "campaign"];
 
@@ -63,7 +65,7 @@ pub(crate) fn report(
         revenue
             .group_names()
             .into_iter()
-            .filter(|g| g != "(not converted)"),
+            .filter(|g| g != NOT_CONVERTED),
     );
     let margin = settings.revenue.gross_margin;
     let c = revenue.currency;
@@ -83,29 +85,30 @@ pub(crate) fn report(
     .to_vec();
     let mut rows = Vec::new();
     for name in names {
-        let members: Vec<&AccountRevenue> = revenue.in_group(&name).collect();
-        let new: Vec<&AccountRevenue> = members
+        let members: Vec<(&AccountRevenue, f64)> = revenue.in_group(&name).collect();
+        let new: Vec<(&AccountRevenue, f64)> = members
             .iter()
             .copied()
-            .filter(|a| {
+            .filter(|(a, _)| {
                 a.converted_at
                     .is_some_and(|t| t <= to && from.is_none_or(|f| t >= f))
             })
             .collect();
+        let new_customers: f64 = new.iter().map(|(_, w)| w).sum();
         let cost = spend.get(&name).copied().unwrap_or(0);
         let l = ltv(&members, settings, params.as_of);
-        let cac = match (cost, new.len()) {
-            (0, _) => Some(0.0),
-            (_, 0) => None,
-            (s, n) => Some(s as f64 / n as f64),
+        let cac = match cost {
+            0 => Some(0.0),
+            _ if new_customers <= 0.0 => None,
+            s => Some(s as f64 / new_customers),
         };
-        let realized: f64 = new.iter().map(|a| a.realized(params.as_of)).sum();
+        let realized: f64 = new.iter().map(|(a, w)| w * a.realized(params.as_of)).sum();
         let per_dollar =
             |value: Option<f64>| (cost > 0).then_some(()).and(value.map(|v| v / cost as f64));
         let mut row = Map::new();
         row.insert(by.clone(), Value::String(name));
         row.insert("spend".into(), major(cost, c));
-        row.insert("new_customers".into(), (new.len() as u64).into());
+        row.insert("new_customers".into(), count(new_customers));
         row.insert(
             "cac".into(),
             cac.map_or(Value::Null, |v| major(v.round() as i64, c)),
@@ -137,7 +140,7 @@ pub(crate) fn report(
         row.insert("roas_realized".into(), ratio(per_dollar(Some(realized))));
         row.insert(
             "roas_predicted".into(),
-            ratio(per_dollar(l.predicted.map(|p| p * new.len() as f64))),
+            ratio(per_dollar(l.predicted.map(|p| p * new_customers))),
         );
         rows.push(row);
     }

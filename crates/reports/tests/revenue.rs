@@ -630,3 +630,79 @@ fn every_model_metric_and_dimension_sums_back_to_the_total() {
         }
     }
 }
+
+/// `--model linear --by channel` on the ledger reports, by hand: account a (100 a month) is
+/// half paid_search, half email; b (50 a month) is all direct.
+#[test]
+fn ledger_reports_split_accounts_by_credit_by_hand() {
+    let m = attributed_company();
+    let run_with = |name: &str| {
+        let mut p = params("2025-03-31");
+        p.model = Some("linear".into());
+        p.by = Some("channel".into());
+        run(name, &m, &ReportSettings::default(), &p).unwrap()
+    };
+    let row_of = |r: &tenure_reports::Report, channel: &str, month: Option<&str>| {
+        r.rows
+            .iter()
+            .find(|row| row["channel"] == channel && month.is_none_or(|mo| row["month"] == mo))
+            .cloned()
+            .unwrap_or_else(|| panic!("a {channel} row"))
+    };
+    let mrr = run_with("mrr");
+    for (channel, mrr_value, customers) in [
+        ("paid_search", 50.0, 0.5),
+        ("email", 50.0, 0.5),
+        ("direct", 50.0, 1.0),
+    ] {
+        let row = row_of(&mrr, channel, Some("2025-03"));
+        assert_eq!(row["mrr"].as_f64(), Some(mrr_value), "{channel}");
+        assert_eq!(row["customers"].as_f64(), Some(customers), "{channel}");
+        let january = row_of(&mrr, channel, Some("2025-01"));
+        assert_eq!(january["new"].as_f64(), Some(mrr_value), "{channel}");
+    }
+    // Whole counts stay integers in JSON; split ones are fractions.
+    assert!(row_of(&mrr, "direct", Some("2025-03"))["customers"].is_u64());
+
+    let unit = run_with("unit-economics");
+    assert_eq!(
+        row_of(&unit, "email", None)["new_customers"].as_f64(),
+        Some(0.5)
+    );
+    assert_eq!(
+        row_of(&unit, "direct", None)["new_customers"].as_f64(),
+        Some(1.0)
+    );
+
+    let cohorts = run_with("cohorts");
+    let email = cohorts
+        .rows
+        .iter()
+        .find(|row| row["channel"] == "email" && row["month"] == 0)
+        .unwrap();
+    assert_eq!(email["accounts"].as_f64(), Some(0.5));
+    assert_eq!(email["initial_mrr"].as_f64(), Some(50.0));
+
+    let survival = run_with("survival");
+    let groups = survival.summary.as_ref().unwrap()["groups"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let customers: Vec<(String, f64)> = groups
+        .iter()
+        .map(|g| {
+            (
+                g["channel"].as_str().unwrap().to_owned(),
+                g["customers"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        customers,
+        vec![
+            ("direct".to_owned(), 1.0),
+            ("email".to_owned(), 0.5),
+            ("paid_search".to_owned(), 0.5)
+        ]
+    );
+}

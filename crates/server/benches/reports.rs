@@ -2,7 +2,8 @@
 //! rebuild that model (identity, touchpoints, ledger) by replaying the log from the store.
 //!
 //! `cargo bench -p tenure-server --bench reports` (or `bench/reports.sh`).
-//! Environment: `BENCH_ACCOUNTS` (default 100000), `BENCH_RUNS` per report (default 20).
+//! Environment: `BENCH_ACCOUNTS` (default 100000), `BENCH_RUNS` per report (default 20),
+//! `BENCH_REPORTS` (comma-separated report names to run; default all).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -140,7 +141,13 @@ fn main() {
         ("unit-economics", Some("campaign"), None, false),
         ("touchpoints", None, None, false),
     ];
+    let only: Option<Vec<String>> = std::env::var("BENCH_REPORTS")
+        .ok()
+        .map(|s| s.split(',').map(str::to_owned).collect());
     for (name, by, model, compare) in cases {
+        if only.as_ref().is_some_and(|o| !o.iter().any(|n| n == name)) {
+            continue;
+        }
         let params = ReportParams {
             by: by.map(str::to_owned),
             model: model.map(str::to_owned),

@@ -27,14 +27,15 @@ pub struct KaplanMeier {
     subjects: u64,
 }
 
-/// One row of the Kaplan–Meier table.
+/// One row of the Kaplan–Meier table. Counts are sums of weights: whole numbers for unweighted
+/// subjects, fractions when subjects are split over groups.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KmPoint {
     pub time: f64,
     /// Subjects with `time >= self.time`: the ones who could churn at this time.
-    pub at_risk: u64,
-    pub events: u64,
-    pub censored: u64,
+    pub at_risk: f64,
+    pub events: f64,
+    pub censored: f64,
     pub survival: f64,
     /// Lower end of the 95% band.
     pub lower: f64,
@@ -62,14 +63,19 @@ impl KaplanMeier {
 
     /// Fits the curve, reporting the first observation whose time is not a finite `>= 0` number.
     pub fn try_fit(observations: &[Observation]) -> Result<KaplanMeier, SurvivalError> {
-        validate(observations)
-            .map_err(|(index, time)| SurvivalError::InvalidTime { index, time })?;
+        validate(observations).map_err(|(index, invalid)| SurvivalError::of(index, invalid))?;
 
         let mut sorted: Vec<Observation> = observations.to_vec();
         sorted.sort_by(|a, b| a.time.total_cmp(&b.time));
 
         let mut points = Vec::new();
-        let mut at_risk = sorted.len() as u64;
+        // Weight still observed from each position on, summed from the end, so that "left after
+        // this time" is exact (0 when everyone churns) whatever the weights.
+        let mut from_here = vec![0.0_f64; sorted.len() + 1];
+        for i in (0..sorted.len()).rev() {
+            from_here[i] = from_here[i + 1] + sorted[i].weight;
+        }
+        let mut position = 0;
         let mut survival = 1.0_f64;
         // Σ d / (n (n − d)), Greenwood's sum, the variance of log S.
         let mut greenwood = 0.0_f64;
@@ -77,17 +83,21 @@ impl KaplanMeier {
         while let Some(first) = rest.first() {
             let time = first.time;
             let same_time = rest.iter().take_while(|o| o.time == time).count();
-            let events = rest[..same_time].iter().filter(|o| o.event).count() as u64;
-            let censored = same_time as u64 - events;
+            let at_risk = from_here[position];
+            let (mut events, mut censored) = (0.0, 0.0);
+            for o in &rest[..same_time] {
+                *if o.event { &mut events } else { &mut censored } += o.weight;
+            }
 
-            if events > 0 {
+            if events > 0.0 {
                 // A product rather than lifelines' exp(Σ log): it is at least as accurate, and
                 // a curve with no events so far stays exactly 1.0, which the band relies on.
-                survival *= (at_risk - events) as f64 / at_risk as f64;
+                let left = from_here[position + same_time] + censored;
+                survival *= left / at_risk;
                 // When everyone left dies, n − d = 0 and the term is infinite; lifelines drops it
                 // (S is 0 from then on and its band is (0, 0) whatever the variance), so do we.
-                if at_risk > events {
-                    greenwood += events as f64 / (at_risk as f64 * (at_risk - events) as f64);
+                if left > 0.0 {
+                    greenwood += events / (at_risk * left);
                 }
             }
             let (lower, upper) = log_log_band(survival, greenwood);
@@ -101,7 +111,7 @@ impl KaplanMeier {
                 upper,
             });
 
-            at_risk -= same_time as u64;
+            position += same_time;
             rest = &rest[same_time..];
         }
 
@@ -111,7 +121,7 @@ impl KaplanMeier {
         })
     }
 
-    /// Number of subjects the curve was fitted on.
+    /// Number of observations the curve was fitted on (whatever their weights).
     pub fn subjects(&self) -> u64 {
         self.subjects
     }
@@ -166,15 +176,15 @@ impl KaplanMeier {
     ///
     /// This is the row printed under survival charts; between observed times it is the count of
     /// the next observed time. A NaN time has no one at risk.
-    pub fn at_risk_table(&self, times: &[f64]) -> Vec<(f64, u64)> {
+    pub fn at_risk_table(&self, times: &[f64]) -> Vec<(f64, f64)> {
         times
             .iter()
             .map(|&t| {
                 let at_risk = if t.is_nan() {
-                    0
+                    0.0
                 } else {
                     let next = self.points.partition_point(|p| p.time < t);
-                    self.points.get(next).map_or(0, |p| p.at_risk)
+                    self.points.get(next).map_or(0.0, |p| p.at_risk)
                 };
                 (t, at_risk)
             })
@@ -213,7 +223,11 @@ mod tests {
     fn obs(pairs: &[(f64, bool)]) -> Vec<Observation> {
         pairs
             .iter()
-            .map(|&(time, event)| Observation { time, event })
+            .map(|&(time, event)| Observation {
+                time,
+                event,
+                weight: 1.0,
+            })
             .collect()
     }
 
@@ -245,7 +259,7 @@ mod tests {
             (5.0, true),
             (3.0, true),
         ]));
-        let rows: Vec<(f64, u64, u64, u64)> = km
+        let rows: Vec<(f64, f64, f64, f64)> = km
             .points
             .iter()
             .map(|p| (p.time, p.at_risk, p.events, p.censored))
@@ -253,10 +267,10 @@ mod tests {
         assert_eq!(
             rows,
             vec![
-                (2.0, 5, 1, 0),
-                (3.0, 4, 1, 1),
-                (5.0, 2, 1, 0),
-                (8.0, 1, 0, 1)
+                (2.0, 5.0, 1.0, 0.0),
+                (3.0, 4.0, 1.0, 1.0),
+                (5.0, 2.0, 1.0, 0.0),
+                (8.0, 1.0, 0.0, 1.0)
             ]
         );
         let expected = [
@@ -315,16 +329,16 @@ mod tests {
         assert_eq!(
             km.at_risk_table(&times),
             vec![
-                (-5.0, 4),
-                (0.0, 4),
-                (2.0, 4),
-                (2.5, 3),
-                (4.0, 3),
-                (6.0, 1),
-                (6.5, 0)
+                (-5.0, 4.0),
+                (0.0, 4.0),
+                (2.0, 4.0),
+                (2.5, 3.0),
+                (4.0, 3.0),
+                (6.0, 1.0),
+                (6.5, 0.0)
             ]
         );
-        assert_eq!(km.at_risk_table(&[f64::NAN])[0].1, 0);
+        assert_eq!(km.at_risk_table(&[f64::NAN])[0].1, 0.0);
     }
 
     #[test]
@@ -334,7 +348,7 @@ mod tests {
         assert_eq!(km.survival_at(10.0), 1.0);
         assert_eq!(km.median(), None);
         assert_eq!(km.rmst(30.0), 30.0);
-        assert_eq!(km.at_risk_table(&[0.0]), vec![(0.0, 0)]);
+        assert_eq!(km.at_risk_table(&[0.0]), vec![(0.0, 0.0)]);
     }
 
     #[test]
@@ -364,7 +378,7 @@ mod tests {
             (3.0, true),
             (4.0, false),
         ]));
-        assert_eq!((km.points[0].time, km.points[0].at_risk), (0.0, 4));
+        assert_eq!((km.points[0].time, km.points[0].at_risk), (0.0, 4.0));
         close(km.survival_at(0.0), 0.75, "S(0)");
         // The area starts at S(0+) = 0.75, not 1: the churn at 0 took no time.
         close(km.rmst(3.0), 2.25, "rmst");
@@ -402,5 +416,37 @@ mod tests {
     #[should_panic(expected = "observation 0 has time -2")]
     fn fit_panics_on_invalid_time() {
         KaplanMeier::fit(&obs(&[(-2.0, true)]));
+    }
+
+    /// A subject of weight 2 is two subjects: same curve, band and counts.
+    #[test]
+    fn a_weight_of_two_is_two_subjects() {
+        let pairs = [
+            (1.0, true),
+            (2.0, false),
+            (3.0, true),
+            (3.0, true),
+            (5.0, false),
+        ];
+        let doubled: Vec<Observation> = obs(&pairs).into_iter().flat_map(|o| [o, o]).collect();
+        let weighted: Vec<Observation> = obs(&pairs).into_iter().map(|o| o.weighted(2.0)).collect();
+        let (a, b) = (KaplanMeier::fit(&doubled), KaplanMeier::fit(&weighted));
+        assert_eq!(a.points, b.points);
+        assert_eq!(a.rmst(4.0), b.rmst(4.0));
+    }
+
+    #[test]
+    fn invalid_weights_are_reported_with_their_position() {
+        for weight in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let data = [
+                Observation::churned(1.0),
+                Observation::censored(2.0).weighted(weight),
+            ];
+            let error = KaplanMeier::try_fit(&data).expect_err("invalid weight");
+            assert_eq!(
+                error.to_string(),
+                format!("observation 1 has weight {weight}, expected a finite number > 0")
+            );
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Survival statistics of tenure: how long customers stay before they churn.
 //!
-//! **Architecture invariant:** this crate is pure arithmetic on `(time, event)` pairs. It does no
+//! **Architecture invariant:** this crate is pure arithmetic on `(time, event, weight)`
+//! observations (weight 1 for a whole subject, a fraction for an account split over groups by
+//! attribution credit). It does no
 //! I/O, reads no clock and knows nothing about accounts or MRR; the caller decides what "time"
 //! (days from conversion) and "event" (churn, or censored at `as_of`) mean and passes them in.
 //!

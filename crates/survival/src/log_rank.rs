@@ -33,11 +33,8 @@ pub fn log_rank(groups: &[&[Observation]]) -> Option<LogRank> {
 /// [`log_rank`], reporting the first observation whose time is not a finite `>= 0` number.
 pub fn try_log_rank(groups: &[&[Observation]]) -> Result<Option<LogRank>, SurvivalError> {
     for (group, observations) in groups.iter().enumerate() {
-        validate(observations).map_err(|(index, time)| SurvivalError::InvalidGroupTime {
-            group,
-            index,
-            time,
-        })?;
+        validate(observations)
+            .map_err(|(index, invalid)| SurvivalError::of_group(group, index, invalid))?;
     }
     let groups: Vec<&[Observation]> = groups.iter().copied().filter(|g| !g.is_empty()).collect();
     let k = groups.len();
@@ -45,25 +42,28 @@ pub fn try_log_rank(groups: &[&[Observation]]) -> Result<Option<LogRank>, Surviv
         return Ok(None);
     }
 
-    let mut pooled: Vec<(f64, bool, usize)> = groups
+    let mut pooled: Vec<(f64, bool, usize, f64)> = groups
         .iter()
         .enumerate()
-        .flat_map(|(g, obs)| obs.iter().map(move |o| (o.time, o.event, g)))
+        .flat_map(|(g, obs)| obs.iter().map(move |o| (o.time, o.event, g, o.weight)))
         .collect();
     pooled.sort_by(|a, b| a.0.total_cmp(&b.0));
 
-    let mut at_risk: Vec<f64> = groups.iter().map(|g| g.len() as f64).collect();
+    let mut at_risk: Vec<f64> = groups
+        .iter()
+        .map(|g| g.iter().map(|o| o.weight).sum())
+        .collect();
     let mut observed_minus_expected = vec![0.0; k];
     let mut variance = vec![vec![0.0; k]; k];
     let mut deaths = vec![0.0; k];
 
     let mut rest = pooled.as_slice();
-    while let Some(&(time, _, _)) = rest.first() {
+    while let Some(&(time, ..)) = rest.first() {
         let same_time = rest.iter().take_while(|o| o.0 == time).count();
         deaths.iter_mut().for_each(|d| *d = 0.0);
-        for &(_, event, g) in &rest[..same_time] {
+        for &(_, event, g, weight) in &rest[..same_time] {
             if event {
-                deaths[g] += 1.0;
+                deaths[g] += weight;
             }
         }
         let d: f64 = deaths.iter().sum();
@@ -72,11 +72,17 @@ pub fn try_log_rank(groups: &[&[Observation]]) -> Result<Option<LogRank>, Surviv
             for j in 0..k {
                 observed_minus_expected[j] += deaths[j] - at_risk[j] * d / n;
             }
-            // Hypergeometric covariance of the death counts given the margins. With one
-            // subject at risk it is 0/0 in lifelines' form, but then a single group holds
-            // everyone at risk and every term below is 0 anyway.
-            if n > 1.0 {
-                let f = d * (n - d) / (n * n * (n - 1.0));
+            // Hypergeometric covariance of the death counts given the margins, with lifelines'
+            // conventions where (n − d) / (n − 1) breaks down: at n = 1 (0/0 or x/0) it counts
+            // as 1; below 1, possible only with fractional weights, its square root is NaN in
+            // lifelines' form and the term is dropped.
+            let correction = match n {
+                n if n > 1.0 => (n - d) / (n - 1.0),
+                1.0 => 1.0,
+                _ => 0.0,
+            };
+            if correction > 0.0 {
+                let f = correction * d / (n * n);
                 for j in 0..k {
                     for l in 0..k {
                         let cross = if j == l {
@@ -89,8 +95,8 @@ pub fn try_log_rank(groups: &[&[Observation]]) -> Result<Option<LogRank>, Surviv
                 }
             }
         }
-        for &(_, _, g) in &rest[..same_time] {
-            at_risk[g] -= 1.0;
+        for &(_, _, g, weight) in &rest[..same_time] {
+            at_risk[g] -= weight;
         }
         rest = &rest[same_time..];
     }
@@ -199,7 +205,11 @@ mod tests {
     fn obs(pairs: &[(f64, bool)]) -> Vec<Observation> {
         pairs
             .iter()
-            .map(|&(time, event)| Observation { time, event })
+            .map(|&(time, event)| Observation {
+                time,
+                event,
+                weight: 1.0,
+            })
             .collect()
     }
 
@@ -294,5 +304,19 @@ mod tests {
                 assert!((product - identity).abs() < 1e-14, "({i},{j}) = {product}");
             }
         }
+    }
+
+    /// Weights of 2 everywhere are every subject twice.
+    #[test]
+    fn a_weight_of_two_is_two_subjects() {
+        let a = obs(&[(1.0, true), (3.0, true), (4.0, false)]);
+        let b = obs(&[(2.0, true), (2.5, false), (6.0, true)]);
+        let twice =
+            |g: &[Observation]| -> Vec<Observation> { g.iter().flat_map(|o| [*o, *o]).collect() };
+        let weighted =
+            |g: &[Observation]| -> Vec<Observation> { g.iter().map(|o| o.weighted(2.0)).collect() };
+        let x = log_rank(&[&twice(&a), &twice(&b)]).expect("two groups");
+        let y = log_rank(&[&weighted(&a), &weighted(&b)]).expect("two groups");
+        assert!((x.statistic - y.statistic).abs() < 1e-12, "{x:?} vs {y:?}");
     }
 }

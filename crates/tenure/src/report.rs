@@ -36,7 +36,9 @@ pub struct ReportArgs {
     #[arg(long)]
     pub by: Option<String>,
     /// Attribution model: first_touch, last_touch, last_non_direct, linear (default),
-    /// time_decay, position_based, w_shaped, markov, shapley.
+    /// time_decay, position_based, w_shaped, markov, shapley. With the ledger reports'
+    /// --by channel|source|medium|campaign|content, splits each account over its journey's
+    /// touches by that model's credit (any model but markov).
     #[arg(long)]
     pub model: Option<String>,
     /// Outcome credited by `attribution`: conversions (default), initial_arr, realized_revenue,

@@ -14,6 +14,7 @@ seeded), so re-running the script must reproduce the committed file byte for byt
 import json
 import math
 import sys
+import warnings
 
 import lifelines
 import numpy as np
@@ -31,15 +32,41 @@ def finite_or_none(x):
     return x if math.isfinite(x) else None
 
 
-def dataset(name, durations, events, groups, horizons, probe_times):
+def count(x, weighted):
+    # Whole subjects give whole counts (written as integers); weights give sums of weights.
+    return float(x) if weighted else int(x)
+
+
+def dataset(name, durations, events, groups, horizons, probe_times, weights=None):
     durations = np.asarray(durations, dtype=float)
     events = np.asarray(events, dtype=bool)
     groups = np.asarray(groups)
+    weighted = weights is not None
+    w = np.asarray(weights, dtype=float) if weighted else np.ones(len(durations))
 
-    kmf = KaplanMeierFitter().fit(durations, event_observed=events)
+    with warnings.catch_warnings():
+        # lifelines warns that fractional weights make its variance "incorrect"; the band it
+        # computes with them is still what tenure must reproduce.
+        warnings.simplefilter("ignore")
+        kmf = KaplanMeierFitter().fit(
+            durations, event_observed=events, weights=w if weighted else None
+        )
+        lr = multivariate_logrank_test(
+            durations, groups, events, weights=w if weighted else None
+        )
     sf = kmf.survival_function_.iloc[:, 0]
     ci = kmf.confidence_interval_
     table = kmf.event_table
+    if weighted:
+        # lifelines' Greenwood variance truncates the weighted number at risk to an integer
+        # (`_additive_var` casts it to uint64; it warns that weighted variances are "naive"), so
+        # its band on fractional weights is an artifact of that cast. The expected band is
+        # Greenwood's sum on the weighted counts of lifelines' own event table, untruncated,
+        # passed through lifelines' own `_bounds` (the exponential Greenwood transform).
+        n = table["at_risk"]
+        d = table["observed"]
+        var = (d / (n * (n - d))).replace([np.inf], 0).fillna(0).cumsum()
+        ci = kmf._bounds(kmf.survival_function_, var, kmf.alpha, None)
 
     timeline = []
     for t in sf.index:
@@ -47,9 +74,11 @@ def dataset(name, durations, events, groups, horizons, probe_times):
         timeline.append(
             {
                 "time": float(t),
-                "at_risk": int(row["at_risk"]),
-                "events": int(row["observed"]),
-                "censored": int(row["censored"]),
+                "at_risk": count(row["at_risk"], weighted),
+                "events": count(row["observed"], weighted),
+                # lifelines' own `censored` column is truncated to an integer with weights;
+                # removed − observed is what it means.
+                "censored": count(row["removed"] - row["observed"], weighted),
                 "survival": float(sf.loc[t]),
                 "lower": float(ci.iloc[:, 0].loc[t]),
                 "upper": float(ci.iloc[:, 1].loc[t]),
@@ -62,20 +91,23 @@ def dataset(name, durations, events, groups, horizons, probe_times):
     ]
     # lifelines' own definition of "at risk at t" (event_table) only exists at observed times;
     # between them the number at risk is the count of subjects still observed at t.
-    at_risk = [{"time": float(t), "at_risk": int((durations >= t).sum())} for t in probe_times]
+    at_risk = [
+        {"time": float(t), "at_risk": count(w[durations >= t].sum(), weighted)} for t in probe_times
+    ]
     # lifelines answers NaN before time 0; the Rust API documents S = 1 there, tested by hand.
     survival_at = [
         {"time": float(t), "survival": float(kmf.predict(t))} for t in probe_times if t >= 0
     ]
 
     labels = sorted(set(groups.tolist()))
-    lr = multivariate_logrank_test(durations, groups, events)
 
+    observations = [{"time": float(t), "event": bool(e)} for t, e in zip(durations, events)]
+    if weighted:
+        for o, weight in zip(observations, w):
+            o["weight"] = float(weight)
     return {
         "name": name,
-        "observations": [
-            {"time": float(t), "event": bool(e)} for t, e in zip(durations, events)
-        ],
+        "observations": observations,
         "groups": [labels.index(g) for g in groups.tolist()],
         "group_labels": [str(g) for g in labels],
         "timeline": timeline,
@@ -174,6 +206,39 @@ def synthetic():
     )
 
 
+def weighted_hand_made():
+    # The hand-made set with fractional weights, as an account split over channels by its
+    # attribution credit counts: the weights make ties of unequal size and a last subject of
+    # weight 0.125, so the curve still reaches exactly 0.
+    t = [0, 0, 1, 3, 3, 3, 5, 5, 6.25, 7.5, 7.5, 7.5, 9, 12, 12]
+    e = [1, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0, 1, 1]
+    g = ["a", "b", "a", "b", "a", "b", "a", "b", "a", "b", "a", "b", "a", "b", "a"]
+    w = [0.5, 1, 0.25, 0.4, 1, 0.6, 0.3, 1, 0.75, 0.2, 0.5, 1, 0.9, 0.125, 0.125]
+    return dataset(
+        "weighted_hand_made", t, e, g, [0.0, 2.5, 6.25, 8.0, 12.0, 20.0], [0, 3, 4, 12, 13], w
+    )
+
+
+def weighted_synthetic():
+    # The synthetic plans again, each subject weighted uniformly in (0.05, 1].
+    rng = np.random.default_rng(20261123)
+    n = 240
+    plan = rng.integers(0, 3, size=n)
+    scale = np.array([400.0, 700.0, 1500.0])[plan]
+    lifetime = np.round(rng.exponential(scale) * 86_400_000) / 86_400_000
+    observed_for = np.round(rng.uniform(0, 900, size=n) * 86_400_000) / 86_400_000
+    weights = 1.0 - rng.uniform(0.0, 0.95, size=n)
+    return dataset(
+        "weighted_synthetic_3_plans",
+        np.minimum(lifetime, observed_for),
+        lifetime <= observed_for,
+        np.array(["starter", "growth", "enterprise"])[plan],
+        [30.0, 365.25, 1826.25],
+        [0, 100, 365.25, 899],
+        weights,
+    )
+
+
 def chi_squared():
     points = [
         (3.84145882069412, 1),
@@ -203,7 +268,16 @@ def main():
         "lifelines": lifelines.__version__,
         "numpy": np.__version__,
         "scipy": scipy.__version__,
-        "datasets": [hand_made(), all_censored(), waltons(), rossi(), rossi_four_groups(), synthetic()],
+        "datasets": [
+            hand_made(),
+            all_censored(),
+            waltons(),
+            rossi(),
+            rossi_four_groups(),
+            synthetic(),
+            weighted_hand_made(),
+            weighted_synthetic(),
+        ],
         "chi_squared_sf": chi_squared(),
     }
     json.dump(out, sys.stdout, indent=1, allow_nan=False)
