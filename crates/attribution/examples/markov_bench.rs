@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use tenure_attribution::{credit, Journey, Model, Touch};
+use tenure_attribution::{credit, Journey, Model, States, Touch};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -51,13 +51,14 @@ fn main() {
     let started = Instant::now();
     let total: u64 = rows.iter().map(|(_, c, n)| c + n).sum();
     let mut journeys: Vec<Journey> = Vec::with_capacity(total as usize);
+    let mut states = States::new();
     for (channels, conversions, nulls) in &rows {
         let touches: Vec<Touch> = channels
             .iter()
             .enumerate()
             .map(|(i, c)| Touch {
                 at: i as i64,
-                state: (*c).to_string(),
+                state: states.intern(c),
                 direct: false,
             })
             .collect();
@@ -82,7 +83,7 @@ fn main() {
         model_s.push(started.elapsed().as_secs_f64());
         by_channel = Some(result);
     }
-    let by_channel = by_channel.unwrap_or_default();
+    let by_channel = states.named(&by_channel.unwrap_or_default());
     let sum: f64 = by_channel.values().sum();
     let shares: Vec<String> = by_channel
         .iter()

@@ -4,10 +4,9 @@
 
 use std::time::Instant;
 
-use tenure_attribution::{credit, markov, Journey, Model, Touch};
+use tenure_attribution::{credit, markov, Journey, Model, StateId, Touch};
 
 fn main() {
-    let channels: Vec<String> = (0..15).map(|c| format!("channel_{c:02}")).collect();
     let mut seed = 42u64;
     let mut next = |m: u64| {
         seed = seed
@@ -23,15 +22,12 @@ fn main() {
                     let c = next(15) as usize;
                     Touch {
                         at: i as i64,
-                        state: channels[c].clone(),
+                        state: c as StateId,
                         direct: c == 0,
                     }
                 })
                 .collect();
-            let last = channels
-                .iter()
-                .position(|c| *c == touches[len - 1].state)
-                .unwrap_or(0);
+            let last = touches[len - 1].state as usize;
             let converted = next(100) < 5 + last as u64;
             Journey {
                 touches,
@@ -64,6 +60,6 @@ fn main() {
     let started = Instant::now();
     let by_state = credit(&Model::Markov { order: 1 }, &journeys, &values).unwrap();
     let elapsed = started.elapsed();
-    let sum: f64 = by_state.values().sum();
+    let sum: f64 = by_state.iter().sum();
     println!("credit markov order 1 (revenue): {elapsed:.3?}, sums to {sum:.3}");
 }

@@ -1,7 +1,15 @@
-use std::collections::BTreeMap;
-
 use crate::markov::markov_credit;
 use crate::{weights, AttributionError, Journey, Model};
+
+/// One past the largest state id on any journey: the length of a per-state result.
+pub(crate) fn states_on(journeys: &[Journey]) -> usize {
+    journeys
+        .iter()
+        .flat_map(|j| &j.touches)
+        .map(|t| t.state as usize + 1)
+        .max()
+        .unwrap_or(0)
+}
 
 /// Credits a metric over many journeys: `values[i]` is journey `i`'s value (1.0 for
 /// conversions, or its revenue, …); it is ignored for non-converting journeys. Returns the credit
@@ -14,7 +22,8 @@ use crate::{weights, AttributionError, Journey, Model};
 ///   skipped. Should values of mixed sign cancel out so that the value removal amounts sum to
 ///   0, the total is split by the conversion removal effects instead, so it still sums back.
 ///
-/// The map has an entry, possibly 0, for every state on any journey given.
+/// The credit is indexed by [`crate::StateId`]: one entry per id up to the largest on any journey
+/// given, 0 for a state no converting journey credits.
 ///
 /// Errors: `values.len() != journeys.len()`; a converting journey with no touches (apply
 /// [`Journey::with_direct_fallback`] first) or with a non-finite value; and whatever
@@ -23,7 +32,7 @@ pub fn credit(
     model: &Model,
     journeys: &[Journey],
     values: &[f64],
-) -> Result<BTreeMap<String, f64>, AttributionError> {
+) -> Result<Vec<f64>, AttributionError> {
     model.validate()?;
     if values.len() != journeys.len() {
         return Err(AttributionError::ValuesLength {
@@ -49,22 +58,14 @@ pub fn credit(
         return Ok(markov_credit(journeys, values, order, total));
     }
 
-    let mut by_state: BTreeMap<String, f64> = BTreeMap::new();
+    let mut by_state = vec![0.0; states_on(journeys)];
     for (index, (journey, &value)) in journeys.iter().zip(values).enumerate() {
         if !journey.is_converting() {
-            for touch in &journey.touches {
-                by_state.entry(touch.state.clone()).or_insert(0.0);
-            }
             continue;
         }
         let weights = weights(model, journey).map_err(|e| e.at(index))?;
         for (touch, weight) in journey.touches.iter().zip(weights) {
-            match by_state.get_mut(touch.state.as_str()) {
-                Some(credit) => *credit += value * weight,
-                None => {
-                    by_state.insert(touch.state.clone(), value * weight);
-                }
-            }
+            by_state[touch.state as usize] += value * weight;
         }
     }
     Ok(by_state)

@@ -4,8 +4,9 @@
 //! **Architecture invariant:** this crate is pure arithmetic over [`Journey`]s. It does no I/O,
 //! reads no clock and knows nothing about accounts, people or events; the caller builds each
 //! journey (its touches strictly before conversion, within the lookback) and decides what a
-//! touch's `state` is — a channel, a source, a campaign… — and passes journeys and per-journey
-//! values in. Every credit sums back to the total it splits, up to float rounding.
+//! touch's `state` is — a channel, a source, a campaign… numbered by a [`States`] table — and
+//! passes journeys and per-journey values in. Every credit sums back to the total it splits, up
+//! to float rounding.
 //!
 //! The models are SPEC §3 "Attribution":
 //!
@@ -17,10 +18,11 @@
 //!   chain's linear system (see [`markov()`] and [`credit()`]).
 //!
 //! ```
-//! use tenure_attribution::{credit, weights, Journey, Model, Touch};
+//! use tenure_attribution::{credit, weights, Journey, Model, States, Touch};
 //!
 //! let day = 86_400_000;
-//! let touch = |at: i64, state: &str| Touch { at, state: state.to_string(), direct: false };
+//! let mut states = States::new();
+//! let mut touch = |at: i64, state: &str| Touch { at, state: states.intern(state), direct: false };
 //! let journey = Journey {
 //!     touches: vec![touch(0, "ads"), touch(7 * day, "seo"), touch(14 * day, "email")],
 //!     converted_at: Some(14 * day),
@@ -33,7 +35,7 @@
 //!
 //! // Revenue of 700 credited by position_based: 40% / 20% / 40%.
 //! let by_state = credit(&Model::PositionBased, &[journey], &[700.0]).unwrap();
-//! assert!((by_state["seo"] - 140.0).abs() < 1e-9);
+//! assert!((states.named(&by_state)["seo"] - 140.0).abs() < 1e-9);
 //! ```
 
 mod credit;
@@ -41,23 +43,28 @@ mod error;
 mod markov;
 mod model;
 mod solve;
+mod states;
 mod weights;
 
 pub use credit::credit;
 pub use error::AttributionError;
 pub use markov::{markov, MarkovResult};
 pub use model::Model;
+pub use states::States;
 pub use weights::weights;
 
 use serde::{Deserialize, Serialize};
 
+/// A state's number: its index in the caller's [`States`] table.
+pub type StateId = u32;
+
 /// One touch of a journey: when it happened (ms since the Unix epoch), the state it counts as (a
 /// channel, or a campaign etc. when grouped so), and whether it is a `direct` touch (the one
 /// `last_non_direct` skips).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Touch {
     pub at: i64,
-    pub state: String,
+    pub state: StateId,
     pub direct: bool,
 }
 
@@ -81,11 +88,11 @@ impl Journey {
     /// The models themselves refuse a converting journey with no touches (there is nobody to
     /// credit), so callers apply this before crediting.
     #[must_use]
-    pub fn with_direct_fallback(mut self, direct_state: &str) -> Journey {
+    pub fn with_direct_fallback(mut self, direct_state: StateId) -> Journey {
         if let (true, Some(at)) = (self.touches.is_empty(), self.converted_at) {
             self.touches.push(Touch {
                 at,
-                state: direct_state.to_string(),
+                state: direct_state,
                 direct: true,
             });
         }

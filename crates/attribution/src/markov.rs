@@ -5,8 +5,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 
+use crate::credit::states_on;
 use crate::solve::{absorb, Method, SparseRows};
-use crate::Journey;
+use crate::{Journey, StateId};
 
 /// The Markov model's figures, for reports and tests.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -15,7 +16,7 @@ pub struct MarkovResult {
     pub conversion_probability: f64,
     /// `RE_c = 1 − P₋c / P` for every channel (state of order 1) seen on any journey; 0 for all
     /// when nothing converts.
-    pub removal_effects: BTreeMap<String, f64>,
+    pub removal_effects: BTreeMap<StateId, f64>,
 }
 
 /// The Markov chain of `order` built from every journey with at least one touch (converting and
@@ -54,8 +55,8 @@ pub struct MarkovResult {
 /// Gauss–Seidel on the sparse rows to a residual of 1e-14 (relative to the largest reward) above
 /// that, with elimination as the fallback should it not converge. No simulation is involved.
 ///
-/// **Hot loop.** States are mapped to integer ids once per touch (FNV-hashed strings, with the
-/// previous touch's string compared first); all counting is then done on integer ids.
+/// **Hot loop.** Channels are numbered densely (by an array indexed by state id) and all
+/// counting is done on those numbers.
 pub fn markov(journeys: &[Journey], order: usize) -> MarkovResult {
     let chain = Chain::build(journeys, order.max(1), None);
     let (p, without) = chain.removal(&chain.conversion_reward, Method::Auto);
@@ -63,13 +64,13 @@ pub fn markov(journeys: &[Journey], order: usize) -> MarkovResult {
         .channels
         .iter()
         .zip(&without)
-        .map(|(&name, &p_without)| {
+        .map(|(&state, &p_without)| {
             let effect = if p > 0.0 {
                 (1.0 - p_without / p).clamp(0.0, 1.0)
             } else {
                 0.0
             };
-            (name.to_string(), effect)
+            (state, effect)
         })
         .collect();
     MarkovResult {
@@ -86,7 +87,7 @@ pub(crate) fn markov_credit(
     values: &[f64],
     order: usize,
     total: f64,
-) -> BTreeMap<String, f64> {
+) -> Vec<f64> {
     let chain = Chain::build(journeys, order, Some(values));
     let mut shares = vec![0.0; chain.channels.len()];
     if total != 0.0 {
@@ -108,12 +109,11 @@ pub(crate) fn markov_credit(
             }
         }
     }
-    chain
-        .channels
-        .iter()
-        .zip(shares)
-        .map(|(&name, share)| (name.to_string(), share))
-        .collect()
+    let mut by_state = vec![0.0; states_on(journeys)];
+    for (&state, share) in chain.channels.iter().zip(shares) {
+        by_state[state as usize] = share;
+    }
+    by_state
 }
 
 /// FNV-1a: the std SipHash is needlessly slow for millions of short state names.
@@ -144,9 +144,9 @@ type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 const DENSE_COUNTS_MAX: usize = 1024;
 
 #[derive(Debug)]
-struct Chain<'a> {
-    /// Channel names by channel id.
-    channels: Vec<&'a str>,
+struct Chain {
+    /// The state id of each channel, by channel number.
+    channels: Vec<StateId>,
     /// Transitions between transient states: 0 is `start`, chain states are 1….
     q: SparseRows,
     /// P(state → conversion).
@@ -157,15 +157,18 @@ struct Chain<'a> {
     containing: Vec<Vec<u32>>,
 }
 
-impl<'a> Chain<'a> {
-    fn build(journeys: &'a [Journey], order: usize, values: Option<&[f64]>) -> Chain<'a> {
-        let mut channel_ids: FnvMap<&'a str, u32> = FnvMap::default();
-        let mut channels: Vec<&'a str> = Vec::new();
-        let mut channel_id = |state: &'a str| -> u32 {
-            *channel_ids.entry(state).or_insert_with(|| {
+impl Chain {
+    fn build(journeys: &[Journey], order: usize, values: Option<&[f64]>) -> Chain {
+        const UNSEEN: u32 = u32::MAX;
+        let mut channel_of_state = vec![UNSEEN; states_on(journeys)];
+        let mut channels: Vec<StateId> = Vec::new();
+        let mut channel_id = |state: StateId| -> u32 {
+            let slot = &mut channel_of_state[state as usize];
+            if *slot == UNSEEN {
                 channels.push(state);
-                (channels.len() - 1) as u32
-            })
+                *slot = (channels.len() - 1) as u32;
+            }
+            *slot
         };
 
         // Pass 1: every journey with touches as its collapsed sequence of chain-state ids.
@@ -180,21 +183,15 @@ impl<'a> Chain<'a> {
             }
             let path_start = flat.len();
             if order == 1 {
-                let mut previous: Option<(&str, u32)> = None;
                 for touch in &journey.touches {
-                    let state = touch.state.as_str();
-                    if matches!(previous, Some((name, _)) if name == state) {
-                        continue;
-                    }
-                    let id = channel_id(state) + 1;
-                    previous = Some((state, id));
+                    let id = channel_id(touch.state) + 1;
                     if flat.len() == path_start || flat[flat.len() - 1] != id {
                         flat.push(id);
                     }
                 }
             } else {
                 raw.clear();
-                raw.extend(journey.touches.iter().map(|t| channel_id(&t.state)));
+                raw.extend(journey.touches.iter().map(|t| channel_id(t.state)));
                 let count = raw.len().saturating_sub(order) + 1;
                 let width = raw.len().min(order);
                 for i in 0..count {
@@ -374,6 +371,14 @@ mod tests {
     use super::*;
     use crate::Touch;
 
+    /// Test state names are single letters or `c<number>`: their id is fixed by the name.
+    fn id(name: &str) -> StateId {
+        match name.strip_prefix('c') {
+            Some(n) => n.parse().expect("c<number>"),
+            None => u32::from(name.as_bytes()[0] - b'a'),
+        }
+    }
+
     fn journey(states: &[&str], converted: bool) -> Journey {
         Journey {
             touches: states
@@ -381,7 +386,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, s)| Touch {
                     at: i as i64,
-                    state: s.to_string(),
+                    state: id(s),
                     direct: false,
                 })
                 .collect(),
@@ -400,7 +405,7 @@ mod tests {
             journey(&["a", "b", "a", "b"], true),
         ];
         let chain = Chain::build(&journeys, 2, None);
-        assert_eq!(chain.channels, ["a", "b"]);
+        assert_eq!(chain.channels, [id("a"), id("b")]);
         // Chain states by id − 1: (a,a)=1, (a,b)=2, (b)=3, (b,a)=4.
         assert_eq!(chain.q.len(), 5);
         // start → (a,a), (b), (a,b): one each.

@@ -1,6 +1,4 @@
-use std::collections::HashMap;
-
-use crate::{AttributionError, Journey, Model, Touch};
+use crate::{AttributionError, Journey, Model, StateId, Touch};
 
 /// Per-journey weights: one per touch of `journey`, each `>= 0`, summing to 1.
 ///
@@ -131,14 +129,24 @@ fn w_shaped(journey: &Journey) -> Vec<f64> {
 }
 
 fn shapley(touches: &[Touch]) -> Vec<f64> {
-    let mut touches_of: HashMap<&str, usize> = HashMap::new();
+    // (state, its touches): journeys are short, so a list beats a map.
+    let mut touches_of: Vec<(StateId, usize)> = Vec::new();
     for touch in touches {
-        *touches_of.entry(touch.state.as_str()).or_default() += 1;
+        match touches_of.iter_mut().find(|(s, _)| *s == touch.state) {
+            Some((_, n)) => *n += 1,
+            None => touches_of.push((touch.state, 1)),
+        }
     }
     let distinct = touches_of.len() as f64;
     touches
         .iter()
-        .map(|t| 1.0 / distinct / touches_of[t.state.as_str()] as f64)
+        .map(|t| {
+            let n = touches_of
+                .iter()
+                .find(|(s, _)| *s == t.state)
+                .map_or(1, |(_, n)| *n);
+            1.0 / distinct / n as f64
+        })
         .collect()
 }
 

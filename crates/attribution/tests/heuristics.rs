@@ -1,8 +1,16 @@
 //! Hand-computed weight vectors for every per-journey model, through one helper.
 
-use tenure_attribution::{credit, weights, AttributionError, Journey, Model, Touch};
+use tenure_attribution::{credit, weights, AttributionError, Journey, Model, StateId, Touch};
 
 const DAY: i64 = 86_400_000;
+
+/// The states here are single letters (`a` is 0, `b` 1, …) and `direct` (26).
+fn id(name: &str) -> StateId {
+    match name {
+        "direct" => 26,
+        letter => u32::from(letter.as_bytes()[0] - b'a'),
+    }
+}
 
 /// A journey of touches one day apart (touch `i` at day `i`), converting at `converted_day`.
 /// A state ending in `*` is a direct touch (the `*` is dropped).
@@ -13,7 +21,7 @@ fn journey(states: &[&str], converted_day: Option<i64>) -> Journey {
             .enumerate()
             .map(|(i, s)| Touch {
                 at: i as i64 * DAY,
-                state: s.trim_end_matches('*').to_string(),
+                state: id(s.trim_end_matches('*')),
                 direct: s.ends_with('*'),
             })
             .collect(),
@@ -288,10 +296,10 @@ fn credit_sums_weights_times_values_by_state() {
         ("c", 0.0),
         ("d", 10.0),
     ];
-    assert_eq!(by_state.len(), expected.len());
+    assert_eq!(by_state.len(), 4, "one entry per id up to d's");
     for (state, value) in expected {
         assert!(
-            (by_state[state] - value).abs() < 1e-9,
+            (by_state[id(state) as usize] - value).abs() < 1e-9,
             "{state}: {by_state:?}"
         );
     }
@@ -347,26 +355,26 @@ fn refusals_name_what_and_where() {
 
 #[test]
 fn direct_fallback_adds_one_direct_touch_at_conversion() {
-    let j = journey(&[], Some(5)).with_direct_fallback("direct");
+    let j = journey(&[], Some(5)).with_direct_fallback(id("direct"));
     assert_eq!(
         j.touches,
         [Touch {
             at: 5 * DAY,
-            state: "direct".to_string(),
+            state: id("direct"),
             direct: true
         }]
     );
     // Journeys with touches, and non-converting ones, are left alone.
     assert_eq!(
-        converting(&["a"]).with_direct_fallback("direct"),
+        converting(&["a"]).with_direct_fallback(id("direct")),
         converting(&["a"])
     );
     assert!(journey(&[], None)
-        .with_direct_fallback("direct")
+        .with_direct_fallback(id("direct"))
         .touches
         .is_empty());
     let by_state = credit(&Model::LastNonDirect, &[j], &[1.0]).unwrap();
-    assert_eq!(by_state["direct"], 1.0);
+    assert_eq!(by_state[id("direct") as usize], 1.0);
 }
 
 #[test]

@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use tenure_attribution::{credit, markov, weights, Journey, Model, Touch};
+use tenure_attribution::{credit, markov, weights, Journey, Model, StateId, Touch};
 
 const DAY: i64 = 86_400_000;
-const STATES: [&str; 6] = ["ads", "direct", "email", "partner", "seo", "social"];
 
 fn per_journey_models() -> Vec<Model> {
     vec![
@@ -32,7 +31,7 @@ fn all_models() -> Vec<Model> {
     models
 }
 
-/// A journey over the first `states` of STATES: touches at increasing times, converting or not,
+/// A journey over states `0..states`: touches at increasing times, converting or not,
 /// with milestones anywhere around the touches.
 fn arb_journey(states: usize, max_touches: usize) -> impl Strategy<Value = Journey> {
     (
@@ -50,7 +49,7 @@ fn arb_journey(states: usize, max_touches: usize) -> impl Strategy<Value = Journ
                     at += gap;
                     Touch {
                         at,
-                        state: STATES[s].to_string(),
+                        state: s as StateId,
                         direct,
                     }
                 })
@@ -78,8 +77,17 @@ fn total_converting(journeys: &[Journey], values: &[f64]) -> f64 {
         .sum()
 }
 
+/// The credit of each state on `journeys`.
+fn on_journeys(journeys: &[Journey], by_id: &[f64]) -> BTreeMap<StateId, f64> {
+    journeys
+        .iter()
+        .flat_map(|j| &j.touches)
+        .map(|t| (t.state, by_id[t.state as usize]))
+        .collect()
+}
+
 #[track_caller]
-fn assert_same_credit(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>, scale: f64) {
+fn assert_same_credit(a: &BTreeMap<StateId, f64>, b: &BTreeMap<StateId, f64>, scale: f64) {
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (state, x) in a {
         assert!(
@@ -91,11 +99,11 @@ fn assert_same_credit(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>, scal
 
 /// Shapley value by enumerating every coalition, with v(S) = Σ value of converting journeys
 /// whose set of states is a subset of S (Zhao et al., 2018).
-fn brute_force_shapley(journeys: &[Journey], values: &[f64]) -> BTreeMap<String, f64> {
-    let players: Vec<&str> = {
-        let mut p: Vec<&str> = journeys
+fn brute_force_shapley(journeys: &[Journey], values: &[f64]) -> BTreeMap<StateId, f64> {
+    let players: Vec<StateId> = {
+        let mut p: Vec<StateId> = journeys
             .iter()
-            .flat_map(|j| j.touches.iter().map(|t| t.state.as_str()))
+            .flat_map(|j| j.touches.iter().map(|t| t.state))
             .collect();
         p.sort_unstable();
         p.dedup();
@@ -135,7 +143,7 @@ fn brute_force_shapley(journeys: &[Journey], values: &[f64]) -> BTreeMap<String,
                 let weight = factorial(size) * factorial(n - size - 1) / factorial(n);
                 phi += weight * (v(coalition | (1 << i)) - v(coalition));
             }
-            (player.to_string(), phi)
+            (player, phi)
         })
         .collect()
 }
@@ -158,16 +166,16 @@ proptest! {
         let total = total_converting(&journeys, &values);
         for model in all_models() {
             let by_state = credit(&model, &journeys, &values).unwrap();
-            let sum: f64 = by_state.values().sum();
+            let sum: f64 = by_state.iter().sum();
             prop_assert!(
                 (sum - total).abs() <= 1e-9 * total.max(1.0),
                 "{:?}: credit {:?} sums to {}, total {}", model, by_state, sum, total
             );
-            prop_assert!(by_state.values().all(|&c| c >= -1e-9 && c.is_finite()));
-            // Every state on any journey is listed.
+            prop_assert!(by_state.iter().all(|&c| c >= -1e-9 && c.is_finite()));
+            // Every state on any journey has an entry.
             for j in &journeys {
                 for t in &j.touches {
-                    prop_assert!(by_state.contains_key(&t.state));
+                    prop_assert!((t.state as usize) < by_state.len());
                 }
             }
         }
@@ -186,8 +194,11 @@ proptest! {
         let (other_journeys, other_values): (Vec<Journey>, Vec<f64>) = shuffled.into_iter().unzip();
         let total = total_converting(&journeys, &values);
         for model in all_models() {
-            let a = credit(&model, &journeys, &values).unwrap();
-            let b = credit(&model, &other_journeys, &other_values).unwrap();
+            let a = on_journeys(&journeys, &credit(&model, &journeys, &values).unwrap());
+            let b = on_journeys(
+                &other_journeys,
+                &credit(&model, &other_journeys, &other_values).unwrap(),
+            );
             assert_same_credit(&a, &b, total);
         }
         for order in 1..=3 {
@@ -200,7 +211,7 @@ proptest! {
 
     #[test]
     fn shapley_closed_form_equals_brute_force_enumeration((journeys, values) in arb_journeys(6)) {
-        let closed = credit(&Model::Shapley, &journeys, &values).unwrap();
+        let closed = on_journeys(&journeys, &credit(&Model::Shapley, &journeys, &values).unwrap());
         let brute = brute_force_shapley(&journeys, &values);
         assert_same_credit(&closed, &brute, total_converting(&journeys, &values));
     }
@@ -217,7 +228,7 @@ proptest! {
         let sum: f64 = result.removal_effects.values().sum();
         for (state, &re) in &result.removal_effects {
             let expected = if sum > 0.0 { re / sum * conversions } else { 0.0 };
-            prop_assert!((by_state[state] - expected).abs() < 1e-9, "{}: {:?} vs {:?}", state, by_state, result);
+            prop_assert!((by_state[*state as usize] - expected).abs() < 1e-9, "{}: {:?} vs {:?}", state, by_state, result);
         }
         for &re in result.removal_effects.values() {
             prop_assert!((0.0..=1.0).contains(&re));

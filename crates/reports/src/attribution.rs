@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
-use tenure_attribution::{credit, weights, Journey, Model};
+use tenure_attribution::{credit, weights, Journey, Model, States};
 use tenure_core::{AccountId, DealKind, DealStatus, Timestamp};
 use tenure_engine::{Model as Derived, DIRECT};
 use tenure_survival::KaplanMeier;
@@ -160,18 +160,18 @@ struct Inputs {
 }
 
 fn inputs(
-    journeys: Journeys,
+    converting: Vec<(usize, Journey)>,
+    other: Vec<Journey>,
     revenue: &Revenue,
     outcomes: &Outcomes,
     metric: &str,
     params: &ReportParams,
 ) -> Inputs {
-    let mut all: Vec<Journey> =
-        Vec::with_capacity(journeys.converting.len() + journeys.other.len());
+    let mut all: Vec<Journey> = Vec::with_capacity(converting.len() + other.len());
     let mut values = Vec::new();
     let mut bases = Vec::new();
     let (t0, t1) = window(params);
-    for (i, j) in journeys.converting {
+    for (i, j) in converting {
         let a = &revenue.accounts[i];
         if metric == "nrr" {
             let start = a.mrr_at(t0);
@@ -185,7 +185,7 @@ fn inputs(
         }
         all.push(j);
     }
-    all.extend(journeys.other);
+    all.extend(other);
     values.resize(all.len(), 0.0);
     let bases = (metric == "nrr").then(|| {
         bases.resize(all.len(), 0.0);
@@ -198,9 +198,9 @@ fn inputs(
     }
 }
 
-/// Credits the metric under `model`: per state, the credited value (minor units for money)
+/// Credits the metric under `model`: per state id, the credited value (minor units for money)
 /// and, for NRR, the credited MRR at the window's start.
-fn credited(model: &Model, inputs: &Inputs) -> Result<BTreeMap<String, (f64, f64)>, ReportError> {
+fn credited(model: &Model, inputs: &Inputs) -> Result<Vec<(f64, f64)>, ReportError> {
     let err = |e: tenure_attribution::AttributionError| ReportError::Parameter {
         name: "model",
         reason: e.to_string(),
@@ -208,16 +208,13 @@ fn credited(model: &Model, inputs: &Inputs) -> Result<BTreeMap<String, (f64, f64
     let numerator = credit(model, &inputs.journeys, &inputs.values).map_err(err)?;
     let denominator = match &inputs.bases {
         Some(bases) => credit(model, &inputs.journeys, bases).map_err(err)?,
-        None => BTreeMap::new(),
+        None => Vec::new(),
     };
-    let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-    for (state, v) in numerator {
-        out.entry(state).or_default().0 = v;
-    }
-    for (state, v) in denominator {
-        out.entry(state).or_default().1 = v;
-    }
-    Ok(out)
+    Ok(numerator
+        .iter()
+        .enumerate()
+        .map(|(s, &n)| (n, denominator.get(s).copied().unwrap_or(0.0)))
+        .collect())
 }
 
 fn metric_of(params: &ReportParams) -> Result<String, ReportError> {
@@ -271,10 +268,14 @@ pub(crate) fn report(
     let by = dimension(params)?;
     let metric = metric_of(params)?;
     let revenue = ungrouped(model, settings, params)?;
-    let journeys = journeys(model, &revenue, settings, &by);
-    let (converting, non_converting) = (journeys.converting.len(), journeys.other.len());
+    let Journeys {
+        converting,
+        other,
+        states,
+    } = journeys(model, &revenue, settings, &by);
+    let (converting_count, non_converting) = (converting.len(), other.len());
     let outcomes = Outcomes::new(model, &revenue, settings);
-    let inputs = inputs(journeys, &revenue, &outcomes, &metric, params);
+    let inputs = inputs(converting, other, &revenue, &outcomes, &metric, params);
     let models: Vec<Model> = if params.compare {
         Model::NAMES
             .iter()
@@ -286,25 +287,34 @@ pub(crate) fn report(
             settings,
         )?]
     };
-    let results: Vec<BTreeMap<String, (f64, f64)>> = models
+    let results: Vec<Vec<(f64, f64)>> = models
         .iter()
         .map(|m| credited(m, &inputs))
         .collect::<Result<_, _>>()?;
+    // A state's figure under one model; 0 for a state no journey holds (spend only).
+    let figure = |r: &Vec<(f64, f64)>, name: &str| {
+        states
+            .get(name)
+            .and_then(|s| r.get(s as usize).copied())
+            .unwrap_or_default()
+    };
     let spend = spend_by(model, settings, params, &by)?;
-    let mut states: BTreeSet<String> = results.iter().flat_map(|r| r.keys().cloned()).collect();
+    let mut names: BTreeSet<String> = (0..states.len())
+        .map(|s| states.name(s as u32).to_owned())
+        .collect();
     if let Some(spend) = &spend {
-        states.extend(spend.keys().cloned());
+        names.extend(spend.keys().cloned());
     }
     let c = revenue.currency;
     let mut columns = vec![by.clone()];
     let mut rows = Vec::new();
     if params.compare {
         columns.extend(models.iter().map(|m| m.name().to_owned()));
-        for s in &states {
+        for s in &names {
             let mut row = Map::new();
             row.insert(by.clone(), Value::String(s.clone()));
             for (m, r) in models.iter().zip(&results) {
-                let (num, den) = r.get(s).copied().unwrap_or_default();
+                let (num, den) = figure(r, s);
                 let v = if metric == "nrr" {
                     ratio((den > 0.0).then(|| num / den))
                 } else {
@@ -316,10 +326,10 @@ pub(crate) fn report(
         }
     } else {
         let r = &results[0];
-        let total: f64 = r.values().map(|(n, _)| n).sum();
+        let total: f64 = r.iter().map(|(n, _)| n).sum();
         columns.extend([metric.as_str(), "share", "spend", "cost_per", "roas"].map(str::to_owned));
-        for s in &states {
-            let (num, den) = r.get(s).copied().unwrap_or_default();
+        for s in &names {
+            let (num, den) = figure(r, s);
             let cost = spend.as_ref().map(|sp| sp.get(s).copied().unwrap_or(0));
             let mut row = Map::new();
             row.insert(by.clone(), Value::String(s.clone()));
@@ -358,7 +368,7 @@ pub(crate) fn report(
     report.summary = Some(json!({
         "metric": metric,
         "models": models.iter().map(Model::name).collect::<Vec<_>>(),
-        "converting_journeys": converting,
+        "converting_journeys": converting_count,
         "non_converting_journeys": non_converting,
         "lookback_days": settings.attribution.lookback_days,
     }));
@@ -402,7 +412,8 @@ pub(crate) fn journey_report(
     let mut rows = Vec::new();
     let mut credited: Vec<(i64, f64)> = match converted {
         Some(at) => {
-            let j = converting_journey(model, settings, &account, at, "channel");
+            let j =
+                converting_journey(model, settings, &account, at, "channel", &mut States::new());
             let w = weights(&attribution_model, &j).map_err(|e| ReportError::Parameter {
                 name: "model",
                 reason: e.to_string(),

@@ -7,13 +7,13 @@
 //! of every account that has not converted, and of every person or anonymous id linked to no
 //! account.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use tenure_attribution::{Journey, Model, Touch};
+use tenure_attribution::{Journey, Model, States, Touch};
 use tenure_core::{AccountId, DealKind, Timestamp};
 use tenure_engine::{Model as Derived, Touchpoint, DIRECT};
 
-use crate::revenue::{dimension_value, Revenue, DAY_MS};
+use crate::revenue::{dimension_str, Revenue, DAY_MS};
 use crate::{ReportError, ReportSettings};
 
 /// The attribution model called `name`, with the configured half-life and Markov order.
@@ -27,19 +27,22 @@ pub(crate) fn model_of(name: &str, settings: &ReportSettings) -> Result<Model, R
     })
 }
 
+/// The touchpoints of `list` in `[from, before)` (or `[from, before]` when `inclusive`), each
+/// as a touch of its value of `by`.
 fn touches<'t>(
     list: impl Iterator<Item = &'t Touchpoint>,
     from: Timestamp,
     before: Timestamp,
     by: &str,
     inclusive: bool,
+    states: &mut States,
 ) -> Vec<Touch> {
     list.filter(|t| {
         t.occurred_at >= from && (t.occurred_at < before || (inclusive && t.occurred_at == before))
     })
     .map(|t| Touch {
         at: t.occurred_at.millis(),
-        state: dimension_value(t, by),
+        state: states.intern(dimension_str(t, by)),
         direct: t.channel == DIRECT,
     })
     .collect()
@@ -54,13 +57,15 @@ fn direct_state(by: &str) -> &'static str {
     }
 }
 
-/// The journey of an account that converted at `at`, with its milestones.
+/// The journey of an account that converted at `at`, with its milestones; its states are
+/// numbered in `states`.
 pub(crate) fn converting_journey(
     model: &Derived,
     settings: &ReportSettings,
     account: &AccountId,
     at: Timestamp,
     by: &str,
+    states: &mut States,
 ) -> Journey {
     let lookback = i64::from(settings.attribution.lookback_days) * DAY_MS;
     let usage = model.usage();
@@ -82,90 +87,77 @@ pub(crate) fn converting_journey(
     .into_iter()
     .flatten()
     .min();
-    Journey {
-        touches: touches(list.iter(), at.plus_millis(-lookback), at, by, false),
+    // Journeys are in time order: the lookback's first touch is found by bisection.
+    let from = at.plus_millis(-lookback);
+    let first = list.partition_point(|t| t.occurred_at < from);
+    let journey = Journey {
+        touches: touches(list[first..].iter(), from, at, by, false, states),
         converted_at: Some(at.millis()),
         lead_at: usage
             .first_of(account, &settings.attribution.lead_events)
             .map(Timestamp::millis),
         opportunity_at: opportunity.map(Timestamp::millis),
+    };
+    if journey.touches.is_empty() {
+        journey.with_direct_fallback(states.intern(direct_state(by)))
+    } else {
+        journey
     }
-    .with_direct_fallback(direct_state(by))
 }
 
-/// Converting journeys (with their accounts) and non-converting ones.
+/// Converting journeys (with their accounts' indices in the revenue) and non-converting ones,
+/// and the names of the states on them.
 pub(crate) struct Journeys {
     pub converting: Vec<(usize, Journey)>,
     pub other: Vec<Journey>,
+    pub states: States,
 }
 
-pub(crate) fn journeys<'a>(
-    model: &'a Derived,
+pub(crate) fn journeys(
+    model: &Derived,
     revenue: &Revenue,
     settings: &ReportSettings,
     by: &str,
 ) -> Journeys {
     let lookback = i64::from(settings.attribution.lookback_days) * DAY_MS;
-    let all = model.account_journeys();
+    let mut states = States::new();
     let mut converting = Vec::new();
     let mut converted: HashSet<&AccountId> = HashSet::new();
     for (i, a) in revenue.accounts.iter().enumerate() {
         let Some(at) = a.converted_at else { continue };
         converted.insert(&a.account);
-        converting.push((i, converting_journey(model, settings, &a.account, at, by)));
+        let journey = converting_journey(model, settings, &a.account, at, by, &mut states);
+        converting.push((i, journey));
     }
     let as_of = revenue.as_of;
+    let from = as_of.plus_millis(-lookback);
     let mut other = Vec::new();
-    // Who a touchpoint is from, borrowed: there are millions of touchpoints.
-    #[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
-    enum Who<'a> {
-        Person(&'a str),
-        Anonymous(&'a str),
-    }
-    let who = |t: &'a Touchpoint| match (&t.person, &t.anonymous_id) {
-        (Some(p), _) => Some(Who::Person(p.as_str())),
-        (None, Some(a)) => Some(Who::Anonymous(a.as_str())),
-        (None, None) => None,
-    };
-    let mut linked: HashSet<Who> = HashSet::new();
-    for (account, list) in all {
-        linked.extend(list.iter().filter_map(who));
+    for (account, list) in model.account_journeys() {
         if converted.contains(account) {
             continue;
         }
-        let journey = Journey {
-            touches: touches(list.iter(), as_of.plus_millis(-lookback), as_of, by, true),
-            ..Journey::default()
-        };
-        if !journey.touches.is_empty() {
-            other.push(journey);
+        let touches = touches(list.iter(), from, as_of, by, true, &mut states);
+        if !touches.is_empty() {
+            other.push(Journey {
+                touches,
+                ..Journey::default()
+            });
         }
     }
-    // Grouped in a hash map (a tree of a million string keys was most of this report's time),
-    // then visited in key order so that credits are summed in the same order every time.
-    let mut unlinked: HashMap<Who, Vec<&Touchpoint>> = HashMap::new();
-    for t in model.touchpoints() {
-        let Some(key) = who(t) else { continue };
-        if t.account.is_none() && !linked.contains(&key) {
-            unlinked.entry(key).or_default().push(t);
+    let all = model.touchpoints();
+    for visitor in model.visitor_journeys() {
+        let list = visitor.iter().map(|&i| &all[i as usize]);
+        let touches = touches(list, from, as_of, by, true, &mut states);
+        if !touches.is_empty() {
+            other.push(Journey {
+                touches,
+                ..Journey::default()
+            });
         }
     }
-    let mut unlinked: Vec<(Who, Vec<&Touchpoint>)> = unlinked.into_iter().collect();
-    unlinked.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (_, list) in &unlinked {
-        let journey = Journey {
-            touches: touches(
-                list.iter().copied(),
-                as_of.plus_millis(-lookback),
-                as_of,
-                by,
-                true,
-            ),
-            ..Journey::default()
-        };
-        if !journey.touches.is_empty() {
-            other.push(journey);
-        }
+    Journeys {
+        converting,
+        other,
+        states,
     }
-    Journeys { converting, other }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use tenure_core::{AccountId, Timestamp};
 use tenure_engine::{Model, Stream, Touchpoint};
 
-use tenure_attribution::weights;
+use tenure_attribution::{weights, StateId, States};
 
 use crate::journeys::{converting_journey, model_of};
 use crate::{ReportError, ReportParams, ReportSettings};
@@ -246,6 +246,11 @@ pub fn first_touch(
 /// A touchpoint's value of a touch grouping (`channel`, `source`, `medium`, `campaign`,
 /// `content`); "(none)" where the touch has none.
 pub fn dimension_value(t: &Touchpoint, by: &str) -> String {
+    dimension_str(t, by).to_owned()
+}
+
+/// [`dimension_value`], borrowed.
+pub fn dimension_str<'t>(t: &'t Touchpoint, by: &str) -> &'t str {
     let value = match by {
         "channel" => Some(t.channel.as_str()),
         "source" => t.source.as_deref(),
@@ -253,7 +258,7 @@ pub fn dimension_value(t: &Touchpoint, by: &str) -> String {
         "campaign" => t.campaign.as_deref(),
         _ => t.content.as_deref(),
     };
-    value.unwrap_or("(none)").to_owned()
+    value.unwrap_or("(none)")
 }
 
 /// The group of an account by its first touch; no touch is a `direct` one (SPEC §3).
@@ -369,28 +374,32 @@ fn credit_shares(
             ),
         });
     }
+    let mut states = States::new();
     accounts
         .iter()
         .map(|a| {
             let Some(at) = a.converted_at else {
                 return Ok(whole(NOT_CONVERTED.to_owned()));
             };
-            let journey = converting_journey(model, settings, &a.account, at, by);
+            let journey = converting_journey(model, settings, &a.account, at, by, &mut states);
             let weights = weights(&attribution, &journey).map_err(|e| ReportError::Parameter {
                 name: "model",
                 reason: e.to_string(),
             })?;
-            let mut shares: Shares = Vec::new();
+            let mut shares: Vec<(StateId, f64)> = Vec::new();
             for (touch, w) in journey.touches.iter().zip(weights) {
                 if w <= 0.0 {
                     continue;
                 }
-                match shares.iter_mut().find(|(g, _)| *g == touch.state) {
+                match shares.iter_mut().find(|(s, _)| *s == touch.state) {
                     Some((_, total)) => *total += w,
-                    None => shares.push((touch.state.clone(), w)),
+                    None => shares.push((touch.state, w)),
                 }
             }
-            Ok(shares)
+            Ok(shares
+                .into_iter()
+                .map(|(s, w)| (states.name(s).to_owned(), w))
+                .collect())
         })
         .collect()
 }
