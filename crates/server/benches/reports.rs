@@ -114,14 +114,17 @@ fn main() {
     let settings = ReportSettings::default();
     let as_of = Timestamp::parse("2026-10-31T23:59:59.999Z").unwrap();
     let t = Instant::now();
-    let journeys = live.read(&ws, |m| {
-        m.account_journeys().values().map(Vec::len).sum::<usize>()
+    let (journeys, visitors) = live.read(&ws, |m| {
+        (
+            m.account_journeys().values().map(Vec::len).sum::<usize>(),
+            m.visitor_journeys().len(),
+        )
     });
     let warm = t.elapsed().as_secs_f64();
     let summary = live.read(&ws, |m| m.summary());
 
-    println!("company: {accounts} accounts, {entries} log entries, {} touchpoints ({journeys} in account journeys)", summary.touchpoints);
-    println!("rebuild from the log (read, decode, apply): {rebuild:.1} s ({:.0} entries/s); first journey computation: {warm:.2} s", entries as f64 / rebuild);
+    println!("company: {accounts} accounts, {entries} log entries, {} touchpoints ({journeys} in account journeys, {visitors} unlinked visitors)", summary.touchpoints);
+    println!("rebuild from the log (read, decode, apply): {rebuild:.1} s ({:.0} entries/s); first journey computation (account and visitor journeys, cached until the next change): {warm:.2} s", entries as f64 / rebuild);
     println!();
     println!("| report | --by | p50 ms | p95 ms | max ms | rows |");
     println!("|---|---|---:|---:|---:|---:|");
