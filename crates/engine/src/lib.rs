@@ -23,6 +23,7 @@ mod marketing;
 pub mod model;
 pub mod profiles;
 pub mod sessions;
+pub mod success;
 pub mod usage;
 
 pub use channels::{
@@ -35,4 +36,5 @@ pub use marketing::CLICK_IDS;
 pub use model::{EngineSettings, IdentitySnapshot, Model, Snapshot, Summary};
 pub use profiles::{Profile, Profiles};
 pub use sessions::{Touchpoint, TouchpointOrigin, TouchpointSettings};
-pub use usage::{ActivationSettings, Usage, RESERVED_EVENTS};
+pub use success::{AccountSuccess, Answer, Moment, Success, SurveyKind, Ticket};
+pub use usage::{ActivationSettings, Usage, UsageRecord, RESERVED_EVENTS};

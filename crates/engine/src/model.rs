@@ -23,6 +23,7 @@ use crate::profiles::Profiles;
 use crate::sessions::{
     online_touchpoint, sessions, Keyed, PageView, Touchpoint, TouchpointOrigin, TouchpointSettings,
 };
+use crate::success::Success;
 use crate::usage::{ActivationSettings, Usage};
 use tenure_ingest::stripe;
 
@@ -156,6 +157,7 @@ pub struct Model {
     ledger: Ledger,
     profiles: Profiles,
     usage: Usage,
+    success: Success,
     /// Every account's touchpoints, computed on demand and dropped by any change.
     journeys: OnceLock<BTreeMap<AccountId, Vec<Touchpoint>>>,
     /// Every touchpoint, likewise.
@@ -177,6 +179,7 @@ impl Model {
             ledger: Ledger::default(),
             profiles: Profiles::default(),
             usage: Usage::default(),
+            success: Success::default(),
             journeys: OnceLock::new(),
             all_touchpoints: OnceLock::new(),
             visitors: OnceLock::new(),
@@ -189,6 +192,11 @@ impl Model {
     }
 
     /// Product usage, milestones and activation per account.
+    /// Tickets, survey answers, account-team touches and advocacy per account.
+    pub fn success(&self) -> &Success {
+        &self.success
+    }
+
     pub fn usage(&self) -> &Usage {
         &self.usage
     }
@@ -304,6 +312,14 @@ impl Model {
             if let (MessageType::Track, Some(event)) = (m.kind, m.event.as_deref()) {
                 let user = m.user_id.as_ref().map(|u| u.as_str());
                 self.usage.track(account, user, event, m.timestamp);
+                self.success.track(
+                    account,
+                    user,
+                    event,
+                    &m.properties,
+                    m.timestamp,
+                    &m.message_id,
+                );
             }
         }
         let Some(main) = main else { return };

@@ -65,6 +65,7 @@ struct AccountUsage {
 #[derive(Debug, Clone, Default)]
 struct Interner {
     ids: HashMap<String, u32>,
+    names: Vec<String>,
 }
 
 impl Interner {
@@ -72,14 +73,23 @@ impl Interner {
         if let Some(id) = self.ids.get(name) {
             return *id;
         }
-        let id = self.ids.len() as u32;
+        let id = self.names.len() as u32;
         self.ids.insert(name.to_owned(), id);
+        self.names.push(name.to_owned());
         id
     }
 
     fn get(&self, name: &str) -> Option<u32> {
         self.ids.get(name).copied()
     }
+}
+
+/// One product event of an account, as [`Usage::between`] gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageRecord<'a> {
+    pub at: Timestamp,
+    pub user: &'a str,
+    pub event: &'a str,
 }
 
 /// Usage and milestones of every account of a workspace.
@@ -122,6 +132,35 @@ impl Usage {
             Ok(_) => {}
             Err(i) => events.insert(i, e),
         }
+    }
+
+    /// The account's product events in `(from, to]`, in time order.
+    pub fn between(
+        &self,
+        account: &AccountId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> impl Iterator<Item = UsageRecord<'_>> + '_ {
+        let events = self
+            .accounts
+            .get(account)
+            .map(|a| a.events.as_slice())
+            .unwrap_or_default();
+        let start = events.partition_point(|e| e.at <= from.millis());
+        let end = events.partition_point(|e| e.at <= to.millis());
+        events[start..end.max(start)].iter().map(|e| UsageRecord {
+            at: Timestamp::from_millis(e.at),
+            user: &self.users.names[e.user as usize],
+            event: &self.names.names[e.name as usize],
+        })
+    }
+
+    /// The account's last product event at or before `at`.
+    pub fn last_before(&self, account: &AccountId, at: Timestamp) -> Option<Timestamp> {
+        let events = &self.accounts.get(account)?.events;
+        let end = events.partition_point(|e| e.at <= at.millis());
+        end.checked_sub(1)
+            .map(|i| Timestamp::from_millis(events[i].at))
     }
 
     /// The first time the account sent `event` (any track, reserved or not).

@@ -1,0 +1,56 @@
+"""Produce the scikit-learn reference values that `tests/sklearn.rs` checks tenure-health's ROC
+AUC and Brier score against.
+
+Run from the crate directory:
+
+    python3 -m pip install -r tests/reference/requirements.txt
+    python3 tests/reference/make_expected.py > tests/reference/expected.json
+
+Every figure comes straight from `sklearn.metrics.roc_auc_score` and `brier_score_loss`; the
+inputs are seeded, so re-running reproduces the file byte for byte.
+"""
+
+import json
+import sys
+
+import numpy as np
+import sklearn
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+
+def case(name, scores, labels):
+    scores = [float(s) for s in scores]
+    labels = [bool(l) for l in labels]
+    out = {"name": name, "scores": scores, "labels": labels,
+           "roc_auc": float(roc_auc_score(labels, scores))}
+    if all(0.0 <= s <= 1.0 for s in scores):
+        out["brier"] = float(brier_score_loss(labels, scores))
+    return out
+
+
+def main():
+    rng = np.random.default_rng(20261123)
+    cases = [
+        case("hand", [0.8, 0.6, 0.4, 0.4, 0.1], [1, 0, 1, 0, 0]),
+        # Health scores are coarse (steps of a scale), so ties are the rule, not the exception.
+        case("many_ties", rng.integers(0, 5, 300) * 25.0, rng.random(300) < 0.3),
+    ]
+    # Probabilities that carry signal: churners score higher on average.
+    labels = rng.random(2000) < 0.15
+    p = np.clip(0.15 + 0.25 * labels + rng.normal(0, 0.15, 2000), 0, 1)
+    cases.append(case("informative_probabilities", p, labels))
+    # Inverted: a score that predicts the opposite gives AUC below 0.5.
+    labels = rng.random(500) < 0.4
+    cases.append(case("inverted", -(labels * 1.0) + rng.normal(0, 0.8, 500), labels))
+    # Rare positives.
+    labels = np.zeros(1000, dtype=bool)
+    labels[rng.choice(1000, 7, replace=False)] = True
+    cases.append(case("rare_positives", rng.random(1000) + labels * 0.3, labels))
+    json.dump({"produced_by": "python3 tests/reference/make_expected.py > tests/reference/expected.json",
+               "scikit_learn": sklearn.__version__, "numpy": np.__version__, "cases": cases},
+              sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+//! ROC AUC and the Brier score against scikit-learn on the same inputs.
+//!
+//! `tests/reference/expected.json` was produced by scikit-learn 1.7.2 (numpy 2.4.6, Python
+//! 3.11.7) with `python3 tests/reference/make_expected.py > tests/reference/expected.json`
+//! (from `crates/health`): `sklearn.metrics.roc_auc_score` and `brier_score_loss` on five seeded
+//! cases: a hand-made one, 300 scores on a 5-step scale (ties everywhere, as health scores
+//! have), 2,000 informative probabilities, an inverted score (AUC below 0.5) and 7 positives in
+//! 1,000.
+
+use serde_json::Value;
+use tenure_health::{brier, roc_auc};
+
+const EXPECTED: &str = include_str!("reference/expected.json");
+
+#[test]
+fn auc_and_brier_equal_scikit_learn() {
+    let reference: Value = serde_json::from_str(EXPECTED).unwrap();
+    assert_eq!(reference["scikit_learn"], "1.7.2");
+    let cases = reference["cases"].as_array().unwrap();
+    assert!(cases.len() >= 5);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let scores: Vec<f64> = case["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let labels: Vec<bool> = case["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_bool().unwrap())
+            .collect();
+        let auc = roc_auc(&scores, &labels).expect("both classes present");
+        let expected = case["roc_auc"].as_f64().unwrap();
+        assert!(
+            (auc - expected).abs() < 1e-12,
+            "{name}: AUC {auc} vs scikit-learn {expected}"
+        );
+        if let Some(expected) = case.get("brier").and_then(Value::as_f64) {
+            let b = brier(&scores, &labels).unwrap();
+            assert!(
+                (b - expected).abs() < 1e-12,
+                "{name}: Brier {b} vs scikit-learn {expected}"
+            );
+        }
+    }
+}
