@@ -9,8 +9,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tenure_core::Currency;
 use tenure_engine::{ActivationSettings, ChannelSettings, EngineSettings, TouchpointSettings};
+use tenure_health::{HealthSettings, SignalSettings};
 use tenure_ingest::segment::Limits;
-use tenure_reports::{AttributionSettings, ReportSettings, RevenueSettings};
+use tenure_reports::{AdoptionSettings, AttributionSettings, ReportSettings, RevenueSettings};
 
 /// The whole configuration, after defaults are filled in.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -24,6 +25,9 @@ pub struct Config {
     pub activation: ActivationSettings,
     pub revenue: RevenueSettings,
     pub attribution: AttributionSettings,
+    pub adoption: AdoptionSettings,
+    pub health: HealthSettings,
+    pub signals: SignalSettings,
     pub stripe: StripeSettings,
 }
 
@@ -211,6 +215,12 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        let parse = |message: String| ConfigError::Parse {
+            path: origin.to_owned(),
+            message,
+        };
+        self.health.validate().map_err(|e| parse(e.to_string()))?;
+        self.signals.validate().map_err(|e| parse(e.to_string()))?;
         self.engine().validate().map_err(|e| ConfigError::Invalid {
             path: origin.to_owned(),
             field: e.location.clone(),
@@ -241,6 +251,9 @@ impl Config {
             revenue: self.revenue.clone(),
             attribution: self.attribution.clone(),
             activation: self.activation.clone(),
+            adoption: self.adoption.clone(),
+            health: self.health.clone(),
+            signals: self.signals.clone(),
         }
     }
 

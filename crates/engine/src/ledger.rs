@@ -67,6 +67,14 @@ impl AccountLedger {
         self.invoices.values()
     }
 
+    /// The seats of the latest change at or before `at` that names them.
+    pub fn seats_at(&self, at: Timestamp) -> Option<u32> {
+        self.changes
+            .range(..=(at, i64::MAX))
+            .rev()
+            .find_map(|(_, c)| c.seats)
+    }
+
     /// The latest plan named by a change at or before `at`.
     pub fn plan_at(&self, at: Timestamp) -> Option<&str> {
         self.changes

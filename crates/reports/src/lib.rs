@@ -7,6 +7,7 @@
 //! **Invariant:** no I/O and no clock: `as_of` comes in with the parameters, so every figure is
 //! reproducible as of any instant.
 
+mod accounts;
 mod attribution;
 mod cohorts;
 mod journeys;
@@ -24,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tenure_core::{Currency, Money, Timestamp};
 use tenure_engine::Model;
+use tenure_health::{HealthSettings, SignalSettings};
 
+pub use accounts::facts;
 pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
 
 /// The reports that exist, in the order `tenure report --help` lists them.
@@ -38,6 +41,11 @@ pub const REPORTS: &[&str] = &[
     "ltv",
     "unit-economics",
     "touchpoints",
+    "accounts",
+    "account",
+    "signals",
+    "renewals",
+    "health-backtest",
 ];
 
 /// What every report takes. `as_of` is required here: the edge decides what "now" is.
@@ -54,8 +62,24 @@ pub struct ReportParams {
     pub metric: Option<String>,
     /// All models side by side (`attribution`).
     pub compare: bool,
-    /// The account of the `journey` report.
+    /// The account of the `journey` and `account` reports.
     pub account: Option<String>,
+    /// Filters of the `accounts`, `signals` and `renewals` reports.
+    pub filters: AccountFilters,
+    /// Sort of the `accounts` report: `arr` (default), `health` or `risk`.
+    pub sort: Option<String>,
+    /// A proposed health configuration `health-backtest` compares with the current one.
+    pub proposed: Option<HealthSettings>,
+}
+
+/// Which accounts the account reports list; every filter given must match.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountFilters {
+    pub band: Option<String>,
+    pub signal: Option<String>,
+    pub tier: Option<String>,
+    pub owner: Option<String>,
+    pub channel: Option<String>,
 }
 
 /// Report parameters as text, as the CLI flags and the API query give them.
@@ -71,6 +95,12 @@ pub struct RawParams {
     #[serde(default)]
     pub compare: bool,
     pub account: Option<String>,
+    pub band: Option<String>,
+    pub signal: Option<String>,
+    pub tier: Option<String>,
+    pub owner: Option<String>,
+    pub channel: Option<String>,
+    pub sort: Option<String>,
     /// The read key, when given in the query rather than a header.
     pub key: Option<String>,
 }
@@ -87,6 +117,9 @@ impl ReportParams {
             metric: None,
             compare: false,
             account: None,
+            filters: AccountFilters::default(),
+            sort: None,
+            proposed: None,
         }
     }
 
@@ -122,6 +155,15 @@ impl ReportParams {
             metric: raw.metric.clone(),
             compare: raw.compare,
             account: raw.account.clone(),
+            filters: AccountFilters {
+                band: raw.band.clone(),
+                signal: raw.signal.clone(),
+                tier: raw.tier.clone(),
+                owner: raw.owner.clone(),
+                channel: raw.channel.clone(),
+            },
+            sort: raw.sort.clone(),
+            proposed: None,
         })
     }
 }
@@ -188,6 +230,9 @@ pub struct ReportSettings {
     pub revenue: RevenueSettings,
     pub attribution: AttributionSettings,
     pub activation: tenure_engine::ActivationSettings,
+    pub adoption: AdoptionSettings,
+    pub health: HealthSettings,
+    pub signals: SignalSettings,
 }
 
 impl Default for ReportSettings {
@@ -198,6 +243,34 @@ impl Default for ReportSettings {
             revenue: RevenueSettings::default(),
             attribution: AttributionSettings::default(),
             activation: tenure_engine::ActivationSettings::default(),
+            adoption: AdoptionSettings::default(),
+            health: HealthSettings::default(),
+            signals: SignalSettings::default(),
+        }
+    }
+}
+
+/// `[adoption]` (SPEC §3, Adoption): the key features whose use is adoption.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdoptionSettings {
+    /// Product event names. The default names the simulated company's; set your product's own.
+    pub key_features: Vec<String>,
+}
+
+impl Default for AdoptionSettings {
+    fn default() -> Self {
+        Self {
+            key_features: [
+                "Report Created",
+                "Dashboard Shared",
+                "Alert Configured",
+                "Integration Connected",
+                "Export Downloaded",
+                "Forecast Viewed",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
         }
     }
 }
@@ -277,6 +350,11 @@ pub fn run(
             settings,
             params,
         ),
+        "accounts" => accounts::accounts_report(model, settings, params),
+        "account" => accounts::account_report(model, settings, params),
+        "signals" => accounts::signals_report(model, settings, params),
+        "renewals" => accounts::renewals_report(model, settings, params),
+        "health-backtest" => accounts::backtest_report(model, settings, params),
         other => Err(ReportError::Unknown(other.to_owned())),
     }
 }

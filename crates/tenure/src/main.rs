@@ -56,7 +56,7 @@ enum Command {
     /// Import events.ndjson or CSV files (accounts, subscriptions, deals, spend, touchpoints).
     Import(import::ImportArgs),
     /// Print a report (table, CSV or JSON) over what the store holds.
-    Report(report::ReportArgs),
+    Report(Box<report::ReportArgs>),
     /// Print what the store holds.
     Status {
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -184,7 +184,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(&ctx, args),
         Command::Import(args) => import::run(&ctx, args),
-        Command::Report(args) => report::run(&ctx, args),
+        Command::Report(args) => report::run(&ctx, *args),
         Command::Status { format } => status::run(&ctx, format),
         Command::Keys(KeysCommand::Create { scope }) => {
             let store = ctx.open_store()?;

@@ -16,9 +16,9 @@ pub enum ReportFormat {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The report: attribution, journey, mrr, retention, cohorts, survival, ltv,
-    /// unit-economics or touchpoints.
+    /// unit-economics, touchpoints, accounts, account, signals, renewals or health-backtest.
     pub name: String,
-    /// The account, for `journey`.
+    /// The account, for `journey` and `account`.
     pub account: Option<String>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
@@ -48,6 +48,29 @@ pub struct ReportArgs {
     /// Every model side by side, for `attribution`.
     #[arg(long)]
     pub compare: bool,
+    /// Only accounts in this health band (green, yellow, red): accounts, signals, renewals.
+    #[arg(long)]
+    pub band: Option<String>,
+    /// Only accounts with this signal (e.g. no_activity): accounts, signals, renewals.
+    #[arg(long)]
+    pub signal: Option<String>,
+    /// Only accounts of this tier.
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// Only accounts of this CSM owner.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Only accounts whose first-touch channel is this.
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Sort of `accounts`: arr (default), health (lowest first) or risk (most churn-risk
+    /// signals first).
+    #[arg(long)]
+    pub sort: Option<String>,
+    /// A proposed configuration file whose [health] `health-backtest` compares with the
+    /// current one.
+    #[arg(long)]
+    pub proposed: Option<std::path::PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
@@ -67,9 +90,18 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
         metric: args.metric.clone(),
         compare: args.compare,
         account: args.account.clone(),
+        band: args.band.clone(),
+        signal: args.signal.clone(),
+        tier: args.tier.clone(),
+        owner: args.owner.clone(),
+        channel: args.channel.clone(),
+        sort: args.sort.clone(),
         key: None,
     };
-    let params = ReportParams::parse(Timestamp::from_datetime(chrono::Utc::now()), &raw)?;
+    let mut params = ReportParams::parse(Timestamp::from_datetime(chrono::Utc::now()), &raw)?;
+    if let Some(path) = &args.proposed {
+        params.proposed = Some(tenure_config::Config::load(Some(path))?.health);
+    }
     let store = ctx.open_store()?;
     let live = serve::rebuild(ctx, &store)?;
     let settings = ctx.config.report_settings();

@@ -1,0 +1,761 @@
+//! The post-purchase reports (SPEC §4): `accounts`, `account`, `signals`, `renewals` and
+//! `health-backtest`, over each account's [`Facts`] as of an instant, gathered here from the
+//! engine's usage, success facts and ledger, and scored by `tenure-health`.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Map, Value};
+use tenure_core::{AccountId, DealStatus, Timestamp};
+use tenure_engine::{Model, SurveyKind};
+use tenure_health::{roc_auc, Band, Facts, Health, Signal, SignalKind, DAY_MS, SIGNALS};
+
+use crate::revenue::{first_touch, month_start, next_month, Revenue};
+use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+
+/// Distinct users and distinct UTC days among an account's product events in `(from, to]`,
+/// and how many events.
+fn activity(model: &Model, account: &AccountId, from: Timestamp, to: Timestamp) -> (u32, u32, u32) {
+    let mut users = HashSet::new();
+    let mut days = HashSet::new();
+    let mut events = 0u32;
+    for e in model.usage().between(account, from, to) {
+        users.insert(e.user);
+        days.insert(e.at.millis().div_euclid(DAY_MS));
+        events += 1;
+    }
+    (users.len() as u32, days.len() as u32, events)
+}
+
+/// What is known about `account` at `at` (SPEC §4's inputs), from what happened at or before it.
+pub fn facts(
+    model: &Model,
+    settings: &ReportSettings,
+    revenue: &AccountRevenue,
+    at: Timestamp,
+) -> Facts {
+    let a = &revenue.account;
+    let back = |d: i64| at.plus_millis(-d * DAY_MS);
+    let (users_14, days_14, _) = activity(model, a, back(14), at);
+    let (_, days_prev_28, _) = activity(model, a, back(42), back(14));
+    let (users_30, _, _) = activity(model, a, back(30), at);
+    let (users_prev_30, _, _) = activity(model, a, back(60), back(30));
+    let (_, _, events_7) = activity(model, a, back(7), at);
+    let (_, _, events_prev_28) = activity(model, a, back(35), back(7));
+    let mut features: Vec<String> = model
+        .usage()
+        .between(a, back(30), at)
+        .map(|e| e.event.to_owned())
+        .collect();
+    features.sort_unstable();
+    features.dedup();
+    let key = &settings.adoption.key_features;
+    let usage_limit = model
+        .usage()
+        .between(a, back(30), at)
+        .filter(|e| e.event == settings.signals.usage_limit_event)
+        .map(|e| e.at.millis())
+        .max();
+    // The champion: the most active user of the 90 days before the last 14 (ties: the first
+    // by name), and their latest event.
+    let mut counts: std::collections::BTreeMap<&str, u32> = Default::default();
+    for e in model.usage().between(a, back(104), back(14)) {
+        *counts.entry(e.user).or_default() += 1;
+    }
+    let champion = counts
+        .iter()
+        .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
+        .map(|(user, _)| {
+            let last = model
+                .usage()
+                .between(a, back(104), at)
+                .filter(|e| e.user == *user)
+                .map(|e| e.at.millis())
+                .max()
+                .unwrap_or(at.millis());
+            ((*user).to_owned(), last)
+        });
+
+    let success = model.success().account(a);
+    let tickets: Vec<&tenure_engine::Ticket> =
+        success.map(|s| s.tickets().collect()).unwrap_or_default();
+    let opened_in = |from: Timestamp, to: Timestamp| {
+        tickets
+            .iter()
+            .filter(|t| t.opened_at.is_some_and(|o| o > from && o <= to))
+            .count() as u32
+    };
+    let nps = success
+        .map(|s| {
+            s.latest_answers(SurveyKind::Nps, at)
+                .values()
+                .filter(|ans| ans.at > back(365))
+                .map(|ans| (ans.at.millis(), ans.score))
+                .collect()
+        })
+        .unwrap_or_default();
+    let last_csm_touch = success.and_then(|s| {
+        s.csm_touches()
+            .filter(|m| m.at <= at)
+            .map(|m| m.at.millis())
+            .max()
+    });
+
+    let ledger = model.ledger().account(a);
+    let failed_payment = ledger.and_then(|l| {
+        let invoices: Vec<_> = l.invoices().filter(|i| i.at <= at).collect();
+        let last_paid = invoices.iter().filter(|i| i.paid).map(|i| i.at).max();
+        invoices
+            .iter()
+            .filter(|i| !i.paid && i.at > back(30) && last_paid.is_none_or(|p| p < i.at))
+            .map(|i| i.at.millis())
+            .max()
+    });
+    let contract_end = ledger.and_then(|l| {
+        l.deals()
+            .filter(|d| d.status == DealStatus::Won && d.closed_at.is_some_and(|c| c <= at))
+            .filter_map(|d| d.contract_end)
+            .max()
+            .map(Timestamp::millis)
+    });
+
+    Facts {
+        as_of: at.millis(),
+        converted_at: revenue
+            .converted_at
+            .filter(|c| *c <= at)
+            .map(Timestamp::millis),
+        activated_at: model
+            .usage()
+            .activated_at(a, &settings.activation, at)
+            .map(Timestamp::millis),
+        mrr: revenue.mrr_at(at),
+        seats: ledger.and_then(|l| l.seats_at(at)),
+        plan: ledger.and_then(|l| l.plan_at(at)).map(str::to_owned),
+        active_users_14d: users_14,
+        active_users_30d: users_30,
+        active_users_prev_30d: users_prev_30,
+        active_days_14d: days_14,
+        active_days_prev_28d: days_prev_28,
+        events_7d: events_7,
+        events_prev_28d: events_prev_28,
+        last_activity: model.usage().last_before(a, at).map(Timestamp::millis),
+        key_features_30d: key.iter().filter(|k| features.contains(k)).count() as u32,
+        key_features: key.len() as u32,
+        features_30d: features,
+        open_tickets: tickets.iter().filter(|t| t.open_at(at)).count() as u32,
+        tickets_14d: opened_in(back(14), at),
+        tickets_prev_84d: opened_in(back(98), back(14)),
+        tickets_30d: opened_in(back(30), at),
+        nps,
+        last_csm_touch,
+        failed_payment,
+        usage_limit,
+        champion,
+        contract_end,
+    }
+}
+
+/// One customer's state at the report instant.
+struct State<'a> {
+    revenue: &'a AccountRevenue,
+    facts: Facts,
+    health: Option<Health>,
+    signals: Vec<Signal>,
+}
+
+impl State<'_> {
+    fn band(&self) -> Option<Band> {
+        self.health.as_ref().map(|h| h.band)
+    }
+
+    fn risk(&self) -> usize {
+        self.signals
+            .iter()
+            .filter(|s| s.kind == SignalKind::ChurnRisk)
+            .count()
+    }
+}
+
+fn state<'a>(
+    model: &Model,
+    settings: &ReportSettings,
+    revenue: &'a AccountRevenue,
+    at: Timestamp,
+) -> State<'a> {
+    let facts = facts(model, settings, revenue, at);
+    let health = settings.health.score(&facts);
+    let signals = settings
+        .signals
+        .evaluate(&facts, health.as_ref().map(|h| h.band));
+    State {
+        revenue,
+        facts,
+        health,
+        signals,
+    }
+}
+
+fn ungrouped(
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Revenue, ReportError> {
+    Revenue::build(
+        model,
+        settings,
+        &ReportParams {
+            by: None,
+            model: None,
+            ..params.clone()
+        },
+    )
+}
+
+fn profile<'m>(model: &'m Model, account: &AccountId, key: &str) -> Option<&'m str> {
+    model.profiles().get(account).and_then(|p| p.get(key))
+}
+
+fn channel_of(model: &Model, settings: &ReportSettings, a: &AccountRevenue) -> String {
+    a.converted_at
+        .map(|c| {
+            first_touch(
+                model.account_journeys().get(&a.account).map(Vec::as_slice),
+                c,
+                settings.attribution.lookback_days,
+            )
+            .map_or_else(|| tenure_engine::DIRECT.to_owned(), |t| t.channel.clone())
+        })
+        .unwrap_or_else(|| "(not converted)".to_owned())
+}
+
+fn check_filters(params: &ReportParams) -> Result<(), ReportError> {
+    if let Some(band) = &params.filters.band {
+        if !Band::ALL.iter().any(|b| b.name() == band) {
+            return Err(ReportError::Parameter {
+                name: "band",
+                reason: format!("{band:?} is not a band (expected green, yellow or red)"),
+            });
+        }
+    }
+    if let Some(signal) = &params.filters.signal {
+        if !SIGNALS.iter().any(|(n, _)| n == signal) {
+            return Err(ReportError::Parameter {
+                name: "signal",
+                reason: format!(
+                    "{signal:?} is not a signal (expected one of {})",
+                    SIGNALS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Customers (MRR > 0 at `as_of`) passing every filter, with their state.
+fn customers<'a>(
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+    revenue: &'a Revenue,
+) -> Result<Vec<State<'a>>, ReportError> {
+    check_filters(params)?;
+    let f = &params.filters;
+    let mut out = Vec::new();
+    for a in &revenue.accounts {
+        if a.mrr_at(params.as_of) <= 0 {
+            continue;
+        }
+        let attribute = |key: &str, wanted: &Option<String>| {
+            wanted
+                .as_deref()
+                .is_none_or(|w| profile(model, &a.account, key) == Some(w))
+        };
+        if !attribute("tier", &f.tier) || !attribute("csm_owner", &f.owner) {
+            continue;
+        }
+        if f.channel
+            .as_deref()
+            .is_some_and(|c| channel_of(model, settings, a) != c)
+        {
+            continue;
+        }
+        let s = state(model, settings, a, params.as_of);
+        if f.band
+            .as_deref()
+            .is_some_and(|b| s.band().map(Band::name) != Some(b))
+        {
+            continue;
+        }
+        if f.signal
+            .as_deref()
+            .is_some_and(|w| !s.signals.iter().any(|x| x.name == w))
+        {
+            continue;
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+fn time(ms: i64) -> Value {
+    Value::String(Timestamp::from_millis(ms).to_string())
+}
+
+fn health_value(h: Option<&Health>) -> Value {
+    ratio(h.map(|h| h.score))
+}
+
+fn band_value(b: Option<Band>) -> Value {
+    b.map_or(Value::Null, |b| Value::String(b.name().to_owned()))
+}
+
+/// `accounts`: every customer with its ARR, health, band and signals.
+pub(crate) fn accounts_report(
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let revenue = ungrouped(model, settings, params)?;
+    let mut states = customers(model, settings, params, &revenue)?;
+    match params.sort.as_deref().unwrap_or("arr") {
+        "arr" => states.sort_by_key(|s| std::cmp::Reverse(s.facts.mrr)),
+        "health" => states.sort_by(|a, b| {
+            let score = |s: &State| s.health.as_ref().map_or(f64::INFINITY, |h| h.score);
+            score(a).total_cmp(&score(b))
+        }),
+        "risk" => {
+            states.sort_by(|a, b| b.risk().cmp(&a.risk()).then(b.facts.mrr.cmp(&a.facts.mrr)))
+        }
+        other => {
+            return Err(ReportError::Parameter {
+                name: "sort",
+                reason: format!("{other:?} is not a sort (expected arr, health or risk)"),
+            })
+        }
+    }
+    let columns: Vec<String> = [
+        "account",
+        "name",
+        "tier",
+        "csm_owner",
+        "channel",
+        "arr",
+        "health",
+        "band",
+        "risk",
+        "signals",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let c = revenue.currency;
+    let rows = states
+        .iter()
+        .map(|s| {
+            let a = &s.revenue.account;
+            let mut row = Map::new();
+            row.insert("account".into(), a.as_str().into());
+            for (column, key) in [
+                ("name", "name"),
+                ("tier", "tier"),
+                ("csm_owner", "csm_owner"),
+            ] {
+                row.insert(column.into(), profile(model, a, key).into());
+            }
+            row.insert(
+                "channel".into(),
+                channel_of(model, settings, s.revenue).into(),
+            );
+            row.insert("arr".into(), major(12 * s.facts.mrr, c));
+            row.insert("health".into(), health_value(s.health.as_ref()));
+            row.insert("band".into(), band_value(s.band()));
+            row.insert("risk".into(), s.risk().into());
+            row.insert(
+                "signals".into(),
+                s.signals
+                    .iter()
+                    .map(|x| x.name)
+                    .collect::<Vec<_>>()
+                    .join(",")
+                    .into(),
+            );
+            row
+        })
+        .collect();
+    let mut report = Report::new("accounts", params, None, columns, rows);
+    report.summary = Some(json!({
+        "accounts": states.len(),
+        "health_config_version": settings.health.version(),
+        "by_band": Band::ALL.iter().map(|b| (b.name().to_owned(), Value::from(states.iter().filter(|s| s.band() == Some(*b)).count()))).collect::<Map<_, _>>(),
+    }));
+    Ok(report)
+}
+
+/// `signals`: one row per signal holding on a customer at `as_of`.
+pub(crate) fn signals_report(
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let revenue = ungrouped(model, settings, params)?;
+    let states = customers(model, settings, params, &revenue)?;
+    let columns: Vec<String> = [
+        "account",
+        "kind",
+        "signal",
+        "started_at",
+        "reason",
+        "arr",
+        "health",
+        "band",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut rows = Vec::new();
+    for s in &states {
+        for x in &s.signals {
+            if params
+                .filters
+                .signal
+                .as_deref()
+                .is_some_and(|w| w != x.name)
+            {
+                continue;
+            }
+            let mut row = Map::new();
+            row.insert("account".into(), s.revenue.account.as_str().into());
+            row.insert("kind".into(), x.kind.name().into());
+            row.insert("signal".into(), x.name.into());
+            row.insert("started_at".into(), time(x.started_at));
+            row.insert("reason".into(), x.reason.clone().into());
+            row.insert("arr".into(), major(12 * s.facts.mrr, revenue.currency));
+            row.insert("health".into(), health_value(s.health.as_ref()));
+            row.insert("band".into(), band_value(s.band()));
+            rows.push(row);
+        }
+    }
+    Ok(Report::new("signals", params, None, columns, rows))
+}
+
+/// `renewals`: contracts ending within 90 days, soonest first.
+pub(crate) fn renewals_report(
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let revenue = ungrouped(model, settings, params)?;
+    let mut states: Vec<State> = customers(model, settings, params, &revenue)?
+        .into_iter()
+        .filter(|s| {
+            s.facts.contract_end.is_some_and(|end| {
+                end > params.as_of.millis() && end - params.as_of.millis() <= 90 * DAY_MS
+            })
+        })
+        .collect();
+    states.sort_by_key(|s| s.facts.contract_end);
+    let columns: Vec<String> = [
+        "account",
+        "contract_end",
+        "days_left",
+        "window",
+        "arr",
+        "health",
+        "band",
+        "risk",
+        "risk_signals",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let rows = states
+        .iter()
+        .map(|s| {
+            let end = s.facts.contract_end.expect("filtered");
+            let left = ((end - params.as_of.millis()) as f64 / DAY_MS as f64).ceil() as i64;
+            let window = [30, 60, 90].into_iter().find(|w| left <= *w).unwrap_or(90);
+            let mut row = Map::new();
+            row.insert("account".into(), s.revenue.account.as_str().into());
+            row.insert("contract_end".into(), time(end));
+            row.insert("days_left".into(), left.into());
+            row.insert("window".into(), window.into());
+            row.insert("arr".into(), major(12 * s.facts.mrr, revenue.currency));
+            row.insert("health".into(), health_value(s.health.as_ref()));
+            row.insert("band".into(), band_value(s.band()));
+            row.insert("risk".into(), s.risk().into());
+            row.insert(
+                "risk_signals".into(),
+                s.signals
+                    .iter()
+                    .filter(|x| x.kind == SignalKind::ChurnRisk)
+                    .map(|x| x.name)
+                    .collect::<Vec<_>>()
+                    .join(",")
+                    .into(),
+            );
+            row
+        })
+        .collect();
+    let total_arr: i64 = states.iter().map(|s| 12 * s.facts.mrr).sum();
+    let mut report = Report::new("renewals", params, None, columns, rows);
+    report.summary =
+        Some(json!({"contracts": states.len(), "arr": major(total_arr, revenue.currency)}));
+    Ok(report)
+}
+
+/// `account ID`: the account's health explained, its signals, its health at every month end
+/// since conversion, and a timeline from first touch to `as_of`.
+pub(crate) fn account_report(
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let id = params.account.as_deref().ok_or(ReportError::Parameter {
+        name: "account",
+        reason: "the account report needs an account id".into(),
+    })?;
+    let account = AccountId::parse(id).map_err(|e| ReportError::Parameter {
+        name: "account",
+        reason: e.to_string(),
+    })?;
+    let revenue = ungrouped(model, settings, params)?;
+    let known = model.account_journeys().contains_key(&account)
+        || model.ledger().account(&account).is_some()
+        || model.profiles().get(&account).is_some()
+        || model.success().account(&account).is_some();
+    let Some(ar) = revenue.accounts.iter().find(|a| a.account == account) else {
+        return Err(ReportError::Parameter {
+            name: "account",
+            reason: if known {
+                format!("{id} has never paid, so it has no health (it is a prospect)")
+            } else {
+                format!("no account {id} in this workspace")
+            },
+        });
+    };
+    let now = state(model, settings, ar, params.as_of);
+    let as_of = params.as_of;
+    let mut timeline: Vec<(Timestamp, &str, String)> = Vec::new();
+    for t in model
+        .account_journeys()
+        .get(&account)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| t.occurred_at <= as_of)
+    {
+        let detail = [
+            Some(t.channel.as_str()),
+            t.source.as_deref(),
+            t.campaign.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" / ");
+        timeline.push((t.occurred_at, "touchpoint", detail));
+    }
+    for m in &ar.movements {
+        timeline.push((
+            m.at,
+            "revenue",
+            format!("{} {}", m.kind.name(), major(m.amount, revenue.currency)),
+        ));
+    }
+    if let Some(s) = model.success().account(&account) {
+        for t in s.tickets() {
+            if let Some(o) = t.opened_at.filter(|o| *o <= as_of) {
+                let priority = t.priority.as_deref().unwrap_or("normal");
+                timeline.push((o, "ticket", format!("{} opened ({priority})", t.id)));
+            }
+            if let Some(done) = t.solved_at.filter(|d| *d <= as_of) {
+                timeline.push((done, "ticket", format!("{} solved", t.id)));
+            }
+        }
+        for a in s.answers(SurveyKind::Nps).filter(|a| a.at <= as_of) {
+            timeline.push((a.at, "nps", format!("{} answered {}", a.person, a.score)));
+        }
+        for m in s.csm_touches().filter(|m| m.at <= as_of) {
+            timeline.push((m.at, "csm_touch", m.what.clone()));
+        }
+        for m in s.advocacy().filter(|m| m.at <= as_of) {
+            timeline.push((m.at, "advocacy", m.what.clone()));
+        }
+    }
+    if let Some(at) = now.facts.activated_at {
+        timeline.push((Timestamp::from_millis(at), "milestone", "activated".into()));
+    }
+    for x in &now.signals {
+        timeline.push((
+            Timestamp::from_millis(x.started_at),
+            "signal",
+            format!("{}: {}", x.name, x.reason),
+        ));
+    }
+    timeline.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
+    let columns: Vec<String> = ["at", "kind", "detail"].map(str::to_owned).to_vec();
+    let rows = timeline
+        .into_iter()
+        .map(|(at, kind, detail)| {
+            let mut row = Map::new();
+            row.insert("at".into(), Value::String(at.to_string()));
+            row.insert("kind".into(), kind.into());
+            row.insert("detail".into(), detail.into());
+            row
+        })
+        .collect();
+    // Health at each month end since conversion, and now.
+    let mut history = Vec::new();
+    if let Some(converted) = ar.converted_at {
+        let mut end = next_month(month_start(converted)).plus_millis(-1);
+        while end < as_of {
+            let s = state(model, settings, ar, end);
+            history.push(json!({
+                "at": end.to_string(),
+                "health": health_value(s.health.as_ref()),
+                "band": band_value(s.band()),
+            }));
+            end = next_month(end.plus_millis(1)).plus_millis(-1);
+        }
+    }
+    history.push(json!({
+        "at": as_of.to_string(),
+        "health": health_value(now.health.as_ref()),
+        "band": band_value(now.band()),
+    }));
+    let mut report = Report::new("account", params, None, columns, rows);
+    report.summary = Some(json!({
+        "account": account.as_str(),
+        "name": profile(model, &account, "name"),
+        "arr": major(12 * now.facts.mrr, revenue.currency),
+        "health": now.health,
+        "health_config_version": settings.health.version(),
+        "signals": now.signals.iter().map(|x| json!({
+            "kind": x.kind.name(),
+            "signal": x.name,
+            "started_at": time(x.started_at),
+            "reason": x.reason,
+        })).collect::<Vec<_>>(),
+        "health_history": history,
+        "facts": now.facts,
+    }));
+    Ok(report)
+}
+
+/// One month-end snapshot of one account: its health and whether it churned in the next 90 days.
+struct Snapshot {
+    health: Health,
+    churned: bool,
+}
+
+/// `health-backtest`: how well the health score at each month end predicted churn in the
+/// following 90 days (SPEC §4), for the current configuration and, given one, a proposed one.
+pub(crate) fn backtest_report(
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let revenue = ungrouped(model, settings, params)?;
+    let as_of = params.as_of;
+    // Month ends whose 90 following days are all known, the last twelve (or from --from).
+    let mut ends = Vec::new();
+    let mut end = month_start(as_of).plus_millis(-1);
+    while end.plus_millis(90 * DAY_MS) > as_of {
+        end = month_start(end).plus_millis(-1);
+    }
+    let earliest = params.from.unwrap_or_else(|| {
+        let mut t = end;
+        for _ in 0..11 {
+            t = month_start(t).plus_millis(-1);
+        }
+        t
+    });
+    while end >= earliest && ends.len() < 120 {
+        ends.push(end);
+        end = month_start(end).plus_millis(-1);
+    }
+    ends.reverse();
+    if ends.is_empty() {
+        return Err(ReportError::Parameter {
+            name: "as_of",
+            reason:
+                "no month end has 90 days of outcome before as_of; back-testing needs more history"
+                    .into(),
+        });
+    }
+    let mut configs = vec![("current", settings.health.clone())];
+    if let Some(proposed) = &params.proposed {
+        proposed.validate().map_err(|e| ReportError::Parameter {
+            name: "proposed",
+            reason: e.to_string(),
+        })?;
+        configs.push(("proposed", proposed.clone()));
+    }
+    let columns: Vec<String> = ["config", "band", "snapshots", "churned_90d", "churn_rate"]
+        .map(str::to_owned)
+        .to_vec();
+    let mut rows = Vec::new();
+    let mut summaries = Vec::new();
+    // Facts do not depend on the configuration: gather them once.
+    let mut samples: Vec<(Facts, bool)> = Vec::new();
+    for &t in &ends {
+        for a in &revenue.accounts {
+            if a.mrr_at(t) <= 0 {
+                continue;
+            }
+            let horizon = t.plus_millis(90 * DAY_MS);
+            let churned = a
+                .movements
+                .iter()
+                .any(|m| m.kind == crate::MovementKind::Churn && m.at > t && m.at <= horizon);
+            samples.push((facts(model, settings, a, t), churned));
+        }
+    }
+    for (name, config) in &configs {
+        let snapshots: Vec<Snapshot> = samples
+            .iter()
+            .filter_map(|(f, churned)| {
+                config.score(f).map(|health| Snapshot {
+                    health,
+                    churned: *churned,
+                })
+            })
+            .collect();
+        // A lower score should mean more churn: the AUC of (100 − score) for churn.
+        let risk: Vec<f64> = snapshots.iter().map(|s| 100.0 - s.health.score).collect();
+        let labels: Vec<bool> = snapshots.iter().map(|s| s.churned).collect();
+        let auc = roc_auc(&risk, &labels);
+        for band in Band::ALL {
+            let in_band: Vec<&Snapshot> =
+                snapshots.iter().filter(|s| s.health.band == band).collect();
+            let churned = in_band.iter().filter(|s| s.churned).count();
+            let mut row = Map::new();
+            row.insert("config".into(), (*name).into());
+            row.insert("band".into(), band.name().into());
+            row.insert("snapshots".into(), in_band.len().into());
+            row.insert("churned_90d".into(), churned.into());
+            row.insert(
+                "churn_rate".into(),
+                ratio((!in_band.is_empty()).then(|| churned as f64 / in_band.len() as f64)),
+            );
+            rows.push(row);
+        }
+        summaries.push(json!({
+            "config": name,
+            "version": config.version(),
+            "snapshots": snapshots.len(),
+            "churned_90d": labels.iter().filter(|l| **l).count(),
+            "roc_auc": ratio(auc),
+        }));
+    }
+    let mut report = Report::new("health-backtest", params, None, columns, rows);
+    report.from = ends.first().copied();
+    report.to = ends.last().copied();
+    report.summary = Some(json!({
+        "month_ends": ends.len(),
+        "horizon_days": 90,
+        "configs": summaries,
+    }));
+    Ok(report)
+}

@@ -1,0 +1,354 @@
+//! The post-purchase reports: facts gathered by hand, and on a simulated company whose churn
+//! the simulator drove by low usage, non-activation, detractors and tickets, the health score's
+//! back-test, the filters and the account view.
+
+mod common;
+
+use common::company;
+use serde_json::{json, Value};
+use tenure_core::{
+    AccountId, Currency, DealKind, DealRow, DealStatus, Entry, EntryBody, Money, Source,
+    StoredEntry, SubscriptionRow, Timestamp, WorkspaceId,
+};
+use tenure_engine::{EngineSettings, Model};
+use tenure_health::HealthSettings;
+use tenure_reports::{facts, run, Report, ReportParams, ReportSettings, Revenue};
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+fn apply(bodies: Vec<EntryBody>) -> Model {
+    let mut model = Model::new(EngineSettings::default());
+    for (i, body) in bodies.into_iter().enumerate() {
+        model.apply(&StoredEntry {
+            seq: i as i64 + 1,
+            entry: Entry {
+                workspace: WorkspaceId::default_workspace(),
+                source: Source::Import,
+                received_at: Timestamp::from_millis(0),
+                body,
+            },
+        });
+    }
+    model
+}
+
+fn track(id: &str, user: &str, event: &str, at: &str, properties: Value) -> EntryBody {
+    let line = json!({"type": "track", "messageId": id, "userId": user, "event": event,
+        "timestamp": at, "properties": properties, "context": {"groupId": "a"}});
+    EntryBody::Segment(
+        tenure_ingest::segment::parse_message(
+            line.to_string().as_bytes(),
+            Timestamp::from_millis(0),
+            &Default::default(),
+        )
+        .unwrap(),
+    )
+}
+
+/// Account `a` pays from January with 4 seats; on 2025-06-30 its facts are known by hand.
+#[test]
+fn facts_by_hand() {
+    let mut bodies = vec![EntryBody::Subscription(SubscriptionRow {
+        account_id: AccountId::parse("a").unwrap(),
+        effective_at: t("2025-01-01T00:00:00Z"),
+        mrr: Money::new(40_000, Currency::USD),
+        plan: Some("pro".into()),
+        seats: Some(4),
+    })];
+    bodies.push(EntryBody::Deal(DealRow {
+        deal_id: "d1".into(),
+        account_id: AccountId::parse("a").unwrap(),
+        kind: DealKind::NewBusiness,
+        status: DealStatus::Won,
+        amount: Money::new(480_000, Currency::USD),
+        created_at: t("2024-12-01T00:00:00Z"),
+        closed_at: Some(t("2024-12-20T00:00:00Z")),
+        contract_start: Some(t("2025-01-01T00:00:00Z")),
+        contract_end: Some(t("2025-08-15T00:00:00Z")),
+    }));
+    let mut n = 0;
+    let mut ev = |user: &str, event: &str, at: &str, p: Value| {
+        n += 1;
+        track(&format!("m{n}"), user, event, at, p)
+    };
+    // Usage: u1 in the last 14 days on two days, u2 in the last 30 only; u3 long ago (the
+    // champion of the 90 days before the last 14 is u3, idle since May).
+    bodies.push(ev(
+        "u1",
+        "Report Created",
+        "2025-06-29T10:00:00Z",
+        json!({}),
+    ));
+    bodies.push(ev(
+        "u1",
+        "Dashboard Shared",
+        "2025-06-20T10:00:00Z",
+        json!({}),
+    ));
+    bodies.push(ev(
+        "u2",
+        "Report Created",
+        "2025-06-10T10:00:00Z",
+        json!({}),
+    ));
+    for day in 1..=5 {
+        bodies.push(ev(
+            "u3",
+            "Logged In",
+            &format!("2025-05-0{day}T10:00:00Z"),
+            json!({}),
+        ));
+    }
+    bodies.push(ev(
+        "u1",
+        "Usage Limit Approached",
+        "2025-06-25T10:00:00Z",
+        json!({}),
+    ));
+    // Tickets: one open, one solved; NPS: u1 6 then 9, u2 4.
+    bodies.push(ev(
+        "u1",
+        "Ticket Created",
+        "2025-06-25T10:00:00Z",
+        json!({"ticket_id": "t1"}),
+    ));
+    bodies.push(ev(
+        "u1",
+        "Ticket Created",
+        "2025-06-01T10:00:00Z",
+        json!({"ticket_id": "t2"}),
+    ));
+    bodies.push(ev(
+        "u1",
+        "Ticket Solved",
+        "2025-06-03T10:00:00Z",
+        json!({"ticket_id": "t2"}),
+    ));
+    bodies.push(ev(
+        "u1",
+        "NPS Submitted",
+        "2025-03-01T10:00:00Z",
+        json!({"score": 6}),
+    ));
+    bodies.push(ev(
+        "u1",
+        "NPS Submitted",
+        "2025-06-01T10:00:00Z",
+        json!({"score": 9}),
+    ));
+    bodies.push(ev(
+        "u2",
+        "NPS Submitted",
+        "2025-05-01T10:00:00Z",
+        json!({"score": 4}),
+    ));
+    bodies.push(ev(
+        "csm",
+        "CSM Touch",
+        "2025-05-31T10:00:00Z",
+        json!({"kind": "qbr"}),
+    ));
+    let model = apply(bodies);
+    let settings = ReportSettings::default();
+    let at = Timestamp::parse_end_of("2025-06-30").unwrap();
+    let revenue = Revenue::build(&model, &settings, &ReportParams::at(at)).unwrap();
+    let f = facts(&model, &settings, &revenue.accounts[0], at);
+    assert_eq!(f.mrr, 40_000);
+    assert_eq!(f.seats, Some(4));
+    assert_eq!(f.plan.as_deref(), Some("pro"));
+    assert_eq!((f.active_users_14d, f.active_users_30d), (1, 2));
+    assert_eq!(
+        f.active_days_14d, 3,
+        "June 20, 25 (the limit event is usage) and 29"
+    );
+    assert_eq!(
+        f.key_features_30d, 2,
+        "Report Created and Dashboard Shared of 6"
+    );
+    assert_eq!(f.key_features, 6);
+    assert_eq!(f.last_activity, Some(t("2025-06-29T10:00:00Z").millis()));
+    assert_eq!((f.open_tickets, f.tickets_14d, f.tickets_30d), (1, 1, 2));
+    let mut nps: Vec<u8> = f.nps.iter().map(|(_, s)| *s).collect();
+    nps.sort_unstable();
+    assert_eq!(nps, [4, 9], "each person's latest answer");
+    assert_eq!(f.last_csm_touch, Some(t("2025-05-31T10:00:00Z").millis()));
+    assert_eq!(f.usage_limit, Some(t("2025-06-25T10:00:00Z").millis()));
+    assert_eq!(
+        f.champion,
+        Some(("u3".to_owned(), t("2025-05-05T10:00:00Z").millis()))
+    );
+    assert_eq!(f.contract_end, Some(t("2025-08-15T00:00:00Z").millis()));
+
+    // Through the account report: the score explains itself and the signals follow the facts.
+    let params = ReportParams {
+        account: Some("a".into()),
+        ..ReportParams::at(at)
+    };
+    let r = run("account", &model, &settings, &params).unwrap();
+    let summary = r.summary.unwrap();
+    let signals: Vec<&str> = summary["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["signal"].as_str().unwrap())
+        .collect();
+    // Converted at the deal's close (2024-12-20), activated only on 2025-06-20 (u2's report on
+    // the 10th and u1 on the 20th: two users within 14 days): not activated by day 30. Active
+    // users 2 in June against u3 alone in May: up. u2's latest answer is a 4. The contract ends
+    // on 2025-08-15, 46 days on.
+    assert_eq!(
+        signals,
+        [
+            "not_activated",
+            "nps_detractor",
+            "champion_inactive",
+            "usage_limit",
+            "active_users_up",
+            "renewal_90",
+            "renewal_60"
+        ]
+    );
+    let usage = &summary["health"]["components"][0];
+    assert_eq!(
+        (usage["name"].as_str(), usage["input"].as_f64()),
+        (Some("usage"), Some(0.25))
+    );
+    let kinds: Vec<&str> = r
+        .rows
+        .iter()
+        .map(|row| row["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["revenue", "ticket", "nps", "csm_touch", "signal"] {
+        assert!(kinds.contains(&kind), "{kind} in the timeline: {kinds:?}");
+    }
+    // A prospect and an unknown id are refused with the reason.
+    let unknown = ReportParams {
+        account: Some("nobody".into()),
+        ..ReportParams::at(at)
+    };
+    let error = run("account", &model, &settings, &unknown).unwrap_err();
+    assert!(error.to_string().contains("no account nobody"), "{error}");
+}
+
+fn report(model: &Model, name: &str, edit: impl FnOnce(&mut ReportParams)) -> Report {
+    let mut params = ReportParams::at(Timestamp::parse_end_of("2026-10-31").unwrap());
+    edit(&mut params);
+    run(name, model, &ReportSettings::default(), &params).unwrap()
+}
+
+#[test]
+fn the_health_score_predicts_the_simulators_churn() {
+    let (model, _) = company(2_000);
+    let r = report(&model, "health-backtest", |_| {});
+    let summary = r.summary.as_ref().unwrap();
+    let current = &summary["configs"][0];
+    let auc = current["roc_auc"].as_f64().unwrap();
+    println!("health-backtest: {summary}");
+    assert_eq!(summary["month_ends"], 12);
+    assert!(current["snapshots"].as_u64().unwrap() > 1_000);
+    // The simulator's churn follows usage, activation, NPS and tickets, which the default
+    // components read: the score must rank churners well above chance…
+    assert!(auc > 0.6, "AUC {auc}");
+    // …and the bands must order the churn rates.
+    let rate = |band: &str| {
+        r.rows
+            .iter()
+            .find(|row| row["band"] == band)
+            .and_then(|row| row["churn_rate"].as_f64())
+            .unwrap()
+    };
+    assert!(rate("red") > rate("yellow") && rate("yellow") > rate("green"));
+
+    // A proposed configuration reading billing alone (which the simulator never fails) carries
+    // no information: its AUC is 0.5 exactly, as every score ties.
+    let mut proposed = HealthSettings::default();
+    proposed.components.retain(|c| c.name == "billing");
+    let r = report(&model, "health-backtest", |p| p.proposed = Some(proposed));
+    let configs = r.summary.as_ref().unwrap()["configs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(configs.len(), 2);
+    assert_eq!(configs[1]["config"], "proposed");
+    assert_eq!(configs[1]["roc_auc"].as_f64(), Some(0.5));
+    assert_ne!(configs[0]["version"], configs[1]["version"]);
+}
+
+#[test]
+fn filters_sorts_and_the_signal_list_agree() {
+    let (model, _) = company(400);
+    let all = report(&model, "accounts", |_| {});
+    assert!(all.rows.len() > 20);
+    let red = report(&model, "accounts", |p| p.filters.band = Some("red".into()));
+    assert!(red.rows.iter().all(|row| row["band"] == "red"));
+    let expected_red = all.rows.iter().filter(|row| row["band"] == "red").count();
+    assert_eq!(red.rows.len(), expected_red);
+    let by_risk = report(&model, "accounts", |p| p.sort = Some("risk".into()));
+    let risks: Vec<u64> = by_risk
+        .rows
+        .iter()
+        .map(|r| r["risk"].as_u64().unwrap())
+        .collect();
+    assert!(risks.windows(2).all(|w| w[0] >= w[1]));
+    let by_health = report(&model, "accounts", |p| p.sort = Some("health".into()));
+    let scores: Vec<f64> = by_health
+        .rows
+        .iter()
+        .filter_map(|r| r["health"].as_f64())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] <= w[1]));
+
+    // The signals report lists exactly the accounts report's signals.
+    let signals = report(&model, "signals", |_| {});
+    let listed: usize = all
+        .rows
+        .iter()
+        .map(|row| {
+            let s = row["signals"].as_str().unwrap();
+            if s.is_empty() {
+                0
+            } else {
+                s.split(',').count()
+            }
+        })
+        .sum();
+    assert_eq!(signals.rows.len(), listed);
+    let idle = report(&model, "accounts", |p| {
+        p.filters.signal = Some("no_activity".into())
+    });
+    assert!(idle.rows.iter().all(|row| row["signals"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .any(|s| s == "no_activity")));
+
+    // Renewals: contracts ending within 90 days, soonest first, each in its window.
+    let renewals = report(&model, "renewals", |_| {});
+    let left: Vec<i64> = renewals
+        .rows
+        .iter()
+        .map(|r| r["days_left"].as_i64().unwrap())
+        .collect();
+    assert!(!left.is_empty());
+    assert!(left.windows(2).all(|w| w[0] <= w[1]));
+    for row in &renewals.rows {
+        let (d, w) = (
+            row["days_left"].as_i64().unwrap(),
+            row["window"].as_i64().unwrap(),
+        );
+        assert!(d <= w && (w == 30 || d > w - 30), "{d} days in window {w}");
+    }
+
+    for (name, bad) in [("band", "blue"), ("signal", "bored"), ("sort", "name")] {
+        let mut params = ReportParams::at(Timestamp::parse_end_of("2026-10-31").unwrap());
+        match name {
+            "band" => params.filters.band = Some(bad.into()),
+            "signal" => params.filters.signal = Some(bad.into()),
+            _ => params.sort = Some(bad.into()),
+        }
+        let error = run("accounts", &model, &ReportSettings::default(), &params).unwrap_err();
+        assert!(error.to_string().starts_with(name), "{error}");
+    }
+}
