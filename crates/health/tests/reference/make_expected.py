@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 import sklearn
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 
@@ -46,8 +47,19 @@ def main():
     labels = np.zeros(1000, dtype=bool)
     labels[rng.choice(1000, 7, replace=False)] = True
     cases.append(case("rare_positives", rng.random(1000) + labels * 0.3, labels))
+    # Logistic regression: 400 rows, 3 features with different scales, C = 1 and C = 0.1.
+    x = np.column_stack([rng.normal(0, 1, 400), rng.normal(5, 2, 400), rng.integers(0, 2, 400)])
+    z = -1.0 + 1.2 * x[:, 0] - 0.4 * (x[:, 1] - 5) + 0.8 * x[:, 2]
+    y = rng.random(400) < 1 / (1 + np.exp(-z))
+    fits = []
+    for c in (1.0, 0.1):
+        m = LogisticRegression(C=c, solver="newton-cg", tol=1e-12, max_iter=10000).fit(x, y)
+        fits.append({"c": c, "intercept": float(m.intercept_[0]),
+                     "coefficients": [float(v) for v in m.coef_[0]]})
+    logistic = {"x": x.tolist(), "y": [bool(v) for v in y], "fits": fits}
     json.dump({"produced_by": "python3 tests/reference/make_expected.py > tests/reference/expected.json",
-               "scikit_learn": sklearn.__version__, "numpy": np.__version__, "cases": cases},
+               "scikit_learn": sklearn.__version__, "numpy": np.__version__, "cases": cases,
+               "logistic": logistic},
               sys.stdout, indent=1)
     sys.stdout.write("\n")
 
