@@ -29,12 +29,14 @@
 
 mod evaluation;
 mod facts;
+mod features;
 mod logistic;
 mod score;
 mod signals;
 
 pub use evaluation::{brier, roc_auc};
 pub use facts::{Facts, DAY_MS};
+pub use features::{churn_features, CHURN_FEATURES};
 pub use logistic::Logistic;
 pub use score::{Band, Bands, Component, Health, HealthError, HealthSettings, Metric, Part, Step};
 pub use signals::{Signal, SignalError, SignalKind, SignalSettings, SIGNALS};

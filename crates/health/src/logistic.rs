@@ -43,30 +43,29 @@ impl Logistic {
         // Parameters: [intercept, coefficients…].
         let k = p + 1;
         let mut beta = vec![0.0; k];
-        let row = |i: usize, j: usize| if j == 0 { 1.0 } else { x[i][j - 1] };
+        // Each row with a leading 1 for the intercept.
+        let rows: Vec<Vec<f64>> = x
+            .iter()
+            .map(|r| std::iter::once(1.0).chain(r.iter().copied()).collect())
+            .collect();
         for iteration in 1..=100 {
             let mut gradient = vec![0.0; k];
             let mut hessian = vec![vec![0.0; k]; k];
-            for i in 0..n {
-                let z: f64 = (0..k).map(|j| beta[j] * row(i, j)).sum();
+            for (row, &label) in rows.iter().zip(y) {
+                let z: f64 = row.iter().zip(&beta).map(|(v, b)| v * b).sum();
                 let mu = sigmoid(z);
-                let r = mu - f64::from(u8::from(y[i]));
+                let r = mu - f64::from(u8::from(label));
                 let w = mu * (1.0 - mu);
-                for a in 0..k {
-                    gradient[a] += r * row(i, a);
-                    for b in 0..=a {
-                        hessian[a][b] += w * row(i, a) * row(i, b);
+                for (a, &va) in row.iter().enumerate() {
+                    gradient[a] += r * va;
+                    for (h, &vb) in hessian[a].iter_mut().zip(row) {
+                        *h += w * va * vb;
                     }
                 }
             }
             for a in 1..k {
                 gradient[a] += l2 * beta[a];
                 hessian[a][a] += l2;
-            }
-            for a in 0..k {
-                for b in 0..a {
-                    hessian[b][a] = hessian[a][b];
-                }
             }
             let step = solve(hessian, gradient)?;
             let mut largest: f64 = 0.0;
@@ -116,8 +115,9 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         for r in col + 1..n {
             let f = a[r][col] / a[col][col];
             if f != 0.0 {
-                for c in col..n {
-                    a[r][c] -= f * a[col][c];
+                let (above, below) = a.split_at_mut(r);
+                for (x, p) in below[0][col..].iter_mut().zip(&above[col][col..]) {
+                    *x -= f * p;
                 }
                 b[r] -= f * b[col];
             }

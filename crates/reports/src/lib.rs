@@ -9,6 +9,7 @@
 
 mod accounts;
 mod attribution;
+mod churn;
 mod cohorts;
 mod journeys;
 mod ltv;
@@ -46,6 +47,8 @@ pub const REPORTS: &[&str] = &[
     "signals",
     "renewals",
     "health-backtest",
+    "churn-model",
+    "forecast",
 ];
 
 /// What every report takes. `as_of` is required here: the edge decides what "now" is.
@@ -355,6 +358,8 @@ pub fn run(
         "signals" => accounts::signals_report(model, settings, params),
         "renewals" => accounts::renewals_report(model, settings, params),
         "health-backtest" => accounts::backtest_report(model, settings, params),
+        "churn-model" => churn::model_report(model, settings, params),
+        "forecast" => churn::forecast_report(model, settings, params),
         other => Err(ReportError::Unknown(other.to_owned())),
     }
 }

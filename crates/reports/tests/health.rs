@@ -352,3 +352,39 @@ fn filters_sorts_and_the_signal_list_agree() {
         assert!(error.to_string().starts_with(name), "{error}");
     }
 }
+
+#[test]
+fn the_churn_model_beats_the_base_rate_on_a_later_holdout() {
+    let (model, _) = company(2_000);
+    let r = report(&model, "churn-model", |_| {});
+    let s = r.summary.as_ref().unwrap();
+    println!("churn-model: {s}");
+    let auc = s["holdout_roc_auc"].as_f64().unwrap();
+    let brier = s["holdout_brier"].as_f64().unwrap();
+    let base = s["holdout_base_rate"].as_f64().unwrap();
+    // Ranks churners well above chance on snapshots it never saw…
+    assert!(auc > 0.65, "holdout AUC {auc}");
+    // …and its probabilities beat always predicting the base rate (whose Brier is b(1 − b)).
+    assert!(
+        brier < base * (1.0 - base),
+        "Brier {brier} vs {}",
+        base * (1.0 - base)
+    );
+    assert_eq!(s["calibration"].as_array().unwrap().len(), 10);
+    assert_eq!(r.rows.len(), tenure_health::CHURN_FEATURES.len());
+    // The holdout starts after every training label was known.
+    let holdout = Timestamp::parse(s["holdout_from"].as_str().unwrap()).unwrap();
+    assert!(r.from.unwrap() < holdout && holdout <= r.to.unwrap());
+
+    let f = report(&model, "forecast", |_| {});
+    let s = f.summary.as_ref().unwrap();
+    println!("forecast: {s}");
+    let expected = s["expected_renewal_arr"].as_f64().unwrap();
+    let up = s["arr_up_for_renewal"].as_f64().unwrap();
+    assert!(expected > 0.0 && expected <= up);
+    let b = &s["backtest"];
+    let contracts = b["contracts"].as_f64().unwrap();
+    let renewals = b["expected_renewals"].as_f64().unwrap();
+    assert!(contracts > 0.0 && renewals > 0.0 && renewals < contracts);
+    assert!(b["actual_renewals"].as_f64().unwrap() <= contracts);
+}
