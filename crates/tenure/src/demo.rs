@@ -75,16 +75,24 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
         by: by.map(str::to_owned),
         ..ReportParams::at(Timestamp::from_datetime(chrono::Utc::now()))
     };
-    let (mrr, retention, economics) = live.read(&ctx.workspace, |model| {
+    let data_end =
+        Timestamp::parse_end_of(&truth.end)?.min(Timestamp::from_datetime(chrono::Utc::now()));
+    let (mrr, retention, economics, accounts) = live.read(&ctx.workspace, |model| {
         let run = |name: &str, by: Option<&str>| reports::run(name, model, &settings, &params(by));
+        // Health as of the last day of the simulated data: after it, every account looks idle.
+        let at_risk = ReportParams {
+            sort: Some("risk".into()),
+            ..ReportParams::at(data_end)
+        };
         Ok::<_, reports::ReportError>((
             run("mrr", None)?,
             run("retention", None)?,
             run("unit-economics", Some("campaign"))?,
+            reports::run("accounts", model, &settings, &at_risk)?,
         ))
     })?;
     println!();
-    print!("{}", headline(&mrr, &retention, &economics));
+    print!("{}", headline(&mrr, &retention, &economics, &accounts));
     if args.no_serve {
         return Ok(());
     }
@@ -99,12 +107,13 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Three lines a marketer reads first: MRR, retention, and the campaigns that pay back best
-/// and worst.
+/// The lines a marketer and a CSM read first: MRR, retention, the campaigns that pay back best
+/// and worst, and the accounts most at risk.
 fn headline(
     mrr: &reports::Report,
     retention: &reports::Report,
     economics: &reports::Report,
+    accounts: &reports::Report,
 ) -> String {
     let num = |row: &serde_json::Map<String, serde_json::Value>, key: &str| {
         row.get(key).and_then(|v| v.as_f64())
@@ -154,6 +163,32 @@ fn headline(
             list(&worst)
         );
     }
-    out += "(accounts at risk arrive with the health and signals work)\n";
+    if let Some(summary) = &accounts.summary {
+        let band = |b: &str| summary["by_band"][b].as_u64().unwrap_or(0);
+        out += &format!(
+            "health at {}: {} green, {} yellow, {} red",
+            &accounts.as_of.to_string()[..10],
+            band("green"),
+            band("yellow"),
+            band("red")
+        );
+        let risky: Vec<String> = accounts
+            .rows
+            .iter()
+            .take(3)
+            .filter(|r| num(r, "risk").unwrap_or(0.0) > 0.0)
+            .map(|r| {
+                format!(
+                    "{} ({})",
+                    r.get("account").and_then(|v| v.as_str()).unwrap_or(""),
+                    r.get("signals").and_then(|v| v.as_str()).unwrap_or("")
+                )
+            })
+            .collect();
+        if !risky.is_empty() {
+            out += &format!("; most at risk: {}", risky.join("; "));
+        }
+        out += "\n";
+    }
     out
 }
