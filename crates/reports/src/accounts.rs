@@ -195,22 +195,6 @@ fn state<'a>(
     }
 }
 
-fn ungrouped(
-    model: &Model,
-    settings: &ReportSettings,
-    params: &ReportParams,
-) -> Result<Revenue, ReportError> {
-    Revenue::build(
-        model,
-        settings,
-        &ReportParams {
-            by: None,
-            model: None,
-            ..params.clone()
-        },
-    )
-}
-
 fn profile<'m>(model: &'m Model, account: &AccountId, key: &str) -> Option<&'m str> {
     model.profiles().get(account).and_then(|p| p.get(key))
 }
@@ -319,7 +303,7 @@ pub(crate) fn accounts_report(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    let revenue = ungrouped(model, settings, params)?;
+    let revenue = Revenue::ungrouped(model, settings, params)?;
     let mut states = customers(model, settings, params, &revenue)?;
     match params.sort.as_deref().unwrap_or("arr") {
         "arr" => states.sort_by_key(|s| std::cmp::Reverse(s.facts.mrr)),
@@ -400,7 +384,7 @@ pub(crate) fn signals_report(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    let revenue = ungrouped(model, settings, params)?;
+    let revenue = Revenue::ungrouped(model, settings, params)?;
     let states = customers(model, settings, params, &revenue)?;
     let columns: Vec<String> = [
         "account",
@@ -446,7 +430,7 @@ pub(crate) fn renewals_report(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    let revenue = ungrouped(model, settings, params)?;
+    let revenue = Revenue::ungrouped(model, settings, params)?;
     let mut states: Vec<State> = customers(model, settings, params, &revenue)?
         .into_iter()
         .filter(|s| {
@@ -511,15 +495,9 @@ pub(crate) fn account_report(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    let id = params.account.as_deref().ok_or(ReportError::Parameter {
-        name: "account",
-        reason: "the account report needs an account id".into(),
-    })?;
-    let account = AccountId::parse(id).map_err(|e| ReportError::Parameter {
-        name: "account",
-        reason: e.to_string(),
-    })?;
-    let revenue = ungrouped(model, settings, params)?;
+    let account = params.account_id("account")?;
+    let id = account.as_str();
+    let revenue = Revenue::ungrouped(model, settings, params)?;
     let known = model.account_journeys().contains_key(&account)
         || model.ledger().account(&account).is_some()
         || model.profiles().get(&account).is_some()
@@ -656,7 +634,7 @@ pub(crate) fn backtest_report(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    let revenue = ungrouped(model, settings, params)?;
+    let revenue = Revenue::ungrouped(model, settings, params)?;
     let as_of = params.as_of;
     // Month ends whose 90 following days are all known, the last twelve (or from --from).
     let mut ends = Vec::new();

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 use tenure_attribution::{credit, weights, Journey, Model, States};
-use tenure_core::{AccountId, DealKind, DealStatus, Timestamp};
+use tenure_core::{DealKind, DealStatus, Timestamp};
 use tenure_engine::{Model as Derived, DIRECT};
 use tenure_survival::KaplanMeier;
 
@@ -243,23 +243,6 @@ fn value_json(metric: &str, v: f64, revenue: &Revenue) -> Value {
     }
 }
 
-/// Every account's revenue without `--by`: attribution groups by credit, not by account.
-fn ungrouped(
-    model: &Derived,
-    settings: &ReportSettings,
-    params: &ReportParams,
-) -> Result<Revenue, ReportError> {
-    Revenue::build(
-        model,
-        settings,
-        &ReportParams {
-            by: None,
-            model: None,
-            ..params.clone()
-        },
-    )
-}
-
 pub(crate) fn report(
     model: &Derived,
     settings: &ReportSettings,
@@ -267,7 +250,7 @@ pub(crate) fn report(
 ) -> Result<Report, ReportError> {
     let by = dimension(params)?;
     let metric = metric_of(params)?;
-    let revenue = ungrouped(model, settings, params)?;
+    let revenue = Revenue::ungrouped(model, settings, params)?;
     let Journeys {
         converting,
         other,
@@ -382,16 +365,9 @@ pub(crate) fn journey_report(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    let account = params.account.as_deref().ok_or(ReportError::Parameter {
-        name: "account",
-        reason: "the journey report needs an account id".into(),
-    })?;
-    let account = AccountId::parse(account).map_err(|e| ReportError::Parameter {
-        name: "account",
-        reason: e.to_string(),
-    })?;
+    let account = params.account_id("journey")?;
     let attribution_model = model_of(params.model.as_deref().unwrap_or("linear"), settings)?;
-    let revenue = ungrouped(model, settings, params)?;
+    let revenue = Revenue::ungrouped(model, settings, params)?;
     let index = revenue.accounts.iter().position(|a| a.account == account);
     let converted = index.and_then(|i| revenue.accounts[i].converted_at);
     let all = model.account_journeys();

@@ -127,22 +127,6 @@ impl Fitted {
     }
 }
 
-fn ungrouped(
-    model: &Model,
-    settings: &ReportSettings,
-    params: &ReportParams,
-) -> Result<Revenue, ReportError> {
-    Revenue::build(
-        model,
-        settings,
-        &ReportParams {
-            by: None,
-            model: None,
-            ..params.clone()
-        },
-    )
-}
-
 fn too_little(reason: &str) -> ReportError {
     ReportError::Parameter {
         name: "as_of",
@@ -157,7 +141,7 @@ pub(crate) fn model_report(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    let revenue = ungrouped(model, settings, params)?;
+    let revenue = Revenue::ungrouped(model, settings, params)?;
     let ends = month_ends(params.as_of.plus_millis(-HORIZON), 24);
     let all = samples(model, settings, &revenue, &ends);
     let split = ends[ends.len() - 4];
@@ -290,7 +274,7 @@ pub(crate) fn forecast_report(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    let revenue = ungrouped(model, settings, params)?;
+    let revenue = Revenue::ungrouped(model, settings, params)?;
     let c = revenue.currency;
     let due = forecast_at(model, settings, &revenue, params.as_of)?;
     let columns: Vec<String> = ["account", "arr", "churn_probability", "expected_arr"]

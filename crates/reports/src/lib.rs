@@ -109,6 +109,21 @@ pub struct RawParams {
 }
 
 impl ReportParams {
+    /// The account the `journey` and `account` reports are about.
+    pub(crate) fn account_id(&self, report: &str) -> Result<tenure_core::AccountId, ReportError> {
+        let id = self
+            .account
+            .as_deref()
+            .ok_or_else(|| ReportError::Parameter {
+                name: "account",
+                reason: format!("the {report} report needs an account id"),
+            })?;
+        tenure_core::AccountId::parse(id).map_err(|e| ReportError::Parameter {
+            name: "account",
+            reason: e.to_string(),
+        })
+    }
+
     /// Parameters with only an instant.
     pub fn at(as_of: Timestamp) -> Self {
         Self {

@@ -205,6 +205,24 @@ impl Revenue {
         })
     }
 
+    /// Every account's revenue, in one group: for the reports that credit or score accounts
+    /// one by one rather than group them (`attribution`, `journey`, the account reports).
+    pub fn ungrouped(
+        model: &Model,
+        settings: &ReportSettings,
+        params: &ReportParams,
+    ) -> Result<Revenue, ReportError> {
+        Revenue::build(
+            model,
+            settings,
+            &ReportParams {
+                by: None,
+                model: None,
+                ..params.clone()
+            },
+        )
+    }
+
     /// The distinct groups, in order.
     pub fn group_names(&self) -> Vec<String> {
         self.members.keys().cloned().collect()
