@@ -102,18 +102,6 @@ pub struct Success {
     accounts: BTreeMap<AccountId, AccountSuccess>,
 }
 
-/// The reserved events this module reads.
-pub const SUCCESS_EVENTS: &[&str] = &[
-    "Ticket Created",
-    "Ticket Solved",
-    "NPS Submitted",
-    "CSAT Submitted",
-    "CSM Touch",
-    "Referral Made",
-    "Review Published",
-    "Case Study Published",
-];
-
 fn text(properties: &Map<String, Value>, key: &str) -> Option<String> {
     match properties.get(key)? {
         Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
@@ -135,7 +123,8 @@ fn score(properties: &Map<String, Value>, key: &str, range: (u8, u8)) -> Option<
 }
 
 impl Success {
-    /// Applies one `track` of an account; events other than [`SUCCESS_EVENTS`] are ignored.
+    /// Applies one `track` of an account; events other than tickets, surveys, CSM touches and
+    /// advocacy are ignored.
     /// `key` identifies the message (its id), so the same fact applied twice is kept once.
     pub(crate) fn track(
         &mut self,
@@ -146,13 +135,9 @@ impl Success {
         at: Timestamp,
         key: &str,
     ) {
-        if !SUCCESS_EVENTS.contains(&event) {
-            return;
-        }
-        let a = self.accounts.entry(account.clone()).or_default();
-        let person = user.unwrap_or_default().to_owned();
         match event {
             "Ticket Created" | "Ticket Solved" => {
+                let a = self.facts_of(account);
                 // A ticket without an id is still a ticket: the message is its id.
                 let id = text(properties, "ticket_id").unwrap_or_else(|| key.to_owned());
                 let t = a.tickets.entry(id.clone()).or_insert_with(|| Ticket {
@@ -172,6 +157,8 @@ impl Success {
                 }
             }
             "NPS Submitted" | "CSAT Submitted" => {
+                let a = self.facts_of(account);
+                let person = user.unwrap_or_default().to_owned();
                 let (set, range) = if event == "NPS Submitted" {
                     (&mut a.nps, (0, 10))
                 } else {
@@ -183,13 +170,23 @@ impl Success {
             }
             "CSM Touch" => {
                 let what = text(properties, "kind").unwrap_or_else(|| "touch".to_owned());
-                a.csm_touches.insert((Moment { at, what }, key.to_owned()));
+                self.facts_of(account)
+                    .csm_touches
+                    .insert((Moment { at, what }, key.to_owned()));
             }
-            _ => {
+            "Referral Made" | "Review Published" | "Case Study Published" => {
                 let what = event.to_owned();
-                a.advocacy.insert((Moment { at, what }, key.to_owned()));
+                self.facts_of(account)
+                    .advocacy
+                    .insert((Moment { at, what }, key.to_owned()));
             }
+            _ => {}
         }
+    }
+
+    /// The account's facts, made on first use: only for the events this module keeps.
+    fn facts_of(&mut self, account: &AccountId) -> &mut AccountSuccess {
+        self.accounts.entry(account.clone()).or_default()
     }
 
     pub fn account(&self, account: &AccountId) -> Option<&AccountSuccess> {

@@ -48,8 +48,9 @@ fn touches<'t>(
     .collect()
 }
 
-/// The state a journey with no touchpoint gets (SPEC: one `direct` touch at conversion).
-fn direct_state(by: &str) -> &'static str {
+/// The state a journey with no touchpoint gets (SPEC: one `direct` touch at conversion), and
+/// so the first-touch group of an account without touchpoints.
+pub(crate) fn direct_state(by: &str) -> &'static str {
     if by == "channel" {
         DIRECT
     } else {

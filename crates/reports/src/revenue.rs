@@ -13,7 +13,7 @@ use tenure_engine::{Model, Stream, Touchpoint};
 
 use tenure_attribution::{weights, StateId, States};
 
-use crate::journeys::{converting_journey, model_of};
+use crate::journeys::{converting_journey, direct_state, model_of};
 use crate::{ReportError, ReportParams, ReportSettings};
 
 pub const DAY_MS: i64 = 86_400_000;
@@ -263,11 +263,6 @@ pub fn first_touch(
 
 /// A touchpoint's value of a touch grouping (`channel`, `source`, `medium`, `campaign`,
 /// `content`); "(none)" where the touch has none.
-pub fn dimension_value(t: &Touchpoint, by: &str) -> String {
-    dimension_str(t, by).to_owned()
-}
-
-/// [`dimension_value`], borrowed.
 pub fn dimension_str<'t>(t: &'t Touchpoint, by: &str) -> &'t str {
     let value = match by {
         "channel" => Some(t.channel.as_str()),
@@ -282,9 +277,8 @@ pub fn dimension_str<'t>(t: &'t Touchpoint, by: &str) -> &'t str {
 /// The group of an account by its first touch; no touch is a `direct` one (SPEC §3).
 fn touch_value(touch: Option<&Touchpoint>, by: &str) -> String {
     match touch {
-        Some(t) => dimension_value(t, by),
-        None if by == "channel" => tenure_engine::DIRECT.to_owned(),
-        None => "(none)".to_owned(),
+        Some(t) => dimension_str(t, by).to_owned(),
+        None => direct_state(by).to_owned(),
     }
 }
 
