@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tenure_core::Currency;
 use tenure_engine::{ActivationSettings, ChannelSettings, EngineSettings, TouchpointSettings};
-use tenure_health::{HealthSettings, SignalSettings};
+use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 use tenure_ingest::segment::Limits;
 use tenure_reports::{AdoptionSettings, AttributionSettings, ReportSettings, RevenueSettings};
 
@@ -28,6 +28,7 @@ pub struct Config {
     pub adoption: AdoptionSettings,
     pub health: HealthSettings,
     pub signals: SignalSettings,
+    pub stages: StageSettings,
     pub stripe: StripeSettings,
 }
 
@@ -221,6 +222,7 @@ impl Config {
         };
         self.health.validate().map_err(|e| parse(e.to_string()))?;
         self.signals.validate().map_err(|e| parse(e.to_string()))?;
+        self.stages.validate().map_err(|e| parse(e.to_string()))?;
         self.engine().validate().map_err(|e| ConfigError::Invalid {
             path: origin.to_owned(),
             field: e.location.clone(),
@@ -254,6 +256,7 @@ impl Config {
             adoption: self.adoption.clone(),
             health: self.health.clone(),
             signals: self.signals.clone(),
+            stages: self.stages.clone(),
         }
     }
 

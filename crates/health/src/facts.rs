@@ -52,6 +52,10 @@ pub struct Facts {
     /// The account's champion (its most active user over the 90 days before the last 14) and
     /// their latest product event.
     pub champion: Option<(String, i64)>,
+    /// The first churn (MRR to 0 after MRR > 0), if it happened by `as_of`.
+    pub churned_at: Option<i64>,
+    /// The latest expansion movement (an MRR increase while paying).
+    pub last_expansion: Option<i64>,
     /// The end of the current contract (the latest `contract_end` of the account's won deals).
     pub contract_end: Option<i64>,
 }
@@ -62,5 +66,12 @@ impl Facts {
     /// Days from `t` to `as_of` (fractional).
     pub fn days_since(&self, t: i64) -> f64 {
         (self.as_of - t) as f64 / DAY_MS as f64
+    }
+
+    /// Distinct key features used in the last 30 days ÷ the number of key features (SPEC §3,
+    /// Adoption); none when no key feature is configured.
+    pub fn adoption_depth(&self) -> Option<f64> {
+        (self.key_features > 0)
+            .then(|| f64::from(self.key_features_30d) / f64::from(self.key_features))
     }
 }

@@ -33,6 +33,7 @@ mod features;
 mod logistic;
 mod score;
 mod signals;
+mod stages;
 
 pub use evaluation::{brier, roc_auc};
 pub use facts::{Facts, DAY_MS};
@@ -40,3 +41,4 @@ pub use features::{churn_features, CHURN_FEATURES};
 pub use logistic::Logistic;
 pub use score::{Band, Bands, Component, Health, HealthError, HealthSettings, Metric, Part, Step};
 pub use signals::{Signal, SignalError, SignalKind, SignalSettings, SIGNALS};
+pub use stages::{Condition, StageError, StageRule, StageSettings, Stages, ADOPTING_DEPTH};

@@ -36,8 +36,7 @@ impl Metric {
                 (_, 0) => Some(2.0),
                 (now, before) => Some(f64::from(now) / (f64::from(before) / 2.0)),
             },
-            Metric::AdoptionDepth => (f.key_features > 0)
-                .then(|| f64::from(f.key_features_30d) / f64::from(f.key_features)),
+            Metric::AdoptionDepth => f.adoption_depth(),
             Metric::SupportLoad => Some(f64::from(f.open_tickets + f.tickets_30d)),
             Metric::Nps => (!f.nps.is_empty()).then(|| {
                 f.nps.iter().map(|(_, s)| f64::from(*s)).sum::<f64>() / f.nps.len() as f64

@@ -7,8 +7,11 @@ use std::collections::HashSet;
 use serde_json::{json, Map, Value};
 use tenure_core::{AccountId, DealStatus, Timestamp};
 use tenure_engine::{Model, SurveyKind};
-use tenure_health::{roc_auc, Band, Facts, Health, Signal, SignalKind, DAY_MS, SIGNALS};
+use tenure_health::{
+    roc_auc, Band, Facts, Health, Signal, SignalKind, Stages, ADOPTING_DEPTH, DAY_MS, SIGNALS,
+};
 
+use crate::lifecycle::{lifecycle, stage_rules};
 use crate::revenue::{first_touch, month_start, next_month, Revenue};
 use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
 
@@ -151,20 +154,31 @@ pub fn facts(
         failed_payment,
         usage_limit,
         champion,
+        churned_at: revenue
+            .churned_at
+            .filter(|c| *c <= at)
+            .map(Timestamp::millis),
+        last_expansion: revenue
+            .movements
+            .iter()
+            .filter(|m| m.kind == crate::MovementKind::Expansion && m.at <= at)
+            .map(|m| m.at.millis())
+            .max(),
         contract_end,
     }
 }
 
-/// One customer's state at the report instant.
-struct State<'a> {
-    revenue: &'a AccountRevenue,
-    facts: Facts,
-    health: Option<Health>,
-    signals: Vec<Signal>,
+/// One account's state at an instant: its facts, health, signals and stage.
+pub(crate) struct State<'a> {
+    pub revenue: &'a AccountRevenue,
+    pub facts: Facts,
+    pub health: Option<Health>,
+    pub signals: Vec<Signal>,
+    pub stage: Option<String>,
 }
 
 impl State<'_> {
-    fn band(&self) -> Option<Band> {
+    pub fn band(&self) -> Option<Band> {
         self.health.as_ref().map(|h| h.band)
     }
 
@@ -176,22 +190,24 @@ impl State<'_> {
     }
 }
 
-fn state<'a>(
+pub(crate) fn state<'a>(
     model: &Model,
     settings: &ReportSettings,
+    stages: &Stages,
     revenue: &'a AccountRevenue,
     at: Timestamp,
 ) -> State<'a> {
     let facts = facts(model, settings, revenue, at);
     let health = settings.health.score(&facts);
-    let signals = settings
-        .signals
-        .evaluate(&facts, health.as_ref().map(|h| h.band));
+    let band = health.as_ref().map(|h| h.band);
+    let signals = settings.signals.evaluate(&facts, band);
+    let stage = stages.stage_of(&facts, band, &signals).map(str::to_owned);
     State {
         revenue,
         facts,
         health,
         signals,
+        stage,
     }
 }
 
@@ -212,7 +228,18 @@ fn channel_of(model: &Model, settings: &ReportSettings, a: &AccountRevenue) -> S
         .unwrap_or_else(|| "(not converted)".to_owned())
 }
 
-fn check_filters(params: &ReportParams) -> Result<(), ReportError> {
+fn check_filters(params: &ReportParams, stages: &Stages) -> Result<(), ReportError> {
+    if let Some(stage) = &params.filters.stage {
+        if stages.position(stage).is_none() {
+            return Err(ReportError::Parameter {
+                name: "stage",
+                reason: format!(
+                    "{stage:?} is not a configured stage (expected one of {})",
+                    stages.names().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    }
     if let Some(band) = &params.filters.band {
         if !Band::ALL.iter().any(|b| b.name() == band) {
             return Err(ReportError::Parameter {
@@ -246,7 +273,8 @@ fn customers<'a>(
     params: &ReportParams,
     revenue: &'a Revenue,
 ) -> Result<Vec<State<'a>>, ReportError> {
-    check_filters(params)?;
+    let stages = stage_rules(settings)?;
+    check_filters(params, &stages)?;
     let f = &params.filters;
     let mut out = Vec::new();
     for a in &revenue.accounts {
@@ -267,7 +295,13 @@ fn customers<'a>(
         {
             continue;
         }
-        let s = state(model, settings, a, params.as_of);
+        let s = state(model, settings, &stages, a, params.as_of);
+        if f.stage
+            .as_deref()
+            .is_some_and(|w| s.stage.as_deref() != Some(w))
+        {
+            continue;
+        }
         if f.band
             .as_deref()
             .is_some_and(|b| s.band().map(Band::name) != Some(b))
@@ -328,6 +362,7 @@ pub(crate) fn accounts_report(
         "csm_owner",
         "channel",
         "arr",
+        "stage",
         "health",
         "band",
         "risk",
@@ -354,6 +389,7 @@ pub(crate) fn accounts_report(
                 channel_of(model, settings, s.revenue).into(),
             );
             row.insert("arr".into(), major(12 * s.facts.mrr, c));
+            row.insert("stage".into(), s.stage.clone().into());
             row.insert("health".into(), health_value(s.health.as_ref()));
             row.insert("band".into(), band_value(s.band()));
             row.insert("risk".into(), s.risk().into());
@@ -374,6 +410,7 @@ pub(crate) fn accounts_report(
         "accounts": states.len(),
         "health_config_version": settings.health.version(),
         "by_band": Band::ALL.iter().map(|b| (b.name().to_owned(), Value::from(states.iter().filter(|s| s.band() == Some(*b)).count()))).collect::<Map<_, _>>(),
+        "by_stage": stage_rules(settings)?.names().map(|n| (n.to_owned(), Value::from(states.iter().filter(|s| s.stage.as_deref() == Some(n)).count()))).collect::<Map<_, _>>(),
     }));
     Ok(report)
 }
@@ -512,7 +549,13 @@ pub(crate) fn account_report(
             },
         });
     };
-    let now = state(model, settings, ar, params.as_of);
+    let stages = stage_rules(settings)?;
+    let now = state(model, settings, &stages, ar, params.as_of);
+    let life = lifecycle(model, settings, &stages, ar, params.as_of);
+    let stage_name = |i: Option<usize>| -> Value {
+        i.and_then(|i| stages.names().nth(i))
+            .map_or(Value::Null, |n| n.into())
+    };
     let as_of = params.as_of;
     let mut timeline: Vec<(Timestamp, &str, String)> = Vec::new();
     for t in model
@@ -561,8 +604,16 @@ pub(crate) fn account_report(
             timeline.push((m.at, "advocacy", m.what.clone()));
         }
     }
-    if let Some(at) = now.facts.activated_at {
-        timeline.push((Timestamp::from_millis(at), "milestone", "activated".into()));
+    for (name, at) in &life.milestones {
+        timeline.push((*at, "milestone", (*name).to_owned()));
+    }
+    for t in &life.transitions {
+        let name = |i: Option<usize>| {
+            i.and_then(|i| stages.names().nth(i))
+                .unwrap_or("(none)")
+                .to_owned()
+        };
+        timeline.push((t.at, "stage", format!("{} → {}", name(t.from), name(t.to))));
     }
     for x in &now.signals {
         timeline.push((
@@ -583,25 +634,20 @@ pub(crate) fn account_report(
             row
         })
         .collect();
-    // Health at each month end since conversion, and now.
-    let mut history = Vec::new();
-    if let Some(converted) = ar.converted_at {
-        let mut end = next_month(month_start(converted)).plus_millis(-1);
-        while end < as_of {
-            let s = state(model, settings, ar, end);
-            history.push(json!({
-                "at": end.to_string(),
-                "health": health_value(s.health.as_ref()),
-                "band": band_value(s.band()),
-            }));
-            end = next_month(end.plus_millis(1)).plus_millis(-1);
-        }
-    }
-    history.push(json!({
-        "at": as_of.to_string(),
-        "health": health_value(now.health.as_ref()),
-        "band": band_value(now.band()),
-    }));
+    // Health at each month end since conversion (read off the daily history), and now.
+    let history: Vec<Value> = life
+        .days
+        .iter()
+        .filter(|d| d.at == as_of || next_month(month_start(d.at)).plus_millis(-1) == d.at)
+        .map(|d| {
+            json!({
+                "at": d.at.to_string(),
+                "health": ratio(d.score),
+                "band": band_value(d.band),
+                "stage": stage_name(d.stage),
+            })
+        })
+        .collect();
     let mut report = Report::new("account", params, None, columns, rows);
     report.summary = Some(json!({
         "account": account.as_str(),
@@ -614,6 +660,13 @@ pub(crate) fn account_report(
             "signal": x.name,
             "started_at": time(x.started_at),
             "reason": x.reason,
+        })).collect::<Vec<_>>(),
+        "stage": now.stage,
+        "milestones": life.milestones.iter().map(|(n, t)| (n.to_string(), Value::String(t.to_string()))).collect::<Map<_, _>>(),
+        "stage_history": life.transitions.iter().map(|t| json!({
+            "at": t.at.to_string(),
+            "from": stage_name(t.from),
+            "to": stage_name(t.to),
         })).collect::<Vec<_>>(),
         "health_history": history,
         "facts": now.facts,
@@ -734,6 +787,93 @@ pub(crate) fn backtest_report(
         "month_ends": ends.len(),
         "horizon_days": 90,
         "configs": summaries,
+    }));
+    Ok(report)
+}
+
+/// `adoption`: each customer's adoption depth (SPEC §3: distinct key features used in the last
+/// 30 days ÷ key features; adopting at 0.5 or more) and which key features it uses; overall, the
+/// mean depth, the adopting share and each key feature's reach.
+pub(crate) fn adoption_report(
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let key = &settings.adoption.key_features;
+    if key.is_empty() {
+        return Err(ReportError::Parameter {
+            name: "adoption.key_features",
+            reason: "no key feature is configured, so adoption depth is undefined; list your \
+                     product's key events under [adoption] key_features"
+                .into(),
+        });
+    }
+    let revenue = Revenue::ungrouped(model, settings, params)?;
+    let mut states = customers(model, settings, params, &revenue)?;
+    states.sort_by(|a, b| {
+        let depth = |s: &State| s.facts.adoption_depth().unwrap_or(0.0);
+        depth(a)
+            .total_cmp(&depth(b))
+            .then(b.facts.mrr.cmp(&a.facts.mrr))
+    });
+    let columns: Vec<String> = [
+        "account",
+        "name",
+        "tier",
+        "arr",
+        "depth",
+        "adopting",
+        "key_features_used",
+        "key_features_unused",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let uses = |s: &State, k: &String| s.facts.features_30d.binary_search(k).is_ok();
+    let rows = states
+        .iter()
+        .map(|s| {
+            let a = &s.revenue.account;
+            let depth = s.facts.adoption_depth();
+            let (used, unused): (Vec<&String>, Vec<&String>) = key.iter().partition(|k| uses(s, k));
+            let join = |v: Vec<&String>| {
+                v.into_iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let mut row = Map::new();
+            row.insert("account".into(), a.as_str().into());
+            row.insert("name".into(), profile(model, a, "name").into());
+            row.insert("tier".into(), profile(model, a, "tier").into());
+            row.insert("arr".into(), major(12 * s.facts.mrr, revenue.currency));
+            row.insert("depth".into(), ratio(depth));
+            row.insert(
+                "adopting".into(),
+                depth.is_some_and(|d| d >= ADOPTING_DEPTH).into(),
+            );
+            row.insert("key_features_used".into(), join(used).into());
+            row.insert("key_features_unused".into(), join(unused).into());
+            row
+        })
+        .collect();
+    let n = states.len();
+    let adopting = states
+        .iter()
+        .filter(|s| {
+            s.facts
+                .adoption_depth()
+                .is_some_and(|d| d >= ADOPTING_DEPTH)
+        })
+        .count();
+    let share = |k: usize| ratio((n > 0).then(|| k as f64 / n as f64));
+    let mut report = Report::new("adoption", params, None, columns, rows);
+    report.summary = Some(json!({
+        "customers": n,
+        "key_features": key,
+        "mean_depth": ratio((n > 0).then(|| states.iter().map(|s| s.facts.adoption_depth().unwrap_or(0.0)).sum::<f64>() / n as f64)),
+        "adopting": adopting,
+        "adopting_share": share(adopting),
+        "feature_reach": key.iter().map(|k| (k.clone(), share(states.iter().filter(|s| uses(s, k)).count()))).collect::<Map<_, _>>(),
     }));
     Ok(report)
 }

@@ -12,6 +12,7 @@ mod attribution;
 mod churn;
 mod cohorts;
 mod journeys;
+mod lifecycle;
 mod ltv;
 mod mrr;
 mod retention;
@@ -26,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tenure_core::{Currency, Money, Timestamp};
 use tenure_engine::Model;
-use tenure_health::{HealthSettings, SignalSettings};
+use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 
 pub use accounts::facts;
 pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
@@ -42,6 +43,8 @@ pub const REPORTS: &[&str] = &[
     "ltv",
     "unit-economics",
     "touchpoints",
+    "funnel",
+    "adoption",
     "accounts",
     "account",
     "signals",
@@ -78,6 +81,7 @@ pub struct ReportParams {
 /// Which accounts the account reports list; every filter given must match.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountFilters {
+    pub stage: Option<String>,
     pub band: Option<String>,
     pub signal: Option<String>,
     pub tier: Option<String>,
@@ -98,6 +102,7 @@ pub struct RawParams {
     #[serde(default)]
     pub compare: bool,
     pub account: Option<String>,
+    pub stage: Option<String>,
     pub band: Option<String>,
     pub signal: Option<String>,
     pub tier: Option<String>,
@@ -174,6 +179,7 @@ impl ReportParams {
             compare: raw.compare,
             account: raw.account.clone(),
             filters: AccountFilters {
+                stage: raw.stage.clone(),
                 band: raw.band.clone(),
                 signal: raw.signal.clone(),
                 tier: raw.tier.clone(),
@@ -251,6 +257,7 @@ pub struct ReportSettings {
     pub adoption: AdoptionSettings,
     pub health: HealthSettings,
     pub signals: SignalSettings,
+    pub stages: StageSettings,
 }
 
 impl Default for ReportSettings {
@@ -264,6 +271,7 @@ impl Default for ReportSettings {
             adoption: AdoptionSettings::default(),
             health: HealthSettings::default(),
             signals: SignalSettings::default(),
+            stages: StageSettings::default(),
         }
     }
 }
@@ -368,6 +376,8 @@ pub fn run(
             settings,
             params,
         ),
+        "funnel" => lifecycle::funnel_report(model, settings, params),
+        "adoption" => accounts::adoption_report(model, settings, params),
         "accounts" => accounts::accounts_report(model, settings, params),
         "account" => accounts::account_report(model, settings, params),
         "signals" => accounts::signals_report(model, settings, params),

@@ -330,6 +330,25 @@ fn group_accounts(
     if params.model.is_some() {
         return Err(model_needs_touch_grouping());
     }
+    if by == "stage" || by == "band" {
+        // The account's stage or health band at the report instant; only a paying account
+        // has a band.
+        let stages = crate::lifecycle::stage_rules(settings)?;
+        return Ok(accounts
+            .iter()
+            .map(|a| {
+                let s = crate::accounts::state(model, settings, &stages, a, params.as_of);
+                let value = match by {
+                    "stage" => s.stage,
+                    _ => s
+                        .band()
+                        .filter(|_| s.facts.mrr > 0)
+                        .map(|b| b.name().to_owned()),
+                };
+                whole(value.unwrap_or_else(|| "(none)".to_owned()))
+            })
+            .collect());
+    }
     Ok(accounts
         .iter()
         .map(|a| {

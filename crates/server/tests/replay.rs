@@ -247,8 +247,8 @@ fn success_entries() -> impl Strategy<Value = Vec<tenure_core::Entry>> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
-    /// Health, signals and every account's view (its health history included) are rebuilt
-    /// exactly by replaying the log.
+    /// Health, signals, stages, milestones and every account's view (its health and stage
+    /// history included) are rebuilt exactly by replaying the log.
     #[test]
     fn replaying_the_log_rebuilds_health_and_signals(entries in success_entries(), batch in 1..10usize) {
         let dir = tempfile::tempdir().unwrap();
@@ -263,7 +263,7 @@ proptest! {
         let ws = WorkspaceId::default_workspace();
         let settings = config.report_settings();
         let at = tenure_reports::ReportParams::at(tenure_core::Timestamp::parse("2025-06-30T00:00:00Z").unwrap());
-        let mut cases = vec![("accounts", at.clone()), ("signals", at.clone()), ("renewals", at.clone())];
+        let mut cases = vec![("accounts", at.clone()), ("signals", at.clone()), ("renewals", at.clone()), ("funnel", at.clone()), ("adoption", at.clone())];
         for a in 0..3 {
             cases.push(("account", tenure_reports::ReportParams { account: Some(format!("acct-{a}")), ..at.clone() }));
         }

@@ -16,7 +16,8 @@ pub enum ReportFormat {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The report: attribution, journey, mrr, retention, cohorts, survival, ltv,
-    /// unit-economics, touchpoints, accounts, account, signals, renewals or health-backtest.
+    /// unit-economics, touchpoints, funnel, adoption, accounts, account, signals, renewals,
+    /// health-backtest, churn-model or forecast.
     pub name: String,
     /// The account, for `journey` and `account`.
     pub account: Option<String>,
@@ -32,7 +33,8 @@ pub struct ReportArgs {
     #[arg(long)]
     pub to: Option<String>,
     /// Grouping: an account attribute (tier, industry, plan, csm_owner, a group trait such as
-    /// onboarding_variant) or the acquisition channel, source, medium, campaign or content.
+    /// onboarding_variant), the acquisition channel, source, medium, campaign or content, or
+    /// the account's lifecycle stage or health band at the report instant.
     #[arg(long)]
     pub by: Option<String>,
     /// Attribution model: first_touch, last_touch, last_non_direct, linear (default),
@@ -48,6 +50,10 @@ pub struct ReportArgs {
     /// Every model side by side, for `attribution`.
     #[arg(long)]
     pub compare: bool,
+    /// Only accounts in this lifecycle stage (e.g. at_risk): accounts, signals, renewals,
+    /// adoption.
+    #[arg(long)]
+    pub stage: Option<String>,
     /// Only accounts in this health band (green, yellow, red): accounts, signals, renewals.
     #[arg(long)]
     pub band: Option<String>,
@@ -90,6 +96,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
         metric: args.metric.clone(),
         compare: args.compare,
         account: args.account.clone(),
+        stage: args.stage.clone(),
         band: args.band.clone(),
         signal: args.signal.clone(),
         tier: args.tier.clone(),

@@ -1,0 +1,221 @@
+//! Lifecycle stages (SPEC §4): ordered, configured definitions with entry rules. An account is in
+//! the last stage of the list whose rule holds, so later stages override earlier ones
+//! (`at_risk` over `renewal_window` over `adopting`…), and a stage's rule only has to say what
+//! makes it true, not what excludes the others.
+
+use serde::{Deserialize, Serialize};
+
+use crate::facts::{Facts, DAY_MS};
+use crate::score::Band;
+use crate::signals::{Signal, SignalKind, SIGNALS};
+
+/// An account's depth of adoption at or above which it is adopting (SPEC §3, Adoption).
+pub const ADOPTING_DEPTH: f64 = 0.5;
+
+/// One stage: its name and the conditions that must all hold for an account to be in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageRule {
+    pub name: String,
+    /// Every condition must hold. See [`Condition`] for the vocabulary.
+    pub when: Vec<String>,
+}
+
+/// `[[stages]]`: the stages in lifecycle order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StageSettings {
+    pub stages: Vec<StageRule>,
+}
+
+fn rule(name: &str, when: &[&str]) -> StageRule {
+    StageRule {
+        name: name.to_owned(),
+        when: when.iter().map(|c| (*c).to_owned()).collect(),
+    }
+}
+
+impl Default for StageSettings {
+    /// SPEC §4's stages.
+    fn default() -> Self {
+        StageSettings {
+            stages: vec![
+                rule("onboarding", &["customer"]),
+                rule("activated", &["customer", "activated"]),
+                rule("adopting", &["customer", "activated", "adopting"]),
+                rule("expanding", &["customer", "expanded_within:90"]),
+                rule("renewal_window", &["customer", "contract_end_within:90"]),
+                rule("at_risk", &["customer", "band:red"]),
+                rule("churned", &["churned"]),
+                rule("advocate", &["customer", "signal:advocate_ready"]),
+            ],
+        }
+    }
+}
+
+/// One condition of a stage's rule, parsed from its configured text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// `customer`: converted and paying (MRR > 0).
+    Customer,
+    /// `churned`: has churned and is not paying.
+    Churned,
+    /// `activated`: met the activation rule.
+    Activated,
+    /// `adopting`: adoption depth ≥ 0.5.
+    Adopting,
+    /// `expanded_within:N`: an expansion movement in the last N days.
+    ExpandedWithin(u32),
+    /// `contract_end_within:N`: the current contract ends within the next N days.
+    ContractEndWithin(u32),
+    /// `band:green|yellow|red`: the health band.
+    Band(Band),
+    /// `signal:NAME`: the signal holds.
+    Signal(&'static str),
+    /// `risk_signals:N`: at least N churn-risk signals hold.
+    RiskSignals(u32),
+}
+
+const VOCABULARY: &str = "customer, churned, activated, adopting, expanded_within:DAYS, \
+contract_end_within:DAYS, band:green|yellow|red, signal:NAME, risk_signals:COUNT";
+
+impl Condition {
+    pub fn parse(text: &str) -> Result<Condition, String> {
+        let (head, arg) = match text.split_once(':') {
+            Some((h, a)) => (h.trim(), Some(a.trim())),
+            None => (text.trim(), None),
+        };
+        let number = |a: Option<&str>| -> Result<u32, String> {
+            a.and_then(|a| a.parse::<u32>().ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{text:?} needs a whole number > 0 after the colon"))
+        };
+        match (head, arg) {
+            ("customer", None) => Ok(Condition::Customer),
+            ("churned", None) => Ok(Condition::Churned),
+            ("activated", None) => Ok(Condition::Activated),
+            ("adopting", None) => Ok(Condition::Adopting),
+            ("expanded_within", a) => number(a).map(Condition::ExpandedWithin),
+            ("contract_end_within", a) => number(a).map(Condition::ContractEndWithin),
+            ("risk_signals", a) => number(a).map(Condition::RiskSignals),
+            ("band", Some(b)) => Band::ALL
+                .into_iter()
+                .find(|x| x.name() == b)
+                .map(Condition::Band)
+                .ok_or_else(|| format!("{text:?}: {b:?} is not a band (green, yellow or red)")),
+            ("signal", Some(s)) => SIGNALS
+                .iter()
+                .find(|(n, _)| *n == s)
+                .map(|(n, _)| Condition::Signal(n))
+                .ok_or_else(|| format!("{text:?}: {s:?} is not a signal")),
+            _ => Err(format!(
+                "{text:?} is not a stage condition (expected one of: {VOCABULARY})"
+            )),
+        }
+    }
+
+    fn holds(&self, f: &Facts, band: Option<Band>, signals: &[Signal]) -> bool {
+        let converted = f.converted_at.is_some_and(|c| c <= f.as_of);
+        let days = |n: u32| i64::from(n) * DAY_MS;
+        match self {
+            Condition::Customer => converted && f.mrr > 0,
+            Condition::Churned => f.churned_at.is_some_and(|c| c <= f.as_of) && f.mrr <= 0,
+            Condition::Activated => f.activated_at.is_some_and(|a| a <= f.as_of),
+            Condition::Adopting => f.adoption_depth().is_some_and(|d| d >= ADOPTING_DEPTH),
+            Condition::ExpandedWithin(n) => f
+                .last_expansion
+                .is_some_and(|e| e <= f.as_of && f.as_of - e < days(*n)),
+            Condition::ContractEndWithin(n) => f
+                .contract_end
+                .is_some_and(|end| end > f.as_of && end - f.as_of <= days(*n)),
+            Condition::Band(b) => band == Some(*b),
+            Condition::Signal(name) => signals.iter().any(|s| s.name == *name),
+            Condition::RiskSignals(n) => {
+                signals
+                    .iter()
+                    .filter(|s| s.kind == SignalKind::ChurnRisk)
+                    .count()
+                    >= *n as usize
+            }
+        }
+    }
+}
+
+/// Why stage settings cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("stages[{index}] ({name}): {reason}")]
+pub struct StageError {
+    pub index: usize,
+    pub name: String,
+    pub reason: String,
+}
+
+impl StageSettings {
+    /// The rules parsed, ready to place accounts; the error names the stage and the condition.
+    pub fn compile(&self) -> Result<Stages, StageError> {
+        let error = |index: usize, reason: String| StageError {
+            index,
+            name: self.stages[index].name.clone(),
+            reason,
+        };
+        let mut rules = Vec::with_capacity(self.stages.len());
+        for (i, stage) in self.stages.iter().enumerate() {
+            if stage.name.trim().is_empty() {
+                return Err(error(i, "a stage needs a name".into()));
+            }
+            if self.stages[..i].iter().any(|s| s.name == stage.name) {
+                return Err(error(
+                    i,
+                    "this name is already used by an earlier stage".into(),
+                ));
+            }
+            if stage.when.is_empty() {
+                return Err(error(
+                    i,
+                    format!("`when` lists no condition (expected some of: {VOCABULARY})"),
+                ));
+            }
+            let conditions = stage
+                .when
+                .iter()
+                .map(|c| Condition::parse(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|reason| error(i, reason))?;
+            rules.push((stage.name.clone(), conditions));
+        }
+        Ok(Stages { rules })
+    }
+
+    pub fn validate(&self) -> Result<(), StageError> {
+        self.compile().map(drop)
+    }
+}
+
+/// Stage rules, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stages {
+    rules: Vec<(String, Vec<Condition>)>,
+}
+
+impl Stages {
+    /// The stage names in lifecycle order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// Where `name` is in the lifecycle order.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.rules.iter().position(|(n, _)| n == name)
+    }
+
+    /// The account's stage at `facts.as_of`: the last stage whose every condition holds, or
+    /// none (a prospect, or a rule set that leaves the account out). `band` and `signals` are
+    /// the account's at the same instant.
+    pub fn stage_of(&self, f: &Facts, band: Option<Band>, signals: &[Signal]) -> Option<&str> {
+        self.rules
+            .iter()
+            .rev()
+            .find(|(_, when)| when.iter().all(|c| c.holds(f, band, signals)))
+            .map(|(n, _)| n.as_str())
+    }
+}

@@ -1,0 +1,428 @@
+//! Rule tables for the lifecycle stages: each condition at its boundary, the default stages'
+//! precedence, and the errors a bad rule set gives.
+
+use tenure_health::{
+    Band, Condition, Facts, Signal, SignalKind, StageRule, StageSettings, Stages, DAY_MS,
+};
+
+const NOW: i64 = 1_000 * DAY_MS;
+
+/// (case, condition, facts, band, signals, holds)
+type ConditionCase<'a> = (&'a str, &'a str, Facts, Option<Band>, &'a [Signal], bool);
+/// (case, facts, band, signals, stage)
+type StageCase<'a> = (&'a str, Facts, Option<Band>, &'a [Signal], Option<&'a str>);
+
+fn days(n: i64) -> i64 {
+    n * DAY_MS
+}
+
+/// A paying customer converted 100 days ago, nothing else known.
+fn customer() -> Facts {
+    Facts {
+        as_of: NOW,
+        converted_at: Some(NOW - days(100)),
+        mrr: 10_000,
+        key_features: 6,
+        ..Facts::default()
+    }
+}
+
+fn signal(name: &'static str, kind: SignalKind) -> Signal {
+    Signal {
+        kind,
+        name,
+        started_at: NOW,
+        reason: String::new(),
+    }
+}
+
+/// Stage rules of a single stage `x` with the one condition.
+fn only(condition: &str) -> Stages {
+    StageSettings {
+        stages: vec![StageRule {
+            name: "x".into(),
+            when: vec![condition.into()],
+        }],
+    }
+    .compile()
+    .unwrap()
+}
+
+#[test]
+fn every_condition_at_its_boundary() {
+    let c = customer;
+    let risk = [
+        signal("no_activity", SignalKind::ChurnRisk),
+        signal("usage_drop", SignalKind::ChurnRisk),
+    ];
+    let cases: Vec<ConditionCase> = vec![
+        ("paying", "customer", c(), None, &[], true),
+        (
+            "not paying",
+            "customer",
+            Facts { mrr: 0, ..c() },
+            None,
+            &[],
+            false,
+        ),
+        (
+            "converts after as_of",
+            "customer",
+            Facts {
+                converted_at: Some(NOW + 1),
+                ..c()
+            },
+            None,
+            &[],
+            false,
+        ),
+        (
+            "churned and not paying",
+            "churned",
+            Facts {
+                mrr: 0,
+                churned_at: Some(NOW - days(3)),
+                ..c()
+            },
+            None,
+            &[],
+            true,
+        ),
+        (
+            "won a deal, not paying yet: not churned",
+            "churned",
+            Facts { mrr: 0, ..c() },
+            None,
+            &[],
+            false,
+        ),
+        (
+            "churned once, paying again",
+            "churned",
+            Facts {
+                churned_at: Some(NOW - days(50)),
+                ..c()
+            },
+            None,
+            &[],
+            false,
+        ),
+        (
+            "activated",
+            "activated",
+            Facts {
+                activated_at: Some(NOW),
+                ..c()
+            },
+            None,
+            &[],
+            true,
+        ),
+        ("never activated", "activated", c(), None, &[], false),
+        (
+            "3 of 6 key features: depth 0.5",
+            "adopting",
+            Facts {
+                key_features_30d: 3,
+                ..c()
+            },
+            None,
+            &[],
+            true,
+        ),
+        (
+            "2 of 6 key features",
+            "adopting",
+            Facts {
+                key_features_30d: 2,
+                ..c()
+            },
+            None,
+            &[],
+            false,
+        ),
+        (
+            "no key feature configured",
+            "adopting",
+            Facts {
+                key_features: 0,
+                ..c()
+            },
+            None,
+            &[],
+            false,
+        ),
+        (
+            "expanded 89 days ago",
+            "expanded_within:90",
+            Facts {
+                last_expansion: Some(NOW - days(89)),
+                ..c()
+            },
+            None,
+            &[],
+            true,
+        ),
+        (
+            "expanded 90 days ago",
+            "expanded_within:90",
+            Facts {
+                last_expansion: Some(NOW - days(90)),
+                ..c()
+            },
+            None,
+            &[],
+            false,
+        ),
+        (
+            "contract ends in 90 days",
+            "contract_end_within:90",
+            Facts {
+                contract_end: Some(NOW + days(90)),
+                ..c()
+            },
+            None,
+            &[],
+            true,
+        ),
+        (
+            "contract ends in 90 days and 1 ms",
+            "contract_end_within:90",
+            Facts {
+                contract_end: Some(NOW + days(90) + 1),
+                ..c()
+            },
+            None,
+            &[],
+            false,
+        ),
+        (
+            "contract ended now",
+            "contract_end_within:90",
+            Facts {
+                contract_end: Some(NOW),
+                ..c()
+            },
+            None,
+            &[],
+            false,
+        ),
+        ("red band", "band:red", c(), Some(Band::Red), &[], true),
+        (
+            "yellow band",
+            "band:red",
+            c(),
+            Some(Band::Yellow),
+            &[],
+            false,
+        ),
+        ("no score", "band:red", c(), None, &[], false),
+        ("signal holds", "signal:usage_drop", c(), None, &risk, true),
+        (
+            "signal absent",
+            "signal:nps_detractor",
+            c(),
+            None,
+            &risk,
+            false,
+        ),
+        (
+            "2 risk signals of 2",
+            "risk_signals:2",
+            c(),
+            None,
+            &risk,
+            true,
+        ),
+        (
+            "2 risk signals of 3",
+            "risk_signals:3",
+            c(),
+            None,
+            &risk,
+            false,
+        ),
+    ];
+    for (case, condition, facts, band, signals, holds) in cases {
+        let stages = only(condition);
+        let stage = stages.stage_of(&facts, band, signals);
+        assert_eq!(stage.is_some(), holds, "{case}: {condition}");
+    }
+}
+
+#[test]
+fn the_last_stage_whose_rule_holds_wins() {
+    let stages = StageSettings::default().compile().unwrap();
+    assert_eq!(
+        stages.names().collect::<Vec<_>>(),
+        [
+            "onboarding",
+            "activated",
+            "adopting",
+            "expanding",
+            "renewal_window",
+            "at_risk",
+            "churned",
+            "advocate"
+        ]
+    );
+    let c = customer;
+    let activated = || Facts {
+        activated_at: Some(NOW - days(90)),
+        ..c()
+    };
+    let adopting = || Facts {
+        key_features_30d: 4,
+        ..activated()
+    };
+    let ready = [signal("advocate_ready", SignalKind::Advocacy)];
+    let cases: Vec<StageCase> = vec![
+        (
+            "prospect",
+            Facts {
+                converted_at: None,
+                mrr: 0,
+                ..c()
+            },
+            None,
+            &[],
+            None,
+        ),
+        (
+            "new customer",
+            c(),
+            Some(Band::Yellow),
+            &[],
+            Some("onboarding"),
+        ),
+        (
+            "adopting without activation stays onboarding",
+            Facts {
+                key_features_30d: 4,
+                ..c()
+            },
+            Some(Band::Green),
+            &[],
+            Some("onboarding"),
+        ),
+        (
+            "activated",
+            activated(),
+            Some(Band::Green),
+            &[],
+            Some("activated"),
+        ),
+        (
+            "adopting",
+            adopting(),
+            Some(Band::Green),
+            &[],
+            Some("adopting"),
+        ),
+        (
+            "expanded last month",
+            Facts {
+                last_expansion: Some(NOW - days(30)),
+                ..adopting()
+            },
+            Some(Band::Green),
+            &[],
+            Some("expanding"),
+        ),
+        (
+            "renewal window over expanding",
+            Facts {
+                last_expansion: Some(NOW - days(30)),
+                contract_end: Some(NOW + days(60)),
+                ..adopting()
+            },
+            Some(Band::Yellow),
+            &[],
+            Some("renewal_window"),
+        ),
+        (
+            "red: at risk over the renewal window",
+            Facts {
+                contract_end: Some(NOW + days(60)),
+                ..adopting()
+            },
+            Some(Band::Red),
+            &[],
+            Some("at_risk"),
+        ),
+        (
+            "churned",
+            Facts {
+                mrr: 0,
+                churned_at: Some(NOW - days(1)),
+                ..adopting()
+            },
+            Some(Band::Red),
+            &ready,
+            Some("churned"),
+        ),
+        (
+            "advocate over everything while paying",
+            Facts {
+                contract_end: Some(NOW + days(60)),
+                ..adopting()
+            },
+            Some(Band::Green),
+            &ready,
+            Some("advocate"),
+        ),
+    ];
+    for (case, facts, band, signals, expected) in cases {
+        assert_eq!(stages.stage_of(&facts, band, signals), expected, "{case}");
+    }
+}
+
+#[test]
+fn bad_rules_are_refused_with_the_stage_and_the_reason() {
+    let rules = |stages: &[(&str, &[&str])]| StageSettings {
+        stages: stages
+            .iter()
+            .map(|(n, w)| StageRule {
+                name: (*n).into(),
+                when: w.iter().map(|c| (*c).into()).collect(),
+            })
+            .collect(),
+    };
+    let cases: Vec<(StageSettings, &str)> = vec![
+        (
+            rules(&[("a", &["customer"]), ("a", &["churned"])]),
+            "stages[1] (a): this name is already used",
+        ),
+        (rules(&[("", &["customer"])]), "a stage needs a name"),
+        (rules(&[("a", &[])]), "`when` lists no condition"),
+        (
+            rules(&[("a", &["paying"])]),
+            "\"paying\" is not a stage condition",
+        ),
+        (rules(&[("a", &["band:blue"])]), "\"blue\" is not a band"),
+        (
+            rules(&[("a", &["signal:bored"])]),
+            "\"bored\" is not a signal",
+        ),
+        (
+            rules(&[("a", &["expanded_within:0"])]),
+            "needs a whole number > 0",
+        ),
+        (
+            rules(&[("a", &["contract_end_within"])]),
+            "needs a whole number > 0",
+        ),
+    ];
+    for (settings, expected) in cases {
+        let error = settings.validate().unwrap_err().to_string();
+        assert!(
+            error.contains(expected),
+            "{error:?} should say {expected:?}"
+        );
+    }
+    assert_eq!(
+        Condition::parse("band:green"),
+        Ok(Condition::Band(Band::Green))
+    );
+    StageSettings::default().validate().unwrap();
+}

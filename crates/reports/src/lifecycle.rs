@@ -1,0 +1,388 @@
+//! Each customer's lifecycle (SPEC §4): its health, band and stage at the end of every day since
+//! conversion, the stage transitions that history holds, and its first-time milestones.
+//!
+//! The history is a function of the log like every other figure: replaying the log gives the
+//! same days, transitions and milestones as live ingestion. Days are evaluated at their last
+//! millisecond (UTC) and the last one at the report instant, so a transition's time is the end of
+//! the day it was first seen. While an account is not paying, nothing is evaluated until its
+//! next revenue movement: the default rules place a non-paying account only in `churned`.
+
+use serde_json::{json, Map, Value};
+use tenure_core::{DealKind, DealStatus, Timestamp};
+use tenure_engine::Model;
+use tenure_health::{Band, Stages, ADOPTING_DEPTH, DAY_MS};
+
+use crate::accounts::{state, State};
+use crate::revenue::{AccountRevenue, Revenue};
+use crate::{ratio, MovementKind, Report, ReportError, ReportParams, ReportSettings};
+
+/// The first-time milestones SPEC §4 keeps on the account, in lifecycle order.
+pub const MILESTONES: &[&str] = &[
+    "activated",
+    "adopted",
+    "first_expansion",
+    "renewed",
+    "advocate",
+    "churned",
+];
+
+/// One evaluation of an account: the end of a day, or the report instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Day {
+    pub at: Timestamp,
+    pub score: Option<f64>,
+    pub band: Option<Band>,
+    /// Index into the stage rules' names.
+    pub stage: Option<usize>,
+}
+
+/// A change of stage, seen at `at` (the end of the day it happened, see the module note).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    pub at: Timestamp,
+    pub from: Option<usize>,
+    pub to: Option<usize>,
+}
+
+/// An account's lifecycle up to the report instant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lifecycle {
+    pub days: Vec<Day>,
+    pub transitions: Vec<Transition>,
+    /// `(milestone, first time)`, in [`MILESTONES`] order, only those reached.
+    pub milestones: Vec<(&'static str, Timestamp)>,
+}
+
+impl Lifecycle {
+    pub fn milestone(&self, name: &str) -> Option<Timestamp> {
+        self.milestones
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+    }
+
+    /// Every spell in a stage: `(stage, entered, left)`, `left` none while it lasts.
+    pub fn spells(&self) -> Vec<(usize, Timestamp, Option<Timestamp>)> {
+        let mut out: Vec<(usize, Timestamp, Option<Timestamp>)> = Vec::new();
+        for t in &self.transitions {
+            if let Some(open) = out.last_mut().filter(|s| s.2.is_none()) {
+                open.2 = Some(t.at);
+            }
+            if let Some(to) = t.to {
+                out.push((to, t.at, None));
+            }
+        }
+        out
+    }
+}
+
+/// The compiled stage rules of the settings.
+pub fn stage_rules(settings: &ReportSettings) -> Result<Stages, ReportError> {
+    settings
+        .stages
+        .compile()
+        .map_err(|e| ReportError::Parameter {
+            name: "stages",
+            reason: e.to_string(),
+        })
+}
+
+/// The last millisecond of the UTC day holding `t`.
+fn day_end(t: Timestamp) -> Timestamp {
+    Timestamp::from_millis((t.millis().div_euclid(DAY_MS) + 1) * DAY_MS - 1)
+}
+
+/// The account's lifecycle from conversion to `as_of`.
+pub fn lifecycle(
+    model: &Model,
+    settings: &ReportSettings,
+    stages: &Stages,
+    revenue: &AccountRevenue,
+    as_of: Timestamp,
+) -> Lifecycle {
+    let mut out = Lifecycle::default();
+    let Some(converted) = revenue.converted_at.filter(|c| *c <= as_of) else {
+        return out;
+    };
+    let mut firsts: [Option<Timestamp>; 6] = [None; 6];
+    let mut note = |name: &str, at: Timestamp| {
+        let i = MILESTONES.iter().position(|m| *m == name).expect("listed");
+        if firsts[i].is_none_or(|t| at < t) {
+            firsts[i] = Some(at);
+        }
+    };
+    let mut at = day_end(converted).min(as_of);
+    let mut previous: Option<usize> = None;
+    loop {
+        let s = state(model, settings, stages, revenue, at);
+        let day = Day {
+            at,
+            score: s.health.as_ref().map(|h| h.score),
+            band: s.band(),
+            stage: s.stage.as_deref().and_then(|n| stages.position(n)),
+        };
+        if out.days.is_empty() || day.stage != previous {
+            out.transitions.push(Transition {
+                at,
+                from: previous,
+                to: day.stage,
+            });
+            previous = day.stage;
+        }
+        observe_milestones(&s, &mut note, at);
+        out.days.push(day);
+        if at >= as_of {
+            break;
+        }
+        let next = if s.facts.mrr > 0 {
+            at.plus_millis(DAY_MS)
+        } else {
+            // Not paying: nothing changes the default stages until the next movement.
+            match revenue.movements.iter().find(|m| m.at > at) {
+                Some(m) => day_end(m.at),
+                None => as_of,
+            }
+        };
+        at = next.min(as_of);
+    }
+    for m in &revenue.movements {
+        if m.at > converted && m.at <= as_of && m.kind == MovementKind::Expansion {
+            note("first_expansion", m.at);
+        }
+    }
+    if let Some(churned) = revenue.churned_at.filter(|c| *c <= as_of) {
+        note("churned", churned);
+    }
+    if let Some(ledger) = model.ledger().account(&revenue.account) {
+        for d in ledger.deals() {
+            if d.kind == DealKind::Renewal && d.status == DealStatus::Won {
+                if let Some(closed) = d.closed_at.filter(|c| *c <= as_of) {
+                    note("renewed", closed);
+                }
+            }
+        }
+    }
+    if let Some(s) = model.success().account(&revenue.account) {
+        for m in s.advocacy().filter(|m| m.at >= converted && m.at <= as_of) {
+            note("advocate", m.at);
+        }
+    }
+    out.milestones = MILESTONES
+        .iter()
+        .zip(firsts)
+        .filter_map(|(name, at)| at.map(|t| (*name, t)))
+        .collect();
+    out
+}
+
+/// Milestones read off one evaluation: activation (at its own time), adoption and advocate
+/// readiness (at the evaluation).
+fn observe_milestones(s: &State, note: &mut impl FnMut(&str, Timestamp), at: Timestamp) {
+    if let Some(activated) = s.facts.activated_at {
+        note("activated", Timestamp::from_millis(activated));
+    }
+    if s.facts.mrr > 0 {
+        if s.facts
+            .adoption_depth()
+            .is_some_and(|d| d >= ADOPTING_DEPTH)
+        {
+            note("adopted", at);
+        }
+        if s.signals.iter().any(|x| x.name == "advocate_ready") {
+            note("advocate", at);
+        }
+    }
+}
+
+/// The `q`-quantile of sorted values, interpolating linearly between closest ranks (numpy's
+/// default, "type 7").
+fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let h = q * last as f64;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
+}
+
+fn days_between(from: Timestamp, to: Timestamp) -> f64 {
+    (to.millis() - from.millis()) as f64 / DAY_MS as f64
+}
+
+/// Time to value, in days, by these upper bounds; the last bucket is open.
+const TTV_BUCKETS: &[(f64, &str)] = &[
+    (7.0, "0-7"),
+    (14.0, "7-14"),
+    (30.0, "14-30"),
+    (60.0, "30-60"),
+    (90.0, "60-90"),
+    (f64::INFINITY, "90+"),
+];
+
+/// `funnel`: for each stage in lifecycle order, how many customers entered it, are in it now,
+/// went on to the next stage, and how long they stayed; in the summary, the activation rate
+/// within N days (only accounts converted at least N days before `as_of`), the time-to-value
+/// distribution and the milestones reached.
+pub(crate) fn funnel_report(
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let stages = stage_rules(settings)?;
+    let revenue = Revenue::ungrouped(model, settings, params)?;
+    let as_of = params.as_of;
+    let converted: Vec<&AccountRevenue> = revenue
+        .accounts
+        .iter()
+        .filter(|a| a.converted_at.is_some_and(|c| c <= as_of))
+        .collect();
+    let lives: Vec<(&AccountRevenue, Lifecycle)> = converted
+        .iter()
+        .map(|a| (*a, lifecycle(model, settings, &stages, a, as_of)))
+        .collect();
+
+    let names: Vec<&str> = stages.names().collect();
+    let mut rows = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let mut entered = 0usize;
+        let mut now = 0usize;
+        let mut reached_next = 0usize;
+        let mut completed: Vec<f64> = Vec::new();
+        let mut ongoing = 0usize;
+        for (_, life) in &lives {
+            let spells = life.spells();
+            let Some(first) = spells.iter().find(|s| s.0 == i) else {
+                continue;
+            };
+            entered += 1;
+            if life.days.last().and_then(|d| d.stage) == Some(i) {
+                now += 1;
+            }
+            if spells.iter().any(|s| s.0 == i + 1 && s.1 > first.1) {
+                reached_next += 1;
+            }
+            for (stage, from, to) in spells.iter().filter(|s| s.0 == i) {
+                debug_assert_eq!(*stage, i);
+                match to {
+                    Some(to) => completed.push(days_between(*from, *to)),
+                    None => ongoing += 1,
+                }
+            }
+        }
+        completed.sort_by(f64::total_cmp);
+        let mut row = Map::new();
+        row.insert("stage".into(), (*name).into());
+        row.insert("entered".into(), entered.into());
+        row.insert("now".into(), now.into());
+        let next = names.get(i + 1);
+        row.insert("next_stage".into(), next.copied().into());
+        row.insert(
+            "reached_next".into(),
+            next.map_or(Value::Null, |_| reached_next.into()),
+        );
+        row.insert(
+            "conversion_to_next".into(),
+            ratio(next.and_then(|_| (entered > 0).then(|| reached_next as f64 / entered as f64))),
+        );
+        row.insert("spells_completed".into(), completed.len().into());
+        row.insert("spells_ongoing".into(), ongoing.into());
+        row.insert(
+            "median_days_in_stage".into(),
+            ratio(quantile(&completed, 0.5)),
+        );
+        row.insert(
+            "mean_days_in_stage".into(),
+            ratio(
+                (!completed.is_empty())
+                    .then(|| completed.iter().sum::<f64>() / completed.len() as f64),
+            ),
+        );
+        rows.push(row);
+    }
+
+    // Time to value: conversion to activation; activation during a trial counts as day 0.
+    let mut ttv: Vec<f64> = lives
+        .iter()
+        .filter_map(|(a, life)| {
+            let converted = a.converted_at?;
+            life.milestone("activated")
+                .map(|t| days_between(converted, t).max(0.0))
+        })
+        .collect();
+    ttv.sort_by(f64::total_cmp);
+    let window = settings.signals.activation_days;
+    let eligible: Vec<&(&AccountRevenue, Lifecycle)> = lives
+        .iter()
+        .filter(|(a, _)| {
+            a.converted_at
+                .is_some_and(|c| c.plus_millis(i64::from(window) * DAY_MS) <= as_of)
+        })
+        .collect();
+    let activated_within = eligible
+        .iter()
+        .filter(|(a, life)| {
+            let c = a.converted_at.expect("converted");
+            life.milestone("activated")
+                .is_some_and(|t| t <= c.plus_millis(i64::from(window) * DAY_MS))
+        })
+        .count();
+    let mut histogram = Vec::new();
+    let mut lower = 0.0;
+    for (upper, label) in TTV_BUCKETS {
+        let n = ttv.iter().filter(|d| **d >= lower && **d < *upper).count();
+        histogram.push(json!({"days": label, "accounts": n}));
+        lower = *upper;
+    }
+    let milestones: Map<String, Value> = MILESTONES
+        .iter()
+        .map(|m| {
+            let mut days: Vec<f64> = lives
+                .iter()
+                .filter_map(|(a, life)| {
+                    Some(days_between(a.converted_at?, life.milestone(m)?).max(0.0))
+                })
+                .collect();
+            days.sort_by(f64::total_cmp);
+            (
+                (*m).to_owned(),
+                json!({
+                    "accounts": days.len(),
+                    "median_days_from_conversion": ratio(quantile(&days, 0.5)),
+                }),
+            )
+        })
+        .collect();
+    let columns: Vec<String> = [
+        "stage",
+        "entered",
+        "now",
+        "next_stage",
+        "reached_next",
+        "conversion_to_next",
+        "spells_completed",
+        "spells_ongoing",
+        "median_days_in_stage",
+        "mean_days_in_stage",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut report = Report::new("funnel", params, None, columns, rows);
+    report.summary = Some(json!({
+        "customers": lives.len(),
+        "activation": {
+            "within_days": window,
+            "eligible": eligible.len(),
+            "activated": activated_within,
+            "rate": ratio((!eligible.is_empty()).then(|| activated_within as f64 / eligible.len() as f64)),
+        },
+        "time_to_value_days": {
+            "activated": ttv.len(),
+            "p25": ratio(quantile(&ttv, 0.25)),
+            "median": ratio(quantile(&ttv, 0.5)),
+            "p75": ratio(quantile(&ttv, 0.75)),
+            "p90": ratio(quantile(&ttv, 0.9)),
+            "mean": ratio((!ttv.is_empty()).then(|| ttv.iter().sum::<f64>() / ttv.len() as f64)),
+            "histogram": histogram,
+        },
+        "milestones": milestones,
+    }));
+    Ok(report)
+}

@@ -1,0 +1,357 @@
+//! Stages, transitions, milestones and the funnel on three accounts whose lives are worked out
+//! by hand, and the stage and band groupings and filters on the simulated company.
+
+mod common;
+
+use serde_json::{json, Value};
+use tenure_core::{
+    AccountId, Currency, DealKind, DealRow, DealStatus, Entry, EntryBody, Money, Source,
+    StoredEntry, SubscriptionRow, Timestamp, WorkspaceId,
+};
+use tenure_engine::{EngineSettings, Model};
+use tenure_health::{StageRule, StageSettings};
+use tenure_reports::{run, Report, ReportParams, ReportSettings};
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+fn paying(account: &str, at: &str, mrr: i64) -> EntryBody {
+    EntryBody::Subscription(SubscriptionRow {
+        account_id: AccountId::parse(account).unwrap(),
+        effective_at: t(at),
+        mrr: Money::new(mrr, Currency::USD),
+        plan: Some("pro".into()),
+        seats: Some(5),
+    })
+}
+
+fn track(id: usize, account: &str, user: &str, event: &str, at: &str) -> EntryBody {
+    let line = json!({"type": "track", "messageId": format!("m{id}"), "userId": user,
+        "event": event, "timestamp": at, "context": {"groupId": account}});
+    EntryBody::Segment(
+        tenure_ingest::segment::parse_message(
+            line.to_string().as_bytes(),
+            Timestamp::from_millis(0),
+            &Default::default(),
+        )
+        .unwrap(),
+    )
+}
+
+/// Account `a`: pays from 2025-01-01, activates on 01-08 10:00 (the second user's report within
+/// 14 days), uses 3 of the 6 key features by 01-20, wins a renewal deal on 02-01, makes a
+/// referral on 02-15, expands on 03-10 and churns on 05-01.
+/// Account `b`: pays from 2025-06-15 and activates on 06-20 10:00.
+/// Account `c`: pays from 2025-03-01 and never activates.
+fn three_accounts() -> Model {
+    let tracks = [
+        ("a", "u1", "Report Created", "2025-01-05T10:00:00Z"),
+        ("a", "u2", "Report Created", "2025-01-08T10:00:00Z"),
+        ("a", "u1", "Dashboard Shared", "2025-01-20T10:00:00Z"),
+        ("a", "u1", "Alert Configured", "2025-01-20T11:00:00Z"),
+        ("a", "u1", "Referral Made", "2025-02-15T10:00:00Z"),
+        ("b", "v1", "Report Created", "2025-06-18T10:00:00Z"),
+        ("b", "v2", "Report Created", "2025-06-20T10:00:00Z"),
+        ("c", "w1", "Logged In", "2025-03-05T10:00:00Z"),
+    ];
+    let mut bodies = vec![
+        paying("a", "2025-01-01T00:00:00Z", 10_000),
+        paying("a", "2025-03-10T00:00:00Z", 15_000),
+        paying("a", "2025-05-01T00:00:00Z", 0),
+        paying("b", "2025-06-15T00:00:00Z", 10_000),
+        paying("c", "2025-03-01T00:00:00Z", 10_000),
+        EntryBody::Deal(DealRow {
+            deal_id: "renewal-a".into(),
+            account_id: AccountId::parse("a").unwrap(),
+            kind: DealKind::Renewal,
+            status: DealStatus::Won,
+            amount: Money::new(120_000, Currency::USD),
+            created_at: t("2025-01-15T00:00:00Z"),
+            closed_at: Some(t("2025-02-01T00:00:00Z")),
+            contract_start: None,
+            contract_end: None,
+        }),
+    ];
+    for (i, (account, user, event, at)) in tracks.into_iter().enumerate() {
+        bodies.push(track(i, account, user, event, at));
+    }
+    let mut model = Model::new(EngineSettings::default());
+    for (i, body) in bodies.into_iter().enumerate() {
+        model.apply(&StoredEntry {
+            seq: i as i64 + 1,
+            entry: Entry {
+                workspace: WorkspaceId::default_workspace(),
+                source: Source::Import,
+                received_at: Timestamp::from_millis(0),
+                body,
+            },
+        });
+    }
+    model
+}
+
+/// Four stages whose rules do not depend on the health score, so every day is known by hand.
+fn settings() -> ReportSettings {
+    let rule = |name: &str, when: &[&str]| StageRule {
+        name: name.into(),
+        when: when.iter().map(|c| (*c).into()).collect(),
+    };
+    ReportSettings {
+        stages: StageSettings {
+            stages: vec![
+                rule("onboarding", &["customer"]),
+                rule("activated", &["customer", "activated"]),
+                rule("expanding", &["customer", "expanded_within:30"]),
+                rule("churned", &["churned"]),
+            ],
+        },
+        ..ReportSettings::default()
+    }
+}
+
+fn report(model: &Model, name: &str, account: Option<&str>) -> Report {
+    let params = ReportParams {
+        account: account.map(str::to_owned),
+        ..ReportParams::at(Timestamp::parse_end_of("2025-06-30").unwrap())
+    };
+    run(name, model, &settings(), &params).unwrap()
+}
+
+fn end_of(day: &str) -> String {
+    Timestamp::parse_end_of(day).unwrap().to_string()
+}
+
+#[test]
+fn transitions_and_milestones_by_hand() {
+    let model = three_accounts();
+    let r = report(&model, "account", Some("a"));
+    let summary = r.summary.unwrap();
+    // Each day is evaluated at its end: the stage changes the day the rule starts to hold.
+    // Expanded on 03-10 00:00; `expanded_within:30` holds until 30 days later, so on 04-08's
+    // end (29 d 23 h later) and not on 04-09's. Not paying after 05-01: churned to the end.
+    let expected = json!([
+        {"at": end_of("2025-01-01"), "from": null, "to": "onboarding"},
+        {"at": end_of("2025-01-08"), "from": "onboarding", "to": "activated"},
+        {"at": end_of("2025-03-10"), "from": "activated", "to": "expanding"},
+        {"at": end_of("2025-04-09"), "from": "expanding", "to": "activated"},
+        {"at": end_of("2025-05-01"), "from": "activated", "to": "churned"},
+    ]);
+    assert_eq!(summary["stage_history"], expected);
+    assert_eq!(summary["stage"], "churned");
+    // Activation at the second user's report; adoption (3 of 6 key features in 30 days) at
+    // the end of 01-20; the referral makes the advocate milestone.
+    assert_eq!(
+        summary["milestones"],
+        json!({
+            "activated": "2025-01-08T10:00:00.000Z",
+            "adopted": end_of("2025-01-20"),
+            "first_expansion": "2025-03-10T00:00:00.000Z",
+            "renewed": "2025-02-01T00:00:00.000Z",
+            "advocate": "2025-02-15T10:00:00.000Z",
+            "churned": "2025-05-01T00:00:00.000Z",
+        })
+    );
+    // The health history holds the month ends while the account was evaluated daily, and the
+    // report instant: January to April, then 06-30.
+    let history: Vec<&str> = summary["health_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["at"].as_str().unwrap())
+        .collect();
+    let months = [
+        "2025-01-31",
+        "2025-02-28",
+        "2025-03-31",
+        "2025-04-30",
+        "2025-06-30",
+    ];
+    assert_eq!(history, months.map(end_of));
+    let stages_in_timeline = r.rows.iter().filter(|row| row["kind"] == "stage").count();
+    assert_eq!(stages_in_timeline, 5);
+    let milestones_in_timeline = r
+        .rows
+        .iter()
+        .filter(|row| row["kind"] == "milestone")
+        .count();
+    assert_eq!(milestones_in_timeline, 6);
+}
+
+fn row<'r>(r: &'r Report, stage: &str) -> &'r serde_json::Map<String, Value> {
+    r.rows.iter().find(|row| row["stage"] == stage).unwrap()
+}
+
+#[test]
+fn the_funnel_by_hand() {
+    let model = three_accounts();
+    let r = report(&model, "funnel", None);
+    // onboarding: a (01-01 → 01-08, 7 days), b (06-15 → 06-20, 5 days), c (still there).
+    let onboarding = row(&r, "onboarding");
+    assert_eq!(onboarding["entered"], 3);
+    assert_eq!(onboarding["now"], 1);
+    assert_eq!(onboarding["reached_next"], 2);
+    assert_eq!(onboarding["conversion_to_next"], 0.666667);
+    assert_eq!(onboarding["spells_completed"], 2);
+    assert_eq!(onboarding["spells_ongoing"], 1);
+    assert_eq!(onboarding["median_days_in_stage"], 6.0);
+    // activated: a twice (01-08 → 03-10, 61 days; 04-09 → 05-01, 22 days), b still there.
+    let activated = row(&r, "activated");
+    assert_eq!(activated["entered"], 2);
+    assert_eq!(activated["now"], 1);
+    assert_eq!(activated["reached_next"], 1);
+    assert_eq!(activated["spells_completed"], 2);
+    assert_eq!(activated["median_days_in_stage"], 41.5);
+    assert_eq!(activated["mean_days_in_stage"], 41.5);
+    // expanding: a, 03-10 → 04-09, 30 days, then churned (not the next stage directly, but
+    // later: reached).
+    let expanding = row(&r, "expanding");
+    assert_eq!(
+        (&expanding["entered"], &expanding["reached_next"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(expanding["median_days_in_stage"], 30.0);
+    let churned = row(&r, "churned");
+    assert_eq!(
+        (&churned["now"], &churned["next_stage"]),
+        (&json!(1), &Value::Null)
+    );
+
+    let summary = r.summary.unwrap();
+    assert_eq!(summary["customers"], 3);
+    // Within 30 days: a (converted 01-01, activated day 7.4) and c (03-01, never) are old
+    // enough; b (06-15) is not. 1 of 2.
+    assert_eq!(
+        summary["activation"],
+        json!({"within_days": 30, "eligible": 2, "activated": 1, "rate": 0.5})
+    );
+    // TTV: a 7 d 10 h = 7.416667, b 5 d 10 h = 5.416667.
+    let ttv = &summary["time_to_value_days"];
+    assert_eq!(ttv["activated"], 2);
+    assert_eq!(ttv["median"], 6.416667);
+    assert_eq!(ttv["p25"], 5.916667);
+    assert_eq!(ttv["histogram"][0], json!({"days": "0-7", "accounts": 1}));
+    assert_eq!(ttv["histogram"][1], json!({"days": "7-14", "accounts": 1}));
+    assert_eq!(summary["milestones"]["churned"]["accounts"], 1);
+    assert_eq!(
+        summary["milestones"]["first_expansion"]["median_days_from_conversion"],
+        68.0
+    );
+}
+
+#[test]
+fn stage_filter_and_grouping_agree() {
+    let model = three_accounts();
+    let at = Timestamp::parse_end_of("2025-06-30").unwrap();
+    let params = |edit: &dyn Fn(&mut ReportParams)| {
+        let mut p = ReportParams::at(at);
+        edit(&mut p);
+        p
+    };
+    let accounts = run(
+        "accounts",
+        &model,
+        &settings(),
+        &params(&|p| p.filters.stage = Some("activated".into())),
+    )
+    .unwrap();
+    let ids: Vec<&str> = accounts
+        .rows
+        .iter()
+        .map(|r| r["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["b"]);
+    let mrr = run(
+        "mrr",
+        &model,
+        &settings(),
+        &params(&|p| p.by = Some("stage".into())),
+    )
+    .unwrap();
+    let groups: Vec<&str> = mrr
+        .rows
+        .iter()
+        .map(|r| r["stage"].as_str().unwrap())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(groups, ["activated", "churned", "onboarding"]);
+    let unknown = run(
+        "accounts",
+        &model,
+        &settings(),
+        &params(&|p| p.filters.stage = Some("dormant".into())),
+    )
+    .unwrap_err();
+    assert!(
+        unknown
+            .to_string()
+            .contains("\"dormant\" is not a configured stage (expected one of onboarding, activated, expanding, churned)"),
+        "{unknown}"
+    );
+}
+
+/// The last month's MRR of each group of `--by NAME`, summed, and the ungrouped one.
+fn last_month_mrr(model: &Model, by: Option<&str>) -> f64 {
+    let mut params = ReportParams::at(Timestamp::parse_end_of("2026-10-31").unwrap());
+    params.by = by.map(str::to_owned);
+    let r = run("mrr", model, &ReportSettings::default(), &params).unwrap();
+    let last = r.rows.last().unwrap()["month"].clone();
+    r.rows
+        .iter()
+        .filter(|row| row["month"] == last)
+        .map(|row| row["mrr"].as_f64().unwrap())
+        .sum()
+}
+
+#[test]
+fn on_the_simulated_company_stages_and_bands_partition_the_customers() {
+    let (model, _) = common::company(400);
+    let total = last_month_mrr(&model, None);
+    assert!(total > 0.0);
+    for by in ["stage", "band"] {
+        let grouped = last_month_mrr(&model, Some(by));
+        assert!(
+            (grouped - total).abs() < 0.01,
+            "--by {by}: {grouped} vs {total}"
+        );
+    }
+    let at = Timestamp::parse_end_of("2026-10-31").unwrap();
+    let accounts = run(
+        "accounts",
+        &model,
+        &ReportSettings::default(),
+        &ReportParams::at(at),
+    )
+    .unwrap();
+    let summary = accounts.summary.unwrap();
+    let by_stage = summary["by_stage"].as_object().unwrap();
+    let staged: u64 = by_stage.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(Some(staged), summary["accounts"].as_u64(), "{by_stage:?}");
+    assert_eq!(by_stage["churned"], 0, "customers only");
+    for (stage, n) in by_stage {
+        let mut params = ReportParams::at(at);
+        params.filters.stage = Some(stage.clone());
+        let filtered = run("accounts", &model, &ReportSettings::default(), &params).unwrap();
+        assert_eq!(Some(filtered.rows.len() as u64), n.as_u64(), "{stage}");
+        assert!(filtered.rows.iter().all(|r| r["stage"] == *stage));
+    }
+    // The funnel's current counts are the accounts report's, plus the churned.
+    let funnel = run(
+        "funnel",
+        &model,
+        &ReportSettings::default(),
+        &ReportParams::at(at),
+    )
+    .unwrap();
+    for row in &funnel.rows {
+        let stage = row["stage"].as_str().unwrap();
+        if stage != "churned" {
+            assert_eq!(row["now"], by_stage[stage], "{stage}");
+        }
+    }
+    let summary = funnel.summary.unwrap();
+    let rate = summary["activation"]["rate"].as_f64().unwrap();
+    println!("funnel at 400 accounts: {summary:#}");
+    assert!((0.0..=1.0).contains(&rate));
+}
