@@ -355,3 +355,45 @@ fn on_the_simulated_company_stages_and_bands_partition_the_customers() {
     println!("funnel at 400 accounts: {summary:#}");
     assert!((0.0..=1.0).contains(&rate));
 }
+
+#[test]
+fn adoption_by_hand() {
+    let model = three_accounts();
+    let r = report(&model, "adoption", None);
+    // a has churned; b used Report Created in the last 30 days (1 of 6), c only Logged In, in
+    // March. Least adopted first.
+    let rows: Vec<(&str, &Value, &Value, &str)> = r
+        .rows
+        .iter()
+        .map(|row| {
+            (
+                row["account"].as_str().unwrap(),
+                &row["depth"],
+                &row["adopting"],
+                row["key_features_used"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("c", &json!(0.0), &json!(false), ""),
+            ("b", &json!(0.166667), &json!(false), "Report Created"),
+        ]
+    );
+    let summary = r.summary.unwrap();
+    assert_eq!(summary["customers"], 2);
+    assert_eq!(summary["mean_depth"], 0.083333);
+    assert_eq!(summary["adopting"], 0);
+    assert_eq!(summary["feature_reach"]["Report Created"], 0.5);
+    assert_eq!(summary["feature_reach"]["Export Downloaded"], 0.0);
+    // Without key features adoption is undefined, and the error says where to set them.
+    let mut settings = settings();
+    settings.adoption.key_features.clear();
+    let params = ReportParams::at(Timestamp::parse_end_of("2025-06-30").unwrap());
+    let error = run("adoption", &model, &settings, &params).unwrap_err();
+    assert!(
+        error.to_string().contains("[adoption] key_features"),
+        "{error}"
+    );
+}

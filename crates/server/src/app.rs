@@ -54,7 +54,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/{kind}", post(ingest::receive))
         .route("/api/v1/status", get(read_status))
-        .route("/api/v1/reports/{name}", get(read_report))
+        .route(
+            "/api/v1/reports/{name}",
+            get(read_report).post(read_report_with_proposal),
+        )
         .route("/webhooks/stripe", post(webhooks::stripe_default))
         .route(
             "/webhooks/stripe/{workspace}",
@@ -73,12 +76,39 @@ struct ReadParams {
 }
 
 /// `GET /api/v1/reports/{name}`: the same JSON as `tenure report NAME --format json`.
-/// Query: `as_of`, `from`, `to`, `by`, `model`, `metric`, `compare`, `account`, `key`.
+/// Query: the report flags by their snake_case names (`as_of`, `from`, `to`, `by`, `model`,
+/// `metric`, `compare`, `account`, `stage`, `band`, `signal`, `tier`, `owner`, `channel`,
+/// `sort`), and `key`.
 async fn read_report(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
     query: Result<Query<RawParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Report>, ApiError> {
+    run_report(state, name, headers, query, None).await
+}
+
+/// `POST /api/v1/reports/{name}` with a configuration file (TOML) as the body: the report with
+/// that file's `[health]` as the proposed configuration, as `tenure report NAME --proposed
+/// FILE` gives it (`health-backtest` compares it with the current one).
+async fn read_report_with_proposal(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<RawParams>, axum::extract::rejection::QueryRejection>,
+    body: String,
+) -> Result<Json<Report>, ApiError> {
+    let proposed = tenure_config::Config::parse(&body, "the request body")
+        .map_err(|e| ApiError::bad_request("invalid_parameter", format!("proposed: {e}")))?;
+    run_report(state, name, headers, query, Some(proposed)).await
+}
+
+async fn run_report(
+    state: AppState,
+    name: String,
+    headers: HeaderMap,
+    query: Result<Query<RawParams>, axum::extract::rejection::QueryRejection>,
+    proposed: Option<tenure_config::Config>,
 ) -> Result<Json<Report>, ApiError> {
     let Query(query) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
@@ -87,7 +117,8 @@ async fn read_report(
         .keys
         .authorize(&state.store, secret.as_deref(), Scope::Read)?;
     let now = Timestamp::from_datetime(chrono::Utc::now());
-    let params = ReportParams::parse(now, &query).map_err(report_error)?;
+    let mut params = ReportParams::parse(now, &query).map_err(report_error)?;
+    params.proposed = proposed.map(|c| c.health);
     let settings = state.config.report_settings();
     let live = Arc::clone(&state.live);
     tokio::task::spawn_blocking(move || {

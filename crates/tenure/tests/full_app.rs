@@ -250,6 +250,69 @@ fn a_report_is_the_same_json_from_the_cli_and_the_api() {
     .collect();
     assert_eq!(by_channel, expected);
 
+    // A proposed health configuration: a file to the CLI, the request body to the API.
+    let proposed = "[health]\nbands = { green = 90.0, yellow = 60.0 }\n";
+    let file = tenure.write_file("proposed.toml", proposed);
+    let file = file.display().to_string();
+    let cli: Value = serde_json::from_str(&tenure.ok(&[
+        "report",
+        "health-backtest",
+        "--as-of",
+        "2026-06-30",
+        "--proposed",
+        &file,
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let post = |body: &str| {
+        reqwest::blocking::Client::new()
+            .post(format!(
+                "{}/api/v1/reports/health-backtest?as_of=2026-06-30",
+                server.url
+            ))
+            .basic_auth(&read_key, Some(""))
+            .body(body.to_owned())
+            .send()
+            .unwrap()
+    };
+    let api: Value = post(proposed).json().unwrap();
+    assert_eq!(cli, api);
+    let configs = api["summary"]["configs"].as_array().unwrap();
+    assert_eq!(configs[1]["config"], "proposed");
+    assert_ne!(configs[0]["version"], configs[1]["version"]);
+    let refused = post("[health]\nbands = { green = 10.0, yellow = 60.0 }\n");
+    assert_eq!(refused.status(), 400);
+    let refused: Value = refused.json().unwrap();
+    assert_eq!(refused["code"], "invalid_parameter");
+    assert!(
+        refused["message"].as_str().unwrap().contains("proposed"),
+        "{refused}"
+    );
+    // The lifecycle reports too.
+    for name in ["funnel", "adoption"] {
+        let cli: Value = serde_json::from_str(&tenure.ok(&[
+            "report",
+            name,
+            "--as-of",
+            "2025-12-31",
+            "--format",
+            "json",
+        ]))
+        .unwrap();
+        let api: Value = reqwest::blocking::Client::new()
+            .get(format!(
+                "{}/api/v1/reports/{name}?as_of=2025-12-31",
+                server.url
+            ))
+            .basic_auth(&read_key, Some(""))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(cli, api, "{name}");
+    }
+
     // an instant before any touchpoint: an empty report, not an error
     let early: Value = serde_json::from_str(&tenure.ok(&[
         "report",
