@@ -90,6 +90,10 @@ pub struct UsageRecord<'a> {
     pub at: Timestamp,
     pub user: &'a str,
     pub event: &'a str,
+    /// The user's and the event name's interned numbers: equal numbers are equal names, so
+    /// a caller can count distinct users or features without hashing strings.
+    pub user_id: u32,
+    pub event_id: u32,
 }
 
 /// Usage and milestones of every account of a workspace.
@@ -152,7 +156,24 @@ impl Usage {
             at: Timestamp::from_millis(e.at),
             user: &self.users.names[e.user as usize],
             event: &self.names.names[e.name as usize],
+            user_id: e.user,
+            event_id: e.name,
         })
+    }
+
+    /// The interned number of a product event name, if any account has sent it.
+    pub fn event_id(&self, name: &str) -> Option<u32> {
+        self.names.get(name)
+    }
+
+    /// The name of an interned product event number.
+    pub fn event_name(&self, id: u32) -> &str {
+        &self.names.names[id as usize]
+    }
+
+    /// The name of an interned user number.
+    pub fn user_name(&self, id: u32) -> &str {
+        &self.users.names[id as usize]
     }
 
     /// The account's last product event at or before `at`.

@@ -2,8 +2,8 @@
 //! `health-backtest`, over each account's [`Facts`] as of an instant, gathered here from the
 //! engine's usage, success facts and ledger, and scored by `tenure-health`.
 
-use std::collections::HashSet;
 
+use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use tenure_core::{AccountId, DealStatus, Timestamp};
 use tenure_engine::{Model, SurveyKind};
@@ -15,18 +15,216 @@ use crate::lifecycle::{lifecycle, stage_rules};
 use crate::revenue::{first_touch, month_start, next_month, Revenue};
 use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
 
-/// Distinct users and distinct UTC days among an account's product events in `(from, to]`,
-/// and how many events.
-fn activity(model: &Model, account: &AccountId, from: Timestamp, to: Timestamp) -> (u32, u32, u32) {
-    let mut users = HashSet::new();
-    let mut days = HashSet::new();
-    let mut events = 0u32;
-    for e in model.usage().between(account, from, to) {
-        users.insert(e.user);
-        days.insert(e.at.millis().div_euclid(DAY_MS));
-        events += 1;
+/// What stays the same for one account whatever the instant: gathered once, so that scoring
+/// it at many instants (the daily lifecycle, back-tests, the churn model's snapshots) does not
+/// redo it.
+pub struct AccountInputs<'m, 'r> {
+    model: &'m Model,
+    settings: &'m ReportSettings,
+    revenue: &'r AccountRevenue,
+    /// When the account first met the activation rule over all it did; the rule looks only
+    /// backwards, so at an instant it is this if not later.
+    activated_at: Option<Timestamp>,
+    /// Interned numbers of the key features and of the usage-limit event.
+    key_ids: Vec<u32>,
+    limit_id: Option<u32>,
+}
+
+/// Distinct values of a small list.
+fn distinct(mut v: Vec<u32>) -> u32 {
+    v.sort_unstable();
+    v.dedup();
+    v.len() as u32
+}
+
+impl<'m, 'r> AccountInputs<'m, 'r> {
+    pub fn new(model: &'m Model, settings: &'m ReportSettings, revenue: &'r AccountRevenue) -> Self {
+        let usage = model.usage();
+        Self {
+            model,
+            settings,
+            revenue,
+            activated_at: usage.activated_at(
+                &revenue.account,
+                &settings.activation,
+                Timestamp::from_millis(i64::MAX),
+            ),
+            key_ids: settings
+                .adoption
+                .key_features
+                .iter()
+                .filter_map(|k| usage.event_id(k))
+                .collect(),
+            limit_id: usage.event_id(&settings.signals.usage_limit_event),
+        }
     }
-    (users.len() as u32, days.len() as u32, events)
+
+    /// What is known about the account at `at` (SPEC §4's inputs), from what happened at or
+    /// before it.
+    pub fn facts_at(&self, at: Timestamp) -> Facts {
+        let (model, settings, revenue) = (self.model, self.settings, self.revenue);
+        let a = &revenue.account;
+        let back = |d: i64| at.plus_millis(-d * DAY_MS);
+        let usage = model.usage();
+
+        // One pass over the 104 days every usage window fits in; `age` is how long before
+        // `at`, so "the last N days", (at − N days, at], is age < N days.
+        let mut users_14 = Vec::new();
+        let mut days_14 = Vec::new();
+        let mut days_prev_28 = Vec::new();
+        let mut users_30 = Vec::new();
+        let mut users_prev_30 = Vec::new();
+        let (mut events_7, mut events_prev_28) = (0u32, 0u32);
+        let mut features = Vec::new();
+        let mut usage_limit = None;
+        // (user, events in the 90 days before the last 14, latest event)
+        let mut champions: Vec<(u32, u32, i64)> = Vec::new();
+        for e in usage.between(a, back(104), at) {
+            let t = e.at.millis();
+            let age = at.millis() - t;
+            let day = t.div_euclid(DAY_MS);
+            let within = |n: i64| age < n * DAY_MS;
+            if within(14) {
+                users_14.push(e.user_id);
+                days_14.push(day as u32);
+            } else if within(42) {
+                days_prev_28.push(day as u32);
+            }
+            if within(30) {
+                users_30.push(e.user_id);
+                features.push(e.event_id);
+                if Some(e.event_id) == self.limit_id {
+                    usage_limit = Some(t);
+                }
+            } else if within(60) {
+                users_prev_30.push(e.user_id);
+            }
+            if within(7) {
+                events_7 += 1;
+            } else if within(35) {
+                events_prev_28 += 1;
+            }
+            let earlier = u32::from(!within(14));
+            match champions.iter_mut().find(|c| c.0 == e.user_id) {
+                Some(c) => {
+                    c.1 += earlier;
+                    c.2 = t;
+                }
+                None => champions.push((e.user_id, earlier, t)),
+            }
+        }
+        // The champion: the most active user of the 90 days before the last 14 (ties: the
+        // first by name), and their latest event.
+        let champion = champions
+            .iter()
+            .filter(|c| c.1 > 0)
+            .max_by(|x, y| {
+                x.1.cmp(&y.1)
+                    .then_with(|| usage.user_name(y.0).cmp(usage.user_name(x.0)))
+            })
+            .map(|c| (usage.user_name(c.0).to_owned(), c.2));
+        features.sort_unstable();
+        features.dedup();
+        let key_features_30d = self
+            .key_ids
+            .iter()
+            .filter(|k| features.binary_search(k).is_ok())
+            .count() as u32;
+        let mut features_30d: Vec<String> = features
+            .iter()
+            .map(|id| usage.event_name(*id).to_owned())
+            .collect();
+        features_30d.sort_unstable();
+
+        let success = model.success().account(a);
+        let tickets: Vec<&tenure_engine::Ticket> =
+            success.map(|s| s.tickets().collect()).unwrap_or_default();
+        let opened_in = |from: Timestamp, to: Timestamp| {
+            tickets
+                .iter()
+                .filter(|t| t.opened_at.is_some_and(|o| o > from && o <= to))
+                .count() as u32
+        };
+        let nps = success
+            .map(|s| {
+                s.latest_answers(SurveyKind::Nps, at)
+                    .values()
+                    .filter(|ans| ans.at > back(365))
+                    .map(|ans| (ans.at.millis(), ans.score))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let last_csm_touch = success.and_then(|s| {
+            s.csm_touches()
+                .filter(|m| m.at <= at)
+                .map(|m| m.at.millis())
+                .max()
+        });
+
+        let ledger = model.ledger().account(a);
+        let failed_payment = ledger.and_then(|l| {
+            let invoices: Vec<_> = l.invoices().filter(|i| i.at <= at).collect();
+            let last_paid = invoices.iter().filter(|i| i.paid).map(|i| i.at).max();
+            invoices
+                .iter()
+                .filter(|i| !i.paid && i.at > back(30) && last_paid.is_none_or(|p| p < i.at))
+                .map(|i| i.at.millis())
+                .max()
+        });
+        let contract_end = ledger.and_then(|l| {
+            l.deals()
+                .filter(|d| d.status == DealStatus::Won && d.closed_at.is_some_and(|c| c <= at))
+                .filter_map(|d| d.contract_end)
+                .max()
+                .map(Timestamp::millis)
+        });
+
+        Facts {
+            as_of: at.millis(),
+            converted_at: revenue
+                .converted_at
+                .filter(|c| *c <= at)
+                .map(Timestamp::millis),
+            activated_at: self
+                .activated_at
+                .filter(|t| *t <= at)
+                .map(Timestamp::millis),
+            mrr: revenue.mrr_at(at),
+            seats: ledger.and_then(|l| l.seats_at(at)),
+            plan: ledger.and_then(|l| l.plan_at(at)).map(str::to_owned),
+            active_users_14d: distinct(users_14),
+            active_users_30d: distinct(users_30),
+            active_users_prev_30d: distinct(users_prev_30),
+            active_days_14d: distinct(days_14),
+            active_days_prev_28d: distinct(days_prev_28),
+            events_7d: events_7,
+            events_prev_28d: events_prev_28,
+            last_activity: usage.last_before(a, at).map(Timestamp::millis),
+            key_features_30d,
+            key_features: settings.adoption.key_features.len() as u32,
+            features_30d,
+            open_tickets: tickets.iter().filter(|t| t.open_at(at)).count() as u32,
+            tickets_14d: opened_in(back(14), at),
+            tickets_prev_84d: opened_in(back(98), back(14)),
+            tickets_30d: opened_in(back(30), at),
+            nps,
+            last_csm_touch,
+            failed_payment,
+            usage_limit,
+            champion,
+            churned_at: revenue
+                .churned_at
+                .filter(|c| *c <= at)
+                .map(Timestamp::millis),
+            last_expansion: revenue
+                .movements
+                .iter()
+                .filter(|m| m.kind == crate::MovementKind::Expansion && m.at <= at)
+                .map(|m| m.at.millis())
+                .max(),
+            contract_end,
+        }
+    }
 }
 
 /// What is known about `account` at `at` (SPEC §4's inputs), from what happened at or before it.
@@ -36,136 +234,7 @@ pub fn facts(
     revenue: &AccountRevenue,
     at: Timestamp,
 ) -> Facts {
-    let a = &revenue.account;
-    let back = |d: i64| at.plus_millis(-d * DAY_MS);
-    let (users_14, days_14, _) = activity(model, a, back(14), at);
-    let (_, days_prev_28, _) = activity(model, a, back(42), back(14));
-    let (users_30, _, _) = activity(model, a, back(30), at);
-    let (users_prev_30, _, _) = activity(model, a, back(60), back(30));
-    let (_, _, events_7) = activity(model, a, back(7), at);
-    let (_, _, events_prev_28) = activity(model, a, back(35), back(7));
-    let mut features: Vec<String> = model
-        .usage()
-        .between(a, back(30), at)
-        .map(|e| e.event.to_owned())
-        .collect();
-    features.sort_unstable();
-    features.dedup();
-    let key = &settings.adoption.key_features;
-    let usage_limit = model
-        .usage()
-        .between(a, back(30), at)
-        .filter(|e| e.event == settings.signals.usage_limit_event)
-        .map(|e| e.at.millis())
-        .max();
-    // The champion: the most active user of the 90 days before the last 14 (ties: the first
-    // by name), and their latest event.
-    let mut counts: std::collections::BTreeMap<&str, u32> = Default::default();
-    for e in model.usage().between(a, back(104), back(14)) {
-        *counts.entry(e.user).or_default() += 1;
-    }
-    let champion = counts
-        .iter()
-        .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
-        .map(|(user, _)| {
-            let last = model
-                .usage()
-                .between(a, back(104), at)
-                .filter(|e| e.user == *user)
-                .map(|e| e.at.millis())
-                .max()
-                .unwrap_or(at.millis());
-            ((*user).to_owned(), last)
-        });
-
-    let success = model.success().account(a);
-    let tickets: Vec<&tenure_engine::Ticket> =
-        success.map(|s| s.tickets().collect()).unwrap_or_default();
-    let opened_in = |from: Timestamp, to: Timestamp| {
-        tickets
-            .iter()
-            .filter(|t| t.opened_at.is_some_and(|o| o > from && o <= to))
-            .count() as u32
-    };
-    let nps = success
-        .map(|s| {
-            s.latest_answers(SurveyKind::Nps, at)
-                .values()
-                .filter(|ans| ans.at > back(365))
-                .map(|ans| (ans.at.millis(), ans.score))
-                .collect()
-        })
-        .unwrap_or_default();
-    let last_csm_touch = success.and_then(|s| {
-        s.csm_touches()
-            .filter(|m| m.at <= at)
-            .map(|m| m.at.millis())
-            .max()
-    });
-
-    let ledger = model.ledger().account(a);
-    let failed_payment = ledger.and_then(|l| {
-        let invoices: Vec<_> = l.invoices().filter(|i| i.at <= at).collect();
-        let last_paid = invoices.iter().filter(|i| i.paid).map(|i| i.at).max();
-        invoices
-            .iter()
-            .filter(|i| !i.paid && i.at > back(30) && last_paid.is_none_or(|p| p < i.at))
-            .map(|i| i.at.millis())
-            .max()
-    });
-    let contract_end = ledger.and_then(|l| {
-        l.deals()
-            .filter(|d| d.status == DealStatus::Won && d.closed_at.is_some_and(|c| c <= at))
-            .filter_map(|d| d.contract_end)
-            .max()
-            .map(Timestamp::millis)
-    });
-
-    Facts {
-        as_of: at.millis(),
-        converted_at: revenue
-            .converted_at
-            .filter(|c| *c <= at)
-            .map(Timestamp::millis),
-        activated_at: model
-            .usage()
-            .activated_at(a, &settings.activation, at)
-            .map(Timestamp::millis),
-        mrr: revenue.mrr_at(at),
-        seats: ledger.and_then(|l| l.seats_at(at)),
-        plan: ledger.and_then(|l| l.plan_at(at)).map(str::to_owned),
-        active_users_14d: users_14,
-        active_users_30d: users_30,
-        active_users_prev_30d: users_prev_30,
-        active_days_14d: days_14,
-        active_days_prev_28d: days_prev_28,
-        events_7d: events_7,
-        events_prev_28d: events_prev_28,
-        last_activity: model.usage().last_before(a, at).map(Timestamp::millis),
-        key_features_30d: key.iter().filter(|k| features.contains(k)).count() as u32,
-        key_features: key.len() as u32,
-        features_30d: features,
-        open_tickets: tickets.iter().filter(|t| t.open_at(at)).count() as u32,
-        tickets_14d: opened_in(back(14), at),
-        tickets_prev_84d: opened_in(back(98), back(14)),
-        tickets_30d: opened_in(back(30), at),
-        nps,
-        last_csm_touch,
-        failed_payment,
-        usage_limit,
-        champion,
-        churned_at: revenue
-            .churned_at
-            .filter(|c| *c <= at)
-            .map(Timestamp::millis),
-        last_expansion: revenue
-            .movements
-            .iter()
-            .filter(|m| m.kind == crate::MovementKind::Expansion && m.at <= at)
-            .map(|m| m.at.millis())
-            .max(),
-        contract_end,
-    }
+    AccountInputs::new(model, settings, revenue).facts_at(at)
 }
 
 /// One account's state at an instant: its facts, health, signals and stage.
@@ -197,17 +266,24 @@ pub(crate) fn state<'a>(
     revenue: &'a AccountRevenue,
     at: Timestamp,
 ) -> State<'a> {
-    let facts = facts(model, settings, revenue, at);
-    let health = settings.health.score(&facts);
-    let band = health.as_ref().map(|h| h.band);
-    let signals = settings.signals.evaluate(&facts, band);
-    let stage = stages.stage_of(&facts, band, &signals).map(str::to_owned);
-    State {
-        revenue,
-        facts,
-        health,
-        signals,
-        stage,
+    AccountInputs::new(model, settings, revenue).state_at(stages, at)
+}
+
+impl<'r> AccountInputs<'_, 'r> {
+    /// The account's facts, health, signals and stage at `at`.
+    pub(crate) fn state_at(&self, stages: &Stages, at: Timestamp) -> State<'r> {
+        let facts = self.facts_at(at);
+        let health = self.settings.health.score(&facts);
+        let band = health.as_ref().map(|h| h.band);
+        let signals = self.settings.signals.evaluate(&facts, band);
+        let stage = stages.stage_of(&facts, band, &signals).map(str::to_owned);
+        State {
+            revenue: self.revenue,
+            facts,
+            health,
+            signals,
+            stage,
+        }
     }
 }
 
@@ -276,46 +352,38 @@ fn customers<'a>(
     let stages = stage_rules(settings)?;
     check_filters(params, &stages)?;
     let f = &params.filters;
-    let mut out = Vec::new();
-    for a in &revenue.accounts {
-        if a.mrr_at(params.as_of) <= 0 {
-            continue;
-        }
-        let attribute = |key: &str, wanted: &Option<String>| {
-            wanted
+    let attribute = |a: &AccountRevenue, key: &str, wanted: &Option<String>| {
+        wanted
+            .as_deref()
+            .is_none_or(|w| profile(model, &a.account, key) == Some(w))
+    };
+    let candidates: Vec<&AccountRevenue> = revenue
+        .accounts
+        .iter()
+        .filter(|a| a.mrr_at(params.as_of) > 0)
+        .filter(|a| attribute(a, "tier", &f.tier) && attribute(a, "csm_owner", &f.owner))
+        .filter(|a| {
+            f.channel
                 .as_deref()
-                .is_none_or(|w| profile(model, &a.account, key) == Some(w))
-        };
-        if !attribute("tier", &f.tier) || !attribute("csm_owner", &f.owner) {
-            continue;
-        }
-        if f.channel
-            .as_deref()
-            .is_some_and(|c| channel_of(model, settings, a) != c)
-        {
-            continue;
-        }
-        let s = state(model, settings, &stages, a, params.as_of);
-        if f.stage
-            .as_deref()
-            .is_some_and(|w| s.stage.as_deref() != Some(w))
-        {
-            continue;
-        }
-        if f.band
-            .as_deref()
-            .is_some_and(|b| s.band().map(Band::name) != Some(b))
-        {
-            continue;
-        }
-        if f.signal
-            .as_deref()
-            .is_some_and(|w| !s.signals.iter().any(|x| x.name == w))
-        {
-            continue;
-        }
-        out.push(s);
-    }
+                .is_none_or(|c| channel_of(model, settings, a) == c)
+        })
+        .collect();
+    // Scoring is per account: one account per task.
+    let out = candidates
+        .par_iter()
+        .map(|a| state(model, settings, &stages, a, params.as_of))
+        .filter(|s| f.stage.as_deref().is_none_or(|w| s.stage.as_deref() == Some(w)))
+        .filter(|s| {
+            f.band
+                .as_deref()
+                .is_none_or(|b| s.band().map(Band::name) == Some(b))
+        })
+        .filter(|s| {
+            f.signal
+                .as_deref()
+                .is_none_or(|w| s.signals.iter().any(|x| x.name == w))
+        })
+        .collect();
     Ok(out)
 }
 
@@ -730,8 +798,13 @@ pub(crate) fn backtest_report(
     let mut summaries = Vec::new();
     // Facts do not depend on the configuration: gather them once.
     let mut samples: Vec<(Facts, bool)> = Vec::new();
+    let inputs: Vec<AccountInputs> = revenue
+        .accounts
+        .iter()
+        .map(|a| AccountInputs::new(model, settings, a))
+        .collect();
     for &t in &ends {
-        for a in &revenue.accounts {
+        for (a, inputs) in revenue.accounts.iter().zip(&inputs) {
             if a.mrr_at(t) <= 0 {
                 continue;
             }
@@ -740,7 +813,7 @@ pub(crate) fn backtest_report(
                 .movements
                 .iter()
                 .any(|m| m.kind == crate::MovementKind::Churn && m.at > t && m.at <= horizon);
-            samples.push((facts(model, settings, a, t), churned));
+            samples.push((inputs.facts_at(t), churned));
         }
     }
     for (name, config) in &configs {

@@ -8,7 +8,7 @@ use tenure_core::Timestamp;
 use tenure_engine::Model;
 use tenure_health::{brier, churn_features, roc_auc, Logistic, CHURN_FEATURES, DAY_MS};
 
-use crate::accounts::facts;
+use crate::accounts::{facts, AccountInputs};
 use crate::revenue::{month_start, Revenue};
 use crate::{major, ratio, MovementKind, Report, ReportError, ReportParams, ReportSettings};
 
@@ -46,15 +46,20 @@ fn samples(
     ends: &[Timestamp],
 ) -> Vec<Sample> {
     let mut out = Vec::new();
+    let inputs: Vec<AccountInputs> = revenue
+        .accounts
+        .iter()
+        .map(|a| AccountInputs::new(model, settings, a))
+        .collect();
     for &t in ends {
-        for a in &revenue.accounts {
+        for (a, inputs) in revenue.accounts.iter().zip(&inputs) {
             if a.mrr_at(t) <= 0 {
                 continue;
             }
             let churned = a.movements.iter().any(|m| {
                 m.kind == MovementKind::Churn && m.at > t && m.at <= t.plus_millis(HORIZON)
             });
-            let f = facts(model, settings, a, t);
+            let f = inputs.facts_at(t);
             out.push(Sample {
                 at: t,
                 features: churn_features(&f, settings.signals.activation_days),

@@ -7,12 +7,13 @@
 //! the day it was first seen. While an account is not paying, nothing is evaluated until its
 //! next revenue movement: the default rules place a non-paying account only in `churned`.
 
+use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use tenure_core::{DealKind, DealStatus, Timestamp};
 use tenure_engine::Model;
 use tenure_health::{Band, Stages, ADOPTING_DEPTH, DAY_MS};
 
-use crate::accounts::{state, State};
+use crate::accounts::{AccountInputs, State};
 use crate::revenue::{AccountRevenue, Revenue};
 use crate::{ratio, MovementKind, Report, ReportError, ReportParams, ReportSettings};
 
@@ -111,10 +112,11 @@ pub fn lifecycle(
             firsts[i] = Some(at);
         }
     };
+    let inputs = AccountInputs::new(model, settings, revenue);
     let mut at = day_end(converted).min(as_of);
     let mut previous: Option<usize> = None;
     loop {
-        let s = state(model, settings, stages, revenue, at);
+        let s = inputs.state_at(stages, at);
         let day = Day {
             at,
             score: s.health.as_ref().map(|h| h.score),
@@ -234,8 +236,9 @@ pub(crate) fn funnel_report(
         .iter()
         .filter(|a| a.converted_at.is_some_and(|c| c <= as_of))
         .collect();
+    // Each account's days are independent of the others': one account per task.
     let lives: Vec<(&AccountRevenue, Lifecycle)> = converted
-        .iter()
+        .par_iter()
         .map(|a| (*a, lifecycle(model, settings, &stages, a, as_of)))
         .collect();
 

@@ -5,14 +5,16 @@
 mod common;
 
 use common::company;
+use std::collections::HashSet;
+
 use serde_json::{json, Value};
 use tenure_core::{
     AccountId, Currency, DealKind, DealRow, DealStatus, Entry, EntryBody, Money, Source,
     StoredEntry, SubscriptionRow, Timestamp, WorkspaceId,
 };
-use tenure_engine::{EngineSettings, Model};
-use tenure_health::HealthSettings;
-use tenure_reports::{facts, run, Report, ReportParams, ReportSettings, Revenue};
+use tenure_engine::{EngineSettings, Model, SurveyKind};
+use tenure_health::{Facts, HealthSettings, DAY_MS};
+use tenure_reports::{facts, run, AccountRevenue, Report, ReportParams, ReportSettings, Revenue};
 
 fn t(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap()
@@ -45,6 +47,182 @@ fn track(id: &str, user: &str, event: &str, at: &str, properties: Value) -> Entr
         )
         .unwrap(),
     )
+}
+
+/// Distinct users and distinct UTC days among an account's product events in `(from, to]`,
+/// and how many events.
+fn reference_activity(model: &Model, account: &AccountId, from: Timestamp, to: Timestamp) -> (u32, u32, u32) {
+    let mut users = HashSet::new();
+    let mut days = HashSet::new();
+    let mut events = 0u32;
+    for e in model.usage().between(account, from, to) {
+        users.insert(e.user);
+        days.insert(e.at.millis().div_euclid(DAY_MS));
+        events += 1;
+    }
+    (users.len() as u32, days.len() as u32, events)
+}
+
+/// Facts by their definitions, window by window and event by event: the slow, obviously
+/// right way, which the one-pass `facts` must equal.
+fn reference_facts(
+    model: &Model,
+    settings: &ReportSettings,
+    revenue: &AccountRevenue,
+    at: Timestamp,
+) -> Facts {
+    let a = &revenue.account;
+    let back = |d: i64| at.plus_millis(-d * DAY_MS);
+    let (users_14, days_14, _) = reference_activity(model, a, back(14), at);
+    let (_, days_prev_28, _) = reference_activity(model, a, back(42), back(14));
+    let (users_30, _, _) = reference_activity(model, a, back(30), at);
+    let (users_prev_30, _, _) = reference_activity(model, a, back(60), back(30));
+    let (_, _, events_7) = reference_activity(model, a, back(7), at);
+    let (_, _, events_prev_28) = reference_activity(model, a, back(35), back(7));
+    let mut features: Vec<String> = model
+        .usage()
+        .between(a, back(30), at)
+        .map(|e| e.event.to_owned())
+        .collect();
+    features.sort_unstable();
+    features.dedup();
+    let key = &settings.adoption.key_features;
+    let usage_limit = model
+        .usage()
+        .between(a, back(30), at)
+        .filter(|e| e.event == settings.signals.usage_limit_event)
+        .map(|e| e.at.millis())
+        .max();
+    // The champion: the most active user of the 90 days before the last 14 (ties: the first
+    // by name), and their latest event.
+    let mut counts: std::collections::BTreeMap<&str, u32> = Default::default();
+    for e in model.usage().between(a, back(104), back(14)) {
+        *counts.entry(e.user).or_default() += 1;
+    }
+    let champion = counts
+        .iter()
+        .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
+        .map(|(user, _)| {
+            let last = model
+                .usage()
+                .between(a, back(104), at)
+                .filter(|e| e.user == *user)
+                .map(|e| e.at.millis())
+                .max()
+                .unwrap_or(at.millis());
+            ((*user).to_owned(), last)
+        });
+
+    let success = model.success().account(a);
+    let tickets: Vec<&tenure_engine::Ticket> =
+        success.map(|s| s.tickets().collect()).unwrap_or_default();
+    let opened_in = |from: Timestamp, to: Timestamp| {
+        tickets
+            .iter()
+            .filter(|t| t.opened_at.is_some_and(|o| o > from && o <= to))
+            .count() as u32
+    };
+    let nps = success
+        .map(|s| {
+            s.latest_answers(SurveyKind::Nps, at)
+                .values()
+                .filter(|ans| ans.at > back(365))
+                .map(|ans| (ans.at.millis(), ans.score))
+                .collect()
+        })
+        .unwrap_or_default();
+    let last_csm_touch = success.and_then(|s| {
+        s.csm_touches()
+            .filter(|m| m.at <= at)
+            .map(|m| m.at.millis())
+            .max()
+    });
+
+    let ledger = model.ledger().account(a);
+    let failed_payment = ledger.and_then(|l| {
+        let invoices: Vec<_> = l.invoices().filter(|i| i.at <= at).collect();
+        let last_paid = invoices.iter().filter(|i| i.paid).map(|i| i.at).max();
+        invoices
+            .iter()
+            .filter(|i| !i.paid && i.at > back(30) && last_paid.is_none_or(|p| p < i.at))
+            .map(|i| i.at.millis())
+            .max()
+    });
+    let contract_end = ledger.and_then(|l| {
+        l.deals()
+            .filter(|d| d.status == DealStatus::Won && d.closed_at.is_some_and(|c| c <= at))
+            .filter_map(|d| d.contract_end)
+            .max()
+            .map(Timestamp::millis)
+    });
+
+    Facts {
+        as_of: at.millis(),
+        converted_at: revenue
+            .converted_at
+            .filter(|c| *c <= at)
+            .map(Timestamp::millis),
+        activated_at: model
+            .usage()
+            .activated_at(a, &settings.activation, at)
+            .map(Timestamp::millis),
+        mrr: revenue.mrr_at(at),
+        seats: ledger.and_then(|l| l.seats_at(at)),
+        plan: ledger.and_then(|l| l.plan_at(at)).map(str::to_owned),
+        active_users_14d: users_14,
+        active_users_30d: users_30,
+        active_users_prev_30d: users_prev_30,
+        active_days_14d: days_14,
+        active_days_prev_28d: days_prev_28,
+        events_7d: events_7,
+        events_prev_28d: events_prev_28,
+        last_activity: model.usage().last_before(a, at).map(Timestamp::millis),
+        key_features_30d: key.iter().filter(|k| features.contains(k)).count() as u32,
+        key_features: key.len() as u32,
+        features_30d: features,
+        open_tickets: tickets.iter().filter(|t| t.open_at(at)).count() as u32,
+        tickets_14d: opened_in(back(14), at),
+        tickets_prev_84d: opened_in(back(98), back(14)),
+        tickets_30d: opened_in(back(30), at),
+        nps,
+        last_csm_touch,
+        failed_payment,
+        usage_limit,
+        champion,
+        churned_at: revenue
+            .churned_at
+            .filter(|c| *c <= at)
+            .map(Timestamp::millis),
+        last_expansion: revenue
+            .movements
+            .iter()
+            .filter(|m| m.kind == tenure_reports::MovementKind::Expansion && m.at <= at)
+            .map(|m| m.at.millis())
+            .max(),
+        contract_end,
+    }
+}
+
+
+#[test]
+fn one_pass_facts_equal_facts_by_definition() {
+    let (model, _) = company(300);
+    let settings = ReportSettings::default();
+    let end = Timestamp::parse_end_of("2026-10-31").unwrap();
+    let revenue = Revenue::build(&model, &settings, &ReportParams::at(end)).unwrap();
+    let mut compared = 0;
+    // Every other account at instants spread over its life, day ends and mid-day alike.
+    for a in revenue.accounts.iter().step_by(2) {
+        let Some(converted) = a.converted_at else { continue };
+        let mut at = converted.plus_millis(-5 * DAY_MS);
+        while at <= end {
+            let expected = reference_facts(&model, &settings, a, at);
+            assert_eq!(facts(&model, &settings, a, at), expected, "{} at {at}", a.account);
+            compared += 1;
+            at = at.plus_millis(9 * DAY_MS + 3_600_000 * 7 + 1);
+        }
+    }
+    assert!(compared > 500, "{compared}");
 }
 
 /// Account `a` pays from January with 4 seats; on 2025-06-30 its facts are known by hand.

@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p tenure-server --bench reports` (or `bench/reports.sh`).
 //! Environment: `BENCH_ACCOUNTS` (default 100000), `BENCH_RUNS` per report (default 20),
-//! `BENCH_REPORTS` (comma-separated report names to run; default all).
+//! `BENCH_REPORTS` (comma-separated report names to run; default all). `funnel`,
+//! `health-backtest` and `churn-model` run at most 3 times.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -143,7 +144,18 @@ fn main() {
         ("ltv", Some("campaign"), None, false),
         ("unit-economics", Some("campaign"), None, false),
         ("touchpoints", None, None, false),
+        // Health, signals and stage of every customer at one instant.
+        ("accounts", None, None, false),
+        ("signals", None, None, false),
+        ("adoption", None, None, false),
+        // Every customer's daily lifecycle since conversion.
+        ("funnel", None, None, false),
+        // Every customer at twelve and twenty-four month ends.
+        ("health-backtest", None, None, false),
+        ("churn-model", None, None, false),
     ];
+    // Reports that score every customer at many instants take long: fewer runs.
+    let heavy = ["funnel", "health-backtest", "churn-model"];
     let only: Option<Vec<String>> = std::env::var("BENCH_REPORTS")
         .ok()
         .map(|s| s.split(',').map(str::to_owned).collect());
@@ -162,6 +174,11 @@ fn main() {
             (_, true) => format!("{name} --compare (all 9 models)"),
             (Some(m), _) => format!("{name} --model {m}"),
             _ => name.to_string(),
+        };
+        let runs = if heavy.contains(name) {
+            runs.min(3)
+        } else {
+            runs
         };
         let mut times = Vec::with_capacity(runs);
         let mut rows = 0;
