@@ -152,6 +152,9 @@ pub struct Model {
     account_links: BTreeMap<AccountId, BTreeSet<usize>>,
     /// Every account id seen anywhere.
     accounts: BTreeSet<AccountId>,
+    /// Accounts named by entries applied since the last [`Model::take_touched`]: bookkeeping
+    /// for whoever keeps per-account state current, not derived state.
+    touched: BTreeSet<AccountId>,
     /// Offline rows keyed by time and content, so a row applied twice is kept once.
     offline: BTreeMap<EventKey, TouchpointRow>,
     ledger: Ledger,
@@ -175,6 +178,7 @@ impl Model {
             emails: HashMap::new(),
             account_links: BTreeMap::new(),
             accounts: BTreeSet::new(),
+            touched: BTreeSet::new(),
             offline: BTreeMap::new(),
             ledger: Ledger::default(),
             profiles: Profiles::default(),
@@ -215,6 +219,21 @@ impl Model {
         &self.settings
     }
 
+    /// The accounts named by the entries applied since the last call (their usage, success
+    /// facts, ledger or profile may have changed), and forgets them.
+    pub fn take_touched(&mut self) -> BTreeSet<AccountId> {
+        std::mem::take(&mut self.touched)
+    }
+
+    fn see_account(&mut self, account: &AccountId) {
+        if !self.accounts.contains(account) {
+            self.accounts.insert(account.clone());
+        }
+        if !self.touched.contains(account) {
+            self.touched.insert(account.clone());
+        }
+    }
+
     /// Applies one entry of the log.
     pub fn apply(&mut self, entry: &StoredEntry) {
         self.journeys.take();
@@ -225,11 +244,11 @@ impl Model {
             EntryBody::Segment(m) => self.apply_message(seq, m),
             EntryBody::Touchpoint(row) => self.apply_offline(row),
             EntryBody::Account(r) => {
-                self.accounts.insert(r.account_id.clone());
+                self.see_account(&r.account_id);
                 self.profiles.add_row(seq, r);
             }
             EntryBody::Subscription(r) => {
-                self.accounts.insert(r.account_id.clone());
+                self.see_account(&r.account_id);
                 let change = Change {
                     at: r.effective_at,
                     stream: Stream::Csv,
@@ -240,7 +259,7 @@ impl Model {
                 self.ledger.add_change(&r.account_id, seq, change);
             }
             EntryBody::Deal(r) => {
-                self.accounts.insert(r.account_id.clone());
+                self.see_account(&r.account_id);
                 self.ledger.add_deal(seq, r);
             }
             EntryBody::Spend(r) => self.ledger.add_spend(seq, r),
@@ -255,7 +274,7 @@ impl Model {
     fn apply_stripe(&mut self, seq: i64, event: &tenure_core::WebhookEvent) {
         let interpreted = stripe::subscription_change(event).and_then(|change| {
             if let Some(c) = change {
-                self.accounts.insert(c.account_id.clone());
+                self.see_account(&c.account_id);
                 let change = Change {
                     at: c.at,
                     stream: Stream::Stripe(c.subscription_id),
@@ -266,7 +285,7 @@ impl Model {
                 self.ledger.add_change(&c.account_id, seq, change);
             }
             if let Some(f) = stripe::invoice_fact(event)? {
-                self.accounts.insert(f.account_id.clone());
+                self.see_account(&f.account_id);
                 let invoice = Invoice {
                     at: f.at,
                     invoice_id: f.invoice_id,
@@ -305,7 +324,7 @@ impl Model {
         }
         let account = m.account();
         if let Some(account) = &account {
-            self.accounts.insert(account.clone());
+            self.see_account(account);
             if m.kind == MessageType::Group {
                 self.profiles.add_traits(seq, account, &m.traits);
             }
@@ -388,7 +407,7 @@ impl Model {
             self.ids.see(IdKey::Anon(a.clone()));
         }
         if let Some(account) = &row.account_id {
-            self.accounts.insert(account.clone());
+            self.see_account(account);
         }
         let content = serde_json::to_string(row).expect("rows serialize");
         self.offline.insert((row.occurred_at, content), row.clone());

@@ -2,7 +2,6 @@
 //! `health-backtest`, over each account's [`Facts`] as of an instant, gathered here from the
 //! engine's usage, success facts and ledger, and scored by `tenure-health`.
 
-
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 use tenure_core::{AccountId, DealStatus, Timestamp};
@@ -38,7 +37,11 @@ fn distinct(mut v: Vec<u32>) -> u32 {
 }
 
 impl<'m, 'r> AccountInputs<'m, 'r> {
-    pub fn new(model: &'m Model, settings: &'m ReportSettings, revenue: &'r AccountRevenue) -> Self {
+    pub fn new(
+        model: &'m Model,
+        settings: &'m ReportSettings,
+        revenue: &'r AccountRevenue,
+    ) -> Self {
         let usage = model.usage();
         Self {
             model,
@@ -372,7 +375,11 @@ fn customers<'a>(
     let out = candidates
         .par_iter()
         .map(|a| state(model, settings, &stages, a, params.as_of))
-        .filter(|s| f.stage.as_deref().is_none_or(|w| s.stage.as_deref() == Some(w)))
+        .filter(|s| {
+            f.stage
+                .as_deref()
+                .is_none_or(|w| s.stage.as_deref() == Some(w))
+        })
         .filter(|s| {
             f.band
                 .as_deref()
@@ -949,4 +956,70 @@ pub(crate) fn adoption_report(
         "feature_reach": key.iter().map(|k| (k.clone(), share(states.iter().filter(|s| uses(s, k)).count()))).collect::<Map<_, _>>(),
     }));
     Ok(report)
+}
+
+/// One signal of an [`AccountStatus`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StatusSignal {
+    pub kind: &'static str,
+    pub signal: &'static str,
+    pub started_at: Timestamp,
+    pub reason: String,
+}
+
+/// An account's live status at one instant: its stage, health and signals, what a running
+/// server keeps current for every account as events arrive (`GET /api/v1/accounts/{id}`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AccountStatus {
+    pub account: AccountId,
+    pub as_of: Timestamp,
+    pub mrr: Value,
+    pub arr: Value,
+    pub stage: Option<String>,
+    pub health: Option<f64>,
+    pub band: Option<&'static str>,
+    pub signals: Vec<StatusSignal>,
+    pub activated_at: Option<Timestamp>,
+    pub last_activity: Option<Timestamp>,
+    pub health_config_version: String,
+}
+
+/// The status of `account` at `at`; none for an account that has never paid nor won a deal.
+pub fn account_status(
+    model: &Model,
+    settings: &ReportSettings,
+    stages: &Stages,
+    account: &AccountId,
+    at: Timestamp,
+) -> Result<Option<AccountStatus>, ReportError> {
+    let Some(ledger) = model.ledger().account(account) else {
+        return Ok(None);
+    };
+    let Some(revenue) = AccountRevenue::of(account, ledger, settings, at)? else {
+        return Ok(None);
+    };
+    let s = AccountInputs::new(model, settings, &revenue).state_at(stages, at);
+    let time = |ms: Option<i64>| ms.map(Timestamp::from_millis);
+    Ok(Some(AccountStatus {
+        account: account.clone(),
+        as_of: at,
+        mrr: major(s.facts.mrr, settings.currency),
+        arr: major(12 * s.facts.mrr, settings.currency),
+        health: s.health.as_ref().map(|h| (h.score * 1e6).round() / 1e6),
+        band: s.band().map(Band::name),
+        signals: s
+            .signals
+            .iter()
+            .map(|x| StatusSignal {
+                kind: x.kind.name(),
+                signal: x.name,
+                started_at: Timestamp::from_millis(x.started_at),
+                reason: x.reason.clone(),
+            })
+            .collect(),
+        activated_at: time(s.facts.activated_at),
+        last_activity: time(s.facts.last_activity),
+        stage: s.stage,
+        health_config_version: settings.health.version(),
+    }))
 }

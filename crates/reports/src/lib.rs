@@ -29,7 +29,8 @@ use tenure_core::{Currency, Money, Timestamp};
 use tenure_engine::Model;
 use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 
-pub use accounts::facts;
+pub use accounts::{account_status, facts, AccountStatus, StatusSignal};
+pub use lifecycle::stage_rules;
 pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
 
 /// The reports that exist, in the order `tenure report --help` lists them.

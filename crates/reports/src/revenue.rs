@@ -73,6 +73,67 @@ pub struct AccountRevenue {
 }
 
 impl AccountRevenue {
+    /// One account's MRR series, movements, conversion and churn as of `as_of`, in the
+    /// reporting currency; none for an account that never paid nor won a deal.
+    pub fn of(
+        account: &AccountId,
+        ledger: &tenure_engine::AccountLedger,
+        settings: &ReportSettings,
+        as_of: Timestamp,
+    ) -> Result<Option<AccountRevenue>, ReportError> {
+        let mut streams: BTreeMap<&Stream, i64> = BTreeMap::new();
+        let mut total = 0i64;
+        let mut series = Vec::new();
+        let mut movements = Vec::new();
+        let mut ever_paid = false;
+        let mut churned_at = None;
+        let mut first_paid = None;
+        for change in ledger.changes().take_while(|c| c.at <= as_of) {
+            let value = settings.convert(change.mrr)?;
+            let before = total;
+            total += value - streams.insert(&change.stream, value).unwrap_or(0);
+            if total == before {
+                continue;
+            }
+            let kind = match (before, total) {
+                (0, _) if ever_paid => MovementKind::Reactivation,
+                (0, _) => MovementKind::New,
+                (_, 0) => MovementKind::Churn,
+                (b, t) if t > b => MovementKind::Expansion,
+                _ => MovementKind::Contraction,
+            };
+            if before > 0 && total == 0 && churned_at.is_none() {
+                churned_at = Some(change.at);
+            }
+            if total > 0 && first_paid.is_none() {
+                first_paid = Some((change.at, total));
+            }
+            ever_paid |= total > 0;
+            movements.push(Movement {
+                at: change.at,
+                kind,
+                amount: total - before,
+            });
+            series.push((change.at, total));
+        }
+        let won = ledger.first_won_new_business().filter(|t| *t <= as_of);
+        let converted_at = match (first_paid.map(|(t, _)| t), won) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if series.is_empty() && converted_at.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(AccountRevenue {
+            account: account.clone(),
+            series,
+            movements,
+            converted_at,
+            churned_at,
+            first_paid,
+        }))
+    }
+
     /// MRR at instant `t`: the latest point at or before it.
     pub fn mrr_at(&self, t: Timestamp) -> i64 {
         match self.series.partition_point(|(at, _)| *at <= t) {
@@ -136,57 +197,9 @@ impl Revenue {
         let as_of = params.as_of;
         let mut accounts = Vec::new();
         for (account, ledger) in model.ledger().accounts() {
-            let mut streams: BTreeMap<&Stream, i64> = BTreeMap::new();
-            let mut total = 0i64;
-            let mut series = Vec::new();
-            let mut movements = Vec::new();
-            let mut ever_paid = false;
-            let mut churned_at = None;
-            let mut first_paid = None;
-            for change in ledger.changes().take_while(|c| c.at <= as_of) {
-                let value = settings.convert(change.mrr)?;
-                let before = total;
-                total += value - streams.insert(&change.stream, value).unwrap_or(0);
-                if total == before {
-                    continue;
-                }
-                let kind = match (before, total) {
-                    (0, _) if ever_paid => MovementKind::Reactivation,
-                    (0, _) => MovementKind::New,
-                    (_, 0) => MovementKind::Churn,
-                    (b, t) if t > b => MovementKind::Expansion,
-                    _ => MovementKind::Contraction,
-                };
-                if before > 0 && total == 0 && churned_at.is_none() {
-                    churned_at = Some(change.at);
-                }
-                if total > 0 && first_paid.is_none() {
-                    first_paid = Some((change.at, total));
-                }
-                ever_paid |= total > 0;
-                movements.push(Movement {
-                    at: change.at,
-                    kind,
-                    amount: total - before,
-                });
-                series.push((change.at, total));
+            if let Some(a) = AccountRevenue::of(account, ledger, settings, as_of)? {
+                accounts.push(a);
             }
-            let won = ledger.first_won_new_business().filter(|t| *t <= as_of);
-            let converted_at = match (first_paid.map(|(t, _)| t), won) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            if series.is_empty() && converted_at.is_none() {
-                continue;
-            }
-            accounts.push(AccountRevenue {
-                account: account.clone(),
-                series,
-                movements,
-                converted_at,
-                churned_at,
-                first_paid,
-            });
         }
         let groups = group_accounts(model, settings, params, &accounts)?;
         let mut members: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();

@@ -51,7 +51,12 @@ fn track(id: &str, user: &str, event: &str, at: &str, properties: Value) -> Entr
 
 /// Distinct users and distinct UTC days among an account's product events in `(from, to]`,
 /// and how many events.
-fn reference_activity(model: &Model, account: &AccountId, from: Timestamp, to: Timestamp) -> (u32, u32, u32) {
+fn reference_activity(
+    model: &Model,
+    account: &AccountId,
+    from: Timestamp,
+    to: Timestamp,
+) -> (u32, u32, u32) {
     let mut users = HashSet::new();
     let mut days = HashSet::new();
     let mut events = 0u32;
@@ -203,7 +208,6 @@ fn reference_facts(
     }
 }
 
-
 #[test]
 fn one_pass_facts_equal_facts_by_definition() {
     let (model, _) = company(300);
@@ -213,11 +217,18 @@ fn one_pass_facts_equal_facts_by_definition() {
     let mut compared = 0;
     // Every other account at instants spread over its life, day ends and mid-day alike.
     for a in revenue.accounts.iter().step_by(2) {
-        let Some(converted) = a.converted_at else { continue };
+        let Some(converted) = a.converted_at else {
+            continue;
+        };
         let mut at = converted.plus_millis(-5 * DAY_MS);
         while at <= end {
             let expected = reference_facts(&model, &settings, a, at);
-            assert_eq!(facts(&model, &settings, a, at), expected, "{} at {at}", a.account);
+            assert_eq!(
+                facts(&model, &settings, a, at),
+                expected,
+                "{} at {at}",
+                a.account
+            );
             compared += 1;
             at = at.plus_millis(9 * DAY_MS + 3_600_000 * 7 + 1);
         }

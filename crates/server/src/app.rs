@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/{kind}", post(ingest::receive))
         .route("/api/v1/status", get(read_status))
+        .route("/api/v1/accounts/{account}", get(read_account_status))
         .route(
             "/api/v1/reports/{name}",
             get(read_report).post(read_report_with_proposal),
@@ -156,6 +157,37 @@ async fn read_status(
         .await
         .map_err(|_| ApiError::unavailable("the status query failed", 5))??;
     Ok(Json(report))
+}
+
+/// `GET /api/v1/accounts/{account}`: the account's live status (stage, health, band,
+/// signals), recomputed as each of its events is applied.
+async fn read_account_status(
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<ReadParams>,
+) -> Result<Json<tenure_reports::AccountStatus>, ApiError> {
+    let secret = header_key(&headers)?.or(params.key);
+    let key = state
+        .keys
+        .authorize(&state.store, secret.as_deref(), Scope::Read)?;
+    let id = tenure_core::AccountId::parse(&account)
+        .map_err(|e| ApiError::bad_request("invalid_parameter", format!("account: {e}")))?;
+    let live = Arc::clone(&state.live);
+    tokio::task::spawn_blocking(move || live.status(&key.workspace, &id))
+        .await
+        .map_err(|_| ApiError::unavailable("the status lookup failed", 5))?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_account",
+                format!(
+                    "no status for account {account}: it has never paid nor won a deal, or no \
+                     entry names it"
+                ),
+            )
+        })
 }
 
 /// A bound, not yet running server: `build` reports the real port (useful with port 0).

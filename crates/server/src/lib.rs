@@ -15,5 +15,5 @@ mod webhooks;
 
 pub use app::{router, AppState, Application};
 pub use error::ApiError;
-pub use live::Live;
+pub use live::{Live, StatusKeeping, StatusObserver};
 pub use status::{status, Status};

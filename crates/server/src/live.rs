@@ -9,13 +9,20 @@
 //! With [`Live::start_applier`], what ingest stored is applied on a thread of its own, so an
 //! acknowledgement waits for durability but not for the model. Reads stay consistent with
 //! writes: [`Live::read`] first waits until everything submitted before it has been applied.
+//!
+//! With [`Live::keep_statuses`], every account's status (stage, health, signals) is recomputed
+//! as soon as an entry naming it is applied, in the same step, and announced to an observer;
+//! [`Live::refresh_statuses`] recomputes them all, for what time alone changes (14 days of
+//! silence, a renewal coming within 90 days).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 
-use tenure_core::{StoredEntry, WorkspaceId};
+use rayon::prelude::*;
+use tenure_core::{AccountId, StoredEntry, Timestamp, WorkspaceId};
 use tenure_engine::{EngineSettings, Model};
+use tenure_reports::{account_status, AccountStatus, ReportError, ReportSettings};
 use tenure_store::{Store, StoreError};
 
 /// Entries read from the log per page while replaying.
@@ -30,6 +37,8 @@ struct WorkspaceState {
     applied_through: i64,
     /// Applied seqs above `applied_through`, from appends that overtook the log tail.
     applied_ahead: BTreeSet<i64>,
+    /// Every account's latest status, when statuses are kept.
+    statuses: BTreeMap<AccountId, AccountStatus>,
 }
 
 impl WorkspaceState {
@@ -62,9 +71,54 @@ struct Tickets {
     applied: u64,
 }
 
+/// Called with every status as it is recomputed.
+pub type StatusObserver = Box<dyn Fn(&WorkspaceId, &AccountStatus) + Send + Sync>;
+
+/// How statuses are kept: the report settings that score accounts, the clock that says "now",
+/// and who is told of each new status.
+pub struct StatusKeeping {
+    pub settings: ReportSettings,
+    pub clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    pub observer: Option<StatusObserver>,
+}
+
+impl std::fmt::Debug for StatusKeeping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusKeeping").finish_non_exhaustive()
+    }
+}
+
+impl StatusKeeping {
+    /// Scores with `settings` at the wall-clock time, telling no one.
+    pub fn new(settings: ReportSettings) -> Self {
+        Self {
+            settings,
+            clock: Box::new(|| Timestamp::from_datetime(chrono::Utc::now())),
+            observer: None,
+        }
+    }
+
+    fn status(
+        &self,
+        stages: &tenure_health::Stages,
+        model: &Model,
+        account: &AccountId,
+        at: Timestamp,
+    ) -> Option<AccountStatus> {
+        match account_status(model, &self.settings, stages, account, at) {
+            Ok(status) => status,
+            Err(e) => {
+                tracing::warn!(account = %account.as_str(), error = %e, "cannot score the account");
+                None
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Live {
     settings: EngineSettings,
+    statuses: std::sync::OnceLock<(StatusKeeping, tenure_health::Stages)>,
     workspaces: RwLock<BTreeMap<WorkspaceId, WorkspaceState>>,
     queue: Mutex<Option<SyncSender<Vec<StoredEntry>>>>,
     tickets: Mutex<Tickets>,
@@ -75,6 +129,7 @@ impl Live {
     pub fn empty(settings: EngineSettings) -> Self {
         Self {
             settings,
+            statuses: std::sync::OnceLock::new(),
             workspaces: RwLock::new(BTreeMap::new()),
             queue: Mutex::new(None),
             tickets: Mutex::new(Tickets::default()),
@@ -176,6 +231,7 @@ impl Live {
                     applied += u64::from(state.apply(stored));
                 }
                 state.seen_through(last);
+                self.update_statuses(&workspace, state);
                 drop(workspaces);
                 progress(applied);
             }
@@ -202,7 +258,98 @@ impl Live {
                 model: Model::new(self.settings.clone()),
                 applied_through: 0,
                 applied_ahead: BTreeSet::new(),
+                statuses: BTreeMap::new(),
             })
+    }
+
+    /// From now on, keeps every account's status current (see the module note), starting with
+    /// all of them now. Fails if the stage rules are invalid; a second call is ignored.
+    pub fn keep_statuses(&self, keeping: StatusKeeping) -> Result<(), ReportError> {
+        let stages = tenure_reports::stage_rules(&keeping.settings)?;
+        if self.statuses.set((keeping, stages)).is_ok() {
+            self.refresh_statuses();
+        }
+        Ok(())
+    }
+
+    /// Recomputes the status of the accounts the entries applied since the last update named.
+    fn update_statuses(&self, workspace: &WorkspaceId, state: &mut WorkspaceState) {
+        let touched = state.model.take_touched();
+        let Some((keeping, stages)) = self.statuses.get() else {
+            return;
+        };
+        if touched.is_empty() {
+            return;
+        }
+        let now = (keeping.clock)();
+        for account in touched {
+            match keeping.status(stages, &state.model, &account, now) {
+                Some(status) => {
+                    if let Some(observe) = &keeping.observer {
+                        observe(workspace, &status);
+                    }
+                    state.statuses.insert(account, status);
+                }
+                None => {
+                    state.statuses.remove(&account);
+                }
+            }
+        }
+    }
+
+    /// Recomputes every account's status at the clock's now, in parallel and under the read
+    /// lock, so ingest goes on meanwhile; a status an event refreshed in the meantime is kept.
+    /// Returns how many accounts have a status.
+    pub fn refresh_statuses(&self) -> usize {
+        let Some((keeping, stages)) = self.statuses.get() else {
+            return 0;
+        };
+        let now = (keeping.clock)();
+        let fresh: Vec<(WorkspaceId, Vec<(AccountId, AccountStatus)>)> = {
+            let workspaces = self.workspaces.read().expect("live lock");
+            workspaces
+                .iter()
+                .map(|(ws, state)| {
+                    let ids: Vec<&AccountId> = state.model.account_ids().collect();
+                    let statuses = ids
+                        .par_iter()
+                        .filter_map(|a| {
+                            keeping
+                                .status(stages, &state.model, a, now)
+                                .map(|s| ((*a).clone(), s))
+                        })
+                        .collect();
+                    (ws.clone(), statuses)
+                })
+                .collect()
+        };
+        let mut workspaces = self.workspaces.write().expect("live lock");
+        let mut kept = 0;
+        for (ws, statuses) in fresh {
+            let state = self.state_mut(&mut workspaces, &ws);
+            for (account, status) in statuses {
+                let newer = state
+                    .statuses
+                    .get(&account)
+                    .is_some_and(|s| s.as_of > status.as_of);
+                if !newer {
+                    if let Some(observe) = &keeping.observer {
+                        observe(&ws, &status);
+                    }
+                    state.statuses.insert(account, status);
+                }
+            }
+            kept += state.statuses.len();
+        }
+        kept
+    }
+
+    /// The account's live status, once everything submitted before the call is applied; none
+    /// when statuses are not kept or the account has never paid nor won a deal.
+    pub fn status(&self, workspace: &WorkspaceId, account: &AccountId) -> Option<AccountStatus> {
+        self.settle();
+        let workspaces = self.workspaces.read().expect("live lock");
+        workspaces.get(workspace)?.statuses.get(account).cloned()
     }
 
     /// Applies entries now, in the caller's thread (in any mix of workspaces).
@@ -214,6 +361,13 @@ impl Live {
         for stored in entries {
             self.state_mut(&mut workspaces, &stored.entry.workspace)
                 .apply(stored);
+        }
+        self.update_all_statuses(&mut workspaces);
+    }
+
+    fn update_all_statuses(&self, workspaces: &mut BTreeMap<WorkspaceId, WorkspaceState>) {
+        for (ws, state) in workspaces.iter_mut() {
+            self.update_statuses(ws, state);
         }
     }
 
@@ -246,6 +400,7 @@ fn apply_loop(live: Weak<Live>, rx: Receiver<Vec<StoredEntry>>) {
                 live.state_mut(&mut workspaces, &stored.entry.workspace)
                     .apply(stored);
             }
+            live.update_all_statuses(&mut workspaces);
         }
         live.mark_applied(batches.len() as u64);
     }

@@ -393,3 +393,95 @@ async fn clock_skew_is_corrected_from_sent_at() {
         "stored {stored}, window {before}..{after}"
     );
 }
+
+fn get(path: &str, key: &str) -> Request<Body> {
+    Request::get(path)
+        .header("authorization", basic(key))
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// With statuses kept (as `tenure serve` keeps them), an acknowledged event has changed its
+/// account's status by the time anyone reads it, and the observer heard of it.
+#[tokio::test]
+async fn an_event_updates_its_accounts_status_at_once() {
+    let app = TestApp::new(Config::default());
+    let live = Arc::clone(&app.state.live);
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::clone(&heard);
+    live.keep_statuses(tenure_server::StatusKeeping {
+        settings: Config::default().report_settings(),
+        clock: Box::new(|| tenure_core::Timestamp::parse("2025-03-20T00:00:00Z").unwrap()),
+        observer: Some(Box::new(move |_, status| {
+            log.lock()
+                .unwrap()
+                .push((status.account.as_str().to_owned(), status.last_activity));
+        })),
+    })
+    .unwrap();
+    live.start_applier();
+    let paying = tenure_core::Entry {
+        workspace: WorkspaceId::default_workspace(),
+        source: tenure_core::Source::Import,
+        received_at: tenure_core::Timestamp::from_millis(0),
+        body: tenure_core::EntryBody::Subscription(tenure_core::SubscriptionRow {
+            account_id: tenure_core::AccountId::parse("acme").unwrap(),
+            effective_at: tenure_core::Timestamp::parse("2025-03-01T00:00:00Z").unwrap(),
+            mrr: tenure_core::Money::new(50_000, tenure_core::Currency::USD),
+            plan: Some("pro".into()),
+            seats: Some(5),
+        }),
+    };
+    live.submit(app.store.append(vec![paying]).unwrap().stored);
+
+    let (status, _, before) = app.send(get("/api/v1/accounts/acme", &app.read_key)).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    // 19 days paying without a product event: red, at risk.
+    assert_eq!(
+        (&before["stage"], &before["band"]),
+        (&json!("at_risk"), &json!("red"))
+    );
+    assert_eq!(before["last_activity"], Value::Null);
+    assert_eq!(before["mrr"], 500.0);
+    let signals = |s: &Value| -> Vec<String> {
+        s["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["signal"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        signals(&before).contains(&"no_activity".to_owned()),
+        "{before}"
+    );
+
+    let event = json!({"type": "track", "messageId": "e1", "userId": "u1",
+        "event": "Report Created", "timestamp": "2025-03-19T12:00:00.000Z",
+        "context": {"groupId": "acme"}});
+    let (status, _, _) = app
+        .send(post("/v1/track", Some(&app.write_key), event.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, after) = app.send(get("/api/v1/accounts/acme", &app.read_key)).await;
+    assert_eq!(after["last_activity"], "2025-03-19T12:00:00.000Z");
+    assert!(
+        !signals(&after).contains(&"no_activity".to_owned()),
+        "{after}"
+    );
+    assert_eq!(after["as_of"], "2025-03-20T00:00:00.000Z");
+    let heard = heard.lock().unwrap().clone();
+    assert_eq!(
+        heard.last().unwrap(),
+        &(
+            "acme".to_owned(),
+            Some(tenure_core::Timestamp::parse("2025-03-19T12:00:00Z").unwrap())
+        )
+    );
+
+    let (status, _, body) = app
+        .send(get("/api/v1/accounts/nobody", &app.read_key))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "unknown_account");
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use tenure_server::{AppState, Application, Live};
+use tenure_server::{AppState, Application, Live, StatusKeeping};
 use tenure_store::{SqliteStore, Store};
 
 use crate::Context;
@@ -19,6 +19,9 @@ pub struct ServeArgs {
 
 /// How often a running server looks for entries other processes appended.
 const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
+/// How often every account's status is recomputed for what time alone changes (events
+/// recompute their account's at once).
+const REFRESH_STATUSES_EVERY: Duration = Duration::from_secs(15 * 60);
 
 pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
@@ -52,6 +55,12 @@ pub fn serve(
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let started = std::time::Instant::now();
+    live.keep_statuses(StatusKeeping::new(ctx.config.report_settings()))?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "scored every account"
+    );
     live.start_applier();
     runtime.block_on(async {
         let dyn_store: Arc<dyn Store> = store.clone();
@@ -82,6 +91,18 @@ pub fn serve(
                     Ok(Ok(n)) => tracing::info!(entries = n, "applied entries appended elsewhere"),
                     Ok(Err(e)) => tracing::warn!(error = %e, "catching up with the log failed"),
                     Err(e) => tracing::warn!(error = %e, "catch-up task failed"),
+                }
+            }
+        });
+        let refresh_live = live.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REFRESH_STATUSES_EVERY);
+            tick.tick().await; // the first tick is immediate; statuses were just computed
+            loop {
+                tick.tick().await;
+                let live = refresh_live.clone();
+                if let Err(e) = tokio::task::spawn_blocking(move || live.refresh_statuses()).await {
+                    tracing::warn!(error = %e, "refreshing account statuses failed");
                 }
             }
         });
