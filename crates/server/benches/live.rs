@@ -1,0 +1,227 @@
+//! How soon an acknowledged event shows in its account's live status, under sustained ingest;
+//! and how long scoring every account of the company takes (what `tenure serve` does at start
+//! and on each periodic refresh).
+//!
+//! A simulated company is stored and replayed; the server keeps statuses as `tenure serve`
+//! does; clients send 100-event batches of product events for the company's customers at a
+//! fixed rate over HTTP. For every event, the latency is from its batch's acknowledgement to
+//! the first status of its account whose latest product event is at or after the event's
+//! time (zero when the status was already there when the acknowledgement arrived).
+//!
+//! `cargo bench -p tenure-server --bench live` (or `bench/live.sh`).
+//! Environment: `BENCH_ACCOUNTS` (default 10000), `BENCH_RATE` events/s (default 10000),
+//! `BENCH_SECONDS` (default 20), `BENCH_CLIENTS` (default 8).
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tenure_config::Config;
+use tenure_core::{Timestamp, WorkspaceId};
+use tenure_server::{AppState, Application, Live, StatusKeeping};
+use tenure_store::{Scope, Store};
+
+const BATCH: usize = 100;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// One status as the observer saw it: the account's latest product event, and when.
+struct Seen {
+    last_activity: i64,
+    at: Instant,
+}
+
+/// One batch as a client saw it: its events (account index, time) and its acknowledgement.
+struct Sent {
+    events: Vec<(usize, i64)>,
+    acked: Instant,
+}
+
+fn now_ms() -> i64 {
+    Timestamp::from_datetime(chrono::Utc::now()).millis()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let accounts = env("BENCH_ACCOUNTS", 10_000) as usize;
+    let rate = env("BENCH_RATE", 10_000) as f64;
+    let seconds = env("BENCH_SECONDS", 20);
+    let clients = env("BENCH_CLIENTS", 8) as usize;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, entries) = common::simulated_store(dir.path(), accounts);
+    let config = Arc::new(Config::default());
+    let t = Instant::now();
+    let live = Arc::new(Live::rebuild(store.as_ref(), config.engine(), |_| {}).expect("rebuild"));
+    let rebuild = t.elapsed().as_secs_f64();
+
+    // Every status the server computes, by account, with the instant it was computed.
+    let seen: Arc<Mutex<HashMap<String, Vec<Seen>>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let t = Instant::now();
+    live.keep_statuses(StatusKeeping {
+        settings: config.report_settings(),
+        clock: Box::new(|| Timestamp::from_datetime(chrono::Utc::now())),
+        observer: Some(Box::new(move |_, status| {
+            let at = Instant::now();
+            if let Some(last) = status.last_activity {
+                log.lock()
+                    .expect("seen")
+                    .entry(status.account.as_str().to_owned())
+                    .or_default()
+                    .push(Seen {
+                        last_activity: last.millis(),
+                        at,
+                    });
+            }
+        })),
+    })
+    .expect("valid stage rules");
+    let score_all = t.elapsed().as_secs_f64();
+    let ws = WorkspaceId::default_workspace();
+    // The customers: accounts paying now.
+    let customers: Vec<String> = live
+        .read(&ws, |m| {
+            m.account_ids()
+                .map(|a| a.as_str().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .filter(|a| {
+            let id = tenure_core::AccountId::parse(a).unwrap();
+            live.status(&ws, &id)
+                .is_some_and(|s| s.mrr.as_f64().unwrap_or(0.0) > 0.0)
+        })
+        .collect();
+    let scored = live.read(&ws, |m| m.account_ids().count());
+    seen.lock().expect("seen").clear();
+    live.start_applier();
+
+    let key = store.create_key(&ws, Scope::Write).expect("key");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sent: Vec<Sent> = runtime.block_on(async {
+        let dyn_store: Arc<dyn Store> = store.clone();
+        let app = Application::build(
+            "127.0.0.1:0".parse().unwrap(),
+            AppState::new(dyn_store, live.clone(), config.clone()),
+        )
+        .await
+        .expect("bind");
+        let url = format!("http://{}/v1/batch", app.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run(async {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::new();
+        let customers = Arc::new(customers.clone());
+        let interval = Duration::from_secs_f64(BATCH as f64 * clients as f64 / rate);
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let (client, url, key, customers) =
+                (client.clone(), url.clone(), key.clone(), customers.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut out = Vec::new();
+                // Clients start spread over one interval, so batches arrive evenly.
+                let mut next = Instant::now() + interval.mul_f64(c as f64 / clients as f64);
+                let mut n = c;
+                while next < deadline {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += interval;
+                    let at = now_ms();
+                    let mut events = Vec::with_capacity(BATCH);
+                    let mut body = String::from(r#"{"batch":["#);
+                    for i in 0..BATCH {
+                        n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        let a = (n >> 33) % customers.len();
+                        if i > 0 {
+                            body.push(',');
+                        }
+                        body.push_str(&format!(
+                            r#"{{"type":"track","messageId":"live-{c}-{at}-{i}","userId":"live-user-{a}","event":"Report Created","timestamp":"{}","context":{{"groupId":"{}"}}}}"#,
+                            Timestamp::from_millis(at),
+                            customers[a]
+                        ));
+                        events.push((a, at));
+                    }
+                    body.push_str("]}");
+                    let response = client
+                        .post(&url)
+                        .basic_auth(&key, Some(""))
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .expect("request");
+                    let acked = Instant::now();
+                    assert_eq!(response.status(), 200);
+                    out.push(Sent { events, acked });
+                }
+                out
+            }));
+        }
+        let mut sent = Vec::new();
+        for t in tasks {
+            sent.extend(t.await.expect("client"));
+        }
+        // Let the applier finish what is queued.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let _ = stop.send(());
+        let _ = server.await;
+        sent
+    });
+
+    let seen = seen.lock().expect("seen");
+    let mut latencies = Vec::new();
+    let mut missing = 0usize;
+    for batch in &sent {
+        for &(a, at) in &batch.events {
+            let shown = seen
+                .get(&customers[a])
+                .and_then(|v| v.iter().find(|s| s.last_activity >= at));
+            match shown {
+                Some(s) => latencies.push(
+                    s.at.saturating_duration_since(batch.acked).as_secs_f64() * 1000.0,
+                ),
+                None => missing += 1,
+            }
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let events = sent.len() * BATCH;
+    let first = sent.iter().map(|s| s.acked).min().expect("sent");
+    let last = sent.iter().map(|s| s.acked).max().expect("sent");
+    let span = last.duration_since(first).as_secs_f64();
+    println!(
+        "company: {accounts} accounts ({} customers), {entries} log entries; rebuild {rebuild:.1} s",
+        customers.len()
+    );
+    println!("scoring every account (status of {scored} accounts, {} workers): {score_all:.2} s", rayon::current_num_threads());
+    println!(
+        "ingest: {events} events in {} batches of {BATCH} from {clients} clients, target {rate:.0} events/s, acknowledged at {:.0} events/s over {span:.1} s",
+        sent.len(),
+        events as f64 / span
+    );
+    println!("| ack → status | p50 ms | p90 ms | p99 ms | max ms | events never shown |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| latency | {:.1} | {:.1} | {:.1} | {:.1} | {missing} |",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.9),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1]
+    );
+}
