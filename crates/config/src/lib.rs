@@ -321,6 +321,27 @@ mod tests {
     }
 
     #[test]
+    fn stages_are_replaceable_and_validated() {
+        let custom = "[[stages]]\nname = \"paying\"\nwhen = [\"customer\"]\n[[stages]]\nname = \"trouble\"\nwhen = [\"customer\", \"risk_signals:2\"]\n";
+        let config = Config::parse(custom, "t.toml").unwrap();
+        let names: Vec<&str> = config
+            .stages
+            .stages
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["paying", "trouble"]);
+        assert_eq!(config.report_settings().stages, config.stages);
+        let bad = "[[stages]]\nname = \"x\"\nwhen = [\"band:purple\"]\n";
+        let err = Config::parse(bad, "t.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("t.toml") && err.contains("stages[0] (x)") && err.contains("purple"),
+            "{err}"
+        );
+        assert_eq!(Config::default().stages.stages.len(), 8);
+    }
+
+    #[test]
     fn secrets_are_not_printed() {
         let config = Config::parse("[stripe]\nwebhook_secret = \"whsec_abc\"\n", "t.toml").unwrap();
         assert_eq!(config.stripe.webhook_secret.as_deref(), Some("whsec_abc"));

@@ -17,6 +17,8 @@ pub const CHURN_FEATURES: &[&str] = &[
     "failed_payment",
     "tenure_years",
     "log_mrr",
+    "renewal_due_90d",
+    "under_contract",
 ];
 
 /// An account's features at `facts.as_of` for the churn model. Missing inputs get a neutral
@@ -70,5 +72,45 @@ pub fn churn_features(f: &Facts, activation_days: u32) -> Vec<f64> {
         flag(f.failed_payment.is_some()),
         f.converted_at.map_or(0.0, |c| days(c) / 365.25),
         ((f.mrr.max(0) as f64) / 100.0 + 1.0).ln(),
+        // A customer on a term contract leaves at its end: whether that end falls within the
+        // label's 90 days, or later, says when churn can happen at all.
+        flag(
+            f.contract_end
+                .is_some_and(|e| e > f.as_of && e - f.as_of <= 90 * DAY_MS),
+        ),
+        flag(f.contract_end.is_some_and(|e| e - f.as_of > 90 * DAY_MS)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contract(days_left: i64, extra_ms: i64) -> (f64, f64) {
+        let as_of = 1_000 * DAY_MS;
+        let f = Facts {
+            as_of,
+            converted_at: Some(as_of - 200 * DAY_MS),
+            mrr: 10_000,
+            contract_end: Some(as_of + days_left * DAY_MS + extra_ms),
+            ..Facts::default()
+        };
+        let x = churn_features(&f, 30);
+        assert_eq!(x.len(), CHURN_FEATURES.len());
+        let at = |name: &str| x[CHURN_FEATURES.iter().position(|n| *n == name).unwrap()];
+        (at("renewal_due_90d"), at("under_contract"))
+    }
+
+    #[test]
+    fn contract_timing_at_its_boundaries() {
+        assert_eq!(contract(90, 0), (1.0, 0.0), "ends in exactly 90 days: due");
+        assert_eq!(
+            contract(90, 1),
+            (0.0, 1.0),
+            "a millisecond later: still bound"
+        );
+        assert_eq!(contract(1, 0), (1.0, 0.0));
+        assert_eq!(contract(0, 0), (0.0, 0.0), "ended now: neither");
+        assert_eq!(contract(-30, 0), (0.0, 0.0), "ended a month ago: neither");
+    }
 }

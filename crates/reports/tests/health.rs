@@ -551,8 +551,8 @@ fn the_churn_model_beats_the_base_rate_on_a_later_holdout() {
     let auc = s["holdout_roc_auc"].as_f64().unwrap();
     let brier = s["holdout_brier"].as_f64().unwrap();
     let base = s["holdout_base_rate"].as_f64().unwrap();
-    // Ranks churners well above chance on snapshots it never saw…
-    assert!(auc > 0.65, "holdout AUC {auc}");
+    // Ranks churners well on snapshots it never saw (the bar the product promises)…
+    assert!(auc >= 0.80, "holdout AUC {auc}");
     // …and its probabilities beat always predicting the base rate (whose Brier is b(1 − b)).
     assert!(
         brier < base * (1.0 - base),

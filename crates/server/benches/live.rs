@@ -193,9 +193,8 @@ fn main() {
                 .get(&customers[a])
                 .and_then(|v| v.iter().find(|s| s.last_activity >= at));
             match shown {
-                Some(s) => latencies.push(
-                    s.at.saturating_duration_since(batch.acked).as_secs_f64() * 1000.0,
-                ),
+                Some(s) => latencies
+                    .push(s.at.saturating_duration_since(batch.acked).as_secs_f64() * 1000.0),
                 None => missing += 1,
             }
         }
@@ -209,7 +208,10 @@ fn main() {
         "company: {accounts} accounts ({} customers), {entries} log entries; rebuild {rebuild:.1} s",
         customers.len()
     );
-    println!("scoring every account (status of {scored} accounts, {} workers): {score_all:.2} s", rayon::current_num_threads());
+    println!(
+        "scoring every account (status of {scored} accounts, {} workers): {score_all:.2} s",
+        rayon::current_num_threads()
+    );
     println!(
         "ingest: {events} events in {} batches of {BATCH} from {clients} clients, target {rate:.0} events/s, acknowledged at {:.0} events/s over {span:.1} s",
         sent.len(),

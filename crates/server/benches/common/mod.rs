@@ -86,4 +86,3 @@ fn load(store: &SqliteStore, dir: &std::path::Path) -> u64 {
     flush(&mut batch);
     total
 }
-
