@@ -30,7 +30,7 @@ use tenure_engine::Model;
 use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 
 pub use accounts::{account_status, facts, AccountStatus, StatusSignal};
-pub use lifecycle::stage_rules;
+pub use lifecycle::{daily_health, stage_rules, HealthOfDay};
 pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
 
 /// The reports that exist, in the order `tenure report --help` lists them.

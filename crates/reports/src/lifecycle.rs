@@ -389,3 +389,54 @@ pub(crate) fn funnel_report(
     }));
     Ok(report)
 }
+
+/// One day of an account's health, as the stored history keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthOfDay {
+    /// The end of the day.
+    pub at: Timestamp,
+    pub score: Option<f64>,
+    pub band: Option<Band>,
+    pub stage: Option<String>,
+}
+
+/// The account's health, band and stage at the end of every day in `(after, until]` on which
+/// it was paying: what the stored daily history records. The same evaluation as
+/// [`lifecycle`]'s days.
+pub fn daily_health(
+    model: &Model,
+    settings: &ReportSettings,
+    stages: &Stages,
+    account: &tenure_core::AccountId,
+    after: Timestamp,
+    until: Timestamp,
+) -> Result<Vec<HealthOfDay>, ReportError> {
+    let Some(ledger) = model.ledger().account(account) else {
+        return Ok(Vec::new());
+    };
+    let Some(revenue) = AccountRevenue::of(account, ledger, settings, until)? else {
+        return Ok(Vec::new());
+    };
+    let Some(converted) = revenue.converted_at else {
+        return Ok(Vec::new());
+    };
+    let inputs = AccountInputs::new(model, settings, &revenue);
+    let mut out = Vec::new();
+    let mut at = day_end(converted).max(day_end(after.plus_millis(1)));
+    if at <= after {
+        at = at.plus_millis(DAY_MS);
+    }
+    while at <= until {
+        if revenue.mrr_at(at) > 0 {
+            let s = inputs.state_at(stages, at);
+            out.push(HealthOfDay {
+                at,
+                score: s.health.as_ref().map(|h| h.score),
+                band: s.band(),
+                stage: s.stage,
+            });
+        }
+        at = at.plus_millis(DAY_MS);
+    }
+    Ok(out)
+}

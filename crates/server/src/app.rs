@@ -56,6 +56,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status", get(read_status))
         .route("/api/v1/accounts/{account}", get(read_account_status))
         .route(
+            "/api/v1/accounts/{account}/history",
+            get(read_account_history),
+        )
+        .route(
             "/api/v1/reports/{name}",
             get(read_report).post(read_report_with_proposal),
         )
@@ -188,6 +192,29 @@ async fn read_account_status(
                 ),
             )
         })
+}
+
+/// `GET /api/v1/accounts/{account}/history`: the account's stored daily health history, each
+/// day with the configuration version that scored it.
+async fn read_account_history(
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<ReadParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let secret = header_key(&headers)?.or(params.key);
+    let key = state
+        .keys
+        .authorize(&state.store, secret.as_deref(), Scope::Read)?;
+    let id = tenure_core::AccountId::parse(&account)
+        .map_err(|e| ApiError::bad_request("invalid_parameter", format!("account: {e}")))?;
+    let store = Arc::clone(&state.store);
+    let days = tokio::task::spawn_blocking(move || store.health_days(&key.workspace, id.as_str()))
+        .await
+        .map_err(|_| ApiError::unavailable("the history lookup failed", 5))??;
+    Ok(Json(
+        serde_json::json!({ "account": account, "days": days }),
+    ))
 }
 
 /// A bound, not yet running server: `build` reports the real port (useful with port 0).

@@ -22,11 +22,14 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 use rayon::prelude::*;
 use tenure_core::{AccountId, StoredEntry, Timestamp, WorkspaceId};
 use tenure_engine::{EngineSettings, Model};
-use tenure_reports::{account_status, AccountStatus, ReportError, ReportSettings};
-use tenure_store::{Store, StoreError};
+use tenure_health::DAY_MS;
+use tenure_reports::{account_status, daily_health, AccountStatus, ReportError, ReportSettings};
+use tenure_store::{HealthDay, Store, StoreError};
 
 /// Entries read from the log per page while replaying.
 const REPLAY_PAGE: usize = 10_000;
+/// Accounts whose daily history is computed per turn of the read lock.
+const HISTORY_ACCOUNTS_PER_LOCK: usize = 64;
 /// Batches waiting for the applier before ingest waits for it (backpressure).
 const APPLY_QUEUE: usize = 1_024;
 
@@ -342,6 +345,63 @@ impl Live {
             kept += state.statuses.len();
         }
         kept
+    }
+
+    /// Writes every account's daily health history (health, band, stage at each day's end
+    /// while paying, tagged with the `[health]` version) through the last completed day, from
+    /// where the store's history under the current version ends; returns the days written.
+    /// Accounts are scored a few hundred at a time under the read lock and written in short
+    /// transactions, so ingest and status updates go on meanwhile.
+    pub fn record_history(&self, store: &dyn Store) -> Result<usize, StoreError> {
+        let Some((keeping, stages)) = self.statuses.get() else {
+            return Ok(0);
+        };
+        let now = (keeping.clock)();
+        let until = Timestamp::from_millis(now.millis().div_euclid(DAY_MS) * DAY_MS - 1);
+        let version = keeping.settings.health.version();
+        let never = Timestamp::from_millis(i64::MIN / 4);
+        let ids: Vec<(WorkspaceId, Vec<AccountId>)> = {
+            let workspaces = self.workspaces.read().expect("live lock");
+            workspaces
+                .iter()
+                .map(|(ws, s)| (ws.clone(), s.model.account_ids().cloned().collect()))
+                .collect()
+        };
+        let mut written = 0;
+        for (ws, accounts) in ids {
+            let through = store.health_days_through(&ws, &version)?;
+            for chunk in accounts.chunks(HISTORY_ACCOUNTS_PER_LOCK) {
+                let days: Vec<HealthDay> = {
+                    let workspaces = self.workspaces.read().expect("live lock");
+                    let Some(state) = workspaces.get(&ws) else {
+                        break;
+                    };
+                    chunk
+                        .iter()
+                        .flat_map(|a| {
+                            let after = through.get(a.as_str()).copied().unwrap_or(never);
+                            daily_health(&state.model, &keeping.settings, stages, a, after, until)
+                                .unwrap_or_else(|e| {
+                                    tracing::warn!(account = %a.as_str(), error = %e, "cannot score the account's days");
+                                    Vec::new()
+                                })
+                                .into_iter()
+                                .map(|d| HealthDay {
+                                    account: a.as_str().to_owned(),
+                                    day: d.at,
+                                    version: version.clone(),
+                                    score: d.score,
+                                    band: d.band.map(|b| b.name().to_owned()),
+                                    stage: d.stage,
+                                })
+                        })
+                        .collect()
+                };
+                store.put_health_days(&ws, &days)?;
+                written += days.len();
+            }
+        }
+        Ok(written)
     }
 
     /// The account's live status, once everything submitted before the call is applied; none

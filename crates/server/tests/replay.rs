@@ -288,3 +288,100 @@ proptest! {
         }
     }
 }
+
+/// The stored daily history: what `record_history` writes equals the days computed from the
+/// model, each tagged with the configuration version; a second pass writes nothing new, and a
+/// day later only that day is added.
+#[test]
+fn the_daily_health_history_is_stored_and_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    let config = Config::default();
+    let settings = config.report_settings();
+    let live = Live::empty(config.engine());
+    let now = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(
+        tenure_core::Timestamp::parse("2025-03-10T15:00:00Z")
+            .unwrap()
+            .millis(),
+    ));
+    let clock = std::sync::Arc::clone(&now);
+    live.keep_statuses(tenure_server::StatusKeeping {
+        settings: settings.clone(),
+        clock: Box::new(move || {
+            tenure_core::Timestamp::from_millis(clock.load(std::sync::atomic::Ordering::SeqCst))
+        }),
+        observer: None,
+    })
+    .unwrap();
+    let entry = |body| tenure_core::Entry {
+        workspace: WorkspaceId::default_workspace(),
+        source: tenure_core::Source::Import,
+        received_at: tenure_core::Timestamp::from_millis(0),
+        body,
+    };
+    let paying = |account: &str, at: &str, mrr: i64| {
+        entry(tenure_core::EntryBody::Subscription(
+            tenure_core::SubscriptionRow {
+                account_id: tenure_core::AccountId::parse(account).unwrap(),
+                effective_at: tenure_core::Timestamp::parse(at).unwrap(),
+                mrr: tenure_core::Money::new(mrr, tenure_core::Currency::USD),
+                plan: None,
+                seats: Some(3),
+            },
+        ))
+    };
+    // a pays from March 1st; b from March 5th to 8th.
+    let appended = store
+        .append(vec![
+            paying("a", "2025-03-01T09:00:00Z", 10_000),
+            paying("b", "2025-03-05T00:00:00Z", 10_000),
+            paying("b", "2025-03-08T12:00:00Z", 0),
+        ])
+        .unwrap();
+    live.apply(&appended.stored);
+
+    // Through the end of March 9th: a 9 days (1st–9th), b 3 (5th–7th; not paying at the 8th's end).
+    assert_eq!(live.record_history(&store).unwrap(), 12);
+    let ws = WorkspaceId::default_workspace();
+    let version = settings.health.version();
+    let stages = tenure_reports::stage_rules(&settings).unwrap();
+    let until = tenure_core::Timestamp::parse_end_of("2025-03-09").unwrap();
+    let a = tenure_core::AccountId::parse("a").unwrap();
+    let expected = live.read(&ws, |m| {
+        tenure_reports::daily_health(
+            m,
+            &settings,
+            &stages,
+            &a,
+            tenure_core::Timestamp::from_millis(0),
+            until,
+        )
+        .unwrap()
+    });
+    let stored = store.health_days(&ws, "a").unwrap();
+    assert_eq!(stored.len(), 9);
+    for (s, e) in stored.iter().zip(&expected) {
+        assert_eq!(s.day, e.at);
+        assert_eq!(s.score, e.score);
+        assert_eq!(s.band.as_deref(), e.band.map(|b| b.name()));
+        assert_eq!(s.stage, e.stage);
+        assert_eq!(s.version, version);
+    }
+    assert_eq!(stored[0].day.to_string(), "2025-03-01T23:59:59.999Z");
+    assert_eq!(store.health_days(&ws, "b").unwrap().len(), 3);
+
+    // Nothing new the same day; the next day adds a's 10th only.
+    assert_eq!(live.record_history(&store).unwrap(), 0);
+    now.fetch_add(86_400_000, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(live.record_history(&store).unwrap(), 1);
+    assert_eq!(
+        store
+            .health_days(&ws, "a")
+            .unwrap()
+            .last()
+            .unwrap()
+            .day
+            .to_string(),
+        "2025-03-10T23:59:59.999Z"
+    );
+}

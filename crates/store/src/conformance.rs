@@ -18,6 +18,7 @@ pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
     read_log_pages(&fresh());
     counts_by_kind_and_source(&fresh());
     keys_are_scoped_and_hashed(&fresh());
+    health_history_is_replaced_by_day_and_version(&fresh());
 }
 
 fn workspace(name: &str) -> WorkspaceId {
@@ -212,4 +213,64 @@ fn keys_are_scoped_and_hashed(store: &impl Store) {
         found.prefix.len() < write.len(),
         "the store keeps no secret"
     );
+}
+
+fn health_day(account: &str, day: i64, version: &str, score: f64) -> crate::HealthDay {
+    crate::HealthDay {
+        account: account.to_owned(),
+        day: Timestamp::from_millis(day),
+        version: version.to_owned(),
+        score: Some(score),
+        band: Some("green".to_owned()),
+        stage: None,
+    }
+}
+
+fn health_history_is_replaced_by_day_and_version(store: &impl Store) {
+    let ws = workspace("default");
+    let other = workspace("other");
+    let days: Vec<_> = (0..5_000)
+        .map(|d| health_day("a", 1_000 + d, "v1", d as f64))
+        .collect();
+    store.put_health_days(&ws, &days).expect("put");
+    store
+        .put_health_days(
+            &ws,
+            &[
+                health_day("a", 1_000, "v2", 77.0),
+                health_day("a", 1_001, "v1", 55.5),
+                health_day("b", 3_000, "v1", 10.0),
+            ],
+        )
+        .expect("put again");
+    store
+        .put_health_days(&other, &[health_day("a", 9_999, "v1", 1.0)])
+        .expect("put elsewhere");
+    let a = store.health_days(&ws, "a").expect("read");
+    assert_eq!(a.len(), 5_001, "5,000 days of v1 and one of v2");
+    assert_eq!(a[0], health_day("a", 1_000, "v1", 0.0));
+    assert_eq!(
+        a[1],
+        health_day("a", 1_000, "v2", 77.0),
+        "by day, then version"
+    );
+    assert_eq!(
+        a[2],
+        health_day("a", 1_001, "v1", 55.5),
+        "the later write replaced it"
+    );
+    assert_eq!(a[5_000], health_day("a", 5_999, "v1", 4_999.0));
+    let through = store.health_days_through(&ws, "v1").expect("through");
+    assert_eq!(
+        through.into_iter().collect::<Vec<_>>(),
+        [
+            ("a".to_owned(), Timestamp::from_millis(5_999)),
+            ("b".to_owned(), Timestamp::from_millis(3_000))
+        ]
+    );
+    assert!(store
+        .health_days_through(&ws, "v3")
+        .expect("none")
+        .is_empty());
+    assert_eq!(store.health_days(&other, "b").expect("isolated"), []);
 }

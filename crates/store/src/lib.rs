@@ -9,7 +9,9 @@ pub mod conformance;
 mod keys;
 mod sqlite;
 
-use tenure_core::{Entry, StoredEntry, WorkspaceId};
+use std::collections::BTreeMap;
+
+use tenure_core::{Entry, StoredEntry, Timestamp, WorkspaceId};
 
 pub use keys::{ApiKey, Scope};
 pub use sqlite::SqliteStore;
@@ -51,7 +53,21 @@ pub struct LogCount {
     pub entries: u64,
 }
 
-/// The log and the keys, as every backend offers them.
+/// One account's health on one day, as one configuration version scored it (SPEC §4: the
+/// score history is kept per account per day, each score with the version that produced it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HealthDay {
+    pub account: String,
+    /// The end of the day (its last millisecond, UTC).
+    pub day: Timestamp,
+    /// The `[health]` configuration's version.
+    pub version: String,
+    pub score: Option<f64>,
+    pub band: Option<String>,
+    pub stage: Option<String>,
+}
+
+/// The log, the keys and the health history, as every backend offers them.
 ///
 /// Calls block until done; an append returns only once its entries are durable.
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -87,4 +103,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The key with this secret, if there is one.
     fn find_key(&self, secret: &str) -> Result<Option<ApiKey>, StoreError>;
+
+    /// Stores days of health history, durably; a day already stored for the same account and
+    /// version is replaced.
+    fn put_health_days(
+        &self,
+        workspace: &WorkspaceId,
+        days: &[HealthDay],
+    ) -> Result<(), StoreError>;
+
+    /// The account's stored health history, by day, then version.
+    fn health_days(
+        &self,
+        workspace: &WorkspaceId,
+        account: &str,
+    ) -> Result<Vec<HealthDay>, StoreError>;
+
+    /// For every account with history under `version`, its latest stored day.
+    fn health_days_through(
+        &self,
+        workspace: &WorkspaceId,
+        version: &str,
+    ) -> Result<BTreeMap<String, Timestamp>, StoreError>;
 }

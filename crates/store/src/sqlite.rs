@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tenure_core::{Entry, EntryBody, Source, StoredEntry, Timestamp, WorkspaceId};
 
 use crate::keys::{hash_secret, new_secret};
-use crate::{ApiKey, Appended, LogCount, Scope, Store, StoreError};
+use crate::{ApiKey, Appended, HealthDay, LogCount, Scope, Store, StoreError};
 
 /// Versioned schema: migration `i` moves the database from `user_version` i to i + 1.
 const MIGRATIONS: &[&str] = &[
@@ -38,7 +38,22 @@ const MIGRATIONS: &[&str] = &[
         prefix     TEXT    NOT NULL,
         created_at INTEGER NOT NULL
     );",
+    // 2: the daily health history
+    "CREATE TABLE health_history (
+        workspace TEXT    NOT NULL,
+        account   TEXT    NOT NULL,
+        version   TEXT    NOT NULL,
+        day       INTEGER NOT NULL,
+        score     REAL,
+        band      TEXT,
+        stage     TEXT,
+        PRIMARY KEY (workspace, account, version, day)
+    ) WITHOUT ROWID;",
 ];
+
+/// Health history rows per transaction: the history shares SQLite's one write lock with the
+/// log, so it takes it in short turns and an append waits at most one of them.
+const HISTORY_ROWS_PER_COMMIT: usize = 2_000;
 
 /// Requests waiting for the writer beyond this many are refused with [`StoreError::Busy`].
 const WRITE_QUEUE: usize = 512;
@@ -70,6 +85,8 @@ pub struct SqliteStore {
     queue: Mutex<Option<SyncSender<WriteRequest>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     reader: Mutex<Connection>,
+    /// The health history's own connection, so writing it never holds the reader.
+    history: Mutex<Connection>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -99,6 +116,8 @@ impl SqliteStore {
         migrate(&mut writer_conn, path)?;
         let reader = Connection::open(path)?;
         configure(&reader)?;
+        let history = Connection::open(path)?;
+        configure(&history)?;
 
         let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE);
         let handle = std::thread::Builder::new()
@@ -110,6 +129,7 @@ impl SqliteStore {
             queue: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
             reader: Mutex::new(reader),
+            history: Mutex::new(history),
         })
     }
 
@@ -428,5 +448,78 @@ impl Store for SqliteStore {
             scope: scope.parse().map_err(corrupt)?,
             prefix,
         }))
+    }
+
+    fn put_health_days(
+        &self,
+        workspace: &WorkspaceId,
+        days: &[HealthDay],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.history.lock().expect("history lock");
+        for chunk in days.chunks(HISTORY_ROWS_PER_COMMIT) {
+            let tx = conn.transaction()?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO health_history
+                     (workspace, account, version, day, score, band, stage)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                for d in chunk {
+                    insert.execute(params![
+                        workspace.as_str(),
+                        d.account,
+                        d.version,
+                        d.day.millis(),
+                        d.score,
+                        d.band,
+                        d.stage
+                    ])?;
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn health_days(
+        &self,
+        workspace: &WorkspaceId,
+        account: &str,
+    ) -> Result<Vec<HealthDay>, StoreError> {
+        let conn = self.history.lock().expect("history lock");
+        let mut query = conn.prepare_cached(
+            "SELECT version, day, score, band, stage FROM health_history
+             WHERE workspace = ?1 AND account = ?2 ORDER BY day, version",
+        )?;
+        let rows = query.query_map(params![workspace.as_str(), account], |row| {
+            Ok(HealthDay {
+                account: account.to_owned(),
+                version: row.get(0)?,
+                day: Timestamp::from_millis(row.get(1)?),
+                score: row.get(2)?,
+                band: row.get(3)?,
+                stage: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn health_days_through(
+        &self,
+        workspace: &WorkspaceId,
+        version: &str,
+    ) -> Result<std::collections::BTreeMap<String, Timestamp>, StoreError> {
+        let conn = self.history.lock().expect("history lock");
+        let mut query = conn.prepare_cached(
+            "SELECT account, MAX(day) FROM health_history
+             WHERE workspace = ?1 AND version = ?2 GROUP BY account",
+        )?;
+        let rows = query.query_map(params![workspace.as_str(), version], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                Timestamp::from_millis(row.get(1)?),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }

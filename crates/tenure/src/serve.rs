@@ -19,6 +19,8 @@ pub struct ServeArgs {
 
 /// How often a running server looks for entries other processes appended.
 const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
+/// How often the stored daily health history catches up (it only ever adds completed days).
+const RECORD_HISTORY_EVERY: Duration = Duration::from_secs(10 * 60);
 /// How often every account's status is recomputed for what time alone changes (events
 /// recompute their account's at once).
 const REFRESH_STATUSES_EVERY: Duration = Duration::from_secs(15 * 60);
@@ -91,6 +93,22 @@ pub fn serve(
                     Ok(Ok(n)) => tracing::info!(entries = n, "applied entries appended elsewhere"),
                     Ok(Err(e)) => tracing::warn!(error = %e, "catching up with the log failed"),
                     Err(e) => tracing::warn!(error = %e, "catch-up task failed"),
+                }
+            }
+        });
+        let history_live = live.clone();
+        let history_store = dyn_store.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RECORD_HISTORY_EVERY);
+            loop {
+                tick.tick().await;
+                let (live, store) = (history_live.clone(), history_store.clone());
+                match tokio::task::spawn_blocking(move || live.record_history(store.as_ref())).await
+                {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(days = n, "recorded daily health history"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "recording health history failed"),
+                    Err(e) => tracing::warn!(error = %e, "history task failed"),
                 }
             }
         });
