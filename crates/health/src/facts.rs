@@ -41,6 +41,8 @@ pub struct Facts {
     pub tickets_14d: u32,
     pub tickets_prev_84d: u32,
     pub tickets_30d: u32,
+    /// Tickets opened in the last 365 days.
+    pub tickets_365d: u32,
     /// Each person's latest NPS answer within the last 365 days: (time, score).
     pub nps: Vec<(i64, u8)>,
     /// The latest account-team touch.

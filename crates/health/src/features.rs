@@ -10,6 +10,7 @@ pub const CHURN_FEATURES: &[&str] = &[
     "not_activated",
     "support_load",
     "tickets_14d",
+    "tickets_per_month_12m",
     "nps_mean",
     "nps_missing",
     "detractor",
@@ -65,6 +66,11 @@ pub fn churn_features(f: &Facts, activation_days: u32) -> Vec<f64> {
         flag(not_activated),
         f64::from(f.open_tickets + f.tickets_30d),
         f64::from(f.tickets_14d),
+        // A renewal decision weighs the whole year: tickets per month over the last 12 (or
+        // since conversion, if sooner).
+        f.converted_at.map_or(0.0, |c| {
+            f64::from(f.tickets_365d) / (days(c) / 30.4375).clamp(1.0, 12.0)
+        }),
         nps_mean.unwrap_or(7.0),
         flag(nps_mean.is_none()),
         flag(f.nps.iter().any(|(_, s)| *s <= 6)),

@@ -210,6 +210,7 @@ impl<'m, 'r> AccountInputs<'m, 'r> {
             tickets_14d: opened_in(back(14), at),
             tickets_prev_84d: opened_in(back(98), back(14)),
             tickets_30d: opened_in(back(30), at),
+            tickets_365d: opened_in(back(365), at),
             nps,
             last_csm_touch,
             failed_payment,

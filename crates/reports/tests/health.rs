@@ -189,6 +189,7 @@ fn reference_facts(
         tickets_14d: opened_in(back(14), at),
         tickets_prev_84d: opened_in(back(98), back(14)),
         tickets_30d: opened_in(back(30), at),
+        tickets_365d: opened_in(back(365), at),
         nps,
         last_csm_touch,
         failed_payment,
@@ -359,6 +360,7 @@ fn facts_by_hand() {
     assert_eq!(f.key_features, 6);
     assert_eq!(f.last_activity, Some(t("2025-06-29T10:00:00Z").millis()));
     assert_eq!((f.open_tickets, f.tickets_14d, f.tickets_30d), (1, 1, 2));
+    assert_eq!(f.tickets_365d, 2);
     let mut nps: Vec<u8> = f.nps.iter().map(|(_, s)| *s).collect();
     nps.sort_unstable();
     assert_eq!(nps, [4, 9], "each person's latest answer");
