@@ -276,6 +276,8 @@ impl Live {
     }
 
     /// Recomputes the status of the accounts the entries applied since the last update named.
+    /// The touched accounts are forgotten even while statuses are not kept, so a replay before
+    /// [`Live::keep_statuses`] leaves nothing for the first live batch to rescore.
     fn update_statuses(&self, workspace: &WorkspaceId, state: &mut WorkspaceState) {
         let touched = state.model.take_touched();
         let Some((keeping, stages)) = self.statuses.get() else {

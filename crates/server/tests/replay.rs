@@ -385,3 +385,44 @@ fn the_daily_health_history_is_stored_and_catches_up() {
         "2025-03-10T23:59:59.999Z"
     );
 }
+
+/// After a replay, keeping statuses scores every account once; the next entry rescores only
+/// the account it names, not everything the replay touched.
+#[test]
+fn after_a_replay_an_entry_rescores_only_its_account() {
+    let config = Config::default();
+    let live = Live::empty(config.engine());
+    let subscription = |seq: i64, account: &str| tenure_core::StoredEntry {
+        seq,
+        entry: tenure_core::Entry {
+            workspace: WorkspaceId::default_workspace(),
+            source: tenure_core::Source::Import,
+            received_at: tenure_core::Timestamp::from_millis(0),
+            body: tenure_core::EntryBody::Subscription(tenure_core::SubscriptionRow {
+                account_id: tenure_core::AccountId::parse(account).unwrap(),
+                effective_at: tenure_core::Timestamp::parse("2025-01-01T00:00:00Z").unwrap(),
+                mrr: tenure_core::Money::new(10_000 + seq, tenure_core::Currency::USD),
+                plan: None,
+                seats: None,
+            }),
+        },
+    };
+    live.apply(&[
+        subscription(1, "a"),
+        subscription(2, "b"),
+        subscription(3, "c"),
+    ]);
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = std::sync::Arc::clone(&heard);
+    live.keep_statuses(tenure_server::StatusKeeping {
+        settings: config.report_settings(),
+        clock: Box::new(|| tenure_core::Timestamp::parse("2025-02-01T00:00:00Z").unwrap()),
+        observer: Some(Box::new(move |_, s| {
+            log.lock().unwrap().push(s.account.as_str().to_owned())
+        })),
+    })
+    .unwrap();
+    assert_eq!(*heard.lock().unwrap(), ["a", "b", "c"]);
+    live.apply(&[subscription(4, "b")]);
+    assert_eq!(*heard.lock().unwrap(), ["a", "b", "c", "b"]);
+}
