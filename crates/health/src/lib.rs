@@ -39,6 +39,8 @@ pub use evaluation::{brier, roc_auc};
 pub use facts::{Facts, DAY_MS};
 pub use features::{churn_features, CHURN_FEATURES};
 pub use logistic::Logistic;
-pub use score::{Band, Bands, Component, Health, HealthError, HealthSettings, Metric, Part, Step};
+pub use score::{
+    fingerprint, Band, Bands, Component, Health, HealthError, HealthSettings, Metric, Part, Step,
+};
 pub use signals::{Signal, SignalError, SignalKind, SignalSettings, SIGNALS};
 pub use stages::{Condition, StageError, StageRule, StageSettings, Stages, ADOPTING_DEPTH};

@@ -275,12 +275,7 @@ impl HealthSettings {
     /// A short fingerprint of the configuration, recorded with every score it produces so that
     /// a history mixing configurations can be told apart (FNV-1a over its canonical JSON).
     pub fn version(&self) -> String {
-        let json = serde_json::to_string(self).expect("settings serialize");
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in json.bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        format!("h{:012x}", h >> 16)
+        format!("h{}", fingerprint(self))
     }
 
     /// The account's health at `facts.as_of`; `None` when no component has data.
@@ -334,4 +329,15 @@ pub struct Health {
     pub score: f64,
     pub band: Band,
     pub components: Vec<Part>,
+}
+
+/// A short, stable fingerprint of some settings (FNV-1a of their JSON): equal settings, equal
+/// fingerprints, across runs and machines.
+pub fn fingerprint(settings: &impl Serialize) -> String {
+    let json = serde_json::to_string(settings).expect("settings serialize");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in json.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{:012x}", h >> 16)
 }

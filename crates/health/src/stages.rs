@@ -40,7 +40,7 @@ impl Default for StageSettings {
     fn default() -> Self {
         StageSettings {
             stages: vec![
-                rule("onboarding", &["customer"]),
+                rule("onboarding", &["converted"]),
                 rule("activated", &["customer", "activated"]),
                 rule("adopting", &["customer", "activated", "adopting"]),
                 rule("expanding", &["customer", "expanded_within:90"]),
@@ -56,6 +56,8 @@ impl Default for StageSettings {
 /// One condition of a stage's rule, parsed from its configured text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
+    /// `converted`: became a customer (first payment or won new-business deal), whatever since.
+    Converted,
     /// `customer`: converted and paying (MRR > 0).
     Customer,
     /// `churned`: has churned and is not paying.
@@ -76,7 +78,8 @@ pub enum Condition {
     RiskSignals(u32),
 }
 
-const VOCABULARY: &str = "customer, churned, activated, adopting, expanded_within:DAYS, \
+const VOCABULARY: &str =
+    "converted, customer, churned, activated, adopting, expanded_within:DAYS, \
 contract_end_within:DAYS, band:green|yellow|red, signal:NAME, risk_signals:COUNT";
 
 impl Condition {
@@ -91,6 +94,7 @@ impl Condition {
                 .ok_or_else(|| format!("{text:?} needs a whole number > 0 after the colon"))
         };
         match (head, arg) {
+            ("converted", None) => Ok(Condition::Converted),
             ("customer", None) => Ok(Condition::Customer),
             ("churned", None) => Ok(Condition::Churned),
             ("activated", None) => Ok(Condition::Activated),
@@ -118,6 +122,7 @@ impl Condition {
         let converted = f.converted_at.is_some_and(|c| c <= f.as_of);
         let days = |n: u32| i64::from(n) * DAY_MS;
         match self {
+            Condition::Converted => converted,
             Condition::Customer => converted && f.mrr > 0,
             Condition::Churned => f.churned_at.is_some_and(|c| c <= f.as_of) && f.mrr <= 0,
             Condition::Activated => f.activated_at.is_some_and(|a| a <= f.as_of),

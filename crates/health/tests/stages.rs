@@ -58,6 +58,25 @@ fn every_condition_at_its_boundary() {
     let cases: Vec<ConditionCase> = vec![
         ("paying", "customer", c(), None, &[], true),
         (
+            "won a deal, not paying yet: converted",
+            "converted",
+            Facts { mrr: 0, ..c() },
+            None,
+            &[],
+            true,
+        ),
+        (
+            "converts after as_of: not yet",
+            "converted",
+            Facts {
+                converted_at: Some(NOW + 1),
+                ..c()
+            },
+            None,
+            &[],
+            false,
+        ),
+        (
             "not paying",
             "customer",
             Facts { mrr: 0, ..c() },

@@ -80,8 +80,8 @@ impl<'m, 'r> AccountInputs<'m, 'r> {
         let (mut events_7, mut events_prev_28) = (0u32, 0u32);
         let mut features = Vec::new();
         let mut usage_limit = None;
-        // (user, events in the 90 days before the last 14, latest event)
-        let mut champions: Vec<(u32, u32, i64)> = Vec::new();
+        // user -> (events in the 90 days before the last 14, latest event)
+        let mut champions: std::collections::HashMap<u32, (u32, i64)> = Default::default();
         for e in usage.between(a, back(104), at) {
             let t = e.at.millis();
             let age = at.millis() - t;
@@ -107,25 +107,20 @@ impl<'m, 'r> AccountInputs<'m, 'r> {
             } else if within(35) {
                 events_prev_28 += 1;
             }
-            let earlier = u32::from(!within(14));
-            match champions.iter_mut().find(|c| c.0 == e.user_id) {
-                Some(c) => {
-                    c.1 += earlier;
-                    c.2 = t;
-                }
-                None => champions.push((e.user_id, earlier, t)),
-            }
+            let c = champions.entry(e.user_id).or_default();
+            c.0 += u32::from(!within(14));
+            c.1 = t;
         }
         // The champion: the most active user of the 90 days before the last 14 (ties: the
         // first by name), and their latest event.
         let champion = champions
             .iter()
-            .filter(|c| c.1 > 0)
-            .max_by(|x, y| {
-                x.1.cmp(&y.1)
-                    .then_with(|| usage.user_name(y.0).cmp(usage.user_name(x.0)))
+            .filter(|(_, c)| c.0 > 0)
+            .max_by(|(xu, x), (yu, y)| {
+                x.0.cmp(&y.0)
+                    .then_with(|| usage.user_name(**yu).cmp(usage.user_name(**xu)))
             })
-            .map(|c| (usage.user_name(c.0).to_owned(), c.2));
+            .map(|(user, c)| (usage.user_name(*user).to_owned(), c.1));
         features.sort_unstable();
         features.dedup();
         let key_features_30d = self

@@ -303,6 +303,23 @@ impl Default for AdoptionSettings {
 }
 
 impl ReportSettings {
+    /// The version the stored daily history is tagged with: the `[health]` version, then a
+    /// fingerprint of everything else that decides a day's band and stage (`[[stages]]`,
+    /// `[signals]`, `[activation]`, `[adoption]`), so rows scored under different settings
+    /// never share a tag.
+    pub fn history_version(&self) -> String {
+        format!(
+            "{}.s{}",
+            self.health.version(),
+            tenure_health::fingerprint(&(
+                &self.stages,
+                &self.signals,
+                &self.activation,
+                &self.adoption
+            ))
+        )
+    }
+
     /// `money` in minor units of the reporting currency; exact when no conversion is needed.
     pub fn convert(&self, money: Money) -> Result<i64, ReportError> {
         if money.currency == self.currency {

@@ -123,7 +123,7 @@ pub fn lifecycle(
             band: s.band(),
             stage: s.stage.as_deref().and_then(|n| stages.position(n)),
         };
-        if out.days.is_empty() || day.stage != previous {
+        if day.stage != previous {
             out.transitions.push(Transition {
                 at,
                 from: previous,
@@ -401,8 +401,8 @@ pub struct HealthOfDay {
 }
 
 /// The account's health, band and stage at the end of every day in `(after, until]` on which
-/// it was paying: what the stored daily history records. The same evaluation as
-/// [`lifecycle`]'s days.
+/// it was paying: what the stored daily history records. Each day is evaluated as
+/// [`lifecycle`] evaluates it (which also evaluates the churn day and the report instant).
 pub fn daily_health(
     model: &Model,
     settings: &ReportSettings,
@@ -420,12 +420,13 @@ pub fn daily_health(
     let Some(converted) = revenue.converted_at else {
         return Ok(Vec::new());
     };
+    // The first day end after `after`, and not before conversion.
+    let mut at = day_end(converted).max(day_end(after.plus_millis(1)));
+    if at > until {
+        return Ok(Vec::new());
+    }
     let inputs = AccountInputs::new(model, settings, &revenue);
     let mut out = Vec::new();
-    let mut at = day_end(converted).max(day_end(after.plus_millis(1)));
-    if at <= after {
-        at = at.plus_millis(DAY_MS);
-    }
     while at <= until {
         if revenue.mrr_at(at) > 0 {
             let s = inputs.state_at(stages, at);

@@ -236,7 +236,7 @@ fn main() {
         customers.len()
     );
     println!(
-        "scoring every account (status of {scored} accounts, {} workers): {score_all:.2} s",
+        "scoring every account ({scored} accounts; those that ever paid get a status; {} workers): {score_all:.2} s",
         rayon::current_num_threads()
     );
     println!(

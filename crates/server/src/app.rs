@@ -103,9 +103,7 @@ async fn read_report_with_proposal(
     query: Result<Query<RawParams>, axum::extract::rejection::QueryRejection>,
     body: String,
 ) -> Result<Json<Report>, ApiError> {
-    let proposed = tenure_config::Config::parse(&body, "the request body")
-        .map_err(|e| ApiError::bad_request("invalid_parameter", format!("proposed: {e}")))?;
-    run_report(state, name, headers, query, Some(proposed)).await
+    run_report(state, name, headers, query, Some(body)).await
 }
 
 async fn run_report(
@@ -113,7 +111,7 @@ async fn run_report(
     name: String,
     headers: HeaderMap,
     query: Result<Query<RawParams>, axum::extract::rejection::QueryRejection>,
-    proposed: Option<tenure_config::Config>,
+    proposed: Option<String>,
 ) -> Result<Json<Report>, ApiError> {
     let Query(query) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
@@ -123,7 +121,12 @@ async fn run_report(
         .authorize(&state.store, secret.as_deref(), Scope::Read)?;
     let now = Timestamp::from_datetime(chrono::Utc::now());
     let mut params = ReportParams::parse(now, &query).map_err(report_error)?;
-    params.proposed = proposed.map(|c| c.health);
+    // Only a caller with a read key gets its proposal parsed.
+    if let Some(body) = proposed {
+        let config = tenure_config::Config::parse(&body, "the request body")
+            .map_err(|e| ApiError::bad_request("invalid_parameter", format!("proposed: {e}")))?;
+        params.proposed = Some(config.health);
+    }
     let settings = state.config.report_settings();
     let live = Arc::clone(&state.live);
     tokio::task::spawn_blocking(move || {

@@ -74,7 +74,8 @@ struct Tickets {
     applied: u64,
 }
 
-/// Called with every status as it is recomputed.
+/// Called with every status as it is recomputed, while the live models are locked: it must be
+/// quick and must not call back into [`Live`].
 pub type StatusObserver = Box<dyn Fn(&WorkspaceId, &AccountStatus) + Send + Sync>;
 
 /// How statuses are kept: the report settings that score accounts, the clock that says "now",
@@ -333,10 +334,11 @@ impl Live {
         for (ws, statuses) in fresh {
             let state = self.state_mut(&mut workspaces, &ws);
             for (account, status) in statuses {
+                // An event may have rescored the account since this pass read the model.
                 let newer = state
                     .statuses
                     .get(&account)
-                    .is_some_and(|s| s.as_of > status.as_of);
+                    .is_some_and(|s| s.as_of >= status.as_of);
                 if !newer {
                     if let Some(observe) = &keeping.observer {
                         observe(&ws, &status);
@@ -350,17 +352,19 @@ impl Live {
     }
 
     /// Writes every account's daily health history (health, band, stage at each day's end
-    /// while paying, tagged with the `[health]` version) through the last completed day, from
-    /// where the store's history under the current version ends; returns the days written.
-    /// Accounts are scored a few hundred at a time under the read lock and written in short
-    /// transactions, so ingest and status updates go on meanwhile.
+    /// while paying, tagged with [`ReportSettings::history_version`]) through the last
+    /// completed day, from where the store's history under that version ends; returns the days
+    /// written. A stored day is never rewritten: it is what was scored then, even if late data
+    /// would score it differently now (reports recompute any day from the log). Accounts are
+    /// scored 64 at a time under the read lock and written in short transactions, so ingest
+    /// and status updates go on meanwhile.
     pub fn record_history(&self, store: &dyn Store) -> Result<usize, StoreError> {
         let Some((keeping, stages)) = self.statuses.get() else {
             return Ok(0);
         };
         let now = (keeping.clock)();
         let until = Timestamp::from_millis(now.millis().div_euclid(DAY_MS) * DAY_MS - 1);
-        let version = keeping.settings.health.version();
+        let version = keeping.settings.history_version();
         let never = Timestamp::from_millis(i64::MIN / 4);
         let ids: Vec<(WorkspaceId, Vec<AccountId>)> = {
             let workspaces = self.workspaces.read().expect("live lock");

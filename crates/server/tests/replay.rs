@@ -343,7 +343,7 @@ fn the_daily_health_history_is_stored_and_catches_up() {
     // Through the end of March 9th: a 9 days (1st–9th), b 3 (5th–7th; not paying at the 8th's end).
     assert_eq!(live.record_history(&store).unwrap(), 12);
     let ws = WorkspaceId::default_workspace();
-    let version = settings.health.version();
+    let version = settings.history_version();
     let stages = tenure_reports::stage_rules(&settings).unwrap();
     let until = tenure_core::Timestamp::parse_end_of("2025-03-09").unwrap();
     let a = tenure_core::AccountId::parse("a").unwrap();
@@ -359,7 +359,7 @@ fn the_daily_health_history_is_stored_and_catches_up() {
         .unwrap()
     });
     let stored = store.health_days(&ws, "a").unwrap();
-    assert_eq!(stored.len(), 9);
+    assert_eq!((stored.len(), expected.len()), (9, 9));
     for (s, e) in stored.iter().zip(&expected) {
         assert_eq!(s.day, e.at);
         assert_eq!(s.score, e.score);

@@ -48,7 +48,9 @@ const MIGRATIONS: &[&str] = &[
         band      TEXT,
         stage     TEXT,
         PRIMARY KEY (workspace, account, version, day)
-    ) WITHOUT ROWID;",
+    ) WITHOUT ROWID;
+    -- where each account's history under a version ends, without scanning the others
+    CREATE INDEX health_history_by_version ON health_history (workspace, version, account, day);",
 ];
 
 /// Health history rows per transaction: the history shares SQLite's one write lock with the
