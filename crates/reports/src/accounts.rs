@@ -250,6 +250,16 @@ impl State<'_> {
         self.health.as_ref().map(|h| h.band)
     }
 
+    /// The names of its signals (of one kind, if given), comma-separated.
+    fn signal_list(&self, kind: Option<SignalKind>) -> String {
+        self.signals
+            .iter()
+            .filter(|x| kind.is_none_or(|k| x.kind == k))
+            .map(|x| x.name)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     fn risk(&self) -> usize {
         self.signals
             .iter()
@@ -464,15 +474,7 @@ pub(crate) fn accounts_report(
             row.insert("health".into(), health_value(s.health.as_ref()));
             row.insert("band".into(), band_value(s.band()));
             row.insert("risk".into(), s.risk().into());
-            row.insert(
-                "signals".into(),
-                s.signals
-                    .iter()
-                    .map(|x| x.name)
-                    .collect::<Vec<_>>()
-                    .join(",")
-                    .into(),
-            );
+            row.insert("signals".into(), s.signal_list(None).into());
             row
         })
         .collect();
@@ -578,13 +580,7 @@ pub(crate) fn renewals_report(
             row.insert("risk".into(), s.risk().into());
             row.insert(
                 "risk_signals".into(),
-                s.signals
-                    .iter()
-                    .filter(|x| x.kind == SignalKind::ChurnRisk)
-                    .map(|x| x.name)
-                    .collect::<Vec<_>>()
-                    .join(",")
-                    .into(),
+                s.signal_list(Some(SignalKind::ChurnRisk)).into(),
             );
             row
         })

@@ -166,6 +166,22 @@ async fn read_status(
     Ok(Json(report))
 }
 
+/// The workspace of the caller's read key, and the account the path names.
+fn read_account(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: ReadParams,
+    account: &str,
+) -> Result<(tenure_core::WorkspaceId, tenure_core::AccountId), ApiError> {
+    let secret = header_key(headers)?.or(params.key);
+    let key = state
+        .keys
+        .authorize(&state.store, secret.as_deref(), Scope::Read)?;
+    let id = tenure_core::AccountId::parse(account)
+        .map_err(|e| ApiError::bad_request("invalid_parameter", format!("account: {e}")))?;
+    Ok((key.workspace, id))
+}
+
 /// `GET /api/v1/accounts/{account}`: the account's live status (stage, health, band,
 /// signals), recomputed as each of its events is applied.
 async fn read_account_status(
@@ -174,14 +190,9 @@ async fn read_account_status(
     headers: HeaderMap,
     Query(params): Query<ReadParams>,
 ) -> Result<Json<tenure_reports::AccountStatus>, ApiError> {
-    let secret = header_key(&headers)?.or(params.key);
-    let key = state
-        .keys
-        .authorize(&state.store, secret.as_deref(), Scope::Read)?;
-    let id = tenure_core::AccountId::parse(&account)
-        .map_err(|e| ApiError::bad_request("invalid_parameter", format!("account: {e}")))?;
+    let (workspace, id) = read_account(&state, &headers, params, &account)?;
     let live = Arc::clone(&state.live);
-    tokio::task::spawn_blocking(move || live.status(&key.workspace, &id))
+    tokio::task::spawn_blocking(move || live.status(&workspace, &id))
         .await
         .map_err(|_| ApiError::unavailable("the status lookup failed", 5))?
         .map(Json)
@@ -205,14 +216,9 @@ async fn read_account_history(
     headers: HeaderMap,
     Query(params): Query<ReadParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let secret = header_key(&headers)?.or(params.key);
-    let key = state
-        .keys
-        .authorize(&state.store, secret.as_deref(), Scope::Read)?;
-    let id = tenure_core::AccountId::parse(&account)
-        .map_err(|e| ApiError::bad_request("invalid_parameter", format!("account: {e}")))?;
+    let (workspace, id) = read_account(&state, &headers, params, &account)?;
     let store = Arc::clone(&state.store);
-    let days = tokio::task::spawn_blocking(move || store.health_days(&key.workspace, id.as_str()))
+    let days = tokio::task::spawn_blocking(move || store.health_days(&workspace, id.as_str()))
         .await
         .map_err(|_| ApiError::unavailable("the history lookup failed", 5))??;
     Ok(Json(
