@@ -92,7 +92,16 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
         ))
     })?;
     println!();
-    print!("{}", headline(&mrr, &retention, &economics, &accounts));
+    let stages: Vec<String> = settings
+        .stages
+        .stages
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    print!(
+        "{}",
+        headline(&mrr, &retention, &economics, &accounts, &stages)
+    );
     if args.no_serve {
         return Ok(());
     }
@@ -108,12 +117,14 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
 }
 
 /// The lines a marketer and a CSM read first: MRR, retention, the campaigns that pay back best
-/// and worst, and the accounts most at risk.
+/// and worst, the accounts most at risk, and the customers by lifecycle stage (`stages` in
+/// lifecycle order).
 fn headline(
     mrr: &reports::Report,
     retention: &reports::Report,
     economics: &reports::Report,
     accounts: &reports::Report,
+    stages: &[String],
 ) -> String {
     let num = |row: &serde_json::Map<String, serde_json::Value>, key: &str| {
         row.get(key).and_then(|v| v.as_f64())
@@ -189,6 +200,18 @@ fn headline(
             out += &format!("; most at risk: {}", risky.join("; "));
         }
         out += "\n";
+        let counts: Vec<String> = stages
+            .iter()
+            .filter_map(|stage| {
+                summary["by_stage"][stage]
+                    .as_u64()
+                    .filter(|n| *n > 0)
+                    .map(|n| format!("{n} {stage}"))
+            })
+            .collect();
+        if !counts.is_empty() {
+            out += &format!("customers by stage: {}\n", counts.join(", "));
+        }
     }
     out
 }

@@ -369,8 +369,12 @@ fn demo_serves_the_company_with_a_read_key_until_interrupted() {
     let stdout = child.stdout.take().unwrap();
     let mut lines = std::io::BufReader::new(stdout).lines();
     let (mut url, mut key) = (None, None);
+    let mut stages = None;
     while url.is_none() || key.is_none() {
         let line = lines.next().expect("demo exited before serving").unwrap();
+        if let Some(rest) = line.strip_prefix("customers by stage: ") {
+            stages = Some(rest.to_owned());
+        }
         if let Some(rest) = line.strip_prefix("serving on ") {
             url = rest.split_whitespace().next().map(str::to_owned);
         }
@@ -378,6 +382,9 @@ fn demo_serves_the_company_with_a_read_key_until_interrupted() {
             key = Some(rest.trim().to_owned());
         }
     }
+    // The headline counts customers by stage, in lifecycle order.
+    let stages = stages.expect("a stage line in the headline");
+    assert!(stages.contains("onboarding"), "{stages}");
     let status = status_over_http(&url.unwrap(), &key.unwrap());
     assert_eq!(status["accounts"], 40);
     let interrupted = Command::new("kill")
