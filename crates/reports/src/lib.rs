@@ -367,6 +367,10 @@ pub enum ReportError {
     NoRate { from: Currency, to: Currency },
 }
 
+/// Gives the model to a function: once per call, so a caller that keeps the model behind a lock
+/// can take the lock for each turn and let writers in between.
+pub type WithModel<'a> = &'a dyn Fn(&mut dyn FnMut(&Model));
+
 /// Runs report `name` over `model`.
 pub fn run(
     name: &str,
@@ -374,11 +378,41 @@ pub fn run(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    if let (Some(from), Some(to)) = (params.from, params.to) {
-        if from > to {
-            return Err(ReportError::Window { from, to });
-        }
+    run_in_turns(name, &|f| f(model), settings, params)
+}
+
+/// Runs report `name`, taking the model through `with_model`. Reports that score every
+/// customer on every day (`funnel`) take it in many short turns; the rest in one. Over a model
+/// that does not change between turns the report is the same as [`run`]'s.
+pub fn run_in_turns(
+    name: &str,
+    with_model: WithModel,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    if name == "funnel" {
+        check_window(params)?;
+        return lifecycle::funnel_report(with_model, settings, params);
     }
+    let mut report = None;
+    with_model(&mut |model| report = Some(run_once(name, model, settings, params)));
+    report.expect("with_model calls back")
+}
+
+fn check_window(params: &ReportParams) -> Result<(), ReportError> {
+    match (params.from, params.to) {
+        (Some(from), Some(to)) if from > to => Err(ReportError::Window { from, to }),
+        _ => Ok(()),
+    }
+}
+
+fn run_once(
+    name: &str,
+    model: &Model,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    check_window(params)?;
     match name {
         "touchpoints" => touchpoints::report(model, params),
         "attribution" => attribution::report(model, settings, params),
@@ -394,7 +428,6 @@ pub fn run(
             settings,
             params,
         ),
-        "funnel" => lifecycle::funnel_report(model, settings, params),
         "adoption" => accounts::adoption_report(model, settings, params),
         "accounts" => accounts::accounts_report(model, settings, params),
         "account" => accounts::account_report(model, settings, params),

@@ -15,7 +15,7 @@ use tenure_health::{Band, Stages, ADOPTING_DEPTH, DAY_MS};
 
 use crate::accounts::{AccountInputs, State};
 use crate::revenue::{AccountRevenue, Revenue};
-use crate::{ratio, MovementKind, Report, ReportError, ReportParams, ReportSettings};
+use crate::{ratio, MovementKind, Report, ReportError, ReportParams, ReportSettings, WithModel};
 
 /// The first-time milestones SPEC §4 keeps on the account, in lifecycle order.
 pub const MILESTONES: &[&str] = &[
@@ -196,6 +196,10 @@ fn observe_milestones(s: &State, note: &mut impl FnMut(&str, Timestamp), at: Tim
     }
 }
 
+/// Customers whose daily lifecycle `funnel` computes per turn with the model: about 0.3 s of
+/// work at the sizes `BENCHMARKS.md` measures.
+const FUNNEL_ACCOUNTS_PER_TURN: usize = 256;
+
 /// The `q`-quantile of sorted values, interpolating linearly between closest ranks (numpy's
 /// default, "type 7").
 fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
@@ -224,23 +228,31 @@ const TTV_BUCKETS: &[(f64, &str)] = &[
 /// within N days (only accounts converted at least N days before `as_of`), the time-to-value
 /// distribution and the milestones reached.
 pub(crate) fn funnel_report(
-    model: &Model,
+    with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
     let stages = stage_rules(settings)?;
-    let revenue = Revenue::ungrouped(model, settings, params)?;
+    let mut revenue = None;
+    with_model(&mut |model| revenue = Some(Revenue::ungrouped(model, settings, params)));
+    let revenue = revenue.expect("with_model calls back")?;
     let as_of = params.as_of;
     let converted: Vec<&AccountRevenue> = revenue
         .accounts
         .iter()
         .filter(|a| a.converted_at.is_some_and(|c| c <= as_of))
         .collect();
-    // Each account's days are independent of the others': one account per task.
-    let lives: Vec<(&AccountRevenue, Lifecycle)> = converted
-        .par_iter()
-        .map(|a| (*a, lifecycle(model, settings, &stages, a, as_of)))
-        .collect();
+    // Each account's days are independent of the others': one account per task, and a few
+    // hundred accounts per turn with the model, so a caller that locks it lets writers in.
+    let mut lives: Vec<(&AccountRevenue, Lifecycle)> = Vec::with_capacity(converted.len());
+    for turn in converted.chunks(FUNNEL_ACCOUNTS_PER_TURN) {
+        with_model(&mut |model| {
+            lives.par_extend(
+                turn.par_iter()
+                    .map(|a| (*a, lifecycle(model, settings, &stages, a, as_of))),
+            )
+        });
+    }
 
     let names: Vec<&str> = stages.names().collect();
     let mut rows = Vec::new();

@@ -397,3 +397,32 @@ fn adoption_by_hand() {
         "{error}"
     );
 }
+
+/// The funnel taken in turns with the model (as the server takes it, lock by lock) is the same
+/// report, and it does take separate turns: the revenue first, then the customers.
+#[test]
+fn the_funnel_in_turns_is_the_funnel() {
+    let (model, _) = common::company(400);
+    let params = ReportParams::at(Timestamp::parse_end_of("2026-10-31").unwrap());
+    let settings = ReportSettings::default();
+    let whole = run("funnel", &model, &settings, &params).unwrap();
+    let turns = std::cell::Cell::new(0);
+    let with_model: tenure_reports::WithModel = &|f| {
+        turns.set(turns.get() + 1);
+        f(&model)
+    };
+    let in_turns = tenure_reports::run_in_turns("funnel", with_model, &settings, &params).unwrap();
+    assert_eq!(
+        serde_json::to_value(&whole).unwrap(),
+        serde_json::to_value(&in_turns).unwrap()
+    );
+    let customers = whole.summary.as_ref().unwrap()["customers"]
+        .as_u64()
+        .unwrap();
+    assert!(customers > 0);
+    assert_eq!(turns.get() as u64, 1 + customers.div_ceil(256));
+    // Any other report takes one turn.
+    turns.set(0);
+    tenure_reports::run_in_turns("accounts", with_model, &settings, &params).unwrap();
+    assert_eq!(turns.get(), 1);
+}

@@ -14,7 +14,9 @@
 //! `cargo bench -p tenure-server --bench live` (or `bench/live.sh`).
 //! Environment: `BENCH_ACCOUNTS` (default 10000), `BENCH_RATE` events/s (default 10000),
 //! `BENCH_SECONDS` (default 20), `BENCH_CLIENTS` (default 8), `BENCH_HISTORY` (default 1; 0
-//! leaves the history out).
+//! leaves the history out), `BENCH_FUNNEL` (default none; `turns` runs the `funnel` report over
+//! and over during the load, taking the model in turns as the HTTP API does, and `whole` the
+//! same under one read lock for the whole report, to compare).
 
 mod common;
 
@@ -67,6 +69,7 @@ fn main() {
     let seconds = env("BENCH_SECONDS", 20);
     let clients = env("BENCH_CLIENTS", 8) as usize;
     let with_history = env("BENCH_HISTORY", 1) == 1;
+    let funnel_mode = std::env::var("BENCH_FUNNEL").unwrap_or_default();
 
     let dir = tempfile::tempdir().expect("temp dir");
     let (store, entries) = common::simulated_store(dir.path(), accounts);
@@ -125,6 +128,32 @@ fn main() {
             let t = Instant::now();
             let days = live.record_history(store.as_ref()).expect("history");
             (days, t.elapsed().as_secs_f64())
+        })
+    });
+    // The funnel, again and again until the load ends, as a reader of the API would run it.
+    let stop_funnel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let funnel = ["turns", "whole"].contains(&funnel_mode.as_str()).then(|| {
+        let in_turns = funnel_mode == "turns";
+        let (live, settings, stop) = (live.clone(), config.report_settings(), stop_funnel.clone());
+        let ws = ws.clone();
+        std::thread::spawn(move || {
+            let params =
+                tenure_reports::ReportParams::at(Timestamp::from_datetime(chrono::Utc::now()));
+            let mut runs = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                if in_turns {
+                    let with_model: tenure_reports::WithModel = &|f| live.read(&ws, |m| f(m));
+                    tenure_reports::run_in_turns("funnel", with_model, &settings, &params)
+                } else {
+                    live.read(&ws, |m| {
+                        tenure_reports::run("funnel", m, &settings, &params)
+                    })
+                }
+                .expect("funnel");
+                runs.push(t.elapsed().as_secs_f64());
+            }
+            runs
         })
     });
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -205,6 +234,8 @@ fn main() {
         sent
     });
 
+    stop_funnel.store(true, std::sync::atomic::Ordering::Relaxed);
+    let funnel = funnel.map(|f| f.join().expect("funnel thread"));
     let seen = seen.lock().expect("seen");
     let mut latencies = Vec::new();
     let mut missing = 0usize;
@@ -249,6 +280,21 @@ fn main() {
             "stored daily health history during the load: {days} account-days in {secs:.1} s"
         ),
         None => println!("no health history written during the load"),
+    }
+    if let Some(runs) = &funnel {
+        println!(
+            "funnel reports run during the load (model taken {}): {} ({})",
+            if funnel_mode == "turns" {
+                "in turns"
+            } else {
+                "whole, under one read lock"
+            },
+            runs.len(),
+            runs.iter()
+                .map(|s| format!("{s:.1} s"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     println!("| latency | p50 ms | p90 ms | p99 ms | max ms | events never shown |");
     println!("|---|---:|---:|---:|---:|---:|");

@@ -129,10 +129,11 @@ async fn run_report(
     }
     let settings = state.config.report_settings();
     let live = Arc::clone(&state.live);
+    // The model is read in turns, so a long report lets the applier in between.
     tokio::task::spawn_blocking(move || {
-        live.read(&key.workspace, |model| {
-            tenure_reports::run(&name, model, &settings, &params)
-        })
+        let with_model: tenure_reports::WithModel =
+            &|f| live.read(&key.workspace, |model| f(model));
+        tenure_reports::run_in_turns(&name, with_model, &settings, &params)
     })
     .await
     .map_err(|_| ApiError::unavailable("the report failed", 5))?
