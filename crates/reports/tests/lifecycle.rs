@@ -420,7 +420,7 @@ fn the_funnel_in_turns_is_the_funnel() {
         .as_u64()
         .unwrap();
     assert!(customers > 0);
-    assert_eq!(turns.get() as u64, 1 + customers.div_ceil(256));
+    assert_eq!(turns.get() as u64, 1 + customers.div_ceil(64));
     // Any other report takes one turn.
     turns.set(0);
     tenure_reports::run_in_turns("accounts", with_model, &settings, &params).unwrap();
