@@ -12,7 +12,9 @@ use tenure_health::{
 
 use crate::lifecycle::{lifecycle, stage_rules};
 use crate::revenue::{first_touch, month_start, next_month, Revenue};
-use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+use crate::{
+    major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings, WithModel,
+};
 
 /// What stays the same for one account whatever the instant: gathered once, so that scoring
 /// it at many instants (the daily lifecycle, back-tests, the churn model's snapshots) does not
@@ -742,19 +744,82 @@ pub(crate) fn account_report(
 }
 
 /// One month-end snapshot of one account: its health and whether it churned in the next 90 days.
-struct Snapshot {
+struct Scored {
     health: Health,
     churned: bool,
+}
+
+/// Every account's revenue, read in one turn with the model.
+pub(crate) fn ungrouped_in_turn(
+    with_model: WithModel,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Revenue, ReportError> {
+    let mut revenue = None;
+    with_model(&mut |model| revenue = Some(Revenue::ungrouped(model, settings, params)));
+    revenue.expect("with_model calls back")
+}
+
+/// One account paying at a month end: what the report makes of its facts then, and whether
+/// it churned within the horizon after.
+pub(crate) struct Snapshot<T> {
+    pub at: Timestamp,
+    pub value: T,
+    pub churned: bool,
+}
+
+/// Accounts whose month-end facts [`snapshots`] gathers per turn with the model.
+const SNAPSHOT_ACCOUNTS_PER_TURN: usize = 64;
+
+/// Every account paying at each of `ends`, in (month end, account) order, with `value` of its
+/// facts then and whether it churned within `horizon_ms` after; gathered a few hundred
+/// accounts per turn with the model.
+pub(crate) fn snapshots<T: Send>(
+    with_model: WithModel,
+    settings: &ReportSettings,
+    revenue: &Revenue,
+    ends: &[Timestamp],
+    horizon_ms: i64,
+    value: impl Fn(Facts) -> T + Sync,
+) -> Vec<Snapshot<T>> {
+    let accounts: Vec<(usize, &AccountRevenue)> = revenue.accounts.iter().enumerate().collect();
+    let mut found: Vec<(usize, usize, Snapshot<T>)> = Vec::new();
+    for turn in accounts.chunks(SNAPSHOT_ACCOUNTS_PER_TURN) {
+        with_model(&mut |model| {
+            found.par_extend(turn.par_iter().flat_map_iter(|&(i, a)| {
+                let inputs = AccountInputs::new(model, settings, a);
+                ends.iter()
+                    .enumerate()
+                    .filter(|(_, t)| a.mrr_at(**t) > 0)
+                    .map(|(k, &t)| {
+                        let churned = a.movements.iter().any(|m| {
+                            m.kind == crate::MovementKind::Churn
+                                && m.at > t
+                                && m.at <= t.plus_millis(horizon_ms)
+                        });
+                        let snapshot = Snapshot {
+                            at: t,
+                            value: value(inputs.facts_at(t)),
+                            churned,
+                        };
+                        (k, i, snapshot)
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        });
+    }
+    found.sort_by_key(|(k, i, _)| (*k, *i));
+    found.into_iter().map(|(_, _, s)| s).collect()
 }
 
 /// `health-backtest`: how well the health score at each month end predicted churn in the
 /// following 90 days (SPEC §4), for the current configuration and, given one, a proposed one.
 pub(crate) fn backtest_report(
-    model: &Model,
+    with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    let revenue = Revenue::ungrouped(model, settings, params)?;
+    let revenue = ungrouped_in_turn(with_model, settings, params)?;
     let as_of = params.as_of;
     // Month ends whose 90 following days are all known, the last twelve (or from --from).
     let mut ends = Vec::new();
@@ -796,30 +861,16 @@ pub(crate) fn backtest_report(
     let mut rows = Vec::new();
     let mut summaries = Vec::new();
     // Facts do not depend on the configuration: gather them once.
-    let mut samples: Vec<(Facts, bool)> = Vec::new();
-    let inputs: Vec<AccountInputs> = revenue
-        .accounts
-        .iter()
-        .map(|a| AccountInputs::new(model, settings, a))
-        .collect();
-    for &t in &ends {
-        for (a, inputs) in revenue.accounts.iter().zip(&inputs) {
-            if a.mrr_at(t) <= 0 {
-                continue;
-            }
-            let horizon = t.plus_millis(90 * DAY_MS);
-            let churned = a
-                .movements
-                .iter()
-                .any(|m| m.kind == crate::MovementKind::Churn && m.at > t && m.at <= horizon);
-            samples.push((inputs.facts_at(t), churned));
-        }
-    }
+    let samples: Vec<(Facts, bool)> =
+        snapshots(with_model, settings, &revenue, &ends, 90 * DAY_MS, |f| f)
+            .into_iter()
+            .map(|s| (s.value, s.churned))
+            .collect();
     for (name, config) in &configs {
-        let snapshots: Vec<Snapshot> = samples
+        let snapshots: Vec<Scored> = samples
             .iter()
             .filter_map(|(f, churned)| {
-                config.score(f).map(|health| Snapshot {
+                config.score(f).map(|health| Scored {
                     health,
                     churned: *churned,
                 })
@@ -830,7 +881,7 @@ pub(crate) fn backtest_report(
         let labels: Vec<bool> = snapshots.iter().map(|s| s.churned).collect();
         let auc = roc_auc(&risk, &labels);
         for band in Band::ALL {
-            let in_band: Vec<&Snapshot> =
+            let in_band: Vec<&Scored> =
                 snapshots.iter().filter(|s| s.health.band == band).collect();
             let churned = in_band.iter().filter(|s| s.churned).count();
             let mut row = Map::new();

@@ -5,12 +5,11 @@
 
 use serde_json::{json, Map, Value};
 use tenure_core::Timestamp;
-use tenure_engine::Model;
 use tenure_health::{brier, churn_features, roc_auc, Logistic, CHURN_FEATURES, DAY_MS};
 
-use crate::accounts::{facts, AccountInputs};
+use crate::accounts::{facts, snapshots, ungrouped_in_turn};
 use crate::revenue::{month_start, Revenue};
-use crate::{major, ratio, MovementKind, Report, ReportError, ReportParams, ReportSettings};
+use crate::{major, ratio, Report, ReportError, ReportParams, ReportSettings, WithModel};
 
 const HORIZON: i64 = 90 * DAY_MS;
 /// The penalty of the fit on standardised features (scikit-learn's C = 1).
@@ -40,34 +39,21 @@ fn month_ends(last: Timestamp, count: usize) -> Vec<Timestamp> {
 
 /// Snapshots at `ends` of every account paying then, labelled by churn in the next 90 days.
 fn samples(
-    model: &Model,
+    with_model: WithModel,
     settings: &ReportSettings,
     revenue: &Revenue,
     ends: &[Timestamp],
 ) -> Vec<Sample> {
-    let mut out = Vec::new();
-    let inputs: Vec<AccountInputs> = revenue
-        .accounts
-        .iter()
-        .map(|a| AccountInputs::new(model, settings, a))
-        .collect();
-    for &t in ends {
-        for (a, inputs) in revenue.accounts.iter().zip(&inputs) {
-            if a.mrr_at(t) <= 0 {
-                continue;
-            }
-            let churned = a.movements.iter().any(|m| {
-                m.kind == MovementKind::Churn && m.at > t && m.at <= t.plus_millis(HORIZON)
-            });
-            let f = inputs.facts_at(t);
-            out.push(Sample {
-                at: t,
-                features: churn_features(&f, settings.signals.activation_days),
-                churned,
-            });
-        }
-    }
-    out
+    snapshots(with_model, settings, revenue, ends, HORIZON, |f| {
+        churn_features(&f, settings.signals.activation_days)
+    })
+    .into_iter()
+    .map(|s| Sample {
+        at: s.at,
+        features: s.value,
+        churned: s.churned,
+    })
+    .collect()
 }
 
 /// A fitted model with the standardisation it was fitted on.
@@ -142,13 +128,13 @@ fn too_little(reason: &str) -> ReportError {
 /// `churn-model`: 24 month ends with a known 90-day outcome; the last 4 are the holdout, and
 /// the model is trained on the month ends whose outcome was known by the first of them.
 pub(crate) fn model_report(
-    model: &Model,
+    with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    let revenue = Revenue::ungrouped(model, settings, params)?;
+    let revenue = ungrouped_in_turn(with_model, settings, params)?;
     let ends = month_ends(params.as_of.plus_millis(-HORIZON), 24);
-    let all = samples(model, settings, &revenue, &ends);
+    let all = samples(with_model, settings, &revenue, &ends);
     let split = ends[ends.len() - 4];
     let train: Vec<&Sample> = all
         .iter()
@@ -243,45 +229,47 @@ pub(crate) fn model_report(
 /// what was known at `at`: each contract's account (index in `revenue`), ARR and churn
 /// probability.
 fn forecast_at(
-    model: &Model,
+    with_model: WithModel,
     settings: &ReportSettings,
     revenue: &Revenue,
     at: Timestamp,
 ) -> Result<Vec<(usize, i64, f64)>, ReportError> {
     let ends = month_ends(at.plus_millis(-HORIZON), 24);
-    let known = samples(model, settings, revenue, &ends);
+    let known = samples(with_model, settings, revenue, &ends);
     let train: Vec<&Sample> = known.iter().collect();
     if !train.iter().any(|s| s.churned) {
         return Err(too_little("no churn in the training snapshots"));
     }
     let fitted = Fitted::train(&train).ok_or_else(|| too_little("the fit did not converge"))?;
     let mut due = Vec::new();
-    for (i, a) in revenue.accounts.iter().enumerate() {
-        let mrr = a.mrr_at(at);
-        if mrr <= 0 {
-            continue;
+    with_model(&mut |model| {
+        for (i, a) in revenue.accounts.iter().enumerate() {
+            let mrr = a.mrr_at(at);
+            if mrr <= 0 {
+                continue;
+            }
+            let f = facts(model, settings, a, at);
+            if f.contract_end
+                .is_some_and(|end| end > at.millis() && end <= at.plus_millis(HORIZON).millis())
+            {
+                let p = fitted.predict(&churn_features(&f, settings.signals.activation_days));
+                due.push((i, 12 * mrr, p));
+            }
         }
-        let f = facts(model, settings, a, at);
-        if f.contract_end
-            .is_some_and(|end| end > at.millis() && end <= at.plus_millis(HORIZON).millis())
-        {
-            let p = fitted.predict(&churn_features(&f, settings.signals.activation_days));
-            due.push((i, 12 * mrr, p));
-        }
-    }
+    });
     Ok(due)
 }
 
 /// `forecast`: expected renewal ARR for the next 90 days, and the same forecast made 90 days
 /// ago against what those contracts' accounts pay now.
 pub(crate) fn forecast_report(
-    model: &Model,
+    with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    let revenue = Revenue::ungrouped(model, settings, params)?;
+    let revenue = ungrouped_in_turn(with_model, settings, params)?;
     let c = revenue.currency;
-    let due = forecast_at(model, settings, &revenue, params.as_of)?;
+    let due = forecast_at(with_model, settings, &revenue, params.as_of)?;
     let columns: Vec<String> = ["account", "arr", "churn_probability", "expected_arr"]
         .map(str::to_owned)
         .to_vec();
@@ -305,7 +293,7 @@ pub(crate) fn forecast_report(
     let up: i64 = due.iter().map(|(_, arr, _)| arr).sum();
     let expected: f64 = due.iter().map(|(_, arr, p)| *arr as f64 * (1.0 - p)).sum();
     let back = params.as_of.plus_millis(-HORIZON);
-    let backtest = match forecast_at(model, settings, &revenue, back) {
+    let backtest = match forecast_at(with_model, settings, &revenue, back) {
         Ok(due) => {
             let up: i64 = due.iter().map(|(_, arr, _)| arr).sum();
             let expected: f64 = due.iter().map(|(_, arr, p)| *arr as f64 * (1.0 - p)).sum();

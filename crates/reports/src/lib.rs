@@ -382,7 +382,8 @@ pub fn run(
 }
 
 /// Runs report `name`, taking the model through `with_model`. Reports that score every
-/// customer on every day (`funnel`) take it in many short turns; the rest in one. Over a model
+/// customer on every day (`funnel`) or at many month ends (`health-backtest`, `churn-model`,
+/// `forecast`) take it in many short turns; the rest in one. Over a model
 /// that does not change between turns the report is the same as [`run`]'s.
 pub fn run_in_turns(
     name: &str,
@@ -390,13 +391,19 @@ pub fn run_in_turns(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    if name == "funnel" {
-        check_window(params)?;
-        return lifecycle::funnel_report(with_model, settings, params);
-    }
-    let mut report = None;
-    with_model(&mut |model| report = Some(run_once(name, model, settings, params)));
-    report.expect("with_model calls back")
+    let in_turns = match name {
+        "funnel" => lifecycle::funnel_report,
+        "health-backtest" => accounts::backtest_report,
+        "churn-model" => churn::model_report,
+        "forecast" => churn::forecast_report,
+        _ => {
+            let mut report = None;
+            with_model(&mut |model| report = Some(run_once(name, model, settings, params)));
+            return report.expect("with_model calls back");
+        }
+    };
+    check_window(params)?;
+    in_turns(with_model, settings, params)
 }
 
 fn check_window(params: &ReportParams) -> Result<(), ReportError> {
@@ -433,9 +440,6 @@ fn run_once(
         "account" => accounts::account_report(model, settings, params),
         "signals" => accounts::signals_report(model, settings, params),
         "renewals" => accounts::renewals_report(model, settings, params),
-        "health-backtest" => accounts::backtest_report(model, settings, params),
-        "churn-model" => churn::model_report(model, settings, params),
-        "forecast" => churn::forecast_report(model, settings, params),
         other => Err(ReportError::Unknown(other.to_owned())),
     }
 }

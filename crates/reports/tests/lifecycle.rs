@@ -398,10 +398,10 @@ fn adoption_by_hand() {
     );
 }
 
-/// The funnel taken in turns with the model (as the server takes it, lock by lock) is the same
-/// report, and it does take separate turns: the revenue first, then the customers.
+/// The long reports taken in turns with the model (as the server takes it, lock by lock) are
+/// the same reports, and they do take separate turns: the revenue first, then the accounts.
 #[test]
-fn the_funnel_in_turns_is_the_funnel() {
+fn reports_in_turns_are_the_same_reports() {
     let (model, _) = common::company(400);
     let params = ReportParams::at(Timestamp::parse_end_of("2026-10-31").unwrap());
     let settings = ReportSettings::default();
@@ -421,8 +421,21 @@ fn the_funnel_in_turns_is_the_funnel() {
         .unwrap();
     assert!(customers > 0);
     assert_eq!(turns.get() as u64, 1 + customers.div_ceil(64));
-    // Any other report takes one turn.
-    turns.set(0);
-    tenure_reports::run_in_turns("accounts", with_model, &settings, &params).unwrap();
-    assert_eq!(turns.get(), 1);
+    // The month-end reports take turns too, with the same result; any other report takes one.
+    for (name, many) in [
+        ("health-backtest", true),
+        ("churn-model", true),
+        ("forecast", true),
+        ("accounts", false),
+    ] {
+        turns.set(0);
+        let in_turns = tenure_reports::run_in_turns(name, with_model, &settings, &params).unwrap();
+        let whole = run(name, &model, &settings, &params).unwrap();
+        assert_eq!(
+            serde_json::to_value(&whole).unwrap(),
+            serde_json::to_value(&in_turns).unwrap(),
+            "{name}"
+        );
+        assert_eq!(turns.get() > 2, many, "{name}: {} turns", turns.get());
+    }
 }
