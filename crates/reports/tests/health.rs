@@ -9,31 +9,15 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 use tenure_core::{
-    AccountId, Currency, DealKind, DealRow, DealStatus, Entry, EntryBody, Money, Source,
-    StoredEntry, SubscriptionRow, Timestamp, WorkspaceId,
+    AccountId, Currency, DealKind, DealRow, DealStatus, EntryBody, Money, SubscriptionRow,
+    Timestamp,
 };
-use tenure_engine::{EngineSettings, Model, SurveyKind};
+use tenure_engine::{Model, SurveyKind};
 use tenure_health::{Facts, HealthSettings, DAY_MS};
 use tenure_reports::{facts, run, AccountRevenue, Report, ReportParams, ReportSettings, Revenue};
 
 fn t(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap()
-}
-
-fn apply(bodies: Vec<EntryBody>) -> Model {
-    let mut model = Model::new(EngineSettings::default());
-    for (i, body) in bodies.into_iter().enumerate() {
-        model.apply(&StoredEntry {
-            seq: i as i64 + 1,
-            entry: Entry {
-                workspace: WorkspaceId::default_workspace(),
-                source: Source::Import,
-                received_at: Timestamp::from_millis(0),
-                body,
-            },
-        });
-    }
-    model
 }
 
 fn track(id: &str, user: &str, event: &str, at: &str, properties: Value) -> EntryBody {
@@ -340,7 +324,7 @@ fn facts_by_hand() {
         "2025-05-31T10:00:00Z",
         json!({"kind": "qbr"}),
     ));
-    let model = apply(bodies);
+    let model = common::model_of(bodies);
     let settings = ReportSettings::default();
     let at = Timestamp::parse_end_of("2025-06-30").unwrap();
     let revenue = Revenue::build(&model, &settings, &ReportParams::at(at)).unwrap();

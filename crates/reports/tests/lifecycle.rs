@@ -5,10 +5,10 @@ mod common;
 
 use serde_json::{json, Value};
 use tenure_core::{
-    AccountId, Currency, DealKind, DealRow, DealStatus, Entry, EntryBody, Money, Source,
-    StoredEntry, SubscriptionRow, Timestamp, WorkspaceId,
+    AccountId, Currency, DealKind, DealRow, DealStatus, EntryBody, Money, SubscriptionRow,
+    Timestamp,
 };
-use tenure_engine::{EngineSettings, Model};
+use tenure_engine::Model;
 use tenure_health::{StageRule, StageSettings};
 use tenure_reports::{run, Report, ReportParams, ReportSettings};
 
@@ -76,19 +76,7 @@ fn three_accounts() -> Model {
     for (i, (account, user, event, at)) in tracks.into_iter().enumerate() {
         bodies.push(track(i, account, user, event, at));
     }
-    let mut model = Model::new(EngineSettings::default());
-    for (i, body) in bodies.into_iter().enumerate() {
-        model.apply(&StoredEntry {
-            seq: i as i64 + 1,
-            entry: Entry {
-                workspace: WorkspaceId::default_workspace(),
-                source: Source::Import,
-                received_at: Timestamp::from_millis(0),
-                body,
-            },
-        });
-    }
-    model
+    common::model_of(bodies)
 }
 
 /// Four stages whose rules do not depend on the health score, so every day is known by hand.

@@ -2,13 +2,15 @@
 //! (movements sum to the MRR change, GRR ≤ 1 ≤ … NRR ≥ GRR, month 0 is 100%, order does not
 //! matter) as properties over random ledgers.
 
+mod common;
+
 use proptest::prelude::*;
 use serde_json::Value;
 use tenure_core::{
-    AccountId, Currency, DealKind, DealRow, DealStatus, Entry, EntryBody, Money, Source,
-    StoredEntry, SubscriptionRow, Timestamp, WorkspaceId,
+    AccountId, Currency, DealKind, DealRow, DealStatus, EntryBody, Money, SubscriptionRow,
+    Timestamp,
 };
-use tenure_engine::{EngineSettings, Model};
+use tenure_engine::Model;
 use tenure_reports::{run, MovementKind, ReportParams, ReportSettings, Revenue};
 
 fn t(s: &str) -> Timestamp {
@@ -26,19 +28,7 @@ fn sub(account: &str, at: &str, mrr_cents: i64) -> EntryBody {
 }
 
 fn model(bodies: &[EntryBody]) -> Model {
-    let mut model = Model::new(EngineSettings::default());
-    for (i, body) in bodies.iter().enumerate() {
-        model.apply(&StoredEntry {
-            seq: i as i64 + 1,
-            entry: Entry {
-                workspace: WorkspaceId::default_workspace(),
-                source: Source::Import,
-                received_at: Timestamp::from_millis(0),
-                body: body.clone(),
-            },
-        });
-    }
-    model
+    common::model_of(bodies.iter().cloned())
 }
 
 fn params(as_of: &str) -> ReportParams {

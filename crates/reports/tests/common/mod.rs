@@ -1,4 +1,6 @@
-//! What several report tests share: a simulated company loaded into a model.
+//! What several report tests share: entries applied to a model in order, and a simulated
+//! company loaded into one. Each test file uses part of it.
+#![allow(dead_code)]
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -7,6 +9,23 @@ use tenure_core::{Currency, Entry, EntryBody, Source, StoredEntry, Timestamp, Wo
 use tenure_engine::{EngineSettings, Model};
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::{parse_message, Limits};
+
+/// A model with `bodies` applied in order, as the log's entries 1, 2, 3…
+pub fn model_of(bodies: impl IntoIterator<Item = EntryBody>) -> Model {
+    let mut model = Model::new(EngineSettings::default());
+    for (i, body) in bodies.into_iter().enumerate() {
+        model.apply(&StoredEntry {
+            seq: i as i64 + 1,
+            entry: Entry {
+                workspace: WorkspaceId::default_workspace(),
+                source: Source::Import,
+                received_at: Timestamp::from_millis(0),
+                body,
+            },
+        });
+    }
+    model
+}
 
 /// A simulated company of `accounts` accounts (seed 42, 24 months to 2026-11-01) applied to a
 /// model the way an import would, and its planted truth.
@@ -19,20 +38,8 @@ pub fn company(accounts: usize) -> (Model, serde_json::Value) {
         end: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
     };
     tenure_sim::simulate(&config, dir.path(), |_| {}).unwrap();
-    let mut model = Model::new(EngineSettings::default());
-    let mut seq = 0;
-    let mut apply = |body: EntryBody| {
-        seq += 1;
-        model.apply(&StoredEntry {
-            seq,
-            entry: Entry {
-                workspace: WorkspaceId::default_workspace(),
-                source: Source::Import,
-                received_at: Timestamp::from_millis(0),
-                body,
-            },
-        });
-    };
+    let mut bodies = Vec::new();
+    let mut apply = |body: EntryBody| bodies.push(body);
     for (name, kind) in [
         ("accounts.csv", CsvKind::Accounts),
         ("subscriptions.csv", CsvKind::Subscriptions),
@@ -60,6 +67,7 @@ pub fn company(accounts: usize) -> (Model, serde_json::Value) {
             .unwrap(),
         ));
     }
+    let model = model_of(bodies);
     let truth = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("ground_truth.json")).unwrap(),
     )
