@@ -93,6 +93,7 @@ impl Fitted {
             model: Logistic {
                 intercept: 0.0,
                 coefficients: Vec::new(),
+                std_errors: Vec::new(),
                 iterations: 0,
             },
         };

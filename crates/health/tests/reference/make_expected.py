@@ -1,13 +1,19 @@
-"""Produce the scikit-learn reference values that `tests/sklearn.rs` checks tenure-health's ROC
-AUC and Brier score against.
+"""Produce the scikit-learn and statsmodels reference values that `tests/sklearn.rs` checks
+tenure-health's ROC AUC, Brier score and logistic regression (coefficients and their standard
+errors) against.
 
 Run from the crate directory:
 
     python3 -m pip install -r tests/reference/requirements.txt
     python3 tests/reference/make_expected.py > tests/reference/expected.json
 
-Every figure comes straight from `sklearn.metrics.roc_auc_score` and `brier_score_loss`; the
-inputs are seeded, so re-running reproduces the file byte for byte.
+Every figure comes straight from `sklearn.metrics.roc_auc_score` and `brier_score_loss`,
+`sklearn.linear_model.LogisticRegression`, and `statsmodels`' `Logit` (the unpenalised fit and
+its standard errors, `bse`). The standard errors of a penalised fit have no package function:
+they are the square roots of the diagonal of the inverse of the penalised Hessian
+X'WX + diag(0, 1/C, …, 1/C) at scikit-learn's solution, written out below with numpy. The inputs
+are seeded, so re-running reproduces the file (up to the last digit of a few floats, as BLAS
+builds differ).
 """
 
 import json
@@ -15,6 +21,8 @@ import sys
 
 import numpy as np
 import sklearn
+import statsmodels
+import statsmodels.api as sm
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
@@ -27,6 +35,15 @@ def case(name, scores, labels):
     if all(0.0 <= s <= 1.0 for s in scores):
         out["brier"] = float(brier_score_loss(labels, scores))
     return out
+
+
+def penalised_std_errors(x, model, l2):
+    """Square roots of the diagonal of (X'WX + l2 · I without the intercept)⁻¹ at the fit."""
+    design = np.column_stack([np.ones(len(x)), x])
+    p = model.predict_proba(x)[:, 1]
+    hessian = design.T @ (design * (p * (1 - p))[:, None])
+    hessian[1:, 1:] += l2 * np.eye(x.shape[1])
+    return [float(v) for v in np.sqrt(np.diag(np.linalg.inv(hessian)))[1:]]
 
 
 def main():
@@ -55,10 +72,16 @@ def main():
     for c in (1.0, 0.1):
         m = LogisticRegression(C=c, solver="newton-cg", tol=1e-12, max_iter=10000).fit(x, y)
         fits.append({"c": c, "intercept": float(m.intercept_[0]),
-                     "coefficients": [float(v) for v in m.coef_[0]]})
-    logistic = {"x": x.tolist(), "y": [bool(v) for v in y], "fits": fits}
+                     "coefficients": [float(v) for v in m.coef_[0]],
+                     "std_errors": penalised_std_errors(x, m, 1.0 / c)})
+    unpenalised = sm.Logit(y.astype(float), sm.add_constant(x)).fit(method="newton", tol=1e-12,
+                                                                     disp=0)
+    logistic = {"x": x.tolist(), "y": [bool(v) for v in y], "fits": fits,
+                "unpenalised": {"intercept": float(unpenalised.params[0]),
+                                "coefficients": [float(v) for v in unpenalised.params[1:]],
+                                "std_errors": [float(v) for v in unpenalised.bse[1:]]}}
     json.dump({"produced_by": "python3 tests/reference/make_expected.py > tests/reference/expected.json",
-               "scikit_learn": sklearn.__version__, "numpy": np.__version__, "cases": cases,
+               "scikit_learn": sklearn.__version__, "statsmodels": statsmodels.__version__, "numpy": np.__version__, "cases": cases,
                "logistic": logistic},
               sys.stdout, indent=1)
     sys.stdout.write("\n")
