@@ -1,5 +1,8 @@
 use crate::facts::{Facts, DAY_MS};
 
+/// The churn model's label looks this far ahead: churn within 90 days of the snapshot.
+pub const CHURN_HORIZON_MS: i64 = 90 * DAY_MS;
+
 /// The churn model's features, by name, in the order [`churn_features`] gives them.
 pub const CHURN_FEATURES: &[&str] = &[
     "usage_per_seat",
@@ -19,7 +22,6 @@ pub const CHURN_FEATURES: &[&str] = &[
     "tenure_years",
     "log_mrr",
     "renewal_due_90d",
-    "under_contract",
 ];
 
 /// An account's features at `facts.as_of` for the churn model. Missing inputs get a neutral
@@ -78,21 +80,27 @@ pub fn churn_features(f: &Facts, activation_days: u32) -> Vec<f64> {
         flag(f.failed_payment.is_some()),
         f.converted_at.map_or(0.0, |c| days(c) / 365.25),
         ((f.mrr.max(0) as f64) / 100.0 + 1.0).ln(),
-        // A customer on a term contract leaves at its end: whether that end falls within the
-        // label's 90 days, or later, says when churn can happen at all.
+        // A renewal decision in the window weighs a whole term, not 90 days of it.
         flag(
             f.contract_end
-                .is_some_and(|e| e > f.as_of && e - f.as_of <= 90 * DAY_MS),
+                .is_some_and(|e| e > f.as_of && e - f.as_of <= CHURN_HORIZON_MS),
         ),
-        flag(f.contract_end.is_some_and(|e| e - f.as_of > 90 * DAY_MS)),
     ]
+}
+
+/// Whether the account's contract runs past the churn model's horizon, so that it cannot leave
+/// within it. This is when churn can happen, not why: the model learns its drivers from the
+/// accounts that can leave and gives bound ones the churn rate seen among bound accounts.
+pub fn bound_by_contract(f: &Facts) -> bool {
+    f.contract_end
+        .is_some_and(|e| e - f.as_of > CHURN_HORIZON_MS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn contract(days_left: i64, extra_ms: i64) -> (f64, f64) {
+    fn contract(days_left: i64, extra_ms: i64) -> (f64, bool) {
         let as_of = 1_000 * DAY_MS;
         let f = Facts {
             as_of,
@@ -104,19 +112,23 @@ mod tests {
         let x = churn_features(&f, 30);
         assert_eq!(x.len(), CHURN_FEATURES.len());
         let at = |name: &str| x[CHURN_FEATURES.iter().position(|n| *n == name).unwrap()];
-        (at("renewal_due_90d"), at("under_contract"))
+        (at("renewal_due_90d"), bound_by_contract(&f))
     }
 
     #[test]
     fn contract_timing_at_its_boundaries() {
-        assert_eq!(contract(90, 0), (1.0, 0.0), "ends in exactly 90 days: due");
+        assert_eq!(
+            contract(90, 0),
+            (1.0, false),
+            "ends in exactly 90 days: due"
+        );
         assert_eq!(
             contract(90, 1),
-            (0.0, 1.0),
+            (0.0, true),
             "a millisecond later: still bound"
         );
-        assert_eq!(contract(1, 0), (1.0, 0.0));
-        assert_eq!(contract(0, 0), (0.0, 0.0), "ended now: neither");
-        assert_eq!(contract(-30, 0), (0.0, 0.0), "ended a month ago: neither");
+        assert_eq!(contract(1, 0), (1.0, false));
+        assert_eq!(contract(0, 0), (0.0, false), "ended now: neither");
+        assert_eq!(contract(-30, 0), (0.0, false), "ended a month ago: neither");
     }
 }

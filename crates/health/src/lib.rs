@@ -37,7 +37,7 @@ mod stages;
 
 pub use evaluation::{brier, roc_auc};
 pub use facts::{Facts, DAY_MS};
-pub use features::{churn_features, CHURN_FEATURES};
+pub use features::{bound_by_contract, churn_features, CHURN_FEATURES, CHURN_HORIZON_MS};
 pub use logistic::Logistic;
 pub use score::{
     fingerprint, Band, Bands, Component, Health, HealthError, HealthSettings, Metric, Part, Step,

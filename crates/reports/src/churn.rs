@@ -5,20 +5,26 @@
 
 use serde_json::{json, Map, Value};
 use tenure_core::Timestamp;
-use tenure_health::{brier, churn_features, roc_auc, Logistic, CHURN_FEATURES, DAY_MS};
+use tenure_health::{
+    bound_by_contract, brier, churn_features, roc_auc, Logistic, CHURN_FEATURES, CHURN_HORIZON_MS,
+};
 
 use crate::accounts::{facts, snapshots, ungrouped_in_turn};
 use crate::revenue::{month_start, Revenue};
 use crate::{major, ratio, Report, ReportError, ReportParams, ReportSettings, WithModel};
 
-const HORIZON: i64 = 90 * DAY_MS;
+const HORIZON: i64 = CHURN_HORIZON_MS;
 /// The penalty of the fit on standardised features (scikit-learn's C = 1).
 const L2: f64 = 1.0;
+/// The normal quantile of a two-sided 95% interval.
+const Z_95: f64 = 1.959_963_984_540_054;
 
 /// One month-end snapshot of a paying account.
 struct Sample {
     at: Timestamp,
     features: Vec<f64>,
+    /// Under a contract that runs past the horizon: it cannot leave within it.
+    bound: bool,
     churned: bool,
 }
 
@@ -45,37 +51,54 @@ fn samples(
     ends: &[Timestamp],
 ) -> Vec<Sample> {
     snapshots(with_model, settings, revenue, ends, HORIZON, |f| {
-        churn_features(&f, settings.signals.activation_days)
+        (
+            churn_features(&f, settings.signals.activation_days),
+            bound_by_contract(&f),
+        )
     })
     .into_iter()
     .map(|s| Sample {
         at: s.at,
-        features: s.value,
+        features: s.value.0,
+        bound: s.value.1,
         churned: s.churned,
     })
     .collect()
 }
 
-/// A fitted model with the standardisation it was fitted on.
-struct Fitted {
+/// The churn model. A contract that runs past the horizon says when an account can leave, not
+/// why it would: fitted with the rest, it would top the drivers while teaching nothing about
+/// behaviour. So the logistic regression is fitted on the accounts that can leave within the
+/// horizon (monthly payers, and contracts ending within it), on standardised features, and a
+/// bound account's probability is the churn rate seen among bound snapshots.
+struct ChurnModel {
     means: Vec<f64>,
     scales: Vec<f64>,
-    model: Logistic,
+    logistic: Logistic,
+    /// Churn within the horizon among the bound snapshots trained on; 0 (what the contract
+    /// says) when there were none.
+    bound_rate: f64,
+    bound: usize,
+    can_leave: usize,
 }
 
-impl Fitted {
-    fn train(samples: &[&Sample]) -> Option<Fitted> {
-        let p = CHURN_FEATURES.len();
-        let n = samples.len() as f64;
-        if samples.is_empty() {
-            return None;
+impl ChurnModel {
+    fn train(samples: &[&Sample]) -> Result<ChurnModel, ReportError> {
+        let (bound, can_leave): (Vec<&Sample>, Vec<&Sample>) =
+            samples.iter().partition(|s| s.bound);
+        if !can_leave.iter().any(|s| s.churned) {
+            return Err(too_little(
+                "no churn among the snapshots of accounts that could leave",
+            ));
         }
+        let p = CHURN_FEATURES.len();
+        let n = can_leave.len() as f64;
         let means: Vec<f64> = (0..p)
-            .map(|j| samples.iter().map(|s| s.features[j]).sum::<f64>() / n)
+            .map(|j| can_leave.iter().map(|s| s.features[j]).sum::<f64>() / n)
             .collect();
         let scales: Vec<f64> = (0..p)
             .map(|j| {
-                let var = samples
+                let var = can_leave
                     .iter()
                     .map(|s| (s.features[j] - means[j]).powi(2))
                     .sum::<f64>()
@@ -87,36 +110,83 @@ impl Fitted {
                 }
             })
             .collect();
-        let mut fitted = Fitted {
+        let x: Vec<Vec<f64>> = can_leave
+            .iter()
+            .map(|s| standardise(&s.features, &means, &scales))
+            .collect();
+        let y: Vec<bool> = can_leave.iter().map(|s| s.churned).collect();
+        let logistic =
+            Logistic::fit(&x, &y, L2).ok_or_else(|| too_little("the fit did not converge"))?;
+        let bound_churned = bound.iter().filter(|s| s.churned).count();
+        Ok(ChurnModel {
             means,
             scales,
-            model: Logistic {
-                intercept: 0.0,
-                coefficients: Vec::new(),
-                std_errors: Vec::new(),
-                iterations: 0,
+            logistic,
+            bound_rate: if bound.is_empty() {
+                0.0
+            } else {
+                bound_churned as f64 / bound.len() as f64
             },
-        };
-        let x: Vec<Vec<f64>> = samples
-            .iter()
-            .map(|s| fitted.standardise(&s.features))
-            .collect();
-        let y: Vec<bool> = samples.iter().map(|s| s.churned).collect();
-        fitted.model = Logistic::fit(&x, &y, L2)?;
-        Some(fitted)
+            bound: bound.len(),
+            can_leave: can_leave.len(),
+        })
     }
 
-    fn standardise(&self, features: &[f64]) -> Vec<f64> {
-        features
+    /// The probability of churn within the horizon of an account with `features`, `bound` by a
+    /// contract past it or not.
+    fn probability(&self, features: &[f64], bound: bool) -> f64 {
+        if bound {
+            self.bound_rate
+        } else {
+            self.logistic
+                .predict(&standardise(features, &self.means, &self.scales))
+        }
+    }
+
+    fn predict(&self, s: &Sample) -> f64 {
+        self.probability(&s.features, s.bound)
+    }
+
+    /// One row per feature, the strongest (largest standardised coefficient) first, each with
+    /// its 95% interval.
+    fn drivers(&self) -> Vec<Map<String, Value>> {
+        let l = &self.logistic;
+        let mut order: Vec<usize> = (0..l.coefficients.len()).collect();
+        order.sort_by(|&a, &b| l.coefficients[b].abs().total_cmp(&l.coefficients[a].abs()));
+        order
             .iter()
-            .zip(self.means.iter().zip(&self.scales))
-            .map(|(v, (m, s))| (v - m) / s)
+            .enumerate()
+            .map(|(rank, &j)| {
+                let (c, se) = (l.coefficients[j], l.std_errors[j]);
+                let (low, high) = (c - Z_95 * se, c + Z_95 * se);
+                let mut row = Map::new();
+                row.insert("rank".into(), (rank + 1).into());
+                row.insert("feature".into(), CHURN_FEATURES[j].into());
+                row.insert("coefficient".into(), ratio(Some(c)));
+                row.insert("std_error".into(), ratio(Some(se)));
+                row.insert("odds_ratio_per_sd".into(), ratio(Some(c.exp())));
+                row.insert("odds_ratio_low_95".into(), ratio(Some(low.exp())));
+                row.insert("odds_ratio_high_95".into(), ratio(Some(high.exp())));
+                let direction = match c.total_cmp(&0.0) {
+                    std::cmp::Ordering::Greater => "more churn",
+                    std::cmp::Ordering::Less => "less churn",
+                    // A feature that never varied in training.
+                    std::cmp::Ordering::Equal => "none",
+                };
+                row.insert("direction".into(), direction.into());
+                row.insert("significant".into(), (low > 0.0 || high < 0.0).into());
+                row
+            })
             .collect()
     }
+}
 
-    fn predict(&self, features: &[f64]) -> f64 {
-        self.model.predict(&self.standardise(features))
-    }
+fn standardise(features: &[f64], means: &[f64], scales: &[f64]) -> Vec<f64> {
+    features
+        .iter()
+        .zip(means.iter().zip(scales))
+        .map(|(v, (m, s))| (v - m) / s)
+        .collect()
 }
 
 fn too_little(reason: &str) -> ReportError {
@@ -127,7 +197,8 @@ fn too_little(reason: &str) -> ReportError {
 }
 
 /// `churn-model`: 24 month ends with a known 90-day outcome; the last 4 are the holdout, and
-/// the model is trained on the month ends whose outcome was known by the first of them.
+/// the model evaluated on it is trained on the month ends whose outcome was known by the first
+/// of them. The drivers are those of the model refitted on all 24, the one `forecast` uses.
 pub(crate) fn model_report(
     with_model: WithModel,
     settings: &ReportSettings,
@@ -142,19 +213,20 @@ pub(crate) fn model_report(
         .filter(|s| s.at.plus_millis(HORIZON) <= split)
         .collect();
     let holdout: Vec<&Sample> = all.iter().filter(|s| s.at >= split).collect();
-    if !train.iter().any(|s| s.churned) || !holdout.iter().any(|s| s.churned) {
-        return Err(too_little(
-            "no churn in the training or the holdout snapshots",
-        ));
+    if !holdout.iter().any(|s| s.churned) {
+        return Err(too_little("no churn in the holdout snapshots"));
     }
-    let fitted = Fitted::train(&train).ok_or_else(|| too_little("the fit did not converge"))?;
-    let p: Vec<f64> = holdout
-        .iter()
-        .map(|s| fitted.predict(&s.features))
-        .collect();
+    let fitted = ChurnModel::train(&train)?;
+    let p: Vec<f64> = holdout.iter().map(|s| fitted.predict(s)).collect();
     let y: Vec<bool> = holdout.iter().map(|s| s.churned).collect();
-    let p_train: Vec<f64> = train.iter().map(|s| fitted.predict(&s.features)).collect();
+    let p_train: Vec<f64> = train.iter().map(|s| fitted.predict(s)).collect();
     let y_train: Vec<bool> = train.iter().map(|s| s.churned).collect();
+    let (p_free, y_free): (Vec<f64>, Vec<bool>) = holdout
+        .iter()
+        .zip(&p)
+        .filter(|(s, _)| !s.bound)
+        .map(|(s, p)| (*p, s.churned))
+        .unzip();
     // Calibration by decile of predicted probability.
     let mut order: Vec<usize> = (0..p.len()).collect();
     order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
@@ -172,40 +244,22 @@ pub(crate) fn model_report(
             })
         })
         .collect();
-    let mut drivers: Vec<(usize, f64)> = fitted
-        .model
-        .coefficients
-        .iter()
-        .copied()
-        .enumerate()
-        .collect();
-    drivers.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    let all_refs: Vec<&Sample> = all.iter().collect();
+    let refitted = ChurnModel::train(&all_refs)?;
     let columns: Vec<String> = [
         "rank",
         "feature",
         "coefficient",
+        "std_error",
         "odds_ratio_per_sd",
+        "odds_ratio_low_95",
+        "odds_ratio_high_95",
         "direction",
+        "significant",
     ]
     .map(str::to_owned)
     .to_vec();
-    let rows = drivers
-        .iter()
-        .enumerate()
-        .map(|(rank, &(j, c))| {
-            let mut row = Map::new();
-            row.insert("rank".into(), (rank + 1).into());
-            row.insert("feature".into(), CHURN_FEATURES[j].into());
-            row.insert("coefficient".into(), ratio(Some(c)));
-            row.insert("odds_ratio_per_sd".into(), ratio(Some(c.exp())));
-            row.insert(
-                "direction".into(),
-                if c > 0.0 { "more churn" } else { "less churn" }.into(),
-            );
-            row
-        })
-        .collect();
-    let mut report = Report::new("churn-model", params, None, columns, rows);
+    let mut report = Report::new("churn-model", params, None, columns, refitted.drivers());
     report.from = ends.first().copied();
     report.to = ends.last().copied();
     report.summary = Some(json!({
@@ -213,15 +267,23 @@ pub(crate) fn model_report(
         "holdout_from": split.to_string(),
         "training_snapshots": train.len(),
         "training_churned": y_train.iter().filter(|v| **v).count(),
+        "training_bound_snapshots": fitted.bound,
+        "bound_churn_rate": ratio(Some(fitted.bound_rate)),
         "holdout_snapshots": holdout.len(),
         "holdout_churned": y.iter().filter(|v| **v).count(),
+        "holdout_bound_snapshots": holdout.len() - p_free.len(),
         "training_roc_auc": ratio(roc_auc(&p_train, &y_train)),
         "holdout_roc_auc": ratio(roc_auc(&p, &y)),
+        "holdout_roc_auc_can_leave": ratio(roc_auc(&p_free, &y_free)),
         "holdout_brier": ratio(brier(&p, &y)),
         "holdout_base_rate": ratio(Some(y.iter().filter(|v| **v).count() as f64 / y.len() as f64)),
         "calibration": calibration,
+        "drivers_from": "every snapshot with a known outcome, the model forecast uses as of as_of",
+        "drivers_snapshots": refitted.bound + refitted.can_leave,
+        "drivers_can_leave_snapshots": refitted.can_leave,
+        "drivers_churned": all.iter().filter(|s| s.churned).count(),
         "l2": L2,
-        "newton_iterations": fitted.model.iterations,
+        "newton_iterations": fitted.logistic.iterations,
     }));
     Ok(report)
 }
@@ -238,10 +300,7 @@ fn forecast_at(
     let ends = month_ends(at.plus_millis(-HORIZON), 24);
     let known = samples(with_model, settings, revenue, &ends);
     let train: Vec<&Sample> = known.iter().collect();
-    if !train.iter().any(|s| s.churned) {
-        return Err(too_little("no churn in the training snapshots"));
-    }
-    let fitted = Fitted::train(&train).ok_or_else(|| too_little("the fit did not converge"))?;
+    let fitted = ChurnModel::train(&train)?;
     let mut due = Vec::new();
     with_model(&mut |model| {
         for (i, a) in revenue.accounts.iter().enumerate() {
@@ -253,7 +312,10 @@ fn forecast_at(
             if f.contract_end
                 .is_some_and(|end| end > at.millis() && end <= at.plus_millis(HORIZON).millis())
             {
-                let p = fitted.predict(&churn_features(&f, settings.signals.activation_days));
+                let p = fitted.probability(
+                    &churn_features(&f, settings.signals.activation_days),
+                    bound_by_contract(&f),
+                );
                 due.push((i, 12 * mrr, p));
             }
         }
@@ -328,4 +390,55 @@ pub(crate) fn forecast_report(
         "backtest": backtest,
     }));
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(i: usize, bound: bool, churned: bool) -> Sample {
+        // Deterministic, varied features; bound ones far off the others' scale.
+        let scale = if bound { 100.0 } else { 1.0 };
+        Sample {
+            at: Timestamp::from_millis(0),
+            features: (0..CHURN_FEATURES.len())
+                .map(|j| scale * (((i * 7 + j * 13) % 11) as f64 - 5.0))
+                .collect(),
+            bound,
+            churned,
+        }
+    }
+
+    #[test]
+    fn bound_accounts_get_their_rate_and_leave_the_fit_alone() {
+        let free: Vec<Sample> = (0..200)
+            .map(|i| sample(i, false, i % 5 == 0 || i % 7 == 0))
+            .collect();
+        let bound: Vec<Sample> = (0..50).map(|i| sample(i, true, i < 5)).collect();
+        let everything: Vec<&Sample> = free.iter().chain(&bound).collect();
+        let model = ChurnModel::train(&everything).unwrap();
+        let alone = ChurnModel::train(&free.iter().collect::<Vec<_>>()).unwrap();
+        assert_eq!(model.logistic, alone.logistic);
+        assert_eq!((model.bound, model.can_leave), (50, 200));
+        assert_eq!(model.bound_rate, 0.1);
+        assert_eq!(model.predict(&bound[7]), 0.1);
+        assert_eq!(model.predict(&free[3]), alone.predict(&free[3]));
+        assert_eq!(alone.bound_rate, 0.0, "no bound snapshot: the contract's 0");
+    }
+
+    #[test]
+    fn churn_only_among_bound_accounts_is_too_little() {
+        let free: Vec<Sample> = (0..20).map(|i| sample(i, false, false)).collect();
+        let bound: Vec<Sample> = (0..20).map(|i| sample(i, true, true)).collect();
+        let everything: Vec<&Sample> = free.iter().chain(&bound).collect();
+        let Err(error) = ChurnModel::train(&everything) else {
+            panic!("trained without churn to learn from")
+        };
+        assert!(
+            error
+                .to_string()
+                .contains("no churn among the snapshots of accounts that could leave"),
+            "{error}"
+        );
+    }
 }
