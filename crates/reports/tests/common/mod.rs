@@ -30,11 +30,16 @@ pub fn model_of(bodies: impl IntoIterator<Item = EntryBody>) -> Model {
 /// A simulated company of `accounts` accounts (seed 42, 24 months to 2026-11-01) applied to a
 /// model the way an import would, and its planted truth.
 pub fn company(accounts: usize) -> (Model, serde_json::Value) {
+    company_of_seed(accounts, 42)
+}
+
+/// [`company`] from another seed of the simulator.
+pub fn company_of_seed(accounts: usize, seed: u64) -> (Model, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let config = tenure_sim::SimConfig {
         accounts,
         months: 24,
-        seed: 42,
+        seed,
         end: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
     };
     tenure_sim::simulate(&config, dir.path(), |_| {}).unwrap();
