@@ -13,7 +13,6 @@ use crate::accounts::{facts, snapshots, ungrouped_in_turn};
 use crate::revenue::{month_start, Revenue};
 use crate::{major, ratio, Report, ReportError, ReportParams, ReportSettings, WithModel};
 
-const HORIZON: i64 = CHURN_HORIZON_MS;
 /// The penalty of the fit on standardised features (scikit-learn's C = 1).
 const L2: f64 = 1.0;
 /// The normal quantile of a two-sided 95% interval.
@@ -50,7 +49,7 @@ fn samples(
     revenue: &Revenue,
     ends: &[Timestamp],
 ) -> Vec<Sample> {
-    snapshots(with_model, settings, revenue, ends, HORIZON, |f| {
+    snapshots(with_model, settings, revenue, ends, CHURN_HORIZON_MS, |f| {
         (
             churn_features(&f, settings.signals.activation_days),
             bound_by_contract(&f),
@@ -205,12 +204,12 @@ pub(crate) fn model_report(
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
     let revenue = ungrouped_in_turn(with_model, settings, params)?;
-    let ends = month_ends(params.as_of.plus_millis(-HORIZON), 24);
+    let ends = month_ends(params.as_of.plus_millis(-CHURN_HORIZON_MS), 24);
     let all = samples(with_model, settings, &revenue, &ends);
     let split = ends[ends.len() - 4];
     let train: Vec<&Sample> = all
         .iter()
-        .filter(|s| s.at.plus_millis(HORIZON) <= split)
+        .filter(|s| s.at.plus_millis(CHURN_HORIZON_MS) <= split)
         .collect();
     let holdout: Vec<&Sample> = all.iter().filter(|s| s.at >= split).collect();
     if !holdout.iter().any(|s| s.churned) {
@@ -279,7 +278,7 @@ pub(crate) fn model_report(
         "holdout_base_rate": ratio(Some(y.iter().filter(|v| **v).count() as f64 / y.len() as f64)),
         "calibration": calibration,
         "drivers_from": "every snapshot with a known outcome, the model forecast uses as of as_of",
-        "drivers_snapshots": refitted.bound + refitted.can_leave,
+        "drivers_snapshots": all.len(),
         "drivers_can_leave_snapshots": refitted.can_leave,
         "drivers_churned": all.iter().filter(|s| s.churned).count(),
         "l2": L2,
@@ -297,7 +296,7 @@ fn forecast_at(
     revenue: &Revenue,
     at: Timestamp,
 ) -> Result<Vec<(usize, i64, f64)>, ReportError> {
-    let ends = month_ends(at.plus_millis(-HORIZON), 24);
+    let ends = month_ends(at.plus_millis(-CHURN_HORIZON_MS), 24);
     let known = samples(with_model, settings, revenue, &ends);
     let train: Vec<&Sample> = known.iter().collect();
     let fitted = ChurnModel::train(&train)?;
@@ -309,9 +308,9 @@ fn forecast_at(
                 continue;
             }
             let f = facts(model, settings, a, at);
-            if f.contract_end
-                .is_some_and(|end| end > at.millis() && end <= at.plus_millis(HORIZON).millis())
-            {
+            if f.contract_end.is_some_and(|end| {
+                end > at.millis() && end <= at.plus_millis(CHURN_HORIZON_MS).millis()
+            }) {
                 let p = fitted.probability(
                     &churn_features(&f, settings.signals.activation_days),
                     bound_by_contract(&f),
@@ -355,7 +354,7 @@ pub(crate) fn forecast_report(
         .collect();
     let up: i64 = due.iter().map(|(_, arr, _)| arr).sum();
     let expected: f64 = due.iter().map(|(_, arr, p)| *arr as f64 * (1.0 - p)).sum();
-    let back = params.as_of.plus_millis(-HORIZON);
+    let back = params.as_of.plus_millis(-CHURN_HORIZON_MS);
     let backtest = match forecast_at(with_model, settings, &revenue, back) {
         Ok(due) => {
             let up: i64 = due.iter().map(|(_, arr, _)| arr).sum();
