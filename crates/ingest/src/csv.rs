@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read};
 
+use crate::EARLIEST_EVENT;
 use csv::StringRecord;
 use tenure_core::{
     AccountId, AccountRow, AnonymousId, Currency, DealKind, DealRow, DealStatus, Email, EntryBody,
@@ -457,7 +458,7 @@ impl<'a> Cells<'a> {
     }
 
     fn timestamp(&self, column: &str) -> Result<Option<Timestamp>, RowError> {
-        self.parse(column, Timestamp::parse)
+        self.parse(column, instant)
     }
 
     fn count<T: std::str::FromStr>(&self, column: &str) -> Result<Option<T>, RowError> {
@@ -500,7 +501,7 @@ fn account(c: &Cells<'_>) -> Result<AccountRow, RowError> {
 fn subscription(c: &Cells<'_>, default_currency: Currency) -> Result<SubscriptionRow, RowError> {
     Ok(SubscriptionRow {
         account_id: c.parse_required("account_id", AccountId::parse)?,
-        effective_at: c.parse_required("effective_at", Timestamp::parse)?,
+        effective_at: c.parse_required("effective_at", instant)?,
         mrr: c.money("mrr", default_currency)?,
         plan: c.text("plan"),
         seats: c.count("seats")?,
@@ -530,7 +531,7 @@ fn deal(c: &Cells<'_>, default_currency: Currency) -> Result<DealRow, RowError> 
         kind,
         status,
         amount: c.money("amount", default_currency)?,
-        created_at: c.parse_required("created_at", Timestamp::parse)?,
+        created_at: c.parse_required("created_at", instant)?,
         closed_at: c.timestamp("closed_at")?,
         contract_start: c.timestamp("contract_start")?,
         contract_end: c.timestamp("contract_end")?,
@@ -548,7 +549,7 @@ fn deal(c: &Cells<'_>, default_currency: Currency) -> Result<DealRow, RowError> 
 
 fn spend(c: &Cells<'_>, default_currency: Currency) -> Result<SpendRow, RowError> {
     Ok(SpendRow {
-        date: c.parse_required("date", Timestamp::parse)?,
+        date: c.parse_required("date", instant)?,
         channel: c.required("channel")?.to_owned(),
         source: c.text("source"),
         campaign: c.text("campaign"),
@@ -560,7 +561,7 @@ fn spend(c: &Cells<'_>, default_currency: Currency) -> Result<SpendRow, RowError
 
 fn touchpoint(c: &Cells<'_>) -> Result<TouchpointRow, RowError> {
     let row = TouchpointRow {
-        occurred_at: c.parse_required("occurred_at", Timestamp::parse)?,
+        occurred_at: c.parse_required("occurred_at", instant)?,
         account_id: c.parse("account_id", AccountId::parse)?,
         user_id: c.parse("user_id", UserId::parse)?,
         email: c.parse("email", Email::parse)?,
@@ -586,4 +587,16 @@ fn touchpoint(c: &Cells<'_>) -> Result<TouchpointRow, RowError> {
         });
     }
     Ok(row)
+}
+
+/// A time cell: RFC 3339 or a date, not before [`EARLIEST_EVENT`].
+fn instant(cell: &str) -> Result<Timestamp, String> {
+    let t = Timestamp::parse(cell).map_err(|e| e.to_string())?;
+    if t < EARLIEST_EVENT {
+        return Err(format!(
+            "{cell:?} is before {EARLIEST_EVENT}, which no record predates; check the column's \
+             date format"
+        ));
+    }
+    Ok(t)
 }

@@ -33,6 +33,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use tenure_core::{AccountId, AnonymousId, MessageType, SegmentMessage, Timestamp, UserId};
 
+use crate::nesting::{depth, MAX_JSON_DEPTH};
+use crate::EARLIEST_EVENT;
+
 /// The longest `messageId` accepted, in characters.
 pub const MAX_MESSAGE_ID_CHARS: usize = 100;
 
@@ -622,6 +625,36 @@ impl<'de> Visitor<'de> for ItemsVisitor {
     }
 }
 
+/// Keeps a message's stored time within [`EARLIEST_EVENT`] and its receipt: nothing happens
+/// after tenure receives it, and a broken sender clock must not push an event into another
+/// age, where it would stretch every report's calendar.
+///
+/// A live request is clamped, as Segment does, because its SDK drops a batch answered 4xx
+/// and cannot fix the clock that caused it; the times the sender gave stay in
+/// `originalTimestamp` and `sentAt`. An imported line is rejected instead, naming the field,
+/// because the person importing can fix the file.
+fn bound_time(
+    stored: Timestamp,
+    index: Option<usize>,
+    ctx: &Ctx<'_>,
+) -> Result<Timestamp, SegmentError> {
+    let latest = ctx.received_at.max(EARLIEST_EVENT);
+    if (EARLIEST_EVENT..=latest).contains(&stored) {
+        return Ok(stored);
+    }
+    if ctx.correct_skew {
+        return Ok(stored.clamp(EARLIEST_EVENT, latest));
+    }
+    Err(invalid(
+        index,
+        "timestamp",
+        format!(
+            "timestamp {stored} is outside {EARLIEST_EVENT} to the import time {latest}: an \
+             event cannot happen after it is received, nor before 1970"
+        ),
+    ))
+}
+
 /// What a message's validation depends on besides the message itself.
 struct Ctx<'a> {
     index: Option<usize>,
@@ -737,6 +770,14 @@ fn object(
 ) -> Result<Option<Map<String, Value>>, SegmentError> {
     match value {
         None | Some(Value::Null) => Ok(None),
+        Some(value @ Value::Object(_)) if depth(&value) > MAX_JSON_DEPTH => Err(invalid(
+            index,
+            field,
+            format!(
+                "{field} nests {} levels deep, over the limit of {MAX_JSON_DEPTH}",
+                depth(&value)
+            ),
+        )),
         Some(Value::Object(map)) => Ok(Some(map)),
         Some(other) => Err(invalid(
             index,
@@ -864,6 +905,7 @@ fn normalise(wire: WireMessage, raw: &[u8], ctx: &Ctx<'_>) -> Result<SegmentMess
         (Some(t), None) => t,
         (None, _) => ctx.received_at,
     };
+    let stored = bound_time(stored, index, ctx)?;
 
     let mut context = object(wire.context, index, "context")?.unwrap_or_default();
     if let Some(shared) = ctx.context {

@@ -306,7 +306,9 @@ fn columns_in_another_order_crlf_quotes_and_blank_lines() {
 #[test]
 fn bad_rows_name_their_line_and_column() {
     let cases: &[(CsvKind, &str, &str)] = &[
-        (CsvKind::Accounts, "account_id,created_at\nacct_1,2025-01-01\nacct_2,01/02/2025\n", "line 3, column created_at: \"01/02/2025\" is not a timestamp (expected RFC 3339 such as 2025-03-01T12:00:00Z, or a date 2025-03-01)"),
+        (CsvKind::Accounts, "account_id,created_at\nacct_1,2025-01-01\nacct_2,01/02/2025\n", "line 3, column created_at: \"01/02/2025\" is not a timestamp (expected RFC 3339 such as 2025-03-01T12:00:00Z, or a date 2025-03-01, within years 0000-9999)"),
+        (CsvKind::Accounts, "account_id,created_at\nacct_1,1969-12-31\n", "line 2, column created_at: \"1969-12-31\" is before 1970-01-01T00:00:00.000Z, which no record predates; check the column's date format"),
+        (CsvKind::Spend, "date,channel,cost\n0000-01-01,display,5\n", "line 2, column date: \"0000-01-01\" is before 1970-01-01T00:00:00.000Z, which no record predates; check the column's date format"),
         (CsvKind::Accounts, "account_id,employees\nacct_1,-3\n", "line 2, column employees: \"-3\" is not a non-negative whole number"),
         (CsvKind::Accounts, "account_id,employees\nacct_1,12.5\n", "line 2, column employees: \"12.5\" is not a non-negative whole number"),
         (CsvKind::Accounts, "account_id,employees\nacct_1,99999999999\n", "line 2, column employees: \"99999999999\" is too large"),

@@ -257,6 +257,27 @@ fn clock_skew_is_corrected_from_sent_at() {
             Some("2025-03-01T12:00:05.000Z"),
             None,
         ),
+        (
+            "issue 12: a clock at year 0 would push the event past year 9999: clamped to receipt",
+            r#"{"batch":[{"type":"track","userId":"u","event":"e","timestamp":"9999-12-31T23:59:59Z","sentAt":"0000-01-01T00:00:00Z"}]}"#,
+            RECEIVED,
+            Some("0000-01-01T00:00:00.000Z"),
+            Some("9999-12-31T23:59:59.000Z"),
+        ),
+        (
+            "a clock far ahead would push the event before 1970: clamped to the epoch",
+            r#"{"batch":[{"type":"track","userId":"u","event":"e","timestamp":"2025-03-01T12:00:00Z","sentAt":"9999-01-01T00:00:00Z"}]}"#,
+            "1970-01-01T00:00:00.000Z",
+            Some("9999-01-01T00:00:00.000Z"),
+            Some("2025-03-01T12:00:00.000Z"),
+        ),
+        (
+            "no sentAt, a time after receipt: clamped to receipt",
+            r#"{"batch":[{"type":"track","userId":"u","event":"e","timestamp":"2025-03-02T00:00:00Z"}]}"#,
+            RECEIVED,
+            None,
+            Some("2025-03-02T00:00:00.000Z"),
+        ),
     ];
     for (name, body, stored, sent_at, original) in cases {
         let m = one(Endpoint::Batch, body);
@@ -864,4 +885,37 @@ fn ndjson_lines_need_their_own_type() {
     assert_eq!(m.timestamp, ts("2024-05-01T10:00:00Z"));
     let e = parse_message(br#"{"type":"track""#, received, &limits).unwrap_err();
     assert_eq!(e.code(), "invalid_json");
+}
+
+#[test]
+fn ndjson_lines_outside_1970_to_the_import_time_are_refused_naming_the_field() {
+    let received = ts(RECEIVED);
+    let limits = Limits::default();
+    for (line, stored) in [
+        (
+            r#"{"type":"track","userId":"u","event":"e","timestamp":"9999-12-31T23:59:59Z"}"#,
+            "9999-12-31T23:59:59.000Z",
+        ),
+        (
+            r#"{"type":"track","userId":"u","event":"e","timestamp":"1969-12-31T23:59:59Z"}"#,
+            "1969-12-31T23:59:59.000Z",
+        ),
+    ] {
+        let e = parse_message(line.as_bytes(), received, &limits).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "timestamp {stored} is outside 1970-01-01T00:00:00.000Z to the import time \
+                 {RECEIVED}: an event cannot happen after it is received, nor before 1970"
+            ),
+            "{line}"
+        );
+        assert_eq!(e.status(), 400);
+    }
+    // The ends themselves are in.
+    for at in ["1970-01-01T00:00:00.000Z", RECEIVED] {
+        let line = format!(r#"{{"type":"track","userId":"u","event":"e","timestamp":"{at}"}}"#);
+        let m = parse_message(line.as_bytes(), received, &limits).unwrap();
+        assert_eq!(m.timestamp.to_string(), at);
+    }
 }
