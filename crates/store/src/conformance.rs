@@ -84,7 +84,10 @@ fn appends_in_sequence_and_reads_back(store: &impl Store) {
         .expect("append");
     assert!(second.stored[0].seq > first.stored[1].seq);
 
-    let log = store.read_log(&workspace("default"), 0, 100).expect("read");
+    let log = store
+        .read_log(&workspace("default"), 0, 100)
+        .expect("read")
+        .entries;
     let ids: Vec<_> = log
         .iter()
         .map(|e| match &e.entry.body {
@@ -125,7 +128,10 @@ fn duplicates_are_skipped_across_and_within_calls(store: &impl Store) {
         (0, 1),
         "same row twice"
     );
-    let log = store.read_log(&workspace("default"), 0, 100).expect("read");
+    let log = store
+        .read_log(&workspace("default"), 0, 100)
+        .expect("read")
+        .entries;
     assert_eq!(log.len(), 3);
 }
 
@@ -137,6 +143,7 @@ fn workspaces_are_isolated(store: &impl Store) {
         store
             .read_log(&workspace("alpha"), 0, 10)
             .expect("read")
+            .entries
             .len(),
         1
     );
@@ -144,12 +151,14 @@ fn workspaces_are_isolated(store: &impl Store) {
         store
             .read_log(&workspace("beta"), 0, 10)
             .expect("read")
+            .entries
             .len(),
         1
     );
     assert!(store
         .read_log(&workspace("gamma"), 0, 10)
         .expect("read")
+        .entries
         .is_empty());
     let names: Vec<_> = store.workspaces().expect("workspaces");
     assert_eq!(names, [workspace("alpha"), workspace("beta")]);
@@ -164,7 +173,7 @@ fn read_log_pages(store: &impl Store) {
     let mut after = 0;
     let mut seen = 0;
     loop {
-        let page = store.read_log(&ws, after, 10).expect("read");
+        let page = store.read_log(&ws, after, 10).expect("read").entries;
         if page.is_empty() {
             break;
         }

@@ -27,8 +27,8 @@ pub enum StoreError {
     Unavailable(String),
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
-    #[error("the log holds an entry that cannot be read (seq {seq}): {reason}")]
-    Corrupt { seq: i64, reason: String },
+    #[error("the store holds a value that cannot be read: {0}")]
+    Corrupt(String),
     #[error("{path}: the data directory's database was written by a newer tenure (schema version {found}, this build knows up to {known})")]
     TooNew {
         path: String,
@@ -43,6 +43,28 @@ pub enum StoreError {
 pub struct Appended {
     pub stored: Vec<StoredEntry>,
     pub duplicates: usize,
+}
+
+/// One page of the log, in sequence order: the entries that could be read back, and those that
+/// could not.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct LogPage {
+    pub entries: Vec<StoredEntry>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A stored entry whose form cannot be read back: written by a version with a bug, or damaged.
+/// It stays in the log untouched (a later version may read it) and is left out of derived state,
+/// so one bad entry degrades that entry, never the store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unreadable {
+    pub seq: i64,
+    pub kind: String,
+    pub received_at: Timestamp,
+    /// Why it cannot be read.
+    pub reason: String,
+    /// The start of its stored form, for a bug report.
+    pub stored: String,
 }
 
 /// How many entries of one kind arrived through one source.
@@ -75,13 +97,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// workspace (or earlier in the same call) is skipped and counted as a duplicate.
     fn append(&self, entries: Vec<Entry>) -> Result<Appended, StoreError>;
 
-    /// Up to `limit` entries of `workspace` with `seq > after`, in sequence order.
+    /// Up to `limit` entries of `workspace` with `seq > after`, in sequence order; an entry that
+    /// cannot be read back is in [`LogPage::unreadable`] rather than an error, so that it
+    /// cannot stop a replay.
     fn read_log(
         &self,
         workspace: &WorkspaceId,
         after: i64,
         limit: usize,
-    ) -> Result<Vec<StoredEntry>, StoreError>;
+    ) -> Result<LogPage, StoreError>;
 
     /// The sequence numbers of up to `limit` entries of `workspace` with `seq > after`, in
     /// order: a cheap way to see what the log holds without reading the entries.

@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tenure_core::{Entry, EntryBody, Source, StoredEntry, Timestamp, WorkspaceId};
 
 use crate::keys::{hash_secret, new_secret};
-use crate::{ApiKey, Appended, HealthDay, LogCount, Scope, Store, StoreError};
+use crate::{ApiKey, Appended, HealthDay, LogCount, LogPage, Scope, Store, StoreError, Unreadable};
 
 /// Versioned schema: migration `i` moves the database from `user_version` i to i + 1.
 const MIGRATIONS: &[&str] = &[
@@ -113,13 +113,18 @@ impl SqliteStore {
 
     /// Opens (creating if needed) the database file at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let mut writer_conn = Connection::open(path)?;
-        configure(&writer_conn)?;
-        migrate(&mut writer_conn, path)?;
-        let reader = Connection::open(path)?;
-        configure(&reader)?;
-        let history = Connection::open(path)?;
-        configure(&history)?;
+        let (writer_conn, reader, history) = {
+            // Processes opening the same file take turns (see `OpeningLock`).
+            let _turn = OpeningLock::take(path)?;
+            let mut writer_conn = Connection::open(path)?;
+            configure(&writer_conn)?;
+            migrate(&mut writer_conn, path)?;
+            let reader = Connection::open(path)?;
+            configure(&reader)?;
+            let history = Connection::open(path)?;
+            configure(&history)?;
+            (writer_conn, reader, history)
+        };
 
         let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE);
         let handle = std::thread::Builder::new()
@@ -154,7 +159,45 @@ impl Drop for SqliteStore {
     }
 }
 
+/// An exclusive lock on `<database>-open` held while a process opens the database.
+///
+/// Creating a database, switching it to WAL and migrating its schema each take SQLite locks
+/// for which some steps fail at once with "database is locked" instead of waiting, so several
+/// processes opening a new data directory together (a server, an import and a status started
+/// by one script) could fail. Taking turns on a lock file makes the first open safe whatever
+/// the timing; once open, SQLite's own locking serves.
+struct OpeningLock(std::fs::File);
+
+impl OpeningLock {
+    fn take(database: &Path) -> Result<Self, StoreError> {
+        let mut name = database.as_os_str().to_owned();
+        name.push("-open");
+        let lock_path = PathBuf::from(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot open {}: {e}", lock_path.display()))
+            })?;
+        file.lock().map_err(|e| {
+            StoreError::Unavailable(format!("cannot lock {}: {e}", lock_path.display()))
+        })?;
+        Ok(Self(file))
+    }
+}
+
+impl Drop for OpeningLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
 fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // First, so that every pragma below waits for another process opening the same file
+    // (switching to WAL takes a lock) instead of failing with "database is locked".
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // Log rows are large (a message is ~0.5-1 KB of JSON): bigger pages mean fewer overflow
     // pages and splits. Only takes effect on a new database file.
     conn.pragma_update(None, "page_size", 16_384)?;
@@ -167,28 +210,35 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // that crosses the mark, so small ones keep tail latency low.
     conn.pragma_update(None, "wal_autocheckpoint", 256)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(())
 }
 
+/// How long a connection waits for another's lock before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Brings the schema up to date. Each step reads the version and applies the next migration
+/// inside one write (`IMMEDIATE`) transaction, so several processes opening a new data
+/// directory at once take turns: the first creates the tables, the others see its version.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let known = MIGRATIONS.len() as i64;
-    if current > known {
-        return Err(StoreError::TooNew {
-            path: path.display().to_string(),
-            found: current,
-            known,
-        });
-    }
-    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if current > known {
+            return Err(StoreError::TooNew {
+                path: path.display().to_string(),
+                found: current,
+                known,
+            });
+        }
+        let Some(sql) = MIGRATIONS.get(current as usize) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version as i64 + 1)?;
+        tx.pragma_update(None, "user_version", current + 1)?;
         tx.commit()?;
-        tracing::info!(version = version + 1, "applied store migration");
+        tracing::info!(version = current + 1, "applied store migration");
     }
-    Ok(())
 }
 
 fn write_loop(mut conn: Connection, rx: Receiver<WriteRequest>) {
@@ -253,6 +303,26 @@ fn commit_group(
     }
     tx.commit()?;
     Ok(results)
+}
+
+/// How much of an unreadable entry's stored form is shown.
+const UNREADABLE_EXCERPT_CHARS: usize = 300;
+
+/// An entry from its stored columns, or why it cannot be.
+fn read_entry(
+    workspace: &WorkspaceId,
+    received_at: Timestamp,
+    source: &str,
+    body: &str,
+) -> Result<Entry, String> {
+    let source = parse_source(source).ok_or_else(|| format!("unknown source {source:?}"))?;
+    let body: EntryBody = serde_json::from_str(body).map_err(|e| e.to_string())?;
+    Ok(Entry {
+        workspace: workspace.clone(),
+        source,
+        received_at,
+        body,
+    })
 }
 
 fn parse_source(raw: &str) -> Option<Source> {
@@ -325,42 +395,37 @@ impl Store for SqliteStore {
         workspace: &WorkspaceId,
         after: i64,
         limit: usize,
-    ) -> Result<Vec<StoredEntry>, StoreError> {
+    ) -> Result<LogPage, StoreError> {
         let conn = self.reader.lock().expect("reader lock");
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, source, received_at, body FROM log
+            "SELECT seq, kind, source, received_at, body FROM log
              WHERE workspace = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![workspace.as_str(), after, limit as i64], |row| {
             Ok((
                 row.get::<_, i64>(0)?,
                 row.get::<_, String>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get::<_, String>(3)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, String>(4)?,
             ))
         })?;
-        let mut out = Vec::new();
+        let mut page = LogPage::default();
         for row in rows {
-            let (seq, source, received_at, body) = row?;
-            let source = parse_source(&source).ok_or_else(|| StoreError::Corrupt {
-                seq,
-                reason: format!("unknown source {source:?}"),
-            })?;
-            let body: EntryBody = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                seq,
-                reason: e.to_string(),
-            })?;
-            out.push(StoredEntry {
-                seq,
-                entry: Entry {
-                    workspace: workspace.clone(),
-                    source,
-                    received_at: Timestamp::from_millis(received_at),
-                    body,
-                },
-            });
+            let (seq, kind, source, received_at, body) = row?;
+            let received_at = Timestamp::from_millis(received_at);
+            match read_entry(workspace, received_at, &source, &body) {
+                Ok(entry) => page.entries.push(StoredEntry { seq, entry }),
+                Err(reason) => page.unreadable.push(Unreadable {
+                    seq,
+                    kind,
+                    received_at,
+                    reason,
+                    stored: body.chars().take(UNREADABLE_EXCERPT_CHARS).collect(),
+                }),
+            }
         }
-        Ok(out)
+        Ok(page)
     }
 
     fn log_seqs(
@@ -388,10 +453,13 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for name in names {
             let name = name?;
-            out.push(WorkspaceId::parse(&name).map_err(|e| StoreError::Corrupt {
-                seq: 0,
-                reason: e.to_string(),
-            })?);
+            // A name this build cannot parse must not stop the others from being served.
+            match WorkspaceId::parse(&name) {
+                Ok(ws) => out.push(ws),
+                Err(e) => {
+                    tracing::error!(workspace = %name, error = %e, "skipping a workspace whose name cannot be read")
+                }
+            }
         }
         Ok(out)
     }
@@ -444,7 +512,7 @@ impl Store for SqliteStore {
         let Some((workspace, scope, prefix)) = row else {
             return Ok(None);
         };
-        let corrupt = |reason: String| StoreError::Corrupt { seq: 0, reason };
+        let corrupt = |reason: String| StoreError::Corrupt(format!("key {prefix}: {reason}"));
         Ok(Some(ApiKey {
             workspace: WorkspaceId::parse(&workspace).map_err(|e| corrupt(e.to_string()))?,
             scope: scope.parse().map_err(corrupt)?,

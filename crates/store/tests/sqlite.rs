@@ -22,7 +22,7 @@ fn entries_survive_closing_and_reopening() {
     }
     let store = SqliteStore::open_dir(dir.path()).unwrap();
     let ws = WorkspaceId::default_workspace();
-    assert_eq!(store.read_log(&ws, 0, 10).unwrap().len(), 1);
+    assert_eq!(store.read_log(&ws, 0, 10).unwrap().entries.len(), 1);
     let again = store.append(vec![track("default", "m1", 1)]).unwrap();
     assert_eq!(again.duplicates, 1, "idempotency holds across restarts");
 }
@@ -59,7 +59,8 @@ fn concurrent_appends_are_all_acknowledged_once() {
     assert_eq!(total, 8 * 20 * 50);
     let log = store
         .read_log(&WorkspaceId::default_workspace(), 0, 100_000)
-        .unwrap();
+        .unwrap()
+        .entries;
     assert_eq!(log.len(), total);
     assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
 }
@@ -73,7 +74,7 @@ fn a_closed_store_refuses_writes_without_losing_any() {
     let err = store.append(vec![track("default", "m2", 1)]).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
     let ws = WorkspaceId::default_workspace();
-    assert_eq!(store.read_log(&ws, 0, 10).unwrap().len(), 1);
+    assert_eq!(store.read_log(&ws, 0, 10).unwrap().entries.len(), 1);
 }
 
 #[test]
@@ -86,4 +87,81 @@ fn a_newer_schema_is_refused_with_a_clear_error() {
     }
     let err = SqliteStore::open(&path).unwrap_err();
     assert!(err.to_string().contains("newer tenure"), "{err}");
+}
+
+/// Several processes (here connections on threads, which SQLite locks the same way) opening a
+/// new data directory at once must all succeed: the first creates the schema, the others wait
+/// for it rather than failing with "table log already exists" or "database is locked".
+#[test]
+fn opening_a_new_directory_at_once_from_several_places_succeeds() {
+    for trial in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|i| {
+                let (path, start) = (dir.path().to_owned(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    let store = SqliteStore::open_dir(&path)
+                        .unwrap_or_else(|e| panic!("trial {trial}, opener {i}: {e}"));
+                    store
+                        .append(vec![track("default", &format!("m{i}"), 1)])
+                        .unwrap_or_else(|e| panic!("trial {trial}, opener {i}: {e}"));
+                })
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap();
+        }
+        let store = SqliteStore::open_dir(dir.path()).unwrap();
+        let ws = WorkspaceId::default_workspace();
+        assert_eq!(store.read_log(&ws, 0, 10).unwrap().entries.len(), 4);
+    }
+}
+
+/// An entry whose stored form this build cannot parse is listed as unreadable, and the
+/// entries around it are still read: one bad entry must never stop a replay.
+#[test]
+fn an_unreadable_entry_is_listed_and_the_rest_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    store
+        .append(vec![
+            track("default", "m1", 1),
+            track("default", "m2", 2),
+            track("default", "m3", 3),
+        ])
+        .unwrap();
+    store.close();
+    damage_entry(dir.path(), "segment:m2");
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    let page = store
+        .read_log(&WorkspaceId::default_workspace(), 0, 10)
+        .unwrap();
+    let seqs: Vec<i64> = page.entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 3]);
+    assert_eq!(page.unreadable.len(), 1);
+    assert_eq!(page.unreadable[0].seq, 2);
+    assert_eq!(page.unreadable[0].kind, "track");
+    assert!(page.unreadable[0].stored.contains("+12026"), "{page:?}");
+}
+
+/// Writes into the log the form an earlier build stored for an instant past year 9999 (issue
+/// 12): a body that no longer parses.
+pub fn damage_entry(dir: &std::path::Path, natural_key: &str) {
+    let conn = rusqlite::Connection::open(dir.join("tenure.db")).unwrap();
+    let body: String = conn
+        .query_row(
+            "SELECT body FROM log WHERE natural_key = ?1",
+            [natural_key],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&body).unwrap();
+    value["data"]["timestamp"] = "+12026-01-01T00:00:00.000Z".into();
+    conn.execute(
+        "UPDATE log SET body = ?1 WHERE natural_key = ?2",
+        rusqlite::params![value.to_string(), natural_key],
+    )
+    .unwrap();
 }
