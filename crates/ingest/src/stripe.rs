@@ -78,6 +78,8 @@ use sha2::Sha256;
 use subtle::{Choice, ConstantTimeEq};
 use tenure_core::{AccountId, Currency, Money, Timestamp, WebhookEvent};
 
+use crate::nesting::{depth, MAX_JSON_DEPTH};
+
 /// How far a signed timestamp may be from now, in seconds: Stripe's libraries' default.
 pub const DEFAULT_TOLERANCE_SECONDS: i64 = 300;
 
@@ -253,6 +255,14 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent, StripeError> {
         Some(_) => return Err(invalid(None, "id", "is not a string")),
     };
     let id = Some(event_id.as_str());
+    let levels = depth(&payload);
+    if levels > MAX_JSON_DEPTH {
+        return Err(invalid(
+            id,
+            "body",
+            &format!("nests {levels} levels deep, over the limit of {MAX_JSON_DEPTH}"),
+        ));
+    }
     if let Some(object) = root.get("object") {
         if object != "event" {
             return Err(invalid(
