@@ -18,6 +18,7 @@ pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
     read_log_pages(&fresh());
     counts_by_kind_and_source(&fresh());
     keys_are_scoped_and_hashed(&fresh());
+    keys_are_listed_and_revoked(&fresh());
     health_history_is_replaced_by_day_and_version(&fresh());
 }
 
@@ -222,6 +223,47 @@ fn keys_are_scoped_and_hashed(store: &impl Store) {
         found.prefix.len() < write.len(),
         "the store keeps no secret"
     );
+}
+
+fn keys_are_listed_and_revoked(store: &impl Store) {
+    let ws = workspace("default");
+    let other = workspace("other");
+    let write = store.create_key(&ws, Scope::Write).expect("create");
+    let read = store.create_key(&ws, Scope::Read).expect("create");
+    let theirs = store.create_key(&other, Scope::Admin).expect("create");
+    let listed = store.list_keys(&ws).expect("list");
+    assert_eq!(
+        listed.iter().map(|k| k.scope).collect::<Vec<_>>(),
+        [Scope::Write, Scope::Read]
+    );
+    assert!(listed.iter().all(|k| k.revoked_at.is_none()));
+    assert!(write.starts_with(&listed[0].prefix) && read.starts_with(&listed[1].prefix));
+    // By listed prefix; only within the workspace.
+    assert_eq!(
+        store.revoke_key(&other, &listed[1].prefix).expect("revoke"),
+        crate::Revoked::NotFound
+    );
+    assert_eq!(
+        store.revoke_key(&ws, &listed[1].prefix).expect("revoke"),
+        crate::Revoked::Now(listed[1].prefix.clone())
+    );
+    assert!(store.find_key(&read).expect("find").is_none(), "revoked");
+    assert_eq!(
+        store.revoke_key(&ws, &read).expect("revoke by secret"),
+        crate::Revoked::Already(listed[1].prefix.clone())
+    );
+    // By the whole secret.
+    assert!(matches!(
+        store.revoke_key(&ws, &write).expect("revoke"),
+        crate::Revoked::Now(_)
+    ));
+    assert!(store.find_key(&write).expect("find").is_none());
+    let listed = store.list_keys(&ws).expect("list");
+    assert!(
+        listed.iter().all(|k| k.revoked_at.is_some()),
+        "kept, marked"
+    );
+    assert!(store.find_key(&theirs).expect("find").is_some());
 }
 
 fn health_day(account: &str, day: i64, version: &str, score: f64) -> crate::HealthDay {

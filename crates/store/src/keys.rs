@@ -2,7 +2,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
-use tenure_core::WorkspaceId;
+use tenure_core::{Timestamp, WorkspaceId};
 
 /// What a key may do. Scopes do not nest: a read key cannot write and a write key cannot read;
 /// an admin key can do both and manage the workspace.
@@ -61,6 +61,34 @@ pub struct ApiKey {
     pub scope: Scope,
     /// The first characters of the secret, to tell keys apart in listings.
     pub prefix: String,
+}
+
+/// Characters of a secret kept in the clear to tell keys apart (`tnr_w_` and 10 hex digits:
+/// 40 random bits, so two keys of a workspace practically never share one). Keys made before
+/// this was raised keep their 12.
+pub(crate) const KEY_PREFIX_CHARS: usize = 16;
+
+/// A key as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyInfo {
+    pub prefix: String,
+    pub scope: Scope,
+    pub created_at: Timestamp,
+    /// When it was revoked; a revoked key authorizes nothing.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// What revoking a key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// Revoked now; the key's prefix.
+    Now(String),
+    /// It was revoked before.
+    Already(String),
+    /// No key of the workspace has that secret or prefix.
+    NotFound,
+    /// Several keys share that prefix: give the whole secret.
+    Ambiguous(usize),
 }
 
 /// A new random secret such as `tnr_w_6f1c…` (scope letter, 32 random bytes in hex).

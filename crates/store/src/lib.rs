@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use tenure_core::{Entry, StoredEntry, Timestamp, WorkspaceId};
 
-pub use keys::{ApiKey, Scope};
+pub use keys::{ApiKey, KeyInfo, Revoked, Scope};
 pub use sqlite::SqliteStore;
 
 /// What went wrong talking to the store.
@@ -125,8 +125,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Creates a key and returns its secret; only a hash of it is kept.
     fn create_key(&self, workspace: &WorkspaceId, scope: Scope) -> Result<String, StoreError>;
 
-    /// The key with this secret, if there is one.
+    /// The key with this secret, if there is one and it is not revoked.
     fn find_key(&self, secret: &str) -> Result<Option<ApiKey>, StoreError>;
+
+    /// The workspace's keys, revoked ones included, oldest first.
+    fn list_keys(&self, workspace: &WorkspaceId) -> Result<Vec<KeyInfo>, StoreError>;
+
+    /// Revokes the workspace's key with this secret or listed prefix.
+    fn revoke_key(&self, workspace: &WorkspaceId, key: &str) -> Result<Revoked, StoreError>;
 
     /// Stores days of health history, durably; a day already stored for the same account and
     /// version is replaced.

@@ -14,8 +14,11 @@ use std::thread::JoinHandle;
 use rusqlite::{params, Connection, OptionalExtension};
 use tenure_core::{Entry, EntryBody, Source, StoredEntry, Timestamp, WorkspaceId};
 
-use crate::keys::{hash_secret, new_secret};
-use crate::{ApiKey, Appended, HealthDay, LogCount, LogPage, Scope, Store, StoreError, Unreadable};
+use crate::keys::{hash_secret, new_secret, KEY_PREFIX_CHARS};
+use crate::{
+    ApiKey, Appended, HealthDay, KeyInfo, LogCount, LogPage, Revoked, Scope, Store, StoreError,
+    Unreadable,
+};
 
 /// Versioned schema: migration `i` moves the database from `user_version` i to i + 1.
 const MIGRATIONS: &[&str] = &[
@@ -51,6 +54,8 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     -- where each account's history under a version ends, without scanning the others
     CREATE INDEX health_history_by_version ON health_history (workspace, version, account, day);",
+    // 3: keys can be revoked; a revoked key is kept (listed with when) but finds nothing
+    "ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER;",
 ];
 
 /// Health history rows per transaction: the history shares SQLite's one write lock with the
@@ -490,17 +495,75 @@ impl Store for SqliteStore {
                 hash_secret(&secret),
                 workspace.as_str(),
                 scope.as_str(),
-                &secret[..12],
+                &secret[..KEY_PREFIX_CHARS],
                 chrono::Utc::now().timestamp_millis(),
             ],
         )?;
         Ok(secret)
     }
 
+    fn list_keys(&self, workspace: &WorkspaceId) -> Result<Vec<KeyInfo>, StoreError> {
+        let conn = self.reader.lock().expect("reader lock");
+        let mut stmt = conn.prepare_cached(
+            "SELECT prefix, scope, created_at, revoked_at FROM api_keys
+             WHERE workspace = ?1 ORDER BY created_at, rowid",
+        )?;
+        let rows = stmt.query_map(params![workspace.as_str()], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, Option<i64>>(3)?,
+            ))
+        })?;
+        let mut keys = Vec::new();
+        for row in rows {
+            let (prefix, scope, created_at, revoked_at) = row?;
+            keys.push(KeyInfo {
+                scope: scope
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("key {prefix}: {e}")))?,
+                prefix,
+                created_at: Timestamp::from_millis(created_at),
+                revoked_at: revoked_at.map(Timestamp::from_millis),
+            });
+        }
+        Ok(keys)
+    }
+
+    fn revoke_key(&self, workspace: &WorkspaceId, key: &str) -> Result<Revoked, StoreError> {
+        let conn = self.reader.lock().expect("reader lock");
+        // The whole secret, or the prefix that listings show.
+        let matching: Vec<(String, String, Option<i64>)> = conn
+            .prepare_cached(
+                "SELECT key_hash, prefix, revoked_at FROM api_keys
+                 WHERE workspace = ?1 AND (key_hash = ?2 OR prefix = ?3)",
+            )?
+            .query_map(params![workspace.as_str(), hash_secret(key), key], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        match matching.as_slice() {
+            [] => Ok(Revoked::NotFound),
+            [(_, prefix, Some(_))] => Ok(Revoked::Already(prefix.clone())),
+            [(hash, prefix, None)] => {
+                conn.execute(
+                    "UPDATE api_keys SET revoked_at = ?1 WHERE key_hash = ?2",
+                    params![chrono::Utc::now().timestamp_millis(), hash],
+                )?;
+                Ok(Revoked::Now(prefix.clone()))
+            }
+            several => Ok(Revoked::Ambiguous(several.len())),
+        }
+    }
+
     fn find_key(&self, secret: &str) -> Result<Option<ApiKey>, StoreError> {
         let conn = self.reader.lock().expect("reader lock");
         let row = conn
-            .prepare_cached("SELECT workspace, scope, prefix FROM api_keys WHERE key_hash = ?1")?
+            .prepare_cached(
+                "SELECT workspace, scope, prefix FROM api_keys
+                 WHERE key_hash = ?1 AND revoked_at IS NULL",
+            )?
             .query_row(params![hash_secret(secret)], |row| {
                 Ok((
                     row.get::<_, String>(0)?,
