@@ -1,5 +1,15 @@
 //! Per-workspace rate limit: a token bucket refilled at the configured messages per second,
-//! holding at most one second's worth.
+//! holding at most one second's worth, that a request larger than the bucket may overdraw.
+//!
+//! A batch may legally hold more messages than one second's budget (Segment allows 2,500 a
+//! batch; a workspace may be limited to 50 a second). A plain bucket would refuse such a batch
+//! forever, and the SDK would retry it until it gave up (issue 12: the official Segment library
+//! stored 0 of 300 messages at a limit of 50). So a request larger than the bucket is admitted
+//! when the bucket is full, leaving it in debt; until the debt is repaid at the configured
+//! rate, every request waits. Any legal batch is therefore admitted eventually and the rate
+//! over time stays the configured one. `governor` (GCRA) was considered: it refuses outright a
+//! request larger than its burst, so it would need a burst as large as the largest batch,
+//! letting a workspace send 2,500 messages at once whatever its limit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,6 +20,7 @@ use tenure_core::WorkspaceId;
 #[derive(Debug)]
 pub struct RateLimiter {
     per_second: f64,
+    /// Tokens (negative when in debt) and when they were counted, per workspace.
     buckets: Mutex<HashMap<WorkspaceId, (f64, Instant)>>,
 }
 
@@ -24,30 +35,35 @@ impl RateLimiter {
 
     /// Takes `messages` tokens, or says how many whole seconds to wait before retrying.
     pub fn take(&self, workspace: &WorkspaceId, messages: usize) -> Result<(), u64> {
+        self.take_at(workspace, messages, Instant::now())
+    }
+
+    fn take_at(&self, workspace: &WorkspaceId, messages: usize, now: Instant) -> Result<(), u64> {
         if self.per_second == 0.0 {
             return Ok(());
         }
-        let now = Instant::now();
+        let capacity = self.per_second;
         let mut buckets = self.buckets.lock().expect("rate buckets");
-        let (tokens, last) = buckets
-            .entry(workspace.clone())
-            .or_insert((self.per_second, now));
-        let refill = now.duration_since(*last).as_secs_f64() * self.per_second;
-        *tokens = (*tokens + refill).min(self.per_second);
+        let (tokens, last) = buckets.entry(workspace.clone()).or_insert((capacity, now));
+        let refill = now.saturating_duration_since(*last).as_secs_f64() * self.per_second;
+        *tokens = (*tokens + refill).min(capacity);
         *last = now;
         let wanted = messages as f64;
-        if wanted <= *tokens {
+        // A request larger than the bucket needs it full, then overdraws it.
+        let needed = wanted.min(capacity);
+        if needed <= *tokens {
             *tokens -= wanted;
             Ok(())
         } else {
-            let missing = (wanted - *tokens).min(self.per_second);
-            Err((missing / self.per_second).ceil().max(1.0) as u64)
+            Err(((needed - *tokens) / self.per_second).ceil().max(1.0) as u64)
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -64,5 +80,54 @@ mod tests {
             "buckets are per workspace"
         );
         assert_eq!(RateLimiter::new(0).take(&ws, 1_000_000), Ok(()));
+    }
+
+    /// Issue 12: at a limit of 50 a second, a batch of 300 was refused forever.
+    #[test]
+    fn a_batch_larger_than_a_seconds_budget_is_admitted_and_then_paid_for() {
+        let ws = WorkspaceId::default_workspace();
+        let limiter = RateLimiter::new(50);
+        let t0 = Instant::now();
+        assert_eq!(
+            limiter.take_at(&ws, 300, t0),
+            Ok(()),
+            "a full bucket admits it"
+        );
+        // 250 in debt: five seconds to repay, then one more for a full bucket's worth.
+        assert_eq!(limiter.take_at(&ws, 1, t0), Err(6));
+        assert_eq!(
+            limiter.take_at(&ws, 1, t0 + Duration::from_millis(4_900)),
+            Err(1)
+        );
+        let repaid = t0 + Duration::from_secs(5);
+        assert_eq!(
+            limiter.take_at(&ws, 50, repaid),
+            Err(1),
+            "debt repaid, bucket empty"
+        );
+        assert_eq!(
+            limiter.take_at(&ws, 300, repaid + Duration::from_secs(1)),
+            Ok(())
+        );
+    }
+
+    /// The rate over time stays the configured one: a client retrying a big batch whenever it
+    /// is told to gets through at most `limit` messages a second on average.
+    #[test]
+    fn overdrawing_keeps_the_long_run_rate() {
+        let ws = WorkspaceId::default_workspace();
+        let limiter = RateLimiter::new(50);
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut admitted = 0;
+        while now < t0 + Duration::from_secs(60) {
+            match limiter.take_at(&ws, 300, now) {
+                Ok(()) => admitted += 300,
+                Err(wait) => now += Duration::from_secs(wait),
+            }
+        }
+        // 50 a second over 60 s, plus the first full bucket.
+        assert!(admitted <= 50 * 60 + 300, "{admitted}");
+        assert!(admitted >= 50 * 60 - 300, "{admitted}");
     }
 }
