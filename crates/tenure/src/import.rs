@@ -111,14 +111,37 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
 }
 
 /// Imports into an already open store.
+///
+/// Without `--skip-invalid`, every file is checked before any is stored, so a bad row in the
+/// last file leaves the store as it was, whatever came before it.
 pub fn run_with_store(ctx: &Context, store: &dyn Store, args: ImportArgs) -> anyhow::Result<()> {
     let kinds = args
         .files
         .iter()
         .map(|path| FileKind::detect(path, args.kind.as_deref()))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    for (path, kind) in args.files.iter().zip(kinds) {
-        let tally = import_file(ctx, store, path, kind, args.skip_invalid)?;
+    let received_at = Timestamp::from_datetime(chrono::Utc::now());
+    if !args.skip_invalid {
+        for (path, &kind) in args.files.iter().zip(&kinds) {
+            check_file(ctx, path, kind, received_at)?;
+        }
+    }
+    for (done, (path, &kind)) in args.files.iter().zip(&kinds).enumerate() {
+        let tally = import_file(ctx, store, path, kind, received_at).map_err(|e| {
+            let stored: Vec<String> = args.files[..done]
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            match stored.as_slice() {
+                [] => e,
+                _ => e.context(format!(
+                    "{} stopped; {} were stored whole before it, and importing them again \
+                     changes nothing",
+                    path.display(),
+                    stored.join(", ")
+                )),
+            }
+        })?;
         println!(
             "{}: {} rows of {}, {} stored, {} already present, {} skipped",
             path.display(),
@@ -132,30 +155,36 @@ pub fn run_with_store(ctx: &Context, store: &dyn Store, args: ImportArgs) -> any
     Ok(())
 }
 
+/// Reads the whole file, failing at its first bad row.
+fn check_file(
+    ctx: &Context,
+    path: &Path,
+    kind: FileKind,
+    received_at: Timestamp,
+) -> anyhow::Result<()> {
+    let mut first = None;
+    each_row(ctx, path, kind, received_at, "checking", |row| {
+        if let Err(problem) = row {
+            first.get_or_insert(problem);
+        }
+        Ok(first.is_none())
+    })?;
+    match first {
+        Some(problem) => bail!(
+            "{} (nothing was imported; fix the row or pass --skip-invalid)",
+            problem.describe(path)
+        ),
+        None => Ok(()),
+    }
+}
+
 fn import_file(
     ctx: &Context,
     store: &dyn Store,
     path: &Path,
     kind: FileKind,
-    skip_invalid: bool,
+    received_at: Timestamp,
 ) -> anyhow::Result<Tally> {
-    let received_at = Timestamp::from_datetime(chrono::Utc::now());
-    if !skip_invalid {
-        let mut first = None;
-        each_row(ctx, path, kind, received_at, "checking", |row| {
-            if let Err(problem) = row {
-                first.get_or_insert(problem);
-            }
-            Ok(first.is_none())
-        })?;
-        if let Some(problem) = first {
-            bail!(
-                "{} (nothing was imported; fix the row or pass --skip-invalid)",
-                problem.describe(path)
-            );
-        }
-    }
-
     let mut tally = Tally::default();
     let mut batch = Vec::with_capacity(APPEND_BATCH);
     let flush = |batch: &mut Vec<Entry>, tally: &mut Tally| -> anyhow::Result<()> {
@@ -189,6 +218,32 @@ fn import_file(
     Ok(tally)
 }
 
+/// A row whose amount is in a currency the configuration cannot convert: every report would
+/// have to leave it out, so an import refuses it (a webhook, which cannot be refused, is kept
+/// and flagged instead).
+fn unconvertible(ctx: &Context, body: &EntryBody) -> Option<Problem> {
+    let money = match body {
+        EntryBody::Subscription(r) => r.mrr,
+        EntryBody::Deal(r) => r.amount,
+        EntryBody::Spend(r) => r.cost,
+        _ => return None,
+    };
+    let reporting = ctx.config.reporting_currency();
+    let settings = ctx.config.report_settings();
+    if money.currency == reporting || settings.rates.contains_key(&money.currency) {
+        return None;
+    }
+    Some(Problem {
+        line: 0,
+        column: Some("currency".to_owned()),
+        reason: format!(
+            "{} has no rate to the reporting currency {reporting}: add `{} = <rate>` under \
+             [currency.rates] in the configuration",
+            money.currency, money.currency
+        ),
+    })
+}
+
 /// Calls `visit` with every row of the file, parsed, until it returns `false`.
 fn each_row(
     ctx: &Context,
@@ -214,11 +269,19 @@ fn each_row(
             let rows = read_csv(csv_kind, reader, ctx.config.reporting_currency())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             for row in rows {
-                let row = row.map(|r| r.body).map_err(|e| Problem {
-                    line: e.line,
-                    column: e.column.clone(),
-                    reason: e.reason.clone(),
-                });
+                let row = row
+                    .map_err(|e| Problem {
+                        line: e.line,
+                        column: e.column.clone(),
+                        reason: e.reason.clone(),
+                    })
+                    .and_then(|r| match unconvertible(ctx, &r.body) {
+                        Some(problem) => Err(Problem {
+                            line: r.line,
+                            ..problem
+                        }),
+                        None => Ok(r.body),
+                    });
                 if !visit(row)? {
                     break;
                 }
@@ -246,10 +309,16 @@ fn each_event(
             return Ok(());
         }
         number += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
+        // Spreadsheet tools and Windows editors start UTF-8 files with a byte-order mark; the
+        // CSV reader skips it, and so does this.
+        let text = match line.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(rest) if number == 1 => rest,
+            _ => &line[..],
+        };
+        if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let row = parse_message(&line, received_at, &limits)
+        let row = parse_message(text, received_at, &limits)
             .map(EntryBody::Segment)
             .map_err(|e| Problem {
                 line: number,

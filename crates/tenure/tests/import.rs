@@ -304,3 +304,72 @@ fn ledger_reports_group_by_attributes_and_first_touch_and_sum_back() {
     assert_eq!(test["degrees_of_freedom"], 2, "three tiers: {test}");
     assert!(test["p_value"].as_f64().unwrap() <= 1.0);
 }
+
+/// Issue 12: a multi-file import wrote the earlier files, then failed on a later one and said
+/// "nothing was imported". Every file is now checked before any is stored.
+#[test]
+fn a_bad_row_in_a_later_file_stores_nothing_from_any_file() {
+    let t = Tenure::new();
+    let accounts = t.write_file("accounts.csv", ACCOUNTS);
+    let subscriptions = t.write_file(
+        "subscriptions.csv",
+        "account_id,effective_at,mrr\nacct_1,2025-01-06,499.00\nacct_2,2025-02-01,4x\n",
+    );
+    let out = t.run(&[
+        "import",
+        accounts.to_str().unwrap(),
+        subscriptions.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("subscriptions.csv:3: column mrr") && err.contains("nothing was imported"),
+        "{err}"
+    );
+    assert_eq!(
+        t.status_json()["entries"],
+        0,
+        "accounts.csv was not stored either"
+    );
+}
+
+/// Issue 12, defect 5: a row in a currency with no configured rate is refused naming its
+/// place, rather than stored to break (now: be left out of) every report.
+#[test]
+fn a_row_in_an_unconfigured_currency_is_refused_with_its_place() {
+    let t = Tenure::new();
+    let subscriptions = t.write_file(
+        "subscriptions.csv",
+        "account_id,effective_at,mrr,currency\nacct_1,2025-01-06,499.00,USD\nacct_2,2025-02-01,50000,JPY\n",
+    );
+    let out = t.run(&["import", subscriptions.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "subscriptions.csv:3: column currency: JPY has no rate to the reporting currency USD"
+        ) && err.contains("[currency.rates]"),
+        "{err}"
+    );
+    // With a rate it is taken.
+    let config = t.write_file("tenure.toml", "[currency.rates]\nJPY = 0.0067\n");
+    t.ok(&[
+        "--config",
+        config.to_str().unwrap(),
+        "import",
+        subscriptions.to_str().unwrap(),
+    ]);
+    assert_eq!(entries_of(&t.status_json(), "subscription"), 2);
+}
+
+/// Issue 12: NDJSON starting with a byte-order mark was refused while CSV with one was read.
+#[test]
+fn ndjson_with_a_byte_order_mark_is_read() {
+    let t = Tenure::new();
+    let events = t.write_file(
+        "events.ndjson",
+        "\u{feff}{\"type\":\"identify\",\"messageId\":\"i1\",\"userId\":\"u1\",\"timestamp\":\"2025-01-01T00:00:00Z\"}\n",
+    );
+    let out = t.ok(&["import", events.to_str().unwrap()]);
+    assert!(out.contains("1 rows of events, 1 stored"), "{out}");
+}
