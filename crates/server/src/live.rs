@@ -24,7 +24,7 @@ use tenure_core::{AccountId, StoredEntry, Timestamp, WorkspaceId};
 use tenure_engine::{EngineSettings, Model};
 use tenure_health::DAY_MS;
 use tenure_reports::{account_status, daily_health, AccountStatus, ReportError, ReportSettings};
-use tenure_store::{HealthDay, Store, StoreError};
+use tenure_store::{HealthDay, LogPage, Store, StoreError, Unreadable};
 
 /// Entries read from the log per page while replaying.
 const REPLAY_PAGE: usize = 10_000;
@@ -42,6 +42,10 @@ struct WorkspaceState {
     applied_ahead: BTreeSet<i64>,
     /// Every account's latest status, when statuses are kept.
     statuses: BTreeMap<AccountId, AccountStatus>,
+    /// Entries the log holds but this build cannot read, by seq: left out of the model.
+    unreadable: BTreeMap<i64, Unreadable>,
+    /// Webhook events the ledger could not interpret that have been logged.
+    uninterpreted_logged: BTreeSet<String>,
 }
 
 impl WorkspaceState {
@@ -58,6 +62,38 @@ impl WorkspaceState {
         }
         self.model.apply(stored);
         true
+    }
+
+    /// Leaves an entry that cannot be read out of the model, saying so once.
+    fn quarantine(&mut self, workspace: &WorkspaceId, bad: Unreadable) {
+        if !self.unreadable.contains_key(&bad.seq) {
+            tracing::error!(
+                workspace = %workspace,
+                seq = bad.seq,
+                kind = %bad.kind,
+                reason = %bad.reason,
+                "left an entry that cannot be read out of the model; `tenure log unreadable` lists such entries"
+            );
+            self.unreadable.insert(bad.seq, bad);
+        }
+    }
+
+    /// Says once of each webhook event the ledger could not interpret that it is left out.
+    fn log_uninterpreted(&mut self, workspace: &WorkspaceId) {
+        let ledger = self.model.ledger();
+        if ledger.uninterpreted().count() == self.uninterpreted_logged.len() {
+            return;
+        }
+        for (event_id, reason) in ledger.uninterpreted() {
+            if self.uninterpreted_logged.insert(event_id.to_owned()) {
+                tracing::warn!(
+                    workspace = %workspace,
+                    event_id,
+                    reason,
+                    "a webhook event cannot be interpreted: it is kept in the log and changes no figure; `tenure status` lists such events"
+                );
+            }
+        }
     }
 
     /// Everything through `seq` has now been seen in the log.
@@ -227,12 +263,15 @@ impl Live {
                 };
                 let page = match first_unapplied {
                     Some(i) => store.read_log(&workspace, seqs[i] - 1, seqs.len() - i)?,
-                    None => Vec::new(),
+                    None => LogPage::default(),
                 };
                 let mut workspaces = self.workspaces.write().expect("live lock");
                 let state = self.state_mut(&mut workspaces, &workspace);
-                for stored in &page {
+                for stored in &page.entries {
                     applied += u64::from(state.apply(stored));
+                }
+                for bad in page.unreadable {
+                    state.quarantine(&workspace, bad);
                 }
                 state.seen_through(last);
                 self.update_statuses(&workspace, state);
@@ -263,6 +302,8 @@ impl Live {
                 applied_through: 0,
                 applied_ahead: BTreeSet::new(),
                 statuses: BTreeMap::new(),
+                unreadable: BTreeMap::new(),
+                uninterpreted_logged: BTreeSet::new(),
             })
     }
 
@@ -280,6 +321,7 @@ impl Live {
     /// The touched accounts are forgotten even while statuses are not kept, so a replay before
     /// [`Live::keep_statuses`] leaves nothing for the first live batch to rescore.
     fn update_statuses(&self, workspace: &WorkspaceId, state: &mut WorkspaceState) {
+        state.log_uninterpreted(workspace);
         let touched = state.model.take_touched();
         let Some((keeping, stages)) = self.statuses.get() else {
             return;
@@ -416,6 +458,15 @@ impl Live {
         self.settle();
         let workspaces = self.workspaces.read().expect("live lock");
         workspaces.get(workspace)?.statuses.get(account).cloned()
+    }
+
+    /// The entries of the workspace's log that could not be read back, by seq.
+    pub fn unreadable(&self, workspace: &WorkspaceId) -> Vec<Unreadable> {
+        let workspaces = self.workspaces.read().expect("live lock");
+        workspaces
+            .get(workspace)
+            .map(|s| s.unreadable.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Applies entries now, in the caller's thread (in any mix of workspaces).

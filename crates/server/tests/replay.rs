@@ -99,7 +99,7 @@ proptest! {
         let replayed = Live::rebuild(store.as_ref(), config.engine(), |_| {}).unwrap();
         let replayed_snapshot = replayed.read(&ws, |m| m.snapshot());
         prop_assert_eq!(&live_snapshot, &replayed_snapshot);
-        prop_assert_eq!(store.read_log(&ws, 0, 10_000).unwrap().len(), messages.len());
+        prop_assert_eq!(store.read_log(&ws, 0, 10_000).unwrap().entries.len(), messages.len());
         // a running server's catch-up finds nothing new: each entry was applied exactly once
         prop_assert_eq!(live.catch_up(store.as_ref()).unwrap(), 0);
         prop_assert_eq!(&live.read(&ws, |m| m.snapshot()), &live_snapshot);

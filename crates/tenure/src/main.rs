@@ -5,6 +5,8 @@
 
 mod demo;
 mod import;
+mod keys;
+mod log;
 mod report;
 mod serve;
 mod sim;
@@ -18,7 +20,7 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tenure_config::Config;
 use tenure_core::WorkspaceId;
-use tenure_store::{Scope, SqliteStore, Store};
+use tenure_store::{Scope, SqliteStore};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,6 +64,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Inspect the log itself.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -75,11 +80,28 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-enum KeysCommand {
+pub enum KeysCommand {
     /// Create a key and print it alone on stdout.
     Create {
         #[arg(long, value_enum)]
         scope: KeyScope,
+    },
+    /// List the workspace's keys (prefixes and scopes, never secrets), revoked ones included.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Revoke a key, by the prefix `keys list` shows or by the whole key. Running servers stop
+    /// accepting it within seconds.
+    Revoke { key: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// List the entries the log holds but this build cannot read back (left out of every figure).
+    Unreadable {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -90,7 +112,7 @@ enum ConfigCommand {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum KeyScope {
+pub enum KeyScope {
     Write,
     Read,
     Admin,
@@ -186,12 +208,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => import::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, *args),
         Command::Status { format } => status::run(&ctx, format),
-        Command::Keys(KeysCommand::Create { scope }) => {
-            let store = ctx.open_store()?;
-            let secret = store.create_key(&ctx.workspace, scope.into())?;
-            println!("{secret}");
-            Ok(())
-        }
+        Command::Log(LogCommand::Unreadable { format }) => log::unreadable(&ctx, format),
+        Command::Keys(command) => keys::run(&ctx, command),
         Command::Config(ConfigCommand::Check) => {
             print!("{}", ctx.config.to_toml());
             eprintln!("configuration is valid");

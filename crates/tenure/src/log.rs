@@ -1,0 +1,50 @@
+//! `tenure log`: looks at the log itself rather than at what is derived from it.
+
+use tenure_store::{Store, Unreadable};
+
+use crate::{Context, Format};
+
+/// Entries read per page while scanning.
+const PAGE: usize = 10_000;
+
+/// `tenure log unreadable`: every entry of the workspace's log that cannot be read back. The
+/// scan reads the log without building the model, so it works however large the store is.
+pub fn unreadable(ctx: &Context, format: Format) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let found = scan(store.as_ref(), ctx)?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&found)?),
+        Format::Table => {
+            if found.is_empty() {
+                eprintln!("every entry of workspace {} can be read", ctx.workspace);
+            }
+            for u in &found {
+                println!(
+                    "seq {}  {}  received {}\n  reason: {}\n  stored: {}",
+                    u.seq, u.kind, u.received_at, u.reason, u.stored
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn scan(store: &dyn Store, ctx: &Context) -> anyhow::Result<Vec<Unreadable>> {
+    let mut found = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.read_log(&ctx.workspace, after, PAGE)?;
+        let last = page
+            .entries
+            .last()
+            .map(|e| e.seq)
+            .into_iter()
+            .chain(page.unreadable.last().map(|u| u.seq))
+            .max();
+        found.extend(page.unreadable);
+        match last {
+            Some(seq) => after = seq,
+            None => return Ok(found),
+        }
+    }
+}
