@@ -26,7 +26,9 @@
 //!   amount is `price.unit_amount` (minor units), else `price.unit_amount_decimal` (minor units
 //!   as a decimal string, such as `"1999.5"`). A price with neither (a tiered price) is an error
 //!   rather than a silent 0. Items without a `price` fall back to the legacy `plan` object
-//!   (`amount`, `amount_decimal`, `interval`, …). A missing `quantity` counts as 1.
+//!   (`amount`, `amount_decimal`, `interval`, …). A missing `quantity` counts as 1. A negative
+//!   unit amount, quantity, coupon `amount_off` or invoice amount is an error: Stripe sends none,
+//!   and one would make MRR or revenue negative.
 //! - Metered items (`recurring.usage_type: metered`) are skipped: their amount is only known
 //!   when usage is invoiced, so it is not recurring revenue.
 //! - Arithmetic is exact (rationals of `i128`); the monthly total is rounded to the nearest
@@ -433,6 +435,9 @@ pub fn invoice_fact(event: &WebhookEvent) -> Result<Option<InvoiceFact>, StripeE
     let currency = cx.currency(&invoice.at("currency"))?;
     let amount_field = if paid { "amount_paid" } else { "amount_due" };
     let amount = cx.int(&invoice.at(amount_field))?;
+    if amount < 0 {
+        return Err(cx.err(invoice.path_of(amount_field), "is negative"));
+    }
 
     let details = invoice
         .opt("parent")
@@ -776,35 +781,43 @@ impl<'a> Cx<'a> {
             .ok_or_else(|| self.err(recurring.path_of("interval_count"), "is too large"))
     }
 
-    /// The unit amount of `item` in minor units, exactly.
+    /// The unit amount of `item` in minor units, exactly. A negative amount is an error: Stripe's
+    /// prices never are, and one would make the subscription's MRR negative.
     fn unit_amount(&self, item: &Item<'_>) -> Result<Ratio, StripeError> {
         let (int_key, decimal_key) = if item.legacy_plan {
             ("amount", "amount_decimal")
         } else {
             ("unit_amount", "unit_amount_decimal")
         };
-        if item.price.opt(int_key).is_some() {
-            return Ok(Ratio::int(self.int(&item.price.at(int_key))?));
-        }
-        let node = item.price.at(decimal_key);
-        match node.get() {
-            Some(Value::String(s)) => Ratio::parse_decimal(s).ok_or_else(|| {
-                self.err(
+        let (amount, path) = if item.price.opt(int_key).is_some() {
+            let node = item.price.at(int_key);
+            (Ratio::int(self.int(&node)?), node.path)
+        } else {
+            let node = item.price.at(decimal_key);
+            let amount = match node.get() {
+                Some(Value::String(s)) => Ratio::parse_decimal(s).ok_or_else(|| {
+                    self.err(
+                        node.path.clone(),
+                        &format!("is {s:?}, expected a decimal number"),
+                    )
+                }),
+                Some(Value::Number(n)) => Ratio::parse_decimal(&n.to_string())
+                    .ok_or_else(|| self.err(node.path.clone(), "is not a decimal number")),
+                Some(v) => Err(self.err(
                     node.path.clone(),
-                    &format!("is {s:?}, expected a decimal number"),
-                )
-            }),
-            Some(Value::Number(n)) => Ratio::parse_decimal(&n.to_string())
-                .ok_or_else(|| self.err(node.path.clone(), "is not a decimal number")),
-            Some(v) => Err(self.err(
-                node.path.clone(),
-                &format!("is {v}, expected a decimal string"),
-            )),
-            None => Err(self.err(
-                item.price.path_of(int_key),
-                &format!("and {decimal_key} are both missing: tiered prices are not supported"),
-            )),
+                    &format!("is {v}, expected a decimal string"),
+                )),
+                None => Err(self.err(
+                    item.price.path_of(int_key),
+                    &format!("and {decimal_key} are both missing: tiered prices are not supported"),
+                )),
+            }?;
+            (amount, node.path)
+        };
+        if amount.num < 0 {
+            return Err(self.err(path, "is negative"));
         }
+        Ok(amount)
     }
 
     fn monthly_minor(
@@ -894,6 +907,9 @@ impl<'a> Cx<'a> {
                 amount = amount.mul(keep).ok_or_else(overflow)?;
             } else if coupon.opt("amount_off").is_some() {
                 let off = self.amount_off(&coupon, currency)?;
+                if off < 0 {
+                    return Err(self.err(coupon.path_of("amount_off"), "is negative"));
+                }
                 let monthly = Ratio::int(off).mul(per_month).ok_or_else(overflow)?;
                 amount = amount.sub(monthly).ok_or_else(overflow)?;
             }
