@@ -45,12 +45,16 @@ pub struct StripeSettings {
 pub struct ServerSettings {
     /// Address `tenure serve` listens on unless `--listen` says otherwise.
     pub listen: String,
+    /// The time budget of one report over HTTP (fractions allowed): past it the report is
+    /// stopped and the request answered 503 `report_timeout`.
+    pub report_timeout_seconds: f64,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:7070".into(),
+            report_timeout_seconds: 60.0,
         }
     }
 }
@@ -165,6 +169,13 @@ impl Config {
                     ),
                 )
             })?;
+        let budget = self.server.report_timeout_seconds;
+        if !(budget.is_finite() && budget > 0.0 && budget <= 86_400.0) {
+            return Err(invalid(
+                "server.report_timeout_seconds",
+                format!("{budget} is not a number of seconds above 0 and at most 86400"),
+            ));
+        }
         Currency::parse(&self.currency.reporting)
             .map_err(|e| invalid("currency.reporting", e.to_string()))?;
         for (code, rate) in &self.currency.rates {
@@ -354,6 +365,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("server.listen"), "{err}");
+        for budget in ["0", "-1", "nan", "100000"] {
+            let err = Config::parse(
+                &format!("[server]\nreport_timeout_seconds = {budget}\n"),
+                "t.toml",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("server.report_timeout_seconds"), "{err}");
+        }
+        let budget = Config::parse("[server]\nreport_timeout_seconds = 5\n", "t.toml").unwrap();
+        assert_eq!(budget.server.report_timeout_seconds, 5.0);
+        assert_eq!(Config::default().server.report_timeout_seconds, 60.0);
         let err = Config::parse("[currency]\nreporting = \"EURO\"\n", "t.toml")
             .unwrap_err()
             .to_string();

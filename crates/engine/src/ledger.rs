@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use tenure_core::{AccountId, DealKind, DealRow, DealStatus, Money, SpendRow, Timestamp};
+use tenure_core::{AccountId, Currency, DealKind, DealRow, DealStatus, Money, SpendRow, Timestamp};
 
 /// Where an MRR change came from: one stream's value replaces that stream's previous value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -157,5 +157,19 @@ impl Ledger {
     /// Spend rows in date order.
     pub fn spend(&self) -> impl Iterator<Item = &SpendRow> {
         self.spend.values()
+    }
+
+    /// How many amounts reports convert to the reporting currency — MRR changes and spend
+    /// costs — the ledger holds in each currency.
+    pub fn amounts_by_currency(&self) -> BTreeMap<Currency, u64> {
+        let mut out: BTreeMap<Currency, u64> = BTreeMap::new();
+        let changes = self.accounts.values().flat_map(|a| a.changes.values());
+        for currency in changes
+            .map(|c| c.mrr.currency)
+            .chain(self.spend.values().map(|r| r.cost.currency))
+        {
+            *out.entry(currency).or_default() += 1;
+        }
+        out
     }
 }

@@ -757,7 +757,7 @@ pub(crate) fn ungrouped_in_turn(
 ) -> Result<Revenue, ReportError> {
     let mut revenue = None;
     with_model(&mut |model| revenue = Some(Revenue::ungrouped(model, settings, params)));
-    revenue.expect("with_model calls back")
+    revenue.ok_or(ReportError::Cancelled)?
 }
 
 /// One account paying at a month end: what the report makes of its facts then, and whether
@@ -840,12 +840,10 @@ pub(crate) fn backtest_report(
     }
     ends.reverse();
     if ends.is_empty() {
-        return Err(ReportError::Parameter {
-            name: "as_of",
-            reason:
-                "no month end has 90 days of outcome before as_of; back-testing needs more history"
-                    .into(),
-        });
+        return Err(ReportError::InsufficientData(
+            "no month end has 90 days of outcome before as_of; back-testing needs more history"
+                .into(),
+        ));
     }
     let mut configs = vec![("current", settings.health.clone())];
     if let Some(proposed) = &params.proposed {
@@ -924,8 +922,8 @@ pub(crate) fn adoption_report(
 ) -> Result<Report, ReportError> {
     let key = &settings.adoption.key_features;
     if key.is_empty() {
-        return Err(ReportError::Parameter {
-            name: "adoption.key_features",
+        return Err(ReportError::Settings {
+            setting: "adoption.key_features",
             reason: "no key feature is configured, so adoption depth is undefined; list your \
                      product's key events under [adoption] key_features"
                 .into(),

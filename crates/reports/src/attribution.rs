@@ -139,6 +139,10 @@ fn spend_by(
         if row.date > to || params.from.is_some_and(|f| row.date < f) {
             continue;
         }
+        // A cost in a currency without a rate is left out, as if absent (the report warns).
+        let Ok(cost) = settings.convert(row.cost) else {
+            continue;
+        };
         let key = match by {
             "channel" => Some(row.channel.clone()),
             "source" => row.source.clone(),
@@ -146,7 +150,7 @@ fn spend_by(
         };
         *spend
             .entry(key.unwrap_or_else(|| "(none)".to_owned()))
-            .or_insert(0) += settings.convert(row.cost)?;
+            .or_insert(0) += cost;
     }
     Ok(Some(spend))
 }

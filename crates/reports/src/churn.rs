@@ -189,10 +189,9 @@ fn standardise(features: &[f64], means: &[f64], scales: &[f64]) -> Vec<f64> {
 }
 
 fn too_little(reason: &str) -> ReportError {
-    ReportError::Parameter {
-        name: "as_of",
-        reason: format!("{reason}; the churn model needs more history (or churn) before as_of"),
-    }
+    ReportError::InsufficientData(format!(
+        "{reason}; the churn model needs more history (or churn) before as_of"
+    ))
 }
 
 /// `churn-model`: 24 month ends with a known 90-day outcome; the last 4 are the holdout, and

@@ -56,6 +56,20 @@ pub const REPORTS: &[&str] = &[
 ];
 
 /// What every report takes. `as_of` is required here: the edge decides what "now" is.
+///
+/// **What a parameter may cost.** The reports' long loops run over the calendar between the
+/// data and the report instant (each customer's days since conversion, each cohort's months,
+/// the months of `mrr` from `from`), so an instant far from the data would cost work in
+/// proportion to the calendar, not to the data. [`run_in_turns`] therefore accepts `as_of`,
+/// `from` and `to` only within [`allowed_span`]: from ten years ([`PAST_MARGIN_MONTHS`]) before
+/// the earliest revenue fact (MRR change, invoice, deal, spend row) or the caller's now,
+/// whichever is earlier, to a year ([`FUTURE_MARGIN_MONTHS`]) after the latest revenue fact or
+/// now, whichever is later.
+/// Outside it the report is [`ReportError::Parameter`] naming the parameter and the range (over
+/// HTTP a 400 `invalid_parameter`). Revenue facts bound the span because they come from the
+/// operator (CSV imports) or signed webhooks; a Segment message, which anyone holding a public
+/// write key can send, cannot widen it. Within the span, work is proportional to the data and
+/// the span, and the caller's `should_stop` ([`Limits`]) ends it early.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportParams {
     pub as_of: Timestamp,
@@ -345,6 +359,17 @@ pub struct Report {
     pub rows: Vec<Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<Value>,
+    /// What the figures leave out and why (an amount in a currency without a configured rate):
+    /// the same list on every report, empty when nothing is left out.
+    pub warnings: Vec<Warning>,
+}
+
+/// Something a report's figures leave out: a stable `code` and a message saying what, how
+/// much, and what to configure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    pub code: &'static str,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -365,45 +390,327 @@ pub enum ReportError {
         "an amount is in {from} but no rate to {to} is configured: add it under [currency.rates]"
     )]
     NoRate { from: Currency, to: Currency },
+    /// The configuration cannot give this report (a setting it needs is missing or invalid).
+    #[error("{setting}: {reason}")]
+    Settings {
+        setting: &'static str,
+        reason: String,
+    },
+    /// The data cannot give this report as of this instant (too little history or churn).
+    #[error("{0}")]
+    InsufficientData(String),
+    /// Stopped before it finished, because the caller's `should_stop` said so.
+    #[error("the report was stopped before it finished")]
+    Cancelled,
+}
+
+impl ReportError {
+    /// Whether the caller's request is at fault (an unknown report or grouping, a parameter
+    /// that cannot be read or is out of range), rather than the data or the configuration.
+    pub fn is_caller_error(&self) -> bool {
+        matches!(
+            self,
+            ReportError::Unknown(_)
+                | ReportError::Grouping { .. }
+                | ReportError::Parameter { .. }
+                | ReportError::Window { .. }
+        )
+    }
 }
 
 /// Gives the model to a function: once per call, so a caller that keeps the model behind a lock
 /// can take the lock for each turn and let writers in between.
 pub type WithModel<'a> = &'a dyn Fn(&mut dyn FnMut(&Model));
 
-/// Runs report `name` over `model`.
+/// Asked between turns with the model and in the longest loops; `true` stops the report with
+/// [`ReportError::Cancelled`]. The caller decides why (its client left, its time budget is
+/// spent): reports keep no clock.
+pub type ShouldStop<'a> = &'a (dyn Fn() -> bool + Sync);
+
+/// What the caller of [`run_in_turns`] decides beyond the parameters.
+#[derive(Clone, Copy)]
+pub struct Limits<'a> {
+    /// The caller's now, which with the model bounds `as_of`, `from` and `to` (see
+    /// [`ReportParams`]).
+    pub now: Timestamp,
+    pub should_stop: ShouldStop<'a>,
+}
+
+impl std::fmt::Debug for Limits<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits").field("now", &self.now).finish()
+    }
+}
+
+/// How far before the earliest revenue fact (or now) a report instant may lie: ten years, so
+/// a window can start well before the first payment (touchpoints precede revenue) while a
+/// month-by-month report stays a few hundred months.
+pub const PAST_MARGIN_MONTHS: u32 = 120;
+
+/// How far after the latest revenue fact (or now, whichever is later) a report instant may lie:
+/// a year, room for contracts and plans ahead without days evaluated for centuries.
+pub const FUTURE_MARGIN_MONTHS: u32 = 12;
+
+/// `t` moved by whole calendar months (the day clamped to the month's length), saturating at
+/// the ends of the timestamp range.
+fn shift_months(t: Timestamp, months: i64) -> Timestamp {
+    let dt = t.to_datetime();
+    let n = chrono::Months::new(months.unsigned_abs().min(u64::from(u32::MAX)) as u32);
+    let shifted = if months >= 0 {
+        dt.checked_add_months(n)
+    } else {
+        dt.checked_sub_months(n)
+    };
+    match shifted {
+        Some(dt) => Timestamp::from_datetime(dt),
+        None if months >= 0 => Timestamp::MAX,
+        None => Timestamp::MIN,
+    }
+}
+
+/// The earliest and latest instants of the model's revenue facts: MRR changes, invoices, deals
+/// (created and closed) and spend rows; none for a model without any.
+pub fn revenue_span(model: &Model) -> Option<(Timestamp, Timestamp)> {
+    let ledger = model.ledger();
+    let mut span: Option<(Timestamp, Timestamp)> = None;
+    let mut see = |t: Timestamp| {
+        span = Some(match span {
+            None => (t, t),
+            Some((lo, hi)) => (lo.min(t), hi.max(t)),
+        });
+    };
+    for (_, account) in ledger.accounts() {
+        let mut changes = account.changes();
+        if let Some(first) = changes.next() {
+            see(first.at);
+        }
+        if let Some(last) = changes.last() {
+            see(last.at);
+        }
+        for invoice in account.invoices() {
+            see(invoice.at);
+        }
+        for deal in account.deals() {
+            see(deal.created_at);
+            if let Some(closed) = deal.closed_at {
+                see(closed);
+            }
+        }
+    }
+    let mut spend = ledger.spend();
+    if let Some(first) = spend.next() {
+        see(first.date);
+    }
+    if let Some(last) = spend.last() {
+        see(last.date);
+    }
+    span
+}
+
+/// The instants `as_of`, `from` and `to` may take over `model` for a caller whose now is `now`
+/// (see [`ReportParams`]): inclusive bounds.
+pub fn allowed_span(model: &Model, now: Timestamp) -> (Timestamp, Timestamp) {
+    let (earliest, latest) = revenue_span(model).unwrap_or((now, now));
+    (
+        shift_months(earliest.min(now), -i64::from(PAST_MARGIN_MONTHS)),
+        shift_months(latest.max(now), i64::from(FUTURE_MARGIN_MONTHS)),
+    )
+}
+
+impl ReportParams {
+    /// `Ok` when `as_of`, `from` and `to` lie within `allowed` (from [`allowed_span`]); else
+    /// the first that does not, with the range.
+    pub fn check_span(&self, allowed: (Timestamp, Timestamp)) -> Result<(), ReportError> {
+        let (lo, hi) = allowed;
+        let instants = [
+            ("as_of", Some(self.as_of)),
+            ("from", self.from),
+            ("to", self.to),
+        ];
+        for (name, at) in instants {
+            if let Some(at) = at.filter(|t| *t < lo || *t > hi) {
+                return Err(ReportError::Parameter {
+                    name,
+                    reason: format!(
+                        "{at} is outside the range reports cover, {lo} to {hi} (ten years \
+                         before the earliest revenue fact or now, to a year after the latest \
+                         or now)"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The amounts the ledger holds as of `as_of` in currencies with no rate to the reporting
+/// currency, which every report leaves out: one warning per currency, saying how many amounts
+/// of how many accounts, and what to configure.
+fn currency_warnings(model: &Model, settings: &ReportSettings, as_of: Timestamp) -> Vec<Warning> {
+    #[derive(Default)]
+    struct Left {
+        amounts: u64,
+        accounts: u64,
+        spend: u64,
+    }
+    let unrated = |c: Currency| c != settings.currency && !settings.rates.contains_key(&c);
+    let mut left: BTreeMap<Currency, Left> = BTreeMap::new();
+    for (_, account) in model.ledger().accounts() {
+        let mut named = std::collections::BTreeSet::new();
+        for change in account.changes().take_while(|c| c.at <= as_of) {
+            if unrated(change.mrr.currency) {
+                left.entry(change.mrr.currency).or_default().amounts += 1;
+                named.insert(change.mrr.currency);
+            }
+        }
+        for currency in named {
+            left.entry(currency).or_default().accounts += 1;
+        }
+    }
+    for row in model.ledger().spend().filter(|r| r.date <= as_of) {
+        if unrated(row.cost.currency) {
+            left.entry(row.cost.currency).or_default().spend += 1;
+        }
+    }
+    left.into_iter()
+        .map(|(currency, l)| {
+            let mut what = Vec::new();
+            if l.amounts > 0 {
+                what.push(format!(
+                    "{} MRR amount{} of {} account{}",
+                    l.amounts,
+                    if l.amounts == 1 { "" } else { "s" },
+                    l.accounts,
+                    if l.accounts == 1 { "" } else { "s" },
+                ));
+            }
+            if l.spend > 0 {
+                what.push(format!(
+                    "{} spend row{}",
+                    l.spend,
+                    if l.spend == 1 { "" } else { "s" }
+                ));
+            }
+            Warning {
+                code: "no_rate",
+                message: format!(
+                    "{} in {currency} left out of these figures: no rate from {currency} to {} \
+                     is configured; add {currency} under [currency.rates]",
+                    what.join(" and "),
+                    settings.currency,
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Amounts (MRR changes, invoices, spend rows) the ledger holds in each currency that has no
+/// rate to the reporting currency: what reports leave out until `[currency.rates]` gives one,
+/// for `tenure status`.
+pub fn amounts_without_rate(model: &Model, settings: &ReportSettings) -> BTreeMap<Currency, u64> {
+    let mut out = model.ledger().amounts_by_currency();
+    out.retain(|c, _| *c != settings.currency && !settings.rates.contains_key(c));
+    out
+}
+
+/// Runs report `name` over `model`, whole: no bound on the instants and no stopping, for
+/// callers that chose the parameters themselves (tests, the demo). The CLI and the API use
+/// [`run_in_turns`] with [`Limits`].
 pub fn run(
     name: &str,
     model: &Model,
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    run_in_turns(name, &|f| f(model), settings, params)
+    run_with(name, &|f| f(model), settings, params, None, &|| false)
 }
 
-/// Runs report `name`, taking the model through `with_model`. Reports that score every
-/// customer on every day (`funnel`) or at many month ends (`health-backtest`, `churn-model`,
-/// `forecast`) take it in many short turns; the rest in one. Over a model
-/// that does not change between turns the report is the same as [`run`]'s.
+/// Runs report `name`, taking the model through `with_model`, for a caller with `limits`:
+/// `as_of`, `from` and `to` must lie within [`allowed_span`] of the model and `limits.now`,
+/// and the report stops with [`ReportError::Cancelled`] at the first turn (and, in `funnel`,
+/// the first customer) after `limits.should_stop` says so. Reports that score every customer
+/// on every day (`funnel`) or at many month ends (`health-backtest`, `churn-model`,
+/// `forecast`) take the model in many short turns; the rest in one. Over a model that does not
+/// change between turns the report is the same as [`run`]'s.
 pub fn run_in_turns(
     name: &str,
     with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
+    limits: Limits,
 ) -> Result<Report, ReportError> {
-    let in_turns = match name {
-        "funnel" => lifecycle::funnel_report,
-        "health-backtest" => accounts::backtest_report,
-        "churn-model" => churn::model_report,
-        "forecast" => churn::forecast_report,
+    run_with(
+        name,
+        with_model,
+        settings,
+        params,
+        Some(limits.now),
+        limits.should_stop,
+    )
+}
+
+fn run_with(
+    name: &str,
+    with_model: WithModel,
+    settings: &ReportSettings,
+    params: &ReportParams,
+    now: Option<Timestamp>,
+    should_stop: ShouldStop,
+) -> Result<Report, ReportError> {
+    if !REPORTS.contains(&name) {
+        return Err(ReportError::Unknown(name.to_owned()));
+    }
+    check_window(params)?;
+    // Once stopped, every later turn is skipped: the report runs out quickly over what it
+    // has, and its result is thrown away.
+    let stopped = std::sync::atomic::AtomicBool::new(false);
+    let checked = |f: &mut dyn FnMut(&Model)| {
+        if stopped.load(std::sync::atomic::Ordering::Relaxed) || should_stop() {
+            stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        with_model(f);
+    };
+    let mut first = None;
+    checked(&mut |model| {
+        first = Some((
+            now.map(|now| allowed_span(model, now)),
+            currency_warnings(model, settings, params.as_of),
+        ))
+    });
+    let Some((allowed, warnings)) = first else {
+        return Err(ReportError::Cancelled);
+    };
+    if let Some(allowed) = allowed {
+        params.check_span(allowed)?;
+    }
+    let report = run_turns(name, &checked, settings, params, should_stop);
+    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(ReportError::Cancelled);
+    }
+    let mut report = report?;
+    report.warnings = warnings;
+    Ok(report)
+}
+
+fn run_turns(
+    name: &str,
+    with_model: WithModel,
+    settings: &ReportSettings,
+    params: &ReportParams,
+    should_stop: ShouldStop,
+) -> Result<Report, ReportError> {
+    match name {
+        "funnel" => lifecycle::funnel_report(with_model, settings, params, should_stop),
+        "health-backtest" => accounts::backtest_report(with_model, settings, params),
+        "churn-model" => churn::model_report(with_model, settings, params),
+        "forecast" => churn::forecast_report(with_model, settings, params),
         _ => {
             let mut report = None;
             with_model(&mut |model| report = Some(run_once(name, model, settings, params)));
-            return report.expect("with_model calls back");
+            report.unwrap_or(Err(ReportError::Cancelled))
         }
-    };
-    check_window(params)?;
-    in_turns(with_model, settings, params)
+    }
 }
 
 fn check_window(params: &ReportParams) -> Result<(), ReportError> {
@@ -419,7 +726,6 @@ fn run_once(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    check_window(params)?;
     match name {
         "touchpoints" => touchpoints::report(model, params),
         "attribution" => attribution::report(model, settings, params),
@@ -490,6 +796,7 @@ impl Report {
             columns,
             rows,
             summary: None,
+            warnings: Vec::new(),
         }
     }
 

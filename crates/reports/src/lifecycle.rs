@@ -15,7 +15,9 @@ use tenure_health::{Band, Stages, ADOPTING_DEPTH, DAY_MS};
 
 use crate::accounts::{AccountInputs, State};
 use crate::revenue::{AccountRevenue, Revenue};
-use crate::{ratio, MovementKind, Report, ReportError, ReportParams, ReportSettings, WithModel};
+use crate::{
+    ratio, MovementKind, Report, ReportError, ReportParams, ReportSettings, ShouldStop, WithModel,
+};
 
 /// The first-time milestones SPEC §4 keeps on the account, in lifecycle order.
 pub const MILESTONES: &[&str] = &[
@@ -82,8 +84,8 @@ pub fn stage_rules(settings: &ReportSettings) -> Result<Stages, ReportError> {
     settings
         .stages
         .compile()
-        .map_err(|e| ReportError::Parameter {
-            name: "stages",
+        .map_err(|e| ReportError::Settings {
+            setting: "stages",
             reason: e.to_string(),
         })
 }
@@ -232,11 +234,12 @@ pub(crate) fn funnel_report(
     with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
+    should_stop: ShouldStop,
 ) -> Result<Report, ReportError> {
     let stages = stage_rules(settings)?;
     let mut revenue = None;
     with_model(&mut |model| revenue = Some(Revenue::ungrouped(model, settings, params)));
-    let revenue = revenue.expect("with_model calls back")?;
+    let revenue = revenue.ok_or(ReportError::Cancelled)??;
     let as_of = params.as_of;
     let converted: Vec<&AccountRevenue> = revenue
         .accounts
@@ -246,13 +249,16 @@ pub(crate) fn funnel_report(
     // Each account's days are independent of the others': one account per task, and a few
     // hundred accounts per turn with the model, so a caller that locks it lets writers in.
     let mut lives: Vec<(&AccountRevenue, Lifecycle)> = Vec::with_capacity(converted.len());
+    // Asked before each customer too, so a stop takes effect within one customer's days.
     for turn in converted.chunks(FUNNEL_ACCOUNTS_PER_TURN) {
         with_model(&mut |model| {
-            lives.par_extend(
-                turn.par_iter()
-                    .map(|a| (*a, lifecycle(model, settings, &stages, a, as_of))),
-            )
+            lives.par_extend(turn.par_iter().filter_map(|a| {
+                (!should_stop()).then(|| (*a, lifecycle(model, settings, &stages, a, as_of)))
+            }))
         });
+        if should_stop() {
+            return Err(ReportError::Cancelled);
+        }
     }
 
     let names: Vec<&str> = stages.names().collect();

@@ -89,7 +89,11 @@ impl AccountRevenue {
         let mut churned_at = None;
         let mut first_paid = None;
         for change in ledger.changes().take_while(|c| c.at <= as_of) {
-            let value = settings.convert(change.mrr)?;
+            // An amount in a currency without a rate is left out, as if it were not in the
+            // ledger: every report says so in its warnings.
+            let Ok(value) = settings.convert(change.mrr) else {
+                continue;
+            };
             let before = total;
             total += value - streams.insert(&change.stream, value).unwrap_or(0);
             if total == before {

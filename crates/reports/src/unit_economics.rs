@@ -51,6 +51,10 @@ pub(crate) fn report(
         if row.date > to || from.is_some_and(|f| row.date < f) {
             continue;
         }
+        // A cost in a currency without a rate is left out, as if absent (the report warns).
+        let Ok(cost) = settings.convert(row.cost) else {
+            continue;
+        };
         let key = match by.as_str() {
             "channel" => Some(row.channel.clone()),
             "source" => row.source.clone(),
@@ -58,7 +62,7 @@ pub(crate) fn report(
         };
         *spend
             .entry(key.unwrap_or_else(|| "(none)".to_owned()))
-            .or_insert(0) += settings.convert(row.cost)?;
+            .or_insert(0) += cost;
     }
     let mut names: BTreeSet<String> = spend.keys().cloned().collect();
     names.extend(

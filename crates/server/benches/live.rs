@@ -144,7 +144,11 @@ fn main() {
                 let t = Instant::now();
                 if in_turns {
                     let with_model: tenure_reports::WithModel = &|f| live.read(&ws, |m| f(m));
-                    tenure_reports::run_in_turns("funnel", with_model, &settings, &params)
+                    let limits = tenure_reports::Limits {
+                        now: params.as_of,
+                        should_stop: &|| false,
+                    };
+                    tenure_reports::run_in_turns("funnel", with_model, &settings, &params, limits)
                 } else {
                     live.read(&ws, |m| {
                         tenure_reports::run("funnel", m, &settings, &params)

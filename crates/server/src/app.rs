@@ -1,5 +1,7 @@
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -120,7 +122,8 @@ async fn run_report(
         .keys
         .authorize(&state.store, secret.as_deref(), Scope::Read)?;
     let now = Timestamp::from_datetime(chrono::Utc::now());
-    let mut params = ReportParams::parse(now, &query).map_err(report_error)?;
+    let mut params =
+        ReportParams::parse(now, &query).map_err(|e| report_error(e, Duration::ZERO))?;
     // Only a caller with a read key gets its proposal parsed.
     if let Some(body) = proposed {
         let config = tenure_config::Config::parse(&body, "the request body")
@@ -129,24 +132,88 @@ async fn run_report(
     }
     let settings = state.config.report_settings();
     let live = Arc::clone(&state.live);
+    let budget = Duration::from_secs_f64(state.config.server.report_timeout_seconds);
+    // Set when this future is dropped — the client went away, or the budget below ran out —
+    // and asked by the report between turns and in its long loops, so the work stops instead
+    // of running on for no one.
+    let stop = StopOnDrop::default();
+    let flag = Arc::clone(&stop.0);
+    let report_name = name.clone();
     // The model is read in turns, so a long report lets the applier in between.
-    tokio::task::spawn_blocking(move || {
+    let task = tokio::task::spawn_blocking(move || {
         let with_model: tenure_reports::WithModel =
             &|f| live.read(&key.workspace, |model| f(model));
-        tenure_reports::run_in_turns(&name, with_model, &settings, &params)
-    })
-    .await
-    .map_err(|_| ApiError::unavailable("the report failed", 5))?
-    .map(Json)
-    .map_err(report_error)
+        let should_stop = || flag.load(Ordering::Relaxed);
+        let limits = tenure_reports::Limits {
+            now,
+            should_stop: &should_stop,
+        };
+        tenure_reports::run_in_turns(&name, with_model, &settings, &params, limits)
+    });
+    let report = match tokio::time::timeout(budget, task).await {
+        Ok(done) => done.map_err(|e| {
+            tracing::error!(report = %report_name, error = %e, "report panicked");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "report_failed",
+                "the report failed; the server log says why",
+            )
+        })?,
+        Err(_) => {
+            drop(stop);
+            tracing::warn!(report = %report_name, budget_seconds = budget.as_secs_f64(),
+                "report stopped at its time budget");
+            Err(ReportError::Cancelled)
+        }
+    };
+    report.map(Json).map_err(|e| report_error(e, budget))
 }
 
-fn report_error(e: ReportError) -> ApiError {
+/// Sets its flag when dropped: a report's "stop" that fires however the request ends.
+#[derive(Default)]
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A report's failure as an answer: 400 only for the caller's mistakes (an unknown report is
+/// 404); too little data for the figure is 422, a report stopped at its `budget` is 503 with
+/// `Retry-After`, and a problem of the configuration is a logged 500 naming the cause.
+fn report_error(e: ReportError, budget: Duration) -> ApiError {
     match e {
         ReportError::Unknown(_) => {
             ApiError::new(StatusCode::NOT_FOUND, "unknown_report", e.to_string())
         }
-        other => ApiError::bad_request("invalid_parameter", other.to_string()),
+        e if e.is_caller_error() => ApiError::bad_request("invalid_parameter", e.to_string()),
+        ReportError::InsufficientData(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "insufficient_data",
+            e.to_string(),
+        ),
+        ReportError::Cancelled => ApiError {
+            retry_after_seconds: Some(budget.as_secs_f64().ceil().max(1.0) as u64),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "report_timeout",
+                format!(
+                    "the report did not finish within its time budget of {} s ([server] \
+                     report_timeout_seconds) and was stopped; narrow as_of, from and to, or \
+                     retry when the server is less busy",
+                    budget.as_secs_f64()
+                ),
+            )
+        },
+        other => {
+            tracing::error!(error = %other, "report failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "report_failed",
+                format!("the report failed: {other}"),
+            )
+        }
     }
 }
 
@@ -161,7 +228,10 @@ async fn read_status(
         .authorize(&state.store, secret.as_deref(), Scope::Read)?;
     let store = Arc::clone(&state.store);
     let live = Arc::clone(&state.live);
-    let report = tokio::task::spawn_blocking(move || status(store.as_ref(), &live, &key.workspace))
+    let settings = state.config.report_settings();
+    let report = tokio::task::spawn_blocking(move || {
+        status(store.as_ref(), &live, &key.workspace, &settings)
+    })
         .await
         .map_err(|_| ApiError::unavailable("the status query failed", 5))??;
     Ok(Json(report))

@@ -2,6 +2,7 @@
 //! over the raw body before anything is parsed, then appended to the log whole. Idempotent by
 //! event id (the entry's natural key), so Stripe's retries are acknowledged and not re-applied.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -17,6 +18,54 @@ use crate::{ApiError, AppState};
 /// Stripe events are small; anything larger is not one.
 const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
+/// The environment variable holding the default workspace's Stripe endpoint secret; another
+/// workspace's is this, `_`, and its name in capitals with `-` as `_`.
+pub const SECRET_ENV: &str = "TENURE_STRIPE_WEBHOOK_SECRET";
+
+/// Each workspace's Stripe endpoint secret. A secret signs one Stripe endpoint, and each
+/// workspace is a different company's Stripe account, so one secret must not admit events into
+/// every workspace.
+#[derive(Debug, Default)]
+pub struct StripeSecrets {
+    by_workspace: HashMap<String, Arc<str>>,
+}
+
+impl StripeSecrets {
+    /// `TENURE_STRIPE_WEBHOOK_SECRET` (else the configuration's `[stripe] webhook_secret`) for
+    /// the default workspace, and `TENURE_STRIPE_WEBHOOK_SECRET_<WORKSPACE>` for the others.
+    pub fn from_env(
+        vars: impl IntoIterator<Item = (String, String)>,
+        configured_default: Option<String>,
+    ) -> Self {
+        let mut by_workspace: HashMap<String, Arc<str>> = vars
+            .into_iter()
+            .filter(|(name, value)| name.starts_with(SECRET_ENV) && !value.is_empty())
+            .map(|(name, value)| (name, Arc::from(value)))
+            .collect();
+        if let Some(secret) = configured_default.filter(|s| !s.is_empty()) {
+            by_workspace
+                .entry(SECRET_ENV.to_owned())
+                .or_insert(Arc::from(secret));
+        }
+        Self { by_workspace }
+    }
+
+    /// The variable that holds `workspace`'s secret.
+    pub fn env_name(workspace: &WorkspaceId) -> String {
+        if *workspace == WorkspaceId::default_workspace() {
+            return SECRET_ENV.to_owned();
+        }
+        format!(
+            "{SECRET_ENV}_{}",
+            workspace.as_str().to_ascii_uppercase().replace('-', "_")
+        )
+    }
+
+    fn get(&self, workspace: &WorkspaceId) -> Option<Arc<str>> {
+        self.by_workspace.get(&Self::env_name(workspace)).cloned()
+    }
+}
+
 pub async fn stripe_default(
     state: State<AppState>,
     headers: HeaderMap,
@@ -31,8 +80,23 @@ pub async fn stripe_workspace(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let workspace = WorkspaceId::parse(&workspace)
-        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "unknown_workspace", e.to_string()))?;
+    let unknown = |why: String| ApiError::new(StatusCode::NOT_FOUND, "unknown_workspace", why);
+    let workspace = WorkspaceId::parse(&workspace).map_err(|e| unknown(e.to_string()))?;
+    // A webhook must not create a workspace: it exists once it has a key or an entry.
+    let store = Arc::clone(&state.store);
+    let known = workspace.clone();
+    let exists = tokio::task::spawn_blocking(move || {
+        Ok::<_, tenure_store::StoreError>(
+            !store.list_keys(&known)?.is_empty() || !store.log_seqs(&known, 0, 1)?.is_empty(),
+        )
+    })
+    .await
+    .map_err(|_| ApiError::unavailable("the workspace lookup failed", 5))??;
+    if !exists {
+        return Err(unknown(format!(
+            "no workspace {workspace}: create it with `tenure keys create --workspace {workspace}`"
+        )));
+    }
     receive(state, workspace, headers, body).await
 }
 
@@ -42,10 +106,18 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let Some(secret) = state.stripe_secret.clone() else {
+    let Some(secret) = state.stripe_secrets.get(&workspace) else {
         // Stripe retries 5xx, so events sent before the secret is configured are not lost.
         return Err(ApiError::unavailable(
-            "Stripe webhooks are not configured: set TENURE_STRIPE_WEBHOOK_SECRET or [stripe] webhook_secret",
+            format!(
+                "Stripe webhooks of workspace {workspace} are not configured: set {}{}",
+                StripeSecrets::env_name(&workspace),
+                if workspace == WorkspaceId::default_workspace() {
+                    " or [stripe] webhook_secret"
+                } else {
+                    ""
+                }
+            ),
             60,
         ));
     };

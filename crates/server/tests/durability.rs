@@ -68,7 +68,7 @@ impl TestApp {
 #[tokio::test]
 async fn a_message_from_a_clock_at_year_zero_is_stored_readably() {
     let app = TestApp::new("");
-    let before = chrono::Utc::now();
+    let before = tenure_core::Timestamp::from_datetime(chrono::Utc::now());
     let (code, body) = app
         .send(
             "POST",
@@ -78,14 +78,14 @@ async fn a_message_from_a_clock_at_year_zero_is_stored_readably() {
         )
         .await;
     assert_eq!(code, StatusCode::OK, "{body}");
-    let after = chrono::Utc::now();
+    let after = tenure_core::Timestamp::from_datetime(chrono::Utc::now());
     let ws = WorkspaceId::default_workspace();
     let page = app.store.read_log(&ws, 0, 10).unwrap();
     assert!(page.unreadable.is_empty(), "{:?}", page.unreadable);
     let EntryBody::Segment(m) = &page.entries[0].entry.body else {
         panic!("a segment message")
     };
-    let stored = m.timestamp.to_datetime();
+    let stored = m.timestamp;
     assert!(
         before <= stored && stored <= after,
         "clamped to receipt: {stored}"
@@ -304,4 +304,86 @@ fn uninterpreted_webhook_events_are_listed_in_status() {
         report.uninterpreted_events[0].reason
     );
     assert_eq!(report.model.accounts, 1, "the good event made its account");
+}
+
+/// `Stripe-Signature` for `body` signed now with `secret`, as Stripe computes it.
+fn stripe_signature(body: &str, secret: &str) -> String {
+    use hmac::Mac as _;
+    let t = chrono::Utc::now().timestamp();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Issue 12, defect 10: one Stripe secret admitted events into every workspace, and posting
+/// to `/webhooks/stripe/<any-name>` created that workspace.
+#[tokio::test]
+async fn each_workspace_has_its_own_stripe_secret_and_unknown_ones_are_404() {
+    let mut app = TestApp::new("");
+    let acme = WorkspaceId::parse("acme-eu").unwrap();
+    app.store.create_key(&acme, Scope::Read).unwrap();
+    app.store
+        .create_key(&WorkspaceId::parse("beta").unwrap(), Scope::Read)
+        .unwrap();
+    assert_eq!(
+        tenure_server::StripeSecrets::env_name(&acme),
+        "TENURE_STRIPE_WEBHOOK_SECRET_ACME_EU"
+    );
+    let env = [
+        ("TENURE_STRIPE_WEBHOOK_SECRET", "whsec_default"),
+        ("TENURE_STRIPE_WEBHOOK_SECRET_ACME_EU", "whsec_acme"),
+        ("PATH", "/bin"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    app.state = app
+        .state
+        .clone()
+        .with_stripe_secrets(tenure_server::StripeSecrets::from_env(env, None));
+    let event = json!({"id": "evt_1", "object": "event", "type": "customer.created",
+                       "created": 1_740_787_200, "data": {"object": {"id": "cus_1"}}})
+    .to_string();
+    let post = |path: &str, secret: &str| {
+        Request::post(path)
+            .header("content-type", "application/json")
+            .header("stripe-signature", stripe_signature(&event, secret))
+            .body(Body::from(event.clone()))
+            .unwrap()
+    };
+    let send = |request: Request<Body>| async {
+        let response = router(app.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+        )
+    };
+
+    let (code, body) = send(post("/webhooks/stripe/acme-eu", "whsec_default")).await;
+    assert_eq!(
+        code,
+        StatusCode::BAD_REQUEST,
+        "the default secret does not sign acme's: {body}"
+    );
+    let (code, body) = send(post("/webhooks/stripe/acme-eu", "whsec_acme")).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let (code, body) = send(post("/webhooks/stripe", "whsec_default")).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let (code, body) = send(post("/webhooks/stripe/beta", "whsec_default")).await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("TENURE_STRIPE_WEBHOOK_SECRET_BETA"),
+        "{body}"
+    );
+    let (code, body) = send(post("/webhooks/stripe/nonesuch", "whsec_default")).await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["code"], "unknown_workspace");
+    let workspaces = app.store.workspaces().unwrap();
+    assert!(
+        !workspaces.iter().any(|w| w.as_str() == "nonesuch"),
+        "{workspaces:?}"
+    );
 }

@@ -62,7 +62,12 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
         },
     )?;
     let live = serve::rebuild(ctx, &store)?;
-    let summary = status(store.as_ref(), &live, &ctx.workspace)?;
+    let summary = status(
+        store.as_ref(),
+        &live,
+        &ctx.workspace,
+        &ctx.config.report_settings(),
+    )?;
     println!();
     println!(
         "A simulated B2B SaaS company, {} to {}: {} accounts, {} of them customers.",

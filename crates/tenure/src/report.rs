@@ -105,20 +105,37 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
         sort: args.sort.clone(),
         key: None,
     };
-    let mut params = ReportParams::parse(Timestamp::from_datetime(chrono::Utc::now()), &raw)?;
+    let now = Timestamp::from_datetime(chrono::Utc::now());
+    let mut params = ReportParams::parse(now, &raw)?;
     if let Some(path) = &args.proposed {
         params.proposed = Some(tenure_config::Config::load(Some(path))?.health);
     }
     let store = ctx.open_store()?;
     let live = serve::rebuild(ctx, &store)?;
     let settings = ctx.config.report_settings();
-    let report = live.read(&ctx.workspace, |model| {
-        reports::run(&args.name, model, &settings, &params)
-    })?;
+    // The API's bounds on as_of, from and to, so both give the same answer; nothing stops a
+    // report the user is waiting for at the terminal (Ctrl-C ends the process).
+    let limits = reports::Limits {
+        now,
+        should_stop: &|| false,
+    };
+    let report = reports::run_in_turns(
+        &args.name,
+        &|f| live.read(&ctx.workspace, |model| f(model)),
+        &settings,
+        &params,
+        limits,
+    )?;
     match args.format {
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         ReportFormat::Csv => print!("{}", report.to_csv()),
         ReportFormat::Table => print!("{}", report.to_table()),
+    }
+    // JSON carries them in `warnings`; beside a table or CSV they go to stderr, as logs do.
+    if args.format != ReportFormat::Json {
+        for warning in &report.warnings {
+            eprintln!("warning: {}", warning.message);
+        }
     }
     Ok(())
 }

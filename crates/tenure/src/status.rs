@@ -5,7 +5,12 @@ use crate::{serve, Context, Format};
 pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     let live = serve::rebuild(ctx, &store)?;
-    let report = status(store.as_ref(), &live, &ctx.workspace)?;
+    let report = status(
+        store.as_ref(),
+        &live,
+        &ctx.workspace,
+        &ctx.config.report_settings(),
+    )?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Table => print!("{}", table(&report)),
@@ -20,6 +25,13 @@ pub fn table(s: &Status) -> String {
         out += &format!("  {:<14} {:<8} {:>12}\n", c.kind, c.source, c.entries);
     }
     out += &format!("  {:<23} {:>12}\n\n", "total", s.entries);
+    if !s.amounts_without_rate.is_empty() {
+        out += "amounts in unconfigured currencies (left out of every report until [currency.rates] gives a rate)\n";
+        for (currency, n) in &s.amounts_without_rate {
+            out += &format!("  {:<23} {:>12}\n", currency, n);
+        }
+        out += "\n";
+    }
     out += &format!("  {:<23} {:>12}\n", "accounts", s.model.accounts);
     out += &format!("  {:<23} {:>12}\n", "persons", s.model.persons);
     out += &format!("  {:<23} {:>12}\n", "anonymous ids", s.model.anonymous_ids);

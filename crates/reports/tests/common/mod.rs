@@ -35,6 +35,13 @@ pub fn company(accounts: usize) -> (Model, serde_json::Value) {
 
 /// [`company`] from another seed of the simulator.
 pub fn company_of_seed(accounts: usize, seed: u64) -> (Model, serde_json::Value) {
+    let (bodies, truth) = company_entries(accounts, seed);
+    (model_of(bodies), truth)
+}
+
+/// The entries of [`company_of_seed`]'s company, in the order it applies them, and its planted
+/// truth: for tests that build the model with something more.
+pub fn company_entries(accounts: usize, seed: u64) -> (Vec<EntryBody>, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let config = tenure_sim::SimConfig {
         accounts,
@@ -64,18 +71,19 @@ pub fn company_of_seed(accounts: usize, seed: u64) -> (Model, serde_json::Value)
     }
     for line in BufReader::new(File::open(dir.path().join("events.ndjson")).unwrap()).lines() {
         apply(EntryBody::Segment(
+            // Imported the day after the company's last day: an imported event may not lie
+            // after its import.
             parse_message(
                 line.unwrap().as_bytes(),
-                Timestamp::from_millis(0),
+                Timestamp::parse("2026-11-02T00:00:00Z").unwrap(),
                 &Limits::default(),
             )
             .unwrap(),
         ));
     }
-    let model = model_of(bodies);
     let truth = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("ground_truth.json")).unwrap(),
     )
     .unwrap();
-    (model, truth)
+    (bodies, truth)
 }
