@@ -25,8 +25,12 @@ pub enum StoreError {
     /// The store has been closed or its writer has stopped.
     #[error("the store is not accepting writes: {0}")]
     Unavailable(String),
-    #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    /// The store cannot be opened (its directory, lock file or database file).
+    #[error("{0}")]
+    Open(String),
+    /// SQLite failed; the text says what failed and, where it can, what to do.
+    #[error("{0}")]
+    Database(String),
     #[error("the store holds a value that cannot be read: {0}")]
     Corrupt(String),
     #[error("{path}: the data directory's database was written by a newer tenure (schema version {found}, this build knows up to {known})")]
@@ -35,6 +39,37 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(describe_sqlite(&e))
+    }
+}
+
+/// SQLite's message once (its error type repeats it through its source), with what to do for
+/// the failures an operator can fix.
+fn describe_sqlite(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode;
+    let rusqlite::Error::SqliteFailure(failure, message) = e else {
+        return format!("database error: {e}");
+    };
+    let detail = message.clone().unwrap_or_else(|| failure.to_string());
+    let hint = match failure.code {
+        ErrorCode::DiskFull => "the disk holding the data directory is full: free space, then retry",
+        ErrorCode::ReadOnly => "the database cannot be written (read-only file, directory or disk)",
+        ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
+            "the database file cannot be opened: check that the data directory exists and this user may read and write it"
+        }
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+            "another process holds the database locked; retry shortly"
+        }
+        ErrorCode::NotADatabase => "the file is not a tenure database",
+        ErrorCode::DatabaseCorrupt => "the database file is damaged: restore it from a backup",
+        ErrorCode::SystemIoFailure => "the disk failed to read or write the database",
+        _ => return format!("database error: {detail}"),
+    };
+    format!("{hint} ({detail})")
 }
 
 /// The result of one append: the entries that were new, with their sequence numbers, and how
@@ -155,4 +190,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         workspace: &WorkspaceId,
         version: &str,
     ) -> Result<BTreeMap<String, Timestamp>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12: "database error: database or disk is full: database or disk is full: Error
+    /// code 13: …" at start-up on a full disk. Now: what to do, then SQLite's words once.
+    #[test]
+    fn sqlite_failures_say_what_to_do_once() {
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full".to_owned()),
+        );
+        let text = StoreError::from(full).to_string();
+        assert_eq!(
+            text,
+            "the disk holding the data directory is full: free space, then retry (database or disk is full)"
+        );
+        assert!(std::error::Error::source(&StoreError::Database(text)).is_none());
+        let other = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            None,
+        );
+        let text = StoreError::from(other).to_string();
+        assert!(text.starts_with("database error: "), "{text}");
+        assert_eq!(text.matches("constraint").count(), 1, "{text}");
+    }
 }

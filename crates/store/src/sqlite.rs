@@ -107,13 +107,73 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) `tenure.db` in `dir` and brings its schema up to date.
     pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Unavailable(format!(
-                "cannot create data directory {}: {e}",
-                dir.display()
-            ))
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Open(format!("cannot create the directory: {e}")))?;
         Self::open(&dir.join("tenure.db"))
+    }
+
+    /// Opens `tenure.db` in `dir` for reading only, for commands that only read (`status`,
+    /// `report`) where the files or their disk cannot be written: a copy on read-only media, a
+    /// store owned by another user. Appends fail with [`StoreError::Unavailable`]; the schema
+    /// must already be this build's.
+    pub fn open_dir_read_only(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join("tenure.db");
+        if !path.exists() {
+            return Err(StoreError::Open(format!(
+                "there is no store ({} does not exist)",
+                path.display()
+            )));
+        }
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let uri = format!(
+            "file:{}",
+            path.display()
+                .to_string()
+                .replace('%', "%25")
+                .replace('?', "%3f")
+                .replace('#', "%23")
+        );
+        // A WAL database opens read-only when its -wal and -shm files exist or can be made (a
+        // server owned by another user is writing it); on read-only media where neither holds,
+        // only as immutable, which is right there since nothing can change it.
+        let immutable = Connection::open_with_flags(&uri, flags)
+            .and_then(|c| c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)))
+            .is_err();
+        let open = || -> Result<Connection, StoreError> {
+            let conn = match immutable {
+                true => Connection::open_with_flags(format!("{uri}?immutable=1"), flags)?,
+                false => Connection::open_with_flags(&uri, flags)?,
+            };
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            Ok(conn)
+        };
+        let reader = open()?;
+        let version: i64 = reader.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: path.display().to_string(),
+                found: version,
+                known,
+            });
+        }
+        if version < known {
+            return Err(StoreError::Open(format!(
+                "the store was written by an older tenure (schema version {version}, this build \
+                 needs {known}) and is read-only here, so it cannot be upgraded: open it once \
+                 where it can be written"
+            )));
+        }
+        let history = open()?;
+        Ok(Self {
+            path,
+            queue: Mutex::new(None),
+            writer: Mutex::new(None),
+            reader: Mutex::new(reader),
+            history: Mutex::new(history),
+        })
     }
 
     /// Opens (creating if needed) the database file at `path`.
@@ -135,7 +195,7 @@ impl SqliteStore {
         let handle = std::thread::Builder::new()
             .name("tenure-store-writer".into())
             .spawn(move || write_loop(writer_conn, rx))
-            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
+            .map_err(|e| StoreError::Open(format!("cannot start the writer: {e}")))?;
         Ok(Self {
             path: path.to_owned(),
             queue: Mutex::new(Some(tx)),
@@ -183,12 +243,9 @@ impl OpeningLock {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| {
-                StoreError::Unavailable(format!("cannot open {}: {e}", lock_path.display()))
-            })?;
-        file.lock().map_err(|e| {
-            StoreError::Unavailable(format!("cannot lock {}: {e}", lock_path.display()))
-        })?;
+            .map_err(|e| StoreError::Open(format!("cannot open {}: {e}", lock_path.display())))?;
+        file.lock()
+            .map_err(|e| StoreError::Open(format!("cannot lock {}: {e}", lock_path.display())))?;
         Ok(Self(file))
     }
 }
@@ -368,9 +425,9 @@ impl Store for SqliteStore {
         let (reply, answer) = mpsc::sync_channel(1);
         {
             let queue = self.queue.lock().expect("queue lock");
-            let sender = queue
-                .as_ref()
-                .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
+            let sender = queue.as_ref().ok_or_else(|| {
+                StoreError::Unavailable("the store is closed or was opened read-only".into())
+            })?;
             match sender.try_send(WriteRequest { rows, reply }) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) => return Err(StoreError::Busy),

@@ -165,3 +165,24 @@ pub fn damage_entry(dir: &std::path::Path, natural_key: &str) {
     )
     .unwrap();
 }
+
+/// `status` and `report` can read a store they cannot write; the store then refuses appends
+/// with a message that says why, and a missing store is named.
+#[test]
+fn a_store_opened_read_only_reads_and_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SqliteStore::open_dir(dir.path()).unwrap();
+        store.append(vec![track("default", "m1", 1)]).unwrap();
+    }
+    let store = SqliteStore::open_dir_read_only(dir.path()).unwrap();
+    let ws = WorkspaceId::default_workspace();
+    assert_eq!(store.read_log(&ws, 0, 10).unwrap().entries.len(), 1);
+    let err = store.append(vec![track("default", "m2", 2)]).unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    let missing = SqliteStore::open_dir_read_only(&dir.path().join("none")).unwrap_err();
+    assert!(
+        missing.to_string().contains("there is no store"),
+        "{missing}"
+    );
+}

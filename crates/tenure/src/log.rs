@@ -10,7 +10,7 @@ const PAGE: usize = 10_000;
 /// `tenure log unreadable`: every entry of the workspace's log that cannot be read back. The
 /// scan reads the log without building the model, so it works however large the store is.
 pub fn unreadable(ctx: &Context, format: Format) -> anyhow::Result<()> {
-    let store = ctx.open_store()?;
+    let store = ctx.open_store_to_read()?;
     let found = scan(store.as_ref(), ctx)?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&found)?),

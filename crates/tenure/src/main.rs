@@ -158,11 +158,37 @@ impl Context {
 
     /// Opens the store the flags select.
     pub fn open_store(&self) -> anyhow::Result<Arc<SqliteStore>> {
-        let data_dir = self
-            .data_dir
+        self.open_store_in(&self.data_dir_or_default())
+    }
+
+    /// Opens the store for a command that only reads it: as [`Context::open_store`] does, or,
+    /// where the store cannot be written (read-only files or disk), read-only.
+    pub fn open_store_to_read(&self) -> anyhow::Result<Arc<SqliteStore>> {
+        let writable = self.open_store();
+        let Err(error) = writable else {
+            return writable;
+        };
+        let data_dir = self.data_dir_or_default();
+        match SqliteStore::open_dir_read_only(&data_dir) {
+            Ok(store) => {
+                tracing::warn!(
+                    data_dir = %data_dir.display(),
+                    reason = %format!("{error:#}"),
+                    "the store cannot be written here; reading it read-only"
+                );
+                Ok(Arc::new(store))
+            }
+            Err(read_only) => {
+                tracing::debug!(error = %read_only, "the store cannot be read read-only either");
+                Err(error)
+            }
+        }
+    }
+
+    fn data_dir_or_default(&self) -> PathBuf {
+        self.data_dir
             .clone()
-            .unwrap_or_else(|| PathBuf::from("./tenure-data"));
-        self.open_store_in(&data_dir)
+            .unwrap_or_else(|| PathBuf::from("./tenure-data"))
     }
 
     /// Opens the embedded store in `data_dir` (or PostgreSQL if --database was given).

@@ -103,14 +103,13 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
         owner: args.owner.clone(),
         channel: args.channel.clone(),
         sort: args.sort.clone(),
-        key: None,
     };
     let now = Timestamp::from_datetime(chrono::Utc::now());
     let mut params = ReportParams::parse(now, &raw)?;
     if let Some(path) = &args.proposed {
         params.proposed = Some(tenure_config::Config::load(Some(path))?.health);
     }
-    let store = ctx.open_store()?;
+    let store = ctx.open_store_to_read()?;
     let live = serve::rebuild(ctx, &store)?;
     let settings = ctx.config.report_settings();
     // The API's bounds on as_of, from and to, so both give the same answer; nothing stops a

@@ -3,7 +3,7 @@ use tenure_server::{status, Status};
 use crate::{serve, Context, Format};
 
 pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
-    let store = ctx.open_store()?;
+    let store = ctx.open_store_to_read()?;
     let live = serve::rebuild(ctx, &store)?;
     let report = status(
         store.as_ref(),
@@ -24,7 +24,21 @@ pub fn table(s: &Status) -> String {
     for c in &s.entries_by_kind {
         out += &format!("  {:<14} {:<8} {:>12}\n", c.kind, c.source, c.entries);
     }
-    out += &format!("  {:<23} {:>12}\n\n", "total", s.entries);
+    out += &format!("  {:<23} {:>12}\n", "total", s.entries);
+    if s.unreadable_entries > 0 {
+        out += &format!(
+            "  {:<23} {:>12}   (left out of every figure; list them with `tenure log unreadable`)\n",
+            "unreadable", s.unreadable_entries
+        );
+    }
+    out += "\n";
+    if !s.uninterpreted_events.is_empty() {
+        out += "webhook events that cannot be interpreted (kept in the log, changing no figure)\n";
+        for e in &s.uninterpreted_events {
+            out += &format!("  {}: {}\n", e.event_id, e.reason);
+        }
+        out += "\n";
+    }
     if !s.amounts_without_rate.is_empty() {
         out += "amounts in unconfigured currencies (left out of every report until [currency.rates] gives a rate)\n";
         for (currency, n) in &s.amounts_without_rate {
