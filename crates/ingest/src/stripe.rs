@@ -667,12 +667,20 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// A unix time in seconds, from [`crate::EARLIEST_EVENT`] to year 9999 (as every input's
+    /// times are bounded).
     fn unix(&self, node: &At<'_>) -> Result<Timestamp, StripeError> {
         let seconds = self.int(node)?;
         seconds
             .checked_mul(1000)
-            .map(Timestamp::from_millis)
-            .ok_or_else(|| self.err(node.path.clone(), "is out of range for a unix time"))
+            .and_then(Timestamp::checked_from_millis)
+            .filter(|t| *t >= crate::EARLIEST_EVENT)
+            .ok_or_else(|| {
+                self.err(
+                    node.path.clone(),
+                    "is out of range for a unix time (1970 to year 9999)",
+                )
+            })
     }
 
     fn currency(&self, node: &At<'_>) -> Result<Currency, StripeError> {

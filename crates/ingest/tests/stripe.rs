@@ -1077,3 +1077,23 @@ fn signatures_from_the_official_library_verify() {
     let c = subscription_change(&event).unwrap().unwrap();
     assert_eq!((c.account_id.as_str(), c.mrr.minor), ("acct_é", 9_800));
 }
+
+/// Every time a Stripe payload carries is bounded as every other input's is (issue 12): from
+/// 1970 to year 9999, so a wild `created` cannot stretch every report's calendar.
+#[test]
+fn event_times_outside_1970_to_9999_are_errors() {
+    for created in [-1_i64, 253_402_300_800, i64::MAX / 1000 + 1] {
+        let mut event = envelope(
+            "customer.subscription.created",
+            sub(vec![item(4_900, "month", 1, 1)], json!({})),
+        );
+        event["created"] = json!(created);
+        let event = parse_event(event.to_string().as_bytes()).unwrap();
+        let e = subscription_change(&event).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "stripe event evt_1: created is out of range for a unix time (1970 to year 9999)",
+            "{created}"
+        );
+    }
+}
