@@ -6,11 +6,13 @@
 
 mod app;
 mod auth;
+mod connections;
 mod error;
 mod ingest;
 mod live;
 mod rate;
 mod status;
+mod timeout;
 mod webhooks;
 
 pub use app::{router, AppState, Application};

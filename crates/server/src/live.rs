@@ -66,7 +66,7 @@ impl WorkspaceState {
 
     /// Leaves an entry that cannot be read out of the model, saying so once.
     fn quarantine(&mut self, workspace: &WorkspaceId, bad: Unreadable) {
-        if !self.unreadable.contains_key(&bad.seq) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.unreadable.entry(bad.seq) {
             tracing::error!(
                 workspace = %workspace,
                 seq = bad.seq,
@@ -74,7 +74,7 @@ impl WorkspaceState {
                 reason = %bad.reason,
                 "left an entry that cannot be read out of the model; `tenure log unreadable` lists such entries"
             );
-            self.unreadable.insert(bad.seq, bad);
+            slot.insert(bad);
         }
     }
 
