@@ -45,6 +45,16 @@ pub struct StripeSettings {
 pub struct ServerSettings {
     /// Address `tenure serve` listens on unless `--listen` says otherwise.
     pub listen: String,
+    /// Connections served at once; one more is answered 503 and closed, so idle or slow clients
+    /// cannot use up the process's file descriptors (commonly 1,024).
+    pub max_connections: usize,
+    /// How long a connection may take to send a request's headers, counted from when it opens
+    /// or from its previous response: so also how long an idle keep-alive connection is kept.
+    pub header_timeout_seconds: u64,
+    /// The longest pause allowed between two pieces of a request body.
+    pub body_timeout_seconds: u64,
+    /// The whole of an ingest or webhook request, from its headers to the answer.
+    pub request_timeout_seconds: u64,
     /// The time budget of one report over HTTP (fractions allowed): past it the report is
     /// stopped and the request answered 503 `report_timeout`.
     pub report_timeout_seconds: f64,
@@ -54,6 +64,10 @@ impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:7070".into(),
+            max_connections: 512,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 10,
+            request_timeout_seconds: 30,
             report_timeout_seconds: 60.0,
         }
     }
@@ -169,7 +183,32 @@ impl Config {
                     ),
                 )
             })?;
-        let budget = self.server.report_timeout_seconds;
+        let server = &self.server;
+        if server.max_connections == 0 {
+            return Err(invalid(
+                "server.max_connections",
+                "0 would refuse every connection; give at least 1 (default 512)".into(),
+            ));
+        }
+        for (field, seconds) in [
+            (
+                "server.header_timeout_seconds",
+                server.header_timeout_seconds,
+            ),
+            ("server.body_timeout_seconds", server.body_timeout_seconds),
+            (
+                "server.request_timeout_seconds",
+                server.request_timeout_seconds,
+            ),
+        ] {
+            if seconds == 0 {
+                return Err(invalid(
+                    field,
+                    "0 seconds would time out every request; give at least 1".into(),
+                ));
+            }
+        }
+        let budget = server.report_timeout_seconds;
         if !(budget.is_finite() && budget > 0.0 && budget <= 86_400.0) {
             return Err(invalid(
                 "server.report_timeout_seconds",
@@ -365,6 +404,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("server.listen"), "{err}");
+        for setting in [
+            "max_connections",
+            "header_timeout_seconds",
+            "body_timeout_seconds",
+            "request_timeout_seconds",
+        ] {
+            let err = Config::parse(&format!("[server]\n{setting} = 0\n"), "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("server.{setting}")), "{err}");
+        }
         for budget in ["0", "-1", "nan", "100000"] {
             let err = Config::parse(
                 &format!("[server]\nreport_timeout_seconds = {budget}\n"),
@@ -377,6 +427,11 @@ mod tests {
         let budget = Config::parse("[server]\nreport_timeout_seconds = 5\n", "t.toml").unwrap();
         assert_eq!(budget.server.report_timeout_seconds, 5.0);
         assert_eq!(Config::default().server.report_timeout_seconds, 60.0);
+        let ok = Config::parse("[server]\nmax_connections = 8\n", "t.toml").unwrap();
+        assert_eq!(
+            (ok.server.max_connections, ok.server.header_timeout_seconds),
+            (8, 10)
+        );
         let err = Config::parse("[currency]\nreporting = \"EURO\"\n", "t.toml")
             .unwrap_err()
             .to_string();

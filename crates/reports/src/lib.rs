@@ -124,8 +124,6 @@ pub struct RawParams {
     pub owner: Option<String>,
     pub channel: Option<String>,
     pub sort: Option<String>,
-    /// The read key, when given in the query rather than a header.
-    pub key: Option<String>,
 }
 
 impl ReportParams {

@@ -5,17 +5,18 @@ use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use tenure_config::Config;
 use tenure_core::Timestamp;
 use tenure_store::{Scope, Store};
 use tokio::net::TcpListener;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
-use crate::auth::{header_key, KeyCache};
+use crate::auth::{self, header_key, KeyCache};
 use crate::rate::RateLimiter;
-use crate::{ingest, status, webhooks, ApiError, Live, Status};
+use crate::{connections, error, ingest, status, timeout, webhooks, ApiError, Live, Status};
 use tenure_reports::{RawParams, Report, ReportError, ReportParams};
 
 /// What every handler shares. Cheap to clone.
@@ -52,9 +53,22 @@ impl AppState {
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    let server = &state.config.server;
+    let request_timeout = Duration::from_secs(server.request_timeout_seconds);
+    let body_timeout = Duration::from_secs(server.body_timeout_seconds);
+    // Writes are small and must not hold a connection; reads have budgets of their own.
+    let writes = Router::new()
         .route("/v1/{kind}", post(ingest::receive))
+        .route("/webhooks/stripe", post(webhooks::stripe_default))
+        .route(
+            "/webhooks/stripe/{workspace}",
+            post(webhooks::stripe_workspace),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            request_timeout,
+            timeout::within,
+        ));
+    let reads = Router::new()
         .route("/api/v1/status", get(read_status))
         .route("/api/v1/accounts/{account}", get(read_account_status))
         .route(
@@ -65,11 +79,16 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/reports/{name}",
             get(read_report).post(read_report_with_proposal),
         )
-        .route("/webhooks/stripe", post(webhooks::stripe_default))
-        .route(
-            "/webhooks/stripe/{workspace}",
-            post(webhooks::stripe_workspace),
-        )
+        .route_layer(middleware::from_fn(auth::refuse_key_in_url));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(writes)
+        .merge(reads)
+        .fallback(error::not_found)
+        // After every route: it is set on the routes that exist when it is called.
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(middleware::from_fn(error::json_errors))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .with_state(state)
 }
 
@@ -77,15 +96,10 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-#[derive(Deserialize)]
-struct ReadParams {
-    key: Option<String>,
-}
-
 /// `GET /api/v1/reports/{name}`: the same JSON as `tenure report NAME --format json`.
 /// Query: the report flags by their snake_case names (`as_of`, `from`, `to`, `by`, `model`,
 /// `metric`, `compare`, `account`, `stage`, `band`, `signal`, `tier`, `owner`, `channel`,
-/// `sort`), and `key`.
+/// `sort`). The read key comes in the Authorization header only.
 async fn read_report(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -117,7 +131,7 @@ async fn run_report(
 ) -> Result<Json<Report>, ApiError> {
     let Query(query) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let secret = header_key(&headers)?.or(query.key.clone());
+    let secret = header_key(&headers)?;
     let key = state
         .keys
         .authorize(&state.store, secret.as_deref(), Scope::Read)?;
@@ -220,9 +234,8 @@ fn report_error(e: ReportError, budget: Duration) -> ApiError {
 async fn read_status(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(params): Query<ReadParams>,
 ) -> Result<Json<Status>, ApiError> {
-    let secret = header_key(&headers)?.or(params.key);
+    let secret = header_key(&headers)?;
     let key = state
         .keys
         .authorize(&state.store, secret.as_deref(), Scope::Read)?;
@@ -241,10 +254,9 @@ async fn read_status(
 fn read_account(
     state: &AppState,
     headers: &HeaderMap,
-    params: ReadParams,
     account: &str,
 ) -> Result<(tenure_core::WorkspaceId, tenure_core::AccountId), ApiError> {
-    let secret = header_key(headers)?.or(params.key);
+    let secret = header_key(headers)?;
     let key = state
         .keys
         .authorize(&state.store, secret.as_deref(), Scope::Read)?;
@@ -259,9 +271,8 @@ async fn read_account_status(
     State(state): State<AppState>,
     Path(account): Path<String>,
     headers: HeaderMap,
-    Query(params): Query<ReadParams>,
 ) -> Result<Json<tenure_reports::AccountStatus>, ApiError> {
-    let (workspace, id) = read_account(&state, &headers, params, &account)?;
+    let (workspace, id) = read_account(&state, &headers, &account)?;
     let live = Arc::clone(&state.live);
     tokio::task::spawn_blocking(move || live.status(&workspace, &id))
         .await
@@ -285,9 +296,8 @@ async fn read_account_history(
     State(state): State<AppState>,
     Path(account): Path<String>,
     headers: HeaderMap,
-    Query(params): Query<ReadParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (workspace, id) = read_account(&state, &headers, params, &account)?;
+    let (workspace, id) = read_account(&state, &headers, &account)?;
     let store = Arc::clone(&state.store);
     let days = tokio::task::spawn_blocking(move || store.health_days(&workspace, id.as_str()))
         .await
@@ -314,13 +324,13 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then finishes the requests in flight. Connections
+    /// are capped and timed out as `[server]` says (`docs/limits.md`).
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
+        let settings = self.state.config.server.clone();
+        connections::serve(self.listener, router(self.state), &settings, shutdown).await
     }
 }

@@ -57,7 +57,7 @@ impl KeyCache {
             Scope::Admin => key.scope == Scope::Admin,
         };
         if !allowed {
-            return Err(ApiError::unauthorized(
+            return Err(ApiError::forbidden(
                 "wrong_scope",
                 format!(
                     "this is a {} key; this call needs a {} key",
@@ -81,24 +81,44 @@ pub fn header_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         )
     };
     let text = value.to_str().map_err(|_| bad())?.trim();
-    if let Some(encoded) = text
-        .strip_prefix("Basic ")
-        .or_else(|| text.strip_prefix("basic "))
-    {
+    // RFC 9110 §11.1: the scheme name is case-insensitive, and one or more spaces follow it.
+    let (scheme, credentials) = text.split_once(' ').ok_or_else(bad)?;
+    let credentials = credentials.trim();
+    if scheme.eq_ignore_ascii_case("basic") {
         let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
+            .decode(credentials)
             .map_err(|_| bad())?;
         let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
         let user = decoded.split_once(':').map_or(decoded.as_str(), |(u, _)| u);
         return Ok(Some(user.to_owned()).filter(|u| !u.is_empty()));
     }
-    if let Some(token) = text
-        .strip_prefix("Bearer ")
-        .or_else(|| text.strip_prefix("bearer "))
-    {
-        return Ok(Some(token.trim().to_owned()).filter(|t| !t.is_empty()));
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(Some(credentials.to_owned()).filter(|t| !t.is_empty()));
     }
     Err(bad())
+}
+
+/// Middleware for the read API: a key in the query string is refused rather than ignored.
+/// URLs are kept by proxies, access logs and browser histories, so a key sent there has
+/// leaked; ignoring it would only turn the mistake into a puzzling 401.
+pub(crate) async fn refuse_key_in_url(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let named_key = request.uri().query().is_some_and(|query| {
+        url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "key")
+    });
+    if named_key {
+        return ApiError::bad_request(
+            "key_in_url",
+            "keys are not accepted in the URL, where proxies and access logs keep them: send \
+             the read key in the Authorization header (`Bearer KEY`, or Basic with the key as \
+             the user name), and consider this one leaked",
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 #[cfg(test)]
@@ -123,6 +143,20 @@ mod tests {
             Some("WK")
         );
         assert_eq!(header_key(&HeaderMap::new()).unwrap(), None);
+        for value in [
+            "BASIC V0s6",
+            "bAsIc V0s6",
+            "BEARER WK",
+            "bEaReR WK",
+            "Bearer   WK",
+        ] {
+            assert_eq!(
+                header_key(&headers(value)).unwrap().as_deref(),
+                Some("WK"),
+                "{value}"
+            );
+        }
+        assert!(header_key(&headers("BearerWK")).is_err());
         assert!(header_key(&headers("Digest abc")).is_err());
         assert!(header_key(&headers("Basic !!!")).is_err());
     }

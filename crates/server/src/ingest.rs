@@ -11,7 +11,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use serde_json::{json, Value};
 use tenure_core::{Entry, EntryBody, Source, Timestamp};
 use tenure_ingest::segment::{Endpoint, Envelope};
@@ -37,12 +37,7 @@ pub async fn receive(
     let limits = state.config.ingest.limits();
     let raw = axum::body::to_bytes(body, limits.max_batch_bytes)
         .await
-        .map_err(|_| {
-            ApiError::too_large(format!(
-                "the request body is larger than {} bytes",
-                limits.max_batch_bytes
-            ))
-        })?;
+        .map_err(|e| crate::timeout::body_error(&e, limits.max_batch_bytes))?;
     let body = decode(&headers, raw, limits.max_batch_bytes)?;
 
     let header_secret = header_key(&headers)?;
@@ -90,7 +85,10 @@ pub async fn receive(
     })))
 }
 
-/// Undoes `Content-Encoding: gzip`, refusing to inflate past `limit` bytes.
+/// Undoes `Content-Encoding: gzip`, refusing to inflate past `limit` bytes. A body may hold
+/// several gzip members (RFC 1952 §2.2; `cat a.gz b.gz` and some streaming compressors make
+/// them), all of which are decoded; bytes after them that are not a member are refused rather
+/// than dropped, as they would be part of the request the client meant.
 fn decode(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, ApiError> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
@@ -100,7 +98,7 @@ fn decode(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, ApiErr
         None | Some("") | Some("identity") => Ok(raw),
         Some("gzip") | Some("x-gzip") => {
             let mut out = Vec::with_capacity(raw.len() * 4);
-            GzDecoder::new(&raw[..])
+            MultiGzDecoder::new(&raw[..])
                 .take(limit as u64 + 1)
                 .read_to_end(&mut out)
                 .map_err(|e| {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use base64::Engine as _;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -50,15 +50,20 @@ impl TestApp {
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, Option<String>, Value) {
-        let response = router(self.state.clone()).oneshot(request).await.unwrap();
-        let status = response.status();
-        let retry = response
-            .headers()
+        let (status, headers, body) = self.send_with_headers(request).await;
+        let retry = headers
             .get("retry-after")
             .map(|v| v.to_str().unwrap().to_owned());
+        (status, retry, body)
+    }
+
+    async fn send_with_headers(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+        let response = router(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, retry, body)
+        (status, headers, body)
     }
 }
 
@@ -213,7 +218,7 @@ fn cases() -> Vec<Case> {
             "/v1/track",
             Key::Read,
             track("a"),
-            401,
+            403,
             "wrong_scope",
         ),
         Case {
@@ -224,6 +229,24 @@ fn cases() -> Vec<Case> {
             gzip: true,
             status: 400,
             code: "invalid_gzip",
+        },
+        Case {
+            name: "gzip followed by bytes that are not a gzip member",
+            path: "/v1/track",
+            key: Key::Write,
+            body: [good_gzip.as_slice(), b"{\"userId\": \"u2\"}"].concat(),
+            gzip: true,
+            status: 400,
+            code: "invalid_gzip",
+        },
+        Case {
+            name: "gzip of two members whose whole is not one message",
+            path: "/v1/track",
+            key: Key::Write,
+            body: [good_gzip.as_slice(), good_gzip.as_slice()].concat(),
+            gzip: true,
+            status: 400,
+            code: "invalid_json",
         },
     ]
 }
@@ -244,8 +267,16 @@ async fn bad_input_gets_its_documented_answer_and_stores_nothing() {
                 .headers_mut()
                 .insert("content-encoding", "gzip".parse().unwrap());
         }
-        let (status, _, body) = app.send(request).await;
+        let (status, headers, body) = app.send_with_headers(request).await;
         assert_eq!(status.as_u16(), case.status, "{}: {body}", case.name);
+        if status == StatusCode::UNAUTHORIZED {
+            assert_eq!(
+                headers.get("www-authenticate").map(|v| v.to_str().unwrap()),
+                Some("Basic realm=\"tenure\""),
+                "{}",
+                case.name
+            );
+        }
         assert_eq!(body["code"], case.code, "{}: {body}", case.name);
         assert_eq!(body["success"], false, "{}", case.name);
         assert!(
@@ -309,6 +340,23 @@ async fn every_endpoint_and_key_form_stores_once() {
         .body(Body::from(serde_json::to_vec(&track("b3")).unwrap()))
         .unwrap();
     assert_eq!(app.send(request).await.0, 200);
+    // a body of several gzip members (as `cat a.gz b.gz` makes) is decoded whole
+    let batch = serde_json::to_vec(&json!({"batch": [track("b4"), track("b5")]})).unwrap();
+    let (first, second) = batch.split_at(batch.len() / 2);
+    let mut request = post(
+        "/v1/batch",
+        Some(&app.write_key),
+        [gzip(first), gzip(second)].concat(),
+    );
+    request
+        .headers_mut()
+        .insert("content-encoding", "gzip".parse().unwrap());
+    let (status, _, answer) = app.send(request).await;
+    assert_eq!(
+        (status.as_u16(), answer["stored"].clone()),
+        (200, json!(2)),
+        "{answer}"
+    );
     // the same messages again: acknowledged, not stored twice
     let body = json!({"writeKey": app.write_key, "batch": [track("b1"), track("b2"), track("b3")]});
     let (status, _, answer) = app
@@ -319,7 +367,7 @@ async fn every_endpoint_and_key_form_stores_once() {
         (answer["stored"].clone(), answer["duplicates"].clone()),
         (json!(0), json!(3))
     );
-    assert_eq!(app.entries(), 9);
+    assert_eq!(app.entries(), 11);
     let summary = app
         .state
         .live

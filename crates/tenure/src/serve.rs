@@ -48,7 +48,8 @@ pub fn rebuild(ctx: &Context, store: &Arc<SqliteStore>) -> anyhow::Result<Arc<Li
     Ok(Arc::new(live))
 }
 
-/// Runs the server until Ctrl-C. `on_ready` is called with the bound address.
+/// Runs the server until Ctrl-C or SIGTERM, then lets the requests in flight finish.
+/// `on_ready` is called with the bound address.
 pub fn serve(
     ctx: &Context,
     store: Arc<SqliteStore>,
@@ -74,6 +75,8 @@ pub fn serve(
         let app = Application::build(listen, state)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        // Installed before anyone can know the address, so no signal finds the default action.
+        let stop = stop_signal().context("installing the signal handlers")?;
         let addr = app.local_addr()?;
         // Machine-readable on stderr, so tests that start the server on port 0 can find it.
         eprintln!("listening on http://{addr}");
@@ -126,12 +129,35 @@ pub fn serve(
         });
 
         app.run(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down");
+            let signal = stop.await;
+            tracing::info!(signal, "shutting down: finishing the requests in flight");
         })
         .await?;
         anyhow::Ok(())
     })?;
     store.close();
     Ok(())
+}
+
+/// Resolves with the signal's name on SIGINT (Ctrl-C) or SIGTERM, which systemd, `docker stop`
+/// and Kubernetes send: both mean "finish what you are doing and exit". The handlers are in
+/// place when this returns, not when the future is first polled.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = &'static str>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    })
 }
