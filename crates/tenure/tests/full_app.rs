@@ -156,11 +156,12 @@ fn keys_only_do_what_their_scope_allows() {
             .send()
             .unwrap()
     };
+    // A known key of the wrong scope is forbidden (403), not unauthenticated (401).
     let refused = write_with(&read_key);
-    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.status(), 403);
     assert_eq!(refused.json::<Value>().unwrap()["code"], "wrong_scope");
     let refused = read_with(&write_key);
-    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.status(), 403);
     assert_eq!(refused.json::<Value>().unwrap()["code"], "wrong_scope");
     assert_eq!(write_with(&write_key).status(), 200);
     assert_eq!(read_with(&read_key).status(), 200);
