@@ -16,7 +16,8 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::auth::{self, header_key, KeyCache};
 use crate::rate::RateLimiter;
-use crate::{connections, error, ingest, status, timeout, webhooks, ApiError, Live, Status};
+use crate::webhooks::StripeSecrets;
+use crate::{connections, error, ingest, keys, status, timeout, webhooks, ApiError, Live, Status};
 use tenure_reports::{RawParams, Report, ReportError, ReportParams};
 
 /// What every handler shares. Cheap to clone.
@@ -27,8 +28,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) rate: Arc<RateLimiter>,
-    /// The Stripe endpoint secret; without one, the Stripe webhook answers 503.
-    pub(crate) stripe_secret: Option<Arc<str>>,
+    /// The Stripe endpoint secret of each workspace; without one, its webhook answers 503.
+    pub(crate) stripe_secrets: Arc<StripeSecrets>,
 }
 
 impl AppState {
@@ -40,13 +41,13 @@ impl AppState {
             config,
             keys: Arc::new(KeyCache::default()),
             rate,
-            stripe_secret: None,
+            stripe_secrets: Arc::new(StripeSecrets::default()),
         }
     }
 
-    /// Accepts Stripe webhooks signed with `secret`.
-    pub fn with_stripe_secret(mut self, secret: Option<String>) -> Self {
-        self.stripe_secret = secret.filter(|s| !s.is_empty()).map(Arc::from);
+    /// Accepts each workspace's Stripe webhooks signed with its secret.
+    pub fn with_stripe_secrets(mut self, secrets: StripeSecrets) -> Self {
+        self.stripe_secrets = Arc::new(secrets);
         self
     }
 }
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/reports/{name}",
             get(read_report).post(read_report_with_proposal),
         )
+        .merge(keys::routes())
         .route_layer(middleware::from_fn(auth::refuse_key_in_url));
     Router::new()
         .route("/healthz", get(healthz))
@@ -245,8 +247,8 @@ async fn read_status(
     let report = tokio::task::spawn_blocking(move || {
         status(store.as_ref(), &live, &key.workspace, &settings)
     })
-        .await
-        .map_err(|_| ApiError::unavailable("the status query failed", 5))??;
+    .await
+    .map_err(|_| ApiError::unavailable("the status query failed", 5))??;
     Ok(Json(report))
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::http::{header, HeaderMap};
 use base64::Engine as _;
@@ -10,26 +11,41 @@ use tenure_store::{ApiKey, Scope, Store};
 
 use crate::ApiError;
 
-/// Keys already seen, so a request costs a hash-map lookup rather than a database query. Misses
-/// go to the store, so a key created by `tenure keys create` works at once.
+/// How long a key found in the store is trusted without asking it again: a key revoked by
+/// `tenure keys revoke` (or another server sharing the store) stops working within this.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// Keys seen recently, so a request costs a hash-map lookup rather than a database query. Misses
+/// and entries older than [`KEY_CACHE_TTL`] go to the store, so a key created by `tenure keys
+/// create` works at once and a revoked one stops within seconds.
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    known: Mutex<HashMap<String, ApiKey>>,
+    known: Mutex<HashMap<String, (ApiKey, Instant)>>,
 }
 
 impl KeyCache {
     pub fn lookup(&self, store: &Arc<dyn Store>, secret: &str) -> Result<Option<ApiKey>, ApiError> {
-        if let Some(key) = self.known.lock().expect("key cache").get(secret) {
-            return Ok(Some(key.clone()));
+        if let Some((key, seen)) = self.known.lock().expect("key cache").get(secret) {
+            if seen.elapsed() < KEY_CACHE_TTL {
+                return Ok(Some(key.clone()));
+            }
         }
         let found = store.find_key(secret)?;
-        if let Some(key) = &found {
-            self.known
-                .lock()
-                .expect("key cache")
-                .insert(secret.to_owned(), key.clone());
+        let mut known = self.known.lock().expect("key cache");
+        match &found {
+            Some(key) => {
+                known.insert(secret.to_owned(), (key.clone(), Instant::now()));
+            }
+            None => {
+                known.remove(secret);
+            }
         }
         Ok(found)
+    }
+
+    /// Forgets every key, so the next request of each asks the store (after a revocation here).
+    pub fn forget_all(&self) {
+        self.known.lock().expect("key cache").clear();
     }
 
     /// Resolves `secret` (if any) and checks it allows `needed`.

@@ -9,6 +9,7 @@ mod auth;
 mod connections;
 mod error;
 mod ingest;
+mod keys;
 mod live;
 mod rate;
 mod status;
@@ -16,6 +17,8 @@ mod timeout;
 mod webhooks;
 
 pub use app::{router, AppState, Application};
+pub use auth::KEY_CACHE_TTL;
 pub use error::ApiError;
 pub use live::{Live, StatusKeeping, StatusObserver};
 pub use status::{status, Status};
+pub use webhooks::StripeSecrets;

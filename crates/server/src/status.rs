@@ -15,12 +15,26 @@ pub struct Status {
     pub workspace: String,
     pub entries: u64,
     pub entries_by_kind: Vec<LogCount>,
+    /// Entries the log holds that this build cannot read back: left out of every figure, listed
+    /// by `tenure log unreadable`.
+    pub unreadable_entries: usize,
     /// Amounts (MRR changes, spend costs) by currency that has no rate to the reporting
     /// currency: left out of every report, which warns of them, until `[currency.rates]`
     /// gives a rate. Empty when every amount converts.
     pub amounts_without_rate: BTreeMap<String, u64>,
+    /// Provider webhook events kept in the log that could not be interpreted (a Stripe
+    /// subscription with `interval_count: 0`, say): they change no figure until a build that
+    /// reads them replays the log.
+    pub uninterpreted_events: Vec<Uninterpreted>,
     #[serde(flatten)]
     pub model: Summary,
+}
+
+/// A webhook event the engine could not interpret, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Uninterpreted {
+    pub event_id: String,
+    pub reason: String,
 }
 
 pub fn status(
@@ -34,10 +48,20 @@ pub fn status(
         workspace: workspace.to_string(),
         entries: entries_by_kind.iter().map(|c| c.entries).sum(),
         entries_by_kind,
+        unreadable_entries: live.unreadable(workspace).len(),
         amounts_without_rate: live.read(workspace, |m| {
             tenure_reports::amounts_without_rate(m, settings)
                 .into_iter()
                 .map(|(currency, n)| (currency.to_string(), n))
+                .collect()
+        }),
+        uninterpreted_events: live.read(workspace, |m| {
+            m.ledger()
+                .uninterpreted()
+                .map(|(event_id, reason)| Uninterpreted {
+                    event_id: event_id.to_owned(),
+                    reason: reason.to_owned(),
+                })
                 .collect()
         }),
         model: live.read(workspace, |m| m.summary()),

@@ -121,11 +121,10 @@ async fn receive(
             60,
         ));
     };
+    // A body that stops arriving is a timeout (408), not an oversize one (413).
     let raw = axum::body::to_bytes(body, MAX_EVENT_BYTES)
         .await
-        .map_err(|_| {
-            ApiError::too_large(format!("a Stripe event is at most {MAX_EVENT_BYTES} bytes"))
-        })?;
+        .map_err(|e| crate::timeout::body_error(&e, MAX_EVENT_BYTES))?;
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());

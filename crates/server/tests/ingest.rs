@@ -46,6 +46,7 @@ impl TestApp {
         self.store
             .read_log(&WorkspaceId::default_workspace(), 0, 1_000_000)
             .unwrap()
+            .entries
             .len()
     }
 
@@ -431,7 +432,8 @@ async fn clock_skew_is_corrected_from_sent_at() {
     let log = app
         .store
         .read_log(&WorkspaceId::default_workspace(), 0, 10)
-        .unwrap();
+        .unwrap()
+        .entries;
     let tenure_core::EntryBody::Segment(m) = &log[0].entry.body else {
         panic!("a segment entry")
     };

@@ -215,7 +215,8 @@ fn success_entries() -> impl Strategy<Value = Vec<tenure_core::Entry>> {
             tenure_core::EntryBody::Segment(
                 tenure_ingest::segment::parse_message(
                     line.to_string().as_bytes(),
-                    tenure_core::Timestamp::from_millis(0),
+                    // Imported after the events: a line dated after its import is refused.
+                    tenure_core::Timestamp::parse("2026-01-01").unwrap(),
                     &Default::default(),
                 )
                 .unwrap(),

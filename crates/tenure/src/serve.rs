@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use tenure_server::{AppState, Application, Live, StatusKeeping};
+use tenure_server::{AppState, Application, Live, StatusKeeping, StripeSecrets};
 use tenure_store::{SqliteStore, Store};
 
 use crate::Context;
@@ -67,11 +67,10 @@ pub fn serve(
     live.start_applier();
     runtime.block_on(async {
         let dyn_store: Arc<dyn Store> = store.clone();
-        let stripe_secret = std::env::var("TENURE_STRIPE_WEBHOOK_SECRET")
-            .ok()
-            .or_else(|| ctx.config.stripe.webhook_secret.clone());
+        let stripe_secrets =
+            StripeSecrets::from_env(std::env::vars(), ctx.config.stripe.webhook_secret.clone());
         let state = AppState::new(dyn_store.clone(), live.clone(), ctx.config.clone())
-            .with_stripe_secret(stripe_secret);
+            .with_stripe_secrets(stripe_secrets);
         let app = Application::build(listen, state)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
