@@ -22,6 +22,8 @@ pub enum MoneyError {
     Amount(String),
     #[error("{0:?} has more decimals than {1} allows")]
     Precision(String, Currency),
+    #[error("{0:?} is larger than any amount tenure accepts (at most {max} minor units)", max = Money::MAX_MINOR)]
+    TooLarge(String),
 }
 
 impl Currency {
@@ -72,8 +74,18 @@ impl fmt::Display for Currency {
 }
 
 impl Money {
+    /// The largest amount an input may carry, in minor units either way (100 billion in a
+    /// currency with cents). Sums over a hundred thousand accounts of such amounts still fit in
+    /// an `i64`, so one absurd row cannot overflow, or saturate, every total it joins.
+    pub const MAX_MINOR: i64 = 10_000_000_000_000;
+
     pub fn new(minor: i64, currency: Currency) -> Self {
         Self { minor, currency }
+    }
+
+    /// Whether the amount is within [`Money::MAX_MINOR`] either way.
+    pub fn is_plausible(&self) -> bool {
+        self.minor.unsigned_abs() <= Self::MAX_MINOR.unsigned_abs()
     }
 
     /// Parses a decimal in major units (`499.00`, `-12.5`, `1000`) exactly, without floats.
@@ -112,7 +124,11 @@ impl Money {
                 .and_then(|m| m.checked_add(i64::from(b - b'0')))
                 .ok_or_else(bad)?;
         }
-        Ok(Self::new(if negative { -minor } else { minor }, currency))
+        let money = Self::new(if negative { -minor } else { minor }, currency);
+        if !money.is_plausible() {
+            return Err(MoneyError::TooLarge(raw.to_owned()));
+        }
+        Ok(money)
     }
 }
 
@@ -165,6 +181,24 @@ mod tests {
         }
         assert!(matches!(usd("1.234"), Err(MoneyError::Precision(..))));
         assert!(usd("99999999999999999999").is_err());
+    }
+
+    /// Issue 12's class: one absurd amount must not overflow (or saturate) every total it
+    /// joins, so an amount is at most 100 billion in a currency with cents.
+    #[test]
+    fn amounts_are_bounded() {
+        assert_eq!(usd("100000000000.00"), Ok(Money::MAX_MINOR));
+        assert_eq!(usd("-100000000000"), Ok(-Money::MAX_MINOR));
+        assert!(matches!(
+            usd("100000000000.01"),
+            Err(MoneyError::TooLarge(_))
+        ));
+        assert!(matches!(
+            usd("90000000000000000"),
+            Err(MoneyError::TooLarge(_))
+        ));
+        // Sums over 100,000 accounts at the bound fit an i64.
+        assert!(Money::MAX_MINOR.checked_mul(100_000).is_some());
     }
 
     #[test]

@@ -379,6 +379,12 @@ pub fn subscription_change(
     } else {
         0
     };
+    if !Money::new(minor, currency).is_plausible() {
+        return Err(cx.err(
+            sub.path_of("items"),
+            "add up to a monthly amount larger than any tenure accepts",
+        ));
+    }
 
     let period_end = match sub.opt("current_period_end") {
         Some(_) => Some(cx.unix(&sub.at("current_period_end"))?),
@@ -437,6 +443,12 @@ pub fn invoice_fact(event: &WebhookEvent) -> Result<Option<InvoiceFact>, StripeE
     let amount = cx.int(&invoice.at(amount_field))?;
     if amount < 0 {
         return Err(cx.err(invoice.path_of(amount_field), "is negative"));
+    }
+    if !Money::new(amount, currency).is_plausible() {
+        return Err(cx.err(
+            invoice.path_of(amount_field),
+            "is larger than any amount tenure accepts",
+        ));
     }
 
     let details = invoice

@@ -1097,3 +1097,18 @@ fn event_times_outside_1970_to_9999_are_errors() {
         );
     }
 }
+
+/// Amounts are bounded as CSV amounts are (`Money::MAX_MINOR`), so one event cannot overflow
+/// every total it joins.
+#[test]
+fn an_absurd_amount_is_an_error() {
+    let err = change(
+        "customer.subscription.created",
+        sub(vec![item(9_000_000_000_000_000, "month", 1, 1)], json!({})),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "stripe event evt_1: data.object.items add up to a monthly amount larger than any tenure accepts"
+    );
+}
