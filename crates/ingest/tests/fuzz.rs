@@ -18,7 +18,7 @@ use fuzz_support::{fuzz, json_input, no_panic, text_input, Input};
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;
 use sha2::Sha256;
-use tenure_core::{Currency, EntryBody, SegmentMessage, Timestamp};
+use tenure_core::{Currency, EntryBody, Money, SegmentMessage, Timestamp};
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::{parse_message, Endpoint, Envelope, Limits};
 use tenure_ingest::stripe::{invoice_fact, parse_event, subscription_change, verify_signature};
@@ -273,6 +273,15 @@ fn csv_file(kind: CsvKind, bytes: &[u8], chunk: usize) -> bool {
                 let back: EntryBody = serde_json::from_str(&text)
                     .unwrap_or_else(|e| panic!("a row does not read back ({e}): {text}"));
                 assert_eq!(back, row.body, "{text}");
+                let amount = match &row.body {
+                    EntryBody::Subscription(r) => Some(r.mrr),
+                    EntryBody::Deal(r) => Some(r.amount),
+                    EntryBody::Spend(r) => Some(r.cost),
+                    _ => None,
+                };
+                if let Some(amount) = amount {
+                    assert!((0..=Money::MAX_MINOR).contains(&amount.minor), "{text}");
+                }
                 row.line
             }
             Err(e) => {
@@ -433,7 +442,10 @@ fn stripe_event(body: &[u8]) -> bool {
     }
     let change = match subscription_change(&event) {
         Ok(Some(change)) => {
-            assert!(change.mrr.minor >= 0, "negative MRR: {change:?}");
+            assert!(
+                (0..=Money::MAX_MINOR).contains(&change.mrr.minor),
+                "MRR out of range: {change:?}"
+            );
             let _ = (
                 change.mrr.to_string(),
                 change.at.to_string(),
@@ -449,6 +461,10 @@ fn stripe_event(body: &[u8]) -> bool {
     };
     let fact = match invoice_fact(&event) {
         Ok(Some(fact)) => {
+            assert!(
+                (0..=Money::MAX_MINOR).contains(&fact.amount.minor),
+                "amount out of range: {fact:?}"
+            );
             let _ = (fact.amount.to_string(), fact.at.to_string());
             true
         }
@@ -553,11 +569,18 @@ fn regressions() {
             segment_body(*endpoint, b, &Limits::default())
         });
     }
-    let csv: &[(&str, CsvKind, &str)] = &[(
-        "an offset moving a date before year 0000",
-        CsvKind::Touchpoints,
-        "occurred_at,account_id\n0000-01-01T00:00:00+01:00,a\n",
-    )];
+    let csv: &[(&str, CsvKind, &str)] = &[
+        (
+            "an offset moving a date before year 0000",
+            CsvKind::Touchpoints,
+            "occurred_at,account_id\n0000-01-01T00:00:00+01:00,a\n",
+        ),
+        (
+            "an MRR at i64::MAX minor units, whose ARR overflowed the accounts report",
+            CsvKind::Subscriptions,
+            "account_id,effective_at,mrr\na,2025-01-01,92233720368547758.07\n",
+        ),
+    ];
     for (name, kind, file) in csv {
         no_panic(name, file.as_bytes(), |b| csv_file(*kind, b, 1));
     }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use fuzz_support::{apply_bytes, byte_edits, fuzz, no_panic, STRINGS};
 use proptest::prelude::*;
 use proptest::sample::select;
-use tenure_core::{Currency, EntryBody, Timestamp};
+use tenure_core::{AccountId, Currency, EntryBody, Money, SubscriptionRow, Timestamp};
 use tenure_engine::Model;
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::{parse_message, Limits as SegmentLimits};
@@ -260,5 +260,42 @@ fn regressions() {
     )];
     for (name, report_name, raw) in cases {
         no_panic(name, b"", |_| report(report_name, raw));
+    }
+}
+
+/// Found by probing the fuzzers' largest accepted amounts through the reports: an MRR of
+/// `i64::MAX` minor units made `accounts`, `adoption` and `signals` overflow computing ARR
+/// (12 × MRR). Amounts are now at most `Money::MAX_MINOR` (f51a59e); at that bound every report
+/// runs.
+#[test]
+fn every_report_runs_with_the_largest_amounts_ingest_accepts() {
+    let largest = Money::new(Money::MAX_MINOR, Currency::USD);
+    let bodies = ["a", "b", "c"].map(|account| {
+        EntryBody::Subscription(SubscriptionRow {
+            account_id: AccountId::parse(account).unwrap(),
+            effective_at: Timestamp::parse("2025-01-01").unwrap(),
+            mrr: largest,
+            plan: None,
+            seats: Some(u32::MAX),
+        })
+    });
+    let model = common::model_of(bodies);
+    let params = ReportParams::at(now());
+    for name in REPORTS {
+        let name = *name;
+        no_panic(name, b"", |_| {
+            let stop = || false;
+            let limits = Limits {
+                now: now(),
+                should_stop: &stop,
+            };
+            let _ = run_in_turns(
+                name,
+                &|f| f(&model),
+                &ReportSettings::default(),
+                &params,
+                limits,
+            );
+        });
     }
 }
