@@ -38,7 +38,8 @@ pub fn simulated_store(dir: &std::path::Path, accounts: usize) -> (Arc<SqliteSto
 
 fn load(store: &SqliteStore, dir: &std::path::Path) -> u64 {
     let ws = WorkspaceId::default_workspace();
-    let received_at = Timestamp::from_millis(1_790_000_000_000);
+    // A day after the simulation ends (2026-11-01): an event is never imported before it happened.
+    let received_at = Timestamp::from_millis(1_793_577_600_000);
     let mut batch = Vec::with_capacity(10_000);
     let mut total = 0u64;
     let mut flush = |batch: &mut Vec<Entry>| {
