@@ -12,6 +12,7 @@ use tenure_store::{Scope, Store};
 
 use crate::import::{self, ImportArgs};
 use crate::sim::{self, CompanyArgs};
+use crate::stdout::{out, outln};
 use crate::{serve, Context};
 
 #[derive(Debug, Args)]
@@ -68,13 +69,16 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
         &ctx.workspace,
         &ctx.config.report_settings(),
     )?;
-    println!();
-    println!(
+    outln!();
+    outln!(
         "A simulated B2B SaaS company, {} to {}: {} accounts, {} of them customers.",
-        truth.start, truth.end, truth.totals.accounts, truth.totals.customers
+        truth.start,
+        truth.end,
+        truth.totals.accounts,
+        truth.totals.customers
     );
-    println!();
-    print!("{}", crate::status::table(&summary));
+    outln!();
+    out!("{}", crate::status::table(&summary));
     let settings = ctx.config.report_settings();
     let params = |by: Option<&str>| ReportParams {
         by: by.map(str::to_owned),
@@ -96,14 +100,14 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
             reports::run("accounts", model, &settings, &at_risk)?,
         ))
     })?;
-    println!();
+    outln!();
     let stages: Vec<String> = settings
         .stages
         .stages
         .iter()
         .map(|s| s.name.clone())
         .collect();
-    print!(
+    out!(
         "{}",
         headline(&mrr, &retention, &economics, &accounts, &stages)
     );
@@ -112,10 +116,10 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
     }
     let read_key = store.create_key(&ctx.workspace, Scope::Read)?;
     serve::serve(ctx, store, live, args.listen, |addr| {
-        println!();
-        println!("serving on http://{addr} (Ctrl-C to stop)");
-        println!("read key: {read_key}");
-        println!(
+        outln!();
+        outln!("serving on http://{addr} (Ctrl-C to stop)");
+        outln!("read key: {read_key}");
+        outln!(
             "try:      curl -s -u {read_key}: http://{addr}/api/v1/reports/touchpoints?by=channel"
         );
     })

@@ -15,6 +15,7 @@ use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::parse_message;
 use tenure_store::Store;
 
+use crate::stdout::outln;
 use crate::Context;
 
 /// Entries per append: large enough to amortise the commit, small enough to bound memory.
@@ -142,7 +143,7 @@ pub fn run_with_store(ctx: &Context, store: &dyn Store, args: ImportArgs) -> any
                 )),
             }
         })?;
-        println!(
+        outln!(
             "{}: {} rows of {}, {} stored, {} already present, {} skipped",
             path.display(),
             tally.rows,

@@ -3,6 +3,7 @@
 use anyhow::bail;
 use tenure_store::{Revoked, Store};
 
+use crate::stdout::outln;
 use crate::{Context, Format, KeysCommand};
 
 pub fn run(ctx: &Context, command: KeysCommand) -> anyhow::Result<()> {
@@ -10,17 +11,17 @@ pub fn run(ctx: &Context, command: KeysCommand) -> anyhow::Result<()> {
     match command {
         KeysCommand::Create { scope } => {
             let secret = store.create_key(&ctx.workspace, scope.into())?;
-            println!("{secret}");
+            outln!("{secret}");
         }
         KeysCommand::List { format } => {
             let keys = store.list_keys(&ctx.workspace)?;
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&keys)?),
+                Format::Json => outln!("{}", serde_json::to_string_pretty(&keys)?),
                 Format::Table => {
-                    println!("{:<18} {:<6} {:<25} revoked", "prefix", "scope", "created");
+                    outln!("{:<18} {:<6} {:<25} revoked", "prefix", "scope", "created");
                     for k in &keys {
                         let revoked = k.revoked_at.map(|t| t.to_string());
-                        println!(
+                        outln!(
                             "{:<18} {:<6} {:<25} {}",
                             k.prefix,
                             k.scope.as_str(),

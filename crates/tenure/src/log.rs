@@ -2,6 +2,7 @@
 
 use tenure_store::{Store, Unreadable};
 
+use crate::stdout::outln;
 use crate::{Context, Format};
 
 /// Entries read per page while scanning.
@@ -13,15 +14,19 @@ pub fn unreadable(ctx: &Context, format: Format) -> anyhow::Result<()> {
     let store = ctx.open_store_to_read()?;
     let found = scan(store.as_ref(), ctx)?;
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&found)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&found)?),
         Format::Table => {
             if found.is_empty() {
                 eprintln!("every entry of workspace {} can be read", ctx.workspace);
             }
             for u in &found {
-                println!(
+                outln!(
                     "seq {}  {}  received {}\n  reason: {}\n  stored: {}",
-                    u.seq, u.kind, u.received_at, u.reason, u.stored
+                    u.seq,
+                    u.kind,
+                    u.received_at,
+                    u.reason,
+                    u.stored
                 );
             }
         }

@@ -11,6 +11,7 @@ mod report;
 mod serve;
 mod sim;
 mod status;
+mod stdout;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tenure_config::Config;
 use tenure_core::WorkspaceId;
 use tenure_store::{Scope, SqliteStore};
+
+use crate::stdout::out;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -237,7 +240,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log(LogCommand::Unreadable { format }) => log::unreadable(&ctx, format),
         Command::Keys(command) => keys::run(&ctx, command),
         Command::Config(ConfigCommand::Check) => {
-            print!("{}", ctx.config.to_toml());
+            out!("{}", ctx.config.to_toml());
             eprintln!("configuration is valid");
             Ok(())
         }

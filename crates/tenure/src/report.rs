@@ -4,6 +4,7 @@ use clap::{Args, ValueEnum};
 use tenure_core::Timestamp;
 use tenure_reports::{self as reports, RawParams, ReportParams};
 
+use crate::stdout::{out, outln};
 use crate::{serve, Context};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,9 +127,9 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
         limits,
     )?;
     match args.format {
-        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        ReportFormat::Csv => print!("{}", report.to_csv()),
-        ReportFormat::Table => print!("{}", report.to_table()),
+        ReportFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
+        ReportFormat::Csv => out!("{}", report.to_csv()),
+        ReportFormat::Table => out!("{}", report.to_table()),
     }
     // JSON carries them in `warnings`; beside a table or CSV they go to stderr, as logs do.
     if args.format != ReportFormat::Json {

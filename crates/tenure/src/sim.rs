@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::stdout::outln;
 use anyhow::Context as _;
 use chrono::{Datelike, NaiveDate};
 use clap::Args;
@@ -68,7 +69,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     let config = args.company.config();
     let truth = generate(&config, &args.out)?;
     let t = &truth.totals;
-    println!(
+    outln!(
         "{}: {} accounts from {} to {}: {} leads, {} opportunities, {} customers ({} activated, {} churned), {} events",
         args.out.display(),
         t.accounts,

@@ -1,5 +1,6 @@
 use tenure_server::{status, Status};
 
+use crate::stdout::{out, outln};
 use crate::{serve, Context, Format};
 
 pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
@@ -12,8 +13,8 @@ pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
         &ctx.config.report_settings(),
     )?;
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Table => print!("{}", table(&report)),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Table => out!("{}", table(&report)),
     }
     Ok(())
 }

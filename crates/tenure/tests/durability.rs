@@ -69,3 +69,28 @@ fn keys_are_listed_without_secrets_and_revoked_by_prefix() {
         "{out:?}"
     );
 }
+
+/// `tenure report mrr | head` must not panic when the reader stops reading: the command ends
+/// quietly with success, as a Unix filter does.
+#[test]
+fn a_reader_that_stops_reading_ends_the_command_quietly() {
+    let t = Tenure::new();
+    for args in [
+        &["status", "--format", "json"][..],
+        &["report", "mrr", "--format", "csv"],
+        &["keys", "list"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = t
+            .command()
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
