@@ -94,3 +94,30 @@ fn a_reader_that_stops_reading_ends_the_command_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
 }
+
+/// Issue 12, defect 7: three processes opening a new data directory at once failed 32 times in
+/// 60 ("table log already exists", "database is locked").
+#[test]
+fn processes_opening_a_new_data_directory_at_once_all_succeed() {
+    for trial in 0..10 {
+        let t = Tenure::new();
+        let children: Vec<_> = (0..3)
+            .map(|_| {
+                t.command()
+                    .args(["status", "--format", "json"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "trial {trial}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
