@@ -332,6 +332,12 @@ impl ReportSettings {
         )
     }
 
+    /// Whether amounts in `currency` convert to the reporting currency: it is that currency,
+    /// or a rate is configured.
+    pub fn converts(&self, currency: Currency) -> bool {
+        currency == self.currency || self.rates.contains_key(&currency)
+    }
+
     /// `money` in minor units of the reporting currency; exact when no conversion is needed.
     pub fn convert(&self, money: Money) -> Result<i64, ReportError> {
         if money.currency == self.currency {
@@ -551,7 +557,7 @@ fn currency_warnings(model: &Model, settings: &ReportSettings, as_of: Timestamp)
         accounts: u64,
         spend: u64,
     }
-    let unrated = |c: Currency| c != settings.currency && !settings.rates.contains_key(&c);
+    let unrated = |c: Currency| !settings.converts(c);
     let mut left: BTreeMap<Currency, Left> = BTreeMap::new();
     for (_, account) in model.ledger().accounts() {
         let mut named = std::collections::BTreeSet::new();
@@ -607,7 +613,7 @@ fn currency_warnings(model: &Model, settings: &ReportSettings, as_of: Timestamp)
 /// for `tenure status`.
 pub fn amounts_without_rate(model: &Model, settings: &ReportSettings) -> BTreeMap<Currency, u64> {
     let mut out = model.ledger().amounts_by_currency();
-    out.retain(|c, _| *c != settings.currency && !settings.rates.contains_key(c));
+    out.retain(|c, _| !settings.converts(*c));
     out
 }
 

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tenure_core::{Entry, EntryBody, Source, Timestamp};
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::parse_message;
+use tenure_reports::ReportSettings;
 use tenure_store::Store;
 
 use crate::stdout::outln;
@@ -222,25 +223,23 @@ fn import_file(
 /// A row whose amount is in a currency the configuration cannot convert: every report would
 /// have to leave it out, so an import refuses it (a webhook, which cannot be refused, is kept
 /// and flagged instead).
-fn unconvertible(ctx: &Context, body: &EntryBody) -> Option<Problem> {
+fn unconvertible(settings: &ReportSettings, body: &EntryBody) -> Option<Problem> {
     let money = match body {
         EntryBody::Subscription(r) => r.mrr,
         EntryBody::Deal(r) => r.amount,
         EntryBody::Spend(r) => r.cost,
         _ => return None,
     };
-    let reporting = ctx.config.reporting_currency();
-    let settings = ctx.config.report_settings();
-    if money.currency == reporting || settings.rates.contains_key(&money.currency) {
+    if settings.converts(money.currency) {
         return None;
     }
     Some(Problem {
         line: 0,
         column: Some("currency".to_owned()),
         reason: format!(
-            "{} has no rate to the reporting currency {reporting}: add `{} = <rate>` under \
+            "{} has no rate to the reporting currency {}: add `{} = <rate>` under \
              [currency.rates] in the configuration",
-            money.currency, money.currency
+            money.currency, settings.currency, money.currency
         ),
     })
 }
@@ -269,6 +268,7 @@ fn each_row(
         FileKind::Csv(csv_kind) => {
             let rows = read_csv(csv_kind, reader, ctx.config.reporting_currency())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let settings = ctx.config.report_settings();
             for row in rows {
                 let row = row
                     .map_err(|e| Problem {
@@ -276,7 +276,7 @@ fn each_row(
                         column: e.column.clone(),
                         reason: e.reason.clone(),
                     })
-                    .and_then(|r| match unconvertible(ctx, &r.body) {
+                    .and_then(|r| match unconvertible(&settings, &r.body) {
                         Some(problem) => Err(Problem {
                             line: r.line,
                             ..problem
