@@ -131,7 +131,7 @@ impl Ledger {
     }
 
     /// Webhook events kept in the log that the ledger could not read, with the reason.
-    pub fn uninterpreted(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub fn uninterpreted(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
         self.uninterpreted
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))

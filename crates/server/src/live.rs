@@ -81,7 +81,8 @@ impl WorkspaceState {
     /// Says once of each webhook event the ledger could not interpret that it is left out.
     fn log_uninterpreted(&mut self, workspace: &WorkspaceId) {
         let ledger = self.model.ledger();
-        if ledger.uninterpreted().count() == self.uninterpreted_logged.len() {
+        // Asked after every applied batch: `len` is the map's, not a walk over it.
+        if ledger.uninterpreted().len() == self.uninterpreted_logged.len() {
             return;
         }
         for (event_id, reason) in ledger.uninterpreted() {

@@ -44,26 +44,29 @@ pub fn status(
     settings: &ReportSettings,
 ) -> Result<Status, StoreError> {
     let entries_by_kind = store.log_counts(workspace)?;
+    // One read of the model for everything derived from it.
+    let (amounts_without_rate, uninterpreted_events, model) = live.read(workspace, |m| {
+        let amounts = tenure_reports::amounts_without_rate(m, settings)
+            .into_iter()
+            .map(|(currency, n)| (currency.to_string(), n))
+            .collect();
+        let uninterpreted = m
+            .ledger()
+            .uninterpreted()
+            .map(|(event_id, reason)| Uninterpreted {
+                event_id: event_id.to_owned(),
+                reason: reason.to_owned(),
+            })
+            .collect();
+        (amounts, uninterpreted, m.summary())
+    });
     Ok(Status {
         workspace: workspace.to_string(),
         entries: entries_by_kind.iter().map(|c| c.entries).sum(),
         entries_by_kind,
         unreadable_entries: live.unreadable(workspace).len(),
-        amounts_without_rate: live.read(workspace, |m| {
-            tenure_reports::amounts_without_rate(m, settings)
-                .into_iter()
-                .map(|(currency, n)| (currency.to_string(), n))
-                .collect()
-        }),
-        uninterpreted_events: live.read(workspace, |m| {
-            m.ledger()
-                .uninterpreted()
-                .map(|(event_id, reason)| Uninterpreted {
-                    event_id: event_id.to_owned(),
-                    reason: reason.to_owned(),
-                })
-                .collect()
-        }),
-        model: live.read(workspace, |m| m.summary()),
+        amounts_without_rate,
+        uninterpreted_events,
+        model,
     })
 }
