@@ -88,6 +88,14 @@ pub struct LogPage {
     pub unreadable: Vec<Unreadable>,
 }
 
+impl LogPage {
+    /// The last seq the page covers, readable or not; none for an empty page.
+    pub fn last_seq(&self) -> Option<i64> {
+        let readable = self.entries.last().map(|e| e.seq);
+        readable.max(self.unreadable.last().map(|u| u.seq))
+    }
+}
+
 /// A stored entry whose form cannot be read back: written by a version with a bug, or damaged.
 /// It stays in the log untouched (a later version may read it) and is left out of derived state,
 /// so one bad entry degrades that entry, never the store.

@@ -463,28 +463,30 @@ impl Store for SqliteStore {
             "SELECT seq, kind, source, received_at, body FROM log
              WHERE workspace = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
+        // Parsed from SQLite's own buffers: the body (the bulk of a replay) is not copied
+        // first, and the kind is copied only for an entry that cannot be read.
         let rows = stmt.query_map(params![workspace.as_str(), after, limit as i64], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, String>(4)?,
-            ))
+            let seq: i64 = row.get(0)?;
+            let received_at = Timestamp::from_millis(row.get(3)?);
+            let body = row.get_ref(4)?.as_str()?;
+            Ok(
+                match read_entry(workspace, received_at, row.get_ref(2)?.as_str()?, body) {
+                    Ok(entry) => Ok(StoredEntry { seq, entry }),
+                    Err(reason) => Err(Unreadable {
+                        seq,
+                        kind: row.get(1)?,
+                        received_at,
+                        reason,
+                        stored: body.chars().take(UNREADABLE_EXCERPT_CHARS).collect(),
+                    }),
+                },
+            )
         })?;
         let mut page = LogPage::default();
         for row in rows {
-            let (seq, kind, source, received_at, body) = row?;
-            let received_at = Timestamp::from_millis(received_at);
-            match read_entry(workspace, received_at, &source, &body) {
-                Ok(entry) => page.entries.push(StoredEntry { seq, entry }),
-                Err(reason) => page.unreadable.push(Unreadable {
-                    seq,
-                    kind,
-                    received_at,
-                    reason,
-                    stored: body.chars().take(UNREADABLE_EXCERPT_CHARS).collect(),
-                }),
+            match row? {
+                Ok(entry) => page.entries.push(entry),
+                Err(bad) => page.unreadable.push(bad),
             }
         }
         Ok(page)

@@ -39,13 +39,7 @@ fn scan(store: &dyn Store, ctx: &Context) -> anyhow::Result<Vec<Unreadable>> {
     let mut after = 0;
     loop {
         let page = store.read_log(&ctx.workspace, after, PAGE)?;
-        let last = page
-            .entries
-            .last()
-            .map(|e| e.seq)
-            .into_iter()
-            .chain(page.unreadable.last().map(|u| u.seq))
-            .max();
+        let last = page.last_seq();
         found.extend(page.unreadable);
         match last {
             Some(seq) => after = seq,
