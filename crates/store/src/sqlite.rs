@@ -151,14 +151,7 @@ impl SqliteStore {
         };
         let reader = open()?;
         let version: i64 = reader.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(StoreError::TooNew {
-                path: path.display().to_string(),
-                found: version,
-                known,
-            });
-        }
+        let known = not_newer(&path, version)?;
         if version < known {
             return Err(StoreError::Open(format!(
                 "the store was written by an older tenure (schema version {version}, this build \
@@ -278,21 +271,28 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 /// How long a connection waits for another's lock before giving up.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The schema version this build knows, or an error if the database at `path`, at version
+/// `found`, was written by a newer build.
+fn not_newer(path: &Path, found: i64) -> Result<i64, StoreError> {
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(StoreError::TooNew {
+            path: path.display().to_string(),
+            found,
+            known,
+        });
+    }
+    Ok(known)
+}
+
 /// Brings the schema up to date. Each step reads the version and applies the next migration
 /// inside one write (`IMMEDIATE`) transaction, so several processes opening a new data
 /// directory at once take turns: the first creates the tables, the others see its version.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let known = MIGRATIONS.len() as i64;
     loop {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let current: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if current > known {
-            return Err(StoreError::TooNew {
-                path: path.display().to_string(),
-                found: current,
-                known,
-            });
-        }
+        not_newer(path, current)?;
         let Some(sql) = MIGRATIONS.get(current as usize) else {
             return Ok(());
         };
