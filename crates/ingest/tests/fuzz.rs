@@ -12,6 +12,8 @@
 
 mod fuzz_support;
 
+use fuzz_support::sample::{ACCOUNTS, DEALS, SPEND, SUBSCRIPTIONS, TOUCHPOINTS};
+
 use std::io::Read;
 
 use fuzz_support::{fuzz, json_input, no_panic, text_input, Input, STRIPE_EVENTS};
@@ -171,12 +173,6 @@ fn ndjson_lines() {
 
 // ---------------------------------------------------------------------------------------------
 // CSV
-
-const ACCOUNTS: &str = include_str!("../../tenure/tests/fixtures/sample/accounts.csv");
-const SUBSCRIPTIONS: &str = include_str!("../../tenure/tests/fixtures/sample/subscriptions.csv");
-const DEALS: &str = include_str!("../../tenure/tests/fixtures/sample/deals.csv");
-const SPEND: &str = include_str!("../../tenure/tests/fixtures/sample/spend.csv");
-const TOUCHPOINTS: &str = include_str!("../../tenure/tests/fixtures/sample/touchpoints.csv");
 
 /// Cells the CSV kinds give meaning to, at and past their edges.
 const CELLS: &[&str] = &[

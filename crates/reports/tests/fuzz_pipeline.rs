@@ -15,6 +15,8 @@ mod common;
 #[path = "../../ingest/tests/fuzz_support/mod.rs"]
 mod fuzz_support;
 
+use fuzz_support::sample::{ACCOUNTS, DEALS, EVENTS, SPEND, SUBSCRIPTIONS, TOUCHPOINTS};
+
 use std::time::{Duration, Instant};
 
 use fuzz_support::{json_input, no_panic, text_input, Input, STRIPE_EVENTS};
@@ -25,13 +27,6 @@ use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::{parse_message, Limits as SegmentLimits};
 use tenure_ingest::stripe::parse_event;
 use tenure_reports::{run_in_turns, Limits, ReportParams, ReportSettings, REPORTS};
-
-const ACCOUNTS: &str = include_str!("../../tenure/tests/fixtures/sample/accounts.csv");
-const SUBSCRIPTIONS: &str = include_str!("../../tenure/tests/fixtures/sample/subscriptions.csv");
-const DEALS: &str = include_str!("../../tenure/tests/fixtures/sample/deals.csv");
-const SPEND: &str = include_str!("../../tenure/tests/fixtures/sample/spend.csv");
-const TOUCHPOINTS: &str = include_str!("../../tenure/tests/fixtures/sample/touchpoints.csv");
-const EVENTS: &str = include_str!("../../tenure/tests/fixtures/sample/events.ndjson");
 
 /// Cells at the edges of what the CSV kinds accept.
 const CELLS: &[&str] = &[

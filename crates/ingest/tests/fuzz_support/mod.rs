@@ -18,6 +18,19 @@ use proptest::sample::{select, Index};
 use proptest::test_runner::Config;
 use serde_json::Value;
 
+/// The sample company's files (`crates/tenure/tests/fixtures/sample`), seeds that pass every
+/// check.
+pub mod sample {
+    pub const ACCOUNTS: &str = include_str!("../../../tenure/tests/fixtures/sample/accounts.csv");
+    pub const SUBSCRIPTIONS: &str =
+        include_str!("../../../tenure/tests/fixtures/sample/subscriptions.csv");
+    pub const DEALS: &str = include_str!("../../../tenure/tests/fixtures/sample/deals.csv");
+    pub const SPEND: &str = include_str!("../../../tenure/tests/fixtures/sample/spend.csv");
+    pub const TOUCHPOINTS: &str =
+        include_str!("../../../tenure/tests/fixtures/sample/touchpoints.csv");
+    pub const EVENTS: &str = include_str!("../../../tenure/tests/fixtures/sample/events.ndjson");
+}
+
 /// Cases per target when `TENURE_FUZZ_CASES` is not set.
 pub const DEFAULT_CASES: u32 = 2_000;
 
