@@ -8,8 +8,9 @@
 //!
 //! A session ends after `session_timeout_minutes` without a page view (a gap of exactly the
 //! timeout continues it) or at a page carrying marketing information that differs from the
-//! session's first page, unless that page is a reload of the landing URL. Pages without any
-//! marketing information (internal navigation) continue the session.
+//! session's first page, unless that page is a reload of the landing URL (the same URL with no
+//! other marketing information, though perhaps with less: a reload may lose its referrer). Pages
+//! without any marketing information (internal navigation) continue the session.
 
 use serde::{Deserialize, Serialize};
 use tenure_core::{AccountId, AnonymousId, Timestamp};
@@ -130,8 +131,28 @@ pub(crate) fn session_starts<'a>(
 }
 
 fn new_campaign(first: &PageView, page: &PageView) -> bool {
-    let reload = page.facts.url.is_some() && page.facts.url == first.facts.url;
-    !page.facts.marketing.is_empty() && page.facts.marketing != first.facts.marketing && !reload
+    let (landing, marketing) = (&first.facts.marketing, &page.facts.marketing);
+    !marketing.is_empty() && marketing != landing && !reload(first, page)
+}
+
+/// A reload of the landing page: the same URL, and nothing in its marketing information that
+/// the landing page did not have. A browser may drop the referrer when reloading, so a missing
+/// field is no news; the same URL reached from another external referrer (a second search, a
+/// link shared elsewhere) is a new arrival, and so a new session.
+fn reload(first: &PageView, page: &PageView) -> bool {
+    fn same_or_none<T: PartialEq>(page: &Option<T>, landing: &Option<T>) -> bool {
+        page.is_none() || page == landing
+    }
+    let (landing, m) = (&first.facts.marketing, &page.facts.marketing);
+    page.facts.url.is_some()
+        && page.facts.url == first.facts.url
+        && same_or_none(&m.source, &landing.source)
+        && same_or_none(&m.medium, &landing.medium)
+        && same_or_none(&m.campaign, &landing.campaign)
+        && same_or_none(&m.content, &landing.content)
+        && same_or_none(&m.term, &landing.term)
+        && same_or_none(&m.click_id, &landing.click_id)
+        && same_or_none(&m.referrer_host, &landing.referrer_host)
 }
 
 /// The touchpoint of a session's first page or of a campaign track (person filled in later).

@@ -109,6 +109,74 @@ fn a_reload_of_the_landing_url_does_not() {
 }
 
 #[test]
+fn the_same_landing_url_from_another_external_referrer_is_a_new_session() {
+    // One visitor on /pricing five times, 5 minutes apart (well within the 30-minute timeout):
+    //    0 min  from www.google.com        -> session 1: organic_search (a search engine)
+    //    5 min  from www.bing.com          -> another external referrer: session 2, organic_search
+    //   10 min  from news.ycombinator.com  -> another again: session 3, referral (neither search
+    //                                         engine nor social network)
+    //   15 min  from news.ycombinator.com  -> same URL, same referrer: a reload, still session 3
+    //   20 min  no referrer                -> same URL, referrer lost: a reload, still session 3
+    // Three touchpoints.
+    const PRICING: &str = "https://www.acme.io/pricing";
+    let m = model(&[
+        view("m1", 0, PRICING)
+            .referrer("https://www.google.com/")
+            .entry(),
+        view("m2", 5 * MINUTE, PRICING)
+            .referrer("https://www.bing.com/")
+            .entry(),
+        view("m3", 10 * MINUTE, PRICING)
+            .referrer("https://news.ycombinator.com/item?id=1")
+            .entry(),
+        view("m4", 15 * MINUTE, PRICING)
+            .referrer("https://news.ycombinator.com/item?id=1")
+            .entry(),
+        view("m5", 20 * MINUTE, PRICING).entry(),
+    ]);
+    assert_eq!(
+        channels(&m),
+        ["organic_search", "organic_search", "referral"]
+    );
+    let referrers: Vec<_> = m
+        .touchpoints()
+        .iter()
+        .map(|t| t.referrer_host.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        referrers,
+        ["www.google.com", "www.bing.com", "news.ycombinator.com"]
+    );
+    let starts: Vec<_> = m
+        .touchpoints()
+        .iter()
+        .map(|t| t.occurred_at.millis() - crate::support::t0())
+        .collect();
+    assert_eq!(starts, [0, 5 * MINUTE, 10 * MINUTE]);
+}
+
+#[test]
+fn the_same_landing_url_with_a_campaign_the_landing_page_lacked_is_a_new_session() {
+    // The URL is the same, but the second view carries a campaign name the first did not (a
+    // second e-mail send linking the same page): new marketing information, a new arrival.
+    let m = model(&[
+        view("m1", 0, EMAIL_URL).entry(),
+        view("m2", 5 * MINUTE, EMAIL_URL)
+            .campaign(json!({"name": "april"}))
+            .entry(),
+        view("m3", 6 * MINUTE, EMAIL_URL)
+            .campaign(json!({"name": "april"}))
+            .entry(),
+    ]);
+    let campaigns: Vec<_> = m
+        .touchpoints()
+        .iter()
+        .map(|t| t.campaign.as_deref().unwrap())
+        .collect();
+    assert_eq!(campaigns, ["march", "april"]);
+}
+
+#[test]
 fn internal_navigation_continues_the_session() {
     let m = model(&[
         view("m1", 0, EMAIL_URL).entry(),
