@@ -124,6 +124,23 @@ impl<'a> Outcomes<'a> {
     }
 }
 
+/// Spend per unit of outcome (SPEC §3, Acquisition costs): nothing spent costs 0 per unit
+/// whatever came of it, while spend that brought nothing has no cost per unit (not infinity).
+/// `unit-economics` computes CAC with it.
+pub(crate) fn cost_per(spend: i64, outcome: f64) -> Option<f64> {
+    match spend {
+        0 => Some(0.0),
+        _ if outcome <= 0.0 => None,
+        s => Some(s as f64 / outcome),
+    }
+}
+
+/// Value returned per unit spent: none without spend (nothing to return on), 0 for spend that
+/// returned nothing.
+pub(crate) fn roas(spend: i64, value: f64) -> Option<f64> {
+    (spend > 0).then(|| value / spend as f64)
+}
+
 fn spend_by(
     model: &Derived,
     settings: &ReportSettings,
@@ -328,12 +345,13 @@ pub(crate) fn report(
                 row.insert("share".into(), ratio((total > 0.0).then(|| num / total)));
             }
             row.insert("spend".into(), cost.map_or(Value::Null, |v| major(v, c)));
-            let cost = cost.filter(|v| *v > 0).map(|v| v as f64);
-            let per = cost.zip((num > 0.0).then_some(num)).map(|(s, n)| {
-                if MONEY.contains(&metric.as_str()) {
-                    s / n
+            let money = MONEY.contains(&metric.as_str());
+            // Spend per dollar of a money metric, else in major units per one of the count.
+            let per = cost.and_then(|s| cost_per(s, num)).map(|per| {
+                if money {
+                    per
                 } else {
-                    s / n / 10f64.powi(c.exponent() as i32)
+                    per / 10f64.powi(c.exponent() as i32)
                 }
             });
             row.insert(
@@ -342,8 +360,8 @@ pub(crate) fn report(
             );
             row.insert(
                 "roas".into(),
-                ratio(if MONEY.contains(&metric.as_str()) {
-                    cost.map(|s| num / s)
+                ratio(if money {
+                    cost.and_then(|s| roas(s, num))
                 } else {
                     None
                 }),

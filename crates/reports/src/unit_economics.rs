@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 use tenure_engine::Model;
 
+use crate::attribution::{cost_per, roas};
 use crate::ltv::ltv;
 use crate::revenue::{Revenue, NOT_CONVERTED};
 use crate::{
@@ -101,14 +102,9 @@ pub(crate) fn report(
         let new_customers: f64 = new.iter().map(|(_, w)| w).sum();
         let cost = spend.get(&name).copied().unwrap_or(0);
         let l = ltv(&members, settings, params.as_of);
-        let cac = match cost {
-            0 => Some(0.0),
-            _ if new_customers <= 0.0 => None,
-            s => Some(s as f64 / new_customers),
-        };
+        let cac = cost_per(cost, new_customers);
         let realized: f64 = new.iter().map(|(a, w)| w * a.realized(params.as_of)).sum();
-        let per_dollar =
-            |value: Option<f64>| (cost > 0).then_some(()).and(value.map(|v| v / cost as f64));
+        let per_dollar = |value: Option<f64>| value.and_then(|v| roas(cost, v));
         let mut row = Map::new();
         row.insert(by.clone(), Value::String(name));
         row.insert("spend".into(), major(cost, c));

@@ -1,0 +1,132 @@
+//! SPEC §3, Acquisition costs, in every report that divides spend: a group with no spend costs
+//! 0 per customer (and per unit of any outcome) and has no ROAS; a group with spend and nothing
+//! credited has no cost per customer (null, not infinity) and a ROAS of 0.
+
+mod common;
+
+use serde_json::Value;
+use tenure_core::TouchpointRow;
+use tenure_core::{AccountId, Currency, EntryBody, Money, SpendRow, SubscriptionRow, Timestamp};
+use tenure_engine::Model;
+use tenure_reports::{run, Report, ReportParams, ReportSettings};
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+fn touch(account: &str, at: &str, channel: &str) -> EntryBody {
+    EntryBody::Touchpoint(TouchpointRow {
+        occurred_at: t(at),
+        account_id: Some(AccountId::parse(account).unwrap()),
+        user_id: None,
+        email: None,
+        anonymous_id: None,
+        channel: Some(channel.into()),
+        source: None,
+        medium: None,
+        campaign: None,
+        content: None,
+        term: None,
+        kind: None,
+    })
+}
+
+fn sub(account: &str, at: &str, mrr_cents: i64) -> EntryBody {
+    EntryBody::Subscription(SubscriptionRow {
+        account_id: AccountId::parse(account).unwrap(),
+        effective_at: t(at),
+        mrr: Money::new(mrr_cents, Currency::USD),
+        plan: Some("pro".into()),
+        seats: None,
+    })
+}
+
+fn spend(channel: &str, cost_cents: i64) -> EntryBody {
+    EntryBody::Spend(SpendRow {
+        date: t("2025-01-05T00:00:00Z"),
+        channel: channel.into(),
+        source: None,
+        campaign: None,
+        cost: Money::new(cost_cents, Currency::USD),
+        impressions: None,
+        clicks: None,
+    })
+}
+
+/// Two customers, each with one touch: `paid` (paid_search, $100 MRR) and `mailed` (email,
+/// $50 MRR); $300 spent on paid_search, $120 on display (which brought no one), nothing on
+/// email.
+fn company() -> Model {
+    common::model_of([
+        touch("paid", "2025-01-01T10:00:00Z", "paid_search"),
+        touch("mailed", "2025-01-02T10:00:00Z", "email"),
+        sub("paid", "2025-01-10T00:00:00Z", 10_000),
+        sub("mailed", "2025-01-11T00:00:00Z", 5_000),
+        spend("paid_search", 30_000),
+        spend("display", 12_000),
+    ])
+}
+
+fn report(name: &str, metric: Option<&str>) -> Report {
+    let mut params = ReportParams::at(Timestamp::parse_end_of("2025-06-30").unwrap());
+    params.by = Some("channel".into());
+    params.model = Some("first_touch".into());
+    params.metric = metric.map(str::to_owned);
+    run(name, &company(), &ReportSettings::default(), &params).unwrap()
+}
+
+fn row<'r>(r: &'r Report, channel: &str) -> &'r serde_json::Map<String, Value> {
+    r.rows
+        .iter()
+        .find(|row| row["channel"] == channel)
+        .unwrap_or_else(|| panic!("a {channel} row in {}", r.report))
+}
+
+fn figure(r: &Report, channel: &str, column: &str) -> Option<f64> {
+    let v = &row(r, channel)[column];
+    assert!(v.is_null() || v.is_number(), "{channel} {column}: {v}");
+    v.as_f64()
+}
+
+#[test]
+fn cost_per_conversion_is_zero_without_spend_and_none_without_customers() {
+    let r = report("attribution", Some("conversions"));
+    // paid_search: $300 ÷ 1 conversion.
+    assert_eq!(figure(&r, "paid_search", "cost_per"), Some(300.0));
+    // email: no spend, one conversion: it cost nothing (on 84cf2ab: null).
+    assert_eq!(figure(&r, "email", "spend"), Some(0.0));
+    assert_eq!(figure(&r, "email", "cost_per"), Some(0.0));
+    // display: $120 and no conversion: no cost per conversion, not infinity.
+    assert_eq!(figure(&r, "display", "conversions"), Some(0.0));
+    assert_eq!(figure(&r, "display", "cost_per"), None);
+    // A count has no return on spend.
+    for channel in ["paid_search", "email", "display"] {
+        assert_eq!(figure(&r, channel, "roas"), None, "{channel}");
+    }
+}
+
+#[test]
+fn cost_per_unit_of_value_and_roas_follow_the_same_rule() {
+    let r = report("attribution", Some("initial_arr"));
+    // paid_search: initial ARR 12 × $100 = $1,200; $300 ÷ $1,200 = 0.25 per dollar, and
+    // ROAS $1,200 ÷ $300 = 4.
+    assert_eq!(figure(&r, "paid_search", "cost_per"), Some(0.25));
+    assert_eq!(figure(&r, "paid_search", "roas"), Some(4.0));
+    // email: $600 of initial ARR for nothing: cost 0 per dollar, no ROAS.
+    assert_eq!(figure(&r, "email", "cost_per"), Some(0.0));
+    assert_eq!(figure(&r, "email", "roas"), None);
+    // display: $120 for no ARR: no cost per dollar; it returned 0 per dollar spent.
+    assert_eq!(figure(&r, "display", "cost_per"), None);
+    assert_eq!(figure(&r, "display", "roas"), Some(0.0));
+}
+
+#[test]
+fn unit_economics_cac_follows_the_same_rule() {
+    let r = report("unit-economics", None);
+    assert_eq!(figure(&r, "paid_search", "cac"), Some(300.0));
+    assert_eq!(figure(&r, "email", "cac"), Some(0.0));
+    assert_eq!(figure(&r, "email", "roas_realized"), None);
+    assert_eq!(figure(&r, "display", "new_customers"), Some(0.0));
+    assert_eq!(figure(&r, "display", "cac"), None);
+    assert_eq!(figure(&r, "display", "roas_realized"), Some(0.0));
+}
