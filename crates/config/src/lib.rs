@@ -3,7 +3,9 @@
 //! Unknown keys are errors that name the key (a misspelt setting silently ignored is worse than
 //! a refusal). Secrets never live here; they come from environment variables.
 
-use std::collections::BTreeMap;
+pub mod reference;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -314,14 +316,131 @@ impl Config {
         Currency::parse(&self.currency.reporting).expect("validated on load")
     }
 
-    /// The effective configuration as TOML, defaults included, secrets masked.
-    pub fn to_toml(&self) -> String {
+    /// The effective configuration as TOML, defaults included, each key under a comment with
+    /// its meaning and default from [`reference`]. A secret is never printed: the Stripe
+    /// secret's line says whether one is set and where (`secret_in_env`: the environment variable
+    /// that wins over the file holds one), commented out so the output stays a valid
+    /// configuration that carries no secret.
+    pub fn to_toml_annotated(&self, secret_in_env: bool) -> String {
         let mut shown = self.clone();
-        if shown.stripe.webhook_secret.is_some() {
-            shown.stripe.webhook_secret = Some("(set, not shown)".into());
-        }
-        toml::to_string_pretty(&shown).expect("the configuration serializes")
+        shown.stripe.webhook_secret = None;
+        let plain = toml::to_string_pretty(&shown).expect("the configuration serializes");
+        let secret = match (secret_in_env, self.stripe.webhook_secret.is_some()) {
+            (true, _) => "set by TENURE_STRIPE_WEBHOOK_SECRET (not shown)",
+            (false, true) => "set in this file (not shown)",
+            (false, false) => "unset",
+        };
+        annotate(
+            &plain,
+            &reference::keys(),
+            &format!("# webhook_secret: {secret}"),
+        )
     }
+
+    /// [`Config::to_toml_annotated`] without a secret in the environment.
+    pub fn to_toml(&self) -> String {
+        self.to_toml_annotated(false)
+    }
+}
+
+/// Puts each documented key's comment above it in `plain` (TOML as `toml` prints it: one key or
+/// table header a line, arrays of tables as `[[…]]`), and `stripe_line` under `[stripe]`.
+fn annotate(plain: &str, docs: &BTreeMap<String, reference::KeyDoc>, stripe_line: &str) -> String {
+    let mut out = String::new();
+    let mut arrays = BTreeSet::new();
+    let mut commented = BTreeSet::new();
+    let mut table = String::new();
+    let mut in_map = false;
+    for line in plain.lines() {
+        let header = line
+            .strip_prefix("[[")
+            .and_then(|l| l.strip_suffix("]]"))
+            .map(|name| (name, true))
+            .or_else(|| {
+                let name = line.strip_prefix('[')?.strip_suffix(']')?;
+                Some((name, false))
+            });
+        if let Some((name, is_array)) = header {
+            if is_array {
+                arrays.insert(name.to_owned());
+            }
+            table = key_path(name, &arrays);
+            // An array's comment once, above its first element.
+            let documented = table.strip_suffix("[]").unwrap_or(&table).to_owned();
+            in_map = docs.get(&documented).is_some_and(|d| d.is_map());
+            if commented.insert(documented.clone()) {
+                push_comment(&mut out, docs.get(&documented));
+            }
+            out.push_str(line);
+            out.push('\n');
+            if table == "stripe" {
+                push_comment(&mut out, docs.get("stripe.webhook_secret"));
+                out.push_str(stripe_line);
+                out.push('\n');
+            }
+            continue;
+        }
+        let key = line.split_once(" = ").map(|(key, _)| key).filter(|key| {
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if let (Some(key), false) = (key, in_map) {
+            let path = if table.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{table}.{key}")
+            };
+            // An array element's keys are explained once, in its first element.
+            if !path.contains("[]") || commented.insert(path.clone()) {
+                push_comment(&mut out, docs.get(&path));
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The reference's path of a table header: `channels.rules.when` is `channels.rules[].when[]`
+/// once both are known arrays of tables.
+fn key_path(header: &str, arrays: &BTreeSet<String>) -> String {
+    let mut path = String::new();
+    let mut name = String::new();
+    for part in header.split('.') {
+        if !name.is_empty() {
+            name.push('.');
+            path.push('.');
+        }
+        name.push_str(part);
+        path.push_str(part);
+        if arrays.contains(&name) {
+            path.push_str("[]");
+        }
+    }
+    path
+}
+
+/// `# meaning Default: value.`, wrapped to fit 100 columns.
+fn push_comment(out: &mut String, doc: Option<&reference::KeyDoc>) {
+    let Some(doc) = doc else { return };
+    let default = doc.default_toml().unwrap_or(&doc.default);
+    // "per stage" and the like say nothing beside the value itself.
+    let text = if default.starts_with("per ") {
+        doc.meaning.clone()
+    } else {
+        format!("{} Default: {default}.", doc.meaning)
+    };
+    let mut line = String::from("#");
+    for word in text.split_whitespace() {
+        if line.len() + 1 + word.len() > 98 && line.len() > 1 {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("#");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
 }
 
 #[cfg(test)]
@@ -396,6 +515,35 @@ mod tests {
         let config = Config::parse("[stripe]\nwebhook_secret = \"whsec_abc\"\n", "t.toml").unwrap();
         assert_eq!(config.stripe.webhook_secret.as_deref(), Some("whsec_abc"));
         assert!(!config.to_toml().contains("whsec_abc"));
+    }
+
+    #[test]
+    fn array_of_tables_headers_become_reference_paths() {
+        let arrays: BTreeSet<String> = ["channels.rules", "channels.rules.when"]
+            .map(String::from)
+            .into();
+        assert_eq!(
+            key_path("channels.rules.when", &arrays),
+            "channels.rules[].when[]"
+        );
+        assert_eq!(key_path("health.bands", &arrays), "health.bands");
+    }
+
+    #[test]
+    fn comments_wrap_and_name_the_default() {
+        let doc = reference::KeyDoc {
+            default: "`30`".into(),
+            meaning: "word ".repeat(30).trim_end().to_owned() + ".",
+        };
+        let mut out = String::new();
+        push_comment(&mut out, Some(&doc));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert!(
+            lines.iter().all(|l| l.starts_with("# ") && l.len() <= 98),
+            "{out}"
+        );
+        assert!(out.ends_with("word. Default: 30.\n"), "{out}");
     }
 
     #[test]

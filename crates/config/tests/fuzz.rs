@@ -145,10 +145,9 @@ fn config_file(bytes: &[u8]) -> bool {
     let printed = config.to_toml();
     let again = Config::parse(&printed, "printed")
         .unwrap_or_else(|e| panic!("the printed configuration does not parse: {e}\n{printed}"));
+    // The secret is printed as a comment saying it is set, never as a value.
     let mut expected = config.clone();
-    if expected.stripe.webhook_secret.is_some() {
-        expected.stripe.webhook_secret = Some("(set, not shown)".into());
-    }
+    expected.stripe.webhook_secret = None;
     assert_eq!(again, expected, "{printed}");
     true
 }
