@@ -240,7 +240,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log(LogCommand::Unreadable { format }) => log::unreadable(&ctx, format),
         Command::Keys(command) => keys::run(&ctx, command),
         Command::Config(ConfigCommand::Check) => {
-            out!("{}", ctx.config.to_toml());
+            let default_workspace = tenure_core::WorkspaceId::default_workspace();
+            let secret_in_env =
+                std::env::var_os(tenure_server::StripeSecrets::env_name(&default_workspace))
+                    .is_some_and(|v| !v.is_empty());
+            out!("{}", ctx.config.to_toml_annotated(secret_in_env));
             eprintln!("configuration is valid");
             Ok(())
         }
