@@ -42,5 +42,5 @@ pub use logistic::Logistic;
 pub use score::{
     fingerprint, Band, Bands, Component, Health, HealthError, HealthSettings, Metric, Part, Step,
 };
-pub use signals::{Signal, SignalError, SignalKind, SignalSettings, SIGNALS};
+pub use signals::{Signal, SignalError, SignalKind, SignalSettings, SIGNALS, TRACED};
 pub use stages::{Condition, StageError, StageRule, StageSettings, Stages, ADOPTING_DEPTH};

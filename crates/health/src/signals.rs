@@ -31,7 +31,10 @@ impl SignalKind {
 pub struct Signal {
     pub kind: SignalKind,
     pub name: &'static str,
-    /// When its condition started to hold (ms since the Unix epoch).
+    /// When its condition started to hold (ms since the Unix epoch). [`SignalSettings::evaluate`]
+    /// knows it only for the signals whose condition starts at an instant of its own (the 14th
+    /// day without an event, a contract's end less 90 days); for the [`TRACED`] ones it says
+    /// the instant evaluated, until [`SignalSettings::trace_starts`] looks back.
     pub started_at: i64,
     pub reason: String,
 }
@@ -53,6 +56,22 @@ pub const SIGNALS: &[(&str, SignalKind)] = &[
     ("renewal_90", SignalKind::Renewal),
     ("renewal_60", SignalKind::Renewal),
     ("renewal_30", SignalKind::Renewal),
+];
+
+/// The signals whose start one instant's facts cannot tell, found by looking back day by day
+/// ([`SignalSettings::trace_starts`]): those over a sliding window (the window's start is not
+/// when the condition began, and moves with the report instant), the one that needs a green
+/// band, and those dated by the latest of repeated events (a second failed payment or limit
+/// warning does not restart a signal that already held).
+pub const TRACED: &[&str] = &[
+    "usage_drop",
+    "ticket_spike",
+    "failed_payment",
+    "seat_utilization",
+    "usage_limit",
+    "feature_above_plan",
+    "active_users_up",
+    "advocate_ready",
 ];
 
 /// `[signals]`: the thresholds of SPEC §4's signals.
@@ -214,7 +233,7 @@ impl SignalSettings {
             if baseline > 0.0 && f64::from(f.events_7d) <= baseline * (1.0 - self.usage_drop) {
                 raise(
                     "usage_drop",
-                    f.as_of - days(7),
+                    f.as_of,
                     format!(
                         "{} product events in the last 7 days against a weekly baseline of {:.1} (−{:.0}%)",
                         f.events_7d,
@@ -229,7 +248,7 @@ impl SignalSettings {
             {
                 raise(
                     "ticket_spike",
-                    f.as_of - days(14),
+                    f.as_of,
                     format!(
                         "{} tickets in the last 14 days against {:.1} per 14 days before",
                         f.tickets_14d, usual
@@ -250,11 +269,12 @@ impl SignalSettings {
                     );
                 }
             }
+            // The earliest of the current detractor answers: the signal has held since then.
             if let Some(&(at, score)) = f
                 .nps
                 .iter()
                 .filter(|(_, s)| *s <= self.detractor_max)
-                .max_by_key(|(at, _)| *at)
+                .min_by_key(|(at, _)| *at)
             {
                 raise(
                     "nps_detractor",
@@ -290,7 +310,7 @@ impl SignalSettings {
                 if used >= self.seat_utilization {
                     raise(
                         "seat_utilization",
-                        f.as_of - days(30),
+                        f.as_of,
                         format!(
                             "{} active users in 30 days on {seats} seats ({:.0}%)",
                             f.active_users_30d,
@@ -319,7 +339,7 @@ impl SignalSettings {
             if !above.is_empty() {
                 raise(
                     "feature_above_plan",
-                    f.as_of - days(30),
+                    f.as_of,
                     format!(
                         "uses {} beyond plan {}",
                         above.join(", "),
@@ -333,7 +353,7 @@ impl SignalSettings {
             {
                 raise(
                     "active_users_up",
-                    f.as_of - days(30),
+                    f.as_of,
                     format!(
                         "{} active users in the last 30 days against {} in the 30 before (+{:.0}%)",
                         f.active_users_30d,
@@ -386,6 +406,59 @@ impl SignalSettings {
         }
         out
     }
+
+    /// Dates the [`TRACED`] signals among `signals` (those [`evaluate`](Self::evaluate) gave at
+    /// `as_of`): each started on the first day of the unbroken run of days, up to `as_of`, at
+    /// whose end it held, looking back no further than `since` (conversion). `at(t)` gives the
+    /// signals at instant `t`, evaluated from the facts and band of then.
+    ///
+    /// The start is the signal's own start as seen on that first day when that lies within the
+    /// day (a failed payment's time), else the end of the day: so it is the same whatever the
+    /// report instant, for as long as the signal holds.
+    pub fn trace_starts(
+        &self,
+        signals: &mut [Signal],
+        as_of: i64,
+        since: i64,
+        mut at: impl FnMut(i64) -> Vec<Signal>,
+    ) {
+        // For each traced signal: the earliest instant seen holding, and its start seen then.
+        let mut earliest: Vec<(usize, i64, i64)> = signals
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| TRACED.contains(&s.name))
+            .map(|(i, s)| (i, as_of, s.started_at))
+            .collect();
+        let mut open: Vec<usize> = (0..earliest.len()).collect();
+        let mut day = previous_day_end(as_of);
+        while !open.is_empty() && day >= since {
+            let then = at(day);
+            open.retain(|&e| {
+                let name = signals[earliest[e].0].name;
+                match then.iter().find(|s| s.name == name) {
+                    Some(s) => {
+                        earliest[e].1 = day;
+                        earliest[e].2 = s.started_at;
+                        true
+                    }
+                    None => false,
+                }
+            });
+            day -= DAY_MS;
+        }
+        for (i, first_seen, start_then) in earliest {
+            signals[i].started_at = if start_then > previous_day_end(first_seen) {
+                start_then
+            } else {
+                first_seen
+            };
+        }
+    }
+}
+
+/// The end (last millisecond) of the UTC day before the one holding `t`.
+fn previous_day_end(t: i64) -> i64 {
+    t.div_euclid(DAY_MS) * DAY_MS - 1
 }
 
 /// `YYYY-MM-DD` of an instant.

@@ -692,3 +692,56 @@ fn the_version_changes_with_the_configuration() {
     assert_eq!(a.version(), HealthSettings::default().version());
     assert_ne!(a.version(), b.version());
 }
+
+#[test]
+fn traced_signals_start_on_the_first_day_of_their_run() {
+    let settings = SignalSettings::default();
+    // Payments failed at 10:00 on day 980 and day 990, none paid since; failed_payment's fact
+    // is the latest failure within 30 days. As of day 1000 + 12 h it has held since the first
+    // failure (day 980, 10:00), not since the second.
+    let failures = [980 * DAY_MS + 10 * 3_600_000, 990 * DAY_MS + 10 * 3_600_000];
+    let facts_at = |t: i64| Facts {
+        as_of: t,
+        failed_payment: failures.iter().copied().filter(|f| *f <= t).max(),
+        ..customer()
+    };
+    let now = NOW + 12 * 3_600_000;
+    let mut raised = settings.evaluate(&facts_at(now), None);
+    let start = |raised: &[tenure_health::Signal]| {
+        raised
+            .iter()
+            .find(|s| s.name == "failed_payment")
+            .map(|s| s.started_at)
+    };
+    assert_eq!(
+        start(&raised),
+        Some(failures[1]),
+        "one instant sees the latest"
+    );
+    let since = NOW - days(400);
+    settings.trace_starts(&mut raised, now, since, |t| {
+        settings.evaluate(&facts_at(t), None)
+    });
+    assert_eq!(start(&raised), Some(failures[0]));
+
+    // A window signal: 5 active users of 5 seats in 30 days from day 950 on (utilization
+    // 100%), before it 1 of 5. It is first seen holding at the end of day 950, whatever the
+    // report instant after it.
+    let facts_at = |t: i64| Facts {
+        as_of: t,
+        seats: Some(5),
+        active_users_30d: if t >= 950 * DAY_MS { 5 } else { 1 },
+        ..customer()
+    };
+    for now in [NOW, NOW + days(3) + 5, NOW + days(20)] {
+        let mut raised = settings.evaluate(&facts_at(now), None);
+        settings.trace_starts(&mut raised, now, since, |t| {
+            settings.evaluate(&facts_at(t), None)
+        });
+        let s = raised
+            .iter()
+            .find(|s| s.name == "seat_utilization")
+            .unwrap();
+        assert_eq!(s.started_at, 951 * DAY_MS - 1, "as of {now}");
+    }
+}

@@ -277,7 +277,7 @@ pub(crate) fn state<'a>(
     revenue: &'a AccountRevenue,
     at: Timestamp,
 ) -> State<'a> {
-    AccountInputs::new(model, settings, revenue).state_at(stages, at)
+    AccountInputs::new(model, settings, revenue).state_dated(stages, at)
 }
 
 impl<'r> AccountInputs<'_, 'r> {
@@ -295,6 +295,22 @@ impl<'r> AccountInputs<'_, 'r> {
             signals,
             stage,
         }
+    }
+
+    /// [`state_at`](Self::state_at), with every signal dated by looking back day by day to
+    /// when it began (`SignalSettings::trace_starts`): for the state shown at a report instant.
+    /// The daily lifecycle reads no signal's start and skips it.
+    pub(crate) fn state_dated(&self, stages: &Stages, at: Timestamp) -> State<'r> {
+        let mut s = self.state_at(stages, at);
+        if let Some(converted) = s.facts.converted_at {
+            let signals = &self.settings.signals;
+            signals.trace_starts(&mut s.signals, at.millis(), converted, |then| {
+                let facts = self.facts_at(Timestamp::from_millis(then));
+                let band = self.settings.health.score(&facts).map(|h| h.band);
+                signals.evaluate(&facts, band)
+            });
+        }
+        s
     }
 }
 
@@ -1039,7 +1055,7 @@ pub fn account_status(
     let Some(revenue) = AccountRevenue::of(account, ledger, settings, at)? else {
         return Ok(None);
     };
-    let s = AccountInputs::new(model, settings, &revenue).state_at(stages, at);
+    let s = AccountInputs::new(model, settings, &revenue).state_dated(stages, at);
     let time = |ms: Option<i64>| ms.map(Timestamp::from_millis);
     Ok(Some(AccountStatus {
         account: account.clone(),
