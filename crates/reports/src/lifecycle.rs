@@ -237,8 +237,15 @@ pub(crate) fn funnel_report(
     should_stop: ShouldStop,
 ) -> Result<Report, ReportError> {
     let stages = stage_rules(settings)?;
+    // Grouped as every other report groups accounts (`--by` a touch grouping, an account
+    // attribute or trait, stage or band); each account whole, in one group: the funnel follows
+    // accounts, it does not split them by credit.
+    let grouping = ReportParams {
+        model: None,
+        ..params.clone()
+    };
     let mut revenue = None;
-    with_model(&mut |model| revenue = Some(Revenue::ungrouped(model, settings, params)));
+    with_model(&mut |model| revenue = Some(Revenue::build(model, settings, &grouping)));
     let revenue = revenue.ok_or(ReportError::Cancelled)??;
     let as_of = params.as_of;
     let converted: Vec<&AccountRevenue> = revenue
@@ -262,6 +269,121 @@ pub(crate) fn funnel_report(
     }
 
     let names: Vec<&str> = stages.names().collect();
+    let all: Vec<&(&AccountRevenue, Lifecycle)> = lives.iter().collect();
+    let window = settings.signals.activation_days;
+    let mut rows = Vec::new();
+    let mut groups = Vec::new();
+    match &revenue.by {
+        None => rows = stage_rows(&names, &all),
+        Some(by) => {
+            let index: std::collections::HashMap<&tenure_core::AccountId, usize> = lives
+                .iter()
+                .enumerate()
+                .map(|(i, (a, _))| (&a.account, i))
+                .collect();
+            for group in revenue.group_names() {
+                let members: Vec<&(&AccountRevenue, Lifecycle)> = revenue
+                    .in_group(&group)
+                    .filter_map(|(a, _)| index.get(&a.account).map(|i| &lives[*i]))
+                    .collect();
+                if members.is_empty() {
+                    continue;
+                }
+                for mut row in stage_rows(&names, &members) {
+                    let mut grouped = Map::new();
+                    grouped.insert(by.clone(), Value::String(group.clone()));
+                    grouped.append(&mut row);
+                    rows.push(grouped);
+                }
+                groups.push(json!({
+                    by.as_str(): group,
+                    "customers": members.len(),
+                    "activation": activation(&members, window, as_of),
+                }));
+            }
+        }
+    }
+
+    // Time to value: conversion to activation; activation during a trial counts as day 0.
+    let mut ttv: Vec<f64> = lives
+        .iter()
+        .filter_map(|(a, life)| {
+            let converted = a.converted_at?;
+            life.milestone("activated")
+                .map(|t| days_between(converted, t).max(0.0))
+        })
+        .collect();
+    ttv.sort_by(f64::total_cmp);
+    let mut histogram = Vec::new();
+    let mut lower = 0.0;
+    for (upper, label) in TTV_BUCKETS {
+        let n = ttv.iter().filter(|d| **d >= lower && **d < *upper).count();
+        histogram.push(json!({"days": label, "accounts": n}));
+        lower = *upper;
+    }
+    let milestones: Map<String, Value> = MILESTONES
+        .iter()
+        .map(|m| {
+            let mut days: Vec<f64> = lives
+                .iter()
+                .filter_map(|(a, life)| {
+                    Some(days_between(a.converted_at?, life.milestone(m)?).max(0.0))
+                })
+                .collect();
+            days.sort_by(f64::total_cmp);
+            (
+                (*m).to_owned(),
+                json!({
+                    "accounts": days.len(),
+                    "median_days_from_conversion": ratio(quantile(&days, 0.5)),
+                }),
+            )
+        })
+        .collect();
+    let columns: Vec<String> = [
+        "stage",
+        "entered",
+        "now",
+        "next_stage",
+        "reached_next",
+        "conversion_to_next",
+        "spells_completed",
+        "spells_ongoing",
+        "median_days_in_stage",
+        "mean_days_in_stage",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut columns = columns;
+    if let Some(by) = &revenue.by {
+        columns.insert(0, by.clone());
+    }
+    let mut report = Report::new("funnel", params, revenue.by.clone(), columns, rows);
+    report.summary = Some(json!({
+        "customers": lives.len(),
+        "activation": activation(&all, window, as_of),
+        "time_to_value_days": {
+            "activated": ttv.len(),
+            "p25": ratio(quantile(&ttv, 0.25)),
+            "median": ratio(quantile(&ttv, 0.5)),
+            "p75": ratio(quantile(&ttv, 0.75)),
+            "p90": ratio(quantile(&ttv, 0.9)),
+            "mean": ratio((!ttv.is_empty()).then(|| ttv.iter().sum::<f64>() / ttv.len() as f64)),
+            "histogram": histogram,
+        },
+        "milestones": milestones,
+    }));
+    if revenue.by.is_some() {
+        if let Some(Value::Object(summary)) = report.summary.as_mut() {
+            summary.insert("groups".into(), Value::Array(groups));
+        }
+    }
+    Ok(report)
+}
+
+/// The funnel's rows over some customers' lifecycles: for each stage in lifecycle order, how
+/// many entered it, are in it now, went on to the next stage, and how long they stayed.
+fn stage_rows(names: &[&str], lives: &[&(&AccountRevenue, Lifecycle)]) -> Vec<Map<String, Value>> {
     let mut rows = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let mut entered = 0usize;
@@ -269,7 +391,7 @@ pub(crate) fn funnel_report(
         let mut reached_next = 0usize;
         let mut completed: Vec<f64> = Vec::new();
         let mut ongoing = 0usize;
-        for (_, life) in &lives {
+        for (_, life) in lives {
             let spells = life.spells();
             let Some(first) = spells.iter().find(|s| s.0 == i) else {
                 continue;
@@ -320,19 +442,15 @@ pub(crate) fn funnel_report(
         rows.push(row);
     }
 
-    // Time to value: conversion to activation; activation during a trial counts as day 0.
-    let mut ttv: Vec<f64> = lives
-        .iter()
-        .filter_map(|(a, life)| {
-            let converted = a.converted_at?;
-            life.milestone("activated")
-                .map(|t| days_between(converted, t).max(0.0))
-        })
-        .collect();
-    ttv.sort_by(f64::total_cmp);
-    let window = settings.signals.activation_days;
+    rows
+}
+
+/// The activation rate within `window` days of conversion, over the customers converted at
+/// least that long before `as_of` (SPEC §3).
+fn activation(lives: &[&(&AccountRevenue, Lifecycle)], window: u32, as_of: Timestamp) -> Value {
     let eligible: Vec<&(&AccountRevenue, Lifecycle)> = lives
         .iter()
+        .copied()
         .filter(|(a, _)| {
             a.converted_at
                 .is_some_and(|c| c.plus_millis(i64::from(window) * DAY_MS) <= as_of)
@@ -346,67 +464,12 @@ pub(crate) fn funnel_report(
                 .is_some_and(|t| t <= c.plus_millis(i64::from(window) * DAY_MS))
         })
         .count();
-    let mut histogram = Vec::new();
-    let mut lower = 0.0;
-    for (upper, label) in TTV_BUCKETS {
-        let n = ttv.iter().filter(|d| **d >= lower && **d < *upper).count();
-        histogram.push(json!({"days": label, "accounts": n}));
-        lower = *upper;
-    }
-    let milestones: Map<String, Value> = MILESTONES
-        .iter()
-        .map(|m| {
-            let mut days: Vec<f64> = lives
-                .iter()
-                .filter_map(|(a, life)| {
-                    Some(days_between(a.converted_at?, life.milestone(m)?).max(0.0))
-                })
-                .collect();
-            days.sort_by(f64::total_cmp);
-            (
-                (*m).to_owned(),
-                json!({
-                    "accounts": days.len(),
-                    "median_days_from_conversion": ratio(quantile(&days, 0.5)),
-                }),
-            )
-        })
-        .collect();
-    let columns: Vec<String> = [
-        "stage",
-        "entered",
-        "now",
-        "next_stage",
-        "reached_next",
-        "conversion_to_next",
-        "spells_completed",
-        "spells_ongoing",
-        "median_days_in_stage",
-        "mean_days_in_stage",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    let mut report = Report::new("funnel", params, None, columns, rows);
-    report.summary = Some(json!({
-        "customers": lives.len(),
-        "activation": {
-            "within_days": window,
-            "eligible": eligible.len(),
-            "activated": activated_within,
-            "rate": ratio((!eligible.is_empty()).then(|| activated_within as f64 / eligible.len() as f64)),
-        },
-        "time_to_value_days": {
-            "activated": ttv.len(),
-            "p25": ratio(quantile(&ttv, 0.25)),
-            "median": ratio(quantile(&ttv, 0.5)),
-            "p75": ratio(quantile(&ttv, 0.75)),
-            "p90": ratio(quantile(&ttv, 0.9)),
-            "mean": ratio((!ttv.is_empty()).then(|| ttv.iter().sum::<f64>() / ttv.len() as f64)),
-            "histogram": histogram,
-        },
-        "milestones": milestones,
-    }));
-    Ok(report)
+    json!({
+        "within_days": window,
+        "eligible": eligible.len(),
+        "activated": activated_within,
+        "rate": ratio((!eligible.is_empty()).then(|| activated_within as f64 / eligible.len() as f64)),
+    })
 }
 
 /// One day of an account's health, as the stored history keeps it.

@@ -46,6 +46,11 @@ fn track(id: usize, account: &str, user: &str, event: &str, at: &str) -> EntryBo
 /// Account `b`: pays from 2025-06-15 and activates on 06-20 10:00.
 /// Account `c`: pays from 2025-03-01 and never activates.
 fn three_accounts() -> Model {
+    common::model_of(three_accounts_entries())
+}
+
+/// The entries of [`three_accounts`].
+fn three_accounts_entries() -> Vec<EntryBody> {
     let tracks = [
         ("a", "u1", "Report Created", "2025-01-05T10:00:00Z"),
         ("a", "u2", "Report Created", "2025-01-08T10:00:00Z"),
@@ -77,7 +82,7 @@ fn three_accounts() -> Model {
     for (i, (account, user, event, at)) in tracks.into_iter().enumerate() {
         bodies.push(track(i, account, user, event, at));
     }
-    common::model_of(bodies)
+    bodies
 }
 
 /// Four stages whose rules do not depend on the health score, so every day is known by hand.
@@ -225,6 +230,79 @@ fn the_funnel_by_hand() {
     assert_eq!(
         summary["milestones"]["first_expansion"]["median_days_from_conversion"],
         68.0
+    );
+}
+
+fn group(n: usize, account: &str, variant: &str) -> EntryBody {
+    let line = json!({"type": "group", "messageId": format!("g{n}"), "userId": "x",
+        "groupId": account, "timestamp": "2025-01-01T00:00:00Z",
+        "traits": {"onboarding_variant": variant}});
+    EntryBody::Segment(
+        tenure_ingest::segment::parse_message(
+            line.to_string().as_bytes(),
+            Timestamp::parse("2030-01-01T00:00:00Z").unwrap(),
+            &Default::default(),
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn the_funnel_by_an_account_trait() {
+    // The three accounts, `a` and `c` in the "guided" onboarding and `b` in "self_serve".
+    let mut entries = three_accounts_entries();
+    entries.extend([
+        group(1, "a", "guided"),
+        group(2, "b", "self_serve"),
+        group(3, "c", "guided"),
+    ]);
+    let model = common::model_of(entries);
+    let params = ReportParams {
+        by: Some("onboarding_variant".into()),
+        ..ReportParams::at(Timestamp::parse_end_of("2025-06-30").unwrap())
+    };
+    let r = run("funnel", &model, &settings(), &params).unwrap();
+    assert_eq!(r.columns[0], "onboarding_variant");
+    let cell = |variant: &str, stage: &str, column: &str| {
+        r.rows
+            .iter()
+            .find(|row| row["onboarding_variant"] == variant && row["stage"] == stage)
+            .unwrap_or_else(|| panic!("a {variant} {stage} row"))[column]
+            .clone()
+    };
+    // guided: a (onboarding 7 days, then activated) and c (onboarding still): 2 entered, 1
+    // went on, 1 there now; activated: a only, twice (61 and 22 days), gone on to expanding.
+    assert_eq!(cell("guided", "onboarding", "entered"), 2);
+    assert_eq!(cell("guided", "onboarding", "now"), 1);
+    assert_eq!(cell("guided", "onboarding", "reached_next"), 1);
+    assert_eq!(cell("guided", "onboarding", "conversion_to_next"), 0.5);
+    assert_eq!(cell("guided", "onboarding", "median_days_in_stage"), 7.0);
+    assert_eq!(cell("guided", "activated", "entered"), 1);
+    assert_eq!(cell("guided", "activated", "now"), 0);
+    assert_eq!(cell("guided", "activated", "spells_completed"), 2);
+    assert_eq!(cell("guided", "churned", "now"), 1);
+    // self_serve: b alone, onboarding 5 days then activated, there now.
+    assert_eq!(cell("self_serve", "onboarding", "entered"), 1);
+    assert_eq!(cell("self_serve", "onboarding", "conversion_to_next"), 1.0);
+    assert_eq!(
+        cell("self_serve", "onboarding", "median_days_in_stage"),
+        5.0
+    );
+    assert_eq!(cell("self_serve", "activated", "now"), 1);
+    assert_eq!(cell("self_serve", "expanding", "entered"), 0);
+    // Every row is one group's: 4 stages × 2 groups.
+    assert_eq!(r.rows.len(), 8);
+    // Activation within 30 days per group: guided 1 of 2 (a yes, c no); self_serve's b
+    // converted too late to count.
+    let groups = &r.summary.as_ref().unwrap()["groups"];
+    assert_eq!(
+        groups,
+        &json!([
+            {"onboarding_variant": "guided", "customers": 2,
+             "activation": {"within_days": 30, "eligible": 2, "activated": 1, "rate": 0.5}},
+            {"onboarding_variant": "self_serve", "customers": 1,
+             "activation": {"within_days": 30, "eligible": 0, "activated": 0, "rate": null}},
+        ])
     );
 }
 
