@@ -20,7 +20,7 @@
 //!     last_activity: Some(380 * day),
 //!     ..Facts::default()
 //! };
-//! let health = HealthSettings::default().score(&facts).unwrap();
+//! let health = HealthSettings::default().score(&facts, &[]).unwrap();
 //! // Usage 0.8 of seats scores 100; billing and support have nothing against them.
 //! assert_eq!(health.band, Band::Green);
 //! let signals = SignalSettings::default().evaluate(&facts, Some(health.band));

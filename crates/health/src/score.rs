@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
-use crate::facts::Facts;
+use crate::facts::{Facts, DAY_MS};
+use crate::signals::{Signal, SignalKind, SignalSettings};
 
 /// What a health component measures: one number read from an account's [`Facts`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,11 +22,16 @@ pub enum Metric {
     DaysSinceCsmTouch,
     /// Failed payments in the last 30 days that no payment has followed (0 or 1).
     FailedPayments,
+    /// Churn-risk signals holding (SPEC §4): what the signals already say counts in the score,
+    /// so an account with several of them is not left green or yellow by the components that
+    /// have nothing against it.
+    RiskSignals,
 }
 
 impl Metric {
-    /// The metric's value for the account, or `None` when there is no data to judge by.
-    pub fn value(self, f: &Facts) -> Option<f64> {
+    /// The metric's value for the account, or `None` when there is no data to judge by;
+    /// `signals` are the account's at the same instant.
+    pub fn value(self, f: &Facts, signals: &[Signal]) -> Option<f64> {
         match self {
             Metric::ActiveUsersPerSeat => f
                 .seats
@@ -43,6 +49,12 @@ impl Metric {
             }),
             Metric::DaysSinceCsmTouch => f.last_csm_touch.map(|t| f.days_since(t)),
             Metric::FailedPayments => Some(f64::from(u8::from(f.failed_payment.is_some()))),
+            Metric::RiskSignals => Some(
+                signals
+                    .iter()
+                    .filter(|s| s.kind == SignalKind::ChurnRisk)
+                    .count() as f64,
+            ),
         }
     }
 }
@@ -134,6 +146,11 @@ impl Bands {
 pub struct HealthSettings {
     pub bands: Bands,
     pub components: Vec<Component>,
+    /// A customer that has not activated is not scored for this many days after conversion:
+    /// low usage in its first weeks is onboarding, not risk, and a red band on day one would
+    /// put every new customer at risk. After it, `not_activated` is raised and the usage
+    /// components judge it like any other. 0 scores from the first day.
+    pub onboarding_days: u32,
 }
 
 fn steps(pairs: &[(f64, f64)]) -> Vec<Step> {
@@ -155,6 +172,8 @@ impl Default for HealthSettings {
         };
         HealthSettings {
             bands: Bands::default(),
+            // As long as `signals.activation_days`: scoring starts when `not_activated` can fire.
+            onboarding_days: 30,
             components: vec![
                 component(
                     "usage",
@@ -203,6 +222,12 @@ impl Default for HealthSettings {
                     Metric::FailedPayments,
                     0.1,
                     &[(0.0, 100.0), (1.0, 20.0)],
+                ),
+                component(
+                    "risk_signals",
+                    Metric::RiskSignals,
+                    0.2,
+                    &[(0.0, 100.0), (1.0, 60.0), (2.0, 30.0), (3.0, 0.0)],
                 ),
             ],
         }
@@ -278,12 +303,39 @@ impl HealthSettings {
         format!("h{}", fingerprint(self))
     }
 
-    /// The account's health at `facts.as_of`; `None` when no component has data.
-    pub fn score(&self, facts: &Facts) -> Option<Health> {
+    /// The account's health and signals at `f.as_of`, each as the other needs it: the
+    /// churn-risk signals do not depend on the band and count in the score; only
+    /// `advocate_ready` needs the band, so the signals are evaluated again for a green account.
+    pub fn assess(&self, signals: &SignalSettings, f: &Facts) -> (Option<Health>, Vec<Signal>) {
+        let raised = signals.evaluate(f, None);
+        let health = self.score(f, &raised);
+        match health.as_ref().map(|h| h.band) {
+            Some(Band::Green) => {
+                let raised = signals.evaluate(f, Some(Band::Green));
+                (health, raised)
+            }
+            _ => (health, raised),
+        }
+    }
+
+    /// Whether the account is still in its first [`onboarding_days`](Self::onboarding_days),
+    /// not activated: not yet scored.
+    pub fn onboarding(&self, f: &Facts) -> bool {
+        f.activated_at.is_none_or(|a| a > f.as_of)
+            && f.converted_at
+                .is_some_and(|c| f.as_of - c < i64::from(self.onboarding_days) * DAY_MS)
+    }
+
+    /// The account's health at `facts.as_of`, `signals` being its signals then; `None` while
+    /// [`onboarding`](Self::onboarding) and when no component has data.
+    pub fn score(&self, facts: &Facts, signals: &[Signal]) -> Option<Health> {
+        if self.onboarding(facts) {
+            return None;
+        }
         let mut parts = Vec::with_capacity(self.components.len());
         let (mut total, mut weights) = (0.0, 0.0);
         for c in &self.components {
-            let input = c.metric.value(facts);
+            let input = c.metric.value(facts, signals);
             let score = input.map(|v| c.score(v));
             if let Some(s) = score {
                 total += c.weight * s;

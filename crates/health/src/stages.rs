@@ -36,7 +36,10 @@ fn rule(name: &str, when: &[&str]) -> StageRule {
 }
 
 impl Default for StageSettings {
-    /// SPEC §4's stages.
+    /// SPEC §4's stages, `churned` last: it ends the lifecycle, so the funnel gives it no next
+    /// stage, and `advocate` comes after the growth stages it crowns. The order is also the
+    /// precedence: an advocate whose contract ends within 90 days is in `renewal_window`, the
+    /// stage with a deadline; `at_risk` (a red band) overrides all but `churned`.
     fn default() -> Self {
         StageSettings {
             stages: vec![
@@ -44,10 +47,10 @@ impl Default for StageSettings {
                 rule("activated", &["customer", "activated"]),
                 rule("adopting", &["customer", "activated", "adopting"]),
                 rule("expanding", &["customer", "expanded_within:90"]),
+                rule("advocate", &["customer", "signal:advocate_ready"]),
                 rule("renewal_window", &["customer", "contract_end_within:90"]),
                 rule("at_risk", &["customer", "band:red"]),
                 rule("churned", &["churned"]),
-                rule("advocate", &["customer", "signal:advocate_ready"]),
             ],
         }
     }

@@ -526,7 +526,7 @@ fn component_inputs() {
         failed_payment: Some(NOW - days(1)),
         ..customer()
     };
-    let value = |m: Metric| m.value(&f);
+    let value = |m: Metric| m.value(&f, &[]);
     assert_eq!(value(Metric::ActiveUsersPerSeat), Some(0.75));
     assert_eq!(value(Metric::EngagementTrend), Some(1.4));
     assert_eq!(value(Metric::AdoptionDepth), Some(0.75));
@@ -535,15 +535,15 @@ fn component_inputs() {
     assert_eq!(value(Metric::DaysSinceCsmTouch), Some(45.0));
     assert_eq!(value(Metric::FailedPayments), Some(1.0));
     let none = customer();
-    assert_eq!(Metric::ActiveUsersPerSeat.value(&none), None);
-    assert_eq!(Metric::EngagementTrend.value(&none), None);
-    assert_eq!(Metric::Nps.value(&none), None);
-    assert_eq!(Metric::DaysSinceCsmTouch.value(&none), None);
+    assert_eq!(Metric::ActiveUsersPerSeat.value(&none, &[]), None);
+    assert_eq!(Metric::EngagementTrend.value(&none, &[]), None);
+    assert_eq!(Metric::Nps.value(&none, &[]), None);
+    assert_eq!(Metric::DaysSinceCsmTouch.value(&none, &[]), None);
     let revived = Facts {
         active_days_14d: 2,
         ..customer()
     };
-    assert_eq!(Metric::EngagementTrend.value(&revived), Some(2.0));
+    assert_eq!(Metric::EngagementTrend.value(&revived, &[]), Some(2.0));
 }
 
 /// Each default scale at its steps: just below, at, and above.
@@ -612,9 +612,16 @@ fn a_score_explains_itself_and_lands_on_its_band() {
         failed_payment: Some(NOW - days(2)), // → 20
         ..customer()
     };
-    let h = HealthSettings::default().score(&f).unwrap();
-    // (0.25·25 + 0.15·70 + 0.1·70 + 0.1·20) / (0.25 + 0.15 + 0.1 + 0.1) = 25.75 / 0.6
-    let expected = (0.25 * 25.0 + 0.15 * 70.0 + 0.1 * 70.0 + 0.1 * 20.0) / 0.6;
+    let (h, raised) = HealthSettings::default().assess(&SignalSettings::default(), &f);
+    let h = h.unwrap();
+    // One churn-risk signal, the failed payment → 60.
+    assert_eq!(
+        raised.iter().map(|s| s.name).collect::<Vec<_>>(),
+        ["failed_payment"]
+    );
+    // (0.25·25 + 0.15·70 + 0.1·70 + 0.1·20 + 0.2·60) / (0.25 + 0.15 + 0.1 + 0.1 + 0.2)
+    // = 37.75 / 0.8
+    let expected = (0.25 * 25.0 + 0.15 * 70.0 + 0.1 * 70.0 + 0.1 * 20.0 + 0.2 * 60.0) / 0.8;
     assert!((h.score - expected).abs() < 1e-6, "{}", h.score);
     assert_eq!(h.band, Band::Yellow);
     let parts: Vec<(&str, Option<f64>, Option<f64>)> = h
@@ -632,6 +639,7 @@ fn a_score_explains_itself_and_lands_on_its_band() {
             ("sentiment", None, None),
             ("relationship", None, None),
             ("billing", Some(1.0), Some(20.0)),
+            ("risk_signals", Some(1.0), Some(60.0)),
         ]
     );
 
@@ -651,7 +659,7 @@ fn a_score_explains_itself_and_lands_on_its_band() {
         failed_payment: Some(NOW),
         ..customer()
     };
-    let h = settings.score(&f).unwrap();
+    let h = settings.score(&f, &[]).unwrap();
     assert_eq!((h.score, h.band), (40.0, Band::Yellow));
 }
 
@@ -744,4 +752,70 @@ fn traced_signals_start_on_the_first_day_of_their_run() {
             .unwrap();
         assert_eq!(s.started_at, 951 * DAY_MS - 1, "as of {now}");
     }
+}
+
+/// The demo's acct_000014 at 2026-12-01: no usage in 14 days on 52 seats, none of the 6 key
+/// features, a 5 and a 9 from its people, a touch 18 days ago, and five churn-risk signals
+/// (no_activity, usage_drop, not_activated, nps_detractor, champion_inactive). Without the
+/// signals in the score it was yellow at 40.5 = (0.25·0 + 0.15·0 + 0.15·0 + 0.1·100 + 0.15·70
+/// + 0.1·100 + 0.1·100) / 1.0; with them it is (40.5 + 0.2·0) / 1.2 = 33.75, red.
+#[test]
+fn risk_signals_weigh_on_the_score() {
+    let f = Facts {
+        converted_at: Some(NOW - days(112)),
+        activated_at: None,
+        seats: Some(52),
+        active_users_30d: 1,
+        active_users_prev_30d: 1,
+        active_days_prev_28d: 2,
+        events_prev_28d: 2,
+        last_activity: Some(NOW - days(17)),
+        key_features: 6,
+        nps: vec![(NOW - days(41), 5), (NOW - days(34), 9)],
+        last_csm_touch: Some(NOW - days(18)),
+        champion: Some(("u0".into(), NOW - days(17))),
+        ..customer()
+    };
+    let (h, raised) = HealthSettings::default().assess(&SignalSettings::default(), &f);
+    assert_eq!(
+        raised.iter().map(|s| s.name).collect::<Vec<_>>(),
+        [
+            "no_activity",
+            "usage_drop",
+            "not_activated",
+            "nps_detractor",
+            "champion_inactive"
+        ]
+    );
+    let h = h.unwrap();
+    assert_eq!(h.score, 33.75);
+    assert_eq!(h.band, Band::Red);
+}
+
+/// A customer that has not activated is not scored in its first 30 days (a new Stripe customer
+/// with no usage yet was red at 33 = (0.25·0 + 0.15·0 + 0.1·100 + 0.1·100) / 0.6 on day one);
+/// from day 30, or from activation, it is.
+#[test]
+fn a_new_customer_is_not_scored_while_onboarding() {
+    let settings = HealthSettings::default();
+    let new = |age: i64, activated: Option<i64>| Facts {
+        converted_at: Some(NOW - age),
+        activated_at: activated,
+        last_activity: None,
+        seats: Some(5),
+        key_features: 6,
+        ..customer()
+    };
+    let signals = SignalSettings::default();
+    assert_eq!(settings.assess(&signals, &new(days(1), None)).0, None);
+    assert_eq!(settings.assess(&signals, &new(days(30) - 1, None)).0, None);
+    // Day 30: scored, with not_activated counting against it.
+    let (h, raised) = settings.assess(&signals, &new(days(30), None));
+    assert!(raised.iter().any(|s| s.name == "not_activated"));
+    assert_eq!(h.unwrap().band, Band::Red);
+    // Activated on day 2: scored from then on.
+    assert!(settings
+        .assess(&signals, &new(days(5), Some(NOW - days(3))))
+        .0
+        .is_some());
 }

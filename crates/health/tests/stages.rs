@@ -279,10 +279,10 @@ fn the_last_stage_whose_rule_holds_wins() {
             "activated",
             "adopting",
             "expanding",
+            "advocate",
             "renewal_window",
             "at_risk",
-            "churned",
-            "advocate"
+            "churned"
         ]
     );
     let c = customer;
@@ -381,14 +381,24 @@ fn the_last_stage_whose_rule_holds_wins() {
             Some("churned"),
         ),
         (
-            "advocate over everything while paying",
+            "advocate over the growth stages",
+            Facts {
+                last_expansion: Some(NOW - days(30)),
+                ..adopting()
+            },
+            Some(Band::Green),
+            &ready,
+            Some("advocate"),
+        ),
+        (
+            "the renewal window over advocate: it has a deadline",
             Facts {
                 contract_end: Some(NOW + days(60)),
                 ..adopting()
             },
             Some(Band::Green),
             &ready,
-            Some("advocate"),
+            Some("renewal_window"),
         ),
     ];
     for (case, facts, band, signals, expected) in cases {

@@ -284,9 +284,8 @@ impl<'r> AccountInputs<'_, 'r> {
     /// The account's facts, health, signals and stage at `at`.
     pub(crate) fn state_at(&self, stages: &Stages, at: Timestamp) -> State<'r> {
         let facts = self.facts_at(at);
-        let health = self.settings.health.score(&facts);
+        let (health, signals) = self.settings.health.assess(&self.settings.signals, &facts);
         let band = health.as_ref().map(|h| h.band);
-        let signals = self.settings.signals.evaluate(&facts, band);
         let stage = stages.stage_of(&facts, band, &signals).map(str::to_owned);
         State {
             revenue: self.revenue,
@@ -306,8 +305,7 @@ impl<'r> AccountInputs<'_, 'r> {
             let signals = &self.settings.signals;
             signals.trace_starts(&mut s.signals, at.millis(), converted, |then| {
                 let facts = self.facts_at(Timestamp::from_millis(then));
-                let band = self.settings.health.score(&facts).map(|h| h.band);
-                signals.evaluate(&facts, band)
+                self.settings.health.assess(signals, &facts).1
             });
         }
         s
@@ -884,7 +882,7 @@ pub(crate) fn backtest_report(
         let snapshots: Vec<Scored> = samples
             .iter()
             .filter_map(|(f, churned)| {
-                config.score(f).map(|health| Scored {
+                config.assess(&settings.signals, f).0.map(|health| Scored {
                     health,
                     churned: *churned,
                 })
