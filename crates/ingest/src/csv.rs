@@ -160,11 +160,6 @@ impl fmt::Display for CsvKind {
 pub enum HeaderError {
     #[error("the file is empty (expected a header row: {})", .kind.columns().join(","))]
     Empty { kind: CsvKind },
-    #[error(
-        "unknown column {column:?} in the {kind} header (expected columns: {})",
-        .kind.columns().join(", ")
-    )]
-    UnknownColumn { kind: CsvKind, column: String },
     #[error("column {column:?} appears twice in the header")]
     DuplicateColumn { column: String },
     #[error("missing required column {column:?} in the {kind} header")]
@@ -205,6 +200,8 @@ pub struct CsvRows<R: Read> {
     reader: csv::Reader<LineTracker<R>>,
     /// For each of `kind.columns()`, its position in the file's records.
     positions: Vec<Option<usize>>,
+    /// Header cells that are not columns of `kind`, in file order: their cells are not read.
+    ignored: Vec<String>,
     width: usize,
     default_currency: Currency,
     record: StringRecord,
@@ -233,6 +230,7 @@ pub fn read_csv<R: Read>(
     }
     let columns = kind.columns();
     let mut positions = vec![None; columns.len()];
+    let mut ignored = Vec::new();
     for (at, cell) in header.iter().enumerate() {
         // The CSV reader drops a UTF-8 byte order mark only when its first read holds it whole.
         let cell = if at == 0 {
@@ -241,11 +239,11 @@ pub fn read_csv<R: Read>(
             cell
         };
         let name = cell.to_ascii_lowercase();
+        // Exports carry columns of their own (a CRM's owner id, a billing system's notes):
+        // they are left unread, and the caller says so, rather than the file refused.
         let Some(slot) = columns.iter().position(|c| *c == name) else {
-            return Err(HeaderError::UnknownColumn {
-                kind,
-                column: cell.to_owned(),
-            });
+            ignored.push(cell.to_owned());
+            continue;
         };
         if positions[slot].replace(at).is_some() {
             return Err(HeaderError::DuplicateColumn { column: name });
@@ -262,6 +260,7 @@ pub fn read_csv<R: Read>(
         kind,
         reader,
         positions,
+        ignored,
         width: header.len(),
         default_currency,
         record: StringRecord::new(),
@@ -274,6 +273,14 @@ fn slot_of(columns: &[&str], name: &str) -> usize {
         .iter()
         .position(|c| *c == name)
         .unwrap_or_else(|| panic!("{name} is not a column of this kind"))
+}
+
+impl<R: Read> CsvRows<R> {
+    /// The header's cells that are not columns of this kind, in file order: their values are
+    /// not read. Empty when every column is one of the kind's.
+    pub fn ignored_columns(&self) -> &[String] {
+        &self.ignored
+    }
 }
 
 impl<R: Read> Iterator for CsvRows<R> {
