@@ -103,11 +103,16 @@ pub struct Snapshot {
 
 type EventKey = (Timestamp, String);
 
-/// The pages and campaign tracks of one identity component.
+/// The pages, campaign tracks and milestones of one identity component.
 #[derive(Debug, Default)]
 struct Component {
     pages: BTreeMap<EventKey, PageView>,
     tracks: BTreeMap<EventKey, Keyed>,
+    /// Track event name (numbered by [`Model::event_names`]) -> the first time anyone of the
+    /// component sent it, whether or not the message named an account: lead and opportunity
+    /// creation are the first such event of any of an account's people (SPEC §3), however
+    /// late they were grouped with it.
+    firsts: BTreeMap<u32, Timestamp>,
     /// Sessions and tracks, without the person (which can change without the pages changing).
     cache: OnceLock<Vec<Keyed>>,
 }
@@ -135,7 +140,16 @@ impl Component {
             std::mem::swap(&mut self.tracks, &mut other.tracks);
         }
         self.tracks.extend(other.tracks);
+        for (event, at) in other.firsts {
+            self.saw(event, at);
+        }
         self.cache.take();
+    }
+
+    /// Keeps the earliest time of each event, so the order messages arrive in does not matter.
+    fn saw(&mut self, event: u32, at: Timestamp) {
+        let first = self.firsts.entry(event).or_insert(at);
+        *first = (*first).min(at);
     }
 }
 
@@ -150,6 +164,8 @@ pub struct Model {
     emails: HashMap<Email, BTreeSet<usize>>,
     /// Account -> the nodes linked to it by `group` or `context.groupId`.
     account_links: BTreeMap<AccountId, BTreeSet<usize>>,
+    /// Track event names, numbered for [`Component::firsts`].
+    event_names: HashMap<String, u32>,
     /// Every account id seen anywhere.
     accounts: BTreeSet<AccountId>,
     /// Accounts named by entries applied since the last [`Model::take_touched`]: bookkeeping
@@ -177,6 +193,7 @@ impl Model {
             components: HashMap::new(),
             emails: HashMap::new(),
             account_links: BTreeMap::new(),
+            event_names: HashMap::new(),
             accounts: BTreeSet::new(),
             touched: BTreeSet::new(),
             offline: BTreeMap::new(),
@@ -350,6 +367,17 @@ impl Model {
                 .entry(account.clone())
                 .or_default()
                 .insert(main);
+        }
+        if let (MessageType::Track, Some(event)) = (m.kind, m.event.as_deref()) {
+            let id = match self.event_names.get(event) {
+                Some(&id) => id,
+                None => {
+                    let id = u32::try_from(self.event_names.len()).expect("fewer than 2^32 names");
+                    self.event_names.insert(event.to_owned(), id);
+                    id
+                }
+            };
+            self.component_mut(main).saw(id, m.timestamp);
         }
         match m.kind {
             MessageType::Page => {
@@ -641,6 +669,29 @@ impl Model {
             grouped.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             grouped.into_iter().map(|(_, list)| list).collect()
         })
+    }
+
+    /// The first time any of the account's people — everyone linked to it, with every id later
+    /// linked to them — sent one of `events`, whether or not that message named the account:
+    /// lead and opportunity creation (SPEC §3).
+    pub fn first_event(&self, account: &AccountId, events: &[String]) -> Option<Timestamp> {
+        let ids: Vec<u32> = events
+            .iter()
+            .filter_map(|e| self.event_names.get(e).copied())
+            .collect();
+        let roots: HashSet<usize> = self
+            .account_links
+            .get(account)
+            .into_iter()
+            .flatten()
+            .map(|&node| self.ids.root(node))
+            .collect();
+        roots
+            .iter()
+            .filter_map(|root| self.components.get(root))
+            .flat_map(|comp| ids.iter().filter_map(|id| comp.firsts.get(id)))
+            .copied()
+            .min()
     }
 
     pub fn summary(&self) -> Summary {

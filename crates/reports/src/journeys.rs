@@ -69,7 +69,6 @@ pub(crate) fn converting_journey(
     states: &mut States,
 ) -> Journey {
     let lookback = i64::from(settings.attribution.lookback_days) * DAY_MS;
-    let usage = model.usage();
     let list = model
         .account_journeys()
         .get(account)
@@ -81,8 +80,10 @@ pub(crate) fn converting_journey(
             .map(|d| d.created_at)
             .min()
     });
+    // Milestones are the first of any of the account's people, whether or not the message named
+    // the account (many are sent before the person is grouped with it).
     let opportunity = [
-        usage.first_of(account, &settings.attribution.opportunity_events),
+        model.first_event(account, &settings.attribution.opportunity_events),
         deal_created,
     ]
     .into_iter()
@@ -94,8 +95,8 @@ pub(crate) fn converting_journey(
     let journey = Journey {
         touches: touches(list[first..].iter(), from, at, by, false, states),
         converted_at: Some(at.millis()),
-        lead_at: usage
-            .first_of(account, &settings.attribution.lead_events)
+        lead_at: model
+            .first_event(account, &settings.attribution.lead_events)
             .map(Timestamp::millis),
         opportunity_at: opportunity.map(Timestamp::millis),
     };

@@ -4,6 +4,7 @@
 
 mod channels;
 mod identity;
+mod milestones;
 mod replay;
 mod sessions;
 mod settings;

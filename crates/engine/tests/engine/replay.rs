@@ -2,9 +2,10 @@
 //! however the reads interleave with the writes.
 
 use proptest::prelude::*;
-use tenure_core::StoredEntry;
+use tenure_core::{StoredEntry, Timestamp};
+use tenure_engine::Model;
 
-use crate::support::{model, Msg, Offline, MINUTE};
+use crate::support::{account, model, Msg, Offline, MINUTE};
 
 const URLS: &[&str] = &[
     "https://www.acme.io/",
@@ -50,6 +51,11 @@ enum Op {
         user: usize,
         minute: i64,
     },
+    /// A lead milestone by an anonymous id, which a later link may tie to an account.
+    Milestone {
+        anon: usize,
+        minute: i64,
+    },
     Offline {
         user: Option<usize>,
         email: Option<usize>,
@@ -82,6 +88,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..ANONS.len() + USERS.len(), 0..USERS.len())
             .prop_map(|(previous, user)| Op::Alias { previous, user }),
         1 => (0..USERS.len(), minute.clone()).prop_map(|(user, minute)| Op::Campaign { user, minute }),
+        1 => (0..ANONS.len(), minute.clone()).prop_map(|(anon, minute)| Op::Milestone { anon, minute }),
         1 => (
             proptest::option::of(0..USERS.len()),
             proptest::option::of(0..EMAILS.len()),
@@ -92,9 +99,19 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+const ACCOUNTS: [&str; 3] = ["acct_0", "acct_1", "acct_2"];
+
+/// Each account's lead milestone (SPEC §3), which the snapshot does not show.
+fn leads(m: &Model) -> Vec<Option<Timestamp>> {
+    let lead = ["Demo Requested".to_owned(), "Trial Started".to_owned()];
+    ACCOUNTS
+        .iter()
+        .map(|a| m.first_event(&account(a), &lead))
+        .collect()
+}
+
 fn entry(i: usize, op: &Op) -> StoredEntry {
     let id = format!("m{i}");
-    let accounts = ["acct_0", "acct_1", "acct_2"];
     match op {
         Op::Page {
             anon,
@@ -125,7 +142,7 @@ fn entry(i: usize, op: &Op) -> StoredEntry {
             }
             m.entry()
         }
-        Op::Group { anon, account } => Msg::group(&id, accounts[*account])
+        Op::Group { anon, account } => Msg::group(&id, ACCOUNTS[*account])
             .anon(ANONS[*anon])
             .entry(),
         Op::Alias { previous, user } => {
@@ -137,6 +154,10 @@ fn entry(i: usize, op: &Op) -> StoredEntry {
             .at(minute * MINUTE)
             .campaign(serde_json::json!({"source": "linkedin", "medium": "cpc"}))
             .entry(),
+        Op::Milestone { anon, minute } => Msg::track(&id, "Trial Started")
+            .anon(ANONS[*anon])
+            .at(minute * MINUTE)
+            .entry(),
         Op::Offline {
             user,
             email,
@@ -145,7 +166,7 @@ fn entry(i: usize, op: &Op) -> StoredEntry {
         } => {
             let user = user.map(|u| USERS[u]);
             let email = email.map(|e| EMAILS[e]);
-            let account = account.map(|a| accounts[a]);
+            let account = account.map(|a| ACCOUNTS[a]);
             let anon = (user.is_none() && email.is_none() && account.is_none()).then_some("a0");
             Offline {
                 at: minute * MINUTE,
@@ -176,8 +197,10 @@ proptest! {
     fn any_order_and_batching_gives_the_same_model((entries, shuffled, cut) in case()) {
         let live = model(&entries);
         let expected = live.snapshot();
+        let expected_leads = leads(&live);
 
         prop_assert_eq!(&model(&shuffled).snapshot(), &expected);
+        prop_assert_eq!(leads(&model(&shuffled)), expected_leads.clone());
 
         // Reading between batches fills the per-identity caches; later entries must refresh
         // them exactly.
@@ -190,11 +213,13 @@ proptest! {
             }
         }
         prop_assert_eq!(&batched.snapshot(), &expected);
+        prop_assert_eq!(leads(&batched), expected_leads.clone());
 
         // Applying everything twice (a replay over a live model) changes nothing.
         for e in &entries {
             batched.apply(e);
         }
         prop_assert_eq!(&batched.snapshot(), &expected);
+        prop_assert_eq!(leads(&batched), expected_leads);
     }
 }
