@@ -512,15 +512,16 @@ pub(crate) fn signals_report(
 ) -> Result<Report, ReportError> {
     let revenue = Revenue::ungrouped(model, settings, params)?;
     let states = customers(model, settings, params, &revenue)?;
+    // The reason, a sentence, last: a table's other columns stay aligned beside it.
     let columns: Vec<String> = [
         "account",
         "kind",
         "signal",
         "started_at",
-        "reason",
         "arr",
         "health",
         "band",
+        "reason",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -664,7 +665,11 @@ pub(crate) fn account_report(
         timeline.push((
             m.at,
             "revenue",
-            format!("{} {}", m.kind.name(), major(m.amount, revenue.currency)),
+            format!(
+                "{} {}",
+                m.kind.name(),
+                crate::money_minor(m.amount, revenue.currency)
+            ),
         ));
     }
     if let Some(s) = model.success().account(&account) {
@@ -752,9 +757,48 @@ pub(crate) fn account_report(
             "to": stage_name(t.to),
         })).collect::<Vec<_>>(),
         "health_history": history,
-        "facts": now.facts,
+        "facts": facts_value(&now.facts, revenue.currency),
     }));
     Ok(report)
+}
+
+/// The account's health facts as the report shows them: instants in RFC 3339 and MRR in major
+/// units of the reporting currency, like every other field (the `Facts` struct keeps epoch
+/// milliseconds and minor units, its stored and computed form).
+fn facts_value(f: &Facts, currency: tenure_core::Currency) -> Value {
+    let at = |ms: Option<i64>| ms.map_or(Value::Null, time);
+    json!({
+        "as_of": time(f.as_of),
+        "converted_at": at(f.converted_at),
+        "activated_at": at(f.activated_at),
+        "mrr": major(f.mrr, currency),
+        "seats": f.seats,
+        "plan": f.plan,
+        "active_users_14d": f.active_users_14d,
+        "active_users_30d": f.active_users_30d,
+        "active_users_prev_30d": f.active_users_prev_30d,
+        "active_days_14d": f.active_days_14d,
+        "active_days_prev_28d": f.active_days_prev_28d,
+        "events_7d": f.events_7d,
+        "events_prev_28d": f.events_prev_28d,
+        "last_activity": at(f.last_activity),
+        "key_features_30d": f.key_features_30d,
+        "key_features": f.key_features,
+        "features_30d": f.features_30d,
+        "open_tickets": f.open_tickets,
+        "tickets_14d": f.tickets_14d,
+        "tickets_prev_84d": f.tickets_prev_84d,
+        "tickets_30d": f.tickets_30d,
+        "tickets_365d": f.tickets_365d,
+        "nps": f.nps.iter().map(|(t, score)| json!({"at": time(*t), "score": score})).collect::<Vec<_>>(),
+        "last_csm_touch": at(f.last_csm_touch),
+        "failed_payment": at(f.failed_payment),
+        "usage_limit": at(f.usage_limit),
+        "champion": f.champion.as_ref().map(|(user, last)| json!({"user": user, "last_activity": time(*last)})),
+        "churned_at": at(f.churned_at),
+        "last_expansion": at(f.last_expansion),
+        "contract_end": at(f.contract_end),
+    })
 }
 
 /// One month-end snapshot of one account: its health and whether it churned in the next 90 days.

@@ -15,11 +15,13 @@ mod journeys;
 mod lifecycle;
 mod ltv;
 mod mrr;
+mod render;
 mod retention;
 mod revenue;
 mod survival;
 mod touchpoints;
 mod unit_economics;
+mod units;
 
 use std::collections::BTreeMap;
 
@@ -31,7 +33,9 @@ use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 
 pub use accounts::{account_status, facts, AccountStatus, StatusSignal};
 pub use lifecycle::{daily_health, stage_rules, HealthOfDay};
+pub use render::{format, grid, integer, money, money_minor, percent};
 pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
+pub use units::{undeclared, Unit};
 
 /// The reports that exist, in the order `tenure report --help` lists them.
 pub const REPORTS: &[&str] = &[
@@ -359,10 +363,17 @@ pub struct Report {
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub by: Option<String>,
+    /// The currency of every money field (in major units: dollars, not cents).
+    pub currency: Currency,
     pub columns: Vec<String>,
+    /// Each column's unit.
+    pub units: BTreeMap<String, Unit>,
     pub rows: Vec<Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<Value>,
+    /// Each summary field's unit, by dotted path (a list of records' fields as `list.field`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub summary_units: BTreeMap<String, Unit>,
     /// What the figures leave out and why (an amount in a currency without a configured rate):
     /// the same list on every report, empty when nothing is left out.
     pub warnings: Vec<Warning>,
@@ -694,6 +705,8 @@ fn run_with(
     }
     let mut report = report?;
     report.warnings = warnings;
+    report.currency = settings.currency;
+    units::declare(&mut report);
     Ok(report)
 }
 
@@ -754,10 +767,10 @@ fn run_once(
     }
 }
 
-/// Money in minor units as a JSON number in major units (two decimals for cents).
+/// Money in minor units as a JSON number in major units, with the currency's minor digits
+/// (two for cents, three for fils: rounding to two decimals would drop the third).
 pub(crate) fn major(minor: i64, currency: Currency) -> Value {
-    let scale = 10f64.powi(currency.exponent() as i32);
-    Value::from((minor as f64 / scale * 100.0).round() / 100.0)
+    Value::from(minor as f64 / 10f64.powi(currency.exponent() as i32))
 }
 
 /// A credit-weighted amount in minor units (rounded to a whole one) in major units.
@@ -778,7 +791,8 @@ pub(crate) fn count(value: f64) -> Value {
 /// A ratio as a JSON number, or null when undefined.
 pub(crate) fn ratio(value: Option<f64>) -> Value {
     match value {
-        Some(v) if v.is_finite() => Value::from((v * 1e6).round() / 1e6),
+        // `+ 0.0` turns -0.0 (an empty f64 sum is -0.0; so is a negated zero) into 0.0.
+        Some(v) if v.is_finite() => Value::from((v * 1e6).round() / 1e6 + 0.0),
         _ => Value::Null,
     }
 }
@@ -797,99 +811,14 @@ impl Report {
             from: params.from,
             to: params.to,
             by,
+            // The reporting currency and the units are set by `run_with` for every report.
+            currency: Currency::USD,
             columns,
+            units: BTreeMap::new(),
             rows,
             summary: None,
+            summary_units: BTreeMap::new(),
             warnings: Vec::new(),
         }
-    }
-
-    fn cell(value: Option<&Value>) -> String {
-        match value {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-        }
-    }
-
-    /// An aligned text table, numbers right-aligned.
-    pub fn to_table(&self) -> String {
-        let cells: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|row| {
-                self.columns
-                    .iter()
-                    .map(|c| Self::cell(row.get(c)))
-                    .collect()
-            })
-            .collect();
-        let widths: Vec<usize> = self
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                cells
-                    .iter()
-                    .map(|r| r[i].len())
-                    .chain([c.len()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let numeric: Vec<bool> = self
-            .columns
-            .iter()
-            .map(|c| {
-                self.rows
-                    .iter()
-                    .all(|r| matches!(r.get(c), Some(Value::Number(_))))
-            })
-            .collect();
-        let line = |values: &[String]| {
-            let parts: Vec<String> = values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    if numeric[i] {
-                        format!("{v:>w$}", w = widths[i])
-                    } else {
-                        format!("{v:<w$}", w = widths[i])
-                    }
-                })
-                .collect();
-            parts.join("  ").trim_end().to_owned() + "\n"
-        };
-        let mut out = line(&self.columns);
-        for row in &cells {
-            out += &line(row);
-        }
-        if let Some(summary) = &self.summary {
-            out += "\n";
-            out += &serde_json::to_string_pretty(summary).expect("JSON values serialize");
-            out += "\n";
-        }
-        out
-    }
-
-    /// RFC 4180 CSV with a header row.
-    pub fn to_csv(&self) -> String {
-        let quote = |v: String| {
-            if v.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", v.replace('"', "\"\""))
-            } else {
-                v
-            }
-        };
-        let mut out = self.columns.join(",") + "\n";
-        for row in &self.rows {
-            let values: Vec<String> = self
-                .columns
-                .iter()
-                .map(|c| quote(Self::cell(row.get(c))))
-                .collect();
-            out += &(values.join(",") + "\n");
-        }
-        out
     }
 }

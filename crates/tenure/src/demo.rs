@@ -140,16 +140,17 @@ fn headline(
     };
     let mut out = String::new();
     if let Some(last) = mrr.rows.last() {
+        let money = |v: Option<f64>| reports::money(v.unwrap_or(0.0), mrr.currency);
         out += &format!(
-            "MRR {:.0} (ARR {:.0}) from {} customers at {}\n",
-            num(last, "mrr").unwrap_or(0.0),
-            num(last, "arr").unwrap_or(0.0),
+            "MRR {} (ARR {}) from {} customers at {}\n",
+            money(num(last, "mrr")),
+            money(num(last, "arr")),
             num(last, "customers").unwrap_or(0.0),
             mrr.as_of
         );
     }
     if let Some(all) = retention.rows.first() {
-        let pct = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{:.1}%", v * 100.0));
+        let pct = |v: Option<f64>| v.map_or("n/a".to_owned(), reports::percent);
         out += &format!(
             "over the last 12 months: NRR {}, GRR {}, logo retention {}\n",
             pct(num(all, "nrr")),

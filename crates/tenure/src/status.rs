@@ -19,18 +19,32 @@ pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Status for a person: each section a table laid out by `tenure_reports::grid` (display
+/// widths, counts right-aligned with thousands separators), indented under its title.
 pub fn table(s: &Status) -> String {
+    let n = |v: u64| tenure_reports::integer(i64::try_from(v).unwrap_or(i64::MAX));
+    let indent = |table: String| -> String { table.lines().map(|l| format!("  {l}\n")).collect() };
     let mut out = format!("workspace {}\n\nentries by kind and source\n", s.workspace);
-    out += &format!("  {:<14} {:<8} {:>12}\n", "kind", "source", "entries");
-    for c in &s.entries_by_kind {
-        out += &format!("  {:<14} {:<8} {:>12}\n", c.kind, c.source, c.entries);
-    }
-    out += &format!("  {:<23} {:>12}\n", "total", s.entries);
+    let mut rows: Vec<Vec<String>> = s
+        .entries_by_kind
+        .iter()
+        .map(|c| vec![c.kind.to_string(), c.source.to_string(), n(c.entries)])
+        .collect();
+    rows.push(vec!["total".into(), String::new(), n(s.entries)]);
     if s.unreadable_entries > 0 {
-        out += &format!(
-            "  {:<23} {:>12}   (left out of every figure; list them with `tenure log unreadable`)\n",
-            "unreadable", s.unreadable_entries
-        );
+        rows.push(vec![
+            "unreadable".into(),
+            String::new(),
+            n(s.unreadable_entries as u64),
+        ]);
+    }
+    out += &indent(tenure_reports::grid(
+        Some(vec!["kind".into(), "source".into(), "entries".into()]),
+        rows,
+        &[false, false, true],
+    ));
+    if s.unreadable_entries > 0 {
+        out += "  (unreadable entries are left out of every figure; list them with `tenure log unreadable`)\n";
     }
     out += "\n";
     if !s.uninterpreted_events.is_empty() {
@@ -42,20 +56,32 @@ pub fn table(s: &Status) -> String {
     }
     if !s.amounts_without_rate.is_empty() {
         out += "amounts in unconfigured currencies (left out of every report until [currency.rates] gives a rate)\n";
-        for (currency, n) in &s.amounts_without_rate {
-            out += &format!("  {:<23} {:>12}\n", currency, n);
-        }
+        let rows = s
+            .amounts_without_rate
+            .iter()
+            .map(|(currency, k)| vec![currency.to_string(), n(*k)])
+            .collect();
+        out += &indent(tenure_reports::grid(None, rows, &[false, true]));
         out += "\n";
     }
-    out += &format!("  {:<23} {:>12}\n", "accounts", s.model.accounts);
-    out += &format!("  {:<23} {:>12}\n", "persons", s.model.persons);
-    out += &format!("  {:<23} {:>12}\n", "anonymous ids", s.model.anonymous_ids);
-    out += &format!(
-        "  {:<23} {:>12}\n\ntouchpoints by channel\n",
-        "touchpoints", s.model.touchpoints
-    );
-    for (channel, n) in &s.model.touchpoints_by_channel {
-        out += &format!("  {:<23} {:>12}\n", channel, n);
-    }
+    let model = [
+        ("accounts", s.model.accounts),
+        ("persons", s.model.persons),
+        ("anonymous ids", s.model.anonymous_ids),
+        ("touchpoints", s.model.touchpoints),
+    ];
+    let rows = model
+        .iter()
+        .map(|(what, k)| vec![(*what).to_owned(), n(*k)])
+        .collect();
+    out += &indent(tenure_reports::grid(None, rows, &[false, true]));
+    out += "\ntouchpoints by channel\n";
+    let rows = s
+        .model
+        .touchpoints_by_channel
+        .iter()
+        .map(|(channel, k)| vec![channel.to_string(), n(*k)])
+        .collect();
+    out += &indent(tenure_reports::grid(None, rows, &[false, true]));
     out
 }
