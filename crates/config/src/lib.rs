@@ -346,7 +346,11 @@ impl Config {
 /// Puts each documented key's comment above it in `plain` (TOML as `toml` prints it: one key or
 /// table header a line, arrays of tables as `[[…]]`), and `stripe_line` under `[stripe]`.
 fn annotate(plain: &str, docs: &BTreeMap<String, reference::KeyDoc>, stripe_line: &str) -> String {
-    let mut out = String::new();
+    let mut out = String::from(
+        "# tenure's effective configuration: the file given (if any) over the defaults.\n\
+         # Every key is explained in docs/configuration.md; a list of tables ([[…]]) given in a\n\
+         # file replaces the whole default list.\n\n",
+    );
     let mut arrays = BTreeSet::new();
     let mut commented = BTreeSet::new();
     let mut table = String::new();
