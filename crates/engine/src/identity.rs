@@ -172,6 +172,11 @@ impl IdentityGraph {
         self.min_user[root].clone().map(PersonId)
     }
 
+    /// The smallest anonymous id of a root's component.
+    pub fn anonymous_of_root(&self, root: usize) -> Option<AnonymousId> {
+        self.min_anon[root].clone()
+    }
+
     pub fn person_of(&self, node: usize) -> Option<PersonId> {
         self.person_of_root(self.root(node))
     }

@@ -76,6 +76,8 @@ impl EngineSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub accounts: u64,
+    /// People: identity components holding a user id, and prospects (offline rows' e-mails
+    /// that match no one).
     pub persons: u64,
     pub anonymous_ids: u64,
     pub touchpoints: u64,
@@ -98,10 +100,33 @@ pub struct Snapshot {
     /// Ordered by person, then user ids, then anonymous ids.
     pub identities: Vec<IdentitySnapshot>,
     pub touchpoints: Vec<Touchpoint>,
+    /// Every account's journey, as [`Model::account_journeys`] gives them.
+    pub journeys: BTreeMap<AccountId, Vec<Touchpoint>>,
+    /// The journeys of those linked to no account, as [`Model::visitor_journeys`] gives them.
+    pub visitors: Vec<Vec<Touchpoint>>,
     pub summary: Summary,
 }
 
 type EventKey = (Timestamp, String);
+
+/// Whose journey a touchpoint is part of, besides the account it may name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Owner {
+    /// An identity component, by its root.
+    Identity(usize),
+    /// The person an offline row whose e-mail matches no one stands for (SPEC §2.2).
+    Prospect(Email),
+    /// An offline row with no id and no e-mail (only an account).
+    Nobody,
+}
+
+/// Who someone is, independent of the order of links: the stable order of visitors' journeys.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    Person(PersonId),
+    Anonymous(AnonymousId),
+    Prospect(Email),
+}
 
 /// The pages, campaign tracks and milestones of one identity component.
 #[derive(Debug, Default)]
@@ -179,8 +204,8 @@ pub struct Model {
     success: Success,
     /// Every account's touchpoints, computed on demand and dropped by any change.
     journeys: OnceLock<BTreeMap<AccountId, Vec<Touchpoint>>>,
-    /// Every touchpoint, likewise.
-    all_touchpoints: OnceLock<Vec<Touchpoint>>,
+    /// Every touchpoint and whose it is, likewise.
+    all_touchpoints: OnceLock<(Vec<Touchpoint>, Vec<Owner>)>,
     /// Unlinked visitors' touchpoints (see [`Model::visitor_journeys`]), likewise.
     visitors: OnceLock<Vec<Vec<u32>>>,
 }
@@ -462,52 +487,67 @@ impl Model {
         self.ids.person_of(node)
     }
 
-    /// The person (and identity root) an offline row belongs to: by user id, else anonymous
-    /// id, else e-mail (the smallest person with that e-mail).
-    fn offline_owner(&self, row: &TouchpointRow) -> (Option<PersonId>, Option<usize>) {
-        if let Some(node) = row
+    /// Whose an offline row is: the identity of its user id, else of its anonymous id, else of
+    /// its e-mail (the smallest person who gave it, else the visitor with the smallest
+    /// anonymous id who did); a row whose e-mail matches no one is a prospect of its own until
+    /// a message gives that e-mail (SPEC §2.2).
+    fn offline_owner(&self, row: &TouchpointRow) -> Owner {
+        let by_id = row
             .user_id
             .clone()
             .and_then(|u| self.ids.lookup(&IdKey::User(u)))
-        {
-            return (self.ids.person_of(node), Some(self.ids.root(node)));
+            .or_else(|| {
+                row.anonymous_id
+                    .clone()
+                    .and_then(|a| self.ids.lookup(&IdKey::Anon(a)))
+            });
+        if let Some(node) = by_id {
+            return Owner::Identity(self.ids.root(node));
         }
-        if let Some(node) = row
-            .anonymous_id
-            .clone()
-            .and_then(|a| self.ids.lookup(&IdKey::Anon(a)))
-        {
-            return (self.ids.person_of(node), Some(self.ids.root(node)));
-        }
-        let best = row
-            .email
-            .as_ref()
-            .and_then(|e| self.emails.get(e))
+        let Some(email) = &row.email else {
+            return Owner::Nobody;
+        };
+        self.emails
+            .get(email)
             .into_iter()
             .flatten()
-            .filter_map(|&node| {
-                let root = self.ids.root(node);
-                self.ids.person_of_root(root).map(|p| (p, root))
-            })
-            .min();
-        match best {
-            Some((person, root)) => (Some(person), Some(root)),
-            None => (None, None),
+            .map(|&node| self.ids.root(node))
+            .filter_map(|root| Some((self.who(root)?, root)))
+            .min()
+            .map_or_else(
+                || Owner::Prospect(email.clone()),
+                |(_, root)| Owner::Identity(root),
+            )
+    }
+
+    /// Who an identity component is, by what it holds rather than by its root's number (which
+    /// depends on the order of links): its person, else its smallest anonymous id. Persons sort
+    /// first.
+    fn who(&self, root: usize) -> Option<Who> {
+        match self.ids.person_of_root(root) {
+            Some(person) => Some(Who::Person(person)),
+            None => self.ids.anonymous_of_root(root).map(Who::Anonymous),
         }
     }
 
-    fn offline_keyed(
-        &self,
-        key: &EventKey,
-        row: &TouchpointRow,
-        person: Option<PersonId>,
-    ) -> Keyed {
+    fn offline_keyed(&self, key: &EventKey, row: &TouchpointRow, owner: &Owner) -> Keyed {
+        let (person, anonymous_id, prospect) = match owner {
+            Owner::Identity(root) => match self.who(*root) {
+                Some(Who::Person(p)) => (Some(p), row.anonymous_id.clone(), None),
+                // A visitor found by the e-mail they gave: the row is theirs.
+                Some(Who::Anonymous(a)) => (None, row.anonymous_id.clone().or(Some(a)), None),
+                _ => (None, row.anonymous_id.clone(), None),
+            },
+            Owner::Prospect(email) => (None, None, Some(email.clone())),
+            Owner::Nobody => (None, None, None),
+        };
         Keyed {
             tiebreak: key.1.clone(),
             touchpoint: Touchpoint {
                 occurred_at: row.occurred_at,
                 person,
-                anonymous_id: row.anonymous_id.clone(),
+                anonymous_id,
+                prospect,
                 account: row.account_id.clone(),
                 channel: self
                     .settings
@@ -542,20 +582,41 @@ impl Model {
         keyed.into_iter().map(|k| k.touchpoint).collect()
     }
 
+    /// Every touchpoint, ordered by time, then origin, then message id (or row content), with
+    /// whose each is; computed on demand and kept until the next change.
+    fn touchpoints_and_owners(&self) -> &(Vec<Touchpoint>, Vec<Owner>) {
+        self.all_touchpoints.get_or_init(|| {
+            let mut keyed: Vec<(Keyed, Owner)> = Vec::new();
+            for &root in self.components.keys() {
+                let mut own = Vec::new();
+                self.component_keyed(root, &mut own);
+                keyed.extend(own.into_iter().map(|k| (k, Owner::Identity(root))));
+            }
+            for (key, row) in &self.offline {
+                let owner = self.offline_owner(row);
+                keyed.push((self.offline_keyed(key, row, &owner), owner));
+            }
+            keyed.sort_by(|a, b| a.0.sort_key().cmp(&b.0.sort_key()));
+            keyed.into_iter().map(|(k, o)| (k.touchpoint, o)).unzip()
+        })
+    }
+
     /// Every touchpoint, ordered by time, then origin, then message id (or row content);
     /// computed on demand and kept until the next change.
     pub fn touchpoints(&self) -> &[Touchpoint] {
-        self.all_touchpoints.get_or_init(|| {
-            let mut keyed = Vec::new();
-            for &root in self.components.keys() {
-                self.component_keyed(root, &mut keyed);
+        &self.touchpoints_and_owners().0
+    }
+
+    /// The roots of the identities linked to each account.
+    fn linked_roots(&self) -> HashMap<usize, Vec<&AccountId>> {
+        let mut accounts_of_root: HashMap<usize, Vec<&AccountId>> = HashMap::new();
+        for (account, nodes) in &self.account_links {
+            let roots: HashSet<usize> = nodes.iter().map(|&n| self.ids.root(n)).collect();
+            for root in roots {
+                accounts_of_root.entry(root).or_default().push(account);
             }
-            for (key, row) in &self.offline {
-                let (person, _) = self.offline_owner(row);
-                keyed.push(self.offline_keyed(key, row, person));
-            }
-            Self::sorted(keyed)
-        })
+        }
+        accounts_of_root
     }
 
     /// The touchpoints of everyone linked to the account, plus offline rows naming it, in
@@ -573,10 +634,10 @@ impl Model {
             self.component_keyed(root, &mut keyed);
         }
         for (key, row) in &self.offline {
-            let (person, root) = self.offline_owner(row);
-            let linked = root.is_some_and(|r| roots.contains(&r));
+            let owner = self.offline_owner(row);
+            let linked = matches!(owner, Owner::Identity(r) if roots.contains(&r));
             if linked || row.account_id.as_ref() == Some(account) {
-                keyed.push(self.offline_keyed(key, row, person));
+                keyed.push(self.offline_keyed(key, row, &owner));
             }
         }
         Self::sorted(keyed)
@@ -586,13 +647,7 @@ impl Model {
     /// one pass and kept until the next change.
     pub fn account_journeys(&self) -> &BTreeMap<AccountId, Vec<Touchpoint>> {
         self.journeys.get_or_init(|| {
-            let mut accounts_of_root: HashMap<usize, Vec<&AccountId>> = HashMap::new();
-            for (account, nodes) in &self.account_links {
-                let roots: HashSet<usize> = nodes.iter().map(|&n| self.ids.root(n)).collect();
-                for root in roots {
-                    accounts_of_root.entry(root).or_default().push(account);
-                }
-            }
+            let accounts_of_root = self.linked_roots();
             let mut keyed: BTreeMap<AccountId, Vec<Keyed>> = BTreeMap::new();
             for (&root, accounts) in &accounts_of_root {
                 let mut own = Vec::new();
@@ -605,13 +660,16 @@ impl Model {
                 }
             }
             for (key, row) in &self.offline {
-                let (person, root) = self.offline_owner(row);
-                let mut targets: BTreeSet<&AccountId> = root
-                    .and_then(|r| accounts_of_root.get(&r))
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .collect();
+                let owner = self.offline_owner(row);
+                let mut targets: BTreeSet<&AccountId> = match owner {
+                    Owner::Identity(root) => accounts_of_root
+                        .get(&root)
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .collect(),
+                    Owner::Prospect(_) | Owner::Nobody => BTreeSet::new(),
+                };
                 if let Some(account) = &row.account_id {
                     targets.insert(account);
                 }
@@ -619,7 +677,7 @@ impl Model {
                     keyed
                         .entry(account.clone())
                         .or_default()
-                        .push(self.offline_keyed(key, row, person.clone()));
+                        .push(self.offline_keyed(key, row, &owner));
                 }
             }
             keyed
@@ -629,43 +687,43 @@ impl Model {
         })
     }
 
-    /// The touchpoints of people and anonymous visitors linked to no account, as indices into
-    /// [`Model::touchpoints`]: one list per person (per anonymous id for touchpoints without a
-    /// person), each in time order, the lists in order of person, then anonymous id. Someone is
-    /// linked when any account journey holds a touchpoint of theirs; touchpoints naming an
-    /// account are left out. Computed on demand and kept until the next change.
+    /// The journeys of people, anonymous visitors and prospects (offline rows whose e-mail
+    /// matches no one, SPEC §2.2) linked to no account, as indices into
+    /// [`Model::touchpoints`]: one list per identity (every id linked to it) or prospect, each
+    /// in time order, the lists in order of person, then anonymous id, then prospect e-mail.
+    /// Touchpoints naming an account are in that account's journey instead. Computed on demand
+    /// and kept until the next change.
     ///
     /// Why here: grouping millions of touchpoints by who made them is the same work for every
     /// attribution report, so it is done once per change rather than once per report.
     pub fn visitor_journeys(&self) -> &[Vec<u32>] {
         self.visitors.get_or_init(|| {
-            #[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
-            enum Who<'a> {
-                Person(&'a str),
-                Anonymous(&'a str),
-            }
-            fn who(t: &Touchpoint) -> Option<Who<'_>> {
-                match (&t.person, &t.anonymous_id) {
-                    (Some(p), _) => Some(Who::Person(p.as_str())),
-                    (None, Some(a)) => Some(Who::Anonymous(a.as_str())),
-                    (None, None) => None,
-                }
-            }
-            let linked: HashSet<Who> = self
-                .account_journeys()
-                .values()
-                .flatten()
-                .filter_map(who)
-                .collect();
-            let mut grouped: HashMap<Who, Vec<u32>> = HashMap::new();
-            for (i, t) in self.touchpoints().iter().enumerate() {
-                let Some(key) = who(t) else { continue };
-                if t.account.is_none() && !linked.contains(&key) {
+            let linked = self.linked_roots();
+            let (all, owners) = self.touchpoints_and_owners();
+            let mut grouped: HashMap<&Owner, Vec<u32>> = HashMap::new();
+            for (i, (t, owner)) in all.iter().zip(owners).enumerate() {
+                let visitor = match owner {
+                    Owner::Identity(root) => !linked.contains_key(root),
+                    Owner::Prospect(_) => true,
+                    Owner::Nobody => false,
+                };
+                if visitor && t.account.is_none() {
                     let index = u32::try_from(i).expect("fewer than 2^32 touchpoints");
-                    grouped.entry(key).or_default().push(index);
+                    grouped.entry(owner).or_default().push(index);
                 }
             }
-            let mut grouped: Vec<(Who, Vec<u32>)> = grouped.into_iter().collect();
+            // Every identity owning a touchpoint holds a seen id, so each list has a `Who`.
+            let mut grouped: Vec<(Who, Vec<u32>)> = grouped
+                .into_iter()
+                .filter_map(|(owner, list)| {
+                    let who = match owner {
+                        Owner::Identity(root) => self.who(*root)?,
+                        Owner::Prospect(email) => Who::Prospect(email.clone()),
+                        Owner::Nobody => return None,
+                    };
+                    Some((who, list))
+                })
+                .collect();
             grouped.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             grouped.into_iter().map(|(_, list)| list).collect()
         })
@@ -703,9 +761,14 @@ impl Model {
         for t in touchpoints {
             *by_channel.entry(t.channel.clone()).or_insert(0) += 1;
         }
+        // A prospect (an offline row's e-mail matching no one) is a person of its own.
+        let prospects: HashSet<&Email> = touchpoints
+            .iter()
+            .filter_map(|t| t.prospect.as_ref())
+            .collect();
         Summary {
             accounts: self.accounts.len() as u64,
-            persons: self.ids.persons(),
+            persons: self.ids.persons() + prospects.len() as u64,
             anonymous_ids: self.ids.anonymous_ids(),
             touchpoints: touchpoints.len() as u64,
             touchpoints_by_channel: by_channel,
@@ -762,8 +825,19 @@ impl Model {
         });
         let touchpoints = self.touchpoints().to_vec();
         let summary = self.summarise(&touchpoints);
+        let visitors = self
+            .visitor_journeys()
+            .iter()
+            .map(|list| {
+                list.iter()
+                    .map(|&i| touchpoints[i as usize].clone())
+                    .collect()
+            })
+            .collect();
         Snapshot {
             identities,
+            journeys: self.account_journeys().clone(),
+            visitors,
             touchpoints,
             summary,
         }

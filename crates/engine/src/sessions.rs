@@ -13,7 +13,7 @@
 //! without any marketing information (internal navigation) continue the session.
 
 use serde::{Deserialize, Serialize};
-use tenure_core::{AccountId, AnonymousId, Timestamp};
+use tenure_core::{AccountId, AnonymousId, Email, Timestamp};
 
 use crate::channels::ChannelSettings;
 use crate::identity::PersonId;
@@ -65,6 +65,9 @@ pub struct Touchpoint {
     pub occurred_at: Timestamp,
     pub person: Option<PersonId>,
     pub anonymous_id: Option<AnonymousId>,
+    /// The e-mail of an offline row that matches no one: the prospect the row stands for, a
+    /// person of its own until a message gives that e-mail (SPEC §2.2).
+    pub prospect: Option<Email>,
     /// The account named by the message (`context.groupId`) or the offline row (`account_id`).
     pub account: Option<AccountId>,
     pub channel: String,
@@ -177,6 +180,7 @@ pub(crate) fn online_touchpoint(
         occurred_at: at,
         person: None,
         anonymous_id,
+        prospect: None,
         account,
         channel: channels.classify(&facts.marketing).to_owned(),
         source,

@@ -4,8 +4,8 @@
 //! A converting account's journey is its touchpoints strictly before its conversion within the
 //! lookback (none: one `direct` touch at conversion), with its lead and opportunity milestones.
 //! Non-converting journeys (for `markov`): the touchpoints within the lookback ending at `as_of`
-//! of every account that has not converted, and of every person or anonymous id linked to no
-//! account.
+//! of every account that has not converted, and of every person, anonymous id or prospect (an
+//! offline row's e-mail that matches no one) linked to no account.
 
 use std::collections::HashSet;
 

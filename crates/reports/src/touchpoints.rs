@@ -35,6 +35,7 @@ pub(crate) fn report(model: &Model, params: &ReportParams) -> Result<Report, Rep
     enum Who<'a> {
         Person(&'a str),
         Anonymous(&'a str),
+        Prospect(&'a str),
         Account(&'a str),
     }
     #[derive(Default)]
@@ -53,11 +54,14 @@ pub(crate) fn report(model: &Model, params: &ReportParams) -> Result<Report, Rep
     for t in model.touchpoints().iter().filter(|t| within(t)) {
         let group = groups.entry(key(t).unwrap_or("(none)")).or_default();
         group.touchpoints += 1;
-        let who = match (&t.person, &t.anonymous_id, &t.account) {
-            (Some(p), _, _) => Some(Who::Person(p.as_str())),
-            (None, Some(a), _) => Some(Who::Anonymous(a.as_str())),
-            (None, None, Some(a)) => Some(Who::Account(a.as_str())),
-            (None, None, None) => None,
+        let who = if let Some(p) = &t.person {
+            Some(Who::Person(p.as_str()))
+        } else if let Some(a) = &t.anonymous_id {
+            Some(Who::Anonymous(a.as_str()))
+        } else if let Some(e) = &t.prospect {
+            Some(Who::Prospect(e.as_str()))
+        } else {
+            t.account.as_ref().map(|a| Who::Account(a.as_str()))
         };
         if let Some(who) = who {
             group.people.insert(who);

@@ -5,7 +5,9 @@ mod common;
 
 use common::model_of;
 use serde_json::{json, Value};
-use tenure_core::{AccountId, Currency, EntryBody, Money, SubscriptionRow, Timestamp};
+use tenure_core::{
+    AccountId, Currency, Email, EntryBody, Money, SubscriptionRow, Timestamp, TouchpointRow, UserId,
+};
 use tenure_engine::Model;
 use tenure_ingest::segment::{parse_message, Limits};
 use tenure_reports::{run, Report, ReportParams, ReportSettings};
@@ -49,6 +51,23 @@ fn subscription(account: &str, days: i64) -> EntryBody {
         mrr: Money::new(10_000, Currency::USD),
         plan: None,
         seats: None,
+    })
+}
+
+fn offline(days: i64, user: Option<&str>, email: Option<&str>) -> EntryBody {
+    EntryBody::Touchpoint(TouchpointRow {
+        occurred_at: day(days),
+        account_id: None,
+        user_id: user.map(|u| UserId::parse(u).unwrap()),
+        email: email.map(|e| Email::parse(e).unwrap()),
+        anonymous_id: None,
+        channel: None,
+        source: None,
+        medium: None,
+        campaign: None,
+        content: None,
+        term: None,
+        kind: Some("webinar".to_owned()),
     })
 }
 
@@ -156,5 +175,98 @@ fn w_shaped_finds_lead_and_opportunity_sent_before_the_person_joined_the_account
             ("paid_search", 0.05),
             ("referral", 0.3),
         ])
+    );
+}
+
+/// Two converting accounts and a prospect met at a webinar who never visited.
+fn company_with_a_prospect() -> Vec<EntryBody> {
+    vec![
+        // acct_1: u1 reads the newsletter (day 0), attends the webinar (day 1), pays on day 5.
+        page("p1", 0, json!({"userId": "u1"}), EMAIL_URL, None),
+        offline(1, Some("u1"), None),
+        message(
+            "g1",
+            0,
+            json!({"type": "group", "userId": "u1", "groupId": "acct_1"}),
+        ),
+        subscription("acct_1", 5),
+        // acct_2: u2 reads the newsletter (day 0) and pays on day 5.
+        page("p2", 0, json!({"userId": "u2"}), EMAIL_URL, None),
+        message(
+            "g2",
+            0,
+            json!({"type": "group", "userId": "u2", "groupId": "acct_2"}),
+        ),
+        subscription("acct_2", 5),
+        // Lee, known by e-mail only, attended the webinar on day 2.
+        offline(2, None, Some("lee@prospect.io")),
+    ]
+}
+
+#[test]
+fn markov_counts_a_prospects_journey_among_the_non_converting_paths() {
+    // Paths: acct_1 email → events → conv; acct_2 email → conv; Lee events → null.
+    // Transitions: start→email 2, start→events 1; email→events 1, email→conv 1;
+    // events→conv 1, events→null 1.
+    //   P(conv)          = 2/3 · (1/2 + 1/2 · 1/2) + 1/3 · 1/2 = 1/2 + 1/6 = 2/3
+    //   without email:     1/3 · 1/2 = 1/6        RE_email  = 1 − (1/6)/(2/3) = 3/4
+    //   without events:    2/3 · 1/2 = 1/3        RE_events = 1 − (1/3)/(2/3) = 1/2
+    // Two conversions split 3/4 : 1/2: email 2 · 0.6 = 1.2, events 2 · 0.4 = 0.8. (Without
+    // Lee's path: RE_email = 1, RE_events = 1/2, so 4/3 and 2/3.)
+    let model = model_of(company_with_a_prospect());
+    let markov = report(&model, "attribution", Some("markov"));
+    assert_eq!(
+        by_channel(&markov, "conversions"),
+        expected(&[("email", 1.2), ("events", 0.8)])
+    );
+    let summary = markov.summary.as_ref().unwrap();
+    assert_eq!(summary["converting_journeys"], 2);
+    assert_eq!(summary["non_converting_journeys"], 1);
+
+    // Lee is a visitor of the webinar like u1: two touchpoints from two people.
+    let touchpoints = report(&model, "touchpoints", None);
+    assert_eq!(
+        by_channel(&touchpoints, "touchpoints"),
+        expected(&[("email", 2.0), ("events", 2.0)])
+    );
+    assert_eq!(
+        by_channel(&touchpoints, "visitors"),
+        expected(&[("email", 2.0), ("events", 2.0)])
+    );
+}
+
+#[test]
+fn a_prospect_who_identifies_later_brings_the_touch_to_the_account_journey() {
+    // On day 20 Lee signs up as u3 with the same e-mail and joins acct_2: the webinar (day 2)
+    // is now on acct_2's path before its conversion (day 5), and Lee's own path is gone.
+    // Paths: email → events → conv, twice. P(conv) = 1; without either channel it is 0, so
+    // RE = 1 for both and the two conversions split 1 : 1.
+    let mut entries = company_with_a_prospect();
+    entries.extend([
+        message(
+            "i3",
+            20,
+            json!({"type": "identify", "userId": "u3", "traits": {"email": "Lee@Prospect.io"}}),
+        ),
+        message(
+            "g3",
+            20,
+            json!({"type": "group", "userId": "u3", "groupId": "acct_2"}),
+        ),
+    ]);
+    let model = model_of(entries);
+    let markov = report(&model, "attribution", Some("markov"));
+    assert_eq!(
+        by_channel(&markov, "conversions"),
+        expected(&[("email", 1.0), ("events", 1.0)])
+    );
+    assert_eq!(
+        markov.summary.as_ref().unwrap()["non_converting_journeys"],
+        0
+    );
+    let touchpoints = report(&model, "touchpoints", None);
+    assert_eq!(
+        by_channel(&touchpoints, "visitors"),
+        expected(&[("email", 2.0), ("events", 2.0)])
     );
 }

@@ -123,8 +123,132 @@ fn offline_rows_find_their_person_by_user_then_anonymous_id() {
         persons,
         [Some("u9".to_owned()), Some("u3".to_owned()), None]
     );
-    // The row's user id is a person in its own right; the row links nothing.
-    assert_eq!(m.summary().persons, 2);
+    // The row's user id is a person in its own right; the row links nothing. The e-mail that
+    // matches no one is a prospect, a person too.
+    assert_eq!(m.summary().persons, 3);
+    let prospect = m.touchpoints()[2].prospect.as_ref().map(|e| e.as_str());
+    assert_eq!(prospect, Some("nobody@x.io"));
+}
+
+/// Each visitor journey as the channels of its touchpoints.
+fn visitor_channels(m: &tenure_engine::Model) -> Vec<Vec<String>> {
+    let all = m.touchpoints();
+    m.visitor_journeys()
+        .iter()
+        .map(|list| {
+            list.iter()
+                .map(|&i| all[i as usize].channel.clone())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn an_offline_row_whose_email_matches_no_one_is_a_prospects_journey() {
+    // Lee was met at a webinar, then called by outbound, and never visited: one prospect with
+    // a journey of two touches (SPEC §2.2), beside the anonymous visitor a1.
+    let m = model(&[
+        Offline {
+            email: Some("lee@prospect.io"),
+            kind: Some("webinar"),
+            ..Offline::default()
+        }
+        .entry(),
+        Offline {
+            at: MINUTE,
+            email: Some(" Lee@Prospect.io"),
+            kind: Some("outbound"),
+            ..Offline::default()
+        }
+        .entry(),
+        Msg::page("p1")
+            .anon("a1")
+            .at(2 * MINUTE)
+            .url("https://www.acme.io/")
+            .entry(),
+    ]);
+    // Visitors in order of person, anonymous id, then prospect.
+    assert_eq!(
+        visitor_channels(&m),
+        [vec!["direct"], vec!["events", "outbound"]]
+    );
+    assert_eq!(m.summary().persons, 1);
+}
+
+#[test]
+fn a_prospect_who_gives_the_email_later_joins_that_persons_account_journey() {
+    let row = Offline {
+        email: Some("lee@prospect.io"),
+        kind: Some("webinar"),
+        ..Offline::default()
+    };
+    let m = model(&[
+        row.entry(),
+        Msg::identify("i1")
+            .user("u7")
+            .email("lee@prospect.io")
+            .at(60 * MINUTE)
+            .entry(),
+        Msg::group("g1", "acct_7")
+            .user("u7")
+            .at(61 * MINUTE)
+            .entry(),
+    ]);
+    let journey = m.account_touchpoints(&account("acct_7"));
+    assert_eq!(journey.len(), 1, "{journey:?}");
+    assert_eq!(journey[0].channel, "events");
+    assert_eq!(journey[0].person.as_ref().map(|p| p.as_str()), Some("u7"));
+    assert_eq!(journey[0].prospect, None);
+    assert_eq!(m.account_journeys()[&account("acct_7")], journey);
+    assert!(m.visitor_journeys().is_empty());
+    // No longer a prospect: u7 is the one person.
+    assert_eq!(m.summary().persons, 1);
+}
+
+#[test]
+fn an_email_given_by_an_anonymous_visitor_finds_the_offline_row() {
+    let m = model(&[
+        Msg::identify("i1").anon("a2").email("kim@acme.io").entry(),
+        Msg::page("p1")
+            .anon("a2")
+            .url("https://www.acme.io/")
+            .entry(),
+        Offline {
+            at: MINUTE,
+            email: Some("kim@acme.io"),
+            kind: Some("event"),
+            ..Offline::default()
+        }
+        .entry(),
+    ]);
+    assert_eq!(visitor_channels(&m), [vec!["direct", "events"]]);
+    let row = &m.touchpoints()[1];
+    assert_eq!(row.anonymous_id.as_ref().map(|a| a.as_str()), Some("a2"));
+    assert_eq!(row.prospect, None);
+}
+
+#[test]
+fn a_person_only_an_offline_row_ties_to_an_account_keeps_a_journey_of_their_own() {
+    // The row names acct_2 but links nobody to it: it is in acct_2's journey, and u5's own
+    // visit is u5's journey (it used to be in none).
+    let m = model(&[
+        Msg::page("p1")
+            .user("u5")
+            .url("https://www.acme.io/?utm_medium=email")
+            .entry(),
+        Offline {
+            at: MINUTE,
+            user: Some("u5"),
+            account: Some("acct_2"),
+            kind: Some("outbound"),
+            ..Offline::default()
+        }
+        .entry(),
+    ]);
+    assert_eq!(visitor_channels(&m), [vec!["email"]]);
+    let journey = m.account_touchpoints(&account("acct_2"));
+    assert_eq!(journey.len(), 1);
+    assert_eq!(journey[0].channel, "outbound");
 }
 
 #[test]
