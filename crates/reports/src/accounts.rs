@@ -1072,6 +1072,8 @@ pub struct StatusSignal {
 pub struct AccountStatus {
     pub account: AccountId,
     pub as_of: Timestamp,
+    /// The currency of `mrr` and `arr` (major units), as every report names its own.
+    pub currency: tenure_core::Currency,
     pub mrr: Value,
     pub arr: Value,
     pub stage: Option<String>,
@@ -1102,6 +1104,7 @@ pub fn account_status(
     Ok(Some(AccountStatus {
         account: account.clone(),
         as_of: at,
+        currency: settings.currency,
         mrr: major(s.facts.mrr, settings.currency),
         arr: major(12 * s.facts.mrr, settings.currency),
         health: s.health.as_ref().map(|h| (h.score * 1e6).round() / 1e6),

@@ -255,3 +255,25 @@ fn every_number_has_a_unit() {
     }
     assert!(checked >= 15, "only {checked} reports ran");
 }
+
+/// The live account status (`GET /api/v1/accounts/{id}`) names the currency of its money too:
+/// `a` pays $150.00 a month from 15 February 2025, so $1,800.00 a year.
+#[test]
+fn account_status_names_its_currency() {
+    let model = two_customers();
+    let settings = ReportSettings::default();
+    let stages = tenure_reports::stage_rules(&settings).unwrap();
+    let status = tenure_reports::account_status(
+        &model,
+        &settings,
+        &stages,
+        &AccountId::parse("a").unwrap(),
+        Timestamp::parse_end_of("2025-03-31").unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    let json = serde_json::to_value(&status).unwrap();
+    assert_eq!(json["currency"], "USD");
+    assert_eq!(json["mrr"], 150.0);
+    assert_eq!(json["arr"], 1800.0);
+}
