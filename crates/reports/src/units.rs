@@ -160,6 +160,7 @@ fn summary(report: &str, path: &str) -> Option<Unit> {
         }
         ("survival", p) if p.starts_with("groups.at_risk.") => Some(Unit::Count),
         ("funnel", "time_to_value_days.histogram.days") => Some(Unit::Text),
+        ("funnel", "time_to_value_days.histogram.accounts") => Some(Unit::Count),
         ("funnel", p) if p.starts_with("time_to_value_days.") && last != "activated" => {
             Some(Unit::Days)
         }
