@@ -208,6 +208,8 @@ pub struct Model {
     all_touchpoints: OnceLock<(Vec<Touchpoint>, Vec<Owner>)>,
     /// Unlinked visitors' touchpoints (see [`Model::visitor_journeys`]), likewise.
     visitors: OnceLock<Vec<Vec<u32>>>,
+    /// The latest instant any applied fact speaks of (see [`Model::data_end`]).
+    data_end: Option<Timestamp>,
 }
 
 impl Model {
@@ -229,7 +231,16 @@ impl Model {
             journeys: OnceLock::new(),
             all_touchpoints: OnceLock::new(),
             visitors: OnceLock::new(),
+            data_end: None,
         }
+    }
+
+    /// The latest instant any applied entry states a fact at (an event, a subscription change,
+    /// a deal, a spend row, a touchpoint, a webhook's receipt, an account's creation); none
+    /// before any. Reports default to it rather than to the reader's now, so a store that
+    /// stopped receiving data is not read as customers who stopped using the product.
+    pub fn data_end(&self) -> Option<Timestamp> {
+        self.data_end
     }
 
     /// MRR changes, deals, invoices and spend.
@@ -282,6 +293,12 @@ impl Model {
         self.all_touchpoints.take();
         self.visitors.take();
         let seq = entry.seq;
+        // An account row without `created_at` states no instant (its receipt is not a fact).
+        let stated = match &entry.entry.body {
+            EntryBody::Account(r) => r.created_at,
+            _ => Some(entry.entry.occurred_at()),
+        };
+        self.data_end = self.data_end.max(stated);
         match &entry.entry.body {
             EntryBody::Segment(m) => self.apply_message(seq, m),
             EntryBody::Touchpoint(row) => self.apply_offline(row),

@@ -79,4 +79,11 @@ impl Profiles {
     pub fn get(&self, account: &AccountId) -> Option<&Profile> {
         self.accounts.get(account)
     }
+
+    /// Whether any account has attribute `name` (a column of `accounts.csv` or a group trait).
+    pub fn has_attribute(&self, name: &str) -> bool {
+        self.accounts
+            .values()
+            .any(|p| p.attributes.contains_key(name))
+    }
 }

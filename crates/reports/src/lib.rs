@@ -9,6 +9,7 @@
 
 mod accounts;
 mod attribution;
+mod catalog;
 mod churn;
 mod cohorts;
 mod journeys;
@@ -32,32 +33,11 @@ use tenure_engine::Model;
 use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 
 pub use accounts::{account_status, facts, AccountStatus, StatusSignal};
+pub use catalog::{spec, Groupings, Param, ReportSpec, ACCOUNT_ATTRIBUTES, CATALOG, REPORTS};
 pub use lifecycle::{daily_health, stage_rules, HealthOfDay};
 pub use render::{format, grid, integer, money, money_minor, percent};
 pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
 pub use units::{undeclared, Unit};
-
-/// The reports that exist, in the order `tenure report --help` lists them.
-pub const REPORTS: &[&str] = &[
-    "attribution",
-    "journey",
-    "mrr",
-    "retention",
-    "cohorts",
-    "survival",
-    "ltv",
-    "unit-economics",
-    "touchpoints",
-    "funnel",
-    "adoption",
-    "accounts",
-    "account",
-    "signals",
-    "renewals",
-    "health-backtest",
-    "churn-model",
-    "forecast",
-];
 
 /// What every report takes. `as_of` is required here: the edge decides what "now" is.
 ///
@@ -77,6 +57,8 @@ pub const REPORTS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportParams {
     pub as_of: Timestamp,
+    /// Whether the caller gave `as_of` or it is the default, the end of the data.
+    pub as_of_source: AsOfSource,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub by: Option<String>,
@@ -95,6 +77,33 @@ pub struct ReportParams {
     pub sort: Option<String>,
     /// A proposed health configuration `health-backtest` compares with the current one.
     pub proposed: Option<HealthSettings>,
+}
+
+/// Where a report's instant came from: given by the caller, or by default the end of the data
+/// ([`default_as_of`]), or the caller's now for a workspace without data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsOfSource {
+    Given,
+    EndOfData,
+    Now,
+}
+
+/// The instant a report is as of when the caller names none: the end of the UTC day of the
+/// latest fact the workspace holds ([`Model::data_end`]), never after `now`; `now` for a
+/// workspace without data. Not the caller's now: a store whose data stopped arriving (an
+/// import of last month's exports, the demo) would read as every customer gone idle since.
+/// The end of the day, as `--as-of DATE` means, so the default is a date a person can type.
+pub fn default_as_of(model: &Model, now: Timestamp) -> (Timestamp, AsOfSource) {
+    match model.data_end() {
+        Some(end) => {
+            const DAY_MS: i64 = 86_400_000;
+            let day = end.millis().div_euclid(DAY_MS);
+            let end_of_day = Timestamp::from_millis((day + 1) * DAY_MS - 1);
+            (end_of_day.min(now), AsOfSource::EndOfData)
+        }
+        None => (now, AsOfSource::Now),
+    }
 }
 
 /// Which accounts the account reports list; every filter given must match.
@@ -150,6 +159,7 @@ impl ReportParams {
     pub fn at(as_of: Timestamp) -> Self {
         Self {
             as_of,
+            as_of_source: AsOfSource::Given,
             from: None,
             to: None,
             by: None,
@@ -164,8 +174,12 @@ impl ReportParams {
     }
 
     /// Parses the textual parameters the CLI flags and the API query share. A bare date means
-    /// the start of that day for `from` and its end for `as_of` and `to`.
-    pub fn parse(now: Timestamp, raw: &RawParams) -> Result<Self, ReportError> {
+    /// the start of that day for `from` and its end for `as_of` and `to`; without `as_of`, the
+    /// instant is `default_as_of` (from [`default_as_of`]).
+    pub fn parse(
+        default_as_of: (Timestamp, AsOfSource),
+        raw: &RawParams,
+    ) -> Result<Self, ReportError> {
         let (as_of, from, to, by) = (
             raw.as_of.as_deref(),
             raw.from.as_deref(),
@@ -176,12 +190,17 @@ impl ReportParams {
             name,
             reason: e.to_string(),
         };
+        let given = as_of
+            .map(Timestamp::parse_end_of)
+            .transpose()
+            .map_err(|e| bad("as_of", e))?;
+        let (as_of, as_of_source) = match given {
+            Some(at) => (at, AsOfSource::Given),
+            None => default_as_of,
+        };
         Ok(Self {
-            as_of: as_of
-                .map(Timestamp::parse_end_of)
-                .transpose()
-                .map_err(|e| bad("as_of", e))?
-                .unwrap_or(now),
+            as_of,
+            as_of_source,
             from: from
                 .map(Timestamp::parse)
                 .transpose()
@@ -360,6 +379,8 @@ impl ReportSettings {
 pub struct Report {
     pub report: &'static str,
     pub as_of: Timestamp,
+    /// `given`, or `end_of_data` when the caller named no instant (see [`default_as_of`]).
+    pub as_of_source: AsOfSource,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub by: Option<String>,
@@ -399,6 +420,19 @@ pub enum ReportError {
     },
     #[error("{name}: {reason}")]
     Parameter { name: &'static str, reason: String },
+    /// A parameter given to a report that does not read it.
+    #[error("{param} does not apply to the {report} report (it applies to: {readers})")]
+    NotApplicable {
+        report: &'static str,
+        param: &'static str,
+        readers: String,
+    },
+    /// The account a report is about is not in the workspace.
+    #[error(
+        "no account {0} in this workspace (account ids come from accounts.csv, subscriptions, \
+         deals and Segment group calls)"
+    )]
+    NoAccount(String),
     #[error("--from {from} is after --to {to}")]
     Window { from: Timestamp, to: Timestamp },
     #[error(
@@ -428,6 +462,7 @@ impl ReportError {
             ReportError::Unknown(_)
                 | ReportError::Grouping { .. }
                 | ReportError::Parameter { .. }
+                | ReportError::NotApplicable { .. }
                 | ReportError::Window { .. }
         )
     }
@@ -672,9 +707,8 @@ fn run_with(
     now: Option<Timestamp>,
     should_stop: ShouldStop,
 ) -> Result<Report, ReportError> {
-    if !REPORTS.contains(&name) {
-        return Err(ReportError::Unknown(name.to_owned()));
-    }
+    let spec = catalog::spec(name)?;
+    spec.check(params, settings)?;
     check_window(params)?;
     // Once stopped, every later turn is skipped: the report runs out quickly over what it
     // has, and its result is thrown away.
@@ -689,13 +723,16 @@ fn run_with(
     let mut first = None;
     checked(&mut |model| {
         first = Some((
+            spec.check_by_in(model, params)
+                .and_then(|()| check_account(model, params)),
             now.map(|now| allowed_span(model, now)),
             currency_warnings(model, settings, params.as_of),
         ))
     });
-    let Some((allowed, warnings)) = first else {
+    let Some((known, allowed, warnings)) = first else {
         return Err(ReportError::Cancelled);
     };
+    known?;
     if let Some(allowed) = allowed {
         params.check_span(allowed)?;
     }
@@ -727,6 +764,23 @@ fn run_turns(
             with_model(&mut |model| report = Some(run_once(name, model, settings, params)));
             report.unwrap_or(Err(ReportError::Cancelled))
         }
+    }
+}
+
+/// The account a report is about (`journey`, `account`) is one the workspace has seen: the
+/// same answer from both, rather than an empty journey from one and an error from the other.
+fn check_account(model: &Model, params: &ReportParams) -> Result<(), ReportError> {
+    let Some(id) = params.account.as_deref() else {
+        return Ok(());
+    };
+    let id = tenure_core::AccountId::parse(id).map_err(|e| ReportError::Parameter {
+        name: "account",
+        reason: e.to_string(),
+    })?;
+    if model.account_ids().any(|a| *a == id) {
+        Ok(())
+    } else {
+        Err(ReportError::NoAccount(id.as_str().to_owned()))
     }
 }
 
@@ -808,6 +862,7 @@ impl Report {
         Self {
             report,
             as_of: params.as_of,
+            as_of_source: params.as_of_source,
             from: params.from,
             to: params.to,
             by,

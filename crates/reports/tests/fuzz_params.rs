@@ -29,7 +29,7 @@ use tenure_engine::Model;
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::{parse_message, Limits as SegmentLimits};
 use tenure_reports::{
-    run_in_turns, Limits, RawParams, ReportError, ReportParams, ReportSettings, REPORTS,
+    run_in_turns, AsOfSource, Limits, RawParams, ReportError, ReportParams, ReportSettings, REPORTS,
 };
 
 fn now() -> Timestamp {
@@ -147,7 +147,7 @@ fn raw_params() -> impl Strategy<Value = RawParams> {
 /// Parses `raw`: accepted parameters print and read back as the same instants; a rejection
 /// names a parameter. Whether they were accepted.
 fn parse(raw: &RawParams) -> Option<ReportParams> {
-    match ReportParams::parse(now(), raw) {
+    match ReportParams::parse((now(), AsOfSource::Now), raw) {
         Ok(params) => {
             for t in [Some(params.as_of), params.from, params.to]
                 .into_iter()

@@ -86,7 +86,7 @@ fn instants_far_from_the_data_are_refused_with_the_range() {
     // Every report, not only the ones that loop over days.
     for name in REPORTS {
         let params = ReportParams {
-            account: Some("a".into()),
+            account: about_one_account(name).then(|| "a".into()),
             ..ReportParams::at(far)
         };
         match limited(&model, name, &params, now) {
@@ -141,7 +141,7 @@ fn a_stop_ends_every_report_with_cancelled() {
     let params = ReportParams::at(t("2025-12-31T00:00:00Z"));
     for name in REPORTS {
         let params = ReportParams {
-            account: Some("b".into()),
+            account: about_one_account(name).then(|| "b".into()),
             ..params.clone()
         };
         let limits = Limits {
@@ -242,7 +242,7 @@ fn an_amount_without_a_rate_is_left_out_with_a_warning() {
     let with = common::model_of(with);
     for name in REPORTS {
         let mut params = ReportParams {
-            account: Some(customer.as_str().to_owned()),
+            account: about_one_account(name).then(|| customer.as_str().to_owned()),
             ..ReportParams::at(as_of)
         };
         if *name == "unit-economics" {
@@ -276,4 +276,12 @@ fn an_amount_without_a_rate_is_left_out_with_a_warning() {
     assert_eq!(counted.get(&jpy), Some(&3));
     assert_eq!(counted.len(), 1);
     assert!(tenure_reports::amounts_without_rate(&with, &rated).is_empty());
+}
+
+/// Whether report `name` is about one account (and so takes one).
+fn about_one_account(name: &str) -> bool {
+    tenure_reports::spec(name)
+        .unwrap()
+        .params
+        .contains(&tenure_reports::Param::Account)
 }

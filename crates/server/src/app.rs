@@ -138,8 +138,21 @@ async fn run_report(
         .keys
         .authorize(&state.store, secret.as_deref(), Scope::Read)?;
     let now = Timestamp::from_datetime(chrono::Utc::now());
+    let default_as_of = if query.as_of.is_some() {
+        (now, tenure_reports::AsOfSource::Given)
+    } else {
+        let live = Arc::clone(&state.live);
+        let workspace = key.workspace.clone();
+        tokio::task::spawn_blocking(move || {
+            live.read(&workspace, |model| {
+                tenure_reports::default_as_of(model, now)
+            })
+        })
+        .await
+        .map_err(|_| ApiError::unavailable("the report could not read the data", 5))?
+    };
     let mut params =
-        ReportParams::parse(now, &query).map_err(|e| report_error(e, Duration::ZERO))?;
+        ReportParams::parse(default_as_of, &query).map_err(|e| report_error(e, Duration::ZERO))?;
     // Only a caller with a read key gets its proposal parsed.
     if let Some(body) = proposed {
         let config = tenure_config::Config::parse(&body, "the request body")
@@ -202,6 +215,9 @@ fn report_error(e: ReportError, budget: Duration) -> ApiError {
     match e {
         ReportError::Unknown(_) => {
             ApiError::new(StatusCode::NOT_FOUND, "unknown_report", e.to_string())
+        }
+        ReportError::NoAccount(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_account", e.to_string())
         }
         e if e.is_caller_error() => ApiError::bad_request("invalid_parameter", e.to_string()),
         ReportError::InsufficientData(_) => ApiError::new(
@@ -319,6 +335,18 @@ pub struct Application {
 impl Application {
     pub async fn build(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
+        Ok(Self { listener, state })
+    }
+
+    /// As [`Application::build`], over a listener the caller bound already: `tenure serve`
+    /// and `tenure demo` bind before their long start-up, so a busy port fails at once.
+    /// Needs a running Tokio runtime.
+    pub fn from_listener(
+        listener: std::net::TcpListener,
+        state: AppState,
+    ) -> std::io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
         Ok(Self { listener, state })
     }
 

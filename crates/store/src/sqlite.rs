@@ -105,6 +105,12 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Whether `dir` holds a store, for the commands that only read one: they refuse a
+    /// directory without it rather than create an empty store there and report zeros.
+    pub fn exists_in(dir: &Path) -> bool {
+        dir.join("tenure.db").is_file()
+    }
+
     /// Opens (creating if needed) `tenure.db` in `dir` and brings its schema up to date.
     pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)

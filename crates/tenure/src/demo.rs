@@ -28,6 +28,10 @@ pub struct DemoArgs {
 }
 
 pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
+    // A busy port is found now, not after a minute of simulating and loading.
+    let listener = (!args.no_serve)
+        .then(|| serve::bind(args.listen))
+        .transpose()?;
     // Without --data-dir the demo lives in a temporary directory removed on exit.
     let temp;
     let data_dir: PathBuf = match &ctx.data_dir {
@@ -80,18 +84,23 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
     outln!();
     out!("{}", crate::status::table(&summary));
     let settings = ctx.config.report_settings();
-    let params = |by: Option<&str>| ReportParams {
-        by: by.map(str::to_owned),
-        ..ReportParams::at(Timestamp::from_datetime(chrono::Utc::now()))
-    };
-    let data_end =
-        Timestamp::parse_end_of(&truth.end)?.min(Timestamp::from_datetime(chrono::Utc::now()));
+    let now = Timestamp::from_datetime(chrono::Utc::now());
     let (mrr, retention, economics, accounts) = live.read(&ctx.workspace, |model| {
+        // Every figure as of one instant, the end of the data, as `tenure report` defaults
+        // to: after it, every account would look idle.
+        let (as_of, as_of_source) = reports::default_as_of(model, now);
+        let at = ReportParams {
+            as_of_source,
+            ..ReportParams::at(as_of)
+        };
+        let params = |by: Option<&str>| ReportParams {
+            by: by.map(str::to_owned),
+            ..at.clone()
+        };
         let run = |name: &str, by: Option<&str>| reports::run(name, model, &settings, &params(by));
-        // Health as of the last day of the simulated data: after it, every account looks idle.
         let at_risk = ReportParams {
             sort: Some("risk".into()),
-            ..ReportParams::at(data_end)
+            ..at.clone()
         };
         Ok::<_, reports::ReportError>((
             run("mrr", None)?,
@@ -111,11 +120,11 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
         "{}",
         headline(&mrr, &retention, &economics, &accounts, &stages)
     );
-    if args.no_serve {
+    let Some(listener) = listener else {
         return Ok(());
-    }
+    };
     let read_key = store.create_key(&ctx.workspace, Scope::Read)?;
-    serve::serve(ctx, store, live, args.listen, |addr| {
+    serve::serve(ctx, store, live, listener, |addr| {
         outln!();
         outln!("serving on http://{addr} (Ctrl-C to stop)");
         outln!("read key: {read_key}");

@@ -9,22 +9,23 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use tenure_core::{Entry, EntryBody, Source, Timestamp};
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::parse_message;
 use tenure_reports::ReportSettings;
 use tenure_store::Store;
 
+use crate::progress::{Progress, Reading, Unit};
 use crate::stdout::outln;
-use crate::Context;
+use crate::{Context, Usage};
 
 /// Entries per append: large enough to amortise the commit, small enough to bound memory.
 const APPEND_BATCH: usize = 5_000;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Files to import; the kind comes from the name (events.ndjson, accounts.csv, …) unless --kind says.
+    /// Files to import; the kind comes from the name (events.ndjson, accounts.csv, …) unless
+    /// --kind says. Gzip-compressed files are read as they are (events.ndjson.gz, …).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The kind of every file: events, accounts, subscriptions, deals, spend or touchpoints.
@@ -57,15 +58,33 @@ impl FileKind {
                 CsvKind::from_name(name).map(FileKind::Csv)
             }
         };
-        if let Some(forced) = forced {
-            return from_name(forced).with_context(|| {
-                format!("--kind {forced:?}: expected events, accounts, subscriptions, deals, spend or touchpoints")
-            });
+        let forced = forced
+            .map(|forced| {
+                from_name(forced).ok_or_else(|| {
+                    Usage(format!(
+                        "--kind {forced:?} is not a kind (expected one of events, accounts, \
+                         subscriptions, deals, spend, touchpoints)"
+                    ))
+                })
+            })
+            .transpose()?;
+        if !path.is_file() {
+            let what = if path.exists() {
+                "is not a file"
+            } else {
+                "no such file"
+            };
+            bail!("{}: {what}", path.display());
+        }
+        if let Some(kind) = forced {
+            return Ok(kind);
         }
         let file_name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
+        // A compressed file is the kind its name says without the `.gz`.
+        let file_name = file_name.strip_suffix(".gz").unwrap_or(file_name);
         if file_name.ends_with(".ndjson") || file_name.ends_with(".jsonl") {
             return Ok(FileKind::Events);
         }
@@ -108,8 +127,17 @@ struct Tally {
 }
 
 pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
+    // A missing file or an unknown kind is found before a store is created for nothing.
+    kinds(&args)?;
     let store = ctx.open_store()?;
     run_with_store(ctx, store.as_ref(), args)
+}
+
+fn kinds(args: &ImportArgs) -> anyhow::Result<Vec<FileKind>> {
+    args.files
+        .iter()
+        .map(|path| FileKind::detect(path, args.kind.as_deref()))
+        .collect()
 }
 
 /// Imports into an already open store.
@@ -117,11 +145,7 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
 /// Without `--skip-invalid`, every file is checked before any is stored, so a bad row in the
 /// last file leaves the store as it was, whatever came before it.
 pub fn run_with_store(ctx: &Context, store: &dyn Store, args: ImportArgs) -> anyhow::Result<()> {
-    let kinds = args
-        .files
-        .iter()
-        .map(|path| FileKind::detect(path, args.kind.as_deref()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let kinds = kinds(&args)?;
     let received_at = Timestamp::from_datetime(chrono::Utc::now());
     if !args.skip_invalid {
         for (path, &kind) in args.files.iter().zip(&kinds) {
@@ -129,7 +153,9 @@ pub fn run_with_store(ctx: &Context, store: &dyn Store, args: ImportArgs) -> any
         }
     }
     for (done, (path, &kind)) in args.files.iter().zip(&kinds).enumerate() {
-        let tally = import_file(ctx, store, path, kind, received_at).map_err(|e| {
+        // The ignored columns were named while checking, unless nothing was checked.
+        let first_read = args.skip_invalid;
+        let tally = import_file(ctx, store, path, kind, received_at, first_read).map_err(|e| {
             let stored: Vec<String> = args.files[..done]
                 .iter()
                 .map(|p| p.display().to_string())
@@ -165,7 +191,7 @@ fn check_file(
     received_at: Timestamp,
 ) -> anyhow::Result<()> {
     let mut first = None;
-    each_row(ctx, path, kind, received_at, "checking", |row| {
+    each_row(ctx, path, kind, received_at, "checking", true, |row| {
         if let Err(problem) = row {
             first.get_or_insert(problem);
         }
@@ -186,6 +212,7 @@ fn import_file(
     path: &Path,
     kind: FileKind,
     received_at: Timestamp,
+    first_read: bool,
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
     let mut batch = Vec::with_capacity(APPEND_BATCH);
@@ -195,27 +222,35 @@ fn import_file(
         tally.duplicates += appended.duplicates as u64;
         Ok(())
     };
-    each_row(ctx, path, kind, received_at, "importing", |row| {
-        tally.rows += 1;
-        match row {
-            Ok(body) => {
-                batch.push(Entry {
-                    workspace: ctx.workspace.clone(),
-                    source: Source::Import,
-                    received_at,
-                    body,
-                });
-                if batch.len() >= APPEND_BATCH {
-                    flush(&mut batch, &mut tally)?;
+    each_row(
+        ctx,
+        path,
+        kind,
+        received_at,
+        "importing",
+        first_read,
+        |row| {
+            tally.rows += 1;
+            match row {
+                Ok(body) => {
+                    batch.push(Entry {
+                        workspace: ctx.workspace.clone(),
+                        source: Source::Import,
+                        received_at,
+                        body,
+                    });
+                    if batch.len() >= APPEND_BATCH {
+                        flush(&mut batch, &mut tally)?;
+                    }
+                }
+                Err(problem) => {
+                    tally.skipped += 1;
+                    eprintln!("skipped {}", problem.describe(path));
                 }
             }
-            Err(problem) => {
-                tally.skipped += 1;
-                eprintln!("skipped {}", problem.describe(path));
-            }
-        }
-        Ok(true)
-    })?;
+            Ok(true)
+        },
+    )?;
     flush(&mut batch, &mut tally)?;
     Ok(tally)
 }
@@ -244,30 +279,78 @@ fn unconvertible(settings: &ReportSettings, body: &EntryBody) -> Option<Problem>
     })
 }
 
-/// Calls `visit` with every row of the file, parsed, until it returns `false`.
+/// Calls `visit` with every row of the file, parsed, until it returns `false`. On a file's
+/// `first_read`, says which CSV columns are ignored (once per file, not again when storing).
 fn each_row(
     ctx: &Context,
     path: &Path,
     kind: FileKind,
     received_at: Timestamp,
     verb: &str,
+    first_read: bool,
     mut visit: impl FnMut(Result<EntryBody, Problem>) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = ProgressBar::new(size).with_style(
-        ProgressStyle::with_template(&format!(
-            "{verb} {{msg}} [{{bar:30}}] {{bytes}}/{{total_bytes}} ({{bytes_per_sec}}, {{eta}})"
-        ))
-        .expect("valid template"),
+    let progress = Progress::new(
+        format!("{verb} {}", path.display()),
+        Unit::Bytes,
+        Some(size),
+        "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
     );
-    bar.set_message(path.display().to_string());
-    let reader = bar.wrap_read(file);
-    let result = match kind {
-        FileKind::Events => each_event(ctx, reader, received_at, &mut visit),
+    let mut counted = Reading::new(file, progress);
+    let result = each_row_of(
+        ctx,
+        path,
+        kind,
+        received_at,
+        first_read,
+        &mut counted,
+        &mut visit,
+    );
+    counted.finish();
+    result
+}
+
+/// The rows of `file`, decompressed first when it starts with gzip's magic bytes (whatever
+/// its name: a `.gz` renamed is still read).
+fn each_row_of(
+    ctx: &Context,
+    path: &Path,
+    kind: FileKind,
+    received_at: Timestamp,
+    first_read: bool,
+    file: impl Read,
+    visit: &mut impl FnMut(Result<EntryBody, Problem>) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
+    let mut buffered = BufReader::new(file);
+    let gzip = buffered
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read + '_> = if gzip {
+        // Multi-member, as `cat a.gz b.gz` and pigz write.
+        Box::new(flate2::read::MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    };
+    match kind {
+        FileKind::Events => each_event(ctx, reader, received_at, visit)
+            .with_context(|| format!("reading {}", path.display())),
         FileKind::Csv(csv_kind) => {
             let rows = read_csv(csv_kind, reader, ctx.config.reporting_currency())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let ignored = rows.ignored_columns();
+            if first_read && !ignored.is_empty() {
+                eprintln!(
+                    "{}: ignoring column{} {} (not {} columns: {})",
+                    path.display(),
+                    if ignored.len() == 1 { "" } else { "s" },
+                    ignored.join(", "),
+                    csv_kind.name(),
+                    csv_kind.columns().join(", ")
+                );
+            }
             let settings = ctx.config.report_settings();
             for row in rows {
                 let row = row
@@ -289,9 +372,7 @@ fn each_row(
             }
             Ok(())
         }
-    };
-    bar.finish_and_clear();
-    result
+    }
 }
 
 fn each_event(

@@ -7,6 +7,11 @@ use crate::stdout::outln;
 use crate::{Context, Format, KeysCommand};
 
 pub fn run(ctx: &Context, command: KeysCommand) -> anyhow::Result<()> {
+    // Only a new key may create the store; listing or revoking in a mistyped directory is an
+    // error, not an empty list.
+    if !matches!(command, KeysCommand::Create { .. }) {
+        ctx.require_store()?;
+    }
     let store = ctx.open_store()?;
     match command {
         KeysCommand::Create { scope } => {

@@ -1,24 +1,27 @@
 //! `tenure`: thin glue from the command line to the store, the engine and the server.
 //!
 //! Parse flags, run one command, turn any error into one line on stderr and an exit code
-//! (0 success, 1 error, 2 usage error, as clap already does).
+//! (0 success, 1 error, 2 usage error: clap's own, and a [`Usage`] or a report parameter the
+//! report refuses).
 
 mod demo;
 mod import;
 mod keys;
 mod log;
+mod progress;
 mod report;
 mod serve;
 mod sim;
 mod status;
 mod stdout;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use tenure_config::Config;
 use tenure_core::WorkspaceId;
 use tenure_store::{Scope, SqliteStore};
@@ -29,7 +32,8 @@ use crate::stdout::out;
 #[command(
     name = "tenure",
     version,
-    about = "Follow every B2B SaaS customer from the first ad click to renewal and expansion"
+    about = "Follow every B2B SaaS customer from the first ad click to renewal and expansion",
+    after_help = "Examples:\n  tenure demo                                  simulate a company, load it and serve it\n  tenure import exports/*.csv events.ndjson.gz load your own files into ./tenure-data\n  tenure report mrr --by channel               a report over what the store holds\n  tenure serve                                 the ingest and report API\n\n`tenure COMMAND --help` describes each command, with examples. Exit status: 0 on success, 1 on\nan error, 2 on a usage error (an unknown flag or value, a flag the command does not read)."
 )]
 struct Cli {
     #[command(flatten)]
@@ -39,6 +43,7 @@ struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 struct Global {
     /// Directory of the embedded store [default: ./tenure-data; `demo`: a new temporary directory].
     #[arg(long, global = true, env = "TENURE_DATA_DIR")]
@@ -57,13 +62,24 @@ struct Global {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the ingest and report API.
+    #[command(
+        after_help = "Examples:\n  tenure serve\n  tenure --data-dir /var/lib/tenure serve --listen 0.0.0.0:7070"
+    )]
     Serve(serve::ServeArgs),
     /// Import events.ndjson or CSV files (accounts, subscriptions, deals, spend, touchpoints).
+    #[command(
+        after_help = "Examples:\n  tenure import events.ndjson accounts.csv subscriptions.csv deals.csv spend.csv\n  tenure import exports/events.ndjson.gz\n  tenure import --kind subscriptions billing-export.csv\n  tenure import --skip-invalid crm/*.csv\n\nColumns a CSV kind does not have are ignored (and named once on stderr)."
+    )]
     Import(import::ImportArgs),
     /// Print a report (table, CSV or JSON) over what the store holds.
+    #[command(after_help = report::EXAMPLES)]
     Report(Box<report::ReportArgs>),
     /// Print what the store holds.
+    #[command(
+        after_help = "Examples:\n  tenure status\n  tenure --data-dir ./tenure-data status --format json"
+    )]
     Status {
+        /// `table` for people; `json` for programs.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -77,20 +93,30 @@ enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Simulate a company, load it through the real ingest path, summarise it and serve it.
+    #[command(
+        after_help = "Examples:\n  tenure demo\n  tenure demo --accounts 300 --months 18 --no-serve\n  tenure --data-dir ./demo-data demo --listen 127.0.0.1:8080"
+    )]
     Demo(demo::DemoArgs),
     /// Write a synthetic company (CSV and NDJSON files) with its ground truth.
+    #[command(
+        after_help = "Examples:\n  tenure sim --out ./company\n  tenure sim --out ./company --accounts 300 --months 18 --seed 7 --end 2025-01-01"
+    )]
     Sim(sim::SimArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Create a key and print it alone on stdout.
+    #[command(after_help = "Example:\n  READ_KEY=$(tenure keys create --scope read)")]
     Create {
+        /// What the key may do: `write` sends events and webhooks (ingest only), `read` reads
+        /// reports and status, `admin` also manages keys over the API.
         #[arg(long, value_enum)]
         scope: KeyScope,
     },
     /// List the workspace's keys (prefixes and scopes, never secrets), revoked ones included.
     List {
+        /// `table` for people; `json` for programs.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -103,6 +129,7 @@ pub enum KeysCommand {
 enum LogCommand {
     /// List the entries the log holds but this build cannot read back (left out of every figure).
     Unreadable {
+        /// `table` for people; `json` for programs.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -116,16 +143,34 @@ enum ConfigCommand {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum KeyScope {
+    /// Ingest only: Segment messages and webhooks.
     Write,
+    /// Reports and status.
     Read,
+    /// Everything, including managing keys over the API.
     Admin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Aligned columns for people.
     Table,
+    /// Pretty-printed JSON for programs.
     Json,
 }
+
+/// A mistake in how the command was called (an unknown value, a flag that does not apply):
+/// exit 2, as clap's own usage errors.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
 
 impl From<KeyScope> for Scope {
     fn from(s: KeyScope) -> Scope {
@@ -150,7 +195,8 @@ pub struct Context {
 impl Context {
     fn from_global(global: Global) -> anyhow::Result<Self> {
         let config = Config::load(global.config.as_deref())?;
-        let workspace = WorkspaceId::parse(&global.workspace).context("--workspace")?;
+        let workspace = WorkspaceId::parse(&global.workspace)
+            .map_err(|e| Usage(format!("--workspace {:?}: {e}", global.workspace)))?;
         Ok(Self {
             config: Arc::new(config),
             workspace,
@@ -164,9 +210,24 @@ impl Context {
         self.open_store_in(&self.data_dir_or_default())
     }
 
+    /// Fails, naming the directory, where the flags select no existing store: a command that
+    /// reads one must not create an empty store in a mistyped --data-dir and report zeros.
+    pub fn require_store(&self) -> anyhow::Result<()> {
+        let data_dir = self.data_dir_or_default();
+        if self.database.is_none() && !SqliteStore::exists_in(&data_dir) {
+            bail!(
+                "no store in {}: give --data-dir (or TENURE_DATA_DIR) the directory `tenure import` or `tenure serve` wrote",
+                data_dir.display()
+            );
+        }
+        Ok(())
+    }
+
     /// Opens the store for a command that only reads it: as [`Context::open_store`] does, or,
-    /// where the store cannot be written (read-only files or disk), read-only.
+    /// where the store cannot be written (read-only files or disk), read-only. A directory
+    /// without a store is an error ([`Context::require_store`]).
     pub fn open_store_to_read(&self) -> anyhow::Result<Arc<SqliteStore>> {
+        self.require_store()?;
         let writable = self.open_store();
         let Err(error) = writable else {
             return writable;
@@ -207,16 +268,46 @@ impl Context {
     }
 }
 
+/// The command line, with `sim`'s help leaving out the global options, which it does not read
+/// (it only writes files): the subcommand gets hidden flags of the same names, which clap's
+/// propagation of the global ones then leaves alone.
+fn command() -> clap::Command {
+    Cli::command().mut_subcommand("sim", |sim| {
+        [
+            ("data_dir", "data-dir"),
+            ("database", "database"),
+            ("config", "config"),
+            ("workspace", "workspace"),
+        ]
+        .into_iter()
+        .fold(sim, |sim, (id, long)| {
+            sim.arg(clap::Arg::new(id).long(long).hide(true))
+        })
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
     let verbose = matches!(cli.command, Command::Serve(_) | Command::Demo(_));
     init_logging(verbose);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// 2 for a usage error, 1 for any other.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    let refused_parameter = e
+        .downcast_ref::<tenure_reports::ReportError>()
+        .is_some_and(tenure_reports::ReportError::is_caller_error);
+    if refused_parameter || e.downcast_ref::<Usage>().is_some() {
+        2
+    } else {
+        1
     }
 }
 
@@ -224,9 +315,11 @@ fn init_logging(verbose: bool) {
     let default = if verbose { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour codes only for a person at a terminal, not in a log file or a pipe.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 

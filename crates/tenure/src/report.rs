@@ -2,17 +2,34 @@
 
 use clap::{Args, ValueEnum};
 use tenure_core::Timestamp;
-use tenure_reports::{self as reports, RawParams, ReportParams};
+use tenure_reports::{self as reports, AsOfSource, RawParams, ReportParams};
 
 use crate::stdout::{out, outln};
 use crate::{serve, Context};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
+    /// Aligned columns for people.
     Table,
+    /// RFC 4180 CSV with a header row, for spreadsheets.
     Csv,
+    /// The API's JSON, for programs.
     Json,
 }
+
+/// Shown after `tenure report --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  tenure report mrr
+  tenure report mrr --by channel --from 2025-01-01 --format csv > mrr.csv
+  tenure report attribution --model markov --metric initial_arr
+  tenure report accounts --band red --sort risk
+  tenure report account acme-corp --as-of 2025-06-30
+  tenure report funnel --by onboarding_variant
+
+Without --as-of a report is as of the end of the data (the last day any stored fact speaks
+of, never after now), and says so on stderr. A flag the report does not read, or a value it
+does not know, is a usage error (exit 2).";
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -22,9 +39,11 @@ pub struct ReportArgs {
     pub name: String,
     /// The account, for `journey` and `account`.
     pub account: Option<String>,
+    /// Output: `table` for people, `csv` for spreadsheets, `json` for programs.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
-    /// The report instant (RFC 3339, or a date meaning the end of that day); default now.
+    /// The report instant (RFC 3339, or a date meaning the end of that day); default: the end
+    /// of the data.
     #[arg(long)]
     pub as_of: Option<String>,
     /// Start of the window (inclusive; a date means its start).
@@ -55,19 +74,21 @@ pub struct ReportArgs {
     /// adoption.
     #[arg(long)]
     pub stage: Option<String>,
-    /// Only accounts in this health band (green, yellow, red): accounts, signals, renewals.
+    /// Only accounts in this health band (green, yellow, red): accounts, signals, renewals,
+    /// adoption.
     #[arg(long)]
     pub band: Option<String>,
-    /// Only accounts with this signal (e.g. no_activity): accounts, signals, renewals.
+    /// Only accounts with this signal (e.g. no_activity): accounts, signals, renewals,
+    /// adoption.
     #[arg(long)]
     pub signal: Option<String>,
-    /// Only accounts of this tier.
+    /// Only accounts of this tier: accounts, signals, renewals, adoption.
     #[arg(long)]
     pub tier: Option<String>,
-    /// Only accounts of this CSM owner.
+    /// Only accounts of this CSM owner: accounts, signals, renewals, adoption.
     #[arg(long)]
     pub owner: Option<String>,
-    /// Only accounts whose first-touch channel is this.
+    /// Only accounts whose first-touch channel is this: accounts, signals, renewals, adoption.
     #[arg(long)]
     pub channel: Option<String>,
     /// Sort of `accounts`: arr (default), health (lowest first) or risk (most churn-risk
@@ -81,13 +102,7 @@ pub struct ReportArgs {
 }
 
 pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
-    if !reports::REPORTS.contains(&args.name.as_str()) {
-        anyhow::bail!(
-            "no report named {:?} (reports: {})",
-            args.name,
-            reports::REPORTS.join(", ")
-        );
-    }
+    let spec = reports::spec(&args.name)?;
     let raw = RawParams {
         as_of: args.as_of.clone(),
         from: args.from.clone(),
@@ -106,13 +121,20 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
         sort: args.sort.clone(),
     };
     let now = Timestamp::from_datetime(chrono::Utc::now());
-    let mut params = ReportParams::parse(now, &raw)?;
+    // The default instant needs the data; it replaces this one once the store is read.
+    let mut params = ReportParams::parse((now, AsOfSource::Now), &raw)?;
     if let Some(path) = &args.proposed {
         params.proposed = Some(tenure_config::Config::load(Some(path))?.health);
     }
+    let settings = ctx.config.report_settings();
+    // Every flag and value that can be judged without the data is, before the store is read.
+    spec.check(&params, &settings)?;
     let store = ctx.open_store_to_read()?;
     let live = serve::rebuild(ctx, &store)?;
-    let settings = ctx.config.report_settings();
+    if params.as_of_source != AsOfSource::Given {
+        (params.as_of, params.as_of_source) =
+            live.read(&ctx.workspace, |model| reports::default_as_of(model, now));
+    }
     // The API's bounds on as_of, from and to, so both give the same answer; nothing stops a
     // report the user is waiting for at the terminal (Ctrl-C ends the process).
     let limits = reports::Limits {
@@ -126,6 +148,15 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
         &params,
         limits,
     )?;
+    // Said once the report stands, so a refused parameter is still one line.
+    let why = match report.as_of_source {
+        AsOfSource::Given => None,
+        AsOfSource::EndOfData => Some("the end of the data"),
+        AsOfSource::Now => Some("now: the workspace holds no data"),
+    };
+    if let Some(why) = why {
+        eprintln!("as of {} ({why}; --as-of to choose)", report.as_of);
+    }
     match args.format {
         ReportFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         ReportFormat::Csv => out!("{}", report.to_csv()),

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use tenure_server::{AppState, Application, Live, StatusKeeping, StripeSecrets};
 use tenure_store::{SqliteStore, Store};
 
+use crate::progress::{Progress, Unit};
 use crate::Context;
 
 #[derive(Debug, Args)]
@@ -26,35 +26,51 @@ const RECORD_HISTORY_EVERY: Duration = Duration::from_secs(10 * 60);
 const REFRESH_STATUSES_EVERY: Duration = Duration::from_secs(15 * 60);
 
 pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
-    let store = ctx.open_store()?;
-    let live = rebuild(ctx, &store)?;
     let listen = match args.listen {
         Some(addr) => addr,
         None => ctx.config.server.listen.parse().context("server.listen")?,
     };
-    serve(ctx, store, live, listen, |_| {})
+    // Before the replay, which can take minutes on a large store.
+    let listener = bind(listen)?;
+    let store = ctx.open_store()?;
+    let live = rebuild(ctx, &store)?;
+    serve(ctx, store, live, listener, |_| {})
+}
+
+/// Binds `listen`, so a port already in use is found before any long work.
+pub fn bind(listen: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(listen).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            "another process is using it; stop it or choose another address with --listen"
+        } else {
+            "choose another address with --listen"
+        };
+        anyhow::anyhow!("cannot listen on {listen}: {e}; {hint}")
+    })
 }
 
 /// Replays the log into memory, with a spinner on stderr.
 pub fn rebuild(ctx: &Context, store: &Arc<SqliteStore>) -> anyhow::Result<Arc<Live>> {
-    let spinner = ProgressBar::new_spinner().with_style(
-        ProgressStyle::with_template("{spinner} replaying the log: {pos} entries ({per_sec})")
-            .expect("valid template"),
+    let mut progress = Progress::new(
+        "replaying the log".into(),
+        Unit::Entries,
+        None,
+        "{spinner} {msg}: {pos} entries ({per_sec})",
     );
     let live = Live::rebuild(store.as_ref(), ctx.config.engine(), |n| {
-        spinner.set_position(n)
+        progress.set_position(n)
     })?;
-    spinner.finish_and_clear();
+    progress.finish();
     Ok(Arc::new(live))
 }
 
-/// Runs the server until Ctrl-C or SIGTERM, then lets the requests in flight finish.
-/// `on_ready` is called with the bound address.
+/// Runs the server on `listener` (from [`bind`]) until Ctrl-C or SIGTERM, then lets the
+/// requests in flight finish. `on_ready` is called with the bound address.
 pub fn serve(
     ctx: &Context,
     store: Arc<SqliteStore>,
     live: Arc<Live>,
-    listen: SocketAddr,
+    listener: std::net::TcpListener,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -71,9 +87,7 @@ pub fn serve(
             StripeSecrets::from_env(std::env::vars(), ctx.config.stripe.webhook_secret.clone());
         let state = AppState::new(dyn_store.clone(), live.clone(), ctx.config.clone())
             .with_stripe_secrets(stripe_secrets);
-        let app = Application::build(listen, state)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
+        let app = Application::from_listener(listener, state).context("serving the listener")?;
         // Installed before anyone can know the address, so no signal finds the default action.
         let stop = stop_signal().context("installing the signal handlers")?;
         let addr = app.local_addr()?;

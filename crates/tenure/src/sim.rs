@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
+use crate::progress::{Progress, Unit};
 use crate::stdout::outln;
 use anyhow::Context as _;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use tenure_sim::{simulate, GroundTruth, SimConfig};
 
 #[derive(Debug, Args)]
@@ -30,38 +30,39 @@ pub struct CompanyArgs {
     /// Random seed: the same seed and flags give byte-identical files.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// First day after the simulated window [default: the first day of the current month].
-    #[arg(long)]
-    pub end: Option<NaiveDate>,
+    /// First day after the simulated window: a fixed default, not today, so the same flags
+    /// give the same bytes on any day.
+    //
+    // Reports over the company default to the end of its data, so its age does not matter.
+    #[arg(long, default_value = DEFAULT_END)]
+    pub end: NaiveDate,
 }
+
+/// The default of `--end`.
+pub const DEFAULT_END: &str = "2026-12-01";
 
 impl CompanyArgs {
     pub fn config(&self) -> SimConfig {
-        let today = chrono::Utc::now().date_naive();
-        let end = self.end.unwrap_or_else(|| {
-            NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
-                .expect("the first of a month exists")
-        });
         SimConfig {
             accounts: self.accounts,
             months: self.months,
             seed: self.seed,
-            end,
+            end: self.end,
         }
     }
 }
 
 /// Simulates with a progress bar on stderr.
 pub fn generate(config: &SimConfig, out: &std::path::Path) -> anyhow::Result<GroundTruth> {
-    let bar = ProgressBar::new(config.accounts as u64).with_style(
-        ProgressStyle::with_template(
-            "simulating [{bar:30}] {pos}/{len} accounts ({per_sec}, {eta})",
-        )
-        .expect("valid template"),
+    let mut progress = Progress::new(
+        "simulating".into(),
+        Unit::Accounts,
+        Some(config.accounts as u64),
+        "{msg} [{bar:30}] {pos}/{len} accounts ({per_sec}, {eta})",
     );
-    let truth = simulate(config, out, |done| bar.set_position(done as u64))
+    let truth = simulate(config, out, |done| progress.set_position(done as u64))
         .with_context(|| format!("simulating into {}", out.display()))?;
-    bar.finish_and_clear();
+    progress.finish();
     Ok(truth)
 }
 

@@ -340,7 +340,7 @@ fn a_report_is_the_same_json_from_the_cli_and_the_api() {
         "{csv}"
     );
     let out = tenure.run(&["report", "touchpoints", "--by", "color"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("channel, source, medium, campaign, content")
     );
