@@ -8,7 +8,7 @@
 //! fractions, RFC 3339) and appends the summary after a blank line as `field,value` rows, each
 //! list of records as a table whose header names its fields `list.field`.
 
-use comfy_table::{CellAlignment, ColumnConstraint, Table, TableStyle, Width};
+use comfy_table::{CellAlignment, Table, TableStyle};
 use serde_json::{Map, Value};
 use tenure_core::{Currency, Timestamp};
 
@@ -30,7 +30,7 @@ const HEADER_LINE: usize = 10;
 /// with as many decimals as the currency has minor digits.
 pub fn money(amount: f64, currency: Currency) -> String {
     let digits = currency.exponent() as usize;
-    let text = format!("{:.digits$}", no_negative_zero(amount).abs());
+    let text = format!("{:.digits$}", amount.abs());
     let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
     let sign = if amount < 0.0 && text.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
         "-"
@@ -80,8 +80,7 @@ pub fn format(value: &Value, unit: Unit, currency: Currency) -> String {
         (Unit::Number, _, Some(v)) if v != 0.0 && v.abs() < 1e-4 => format!("{v:.1e}"),
         (Unit::Number, _, Some(v)) => {
             let text = decimal(v, 4);
-            let text = text.trim_end_matches('0').trim_end_matches('.');
-            if text == "-0" { "0" } else { text }.to_owned()
+            text.trim_end_matches('0').trim_end_matches('.').to_owned()
         }
         (Unit::Time, Value::String(s), _) => time(s),
         (_, Value::Bool(b), _) => if *b { "yes" } else { "no" }.to_owned(),
@@ -168,7 +167,8 @@ fn header(name: &str) -> String {
 }
 
 /// Lines of cells, columns two spaces apart and sized by display width, numbers right-aligned,
-/// a rule under the header when there is one: the layout of every table tenure prints.
+/// a rule under the header when there is one: the layout of every table tenure prints. Values
+/// never wrap (comfy-table's default arrangement): a row stays one line, as in a log.
 pub fn grid(headers: Option<Vec<String>>, rows: Vec<Vec<String>>, right: &[bool]) -> String {
     grid_spaced(headers, rows, right, 2)
 }
@@ -201,10 +201,6 @@ fn grid_spaced(
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
-    // No wrapping of values: a table's rows stay one line each, whatever the terminal.
-    table.set_constraints(
-        (0..right.len()).map(|_| ColumnConstraint::LowerBoundary(Width::Fixed(1))),
-    );
     table
         .lines()
         .map(|l| l.trim_end().to_owned() + "\n")
@@ -244,7 +240,14 @@ fn walk(value: &Value, path: &str, out: &mut Sections) {
                 .map(|item| {
                     let mut fields = (Vec::new(), Vec::new());
                     walk(item, "", &mut fields);
-                    fields.0.into_iter().collect()
+                    // A list inside a record stays one field (a cell cannot hold a table).
+                    let lists = fields.1.into_iter().map(|(k, records)| {
+                        (
+                            k,
+                            Value::Array(records.into_iter().map(Value::Object).collect()),
+                        )
+                    });
+                    fields.0.into_iter().chain(lists).collect()
                 })
                 .collect();
             out.1.push((path.to_owned(), records));
