@@ -155,7 +155,8 @@ fn headline(
             money(num(last, "mrr")),
             money(num(last, "arr")),
             num(last, "customers").unwrap_or(0.0),
-            mrr.as_of
+            // The day, as the health line gives it: both are as of the same instant.
+            &mrr.as_of.to_string()[..10]
         );
     }
     if let Some(all) = retention.rows.first() {

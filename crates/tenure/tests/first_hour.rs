@@ -262,6 +262,30 @@ fn the_api_refuses_what_the_cli_refuses_and_defaults_to_the_end_of_the_data() {
     assert_eq!(body["as_of_source"], "end_of_data");
 }
 
+#[test]
+fn the_demo_headline_states_one_instant_the_end_of_its_data() {
+    let t = Tenure::new();
+    let out = t.ok(&[
+        "demo",
+        "--no-serve",
+        "--accounts",
+        "40",
+        "--months",
+        "6",
+        "--end",
+        "2025-07-01",
+    ]);
+    // The simulated window ends before 2025-07-01, so its last day with data is 2025-06-30,
+    // whatever today is; MRR was "at now" while health was at the simulation's end.
+    let mrr = out.lines().find(|l| l.starts_with("MRR ")).expect(&out);
+    let health = out
+        .lines()
+        .find(|l| l.starts_with("health at "))
+        .expect(&out);
+    assert!(mrr.contains(" customers at 2025-06-30"), "{mrr}");
+    assert!(health.starts_with("health at 2025-06-30:"), "{health}");
+}
+
 /// Runs `tenure ARGS` with stdout a pipe whose reader is already gone.
 fn into_a_closed_pipe(t: &Tenure, args: &[&str]) -> Output {
     let mut child = t
