@@ -72,7 +72,7 @@ impl Param {
         }
     }
 
-    const ALL: [Param; 15] = [
+    pub const ALL: [Param; 15] = [
         Param::From,
         Param::To,
         Param::By,
