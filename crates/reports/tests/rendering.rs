@@ -214,8 +214,8 @@ fn csv_and_table_carry_the_summary() {
     assert!(!table.contains('{'), "{table}");
 }
 
-/// Every number of every report has a declared unit: a new column or summary field without
-/// one fails here rather than reach programs as an unexplained number.
+/// Every number of every report has a declared unit (a new column or summary field without
+/// one fails here rather than reach programs as an unexplained number), and none is -0.0.
 #[test]
 fn every_number_has_a_unit() {
     let (model, _) = common::company(120);
@@ -254,6 +254,8 @@ fn every_number_has_a_unit() {
                 Unit::Count
             );
         }
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(!has_negative_zero(&json), "{name}: -0.0 in {json}");
         let missing = tenure_reports::undeclared(&r);
         assert!(
             missing.is_empty(),
