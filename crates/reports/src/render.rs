@@ -108,10 +108,11 @@ fn plain(value: &Value, separator: &str) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
-        Value::Number(n) => n
-            .as_f64()
-            .filter(|v| *v == 0.0)
-            .map_or_else(|| n.to_string(), |_| "0".to_owned()),
+        // JSON's own text of the number, but never -0.0.
+        Value::Number(n) if n.as_f64().is_some_and(|v| v == 0.0 && v.is_sign_negative()) => {
+            "0.0".to_owned()
+        }
+        Value::Number(n) => n.to_string(),
         Value::Array(items) => items
             .iter()
             .map(|i| plain(i, separator))
@@ -568,6 +569,14 @@ Société Générale      $1.00
 Acme              $3,000.00
 ";
         assert_eq!(table, expected);
+    }
+
+    #[test]
+    fn csv_cells_keep_json_values_without_negative_zero() {
+        assert_eq!(plain(&json!(-0.0), "; "), "0.0");
+        assert_eq!(plain(&json!(0.211271), "; "), "0.211271");
+        assert_eq!(plain(&json!(["a", "b"]), "; "), "a; b");
+        assert_eq!(plain(&Value::Null, "; "), "");
     }
 
     #[test]
