@@ -13,6 +13,9 @@ pub fn run(ctx: &Context, command: KeysCommand) -> anyhow::Result<()> {
         ctx.require_store()?;
     }
     let store = ctx.open_store()?;
+    if !matches!(command, KeysCommand::Create { .. }) {
+        ctx.require_workspace(store.as_ref())?;
+    }
     match command {
         KeysCommand::Create { scope } => {
             let secret = store.create_key(&ctx.workspace, scope.into())?;

@@ -227,6 +227,29 @@ impl Context {
     /// where the store cannot be written (read-only files or disk), read-only. A directory
     /// without a store is an error ([`Context::require_store`]).
     pub fn open_store_to_read(&self) -> anyhow::Result<Arc<SqliteStore>> {
+        let store = self.open_existing_store()?;
+        self.require_workspace(store.as_ref())?;
+        Ok(store)
+    }
+
+    /// A usage error where the store holds workspaces but not --workspace's: a mistyped name
+    /// would otherwise read as an empty workspace. An empty store is read as it is.
+    pub fn require_workspace(&self, store: &dyn tenure_store::Store) -> anyhow::Result<()> {
+        let known = store.workspaces()?;
+        if known.is_empty() || known.contains(&self.workspace) {
+            return Ok(());
+        }
+        let names: Vec<&str> = known.iter().map(WorkspaceId::as_str).collect();
+        Err(Usage(format!(
+            "--workspace {}: the store in {} has no such workspace (it has: {})",
+            self.workspace,
+            self.data_dir_or_default().display(),
+            names.join(", ")
+        ))
+        .into())
+    }
+
+    fn open_existing_store(&self) -> anyhow::Result<Arc<SqliteStore>> {
         self.require_store()?;
         let writable = self.open_store();
         let Err(error) = writable else {

@@ -144,6 +144,13 @@ fn unknown_values_and_flags_a_report_does_not_read_are_usage_errors() {
             "--kind \"invoices\" is not a kind (expected one of events,",
         ),
         (&["--workspace", "a b", "status"], "--workspace \"a b\": "),
+        // A name the store does not have would read as an empty workspace.
+        (
+            &["--workspace", "defualt", "status"],
+            "--workspace defualt: the store in ",
+        ),
+        (&["--workspace", "defualt", "report", "mrr"], "(it has: default)"),
+        (&["--workspace", "defualt", "keys", "list"], "(it has: default)"),
     ];
     for (args, says) in cases {
         let out = t.run(args);
