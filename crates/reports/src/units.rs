@@ -76,28 +76,33 @@ pub(crate) fn declare(report: &mut Report) {
             (c.clone(), unit)
         })
         .collect();
-    let (scalars, lists) = crate::render::sections(report.summary.as_ref());
-    let mut paths = scalars;
-    for (list, records) in lists {
-        for record in records {
-            for (key, value) in record {
-                let path = format!("{list}.{key}");
-                match paths.iter_mut().find(|(p, _)| *p == path) {
-                    // The first non-null value stands for the field.
-                    Some((_, seen)) if seen.is_null() => *seen = value,
-                    Some(_) => {}
-                    None => paths.push((path, value)),
-                }
-            }
+    // Each field's unit by its first non-null value (a list's records share their paths).
+    let mut fields: std::collections::BTreeMap<String, Value> = Default::default();
+    for (path, value) in summary_fields(report) {
+        let seen = fields.entry(path).or_insert(Value::Null);
+        if seen.is_null() {
+            *seen = value;
         }
     }
-    report.summary_units = paths
+    report.summary_units = fields
         .into_iter()
         .map(|(path, value)| {
             let unit = summary(report.report, &path).unwrap_or(fallback(&value));
             (path, unit)
         })
         .collect();
+}
+
+/// Every field of the summary with its dotted path: a list's fields once per record.
+fn summary_fields(report: &Report) -> Vec<(String, Value)> {
+    let (scalars, lists) = crate::render::sections(report.summary.as_ref());
+    let mut out = scalars;
+    for (list, records) in lists {
+        for record in records {
+            out.extend(record.into_iter().map(|(k, v)| (format!("{list}.{k}"), v)));
+        }
+    }
+    out
 }
 
 /// A field the table does not name: text, a flag or a list by its JSON type (a number here is
@@ -334,17 +339,7 @@ pub fn undeclared(report: &Report) -> Vec<String> {
         .filter(|c| column(report.report, c, report.by.as_deref(), metric).is_none())
         .cloned()
         .collect();
-    let (scalars, lists) = crate::render::sections(report.summary.as_ref());
-    let fields = scalars
-        .into_iter()
-        .chain(lists.into_iter().flat_map(|(list, records)| {
-            records.into_iter().flat_map(move |r| {
-                r.into_iter().map({
-                    let list = list.clone();
-                    move |(k, v)| (format!("{list}.{k}"), v)
-                })
-            })
-        }));
+    let fields = summary_fields(report);
     for (path, value) in fields {
         if needs_unit(&value) && summary(report.report, &path).is_none() && !out.contains(&path) {
             out.push(path);
