@@ -39,7 +39,9 @@ pub use render::{format, grid, integer, money, money_minor, percent};
 pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
 pub use units::{undeclared, Unit};
 
-/// What every report takes. `as_of` is required here: the edge decides what "now" is.
+/// What every report takes. `as_of` is required here: the edge decides it, by default with
+/// [`default_as_of`] (the end of the data), and says where it came from (`as_of_source`).
+/// Which of the other parameters a report reads is declared in [`CATALOG`].
 ///
 /// **What a parameter may cost.** The reports' long loops run over the calendar between the
 /// data and the report instant (each customer's days since conversion, each cohort's months,

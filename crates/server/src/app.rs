@@ -101,7 +101,10 @@ async fn healthz() -> Json<serde_json::Value> {
 /// `GET /api/v1/reports/{name}`: the same JSON as `tenure report NAME --format json`.
 /// Query: the report flags by their snake_case names (`as_of`, `from`, `to`, `by`, `model`,
 /// `metric`, `compare`, `account`, `stage`, `band`, `signal`, `tier`, `owner`, `channel`,
-/// `sort`). The read key comes in the Authorization header only.
+/// `sort`); without `as_of`, the end of the workspace's data ([`tenure_reports::default_as_of`]).
+/// A parameter the report does not read, or a value it does not know, is 400
+/// `invalid_parameter` ([`tenure_reports::CATALOG`]). The read key comes in the Authorization
+/// header only.
 async fn read_report(
     State(state): State<AppState>,
     Path(name): Path<String>,
