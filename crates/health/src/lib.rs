@@ -43,4 +43,6 @@ pub use score::{
     fingerprint, Band, Bands, Component, Health, HealthError, HealthSettings, Metric, Part, Step,
 };
 pub use signals::{Signal, SignalError, SignalKind, SignalSettings, SIGNALS, TRACED};
-pub use stages::{Condition, StageError, StageRule, StageSettings, Stages, ADOPTING_DEPTH};
+pub use stages::{
+    Condition, Holding, StageError, StageRule, StageSettings, Stages, Standing, ADOPTING_DEPTH,
+};

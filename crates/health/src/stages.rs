@@ -2,6 +2,13 @@
 //! the last stage of the list whose rule holds, so later stages override earlier ones
 //! (`at_risk` over `renewal_window` over `adopting`…), and a stage's rule only has to say what
 //! makes it true, not what excludes the others.
+//!
+//! A rule may also say what keeps it true once it has been: `stay`. A stage entered on a band
+//! or a signal would otherwise be left the day the score crosses back over the threshold and
+//! entered again the next, a history of daily flaps no one can act on; with `stay`, the rule
+//! holds from the day its `when` does until the first day a `stay` condition fails (hysteresis).
+//! So a rule holds or not by what the account's days since conversion were, not by one instant:
+//! [`Standing`] is one instant's reading and [`Holding`] what it leaves for the next day.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,8 +24,12 @@ pub const ADOPTING_DEPTH: f64 = 0.5;
 #[serde(deny_unknown_fields)]
 pub struct StageRule {
     pub name: String,
-    /// Every condition must hold. See [`Condition`] for the vocabulary.
+    /// Every condition must hold to enter the stage. See [`Condition`] for the vocabulary.
     pub when: Vec<String>,
+    /// Once entered, the rule keeps holding while every one of these holds (evaluated at the
+    /// end of each day); none, and it holds only while `when` does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stay: Vec<String>,
 }
 
 /// `[[stages]]`: the stages in lifecycle order.
@@ -28,10 +39,12 @@ pub struct StageSettings {
     pub stages: Vec<StageRule>,
 }
 
-fn rule(name: &str, when: &[&str]) -> StageRule {
+fn rule(name: &str, when: &[&str], stay: &[&str]) -> StageRule {
+    let texts = |cs: &[&str]| cs.iter().map(|c| (*c).to_owned()).collect();
     StageRule {
         name: name.to_owned(),
-        when: when.iter().map(|c| (*c).to_owned()).collect(),
+        when: texts(when),
+        stay: texts(stay),
     }
 }
 
@@ -40,17 +53,34 @@ impl Default for StageSettings {
     /// stage, and `advocate` comes after the growth stages it crowns. The order is also the
     /// precedence: an advocate whose contract ends within 90 days is in `renewal_window`, the
     /// stage with a deadline; `at_risk` (a red band) overrides all but `churned`.
+    ///
+    /// The two stages entered on the band stay until the band says the opposite, so a score
+    /// wavering about one threshold does not move the account daily: `at_risk` (entered red)
+    /// until green, or until no churn-risk signal is left; `advocate` (entered green, through
+    /// `advocate_ready`) until red or a detractor's answer. Yellow is the band between.
     fn default() -> Self {
         StageSettings {
             stages: vec![
-                rule("onboarding", &["converted"]),
-                rule("activated", &["customer", "activated"]),
-                rule("adopting", &["customer", "activated", "adopting"]),
-                rule("expanding", &["customer", "expanded_within:90"]),
-                rule("advocate", &["customer", "signal:advocate_ready"]),
-                rule("renewal_window", &["customer", "contract_end_within:90"]),
-                rule("at_risk", &["customer", "band:red"]),
-                rule("churned", &["churned"]),
+                rule("onboarding", &["converted"], &[]),
+                rule("activated", &["customer", "activated"], &[]),
+                rule("adopting", &["customer", "activated", "adopting"], &[]),
+                rule("expanding", &["customer", "expanded_within:90"], &[]),
+                rule(
+                    "advocate",
+                    &["customer", "signal:advocate_ready"],
+                    &["customer", "not:band:red", "not:signal:nps_detractor"],
+                ),
+                rule(
+                    "renewal_window",
+                    &["customer", "contract_end_within:90"],
+                    &[],
+                ),
+                rule(
+                    "at_risk",
+                    &["customer", "band:red"],
+                    &["customer", "not:band:green", "risk_signals:1"],
+                ),
+                rule("churned", &["churned"], &[]),
             ],
         }
     }
@@ -79,14 +109,19 @@ pub enum Condition {
     Signal(&'static str),
     /// `risk_signals:N`: at least N churn-risk signals hold.
     RiskSignals(u32),
+    /// `not:CONDITION`: the condition does not hold (`not:band:green` holds with no band).
+    Not(Box<Condition>),
 }
 
 const VOCABULARY: &str =
     "converted, customer, churned, activated, adopting, expanded_within:DAYS, \
-contract_end_within:DAYS, band:green|yellow|red, signal:NAME, risk_signals:COUNT";
+contract_end_within:DAYS, band:green|yellow|red, signal:NAME, risk_signals:COUNT, not:CONDITION";
 
 impl Condition {
     pub fn parse(text: &str) -> Result<Condition, String> {
+        if let Some(negated) = text.trim().strip_prefix("not:") {
+            return Condition::parse(negated).map(|c| Condition::Not(Box::new(c)));
+        }
         let (head, arg) = match text.split_once(':') {
             Some((h, a)) => (h.trim(), Some(a.trim())),
             None => (text.trim(), None),
@@ -145,6 +180,7 @@ impl Condition {
                     .count()
                     >= *n as usize
             }
+            Condition::Not(c) => !c.holds(f, band, signals),
         }
     }
 }
@@ -183,13 +219,18 @@ impl StageSettings {
                     format!("`when` lists no condition (expected some of: {VOCABULARY})"),
                 ));
             }
-            let conditions = stage
-                .when
-                .iter()
-                .map(|c| Condition::parse(c))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|reason| error(i, reason))?;
-            rules.push((stage.name.clone(), conditions));
+            let parse = |texts: &[String]| {
+                texts
+                    .iter()
+                    .map(|c| Condition::parse(c))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|reason| error(i, reason))
+            };
+            rules.push(Rule {
+                name: stage.name.clone(),
+                when: parse(&stage.when)?,
+                stay: parse(&stage.stay)?,
+            });
         }
         Ok(Stages { rules })
     }
@@ -199,31 +240,90 @@ impl StageSettings {
     }
 }
 
+#[derive(Debug, Clone, PartialEq)]
+struct Rule {
+    name: String,
+    when: Vec<Condition>,
+    stay: Vec<Condition>,
+}
+
 /// Stage rules, parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stages {
-    rules: Vec<(String, Vec<Condition>)>,
+    rules: Vec<Rule>,
+}
+
+/// One instant's reading of every rule: whether its `when` holds, and whether its `stay` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    enters: Vec<bool>,
+    stays: Vec<bool>,
+}
+
+/// Which rules hold at an instant, all that an evaluation passes on to the next day's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding(Vec<bool>);
+
+impl Standing {
+    /// Whether what held the day before makes no difference: no rule stays without entering.
+    /// Looking back for an instant's stage can stop at such a day.
+    pub fn settled(&self) -> bool {
+        self.enters.iter().zip(&self.stays).all(|(e, s)| *e || !*s)
+    }
+
+    /// The rules that hold, given those that held at the previous day's end (none: the first
+    /// day, or a day after one with no pay, see the lifecycle).
+    pub fn holding(&self, before: Option<&Holding>) -> Holding {
+        Holding(
+            self.enters
+                .iter()
+                .zip(&self.stays)
+                .enumerate()
+                .map(|(i, (enters, stays))| {
+                    *enters || (*stays && before.is_some_and(|b| b.0.get(i) == Some(&true)))
+                })
+                .collect(),
+        )
+    }
 }
 
 impl Stages {
     /// The stage names in lifecycle order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|(n, _)| n.as_str())
+        self.rules.iter().map(|r| r.name.as_str())
     }
 
     /// Where `name` is in the lifecycle order.
     pub fn position(&self, name: &str) -> Option<usize> {
-        self.rules.iter().position(|(n, _)| n == name)
+        self.rules.iter().position(|r| r.name == name)
     }
 
-    /// The account's stage at `facts.as_of`: the last stage whose every condition holds, or
-    /// none (a prospect, or a rule set that leaves the account out). `band` and `signals` are
-    /// the account's at the same instant.
-    pub fn stage_of(&self, f: &Facts, band: Option<Band>, signals: &[Signal]) -> Option<&str> {
-        self.rules
+    /// Every rule read at `facts.as_of`; `band` and `signals` are the account's at that instant.
+    pub fn standing(&self, f: &Facts, band: Option<Band>, signals: &[Signal]) -> Standing {
+        let all = |cs: &[Condition]| cs.iter().all(|c| c.holds(f, band, signals));
+        Standing {
+            enters: self.rules.iter().map(|r| all(&r.when)).collect(),
+            stays: self
+                .rules
+                .iter()
+                .map(|r| !r.stay.is_empty() && all(&r.stay))
+                .collect(),
+        }
+    }
+
+    /// The stage the holding rules place the account in: the last that holds, or none (a
+    /// prospect, or a rule set that leaves the account out).
+    pub fn stage(&self, holding: &Holding) -> Option<&str> {
+        holding
+            .0
             .iter()
-            .rev()
-            .find(|(_, when)| when.iter().all(|c| c.holds(f, band, signals)))
-            .map(|(n, _)| n.as_str())
+            .rposition(|h| *h)
+            .map(|i| self.rules[i].name.as_str())
+    }
+
+    /// The stage at `facts.as_of` of an account for which no rule held the day before (or of
+    /// rules without `stay`): the last stage whose `when` holds.
+    pub fn stage_of(&self, f: &Facts, band: Option<Band>, signals: &[Signal]) -> Option<&str> {
+        self.stage(&self.standing(f, band, signals).holding(None))
     }
 }

@@ -42,6 +42,7 @@ fn only(condition: &str) -> Stages {
         stages: vec![StageRule {
             name: "x".into(),
             when: vec![condition.into()],
+            stay: Vec::new(),
         }],
     }
     .compile()
@@ -261,6 +262,22 @@ fn every_condition_at_its_boundary() {
             &risk,
             false,
         ),
+        (
+            "no band is not green",
+            "not:band:green",
+            c(),
+            None,
+            &[],
+            true,
+        ),
+        (
+            "green is",
+            "not:band:green",
+            c(),
+            Some(Band::Green),
+            &[],
+            false,
+        ),
     ];
     for (case, condition, facts, band, signals, holds) in cases {
         let stages = only(condition);
@@ -414,6 +431,7 @@ fn bad_rules_are_refused_with_the_stage_and_the_reason() {
             .map(|(n, w)| StageRule {
                 name: (*n).into(),
                 when: w.iter().map(|c| (*c).into()).collect(),
+                stay: Vec::new(),
             })
             .collect(),
     };
@@ -454,4 +472,128 @@ fn bad_rules_are_refused_with_the_stage_and_the_reason() {
         Ok(Condition::Band(Band::Green))
     );
     StageSettings::default().validate().unwrap();
+}
+
+/// The stage of each day in turn, each day's rules holding by the day before's, as the daily
+/// lifecycle evaluates them.
+fn day_by_day(stages: &Stages, days: &[(Facts, Option<Band>, &[Signal])]) -> Vec<String> {
+    let mut held = None;
+    days.iter()
+        .map(|(facts, band, signals)| {
+            let holding = stages
+                .standing(facts, *band, signals)
+                .holding(held.as_ref());
+            let stage = stages.stage(&holding).unwrap_or("(none)").to_owned();
+            held = Some(holding);
+            stage
+        })
+        .collect()
+}
+
+/// The number of stays in `stage`: runs of consecutive days in it.
+fn stays(days: &[String], stage: &str) -> usize {
+    days.iter()
+        .enumerate()
+        .filter(|(i, s)| *s == stage && (*i == 0 || days[i - 1] != stage))
+        .count()
+}
+
+#[test]
+fn a_band_wavering_between_red_and_yellow_is_one_at_risk_stay() {
+    let stages = StageSettings::default().compile().unwrap();
+    let adopting = Facts {
+        activated_at: Some(NOW - days(90)),
+        key_features_30d: 4,
+        ..customer()
+    };
+    let risk = [signal("usage_drop", SignalKind::ChurnRisk)];
+    let (red, yellow, green) = (Some(Band::Red), Some(Band::Yellow), Some(Band::Green));
+    let day = |band, signals| (adopting.clone(), band, signals);
+    // Red on day 1 enters at_risk; on the yellow days the churn-risk signal still holds and
+    // the band is not green, so at_risk stays (before: adopting on each yellow day, three
+    // at_risk stays in six days). Green on day 7 leaves it for adopting (4 of 6 key features);
+    // yellow again on day 8 does not enter it (entering takes red), red on day 9 does.
+    let wavering = [
+        day(red, &risk[..]),
+        day(yellow, &risk),
+        day(red, &risk),
+        day(yellow, &risk),
+        day(red, &risk),
+        day(yellow, &risk),
+        day(green, &risk),
+        day(yellow, &risk),
+        day(red, &risk),
+    ];
+    let stages_by_day = day_by_day(&stages, &wavering);
+    assert_eq!(
+        stages_by_day,
+        [
+            "at_risk", "at_risk", "at_risk", "at_risk", "at_risk", "at_risk", "adopting",
+            "adopting", "at_risk"
+        ]
+    );
+    assert_eq!(stays(&stages_by_day[..6], "at_risk"), 1);
+    // The same days one at a time, with nothing remembered, are the flapping there was.
+    let memoryless: Vec<String> = wavering
+        .iter()
+        .map(|(f, b, s)| stages.stage_of(f, *b, s).unwrap().to_owned())
+        .collect();
+    assert_eq!(stays(&memoryless, "at_risk"), 4);
+
+    // Yellow with no churn-risk signal left: the risk has cleared, at_risk is left.
+    let cleared = [day(red, &risk), day(yellow, &risk), day(yellow, &[])];
+    assert_eq!(
+        day_by_day(&stages, &cleared),
+        ["at_risk", "at_risk", "adopting"]
+    );
+}
+
+#[test]
+fn a_customer_never_activated_does_not_go_back_to_onboarding_while_at_risk() {
+    let stages = StageSettings::default().compile().unwrap();
+    // 45 days after conversion and not activated: `not_activated` (a churn-risk signal) holds
+    // from day 30 until activation, so a red day makes it at_risk and the yellow days after
+    // keep it there (before: back to onboarding, its only other rule, on every yellow day).
+    let late = Facts {
+        converted_at: Some(NOW - days(45)),
+        ..customer()
+    };
+    let not_activated = [signal("not_activated", SignalKind::ChurnRisk)];
+    let day = |band| (late.clone(), band, &not_activated[..]);
+    let days = [
+        day(Some(Band::Yellow)),
+        day(Some(Band::Red)),
+        day(Some(Band::Yellow)),
+        day(Some(Band::Red)),
+        day(Some(Band::Yellow)),
+    ];
+    assert_eq!(
+        day_by_day(&stages, &days),
+        ["onboarding", "at_risk", "at_risk", "at_risk", "at_risk"]
+    );
+}
+
+#[test]
+fn an_advocate_stays_one_until_red_or_a_detractor() {
+    let stages = StageSettings::default().compile().unwrap();
+    let adopting = Facts {
+        activated_at: Some(NOW - days(90)),
+        key_features_30d: 4,
+        ..customer()
+    };
+    let ready = [signal("advocate_ready", SignalKind::Advocacy)];
+    let detractor = [signal("nps_detractor", SignalKind::ChurnRisk)];
+    let day = |band, signals| (adopting.clone(), Some(band), signals);
+    // `advocate_ready` needs the green band: a yellow day drops it, but not the stage.
+    let days = [
+        day(Band::Green, &ready[..]),
+        day(Band::Yellow, &[]),
+        day(Band::Green, &ready),
+        day(Band::Yellow, &detractor),
+        day(Band::Yellow, &[]),
+    ];
+    assert_eq!(
+        day_by_day(&stages, &days),
+        ["advocate", "advocate", "advocate", "adopting", "adopting"]
+    );
 }

@@ -7,10 +7,10 @@ use serde_json::{json, Map, Value};
 use tenure_core::{AccountId, DealStatus, Timestamp};
 use tenure_engine::{Model, SurveyKind};
 use tenure_health::{
-    roc_auc, Band, Facts, Health, Signal, SignalKind, Stages, ADOPTING_DEPTH, DAY_MS,
+    roc_auc, Band, Facts, Health, Holding, Signal, SignalKind, Stages, ADOPTING_DEPTH, DAY_MS,
 };
 
-use crate::lifecycle::{lifecycle, stage_rules};
+use crate::lifecycle::{day_end, lifecycle, stage_rules};
 use crate::revenue::{first_touch, month_start, next_month, Revenue};
 use crate::{
     major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings, WithModel,
@@ -245,6 +245,8 @@ pub(crate) struct State<'a> {
     pub health: Option<Health>,
     pub signals: Vec<Signal>,
     pub stage: Option<String>,
+    /// The stage rules that hold, for the next day's evaluation.
+    pub holding: Holding,
 }
 
 impl State<'_> {
@@ -281,19 +283,64 @@ pub(crate) fn state<'a>(
 }
 
 impl<'r> AccountInputs<'_, 'r> {
-    /// The account's facts, health, signals and stage at `at`.
-    pub(crate) fn state_at(&self, stages: &Stages, at: Timestamp) -> State<'r> {
+    /// The account's facts, health, signals and stage at `at`, given the rules that held at the
+    /// previous evaluation (the daily lifecycle carries them from one day to the next).
+    pub(crate) fn evaluate(
+        &self,
+        stages: &Stages,
+        at: Timestamp,
+        before: Option<&Holding>,
+    ) -> State<'r> {
         let facts = self.facts_at(at);
         let (health, signals) = self.settings.health.assess(&self.settings.signals, &facts);
         let band = health.as_ref().map(|h| h.band);
-        let stage = stages.stage_of(&facts, band, &signals).map(str::to_owned);
+        let holding = stages.standing(&facts, band, &signals).holding(before);
+        let stage = stages.stage(&holding).map(str::to_owned);
         State {
             revenue: self.revenue,
             facts,
             health,
             signals,
             stage,
+            holding,
         }
+    }
+
+    /// The account's facts, health, signals and stage at `at`, the stage as the daily
+    /// lifecycle reaches it: a rule that stays (`stay`) depends on the days before, so this
+    /// looks back from day end to day end until a day where what held before makes no
+    /// difference, a day without pay (which passes nothing on) or the day of conversion, and
+    /// replays those days forward. Usually that is no day at all.
+    pub(crate) fn state_at(&self, stages: &Stages, at: Timestamp) -> State<'r> {
+        let first = self.evaluate(stages, at, None);
+        let Some(converted) = self.revenue.converted_at else {
+            return first;
+        };
+        if stages
+            .standing(&first.facts, first.band(), &first.signals)
+            .settled()
+        {
+            return first;
+        }
+        let mut days = Vec::new();
+        let mut day = day_end(at).plus_millis(-DAY_MS);
+        while day >= day_end(converted) {
+            let then = self.evaluate(stages, day, None);
+            if then.facts.mrr <= 0 {
+                break;
+            }
+            let standing = stages.standing(&then.facts, then.band(), &then.signals);
+            let settled = standing.settled();
+            days.push(standing);
+            if settled {
+                break;
+            }
+            day = day.plus_millis(-DAY_MS);
+        }
+        let before = days.iter().rev().fold(None, |before, standing| {
+            Some(standing.holding(before.as_ref()))
+        });
+        self.evaluate(stages, at, before.as_ref())
     }
 
     /// [`state_at`](Self::state_at), with every signal dated by looking back day by day to

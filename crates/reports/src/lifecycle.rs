@@ -91,7 +91,7 @@ pub fn stage_rules(settings: &ReportSettings) -> Result<Stages, ReportError> {
 }
 
 /// The last millisecond of the UTC day holding `t`.
-fn day_end(t: Timestamp) -> Timestamp {
+pub(crate) fn day_end(t: Timestamp) -> Timestamp {
     Timestamp::from_millis((t.millis().div_euclid(DAY_MS) + 1) * DAY_MS - 1)
 }
 
@@ -117,8 +117,11 @@ pub fn lifecycle(
     let inputs = AccountInputs::new(model, settings, revenue);
     let mut at = day_end(converted).min(as_of);
     let mut previous: Option<usize> = None;
+    // The rules that held at the last evaluation, if it was paying: a day without pay passes
+    // nothing on, and the days skipped after it are not evaluated (`state_at` agrees).
+    let mut held = None;
     loop {
-        let s = inputs.state_at(stages, at);
+        let s = inputs.evaluate(stages, at, held.as_ref());
         let day = Day {
             at,
             score: s.health.as_ref().map(|h| h.score),
@@ -135,6 +138,7 @@ pub fn lifecycle(
         }
         observe_milestones(&s, &mut note, at);
         out.days.push(day);
+        held = (s.facts.mrr > 0).then(|| s.holding.clone());
         if at >= as_of {
             break;
         }
@@ -509,15 +513,24 @@ pub fn daily_health(
     }
     let inputs = AccountInputs::new(model, settings, &revenue);
     let mut out = Vec::new();
+    // The first day looks back for what held before it; the next ones carry it, as
+    // `lifecycle` does.
+    let mut held = None;
     while at <= until {
         if revenue.mrr_at(at) > 0 {
-            let s = inputs.state_at(stages, at);
+            let s = match &held {
+                None => inputs.state_at(stages, at),
+                Some(before) => inputs.evaluate(stages, at, Some(before)),
+            };
+            held = (s.facts.mrr > 0).then(|| s.holding.clone());
             out.push(HealthOfDay {
                 at,
                 score: s.health.as_ref().map(|h| h.score),
                 band: s.band(),
                 stage: s.stage,
             });
+        } else {
+            held = None;
         }
         at = at.plus_millis(DAY_MS);
     }

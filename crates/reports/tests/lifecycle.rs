@@ -90,6 +90,7 @@ fn settings() -> ReportSettings {
     let rule = |name: &str, when: &[&str]| StageRule {
         name: name.into(),
         when: when.iter().map(|c| (*c).into()).collect(),
+        stay: Vec::new(),
     };
     ReportSettings {
         stages: StageSettings {
