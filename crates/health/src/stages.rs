@@ -57,7 +57,9 @@ impl Default for StageSettings {
     /// The two stages entered on the band stay until the band says the opposite, so a score
     /// wavering about one threshold does not move the account daily: `at_risk` (entered red)
     /// until green, or until no churn-risk signal is left; `advocate` (entered green, through
-    /// `advocate_ready`) until red or a detractor's answer. Yellow is the band between.
+    /// `advocate_ready`) until red. Yellow is the band between. A stay asks no more than entry
+    /// did: `advocate_ready` holds beside a detractor in an account of several people, so a
+    /// detractor ending the stay would make the advocate flap again.
     fn default() -> Self {
         StageSettings {
             stages: vec![
@@ -68,7 +70,7 @@ impl Default for StageSettings {
                 rule(
                     "advocate",
                     &["customer", "signal:advocate_ready"],
-                    &["customer", "not:band:red", "not:signal:nps_detractor"],
+                    &["customer", "not:band:red"],
                 ),
                 rule(
                     "renewal_window",
