@@ -61,7 +61,11 @@ fn kind_comes_from_the_file_name_or_kind_flag() {
     let ok = t.ok(&["import", "--kind", "accounts", odd.to_str().unwrap()]);
     assert!(ok.contains("2 stored"), "{ok}");
     let out = t.run(&["import", "--kind", "people", odd.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2), "an unknown value is a usage error");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown value is a usage error"
+    );
 }
 
 /// Each bad file is refused with its file, line, column and reason, and nothing is stored.
