@@ -461,7 +461,7 @@ async fn an_event_updates_its_accounts_status_at_once() {
     let log = Arc::clone(&heard);
     live.keep_statuses(tenure_server::StatusKeeping {
         settings: Config::default().report_settings(),
-        clock: Box::new(|| tenure_core::Timestamp::parse("2025-03-20T00:00:00Z").unwrap()),
+        clock: Box::new(|| tenure_core::Timestamp::parse("2025-04-15T00:00:00Z").unwrap()),
         observer: Some(Box::new(move |_, status| {
             log.lock()
                 .unwrap()
@@ -486,7 +486,8 @@ async fn an_event_updates_its_accounts_status_at_once() {
 
     let (status, _, before) = app.send(get("/api/v1/accounts/acme", &app.read_key)).await;
     assert_eq!(status, StatusCode::OK, "{before}");
-    // 19 days paying without a product event: red, at risk.
+    // 45 days paying without a product event (past the 30 days a new customer is left
+    // unscored to get started): red, at risk.
     assert_eq!(
         (&before["stage"], &before["band"]),
         (&json!("at_risk"), &json!("red"))
@@ -507,25 +508,25 @@ async fn an_event_updates_its_accounts_status_at_once() {
     );
 
     let event = json!({"type": "track", "messageId": "e1", "userId": "u1",
-        "event": "Report Created", "timestamp": "2025-03-19T12:00:00.000Z",
+        "event": "Report Created", "timestamp": "2025-04-14T12:00:00.000Z",
         "context": {"groupId": "acme"}});
     let (status, _, _) = app
         .send(post("/v1/track", Some(&app.write_key), event.to_string()))
         .await;
     assert_eq!(status, StatusCode::OK);
     let (_, _, after) = app.send(get("/api/v1/accounts/acme", &app.read_key)).await;
-    assert_eq!(after["last_activity"], "2025-03-19T12:00:00.000Z");
+    assert_eq!(after["last_activity"], "2025-04-14T12:00:00.000Z");
     assert!(
         !signals(&after).contains(&"no_activity".to_owned()),
         "{after}"
     );
-    assert_eq!(after["as_of"], "2025-03-20T00:00:00.000Z");
+    assert_eq!(after["as_of"], "2025-04-15T00:00:00.000Z");
     let heard = heard.lock().unwrap().clone();
     assert_eq!(
         heard.last().unwrap(),
         &(
             "acme".to_owned(),
-            Some(tenure_core::Timestamp::parse("2025-03-19T12:00:00Z").unwrap())
+            Some(tenure_core::Timestamp::parse("2025-04-14T12:00:00Z").unwrap())
         )
     );
 
