@@ -508,7 +508,8 @@ pub(crate) fn accounts_report(
     report.summary = Some(json!({
         "accounts": states.len(),
         "health_config_version": settings.health.version(),
-        "by_band": Band::ALL.iter().map(|b| (b.name().to_owned(), Value::from(states.iter().filter(|s| s.band() == Some(*b)).count()))).collect::<Map<_, _>>(),
+        // A customer in its first days is not scored yet: counted apart so the bands add up.
+        "by_band": Band::ALL.iter().map(|b| (b.name(), Some(*b))).chain([("unscored", None)]).map(|(name, band)| (name.to_owned(), Value::from(states.iter().filter(|s| s.band() == band).count()))).collect::<Map<_, _>>(),
         "by_stage": stage_rules(settings)?.names().map(|n| (n.to_owned(), Value::from(states.iter().filter(|s| s.stage.as_deref() == Some(n)).count()))).collect::<Map<_, _>>(),
     }));
     Ok(report)

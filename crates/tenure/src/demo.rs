@@ -203,6 +203,9 @@ fn headline(
             band("yellow"),
             band("red")
         );
+        if band("unscored") > 0 {
+            out += &format!(", {} new customers not scored yet", band("unscored"));
+        }
         let risky: Vec<String> = accounts
             .rows
             .iter()
