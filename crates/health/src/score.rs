@@ -327,9 +327,12 @@ impl HealthSettings {
     }
 
     /// The account's health at `facts.as_of`, `signals` being its signals then; `None` while
-    /// [`onboarding`](Self::onboarding) and when no component has data.
+    /// [`onboarding`](Self::onboarding), once churned (no longer paying: a score would rate
+    /// a relationship that has ended, and read green for want of any risk), and when no
+    /// component has data.
     pub fn score(&self, facts: &Facts, signals: &[Signal]) -> Option<Health> {
-        if self.onboarding(facts) {
+        let churned = facts.mrr == 0 && facts.churned_at.is_some_and(|c| c <= facts.as_of);
+        if churned || self.onboarding(facts) {
             return None;
         }
         let mut parts = Vec::with_capacity(self.components.len());

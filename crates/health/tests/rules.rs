@@ -819,3 +819,24 @@ fn a_new_customer_is_not_scored_while_onboarding() {
         .0
         .is_some());
 }
+
+#[test]
+fn a_churned_account_is_not_scored() {
+    let settings = HealthSettings::default();
+    let signals = SignalSettings::default();
+    let active = customer();
+    assert!(settings.assess(&signals, &active).0.is_some());
+    // Churned ten days ago and not paying since: no score (it read green for want of risk).
+    let churned = Facts {
+        mrr: 0,
+        churned_at: Some(NOW - days(10)),
+        ..customer()
+    };
+    assert_eq!(settings.assess(&signals, &churned).0, None);
+    // Reactivated after that churn: paying again, scored again.
+    let back = Facts {
+        churned_at: Some(NOW - days(10)),
+        ..customer()
+    };
+    assert!(settings.assess(&signals, &back).0.is_some());
+}
