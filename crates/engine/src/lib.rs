@@ -13,7 +13,9 @@
 //! - [`channels`]: the ordered, configurable channel rules.
 //! - [`ledger`]: MRR changes (by stream), deals, invoices and spend, filed by effective time.
 //! - [`profiles`]: account attributes from accounts.csv and group traits.
-//! - [`usage`]: product events per account, first-seen milestones, the activation rule.
+//! - [`usage`]: product events per account (those naming none count for the sender's
+//!   accounts), the activation rule.
+//! - [`success`]: tickets, survey answers, account-team touches and advocacy, likewise.
 //! - [`model`]: [`Model`], which ties them together entry by entry.
 
 pub mod channels;

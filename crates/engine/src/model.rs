@@ -23,8 +23,8 @@ use crate::profiles::Profiles;
 use crate::sessions::{
     online_touchpoint, sessions, Keyed, PageView, Touchpoint, TouchpointOrigin, TouchpointSettings,
 };
-use crate::success::Success;
-use crate::usage::{ActivationSettings, Usage};
+use crate::success::{is_success_event, AccountSuccess, HeldSuccess, Success, SuccessStore};
+use crate::usage::{ActivationSettings, Events, HeldUsage, Usage, UsageStore};
 use tenure_ingest::stripe;
 
 /// Everything the engine can be configured with (the `[channels]` and `[touchpoints]` tables).
@@ -138,6 +138,12 @@ struct Component {
     /// creation are the first such event of any of an account's people (SPEC §3), however
     /// late they were grouped with it.
     firsts: BTreeMap<u32, Timestamp>,
+    /// Product usage and success facts that named no account, or no user: they count for the
+    /// component's accounts (SPEC §2.1), read through [`Model::usage`] and [`Model::success`].
+    /// Boxed, and only for identities that sent such facts: most identities are visitors.
+    held: Option<Box<Held>>,
+    /// The accounts linked to the component, sorted: whose facts its held ones change.
+    accounts: Vec<AccountId>,
     /// Sessions and tracks, without the person (which can change without the pages changing).
     cache: OnceLock<Vec<Keyed>>,
 }
@@ -168,7 +174,28 @@ impl Component {
         for (event, at) in other.firsts {
             self.saw(event, at);
         }
+        match (&mut self.held, other.held) {
+            (Some(mine), Some(theirs)) => {
+                mine.usage.absorb(theirs.usage);
+                mine.success.absorb(theirs.success);
+            }
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
+        for account in other.accounts {
+            self.link(account);
+        }
         self.cache.take();
+    }
+
+    fn link(&mut self, account: AccountId) {
+        if let Err(i) = self.accounts.binary_search(&account) {
+            self.accounts.insert(i, account);
+        }
+    }
+
+    fn holds_facts(&self) -> bool {
+        self.held.is_some()
     }
 
     /// Keeps the earliest time of each event, so the order messages arrive in does not matter.
@@ -176,6 +203,13 @@ impl Component {
         let first = self.firsts.entry(event).or_insert(at);
         *first = (*first).min(at);
     }
+}
+
+/// The facts an identity holds for its accounts.
+#[derive(Debug, Default)]
+struct Held {
+    usage: HeldUsage,
+    success: HeldSuccess,
 }
 
 /// The derived state of one workspace.
@@ -193,15 +227,19 @@ pub struct Model {
     event_names: HashMap<String, u32>,
     /// Every account id seen anywhere.
     accounts: BTreeSet<AccountId>,
-    /// Accounts named by entries applied since the last [`Model::take_touched`]: bookkeeping
+    /// Accounts named by, or whose facts were changed by, entries applied since the last
+    /// [`Model::take_touched`]: bookkeeping
     /// for whoever keeps per-account state current, not derived state.
     touched: BTreeSet<AccountId>,
     /// Offline rows keyed by time and content, so a row applied twice is kept once.
     offline: BTreeMap<EventKey, TouchpointRow>,
     ledger: Ledger,
     profiles: Profiles,
-    usage: Usage,
-    success: Success,
+    usage: UsageStore,
+    success: SuccessStore,
+    /// The success facts of every account some identity's held facts count for, its own
+    /// merged in; computed on demand and dropped by any change.
+    merged_success: OnceLock<BTreeMap<AccountId, AccountSuccess>>,
     /// Every account's touchpoints, computed on demand and dropped by any change.
     journeys: OnceLock<BTreeMap<AccountId, Vec<Touchpoint>>>,
     /// Every touchpoint and whose it is, likewise.
@@ -226,8 +264,9 @@ impl Model {
             offline: BTreeMap::new(),
             ledger: Ledger::default(),
             profiles: Profiles::default(),
-            usage: Usage::default(),
-            success: Success::default(),
+            usage: UsageStore::default(),
+            success: SuccessStore::default(),
+            merged_success: OnceLock::new(),
             journeys: OnceLock::new(),
             all_touchpoints: OnceLock::new(),
             visitors: OnceLock::new(),
@@ -248,14 +287,52 @@ impl Model {
         &self.ledger
     }
 
-    /// Product usage, milestones and activation per account.
     /// Tickets, survey answers, account-team touches and advocacy per account.
-    pub fn success(&self) -> &Success {
-        &self.success
+    pub fn success(&self) -> Success<'_> {
+        let merged = self.merged_success.get_or_init(|| {
+            let mut merged: BTreeMap<AccountId, AccountSuccess> = BTreeMap::new();
+            for (root, accounts) in self.linked_roots() {
+                let Some(held) = self.components.get(&root).and_then(|c| c.held.as_ref()) else {
+                    continue;
+                };
+                if held.success.is_empty() {
+                    continue;
+                }
+                let person = self.ids.person_of_root(root);
+                let person = person.as_ref().map(PersonId::as_str);
+                for account in accounts {
+                    let facts = merged
+                        .entry(account.clone())
+                        .or_insert_with(|| self.success.get(account).cloned().unwrap_or_default());
+                    for theirs in held.success.of(account) {
+                        facts.absorb(theirs, person);
+                    }
+                }
+            }
+            merged
+        });
+        Success::new(&self.success, merged)
     }
 
-    pub fn usage(&self) -> &Usage {
-        &self.usage
+    /// Product usage and activation per account.
+    pub fn usage(&self) -> Usage<'_> {
+        Usage::new(&self.usage, self)
+    }
+
+    /// The held product events that count for `account`, each list with the person of the
+    /// identity holding it.
+    pub(crate) fn held_usage<'a>(
+        &'a self,
+        account: &'a AccountId,
+    ) -> impl Iterator<Item = (&'a Events, Option<PersonId>)> + 'a {
+        self.roots_of(account)
+            .into_iter()
+            .filter_map(|root| Some((root, self.components.get(&root)?.held.as_ref()?)))
+            .filter(|(_, held)| !held.usage.is_empty())
+            .flat_map(move |(root, held)| {
+                let person = self.ids.person_of_root(root);
+                held.usage.of(account).map(move |e| (e, person.clone()))
+            })
     }
 
     /// Account attributes (accounts.csv and group traits).
@@ -272,8 +349,9 @@ impl Model {
         &self.settings
     }
 
-    /// The accounts named by the entries applied since the last call (their usage, success
-    /// facts, ledger or profile may have changed), and forgets them.
+    /// The accounts named by the entries applied since the last call, and those whose usage or
+    /// success facts an identity's activity or links changed (their usage, success facts,
+    /// ledger or profile may have changed), and forgets them.
     pub fn take_touched(&mut self) -> BTreeSet<AccountId> {
         std::mem::take(&mut self.touched)
     }
@@ -290,6 +368,7 @@ impl Model {
     /// Applies one entry of the log.
     pub fn apply(&mut self, entry: &StoredEntry) {
         self.journeys.take();
+        self.merged_success.take();
         self.all_touchpoints.take();
         self.visitors.take();
         let seq = entry.seq;
@@ -362,6 +441,9 @@ impl Model {
     }
 
     fn apply_message(&mut self, seq: i64, m: &SegmentMessage) {
+        if let Some(u) = &m.user_id {
+            self.usage.see_user(u.as_str());
+        }
         let user = m.user_id.clone().map(|u| self.ids.see(IdKey::User(u)));
         let anon = m.anonymous_id.clone().map(|a| self.ids.see(IdKey::Anon(a)));
         if let (Some(u), Some(a)) = (user, anon) {
@@ -387,18 +469,9 @@ impl Model {
             if m.kind == MessageType::Group {
                 self.profiles.add_traits(seq, account, &m.traits);
             }
-            if let (MessageType::Track, Some(event)) = (m.kind, m.event.as_deref()) {
-                let user = m.user_id.as_ref().map(|u| u.as_str());
-                self.usage.track(account, user, event, m.timestamp);
-                self.success.track(
-                    account,
-                    user,
-                    event,
-                    &m.properties,
-                    m.timestamp,
-                    &m.message_id,
-                );
-            }
+        }
+        if let (MessageType::Track, Some(event)) = (m.kind, m.event.as_deref()) {
+            self.record_track(m, event, account.as_ref(), main);
         }
         let Some(main) = main else { return };
         if let Some(email) = m.email() {
@@ -409,6 +482,8 @@ impl Model {
                 .entry(account.clone())
                 .or_default()
                 .insert(main);
+            // Its held facts now count for the account too (touched above, as it is named).
+            self.component_mut(main).link(account.clone());
         }
         if let (MessageType::Track, Some(event)) = (m.kind, m.event.as_deref()) {
             let id = match self.event_names.get(event) {
@@ -468,9 +543,64 @@ impl Model {
         }
     }
 
+    /// A track as product usage or a success fact (SPEC §2.1): the account's when the message
+    /// names it and a user; otherwise it waits with its sender's identity and counts for every
+    /// account the identity is linked to (or, naming one, that account), whenever the links
+    /// arrive, so that the result does not depend on their order.
+    fn record_track(
+        &mut self,
+        m: &SegmentMessage,
+        event: &str,
+        account: Option<&AccountId>,
+        main: Option<usize>,
+    ) {
+        let user = m.user_id.as_ref().map(UserId::as_str);
+        let usage = self.usage.event(user, event, m.timestamp);
+        let success = is_success_event(event);
+        if usage.is_none() && !success {
+            return;
+        }
+        let (at, key) = (m.timestamp, m.message_id.as_str());
+        if let (Some(account), Some(_)) = (account, user) {
+            if let Some(e) = usage {
+                self.usage.add(account, e);
+            }
+            if success {
+                let facts = self.success.facts_of(account);
+                facts.track(user, event, &m.properties, at, key);
+            }
+            return;
+        }
+        // Ingest refuses a message with neither id, so every message has a sender.
+        let Some(main) = main else { return };
+        let held = self.component_mut(main).held.get_or_insert_default();
+        if let Some(e) = usage {
+            held.usage.insert(account, e);
+        }
+        if success {
+            let facts = held.success.facts_of(account);
+            facts.track(user, event, &m.properties, at, key);
+        }
+        let root = self.ids.find(main);
+        self.see_linked(root);
+    }
+
+    /// Marks the accounts linked to a component as touched.
+    fn see_linked(&mut self, root: usize) {
+        let Some(comp) = self.components.get(&root) else {
+            return;
+        };
+        for account in &comp.accounts {
+            if !self.touched.contains(account) {
+                self.touched.insert(account.clone());
+            }
+        }
+    }
+
     fn apply_offline(&mut self, row: &TouchpointRow) {
         // The ids exist (they are people and visitors), but a row links nothing.
         if let Some(u) = &row.user_id {
+            self.usage.see_user(u.as_str());
             self.ids.see(IdKey::User(u.clone()));
         }
         if let Some(a) = &row.anonymous_id {
@@ -491,10 +621,12 @@ impl Model {
     fn union(&mut self, a: usize, b: usize) {
         if let Some(merge) = self.ids.union(a, b) {
             if let Some(absorbed) = self.components.remove(&merge.absorbed) {
-                self.components
-                    .entry(merge.kept)
-                    .or_default()
-                    .absorb(absorbed);
+                let kept = self.components.entry(merge.kept).or_default();
+                kept.absorb(absorbed);
+                if kept.holds_facts() {
+                    // Held facts of either side may now count for the other side's accounts.
+                    self.see_linked(merge.kept);
+                }
             }
         }
     }
@@ -643,16 +775,20 @@ impl Model {
         accounts_of_root
     }
 
-    /// The touchpoints of everyone linked to the account, plus offline rows naming it, in
-    /// time order.
-    pub fn account_touchpoints(&self, account: &AccountId) -> Vec<Touchpoint> {
-        let roots: HashSet<usize> = self
-            .account_links
+    /// The roots of the identities linked to the account.
+    fn roots_of(&self, account: &AccountId) -> HashSet<usize> {
+        self.account_links
             .get(account)
             .into_iter()
             .flatten()
             .map(|&node| self.ids.root(node))
-            .collect();
+            .collect()
+    }
+
+    /// The touchpoints of everyone linked to the account, plus offline rows naming it, in
+    /// time order.
+    pub fn account_touchpoints(&self, account: &AccountId) -> Vec<Touchpoint> {
+        let roots = self.roots_of(account);
         let mut keyed = Vec::new();
         for &root in &roots {
             self.component_keyed(root, &mut keyed);
@@ -761,14 +897,7 @@ impl Model {
             .iter()
             .filter_map(|e| self.event_names.get(e).copied())
             .collect();
-        let roots: HashSet<usize> = self
-            .account_links
-            .get(account)
-            .into_iter()
-            .flatten()
-            .map(|&node| self.ids.root(node))
-            .collect();
-        roots
+        self.roots_of(account)
             .iter()
             .filter_map(|root| self.components.get(root))
             .flat_map(|comp| ids.iter().filter_map(|id| comp.firsts.get(id)))

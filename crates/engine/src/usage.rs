@@ -1,14 +1,25 @@
-//! Product usage per account: every non-reserved `track` with an account, by whom and when, and
-//! the first time each event name was seen. Activation (SPEC §3) is evaluated from it.
+//! Product usage: every non-reserved `track`, by whom and when. Activation (SPEC §3) is
+//! evaluated from it.
+//!
+//! A product event belongs to the account its message names; one that names none belongs to
+//! every account its sender is linked to, whenever they were linked (SPEC §2.1), as
+//! touchpoints do. Each event is kept once: in [`UsageStore`] under the account it names
+//! (which its user id makes someone's usage), or else with its sender's identity
+//! ([`HeldUsage`], kept by the model) — which is where a message naming no account, or one with no
+//! user id, waits for the identity's links — and [`Usage`] reads an account's events from both
+//! at once. No per-account copy of a person's events is made, however many accounts they join.
 //!
 //! Names and users are interned so that millions of events stay small (16 bytes each), and
 //! events are kept sorted by (time, user, name) so that the result does not depend on arrival
 //! order.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use tenure_core::{AccountId, Timestamp};
+
+use crate::model::Model;
 
 /// Events SPEC §2.1 reserves: they are milestones, support, surveys and account-team touches,
 /// not product usage.
@@ -50,16 +61,82 @@ impl Default for ActivationSettings {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct UsageEvent {
+pub(crate) struct UsageEvent {
     at: i64,
     user: u32,
     name: u32,
 }
 
+/// The user of an event sent with no user id: whoever its sender's identity turns out to be
+/// (SPEC §2.1: anonymous activity is the person's once the ids are linked).
+const SENDER: u32 = u32::MAX;
+
+/// Product events sorted by (time, user, name), each once.
 #[derive(Debug, Clone, Default)]
-struct AccountUsage {
-    /// Sorted by (time, user, name).
-    events: Vec<UsageEvent>,
+pub(crate) struct Events(Vec<UsageEvent>);
+
+impl Events {
+    fn insert(&mut self, e: UsageEvent) {
+        if let Err(i) = self.0.binary_search(&e) {
+            self.0.insert(i, e);
+        }
+    }
+
+    /// Moves `other`'s events in.
+    fn absorb(&mut self, mut other: Events) {
+        if other.0.len() > self.0.len() {
+            std::mem::swap(self, &mut other);
+        }
+        if other.0.is_empty() {
+            return;
+        }
+        self.0.extend(other.0);
+        // Two sorted runs: the stable sort merges them in linear time.
+        self.0.sort();
+        self.0.dedup();
+    }
+
+    /// The events in `(from, to]` (milliseconds).
+    fn window(&self, from: i64, to: i64) -> &[UsageEvent] {
+        let start = self.0.partition_point(|e| e.at <= from);
+        let end = self.0.partition_point(|e| e.at <= to);
+        &self.0[start..end.max(start)]
+    }
+}
+
+/// The product events of one identity that no account's own list holds: those naming no
+/// account, which count for every account the identity is linked to, and, by the account they
+/// named, those sent with no user id, which count for that account only, as the identity's
+/// person.
+#[derive(Debug, Default)]
+pub(crate) struct HeldUsage {
+    unnamed: Events,
+    named: BTreeMap<AccountId, Events>,
+}
+
+impl HeldUsage {
+    pub(crate) fn insert(&mut self, account: Option<&AccountId>, e: UsageEvent) {
+        match account {
+            None => self.unnamed.insert(e),
+            Some(a) => self.named.entry(a.clone()).or_default().insert(e),
+        }
+    }
+
+    pub(crate) fn absorb(&mut self, other: HeldUsage) {
+        self.unnamed.absorb(other.unnamed);
+        for (account, events) in other.named {
+            self.named.entry(account).or_default().absorb(events);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.unnamed.0.is_empty() && self.named.is_empty()
+    }
+
+    /// The lists that count for `account`.
+    pub(crate) fn of<'a>(&'a self, account: &AccountId) -> impl Iterator<Item = &'a Events> {
+        std::iter::once(&self.unnamed).chain(self.named.get(account))
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -96,46 +173,88 @@ pub struct UsageRecord<'a> {
     pub event_id: u32,
 }
 
-/// Usage and milestones of every account of a workspace.
-#[derive(Debug, Clone, Default)]
-pub struct Usage {
+/// The interned users and event names, and the product events that named an account and
+/// a user.
+#[derive(Debug, Default)]
+pub(crate) struct UsageStore {
     users: Interner,
     names: Interner,
-    accounts: BTreeMap<AccountId, AccountUsage>,
-    /// Account -> event name -> first time seen (every track, reserved or not).
-    firsts: BTreeMap<AccountId, BTreeMap<String, Timestamp>>,
+    accounts: BTreeMap<AccountId, Events>,
 }
 
-impl Usage {
-    pub(crate) fn track(
+impl UsageStore {
+    /// Numbers a user id, so that every person an identity can turn out to be has one when
+    /// an event sent with no user id is read as theirs.
+    pub(crate) fn see_user(&mut self, user: &str) {
+        self.users.id(user);
+    }
+
+    /// A `track` as product usage; none for a reserved event.
+    pub(crate) fn event(
         &mut self,
-        account: &AccountId,
         user: Option<&str>,
         event: &str,
         at: Timestamp,
-    ) {
-        let firsts = self.firsts.entry(account.clone()).or_default();
-        match firsts.get_mut(event) {
-            Some(first) if *first <= at => {}
-            Some(first) => *first = at,
-            None => {
-                firsts.insert(event.to_owned(), at);
-            }
-        }
-        let Some(user) = user else { return };
+    ) -> Option<UsageEvent> {
         if RESERVED_EVENTS.contains(&event) {
-            return;
+            return None;
         }
-        let e = UsageEvent {
+        Some(UsageEvent {
             at: at.millis(),
-            user: self.users.id(user),
+            user: user.map_or(SENDER, |u| self.users.id(u)),
             name: self.names.id(event),
-        };
-        let events = &mut self.accounts.entry(account.clone()).or_default().events;
-        match events.binary_search(&e) {
-            Ok(_) => {}
-            Err(i) => events.insert(i, e),
+        })
+    }
+
+    /// An event that named `account` and a user: the account's, whoever sent it.
+    pub(crate) fn add(&mut self, account: &AccountId, e: UsageEvent) {
+        debug_assert!(
+            e.user != SENDER,
+            "an event without a user waits with its sender"
+        );
+        self.accounts.entry(account.clone()).or_default().insert(e);
+    }
+}
+
+/// Product usage per account as reports read it: the events that named the account, and those
+/// of everyone linked to it that named none (see the module's documentation).
+#[derive(Debug, Clone, Copy)]
+pub struct Usage<'a> {
+    store: &'a UsageStore,
+    model: &'a Model,
+}
+
+impl<'a> Usage<'a> {
+    pub(crate) fn new(store: &'a UsageStore, model: &'a Model) -> Self {
+        Usage { store, model }
+    }
+
+    /// The account's events in `(from, to]` (milliseconds), sorted, each held event's user
+    /// read as its identity's person (one without a person is no one's usage yet).
+    fn window(&self, account: &AccountId, from: i64, to: i64) -> Cow<'a, [UsageEvent]> {
+        let own = self
+            .store
+            .accounts
+            .get(account)
+            .map(|e| e.window(from, to))
+            .unwrap_or_default();
+        let mut held = self.model.held_usage(account).peekable();
+        if held.peek().is_none() {
+            return Cow::Borrowed(own);
         }
+        let mut all = own.to_vec();
+        for (events, person) in held {
+            let person = person.and_then(|p| self.store.users.get(p.as_str()));
+            all.extend(events.window(from, to).iter().filter_map(|e| {
+                if e.user != SENDER {
+                    return Some(*e);
+                }
+                person.map(|user| UsageEvent { user, ..*e })
+            }));
+        }
+        all.sort_unstable();
+        all.dedup();
+        Cow::Owned(all)
     }
 
     /// The account's product events in `(from, to]`, in time order.
@@ -144,54 +263,41 @@ impl Usage {
         account: &AccountId,
         from: Timestamp,
         to: Timestamp,
-    ) -> impl Iterator<Item = UsageRecord<'_>> + '_ {
-        let events = self
-            .accounts
-            .get(account)
-            .map(|a| a.events.as_slice())
-            .unwrap_or_default();
-        let start = events.partition_point(|e| e.at <= from.millis());
-        let end = events.partition_point(|e| e.at <= to.millis());
-        events[start..end.max(start)].iter().map(|e| UsageRecord {
-            at: Timestamp::from_millis(e.at),
-            user: &self.users.names[e.user as usize],
-            event: &self.names.names[e.name as usize],
-            user_id: e.user,
-            event_id: e.name,
+    ) -> impl Iterator<Item = UsageRecord<'a>> + 'a {
+        let store = self.store;
+        let events = self.window(account, from.millis(), to.millis());
+        (0..events.len()).map(move |i| {
+            let e = events[i];
+            UsageRecord {
+                at: Timestamp::from_millis(e.at),
+                user: &store.users.names[e.user as usize],
+                event: &store.names.names[e.name as usize],
+                user_id: e.user,
+                event_id: e.name,
+            }
         })
     }
 
-    /// The interned number of a product event name, if any account has sent it.
+    /// The interned number of a product event name, if anyone has sent it.
     pub fn event_id(&self, name: &str) -> Option<u32> {
-        self.names.get(name)
+        self.store.names.get(name)
     }
 
     /// The name of an interned product event number.
-    pub fn event_name(&self, id: u32) -> &str {
-        &self.names.names[id as usize]
+    pub fn event_name(&self, id: u32) -> &'a str {
+        &self.store.names.names[id as usize]
     }
 
     /// The name of an interned user number.
-    pub fn user_name(&self, id: u32) -> &str {
-        &self.users.names[id as usize]
+    pub fn user_name(&self, id: u32) -> &'a str {
+        &self.store.users.names[id as usize]
     }
 
     /// The account's last product event at or before `at`.
     pub fn last_before(&self, account: &AccountId, at: Timestamp) -> Option<Timestamp> {
-        let events = &self.accounts.get(account)?.events;
-        let end = events.partition_point(|e| e.at <= at.millis());
-        end.checked_sub(1)
-            .map(|i| Timestamp::from_millis(events[i].at))
-    }
-
-    /// The first time the account sent `event` (any track, reserved or not).
-    pub fn first(&self, account: &AccountId, event: &str) -> Option<Timestamp> {
-        self.firsts.get(account)?.get(event).copied()
-    }
-
-    /// The first of several events.
-    pub fn first_of(&self, account: &AccountId, events: &[String]) -> Option<Timestamp> {
-        events.iter().filter_map(|e| self.first(account, e)).min()
+        self.window(account, i64::MIN, at.millis())
+            .last()
+            .map(|e| Timestamp::from_millis(e.at))
     }
 
     /// When the account first met the activation rule, if it did by `as_of`: the instant the
@@ -202,23 +308,20 @@ impl Usage {
         rule: &ActivationSettings,
         as_of: Timestamp,
     ) -> Option<Timestamp> {
-        let events = &self.accounts.get(account)?.events;
         let activation: HashSet<u32> = rule
             .events
             .iter()
-            .filter_map(|e| self.names.get(e))
+            .filter_map(|e| self.store.names.get(e))
             .collect();
         if activation.is_empty() {
             return None;
         }
+        let events = self.window(account, i64::MIN, as_of.millis());
         let window = i64::from(rule.window_days) * Timestamp::MS_PER_DAY;
         let mut users: HashMap<u32, u32> = HashMap::new();
         let mut activations = 0u32;
         let mut start = 0;
         for (end, e) in events.iter().enumerate() {
-            if e.at > as_of.millis() {
-                break;
-            }
             *users.entry(e.user).or_default() += 1;
             activations += u32::from(activation.contains(&e.name));
             while events[start].at < e.at - window {
@@ -237,79 +340,5 @@ impl Usage {
             }
         }
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const DAY: i64 = Timestamp::MS_PER_DAY;
-
-    fn usage(events: &[(i64, &str, &str)]) -> Usage {
-        let mut u = Usage::default();
-        let a = AccountId::parse("a").unwrap();
-        for (day, user, event) in events {
-            u.track(&a, Some(user), event, Timestamp::from_millis(day * DAY));
-        }
-        u
-    }
-
-    fn activated(events: &[(i64, &str, &str)]) -> Option<i64> {
-        usage(events)
-            .activated_at(
-                &AccountId::parse("a").unwrap(),
-                &ActivationSettings::default(),
-                Timestamp::from_millis(1_000 * DAY),
-            )
-            .map(|t| t.millis() / DAY)
-    }
-
-    #[test]
-    fn activation_rule_cases() {
-        // one user, however active: not activated
-        assert_eq!(
-            activated(&[(1, "u1", "Report Created"), (2, "u1", "Logged In")]),
-            None
-        );
-        // two users within 14 days and an activation event: activated when the second arrives
-        assert_eq!(
-            activated(&[(1, "u1", "Report Created"), (5, "u2", "Logged In")]),
-            Some(5)
-        );
-        // exactly 14 days apart still counts; 15 does not
-        assert_eq!(
-            activated(&[(1, "u1", "Report Created"), (15, "u2", "Logged In")]),
-            Some(15)
-        );
-        assert_eq!(
-            activated(&[(1, "u1", "Report Created"), (16, "u2", "Logged In")]),
-            None
-        );
-        // two users but no activation event
-        assert_eq!(
-            activated(&[(1, "u1", "Logged In"), (2, "u2", "Logged In")]),
-            None
-        );
-        // reserved events are not usage
-        assert_eq!(
-            activated(&[(1, "u1", "Report Created"), (2, "u2", "Ticket Created")]),
-            None
-        );
-        // order of arrival does not matter
-        assert_eq!(
-            activated(&[(5, "u2", "Logged In"), (1, "u1", "Report Created")]),
-            Some(5)
-        );
-    }
-
-    #[test]
-    fn firsts_keep_the_earliest() {
-        let u = usage(&[(9, "u1", "Demo Requested"), (3, "u2", "Demo Requested")]);
-        let a = AccountId::parse("a").unwrap();
-        assert_eq!(
-            u.first(&a, "Demo Requested"),
-            Some(Timestamp::from_millis(3 * DAY))
-        );
     }
 }

@@ -9,3 +9,4 @@ mod replay;
 mod sessions;
 mod settings;
 mod support;
+mod usage;

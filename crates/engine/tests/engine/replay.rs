@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use tenure_core::{StoredEntry, Timestamp};
-use tenure_engine::Model;
+use tenure_engine::{AccountSuccess, Model};
 
 use crate::support::{account, model, Msg, Offline, MINUTE};
 
@@ -62,7 +62,22 @@ enum Op {
         account: Option<usize>,
         minute: i64,
     },
+    /// Product usage or a success fact by a user or an anonymous id, naming an account or
+    /// none: it counts for its sender's accounts whenever they are linked.
+    Activity {
+        sender: usize,
+        account: Option<usize>,
+        event: usize,
+        minute: i64,
+    },
 }
+
+const ACTIVITY: &[&str] = &[
+    "Report Created",
+    "Logged In",
+    "NPS Submitted",
+    "Ticket Created",
+];
 
 fn op() -> impl Strategy<Value = Op> {
     let minute = prop_oneof![0i64..240, Just(30i64), Just(60i64)];
@@ -89,6 +104,13 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(previous, user)| Op::Alias { previous, user }),
         1 => (0..USERS.len(), minute.clone()).prop_map(|(user, minute)| Op::Campaign { user, minute }),
         1 => (0..ANONS.len(), minute.clone()).prop_map(|(anon, minute)| Op::Milestone { anon, minute }),
+        2 => (
+            0..ANONS.len() + USERS.len(),
+            proptest::option::weighted(0.3, 0..3usize),
+            0..ACTIVITY.len(),
+            minute.clone(),
+        )
+            .prop_map(|(sender, account, event, minute)| Op::Activity { sender, account, event, minute }),
         1 => (
             proptest::option::of(0..USERS.len()),
             proptest::option::of(0..EMAILS.len()),
@@ -107,6 +129,30 @@ fn leads(m: &Model) -> Vec<Option<Timestamp>> {
     ACCOUNTS
         .iter()
         .map(|a| m.first_event(&account(a), &lead))
+        .collect()
+}
+
+/// An account's product events as (time, user, event), and its success facts.
+type Activity = (Vec<(Timestamp, String, String)>, Option<AccountSuccess>);
+
+/// Each account's product events and success facts, which the snapshot does not show.
+fn activity(m: &Model) -> Vec<Activity> {
+    ACCOUNTS
+        .iter()
+        .map(|a| {
+            let mut usage: Vec<_> = m
+                .usage()
+                .between(
+                    &account(a),
+                    Timestamp::from_millis(0),
+                    Timestamp::from_millis(i64::MAX),
+                )
+                .map(|e| (e.at, e.user.to_owned(), e.event.to_owned()))
+                .collect();
+            // Events at one instant are ordered by interned numbers, which follow arrival.
+            usage.sort();
+            (usage, m.success().account(&account(a)).cloned())
+        })
         .collect()
 }
 
@@ -179,6 +225,25 @@ fn entry(i: usize, op: &Op) -> StoredEntry {
             }
             .entry()
         }
+        Op::Activity {
+            sender,
+            account,
+            event,
+            minute,
+        } => {
+            let mut m = Msg::track(&id, ACTIVITY[*event])
+                .at(minute * MINUTE)
+                .property("score", "7")
+                .property("ticket_id", "T-1");
+            m = match ANONS.get(*sender) {
+                Some(a) => m.anon(a),
+                None => m.user(USERS[sender - ANONS.len()]),
+            };
+            if let Some(a) = account {
+                m = m.context("groupId", serde_json::json!(ACCOUNTS[*a]));
+            }
+            m.entry()
+        }
     }
 }
 
@@ -198,9 +263,11 @@ proptest! {
         let live = model(&entries);
         let expected = live.snapshot();
         let expected_leads = leads(&live);
+        let expected_activity = activity(&live);
 
         prop_assert_eq!(&model(&shuffled).snapshot(), &expected);
         prop_assert_eq!(leads(&model(&shuffled)), expected_leads.clone());
+        prop_assert_eq!(activity(&model(&shuffled)), expected_activity.clone());
 
         // Reading between batches fills the per-identity caches; later entries must refresh
         // them exactly.
@@ -214,6 +281,7 @@ proptest! {
         }
         prop_assert_eq!(&batched.snapshot(), &expected);
         prop_assert_eq!(leads(&batched), expected_leads.clone());
+        prop_assert_eq!(activity(&batched), expected_activity.clone());
 
         // Applying everything twice (a replay over a live model) changes nothing.
         for e in &entries {
@@ -221,5 +289,6 @@ proptest! {
         }
         prop_assert_eq!(&batched.snapshot(), &expected);
         prop_assert_eq!(leads(&batched), expected_leads);
+        prop_assert_eq!(activity(&batched), expected_activity);
     }
 }
