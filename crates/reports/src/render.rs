@@ -257,6 +257,9 @@ fn walk(value: &Value, path: &str, out: &mut Sections) {
     }
 }
 
+/// The fields of a list's records as columns: the ones naming the record (text, such as the
+/// group) first, then the figures; numbers inside names in numeric order (`day_90` before
+/// `day_180`), since JSON maps come sorted as text.
 fn record_columns(records: &[Map<String, Value>]) -> Vec<String> {
     let mut columns: Vec<String> = Vec::new();
     for r in records {
@@ -266,7 +269,44 @@ fn record_columns(records: &[Map<String, Value>]) -> Vec<String> {
             }
         }
     }
+    let names = |c: &String| {
+        records
+            .iter()
+            .any(|r| r.get(c).is_some_and(Value::is_string))
+    };
+    columns.sort_by(|a, b| names(b).cmp(&names(a)).then_with(|| natural(a, b)));
     columns
+}
+
+/// `a` and `b` compared as text, except that runs of digits compare as numbers.
+fn natural(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (ca, cb) = (chunks(a), chunks(b));
+    for (x, y) in ca.iter().zip(&cb) {
+        let order = match (x, y) {
+            ((true, x), (true, y)) => x
+                .trim_start_matches('0')
+                .len()
+                .cmp(&y.trim_start_matches('0').len())
+                .then_with(|| x.cmp(y)),
+            ((_, x), (_, y)) => x.cmp(y),
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    ca.len().cmp(&cb.len())
 }
 
 impl Report {
@@ -577,6 +617,35 @@ Acme              $3,000.00
         assert_eq!(plain(&json!(0.211271), "; "), "0.211271");
         assert_eq!(plain(&json!(["a", "b"]), "; "), "a; b");
         assert_eq!(plain(&Value::Null, "; "), "");
+    }
+
+    #[test]
+    fn list_columns_put_names_first_and_numbers_in_order() {
+        let records: Vec<Map<String, Value>> = vec![serde_json::from_str(
+            r#"{"at_risk": {"day_0": 3, "day_180": 1, "day_90": 2}, "channel": "email",
+                "median_days": 40.5}"#,
+        )
+        .unwrap()]
+        .into_iter()
+        .map(|v: Value| {
+            let mut fields = (Vec::new(), Vec::new());
+            walk(&v, "", &mut fields);
+            fields.0.into_iter().collect()
+        })
+        .collect();
+        assert_eq!(
+            record_columns(&records),
+            [
+                "channel",
+                "at_risk.day_0",
+                "at_risk.day_90",
+                "at_risk.day_180",
+                "median_days"
+            ]
+        );
+        assert!(natural("day_1095", "day_365").is_gt());
+        assert!(natural("p2", "p10").is_lt());
+        assert!(natural("b1", "a2").is_gt());
     }
 
     #[test]
