@@ -3,6 +3,8 @@
 //! Each account draws from its own random stream (seeded from the company seed and the account's
 //! index), so accounts can be simulated in any order or in parallel and the output is the same.
 
+use std::collections::HashSet;
+
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution, Exp1, Poisson, StandardNormal};
@@ -19,6 +21,22 @@ const MINUTE: i64 = 60_000;
 const MONTH: i64 = 30 * DAY;
 /// Product users simulated per account at most (the rest of the seats exist but stay silent).
 const MAX_USERS: u32 = 12;
+
+// How the company's tools shape what they send (none of it changes what happened):
+/// The share of a grouped person's tracks that name the account in `context.groupId`, as from a
+/// site that calls `group` once a session and sends most tracks without it.
+const NAMED_TRACKS: f64 = 0.25;
+/// The share of offline rows of a person who later identifies that carry only the e-mail, as a
+/// CRM export that knows the contact but not yet the company does.
+const EMAIL_ONLY_ROWS: f64 = 0.5;
+/// The chance that a visitor landing on the home page comes back to it from another site within
+/// the session.
+const RELANDING: f64 = 0.05;
+/// The chance that an account's simulation also writes one prospect met offline who never visits.
+const PROSPECTS: f64 = 0.1;
+/// touchpoints.csv's columns (SPEC §2.3) that the shaping reads or clears.
+const ROW_ACCOUNT: usize = 1;
+const ROW_EMAIL: usize = 3;
 
 /// What is known about one account, for `ground_truth.json` and the tests.
 #[derive(Debug, Clone, Serialize)]
@@ -87,6 +105,8 @@ struct Person {
     name: String,
     title: &'static str,
     identified: bool,
+    /// When the person's `group` call links them to the account, if it does.
+    grouped_at: Option<i64>,
 }
 
 /// Collects one account's messages with stable ids and sorts them at the end.
@@ -119,6 +139,10 @@ struct Life<'a> {
     world: &'a World,
     frame: Frame,
     rng: ChaCha8Rng,
+    /// How the company's tools send what happened (which tracks name the account, which CRM
+    /// rows carry only an e-mail, who re-lands from another site): drawn from a stream of its
+    /// own, so the company's behaviour and its ground truth do not depend on it.
+    sdk: ChaCha8Rng,
     index: usize,
     account_id: String,
     domain: String,
@@ -162,7 +186,10 @@ fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
 
 /// Simulates account `index` of the company.
 pub fn simulate_account(world: &World, frame: Frame, index: usize) -> AccountStory {
-    let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(frame.seed, index as u64));
+    let seed = stream_seed(frame.seed, index as u64);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut sdk = ChaCha8Rng::seed_from_u64(seed);
+    sdk.set_stream(1);
     let first = *pick(&mut rng, names::COMPANY_FIRST);
     let second = *pick(&mut rng, names::COMPANY_SECOND);
     let account_id = format!("acct_{index:06}");
@@ -175,6 +202,7 @@ pub fn simulate_account(world: &World, frame: Frame, index: usize) -> AccountSto
         world,
         frame,
         rng,
+        sdk,
         index,
         account_id,
         domain,
@@ -188,6 +216,9 @@ pub fn simulate_account(world: &World, frame: Frame, index: usize) -> AccountSto
     };
     life.run(&format!("{first} {second}"));
     life.visitors();
+    life.unnamed_tracks();
+    life.email_only_rows();
+    life.prospects();
     let Life {
         events,
         mut story,
@@ -414,6 +445,7 @@ impl Life<'_> {
             ),
             title,
             identified: false,
+            grouped_at: None,
         });
     }
 
@@ -441,25 +473,14 @@ impl Life<'_> {
                 if at >= self.frame.end {
                     return;
                 }
-                let p = &self.people[person];
-                self.story.touchpoints.push(vec![
-                    ts(at),
-                    self.account_id.clone(),
-                    String::new(),
-                    p.email.clone(),
-                    String::new(),
-                    String::new(),
-                    if kind == "outbound" {
-                        "sdr".into()
-                    } else {
-                        "zoom".into()
-                    },
-                    String::new(),
-                    campaign.name.to_owned(),
-                    String::new(),
-                    String::new(),
-                    kind.to_owned(),
-                ]);
+                let row = offline_row(
+                    at,
+                    &self.account_id,
+                    &self.people[person].email,
+                    campaign.name,
+                    kind,
+                );
+                self.story.touchpoints.push(row);
                 // The person then comes to the site by typing its address.
                 let later = at + (1.0 + self.rng.random::<f64>() * 48.0) as i64 * 60 * MINUTE;
                 self.page(person, later, None, None);
@@ -479,11 +500,12 @@ impl Life<'_> {
                     query.push_str(&format!("&{name}=Sim{value:016x}"));
                 }
                 self.page(person, at, Some(url(query)), referrer);
-                self.browse(person, at);
+                self.browse(person, at, None);
             }
             Reach::Referrer(referrer) => {
                 self.page(person, at, None, Some(referrer));
-                self.browse(person, at);
+                let again = self.relanding(Some(referrer));
+                self.browse(person, at, again);
             }
             Reach::Email => {
                 let query = format!(
@@ -491,32 +513,57 @@ impl Life<'_> {
                     campaign.name
                 );
                 self.page(person, at, Some(url(query)), None);
-                self.browse(person, at);
+                self.browse(person, at, None);
             }
             Reach::Direct => {
                 self.page(person, at, None, None);
-                self.browse(person, at);
+                let again = self.relanding(None);
+                self.browse(person, at, again);
             }
         }
     }
 
-    /// Internal pages within the same session.
-    fn browse(&mut self, person: usize, at: i64) {
+    /// Whether a visitor who landed on the site's home page from `referrer` (none: typed in)
+    /// comes back to it minutes later from another site (a second search, a link shared
+    /// elsewhere), and from which.
+    fn relanding(&mut self, referrer: Option<&str>) -> Option<&'static str> {
+        const ELSEWHERE: [&str; 4] = [
+            "https://www.bing.com/",
+            "https://news.ycombinator.com/",
+            "https://www.linkedin.com/",
+            "https://www.google.com/",
+        ];
+        if !self.sdk.random_bool(RELANDING) {
+            return None;
+        }
+        let others: Vec<&'static str> = ELSEWHERE
+            .into_iter()
+            .filter(|r| Some(*r) != referrer)
+            .collect();
+        Some(*pick(&mut self.sdk, &others))
+    }
+
+    /// Internal pages within the same session; with `again`, the first of them is instead the
+    /// home page reached again from that site.
+    fn browse(&mut self, person: usize, at: i64, again: Option<&str>) {
         let site = self.world.site;
         let pages = self.rng.random_range(0..=3);
         let mut t = at;
-        for _ in 0..pages {
+        for n in 0..pages {
             t += self.rng.random_range(1..10) * MINUTE;
             let path = *pick(
                 &mut self.rng,
                 &["pricing", "product", "customers", "blog/nrr", "docs"],
             );
-            self.page(
-                person,
-                t,
-                Some(format!("https://{site}/{path}")),
-                Some(&format!("https://{site}/")),
-            );
+            match again.filter(|_| n == 0) {
+                Some(elsewhere) => self.page(person, t, None, Some(elsewhere)),
+                None => self.page(
+                    person,
+                    t,
+                    Some(format!("https://{site}/{path}")),
+                    Some(&format!("https://{site}/")),
+                ),
+            }
         }
     }
 
@@ -548,6 +595,7 @@ impl Life<'_> {
             group_traits["industry"] = json!(i);
         }
         self.events.push(at + 1, json!({"type": "group", "userId": user, "groupId": self.account_id, "traits": group_traits}));
+        self.people[person].grouped_at.get_or_insert(at + 1);
     }
 
     fn track(&mut self, person: usize, at: i64, event: &str, properties: Value) {
@@ -930,6 +978,7 @@ impl Life<'_> {
                     name: String::new(),
                     title: "",
                     identified: false,
+                    grouped_at: None,
                 });
                 self.touch(&campaign, person, at);
                 self.people.pop();
@@ -937,6 +986,90 @@ impl Life<'_> {
             }
         }
     }
+
+    /// The people whose `group` call, linking them to the account, is in the data.
+    fn grouped(&self) -> impl Iterator<Item = &Person> {
+        let end = self.frame.end;
+        self.people
+            .iter()
+            .filter(move |p| p.grouped_at.is_some_and(|t| t < end))
+    }
+
+    /// Tracks as analytics.js and most server SDKs send them: most without `context.groupId`.
+    /// Only a person whose `group` call is in the data sends one unnamed (the call may come
+    /// before or after the track), so every track still reaches its account through its sender.
+    fn unnamed_tracks(&mut self) {
+        let grouped: HashSet<String> = self.grouped().map(|p| p.user.clone()).collect();
+        for (_, _, message) in &mut self.events.list {
+            let by_grouped = message["type"] == "track"
+                && message["userId"]
+                    .as_str()
+                    .is_some_and(|user| grouped.contains(user));
+            if !by_grouped || self.sdk.random_bool(NAMED_TRACKS) {
+                continue;
+            }
+            let context = message["context"]
+                .as_object_mut()
+                .expect("the simulator's tracks carry a context");
+            context.remove("groupId");
+            if context.is_empty() {
+                message
+                    .as_object_mut()
+                    .expect("a message is an object")
+                    .remove("context");
+            }
+        }
+    }
+
+    /// Offline rows of people who give their e-mail later: some carry only the e-mail, and reach
+    /// the account through the person once they identify.
+    fn email_only_rows(&mut self) {
+        let known: HashSet<String> = self.grouped().map(|p| p.email.clone()).collect();
+        for row in &mut self.story.touchpoints {
+            if known.contains(&row[ROW_EMAIL]) && self.sdk.random_bool(EMAIL_ONLY_ROWS) {
+                row[ROW_ACCOUNT].clear();
+            }
+        }
+    }
+
+    /// Now and then a prospect met at a webinar or by outbound who never visits: an e-mail no
+    /// message gives, so a journey of its own that never converts.
+    fn prospects(&mut self) {
+        if !self.sdk.random_bool(PROSPECTS) {
+            return;
+        }
+        let offline: Vec<(&'static str, &'static str)> = self
+            .world
+            .campaigns
+            .iter()
+            .filter_map(|c| match c.reach {
+                Reach::Offline { kind } => Some((c.name, kind)),
+                _ => None,
+            })
+            .collect();
+        let (campaign, kind) = *pick(&mut self.sdk, &offline);
+        let first = *pick(&mut self.sdk, names::FIRST_NAMES);
+        let last = *pick(&mut self.sdk, names::LAST_NAMES);
+        let span = (self.frame.end - self.frame.start) as f64;
+        let at = self.frame.start + (span * self.sdk.random::<f64>()) as i64;
+        // A hyphen, which no account's domain has, keeps the e-mail apart from every person's.
+        let email = format!("{first}.{last}@prospect-{:06}.example", self.index);
+        let row = offline_row(at, "", &email, campaign, kind);
+        self.story.touchpoints.push(row);
+    }
+}
+
+/// A touchpoints.csv row of an offline touch; `account_id` may be empty (only the e-mail known).
+fn offline_row(at: i64, account_id: &str, email: &str, campaign: &str, kind: &str) -> Vec<String> {
+    let tool = if kind == "outbound" { "sdr" } else { "zoom" };
+    let mut row = vec![String::new(); 12];
+    row[0] = ts(at);
+    row[ROW_ACCOUNT] = account_id.to_owned();
+    row[ROW_EMAIL] = email.to_owned();
+    row[6] = tool.to_owned();
+    row[8] = campaign.to_owned();
+    row[11] = kind.to_owned();
+    row
 }
 
 /// Monthly recurring revenue in cents for `seats` at `seat_price`, after a discount.
