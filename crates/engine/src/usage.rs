@@ -295,9 +295,28 @@ impl<'a> Usage<'a> {
 
     /// The account's last product event at or before `at`.
     pub fn last_before(&self, account: &AccountId, at: Timestamp) -> Option<Timestamp> {
-        self.window(account, i64::MIN, at.millis())
-            .last()
-            .map(|e| Timestamp::from_millis(e.at))
+        // The latest of each list's latest, rather than the merged window: this is asked for
+        // every account on every day of a daily evaluation, and merging sorts the whole history.
+        let to = at.millis();
+        let own = self
+            .store
+            .accounts
+            .get(account)
+            .and_then(|e| e.window(i64::MIN, to).last())
+            .map(|e| e.at);
+        let held = self.model.held_usage(account).filter_map(|(events, person)| {
+            let known = person.is_some_and(|p| self.store.users.get(p.as_str()).is_some());
+            events
+                .window(i64::MIN, to)
+                .iter()
+                .rev()
+                .find(|e| e.user != SENDER || known)
+                .map(|e| e.at)
+        });
+        own.into_iter()
+            .chain(held)
+            .max()
+            .map(Timestamp::from_millis)
     }
 
     /// When the account first met the activation rule, if it did by `as_of`: the instant the
