@@ -304,15 +304,18 @@ impl<'a> Usage<'a> {
             .get(account)
             .and_then(|e| e.window(i64::MIN, to).last())
             .map(|e| e.at);
-        let held = self.model.held_usage(account).filter_map(|(events, person)| {
-            let known = person.is_some_and(|p| self.store.users.get(p.as_str()).is_some());
-            events
-                .window(i64::MIN, to)
-                .iter()
-                .rev()
-                .find(|e| e.user != SENDER || known)
-                .map(|e| e.at)
-        });
+        let held = self
+            .model
+            .held_usage(account)
+            .filter_map(|(events, person)| {
+                let known = person.is_some_and(|p| self.store.users.get(p.as_str()).is_some());
+                events
+                    .window(i64::MIN, to)
+                    .iter()
+                    .rev()
+                    .find(|e| e.user != SENDER || known)
+                    .map(|e| e.at)
+            });
         own.into_iter()
             .chain(held)
             .max()
