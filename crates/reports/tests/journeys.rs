@@ -6,7 +6,8 @@ mod common;
 use common::model_of;
 use serde_json::{json, Value};
 use tenure_core::{
-    AccountId, Currency, Email, EntryBody, Money, SubscriptionRow, Timestamp, TouchpointRow, UserId,
+    AccountId, AnonymousId, Currency, Email, EntryBody, Money, SubscriptionRow, Timestamp,
+    TouchpointRow, UserId,
 };
 use tenure_engine::Model;
 use tenure_ingest::segment::{parse_message, Limits};
@@ -55,12 +56,21 @@ fn subscription(account: &str, days: i64) -> EntryBody {
 }
 
 fn offline(days: i64, user: Option<&str>, email: Option<&str>) -> EntryBody {
+    offline_row(days, user, None, email)
+}
+
+fn offline_row(
+    days: i64,
+    user: Option<&str>,
+    anonymous: Option<&str>,
+    email: Option<&str>,
+) -> EntryBody {
     EntryBody::Touchpoint(TouchpointRow {
         occurred_at: day(days),
         account_id: None,
         user_id: user.map(|u| UserId::parse(u).unwrap()),
         email: email.map(|e| Email::parse(e).unwrap()),
-        anonymous_id: None,
+        anonymous_id: anonymous.map(|a| AnonymousId::parse(a).unwrap()),
         channel: None,
         source: None,
         medium: None,
@@ -269,4 +279,108 @@ fn a_prospect_who_identifies_later_brings_the_touch_to_the_account_journey() {
         by_channel(&touchpoints, "visitors"),
         expected(&[("email", 2.0), ("events", 2.0)])
     );
+}
+
+/// The company of [`company_with_a_prospect`] with Lee's webinar row carrying only an id that
+/// no message has given yet: a user id, or an anonymous id.
+fn company_with_an_unknown_id(user: Option<&str>, anonymous: Option<&str>) -> Vec<EntryBody> {
+    let mut entries = company_with_a_prospect();
+    entries.pop();
+    entries.push(offline_row(2, user, anonymous, None));
+    entries
+}
+
+#[test]
+fn an_offline_row_with_only_an_unknown_id_is_that_ids_non_converting_journey() {
+    // The same paths as markov_counts_a_prospects_journey_among_the_non_converting_paths, the
+    // prospect now known by user id u9 or anonymous id a9 instead of an e-mail (SPEC §2.2: a
+    // person of its own, keyed by that id): email → events → conv, email → conv, events → null,
+    // so email 1.2 and events 0.8 again (without the third path: 4/3 and 2/3).
+    for (user, anonymous) in [(Some("u9"), None), (None, Some("a9"))] {
+        let model = model_of(company_with_an_unknown_id(user, anonymous));
+        let markov = report(&model, "attribution", Some("markov"));
+        assert_eq!(
+            by_channel(&markov, "conversions"),
+            expected(&[("email", 1.2), ("events", 0.8)]),
+            "{user:?} {anonymous:?}"
+        );
+        let summary = markov.summary.as_ref().unwrap();
+        assert_eq!(
+            summary["non_converting_journeys"], 1,
+            "{user:?} {anonymous:?}"
+        );
+        let touchpoints = report(&model, "touchpoints", None);
+        assert_eq!(
+            by_channel(&touchpoints, "visitors"),
+            expected(&[("email", 2.0), ("events", 2.0)]),
+            "{user:?} {anonymous:?}"
+        );
+    }
+}
+
+#[test]
+fn a_later_message_with_the_rows_id_brings_the_touch_to_the_account_journey() {
+    // On day 20 a message gives the row's id and joins acct_2: u9 is grouped with it, or a9
+    // is identified as u3, who is. Paths: email → events → conv, twice, so 1 : 1 as in
+    // a_prospect_who_identifies_later_brings_the_touch_to_the_account_journey. The messages
+    // come after the row in time; the store replays them in any order (the replay property).
+    let cases = [
+        (
+            Some("u9"),
+            None,
+            vec![message(
+                "g9",
+                20,
+                json!({"type": "group", "userId": "u9", "groupId": "acct_2"}),
+            )],
+        ),
+        (
+            None,
+            Some("a9"),
+            vec![
+                message(
+                    "i3",
+                    20,
+                    json!({"type": "identify", "userId": "u3", "anonymousId": "a9"}),
+                ),
+                message(
+                    "g3",
+                    20,
+                    json!({"type": "group", "userId": "u3", "groupId": "acct_2"}),
+                ),
+            ],
+        ),
+    ];
+    for (user, anonymous, later) in cases {
+        // Both arrival orders: the row before the messages, and after.
+        let row_first = {
+            let mut e = company_with_an_unknown_id(user, anonymous);
+            e.extend(later.clone());
+            e
+        };
+        let row_last = {
+            let mut e = company_with_an_unknown_id(user, anonymous);
+            let row = e.pop().unwrap();
+            e.extend(later.clone());
+            e.push(row);
+            e
+        };
+        for entries in [row_first, row_last] {
+            let model = model_of(entries);
+            let journey = model.account_touchpoints(&AccountId::parse("acct_2").unwrap());
+            let channels: Vec<&str> = journey.iter().map(|t| t.channel.as_str()).collect();
+            assert_eq!(channels, ["email", "events"], "{user:?} {anonymous:?}");
+            let markov = report(&model, "attribution", Some("markov"));
+            assert_eq!(
+                by_channel(&markov, "conversions"),
+                expected(&[("email", 1.0), ("events", 1.0)]),
+                "{user:?} {anonymous:?}"
+            );
+            assert_eq!(
+                markov.summary.as_ref().unwrap()["non_converting_journeys"],
+                0,
+                "{user:?} {anonymous:?}"
+            );
+        }
+    }
 }

@@ -56,8 +56,11 @@ enum Op {
         anon: usize,
         minute: i64,
     },
+    /// A row's ids are unknown whenever no message of the case gives them: then the row is a
+    /// person or visitor of its own until one does (SPEC §2.2).
     Offline {
         user: Option<usize>,
+        anon: Option<usize>,
         email: Option<usize>,
         account: Option<usize>,
         minute: i64,
@@ -113,11 +116,12 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(sender, account, event, minute)| Op::Activity { sender, account, event, minute }),
         1 => (
             proptest::option::of(0..USERS.len()),
+            proptest::option::of(0..ANONS.len()),
             proptest::option::of(0..EMAILS.len()),
             proptest::option::of(0..3usize),
             minute,
         )
-            .prop_map(|(user, email, account, minute)| Op::Offline { user, email, account, minute }),
+            .prop_map(|(user, anon, email, account, minute)| Op::Offline { user, anon, email, account, minute }),
     ]
 }
 
@@ -206,6 +210,7 @@ fn entry(i: usize, op: &Op) -> StoredEntry {
             .entry(),
         Op::Offline {
             user,
+            anon,
             email,
             account,
             minute,
@@ -213,7 +218,10 @@ fn entry(i: usize, op: &Op) -> StoredEntry {
             let user = user.map(|u| USERS[u]);
             let email = email.map(|e| EMAILS[e]);
             let account = account.map(|a| ACCOUNTS[a]);
-            let anon = (user.is_none() && email.is_none() && account.is_none()).then_some("a0");
+            // A row names at least one id (SPEC §2.3).
+            let anon = anon
+                .map(|a| ANONS[a])
+                .or((user.is_none() && email.is_none() && account.is_none()).then_some("a0"));
             Offline {
                 at: minute * MINUTE,
                 user,
