@@ -141,19 +141,42 @@ pub(crate) fn roas(spend: i64, value: f64) -> Option<f64> {
     (spend > 0).then(|| value / spend as f64)
 }
 
-fn spend_by(
+/// The report window of acquisition costs (SPEC §3): from `--from` (default: all time) to
+/// `--to` (default, and at most, `as_of`), both included. Spend and the customers it is
+/// divided by are counted in the same window, or cost per customer mixes periods.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AcquisitionWindow {
+    from: Option<Timestamp>,
+    to: Timestamp,
+}
+
+impl AcquisitionWindow {
+    pub(crate) fn of(params: &ReportParams) -> Self {
+        Self {
+            from: params.from,
+            to: params.to.unwrap_or(params.as_of).min(params.as_of),
+        }
+    }
+
+    pub(crate) fn contains(&self, at: Timestamp) -> bool {
+        at <= self.to && self.from.is_none_or(|f| at >= f)
+    }
+}
+
+/// Spend per value of `by` in the window, for the groupings spend.csv has (`None` for the
+/// others: there is no spend to match).
+pub(crate) fn spend_by(
     model: &Derived,
     settings: &ReportSettings,
-    params: &ReportParams,
+    window: AcquisitionWindow,
     by: &str,
-) -> Result<Option<BTreeMap<String, i64>>, ReportError> {
+) -> Option<BTreeMap<String, i64>> {
     if !["channel", "source", "campaign"].contains(&by) {
-        return Ok(None);
+        return None;
     }
-    let to = params.to.unwrap_or(params.as_of).min(params.as_of);
     let mut spend = BTreeMap::new();
     for row in model.ledger().spend() {
-        if row.date > to || params.from.is_some_and(|f| row.date < f) {
+        if !window.contains(row.date) {
             continue;
         }
         // A cost in a currency without a rate is left out, as if absent (the report warns).
@@ -169,7 +192,7 @@ fn spend_by(
             .entry(key.unwrap_or_else(|| "(none)".to_owned()))
             .or_insert(0) += cost;
     }
-    Ok(Some(spend))
+    Some(spend)
 }
 
 /// What the models credit: every journey (converting first), each converting journey's value
@@ -272,11 +295,16 @@ pub(crate) fn report(
     let by = dimension(params)?;
     let metric = metric_of(params)?;
     let revenue = Revenue::ungrouped(model, settings, params)?;
+    let window = AcquisitionWindow::of(params);
+    // The conversions of the window are credited, as its spend is counted; NRR's window is
+    // the one it measures MRR over, and it credits the accounts paying at its start.
     let Journeys {
         converting,
         other,
         states,
-    } = journeys(model, &revenue, settings, &by);
+    } = journeys(model, &revenue, settings, &by, |at| {
+        metric == "nrr" || window.contains(at)
+    });
     let (converting_count, non_converting) = (converting.len(), other.len());
     let outcomes = Outcomes::new(model, &revenue, settings);
     let inputs = inputs(converting, other, &revenue, &outcomes, &metric, params);
@@ -302,7 +330,7 @@ pub(crate) fn report(
             .and_then(|s| r.get(s as usize).copied())
             .unwrap_or_default()
     };
-    let spend = spend_by(model, settings, params, &by)?;
+    let spend = spend_by(model, settings, window, &by);
     let mut names: BTreeSet<String> = (0..states.len())
         .map(|s| states.name(s as u32).to_owned())
         .collect();

@@ -115,11 +115,15 @@ pub(crate) struct Journeys {
     pub states: States,
 }
 
+/// The journeys of the accounts whose conversion `credited` accepts (a report window's), and
+/// the non-converting ones. An account converted outside the window is in neither: it did
+/// convert, only not when the report asks about.
 pub(crate) fn journeys(
     model: &Derived,
     revenue: &Revenue,
     settings: &ReportSettings,
     by: &str,
+    credited: impl Fn(Timestamp) -> bool,
 ) -> Journeys {
     let lookback = i64::from(settings.attribution.lookback_days) * DAY_MS;
     let mut states = States::new();
@@ -128,6 +132,9 @@ pub(crate) fn journeys(
     for (i, a) in revenue.accounts.iter().enumerate() {
         let Some(at) = a.converted_at else { continue };
         converted.insert(&a.account);
+        if !credited(at) {
+            continue;
+        }
         let journey = converting_journey(model, settings, &a.account, at, by, &mut states);
         converting.push((i, journey));
     }

@@ -5,12 +5,12 @@
 //! of their journey. A group with no spend has CAC 0 and no ROAS; a group with spend and no
 //! customer has no CAC (null, not infinity).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 use tenure_engine::Model;
 
-use crate::attribution::{cost_per, roas};
+use crate::attribution::{cost_per, roas, spend_by, AcquisitionWindow};
 use crate::ltv::ltv;
 use crate::revenue::{Revenue, NOT_CONVERTED};
 use crate::{
@@ -45,26 +45,8 @@ pub(crate) fn report(
     } else {
         revenue
     };
-    let from = params.from;
-    let to = params.to.unwrap_or(params.as_of).min(params.as_of);
-    let mut spend: BTreeMap<String, i64> = BTreeMap::new();
-    for row in model.ledger().spend() {
-        if row.date > to || from.is_some_and(|f| row.date < f) {
-            continue;
-        }
-        // A cost in a currency without a rate is left out, as if absent (the report warns).
-        let Ok(cost) = settings.convert(row.cost) else {
-            continue;
-        };
-        let key = match by.as_str() {
-            "channel" => Some(row.channel.clone()),
-            "source" => row.source.clone(),
-            _ => row.campaign.clone(),
-        };
-        *spend
-            .entry(key.unwrap_or_else(|| "(none)".to_owned()))
-            .or_insert(0) += cost;
-    }
+    let window = AcquisitionWindow::of(params);
+    let spend = spend_by(model, settings, window, &by).unwrap_or_default();
     let mut names: BTreeSet<String> = spend.keys().cloned().collect();
     names.extend(
         revenue
@@ -94,10 +76,7 @@ pub(crate) fn report(
         let new: Vec<(&AccountRevenue, f64)> = members
             .iter()
             .copied()
-            .filter(|(a, _)| {
-                a.converted_at
-                    .is_some_and(|t| t <= to && from.is_none_or(|f| t >= f))
-            })
+            .filter(|(a, _)| a.converted_at.is_some_and(|t| window.contains(t)))
             .collect();
         let new_customers: f64 = new.iter().map(|(_, w)| w).sum();
         let cost = spend.get(&name).copied().unwrap_or(0);

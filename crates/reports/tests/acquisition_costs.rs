@@ -130,3 +130,87 @@ fn unit_economics_cac_follows_the_same_rule() {
     assert_eq!(figure(&r, "display", "cac"), None);
     assert_eq!(figure(&r, "display", "roas_realized"), Some(0.0));
 }
+
+fn spend_on(channel: &str, date: &str, cost_cents: i64) -> EntryBody {
+    EntryBody::Spend(SpendRow {
+        date: t(date),
+        ..match spend(channel, cost_cents) {
+            EntryBody::Spend(row) => row,
+            _ => unreachable!("spend() makes a spend row"),
+        }
+    })
+}
+
+/// Two paid_search customers at $100 MRR: `early` converts on 10 January, `late` on 10 March;
+/// $500 spent in January and $300 in March.
+fn two_quarters() -> Model {
+    common::model_of([
+        touch("early", "2025-01-01T10:00:00Z", "paid_search"),
+        sub("early", "2025-01-10T00:00:00Z", 10_000),
+        touch("late", "2025-03-01T10:00:00Z", "paid_search"),
+        sub("late", "2025-03-10T00:00:00Z", 10_000),
+        spend_on("paid_search", "2025-01-05T00:00:00Z", 50_000),
+        spend_on("paid_search", "2025-03-05T00:00:00Z", 30_000),
+    ])
+}
+
+/// `name` on [`two_quarters`] for March (or all time when `march` is false), as of 30 June.
+fn windowed(name: &str, metric: Option<&str>, model: Option<&str>, march: bool) -> Report {
+    let mut params = ReportParams::at(Timestamp::parse_end_of("2025-06-30").unwrap());
+    if march {
+        params.from = Some(t("2025-03-01T00:00:00Z"));
+        params.to = Some(Timestamp::parse_end_of("2025-03-31").unwrap());
+    }
+    params.by = Some("channel".into());
+    params.model = model.map(str::to_owned);
+    params.metric = metric.map(str::to_owned);
+    run(name, &two_quarters(), &ReportSettings::default(), &params).unwrap()
+}
+
+#[test]
+fn attribution_credits_the_conversions_of_the_window_its_spend_is_counted_in() {
+    // March: $300 spent and one customer won (late): $300 per conversion. On 84cf2ab early's
+    // January conversion was credited too: 2 conversions, $150 each.
+    let r = windowed("attribution", None, Some("first_touch"), true);
+    assert_eq!(figure(&r, "paid_search", "spend"), Some(300.0));
+    assert_eq!(figure(&r, "paid_search", "conversions"), Some(1.0));
+    assert_eq!(figure(&r, "paid_search", "cost_per"), Some(300.0));
+    // Money metrics alike: late's initial ARR 12 × $100 = $1,200; $300 ÷ $1,200 = 0.25 per
+    // dollar, ROAS 4 (on 84cf2ab $2,400, 0.125 and 8).
+    let r = windowed(
+        "attribution",
+        Some("initial_arr"),
+        Some("first_touch"),
+        true,
+    );
+    assert_eq!(figure(&r, "paid_search", "initial_arr"), Some(1200.0));
+    assert_eq!(figure(&r, "paid_search", "cost_per"), Some(0.25));
+    assert_eq!(figure(&r, "paid_search", "roas"), Some(4.0));
+    // unit-economics agrees: one new customer, CAC $300.
+    let r = windowed("unit-economics", None, None, true);
+    assert_eq!(figure(&r, "paid_search", "new_customers"), Some(1.0));
+    assert_eq!(figure(&r, "paid_search", "cac"), Some(300.0));
+    // All time: $800 for two conversions, $400 each.
+    let r = windowed("attribution", None, Some("first_touch"), false);
+    assert_eq!(figure(&r, "paid_search", "conversions"), Some(2.0));
+    assert_eq!(figure(&r, "paid_search", "cost_per"), Some(400.0));
+}
+
+#[test]
+fn an_account_converted_outside_the_window_is_no_path_of_markovs() {
+    // early converted, only not in March: it is neither a converting nor a non-converting
+    // path, so March's one path (paid_search → conversion) takes the whole credit.
+    let r = windowed("attribution", None, Some("markov"), true);
+    let summary = r.summary.as_ref().unwrap();
+    assert_eq!(summary["converting_journeys"], 1);
+    assert_eq!(summary["non_converting_journeys"], 0);
+    assert_eq!(figure(&r, "paid_search", "conversions"), Some(1.0));
+}
+
+#[test]
+fn nrr_credits_the_accounts_paying_at_the_windows_start() {
+    // NRR's window is the one it measures MRR over: early pays $100 on 1 March and on 31
+    // March (late, converted in March, paid nothing at the start), so paid_search's NRR is 1.
+    let r = windowed("attribution", Some("nrr"), Some("first_touch"), true);
+    assert_eq!(figure(&r, "paid_search", "nrr"), Some(1.0));
+}
