@@ -139,7 +139,11 @@ fn column(report: &str, name: &str, by: Option<&str>, metric: Option<Unit>) -> O
         ("cohorts", "month") => Some(Unit::Count),
         ("mrr", "month") => Some(Unit::Month),
         ("attribution", "share") => Some(Unit::Fraction),
-        ("attribution", "spend" | "cost_per") => Some(Unit::Money),
+        ("attribution", "spend") => Some(Unit::Money),
+        // Spend per one of a count (a conversion, an activated account…) is money; spend per
+        // dollar of a money metric is a ratio of two amounts, the inverse of ROAS.
+        ("attribution", "cost_per") if metric == Some(Unit::Money) => Some(Unit::Multiple),
+        ("attribution", "cost_per") => Some(Unit::Money),
         ("attribution", "roas") => Some(Unit::Multiple),
         ("attribution", _) if name != "channel" => metric,
         ("accounts" | "renewals", "risk") => Some(Unit::Count),

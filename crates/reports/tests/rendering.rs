@@ -6,7 +6,9 @@
 mod common;
 
 use serde_json::Value;
-use tenure_core::{AccountId, AccountRow, Currency, EntryBody, Money, SubscriptionRow, Timestamp};
+use tenure_core::{
+    AccountId, AccountRow, Currency, EntryBody, Money, SpendRow, SubscriptionRow, Timestamp,
+};
 use tenure_engine::Model;
 use tenure_reports::{run, Report, ReportParams, ReportSettings, Unit};
 
@@ -58,14 +60,18 @@ fn report(name: &str, model: &Model, as_of: &str) -> Report {
 /// Two customers: `a` pays $100.00 from 10 January 2025 and $150.00 from 15 February (an
 /// expansion of $50.00); `b` pays $1,234.56 from 20 January and cancels on 5 March.
 fn two_customers() -> Model {
-    common::model_of([
+    common::model_of(two_customers_entries())
+}
+
+fn two_customers_entries() -> Vec<EntryBody> {
+    vec![
         named("a", "Société Générale"),
         named("b", "株式会社テスト"),
         sub("a", "2025-01-10T00:00:00Z", 10_000),
         sub("b", "2025-01-20T00:00:00Z", 123_456),
         sub("a", "2025-02-15T00:00:00Z", 15_000),
         sub("b", "2025-03-05T12:00:00Z", 0),
-    ])
+    ]
 }
 
 /// The `mrr` table as of 31 March 2025, computed by hand:
@@ -285,4 +291,60 @@ fn account_status_names_its_currency() {
     assert_eq!(json["currency"], "USD");
     assert_eq!(json["mrr"], 150.0);
     assert_eq!(json["arr"], 1800.0);
+}
+
+/// [`two_customers`], neither with a touchpoint (so both are `direct` conversions), and
+/// $8,007.36 spent on `direct` in January.
+fn two_customers_with_spend() -> Model {
+    let mut entries = two_customers_entries();
+    entries.push(EntryBody::Spend(SpendRow {
+        date: t("2025-01-05T00:00:00Z"),
+        channel: "direct".into(),
+        source: None,
+        campaign: None,
+        cost: Money::new(800_736, Currency::USD),
+        impressions: None,
+        clicks: None,
+    }));
+    common::model_of(entries)
+}
+
+/// `attribution`'s cost per unit is money per one of a count, and a multiple per dollar of a
+/// money metric (it showed `$0.50`):
+/// - conversions: $8,007.36 ÷ 2 = $4,003.68 per conversion.
+/// - initial ARR: 12 × ($100.00 + $1,234.56) = $16,014.72; $8,007.36 ÷ $16,014.72 = 0.50 per
+///   dollar, and ROAS its inverse, 2.00.
+#[test]
+fn attribution_cost_per_is_money_per_count_and_a_multiple_per_dollar() {
+    let model = two_customers_with_spend();
+    let mut params = ReportParams::at(Timestamp::parse_end_of("2025-03-31").unwrap());
+    params.metric = Some("conversions".into());
+    let r = run("attribution", &model, &ReportSettings::default(), &params).unwrap();
+    assert_eq!(r.units["cost_per"], Unit::Money);
+    let table = r.to_table();
+    let direct = table.lines().find(|l| l.starts_with("direct")).unwrap();
+    assert_eq!(
+        direct.split_whitespace().collect::<Vec<_>>(),
+        ["direct", "2", "100.0%", "$8,007.36", "$4,003.68"],
+        "\n{table}"
+    );
+
+    params.metric = Some("initial_arr".into());
+    let r = run("attribution", &model, &ReportSettings::default(), &params).unwrap();
+    assert_eq!(r.units["cost_per"], Unit::Multiple);
+    assert_eq!(r.rows[0]["cost_per"], 0.5);
+    let table = r.to_table();
+    let direct = table.lines().find(|l| l.starts_with("direct")).unwrap();
+    assert_eq!(
+        direct.split_whitespace().collect::<Vec<_>>(),
+        [
+            "direct",
+            "$16,014.72",
+            "100.0%",
+            "$8,007.36",
+            "0.50",
+            "2.00"
+        ],
+        "\n{table}"
+    );
 }
