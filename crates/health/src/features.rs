@@ -115,6 +115,28 @@ mod tests {
         (at("renewal_due_90d"), bound_by_contract(&f))
     }
 
+    /// How the survey answers are coded: `detractor` is 1 only when someone's latest answer is
+    /// 0–6, never for want of an answer; no answer is `nps_missing` with the neutral mean 7.
+    #[test]
+    fn nps_answers_coded_by_hand() {
+        let nps = |answers: &[u8]| {
+            let f = Facts {
+                as_of: 1_000 * DAY_MS,
+                nps: answers.iter().map(|s| (900 * DAY_MS, *s)).collect(),
+                ..Facts::default()
+            };
+            let x = churn_features(&f, 30);
+            let at = |name: &str| x[CHURN_FEATURES.iter().position(|n| *n == name).unwrap()];
+            (at("nps_mean"), at("nps_missing"), at("detractor"))
+        };
+        assert_eq!(nps(&[]), (7.0, 1.0, 0.0), "no answer");
+        assert_eq!(nps(&[9, 10]), (9.5, 0.0, 0.0), "promoters");
+        assert_eq!(nps(&[7, 8]), (7.5, 0.0, 0.0), "passives");
+        // (9 + 6) / 2 = 7.5: one detractor among two people flags the account.
+        assert_eq!(nps(&[9, 6]), (7.5, 0.0, 1.0));
+        assert_eq!(nps(&[0]), (0.0, 0.0, 1.0));
+    }
+
     #[test]
     fn contract_timing_at_its_boundaries() {
         assert_eq!(
