@@ -59,13 +59,19 @@ impl Default for StageSettings {
     /// until green, or until no churn-risk signal is left; `advocate` (entered green, through
     /// `advocate_ready`) until red. Yellow is the band between. A stay asks no more than entry
     /// did: `advocate_ready` holds beside a detractor in an account of several people, so a
-    /// detractor ending the stay would make the advocate flap again.
+    /// detractor ending the stay would make the advocate flap again. `adopting` (entered at
+    /// half the key features used in 30 days) likewise stays until under a quarter, so one key
+    /// feature going unused for a month does not move the account back to `activated`.
     fn default() -> Self {
         StageSettings {
             stages: vec![
                 rule("onboarding", &["converted"], &[]),
                 rule("activated", &["customer", "activated"], &[]),
-                rule("adopting", &["customer", "activated", "adopting"], &[]),
+                rule(
+                    "adopting",
+                    &["customer", "activated", "adopting"],
+                    &["customer", "activated", "adoption_depth:0.25"],
+                ),
                 rule("expanding", &["customer", "expanded_within:90"], &[]),
                 rule(
                     "advocate",
@@ -101,6 +107,8 @@ pub enum Condition {
     Activated,
     /// `adopting`: adoption depth ≥ 0.5.
     Adopting,
+    /// `adoption_depth:X`: adoption depth ≥ X (a fraction, above 0 and at most 1).
+    AdoptionDepth(f64),
     /// `expanded_within:N`: an expansion movement in the last N days.
     ExpandedWithin(u32),
     /// `contract_end_within:N`: the current contract ends within the next N days.
@@ -116,7 +124,7 @@ pub enum Condition {
 }
 
 const VOCABULARY: &str =
-    "converted, customer, churned, activated, adopting, expanded_within:DAYS, \
+    "converted, customer, churned, activated, adopting, adoption_depth:FRACTION, expanded_within:DAYS, \
 contract_end_within:DAYS, band:green|yellow|red, signal:NAME, risk_signals:COUNT, not:CONDITION";
 
 impl Condition {
@@ -139,6 +147,13 @@ impl Condition {
             ("churned", None) => Ok(Condition::Churned),
             ("activated", None) => Ok(Condition::Activated),
             ("adopting", None) => Ok(Condition::Adopting),
+            ("adoption_depth", a) => a
+                .and_then(|a| a.parse::<f64>().ok())
+                .filter(|x| *x > 0.0 && *x <= 1.0)
+                .map(Condition::AdoptionDepth)
+                .ok_or_else(|| {
+                    format!("{text:?} needs a fraction above 0 and at most 1 after the colon (e.g. adoption_depth:0.25)")
+                }),
             ("expanded_within", a) => number(a).map(Condition::ExpandedWithin),
             ("contract_end_within", a) => number(a).map(Condition::ContractEndWithin),
             ("risk_signals", a) => number(a).map(Condition::RiskSignals),
@@ -167,6 +182,7 @@ impl Condition {
             Condition::Churned => f.churned_at.is_some_and(|c| c <= f.as_of) && f.mrr <= 0,
             Condition::Activated => f.activated_at.is_some_and(|a| a <= f.as_of),
             Condition::Adopting => f.adoption_depth().is_some_and(|d| d >= ADOPTING_DEPTH),
+            Condition::AdoptionDepth(x) => f.adoption_depth().is_some_and(|d| d >= *x),
             Condition::ExpandedWithin(n) => f
                 .last_expansion
                 .is_some_and(|e| e <= f.as_of && f.as_of - e < days(*n)),

@@ -278,6 +278,32 @@ fn every_condition_at_its_boundary() {
             &[],
             false,
         ),
+        (
+            // 2 of 6 key features: depth 1/3.
+            "a third of the key features reaches a quarter",
+            "adoption_depth:0.25",
+            Facts {
+                key_features: 6,
+                key_features_30d: 2,
+                ..c()
+            },
+            None,
+            &[],
+            true,
+        ),
+        (
+            // 1 of 6 key features: depth 1/6.
+            "a sixth does not",
+            "adoption_depth:0.25",
+            Facts {
+                key_features: 6,
+                key_features_30d: 1,
+                ..c()
+            },
+            None,
+            &[],
+            false,
+        ),
     ];
     for (case, condition, facts, band, signals, holds) in cases {
         let stages = only(condition);
@@ -471,6 +497,22 @@ fn bad_rules_are_refused_with_the_stage_and_the_reason() {
         Condition::parse("band:green"),
         Ok(Condition::Band(Band::Green))
     );
+    assert_eq!(
+        Condition::parse("adoption_depth:0.25"),
+        Ok(Condition::AdoptionDepth(0.25))
+    );
+    for wrong in [
+        "adoption_depth",
+        "adoption_depth:0",
+        "adoption_depth:1.5",
+        "adoption_depth:x",
+    ] {
+        let error = Condition::parse(wrong).unwrap_err();
+        assert!(
+            error.contains("a fraction above 0 and at most 1"),
+            "{error}"
+        );
+    }
     StageSettings::default().validate().unwrap();
 }
 
@@ -600,4 +642,55 @@ fn an_advocate_stays_one_until_red() {
         day_by_day(&stages, &days),
         ["advocate", "advocate", "advocate", "advocate", "at_risk", "adopting"]
     );
+}
+
+#[test]
+fn adoption_wavering_about_half_is_one_adopting_stay() {
+    let stages = StageSettings::default().compile().unwrap();
+    // Activated, green, no signal; key features used in the last 30 days, of 6, day by day.
+    let day = |used: u32| {
+        (
+            Facts {
+                activated_at: Some(NOW - days(90)),
+                key_features: 6,
+                key_features_30d: used,
+                ..customer()
+            },
+            Some(Band::Green),
+            &[][..],
+        )
+    };
+    // 3 of 6 (depth 0.5) enters adopting; 2 of 6 (1/3) keeps it, being at least a quarter;
+    // 1 of 6 (1/6) leaves it for activated; 2 again does not re-enter (entering takes half),
+    // 3 does. Without the stay, every 2 would have been a day in activated: three adopting
+    // stays in the first five days.
+    let wavering = [
+        day(3),
+        day(2),
+        day(3),
+        day(2),
+        day(3),
+        day(1),
+        day(2),
+        day(3),
+    ];
+    let by_day = day_by_day(&stages, &wavering);
+    assert_eq!(
+        by_day,
+        [
+            "adopting",
+            "adopting",
+            "adopting",
+            "adopting",
+            "adopting",
+            "activated",
+            "activated",
+            "adopting"
+        ]
+    );
+    let memoryless: Vec<String> = wavering
+        .iter()
+        .map(|(f, b, s)| stages.stage_of(f, *b, s).unwrap().to_owned())
+        .collect();
+    assert_eq!(stays(&memoryless[..5], "adopting"), 3);
 }
