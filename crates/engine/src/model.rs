@@ -636,37 +636,43 @@ impl Model {
         self.ids.person_of(node)
     }
 
-    /// Whose an offline row is: the identity of its user id, else of its anonymous id, else of
-    /// its e-mail (the smallest person who gave it, else the visitor with the smallest
-    /// anonymous id who did); a row whose e-mail matches no one is a prospect of its own until
-    /// a message gives that e-mail (SPEC §2.2).
+    /// Whose an offline row is: the identity of its user id, else of its anonymous id if that
+    /// is linked to a person, else of its e-mail (the smallest person who gave it, else the
+    /// visitor with the smallest anonymous id who did), else of its anonymous id; a row whose
+    /// e-mail matches no one and that has no id is a prospect of its own until a message gives
+    /// that e-mail (SPEC §2.2).
     fn offline_owner(&self, row: &TouchpointRow) -> Owner {
-        let by_id = row
+        if let Some(node) = row
             .user_id
             .clone()
             .and_then(|u| self.ids.lookup(&IdKey::User(u)))
-            .or_else(|| {
-                row.anonymous_id
-                    .clone()
-                    .and_then(|a| self.ids.lookup(&IdKey::Anon(a)))
-            });
-        if let Some(node) = by_id {
+        {
             return Owner::Identity(self.ids.root(node));
         }
-        let Some(email) = &row.email else {
-            return Owner::Nobody;
-        };
-        self.emails
-            .get(email)
-            .into_iter()
-            .flatten()
-            .map(|&node| self.ids.root(node))
-            .filter_map(|root| Some((self.who(root)?, root)))
-            .min()
-            .map_or_else(
-                || Owner::Prospect(email.clone()),
-                |(_, root)| Owner::Identity(root),
-            )
+        let visitor = row
+            .anonymous_id
+            .clone()
+            .and_then(|a| self.ids.lookup(&IdKey::Anon(a)))
+            .map(|node| self.ids.root(node));
+        // An anonymous id linked to a person names them; one that is not (a visitor not yet
+        // identified, or an id only this file gave) says less than an e-mail someone gave.
+        if let Some(root) = visitor.filter(|r| self.ids.person_of_root(*r).is_some()) {
+            return Owner::Identity(root);
+        }
+        let by_email = row.email.as_ref().and_then(|email| {
+            self.emails
+                .get(email)
+                .into_iter()
+                .flatten()
+                .map(|&node| self.ids.root(node))
+                .filter_map(|root| Some((self.who(root)?, root)))
+                .min()
+        });
+        match (by_email, visitor, &row.email) {
+            (Some((_, root)), _, _) | (None, Some(root), _) => Owner::Identity(root),
+            (None, None, Some(email)) => Owner::Prospect(email.clone()),
+            (None, None, None) => Owner::Nobody,
+        }
     }
 
     /// Who an identity component is, by what it holds rather than by its root's number (which
