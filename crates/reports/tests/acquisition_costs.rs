@@ -3,16 +3,13 @@
 //! credited has no cost per customer (null, not infinity) and a ROAS of 0.
 
 mod common;
+use common::{sub, t};
 
 use serde_json::Value;
 use tenure_core::TouchpointRow;
-use tenure_core::{AccountId, Currency, EntryBody, Money, SpendRow, SubscriptionRow, Timestamp};
+use tenure_core::{AccountId, Currency, EntryBody, Money, SpendRow, Timestamp};
 use tenure_engine::Model;
 use tenure_reports::{run, Report, ReportParams, ReportSettings};
-
-fn t(s: &str) -> Timestamp {
-    Timestamp::parse(s).unwrap()
-}
 
 fn touch(account: &str, at: &str, channel: &str) -> EntryBody {
     EntryBody::Touchpoint(TouchpointRow {
@@ -28,16 +25,6 @@ fn touch(account: &str, at: &str, channel: &str) -> EntryBody {
         content: None,
         term: None,
         kind: None,
-    })
-}
-
-fn sub(account: &str, at: &str, mrr_cents: i64) -> EntryBody {
-    EntryBody::Subscription(SubscriptionRow {
-        account_id: AccountId::parse(account).unwrap(),
-        effective_at: t(at),
-        mrr: Money::new(mrr_cents, Currency::USD),
-        plan: Some("pro".into()),
-        seats: None,
     })
 }
 

@@ -3,16 +3,13 @@
 //! can have, and the default instant is the end of the data.
 
 mod common;
+use common::t;
 
-use tenure_core::{AccountId, AccountRow, Currency, EntryBody, Money, SubscriptionRow, Timestamp};
+use tenure_core::{AccountId, AccountRow, Currency, EntryBody, Money, SubscriptionRow};
 use tenure_ingest::segment::{parse_message, Limits};
 use tenure_reports::{
     default_as_of, run, AsOfSource, Param, ReportError, ReportParams, ReportSettings, CATALOG,
 };
-
-fn t(raw: &str) -> Timestamp {
-    Timestamp::parse(raw).unwrap()
-}
 
 /// Two paying accounts, one with the group trait `onboarding_variant`, one with a tier.
 fn model() -> tenure_engine::Model {

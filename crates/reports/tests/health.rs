@@ -3,6 +3,7 @@
 //! back-test, the filters and the account view.
 
 mod common;
+use common::t;
 
 use common::{company, company_of_seed};
 use std::collections::HashSet;
@@ -15,10 +16,6 @@ use tenure_core::{
 use tenure_engine::{Model, SurveyKind};
 use tenure_health::{Facts, HealthSettings, DAY_MS};
 use tenure_reports::{facts, run, AccountRevenue, Report, ReportParams, ReportSettings, Revenue};
-
-fn t(s: &str) -> Timestamp {
-    Timestamp::parse(s).unwrap()
-}
 
 fn track(id: &str, user: &str, event: &str, at: &str, properties: Value) -> EntryBody {
     let line = json!({"type": "track", "messageId": id, "userId": user, "event": event,

@@ -3,14 +3,11 @@
 //! and `adoption`, whatever order the messages arrive in.
 
 mod common;
+use common::t;
 
 use serde_json::{json, Value};
 use tenure_core::{AccountId, Currency, EntryBody, Money, SubscriptionRow, Timestamp};
 use tenure_reports::{facts, run, ReportParams, ReportSettings, Revenue};
-
-fn t(s: &str) -> Timestamp {
-    Timestamp::parse(s).unwrap()
-}
 
 fn message(line: Value) -> EntryBody {
     EntryBody::Segment(

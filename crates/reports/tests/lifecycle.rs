@@ -2,6 +2,7 @@
 //! by hand, and the stage and band groupings and filters on the simulated company.
 
 mod common;
+use common::t;
 
 use serde_json::{json, Value};
 use tenure_core::{
@@ -11,10 +12,6 @@ use tenure_core::{
 use tenure_engine::Model;
 use tenure_health::{StageRule, StageSettings};
 use tenure_reports::{run, Report, ReportParams, ReportSettings};
-
-fn t(s: &str) -> Timestamp {
-    Timestamp::parse(s).unwrap()
-}
 
 fn paying(account: &str, at: &str, mrr: i64) -> EntryBody {
     EntryBody::Subscription(SubscriptionRow {

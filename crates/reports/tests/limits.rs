@@ -3,6 +3,7 @@
 //! left out with a warning instead of failing the report (issue 12, defects 2 and 5).
 
 mod common;
+use common::t;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -12,10 +13,6 @@ use tenure_reports::{
     allowed_span, run, run_in_turns, Limits, ReportError, ReportParams, ReportSettings, Revenue,
     REPORTS,
 };
-
-fn t(s: &str) -> Timestamp {
-    Timestamp::parse(s).unwrap()
-}
 
 fn sub(account: &str, at: &str, mrr: Money) -> EntryBody {
     EntryBody::Subscription(SubscriptionRow {

@@ -4,27 +4,12 @@
 //! `account`'s facts, no -0.0) and the CSV (the summary after the rows).
 
 mod common;
+use common::{sub, t};
 
 use serde_json::Value;
-use tenure_core::{
-    AccountId, AccountRow, Currency, EntryBody, Money, SpendRow, SubscriptionRow, Timestamp,
-};
+use tenure_core::{AccountId, AccountRow, Currency, EntryBody, Money, SpendRow, Timestamp};
 use tenure_engine::Model;
 use tenure_reports::{run, Report, ReportParams, ReportSettings, Unit};
-
-fn t(s: &str) -> Timestamp {
-    Timestamp::parse(s).unwrap()
-}
-
-fn sub(account: &str, at: &str, mrr_cents: i64) -> EntryBody {
-    EntryBody::Subscription(SubscriptionRow {
-        account_id: AccountId::parse(account).unwrap(),
-        effective_at: t(at),
-        mrr: Money::new(mrr_cents, Currency::USD),
-        plan: Some("pro".into()),
-        seats: None,
-    })
-}
 
 fn named(account: &str, name: &str) -> EntryBody {
     EntryBody::Account(AccountRow {

@@ -3,6 +3,7 @@
 //! matter) as properties over random ledgers.
 
 mod common;
+use common::{sub, t};
 
 use proptest::prelude::*;
 use serde_json::Value;
@@ -12,20 +13,6 @@ use tenure_core::{
 };
 use tenure_engine::Model;
 use tenure_reports::{run, MovementKind, ReportParams, ReportSettings, Revenue};
-
-fn t(s: &str) -> Timestamp {
-    Timestamp::parse(s).unwrap()
-}
-
-fn sub(account: &str, at: &str, mrr_cents: i64) -> EntryBody {
-    EntryBody::Subscription(SubscriptionRow {
-        account_id: AccountId::parse(account).unwrap(),
-        effective_at: t(at),
-        mrr: Money::new(mrr_cents, Currency::USD),
-        plan: Some("pro".into()),
-        seats: None,
-    })
-}
 
 fn model(bodies: &[EntryBody]) -> Model {
     common::model_of(bodies.iter().cloned())

@@ -5,10 +5,29 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 
-use tenure_core::{Currency, Entry, EntryBody, Source, StoredEntry, Timestamp, WorkspaceId};
+use tenure_core::{
+    AccountId, Currency, Entry, EntryBody, Money, Source, StoredEntry, SubscriptionRow, Timestamp,
+    WorkspaceId,
+};
 use tenure_engine::{EngineSettings, Model};
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::{parse_message, Limits};
+
+/// An instant in RFC 3339, or a date meaning its start.
+pub fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+/// A `subscriptions.csv` row: from `at` on, `account` pays `mrr_cents` a month on plan `pro`.
+pub fn sub(account: &str, at: &str, mrr_cents: i64) -> EntryBody {
+    EntryBody::Subscription(SubscriptionRow {
+        account_id: AccountId::parse(account).unwrap(),
+        effective_at: t(at),
+        mrr: Money::new(mrr_cents, Currency::USD),
+        plan: Some("pro".into()),
+        seats: None,
+    })
+}
 
 /// A model with `bodies` applied in order, as the log's entries 1, 2, 3…
 pub fn model_of(bodies: impl IntoIterator<Item = EntryBody>) -> Model {
