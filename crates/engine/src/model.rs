@@ -240,6 +240,9 @@ pub struct Model {
     /// The success facts of every account some identity's held facts count for, its own
     /// merged in; computed on demand and dropped by any change.
     merged_success: OnceLock<BTreeMap<AccountId, AccountSuccess>>,
+    /// The product events of every account some identity's held ones count for, its own merged
+    /// in; computed on demand and dropped by any change.
+    merged_usage: OnceLock<BTreeMap<AccountId, Events>>,
     /// Every account's touchpoints, computed on demand and dropped by any change.
     journeys: OnceLock<BTreeMap<AccountId, Vec<Touchpoint>>>,
     /// Every touchpoint and whose it is, likewise.
@@ -267,6 +270,7 @@ impl Model {
             usage: UsageStore::default(),
             success: SuccessStore::default(),
             merged_success: OnceLock::new(),
+            merged_usage: OnceLock::new(),
             journeys: OnceLock::new(),
             all_touchpoints: OnceLock::new(),
             visitors: OnceLock::new(),
@@ -319,20 +323,33 @@ impl Model {
         Usage::new(&self.usage, self)
     }
 
-    /// The held product events that count for `account`, each list with the person of the
-    /// identity holding it.
-    pub(crate) fn held_usage<'a>(
-        &'a self,
-        account: &'a AccountId,
-    ) -> impl Iterator<Item = (&'a Events, Option<PersonId>)> + 'a {
-        self.roots_of(account)
-            .into_iter()
-            .filter_map(|root| Some((root, self.components.get(&root)?.held.as_ref()?)))
-            .filter(|(_, held)| !held.usage.is_empty())
-            .flat_map(move |(root, held)| {
+    /// Every account some identity holds product events for that count for it: its own
+    /// events and those held ones merged (see [`UsageStore::merge_held`]); computed on demand
+    /// and kept until the next change, since usage is read for every account on every day of
+    /// a daily evaluation.
+    pub(crate) fn merged_usage(&self) -> &BTreeMap<AccountId, Events> {
+        self.merged_usage.get_or_init(|| {
+            let mut merged = BTreeMap::new();
+            for (&root, component) in &self.components {
+                let Some(held) = component.held.as_ref() else {
+                    continue;
+                };
+                if held.usage.is_empty() {
+                    continue;
+                }
                 let person = self.ids.person_of_root(root);
-                held.usage.of(account).map(move |e| (e, person.clone()))
-            })
+                let person = person.as_ref().map(PersonId::as_str);
+                for account in &component.accounts {
+                    for events in held.usage.of(account) {
+                        self.usage.merge_held(&mut merged, account, events, person);
+                    }
+                }
+            }
+            for events in merged.values_mut() {
+                events.settle();
+            }
+            merged
+        })
     }
 
     /// Account attributes (accounts.csv and group traits).
@@ -369,6 +386,7 @@ impl Model {
     pub fn apply(&mut self, entry: &StoredEntry) {
         self.journeys.take();
         self.merged_success.take();
+        self.merged_usage.take();
         self.all_touchpoints.take();
         self.visitors.take();
         let seq = entry.seq;

@@ -7,13 +7,13 @@
 //! (which its user id makes someone's usage), or else with its sender's identity
 //! ([`HeldUsage`], kept by the model) — which is where a message naming no account, or one with no
 //! user id, waits for the identity's links — and [`Usage`] reads an account's events from both
-//! at once. No per-account copy of a person's events is made, however many accounts they join.
+//! at once: an account some identity holds events for has them merged with its own once per
+//! change ([`Model::merged_usage`]); every other account's are read from its own list.
 //!
 //! Names and users are interned so that millions of events stay small (16 bytes each), and
 //! events are kept sorted by (time, user, name) so that the result does not depend on arrival
 //! order.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -93,6 +93,12 @@ impl Events {
         self.0.extend(other.0);
         // Two sorted runs: the stable sort merges them in linear time.
         self.0.sort();
+        self.0.dedup();
+    }
+
+    /// Sorts and dedups events added out of order (by [`UsageStore::merge_held`]).
+    pub(crate) fn settle(&mut self) {
+        self.0.sort_unstable();
         self.0.dedup();
     }
 
@@ -206,6 +212,38 @@ impl UsageStore {
         })
     }
 
+    /// Adds `held`'s events to `account`'s list in `merged`, which starts as the account's own
+    /// events: each sent with no user id read as `person`'s user, and dropped without one (it
+    /// is no one's usage yet). An account none of whose held events is kept gets no list.
+    /// [`Events::settle`] puts each list in order afterwards.
+    pub(crate) fn merge_held(
+        &self,
+        merged: &mut BTreeMap<AccountId, Events>,
+        account: &AccountId,
+        held: &Events,
+        person: Option<&str>,
+    ) {
+        let person = person.and_then(|p| self.users.get(p));
+        let mut events = held
+            .0
+            .iter()
+            .filter_map(|e| {
+                if e.user != SENDER {
+                    return Some(*e);
+                }
+                person.map(|user| UsageEvent { user, ..*e })
+            })
+            .peekable();
+        if events.peek().is_none() {
+            return;
+        }
+        merged
+            .entry(account.clone())
+            .or_insert_with(|| self.accounts.get(account).cloned().unwrap_or_default())
+            .0
+            .extend(events);
+    }
+
     /// An event that named `account` and a user: the account's, whoever sent it.
     pub(crate) fn add(&mut self, account: &AccountId, e: UsageEvent) {
         debug_assert!(
@@ -231,30 +269,13 @@ impl<'a> Usage<'a> {
 
     /// The account's events in `(from, to]` (milliseconds), sorted, each held event's user
     /// read as its identity's person (one without a person is no one's usage yet).
-    fn window(&self, account: &AccountId, from: i64, to: i64) -> Cow<'a, [UsageEvent]> {
-        let own = self
-            .store
-            .accounts
+    fn window(&self, account: &AccountId, from: i64, to: i64) -> &'a [UsageEvent] {
+        self.model
+            .merged_usage()
             .get(account)
+            .or_else(|| self.store.accounts.get(account))
             .map(|e| e.window(from, to))
-            .unwrap_or_default();
-        let mut held = self.model.held_usage(account).peekable();
-        if held.peek().is_none() {
-            return Cow::Borrowed(own);
-        }
-        let mut all = own.to_vec();
-        for (events, person) in held {
-            let person = person.and_then(|p| self.store.users.get(p.as_str()));
-            all.extend(events.window(from, to).iter().filter_map(|e| {
-                if e.user != SENDER {
-                    return Some(*e);
-                }
-                person.map(|user| UsageEvent { user, ..*e })
-            }));
-        }
-        all.sort_unstable();
-        all.dedup();
-        Cow::Owned(all)
+            .unwrap_or_default()
     }
 
     /// The account's product events in `(from, to]`, in time order.
@@ -295,31 +316,9 @@ impl<'a> Usage<'a> {
 
     /// The account's last product event at or before `at`.
     pub fn last_before(&self, account: &AccountId, at: Timestamp) -> Option<Timestamp> {
-        // The latest of each list's latest, rather than the merged window: this is asked for
-        // every account on every day of a daily evaluation, and merging sorts the whole history.
-        let to = at.millis();
-        let own = self
-            .store
-            .accounts
-            .get(account)
-            .and_then(|e| e.window(i64::MIN, to).last())
-            .map(|e| e.at);
-        let held = self
-            .model
-            .held_usage(account)
-            .filter_map(|(events, person)| {
-                let known = person.is_some_and(|p| self.store.users.get(p.as_str()).is_some());
-                events
-                    .window(i64::MIN, to)
-                    .iter()
-                    .rev()
-                    .find(|e| e.user != SENDER || known)
-                    .map(|e| e.at)
-            });
-        own.into_iter()
-            .chain(held)
-            .max()
-            .map(Timestamp::from_millis)
+        self.window(account, i64::MIN, at.millis())
+            .last()
+            .map(|e| Timestamp::from_millis(e.at))
     }
 
     /// When the account first met the activation rule, if it did by `as_of`: the instant the
