@@ -295,8 +295,8 @@ impl Model {
     pub fn success(&self) -> Success<'_> {
         let merged = self.merged_success.get_or_init(|| {
             let mut merged: BTreeMap<AccountId, AccountSuccess> = BTreeMap::new();
-            for (root, accounts) in self.linked_roots() {
-                let Some(held) = self.components.get(&root).and_then(|c| c.held.as_ref()) else {
+            for (&root, component) in &self.components {
+                let Some(held) = component.held.as_ref() else {
                     continue;
                 };
                 if held.success.is_empty() {
@@ -304,7 +304,7 @@ impl Model {
                 }
                 let person = self.ids.person_of_root(root);
                 let person = person.as_ref().map(PersonId::as_str);
-                for account in accounts {
+                for account in &component.accounts {
                     let facts = merged
                         .entry(account.clone())
                         .or_insert_with(|| self.success.get(account).cloned().unwrap_or_default());
@@ -787,16 +787,11 @@ impl Model {
         &self.touchpoints_and_owners().0
     }
 
-    /// The roots of the identities linked to each account.
-    fn linked_roots(&self) -> HashMap<usize, Vec<&AccountId>> {
-        let mut accounts_of_root: HashMap<usize, Vec<&AccountId>> = HashMap::new();
-        for (account, nodes) in &self.account_links {
-            let roots: HashSet<usize> = nodes.iter().map(|&n| self.ids.root(n)).collect();
-            for root in roots {
-                accounts_of_root.entry(root).or_default().push(account);
-            }
-        }
-        accounts_of_root
+    /// The accounts linked to the identity of `root`, sorted.
+    fn accounts_of_root(&self, root: usize) -> &[AccountId] {
+        self.components
+            .get(&root)
+            .map_or(&[], |c| c.accounts.as_slice())
     }
 
     /// The roots of the identities linked to the account.
@@ -831,14 +826,16 @@ impl Model {
     /// one pass and kept until the next change.
     pub fn account_journeys(&self) -> &BTreeMap<AccountId, Vec<Touchpoint>> {
         self.journeys.get_or_init(|| {
-            let accounts_of_root = self.linked_roots();
             let mut keyed: BTreeMap<AccountId, Vec<Keyed>> = BTreeMap::new();
-            for (&root, accounts) in &accounts_of_root {
+            for (&root, component) in &self.components {
+                if component.accounts.is_empty() {
+                    continue;
+                }
                 let mut own = Vec::new();
                 self.component_keyed(root, &mut own);
-                for account in accounts {
+                for account in &component.accounts {
                     keyed
-                        .entry((*account).clone())
+                        .entry(account.clone())
                         .or_default()
                         .extend(own.iter().cloned());
                 }
@@ -846,12 +843,7 @@ impl Model {
             for (key, row) in &self.offline {
                 let owner = self.offline_owner(row);
                 let mut targets: BTreeSet<&AccountId> = match owner {
-                    Owner::Identity(root) => accounts_of_root
-                        .get(&root)
-                        .into_iter()
-                        .flatten()
-                        .copied()
-                        .collect(),
+                    Owner::Identity(root) => self.accounts_of_root(root).iter().collect(),
                     Owner::Prospect(_) | Owner::Nobody => BTreeSet::new(),
                 };
                 if let Some(account) = &row.account_id {
@@ -882,12 +874,11 @@ impl Model {
     /// attribution report, so it is done once per change rather than once per report.
     pub fn visitor_journeys(&self) -> &[Vec<u32>] {
         self.visitors.get_or_init(|| {
-            let linked = self.linked_roots();
             let (all, owners) = self.touchpoints_and_owners();
             let mut grouped: HashMap<&Owner, Vec<u32>> = HashMap::new();
             for (i, (t, owner)) in all.iter().zip(owners).enumerate() {
                 let visitor = match owner {
-                    Owner::Identity(root) => !linked.contains_key(root),
+                    Owner::Identity(root) => self.accounts_of_root(*root).is_empty(),
                     Owner::Prospect(_) => true,
                     Owner::Nobody => false,
                 };
