@@ -24,7 +24,7 @@ use crate::sessions::{
     online_touchpoint, sessions, Keyed, PageView, Touchpoint, TouchpointOrigin, TouchpointSettings,
 };
 use crate::success::{is_success_event, AccountSuccess, HeldSuccess, Success, SuccessStore};
-use crate::usage::{ActivationSettings, Events, HeldUsage, Usage, UsageStore};
+use crate::usage::{ActivationSettings, Events, HeldUsage, Interner, Usage, UsageStore};
 use tenure_ingest::stripe;
 
 /// Everything the engine can be configured with (the `[channels]` and `[touchpoints]` tables).
@@ -224,7 +224,7 @@ pub struct Model {
     /// Account -> the nodes linked to it by `group` or `context.groupId`.
     account_links: BTreeMap<AccountId, BTreeSet<usize>>,
     /// Track event names, numbered for [`Component::firsts`].
-    event_names: HashMap<String, u32>,
+    event_names: Interner,
     /// Every account id seen anywhere.
     accounts: BTreeSet<AccountId>,
     /// Accounts named by, or whose facts were changed by, entries applied since the last
@@ -261,7 +261,7 @@ impl Model {
             components: HashMap::new(),
             emails: HashMap::new(),
             account_links: BTreeMap::new(),
-            event_names: HashMap::new(),
+            event_names: Interner::default(),
             accounts: BTreeSet::new(),
             touched: BTreeSet::new(),
             offline: BTreeMap::new(),
@@ -504,14 +504,7 @@ impl Model {
             self.component_mut(main).link(account.clone());
         }
         if let (MessageType::Track, Some(event)) = (m.kind, m.event.as_deref()) {
-            let id = match self.event_names.get(event) {
-                Some(&id) => id,
-                None => {
-                    let id = u32::try_from(self.event_names.len()).expect("fewer than 2^32 names");
-                    self.event_names.insert(event.to_owned(), id);
-                    id
-                }
-            };
+            let id = self.event_names.id(event);
             self.component_mut(main).saw(id, m.timestamp);
         }
         match m.kind {
@@ -910,7 +903,7 @@ impl Model {
     pub fn first_event(&self, account: &AccountId, events: &[String]) -> Option<Timestamp> {
         let ids: Vec<u32> = events
             .iter()
-            .filter_map(|e| self.event_names.get(e).copied())
+            .filter_map(|e| self.event_names.get(e))
             .collect();
         self.roots_of(account)
             .iter()

@@ -145,24 +145,25 @@ impl HeldUsage {
     }
 }
 
+/// Names numbered in the order first seen.
 #[derive(Debug, Clone, Default)]
-struct Interner {
+pub(crate) struct Interner {
     ids: HashMap<String, u32>,
     names: Vec<String>,
 }
 
 impl Interner {
-    fn id(&mut self, name: &str) -> u32 {
+    pub(crate) fn id(&mut self, name: &str) -> u32 {
         if let Some(id) = self.ids.get(name) {
             return *id;
         }
-        let id = self.names.len() as u32;
+        let id = u32::try_from(self.names.len()).expect("fewer than 2^32 names");
         self.ids.insert(name.to_owned(), id);
         self.names.push(name.to_owned());
         id
     }
 
-    fn get(&self, name: &str) -> Option<u32> {
+    pub(crate) fn get(&self, name: &str) -> Option<u32> {
         self.ids.get(name).copied()
     }
 }
