@@ -447,7 +447,6 @@ pub(crate) fn accounts_report(
     let revenue = Revenue::ungrouped(model, settings, params)?;
     let mut states = customers(model, settings, params, &revenue)?;
     match params.sort.as_deref().unwrap_or("arr") {
-        "arr" => states.sort_by_key(|s| std::cmp::Reverse(s.facts.mrr)),
         "health" => states.sort_by(|a, b| {
             let score = |s: &State| s.health.as_ref().map_or(f64::INFINITY, |h| h.score);
             score(a).total_cmp(&score(b))
@@ -455,12 +454,8 @@ pub(crate) fn accounts_report(
         "risk" => {
             states.sort_by(|a, b| b.risk().cmp(&a.risk()).then(b.facts.mrr.cmp(&a.facts.mrr)))
         }
-        other => {
-            return Err(ReportError::Parameter {
-                name: "sort",
-                reason: format!("{other:?} is not a sort (expected arr, health or risk)"),
-            })
-        }
+        // `arr`, the default; the catalog has checked the name.
+        _ => states.sort_by_key(|s| std::cmp::Reverse(s.facts.mrr)),
     }
     let columns: Vec<String> = [
         "account",

@@ -163,6 +163,9 @@ impl AcquisitionWindow {
     }
 }
 
+/// The groupings `spend.csv` has: spend can be matched by these only.
+pub(crate) const SPEND_GROUPINGS: &[&str] = &["channel", "source", "campaign"];
+
 /// Spend per value of `by` in the window, for the groupings spend.csv has (`None` for the
 /// others: there is no spend to match).
 pub(crate) fn spend_by(
@@ -171,7 +174,7 @@ pub(crate) fn spend_by(
     window: AcquisitionWindow,
     by: &str,
 ) -> Option<BTreeMap<String, i64>> {
-    if !["channel", "source", "campaign"].contains(&by) {
+    if !SPEND_GROUPINGS.contains(&by) {
         return None;
     }
     let mut spend = BTreeMap::new();

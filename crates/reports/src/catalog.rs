@@ -189,7 +189,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "unit-economics",
         params: GROUPED_WINDOW,
-        by: Groupings::Touch(&["channel", "source", "campaign"]),
+        by: Groupings::Touch(crate::attribution::SPEND_GROUPINGS),
     },
     ReportSpec {
         name: "touchpoints",

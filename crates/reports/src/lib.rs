@@ -98,12 +98,7 @@ pub enum AsOfSource {
 /// The end of the day, as `--as-of DATE` means, so the default is a date a person can type.
 pub fn default_as_of(model: &Model, now: Timestamp) -> (Timestamp, AsOfSource) {
     match model.data_end() {
-        Some(end) => {
-            const DAY_MS: i64 = 86_400_000;
-            let day = end.millis().div_euclid(DAY_MS);
-            let end_of_day = Timestamp::from_millis((day + 1) * DAY_MS - 1);
-            (end_of_day.min(now), AsOfSource::EndOfData)
-        }
+        Some(end) => (lifecycle::day_end(end).min(now), AsOfSource::EndOfData),
         None => (now, AsOfSource::Now),
     }
 }

@@ -242,14 +242,10 @@ pub(crate) fn funnel_report(
 ) -> Result<Report, ReportError> {
     let stages = stage_rules(settings)?;
     // Grouped as every other report groups accounts (`--by` a touch grouping, an account
-    // attribute or trait, stage or band); each account whole, in one group: the funnel follows
-    // accounts, it does not split them by credit.
-    let grouping = ReportParams {
-        model: None,
-        ..params.clone()
-    };
+    // attribute or trait, stage or band); each account whole, in one group, since the catalog
+    // takes no `--model` for the funnel: it follows accounts, it does not split them by credit.
     let mut revenue = None;
-    with_model(&mut |model| revenue = Some(Revenue::build(model, settings, &grouping)));
+    with_model(&mut |model| revenue = Some(Revenue::build(model, settings, params)));
     let revenue = revenue.ok_or(ReportError::Cancelled)??;
     let as_of = params.as_of;
     let converted: Vec<&AccountRevenue> = revenue

@@ -318,12 +318,6 @@ fn group_accounts(
         }
         return Ok(vec![whole("all".to_owned()); accounts.len()]);
     };
-    if by.trim().is_empty() {
-        return Err(ReportError::Parameter {
-            name: "by",
-            reason: "is empty".into(),
-        });
-    }
     if TOUCH_GROUPINGS.contains(&by) {
         if let Some(name) = params.model.as_deref() {
             return credit_shares(model, settings, name, by, accounts);
@@ -354,7 +348,9 @@ fn group_accounts(
         return Ok(accounts
             .iter()
             .map(|a| {
-                let s = crate::accounts::state(model, settings, &stages, a, params.as_of);
+                // Only the stage and band are read: the signals need no dating.
+                let s = crate::accounts::AccountInputs::new(model, settings, a)
+                    .state_at(&stages, params.as_of);
                 let value = match by {
                     "stage" => s.stage,
                     _ => s

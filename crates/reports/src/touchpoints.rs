@@ -9,26 +9,11 @@ use tenure_engine::{Model, Touchpoint};
 
 use crate::{Report, ReportError, ReportParams};
 
-const TOUCHPOINT_GROUPINGS: &[&str] = &["channel", "source", "medium", "campaign", "content"];
-
 /// Touchpoints per channel (or source, medium, campaign, content) within the window and up to
 /// `as_of`: how many, from how many distinct people, and when first and last seen.
 pub(crate) fn report(model: &Model, params: &ReportParams) -> Result<Report, ReportError> {
+    // The catalog has checked `--by` names a touch grouping.
     let by = params.by.clone().unwrap_or_else(|| "channel".to_owned());
-    let key: fn(&Touchpoint) -> Option<&str> = match by.as_str() {
-        "channel" => |t| Some(t.channel.as_str()),
-        "source" => |t| t.source.as_deref(),
-        "medium" => |t| t.medium.as_deref(),
-        "campaign" => |t| t.campaign.as_deref(),
-        "content" => |t| t.content.as_deref(),
-        _ => {
-            return Err(ReportError::Grouping {
-                report: "touchpoints",
-                by,
-                expected: TOUCHPOINT_GROUPINGS.join(", "),
-            })
-        }
-    };
     /// Who a touchpoint is from, borrowed: counting distinct visitors must not allocate per
     /// touchpoint (there are millions).
     #[derive(PartialEq, Eq, Hash)]
@@ -52,7 +37,9 @@ pub(crate) fn report(model: &Model, params: &ReportParams) -> Result<Report, Rep
             && params.to.is_none_or(|to| t.occurred_at <= to)
     };
     for t in model.touchpoints().iter().filter(|t| within(t)) {
-        let group = groups.entry(key(t).unwrap_or("(none)")).or_default();
+        let group = groups
+            .entry(crate::revenue::dimension_str(t, &by))
+            .or_default();
         group.touchpoints += 1;
         let who = if let Some(p) = &t.person {
             Some(Who::Person(p.as_str()))

@@ -17,22 +17,14 @@ use crate::{
     count, major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings,
 };
 
-const GROUPINGS: &[&str] = &["channel", "source", "campaign"];
-
 pub(crate) fn report(
     model: &Model,
     revenue: &Revenue,
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
+    // The catalog has checked `--by` is one of the spend groupings.
     let by = revenue.by.clone().unwrap_or_else(|| "channel".to_owned());
-    if !GROUPINGS.contains(&by.as_str()) {
-        return Err(ReportError::Grouping {
-            report: "unit-economics",
-            by,
-            expected: GROUPINGS.join(", "),
-        });
-    }
     // Without --by the revenue was grouped as "all": regroup by channel.
     let regrouped;
     let revenue = if revenue.by.is_none() {
