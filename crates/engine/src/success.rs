@@ -174,19 +174,30 @@ fn score(properties: &Map<String, Value>, key: &str, range: (u8, u8)) -> Option<
         .filter(|n| (range.0..=range.1).contains(n))
 }
 
+const TICKET_CREATED: &str = "Ticket Created";
+const TICKET_SOLVED: &str = "Ticket Solved";
+const NPS_SUBMITTED: &str = "NPS Submitted";
+const CSAT_SUBMITTED: &str = "CSAT Submitted";
+const CSM_TOUCH: &str = "CSM Touch";
+const REFERRAL_MADE: &str = "Referral Made";
+const REVIEW_PUBLISHED: &str = "Review Published";
+const CASE_STUDY_PUBLISHED: &str = "Case Study Published";
+
+/// The reserved events this module keeps, each handled by [`AccountSuccess::track`].
+const SUCCESS_EVENTS: &[&str] = &[
+    TICKET_CREATED,
+    TICKET_SOLVED,
+    NPS_SUBMITTED,
+    CSAT_SUBMITTED,
+    CSM_TOUCH,
+    REFERRAL_MADE,
+    REVIEW_PUBLISHED,
+    CASE_STUDY_PUBLISHED,
+];
+
 /// Whether `event` is one of the reserved events this module keeps.
 pub(crate) fn is_success_event(event: &str) -> bool {
-    matches!(
-        event,
-        "Ticket Created"
-            | "Ticket Solved"
-            | "NPS Submitted"
-            | "CSAT Submitted"
-            | "CSM Touch"
-            | "Referral Made"
-            | "Review Published"
-            | "Case Study Published"
-    )
+    SUCCESS_EVENTS.contains(&event)
 }
 
 impl AccountSuccess {
@@ -202,14 +213,14 @@ impl AccountSuccess {
         key: &str,
     ) {
         match event {
-            "Ticket Created" | "Ticket Solved" => {
+            TICKET_CREATED | TICKET_SOLVED => {
                 // A ticket without an id is still a ticket: the message is its id.
                 let id = text(properties, "ticket_id").unwrap_or_else(|| key.to_owned());
                 let t = self.tickets.entry(id.clone()).or_insert_with(|| Ticket {
                     id,
                     ..Ticket::default()
                 });
-                if event == "Ticket Created" {
+                if event == TICKET_CREATED {
                     t.opened(at);
                     if let Some(priority) = text(properties, "priority") {
                         t.prioritised(at, priority);
@@ -221,9 +232,9 @@ impl AccountSuccess {
                     t.rated(at, csat);
                 }
             }
-            "NPS Submitted" | "CSAT Submitted" => {
+            NPS_SUBMITTED | CSAT_SUBMITTED => {
                 let person = user.unwrap_or_default().to_owned();
-                let (set, range) = if event == "NPS Submitted" {
+                let (set, range) = if event == NPS_SUBMITTED {
                     (&mut self.nps, (0, 10))
                 } else {
                     (&mut self.csat, (1, 5))
@@ -232,12 +243,12 @@ impl AccountSuccess {
                     set.insert((Answer { at, person, score }, key.to_owned()));
                 }
             }
-            "CSM Touch" => {
+            CSM_TOUCH => {
                 let what = text(properties, "kind").unwrap_or_else(|| "touch".to_owned());
                 self.csm_touches
                     .insert((Moment { at, what }, key.to_owned()));
             }
-            "Referral Made" | "Review Published" | "Case Study Published" => {
+            REFERRAL_MADE | REVIEW_PUBLISHED | CASE_STUDY_PUBLISHED => {
                 let what = event.to_owned();
                 self.advocacy.insert((Moment { at, what }, key.to_owned()));
             }
