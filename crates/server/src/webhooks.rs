@@ -86,9 +86,7 @@ pub async fn stripe_workspace(
     let store = Arc::clone(&state.store);
     let known = workspace.clone();
     let exists = tokio::task::spawn_blocking(move || {
-        Ok::<_, tenure_store::StoreError>(
-            !store.list_keys(&known)?.is_empty() || !store.log_seqs(&known, 0, 1)?.is_empty(),
-        )
+        Ok::<_, tenure_store::StoreError>(store.workspaces()?.contains(&known))
     })
     .await
     .map_err(|_| ApiError::unavailable("the workspace lookup failed", 5))??;
