@@ -470,6 +470,12 @@ impl Live {
             .unwrap_or_default()
     }
 
+    /// How many entries of the workspace's log could not be read back.
+    pub fn unreadable_count(&self, workspace: &WorkspaceId) -> usize {
+        let workspaces = self.workspaces.read().expect("live lock");
+        workspaces.get(workspace).map_or(0, |s| s.unreadable.len())
+    }
+
     /// Applies entries now, in the caller's thread (in any mix of workspaces).
     pub fn apply(&self, entries: &[StoredEntry]) {
         if entries.is_empty() {

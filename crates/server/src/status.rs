@@ -64,7 +64,7 @@ pub fn status(
         workspace: workspace.to_string(),
         entries: entries_by_kind.iter().map(|c| c.entries).sum(),
         entries_by_kind,
-        unreadable_entries: live.unreadable(workspace).len(),
+        unreadable_entries: live.unreadable_count(workspace),
         amounts_without_rate,
         uninterpreted_events,
         model,
