@@ -67,12 +67,8 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
         },
     )?;
     let live = serve::rebuild(ctx, &store)?;
-    let summary = status(
-        store.as_ref(),
-        &live,
-        &ctx.workspace,
-        &ctx.config.report_settings(),
-    )?;
+    let settings = ctx.config.report_settings();
+    let summary = status(store.as_ref(), &live, &ctx.workspace, &settings)?;
     outln!();
     outln!(
         "A simulated B2B SaaS company, {} to {}: {} accounts, {} of them customers.",
@@ -83,7 +79,6 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
     );
     outln!();
     out!("{}", crate::status::table(&summary));
-    let settings = ctx.config.report_settings();
     let now = Timestamp::from_datetime(chrono::Utc::now());
     let (mrr, retention, economics, accounts) = live.read(&ctx.workspace, |model| {
         // Every figure as of one instant, the end of the data, as `tenure report` defaults
