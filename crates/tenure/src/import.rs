@@ -128,9 +128,9 @@ struct Tally {
 
 pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     // A missing file or an unknown kind is found before a store is created for nothing.
-    kinds(&args)?;
+    let kinds = kinds(&args)?;
     let store = ctx.open_store()?;
-    run_with_store(ctx, store.as_ref(), args)
+    import_files(ctx, store.as_ref(), args, kinds)
 }
 
 fn kinds(args: &ImportArgs) -> anyhow::Result<Vec<FileKind>> {
@@ -146,30 +146,51 @@ fn kinds(args: &ImportArgs) -> anyhow::Result<Vec<FileKind>> {
 /// last file leaves the store as it was, whatever came before it.
 pub fn run_with_store(ctx: &Context, store: &dyn Store, args: ImportArgs) -> anyhow::Result<()> {
     let kinds = kinds(&args)?;
+    import_files(ctx, store, args, kinds)
+}
+
+/// What every file of one import is read with.
+struct Importing<'a> {
+    ctx: &'a Context,
+    settings: ReportSettings,
+}
+
+/// `run_with_store` once each file's kind is known.
+fn import_files(
+    ctx: &Context,
+    store: &dyn Store,
+    args: ImportArgs,
+    kinds: Vec<FileKind>,
+) -> anyhow::Result<()> {
+    let importing = Importing {
+        ctx,
+        settings: ctx.config.report_settings(),
+    };
     let received_at = Timestamp::from_datetime(chrono::Utc::now());
     if !args.skip_invalid {
         for (path, &kind) in args.files.iter().zip(&kinds) {
-            check_file(ctx, path, kind, received_at)?;
+            check_file(&importing, path, kind, received_at)?;
         }
     }
     for (done, (path, &kind)) in args.files.iter().zip(&kinds).enumerate() {
         // The ignored columns were named while checking, unless nothing was checked.
         let first_read = args.skip_invalid;
-        let tally = import_file(ctx, store, path, kind, received_at, first_read).map_err(|e| {
-            let stored: Vec<String> = args.files[..done]
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect();
-            match stored.as_slice() {
-                [] => e,
-                _ => e.context(format!(
-                    "{} stopped; {} were stored whole before it, and importing them again \
-                     changes nothing",
-                    path.display(),
-                    stored.join(", ")
-                )),
-            }
-        })?;
+        let tally =
+            import_file(&importing, store, path, kind, received_at, first_read).map_err(|e| {
+                let stored: Vec<String> = args.files[..done]
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                match stored.as_slice() {
+                    [] => e,
+                    _ => e.context(format!(
+                        "{} stopped; {} were stored whole before it, and importing them again \
+                         changes nothing",
+                        path.display(),
+                        stored.join(", ")
+                    )),
+                }
+            })?;
         outln!(
             "{}: {} rows of {}, {} stored, {} already present, {} skipped",
             path.display(),
@@ -185,18 +206,26 @@ pub fn run_with_store(ctx: &Context, store: &dyn Store, args: ImportArgs) -> any
 
 /// Reads the whole file, failing at its first bad row.
 fn check_file(
-    ctx: &Context,
+    importing: &Importing,
     path: &Path,
     kind: FileKind,
     received_at: Timestamp,
 ) -> anyhow::Result<()> {
     let mut first = None;
-    each_row(ctx, path, kind, received_at, "checking", true, |row| {
-        if let Err(problem) = row {
-            first.get_or_insert(problem);
-        }
-        Ok(first.is_none())
-    })?;
+    each_row(
+        importing,
+        path,
+        kind,
+        received_at,
+        "checking",
+        true,
+        |row| {
+            if let Err(problem) = row {
+                first.get_or_insert(problem);
+            }
+            Ok(first.is_none())
+        },
+    )?;
     match first {
         Some(problem) => bail!(
             "{} (nothing was imported; fix the row or pass --skip-invalid)",
@@ -207,13 +236,14 @@ fn check_file(
 }
 
 fn import_file(
-    ctx: &Context,
+    importing: &Importing,
     store: &dyn Store,
     path: &Path,
     kind: FileKind,
     received_at: Timestamp,
     first_read: bool,
 ) -> anyhow::Result<Tally> {
+    let ctx = importing.ctx;
     let mut tally = Tally::default();
     let mut batch = Vec::with_capacity(APPEND_BATCH);
     let flush = |batch: &mut Vec<Entry>, tally: &mut Tally| -> anyhow::Result<()> {
@@ -223,7 +253,7 @@ fn import_file(
         Ok(())
     };
     each_row(
-        ctx,
+        importing,
         path,
         kind,
         received_at,
@@ -282,7 +312,7 @@ fn unconvertible(settings: &ReportSettings, body: &EntryBody) -> Option<Problem>
 /// Calls `visit` with every row of the file, parsed, until it returns `false`. On a file's
 /// `first_read`, says which CSV columns are ignored (once per file, not again when storing).
 fn each_row(
-    ctx: &Context,
+    importing: &Importing,
     path: &Path,
     kind: FileKind,
     received_at: Timestamp,
@@ -300,7 +330,7 @@ fn each_row(
     );
     let mut counted = Reading::new(file, progress);
     let result = each_row_of(
-        ctx,
+        importing,
         path,
         kind,
         received_at,
@@ -315,7 +345,7 @@ fn each_row(
 /// The rows of `file`, decompressed first when it starts with gzip's magic bytes (whatever
 /// its name: a `.gz` renamed is still read).
 fn each_row_of(
-    ctx: &Context,
+    importing: &Importing,
     path: &Path,
     kind: FileKind,
     received_at: Timestamp,
@@ -323,6 +353,7 @@ fn each_row_of(
     file: impl Read,
     visit: &mut impl FnMut(Result<EntryBody, Problem>) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
+    let ctx = importing.ctx;
     let mut buffered = BufReader::new(file);
     let gzip = buffered
         .fill_buf()
@@ -351,7 +382,6 @@ fn each_row_of(
                     csv_kind.columns().join(", ")
                 );
             }
-            let settings = ctx.config.report_settings();
             for row in rows {
                 let row = row
                     .map_err(|e| Problem {
@@ -359,7 +389,7 @@ fn each_row_of(
                         column: e.column.clone(),
                         reason: e.reason.clone(),
                     })
-                    .and_then(|r| match unconvertible(&settings, &r.body) {
+                    .and_then(|r| match unconvertible(&importing.settings, &r.body) {
                         Some(problem) => Err(Problem {
                             line: r.line,
                             ..problem
