@@ -18,7 +18,7 @@ use crate::auth::{self, header_key, KeyCache};
 use crate::rate::RateLimiter;
 use crate::webhooks::StripeSecrets;
 use crate::{connections, error, ingest, keys, status, timeout, webhooks, ApiError, Live, Status};
-use tenure_reports::{RawParams, Report, ReportError, ReportParams};
+use tenure_reports::{RawParams, Report, ReportError, ReportParams, ReportSettings};
 
 /// What every handler shares. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -30,11 +30,14 @@ pub struct AppState {
     pub(crate) rate: Arc<RateLimiter>,
     /// The Stripe endpoint secret of each workspace; without one, its webhook answers 503.
     pub(crate) stripe_secrets: Arc<StripeSecrets>,
+    /// `config.report_settings()`, built once: the configuration does not change while serving.
+    pub(crate) report_settings: Arc<ReportSettings>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, live: Arc<Live>, config: Arc<Config>) -> Self {
         let rate = Arc::new(RateLimiter::new(config.ingest.rate_limit_per_second));
+        let report_settings = Arc::new(config.report_settings());
         Self {
             store,
             live,
@@ -42,6 +45,7 @@ impl AppState {
             keys: Arc::new(KeyCache::default()),
             rate,
             stripe_secrets: Arc::new(StripeSecrets::default()),
+            report_settings,
         }
     }
 
@@ -162,7 +166,7 @@ async fn run_report(
             .map_err(|e| ApiError::bad_request("invalid_parameter", format!("proposed: {e}")))?;
         params.proposed = Some(config.health);
     }
-    let settings = state.config.report_settings();
+    let settings = Arc::clone(&state.report_settings);
     let live = Arc::clone(&state.live);
     let budget = Duration::from_secs_f64(state.config.server.report_timeout_seconds);
     // Set when this future is dropped — the client went away, or the budget below ran out —
@@ -262,7 +266,7 @@ async fn read_status(
         .authorize(&state.store, secret.as_deref(), Scope::Read)?;
     let store = Arc::clone(&state.store);
     let live = Arc::clone(&state.live);
-    let settings = state.config.report_settings();
+    let settings = Arc::clone(&state.report_settings);
     let report = tokio::task::spawn_blocking(move || {
         status(store.as_ref(), &live, &key.workspace, &settings)
     })
