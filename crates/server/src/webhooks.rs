@@ -61,6 +61,11 @@ impl StripeSecrets {
         )
     }
 
+    /// Whether `workspace` has a secret.
+    pub fn has(&self, workspace: &WorkspaceId) -> bool {
+        self.by_workspace.contains_key(&Self::env_name(workspace))
+    }
+
     fn get(&self, workspace: &WorkspaceId) -> Option<Arc<str>> {
         self.by_workspace.get(&Self::env_name(workspace)).cloned()
     }

@@ -357,9 +357,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys::run(&ctx, command),
         Command::Config(ConfigCommand::Check) => {
             let default_workspace = tenure_core::WorkspaceId::default_workspace();
+            // `vars_os`, not `vars`: a value that is not UTF-8 is still a secret set, and
+            // must not panic here.
+            let vars = std::env::vars_os().filter_map(|(name, value)| {
+                Some((
+                    name.into_string().ok()?,
+                    value.to_string_lossy().into_owned(),
+                ))
+            });
             let secret_in_env =
-                std::env::var_os(tenure_server::StripeSecrets::env_name(&default_workspace))
-                    .is_some_and(|v| !v.is_empty());
+                tenure_server::StripeSecrets::from_env(vars, None).has(&default_workspace);
             out!("{}", ctx.config.to_toml_annotated(secret_in_env));
             eprintln!("configuration is valid");
             Ok(())
