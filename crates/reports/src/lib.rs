@@ -803,12 +803,26 @@ fn run_once(
         "cohorts" => cohorts::report(&Revenue::build(model, settings, params)?, params),
         "survival" => survival::report(&Revenue::build(model, settings, params)?, settings, params),
         "ltv" => ltv::report(&Revenue::build(model, settings, params)?, settings, params),
-        "unit-economics" => unit_economics::report(
-            model,
-            &Revenue::build(model, settings, params)?,
-            settings,
-            params,
-        ),
+        "unit-economics" => {
+            // Without --by (and so without --model, which needs one) unit economics is by
+            // channel: the revenue is grouped so from the start, once.
+            let by_channel;
+            let params = if params.by.is_none() && params.model.is_none() {
+                by_channel = ReportParams {
+                    by: Some("channel".to_owned()),
+                    ..params.clone()
+                };
+                &by_channel
+            } else {
+                params
+            };
+            unit_economics::report(
+                model,
+                &Revenue::build(model, settings, params)?,
+                settings,
+                params,
+            )
+        }
         "adoption" => accounts::adoption_report(model, settings, params),
         "accounts" => accounts::accounts_report(model, settings, params),
         "account" => accounts::account_report(model, settings, params),

@@ -25,18 +25,6 @@ pub(crate) fn report(
 ) -> Result<Report, ReportError> {
     // The catalog has checked `--by` is one of the spend groupings.
     let by = revenue.by.clone().unwrap_or_else(|| "channel".to_owned());
-    // Without --by the revenue was grouped as "all": regroup by channel.
-    let regrouped;
-    let revenue = if revenue.by.is_none() {
-        let params = ReportParams {
-            by: Some(by.clone()),
-            ..params.clone()
-        };
-        regrouped = Revenue::build(model, settings, &params)?;
-        &regrouped
-    } else {
-        revenue
-    };
     let window = AcquisitionWindow::of(params);
     let spend = spend_by(model, settings, window, &by).unwrap_or_default();
     let mut names: BTreeSet<String> = spend.keys().cloned().collect();
