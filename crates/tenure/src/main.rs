@@ -251,9 +251,11 @@ impl Context {
 
     fn open_existing_store(&self) -> anyhow::Result<Arc<SqliteStore>> {
         self.require_store()?;
-        let writable = self.open_store();
-        let Err(error) = writable else {
-            return writable;
+        // The read-only fallback is for the embedded store only: with --database, the data
+        // directory is not the store asked for.
+        let error = match self.open_store() {
+            Err(error) if self.database.is_none() => error,
+            result => return result,
         };
         let data_dir = self.data_dir_or_default();
         match SqliteStore::open_dir_read_only(&data_dir) {

@@ -78,6 +78,17 @@ fn read_commands_on_a_directory_without_a_store_fail_naming_it_and_create_nothin
     assert!(t.key("read").starts_with("tnr_"));
     assert!(t.data_dir().join("tenure.db").is_file());
     assert!(t.run(&["status"]).status.success());
+
+    // --database names another store: the embedded one in the data directory is not read in
+    // its place (the read-only fallback once did).
+    for args in [&["status"][..], &["report", "mrr"]] {
+        let mut with_database = vec!["--database", "postgres://127.0.0.1:1/none"];
+        with_database.extend_from_slice(args);
+        let out = t.run(&with_database);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(one_line(&out).contains("PostgreSQL"), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
 }
 
 #[test]
