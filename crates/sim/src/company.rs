@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use tenure_core::Timestamp;
 
 use crate::names;
+use crate::shape::{copies, Shape};
 use crate::world::{Campaign, Reach, World};
 
 pub const DAY: i64 = 86_400_000;
@@ -109,28 +110,62 @@ struct Person {
     grouped_at: Option<i64>,
 }
 
+/// What a message is to the [`Shape`] knobs: sent as simulated, or scaled as a browsed page or
+/// a product event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Always,
+    Browsed,
+    Product,
+}
+
+struct Message {
+    at: i64,
+    n: u32,
+    sent: Sent,
+    value: Value,
+}
+
 /// Collects one account's messages with stable ids and sorts them at the end.
 struct Events {
     prefix: String,
     next: u32,
-    list: Vec<(i64, u32, Value)>,
+    list: Vec<Message>,
 }
 
 impl Events {
-    fn push(&mut self, at: i64, mut message: Value) {
+    fn push(&mut self, at: i64, message: Value) {
+        self.push_as(at, message, Sent::Always);
+    }
+
+    fn push_as(&mut self, at: i64, mut value: Value, sent: Sent) {
         let n = self.next;
         self.next += 1;
-        message["messageId"] = Value::String(format!("{}-{n}", self.prefix));
-        message["timestamp"] = Value::String(ts(at));
-        self.list.push((at, n, message));
+        value["messageId"] = Value::String(format!("{}-{n}", self.prefix));
+        value["timestamp"] = Value::String(ts(at));
+        self.list.push(Message { at, n, sent, value });
+    }
+
+    /// Copy `copy` (1, 2, …) of a message, `copy` minutes after it, with an id of its own.
+    fn copy_of(&self, message: &Message, copy: u32) -> Message {
+        let at = message.at + i64::from(copy) * MINUTE;
+        let mut value = message.value.clone();
+        value["messageId"] = Value::String(format!("{}-{}c{copy}", self.prefix, message.n));
+        value["timestamp"] = Value::String(ts(at));
+        Message {
+            at,
+            n: message.n,
+            sent: message.sent,
+            value,
+        }
     }
 
     fn into_lines(mut self, end: i64) -> Vec<String> {
-        self.list.retain(|(at, _, _)| *at < end);
-        self.list.sort_by_key(|(at, n, _)| (*at, *n));
+        self.list.retain(|m| m.at < end);
+        self.list.sort_by_key(|m| (m.at, m.n));
         self.list
             .into_iter()
-            .map(|(_, _, m)| serde_json::to_string(&m).expect("messages serialize"))
+            .map(|m| serde_json::to_string(&m.value).expect("messages serialize"))
             .collect()
     }
 }
@@ -184,8 +219,8 @@ fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
     e * mean
 }
 
-/// Simulates account `index` of the company.
-pub fn simulate_account(world: &World, frame: Frame, index: usize) -> AccountStory {
+/// Simulates account `index` of the company, its messages shaped by `shape`.
+pub fn simulate_account(world: &World, frame: Frame, shape: &Shape, index: usize) -> AccountStory {
     let seed = stream_seed(frame.seed, index as u64);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut sdk = ChaCha8Rng::seed_from_u64(seed);
@@ -219,6 +254,7 @@ pub fn simulate_account(world: &World, frame: Frame, index: usize) -> AccountSto
     life.unnamed_tracks();
     life.email_only_rows();
     life.prospects();
+    life.reshape(shape);
     let Life {
         events,
         mut story,
@@ -344,7 +380,7 @@ impl Life<'_> {
         self.track(0, lead_at + MINUTE, lead_event, json!({}));
         for j in 1..self.people.len() {
             let at = lead_at + (self.rng.random::<f64>() * 10.0 * DAY as f64) as i64;
-            self.page(j, at, None, None);
+            self.page(j, at, None, None, Sent::Always);
             self.identify(j, at + MINUTE, None, None, None, company_name);
         }
 
@@ -450,7 +486,14 @@ impl Life<'_> {
     }
 
     /// A page view of `person`, anonymous until they are identified.
-    fn page(&mut self, person: usize, at: i64, url: Option<String>, referrer: Option<&str>) {
+    fn page(
+        &mut self,
+        person: usize,
+        at: i64,
+        url: Option<String>,
+        referrer: Option<&str>,
+        sent: Sent,
+    ) {
         let p = &self.people[person];
         let url = url.unwrap_or_else(|| format!("https://{}/", self.world.site));
         let mut page = json!({"url": url, "path": "/"});
@@ -461,7 +504,7 @@ impl Life<'_> {
         if p.identified {
             message["userId"] = Value::String(p.user.clone());
         }
-        self.events.push(at, message);
+        self.events.push_as(at, message, sent);
     }
 
     /// One touch of a campaign: a landing page and a few internal pages, or an offline row.
@@ -483,7 +526,7 @@ impl Life<'_> {
                 self.story.touchpoints.push(row);
                 // The person then comes to the site by typing its address.
                 let later = at + (1.0 + self.rng.random::<f64>() * 48.0) as i64 * 60 * MINUTE;
-                self.page(person, later, None, None);
+                self.page(person, later, None, None, Sent::Always);
             }
             Reach::Paid {
                 source,
@@ -499,11 +542,11 @@ impl Life<'_> {
                     let value: u64 = self.rng.random();
                     query.push_str(&format!("&{name}=Sim{value:016x}"));
                 }
-                self.page(person, at, Some(url(query)), referrer);
+                self.page(person, at, Some(url(query)), referrer, Sent::Always);
                 self.browse(person, at, None);
             }
             Reach::Referrer(referrer) => {
-                self.page(person, at, None, Some(referrer));
+                self.page(person, at, None, Some(referrer), Sent::Always);
                 let again = self.relanding(Some(referrer));
                 self.browse(person, at, again);
             }
@@ -512,11 +555,11 @@ impl Life<'_> {
                     "utm_source=newsletter&utm_medium=email&utm_campaign={}",
                     campaign.name
                 );
-                self.page(person, at, Some(url(query)), None);
+                self.page(person, at, Some(url(query)), None, Sent::Always);
                 self.browse(person, at, None);
             }
             Reach::Direct => {
-                self.page(person, at, None, None);
+                self.page(person, at, None, None, Sent::Always);
                 let again = self.relanding(None);
                 self.browse(person, at, again);
             }
@@ -556,12 +599,14 @@ impl Life<'_> {
                 &["pricing", "product", "customers", "blog/nrr", "docs"],
             );
             match again.filter(|_| n == 0) {
-                Some(elsewhere) => self.page(person, t, None, Some(elsewhere)),
+                // Landing again from another site is a touch: sent whatever the shape.
+                Some(elsewhere) => self.page(person, t, None, Some(elsewhere), Sent::Always),
                 None => self.page(
                     person,
                     t,
                     Some(format!("https://{site}/{path}")),
                     Some(&format!("https://{site}/")),
+                    Sent::Browsed,
                 ),
             }
         }
@@ -599,8 +644,12 @@ impl Life<'_> {
     }
 
     fn track(&mut self, person: usize, at: i64, event: &str, properties: Value) {
+        self.track_as(person, at, event, properties, Sent::Always);
+    }
+
+    fn track_as(&mut self, person: usize, at: i64, event: &str, properties: Value, sent: Sent) {
         let user = self.people[person].user.clone();
-        self.events.push(at, json!({"type": "track", "userId": user, "event": event, "properties": properties, "context": {"groupId": self.account_id}}));
+        self.events.push_as(at, json!({"type": "track", "userId": user, "event": event, "properties": properties, "context": {"groupId": self.account_id}}), sent);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -935,7 +984,7 @@ impl Life<'_> {
             for u in 0..active {
                 let at = week + self.rng.random_range(0..7 * DAY);
                 if at < to {
-                    self.events.push(at, json!({"type": "track", "userId": self.people[u].user, "event": "Logged In", "context": {"groupId": self.account_id}}));
+                    self.events.push_as(at, json!({"type": "track", "userId": self.people[u].user, "event": "Logged In", "context": {"groupId": self.account_id}}), Sent::Product);
                     who.push((u, at));
                 }
             }
@@ -943,7 +992,7 @@ impl Life<'_> {
                 for feature in &world.key_features {
                     if self.rng.random_bool((level * 0.7).clamp(0.0, 1.0)) {
                         let (u, at) = who[self.rng.random_range(0..who.len())];
-                        self.track(u, at + 5 * MINUTE, feature, json!({}));
+                        self.track_as(u, at + 5 * MINUTE, feature, json!({}), Sent::Product);
                     }
                 }
             }
@@ -1000,7 +1049,7 @@ impl Life<'_> {
     /// before or after the track), so every track still reaches its account through its sender.
     fn unnamed_tracks(&mut self) {
         let grouped: HashSet<String> = self.grouped().map(|p| p.user.clone()).collect();
-        for (_, _, message) in &mut self.events.list {
+        for Message { value: message, .. } in &mut self.events.list {
             let by_grouped = message["type"] == "track"
                 && message["userId"]
                     .as_str()
@@ -1056,6 +1105,55 @@ impl Life<'_> {
         let email = format!("{first}.{last}@prospect-{:06}.example", self.index);
         let row = offline_row(at, "", &email, campaign, kind);
         self.story.touchpoints.push(row);
+    }
+
+    /// Sends the account's messages as `shape`'s tools would: browsed pages and product events
+    /// scaled, `alias` calls added. Draws from the shaping stream only for a knob that differs
+    /// from the default, after every other shaping draw, so the default changes nothing.
+    fn reshape(&mut self, shape: &Shape) {
+        if shape.pages != 1.0 || shape.tracks != 1.0 {
+            let list = std::mem::take(&mut self.events.list);
+            for message in list {
+                let scale = match message.sent {
+                    Sent::Always => 1.0,
+                    Sent::Browsed => shape.pages,
+                    Sent::Product => shape.tracks,
+                };
+                let n = copies(&mut self.sdk, scale);
+                for copy in 1..n {
+                    let extra = self.events.copy_of(&message, copy);
+                    self.events.list.push(extra);
+                }
+                if n > 0 {
+                    self.events.list.push(message);
+                }
+            }
+        }
+        let identified: Vec<(String, String, i64)> = self
+            .grouped()
+            .map(|p| {
+                (
+                    p.user.clone(),
+                    p.anon.clone(),
+                    p.grouped_at.unwrap_or_default(),
+                )
+            })
+            .collect();
+        for (user, anon, grouped_at) in identified {
+            for k in 0..copies(&mut self.sdk, shape.aliases) {
+                // The first is analytics.js's alias at sign-up; the others, devices used later.
+                let (previous, at) = if k == 0 {
+                    (anon.clone(), grouped_at + 1)
+                } else {
+                    let later = self.sdk.random_range(1..365) * DAY;
+                    (format!("{anon}_d{k}"), grouped_at + later)
+                };
+                self.events.push(
+                    at,
+                    json!({"type": "alias", "previousId": previous, "userId": user}),
+                );
+            }
+        }
     }
 }
 

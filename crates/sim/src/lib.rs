@@ -11,6 +11,7 @@
 
 mod company;
 mod names;
+mod shape;
 mod truth;
 mod world;
 
@@ -24,6 +25,7 @@ use rayon::prelude::*;
 use tenure_ingest::csv::CsvKind;
 
 pub use company::AccountTruth;
+pub use shape::Shape;
 use truth::Tally;
 pub use truth::{CampaignTruth, ExperimentTruth, GroundTruth, Totals};
 pub use world::{Campaign, ChurnModel, Experiment, Plan, Reach, World};
@@ -83,6 +85,8 @@ pub enum SimError {
     },
     #[error("--accounts must be at least 1 and --months at least 1")]
     Empty,
+    #[error("{0}")]
+    Shape(String),
 }
 
 /// The output files, in the order they are written.
@@ -134,15 +138,29 @@ fn csv_error(dir: &Path, name: &str, e: csv::Error) -> SimError {
     }
 }
 
-/// Simulates the company into `dir` (created if needed). `progress` is told the accounts done.
+/// Simulates the company into `dir` (created if needed), its messages shaped as the simulator's
+/// own tools send them. `progress` is told the accounts done.
 pub fn simulate(
     config: &SimConfig,
+    dir: &Path,
+    progress: impl FnMut(usize),
+) -> Result<GroundTruth, SimError> {
+    simulate_shaped(config, &Shape::default(), dir, progress)
+}
+
+/// Simulates the company into `dir` with its messages shaped by `shape`: the same company (the
+/// same accounts, revenue, churn and campaigns: `ground_truth.json` differs only in its event
+/// count and the shape it records), sent as other tools would send it.
+pub fn simulate_shaped(
+    config: &SimConfig,
+    shape: &Shape,
     dir: &Path,
     mut progress: impl FnMut(usize),
 ) -> Result<GroundTruth, SimError> {
     if config.accounts == 0 || config.months == 0 {
         return Err(SimError::Empty);
     }
+    shape.check().map_err(SimError::Shape)?;
     std::fs::create_dir_all(dir).map_err(|source| SimError::Io {
         path: dir.display().to_string(),
         source,
@@ -172,7 +190,7 @@ pub fn simulate(
         let chunk_end = (chunk_start + CHUNK).min(config.accounts);
         let stories: Vec<_> = (chunk_start..chunk_end)
             .into_par_iter()
-            .map(|i| simulate_account(&world, frame, i))
+            .map(|i| simulate_account(&world, frame, shape, i))
             .collect();
         for story in stories {
             out.write(&story).map_err(|e| SimError::Io {
@@ -189,9 +207,15 @@ pub fn simulate(
         }
         progress(chunk_end);
     }
-    let spend = write_spend(&world, frame, config.accounts, dir)?;
+    let spend = write_spend(
+        &world,
+        frame,
+        config.accounts,
+        shape.spend_rows_per_day,
+        dir,
+    )?;
     out.finish()?;
-    let truth = tally.finish(config, &world, frame.start, &spend, events);
+    let truth = tally.finish(config, shape, &world, frame.start, &spend, events);
     let rest = serde_json::to_string_pretty(&truth).map_err(|e| truth_error(e.into()))?;
     truth_file.write_all(b"\n],\n").map_err(truth_error)?;
     truth_file
@@ -241,11 +265,13 @@ impl Outputs {
     }
 }
 
-/// Daily spend of every paid campaign; returns the total per campaign in cents.
+/// Daily spend of every paid campaign, each day in `rows_per_day` rows (as an export by ad set);
+/// returns the total per campaign in cents.
 fn write_spend(
     world: &World,
     frame: Frame,
     accounts: usize,
+    rows_per_day: u32,
     dir: &Path,
 ) -> Result<Vec<(&'static str, i64)>, SimError> {
     let mut writer = csv_with_header(dir, "spend.csv", CsvKind::Spend.columns())?;
@@ -272,18 +298,23 @@ fn write_spend(
             let clicks = cost / campaign.cpc_cents.max(1);
             let impressions = clicks * rng.random_range(20..60);
             let date = company_date(frame.start + d * DAY);
-            writer
-                .write_record([
-                    date.as_str(),
-                    campaign.channel,
-                    source,
-                    campaign.name,
-                    &format!("{}.{:02}", cost / 100, cost % 100),
-                    "USD",
-                    &impressions.to_string(),
-                    &clicks.to_string(),
-                ])
-                .map_err(|e| csv_error(dir, "spend.csv", e))?;
+            let parts = shape::split(cost, rows_per_day)
+                .zip(shape::split(impressions, rows_per_day))
+                .zip(shape::split(clicks, rows_per_day));
+            for ((cost, impressions), clicks) in parts {
+                writer
+                    .write_record([
+                        date.as_str(),
+                        campaign.channel,
+                        source,
+                        campaign.name,
+                        &format!("{}.{:02}", cost / 100, cost % 100),
+                        "USD",
+                        &impressions.to_string(),
+                        &clicks.to_string(),
+                    ])
+                    .map_err(|e| csv_error(dir, "spend.csv", e))?;
+            }
         }
         totals.push((campaign.name, total));
     }

@@ -3,13 +3,16 @@
 use serde::Serialize;
 
 use crate::company::{AccountTruth, DAY};
-use crate::{SimConfig, World};
+use crate::{Shape, SimConfig, World};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct GroundTruth {
     pub seed: u64,
     pub accounts: usize,
     pub months: u32,
+    /// How the messages were shaped, when not as the simulator's own tools send them.
+    #[serde(skip_serializing_if = "Shape::is_plain")]
+    pub shape: Shape,
     /// The window: `[start, end)`.
     pub start: String,
     pub end: String,
@@ -153,6 +156,7 @@ impl Tally {
     pub(crate) fn finish(
         self,
         config: &SimConfig,
+        shape: &Shape,
         world: &World,
         start: i64,
         spend: &[(&'static str, i64)],
@@ -198,6 +202,7 @@ impl Tally {
             seed: config.seed,
             accounts: config.accounts,
             months: config.months,
+            shape: *shape,
             start: day(start),
             end: day(end),
             world: world.clone(),

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use tenure_core::{Currency, EntryBody, MessageType};
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::{parse_message, Limits};
-use tenure_sim::{simulate, GroundTruth, SimConfig, World, FILES};
+use tenure_sim::{simulate, simulate_shaped, GroundTruth, Shape, SimConfig, World, FILES};
 
 fn config(accounts: usize, months: u32, seed: u64) -> SimConfig {
     SimConfig {
@@ -503,4 +503,195 @@ fn churn_follows_its_planted_drivers() {
         "detractors {with_detractor:.2} (n {n3}) vs promoters {promoters:.2} (n {n4})"
     );
     assert_eq!(truth.churn_drivers[0].0, "low_usage");
+}
+
+/// SHA-256 of each file of `config(300, 12, 7)` as the simulator wrote it before it had shape
+/// knobs (commit 6702c0a): the default shape must keep writing exactly these bytes.
+const DEFAULT_SHAPE_DIGESTS: &[(&str, &str)] = &[
+    (
+        "accounts.csv",
+        "ca7239b79f5ab4d79ff74699c6b4e79de9f545734c41cc4257c0d813ecdc895f",
+    ),
+    (
+        "events.ndjson",
+        "e36d2560b9a4553faac6bbe2142e55617a3ee0845b2f0856bb0ce33f9a005d78",
+    ),
+    (
+        "subscriptions.csv",
+        "9f2fc019c3eb86134262d2e94b2887c16f74375e177cffa26df9e7ff6effe32c",
+    ),
+    (
+        "deals.csv",
+        "78df98f0292c7cd28b70e88dba9cb9574c3757115c341698e8e5fff09cf489d9",
+    ),
+    (
+        "spend.csv",
+        "38a64343a3e0568ad999768d7e37ca2f2116e1cce16da215c683be3474f9f9e0",
+    ),
+    (
+        "touchpoints.csv",
+        "59ea93fe9d77b701e8d65b0d3b7b3a11f1da0cfe110aefc5169581020169509e",
+    ),
+    (
+        "ground_truth.json",
+        "f19ee84deceabf3cc694ad211153fbcf6d3cdbab3e34d0aeaa458a21ff6c1631",
+    ),
+];
+
+fn digest(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[test]
+fn the_default_shape_writes_the_bytes_it_wrote_before_it_had_knobs() {
+    let (dir, _) = run(&config(300, 12, 7));
+    let (shaped, _) = {
+        let dir = tempfile::tempdir().unwrap();
+        let truth =
+            simulate_shaped(&config(300, 12, 7), &Shape::default(), dir.path(), |_| {}).unwrap();
+        (dir, truth)
+    };
+    for (name, expected) in DEFAULT_SHAPE_DIGESTS {
+        assert_eq!(digest(&dir.path().join(name)), *expected, "{name}");
+        assert_eq!(digest(&shaped.path().join(name)), *expected, "{name}");
+    }
+    assert_eq!(DEFAULT_SHAPE_DIGESTS.len(), FILES.len());
+}
+
+/// A line of events.ndjson: its type, its event name, and whether the shape scales it (a page
+/// browsed from the site's own home page, a login, a key feature's use).
+#[derive(Debug, PartialEq)]
+struct Line {
+    kind: String,
+    event: Option<String>,
+    scaled: bool,
+    /// An alias's `previousId`.
+    previous: Option<String>,
+}
+
+/// The lines of events.ndjson by message id.
+fn lines(dir: &Path) -> HashMap<String, Line> {
+    let world = World::default();
+    std::fs::read_to_string(dir.join("events.ndjson"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let event = v["event"].as_str().map(str::to_owned);
+            let browsed = v["context"]["page"]["referrer"].as_str()
+                == Some(&format!("https://{}/", world.site));
+            let product = event
+                .as_deref()
+                .is_some_and(|e| e == "Logged In" || world.key_features.contains(&e));
+            let line = Line {
+                kind: v["type"].as_str().unwrap().to_owned(),
+                event,
+                scaled: browsed || product,
+                previous: v["previousId"].as_str().map(str::to_owned),
+            };
+            (v["messageId"].as_str().unwrap().to_owned(), line)
+        })
+        .collect()
+}
+
+#[test]
+fn a_shape_changes_how_the_company_is_sent_and_not_the_company() {
+    let config = config(300, 12, 7);
+    let (plain, plain_truth) = run(&config);
+    let shape = Shape {
+        pages: 0.5,
+        tracks: 0.4,
+        aliases: 1.5,
+        spend_rows_per_day: 3,
+    };
+    let shaped_run = || {
+        let dir = tempfile::tempdir().unwrap();
+        let truth = simulate_shaped(&config, &shape, dir.path(), |_| {}).unwrap();
+        (dir, truth)
+    };
+    let (shaped, shaped_truth) = shaped_run();
+    let (again, _) = shaped_run();
+    for name in FILES {
+        assert!(
+            digest(&shaped.path().join(name)) == digest(&again.path().join(name)),
+            "{name} differs between two runs of one shape"
+        );
+    }
+    // The same company: accounts, revenue, deals, offline touches and every account's truth.
+    for name in [
+        "accounts.csv",
+        "subscriptions.csv",
+        "deals.csv",
+        "touchpoints.csv",
+    ] {
+        assert_eq!(
+            digest(&plain.path().join(name)),
+            digest(&shaped.path().join(name)),
+            "{name}"
+        );
+    }
+    let truths = |dir: &Path| {
+        let text = std::fs::read_to_string(dir.join("ground_truth.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["account_truths"].take()
+    };
+    assert_eq!(truths(plain.path()), truths(shaped.path()));
+    assert_eq!(
+        serde_json::to_value(&plain_truth.campaigns).unwrap(),
+        serde_json::to_value(&shaped_truth.campaigns).unwrap()
+    );
+    // Spend: three rows a campaign-day, summing to the same totals.
+    let (p, s) = (observe(plain.path()), observe(shaped.path()));
+    assert_eq!(s.spend_rows, 3 * p.spend_rows);
+    // Every message but browsed pages and product events is sent as it was.
+    let (before, after) = (lines(plain.path()), lines(shaped.path()));
+    for (id, line) in before.iter().filter(|(_, line)| !line.scaled) {
+        assert_eq!(after.get(id), Some(line), "{id} was not sent");
+    }
+    let count = |lines: &HashMap<String, Line>, event: &str| {
+        lines
+            .values()
+            .filter(|l| l.event.as_deref() == Some(event))
+            .count() as f64
+    };
+    let browsed = |lines: &HashMap<String, Line>| {
+        lines
+            .values()
+            .filter(|l| l.kind == "page" && l.scaled)
+            .count() as f64
+    };
+    let pages = browsed(&after) / browsed(&before);
+    assert!(
+        (0.44..0.56).contains(&pages),
+        "browsed pages scaled by {pages}"
+    );
+    let logins = count(&after, "Logged In") / count(&before, "Logged In");
+    assert!((0.35..0.45).contains(&logins), "logins scaled by {logins}");
+    assert_eq!(p.nps, s.nps, "surveys are sent whatever the shape");
+    assert_eq!(p.mrr, s.mrr);
+    // Aliases: one at sign-up per identified person, and a new device for about half of them
+    // (some dated after the window's end, so not sent).
+    let of_kind = |lines: &HashMap<String, Line>, kind: &str| {
+        lines.values().filter(|l| l.kind == kind).count()
+    };
+    assert_eq!(of_kind(&before, "alias"), 0);
+    let identified = of_kind(&before, "identify");
+    let previous: Vec<&str> = after
+        .values()
+        .filter_map(|l| l.previous.as_deref())
+        .collect();
+    let devices = previous.iter().filter(|p| p.contains("_d")).count();
+    assert_eq!(
+        previous.len() - devices,
+        identified,
+        "one alias at sign-up each"
+    );
+    let rate = devices as f64 / identified as f64;
+    assert!((0.1..0.5).contains(&rate), "{rate} new devices per person");
+    assert!(
+        s.events < p.events,
+        "{} events shaped, {} plain",
+        s.events,
+        p.events
+    );
 }

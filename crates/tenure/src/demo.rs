@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use tenure_core::Timestamp;
 use tenure_reports::{self as reports, ReportParams};
-use tenure_server::status;
+use tenure_runtime::status;
 use tenure_store::{Scope, Store};
 
 use crate::import::{self, ImportArgs};
@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
         config.seed,
         input.display()
     );
-    let truth = sim::generate(&config, &input)?;
+    let truth = sim::generate(&config, &args.company.shape(), &input)?;
     let store = ctx.open_store_in(&data_dir)?;
     let files = tenure_sim::FILES
         .iter()
