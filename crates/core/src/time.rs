@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 /// RFC 3339 can write with four-digit years. Arithmetic saturates at those ends and parsing
 /// rejects anything outside them, so every value prints as RFC 3339 and parses back to itself,
 /// which is what lets the log store any instant it was given and always read it back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+///
+/// Its serde form is RFC 3339 text in human-readable formats (the log's JSON) and the
+/// millisecond count in binary ones (the engine's snapshots), where parsing millions of dates
+/// back would cost more than the rest of the decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +112,30 @@ impl TryFrom<String> for Timestamp {
 impl From<Timestamp> for String {
     fn from(t: Timestamp) -> String {
         t.to_string()
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.collect_str(self)
+        } else {
+            serializer.serialize_i64(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        if deserializer.is_human_readable() {
+            let raw = String::deserialize(deserializer)?;
+            Timestamp::parse(&raw).map_err(D::Error::custom)
+        } else {
+            let ms = i64::deserialize(deserializer)?;
+            Timestamp::checked_from_millis(ms)
+                .ok_or_else(|| D::Error::custom(format!("{ms} ms is outside years 0000-9999")))
+        }
     }
 }
 

@@ -36,7 +36,7 @@ impl fmt::Display for PersonId {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(crate) enum IdKey {
     User(UserId),
     Anon(AnonymousId),
@@ -49,8 +49,10 @@ pub(crate) struct Merge {
     pub absorbed: usize,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct IdentityGraph {
+    /// The inverse of `keys`: not serialized, rebuilt by [`IdentityGraph::reindex`].
+    #[serde(skip)]
     index: HashMap<IdKey, usize>,
     keys: Vec<IdKey>,
     seen: Vec<bool>,
@@ -65,6 +67,11 @@ pub(crate) struct IdentityGraph {
 }
 
 impl IdentityGraph {
+    /// Rebuilds the index of ids from `keys`, after deserializing.
+    pub fn reindex(&mut self) {
+        self.index = self.keys.iter().cloned().zip(0..).collect();
+    }
+
     pub fn lookup(&self, key: &IdKey) -> Option<usize> {
         self.index.get(key).copied()
     }

@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use tenure_core::{AccountId, Currency, DealKind, DealRow, DealStatus, Money, SpendRow, Timestamp};
 
 /// Where an MRR change came from: one stream's value replaces that stream's previous value.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Stream {
     /// `subscriptions.csv`: the account's whole MRR.
     Csv,
@@ -24,7 +26,7 @@ pub enum Stream {
 }
 
 /// One change of one stream's MRR.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     pub at: Timestamp,
     pub stream: Stream,
@@ -34,7 +36,7 @@ pub struct Change {
 }
 
 /// A payment, or a failed one, as a billing provider reported it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Invoice {
     pub at: Timestamp,
     pub invoice_id: String,
@@ -43,7 +45,7 @@ pub struct Invoice {
 }
 
 /// Everything the ledger knows about one account.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct AccountLedger {
     /// By (effective time, log seq).
     changes: BTreeMap<(Timestamp, i64), Change>,
@@ -94,7 +96,7 @@ impl AccountLedger {
 }
 
 /// The ledger of one workspace.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
     accounts: BTreeMap<AccountId, AccountLedger>,
     /// Spend rows keyed by (date, log seq).

@@ -17,6 +17,8 @@
 //!   accounts), the activation rule.
 //! - [`success`]: tickets, survey answers, account-team touches and advocacy, likewise.
 //! - [`model`]: [`Model`], which ties them together entry by entry.
+//! - [`snapshot`]: a model saved as bytes at a log position, to start from instead of
+//!   replaying the whole log.
 
 pub mod channels;
 pub mod identity;
@@ -25,6 +27,7 @@ mod marketing;
 pub mod model;
 pub mod profiles;
 pub mod sessions;
+pub mod snapshot;
 pub mod success;
 pub mod usage;
 

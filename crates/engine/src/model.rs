@@ -129,7 +129,7 @@ enum Who {
 }
 
 /// The pages, campaign tracks and milestones of one identity component.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Component {
     pages: BTreeMap<EventKey, PageView>,
     tracks: BTreeMap<EventKey, Keyed>,
@@ -145,6 +145,7 @@ struct Component {
     /// The accounts linked to the component, sorted: whose facts its held ones change.
     accounts: Vec<AccountId>,
     /// Sessions and tracks, without the person (which can change without the pages changing).
+    #[serde(skip)]
     cache: OnceLock<Vec<Keyed>>,
 }
 
@@ -206,15 +207,19 @@ impl Component {
 }
 
 /// The facts an identity holds for its accounts.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Held {
     usage: HeldUsage,
     success: HeldSuccess,
 }
 
 /// The derived state of one workspace.
-#[derive(Debug)]
+///
+/// Its serde form (see [`crate::snapshot`]) holds the facts only: the settings are the
+/// reader's, and the caches and [`Model::take_touched`]'s bookkeeping start empty.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Model {
+    #[serde(skip)]
     settings: EngineSettings,
     ids: IdentityGraph,
     /// By root node of the identity graph.
@@ -230,6 +235,7 @@ pub struct Model {
     /// Accounts named by, or whose facts were changed by, entries applied since the last
     /// [`Model::take_touched`]: bookkeeping
     /// for whoever keeps per-account state current, not derived state.
+    #[serde(skip)]
     touched: BTreeSet<AccountId>,
     /// Offline rows keyed by time and content, so a row applied twice is kept once.
     offline: BTreeMap<EventKey, TouchpointRow>,
@@ -239,15 +245,20 @@ pub struct Model {
     success: SuccessStore,
     /// The success facts of every account some identity's held facts count for, its own
     /// merged in; computed on demand and dropped by any change.
+    #[serde(skip)]
     merged_success: OnceLock<BTreeMap<AccountId, AccountSuccess>>,
     /// The product events of every account some identity's held ones count for, its own merged
     /// in; computed on demand and dropped by any change.
+    #[serde(skip)]
     merged_usage: OnceLock<BTreeMap<AccountId, Events>>,
     /// Every account's touchpoints, computed on demand and dropped by any change.
+    #[serde(skip)]
     journeys: OnceLock<BTreeMap<AccountId, Vec<Touchpoint>>>,
     /// Every touchpoint and whose it is, likewise.
+    #[serde(skip)]
     all_touchpoints: OnceLock<(Vec<Touchpoint>, Vec<Owner>)>,
     /// Unlinked visitors' touchpoints (see [`Model::visitor_journeys`]), likewise.
+    #[serde(skip)]
     visitors: OnceLock<Vec<Vec<u32>>>,
     /// The latest instant any applied fact speaks of (see [`Model::data_end`]).
     data_end: Option<Timestamp>,
@@ -276,6 +287,15 @@ impl Model {
             visitors: OnceLock::new(),
             data_end: None,
         }
+    }
+
+    /// Takes the reader's settings and rebuilds the indexes a snapshot leaves out (see
+    /// [`crate::snapshot::decode`], which has checked the settings are those it was taken with).
+    pub(crate) fn restore(&mut self, settings: EngineSettings) {
+        self.settings = settings;
+        self.ids.reindex();
+        self.event_names.reindex();
+        self.usage.reindex();
     }
 
     /// The latest instant any applied entry states a fact at (an event, a subscription change,

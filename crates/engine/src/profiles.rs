@@ -11,7 +11,7 @@ use tenure_core::{AccountId, AccountRow, Timestamp};
 
 /// One account's attributes: `tier`, `industry`, `csm_owner`, `name`, `domain`, `employees`,
 /// and every group trait (e.g. `onboarding_variant`), as strings.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Profile {
     attributes: BTreeMap<String, (i64, String)>,
     pub created_at: Option<Timestamp>,
@@ -32,7 +32,7 @@ impl Profile {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Profiles {
     accounts: BTreeMap<AccountId, Profile>,
 }

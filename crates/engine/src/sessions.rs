@@ -85,7 +85,7 @@ pub struct Touchpoint {
 }
 
 /// A touchpoint with the key that orders it among others deterministically.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Keyed {
     pub tiebreak: String,
     pub touchpoint: Touchpoint,
@@ -102,7 +102,7 @@ impl Keyed {
 }
 
 /// A page view as kept in an identity component.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PageView {
     pub at: Timestamp,
     pub message_id: String,

@@ -13,11 +13,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tenure_core::{AccountId, Timestamp};
 
 /// A support ticket: opened by its first `Ticket Created`, solved by its last `Ticket Solved`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Ticket {
     pub id: String,
     pub opened_at: Option<Timestamp>,
@@ -86,7 +87,7 @@ impl Ticket {
 }
 
 /// One survey answer.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Answer {
     pub at: Timestamp,
     /// The user who answered ("" when the message had no user id).
@@ -104,7 +105,7 @@ pub enum SurveyKind {
 }
 
 /// An account-team touch (`CSM Touch`) or an advocacy event, by time and name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Moment {
     pub at: Timestamp,
     /// The `kind` of a CSM touch, or the event name of an advocacy event.
@@ -112,7 +113,7 @@ pub struct Moment {
 }
 
 /// The success facts of one account.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSuccess {
     tickets: BTreeMap<String, Ticket>,
     nps: BTreeSet<(Answer, String)>,
@@ -287,7 +288,7 @@ impl AccountSuccess {
 }
 
 /// The success facts of messages that named an account and a user.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct SuccessStore {
     accounts: BTreeMap<AccountId, AccountSuccess>,
 }
@@ -305,7 +306,7 @@ impl SuccessStore {
 /// The success facts of one identity that no account's own facts hold: those naming no
 /// account, which count for every account the identity is linked to, and, by the account they
 /// named, those sent with no user id, which count for that account only.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct HeldSuccess {
     unnamed: AccountSuccess,
     named: BTreeMap<AccountId, AccountSuccess>,

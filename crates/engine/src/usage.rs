@@ -60,7 +60,7 @@ impl Default for ActivationSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct UsageEvent {
     at: i64,
     user: u32,
@@ -72,7 +72,7 @@ pub(crate) struct UsageEvent {
 const SENDER: u32 = u32::MAX;
 
 /// Product events sorted by (time, user, name), each once.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Events(Vec<UsageEvent>);
 
 impl Events {
@@ -114,7 +114,7 @@ impl Events {
 /// account, which count for every account the identity is linked to, and, by the account they
 /// named, those sent with no user id, which count for that account only, as the identity's
 /// person.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct HeldUsage {
     unnamed: Events,
     named: BTreeMap<AccountId, Events>,
@@ -146,8 +146,10 @@ impl HeldUsage {
 }
 
 /// Names numbered in the order first seen.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Interner {
+    /// The inverse of `names`: not serialized, rebuilt by [`Interner::reindex`].
+    #[serde(skip)]
     ids: HashMap<String, u32>,
     names: Vec<String>,
 }
@@ -161,6 +163,11 @@ impl Interner {
         self.ids.insert(name.to_owned(), id);
         self.names.push(name.to_owned());
         id
+    }
+
+    /// Rebuilds the numbers of names from `names`, after deserializing.
+    pub(crate) fn reindex(&mut self) {
+        self.ids = self.names.iter().cloned().zip(0..).collect();
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<u32> {
@@ -182,7 +189,7 @@ pub struct UsageRecord<'a> {
 
 /// The interned users and event names, and the product events that named an account and
 /// a user.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct UsageStore {
     users: Interner,
     names: Interner,
@@ -190,6 +197,12 @@ pub(crate) struct UsageStore {
 }
 
 impl UsageStore {
+    /// Rebuilds the interners' numbers of names after deserializing.
+    pub(crate) fn reindex(&mut self) {
+        self.users.reindex();
+        self.names.reindex();
+    }
+
     /// Numbers a user id, so that every person an identity can turn out to be has one when
     /// an event sent with no user id is read as theirs.
     pub(crate) fn see_user(&mut self, user: &str) {
