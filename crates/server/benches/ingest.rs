@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use tenure_config::Config;
 use tenure_core::{Entry, EntryBody, Source, Timestamp, WorkspaceId};
 use tenure_ingest::segment::{Endpoint, Envelope};
-use tenure_server::{AppState, Application, Live};
+use tenure_runtime::Live;
+use tenure_server::{AppState, Application};
 use tenure_store::{Scope, SqliteStore, Store};
 
 const BATCH: usize = 100;

@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 
 use tenure_config::Config;
 use tenure_core::{Timestamp, WorkspaceId};
-use tenure_server::{AppState, Application, Live, StatusKeeping};
+use tenure_runtime::{Live, StatusKeeping};
+use tenure_server::{AppState, Application};
 use tenure_store::{Scope, Store};
 
 const BATCH: usize = 100;

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use tenure_core::{Timestamp, WorkspaceId};
 use tenure_reports::{ReportParams, ReportSettings};
-use tenure_server::Live;
+use tenure_runtime::Live;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -17,8 +17,9 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use crate::auth::{self, header_key, KeyCache};
 use crate::rate::RateLimiter;
 use crate::webhooks::StripeSecrets;
-use crate::{connections, error, ingest, keys, status, timeout, webhooks, ApiError, Live, Status};
+use crate::{connections, error, ingest, keys, timeout, webhooks, ApiError};
 use tenure_reports::{RawParams, Report, ReportError, ReportParams, ReportSettings};
+use tenure_runtime::{status, Live, Status};
 
 /// What every handler shares. Cheap to clone.
 #[derive(Debug, Clone)]

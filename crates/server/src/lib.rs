@@ -2,7 +2,8 @@
 //!
 //! The Segment-compatible ingest API (`/v1/*`), `/healthz`, and the read API. This crate turns
 //! requests into log entries and answers; it holds no domain logic of its own: parsing lives in
-//! `tenure-ingest`, derived state in `tenure-engine`, durability in `tenure-store`.
+//! `tenure-ingest`, derived state in `tenure-engine`, kept current by `tenure-runtime`, durability in
+//! `tenure-store`.
 
 mod app;
 mod auth;
@@ -10,15 +11,11 @@ mod connections;
 mod error;
 mod ingest;
 mod keys;
-mod live;
 mod rate;
-mod status;
 mod timeout;
 mod webhooks;
 
 pub use app::{router, AppState, Application};
 pub use auth::KEY_CACHE_TTL;
 pub use error::ApiError;
-pub use live::{Live, StatusKeeping, StatusObserver};
-pub use status::{status, Status};
 pub use webhooks::StripeSecrets;

@@ -10,7 +10,8 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tenure_config::Config;
 use tenure_core::{EntryBody, WorkspaceId};
-use tenure_server::{router, status, AppState, Live};
+use tenure_runtime::{status, Live};
+use tenure_server::{router, AppState};
 use tenure_store::{Scope, SqliteStore, Store};
 use tower::ServiceExt;
 

@@ -11,7 +11,8 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tenure_config::Config;
 use tenure_core::WorkspaceId;
-use tenure_server::{router, AppState, Live};
+use tenure_runtime::Live;
+use tenure_server::{router, AppState};
 use tenure_store::{Scope, SqliteStore, Store};
 use tower::ServiceExt;
 

@@ -11,7 +11,8 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tenure_config::Config;
 use tenure_core::WorkspaceId;
-use tenure_server::{router, AppState, Live};
+use tenure_runtime::Live;
+use tenure_server::{router, AppState};
 use tenure_store::{Scope, SqliteStore, Store};
 use tower::ServiceExt;
 
@@ -459,7 +460,7 @@ async fn an_event_updates_its_accounts_status_at_once() {
     let live = Arc::clone(&app.state.live);
     let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = Arc::clone(&heard);
-    live.keep_statuses(tenure_server::StatusKeeping {
+    live.keep_statuses(tenure_runtime::StatusKeeping {
         settings: Config::default().report_settings(),
         clock: Box::new(|| tenure_core::Timestamp::parse("2025-04-15T00:00:00Z").unwrap()),
         observer: Some(Box::new(move |_, status| {

@@ -14,7 +14,8 @@ use tenure_config::Config;
 use tenure_core::{
     AccountId, Currency, Entry, EntryBody, Money, Source, SubscriptionRow, Timestamp, WorkspaceId,
 };
-use tenure_server::{router, AppState, Live};
+use tenure_runtime::Live;
+use tenure_server::{router, AppState};
 use tenure_store::{Scope, SqliteStore, Store};
 use tower::ServiceExt;
 

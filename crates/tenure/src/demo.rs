@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use tenure_core::Timestamp;
 use tenure_reports::{self as reports, ReportParams};
-use tenure_server::status;
+use tenure_runtime::status;
 use tenure_store::{Scope, Store};
 
 use crate::import::{self, ImportArgs};

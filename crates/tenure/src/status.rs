@@ -1,4 +1,4 @@
-use tenure_server::{status, Status};
+use tenure_runtime::{status, Status};
 
 use crate::stdout::{out, outln};
 use crate::{serve, Context, Format};
