@@ -92,6 +92,11 @@ impl IdentityGraph {
         i
     }
 
+    /// Whether the node's id was seen in its own role (not only as an alias's `previousId`).
+    pub fn is_seen(&self, node: usize) -> bool {
+        self.seen[node]
+    }
+
     /// The node of an id seen in its own role (`userId`, `anonymousId`, a CSV column).
     pub fn see(&mut self, key: IdKey) -> usize {
         let i = self.node(key);

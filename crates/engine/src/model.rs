@@ -1,13 +1,17 @@
 //! The model: all derived state of one workspace, updated entry by entry.
 //!
 //! `apply` does only cheap, order-insensitive bookkeeping (amortised O(log n)): it links ids,
-//! files a page view into its identity component's sorted map, and drops that component's
-//! cached touchpoints. Sessions are cut lazily, per component, when touchpoints are asked for.
+//! files a page view into its identity component's sorted map, and records what it changed
+//! for the derived values read from the facts (touchpoints and journeys, merged usage and
+//! success facts), which the next read brings up to date for what changed only
+//! ([`kept::Kept`]). Sessions are cut lazily, per component, when touchpoints are asked for.
 //! Because every derived figure is computed from sets (links, sorted page views, rows), the
 //! model after any order or batching of the same entries is the same — replay equals live.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::OnceLock;
+mod kept;
+mod touches;
+
+use std::collections::{btree_map, BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use tenure_core::{
@@ -25,7 +29,9 @@ use crate::sessions::{
 };
 use crate::success::{is_success_event, AccountSuccess, HeldSuccess, Success, SuccessStore};
 use crate::usage::{ActivationSettings, Events, HeldUsage, Interner, Usage, UsageStore};
+use kept::Kept;
 use tenure_ingest::stripe;
+use touches::{TouchChanges, Touches};
 
 /// Everything the engine can be configured with (the `[channels]` and `[touchpoints]` tables).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -99,6 +105,7 @@ pub struct IdentitySnapshot {
 pub struct Snapshot {
     /// Ordered by person, then user ids, then anonymous ids.
     pub identities: Vec<IdentitySnapshot>,
+    /// In order of time, then origin, then message id (or row content).
     pub touchpoints: Vec<Touchpoint>,
     /// Every account's journey, as [`Model::account_journeys`] gives them.
     pub journeys: BTreeMap<AccountId, Vec<Touchpoint>>,
@@ -144,22 +151,18 @@ struct Component {
     held: Option<Box<Held>>,
     /// The accounts linked to the component, sorted: whose facts its held ones change.
     accounts: Vec<AccountId>,
-    /// Sessions and tracks, without the person (which can change without the pages changing).
-    #[serde(skip)]
-    cache: OnceLock<Vec<Keyed>>,
 }
 
 impl Component {
-    fn touchpoints(&self, settings: &EngineSettings) -> &[Keyed] {
-        self.cache.get_or_init(|| {
-            let mut out = sessions(
-                self.pages.values(),
-                &settings.touchpoints,
-                &settings.channels,
-            );
-            out.extend(self.tracks.values().cloned());
-            out
-        })
+    /// Sessions and campaign tracks, without the person (the model's [`Touches`] keeps them).
+    fn touchpoints(&self, settings: &EngineSettings) -> Vec<Keyed> {
+        let mut out = sessions(
+            self.pages.values(),
+            &settings.touchpoints,
+            &settings.channels,
+        );
+        out.extend(self.tracks.values().cloned());
+        out
     }
 
     /// Moves `other` in, inserting the smaller map into the larger one.
@@ -186,7 +189,6 @@ impl Component {
         for account in other.accounts {
             self.link(account);
         }
-        self.cache.take();
     }
 
     fn link(&mut self, account: AccountId) {
@@ -244,22 +246,17 @@ pub struct Model {
     usage: UsageStore,
     success: SuccessStore,
     /// The success facts of every account some identity's held facts count for, its own
-    /// merged in; computed on demand and dropped by any change.
+    /// merged in; computed on demand and kept up to date for the accounts whose facts change.
     #[serde(skip)]
-    merged_success: OnceLock<BTreeMap<AccountId, AccountSuccess>>,
+    merged_success: Kept<BTreeMap<AccountId, AccountSuccess>, BTreeSet<AccountId>>,
     /// The product events of every account some identity's held ones count for, its own merged
-    /// in; computed on demand and dropped by any change.
+    /// in; likewise.
     #[serde(skip)]
-    merged_usage: OnceLock<BTreeMap<AccountId, Events>>,
-    /// Every account's touchpoints, computed on demand and dropped by any change.
+    merged_usage: Kept<BTreeMap<AccountId, Events>, BTreeSet<AccountId>>,
+    /// Every touchpoint by whose it is, and the account and visitor journeys; computed on
+    /// demand and kept up to date for the identities, rows and accounts that change.
     #[serde(skip)]
-    journeys: OnceLock<BTreeMap<AccountId, Vec<Touchpoint>>>,
-    /// Every touchpoint and whose it is, likewise.
-    #[serde(skip)]
-    all_touchpoints: OnceLock<(Vec<Touchpoint>, Vec<Owner>)>,
-    /// Unlinked visitors' touchpoints (see [`Model::visitor_journeys`]), likewise.
-    #[serde(skip)]
-    visitors: OnceLock<Vec<Vec<u32>>>,
+    touches: Kept<Touches, TouchChanges>,
     /// The latest instant any applied fact speaks of (see [`Model::data_end`]).
     data_end: Option<Timestamp>,
 }
@@ -280,11 +277,9 @@ impl Model {
             profiles: Profiles::default(),
             usage: UsageStore::default(),
             success: SuccessStore::default(),
-            merged_success: OnceLock::new(),
-            merged_usage: OnceLock::new(),
-            journeys: OnceLock::new(),
-            all_touchpoints: OnceLock::new(),
-            visitors: OnceLock::new(),
+            merged_success: Kept::default(),
+            merged_usage: Kept::default(),
+            touches: Kept::default(),
             data_end: None,
         }
     }
@@ -313,7 +308,7 @@ impl Model {
 
     /// Tickets, survey answers, account-team touches and advocacy per account.
     pub fn success(&self) -> Success<'_> {
-        let merged = self.merged_success.get_or_init(|| {
+        let build = || {
             let mut merged: BTreeMap<AccountId, AccountSuccess> = BTreeMap::new();
             for (&root, component) in &self.components {
                 let Some(held) = component.held.as_ref() else {
@@ -334,8 +329,37 @@ impl Model {
                 }
             }
             merged
-        });
-        Success::new(&self.success, merged)
+        };
+        let update = |merged: &mut BTreeMap<AccountId, AccountSuccess>, changed| {
+            for account in changed {
+                match self.merged_success_of(&account) {
+                    Some(facts) => merged.insert(account, facts),
+                    None => merged.remove(&account),
+                };
+            }
+        };
+        Success::new(&self.success, self.merged_success.get(build, update))
+    }
+
+    /// One account's entry of [`Model::success`]'s merged facts: its own facts with those of
+    /// every identity linked to it that holds any (none if no such identity).
+    fn merged_success_of(&self, account: &AccountId) -> Option<AccountSuccess> {
+        let mut merged: Option<AccountSuccess> = None;
+        for root in self.roots_of(account) {
+            let Some(held) = self.components.get(&root).and_then(|c| c.held.as_ref()) else {
+                continue;
+            };
+            if held.success.is_empty() {
+                continue;
+            }
+            let facts = merged
+                .get_or_insert_with(|| self.success.get(account).cloned().unwrap_or_default());
+            let person = self.ids.person_of_root(root);
+            for theirs in held.success.of(account) {
+                facts.absorb(theirs, person.as_ref().map(PersonId::as_str));
+            }
+        }
+        merged
     }
 
     /// Product usage and activation per account.
@@ -348,7 +372,7 @@ impl Model {
     /// and kept until the next change, since usage is read for every account on every day of
     /// a daily evaluation.
     pub(crate) fn merged_usage(&self) -> &BTreeMap<AccountId, Events> {
-        self.merged_usage.get_or_init(|| {
+        let build = || {
             let mut merged = BTreeMap::new();
             for (&root, component) in &self.components {
                 let Some(held) = component.held.as_ref() else {
@@ -369,7 +393,42 @@ impl Model {
                 events.settle();
             }
             merged
-        })
+        };
+        let update = |merged: &mut BTreeMap<AccountId, Events>, changed| {
+            for account in changed {
+                match self.merged_usage_of(&account) {
+                    Some(events) => merged.insert(account, events),
+                    None => merged.remove(&account),
+                };
+            }
+        };
+        self.merged_usage.get(build, update)
+    }
+
+    /// One account's entry of [`Model::merged_usage`]: its own events with the held ones of
+    /// every identity linked to it (none if no held event is kept).
+    fn merged_usage_of(&self, account: &AccountId) -> Option<Events> {
+        let mut merged = BTreeMap::new();
+        for root in self.roots_of(account) {
+            let Some(held) = self.components.get(&root).and_then(|c| c.held.as_ref()) else {
+                continue;
+            };
+            if held.usage.is_empty() {
+                continue;
+            }
+            let person = self.ids.person_of_root(root);
+            for events in held.usage.of(account) {
+                self.usage.merge_held(
+                    &mut merged,
+                    account,
+                    events,
+                    person.as_ref().map(PersonId::as_str),
+                );
+            }
+        }
+        let mut events = merged.remove(account)?;
+        events.settle();
+        Some(events)
     }
 
     /// Account attributes (accounts.csv and group traits).
@@ -404,11 +463,6 @@ impl Model {
 
     /// Applies one entry of the log.
     pub fn apply(&mut self, entry: &StoredEntry) {
-        self.journeys.take();
-        self.merged_success.take();
-        self.merged_usage.take();
-        self.all_touchpoints.take();
-        self.visitors.take();
         let seq = entry.seq;
         // An account row without `created_at` states no instant (its receipt is not a fact).
         let stated = match &entry.entry.body {
@@ -482,8 +536,8 @@ impl Model {
         if let Some(u) = &m.user_id {
             self.usage.see_user(u.as_str());
         }
-        let user = m.user_id.clone().map(|u| self.ids.see(IdKey::User(u)));
-        let anon = m.anonymous_id.clone().map(|a| self.ids.see(IdKey::Anon(a)));
+        let user = m.user_id.clone().map(|u| self.see_id(IdKey::User(u)));
+        let anon = m.anonymous_id.clone().map(|a| self.see_id(IdKey::Anon(a)));
         if let (Some(u), Some(a)) = (user, anon) {
             self.union(u, a);
         }
@@ -513,15 +567,26 @@ impl Model {
         }
         let Some(main) = main else { return };
         if let Some(email) = m.email() {
-            self.emails.entry(email).or_default().insert(main);
+            if self.emails.entry(email).or_default().insert(main) {
+                // An offline row giving that e-mail may be someone else's now.
+                if let Some(changes) = self.touches.changes() {
+                    changes.owners = true;
+                }
+            }
         }
         if let Some(account) = &account {
-            self.account_links
+            let linked = self
+                .account_links
                 .entry(account.clone())
                 .or_default()
                 .insert(main);
-            // Its held facts now count for the account too (touched above, as it is named).
-            self.component_mut(main).link(account.clone());
+            if linked {
+                // Its held facts now count for the account too (touched above, as it is
+                // named), and its touchpoints are in the account's journey.
+                self.component_mut(main).link(account.clone());
+                self.facts_changed(account);
+                self.touches_changed_at(main);
+            }
         }
         if let (MessageType::Track, Some(event)) = (m.kind, m.event.as_deref()) {
             let id = self.event_names.id(event);
@@ -547,9 +612,12 @@ impl Model {
                     account,
                     facts,
                 };
+                let key = (m.timestamp, m.message_id.clone());
                 let comp = self.component_mut(main);
-                comp.pages.insert((m.timestamp, m.message_id.clone()), view);
-                comp.cache.take();
+                if let btree_map::Entry::Vacant(slot) = comp.pages.entry(key) {
+                    slot.insert(view);
+                    self.touches_changed_at(main);
+                }
             }
             MessageType::Track if marketing::has_campaign(m) => {
                 let facts = page_facts(m, &self.settings.touchpoints);
@@ -565,10 +633,12 @@ impl Model {
                     tiebreak: m.message_id.clone(),
                     touchpoint,
                 };
+                let key = (m.timestamp, m.message_id.clone());
                 let comp = self.component_mut(main);
-                comp.tracks
-                    .insert((m.timestamp, m.message_id.clone()), keyed);
-                comp.cache.take();
+                if let btree_map::Entry::Vacant(slot) = comp.tracks.entry(key) {
+                    slot.insert(keyed);
+                    self.touches_changed_at(main);
+                }
             }
             _ => {}
         }
@@ -600,6 +670,7 @@ impl Model {
                 let facts = self.success.facts_of(account);
                 facts.track(user, event, &m.properties, at, key);
             }
+            self.facts_changed(account);
             return;
         }
         // Ingest refuses a message with neither id, so every message has a sender.
@@ -616,32 +687,85 @@ impl Model {
         self.see_linked(root);
     }
 
-    /// Marks the accounts linked to a component as touched.
+    /// Marks the accounts linked to a component as touched, their facts as changed.
     fn see_linked(&mut self, root: usize) {
         let Some(comp) = self.components.get(&root) else {
             return;
         };
+        let mut usage = self.merged_usage.changes();
+        let mut success = self.merged_success.changes();
         for account in &comp.accounts {
             if !self.touched.contains(account) {
                 self.touched.insert(account.clone());
             }
+            for changed in [&mut usage, &mut success].into_iter().flatten() {
+                changed.insert(account.clone());
+            }
         }
+    }
+
+    /// Records that the account's merged usage and success facts may have changed.
+    fn facts_changed(&mut self, account: &AccountId) {
+        let usage = self.merged_usage.changes();
+        let success = self.merged_success.changes();
+        for changed in [usage, success].into_iter().flatten() {
+            if !changed.contains(account) {
+                changed.insert(account.clone());
+            }
+        }
+    }
+
+    /// Records that the touchpoints, person, name or accounts of `node`'s identity may have
+    /// changed.
+    fn touches_changed_at(&mut self, node: usize) {
+        if let Some(changes) = self.touches.changes() {
+            changes.nodes.insert(node);
+        }
+    }
+
+    /// An id seen in its own role. The first time, it may be its identity's new person or
+    /// smallest anonymous id, which names its touchpoints, may own offline rows, and reads
+    /// held facts as its person's.
+    fn see_id(&mut self, key: IdKey) -> usize {
+        let new = self.ids.lookup(&key).is_none_or(|n| !self.ids.is_seen(n));
+        let node = self.ids.see(key);
+        if new {
+            if let Some(changes) = self.touches.changes() {
+                changes.nodes.insert(node);
+                changes.owners = true;
+            }
+            let root = self.ids.find(node);
+            if self
+                .components
+                .get(&root)
+                .is_some_and(Component::holds_facts)
+            {
+                self.see_linked(root);
+            }
+        }
+        node
     }
 
     fn apply_offline(&mut self, row: &TouchpointRow) {
         // The ids exist (they are people and visitors), but a row links nothing.
         if let Some(u) = &row.user_id {
             self.usage.see_user(u.as_str());
-            self.ids.see(IdKey::User(u.clone()));
+            self.see_id(IdKey::User(u.clone()));
         }
         if let Some(a) = &row.anonymous_id {
-            self.ids.see(IdKey::Anon(a.clone()));
+            self.see_id(IdKey::Anon(a.clone()));
         }
         if let Some(account) = &row.account_id {
             self.see_account(account);
         }
         let content = serde_json::to_string(row).expect("rows serialize");
-        self.offline.insert((row.occurred_at, content), row.clone());
+        let key = (row.occurred_at, content);
+        if !self.offline.contains_key(&key) {
+            if let Some(changes) = self.touches.changes() {
+                changes.rows.push(key.clone());
+            }
+            self.offline.insert(key, row.clone());
+        }
     }
 
     fn component_mut(&mut self, node: usize) -> &mut Component {
@@ -651,13 +775,24 @@ impl Model {
 
     fn union(&mut self, a: usize, b: usize) {
         if let Some(merge) = self.ids.union(a, b) {
+            if let Some(changes) = self.touches.changes() {
+                changes.nodes.extend([merge.kept, merge.absorbed]);
+                changes.owners = true;
+            }
             if let Some(absorbed) = self.components.remove(&merge.absorbed) {
-                let kept = self.components.entry(merge.kept).or_default();
-                kept.absorb(absorbed);
-                if kept.holds_facts() {
-                    // Held facts of either side may now count for the other side's accounts.
-                    self.see_linked(merge.kept);
-                }
+                self.components
+                    .entry(merge.kept)
+                    .or_default()
+                    .absorb(absorbed);
+            }
+            if self
+                .components
+                .get(&merge.kept)
+                .is_some_and(Component::holds_facts)
+            {
+                // Held facts of either side may now count for the other side's accounts, and
+                // be read as another person's.
+                self.see_linked(merge.kept);
             }
         }
     }
@@ -752,52 +887,18 @@ impl Model {
         }
     }
 
-    fn component_keyed(&self, root: usize, out: &mut Vec<Keyed>) {
-        if let Some(comp) = self.components.get(&root) {
-            let person = self.ids.person_of_root(root);
-            out.extend(comp.touchpoints(&self.settings).iter().map(|k| {
-                let mut k = k.clone();
-                k.touchpoint.person = person.clone();
-                k
-            }));
-        }
+    /// Every touchpoint by whose it is, and the journeys: brought up to date with what
+    /// changed since the last read.
+    fn touches(&self) -> &Touches {
+        self.touches.get(
+            || Touches::build(self),
+            |touches, changes| touches.update(self, changes),
+        )
     }
 
-    fn sorted(mut keyed: Vec<Keyed>) -> Vec<Touchpoint> {
-        keyed.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        keyed.into_iter().map(|k| k.touchpoint).collect()
-    }
-
-    /// Every touchpoint, ordered by time, then origin, then message id (or row content), with
-    /// whose each is; computed on demand and kept until the next change.
-    fn touchpoints_and_owners(&self) -> &(Vec<Touchpoint>, Vec<Owner>) {
-        self.all_touchpoints.get_or_init(|| {
-            let mut keyed: Vec<(Keyed, Owner)> = Vec::new();
-            for &root in self.components.keys() {
-                let mut own = Vec::new();
-                self.component_keyed(root, &mut own);
-                keyed.extend(own.into_iter().map(|k| (k, Owner::Identity(root))));
-            }
-            for (key, row) in &self.offline {
-                let owner = self.offline_owner(row);
-                keyed.push((self.offline_keyed(key, row, &owner), owner));
-            }
-            keyed.sort_by(|a, b| a.0.sort_key().cmp(&b.0.sort_key()));
-            // The owners first, then the touchpoints collected in the keyed list's place (an
-            // unzip would hold a second list of them at the peak: 10 MB more for 61,000).
-            let owners = keyed
-                .iter_mut()
-                .map(|(_, owner)| std::mem::replace(owner, Owner::Nobody))
-                .collect();
-            let touchpoints = keyed.into_iter().map(|(k, _)| k.touchpoint).collect();
-            (touchpoints, owners)
-        })
-    }
-
-    /// Every touchpoint, ordered by time, then origin, then message id (or row content);
-    /// computed on demand and kept until the next change.
-    pub fn touchpoints(&self) -> &[Touchpoint] {
-        &self.touchpoints_and_owners().0
+    /// Every touchpoint, in no particular order (sort by `occurred_at` where order matters).
+    pub fn touchpoints(&self) -> impl Iterator<Item = &Touchpoint> {
+        self.touches().keyed().map(|k| &k.touchpoint)
     }
 
     /// The accounts linked to the identity of `root`, sorted.
@@ -820,101 +921,30 @@ impl Model {
     /// The touchpoints of everyone linked to the account, plus offline rows naming it, in
     /// time order.
     pub fn account_touchpoints(&self, account: &AccountId) -> Vec<Touchpoint> {
-        let roots = self.roots_of(account);
-        let mut keyed = Vec::new();
-        for &root in &roots {
-            self.component_keyed(root, &mut keyed);
-        }
-        for (key, row) in &self.offline {
-            let owner = self.offline_owner(row);
-            let linked = matches!(owner, Owner::Identity(r) if roots.contains(&r));
-            if linked || row.account_id.as_ref() == Some(account) {
-                keyed.push(self.offline_keyed(key, row, &owner));
-            }
-        }
-        Self::sorted(keyed)
+        self.account_journeys()
+            .get(account)
+            .cloned()
+            .unwrap_or_default()
     }
 
-    /// Every account's touchpoints (as [`Model::account_touchpoints`] gives them), computed in
-    /// one pass and kept until the next change.
+    /// Every account's touchpoints, each in order of time, then origin, then message id (or
+    /// row content): those of everyone linked to the account and the offline rows naming it.
+    /// An account someone is linked to or a row names has an entry, perhaps empty.
     pub fn account_journeys(&self) -> &BTreeMap<AccountId, Vec<Touchpoint>> {
-        self.journeys.get_or_init(|| {
-            let mut keyed: BTreeMap<AccountId, Vec<Keyed>> = BTreeMap::new();
-            for (&root, component) in &self.components {
-                if component.accounts.is_empty() {
-                    continue;
-                }
-                let mut own = Vec::new();
-                self.component_keyed(root, &mut own);
-                for account in &component.accounts {
-                    keyed
-                        .entry(account.clone())
-                        .or_default()
-                        .extend(own.iter().cloned());
-                }
-            }
-            for (key, row) in &self.offline {
-                let owner = self.offline_owner(row);
-                let mut targets: BTreeSet<&AccountId> = match owner {
-                    Owner::Identity(root) => self.accounts_of_root(root).iter().collect(),
-                    Owner::Prospect(_) | Owner::Nobody => BTreeSet::new(),
-                };
-                if let Some(account) = &row.account_id {
-                    targets.insert(account);
-                }
-                for account in targets {
-                    keyed
-                        .entry(account.clone())
-                        .or_default()
-                        .push(self.offline_keyed(key, row, &owner));
-                }
-            }
-            keyed
-                .into_iter()
-                .map(|(account, list)| (account, Self::sorted(list)))
-                .collect()
-        })
+        self.touches().journeys()
     }
 
     /// The journeys of people, anonymous visitors and prospects (offline rows whose e-mail
-    /// matches no one, SPEC §2.2) linked to no account, as indices into
-    /// [`Model::touchpoints`]: one list per identity (every id linked to it) or prospect, each
-    /// in time order, the lists in order of person, then anonymous id, then prospect e-mail.
-    /// Touchpoints naming an account are in that account's journey instead. Computed on demand
-    /// and kept until the next change.
+    /// matches no one, SPEC §2.2) linked to no account: one per identity (every id linked to
+    /// it) or prospect, each in time order, in order of person, then anonymous id, then
+    /// prospect e-mail. Touchpoints naming an account are in that account's journey instead.
     ///
     /// Why here: grouping millions of touchpoints by who made them is the same work for every
-    /// attribution report, so it is done once per change rather than once per report.
-    pub fn visitor_journeys(&self) -> &[Vec<u32>] {
-        self.visitors.get_or_init(|| {
-            let (all, owners) = self.touchpoints_and_owners();
-            let mut grouped: HashMap<&Owner, Vec<u32>> = HashMap::new();
-            for (i, (t, owner)) in all.iter().zip(owners).enumerate() {
-                let visitor = match owner {
-                    Owner::Identity(root) => self.accounts_of_root(*root).is_empty(),
-                    Owner::Prospect(_) => true,
-                    Owner::Nobody => false,
-                };
-                if visitor && t.account.is_none() {
-                    let index = u32::try_from(i).expect("fewer than 2^32 touchpoints");
-                    grouped.entry(owner).or_default().push(index);
-                }
-            }
-            // Every identity owning a touchpoint holds a seen id, so each list has a `Who`.
-            let mut grouped: Vec<(Who, Vec<u32>)> = grouped
-                .into_iter()
-                .filter_map(|(owner, list)| {
-                    let who = match owner {
-                        Owner::Identity(root) => self.who(*root)?,
-                        Owner::Prospect(email) => Who::Prospect(email.clone()),
-                        Owner::Nobody => return None,
-                    };
-                    Some((who, list))
-                })
-                .collect();
-            grouped.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            grouped.into_iter().map(|(_, list)| list).collect()
-        })
+    /// attribution report, so it is kept with the model and updated for who changed.
+    pub fn visitor_journeys(
+        &self,
+    ) -> impl ExactSizeIterator<Item = impl Iterator<Item = &Touchpoint>> {
+        self.touches().visitors()
     }
 
     /// The first time any of the account's people — everyone linked to it, with every id later
@@ -934,24 +964,20 @@ impl Model {
     }
 
     pub fn summary(&self) -> Summary {
-        Self::summarise(self, self.touchpoints())
-    }
-
-    fn summarise(&self, touchpoints: &[Touchpoint]) -> Summary {
         let mut by_channel = BTreeMap::new();
-        for t in touchpoints {
-            *by_channel.entry(t.channel.clone()).or_insert(0) += 1;
-        }
         // A prospect (an offline row's e-mail matching no one) is a person of its own.
-        let prospects: HashSet<&Email> = touchpoints
-            .iter()
-            .filter_map(|t| t.prospect.as_ref())
-            .collect();
+        let mut prospects: HashSet<&Email> = HashSet::new();
+        let mut touchpoints = 0;
+        for t in self.touchpoints() {
+            *by_channel.entry(t.channel.clone()).or_insert(0) += 1;
+            prospects.extend(&t.prospect);
+            touchpoints += 1;
+        }
         Summary {
             accounts: self.accounts.len() as u64,
             persons: self.ids.persons() + prospects.len() as u64,
             anonymous_ids: self.ids.anonymous_ids(),
-            touchpoints: touchpoints.len() as u64,
+            touchpoints,
             touchpoints_by_channel: by_channel,
         }
     }
@@ -1004,16 +1030,13 @@ impl Model {
                 &b.anonymous_ids,
             ))
         });
-        let touchpoints = self.touchpoints().to_vec();
-        let summary = self.summarise(&touchpoints);
+        let mut keyed: Vec<&Keyed> = self.touches().keyed().collect();
+        keyed.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let touchpoints = keyed.into_iter().map(|k| k.touchpoint.clone()).collect();
+        let summary = self.summary();
         let visitors = self
             .visitor_journeys()
-            .iter()
-            .map(|list| {
-                list.iter()
-                    .map(|&i| touchpoints[i as usize].clone())
-                    .collect()
-            })
+            .map(|list| list.cloned().collect())
             .collect();
         Snapshot {
             identities,

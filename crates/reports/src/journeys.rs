@@ -153,10 +153,8 @@ pub(crate) fn journeys(
             });
         }
     }
-    let all = model.touchpoints();
     for visitor in model.visitor_journeys() {
-        let list = visitor.iter().map(|&i| &all[i as usize]);
-        let touches = touches(list, from, as_of, by, true, &mut states);
+        let touches = touches(visitor, from, as_of, by, true, &mut states);
         if !touches.is_empty() {
             other.push(Journey {
                 touches,

@@ -36,7 +36,7 @@ pub(crate) fn report(model: &Model, params: &ReportParams) -> Result<Report, Rep
             && params.from.is_none_or(|from| t.occurred_at >= from)
             && params.to.is_none_or(|to| t.occurred_at <= to)
     };
-    for t in model.touchpoints().iter().filter(|t| within(t)) {
+    for t in model.touchpoints().filter(|t| within(t)) {
         let group = groups
             .entry(crate::revenue::dimension_str(t, &by))
             .or_default();

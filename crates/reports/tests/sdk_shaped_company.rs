@@ -234,7 +234,6 @@ fn a_company_sending_what_real_sdks_send_has_the_planted_figures() {
     // of an e-mail-only row that matched no one when it arrived, before the identify).
     let prospects: BTreeSet<String> = model
         .touchpoints()
-        .iter()
         .filter_map(|t| t.prospect.as_ref().map(|e| e.to_string()))
         .collect();
     for email in &input.prospects {
@@ -246,7 +245,6 @@ fn a_company_sending_what_real_sdks_send_has_the_planted_figures() {
     // Every re-landing starts a session of its own.
     let starts: BTreeSet<i64> = model
         .touchpoints()
-        .iter()
         .map(|t| t.occurred_at.millis())
         .collect();
     for at in &input.relandings {

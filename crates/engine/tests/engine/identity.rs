@@ -17,7 +17,7 @@ fn alias_links_an_anonymous_id_to_a_user() {
             .entry(),
         Msg::alias("al1", "a1").user("u1").entry(),
     ]);
-    let tps = m.touchpoints();
+    let tps = m.snapshot().touchpoints;
     assert_eq!(tps[0].person.as_ref().map(|p| p.as_str()), Some("u1"));
     let s = m.summary();
     assert_eq!((s.persons, s.anonymous_ids), (1, 1));
@@ -52,7 +52,10 @@ fn any_message_with_both_ids_links_them() {
             .entry(),
     ]);
     assert_eq!(
-        m.touchpoints()[0].person.as_ref().map(|p| p.as_str()),
+        m.snapshot().touchpoints[0]
+            .person
+            .as_ref()
+            .map(|p| p.as_str()),
         Some("u1")
     );
 }
@@ -83,7 +86,7 @@ fn two_users_with_one_email_stay_two_people() {
     assert_eq!(person(&m, "u1").as_deref(), Some("u1"));
     assert_eq!(person(&m, "u2").as_deref(), Some("u2"));
     // The offline row finds the smallest person with the e-mail.
-    let tps = m.touchpoints();
+    let tps = m.snapshot().touchpoints;
     assert_eq!(tps.len(), 1);
     assert_eq!(tps[0].origin, TouchpointOrigin::Offline);
     assert_eq!(tps[0].channel, "events");
@@ -115,7 +118,8 @@ fn offline_rows_find_their_person_by_user_then_anonymous_id() {
         .entry(),
     ]);
     let persons: Vec<_> = m
-        .touchpoints()
+        .snapshot()
+        .touchpoints
         .iter()
         .map(|t| t.person.as_ref().map(|p| p.as_str().to_owned()))
         .collect();
@@ -126,20 +130,14 @@ fn offline_rows_find_their_person_by_user_then_anonymous_id() {
     // The row's user id is a person in its own right; the row links nothing. The e-mail that
     // matches no one is a prospect, a person too.
     assert_eq!(m.summary().persons, 3);
-    let prospect = m.touchpoints()[2].prospect.as_ref().map(|e| e.as_str());
-    assert_eq!(prospect, Some("nobody@x.io"));
+    let prospect = m.snapshot().touchpoints[2].prospect.clone();
+    assert_eq!(prospect.as_ref().map(|e| e.as_str()), Some("nobody@x.io"));
 }
 
 /// Each visitor journey as the channels of its touchpoints.
 fn visitor_channels(m: &tenure_engine::Model) -> Vec<Vec<String>> {
-    let all = m.touchpoints();
     m.visitor_journeys()
-        .iter()
-        .map(|list| {
-            list.iter()
-                .map(|&i| all[i as usize].channel.clone())
-                .collect()
-        })
+        .map(|list| list.map(|t| t.channel.clone()).collect())
         .collect()
 }
 
@@ -200,7 +198,7 @@ fn a_prospect_who_gives_the_email_later_joins_that_persons_account_journey() {
     assert_eq!(journey[0].person.as_ref().map(|p| p.as_str()), Some("u7"));
     assert_eq!(journey[0].prospect, None);
     assert_eq!(m.account_journeys()[&account("acct_7")], journey);
-    assert!(m.visitor_journeys().is_empty());
+    assert_eq!(m.visitor_journeys().len(), 0);
     // No longer a prospect: u7 is the one person.
     assert_eq!(m.summary().persons, 1);
 }
@@ -222,7 +220,7 @@ fn an_email_given_by_an_anonymous_visitor_finds_the_offline_row() {
         .entry(),
     ]);
     assert_eq!(visitor_channels(&m), [vec!["direct", "events"]]);
-    let row = &m.touchpoints()[1];
+    let row = &m.snapshot().touchpoints[1];
     assert_eq!(row.anonymous_id.as_ref().map(|a| a.as_str()), Some("a2"));
     assert_eq!(row.prospect, None);
 }

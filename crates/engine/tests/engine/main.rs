@@ -4,6 +4,7 @@
 
 mod channels;
 mod identity;
+mod kept;
 mod milestones;
 mod replay;
 mod sessions;

@@ -329,3 +329,29 @@ proptest! {
         prop_assert_eq!(restored.data_end(), full.data_end());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The model keeps what it derives across entries and brings it up to date from what each
+    /// entry changed: whenever it is read, it must show exactly what a model built from the
+    /// entries so far shows. The reads skip entries in different rhythms, so that changes pile
+    /// up between the reads of one derived value and not of another.
+    #[test]
+    fn reads_between_entries_see_exactly_the_entries_so_far((_, shuffled, rhythm) in case()) {
+        let mut live = model(&[]);
+        for (i, e) in shuffled.iter().enumerate() {
+            live.apply(e);
+            let fresh = model(&shuffled[..=i]);
+            if (i + rhythm) % 2 == 0 {
+                prop_assert_eq!(live.snapshot(), fresh.snapshot(), "after entry {}", i);
+            }
+            if (i + rhythm) % 3 == 0 {
+                prop_assert_eq!(activity(&live), activity(&fresh), "after entry {}", i);
+            }
+        }
+        let all = model(&shuffled);
+        prop_assert_eq!(live.snapshot(), all.snapshot());
+        prop_assert_eq!(activity(&live), activity(&all));
+    }
+}

@@ -102,7 +102,7 @@ fn a_reload_of_the_landing_url_does_not() {
             .referrer(EMAIL_URL)
             .entry(),
     ]);
-    let tps = m.touchpoints();
+    let tps = m.snapshot().touchpoints;
     assert_eq!(tps.len(), 1, "{tps:?}");
     assert_eq!(tps[0].landing_url.as_deref(), Some(EMAIL_URL));
     assert_eq!(tps[0].referrer_host.as_deref(), Some("mail.google.com"));
@@ -139,16 +139,18 @@ fn the_same_landing_url_from_another_external_referrer_is_a_new_session() {
         ["organic_search", "organic_search", "referral"]
     );
     let referrers: Vec<_> = m
-        .touchpoints()
-        .iter()
-        .map(|t| t.referrer_host.as_deref().unwrap())
+        .snapshot()
+        .touchpoints
+        .into_iter()
+        .map(|t| t.referrer_host.unwrap())
         .collect();
     assert_eq!(
         referrers,
         ["www.google.com", "www.bing.com", "news.ycombinator.com"]
     );
     let starts: Vec<_> = m
-        .touchpoints()
+        .snapshot()
+        .touchpoints
         .iter()
         .map(|t| t.occurred_at.millis() - crate::support::t0())
         .collect();
@@ -169,9 +171,10 @@ fn the_same_landing_url_with_a_campaign_the_landing_page_lacked_is_a_new_session
             .entry(),
     ]);
     let campaigns: Vec<_> = m
-        .touchpoints()
-        .iter()
-        .map(|t| t.campaign.as_deref().unwrap())
+        .snapshot()
+        .touchpoints
+        .into_iter()
+        .map(|t| t.campaign.unwrap())
         .collect();
     assert_eq!(campaigns, ["march", "april"]);
 }
@@ -197,7 +200,7 @@ fn a_late_page_is_placed_by_its_time() {
         view("m2", 10 * MINUTE, "https://www.acme.io/pricing").entry(),
         view("m1", 0, EMAIL_URL).entry(),
     ]);
-    let tps = m.touchpoints();
+    let tps = m.snapshot().touchpoints;
     assert_eq!(tps.len(), 1);
     assert_eq!(tps[0].channel, "email");
     assert_eq!(tps[0].occurred_at.millis(), crate::support::t0());
@@ -220,7 +223,7 @@ fn pages_on_excluded_hosts_never_form_touchpoints() {
                 .entry(),
         ],
     );
-    let tps = m.touchpoints();
+    let tps = m.snapshot().touchpoints;
     assert_eq!(tps.len(), 1, "{tps:?}");
     assert_eq!(tps[0].anonymous_id.as_ref().map(|a| a.as_str()), Some("a2"));
 }
@@ -319,7 +322,7 @@ fn a_track_with_a_campaign_is_a_touchpoint_of_its_own() {
             .url(EMAIL_URL)
             .entry(),
     ]);
-    let tps = m.touchpoints();
+    let tps = m.snapshot().touchpoints;
     assert_eq!(tps.len(), 1, "{tps:?}");
     assert_eq!(tps[0].origin, TouchpointOrigin::CampaignTrack);
     assert_eq!(tps[0].channel, "paid_social");

@@ -186,7 +186,8 @@ pub fn account(id: &str) -> AccountId {
 
 pub fn channels(model: &Model) -> Vec<String> {
     model
-        .touchpoints()
+        .snapshot()
+        .touchpoints
         .iter()
         .map(|t| t.channel.clone())
         .collect()
