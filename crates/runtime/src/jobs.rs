@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tenure_store::Store;
 
-use crate::Live;
+use crate::{Clock, Live, Scheduler};
 
 /// How often a running server looks for entries other processes appended.
 pub const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
@@ -17,49 +17,122 @@ pub const RECORD_HISTORY_EVERY: Duration = Duration::from_secs(10 * 60);
 /// recompute their account's at once).
 pub const REFRESH_STATUSES_EVERY: Duration = Duration::from_secs(15 * 60);
 
-/// Starts the periodic jobs on the current tokio runtime; they run until it shuts down.
-pub fn spawn(live: Arc<Live>, store: Arc<dyn Store>) {
-    let tail_store = store.clone();
-    let tail_live = live.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(CATCH_UP_EVERY);
-        loop {
-            tick.tick().await;
-            let store = tail_store.clone();
-            let live = tail_live.clone();
-            match tokio::task::spawn_blocking(move || live.catch_up(store.as_ref())).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => tracing::info!(entries = n, "applied entries appended elsewhere"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "catching up with the log failed"),
-                Err(e) => tracing::warn!(error = %e, "catch-up task failed"),
-            }
+/// Starts the periodic jobs of a server over `live` and `store`: the catch-up and the history
+/// at once, the refresh a period from now (statuses were just computed). They run until the
+/// returned scheduler stops.
+pub fn start(live: &Arc<Live>, store: &Arc<dyn Store>, clock: Arc<dyn Clock>) -> Scheduler {
+    let mut scheduler = Scheduler::new(clock);
+    let (tail_live, tail_store) = (Arc::clone(live), Arc::clone(store));
+    scheduler.every("catch-up", CATCH_UP_EVERY, Duration::ZERO, move || {
+        let entries = tail_live.catch_up(tail_store.as_ref())?;
+        if entries > 0 {
+            tracing::info!(entries, "applied entries appended elsewhere");
         }
+        Ok(())
     });
-    let history_live = live.clone();
-    let history_store = store;
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(RECORD_HISTORY_EVERY);
-        loop {
-            tick.tick().await;
-            let (live, store) = (history_live.clone(), history_store.clone());
-            match tokio::task::spawn_blocking(move || live.record_history(store.as_ref())).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => tracing::info!(days = n, "recorded daily health history"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "recording health history failed"),
-                Err(e) => tracing::warn!(error = %e, "history task failed"),
-            }
+    let (history_live, history_store) = (Arc::clone(live), Arc::clone(store));
+    scheduler.every("history", RECORD_HISTORY_EVERY, Duration::ZERO, move || {
+        let days = history_live.record_history(history_store.as_ref())?;
+        if days > 0 {
+            tracing::info!(days, "recorded daily health history");
         }
+        Ok(())
     });
-    let refresh_live = live;
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(REFRESH_STATUSES_EVERY);
-        tick.tick().await; // the first tick is immediate; statuses were just computed
-        loop {
-            tick.tick().await;
-            let live = refresh_live.clone();
-            if let Err(e) = tokio::task::spawn_blocking(move || live.refresh_statuses()).await {
-                tracing::warn!(error = %e, "refreshing account statuses failed");
-            }
+    let refresh_live = Arc::clone(live);
+    scheduler.every(
+        "status-refresh",
+        REFRESH_STATUSES_EVERY,
+        REFRESH_STATUSES_EVERY,
+        move || {
+            refresh_live.refresh_statuses();
+            Ok(())
+        },
+    );
+    scheduler
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use tenure_config::Config;
+    use tenure_core::{
+        AccountId, Currency, Entry, EntryBody, Money, Source, SubscriptionRow, Timestamp,
+        WorkspaceId,
+    };
+    use tenure_store::SqliteStore;
+
+    use super::*;
+    use crate::{ManualClock, StatusKeeping};
+
+    /// Only a guard against a hang: every wait below ends as soon as the job has run.
+    const GUARD: Duration = Duration::from_secs(60);
+
+    fn paying(account: &str) -> Entry {
+        Entry {
+            workspace: WorkspaceId::default_workspace(),
+            source: Source::Import,
+            received_at: Timestamp::from_millis(0),
+            body: EntryBody::Subscription(SubscriptionRow {
+                account_id: AccountId::parse(account).unwrap(),
+                effective_at: Timestamp::parse("2025-03-01T00:00:00Z").unwrap(),
+                mrr: Money::new(10_000, Currency::USD),
+                plan: None,
+                seats: None,
+            }),
         }
-    });
+    }
+
+    /// The catch-up applies what another process appends, and the refresh rescores every
+    /// account once its period has passed on the clock; each is seen through the statuses it
+    /// announces.
+    #[test]
+    fn the_jobs_catch_up_and_refresh_on_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+        let clock = Arc::new(ManualClock::new(
+            Timestamp::parse("2025-04-01T00:00:00Z").unwrap(),
+        ));
+        let live = Arc::new(Live::empty(Config::default().engine()));
+        let (tx, heard) = mpsc::channel();
+        let tx = std::sync::Mutex::new(tx);
+        live.keep_statuses(StatusKeeping {
+            settings: Config::default().report_settings(),
+            clock: clock.clone(),
+            observer: Some(Box::new(move |_, s| {
+                let _ = tx
+                    .lock()
+                    .unwrap()
+                    .send((s.account.as_str().to_owned(), s.as_of));
+            })),
+        })
+        .unwrap();
+        // Appended before the jobs start: the first catch-up runs at once.
+        store.append(vec![paying("a")]).unwrap();
+        let mut jobs = start(&live, &store, clock.clone());
+        let at_start = Timestamp::parse("2025-04-01T00:00:00Z").unwrap();
+        assert_eq!(heard.recv_timeout(GUARD).unwrap(), ("a".into(), at_start));
+        store.append(vec![paying("b")]).unwrap();
+        clock.advance(CATCH_UP_EVERY);
+        jobs.wake();
+        let (account, _) = heard.recv_timeout(GUARD).unwrap();
+        assert_eq!(account, "b");
+
+        clock.advance(REFRESH_STATUSES_EVERY);
+        jobs.wake();
+        let mut refreshed: Vec<(String, Timestamp)> = Vec::new();
+        let later = at_start
+            .plus_millis(CATCH_UP_EVERY.as_millis() as i64)
+            .plus_millis(REFRESH_STATUSES_EVERY.as_millis() as i64);
+        while refreshed.len() < 2 {
+            let heard = heard.recv_timeout(GUARD).unwrap();
+            // Catch-ups find nothing new, so only the refresh announces statuses now.
+            assert_eq!(heard.1, later, "{heard:?}");
+            refreshed.push(heard);
+        }
+        refreshed.sort();
+        assert_eq!(refreshed[0].0, "a");
+        assert_eq!(refreshed[1].0, "b");
+        jobs.stop();
+    }
 }

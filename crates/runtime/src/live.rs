@@ -26,6 +26,8 @@ use tenure_health::DAY_MS;
 use tenure_reports::{account_status, daily_health, AccountStatus, ReportError, ReportSettings};
 use tenure_store::{HealthDay, LogPage, Store, StoreError, Unreadable};
 
+use crate::Clock;
+
 /// Entries read from the log per page while replaying.
 const REPLAY_PAGE: usize = 10_000;
 /// Accounts whose daily history is computed per turn of the read lock.
@@ -119,7 +121,7 @@ pub type StatusObserver = Box<dyn Fn(&WorkspaceId, &AccountStatus) + Send + Sync
 /// and who is told of each new status.
 pub struct StatusKeeping {
     pub settings: ReportSettings,
-    pub clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    pub clock: Arc<dyn Clock>,
     pub observer: Option<StatusObserver>,
 }
 
@@ -130,11 +132,11 @@ impl std::fmt::Debug for StatusKeeping {
 }
 
 impl StatusKeeping {
-    /// Scores with `settings` at the wall-clock time, telling no one.
-    pub fn new(settings: ReportSettings) -> Self {
+    /// Scores with `settings` at the clock's now, telling no one.
+    pub fn new(settings: ReportSettings, clock: Arc<dyn Clock>) -> Self {
         Self {
             settings,
-            clock: Box::new(|| Timestamp::from_datetime(chrono::Utc::now())),
+            clock,
             observer: None,
         }
     }
@@ -330,7 +332,7 @@ impl Live {
         if touched.is_empty() {
             return;
         }
-        let now = (keeping.clock)();
+        let now = keeping.clock.now();
         for account in touched {
             match keeping.status(stages, &state.model, &account, now) {
                 Some(status) => {
@@ -353,7 +355,7 @@ impl Live {
         let Some((keeping, stages)) = self.statuses.get() else {
             return 0;
         };
-        let now = (keeping.clock)();
+        let now = keeping.clock.now();
         let fresh: Vec<(WorkspaceId, Vec<(AccountId, AccountStatus)>)> = {
             let workspaces = self.workspaces.read().expect("live lock");
             workspaces
@@ -405,7 +407,7 @@ impl Live {
         let Some((keeping, stages)) = self.statuses.get() else {
             return Ok(0);
         };
-        let now = (keeping.clock)();
+        let now = keeping.clock.now();
         let until = Timestamp::from_millis(now.millis().div_euclid(DAY_MS) * DAY_MS - 1);
         let version = keeping.settings.history_version();
         let never = Timestamp::from_millis(i64::MIN / 4);

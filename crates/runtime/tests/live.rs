@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use tenure_config::Config;
 use tenure_core::WorkspaceId;
-use tenure_runtime::Live;
+use tenure_runtime::{Live, ManualClock};
 use tenure_store::{SqliteStore, Store};
 
 #[test]
@@ -163,7 +163,7 @@ proptest! {
         let live = Live::empty(config.engine());
         let keeping = || tenure_runtime::StatusKeeping {
             settings: config.report_settings(),
-            clock: Box::new(|| tenure_core::Timestamp::parse("2025-06-30T00:00:00Z").unwrap()),
+            clock: Arc::new(ManualClock::new(tenure_core::Timestamp::parse("2025-06-30T00:00:00Z").unwrap())),
             observer: None,
         };
         live.keep_statuses(keeping()).unwrap();
@@ -205,17 +205,12 @@ fn the_daily_health_history_is_stored_and_catches_up() {
     let config = Config::default();
     let settings = config.report_settings();
     let live = Live::empty(config.engine());
-    let now = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(
-        tenure_core::Timestamp::parse("2025-03-10T15:00:00Z")
-            .unwrap()
-            .millis(),
+    let clock = Arc::new(ManualClock::new(
+        tenure_core::Timestamp::parse("2025-03-10T15:00:00Z").unwrap(),
     ));
-    let clock = std::sync::Arc::clone(&now);
     live.keep_statuses(tenure_runtime::StatusKeeping {
         settings: settings.clone(),
-        clock: Box::new(move || {
-            tenure_core::Timestamp::from_millis(clock.load(std::sync::atomic::Ordering::SeqCst))
-        }),
+        clock: clock.clone(),
         observer: None,
     })
     .unwrap();
@@ -278,7 +273,7 @@ fn the_daily_health_history_is_stored_and_catches_up() {
 
     // Nothing new the same day; the next day adds a's 10th only.
     assert_eq!(live.record_history(&store).unwrap(), 0);
-    now.fetch_add(86_400_000, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(std::time::Duration::from_secs(86_400));
     assert_eq!(live.record_history(&store).unwrap(), 1);
     assert_eq!(
         store
@@ -322,7 +317,9 @@ fn after_a_replay_an_entry_rescores_only_its_account() {
     let log = std::sync::Arc::clone(&heard);
     live.keep_statuses(tenure_runtime::StatusKeeping {
         settings: config.report_settings(),
-        clock: Box::new(|| tenure_core::Timestamp::parse("2025-02-01T00:00:00Z").unwrap()),
+        clock: Arc::new(ManualClock::new(
+            tenure_core::Timestamp::parse("2025-02-01T00:00:00Z").unwrap(),
+        )),
         observer: Some(Box::new(move |_, s| {
             log.lock().unwrap().push(s.account.as_str().to_owned())
         })),

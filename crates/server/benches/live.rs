@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use tenure_config::Config;
 use tenure_core::{Timestamp, WorkspaceId};
-use tenure_runtime::{Live, StatusKeeping};
+use tenure_runtime::{Live, StatusKeeping, SystemClock};
 use tenure_server::{AppState, Application};
 use tenure_store::{Scope, Store};
 
@@ -85,7 +85,7 @@ fn main() {
     let t = Instant::now();
     live.keep_statuses(StatusKeeping {
         settings: config.report_settings(),
-        clock: Box::new(|| Timestamp::from_datetime(chrono::Utc::now())),
+        clock: Arc::new(SystemClock),
         observer: Some(Box::new(move |_, status| {
             let at = Instant::now();
             if let Some(last) = status.last_activity {

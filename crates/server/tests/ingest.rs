@@ -462,7 +462,9 @@ async fn an_event_updates_its_accounts_status_at_once() {
     let log = Arc::clone(&heard);
     live.keep_statuses(tenure_runtime::StatusKeeping {
         settings: Config::default().report_settings(),
-        clock: Box::new(|| tenure_core::Timestamp::parse("2025-04-15T00:00:00Z").unwrap()),
+        clock: Arc::new(tenure_runtime::ManualClock::new(
+            tenure_core::Timestamp::parse("2025-04-15T00:00:00Z").unwrap(),
+        )),
         observer: Some(Box::new(move |_, status| {
             log.lock()
                 .unwrap()
