@@ -1,25 +1,60 @@
 //! The behaviour every [`Store`] backend must show, as one suite of checks.
 //!
-//! A backend's tests call [`run_all`] with a function that makes a fresh, empty store; each
-//! check panics with a message naming what broke.
+//! A backend's tests instantiate the suite with [`conformance_tests!`](crate::conformance_tests),
+//! giving it a function that makes a fresh, empty store (and whatever must outlive it, such as
+//! its temporary directory); that expands to one `#[test]` per check, so a failure names the
+//! check. Each check panics with a message naming what broke.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tenure_core::{
     AccountId, AccountRow, Entry, EntryBody, MessageType, SegmentMessage, Source, Timestamp,
     WorkspaceId,
 };
 
-use crate::{Scope, Store};
+use crate::{Scope, Store, StoreError};
 
-/// Runs every check, each on a new store from `fresh`.
-pub fn run_all<S: Store>(fresh: impl Fn() -> S) {
-    appends_in_sequence_and_reads_back(&fresh());
-    duplicates_are_skipped_across_and_within_calls(&fresh());
-    workspaces_are_isolated(&fresh());
-    read_log_pages(&fresh());
-    counts_by_kind_and_source(&fresh());
-    keys_are_scoped_and_hashed(&fresh());
-    keys_are_listed_and_revoked(&fresh());
-    health_history_is_replaced_by_day_and_version(&fresh());
+/// One `#[test]` per conformance check, in a module `conformance`, each on a fresh store.
+///
+/// `$fresh` is a closure returning `(keep, store)`: a new, empty store and what must live as
+/// long as it (its temporary directory or test database; `()` if nothing), dropped after it.
+///
+/// ```ignore
+/// tenure_store::conformance_tests!(|| {
+///     let dir = tempfile::tempdir().unwrap();
+///     let store = SqliteStore::open_dir(dir.path()).unwrap();
+///     (dir, store)
+/// });
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh:expr) => {
+        $crate::conformance_tests!(@each $fresh;
+            appends_in_sequence_and_reads_back,
+            duplicates_are_skipped_across_and_within_calls,
+            workspaces_are_isolated,
+            read_log_pages,
+            counts_by_kind_and_source,
+            keys_are_scoped_and_hashed,
+            keys_are_listed_and_revoked,
+            health_history_is_replaced_by_day_and_version,
+            stable_through_covers_acknowledged_appends,
+            a_tail_through_stable_sees_every_entry_once,
+        );
+    };
+    (@each $fresh:expr; $($check:ident),+ $(,)?) => {
+        mod conformance {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $check() {
+                    let (_keep, store) = ($fresh)();
+                    $crate::conformance::$check(&store);
+                }
+            )+
+        }
+    };
 }
 
 fn workspace(name: &str) -> WorkspaceId {
@@ -70,7 +105,8 @@ fn account_row(ws: &str, id: &str) -> Entry {
     }
 }
 
-fn appends_in_sequence_and_reads_back(store: &impl Store) {
+/// Appends get increasing seqs, read back in append order, entries unchanged.
+pub fn appends_in_sequence_and_reads_back(store: &dyn Store) {
     let first = store
         .append(vec![track("default", "m1", 10), track("default", "m2", 20)])
         .expect("append");
@@ -104,7 +140,8 @@ fn appends_in_sequence_and_reads_back(store: &impl Store) {
     );
 }
 
-fn duplicates_are_skipped_across_and_within_calls(store: &impl Store) {
+/// An entry whose natural key is already in its workspace, or earlier in the call, is a duplicate.
+pub fn duplicates_are_skipped_across_and_within_calls(store: &dyn Store) {
     store
         .append(vec![track("default", "m1", 10)])
         .expect("append");
@@ -136,7 +173,8 @@ fn duplicates_are_skipped_across_and_within_calls(store: &impl Store) {
     assert_eq!(log.len(), 3);
 }
 
-fn workspaces_are_isolated(store: &impl Store) {
+/// Each workspace has its own log and natural keys; `workspaces` lists those with entries.
+pub fn workspaces_are_isolated(store: &dyn Store) {
     store
         .append(vec![track("alpha", "m1", 1), track("beta", "m1", 1)])
         .expect("the same messageId in two workspaces is two entries");
@@ -165,7 +203,8 @@ fn workspaces_are_isolated(store: &impl Store) {
     assert_eq!(names, [workspace("alpha"), workspace("beta")]);
 }
 
-fn read_log_pages(store: &impl Store) {
+/// The log reads in pages after a seq, and `log_seqs` gives the same seqs.
+pub fn read_log_pages(store: &dyn Store) {
     let entries = (0..25)
         .map(|i| track("default", &format!("m{i}"), i))
         .collect();
@@ -188,7 +227,8 @@ fn read_log_pages(store: &impl Store) {
     assert_eq!(seen, 25);
 }
 
-fn counts_by_kind_and_source(store: &impl Store) {
+/// Entries are counted by kind and source, sorted.
+pub fn counts_by_kind_and_source(store: &dyn Store) {
     store
         .append(vec![
             track("default", "m1", 1),
@@ -204,7 +244,8 @@ fn counts_by_kind_and_source(store: &impl Store) {
     assert_eq!(flat, [("account", "import", 1), ("track", "http", 2)]);
 }
 
-fn keys_are_scoped_and_hashed(store: &impl Store) {
+/// A key finds its workspace and scope; the store keeps no secret.
+pub fn keys_are_scoped_and_hashed(store: &dyn Store) {
     let ws = workspace("default");
     let write = store.create_key(&ws, Scope::Write).expect("create");
     let read = store.create_key(&ws, Scope::Read).expect("create");
@@ -225,7 +266,8 @@ fn keys_are_scoped_and_hashed(store: &impl Store) {
     );
 }
 
-fn keys_are_listed_and_revoked(store: &impl Store) {
+/// Keys are listed oldest first and revoked by prefix or secret, within their workspace only.
+pub fn keys_are_listed_and_revoked(store: &dyn Store) {
     let ws = workspace("default");
     let other = workspace("other");
     let write = store.create_key(&ws, Scope::Write).expect("create");
@@ -277,7 +319,8 @@ fn health_day(account: &str, day: i64, version: &str, score: f64) -> crate::Heal
     }
 }
 
-fn health_history_is_replaced_by_day_and_version(store: &impl Store) {
+/// A stored day is replaced by a later write of the same account, day and version.
+pub fn health_history_is_replaced_by_day_and_version(store: &dyn Store) {
     let ws = workspace("default");
     let other = workspace("other");
     let days: Vec<_> = (0..5_000)
@@ -324,4 +367,116 @@ fn health_history_is_replaced_by_day_and_version(store: &impl Store) {
         .expect("none")
         .is_empty());
     assert_eq!(store.health_days(&other, "b").expect("isolated"), []);
+}
+
+/// The tailing contract's promise to a quiet log (see [`Store::stable_through`]): once no
+/// append is in flight, every acknowledged entry is at or below `stable_through`, which never
+/// goes back, and a later append gets a seq above it.
+pub fn stable_through_covers_acknowledged_appends(store: &dyn Store) {
+    let empty = store.stable_through().expect("stable_through");
+    let first = store
+        .append(vec![track("default", "m1", 1), track("other", "m1", 1)])
+        .expect("append");
+    assert!(
+        first.stored.iter().all(|e| e.seq > empty),
+        "above what was stable before"
+    );
+    let stable = store.stable_through().expect("stable_through");
+    assert!(
+        first.stored.iter().all(|e| e.seq <= stable),
+        "an acknowledged append is at or below stable_through once none is in flight: {stable} {:?}",
+        first.stored
+    );
+    let second = store
+        .append(vec![track("default", "m2", 2)])
+        .expect("append");
+    assert!(second.stored[0].seq > stable, "a later entry is above it");
+    assert!(store.stable_through().expect("stable_through") >= second.stored[0].seq);
+    assert_eq!(
+        store.log_seqs(&workspace("default"), 0, 10).expect("seqs"),
+        [first.stored[0].seq, second.stored[0].seq]
+    );
+}
+
+/// The tailing contract under concurrent appends: a reader that reads each workspace only
+/// through `stable_through` (read before the page), then takes that as its position, sees every
+/// entry exactly once and in seq order. A backend where seq order is not commit order passes
+/// only if `stable_through` stays below the seqs still in flight.
+pub fn a_tail_through_stable_sees_every_entry_once(store: &dyn Store) {
+    const WRITERS: usize = 4;
+    const BATCHES: usize = 25;
+    const PER_BATCH: usize = 8;
+    const PAGE: usize = 16;
+    let ws = workspace("default");
+    let appending_done = AtomicBool::new(false);
+    let (mut acknowledged, tailed) = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                s.spawn(move || {
+                    let mut seqs = Vec::new();
+                    for b in 0..BATCHES {
+                        let batch: Vec<Entry> = (0..PER_BATCH)
+                            .map(|i| track("default", &format!("w{w}-b{b}-m{i}"), 1))
+                            .collect();
+                        loop {
+                            match store.append(batch.clone()) {
+                                Ok(a) => {
+                                    seqs.extend(a.stored.iter().map(|e| e.seq));
+                                    break;
+                                }
+                                Err(StoreError::Busy) => std::thread::yield_now(),
+                                Err(e) => panic!("append: {e}"),
+                            }
+                        }
+                    }
+                    seqs
+                })
+            })
+            .collect();
+        let tailer = s.spawn(|| {
+            let (mut position, mut seen) = (0, Vec::new());
+            loop {
+                // Read before `stable_through`: a pass begun after the last append covers it.
+                let last_pass = appending_done.load(Ordering::SeqCst);
+                let stable = store.stable_through().expect("stable_through");
+                loop {
+                    let page = store.read_log(&ws, position, PAGE).expect("read");
+                    assert!(page.unreadable.is_empty(), "{:?}", page.unreadable);
+                    let full = page.entries.len() == PAGE;
+                    let below: Vec<i64> = page
+                        .entries
+                        .iter()
+                        .map(|e| e.seq)
+                        .filter(|&seq| seq <= stable)
+                        .collect();
+                    let more = full && below.len() == PAGE;
+                    if let Some(&last) = below.last() {
+                        position = last;
+                    }
+                    seen.extend(below);
+                    if !more {
+                        break;
+                    }
+                }
+                position = position.max(stable);
+                if last_pass {
+                    return seen;
+                }
+                std::thread::yield_now();
+            }
+        });
+        let acknowledged: Vec<i64> = writers
+            .into_iter()
+            .flat_map(|w| w.join().expect("writer"))
+            .collect();
+        appending_done.store(true, Ordering::SeqCst);
+        (acknowledged, tailer.join().expect("tailer"))
+    });
+    assert!(
+        tailed.windows(2).all(|w| w[0] < w[1]),
+        "a tail sees entries in seq order, each once"
+    );
+    acknowledged.sort_unstable();
+    assert_eq!(acknowledged.len(), WRITERS * BATCHES * PER_BATCH);
+    assert_eq!(tailed, acknowledged, "a tail sees every acknowledged entry");
 }

@@ -514,6 +514,15 @@ impl Store for SqliteStore {
         Ok(seqs.collect::<Result<_, _>>()?)
     }
 
+    fn stable_through(&self) -> Result<i64, StoreError> {
+        // One writer at a time (this process's writer thread, or another process holding
+        // SQLite's write lock) assigns seqs inside its transaction and commits before the next
+        // begins, so the highest visible seq has every lower one visible beneath it.
+        let conn = self.reader.lock().expect("reader lock");
+        let mut stmt = conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM log")?;
+        Ok(stmt.query_row([], |row| row.get(0))?)
+    }
+
     fn workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
         let conn = self.reader.lock().expect("reader lock");
         // The log's workspaces by skipping along its (workspace, seq) index, one seek per
@@ -729,5 +738,64 @@ impl Store for SqliteStore {
             ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(describe_sqlite(&e))
+    }
+}
+
+/// SQLite's message once (its error type repeats it through its source), with what to do for
+/// the failures an operator can fix.
+fn describe_sqlite(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode;
+    let rusqlite::Error::SqliteFailure(failure, message) = e else {
+        return format!("database error: {e}");
+    };
+    let detail = message.clone().unwrap_or_else(|| failure.to_string());
+    let hint = match failure.code {
+        ErrorCode::DiskFull => "the disk holding the data directory is full: free space, then retry",
+        ErrorCode::ReadOnly => "the database cannot be written (read-only file, directory or disk)",
+        ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
+            "the database file cannot be opened: check that the data directory exists and this user may read and write it"
+        }
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+            "another process holds the database locked; retry shortly"
+        }
+        ErrorCode::NotADatabase => "the file is not a tenure database",
+        ErrorCode::DatabaseCorrupt => "the database file is damaged: restore it from a backup",
+        ErrorCode::SystemIoFailure => "the disk failed to read or write the database",
+        _ => return format!("database error: {detail}"),
+    };
+    format!("{hint} ({detail})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12: "database error: database or disk is full: database or disk is full: Error
+    /// code 13: …" at start-up on a full disk. Now: what to do, then SQLite's words once.
+    #[test]
+    fn sqlite_failures_say_what_to_do_once() {
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full".to_owned()),
+        );
+        let text = StoreError::from(full).to_string();
+        assert_eq!(
+            text,
+            "the disk holding the data directory is full: free space, then retry (database or disk is full)"
+        );
+        assert!(std::error::Error::source(&StoreError::Database(text)).is_none());
+        let other = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            None,
+        );
+        let text = StoreError::from(other).to_string();
+        assert!(text.starts_with("database error: "), "{text}");
+        assert_eq!(text.matches("constraint").count(), 1, "{text}");
     }
 }

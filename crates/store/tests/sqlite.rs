@@ -1,17 +1,12 @@
 use tenure_core::WorkspaceId;
-use tenure_store::conformance::{self, track};
+use tenure_store::conformance::track;
 use tenure_store::{SqliteStore, Store, StoreError};
 
-#[test]
-fn sqlite_passes_the_conformance_suite() {
-    let dirs = std::cell::RefCell::new(Vec::new());
-    conformance::run_all(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open_dir(dir.path()).expect("open");
-        dirs.borrow_mut().push(dir);
-        store
-    });
-}
+tenure_store::conformance_tests!(|| {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open_dir(dir.path()).expect("open");
+    (dir, store)
+});
 
 #[test]
 fn entries_survive_closing_and_reopening() {
