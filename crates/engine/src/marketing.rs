@@ -26,7 +26,7 @@ pub const CLICK_IDS: [&str; 6] = [
 
 /// Everything that says how a visitor arrived. Two pages with different marketing information
 /// belong to different sessions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Marketing {
     pub source: Option<String>,
     pub medium: Option<String>,
@@ -52,7 +52,7 @@ impl Marketing {
 }
 
 /// What a page message says about where it was and how the visitor got there.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PageFacts {
     pub url: Option<String>,
     pub host: Option<String>,

@@ -9,9 +9,10 @@
 //! model after any order or batching of the same entries is the same — replay equals live.
 
 mod kept;
+mod sorted;
 mod touches;
 
-use std::collections::{btree_map, BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use tenure_core::{
@@ -25,11 +26,13 @@ use crate::ledger::{Change, Invoice, Ledger, Stream};
 use crate::marketing::{self, page_facts};
 use crate::profiles::Profiles;
 use crate::sessions::{
-    online_touchpoint, sessions, Keyed, PageView, Touchpoint, TouchpointOrigin, TouchpointSettings,
+    online_touchpoint, sessions, Keyed, Page, PageFactsTable, PageView, Touchpoint,
+    TouchpointOrigin, TouchpointSettings,
 };
 use crate::success::{is_success_event, AccountSuccess, HeldSuccess, Success, SuccessStore};
 use crate::usage::{ActivationSettings, Events, HeldUsage, Interner, Usage, UsageStore};
 use kept::Kept;
+use sorted::Sorted;
 use tenure_ingest::stripe;
 use touches::{TouchChanges, Touches};
 
@@ -138,8 +141,8 @@ enum Who {
 /// The pages, campaign tracks and milestones of one identity component.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Component {
-    pages: BTreeMap<EventKey, PageView>,
-    tracks: BTreeMap<EventKey, Keyed>,
+    pages: Sorted<EventKey, PageView>,
+    tracks: Sorted<EventKey, Keyed>,
     /// Track event name (numbered by [`Model::event_names`]) -> the first time anyone of the
     /// component sent it, whether or not the message named an account: lead and opportunity
     /// creation are the first such event of any of an account's people (SPEC §3), however
@@ -155,26 +158,22 @@ struct Component {
 
 impl Component {
     /// Sessions and campaign tracks, without the person (the model's [`Touches`] keeps them).
-    fn touchpoints(&self, settings: &EngineSettings) -> Vec<Keyed> {
-        let mut out = sessions(
-            self.pages.values(),
-            &settings.touchpoints,
-            &settings.channels,
-        );
+    fn touchpoints(&self, settings: &EngineSettings, facts: &PageFactsTable) -> Vec<Keyed> {
+        let pages = self.pages.iter().map(|((at, message_id), view)| Page {
+            at: *at,
+            message_id,
+            view,
+            facts: facts.get(view.facts),
+        });
+        let mut out = sessions(pages, &settings.touchpoints, &settings.channels);
         out.extend(self.tracks.values().cloned());
         out
     }
 
     /// Moves `other` in, inserting the smaller map into the larger one.
     fn absorb(&mut self, mut other: Component) {
-        if other.pages.len() > self.pages.len() {
-            std::mem::swap(&mut self.pages, &mut other.pages);
-        }
-        self.pages.extend(other.pages);
-        if other.tracks.len() > self.tracks.len() {
-            std::mem::swap(&mut self.tracks, &mut other.tracks);
-        }
-        self.tracks.extend(other.tracks);
+        self.pages.absorb(std::mem::take(&mut other.pages));
+        self.tracks.absorb(std::mem::take(&mut other.tracks));
         for (event, at) in other.firsts {
             self.saw(event, at);
         }
@@ -239,6 +238,8 @@ pub struct Model {
     /// for whoever keeps per-account state current, not derived state.
     #[serde(skip)]
     touched: BTreeSet<AccountId>,
+    /// What page views say about how the visitor came, numbered for [`PageView::facts`].
+    page_facts: PageFactsTable,
     /// Offline rows keyed by time and content, so a row applied twice is kept once.
     offline: BTreeMap<EventKey, TouchpointRow>,
     ledger: Ledger,
@@ -272,6 +273,7 @@ impl Model {
             event_names: Interner::default(),
             accounts: BTreeSet::new(),
             touched: BTreeSet::new(),
+            page_facts: PageFactsTable::default(),
             offline: BTreeMap::new(),
             ledger: Ledger::default(),
             profiles: Profiles::default(),
@@ -291,6 +293,7 @@ impl Model {
         self.ids.reindex();
         self.event_names.reindex();
         self.usage.reindex();
+        self.page_facts.reindex();
     }
 
     /// The latest instant any applied entry states a fact at (an event, a subscription change,
@@ -605,17 +608,15 @@ impl Model {
                 if excluded {
                     return;
                 }
-                let view = PageView {
-                    at: m.timestamp,
-                    message_id: m.message_id.clone(),
+                let facts = self.page_facts.id(facts);
+                let key = (m.timestamp, m.message_id.clone());
+                let comp = self.component_mut(main);
+                let view = || PageView {
                     anonymous_id: m.anonymous_id.clone(),
                     account,
                     facts,
                 };
-                let key = (m.timestamp, m.message_id.clone());
-                let comp = self.component_mut(main);
-                if let btree_map::Entry::Vacant(slot) = comp.pages.entry(key) {
-                    slot.insert(view);
+                if comp.pages.insert(key, view) {
                     self.touches_changed_at(main);
                 }
             }
@@ -635,8 +636,7 @@ impl Model {
                 };
                 let key = (m.timestamp, m.message_id.clone());
                 let comp = self.component_mut(main);
-                if let btree_map::Entry::Vacant(slot) = comp.tracks.entry(key) {
-                    slot.insert(keyed);
+                if comp.tracks.insert(key, || keyed) {
                     self.touches_changed_at(main);
                 }
             }

@@ -12,6 +12,8 @@
 //! other marketing information, though perhaps with less: a reload may lose its referrer). Pages
 //! without any marketing information (internal navigation) continue the session.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use tenure_core::{AccountId, AnonymousId, Email, Timestamp};
 
@@ -101,27 +103,67 @@ impl Keyed {
     }
 }
 
-/// A page view as kept in an identity component.
+/// A page view as kept in an identity component, which keys it by time and message id: who
+/// and which account it names, and what it says about how the visitor came, by its number in
+/// the model's [`PageFactsTable`] (the same URL, referrer and campaign recur across thousands
+/// of views, and were most of a page view's bytes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PageView {
-    pub at: Timestamp,
-    pub message_id: String,
     pub anonymous_id: Option<AnonymousId>,
     pub account: Option<AccountId>,
-    pub facts: PageFacts,
+    pub facts: u32,
+}
+
+/// Page facts, each kept once and numbered.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct PageFactsTable {
+    /// The inverse of `facts`: not serialized, rebuilt by [`PageFactsTable::reindex`].
+    #[serde(skip)]
+    ids: HashMap<PageFacts, u32>,
+    facts: Vec<PageFacts>,
+}
+
+impl PageFactsTable {
+    pub(crate) fn id(&mut self, facts: PageFacts) -> u32 {
+        if let Some(&id) = self.ids.get(&facts) {
+            return id;
+        }
+        let id = u32::try_from(self.facts.len()).expect("fewer than 2^32 distinct page facts");
+        self.facts.push(facts.clone());
+        self.ids.insert(facts, id);
+        id
+    }
+
+    pub(crate) fn get(&self, id: u32) -> &PageFacts {
+        &self.facts[id as usize]
+    }
+
+    /// Rebuilds the numbers of facts from `facts`, after deserializing.
+    pub(crate) fn reindex(&mut self) {
+        self.ids = self.facts.iter().cloned().zip(0..).collect();
+    }
+}
+
+/// A page view with its key and facts, as sessions are cut from.
+#[derive(Clone, Copy)]
+pub(crate) struct Page<'a> {
+    pub at: Timestamp,
+    pub message_id: &'a str,
+    pub view: &'a PageView,
+    pub facts: &'a PageFacts,
 }
 
 /// The first page of every session, in time order.
 pub(crate) fn session_starts<'a>(
-    pages: impl IntoIterator<Item = &'a PageView>,
+    pages: impl IntoIterator<Item = Page<'a>>,
     timeout_ms: i64,
-) -> Vec<&'a PageView> {
-    let mut starts: Vec<&PageView> = Vec::new();
+) -> Vec<Page<'a>> {
+    let mut starts: Vec<Page> = Vec::new();
     let mut last_at: Option<Timestamp> = None;
     for page in pages {
         let new_session = match (starts.last(), last_at) {
             (Some(first), Some(last)) => {
-                page.at.millis() - last.millis() > timeout_ms || new_campaign(first, page)
+                page.at.millis() - last.millis() > timeout_ms || new_campaign(first, &page)
             }
             _ => true,
         };
@@ -133,7 +175,7 @@ pub(crate) fn session_starts<'a>(
     starts
 }
 
-fn new_campaign(first: &PageView, page: &PageView) -> bool {
+fn new_campaign(first: &Page, page: &Page) -> bool {
     let (landing, marketing) = (&first.facts.marketing, &page.facts.marketing);
     !marketing.is_empty() && marketing != landing && !reload(first, page)
 }
@@ -142,7 +184,7 @@ fn new_campaign(first: &PageView, page: &PageView) -> bool {
 /// the landing page did not have. A browser may drop the referrer when reloading, so a missing
 /// field is no news; the same URL reached from another external referrer (a second search, a
 /// link shared elsewhere) is a new arrival, and so a new session.
-fn reload(first: &PageView, page: &PageView) -> bool {
+fn reload(first: &Page, page: &Page) -> bool {
     fn same_or_none<T: PartialEq>(page: &Option<T>, landing: &Option<T>) -> bool {
         page.is_none() || page == landing
     }
@@ -197,19 +239,19 @@ pub(crate) fn online_touchpoint(
 
 /// The touchpoints of a component's pages: one per session.
 pub(crate) fn sessions<'a>(
-    pages: impl IntoIterator<Item = &'a PageView>,
+    pages: impl IntoIterator<Item = Page<'a>>,
     touchpoints: &TouchpointSettings,
     channels: &ChannelSettings,
 ) -> Vec<Keyed> {
     session_starts(pages, touchpoints.timeout_ms())
         .into_iter()
         .map(|first| Keyed {
-            tiebreak: first.message_id.clone(),
+            tiebreak: first.message_id.to_owned(),
             touchpoint: online_touchpoint(
                 first.at,
-                first.anonymous_id.clone(),
-                first.account.clone(),
-                &first.facts,
+                first.view.anonymous_id.clone(),
+                first.view.account.clone(),
+                first.facts,
                 TouchpointOrigin::Session,
                 channels,
             ),

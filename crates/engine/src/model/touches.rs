@@ -163,7 +163,7 @@ impl Touches {
             }
             if let Some(component) = model.components.get(&root) {
                 let person = model.ids.person_of_root(root);
-                list = component.touchpoints(&model.settings);
+                list = component.touchpoints(&model.settings, &model.page_facts);
                 for keyed in &mut list {
                     keyed.touchpoint.person.clone_from(&person);
                 }

@@ -1,0 +1,59 @@
+//! A small ordered map in one list.
+
+use serde::{Deserialize, Serialize};
+
+/// Values in order of their keys, each key once, in one list. Why not a `BTreeMap`: most
+/// identities have a handful of page views, and a B-tree's smallest node has room for eleven,
+/// which was most of the model's bytes (a heap profile at 20,000 accounts: 557 MB of
+/// half-empty leaves). Entries mostly arrive in time order, so an insert is mostly a push.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(super) struct Sorted<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for Sorted<K, V> {
+    fn default() -> Self {
+        Sorted(Vec::new())
+    }
+}
+
+impl<K: Ord, V> Sorted<K, V> {
+    /// Inserts the value unless the key is there already; whether it was new.
+    pub(super) fn insert(&mut self, key: K, value: impl FnOnce() -> V) -> bool {
+        let at = match self.0.last() {
+            Some((last, _)) if *last < key => Ok(self.0.len()),
+            _ => match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(_) => Err(()),
+                Err(i) => Ok(i),
+            },
+        };
+        match at {
+            Ok(i) => {
+                self.0.insert(i, (key, value()));
+                true
+            }
+            Err(()) => false,
+        }
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = &(K, V)> {
+        self.0.iter()
+    }
+
+    pub(super) fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    /// Moves `other`'s entries in (a key in both is kept once).
+    pub(super) fn absorb(&mut self, mut other: Sorted<K, V>) {
+        if other.0.len() > self.0.len() {
+            std::mem::swap(self, &mut other);
+        }
+        if other.0.is_empty() {
+            return;
+        }
+        self.0.extend(other.0);
+        // Two sorted runs: the stable sort merges them in linear time.
+        self.0.sort_by(|a, b| a.0.cmp(&b.0));
+        self.0.dedup_by(|a, b| a.0 == b.0);
+    }
+}
