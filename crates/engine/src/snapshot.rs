@@ -9,12 +9,14 @@
 //! The form, all integers little-endian:
 //!
 //! ```text
-//! magic "TNRSNAP\n" | format version: u32 | header length: u32 | header | body | CRC-32: u32
+//! magic "TNRSNAP\n" | format version: u32 | header length: u32 | body length: u64
+//!     | header | body | CRC-32: u32
 //! ```
 //!
 //! The header (postcard) says which build wrote it, with which engine settings, for which
 //! workspace and through which log position; the body (postcard) is the model's facts and
-//! whatever the caller keeps beside them. The CRC-32 covers the header and the body. Pure
+//! whatever the caller keeps beside them. The lengths tell a truncated file from a corrupt
+//! one; the CRC-32 covers the header and the body. Pure
 //! encoding and decoding: no I/O here.
 
 use std::collections::BTreeSet;
@@ -26,6 +28,8 @@ use tenure_core::WorkspaceId;
 use crate::model::{EngineSettings, Model};
 
 const MAGIC: &[u8; 8] = b"TNRSNAP\n";
+/// The magic, the format version and the two lengths.
+const FRAME: usize = MAGIC.len() + 4 + 4 + 8;
 /// The layout of the frame and header above; the body's layout is the build's (see
 /// [`BUILD`]).
 pub const FORMAT_VERSION: u32 = 1;
@@ -114,15 +118,17 @@ pub fn encode<T: Serialize>(
         position: position.clone(),
     };
     let header = postcard::to_stdvec(&header).expect("a header serializes");
-    let mut out = Vec::with_capacity(header.len() + (1 << 20));
+    let mut out = Vec::with_capacity(FRAME + header.len() + (1 << 20));
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     let header_len = u32::try_from(header.len()).expect("a header is under 4 GiB");
     out.extend_from_slice(&header_len.to_le_bytes());
+    out.extend_from_slice(&0u64.to_le_bytes());
     out.extend_from_slice(&header);
-    let out = postcard::to_extend(&(model, extra), out).expect("a model serializes");
-    let mut out = out;
-    let crc = crc32fast::hash(&out[MAGIC.len() + 8..]);
+    let mut out = postcard::to_extend(&(model, extra), out).expect("a model serializes");
+    let body_len = (out.len() - FRAME - header.len()) as u64;
+    out[FRAME - 8..FRAME].copy_from_slice(&body_len.to_le_bytes());
+    let crc = crc32fast::hash(&out[FRAME..]);
     out.extend_from_slice(&crc.to_le_bytes());
     out
 }
@@ -134,46 +140,57 @@ pub fn decode<T: DeserializeOwned>(
     workspace: &WorkspaceId,
     settings: &EngineSettings,
 ) -> Result<Restored<T>, SnapshotError> {
-    let frame = MAGIC.len() + 8;
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(if MAGIC.starts_with(bytes) {
             SnapshotError::Truncated {
                 len: bytes.len(),
-                needed: frame + 4,
+                needed: FRAME + 4,
             }
         } else {
             SnapshotError::NotASnapshot
         });
     }
+    let field = |at: usize, width: usize| -> Option<u64> {
+        let raw = bytes.get(at..at + width)?;
+        let mut word = [0u8; 8];
+        word[..width].copy_from_slice(raw);
+        Some(u64::from_le_bytes(word))
+    };
     let truncated = SnapshotError::Truncated {
         len: bytes.len(),
-        needed: frame + 4,
+        needed: FRAME + 4,
     };
-    let word = |at: usize| -> Option<u32> {
-        let raw = bytes.get(at..at + 4)?;
-        Some(u32::from_le_bytes(raw.try_into().expect("four bytes")))
-    };
-    let version = word(MAGIC.len()).ok_or(truncated.clone())?;
+    let version = field(MAGIC.len(), 4).ok_or(truncated.clone())? as u32;
     if version != FORMAT_VERSION {
         return Err(SnapshotError::FormatVersion {
             found: version,
             expected: FORMAT_VERSION,
         });
     }
-    let header_len = word(MAGIC.len() + 4).ok_or(truncated)? as usize;
-    let needed = frame + header_len + 4;
-    if bytes.len() < needed {
+    let header_len = field(MAGIC.len() + 4, 4).ok_or(truncated.clone())?;
+    let body_len = field(MAGIC.len() + 8, 8).ok_or(truncated)?;
+    let needed = (FRAME as u64)
+        .saturating_add(header_len)
+        .saturating_add(body_len)
+        .saturating_add(4);
+    if (bytes.len() as u64) < needed {
         return Err(SnapshotError::Truncated {
             len: bytes.len(),
-            needed,
+            needed: usize::try_from(needed).unwrap_or(usize::MAX),
         });
+    }
+    if (bytes.len() as u64) > needed {
+        return Err(SnapshotError::Undecodable(format!(
+            "{} bytes after the checksum",
+            bytes.len() as u64 - needed
+        )));
     }
     let (content, crc) = bytes.split_at(bytes.len() - 4);
     let crc = u32::from_le_bytes(crc.try_into().expect("four bytes"));
-    if crc32fast::hash(&content[frame..]) != crc {
+    if crc32fast::hash(&content[FRAME..]) != crc {
         return Err(SnapshotError::Checksum);
     }
-    let (header, body) = content[frame..].split_at(header_len);
+    let (header, body) = content[FRAME..].split_at(header_len as usize);
     let header: Header =
         postcard::from_bytes(header).map_err(|e| SnapshotError::Undecodable(e.to_string()))?;
     if header.build != BUILD {
@@ -247,23 +264,22 @@ mod tests {
 
     /// `bytes` with its header replaced by `header` and the checksum made right again.
     fn with_header(bytes: &[u8], header: &Header) -> Vec<u8> {
-        let frame = MAGIC.len() + 8;
-        let old_len = u32::from_le_bytes(bytes[frame - 4..frame].try_into().unwrap()) as usize;
-        let body = &bytes[frame + old_len..bytes.len() - 4];
+        let old_len = u32::from_le_bytes(bytes[FRAME - 12..FRAME - 8].try_into().unwrap());
+        let body = &bytes[FRAME + old_len as usize..bytes.len() - 4];
         let header = postcard::to_stdvec(header).unwrap();
-        let mut out = bytes[..frame - 4].to_vec();
+        let mut out = bytes[..FRAME - 12].to_vec();
         out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&bytes[FRAME - 8..FRAME]);
         out.extend_from_slice(&header);
         out.extend_from_slice(body);
-        let crc = crc32fast::hash(&out[frame..]);
+        let crc = crc32fast::hash(&out[FRAME..]);
         out.extend_from_slice(&crc.to_le_bytes());
         out
     }
 
     fn header(bytes: &[u8]) -> Header {
-        let frame = MAGIC.len() + 8;
-        let len = u32::from_le_bytes(bytes[frame - 4..frame].try_into().unwrap()) as usize;
-        postcard::from_bytes(&bytes[frame..frame + len]).unwrap()
+        let len = u32::from_le_bytes(bytes[FRAME - 12..FRAME - 8].try_into().unwrap()) as usize;
+        postcard::from_bytes(&bytes[FRAME..FRAME + len]).unwrap()
     }
 
     #[test]
@@ -282,24 +298,24 @@ mod tests {
     }
 
     #[test]
-    fn every_cut_short_snapshot_is_refused_as_truncated_or_corrupt() {
+    fn every_cut_short_snapshot_is_refused_as_truncated() {
         let bytes = saved();
         for len in 0..bytes.len() {
             let err = read(&bytes[..len]).unwrap_err();
             assert!(
-                matches!(
-                    err,
-                    SnapshotError::Truncated { .. } | SnapshotError::Checksum
-                ),
+                matches!(err, SnapshotError::Truncated { .. }),
                 "{len} bytes: {err}"
             );
         }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(read(&longer).is_err());
     }
 
     #[test]
     fn a_changed_byte_is_refused() {
         let bytes = saved();
-        for at in MAGIC.len() + 8..bytes.len() {
+        for at in MAGIC.len()..bytes.len() {
             let mut bad = bytes.clone();
             bad[at] ^= 0x20;
             assert!(read(&bad).is_err(), "byte {at} changed and still read");

@@ -16,17 +16,19 @@
 //! silence, a renewal coming within 90 days).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 
 use rayon::prelude::*;
 use tenure_core::{AccountId, StoredEntry, Timestamp, WorkspaceId};
+use tenure_engine::snapshot::{self, Position};
 use tenure_engine::{EngineSettings, Model};
 use tenure_health::DAY_MS;
 use tenure_reports::{account_status, daily_health, AccountStatus, ReportError, ReportSettings};
 use tenure_store::{HealthDay, LogPage, Store, StoreError, Unreadable};
 
-use crate::Clock;
+use crate::snapshots::SnapshotFiles;
 
 /// Entries read from the log per page while replaying.
 const REPLAY_PAGE: usize = 10_000;
@@ -48,6 +50,24 @@ struct WorkspaceState {
     unreadable: BTreeMap<i64, Unreadable>,
     /// Webhook events the ledger could not interpret that have been logged.
     uninterpreted_logged: BTreeSet<String>,
+    /// Entries applied since the model was last saved as a snapshot (or since it was built).
+    since_snapshot: AtomicU64,
+}
+
+/// What a snapshot keeps beside the model: what the log position alone does not say.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Beside {
+    unreadable: BTreeMap<i64, Unreadable>,
+}
+
+/// How [`Live::rebuild_from`] built each workspace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// The workspaces started from a snapshot, with the log position it covered through.
+    pub from_snapshot: BTreeMap<WorkspaceId, i64>,
+    /// Entries replayed from the log: the tails after the snapshots and every workspace
+    /// without one.
+    pub replayed: BTreeMap<WorkspaceId, u64>,
 }
 
 impl WorkspaceState {
@@ -63,6 +83,7 @@ impl WorkspaceState {
             return false;
         }
         self.model.apply(stored);
+        *self.since_snapshot.get_mut() += 1;
         true
     }
 
@@ -121,7 +142,7 @@ pub type StatusObserver = Box<dyn Fn(&WorkspaceId, &AccountStatus) + Send + Sync
 /// and who is told of each new status.
 pub struct StatusKeeping {
     pub settings: ReportSettings,
-    pub clock: Arc<dyn Clock>,
+    pub clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
     pub observer: Option<StatusObserver>,
 }
 
@@ -132,11 +153,11 @@ impl std::fmt::Debug for StatusKeeping {
 }
 
 impl StatusKeeping {
-    /// Scores with `settings` at the clock's now, telling no one.
-    pub fn new(settings: ReportSettings, clock: Arc<dyn Clock>) -> Self {
+    /// Scores with `settings` at the wall-clock time, telling no one.
+    pub fn new(settings: ReportSettings) -> Self {
         Self {
             settings,
-            clock,
+            clock: Box::new(|| Timestamp::from_datetime(chrono::Utc::now())),
             observer: None,
         }
     }
@@ -237,6 +258,90 @@ impl Live {
         Ok(live)
     }
 
+    /// Starts each workspace from its snapshot in `snapshots` where one is valid (saying in
+    /// the log which were and which were ignored, and why), then replays the log after it;
+    /// workspaces without one are replayed whole. `progress` is told the entries replayed.
+    pub fn rebuild_from(
+        store: &dyn Store,
+        settings: EngineSettings,
+        snapshots: &SnapshotFiles,
+        mut progress: impl FnMut(u64),
+    ) -> Result<(Self, Rebuilt), StoreError> {
+        let live = Self::empty(settings);
+        let mut rebuilt = Rebuilt::default();
+        let mut replayed = 0;
+        for workspace in store.workspaces()? {
+            if let Some(through) = live.restore(snapshots, &workspace) {
+                rebuilt.from_snapshot.insert(workspace.clone(), through);
+            }
+            let before = replayed;
+            replayed += live.catch_up_workspace(store, &workspace, |n| progress(before + n))?;
+            rebuilt.replayed.insert(workspace, replayed - before);
+        }
+        Ok((live, rebuilt))
+    }
+
+    /// Takes the workspace's state from its snapshot file if it holds a valid one; the
+    /// position it covers through if so.
+    fn restore(&self, snapshots: &SnapshotFiles, workspace: &WorkspaceId) -> Option<i64> {
+        let path = snapshots.path(workspace);
+        let bytes = match snapshots.read(workspace) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(workspace = %workspace, path = %path.display(), error = %e, "cannot read the snapshot; replaying the whole log");
+                return None;
+            }
+        };
+        let restored = match snapshot::decode::<Beside>(&bytes, workspace, &self.settings) {
+            Ok(restored) => restored,
+            Err(e) => {
+                tracing::warn!(workspace = %workspace, path = %path.display(), reason = %e, "ignoring the snapshot; replaying the whole log");
+                return None;
+            }
+        };
+        drop(bytes);
+        let through = restored.position.applied_through;
+        let mut workspaces = self.workspaces.write().expect("live lock");
+        let state = self.state_mut(&mut workspaces, workspace);
+        state.model = restored.model;
+        state.applied_through = through;
+        state.applied_ahead = restored.position.applied_ahead;
+        state.unreadable = restored.extra.unreadable;
+        Some(through)
+    }
+
+    /// The workspace's model as a snapshot, if at least `min_new` entries were applied since
+    /// the last one was taken (counted from here on as taken). Encoded under the read lock:
+    /// ingest waits for it, reports do not.
+    pub fn snapshot(&self, workspace: &WorkspaceId, min_new: u64) -> Option<Vec<u8>> {
+        let workspaces = self.workspaces.read().expect("live lock");
+        let state = workspaces.get(workspace)?;
+        if state.since_snapshot.load(Ordering::Relaxed) < min_new.max(1) {
+            return None;
+        }
+        state.since_snapshot.store(0, Ordering::Relaxed);
+        let position = Position {
+            applied_through: state.applied_through,
+            applied_ahead: state.applied_ahead.clone(),
+        };
+        let beside = Beside {
+            unreadable: state.unreadable.clone(),
+        };
+        Some(snapshot::encode(
+            workspace,
+            &position,
+            &state.model,
+            &beside,
+        ))
+    }
+
+    /// The workspaces held in memory.
+    pub fn workspaces(&self) -> Vec<WorkspaceId> {
+        let workspaces = self.workspaces.read().expect("live lock");
+        workspaces.keys().cloned().collect()
+    }
+
     /// Applies whatever the log holds beyond what this process has applied; returns how many
     /// entries that was.
     pub fn catch_up(&self, store: &dyn Store) -> Result<u64, StoreError> {
@@ -250,37 +355,50 @@ impl Live {
     ) -> Result<u64, StoreError> {
         let mut applied = 0u64;
         for workspace in store.workspaces()? {
-            loop {
-                // Sequence numbers first (an index scan): entries this process stored itself are
-                // already applied and need not be read back.
-                let after = self.applied_through(&workspace);
-                let seqs = store.log_seqs(&workspace, after, REPLAY_PAGE)?;
-                let Some(&last) = seqs.last() else {
-                    break;
-                };
-                let first_unapplied = {
-                    let workspaces = self.workspaces.read().expect("live lock");
-                    let ahead = workspaces.get(&workspace).map(|s| &s.applied_ahead);
-                    seqs.iter()
-                        .position(|seq| ahead.is_none_or(|a| !a.contains(seq)))
-                };
-                let page = match first_unapplied {
-                    Some(i) => store.read_log(&workspace, seqs[i] - 1, seqs.len() - i)?,
-                    None => LogPage::default(),
-                };
-                let mut workspaces = self.workspaces.write().expect("live lock");
-                let state = self.state_mut(&mut workspaces, &workspace);
-                for stored in &page.entries {
-                    applied += u64::from(state.apply(stored));
-                }
-                for bad in page.unreadable {
-                    state.quarantine(&workspace, bad);
-                }
-                state.seen_through(last);
-                self.update_statuses(&workspace, state);
-                drop(workspaces);
-                progress(applied);
+            let before = applied;
+            applied += self.catch_up_workspace(store, &workspace, |n| progress(before + n))?;
+        }
+        Ok(applied)
+    }
+
+    /// [`Live::catch_up`] for one workspace.
+    fn catch_up_workspace(
+        &self,
+        store: &dyn Store,
+        workspace: &WorkspaceId,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, StoreError> {
+        let mut applied = 0u64;
+        loop {
+            // Sequence numbers first (an index scan): entries this process stored itself are
+            // already applied and need not be read back.
+            let after = self.applied_through(workspace);
+            let seqs = store.log_seqs(workspace, after, REPLAY_PAGE)?;
+            let Some(&last) = seqs.last() else {
+                break;
+            };
+            let first_unapplied = {
+                let workspaces = self.workspaces.read().expect("live lock");
+                let ahead = workspaces.get(workspace).map(|s| &s.applied_ahead);
+                seqs.iter()
+                    .position(|seq| ahead.is_none_or(|a| !a.contains(seq)))
+            };
+            let page = match first_unapplied {
+                Some(i) => store.read_log(workspace, seqs[i] - 1, seqs.len() - i)?,
+                None => LogPage::default(),
+            };
+            let mut workspaces = self.workspaces.write().expect("live lock");
+            let state = self.state_mut(&mut workspaces, workspace);
+            for stored in &page.entries {
+                applied += u64::from(state.apply(stored));
             }
+            for bad in page.unreadable {
+                state.quarantine(workspace, bad);
+            }
+            state.seen_through(last);
+            self.update_statuses(workspace, state);
+            drop(workspaces);
+            progress(applied);
         }
         Ok(applied)
     }
@@ -307,6 +425,7 @@ impl Live {
                 statuses: BTreeMap::new(),
                 unreadable: BTreeMap::new(),
                 uninterpreted_logged: BTreeSet::new(),
+                since_snapshot: AtomicU64::new(0),
             })
     }
 
@@ -332,7 +451,7 @@ impl Live {
         if touched.is_empty() {
             return;
         }
-        let now = keeping.clock.now();
+        let now = (keeping.clock)();
         for account in touched {
             match keeping.status(stages, &state.model, &account, now) {
                 Some(status) => {
@@ -355,7 +474,7 @@ impl Live {
         let Some((keeping, stages)) = self.statuses.get() else {
             return 0;
         };
-        let now = keeping.clock.now();
+        let now = (keeping.clock)();
         let fresh: Vec<(WorkspaceId, Vec<(AccountId, AccountStatus)>)> = {
             let workspaces = self.workspaces.read().expect("live lock");
             workspaces
@@ -407,7 +526,7 @@ impl Live {
         let Some((keeping, stages)) = self.statuses.get() else {
             return Ok(0);
         };
-        let now = keeping.clock.now();
+        let now = (keeping.clock)();
         let until = Timestamp::from_millis(now.millis().div_euclid(DAY_MS) * DAY_MS - 1);
         let version = keeping.settings.history_version();
         let never = Timestamp::from_millis(i64::MIN / 4);

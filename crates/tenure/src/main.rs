@@ -28,12 +28,6 @@ use tenure_store::{Scope, SqliteStore};
 
 use crate::stdout::out;
 
-/// mimalloc (v3, its defaults) rather than glibc's malloc: a replay allocates and frees millions
-/// of small values, and on glibc `status` spent ~45% more CPU (`BENCHMARKS.md`, "The binary's
-/// allocator"). `tests/allocator.rs` checks that it is in use.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Debug, Parser)]
 #[command(
     name = "tenure",
@@ -63,6 +57,9 @@ struct Global {
     /// Workspace to act on.
     #[arg(long, global = true, default_value = "default")]
     workspace: String,
+    /// Log what the command does on stderr (e.g. whether it answered from a snapshot).
+    #[arg(long, short, global = true)]
+    verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -319,7 +316,7 @@ fn command() -> clap::Command {
 
 fn main() -> ExitCode {
     let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
-    let verbose = matches!(cli.command, Command::Serve(_) | Command::Demo(_));
+    let verbose = cli.global.verbose || matches!(cli.command, Command::Serve(_) | Command::Demo(_));
     init_logging(verbose);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

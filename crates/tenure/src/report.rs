@@ -168,5 +168,6 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
             eprintln!("warning: {}", warning.message);
         }
     }
+    serve::save_snapshot(ctx, &store, &live);
     Ok(())
 }

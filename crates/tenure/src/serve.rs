@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use tenure_runtime::{jobs, Clock, Live, StatusKeeping, SystemClock};
+use tenure_runtime::{jobs, Live, SnapshotFiles, StatusKeeping};
 use tenure_server::{AppState, Application, StripeSecrets};
 use tenure_store::{SqliteStore, Store};
 
@@ -41,7 +41,9 @@ pub fn bind(listen: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
     })
 }
 
-/// Replays the log into memory, with a spinner on stderr.
+/// Builds every workspace's model in memory from its snapshot and the log after it, or from
+/// the whole log where it has no valid snapshot, with a spinner on stderr; says which in the
+/// log (`--verbose`).
 pub fn rebuild(ctx: &Context, store: &Arc<SqliteStore>) -> anyhow::Result<Arc<Live>> {
     let mut progress = Progress::new(
         "replaying the log".into(),
@@ -49,11 +51,65 @@ pub fn rebuild(ctx: &Context, store: &Arc<SqliteStore>) -> anyhow::Result<Arc<Li
         None,
         "{spinner} {msg}: {pos} entries ({per_sec})",
     );
-    let live = Live::rebuild(store.as_ref(), ctx.config.engine(), |n| {
-        progress.set_position(n)
-    })?;
+    let (live, rebuilt) = Live::rebuild_from(
+        store.as_ref(),
+        ctx.config.engine(),
+        &snapshot_files(store),
+        |n| progress.set_position(n),
+    )?;
     progress.finish();
+    for (workspace, replayed) in &rebuilt.replayed {
+        match rebuilt.from_snapshot.get(workspace) {
+            Some(through) => tracing::info!(
+                workspace = %workspace,
+                tail = replayed,
+                "answering from the snapshot through log seq {through} and the {replayed} entries after it"
+            ),
+            None => tracing::info!(
+                workspace = %workspace,
+                entries = replayed,
+                "answering from a full replay of the log's {replayed} entries (no valid snapshot)"
+            ),
+        }
+    }
     Ok(Arc::new(live))
+}
+
+/// The snapshots beside the store, in its data directory.
+fn snapshot_files(store: &SqliteStore) -> SnapshotFiles {
+    SnapshotFiles::in_data_dir(store.path().parent().unwrap_or(std::path::Path::new(".")))
+}
+
+/// Entries a read command replays beyond its snapshot before it saves a new one: below this
+/// the replay costs less than writing the snapshot would.
+const SAVE_AFTER: u64 = 10_000;
+
+/// Saves the workspace's model as a snapshot when the command replayed the whole log or a long
+/// tail of it, so the next command on the directory starts from it. A directory this process
+/// cannot write is left as it is: the snapshot is only a cache.
+pub fn save_snapshot(ctx: &Context, store: &SqliteStore, live: &Live) {
+    let files = snapshot_files(store);
+    let min_new = if files.path(&ctx.workspace).exists() {
+        SAVE_AFTER
+    } else {
+        1
+    };
+    let Some(bytes) = live.snapshot(&ctx.workspace, min_new) else {
+        return;
+    };
+    match files.write(&ctx.workspace, &bytes) {
+        Ok(()) => tracing::info!(
+            workspace = %ctx.workspace,
+            path = %files.path(&ctx.workspace).display(),
+            bytes = bytes.len(),
+            "saved a snapshot for the next command"
+        ),
+        Err(e) => tracing::info!(
+            workspace = %ctx.workspace,
+            error = %e,
+            "cannot save a snapshot in the data directory; the next command replays the log again"
+        ),
+    }
 }
 
 /// Runs the server on `listener` (from [`bind`]) until Ctrl-C or SIGTERM, then lets the
@@ -67,11 +123,7 @@ pub fn serve(
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let started = std::time::Instant::now();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    live.keep_statuses(StatusKeeping::new(
-        ctx.config.report_settings(),
-        clock.clone(),
-    ))?;
+    live.keep_statuses(StatusKeeping::new(ctx.config.report_settings()))?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "scored every account"
@@ -91,15 +143,14 @@ pub fn serve(
         eprintln!("listening on http://{addr}");
         tracing::info!(%addr, "tenure serving");
         on_ready(addr);
-        let mut jobs = jobs::start(&live, &dyn_store, clock);
+
+        jobs::spawn(live.clone(), dyn_store.clone());
 
         app.run(async {
             let signal = stop.await;
             tracing::info!(signal, "shutting down: finishing the requests in flight");
         })
         .await?;
-        // Before the store closes under them.
-        jobs.stop();
         anyhow::Ok(())
     })?;
     store.close();

@@ -16,6 +16,7 @@ pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         Format::Table => out!("{}", table(&report)),
     }
+    serve::save_snapshot(ctx, &store, &live);
     Ok(())
 }
 

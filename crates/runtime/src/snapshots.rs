@@ -1,0 +1,126 @@
+//! Snapshot files: each workspace's model saved in the data directory at a log position
+//! (`<data-dir>/snapshots/<workspace>.snapshot`, the form of [`tenure_engine::snapshot`]), so
+//! a process starts from the latest one and replays only the log after it.
+//!
+//! A snapshot is a cache, never the record: one that is missing, unreadable, corrupt, or from
+//! another build or other engine settings is ignored with one log line and the whole log is
+//! replayed. Deleting the directory is always safe. Each file is replaced atomically (written
+//! to a temporary file, synced, renamed over the old one), so a reader sees the old snapshot
+//! or the new one, never half of one, and at most one is kept per workspace besides one being
+//! written.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use tenure_core::WorkspaceId;
+
+/// The directory under the data directory that holds the snapshots.
+pub const DIRECTORY: &str = "snapshots";
+/// A temporary file older than this is a writer's that died: removed by the next writer.
+const ABANDONED_AFTER: Duration = Duration::from_secs(60 * 60);
+
+/// Temporary files of this process, numbered so two writers in one process never share one.
+static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
+
+/// The snapshot files of one data directory.
+#[derive(Debug, Clone)]
+pub struct SnapshotFiles {
+    dir: PathBuf,
+}
+
+impl SnapshotFiles {
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        Self {
+            dir: data_dir.join(DIRECTORY),
+        }
+    }
+
+    /// Where the snapshot of `workspace` is kept (workspace names are file-name safe).
+    pub fn path(&self, workspace: &WorkspaceId) -> PathBuf {
+        self.dir.join(format!("{}.snapshot", workspace.as_str()))
+    }
+
+    /// The bytes of the workspace's snapshot; none if there is none.
+    pub fn read(&self, workspace: &WorkspaceId) -> io::Result<Option<Vec<u8>>> {
+        match fs::read(self.path(workspace)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Replaces the workspace's snapshot with `bytes`, atomically and durably.
+    pub fn write(&self, workspace: &WorkspaceId, bytes: &[u8]) -> io::Result<()> {
+        fs::create_dir_all(&self.dir)?;
+        let target = self.path(workspace);
+        let prefix = format!("{}.snapshot.", workspace.as_str());
+        self.remove_abandoned(&prefix);
+        let temporary = self.dir.join(format!(
+            "{prefix}{}-{}.tmp",
+            std::process::id(),
+            NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = (|| {
+            let mut file = fs::File::create(&temporary)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            fs::rename(&temporary, &target)
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&temporary);
+            return written;
+        }
+        // The rename is durable once the directory is (on Unix; elsewhere this is a no-op).
+        #[cfg(unix)]
+        fs::File::open(&self.dir)?.sync_all()?;
+        Ok(())
+    }
+
+    /// Removes temporary files a writer left when it died (never a live writer's: those are
+    /// recent).
+    fn remove_abandoned(&self, prefix: &str) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if !(name.starts_with(prefix) && name.ends_with(".tmp")) {
+                continue;
+            }
+            let abandoned = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|at| SystemTime::now().duration_since(at).ok())
+                .is_some_and(|age| age > ABANDONED_AFTER);
+            if abandoned {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_replaces_the_snapshot_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = SnapshotFiles::in_data_dir(dir.path());
+        let ws = WorkspaceId::default_workspace();
+        assert_eq!(files.read(&ws).unwrap(), None);
+        files.write(&ws, b"first").unwrap();
+        files.write(&ws, b"second").unwrap();
+        assert_eq!(files.read(&ws).unwrap().as_deref(), Some(&b"second"[..]));
+        let names: Vec<_> = fs::read_dir(dir.path().join(DIRECTORY))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["default.snapshot"]);
+    }
+}

@@ -1,0 +1,180 @@
+//! Snapshots from the command line: a read command that replayed the log saves one, the next
+//! answers from it and the log after it, with the same figures as a full replay; a snapshot
+//! that cannot be trusted is ignored with one log line, and the answer is still right.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::Tenure;
+
+/// The reports compared between a full replay and a snapshot plus the log's tail.
+const REPORTS: &[&[&str]] = &[
+    &["report", "mrr", "--format", "json"],
+    &["report", "cohorts", "--format", "json"],
+    &["report", "attribution", "--compare", "--format", "json"],
+    &["report", "accounts", "--format", "json"],
+];
+
+/// A small simulated company's files (sim writes the same bytes for the same flags).
+fn company(t: &Tenure) -> PathBuf {
+    let out = t.dir.path().join("raw");
+    t.ok(&[
+        "sim",
+        "--out",
+        out.to_str().unwrap(),
+        "--accounts",
+        "25",
+        "--months",
+        "4",
+    ]);
+    out
+}
+
+fn files(raw: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(raw)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "ndjson"))
+        .map(|p| p.to_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn import(t: &Tenure, files: &[String]) {
+    let mut args = vec!["import"];
+    args.extend(files.iter().map(String::as_str));
+    t.ok(&args);
+}
+
+/// Runs a read command with --verbose: its stdout and stderr.
+fn verbose(t: &Tenure, args: &[&str]) -> (String, String) {
+    let mut all = vec!["--verbose"];
+    all.extend_from_slice(args);
+    let out = t.run(&all);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "tenure {args:?} failed: {stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
+}
+
+fn snapshot_path(t: &Tenure) -> PathBuf {
+    t.data_dir().join("snapshots").join("default.snapshot")
+}
+
+#[test]
+fn a_second_report_answers_from_the_snapshot_the_first_saved() {
+    let t = Tenure::new();
+    let raw = company(&t);
+    import(&t, &files(&raw));
+    let (first, log) = verbose(&t, REPORTS[0]);
+    assert!(log.contains("full replay"), "{log}");
+    assert!(log.contains("saved a snapshot"), "{log}");
+    assert!(snapshot_path(&t).exists());
+
+    let (second, log) = verbose(&t, REPORTS[0]);
+    assert!(
+        log.contains("answering from the snapshot") && log.contains("the 0 entries after it"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("saved a snapshot"),
+        "nothing new to save: {log}"
+    );
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_snapshot_and_the_log_after_it_give_the_figures_of_a_full_replay() {
+    // The reference: everything imported, no snapshot ever read.
+    let full = Tenure::new();
+    let raw = company(&full);
+    let all = files(&raw);
+    import(&full, &all);
+    let expected: Vec<String> = REPORTS.iter().map(|r| full.ok(r)).collect();
+
+    // Snapshots taken after each prefix of the files (the events file split too), each read
+    // back with the rest of the log after it.
+    let events = all.iter().find(|f| f.ends_with(".ndjson")).unwrap();
+    let text = std::fs::read_to_string(events).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let csvs: Vec<String> = all
+        .iter()
+        .filter(|f| f.ends_with(".csv"))
+        .cloned()
+        .collect();
+    for (split, cut) in [0, lines.len() / 3, lines.len() - 1]
+        .into_iter()
+        .enumerate()
+    {
+        let t = Tenure::new();
+        let head = t.write_file("head.ndjson", &(lines[..cut].join("\n") + "\n"));
+        let tail = t.write_file("tail.ndjson", &(lines[cut..].join("\n") + "\n"));
+        let (first_csvs, later_csvs) = csvs.split_at(1 + split);
+        let mut first = first_csvs.to_vec();
+        if cut > 0 {
+            first.push(head.to_str().unwrap().to_owned());
+        }
+        import(&t, &first);
+        let (_, log) = verbose(&t, &["status"]);
+        assert!(log.contains("saved a snapshot"), "cut {cut}: {log}");
+        let mut rest = later_csvs.to_vec();
+        rest.push(tail.to_str().unwrap().to_owned());
+        import(&t, &rest);
+        for (report, expected) in REPORTS.iter().zip(&expected) {
+            let (got, log) = verbose(&t, report);
+            assert!(
+                log.contains("answering from the snapshot"),
+                "cut {cut}: {log}"
+            );
+            assert_eq!(&got, expected, "cut {cut}, {report:?}");
+        }
+    }
+}
+
+#[test]
+fn a_snapshot_that_cannot_be_trusted_is_ignored_with_one_log_line() {
+    let t = Tenure::new();
+    let raw = company(&t);
+    import(&t, &files(&raw));
+    let (expected, _) = verbose(&t, REPORTS[0]);
+    let good = std::fs::read(snapshot_path(&t)).unwrap();
+
+    let mut corrupt = good.clone();
+    let middle = corrupt.len() / 2;
+    corrupt[middle] ^= 0x01;
+    let mut other_version = good.clone();
+    other_version[8] = other_version[8].wrapping_add(1);
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("corrupt", corrupt, "checksum does not match"),
+        ("truncated", good[..good.len() - 100].to_vec(), "truncated"),
+        ("another format", other_version, "snapshot format version"),
+    ];
+    for (what, bytes, reason) in cases {
+        std::fs::write(snapshot_path(&t), &bytes).unwrap();
+        // The full replay saves a good snapshot again: the bad bytes go back before each case.
+        let (got, log) = verbose(&t, REPORTS[0]);
+        let ignored: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("ignoring the snapshot"))
+            .collect();
+        assert_eq!(ignored.len(), 1, "{what}: {log}");
+        assert!(ignored[0].contains(reason), "{what}: {log}");
+        assert!(log.contains("full replay"), "{what}: {log}");
+        assert_eq!(got, expected, "{what}");
+    }
+
+    // Other engine settings: the snapshot's sessions and channels are not these.
+    std::fs::write(snapshot_path(&t), &good).unwrap();
+    let config = t.write_file(
+        "tenure.toml",
+        "[touchpoints]\nsession_timeout_minutes = 45\n",
+    );
+    let mut args = vec!["--config", config.to_str().unwrap()];
+    args.extend_from_slice(REPORTS[0]);
+    let (_, log) = verbose(&t, &args);
+    assert!(
+        log.contains("ignoring the snapshot") && log.contains("other [channels]"),
+        "{log}"
+    );
+}
