@@ -29,6 +29,7 @@ use tenure_reports::{account_status, daily_health, AccountStatus, ReportError, R
 use tenure_store::{HealthDay, LogPage, Store, StoreError, Unreadable};
 
 use crate::snapshots::SnapshotFiles;
+use crate::Clock;
 
 /// Entries read from the log per page while replaying.
 const REPLAY_PAGE: usize = 10_000;
@@ -142,7 +143,7 @@ pub type StatusObserver = Box<dyn Fn(&WorkspaceId, &AccountStatus) + Send + Sync
 /// and who is told of each new status.
 pub struct StatusKeeping {
     pub settings: ReportSettings,
-    pub clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    pub clock: Arc<dyn Clock>,
     pub observer: Option<StatusObserver>,
 }
 
@@ -153,11 +154,11 @@ impl std::fmt::Debug for StatusKeeping {
 }
 
 impl StatusKeeping {
-    /// Scores with `settings` at the wall-clock time, telling no one.
-    pub fn new(settings: ReportSettings) -> Self {
+    /// Scores with `settings` at the clock's now, telling no one.
+    pub fn new(settings: ReportSettings, clock: Arc<dyn Clock>) -> Self {
         Self {
             settings,
-            clock: Box::new(|| Timestamp::from_datetime(chrono::Utc::now())),
+            clock,
             observer: None,
         }
     }
@@ -451,7 +452,7 @@ impl Live {
         if touched.is_empty() {
             return;
         }
-        let now = (keeping.clock)();
+        let now = keeping.clock.now();
         for account in touched {
             match keeping.status(stages, &state.model, &account, now) {
                 Some(status) => {
@@ -474,7 +475,7 @@ impl Live {
         let Some((keeping, stages)) = self.statuses.get() else {
             return 0;
         };
-        let now = (keeping.clock)();
+        let now = keeping.clock.now();
         let fresh: Vec<(WorkspaceId, Vec<(AccountId, AccountStatus)>)> = {
             let workspaces = self.workspaces.read().expect("live lock");
             workspaces
@@ -526,7 +527,7 @@ impl Live {
         let Some((keeping, stages)) = self.statuses.get() else {
             return Ok(0);
         };
-        let now = (keeping.clock)();
+        let now = keeping.clock.now();
         let until = Timestamp::from_millis(now.millis().div_euclid(DAY_MS) * DAY_MS - 1);
         let version = keeping.settings.history_version();
         let never = Timestamp::from_millis(i64::MIN / 4);

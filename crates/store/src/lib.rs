@@ -28,7 +28,8 @@ pub enum StoreError {
     /// The store cannot be opened (its directory, lock file or database file).
     #[error("{0}")]
     Open(String),
-    /// SQLite failed; the text says what failed and, where it can, what to do.
+    /// The backend failed; the text says what failed and, where it can, what to do. Each
+    /// backend turns its own errors into this, in its own module.
     #[error("{0}")]
     Database(String),
     #[error("the store holds a value that cannot be read: {0}")]
@@ -39,37 +40,6 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Database(describe_sqlite(&e))
-    }
-}
-
-/// SQLite's message once (its error type repeats it through its source), with what to do for
-/// the failures an operator can fix.
-fn describe_sqlite(e: &rusqlite::Error) -> String {
-    use rusqlite::ErrorCode;
-    let rusqlite::Error::SqliteFailure(failure, message) = e else {
-        return format!("database error: {e}");
-    };
-    let detail = message.clone().unwrap_or_else(|| failure.to_string());
-    let hint = match failure.code {
-        ErrorCode::DiskFull => "the disk holding the data directory is full: free space, then retry",
-        ErrorCode::ReadOnly => "the database cannot be written (read-only file, directory or disk)",
-        ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
-            "the database file cannot be opened: check that the data directory exists and this user may read and write it"
-        }
-        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-            "another process holds the database locked; retry shortly"
-        }
-        ErrorCode::NotADatabase => "the file is not a tenure database",
-        ErrorCode::DatabaseCorrupt => "the database file is damaged: restore it from a backup",
-        ErrorCode::SystemIoFailure => "the disk failed to read or write the database",
-        _ => return format!("database error: {detail}"),
-    };
-    format!("{hint} ({detail})")
 }
 
 /// The result of one append: the entries that were new, with their sequence numbers, and how
@@ -135,6 +105,24 @@ pub struct HealthDay {
 /// The log, the keys and the health history, as every backend offers them.
 ///
 /// Calls block until done; an append returns only once its entries are durable.
+///
+/// # Tailing the log
+///
+/// Sequence numbers are unique and each append's are above every seq stable before it
+/// ([`Store::stable_through`]), but seq order need not be commit order: with concurrent
+/// writers (PostgreSQL's sequences are drawn before commit) an entry can become visible after
+/// entries with higher seqs. A reader that keeps up with the log (the runtime's catch-up) relies
+/// only on this:
+///
+/// - every entry with a seq at or below `stable_through()` is visible now, and no entry at or
+///   below it can appear later;
+/// - above it, what [`Store::read_log`] and [`Store::log_seqs`] return may have gaps that fill
+///   in later.
+///
+/// So a tailer reads `stable_through()` first, reads after its position, and moves its position
+/// no further than that value; entries above it are left for a later pass (or, if taken, their
+/// seqs remembered so they are not taken twice). The conformance suite checks it under
+/// concurrent appends.
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Appends `entries` atomically and durably. An entry whose natural key is already in its
     /// workspace (or earlier in the same call) is skipped and counted as a duplicate.
@@ -142,7 +130,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Up to `limit` entries of `workspace` with `seq > after`, in sequence order; an entry that
     /// cannot be read back is in [`LogPage::unreadable`] rather than an error, so that it
-    /// cannot stop a replay.
+    /// cannot stop a replay. Complete through [`Store::stable_through`] as read before the
+    /// call; above it, entries may still appear between those returned (see the trait note).
     fn read_log(
         &self,
         workspace: &WorkspaceId,
@@ -151,13 +140,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<LogPage, StoreError>;
 
     /// The sequence numbers of up to `limit` entries of `workspace` with `seq > after`, in
-    /// order: a cheap way to see what the log holds without reading the entries.
+    /// order: a cheap way to see what the log holds without reading the entries. Complete
+    /// through [`Store::stable_through`] as [`Store::read_log`] is.
     fn log_seqs(
         &self,
         workspace: &WorkspaceId,
         after: i64,
         limit: usize,
     ) -> Result<Vec<i64>, StoreError>;
+
+    /// The seq through which the log is settled, in every workspace: every entry at or below
+    /// it is visible, and none at or below it can appear later. It never goes back, and once
+    /// no append is in flight it is at or above every acknowledged entry's seq. A backend
+    /// whose appends commit in seq order (SQLite's single writer) answers its highest seq.
+    fn stable_through(&self) -> Result<i64, StoreError>;
 
     /// Every workspace that has entries or keys.
     fn workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError>;
@@ -198,32 +194,4 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         workspace: &WorkspaceId,
         version: &str,
     ) -> Result<BTreeMap<String, Timestamp>, StoreError>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Issue 12: "database error: database or disk is full: database or disk is full: Error
-    /// code 13: …" at start-up on a full disk. Now: what to do, then SQLite's words once.
-    #[test]
-    fn sqlite_failures_say_what_to_do_once() {
-        let full = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
-            Some("database or disk is full".to_owned()),
-        );
-        let text = StoreError::from(full).to_string();
-        assert_eq!(
-            text,
-            "the disk holding the data directory is full: free space, then retry (database or disk is full)"
-        );
-        assert!(std::error::Error::source(&StoreError::Database(text)).is_none());
-        let other = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
-            None,
-        );
-        let text = StoreError::from(other).to_string();
-        assert!(text.starts_with("database error: "), "{text}");
-        assert_eq!(text.matches("constraint").count(), 1, "{text}");
-    }
 }

@@ -28,6 +28,12 @@ use tenure_store::{Scope, SqliteStore};
 
 use crate::stdout::out;
 
+/// mimalloc (v3, its defaults) rather than glibc's malloc: a replay allocates and frees millions
+/// of small values, and on glibc `status` spent ~45% more CPU (`BENCHMARKS.md`, "The binary's
+/// allocator"). `tests/allocator.rs` checks that it is in use.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tenure",

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use tenure_runtime::{jobs, Live, SnapshotFiles, StatusKeeping};
+use tenure_runtime::{jobs, Clock, Live, SnapshotFiles, StatusKeeping, SystemClock};
 use tenure_server::{AppState, Application, StripeSecrets};
 use tenure_store::{SqliteStore, Store};
 
@@ -123,7 +123,11 @@ pub fn serve(
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let started = std::time::Instant::now();
-    live.keep_statuses(StatusKeeping::new(ctx.config.report_settings()))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    live.keep_statuses(StatusKeeping::new(
+        ctx.config.report_settings(),
+        clock.clone(),
+    ))?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "scored every account"
@@ -143,14 +147,15 @@ pub fn serve(
         eprintln!("listening on http://{addr}");
         tracing::info!(%addr, "tenure serving");
         on_ready(addr);
-
-        jobs::spawn(live.clone(), dyn_store.clone());
+        let mut jobs = jobs::start(&live, &dyn_store, clock);
 
         app.run(async {
             let signal = stop.await;
             tracing::info!(signal, "shutting down: finishing the requests in flight");
         })
         .await?;
+        // Before the store closes under them.
+        jobs.stop();
         anyhow::Ok(())
     })?;
     store.close();
