@@ -10,6 +10,14 @@
 //! acknowledgement waits for durability but not for the model. Reads stay consistent with
 //! writes: [`Live::read`] first waits until everything submitted before it has been applied.
 //!
+//! Each workspace has a lock of its own, so a long read of one (a report) never holds up the
+//! applier or the catch-up of another; the map of workspaces is locked only to find or add one,
+//! and no two workspace locks are ever held at once.
+//!
+//! The catch-up relies only on the store's tailing contract (see [`Store`]): it reads
+//! [`Store::stable_through`] before the log and takes nothing above it, so an entry that a
+//! concurrent writer commits late, below seqs already visible, is not skipped.
+//!
 //! With [`Live::keep_statuses`], every account's status (stage, health, signals) is recomputed
 //! as soon as an entry naming it is applied, in the same step, and announced to an observer;
 //! [`Live::refresh_statuses`] recomputes them all, for what time alone changes (14 days of
@@ -28,8 +36,9 @@ use tenure_health::DAY_MS;
 use tenure_reports::{account_status, daily_health, AccountStatus, ReportError, ReportSettings};
 use tenure_store::{HealthDay, LogPage, Store, StoreError, Unreadable};
 
-use crate::snapshots::SnapshotFiles;
 use crate::Clock;
+
+use crate::snapshots::SnapshotFiles;
 
 /// Entries read from the log per page while replaying.
 const REPLAY_PAGE: usize = 10_000;
@@ -184,7 +193,8 @@ impl StatusKeeping {
 pub struct Live {
     settings: EngineSettings,
     statuses: std::sync::OnceLock<(StatusKeeping, tenure_health::Stages)>,
-    workspaces: RwLock<BTreeMap<WorkspaceId, WorkspaceState>>,
+    /// Each workspace's state behind its own lock; the map's lock is held only to find or add.
+    workspaces: RwLock<BTreeMap<WorkspaceId, Arc<RwLock<WorkspaceState>>>>,
     queue: Mutex<Option<SyncSender<Vec<StoredEntry>>>>,
     tickets: Mutex<Tickets>,
     settled: Condvar,
@@ -303,8 +313,8 @@ impl Live {
         };
         drop(bytes);
         let through = restored.position.applied_through;
-        let mut workspaces = self.workspaces.write().expect("live lock");
-        let state = self.state_mut(&mut workspaces, workspace);
+        let shared = self.workspace_or_new(workspace);
+        let mut state = shared.write().expect("workspace lock");
         state.model = restored.model;
         state.applied_through = through;
         state.applied_ahead = restored.position.applied_ahead;
@@ -316,8 +326,8 @@ impl Live {
     /// the last one was taken (counted from here on as taken). Encoded under the read lock:
     /// ingest waits for it, reports do not.
     pub fn snapshot(&self, workspace: &WorkspaceId, min_new: u64) -> Option<Vec<u8>> {
-        let workspaces = self.workspaces.read().expect("live lock");
-        let state = workspaces.get(workspace)?;
+        let shared = self.workspace(workspace)?;
+        let state = shared.read().expect("workspace lock");
         if state.since_snapshot.load(Ordering::Relaxed) < min_new.max(1) {
             return None;
         }
@@ -362,64 +372,73 @@ impl Live {
         Ok(applied)
     }
 
-    /// [`Live::catch_up`] for one workspace.
+    /// [`Live::catch_up`] for one workspace: everything the log holds for it through the seq
+    /// the store says is settled, read before the log. Entries above that are left for a later
+    /// pass (this process's own are applied already), so one a concurrent writer commits late
+    /// below a visible seq is still taken.
     fn catch_up_workspace(
         &self,
         store: &dyn Store,
         workspace: &WorkspaceId,
         mut progress: impl FnMut(u64),
     ) -> Result<u64, StoreError> {
+        let stable = store.stable_through()?;
+        let shared = self.workspace_or_new(workspace);
         let mut applied = 0u64;
         loop {
             // Sequence numbers first (an index scan): entries this process stored itself are
             // already applied and need not be read back.
-            let after = self.applied_through(workspace);
-            let seqs = store.log_seqs(workspace, after, REPLAY_PAGE)?;
-            let Some(&last) = seqs.last() else {
-                break;
-            };
+            let after = shared.read().expect("workspace lock").applied_through;
+            let mut seqs = store.log_seqs(workspace, after, REPLAY_PAGE)?;
+            let whole_page = seqs.len() == REPLAY_PAGE;
+            seqs.retain(|&seq| seq <= stable);
+            let more = whole_page && seqs.len() == REPLAY_PAGE;
             let first_unapplied = {
-                let workspaces = self.workspaces.read().expect("live lock");
-                let ahead = workspaces.get(workspace).map(|s| &s.applied_ahead);
+                let state = shared.read().expect("workspace lock");
                 seqs.iter()
-                    .position(|seq| ahead.is_none_or(|a| !a.contains(seq)))
+                    .position(|seq| !state.applied_ahead.contains(seq))
             };
+            // Through `stable` everything is settled, so these reads return exactly `seqs`.
             let page = match first_unapplied {
                 Some(i) => store.read_log(workspace, seqs[i] - 1, seqs.len() - i)?,
                 None => LogPage::default(),
             };
-            let mut workspaces = self.workspaces.write().expect("live lock");
-            let state = self.state_mut(&mut workspaces, workspace);
+            let mut state = shared.write().expect("workspace lock");
             for stored in &page.entries {
                 applied += u64::from(state.apply(stored));
             }
             for bad in page.unreadable {
                 state.quarantine(workspace, bad);
             }
-            state.seen_through(last);
-            self.update_statuses(workspace, state);
-            drop(workspaces);
+            match seqs.last() {
+                Some(&last) if more => state.seen_through(last),
+                // The rest of the workspace's log through `stable` has been seen.
+                _ => state.seen_through(stable),
+            }
+            self.update_statuses(workspace, &mut state);
+            drop(state);
             progress(applied);
+            if !more {
+                break;
+            }
         }
         Ok(applied)
     }
 
-    fn applied_through(&self, workspace: &WorkspaceId) -> i64 {
-        self.workspaces
-            .read()
-            .expect("live lock")
-            .get(workspace)
-            .map_or(0, |s| s.applied_through)
+    /// The workspace's state, if anything of it has arrived.
+    fn workspace(&self, workspace: &WorkspaceId) -> Option<Arc<RwLock<WorkspaceState>>> {
+        let workspaces = self.workspaces.read().expect("live lock");
+        workspaces.get(workspace).cloned()
     }
 
-    fn state_mut<'a>(
-        &self,
-        workspaces: &'a mut BTreeMap<WorkspaceId, WorkspaceState>,
-        workspace: &WorkspaceId,
-    ) -> &'a mut WorkspaceState {
-        workspaces
-            .entry(workspace.clone())
-            .or_insert_with(|| WorkspaceState {
+    /// The workspace's state, made empty if nothing of it has arrived yet.
+    fn workspace_or_new(&self, workspace: &WorkspaceId) -> Arc<RwLock<WorkspaceState>> {
+        if let Some(state) = self.workspace(workspace) {
+            return state;
+        }
+        let mut workspaces = self.workspaces.write().expect("live lock");
+        let state = workspaces.entry(workspace.clone()).or_insert_with(|| {
+            Arc::new(RwLock::new(WorkspaceState {
                 model: Model::new(self.settings.clone()),
                 applied_through: 0,
                 applied_ahead: BTreeSet::new(),
@@ -427,7 +446,18 @@ impl Live {
                 unreadable: BTreeMap::new(),
                 uninterpreted_logged: BTreeSet::new(),
                 since_snapshot: AtomicU64::new(0),
-            })
+            }))
+        });
+        Arc::clone(state)
+    }
+
+    /// Every workspace's state, taken from the map at once and locked one by one after.
+    fn all_workspaces(&self) -> Vec<(WorkspaceId, Arc<RwLock<WorkspaceState>>)> {
+        let workspaces = self.workspaces.read().expect("live lock");
+        workspaces
+            .iter()
+            .map(|(ws, state)| (ws.clone(), Arc::clone(state)))
+            .collect()
     }
 
     /// From now on, keeps every account's status current (see the module note), starting with
@@ -468,37 +498,29 @@ impl Live {
         }
     }
 
-    /// Recomputes every account's status at the clock's now, in parallel and under the read
-    /// lock, so ingest goes on meanwhile; a status an event refreshed in the meantime is kept.
+    /// Recomputes every account's status at the clock's now, one workspace at a time, in
+    /// parallel and under its read lock, so ingest goes on meanwhile; a status an event refreshed in the meantime is kept.
     /// Returns how many accounts have a status.
     pub fn refresh_statuses(&self) -> usize {
         let Some((keeping, stages)) = self.statuses.get() else {
             return 0;
         };
         let now = keeping.clock.now();
-        let fresh: Vec<(WorkspaceId, Vec<(AccountId, AccountStatus)>)> = {
-            let workspaces = self.workspaces.read().expect("live lock");
-            workspaces
-                .iter()
-                .map(|(ws, state)| {
-                    let ids: Vec<&AccountId> = state.model.account_ids().collect();
-                    let statuses = ids
-                        .par_iter()
-                        .filter_map(|a| {
-                            keeping
-                                .status(stages, &state.model, a, now)
-                                .map(|s| ((*a).clone(), s))
-                        })
-                        .collect();
-                    (ws.clone(), statuses)
-                })
-                .collect()
-        };
-        let mut workspaces = self.workspaces.write().expect("live lock");
         let mut kept = 0;
-        for (ws, statuses) in fresh {
-            let state = self.state_mut(&mut workspaces, &ws);
-            for (account, status) in statuses {
+        for (ws, shared) in self.all_workspaces() {
+            let fresh: Vec<(AccountId, AccountStatus)> = {
+                let state = shared.read().expect("workspace lock");
+                let ids: Vec<&AccountId> = state.model.account_ids().collect();
+                ids.par_iter()
+                    .filter_map(|a| {
+                        keeping
+                            .status(stages, &state.model, a, now)
+                            .map(|s| ((*a).clone(), s))
+                    })
+                    .collect()
+            };
+            let mut state = shared.write().expect("workspace lock");
+            for (account, status) in fresh {
                 // An event may have rescored the account since this pass read the model.
                 let newer = state
                     .statuses
@@ -531,22 +553,16 @@ impl Live {
         let until = Timestamp::from_millis(now.millis().div_euclid(DAY_MS) * DAY_MS - 1);
         let version = keeping.settings.history_version();
         let never = Timestamp::from_millis(i64::MIN / 4);
-        let ids: Vec<(WorkspaceId, Vec<AccountId>)> = {
-            let workspaces = self.workspaces.read().expect("live lock");
-            workspaces
-                .iter()
-                .map(|(ws, s)| (ws.clone(), s.model.account_ids().cloned().collect()))
-                .collect()
-        };
         let mut written = 0;
-        for (ws, accounts) in ids {
+        for (ws, shared) in self.all_workspaces() {
+            let accounts: Vec<AccountId> = {
+                let state = shared.read().expect("workspace lock");
+                state.model.account_ids().cloned().collect()
+            };
             let through = store.health_days_through(&ws, &version)?;
             for chunk in accounts.chunks(HISTORY_ACCOUNTS_PER_LOCK) {
                 let days: Vec<HealthDay> = {
-                    let workspaces = self.workspaces.read().expect("live lock");
-                    let Some(state) = workspaces.get(&ws) else {
-                        break;
-                    };
+                    let state = shared.read().expect("workspace lock");
                     chunk
                         .iter()
                         .flat_map(|a| {
@@ -579,41 +595,50 @@ impl Live {
     /// when statuses are not kept or the account has never paid nor won a deal.
     pub fn status(&self, workspace: &WorkspaceId, account: &AccountId) -> Option<AccountStatus> {
         self.settle();
-        let workspaces = self.workspaces.read().expect("live lock");
-        workspaces.get(workspace)?.statuses.get(account).cloned()
+        let shared = self.workspace(workspace)?;
+        let state = shared.read().expect("workspace lock");
+        state.statuses.get(account).cloned()
     }
 
     /// The entries of the workspace's log that could not be read back, by seq.
     pub fn unreadable(&self, workspace: &WorkspaceId) -> Vec<Unreadable> {
-        let workspaces = self.workspaces.read().expect("live lock");
-        workspaces
-            .get(workspace)
-            .map(|s| s.unreadable.values().cloned().collect())
+        self.workspace(workspace)
+            .map(|shared| {
+                let state = shared.read().expect("workspace lock");
+                state.unreadable.values().cloned().collect()
+            })
             .unwrap_or_default()
     }
 
     /// How many entries of the workspace's log could not be read back.
     pub fn unreadable_count(&self, workspace: &WorkspaceId) -> usize {
-        let workspaces = self.workspaces.read().expect("live lock");
-        workspaces.get(workspace).map_or(0, |s| s.unreadable.len())
+        self.workspace(workspace).map_or(0, |shared| {
+            shared.read().expect("workspace lock").unreadable.len()
+        })
     }
 
     /// Applies entries now, in the caller's thread (in any mix of workspaces).
     pub fn apply(&self, entries: &[StoredEntry]) {
-        if entries.is_empty() {
-            return;
-        }
-        let mut workspaces = self.workspaces.write().expect("live lock");
-        for stored in entries {
-            self.state_mut(&mut workspaces, &stored.entry.workspace)
-                .apply(stored);
-        }
-        self.update_all_statuses(&mut workspaces);
+        self.apply_all(entries.iter());
     }
 
-    fn update_all_statuses(&self, workspaces: &mut BTreeMap<WorkspaceId, WorkspaceState>) {
-        for (ws, state) in workspaces.iter_mut() {
-            self.update_statuses(ws, state);
+    /// Applies entries workspace by workspace, each under its own write lock once, and rescores
+    /// the accounts they name.
+    fn apply_all<'a>(&self, entries: impl Iterator<Item = &'a StoredEntry>) {
+        let mut by_workspace: BTreeMap<&WorkspaceId, Vec<&StoredEntry>> = BTreeMap::new();
+        for stored in entries {
+            by_workspace
+                .entry(&stored.entry.workspace)
+                .or_default()
+                .push(stored);
+        }
+        for (workspace, entries) in by_workspace {
+            let shared = self.workspace_or_new(workspace);
+            let mut state = shared.write().expect("workspace lock");
+            for stored in entries {
+                state.apply(stored);
+            }
+            self.update_statuses(workspace, &mut state);
         }
     }
 
@@ -621,9 +646,8 @@ impl Live {
     /// submitted before the call is applied.
     pub fn read<R>(&self, workspace: &WorkspaceId, f: impl FnOnce(&Model) -> R) -> R {
         self.settle();
-        let workspaces = self.workspaces.read().expect("live lock");
-        match workspaces.get(workspace) {
-            Some(state) => f(&state.model),
+        match self.workspace(workspace) {
+            Some(shared) => f(&shared.read().expect("workspace lock").model),
             None => f(&Model::new(self.settings.clone())),
         }
     }
@@ -640,14 +664,7 @@ fn apply_loop(live: Weak<Live>, rx: Receiver<Vec<StoredEntry>>) {
             }
         }
         let Some(live) = live.upgrade() else { return };
-        {
-            let mut workspaces = live.workspaces.write().expect("live lock");
-            for stored in batches.iter().flatten() {
-                live.state_mut(&mut workspaces, &stored.entry.workspace)
-                    .apply(stored);
-            }
-            live.update_all_statuses(&mut workspaces);
-        }
+        live.apply_all(batches.iter().flatten());
         live.mark_applied(batches.len() as u64);
     }
 }
