@@ -514,6 +514,10 @@ impl Store for SqliteStore {
         Ok(seqs.collect::<Result<_, _>>()?)
     }
 
+    fn close(&self) {
+        SqliteStore::close(self)
+    }
+
     fn stable_through(&self) -> Result<i64, StoreError> {
         // One writer at a time (this process's writer thread, or another process holding
         // SQLite's write lock) assigns seqs inside its transaction and commits before the next

@@ -8,7 +8,7 @@ use clap::Args;
 use tenure_core::Timestamp;
 use tenure_reports::{self as reports, ReportParams};
 use tenure_runtime::status;
-use tenure_store::{Scope, Store};
+use tenure_store::Scope;
 
 use crate::import::{self, ImportArgs};
 use crate::sim::{self, CompanyArgs};
@@ -41,6 +41,11 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
             temp.path().to_owned()
         }
     };
+    // Everything from here on (store, snapshots) lives in that directory.
+    let ctx = &Context {
+        data_dir: Some(data_dir.clone()),
+        ..ctx.clone()
+    };
     let input = data_dir.join("demo-input");
     let config = args.company.config();
     eprintln!(
@@ -51,7 +56,7 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
         input.display()
     );
     let truth = sim::generate(&config, &args.company.shape(), &input)?;
-    let store = ctx.open_store_in(&data_dir)?;
+    let store = ctx.open_store()?;
     let files = tenure_sim::FILES
         .iter()
         .filter(|name| name.ends_with(".csv") || name.ends_with(".ndjson"))
@@ -66,7 +71,7 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
             skip_invalid: false,
         },
     )?;
-    let live = serve::rebuild(ctx, &store)?;
+    let live = serve::rebuild(ctx, store.as_ref())?;
     let settings = ctx.config.report_settings();
     let summary = status(store.as_ref(), &live, &ctx.workspace, &settings)?;
     outln!();

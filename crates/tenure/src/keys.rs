@@ -1,7 +1,7 @@
 //! `tenure keys create|list|revoke`.
 
 use anyhow::bail;
-use tenure_store::{Revoked, Store};
+use tenure_store::Revoked;
 
 use crate::stdout::outln;
 use crate::{Context, Format, KeysCommand};

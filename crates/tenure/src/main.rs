@@ -24,7 +24,7 @@ use anyhow::{bail, Context as _};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use tenure_config::Config;
 use tenure_core::WorkspaceId;
-use tenure_store::{Scope, SqliteStore};
+use tenure_store::{Scope, SqliteStore, Store};
 
 use crate::stdout::out;
 
@@ -192,7 +192,7 @@ impl From<KeyScope> for Scope {
 }
 
 /// Everything a command needs, validated.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Context {
     pub config: Arc<Config>,
     pub workspace: WorkspaceId,
@@ -214,11 +214,6 @@ impl Context {
         })
     }
 
-    /// Opens the store the flags select.
-    pub fn open_store(&self) -> anyhow::Result<Arc<SqliteStore>> {
-        self.open_store_in(&self.data_dir_or_default())
-    }
-
     /// Fails, naming the directory, where the flags select no existing store: a command that
     /// reads one must not create an empty store in a mistyped --data-dir and report zeros.
     pub fn require_store(&self) -> anyhow::Result<()> {
@@ -235,7 +230,7 @@ impl Context {
     /// Opens the store for a command that only reads it: as [`Context::open_store`] does, or,
     /// where the store cannot be written (read-only files or disk), read-only. A directory
     /// without a store is an error ([`Context::require_store`]).
-    pub fn open_store_to_read(&self) -> anyhow::Result<Arc<SqliteStore>> {
+    pub fn open_store_to_read(&self) -> anyhow::Result<Arc<dyn Store>> {
         let store = self.open_existing_store()?;
         self.require_workspace(store.as_ref())?;
         Ok(store)
@@ -243,7 +238,7 @@ impl Context {
 
     /// A usage error where the store holds workspaces but not --workspace's: a mistyped name
     /// would otherwise read as an empty workspace. An empty store is read as it is.
-    pub fn require_workspace(&self, store: &dyn tenure_store::Store) -> anyhow::Result<()> {
+    pub fn require_workspace(&self, store: &dyn Store) -> anyhow::Result<()> {
         let known = store.workspaces()?;
         if known.is_empty() || known.contains(&self.workspace) {
             return Ok(());
@@ -258,7 +253,7 @@ impl Context {
         .into())
     }
 
-    fn open_existing_store(&self) -> anyhow::Result<Arc<SqliteStore>> {
+    fn open_existing_store(&self) -> anyhow::Result<Arc<dyn Store>> {
         self.require_store()?;
         // The read-only fallback is for the embedded store only: with --database, the data
         // directory is not the store asked for.
@@ -283,20 +278,25 @@ impl Context {
         }
     }
 
-    fn data_dir_or_default(&self) -> PathBuf {
+    /// The data directory: the embedded store's, and where snapshots are kept whatever the
+    /// backend.
+    pub fn data_dir_or_default(&self) -> PathBuf {
         self.data_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("./tenure-data"))
     }
 
-    /// Opens the embedded store in `data_dir` (or PostgreSQL if --database was given).
-    pub fn open_store_in(&self, data_dir: &std::path::Path) -> anyhow::Result<Arc<SqliteStore>> {
+    /// Opens the store the flags select: the embedded one in the data directory, or PostgreSQL
+    /// if --database was given. Opening (here and in `open_existing_store`, `require_store`)
+    /// is the only code that names a backend; commands hold a `dyn Store`.
+    pub fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
         if let Some(url) = &self.database {
             bail!(
                 "--database {url:?}: the PostgreSQL backend is not built yet; leave --database unset to use the embedded store in --data-dir"
             );
         }
-        let store = SqliteStore::open_dir(data_dir)
+        let data_dir = self.data_dir_or_default();
+        let store = SqliteStore::open_dir(&data_dir)
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
         Ok(Arc::new(store))
     }

@@ -130,7 +130,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
     // Every flag and value that can be judged without the data is, before the store is read.
     spec.check(&params, &settings)?;
     let store = ctx.open_store_to_read()?;
-    let live = serve::rebuild(ctx, &store)?;
+    let live = serve::rebuild(ctx, store.as_ref())?;
     if params.as_of_source != AsOfSource::Given {
         (params.as_of, params.as_of_source) =
             live.read(&ctx.workspace, |model| reports::default_as_of(model, now));
@@ -168,6 +168,6 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
             eprintln!("warning: {}", warning.message);
         }
     }
-    serve::save_snapshot(ctx, &store, &live);
+    serve::save_snapshot(ctx, &live);
     Ok(())
 }

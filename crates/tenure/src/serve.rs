@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::Args;
 use tenure_runtime::{jobs, Clock, Live, SnapshotFiles, StatusKeeping, SystemClock};
 use tenure_server::{AppState, Application, StripeSecrets};
-use tenure_store::{SqliteStore, Store};
+use tenure_store::Store;
 
 use crate::progress::{Progress, Unit};
 use crate::Context;
@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
     // Before the replay, which can take minutes on a large store.
     let listener = bind(listen)?;
     let store = ctx.open_store()?;
-    let live = rebuild(ctx, &store)?;
+    let live = rebuild(ctx, store.as_ref())?;
     serve(ctx, store, live, listener, |_| {})
 }
 
@@ -44,19 +44,17 @@ pub fn bind(listen: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
 /// Builds every workspace's model in memory from its snapshot and the log after it, or from
 /// the whole log where it has no valid snapshot, with a spinner on stderr; says which in the
 /// log (`--verbose`).
-pub fn rebuild(ctx: &Context, store: &Arc<SqliteStore>) -> anyhow::Result<Arc<Live>> {
+pub fn rebuild(ctx: &Context, store: &dyn Store) -> anyhow::Result<Arc<Live>> {
     let mut progress = Progress::new(
         "replaying the log".into(),
         Unit::Entries,
         None,
         "{spinner} {msg}: {pos} entries ({per_sec})",
     );
-    let (live, rebuilt) = Live::rebuild_from(
-        store.as_ref(),
-        ctx.config.engine(),
-        &snapshot_files(store),
-        |n| progress.set_position(n),
-    )?;
+    let (live, rebuilt) =
+        Live::rebuild_from(store, ctx.config.engine(), &snapshot_files(ctx), |n| {
+            progress.set_position(n)
+        })?;
     progress.finish();
     for (workspace, replayed) in &rebuilt.replayed {
         match rebuilt.from_snapshot.get(workspace) {
@@ -75,9 +73,9 @@ pub fn rebuild(ctx: &Context, store: &Arc<SqliteStore>) -> anyhow::Result<Arc<Li
     Ok(Arc::new(live))
 }
 
-/// The snapshots beside the store, in its data directory.
-fn snapshot_files(store: &SqliteStore) -> SnapshotFiles {
-    SnapshotFiles::in_data_dir(store.path().parent().unwrap_or(std::path::Path::new(".")))
+/// The snapshots in the data directory, whichever backend holds the log.
+fn snapshot_files(ctx: &Context) -> SnapshotFiles {
+    SnapshotFiles::in_data_dir(&ctx.data_dir_or_default())
 }
 
 /// Entries a read command replays beyond its snapshot before it saves a new one: below this
@@ -87,8 +85,8 @@ const SAVE_AFTER: u64 = 10_000;
 /// Saves the workspace's model as a snapshot when the command replayed the whole log or a long
 /// tail of it, so the next command on the directory starts from it. A directory this process
 /// cannot write is left as it is: the snapshot is only a cache.
-pub fn save_snapshot(ctx: &Context, store: &SqliteStore, live: &Live) {
-    let files = snapshot_files(store);
+pub fn save_snapshot(ctx: &Context, live: &Live) {
+    let files = snapshot_files(ctx);
     let min_new = if files.path(&ctx.workspace).exists() {
         SAVE_AFTER
     } else {
@@ -116,7 +114,7 @@ pub fn save_snapshot(ctx: &Context, store: &SqliteStore, live: &Live) {
 /// requests in flight finish. `on_ready` is called with the bound address.
 pub fn serve(
     ctx: &Context,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     live: Arc<Live>,
     listener: std::net::TcpListener,
     on_ready: impl FnOnce(SocketAddr),
@@ -134,10 +132,9 @@ pub fn serve(
     );
     live.start_applier();
     runtime.block_on(async {
-        let dyn_store: Arc<dyn Store> = store.clone();
         let stripe_secrets =
             StripeSecrets::from_env(std::env::vars(), ctx.config.stripe.webhook_secret.clone());
-        let state = AppState::new(dyn_store.clone(), live.clone(), ctx.config.clone())
+        let state = AppState::new(store.clone(), live.clone(), ctx.config.clone())
             .with_stripe_secrets(stripe_secrets);
         let app = Application::from_listener(listener, state).context("serving the listener")?;
         // Installed before anyone can know the address, so no signal finds the default action.
@@ -147,7 +144,7 @@ pub fn serve(
         eprintln!("listening on http://{addr}");
         tracing::info!(%addr, "tenure serving");
         on_ready(addr);
-        let mut jobs = jobs::start(&live, &dyn_store, clock);
+        let mut jobs = jobs::start(&live, &store, clock);
 
         app.run(async {
             let signal = stop.await;

@@ -5,7 +5,7 @@ use crate::{serve, Context, Format};
 
 pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
     let store = ctx.open_store_to_read()?;
-    let live = serve::rebuild(ctx, &store)?;
+    let live = serve::rebuild(ctx, store.as_ref())?;
     let report = status(
         store.as_ref(),
         &live,
@@ -16,7 +16,7 @@ pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         Format::Table => out!("{}", table(&report)),
     }
-    serve::save_snapshot(ctx, &store, &live);
+    serve::save_snapshot(ctx, &live);
     Ok(())
 }
 
