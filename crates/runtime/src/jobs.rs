@@ -1,12 +1,13 @@
 //! What a long-lived process does on its own over time: tail the log for what other processes
-//! appended, record the daily health history, and recompute every status for what time alone
-//! changes.
+//! appended, record the daily health history, recompute every status for what time alone
+//! changes, and save snapshots of the models.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tenure_store::Store;
 
+use crate::snapshots::{self, SnapshotFiles};
 use crate::{Clock, Live, Scheduler};
 
 /// How often a running server looks for entries other processes appended.
@@ -16,6 +17,38 @@ pub const RECORD_HISTORY_EVERY: Duration = Duration::from_secs(10 * 60);
 /// How often every account's status is recomputed for what time alone changes (events
 /// recompute their account's at once).
 pub const REFRESH_STATUSES_EVERY: Duration = Duration::from_secs(15 * 60);
+
+/// How often a running server considers saving each workspace's snapshot.
+pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(10 * 60);
+/// Entries applied since a workspace's last snapshot that make a new one worth writing (a
+/// start-up replays this many at most beyond it, plus what arrives in one period).
+pub const SNAPSHOT_AFTER: u64 = 100_000;
+
+/// Saves each workspace's snapshot into `files` every [`SNAPSHOT_EVERY`], when at least
+/// [`SNAPSHOT_AFTER`] entries arrived since the last (at once, when the directory holds none).
+/// The model is encoded under its workspace's read lock and written after it is released.
+pub fn save_snapshots(scheduler: &mut Scheduler, live: &Arc<Live>, files: SnapshotFiles) {
+    let live = Arc::clone(live);
+    scheduler.every("snapshots", SNAPSHOT_EVERY, Duration::ZERO, move || {
+        for workspace in live.workspaces() {
+            match snapshots::save(&live, &files, &workspace, SNAPSHOT_AFTER) {
+                Ok(Some(bytes)) => tracing::info!(
+                    workspace = %workspace,
+                    bytes,
+                    path = %files.path(&workspace).display(),
+                    "saved a snapshot"
+                ),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(
+                    workspace = %workspace,
+                    error = %e,
+                    "cannot save a snapshot; start-up replays more of the log until one is saved"
+                ),
+            }
+        }
+        Ok(())
+    });
+}
 
 /// Starts the periodic jobs of a server over `live` and `store`: the catch-up and the history
 /// at once, the refresh a period from now (statuses were just computed). They run until the
@@ -134,5 +167,40 @@ mod tests {
         assert_eq!(refreshed[0].0, "a");
         assert_eq!(refreshed[1].0, "b");
         jobs.stop();
+    }
+
+    /// The snapshot job saves a workspace that has none at once; the next start reads it and
+    /// replays only what was appended after it.
+    #[test]
+    fn the_snapshot_job_saves_what_the_next_start_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+        let files = SnapshotFiles::in_data_dir(dir.path());
+        let ws = WorkspaceId::default_workspace();
+        store.append(vec![paying("a")]).unwrap();
+        let live =
+            Arc::new(Live::rebuild(store.as_ref(), Config::default().engine(), |_| {}).unwrap());
+        let clock = Arc::new(ManualClock::new(
+            Timestamp::parse("2025-04-01T00:00:00Z").unwrap(),
+        ));
+        let mut jobs = Scheduler::new(clock);
+        save_snapshots(&mut jobs, &live, files.clone());
+        let waited = std::time::Instant::now();
+        while !files.path(&ws).exists() {
+            assert!(waited.elapsed() < GUARD, "no snapshot was saved");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        jobs.stop();
+
+        store.append(vec![paying("b")]).unwrap();
+        let (restarted, rebuilt) =
+            Live::rebuild_from(store.as_ref(), Config::default().engine(), &files, |_| {}).unwrap();
+        assert!(rebuilt.from_snapshot.contains_key(&ws));
+        assert_eq!(
+            rebuilt.replayed[&ws], 1,
+            "only the entry after the snapshot"
+        );
+        let accounts = restarted.read(&ws, |m| m.ledger().accounts().count());
+        assert_eq!(accounts, 2);
     }
 }

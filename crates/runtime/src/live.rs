@@ -62,12 +62,19 @@ struct WorkspaceState {
     uninterpreted_logged: BTreeSet<String>,
     /// Entries applied since the model was last saved as a snapshot (or since it was built).
     since_snapshot: AtomicU64,
+    /// The seq and receipt time of the newest entry applied: what a snapshot checks against
+    /// the log it is read with.
+    newest: Option<(i64, Timestamp)>,
 }
 
 /// What a snapshot keeps beside the model: what the log position alone does not say.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Beside {
     unreadable: BTreeMap<i64, Unreadable>,
+    /// The newest entry the model holds, found again in the log before the snapshot is
+    /// trusted: a snapshot of another store (one deleted and imported again, another
+    /// directory's) holds other entries under the same seqs.
+    newest: Option<(i64, Timestamp)>,
 }
 
 /// How [`Live::rebuild_from`] built each workspace.
@@ -94,6 +101,9 @@ impl WorkspaceState {
         }
         self.model.apply(stored);
         *self.since_snapshot.get_mut() += 1;
+        if self.newest.is_none_or(|(seq, _)| stored.seq > seq) {
+            self.newest = Some((stored.seq, stored.entry.received_at));
+        }
         true
     }
 
@@ -282,7 +292,7 @@ impl Live {
         let mut rebuilt = Rebuilt::default();
         let mut replayed = 0;
         for workspace in store.workspaces()? {
-            if let Some(through) = live.restore(snapshots, &workspace) {
+            if let Some(through) = live.restore(store, snapshots, &workspace)? {
                 rebuilt.from_snapshot.insert(workspace.clone(), through);
             }
             let before = replayed;
@@ -294,24 +304,41 @@ impl Live {
 
     /// Takes the workspace's state from its snapshot file if it holds a valid one; the
     /// position it covers through if so.
-    fn restore(&self, snapshots: &SnapshotFiles, workspace: &WorkspaceId) -> Option<i64> {
+    fn restore(
+        &self,
+        store: &dyn Store,
+        snapshots: &SnapshotFiles,
+        workspace: &WorkspaceId,
+    ) -> Result<Option<i64>, StoreError> {
         let path = snapshots.path(workspace);
         let bytes = match snapshots.read(workspace) {
             Ok(Some(bytes)) => bytes,
-            Ok(None) => return None,
+            Ok(None) => return Ok(None),
             Err(e) => {
                 tracing::warn!(workspace = %workspace, path = %path.display(), error = %e, "cannot read the snapshot; replaying the whole log");
-                return None;
+                return Ok(None);
             }
         };
         let restored = match snapshot::decode::<Beside>(&bytes, workspace, &self.settings) {
             Ok(restored) => restored,
             Err(e) => {
                 tracing::warn!(workspace = %workspace, path = %path.display(), reason = %e, "ignoring the snapshot; replaying the whole log");
-                return None;
+                return Ok(None);
             }
         };
         drop(bytes);
+        if let Some((seq, received_at)) = restored.extra.newest {
+            let page = store.read_log(workspace, seq - 1, 1)?;
+            let found = page
+                .entries
+                .first()
+                .map(|e| (e.seq, e.entry.received_at))
+                .or(page.unreadable.first().map(|u| (u.seq, u.received_at)));
+            if found != Some((seq, received_at)) {
+                tracing::warn!(workspace = %workspace, path = %path.display(), reason = %format!("its newest entry (seq {seq}, received {received_at}) is not in this store's log: the snapshot is another store's"), "ignoring the snapshot; replaying the whole log");
+                return Ok(None);
+            }
+        }
         let through = restored.position.applied_through;
         let shared = self.workspace_or_new(workspace);
         let mut state = shared.write().expect("workspace lock");
@@ -319,7 +346,8 @@ impl Live {
         state.applied_through = through;
         state.applied_ahead = restored.position.applied_ahead;
         state.unreadable = restored.extra.unreadable;
-        Some(through)
+        state.newest = restored.extra.newest;
+        Ok(Some(through))
     }
 
     /// The workspace's model as a snapshot, if at least `min_new` entries were applied since
@@ -338,6 +366,7 @@ impl Live {
         };
         let beside = Beside {
             unreadable: state.unreadable.clone(),
+            newest: state.newest,
         };
         Some(snapshot::encode(
             workspace,
@@ -446,6 +475,7 @@ impl Live {
                 unreadable: BTreeMap::new(),
                 uninterpreted_logged: BTreeSet::new(),
                 since_snapshot: AtomicU64::new(0),
+                newest: None,
             }))
         });
         Arc::clone(state)

@@ -17,6 +17,8 @@ use std::time::{Duration, SystemTime};
 
 use tenure_core::WorkspaceId;
 
+use crate::Live;
+
 /// The directory under the data directory that holds the snapshots.
 pub const DIRECTORY: &str = "snapshots";
 /// A temporary file older than this is a writer's that died: removed by the next writer.
@@ -102,6 +104,27 @@ impl SnapshotFiles {
             }
         }
     }
+}
+
+/// Saves the workspace's model as its snapshot when at least `after` entries were applied
+/// since the last one was taken, or when the directory holds none for it yet; the size written
+/// if it did.
+pub fn save(
+    live: &Live,
+    files: &SnapshotFiles,
+    workspace: &WorkspaceId,
+    after: u64,
+) -> io::Result<Option<usize>> {
+    let min_new = if files.path(workspace).exists() {
+        after
+    } else {
+        1
+    };
+    let Some(bytes) = live.snapshot(workspace, min_new) else {
+        return Ok(None);
+    };
+    files.write(workspace, &bytes)?;
+    Ok(Some(bytes.len()))
 }
 
 #[cfg(test)]
