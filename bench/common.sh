@@ -53,16 +53,17 @@ import_into() {
   "$1" --data-dir "$3" import "$2"/events.ndjson "$2"/*.csv >/dev/null 2>&1
 }
 
-# timed FILE CMD... : runs CMD under `/usr/bin/time -v`, its output discarded; appends
-# "wall_seconds peak_rss_kb exit_code" to FILE's last line.
+# timed FILE CMD... : runs CMD under `/usr/bin/time -v`, its output discarded; writes
+# "wall_seconds peak_rss_kb exit_code cpu_seconds" (user + system) to FILE.
 timed() {
   local out=$1; shift
   local rc=0
   /usr/bin/time -v -o "$out.time" "$@" >/dev/null 2>"$out.err" || rc=$?
-  local wall rss
+  local wall rss cpu
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2, p, ":"); s=0; for (i=1; i<=n; i++) s=s*60+p[i]; print s}' "$out.time")
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out.time")
-  echo "$wall $rss $rc" >"$out"
+  cpu=$(awk -F': ' '/(User|System) time \(seconds\)/ {s+=$2} END {print s}' "$out.time")
+  echo "$wall $rss $rc $cpu" >"$out.new" && mv "$out.new" "$out"
 }
 
 rss_mb() { echo $(( $(awk '/VmRSS/ {print $2}' "/proc/$1/status") / 1024 )); }
