@@ -11,6 +11,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
+use rayon::prelude::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use tenure_core::{Entry, EntryBody, Source, StoredEntry, Timestamp, WorkspaceId};
 
@@ -375,6 +376,35 @@ fn commit_group(
 
 /// How much of an unreadable entry's stored form is shown.
 const UNREADABLE_EXCERPT_CHARS: usize = 300;
+/// Stored entries decoded per parallel task: enough to outweigh handing the task over.
+const DECODE_CHUNK: usize = 256;
+
+/// A log row as read, before its body is decoded.
+struct StoredRow {
+    seq: i64,
+    kind: String,
+    source: String,
+    received_at: Timestamp,
+    body: String,
+}
+
+impl StoredRow {
+    fn decode(self, workspace: &WorkspaceId) -> Result<StoredEntry, Unreadable> {
+        match read_entry(workspace, self.received_at, &self.source, &self.body) {
+            Ok(entry) => Ok(StoredEntry {
+                seq: self.seq,
+                entry,
+            }),
+            Err(reason) => Err(Unreadable {
+                seq: self.seq,
+                kind: self.kind,
+                received_at: self.received_at,
+                reason,
+                stored: self.body.chars().take(UNREADABLE_EXCERPT_CHARS).collect(),
+            }),
+        }
+    }
+}
 
 /// An entry from its stored columns, or why it cannot be.
 fn read_entry(
@@ -464,33 +494,34 @@ impl Store for SqliteStore {
         after: i64,
         limit: usize,
     ) -> Result<LogPage, StoreError> {
-        let conn = self.reader.lock().expect("reader lock");
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, kind, source, received_at, body FROM log
-             WHERE workspace = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-        )?;
-        // Parsed from SQLite's own buffers: the body (the bulk of a replay) is not copied
-        // first, and the kind is copied only for an entry that cannot be read.
-        let rows = stmt.query_map(params![workspace.as_str(), after, limit as i64], |row| {
-            let seq: i64 = row.get(0)?;
-            let received_at = Timestamp::from_millis(row.get(3)?);
-            let body = row.get_ref(4)?.as_str()?;
-            Ok(
-                match read_entry(workspace, received_at, row.get_ref(2)?.as_str()?, body) {
-                    Ok(entry) => Ok(StoredEntry { seq, entry }),
-                    Err(reason) => Err(Unreadable {
-                        seq,
-                        kind: row.get(1)?,
-                        received_at,
-                        reason,
-                        stored: body.chars().take(UNREADABLE_EXCERPT_CHARS).collect(),
-                    }),
-                },
-            )
-        })?;
+        // The rows are copied out under the reader's lock and decoded after it is released, in
+        // parallel: parsing the stored JSON is most of a replay, and the connection is then free
+        // for the next page or another reader meanwhile.
+        let rows: Vec<StoredRow> = {
+            let conn = self.reader.lock().expect("reader lock");
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, kind, source, received_at, body FROM log
+                 WHERE workspace = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![workspace.as_str(), after, limit as i64], |row| {
+                Ok(StoredRow {
+                    seq: row.get(0)?,
+                    kind: row.get(1)?,
+                    source: row.get(2)?,
+                    received_at: Timestamp::from_millis(row.get(3)?),
+                    body: row.get(4)?,
+                })
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let decoded: Vec<Result<StoredEntry, Unreadable>> = rows
+            .into_par_iter()
+            .with_min_len(DECODE_CHUNK)
+            .map(|row| row.decode(workspace))
+            .collect();
         let mut page = LogPage::default();
-        for row in rows {
-            match row? {
+        for row in decoded {
+            match row {
                 Ok(entry) => page.entries.push(entry),
                 Err(bad) => page.unreadable.push(bad),
             }
