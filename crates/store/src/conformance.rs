@@ -16,44 +16,58 @@ use crate::{Scope, Store, StoreError};
 
 /// One `#[test]` per conformance check, in a module `conformance`, each on a fresh store.
 ///
-/// `$fresh` is a closure returning `(keep, store)`: a new, empty store and what must live as
-/// long as it (its temporary directory or test database; `()` if nothing), dropped after it.
+/// `fresh` makes a new, empty store and returns `(keep, store)`: `keep` is what must outlive
+/// the store (its temporary directory or test database; `()` if nothing). `reopen` opens the
+/// store `keep` holds again, as a restarted process would.
 ///
 /// ```ignore
-/// tenure_store::conformance_tests!(|| {
-///     let dir = tempfile::tempdir().unwrap();
-///     let store = SqliteStore::open_dir(dir.path()).unwrap();
-///     (dir, store)
-/// });
+/// tenure_store::conformance_tests!(
+///     fresh: || {
+///         let dir = tempfile::tempdir().unwrap();
+///         let store = SqliteStore::open_dir(dir.path()).unwrap();
+///         (dir, store)
+///     },
+///     reopen: |dir: &tempfile::TempDir| SqliteStore::open_dir(dir.path()).unwrap(),
+/// );
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {
-    ($fresh:expr) => {
-        $crate::conformance_tests!(@each $fresh;
-            appends_in_sequence_and_reads_back,
-            duplicates_are_skipped_across_and_within_calls,
-            workspaces_are_isolated,
-            read_log_pages,
-            counts_by_kind_and_source,
-            keys_are_scoped_and_hashed,
-            keys_are_listed_and_revoked,
-            health_history_is_replaced_by_day_and_version,
-            stable_through_covers_acknowledged_appends,
-            a_tail_through_stable_sees_every_entry_once,
-        );
-    };
-    (@each $fresh:expr; $($check:ident),+ $(,)?) => {
+    (fresh: $fresh:expr, reopen: $reopen:expr $(,)?) => {
         mod conformance {
             #[allow(unused_imports)]
             use super::*;
-            $(
-                #[test]
-                fn $check() {
-                    let (_keep, store) = ($fresh)();
-                    $crate::conformance::$check(&store);
-                }
-            )+
+
+            $crate::conformance_tests!(@each $fresh;
+                appends_in_sequence_and_reads_back,
+                duplicates_are_skipped_across_and_within_calls,
+                workspaces_are_isolated,
+                read_log_pages,
+                counts_by_kind_and_source,
+                keys_are_scoped_and_hashed,
+                keys_are_listed_and_revoked,
+                health_history_is_replaced_by_day_and_version,
+                stable_through_covers_acknowledged_appends,
+                a_tail_through_stable_sees_every_entry_once,
+                a_closed_store_refuses_appends_and_loses_none,
+            );
+
+            #[test]
+            fn entries_survive_closing_and_reopening() {
+                let (keep, store) = ($fresh)();
+                $crate::conformance::entries_survive_closing_and_reopening(store, || {
+                    ($reopen)(&keep)
+                });
+            }
         }
+    };
+    (@each $fresh:expr; $($check:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                let (_keep, store) = ($fresh)();
+                $crate::conformance::$check(&store);
+            }
+        )+
     };
 }
 
@@ -479,4 +493,44 @@ pub fn a_tail_through_stable_sees_every_entry_once(store: &dyn Store) {
     acknowledged.sort_unstable();
     assert_eq!(acknowledged.len(), WRITERS * BATCHES * PER_BATCH);
     assert_eq!(tailed, acknowledged, "a tail sees every acknowledged entry");
+}
+
+/// After [`Store::close`], an append fails as unavailable and what was acknowledged before is
+/// still read.
+pub fn a_closed_store_refuses_appends_and_loses_none(store: &dyn Store) {
+    store
+        .append(vec![track("default", "m1", 1)])
+        .expect("append");
+    store.close();
+    let refused = store.append(vec![track("default", "m2", 1)]);
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+    let log = store.read_log(&workspace("default"), 0, 10).expect("read");
+    assert_eq!(log.entries.len(), 1);
+}
+
+/// What was acknowledged survives closing the store and opening it again: the entries read
+/// back, a natural key is still a duplicate, and new seqs go on above the old.
+pub fn entries_survive_closing_and_reopening<S: Store>(store: S, reopen: impl FnOnce() -> S) {
+    store
+        .append(vec![track("default", "m1", 1), track("default", "m2", 2)])
+        .expect("append");
+    store.close();
+    drop(store);
+    let store = reopen();
+    let log = store
+        .read_log(&workspace("default"), 0, 10)
+        .expect("read")
+        .entries;
+    assert_eq!(log.len(), 2, "acknowledged entries survive a restart");
+    let again = store
+        .append(vec![track("default", "m1", 1)])
+        .expect("append");
+    assert_eq!(again.duplicates, 1, "idempotency holds across restarts");
+    let next = store
+        .append(vec![track("default", "m3", 3)])
+        .expect("append");
+    assert!(next.stored[0].seq > log[1].seq, "seqs go on above the old");
 }

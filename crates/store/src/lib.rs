@@ -155,8 +155,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// whose appends commit in seq order (SQLite's single writer) answers its highest seq.
     fn stable_through(&self) -> Result<i64, StoreError>;
 
-    /// Stops accepting appends, lets those already queued finish, and returns once they have;
-    /// reads go on working. A server calls it at shutdown, after its last writer stopped.
+    /// Stops accepting appends (later ones fail with [`StoreError::Unavailable`]), lets those
+    /// already queued finish, and returns once they have; reads go on working. A server calls
+    /// it at shutdown, after its last writer stopped.
     fn close(&self);
 
     /// Every workspace that has entries or keys.
