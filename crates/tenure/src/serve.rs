@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use tenure_runtime::{jobs, Clock, Live, SnapshotFiles, StatusKeeping, SystemClock};
+use tenure_runtime::{jobs, snapshots, Clock, Live, SnapshotFiles, StatusKeeping, SystemClock};
 use tenure_server::{AppState, Application, StripeSecrets};
 use tenure_store::Store;
 
@@ -87,19 +87,12 @@ const SAVE_AFTER: u64 = 10_000;
 /// cannot write is left as it is: the snapshot is only a cache.
 pub fn save_snapshot(ctx: &Context, live: &Live) {
     let files = snapshot_files(ctx);
-    let min_new = if files.path(&ctx.workspace).exists() {
-        SAVE_AFTER
-    } else {
-        1
-    };
-    let Some(bytes) = live.snapshot(&ctx.workspace, min_new) else {
-        return;
-    };
-    match files.write(&ctx.workspace, &bytes) {
-        Ok(()) => tracing::info!(
+    match snapshots::save(live, &files, &ctx.workspace, SAVE_AFTER) {
+        Ok(None) => {}
+        Ok(Some(bytes)) => tracing::info!(
             workspace = %ctx.workspace,
             path = %files.path(&ctx.workspace).display(),
-            bytes = bytes.len(),
+            bytes,
             "saved a snapshot for the next command"
         ),
         Err(e) => tracing::info!(
@@ -145,6 +138,7 @@ pub fn serve(
         tracing::info!(%addr, "tenure serving");
         on_ready(addr);
         let mut jobs = jobs::start(&live, &store, clock);
+        jobs::save_snapshots(&mut jobs, &live, snapshot_files(ctx));
 
         app.run(async {
             let signal = stop.await;

@@ -164,6 +164,23 @@ fn a_snapshot_that_cannot_be_trusted_is_ignored_with_one_log_line() {
         assert_eq!(got, expected, "{what}");
     }
 
+    // Another store's snapshot: the same files imported again hold other entries under the
+    // same seqs (received later).
+    for name in std::fs::read_dir(t.data_dir()).unwrap() {
+        let path = name.unwrap().path();
+        if path.is_file() {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    import(&t, &files(&raw));
+    std::fs::write(snapshot_path(&t), &good).unwrap();
+    let (got, log) = verbose(&t, REPORTS[0]);
+    assert!(
+        log.contains("ignoring the snapshot") && log.contains("another store's"),
+        "{log}"
+    );
+    assert_eq!(got, expected);
+
     // Other engine settings: the snapshot's sessions and channels are not these.
     std::fs::write(snapshot_path(&t), &good).unwrap();
     let config = t.write_file(
@@ -175,6 +192,29 @@ fn a_snapshot_that_cannot_be_trusted_is_ignored_with_one_log_line() {
     let (_, log) = verbose(&t, &args);
     assert!(
         log.contains("ignoring the snapshot") && log.contains("other [channels]"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_server_saves_a_snapshot_the_next_command_reads() {
+    let t = Tenure::new();
+    let raw = company(&t);
+    import(&t, &files(&raw));
+    let server = t.serve(&[]);
+    // Only a guard against a hang: the loop ends as soon as the file is there.
+    let waited = std::time::Instant::now();
+    while !snapshot_path(&t).exists() {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(120),
+            "the server saved no snapshot"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(server);
+    let (_, log) = verbose(&t, REPORTS[0]);
+    assert!(
+        log.contains("answering from the snapshot") && log.contains("the 0 entries after it"),
         "{log}"
     );
 }
