@@ -49,6 +49,9 @@ impl Store for OutOfOrder {
     fn stable_through(&self) -> Result<i64, StoreError> {
         Ok(self.stable.load(Ordering::SeqCst))
     }
+    fn close(&self) {
+        self.inner.close()
+    }
     fn workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
         self.inner.workspaces()
     }
