@@ -17,7 +17,8 @@ pub type JobError = Box<dyn std::error::Error + Send + Sync>;
 /// Runs named jobs every period until [`Scheduler::stop`] (or drop).
 ///
 /// A job is due a period after its last run started; a run that overruns its period is followed
-/// at once by one more run, not by one per period missed. Failures and panics are logged and
+/// at once by one more run, not by one per period missed. A clock set back (by NTP, say)
+/// delays a job by at most one period. Failures and panics are logged and
 /// the job runs again when next due. Time is the clock's: with a [`crate::ManualClock`], move
 /// it and call [`Scheduler::wake`] for the jobs to look again.
 #[derive(Debug)]
@@ -54,9 +55,11 @@ impl Scheduler {
         let clock = Arc::clone(&self.clock);
         let signal = Arc::clone(&self.signal);
         let first = clock.now().plus_millis(millis(first_after));
+        // No wait is longer than this unless the clock went back.
+        let longest = millis(period.max(first_after));
         let thread = std::thread::Builder::new()
             .name(format!("tenure-{name}"))
-            .spawn(move || run(name, period, first, work, clock.as_ref(), &signal))
+            .spawn(move || run(name, period, first, longest, work, clock.as_ref(), &signal))
             .expect("a job's thread starts");
         self.threads.push((name, thread));
     }
@@ -89,11 +92,13 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// One job's thread: wait until due (or stopped), run, repeat.
+/// One job's thread: wait until due (or stopped), run, repeat. `longest` is the longest wait
+/// a clock that only goes forward can ask for.
 fn run(
     name: &'static str,
     period: Duration,
     first: Timestamp,
+    longest: i64,
     mut work: impl FnMut() -> Result<(), JobError>,
     clock: &dyn Clock,
     signal: &Signal,
@@ -106,7 +111,8 @@ fn run(
                 if *stopped {
                     return;
                 }
-                let wait = due.millis().saturating_sub(clock.now().millis());
+                let (next, wait) = until_due(due, clock.now(), longest);
+                due = next;
                 if wait <= 0 {
                     break;
                 }
@@ -133,6 +139,18 @@ fn run(
             }
         }
         due = started.plus_millis(millis(period));
+    }
+}
+
+/// When the job is due and how many milliseconds until then (none or negative: now), as of
+/// `now`. A wait longer than `longest` means the clock went back: the job is then due
+/// `longest` from now rather than once the clock is back where it was.
+fn until_due(due: Timestamp, now: Timestamp, longest: i64) -> (Timestamp, i64) {
+    let wait = due.millis().saturating_sub(now.millis());
+    if wait > longest {
+        (now.plus_millis(longest), longest)
+    } else {
+        (due, wait)
     }
 }
 
@@ -187,6 +205,15 @@ mod tests {
         advance(&clock, &scheduler, 5 * MINUTE);
         advance(&clock, &scheduler, 5 * MINUTE);
         assert_eq!(rx.recv_timeout(GUARD).unwrap(), 20, "a whole period later");
+    }
+
+    #[test]
+    fn a_clock_set_back_delays_a_job_by_at_most_one_period() {
+        let ten = 10 * 60_000;
+        assert_eq!(until_due(at(10), at(4), ten), (at(10), 6 * 60_000));
+        assert_eq!(until_due(at(10), at(12), ten), (at(10), -2 * 60_000));
+        // Set back an hour: due ten minutes from the new now, not seventy.
+        assert_eq!(until_due(at(10), at(-60), ten), (at(-50), ten));
     }
 
     #[test]
