@@ -169,6 +169,29 @@ mod tests {
         jobs.stop();
     }
 
+    /// A server scores every account after it starts answering; a status asked meanwhile
+    /// waits for the scoring instead of saying the account has none.
+    #[test]
+    fn a_status_asked_during_the_first_scoring_waits_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+        let accounts: Vec<Entry> = (0..200).map(|i| paying(&format!("acct-{i}"))).collect();
+        store.append(accounts).unwrap();
+        let live =
+            Arc::new(Live::rebuild(store.as_ref(), Config::default().engine(), |_| {}).unwrap());
+        let clock = Arc::new(ManualClock::new(
+            Timestamp::parse("2025-04-01T00:00:00Z").unwrap(),
+        ));
+        live.keep_statuses_in_background(StatusKeeping::new(
+            Config::default().report_settings(),
+            clock,
+        ))
+        .unwrap();
+        let ws = WorkspaceId::default_workspace();
+        let last = AccountId::parse("acct-199").unwrap();
+        assert!(live.status(&ws, &last).is_some());
+    }
+
     /// The snapshot job saves a workspace that has none at once; the next start reads it and
     /// replays only what was appended after it.
     #[test]

@@ -208,6 +208,20 @@ pub struct Live {
     queue: Mutex<Option<SyncSender<Vec<StoredEntry>>>>,
     tickets: Mutex<Tickets>,
     settled: Condvar,
+    /// True while [`Live::keep_statuses_in_background`]'s first scoring runs: status lookups
+    /// wait on `scored` until it is done rather than answer that an account has none.
+    scoring: Mutex<bool>,
+    scored: Condvar,
+}
+
+/// Ends the first scoring even if it panics, so status lookups never wait forever.
+struct FirstScoring<'a>(&'a Live);
+
+impl Drop for FirstScoring<'_> {
+    fn drop(&mut self) {
+        *self.0.scoring.lock().expect("scoring flag") = false;
+        self.0.scored.notify_all();
+    }
 }
 
 impl Live {
@@ -219,6 +233,8 @@ impl Live {
             queue: Mutex::new(None),
             tickets: Mutex::new(Tickets::default()),
             settled: Condvar::new(),
+            scoring: Mutex::new(false),
+            scored: Condvar::new(),
         }
     }
 
@@ -500,6 +516,36 @@ impl Live {
         Ok(())
     }
 
+    /// [`Live::keep_statuses`], with the first scoring of every account on a thread of its own,
+    /// so a server answers health checks, ingest and reports while it runs (seconds at 100,000
+    /// accounts); status lookups wait for it.
+    pub fn keep_statuses_in_background(
+        self: &Arc<Self>,
+        keeping: StatusKeeping,
+    ) -> Result<(), ReportError> {
+        let stages = tenure_reports::stage_rules(&keeping.settings)?;
+        *self.scoring.lock().expect("scoring flag") = true;
+        if self.statuses.set((keeping, stages)).is_err() {
+            drop(FirstScoring(self));
+            return Ok(());
+        }
+        let live = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("tenure-first-scoring".into())
+            .spawn(move || {
+                let _done = FirstScoring(&live);
+                let started = std::time::Instant::now();
+                let accounts = live.refresh_statuses();
+                tracing::info!(
+                    accounts,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "scored every account"
+                );
+            })
+            .expect("the first scoring's thread starts");
+        Ok(())
+    }
+
     /// Recomputes the status of the accounts the entries applied since the last update named.
     /// The touched accounts are forgotten even while statuses are not kept, so a replay before
     /// [`Live::keep_statuses`] leaves nothing for the first live batch to rescore.
@@ -625,6 +671,11 @@ impl Live {
     /// when statuses are not kept or the account has never paid nor won a deal.
     pub fn status(&self, workspace: &WorkspaceId, account: &AccountId) -> Option<AccountStatus> {
         self.settle();
+        let mut scoring = self.scoring.lock().expect("scoring flag");
+        while *scoring {
+            scoring = self.scored.wait(scoring).expect("scoring flag");
+        }
+        drop(scoring);
         let shared = self.workspace(workspace)?;
         let state = shared.read().expect("workspace lock");
         state.statuses.get(account).cloned()

@@ -113,16 +113,12 @@ pub fn serve(
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let started = std::time::Instant::now();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    live.keep_statuses(StatusKeeping::new(
+    // Scored while the server already answers: status lookups wait for it, nothing else does.
+    live.keep_statuses_in_background(StatusKeeping::new(
         ctx.config.report_settings(),
         clock.clone(),
     ))?;
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f64(),
-        "scored every account"
-    );
     live.start_applier();
     runtime.block_on(async {
         let stripe_secrets =
