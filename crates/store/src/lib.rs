@@ -50,6 +50,13 @@ pub struct Appended {
     pub duplicates: usize,
 }
 
+/// What [`Store::append_batches`] did: entries stored, and entries already in the log.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Loaded {
+    pub stored: u64,
+    pub duplicates: u64,
+}
+
 /// One page of the log, in sequence order: the entries that could be read back, and those that
 /// could not.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -127,6 +134,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Appends `entries` atomically and durably. An entry whose natural key is already in its
     /// workspace (or earlier in the same call) is skipped and counted as a duplicate.
     fn append(&self, entries: Vec<Entry>) -> Result<Appended, StoreError>;
+
+    /// Appends each batch as [`Store::append`] does, in order, for a bulk load (`tenure
+    /// import`): how many entries were stored and how many were duplicates. A backend may take
+    /// the next batch while it writes one, so the caller's producing overlaps the writing; all
+    /// are durable when this returns. On an error, a batch after the one that failed may have
+    /// been stored too: loading the same batches again completes it.
+    fn append_batches(
+        &self,
+        batches: &mut dyn Iterator<Item = Vec<Entry>>,
+    ) -> Result<Loaded, StoreError> {
+        let mut loaded = Loaded::default();
+        for batch in batches {
+            let appended = self.append(batch)?;
+            loaded.stored += appended.stored.len() as u64;
+            loaded.duplicates += appended.duplicates as u64;
+        }
+        Ok(loaded)
+    }
 
     /// Up to `limit` entries of `workspace` with `seq > after`, in sequence order; an entry that
     /// cannot be read back is in [`LogPage::unreadable`] rather than an error, so that it

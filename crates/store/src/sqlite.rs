@@ -17,8 +17,8 @@ use tenure_core::{Entry, EntryBody, Source, StoredEntry, Timestamp, WorkspaceId}
 
 use crate::keys::{hash_secret, new_secret, KEY_PREFIX_CHARS};
 use crate::{
-    ApiKey, Appended, HealthDay, KeyInfo, LogCount, LogPage, Revoked, Scope, Store, StoreError,
-    Unreadable,
+    ApiKey, Appended, HealthDay, KeyInfo, Loaded, LogCount, LogPage, Revoked, Scope, Store,
+    StoreError, Unreadable,
 };
 
 /// Versioned schema: migration `i` moves the database from `user_version` i to i + 1.
@@ -81,6 +81,24 @@ struct Row {
     received_at: i64,
     body: String,
 }
+
+impl Row {
+    fn new(entry: &Entry) -> Self {
+        Self {
+            workspace: entry.workspace.as_str().to_owned(),
+            key: entry.natural_key(),
+            kind: entry.kind(),
+            source: entry.source.as_str(),
+            received_at: entry.received_at.millis(),
+            body: serde_json::to_string(&entry.body).expect("entries serialize"),
+        }
+    }
+}
+
+/// Calls with at least this many entries prepare their rows in parallel.
+const PARALLEL_PREPARE: usize = 1_024;
+/// Rows prepared per parallel task.
+const PREPARE_CHUNK: usize = 256;
 
 struct WriteRequest {
     rows: Vec<Row>,
@@ -432,49 +450,90 @@ fn parse_source(raw: &str) -> Option<Source> {
     }
 }
 
+/// Each entry's row, and whether it is the first of its natural key in the call (the others are
+/// duplicates, dropped here; the database catches those already stored).
+fn prepare(entries: &[Entry]) -> (Vec<Row>, Vec<bool>) {
+    // A large call (an import's batch) prepares its rows in parallel; a request's hundred
+    // messages are not worth handing to other threads.
+    let rows = if entries.len() >= PARALLEL_PREPARE {
+        entries
+            .par_iter()
+            .with_min_len(PREPARE_CHUNK)
+            .map(Row::new)
+            .collect()
+    } else {
+        entries.iter().map(Row::new).collect()
+    };
+    first_of_each_key(rows)
+}
+
+/// The rows without the repeats of a natural key within them, and which rows were kept.
+fn first_of_each_key(rows: Vec<Row>) -> (Vec<Row>, Vec<bool>) {
+    let keep: Vec<bool> = {
+        let mut seen = HashSet::with_capacity(rows.len());
+        rows.iter()
+            .map(|row| seen.insert((row.workspace.as_str(), row.key.as_str())))
+            .collect()
+    };
+    let rows = rows
+        .into_iter()
+        .zip(&keep)
+        .filter_map(|(row, &kept)| kept.then_some(row))
+        .collect();
+    (rows, keep)
+}
+
+/// A write handed to the writer thread, not yet answered.
+struct Pending(Receiver<Result<Vec<Option<i64>>, StoreError>>);
+
+impl Pending {
+    /// Each row's new seq (`None`: its key was already stored), once the rows are durable.
+    fn wait(self) -> Result<Vec<Option<i64>>, StoreError> {
+        self.0
+            .recv()
+            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+    }
+}
+
+impl Loaded {
+    fn add(&mut self, seqs: Vec<Option<i64>>, duplicates_in_batch: u64) {
+        let stored = seqs.iter().filter(|seq| seq.is_some()).count() as u64;
+        self.stored += stored;
+        self.duplicates += duplicates_in_batch + (seqs.len() as u64 - stored);
+    }
+}
+
+impl SqliteStore {
+    /// Queues rows for the writer thread.
+    fn submit(&self, rows: Vec<Row>) -> Result<Pending, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let queue = self.queue.lock().expect("queue lock");
+        let sender = queue.as_ref().ok_or_else(|| {
+            StoreError::Unavailable("the store is closed or was opened read-only".into())
+        })?;
+        match sender.try_send(WriteRequest { rows, reply }) {
+            Ok(()) => Ok(Pending(answer)),
+            Err(TrySendError::Full(_)) => Err(StoreError::Busy),
+            Err(TrySendError::Disconnected(_)) => {
+                Err(StoreError::Unavailable("the writer has stopped".into()))
+            }
+        }
+    }
+}
+
 impl Store for SqliteStore {
     fn append(&self, entries: Vec<Entry>) -> Result<Appended, StoreError> {
         if entries.is_empty() {
             return Ok(Appended::default());
         }
-        // Duplicates within the call are dropped here; the database catches the rest.
-        let mut duplicates = 0;
-        let mut seen = HashSet::with_capacity(entries.len());
-        let mut kept = Vec::with_capacity(entries.len());
-        let mut rows: Vec<Row> = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let key = entry.natural_key();
-            if !seen.insert((entry.workspace.as_str().to_owned(), key.clone())) {
-                duplicates += 1;
-                continue;
-            }
-            rows.push(Row {
-                workspace: entry.workspace.as_str().to_owned(),
-                key,
-                kind: entry.kind(),
-                source: entry.source.as_str(),
-                received_at: entry.received_at.millis(),
-                body: serde_json::to_string(&entry.body).expect("entries serialize"),
-            });
-            kept.push(entry);
-        }
-        let (reply, answer) = mpsc::sync_channel(1);
-        {
-            let queue = self.queue.lock().expect("queue lock");
-            let sender = queue.as_ref().ok_or_else(|| {
-                StoreError::Unavailable("the store is closed or was opened read-only".into())
-            })?;
-            match sender.try_send(WriteRequest { rows, reply }) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) => return Err(StoreError::Busy),
-                Err(TrySendError::Disconnected(_)) => {
-                    return Err(StoreError::Unavailable("the writer has stopped".into()))
-                }
-            }
-        }
-        let seqs = answer
-            .recv()
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))??;
+        let (rows, keep) = prepare(&entries);
+        let duplicates = keep.iter().filter(|&&kept| !kept).count();
+        let kept: Vec<Entry> = entries
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(entry, kept)| kept.then_some(entry))
+            .collect();
+        let seqs = self.submit(rows)?.wait()?;
         let mut appended = Appended {
             stored: Vec::with_capacity(kept.len()),
             duplicates,
@@ -486,6 +545,38 @@ impl Store for SqliteStore {
             }
         }
         Ok(appended)
+    }
+
+    /// One batch is written while the next is prepared: the writer is handed batch k + 1 as soon
+    /// as batch k is answered, so it never waits for the caller's serializing.
+    fn append_batches(
+        &self,
+        batches: &mut dyn Iterator<Item = Vec<Entry>>,
+    ) -> Result<Loaded, StoreError> {
+        let mut loaded = Loaded::default();
+        let mut writing: Option<(Pending, u64)> = None;
+        for batch in batches {
+            if batch.is_empty() {
+                continue;
+            }
+            // The batch is consumed as its rows are made, so its entries are freed on the same
+            // threads, in parallel, rather than all at once here.
+            let rows = batch
+                .into_par_iter()
+                .with_min_len(PREPARE_CHUNK)
+                .map(|entry| Row::new(&entry))
+                .collect();
+            let (rows, keep) = first_of_each_key(rows);
+            let duplicates = keep.iter().filter(|&&kept| !kept).count() as u64;
+            let pending = self.submit(rows)?;
+            if let Some((previous, duplicates)) = writing.replace((pending, duplicates)) {
+                loaded.add(previous.wait()?, duplicates);
+            }
+        }
+        if let Some((last, duplicates)) = writing {
+            loaded.add(last.wait()?, duplicates);
+        }
+        Ok(loaded)
     }
 
     fn read_log(

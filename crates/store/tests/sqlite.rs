@@ -118,6 +118,50 @@ fn an_unreadable_entry_is_listed_and_the_rest_is_read() {
     assert!(page.unreadable[0].stored.contains("+12026"), "{page:?}");
 }
 
+/// A bulk load stores what appending its batches one by one would: in order, the first entry
+/// of a natural key kept (within a batch, across batches, and against the log), every other
+/// counted as a duplicate.
+#[test]
+fn append_batches_stores_what_appending_them_in_turn_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    store.append(vec![track("default", "m0", 0)]).unwrap();
+    // m3 twice in the first batch, m5 in the first and the third, m0 already stored; the first
+    // batch large enough to be prepared in parallel.
+    let mut first: Vec<_> = (1..=3_000)
+        .map(|i| track("default", &format!("m{i}"), i))
+        .collect();
+    first.insert(10, track("default", "m3", 99_003));
+    let batches = vec![
+        first,
+        vec![],
+        vec![
+            track("default", "m0", 99_000),
+            track("default", "m5", 99_005),
+        ],
+        vec![track("default", "m3001", 3_001)],
+    ];
+    let loaded = store.append_batches(&mut batches.into_iter()).unwrap();
+    assert_eq!(loaded.stored, 3_001);
+    assert_eq!(loaded.duplicates, 3);
+    let page = store
+        .read_log(&WorkspaceId::default_workspace(), 0, 10_000)
+        .unwrap();
+    assert!(page.entries.windows(2).all(|w| w[0].seq < w[1].seq));
+    let stored: Vec<(String, i64)> = page
+        .entries
+        .iter()
+        .map(|e| match &e.entry.body {
+            tenure_core::EntryBody::Segment(m) => (m.message_id.clone(), m.timestamp.millis()),
+            _ => unreachable!(),
+        })
+        .collect();
+    let expected: Vec<(String, i64)> = (0..=3_001).map(|i| (format!("m{i}"), i)).collect();
+    assert_eq!(stored.len(), expected.len());
+    let first_difference = stored.iter().zip(&expected).find(|(s, e)| s != e);
+    assert_eq!(first_difference, None);
+}
+
 /// A page is decoded in parallel tasks: the entries still come back in seq order, and the bad
 /// ones are listed wherever they fall, whichever task read them.
 #[test]

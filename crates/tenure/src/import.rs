@@ -5,10 +5,13 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use anyhow::{bail, Context as _};
 use clap::Args;
+use rayon::prelude::*;
 use tenure_core::{Entry, EntryBody, Source, Timestamp};
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::parse_message;
@@ -19,8 +22,14 @@ use crate::progress::{Progress, Reading, Unit};
 use crate::stdout::outln;
 use crate::{Context, Usage};
 
-/// Entries per append: large enough to amortise the commit, small enough to bound memory.
-const APPEND_BATCH: usize = 5_000;
+/// Entries per append, each one transaction: large, because a transaction rewrites every index
+/// page its rows land on (random `messageId`s touch most of the natural-key index), yet bounded
+/// for memory and for how long another writer of the store waits for SQLite's lock.
+const APPEND_BATCH: usize = 32_768;
+/// Lines of events.ndjson read at a time and parsed together, in parallel.
+const EVENT_CHUNK_LINES: usize = 8_192;
+/// Lines parsed per parallel task.
+const PARSE_TASK_LINES: usize = 256;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -212,20 +221,12 @@ fn check_file(
     received_at: Timestamp,
 ) -> anyhow::Result<()> {
     let mut first = None;
-    each_row(
-        importing,
-        path,
-        kind,
-        received_at,
-        "checking",
-        true,
-        |row| {
-            if let Err(problem) = row {
-                first.get_or_insert(problem);
-            }
-            Ok(first.is_none())
-        },
-    )?;
+    each_row(importing, path, kind, received_at, Pass::Check, |row| {
+        if let Err(problem) = row {
+            first.get_or_insert(problem);
+        }
+        Ok(first.is_none())
+    })?;
     match first {
         Some(problem) => bail!(
             "{} (nothing was imported; fix the row or pass --skip-invalid)",
@@ -245,44 +246,55 @@ fn import_file(
 ) -> anyhow::Result<Tally> {
     let ctx = importing.ctx;
     let mut tally = Tally::default();
-    let mut batch = Vec::with_capacity(APPEND_BATCH);
-    let flush = |batch: &mut Vec<Entry>, tally: &mut Tally| -> anyhow::Result<()> {
-        let appended = store.append(std::mem::take(batch))?;
-        tally.stored += appended.stored.len() as u64;
-        tally.duplicates += appended.duplicates as u64;
-        Ok(())
-    };
-    each_row(
-        importing,
-        path,
-        kind,
-        received_at,
-        "importing",
-        first_read,
-        |row| {
-            tally.rows += 1;
-            match row {
-                Ok(body) => {
-                    batch.push(Entry {
-                        workspace: ctx.workspace.clone(),
-                        source: Source::Import,
-                        received_at,
-                        body,
-                    });
-                    if batch.len() >= APPEND_BATCH {
-                        flush(&mut batch, &mut tally)?;
+    // Batches are appended on a thread of their own, so reading and parsing the next batch goes
+    // on while the store writes this one. The store takes them in file order, so of two rows
+    // with one natural key the first is the one stored, as when appended one by one.
+    std::thread::scope(|scope| {
+        let (batches, to_append) = mpsc::sync_channel::<Vec<Entry>>(1);
+        let appender = scope.spawn(move || store.append_batches(&mut to_append.into_iter()));
+        let mut batch = Vec::with_capacity(APPEND_BATCH);
+        let read = each_row(
+            importing,
+            path,
+            kind,
+            received_at,
+            Pass::Import { first_read },
+            |row| {
+                tally.rows += 1;
+                match row {
+                    Ok(body) => {
+                        batch.push(Entry {
+                            workspace: ctx.workspace.clone(),
+                            source: Source::Import,
+                            received_at,
+                            body,
+                        });
+                        // The appender stops taking batches only when an append failed: stop
+                        // reading and report its error.
+                        if batch.len() >= APPEND_BATCH
+                            && batches.send(std::mem::take(&mut batch)).is_err()
+                        {
+                            return Ok(false);
+                        }
+                    }
+                    Err(problem) => {
+                        tally.skipped += 1;
+                        eprintln!("skipped {}", problem.describe(path));
                     }
                 }
-                Err(problem) => {
-                    tally.skipped += 1;
-                    eprintln!("skipped {}", problem.describe(path));
-                }
-            }
-            Ok(true)
-        },
-    )?;
-    flush(&mut batch, &mut tally)?;
-    Ok(tally)
+                Ok(true)
+            },
+        );
+        if !batch.is_empty() {
+            let _ = batches.send(batch);
+        }
+        drop(batches);
+        let loaded = appender.join().expect("the appender does not panic")?;
+        read?;
+        tally.stored = loaded.stored;
+        tally.duplicates = loaded.duplicates;
+        Ok(tally)
+    })
 }
 
 /// A row whose amount is in a currency the configuration cannot convert: every report would
@@ -309,21 +321,48 @@ fn unconvertible(settings: &ReportSettings, body: &EntryBody) -> Option<Problem>
     })
 }
 
-/// Calls `visit` with every row of the file, parsed, until it returns `false`. On a file's
-/// `first_read`, says which CSV columns are ignored (once per file, not again when storing).
+/// What a file is read for.
+#[derive(Debug, Clone, Copy)]
+enum Pass {
+    /// Every row checked before anything is stored: only the problems are visited (the parsed
+    /// rows are dropped where they were parsed, in parallel).
+    Check,
+    /// Every row visited to be stored; `first_read` when the file was not checked first.
+    Import { first_read: bool },
+}
+
+impl Pass {
+    fn verb(self) -> &'static str {
+        match self {
+            Pass::Check => "checking",
+            Pass::Import { .. } => "importing",
+        }
+    }
+
+    /// Whether this is the first time the file is read, to say which CSV columns are ignored
+    /// once per file, not again when storing.
+    fn first_read(self) -> bool {
+        match self {
+            Pass::Check => true,
+            Pass::Import { first_read } => first_read,
+        }
+    }
+}
+
+/// Calls `visit` with every row of the file, parsed (with only the problems on a
+/// [`Pass::Check`]), until it returns `false`.
 fn each_row(
     importing: &Importing,
     path: &Path,
     kind: FileKind,
     received_at: Timestamp,
-    verb: &str,
-    first_read: bool,
+    pass: Pass,
     mut visit: impl FnMut(Result<EntryBody, Problem>) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let progress = Progress::new(
-        format!("{verb} {}", path.display()),
+        format!("{} {}", pass.verb(), path.display()),
         Unit::Bytes,
         Some(size),
         "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
@@ -334,7 +373,7 @@ fn each_row(
         path,
         kind,
         received_at,
-        first_read,
+        pass,
         &mut counted,
         &mut visit,
     );
@@ -349,7 +388,7 @@ fn each_row_of(
     path: &Path,
     kind: FileKind,
     received_at: Timestamp,
-    first_read: bool,
+    pass: Pass,
     file: impl Read,
     visit: &mut impl FnMut(Result<EntryBody, Problem>) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
@@ -366,13 +405,13 @@ fn each_row_of(
         Box::new(buffered)
     };
     match kind {
-        FileKind::Events => each_event(ctx, reader, received_at, visit)
+        FileKind::Events => each_event(ctx, reader, received_at, pass, visit)
             .with_context(|| format!("reading {}", path.display())),
         FileKind::Csv(csv_kind) => {
             let rows = read_csv(csv_kind, reader, ctx.config.reporting_currency())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let ignored = rows.ignored_columns();
-            if first_read && !ignored.is_empty() {
+            if pass.first_read() && !ignored.is_empty() {
                 eprintln!(
                     "{}: ignoring column{} {} (not {} columns: {})",
                     path.display(),
@@ -396,6 +435,9 @@ fn each_row_of(
                         }),
                         None => Ok(r.body),
                     });
+                if matches!(pass, Pass::Check) && row.is_ok() {
+                    continue;
+                }
                 if !visit(row)? {
                     break;
                 }
@@ -409,36 +451,60 @@ fn each_event(
     ctx: &Context,
     reader: impl Read,
     received_at: Timestamp,
+    pass: Pass,
     visit: &mut impl FnMut(Result<EntryBody, Problem>) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
     let limits = ctx.config.ingest.limits();
-    let mut reader = BufReader::new(reader);
-    let mut line = Vec::new();
+    let mut reader = BufReader::with_capacity(1 << 20, reader);
     let mut number = 0u64;
     loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
+        // A chunk of lines is read into one buffer, parsed in parallel, and visited in order.
+        let mut text = Vec::new();
+        let mut lines: Vec<(u64, Range<usize>)> = Vec::with_capacity(EVENT_CHUNK_LINES);
+        while lines.len() < EVENT_CHUNK_LINES {
+            let start = text.len();
+            if reader.read_until(b'\n', &mut text)? == 0 {
+                break;
+            }
+            number += 1;
+            let mut line = start..text.len();
+            // Spreadsheet tools and Windows editors start UTF-8 files with a byte-order mark;
+            // the CSV reader skips it, and so does this.
+            if number == 1 && text[line.clone()].starts_with(b"\xEF\xBB\xBF") {
+                line.start += 3;
+            }
+            if !text[line.clone()].iter().all(u8::is_ascii_whitespace) {
+                lines.push((number, line));
+            }
+        }
+        if lines.is_empty() {
             return Ok(());
         }
-        number += 1;
-        // Spreadsheet tools and Windows editors start UTF-8 files with a byte-order mark; the
-        // CSV reader skips it, and so does this.
-        let text = match line.strip_prefix(b"\xEF\xBB\xBF") {
-            Some(rest) if number == 1 => rest,
-            _ => &line[..],
+        let parse = |(number, line): (u64, Range<usize>)| {
+            parse_message(&text[line], received_at, &limits)
+                .map(EntryBody::Segment)
+                .map_err(|e| Problem {
+                    line: number,
+                    column: None,
+                    reason: e.to_string(),
+                })
         };
-        if text.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let row = parse_message(text, received_at, &limits)
-            .map(EntryBody::Segment)
-            .map_err(|e| Problem {
-                line: number,
-                column: None,
-                reason: e.to_string(),
-            });
-        if !visit(row)? {
-            return Ok(());
+        let rows: Vec<Result<EntryBody, Problem>> = match pass {
+            Pass::Check => lines
+                .into_par_iter()
+                .with_min_len(PARSE_TASK_LINES)
+                .filter_map(|line| parse(line).err().map(Err))
+                .collect(),
+            Pass::Import { .. } => lines
+                .into_par_iter()
+                .with_min_len(PARSE_TASK_LINES)
+                .map(parse)
+                .collect(),
+        };
+        for row in rows {
+            if !visit(row)? {
+                return Ok(());
+            }
         }
     }
 }

@@ -372,3 +372,45 @@ fn ndjson_with_a_byte_order_mark_is_read() {
     let out = t.ok(&["import", events.to_str().unwrap()]);
     assert!(out.contains("1 rows of events, 1 stored"), "{out}");
 }
+
+/// events.ndjson is parsed in parallel chunks and stored in large batches: across them, a bad
+/// line is still named by its own number, blank lines still count, and of two lines with one
+/// `messageId` (here in different batches) one is stored and the other counted as present.
+#[test]
+fn a_large_events_file_keeps_line_numbers_and_duplicates_across_chunks() {
+    let t = Tenure::new();
+    let line = |i: usize| {
+        format!(
+            "{{\"type\":\"track\",\"event\":\"Seen\",\"messageId\":\"m{i}\",\"userId\":\"u{}\",\"timestamp\":\"2025-01-01T00:00:00Z\"}}\n",
+            i % 97
+        )
+    };
+    let mut text = String::new();
+    for i in 1..=40_000 {
+        text.push_str(&match i {
+            // a blank line, and a second m7 after the first batch of 32,768
+            500 => "\n".to_owned(),
+            35_000 => line(7),
+            _ => line(i),
+        });
+    }
+    let good = t.write_file("events.ndjson", &text);
+    let mut bad_text = text.clone();
+    bad_text.push_str(
+        "{\"type\":\"track\",\"messageId\":\"late\",\"timestamp\":\"2025-01-01T00:00:00Z\"}\n",
+    );
+    let bad = t.write_file("bad-events.ndjson", &bad_text);
+
+    let err = t.run(&["import", bad.to_str().unwrap()]);
+    assert!(!err.status.success());
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert!(stderr.contains("bad-events.ndjson:40001: "), "{stderr}");
+    assert_eq!(entries_of(&t.status_json(), "track"), 0, "nothing stored");
+
+    let out = t.ok(&["import", good.to_str().unwrap()]);
+    assert!(
+        out.contains("39999 rows of events, 39998 stored, 1 already present, 0 skipped"),
+        "{out}"
+    );
+    assert_eq!(entries_of(&t.status_json(), "track"), 39_998);
+}
