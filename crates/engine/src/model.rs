@@ -8,9 +8,12 @@
 //! Because every derived figure is computed from sets (links, sorted page views, rows), the
 //! model after any order or batching of the same entries is the same — replay equals live.
 
+mod generations;
 mod kept;
 mod sorted;
 mod touches;
+
+pub use generations::Generation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -31,6 +34,7 @@ use crate::sessions::{
 };
 use crate::success::{is_success_event, AccountSuccess, HeldSuccess, Success, SuccessStore};
 use crate::usage::{ActivationSettings, Events, HeldUsage, Interner, Usage, UsageStore};
+use generations::Generations;
 use kept::Kept;
 use sorted::Sorted;
 use tenure_ingest::stripe;
@@ -238,6 +242,10 @@ pub struct Model {
     /// for whoever keeps per-account state current, not derived state.
     #[serde(skip)]
     touched: BTreeSet<AccountId>,
+    /// How often each account's facts may have changed ([`Model::generation`]): bookkeeping
+    /// like `touched`, and a restored model counts anew under a name of its own.
+    #[serde(skip)]
+    generations: Generations,
     /// What page views say about how the visitor came, numbered for [`PageView::facts`].
     page_facts: PageFactsTable,
     /// Offline rows keyed by time and content, so a row applied twice is kept once.
@@ -273,6 +281,7 @@ impl Model {
             event_names: Interner::default(),
             accounts: BTreeSet::new(),
             touched: BTreeSet::new(),
+            generations: Generations::default(),
             page_facts: PageFactsTable::default(),
             offline: BTreeMap::new(),
             ledger: Ledger::default(),
@@ -462,6 +471,15 @@ impl Model {
         if !self.touched.contains(account) {
             self.touched.insert(account.clone());
         }
+        self.generations.bump(account);
+    }
+
+    /// Which state of the account's facts (ledger, usage, success facts, profile) the model
+    /// holds: it changes whenever an entry may have changed them, exactly when the account is
+    /// [touched](Model::take_touched), so a value derived from them and kept with the
+    /// generation it was derived at is current while the generation is.
+    pub fn generation(&self, account: &AccountId) -> Generation {
+        self.generations.of(account)
     }
 
     /// Applies one entry of the log.
@@ -698,6 +716,7 @@ impl Model {
             if !self.touched.contains(account) {
                 self.touched.insert(account.clone());
             }
+            self.generations.bump(account);
             for changed in [&mut usage, &mut success].into_iter().flatten() {
                 changed.insert(account.clone());
             }

@@ -132,3 +132,26 @@ fn entries_that_change_no_touchpoint_leave_the_journeys_as_they_were() {
     assert_eq!(journey(&m, "acct_1").len(), 2);
     assert_eq!(journey(&m, "acct_2").as_ptr(), before.1);
 }
+
+#[test]
+fn an_accounts_generation_changes_with_what_may_change_its_facts() {
+    let mut m = two_accounts();
+    let generation = |m: &Model, a: &str| m.generation(&account(a));
+    let (one, two) = (generation(&m, "acct_1"), generation(&m, "acct_2"));
+    // A product event naming no account counts for u1's account through the link.
+    m.apply(&Msg::track("t1", "Report Created").user("u1").entry());
+    assert_ne!(generation(&m, "acct_1"), one);
+    assert_eq!(generation(&m, "acct_2"), two, "not u2's account");
+    let one = generation(&m, "acct_1");
+    // One naming the account.
+    m.apply(
+        &Msg::track("t2", "Report Created")
+            .user("u1")
+            .context("groupId", "acct_1".into())
+            .entry(),
+    );
+    assert_ne!(generation(&m, "acct_1"), one);
+    // The same entries in another model (a rebuild, a snapshot read back) count under its own
+    // name: nothing derived from one model is taken for the other's.
+    assert_ne!(generation(&two_accounts(), "acct_2"), two);
+}
