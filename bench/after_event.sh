@@ -3,7 +3,8 @@
 # asked once to warm it, then per report, REPS times (default 3): POST one event to /v1/track
 # (a product event of a known user and account) and at once GET the report, timing the GET; then
 # the same after one `page` with UTMs (a new touchpoint). Each binary in turn on its own store.
-#   bench/after_event.sh [ACCOUNTS] [BINARY...]   (default 20000; env SEED, SIM_FLAGS, WORK, REPS)
+# REPORTS=core limits it to status and the seven core reports.
+#   bench/after_event.sh [ACCOUNTS] [BINARY...]   (default 20000; env SEED, SIM_FLAGS, WORK, REPS, REPORTS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
@@ -13,6 +14,7 @@ binaries "$@"
 workdir
 machine
 port=7492
+if [ "${REPORTS:-all}" = core ]; then paths=("${CORE_PATHS[@]}"); else paths=("${ALL_PATHS[@]}"); fi
 sim=$(company "$accounts")
 user=$(grep -m1 -o '"userId":"u_[0-9]*_0"' "$sim/events.ndjson" | cut -d'"' -f4)
 account="acct_${user:2:6}"
@@ -33,14 +35,14 @@ for b in "${BINS[@]}"; do
   import_into "$b" "$sim" "$data"
   key=$("$b" --data-dir "$data" keys create --scope admin 2>/dev/null)
   serve "$b" "$data" "$port"
-  for path in "${ALL_PATHS[@]}"; do get "$port" "$key" "$path" >/dev/null; done
+  for path in "${paths[@]}"; do get "$port" "$key" "$path" >/dev/null; done
   echo
   echo "$b, $accounts accounts (tenure sim --seed ${SEED:-5} ${SIM_FLAGS:-}); events from $user of $account; seconds of each GET, REPS=${REPS:-3}"
   echo
   echo "| report | warm | after a track | after a page |"
   echo "|---|---:|---:|---:|"
   n=0
-  for path in "${ALL_PATHS[@]}"; do
+  for path in "${paths[@]}"; do
     read -r warm _ < <(get "$port" "$key" "$path")
     cells=()
     for kind in track page; do
