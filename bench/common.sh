@@ -42,7 +42,8 @@ company() {
   local dir="$WORK/sim-$1-seed${SEED:-5}${SIM_FLAGS:+-$(echo "$SIM_FLAGS" | tr -dc 'a-z0-9.')}"
   if [ ! -f "$dir/ground_truth.json" ]; then
     # shellcheck disable=SC2086
-    "${BINS[0]}" sim --out "$dir" --accounts "$1" --seed "${SEED:-5}" ${SIM_FLAGS:-} >/dev/null 2>&1
+    "${BINS[0]}" sim --out "$dir" --accounts "$1" --seed "${SEED:-5}" ${SIM_FLAGS:-} >/dev/null 2>"$dir.err" ||
+      { echo "tenure sim failed (shape flags need a binary that has them, first): $(cat "$dir.err")" >&2; exit 1; }
   fi
   echo "$dir"
 }
