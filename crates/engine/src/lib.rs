@@ -16,6 +16,7 @@
 //! - [`usage`]: product events per account (those naming none count for the sender's
 //!   accounts), the activation rule.
 //! - [`success`]: tickets, survey answers, account-team touches and advocacy, likewise.
+//! - [`text`]: shared immutable text, for what touchpoints repeat (channels, UTM values, URLs).
 //! - [`model`]: [`Model`], which ties them together entry by entry.
 //! - [`snapshot`]: a model saved as bytes at a log position, to start from instead of
 //!   replaying the whole log.
@@ -29,6 +30,7 @@ pub mod profiles;
 pub mod sessions;
 pub mod snapshot;
 pub mod success;
+pub mod text;
 pub mod usage;
 
 pub use channels::{
@@ -42,4 +44,5 @@ pub use model::{EngineSettings, IdentitySnapshot, Model, Snapshot, Summary};
 pub use profiles::{Profile, Profiles};
 pub use sessions::{Touchpoint, TouchpointOrigin, TouchpointSettings};
 pub use success::{AccountSuccess, Answer, Moment, Success, SurveyKind, Ticket};
+pub use text::Text;
 pub use usage::{ActivationSettings, Usage, UsageRecord, RESERVED_EVENTS};

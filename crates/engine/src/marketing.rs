@@ -13,6 +13,7 @@ use tenure_core::SegmentMessage;
 use url::Url;
 
 use crate::sessions::TouchpointSettings;
+use crate::text::Text;
 
 /// The click ids tenure recognises, in the order they are looked for in a URL.
 pub const CLICK_IDS: [&str; 6] = [
@@ -28,15 +29,15 @@ pub const CLICK_IDS: [&str; 6] = [
 /// belong to different sessions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Marketing {
-    pub source: Option<String>,
-    pub medium: Option<String>,
-    pub campaign: Option<String>,
-    pub content: Option<String>,
-    pub term: Option<String>,
+    pub source: Option<Text>,
+    pub medium: Option<Text>,
+    pub campaign: Option<Text>,
+    pub content: Option<Text>,
+    pub term: Option<Text>,
     /// `(name, value)`, e.g. `("gclid", "abc")`.
-    pub click_id: Option<(String, String)>,
+    pub click_id: Option<(Text, Text)>,
     /// The host of the referrer, only when it is external.
-    pub referrer_host: Option<String>,
+    pub referrer_host: Option<Text>,
 }
 
 impl Marketing {
@@ -54,8 +55,8 @@ impl Marketing {
 /// What a page message says about where it was and how the visitor got there.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PageFacts {
-    pub url: Option<String>,
-    pub host: Option<String>,
+    pub url: Option<Text>,
+    pub host: Option<Text>,
     pub marketing: Marketing,
 }
 
@@ -136,7 +137,7 @@ pub(crate) fn page_facts(m: &SegmentMessage, settings: &TouchpointSettings) -> P
     let click_id = CLICK_IDS
         .iter()
         .zip(click_ids)
-        .find_map(|(name, value)| value.map(|v| ((*name).to_owned(), v)));
+        .find_map(|(name, value)| value.map(|v| (Text::from(*name), Text::from(v))));
 
     let referrer_host = m
         .context_str("page.referrer")
@@ -146,19 +147,22 @@ pub(crate) fn page_facts(m: &SegmentMessage, settings: &TouchpointSettings) -> P
         .and_then(host_of)
         .filter(|r| is_external(r, host.as_deref(), &settings.site_domains));
 
+    let text = |s: Option<String>| s.map(Text::from);
     PageFacts {
-        url: raw_url.map(|u| u.trim().to_owned()),
-        host,
+        url: raw_url.map(|u| Text::from(u.trim())),
+        host: text(host),
         marketing: Marketing {
-            source: campaign("source").or(utm_source),
-            medium: campaign("medium").or(utm_medium),
-            campaign: campaign("name")
-                .or_else(|| campaign("campaign"))
-                .or(utm_campaign),
-            content: campaign("content").or(utm_content),
-            term: campaign("term").or(utm_term),
+            source: text(campaign("source").or(utm_source)),
+            medium: text(campaign("medium").or(utm_medium)),
+            campaign: text(
+                campaign("name")
+                    .or_else(|| campaign("campaign"))
+                    .or(utm_campaign),
+            ),
+            content: text(campaign("content").or(utm_content)),
+            term: text(campaign("term").or(utm_term)),
             click_id,
-            referrer_host,
+            referrer_host: text(referrer_host),
         },
     }
 }

@@ -33,6 +33,7 @@ use crate::sessions::{
     TouchpointOrigin, TouchpointSettings,
 };
 use crate::success::{is_success_event, AccountSuccess, HeldSuccess, Success, SuccessStore};
+use crate::text::Text;
 use crate::usage::{ActivationSettings, Events, HeldUsage, Interner, Usage, UsageStore};
 use generations::Generations;
 use kept::Kept;
@@ -163,13 +164,17 @@ struct Component {
 impl Component {
     /// Sessions and campaign tracks, without the person (the model's [`Touches`] keeps them).
     fn touchpoints(&self, settings: &EngineSettings, facts: &PageFactsTable) -> Vec<Keyed> {
-        let pages = self.pages.iter().map(|((at, message_id), view)| Page {
-            at: *at,
-            message_id,
-            view,
-            facts: facts.get(view.facts),
+        let pages = self.pages.iter().map(|((at, message_id), view)| {
+            let (facts, channel) = facts.get(view.facts);
+            Page {
+                at: *at,
+                message_id,
+                view,
+                facts,
+                channel,
+            }
         });
-        let mut out = sessions(pages, &settings.touchpoints, &settings.channels);
+        let mut out = sessions(pages, &settings.touchpoints);
         out.extend(self.tracks.values().cloned());
         out
     }
@@ -302,7 +307,7 @@ impl Model {
         self.ids.reindex();
         self.event_names.reindex();
         self.usage.reindex();
-        self.page_facts.reindex();
+        self.page_facts.reindex(&self.settings.channels);
     }
 
     /// The latest instant any applied entry states a fact at (an event, a subscription change,
@@ -626,7 +631,7 @@ impl Model {
                 if excluded {
                     return;
                 }
-                let facts = self.page_facts.id(facts);
+                let facts = self.page_facts.id(facts, &self.settings.channels);
                 let key = (m.timestamp, m.message_id.clone());
                 let comp = self.component_mut(main);
                 let view = || PageView {
@@ -639,14 +644,17 @@ impl Model {
                 }
             }
             MessageType::Track if marketing::has_campaign(m) => {
+                // Through the table, so that the track shares its facts' text.
                 let facts = page_facts(m, &self.settings.touchpoints);
+                let id = self.page_facts.id(facts, &self.settings.channels);
+                let (facts, channel) = self.page_facts.get(id);
                 let touchpoint = online_touchpoint(
                     m.timestamp,
                     m.anonymous_id.clone(),
                     account,
-                    &facts,
+                    facts,
+                    channel.clone(),
                     TouchpointOrigin::CampaignTrack,
-                    &self.settings.channels,
                 );
                 let keyed = Keyed {
                     tiebreak: m.message_id.clone(),
@@ -889,15 +897,16 @@ impl Model {
                 anonymous_id,
                 prospect,
                 account: row.account_id.clone(),
-                channel: self
-                    .settings
-                    .channels
-                    .offline_channel(row.channel.as_deref(), row.kind.as_deref()),
-                source: row.source.clone(),
-                medium: row.medium.clone(),
-                campaign: row.campaign.clone(),
-                content: row.content.clone(),
-                term: row.term.clone(),
+                channel: Text::from(
+                    self.settings
+                        .channels
+                        .offline_channel(row.channel.as_deref(), row.kind.as_deref()),
+                ),
+                source: row.source.clone().map(Text::from),
+                medium: row.medium.clone().map(Text::from),
+                campaign: row.campaign.clone().map(Text::from),
+                content: row.content.clone().map(Text::from),
+                term: row.term.clone().map(Text::from),
                 click_id: None,
                 referrer_host: None,
                 landing_url: None,
@@ -988,7 +997,7 @@ impl Model {
         let mut prospects: HashSet<&Email> = HashSet::new();
         let mut touchpoints = 0;
         for t in self.touchpoints() {
-            *by_channel.entry(t.channel.clone()).or_insert(0) += 1;
+            *by_channel.entry(t.channel.to_string()).or_insert(0) += 1;
             prospects.extend(&t.prospect);
             touchpoints += 1;
         }

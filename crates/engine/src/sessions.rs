@@ -20,6 +20,7 @@ use tenure_core::{AccountId, AnonymousId, Email, Timestamp};
 use crate::channels::ChannelSettings;
 use crate::identity::PersonId;
 use crate::marketing::{Marketing, PageFacts};
+use crate::text::Text;
 
 /// Settings of sessionisation and of which pages count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,17 +73,17 @@ pub struct Touchpoint {
     pub prospect: Option<Email>,
     /// The account named by the message (`context.groupId`) or the offline row (`account_id`).
     pub account: Option<AccountId>,
-    pub channel: String,
-    pub source: Option<String>,
-    pub medium: Option<String>,
-    pub campaign: Option<String>,
-    pub content: Option<String>,
-    pub term: Option<String>,
+    pub channel: Text,
+    pub source: Option<Text>,
+    pub medium: Option<Text>,
+    pub campaign: Option<Text>,
+    pub content: Option<Text>,
+    pub term: Option<Text>,
     /// `(name, value)`, e.g. `("gclid", "Cj0K…")`.
-    pub click_id: Option<(String, String)>,
+    pub click_id: Option<(Text, Text)>,
     /// The external referrer's host, if any.
-    pub referrer_host: Option<String>,
-    pub landing_url: Option<String>,
+    pub referrer_host: Option<Text>,
+    pub landing_url: Option<Text>,
     pub origin: TouchpointOrigin,
 }
 
@@ -114,33 +115,44 @@ pub(crate) struct PageView {
     pub facts: u32,
 }
 
-/// Page facts, each kept once and numbered.
+/// Page facts, each kept once and numbered, with the channel they classify as: every
+/// touchpoint made from them shares their text.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct PageFactsTable {
     /// The inverse of `facts`: not serialized, rebuilt by [`PageFactsTable::reindex`].
     #[serde(skip)]
     ids: HashMap<PageFacts, u32>,
     facts: Vec<PageFacts>,
+    /// Each facts' channel: not serialized (the settings say), rebuilt by `reindex`.
+    #[serde(skip)]
+    channels: Vec<Text>,
 }
 
 impl PageFactsTable {
-    pub(crate) fn id(&mut self, facts: PageFacts) -> u32 {
+    pub(crate) fn id(&mut self, facts: PageFacts, channels: &ChannelSettings) -> u32 {
         if let Some(&id) = self.ids.get(&facts) {
             return id;
         }
         let id = u32::try_from(self.facts.len()).expect("fewer than 2^32 distinct page facts");
+        self.channels
+            .push(Text::from(channels.classify(&facts.marketing)));
         self.facts.push(facts.clone());
         self.ids.insert(facts, id);
         id
     }
 
-    pub(crate) fn get(&self, id: u32) -> &PageFacts {
-        &self.facts[id as usize]
+    pub(crate) fn get(&self, id: u32) -> (&PageFacts, &Text) {
+        (&self.facts[id as usize], &self.channels[id as usize])
     }
 
-    /// Rebuilds the numbers of facts from `facts`, after deserializing.
-    pub(crate) fn reindex(&mut self) {
+    /// Rebuilds the numbers and channels of facts from `facts`, after deserializing.
+    pub(crate) fn reindex(&mut self, channels: &ChannelSettings) {
         self.ids = self.facts.iter().cloned().zip(0..).collect();
+        self.channels = self
+            .facts
+            .iter()
+            .map(|f| Text::from(channels.classify(&f.marketing)))
+            .collect();
     }
 }
 
@@ -151,6 +163,7 @@ pub(crate) struct Page<'a> {
     pub message_id: &'a str,
     pub view: &'a PageView,
     pub facts: &'a PageFacts,
+    pub channel: &'a Text,
 }
 
 /// The first page of every session, in time order.
@@ -206,8 +219,8 @@ pub(crate) fn online_touchpoint(
     anonymous_id: Option<AnonymousId>,
     account: Option<AccountId>,
     facts: &PageFacts,
+    channel: Text,
     origin: TouchpointOrigin,
-    channels: &ChannelSettings,
 ) -> Touchpoint {
     let Marketing {
         source,
@@ -224,7 +237,7 @@ pub(crate) fn online_touchpoint(
         anonymous_id,
         prospect: None,
         account,
-        channel: channels.classify(&facts.marketing).to_owned(),
+        channel,
         source,
         medium,
         campaign,
@@ -241,7 +254,6 @@ pub(crate) fn online_touchpoint(
 pub(crate) fn sessions<'a>(
     pages: impl IntoIterator<Item = Page<'a>>,
     touchpoints: &TouchpointSettings,
-    channels: &ChannelSettings,
 ) -> Vec<Keyed> {
     session_starts(pages, touchpoints.timeout_ms())
         .into_iter()
@@ -252,8 +264,8 @@ pub(crate) fn sessions<'a>(
                 first.view.anonymous_id.clone(),
                 first.view.account.clone(),
                 first.facts,
+                first.channel.clone(),
                 TouchpointOrigin::Session,
-                channels,
             ),
         })
         .collect()

@@ -371,7 +371,10 @@ fn channel_of(model: &Model, settings: &ReportSettings, a: &AccountRevenue) -> S
                 c,
                 settings.attribution.lookback_days,
             )
-            .map_or_else(|| tenure_engine::DIRECT.to_owned(), |t| t.channel.clone())
+            .map_or_else(
+                || tenure_engine::DIRECT.to_owned(),
+                |t| t.channel.to_string(),
+            )
         })
         .unwrap_or_else(|| "(not converted)".to_owned())
 }

@@ -140,7 +140,7 @@ fn marketing_fields_are_kept_as_given() {
     assert_eq!(tp.campaign.as_deref(), Some("Spring Sale"));
     assert_eq!(tp.content.as_deref(), Some("Ad 1"));
     assert_eq!(tp.term.as_deref(), Some("crm"));
-    assert_eq!(tp.click_id, Some(("gclid".to_owned(), "XyZ".to_owned())));
+    assert_eq!(tp.click_id, Some(("gclid".into(), "XyZ".into())));
     assert_eq!(tp.referrer_host.as_deref(), Some("www.google.com"));
     assert_eq!(tp.landing_url.as_deref(), Some(page_url()));
 }

@@ -137,7 +137,7 @@ fn offline_rows_find_their_person_by_user_then_anonymous_id() {
 /// Each visitor journey as the channels of its touchpoints.
 fn visitor_channels(m: &tenure_engine::Model) -> Vec<Vec<String>> {
     m.visitor_journeys()
-        .map(|list| list.map(|t| t.channel.clone()).collect())
+        .map(|list| list.map(|t| t.channel.to_string()).collect())
         .collect()
 }
 
@@ -282,7 +282,7 @@ fn a_person_in_several_accounts_appears_in_each_journey() {
     let journey = |a: &str| -> Vec<String> {
         m.account_touchpoints(&account(a))
             .into_iter()
-            .map(|t| t.channel)
+            .map(|t| t.channel.to_string())
             .collect()
     };
     assert_eq!(journey("acct_1"), ["email", "partner"]);
