@@ -64,6 +64,11 @@ impl<'m, 'r> AccountInputs<'m, 'r> {
         }
     }
 
+    /// The revenue the inputs were gathered for.
+    pub(crate) fn revenue(&self) -> &'r AccountRevenue {
+        self.revenue
+    }
+
     /// What is known about the account at `at` (SPEC §4's inputs), from what happened at or
     /// before it.
     pub fn facts_at(&self, at: Timestamp) -> Facts {
@@ -701,10 +706,10 @@ pub(crate) fn account_report(
             timeline.push((m.at, "advocacy", m.what.clone()));
         }
     }
-    for (name, at) in &life.milestones {
+    for (name, at) in &life.course.milestones {
         timeline.push((*at, "milestone", (*name).to_owned()));
     }
-    for t in &life.transitions {
+    for t in &life.course.transitions {
         let name = |i: Option<usize>| {
             i.and_then(|i| stages.names().nth(i))
                 .unwrap_or("(none)")
@@ -759,8 +764,8 @@ pub(crate) fn account_report(
             "reason": x.reason,
         })).collect::<Vec<_>>(),
         "stage": now.stage,
-        "milestones": life.milestones.iter().map(|(n, t)| (n.to_string(), Value::String(t.to_string()))).collect::<Map<_, _>>(),
-        "stage_history": life.transitions.iter().map(|t| json!({
+        "milestones": life.course.milestones.iter().map(|(n, t)| (n.to_string(), Value::String(t.to_string()))).collect::<Map<_, _>>(),
+        "stage_history": life.course.transitions.iter().map(|t| json!({
             "at": t.at.to_string(),
             "from": stage_name(t.from),
             "to": stage_name(t.to),

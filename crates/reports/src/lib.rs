@@ -34,7 +34,7 @@ use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 
 pub use accounts::{account_status, facts, AccountStatus, StatusSignal};
 pub use catalog::{spec, Groupings, Param, ReportSpec, ACCOUNT_ATTRIBUTES, CATALOG, REPORTS};
-pub use lifecycle::{daily_health, stage_rules, HealthOfDay};
+pub use lifecycle::{daily_health, stage_rules, HealthOfDay, Lifecycles};
 pub use render::{format, grid, integer, money, money_minor, percent};
 pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
 pub use units::{undeclared, Unit};
@@ -669,7 +669,7 @@ pub fn run(
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    run_with(name, &|f| f(model), settings, params, None, &|| false)
+    run_with(name, &|f| f(model), settings, params, None, &|| false, None)
 }
 
 /// Runs report `name`, taking the model through `with_model`, for a caller with `limits`:
@@ -693,6 +693,30 @@ pub fn run_in_turns(
         params,
         Some(limits.now),
         limits.should_stop,
+        None,
+    )
+}
+
+/// [`run_in_turns`] for a caller that asks again: `lifecycles`, which the caller keeps for
+/// the workspace between reports (a running server one per workspace), holds each customer's
+/// lifecycle as far as `funnel` evaluated it, so the next one evaluates only the new days and
+/// the accounts whose facts changed. The report is the same as [`run_in_turns`]'s.
+pub fn run_in_turns_keeping(
+    name: &str,
+    with_model: WithModel,
+    settings: &ReportSettings,
+    params: &ReportParams,
+    limits: Limits,
+    lifecycles: &Lifecycles,
+) -> Result<Report, ReportError> {
+    run_with(
+        name,
+        with_model,
+        settings,
+        params,
+        Some(limits.now),
+        limits.should_stop,
+        Some(lifecycles),
     )
 }
 
@@ -703,6 +727,7 @@ fn run_with(
     params: &ReportParams,
     now: Option<Timestamp>,
     should_stop: ShouldStop,
+    lifecycles: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     let spec = catalog::spec(name)?;
     spec.check(params, settings)?;
@@ -733,7 +758,7 @@ fn run_with(
     if let Some(allowed) = allowed {
         params.check_span(allowed)?;
     }
-    let report = run_turns(name, &checked, settings, params, should_stop);
+    let report = run_turns(name, &checked, settings, params, should_stop, lifecycles);
     if stopped.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(ReportError::Cancelled);
     }
@@ -750,9 +775,10 @@ fn run_turns(
     settings: &ReportSettings,
     params: &ReportParams,
     should_stop: ShouldStop,
+    lifecycles: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     match name {
-        "funnel" => lifecycle::funnel_report(with_model, settings, params, should_stop),
+        "funnel" => lifecycle::funnel_report(with_model, settings, params, should_stop, lifecycles),
         "health-backtest" => accounts::backtest_report(with_model, settings, params),
         "churn-model" => churn::model_report(with_model, settings, params),
         "forecast" => churn::forecast_report(with_model, settings, params),

@@ -6,12 +6,36 @@
 //! millisecond (UTC) and the last one at the report instant, so a transition's time is the end of
 //! the day it was first seen. While an account is not paying, nothing is evaluated until its
 //! next revenue movement: the default rules place a non-paying account only in `churned`.
+//!
+//! **What one account's lifecycle depends on**, which is what lets [`Lifecycles`] keep it
+//! between reports:
+//! - its own facts only: its ledger (MRR changes, invoices, deals), its product usage and
+//!   success facts (its own and those of the identities linked to it), read through
+//!   [`AccountInputs`]. Nothing company-wide: no peer percentile, no other account's figure.
+//!   The workspace's interned event and user names are read only to match and name the
+//!   account's own events, and they never change once given;
+//! - the report settings (currency and rates, activation, adoption, health, signals, stages);
+//! - time only through the instants evaluated: the end of each day from the day of conversion
+//!   on (while paying; while not, the end of the day of the next revenue movement), and the
+//!   report instant. An evaluation at `at` reads only what happened at or before `at`, and
+//!   [`AccountRevenue`] as of a later instant agrees with it up to the earlier one, so the
+//!   days before one report instant are the days before any later one: a later instant only
+//!   adds days. What an evaluation passes to the next is the stage it found and the rules that
+//!   held ([`Holding`], for the rules that `stay`); the milestones seen so far are a minimum.
+//!
+//! So a lifecycle evaluated through some day, with that carry (`Walk`), extends to a later
+//! instant by evaluating only the new days, and stays right until the account's facts change,
+//! which [`Model::generation`] tells.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
-use tenure_core::{DealKind, DealStatus, Timestamp};
+use tenure_core::{AccountId, DealKind, DealStatus, Timestamp};
+use tenure_engine::model::Generation;
 use tenure_engine::Model;
-use tenure_health::{Band, Stages, ADOPTING_DEPTH, DAY_MS};
+use tenure_health::{Band, Holding, Stages, ADOPTING_DEPTH, DAY_MS};
 
 use crate::accounts::{AccountInputs, State};
 use crate::revenue::{AccountRevenue, Revenue};
@@ -28,6 +52,16 @@ pub const MILESTONES: &[&str] = &[
     "advocate",
     "churned",
 ];
+
+/// The first time of each of [`MILESTONES`], by index.
+type Firsts = [Option<Timestamp>; 6];
+
+fn note(firsts: &mut Firsts, name: &str, at: Timestamp) {
+    let i = MILESTONES.iter().position(|m| *m == name).expect("listed");
+    if firsts[i].is_none_or(|t| at < t) {
+        firsts[i] = Some(at);
+    }
+}
 
 /// One evaluation of an account: the end of a day, or the report instant.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,16 +81,17 @@ pub struct Transition {
     pub to: Option<usize>,
 }
 
-/// An account's lifecycle up to the report instant.
+/// An account's lifecycle up to the report instant, without its days: what `funnel` reads.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Lifecycle {
-    pub days: Vec<Day>,
+pub struct Course {
     pub transitions: Vec<Transition>,
     /// `(milestone, first time)`, in [`MILESTONES`] order, only those reached.
     pub milestones: Vec<(&'static str, Timestamp)>,
+    /// The stage at the report instant.
+    pub stage: Option<usize>,
 }
 
-impl Lifecycle {
+impl Course {
     pub fn milestone(&self, name: &str) -> Option<Timestamp> {
         self.milestones
             .iter()
@@ -79,6 +114,13 @@ impl Lifecycle {
     }
 }
 
+/// An account's lifecycle up to the report instant, with every day evaluated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lifecycle {
+    pub days: Vec<Day>,
+    pub course: Course,
+}
+
 /// The compiled stage rules of the settings.
 pub fn stage_rules(settings: &ReportSettings) -> Result<Stages, ReportError> {
     settings
@@ -95,7 +137,180 @@ pub(crate) fn day_end(t: Timestamp) -> Timestamp {
     Timestamp::from_millis((t.millis().div_euclid(DAY_MS) + 1) * DAY_MS - 1)
 }
 
-/// The account's lifecycle from conversion to `as_of`.
+/// How far an account's daily evaluation has gone: what the next evaluation needs (the stage
+/// and the rules that held) and what the evaluations so far found.
+#[derive(Debug, Default)]
+struct Walk {
+    /// The last evaluation; none before the first.
+    at: Option<Timestamp>,
+    /// Whether the account paid then.
+    paying: bool,
+    stage: Option<usize>,
+    /// The rules that held then, if it was paying: a day without pay passes nothing on, and
+    /// the days skipped after it are not evaluated (`AccountInputs::state_at` agrees).
+    held: Option<Holding>,
+    transitions: Vec<Transition>,
+    /// The milestones the evaluations saw (activation, adoption, advocate readiness).
+    firsts: Firsts,
+}
+
+/// The evaluation at the report instant: the walk's last one when that is the instant, else
+/// one more after it, which a later instant does not make.
+#[derive(Debug, Clone, Copy)]
+struct Last {
+    at: Timestamp,
+    stage: Option<usize>,
+    firsts: Firsts,
+}
+
+impl Walk {
+    /// The next evaluation every later report instant makes too: the end of the day of
+    /// conversion, then each day's end while paying; while not paying, nothing changes the
+    /// default stages until the next movement, so the end of its day (none: no movement yet).
+    fn next(&self, revenue: &AccountRevenue, converted: Timestamp) -> Option<Timestamp> {
+        match self.at {
+            None => Some(day_end(converted)),
+            Some(at) if self.paying => Some(at.plus_millis(DAY_MS)),
+            Some(at) => revenue
+                .movements
+                .iter()
+                .find(|m| m.at > at)
+                .map(|m| day_end(m.at)),
+        }
+    }
+
+    /// Evaluates the account at `at`, after the walk's evaluations.
+    fn step(&mut self, inputs: &AccountInputs, stages: &Stages, at: Timestamp) -> Day {
+        let s = inputs.evaluate(stages, at, self.held.as_ref());
+        let day = Day {
+            at,
+            score: s.health.as_ref().map(|h| h.score),
+            band: s.band(),
+            stage: s.stage.as_deref().and_then(|n| stages.position(n)),
+        };
+        if day.stage != self.stage {
+            self.transitions.push(Transition {
+                at,
+                from: self.stage,
+                to: day.stage,
+            });
+            self.stage = day.stage;
+        }
+        observe_milestones(&s, &mut |name, t| note(&mut self.firsts, name, t), at);
+        self.at = Some(at);
+        self.paying = s.facts.mrr > 0;
+        self.held = self.paying.then_some(s.holding);
+        day
+    }
+
+    /// Takes every evaluation up to `as_of` that later instants make too.
+    fn advance(
+        &mut self,
+        inputs: &AccountInputs,
+        stages: &Stages,
+        converted: Timestamp,
+        as_of: Timestamp,
+        on_day: &mut dyn FnMut(Day),
+    ) {
+        while let Some(at) = self
+            .next(inputs.revenue(), converted)
+            .filter(|at| *at <= as_of)
+        {
+            on_day(self.step(inputs, stages, at));
+        }
+    }
+
+    /// The evaluation at `as_of` when it is the walk's last.
+    fn last_known(&self, as_of: Timestamp) -> Option<Last> {
+        (self.at == Some(as_of)).then_some(Last {
+            at: as_of,
+            stage: self.stage,
+            firsts: self.firsts,
+        })
+    }
+
+    /// The evaluation at `as_of`, the walk having advanced to it.
+    fn last(
+        &self,
+        inputs: &AccountInputs,
+        stages: &Stages,
+        as_of: Timestamp,
+        on_day: &mut dyn FnMut(Day),
+    ) -> Last {
+        if let Some(last) = self.last_known(as_of) {
+            return last;
+        }
+        let mut after = Walk {
+            transitions: Vec::new(),
+            held: self.held.clone(),
+            ..*self
+        };
+        on_day(after.step(inputs, stages, as_of));
+        Last {
+            at: as_of,
+            stage: after.stage,
+            firsts: after.firsts,
+        }
+    }
+
+    /// The course through `last`: the walk's transitions and that of the last evaluation, and
+    /// the milestones the evaluations saw with those read off the facts as of `last.at`.
+    fn course(&self, model: &Model, revenue: &AccountRevenue, last: &Last) -> Course {
+        let mut transitions = self.transitions.clone();
+        if last.stage != self.stage {
+            transitions.push(Transition {
+                at: last.at,
+                from: self.stage,
+                to: last.stage,
+            });
+        }
+        Course {
+            transitions,
+            milestones: milestones(model, revenue, last.at, last.firsts),
+            stage: last.stage,
+        }
+    }
+}
+
+/// The milestones `firsts` holds with those the facts as of `as_of` give: the first expansion,
+/// churn, won renewal and advocacy.
+fn milestones(
+    model: &Model,
+    revenue: &AccountRevenue,
+    as_of: Timestamp,
+    mut firsts: Firsts,
+) -> Vec<(&'static str, Timestamp)> {
+    let converted = revenue.converted_at.expect("a customer");
+    for m in &revenue.movements {
+        if m.at > converted && m.at <= as_of && m.kind == MovementKind::Expansion {
+            note(&mut firsts, "first_expansion", m.at);
+        }
+    }
+    if let Some(churned) = revenue.churned_at.filter(|c| *c <= as_of) {
+        note(&mut firsts, "churned", churned);
+    }
+    if let Some(ledger) = model.ledger().account(&revenue.account) {
+        for d in ledger.deals() {
+            if d.kind == DealKind::Renewal && d.status == DealStatus::Won {
+                if let Some(closed) = d.closed_at.filter(|c| *c <= as_of) {
+                    note(&mut firsts, "renewed", closed);
+                }
+            }
+        }
+    }
+    if let Some(s) = model.success().account(&revenue.account) {
+        for m in s.advocacy().filter(|m| m.at >= converted && m.at <= as_of) {
+            note(&mut firsts, "advocate", m.at);
+        }
+    }
+    MILESTONES
+        .iter()
+        .zip(firsts)
+        .filter_map(|(name, at)| at.map(|t| (*name, t)))
+        .collect()
+}
+
+/// The account's lifecycle from conversion to `as_of`, every day evaluated.
 pub fn lifecycle(
     model: &Model,
     settings: &ReportSettings,
@@ -103,84 +318,18 @@ pub fn lifecycle(
     revenue: &AccountRevenue,
     as_of: Timestamp,
 ) -> Lifecycle {
-    let mut out = Lifecycle::default();
+    let mut days = Vec::new();
     let Some(converted) = revenue.converted_at.filter(|c| *c <= as_of) else {
-        return out;
-    };
-    let mut firsts: [Option<Timestamp>; 6] = [None; 6];
-    let mut note = |name: &str, at: Timestamp| {
-        let i = MILESTONES.iter().position(|m| *m == name).expect("listed");
-        if firsts[i].is_none_or(|t| at < t) {
-            firsts[i] = Some(at);
-        }
+        return Lifecycle::default();
     };
     let inputs = AccountInputs::new(model, settings, revenue);
-    let mut at = day_end(converted).min(as_of);
-    let mut previous: Option<usize> = None;
-    // The rules that held at the last evaluation, if it was paying: a day without pay passes
-    // nothing on, and the days skipped after it are not evaluated (`state_at` agrees).
-    let mut held = None;
-    loop {
-        let s = inputs.evaluate(stages, at, held.as_ref());
-        let day = Day {
-            at,
-            score: s.health.as_ref().map(|h| h.score),
-            band: s.band(),
-            stage: s.stage.as_deref().and_then(|n| stages.position(n)),
-        };
-        if day.stage != previous {
-            out.transitions.push(Transition {
-                at,
-                from: previous,
-                to: day.stage,
-            });
-            previous = day.stage;
-        }
-        observe_milestones(&s, &mut note, at);
-        out.days.push(day);
-        held = (s.facts.mrr > 0).then(|| s.holding.clone());
-        if at >= as_of {
-            break;
-        }
-        let next = if s.facts.mrr > 0 {
-            at.plus_millis(DAY_MS)
-        } else {
-            // Not paying: nothing changes the default stages until the next movement.
-            match revenue.movements.iter().find(|m| m.at > at) {
-                Some(m) => day_end(m.at),
-                None => as_of,
-            }
-        };
-        at = next.min(as_of);
+    let mut walk = Walk::default();
+    walk.advance(&inputs, stages, converted, as_of, &mut |d| days.push(d));
+    let last = walk.last(&inputs, stages, as_of, &mut |d| days.push(d));
+    Lifecycle {
+        days,
+        course: walk.course(model, revenue, &last),
     }
-    for m in &revenue.movements {
-        if m.at > converted && m.at <= as_of && m.kind == MovementKind::Expansion {
-            note("first_expansion", m.at);
-        }
-    }
-    if let Some(churned) = revenue.churned_at.filter(|c| *c <= as_of) {
-        note("churned", churned);
-    }
-    if let Some(ledger) = model.ledger().account(&revenue.account) {
-        for d in ledger.deals() {
-            if d.kind == DealKind::Renewal && d.status == DealStatus::Won {
-                if let Some(closed) = d.closed_at.filter(|c| *c <= as_of) {
-                    note("renewed", closed);
-                }
-            }
-        }
-    }
-    if let Some(s) = model.success().account(&revenue.account) {
-        for m in s.advocacy().filter(|m| m.at >= converted && m.at <= as_of) {
-            note("advocate", m.at);
-        }
-    }
-    out.milestones = MILESTONES
-        .iter()
-        .zip(firsts)
-        .filter_map(|(name, at)| at.map(|t| (*name, t)))
-        .collect();
-    out
 }
 
 /// Milestones read off one evaluation: activation (at its own time), adoption and advocate
@@ -200,6 +349,131 @@ fn observe_milestones(s: &State, note: &mut impl FnMut(&str, Timestamp), at: Tim
             note("advocate", at);
         }
     }
+}
+
+/// Each customer's lifecycle as far as `funnel` has evaluated it, kept by a caller that asks
+/// again (a running server keeps one per workspace), so that the next report evaluates only
+/// the days after it and the accounts whose facts changed since. Reports with it are the
+/// reports without it (a property test holds them equal).
+///
+/// An account's entry is its `Walk` through the last day's end a report evaluated, and the
+/// report instant's own evaluation; it is used only while the account's [`Model::generation`]
+/// and the settings are those it was made under (the module note says why nothing else can
+/// change it). A changed account is evaluated anew from its conversion; a report for an
+/// instant before an entry's days evaluates the account anew and leaves the entry for the
+/// later instant it serves. Pure bookkeeping: no I/O, behind a lock of its own, so reports
+/// running at once each take the entries of the accounts they are at (another report then
+/// evaluates an account anew rather than wait).
+#[derive(Debug, Default)]
+pub struct Lifecycles {
+    kept: Mutex<Kept>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    /// The settings every entry was made under.
+    settings: Option<ReportSettings>,
+    entries: HashMap<AccountId, Entry>,
+}
+
+/// One account's kept lifecycle.
+#[derive(Debug)]
+struct Entry {
+    generation: Generation,
+    converted: Timestamp,
+    walk: Walk,
+    /// The evaluation at the last report instant, when it was after the walk's.
+    last: Option<Last>,
+}
+
+impl Lifecycles {
+    /// How many accounts' lifecycles are kept.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        // Entries are whole when put back, so one left by a panicking report is still right.
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes out the entries of `accounts` for a report under `settings` to use and give back,
+    /// after forgetting every entry made under other settings.
+    fn take(&self, settings: &ReportSettings, accounts: &[&AccountRevenue]) -> Vec<Option<Entry>> {
+        let mut kept = self.lock();
+        if kept.settings.as_ref() != Some(settings) {
+            kept.entries.clear();
+            kept.settings = Some(settings.clone());
+        }
+        accounts
+            .iter()
+            .map(|a| kept.entries.remove(&a.account))
+            .collect()
+    }
+
+    /// Keeps entries made under `settings`, unless the entries kept now are another settings'.
+    fn give_back(
+        &self,
+        settings: &ReportSettings,
+        entries: impl IntoIterator<Item = (AccountId, Entry)>,
+    ) {
+        let mut kept = self.lock();
+        if kept.settings.as_ref() == Some(settings) {
+            kept.entries.extend(entries);
+        }
+    }
+}
+
+/// The customer's course to `as_of` (converted by then), from `entry` where it holds the
+/// account's lifecycle as the model's facts stand, evaluating only the days after it; with the
+/// entry to keep for the next report.
+fn kept_course(
+    model: &Model,
+    settings: &ReportSettings,
+    stages: &Stages,
+    revenue: &AccountRevenue,
+    as_of: Timestamp,
+    entry: Option<Entry>,
+) -> (Course, Entry) {
+    let converted = revenue.converted_at.expect("a customer");
+    let generation = model.generation(&revenue.account);
+    let fresh = || Entry {
+        generation,
+        converted,
+        walk: Walk::default(),
+        last: None,
+    };
+    // `later`: an entry for a later instant than this one, kept as it is.
+    let (mut entry, later) = match entry {
+        Some(e) if e.generation == generation && e.converted == converted => {
+            if e.walk.at.is_none_or(|at| at <= as_of) {
+                (e, None)
+            } else {
+                (fresh(), Some(e))
+            }
+        }
+        _ => (fresh(), None),
+    };
+    // Each report leaves the walk advanced to its instant and `last` at it, so the same
+    // instant again needs no evaluation.
+    let known = entry
+        .walk
+        .last_known(as_of)
+        .or(entry.last.filter(|last| last.at == as_of));
+    let last = known.unwrap_or_else(|| {
+        let inputs = AccountInputs::new(model, settings, revenue);
+        entry
+            .walk
+            .advance(&inputs, stages, converted, as_of, &mut |_| {});
+        entry.walk.last(&inputs, stages, as_of, &mut |_| {})
+    });
+    entry.last = Some(last);
+    let course = entry.walk.course(model, revenue, &last);
+    (course, later.unwrap_or(entry))
 }
 
 /// Customers whose daily lifecycle `funnel` computes per turn with the model. Fewer turns are
@@ -239,6 +513,7 @@ pub(crate) fn funnel_report(
     settings: &ReportSettings,
     params: &ReportParams,
     should_stop: ShouldStop,
+    lifecycles: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     let stages = stage_rules(settings)?;
     // Grouped as every other report groups accounts (`--by` a touch grouping, an account
@@ -255,21 +530,47 @@ pub(crate) fn funnel_report(
         .collect();
     // Each account's days are independent of the others': one account per task, and a few
     // hundred accounts per turn with the model, so a caller that locks it lets writers in.
-    let mut lives: Vec<(&AccountRevenue, Lifecycle)> = Vec::with_capacity(converted.len());
-    // Asked before each customer too, so a stop takes effect within one customer's days.
+    let mut lives: Vec<(&AccountRevenue, Course)> = Vec::with_capacity(converted.len());
     for turn in converted.chunks(FUNNEL_ACCOUNTS_PER_TURN) {
+        let mut kept: Vec<Option<Entry>> = match lifecycles {
+            Some(l) => l.take(settings, turn),
+            None => turn.iter().map(|_| None).collect(),
+        };
+        let mut done: Vec<(Option<Course>, Option<Entry>)> = Vec::new();
         with_model(&mut |model| {
-            lives.par_extend(turn.par_iter().filter_map(|a| {
-                (!should_stop()).then(|| (*a, lifecycle(model, settings, &stages, a, as_of)))
-            }))
+            done = turn
+                .par_iter()
+                .zip(std::mem::take(&mut kept))
+                .map(|(a, entry)| {
+                    // Asked before each customer too, so a stop takes effect within one
+                    // customer's days; what is kept so far is given back all the same.
+                    if should_stop() {
+                        return (None, entry);
+                    }
+                    let (course, entry) = kept_course(model, settings, &stages, a, as_of, entry);
+                    (Some(course), Some(entry))
+                })
+                .collect();
         });
+        // Not taken with the model (the caller stopped): the entries go back untouched.
+        done.extend(kept.into_iter().map(|entry| (None, entry)));
+        let mut back = Vec::new();
+        for (a, (course, entry)) in turn.iter().zip(done) {
+            if let Some(course) = course {
+                lives.push((a, course));
+            }
+            back.extend(entry.map(|e| (a.account.clone(), e)));
+        }
+        if let Some(l) = lifecycles {
+            l.give_back(settings, back);
+        }
         if should_stop() {
             return Err(ReportError::Cancelled);
         }
     }
 
     let names: Vec<&str> = stages.names().collect();
-    let all: Vec<&(&AccountRevenue, Lifecycle)> = lives.iter().collect();
+    let all: Vec<&(&AccountRevenue, Course)> = lives.iter().collect();
     let window = settings.signals.activation_days;
     let mut rows = Vec::new();
     let mut groups = Vec::new();
@@ -282,7 +583,7 @@ pub(crate) fn funnel_report(
                 .map(|(i, (a, _))| (&a.account, i))
                 .collect();
             for group in revenue.group_names() {
-                let members: Vec<&(&AccountRevenue, Lifecycle)> = revenue
+                let members: Vec<&(&AccountRevenue, Course)> = revenue
                     .in_group(&group)
                     .filter_map(|(a, _)| index.get(&a.account).map(|i| &lives[*i]))
                     .collect();
@@ -383,7 +684,7 @@ pub(crate) fn funnel_report(
 
 /// The funnel's rows over some customers' lifecycles: for each stage in lifecycle order, how
 /// many entered it, are in it now, went on to the next stage, and how long they stayed.
-fn stage_rows(names: &[&str], lives: &[&(&AccountRevenue, Lifecycle)]) -> Vec<Map<String, Value>> {
+fn stage_rows(names: &[&str], lives: &[&(&AccountRevenue, Course)]) -> Vec<Map<String, Value>> {
     let mut rows = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let mut entered = 0usize;
@@ -397,7 +698,7 @@ fn stage_rows(names: &[&str], lives: &[&(&AccountRevenue, Lifecycle)]) -> Vec<Ma
                 continue;
             };
             entered += 1;
-            if life.days.last().and_then(|d| d.stage) == Some(i) {
+            if life.stage == Some(i) {
                 now += 1;
             }
             if spells.iter().any(|s| s.0 == i + 1 && s.1 > first.1) {
@@ -447,8 +748,8 @@ fn stage_rows(names: &[&str], lives: &[&(&AccountRevenue, Lifecycle)]) -> Vec<Ma
 
 /// The activation rate within `window` days of conversion, over the customers converted at
 /// least that long before `as_of` (SPEC §3).
-fn activation(lives: &[&(&AccountRevenue, Lifecycle)], window: u32, as_of: Timestamp) -> Value {
-    let eligible: Vec<&(&AccountRevenue, Lifecycle)> = lives
+fn activation(lives: &[&(&AccountRevenue, Course)], window: u32, as_of: Timestamp) -> Value {
+    let eligible: Vec<&(&AccountRevenue, Course)> = lives
         .iter()
         .copied()
         .filter(|(a, _)| {

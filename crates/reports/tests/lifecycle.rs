@@ -1,5 +1,6 @@
 //! Stages, transitions, milestones and the funnel on three accounts whose lives are worked out
-//! by hand, and the stage and band groupings and filters on the simulated company.
+//! by hand, the stage and band groupings and filters on the simulated company, and the
+//! lifecycles a running server keeps between reports (`Lifecycles`).
 
 mod common;
 use common::t;
@@ -11,7 +12,7 @@ use tenure_core::{
 };
 use tenure_engine::Model;
 use tenure_health::{StageRule, StageSettings};
-use tenure_reports::{run, Report, ReportParams, ReportSettings};
+use tenure_reports::{run, Lifecycles, Report, ReportParams, ReportSettings};
 
 fn paying(account: &str, at: &str, mrr: i64) -> EntryBody {
     EntryBody::Subscription(SubscriptionRow {
@@ -510,4 +511,140 @@ fn reports_in_turns_are_the_same_reports() {
         );
         assert_eq!(turns.get() > 2, many, "{name}: {} turns", turns.get());
     }
+}
+
+/// `funnel` as of `as_of`, as JSON: from nothing, or with `kept` as a server runs it.
+fn funnel_json(
+    model: &Model,
+    settings: &ReportSettings,
+    as_of: Timestamp,
+    kept: Option<&Lifecycles>,
+) -> Value {
+    let params = ReportParams::at(as_of);
+    let report = match kept {
+        None => run("funnel", model, settings, &params),
+        Some(kept) => tenure_reports::run_in_turns_keeping(
+            "funnel",
+            &|f| f(model),
+            settings,
+            &params,
+            tenure_reports::Limits {
+                now: as_of,
+                should_stop: &|| false,
+            },
+            kept,
+        ),
+    };
+    serde_json::to_value(report.unwrap()).unwrap()
+}
+
+/// The entries of a small simulated company, once.
+fn small_company() -> &'static [EntryBody] {
+    static ENTRIES: std::sync::OnceLock<Vec<EntryBody>> = std::sync::OnceLock::new();
+    ENTRIES.get_or_init(|| common::company_entries(120, 7).0)
+}
+
+/// `order` shuffled by `seed` (xorshift; Fisher–Yates).
+fn shuffled(mut order: Vec<usize>, mut seed: u64) -> Vec<usize> {
+    seed |= 1;
+    for i in (1..order.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        order.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 6, ..Default::default() })]
+
+    /// The funnel with kept lifecycles is the funnel from nothing, after any batches of entries
+    /// (in any order: revenue, usage and links arrive between reports) and reports at
+    /// instants going forwards and back, at day ends and within days.
+    #[test]
+    fn kept_lifecycles_give_the_funnel_from_nothing(
+        seed in proptest::prelude::any::<u64>(),
+        cuts in proptest::collection::vec(0.0..1.0f64, 1..4),
+        instants in proptest::collection::vec(
+            proptest::collection::vec((0i64..760, proptest::prelude::any::<bool>()), 1..4),
+            4,
+        ),
+    ) {
+        let entries = small_company();
+        let order = shuffled((0..entries.len()).collect(), seed);
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| (c * order.len() as f64) as usize).collect();
+        cuts.push(order.len());
+        cuts.sort_unstable();
+        let settings = ReportSettings::default();
+        let kept = Lifecycles::default();
+        let mut model = Model::new(Default::default());
+        let first = Timestamp::parse("2024-11-01T00:00:00Z").unwrap();
+        let mut applied = 0;
+        for (batch, cut) in cuts.into_iter().enumerate() {
+            for &i in &order[applied..cut] {
+                common::apply(&mut model, i as i64 + 1, entries[i].clone());
+            }
+            applied = applied.max(cut);
+            for &(day, at_day_end) in &instants[batch] {
+                let day_start = first.plus_millis(day * 86_400_000);
+                // A day's end, as the default instant is, or some instant within the day.
+                let as_of = day_start.plus_millis(if at_day_end { 86_399_999 } else { 37_000_123 });
+                proptest::prop_assert_eq!(
+                    funnel_json(&model, &settings, as_of, Some(&kept)),
+                    funnel_json(&model, &settings, as_of, None),
+                    "after {} entries, as of {}", applied, as_of
+                );
+            }
+        }
+        proptest::prop_assert!(!kept.is_empty());
+    }
+}
+
+/// An account whose usage changes after its lifecycle was kept is evaluated again: the funnel
+/// follows the change (which a stale entry would miss) and stays the funnel from nothing.
+#[test]
+fn a_kept_lifecycle_follows_the_accounts_usage() {
+    let entries = three_accounts_entries();
+    let mut model = common::model_of(entries.clone());
+    let settings = settings();
+    let at = Timestamp::parse_end_of("2025-06-30").unwrap();
+    let kept = Lifecycles::default();
+    let before = funnel_json(&model, &settings, at, Some(&kept));
+    assert_eq!(before, funnel_json(&model, &settings, at, None));
+    assert_eq!(kept.len(), 3, "a, b and c are kept");
+    assert_eq!(before["summary"]["time_to_value_days"]["activated"], 2);
+    // `c` (paying from 03-01, never active) now activates: a second user's report within
+    // 14 days of the first, on 03-12.
+    let activating = [
+        track(100, "c", "w2", "Report Created", "2025-03-10T09:00:00Z"),
+        track(101, "c", "w3", "Report Created", "2025-03-12T09:00:00Z"),
+    ];
+    for (i, body) in activating.into_iter().enumerate() {
+        common::apply(&mut model, (entries.len() + i + 1) as i64, body);
+    }
+    let after = funnel_json(&model, &settings, at, Some(&kept));
+    assert_eq!(after, funnel_json(&model, &settings, at, None));
+    assert_eq!(after["summary"]["time_to_value_days"]["activated"], 3);
+    assert_ne!(
+        row_of(&before, "onboarding")["now"],
+        row_of(&after, "onboarding")["now"],
+        "c left onboarding"
+    );
+    // And back to an earlier instant and on again, with the entries kept for the later one.
+    let earlier = Timestamp::parse_end_of("2025-03-11").unwrap();
+    assert_eq!(
+        funnel_json(&model, &settings, earlier, Some(&kept)),
+        funnel_json(&model, &settings, earlier, None)
+    );
+    assert_eq!(funnel_json(&model, &settings, at, Some(&kept)), after);
+}
+
+fn row_of<'r>(report: &'r Value, stage: &str) -> &'r Value {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["stage"] == stage)
+        .unwrap()
 }

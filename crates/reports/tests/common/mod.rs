@@ -33,17 +33,22 @@ pub fn sub(account: &str, at: &str, mrr_cents: i64) -> EntryBody {
 pub fn model_of(bodies: impl IntoIterator<Item = EntryBody>) -> Model {
     let mut model = Model::new(EngineSettings::default());
     for (i, body) in bodies.into_iter().enumerate() {
-        model.apply(&StoredEntry {
-            seq: i as i64 + 1,
-            entry: Entry {
-                workspace: WorkspaceId::default_workspace(),
-                source: Source::Import,
-                received_at: Timestamp::from_millis(0),
-                body,
-            },
-        });
+        apply(&mut model, i as i64 + 1, body);
     }
     model
+}
+
+/// Applies `body` to `model` as the log's entry `seq`.
+pub fn apply(model: &mut Model, seq: i64, body: EntryBody) {
+    model.apply(&StoredEntry {
+        seq,
+        entry: Entry {
+            workspace: WorkspaceId::default_workspace(),
+            source: Source::Import,
+            received_at: Timestamp::from_millis(0),
+            body,
+        },
+    });
 }
 
 /// A simulated company of `accounts` accounts (seed 42, 24 months to 2026-11-01) applied to a
