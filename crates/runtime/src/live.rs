@@ -18,6 +18,10 @@
 //! [`Store::stable_through`] before the log and takes nothing above it, so an entry that a
 //! concurrent writer commits late, below seqs already visible, is not skipped.
 //!
+//! [`Live::report`] runs a report with what the workspace keeps for reports between calls: each
+//! customer's lifecycle, which `funnel` extends by the new days and evaluates anew for the
+//! accounts whose facts changed (`tenure_reports::Lifecycles`).
+//!
 //! With [`Live::keep_statuses`], every account's status (stage, health, signals) is recomputed
 //! as soon as an entry naming it is applied, in the same step, and announced to an observer;
 //! [`Live::refresh_statuses`] recomputes them all, for what time alone changes (14 days of
@@ -33,7 +37,10 @@ use tenure_core::{AccountId, StoredEntry, Timestamp, WorkspaceId};
 use tenure_engine::snapshot::{self, Position};
 use tenure_engine::{EngineSettings, Model};
 use tenure_health::DAY_MS;
-use tenure_reports::{account_status, daily_health, AccountStatus, ReportError, ReportSettings};
+use tenure_reports::{
+    account_status, daily_health, AccountStatus, Lifecycles, Limits, Report, ReportError,
+    ReportParams, ReportSettings,
+};
 use tenure_store::{HealthDay, LogPage, Store, StoreError, Unreadable};
 
 use crate::Clock;
@@ -65,6 +72,9 @@ struct WorkspaceState {
     /// The seq and receipt time of the newest entry applied: what a snapshot checks against
     /// the log it is read with.
     newest: Option<(i64, Timestamp)>,
+    /// Each customer's lifecycle as far as `funnel` has evaluated it, for the next report
+    /// ([`Live::report`]); taken out by the reports that read it, under its own lock.
+    lifecycles: Arc<Lifecycles>,
 }
 
 /// What a snapshot keeps beside the model: what the log position alone does not say.
@@ -492,6 +502,7 @@ impl Live {
                 uninterpreted_logged: BTreeSet::new(),
                 since_snapshot: AtomicU64::new(0),
                 newest: None,
+                lifecycles: Arc::default(),
             }))
         });
         Arc::clone(state)
@@ -731,6 +742,33 @@ impl Live {
             Some(shared) => f(&shared.read().expect("workspace lock").model),
             None => f(&Model::new(self.settings.clone())),
         }
+    }
+
+    /// Runs report `name` over the workspace's model as [`tenure_reports::run_in_turns`] does,
+    /// taking it in turns through [`Live::read`], and with the customer lifecycles the
+    /// workspace keeps between reports, so that `funnel` evaluates only the days and the
+    /// accounts that are new since the last one. The report is `run_in_turns`'s.
+    pub fn report(
+        &self,
+        workspace: &WorkspaceId,
+        name: &str,
+        settings: &ReportSettings,
+        params: &ReportParams,
+        limits: Limits,
+    ) -> Result<Report, ReportError> {
+        let lifecycles = self
+            .workspace(workspace)
+            .map_or_else(Arc::default, |shared| {
+                Arc::clone(&shared.read().expect("workspace lock").lifecycles)
+            });
+        tenure_reports::run_in_turns_keeping(
+            name,
+            &|f| self.read(workspace, |model| f(model)),
+            settings,
+            params,
+            limits,
+            &lifecycles,
+        )
     }
 }
 

@@ -193,6 +193,36 @@ proptest! {
             prop_assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::to_value(&b).unwrap(), "{}", name);
         }
     }
+
+    /// The funnel a workspace answers with the lifecycles it keeps between reports
+    /// (`Live::report`) is the funnel from nothing, asked after every batch of entries at
+    /// instants going forwards and back.
+    #[test]
+    fn the_funnel_with_kept_lifecycles_is_the_funnel_from_nothing(
+        entries in success_entries(),
+        batch in 1..20usize,
+        days in proptest::collection::vec(0..240i64, 1..4),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_dir(dir.path()).unwrap();
+        let config = Config::default();
+        let live = Live::empty(config.engine());
+        let ws = WorkspaceId::default_workspace();
+        let settings = config.report_settings();
+        for chunk in entries.chunks(batch) {
+            let appended = store.append(chunk.to_vec()).unwrap();
+            live.apply(&appended.stored);
+            for day in &days {
+                // The end of a day after 2025-01-01.
+                let at = tenure_core::Timestamp::from_millis(1_735_689_600_000 + (day + 1) * 86_400_000 - 1);
+                let params = tenure_reports::ReportParams::at(at);
+                let limits = tenure_reports::Limits { now: at, should_stop: &|| false };
+                let kept = live.report(&ws, "funnel", &settings, &params, limits).unwrap();
+                let fresh = live.read(&ws, |m| tenure_reports::run("funnel", m, &settings, &params)).unwrap();
+                prop_assert_eq!(serde_json::to_value(&kept).unwrap(), serde_json::to_value(&fresh).unwrap());
+            }
+        }
+    }
 }
 
 /// The stored daily history: what `record_history` writes equals the days computed from the

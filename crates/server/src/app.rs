@@ -178,14 +178,12 @@ async fn run_report(
     let report_name = name.clone();
     // The model is read in turns, so a long report lets the applier in between.
     let task = tokio::task::spawn_blocking(move || {
-        let with_model: tenure_reports::WithModel =
-            &|f| live.read(&key.workspace, |model| f(model));
         let should_stop = || flag.load(Ordering::Relaxed);
         let limits = tenure_reports::Limits {
             now,
             should_stop: &should_stop,
         };
-        tenure_reports::run_in_turns(&name, with_model, &settings, &params, limits)
+        live.report(&key.workspace, &name, &settings, &params, limits)
     });
     let report = match tokio::time::timeout(budget, task).await {
         Ok(done) => done.map_err(|e| {
