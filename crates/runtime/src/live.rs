@@ -30,7 +30,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, RwLock, TryLockError, Weak};
 
 use rayon::prelude::*;
 use tenure_core::{AccountId, StoredEntry, Timestamp, WorkspaceId};
@@ -97,17 +97,57 @@ pub struct Rebuilt {
     pub replayed: BTreeMap<WorkspaceId, u64>,
 }
 
+/// One page of a workspace's log as [`Live::catch_up`] reads it: the seqs it covers (through
+/// the store's settled seq), whether more may follow, and the entries not already applied.
+struct ReadPage {
+    seqs: Vec<i64>,
+    more: bool,
+    page: LogPage,
+}
+
+/// The page after `after`: sequence numbers first (an index scan), so entries this process
+/// stored itself, already applied, need not be read back.
+fn read_page(
+    store: &dyn Store,
+    workspace: &WorkspaceId,
+    shared: &RwLock<WorkspaceState>,
+    after: i64,
+    stable: i64,
+) -> Result<ReadPage, StoreError> {
+    let mut seqs = store.log_seqs(workspace, after, REPLAY_PAGE)?;
+    let whole_page = seqs.len() == REPLAY_PAGE;
+    seqs.retain(|&seq| seq <= stable);
+    let more = whole_page && seqs.len() == REPLAY_PAGE;
+    // While the page before is being applied (its lock taken), this one is read whole rather
+    // than wait, `apply` skipping what was applied meanwhile.
+    let first_unapplied = match shared.try_read() {
+        Ok(state) => seqs
+            .iter()
+            .position(|seq| !state.applied_ahead.contains(seq)),
+        Err(TryLockError::WouldBlock) => (!seqs.is_empty()).then_some(0),
+        Err(TryLockError::Poisoned(e)) => panic!("workspace lock: {e}"),
+    };
+    // Through `stable` everything is settled, so these reads return exactly `seqs`.
+    let page = match first_unapplied {
+        Some(i) => store.read_log(workspace, seqs[i] - 1, seqs.len() - i)?,
+        None => LogPage::default(),
+    };
+    Ok(ReadPage { seqs, more, page })
+}
+
 impl WorkspaceState {
     /// Applies the entry unless it already was; says whether it did.
     fn apply(&mut self, stored: &StoredEntry) -> bool {
-        if stored.seq <= self.applied_through {
+        // An entry this process applied ahead can come again in the middle of a page another
+        // process's entries fill (or a page read ahead), contiguous with what is applied.
+        if stored.seq <= self.applied_through || self.applied_ahead.contains(&stored.seq) {
             return false;
         }
         if stored.seq == self.applied_through + 1 && self.applied_through > 0 {
             // Contiguous with what is known applied: no need to remember it separately.
             self.applied_through = stored.seq;
-        } else if !self.applied_ahead.insert(stored.seq) {
-            return false;
+        } else {
+            self.applied_ahead.insert(stored.seq);
         }
         self.model.apply(stored);
         *self.since_snapshot.get_mut() += 1;
@@ -439,45 +479,51 @@ impl Live {
     ) -> Result<u64, StoreError> {
         let stable = store.stable_through()?;
         let shared = self.workspace_or_new(workspace);
-        let mut applied = 0u64;
-        loop {
-            // Sequence numbers first (an index scan): entries this process stored itself are
-            // already applied and need not be read back.
-            let after = shared.read().expect("workspace lock").applied_through;
-            let mut seqs = store.log_seqs(workspace, after, REPLAY_PAGE)?;
-            let whole_page = seqs.len() == REPLAY_PAGE;
-            seqs.retain(|&seq| seq <= stable);
-            let more = whole_page && seqs.len() == REPLAY_PAGE;
-            let first_unapplied = {
-                let state = shared.read().expect("workspace lock");
-                seqs.iter()
-                    .position(|seq| !state.applied_ahead.contains(seq))
-            };
-            // Through `stable` everything is settled, so these reads return exactly `seqs`.
-            let page = match first_unapplied {
-                Some(i) => store.read_log(workspace, seqs[i] - 1, seqs.len() - i)?,
-                None => LogPage::default(),
-            };
-            let mut state = shared.write().expect("workspace lock");
-            for stored in &page.entries {
-                applied += u64::from(state.apply(stored));
+        let first_after = shared.read().expect("workspace lock").applied_through;
+        // The log is read (and its entries decoded) a page ahead on a thread of its own, so the
+        // next page is being read while the model applies this one. A page read ahead may hold
+        // entries the applier took meanwhile (this process's own appends): `apply` skips them.
+        std::thread::scope(|scope| {
+            let (pages, to_apply) = mpsc::sync_channel::<Result<ReadPage, StoreError>>(1);
+            let state: &RwLock<WorkspaceState> = &shared;
+            scope.spawn(move || {
+                let mut after = first_after;
+                loop {
+                    let read = read_page(store, workspace, state, after, stable);
+                    let next = match &read {
+                        Ok(page) if page.more => page.seqs.last().copied(),
+                        _ => None,
+                    };
+                    if pages.send(read).is_err() {
+                        return;
+                    }
+                    match next {
+                        Some(last) => after = last,
+                        None => return,
+                    }
+                }
+            });
+            let mut applied = 0u64;
+            for read in to_apply {
+                let ReadPage { seqs, more, page } = read?;
+                let mut state = shared.write().expect("workspace lock");
+                for stored in &page.entries {
+                    applied += u64::from(state.apply(stored));
+                }
+                for bad in page.unreadable {
+                    state.quarantine(workspace, bad);
+                }
+                match seqs.last() {
+                    Some(&last) if more => state.seen_through(last),
+                    // The rest of the workspace's log through `stable` has been seen.
+                    _ => state.seen_through(stable),
+                }
+                self.update_statuses(workspace, &mut state);
+                drop(state);
+                progress(applied);
             }
-            for bad in page.unreadable {
-                state.quarantine(workspace, bad);
-            }
-            match seqs.last() {
-                Some(&last) if more => state.seen_through(last),
-                // The rest of the workspace's log through `stable` has been seen.
-                _ => state.seen_through(stable),
-            }
-            self.update_statuses(workspace, &mut state);
-            drop(state);
-            progress(applied);
-            if !more {
-                break;
-            }
-        }
-        Ok(applied)
+            Ok(applied)
+        })
     }
 
     /// The workspace's state, if anything of it has arrived.

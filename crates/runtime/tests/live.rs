@@ -48,6 +48,43 @@ fn catch_up_applies_what_another_process_appended_exactly_once() {
     );
 }
 
+/// A catch-up over several pages (10,000 entries each, the next read while one is applied)
+/// applies every entry once, including one this process applied itself in the middle of them,
+/// and sees nothing more on the next call.
+#[test]
+fn a_catch_up_over_several_pages_applies_every_entry_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+    let ws = WorkspaceId::default_workspace();
+    let live = Live::empty(Config::default().engine());
+    let identify = |i: usize| {
+        let line =
+            json!({"type": "identify", "messageId": format!("m{i}"), "userId": format!("u{i}")})
+                .to_string();
+        let message = tenure_ingest::segment::parse_message(
+            line.as_bytes(),
+            tenure_core::Timestamp::from_millis(0),
+            &Default::default(),
+        )
+        .unwrap();
+        tenure_core::Entry {
+            workspace: ws.clone(),
+            source: tenure_core::Source::Import,
+            received_at: tenure_core::Timestamp::from_millis(0),
+            body: tenure_core::EntryBody::Segment(message),
+        }
+    };
+    store.append((0..12_000).map(identify).collect()).unwrap();
+    let ours = store.append(vec![identify(12_000)]).unwrap();
+    live.apply(&ours.stored);
+    store
+        .append((12_001..25_000).map(identify).collect())
+        .unwrap();
+    assert_eq!(live.catch_up(store.as_ref()).unwrap(), 24_999);
+    assert_eq!(live.read(&ws, |m| m.summary().persons), 25_000);
+    assert_eq!(live.catch_up(store.as_ref()).unwrap(), 0);
+}
+
 fn subscription_rows() -> impl Strategy<Value = Vec<tenure_core::Entry>> {
     let row = (0..6u8, 0..500i64, prop_oneof![Just(0i64), 1..80i64]).prop_map(|(a, day, tens)| {
         tenure_core::Entry {
