@@ -648,3 +648,41 @@ fn row_of<'r>(report: &'r Value, stage: &str) -> &'r Value {
         .find(|row| row["stage"] == stage)
         .unwrap()
 }
+
+/// A funnel stopped part way (a server's report budget) keeps the lifecycles it evaluated, and
+/// the next one, going on from them, is the funnel from nothing.
+#[test]
+fn a_stopped_funnel_keeps_what_it_evaluated() {
+    let (model, _) = common::company(200);
+    let settings = ReportSettings::default();
+    let at = Timestamp::parse_end_of("2026-10-31").unwrap();
+    let params = ReportParams::at(at);
+    let kept = Lifecycles::default();
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let stop_soon = || asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 30;
+    let stopped = tenure_reports::run_in_turns_keeping(
+        "funnel",
+        &|f| f(&model),
+        &settings,
+        &params,
+        tenure_reports::Limits {
+            now: at,
+            should_stop: &stop_soon,
+        },
+        &kept,
+    );
+    assert!(stopped.is_err());
+    let customers = funnel_json(&model, &settings, at, None)["summary"]["customers"]
+        .as_u64()
+        .unwrap() as usize;
+    assert!(
+        (1..customers).contains(&kept.len()),
+        "{} of {customers} kept",
+        kept.len()
+    );
+    assert_eq!(
+        funnel_json(&model, &settings, at, Some(&kept)),
+        funnel_json(&model, &settings, at, None)
+    );
+    assert_eq!(kept.len(), customers);
+}
