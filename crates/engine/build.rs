@@ -1,5 +1,7 @@
-//! Hashes the sources that shape a serialized `Model` (this crate's and tenure-core's), so a
-//! snapshot is read only by a build whose model has the same fields (see `src/snapshot.rs`).
+//! Hashes the sources that shape a serialized `Model` (this crate's, tenure-core's, and
+//! tenure-ingest's, whose Stripe interpretation the model applies), so a snapshot is read only
+//! by a build whose model has the same fields and derives them the same way (see
+//! `src/snapshot.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +23,11 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn main() {
     let here = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let mut paths = Vec::new();
-    for dir in [here.join("src"), here.join("../core/src")] {
+    for dir in [
+        here.join("src"),
+        here.join("../core/src"),
+        here.join("../ingest/src"),
+    ] {
         println!("cargo:rerun-if-changed={}", dir.display());
         files(&dir, &mut paths);
     }

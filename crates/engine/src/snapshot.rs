@@ -34,8 +34,9 @@ const FRAME: usize = MAGIC.len() + 4 + 4 + 8;
 /// [`BUILD`]).
 pub const FORMAT_VERSION: u32 = 1;
 /// The build a snapshot must come from: the crate version and a hash of the sources of the
-/// engine and core crates (computed by build.rs), since postcard carries no field names and
-/// a body written by a model with other fields would not read back as what was saved.
+/// engine, core and ingest crates (computed by build.rs), since postcard carries no field
+/// names, so a body written by a model with other fields would not read back as what was
+/// saved, and a model that interprets entries otherwise must not inherit an older one's.
 pub const BUILD: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "+",
