@@ -9,7 +9,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tenure_config::Config;
-use tenure_core::Timestamp;
+use tenure_core::{Timestamp, WorkspaceId};
 use tenure_store::{Scope, Store};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -48,6 +48,13 @@ impl AppState {
             stripe_secrets: Arc::new(StripeSecrets::default()),
             report_settings,
         }
+    }
+
+    /// Accepts `secret` as a read key for `workspace` besides the store's keys (the local
+    /// token of the data directory's `server.json`).
+    pub fn with_local_read_key(mut self, secret: String, workspace: WorkspaceId) -> Self {
+        self.keys = Arc::new(KeyCache::with_local_key(secret, workspace));
+        self
     }
 
     /// Accepts each workspace's Stripe webhooks signed with its secret.

@@ -11,6 +11,7 @@ mod log;
 mod progress;
 mod report;
 mod serve;
+mod server_file;
 mod sim;
 mod status;
 mod stdout;

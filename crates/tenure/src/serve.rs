@@ -8,6 +8,7 @@ use tenure_server::{AppState, Application, StripeSecrets};
 use tenure_store::Store;
 
 use crate::progress::{Progress, Unit};
+use crate::server_file::{self, ServerFile};
 use crate::Context;
 
 #[derive(Debug, Args)]
@@ -123,8 +124,10 @@ pub fn serve(
     runtime.block_on(async {
         let stripe_secrets =
             StripeSecrets::from_env(std::env::vars(), ctx.config.stripe.webhook_secret.clone());
+        let token = server_file::new_token();
         let state = AppState::new(store.clone(), live.clone(), ctx.config.clone())
-            .with_stripe_secrets(stripe_secrets);
+            .with_stripe_secrets(stripe_secrets)
+            .with_local_read_key(token.clone(), ctx.workspace.clone());
         let app = Application::from_listener(listener, state).context("serving the listener")?;
         // Installed before anyone can know the address, so no signal finds the default action.
         let stop = stop_signal().context("installing the signal handlers")?;
@@ -133,6 +136,9 @@ pub fn serve(
         eprintln!("listening on http://{addr}");
         tracing::info!(%addr, "tenure serving");
         on_ready(addr);
+        // Removed when dropped, after the last request; a crash leaves it, and the CLI, finding
+        // no server at its address, answers from the snapshot.
+        let _server_file = write_server_file(ctx, addr, token);
         let mut jobs = jobs::start(&live, &store, clock);
         jobs::save_snapshots(&mut jobs, &live, snapshot_files(ctx));
 
@@ -147,6 +153,29 @@ pub fn serve(
     })?;
     store.close();
     Ok(())
+}
+
+/// Tells the CLI on this machine where to ask for the workspace's reports (`server.json`).
+/// A directory this process cannot write only costs the CLI its shortcut.
+fn write_server_file(
+    ctx: &Context,
+    address: SocketAddr,
+    token: String,
+) -> Option<server_file::Written> {
+    let file = ServerFile {
+        address,
+        pid: std::process::id(),
+        workspace: ctx.workspace.clone(),
+        token,
+    };
+    file.write(&ctx.data_dir_or_default())
+        .inspect_err(|e| {
+            tracing::warn!(
+                error = %format!("{e:#}"),
+                "cannot write server.json; `tenure report` and `tenure status` will not ask this server"
+            )
+        })
+        .ok()
 }
 
 /// Resolves with the signal's name on SIGINT (Ctrl-C) or SIGTERM, which systemd, `docker stop`

@@ -1,9 +1,16 @@
 use tenure_runtime::{status, Status};
 
 use crate::stdout::{out, outln};
-use crate::{serve, Context, Format};
+use crate::{serve, server_file, Context, Format};
 
 pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
+    // Only JSON is printed as the server sends it: the table is laid out from a `Status`.
+    if format == Format::Json {
+        if let Some(status) = server_file::ask_ctx(ctx, "/api/v1/status") {
+            outln!("{}", server_file::pretty(&status));
+            return Ok(());
+        }
+    }
     let store = ctx.open_store_to_read()?;
     let live = serve::rebuild(ctx, store.as_ref())?;
     let report = status(
@@ -17,6 +24,9 @@ pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
         Format::Table => out!("{}", table(&report)),
     }
     serve::save_snapshot(ctx, &live);
+    // The process exits now: freeing the model would only add time before the operating
+    // system takes the memory back anyway.
+    std::mem::forget(live);
     Ok(())
 }
 
