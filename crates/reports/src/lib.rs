@@ -83,7 +83,7 @@ pub struct ReportParams {
 
 /// Where a report's instant came from: given by the caller, or by default the end of the data
 /// ([`default_as_of`]), or the caller's now for a workspace without data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AsOfSource {
     Given,
@@ -372,7 +372,9 @@ impl ReportSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Deserialized by the CLI from a running server's answer, which it leaks for the `&'static`
+/// names: the process exits once the report is printed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub report: &'static str,
     pub as_of: Timestamp,
@@ -390,7 +392,7 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<Value>,
     /// Each summary field's unit, by dotted path (a list of records' fields as `list.field`).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub summary_units: BTreeMap<String, Unit>,
     /// What the figures leave out and why (an amount in a currency without a configured rate):
     /// the same list on every report, empty when nothing is left out.
@@ -399,7 +401,7 @@ pub struct Report {
 
 /// Something a report's figures leave out: a stable `code` and a message saying what, how
 /// much, and what to configure.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Warning {
     pub code: &'static str,
     pub message: String,

@@ -10,13 +10,13 @@
 //! report's own entry comes first. The test `every_number_has_a_unit` runs every report and
 //! fails on a numeric field this table does not name.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Report;
 
 /// The unit of one field. JSON carries the value in this unit; tables format it for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// An amount in major units (dollars, not cents) of the report's `currency`.

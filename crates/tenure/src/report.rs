@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use tenure_core::Timestamp;
-use tenure_reports::{self as reports, AsOfSource, RawParams, ReportParams};
+use tenure_reports::{self as reports, AsOfSource, RawParams, Report, ReportParams};
 
 use crate::stdout::{out, outln};
 use crate::{serve, server_file, Context};
@@ -129,12 +129,10 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
     let settings = ctx.config.report_settings();
     // Every flag and value that can be judged without the data is, before the store is read.
     spec.check(&params, &settings)?;
-    // Only JSON is printed as the server sends it; a proposal would go in a request body.
-    if args.format == ReportFormat::Json && args.proposed.is_none() {
-        if let Some(report) = ask_server(ctx, &args) {
-            say_as_of(&serde_json::from_str(&report)?);
-            outln!("{}", server_file::pretty(&report));
-            return Ok(());
+    // A proposal would go in a request body: the command computes that report itself.
+    if args.proposed.is_none() {
+        if let Some((report, body)) = ask_server(ctx, &args) {
+            return print(&args, &report, Some(body));
         }
     }
     let store = ctx.open_store_to_read()?;
@@ -156,19 +154,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
         &params,
         limits,
     )?;
-    // Said once the report stands, so a refused parameter is still one line.
-    say_as_of(&serde_json::to_value(&report)?);
-    match args.format {
-        ReportFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
-        ReportFormat::Csv => out!("{}", report.to_csv()),
-        ReportFormat::Table => out!("{}", report.to_table()),
-    }
-    // JSON carries them in `warnings`; beside a table or CSV they go to stderr, as logs do.
-    if args.format != ReportFormat::Json {
-        for warning in &report.warnings {
-            eprintln!("warning: {}", warning.message);
-        }
-    }
+    print(&args, &report, None)?;
     serve::save_snapshot(ctx, &live);
     // The process exits now: freeing the model would only add time (a tenth of a report at
     // 100,000 accounts) before the operating system takes the memory back anyway.
@@ -176,19 +162,35 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// On stderr, the instant a report is as of when the user named none, and why.
-fn say_as_of(report: &serde_json::Value) {
-    let why = match report["as_of_source"].as_str() {
-        Some("end_of_data") => "the end of the data",
-        Some("now") => "now: the workspace holds no data",
-        _ => return,
+/// Prints the report in the chosen format; JSON from the server (`body`) as it came, laid out
+/// as the command lays out its own.
+fn print(args: &ReportArgs, report: &Report, body: Option<&str>) -> anyhow::Result<()> {
+    // Said once the report stands, so a refused parameter is still one line.
+    let why = match report.as_of_source {
+        AsOfSource::Given => None,
+        AsOfSource::EndOfData => Some("the end of the data"),
+        AsOfSource::Now => Some("now: the workspace holds no data"),
     };
-    let as_of = report["as_of"].as_str().unwrap_or_default();
-    eprintln!("as of {as_of} ({why}; --as-of to choose)");
+    if let Some(why) = why {
+        eprintln!("as of {} ({why}; --as-of to choose)", report.as_of);
+    }
+    match (args.format, body) {
+        (ReportFormat::Json, Some(body)) => outln!("{}", server_file::pretty(body)),
+        (ReportFormat::Json, None) => outln!("{}", serde_json::to_string_pretty(report)?),
+        (ReportFormat::Csv, _) => out!("{}", report.to_csv()),
+        (ReportFormat::Table, _) => out!("{}", report.to_table()),
+    }
+    // JSON carries them in `warnings`; beside a table or CSV they go to stderr, as logs do.
+    if args.format != ReportFormat::Json {
+        for warning in &report.warnings {
+            eprintln!("warning: {}", warning.message);
+        }
+    }
+    Ok(())
 }
 
 /// The report from the server running on the data directory, if one answers.
-fn ask_server(ctx: &Context, args: &ReportArgs) -> Option<String> {
+fn ask_server(ctx: &Context, args: &ReportArgs) -> Option<(Report, &'static str)> {
     let query = server_file::query(&[
         ("as_of", args.as_of.as_deref()),
         ("from", args.from.as_deref()),
@@ -207,5 +209,16 @@ fn ask_server(ctx: &Context, args: &ReportArgs) -> Option<String> {
         ("sort", args.sort.as_deref()),
     ]);
     let path = format!("/api/v1/reports/{}?{query}", args.name);
-    server_file::ask_ctx(ctx, &path)
+    let body = server_file::ask_ctx(ctx, &path)?;
+    // Leaked for the report's `&'static` names: the process exits once it is printed.
+    let body: &'static str = Box::leak(body.into_boxed_str());
+    match serde_json::from_str(body) {
+        Ok(report) => Some((report, body)),
+        Err(e) => {
+            tracing::info!(
+                "cannot read the running server's report ({e}); answering from the snapshot"
+            );
+            None
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! `tenure report` and `tenure status` on a data directory a server holds ask that server,
 //! found through `<data-dir>/server.json`, and print what they would have printed from the
-//! snapshot; without a server answering there they answer from the snapshot.
+//! snapshot (JSON byte for byte, tables and CSV rendered from its report); without a server
+//! answering there they answer from the snapshot.
 
 mod common;
 
@@ -11,6 +12,12 @@ use std::time::{Duration, Instant};
 use common::Tenure;
 
 const REPORT: &[&str] = &["report", "mrr", "--by", "channel", "--format", "json"];
+/// Rendered by the command from the server's report, as from its own.
+const RENDERED: &[&[&str]] = &[
+    &["report", "mrr", "--by", "channel", "--format", "csv"],
+    &["report", "accounts", "--sort", "risk"],
+    &["report", "attribution", "--compare", "--format", "table"],
+];
 const STATUS: &[&str] = &["status", "--format", "json"];
 
 fn imported() -> Tenure {
@@ -76,6 +83,7 @@ fn a_running_server_answers_with_the_json_of_the_local_answer() {
     let t = imported();
     let (local_report, _) = verbose(&t, REPORT);
     let (local_status, _) = verbose(&t, STATUS);
+    let local_rendered: Vec<String> = RENDERED.iter().map(|args| verbose(&t, args).0).collect();
 
     let mut server = t.serve(&[]);
     let file = wait_for_server_json(&t);
@@ -101,6 +109,12 @@ fn a_running_server_answers_with_the_json_of_the_local_answer() {
     let (status, log) = verbose(&t, STATUS);
     assert!(log.contains("answered by the running server"), "{log}");
     assert_eq!(status, local_status);
+    for (args, local) in RENDERED.iter().zip(&local_rendered) {
+        let (rendered, log) = verbose(&t, args);
+        assert!(log.contains("answered by the running server"), "{log}");
+        assert!(!log.contains("cannot read"), "{log}");
+        assert_eq!(&rendered, local, "{args:?}");
+    }
 
     // An orderly shutdown takes the file away.
     let stopped = std::process::Command::new("kill")
