@@ -10,9 +10,7 @@ cd "$(dirname "$0")/.."
 source bench/common.sh
 accounts=${1:-20000}
 shift || true
-binaries "$@"
-workdir
-machine
+prepare "$@"
 port=7492
 if [ "${REPORTS:-all}" = core ]; then paths=("${CORE_PATHS[@]}"); else paths=("${ALL_PATHS[@]}"); fi
 sim=$(company "$accounts")

@@ -11,9 +11,7 @@ cd "$(dirname "$0")/.."
 source bench/common.sh
 accounts=${1:-20000}
 shift || true
-binaries "$@"
-workdir
-machine
+prepare "$@"
 sim=$(company "$accounts")
 bench/duckdb/figures.py "$sim" /dev/null 2>/dev/null # installs DuckDB on first use
 entries=$(( $(wc -l <"$sim/events.ndjson") + $(cat "$sim"/*.csv | wc -l) - 5 ))

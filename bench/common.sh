@@ -37,6 +37,14 @@ workdir() {
   fi
 }
 
+# prepare BINARY... : what every script does first: the binaries to compare (BINS), the work
+# directory, and the machine line.
+prepare() {
+  binaries "$@"
+  workdir
+  machine
+}
+
 # company ACCOUNTS : echoes the directory of the simulated company of that size.
 company() {
   local dir="$WORK/sim-$1-seed${SEED:-5}${SIM_FLAGS:+-$(echo "$SIM_FLAGS" | tr -dc 'a-z0-9.')}"

@@ -10,9 +10,7 @@ cd "$(dirname "$0")/.."
 source bench/common.sh
 accounts=${1:-20000}
 shift || true
-binaries "$@"
-workdir
-machine
+prepare "$@"
 sim=$(company "$accounts")
 user=$(grep -m1 -o '"userId":"u_[0-9]*_0"' "$sim/events.ndjson" | cut -d'"' -f4)
 account="acct_${user:2:6}"

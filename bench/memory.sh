@@ -11,9 +11,7 @@ cd "$(dirname "$0")/.."
 source bench/common.sh
 sizes=${1:-20000,50000,100000}
 shift || true
-binaries "$@"
-workdir
-machine
+prepare "$@"
 port=7491
 for accounts in ${sizes//,/ }; do
   sim=$(company "$accounts")
