@@ -356,15 +356,19 @@ impl Live {
     ) -> Result<(Self, Rebuilt), StoreError> {
         let live = Self::empty(settings);
         let mut rebuilt = Rebuilt::default();
-        let mut replayed = 0;
-        for workspace in store.workspaces()? {
-            if let Some(through) = live.restore(store, snapshots, &workspace)? {
-                rebuilt.from_snapshot.insert(workspace.clone(), through);
-            }
-            let before = replayed;
-            replayed += live.catch_up_workspace(store, &workspace, |n| progress(before + n))?;
-            rebuilt.replayed.insert(workspace, replayed - before);
-        }
+        live.catch_up_each(
+            store,
+            |workspace| {
+                if let Some(through) = live.restore(store, snapshots, workspace)? {
+                    rebuilt.from_snapshot.insert(workspace.clone(), through);
+                }
+                Ok(())
+            },
+            |workspace, replayed| {
+                rebuilt.replayed.insert(workspace.clone(), replayed);
+            },
+            &mut progress,
+        )?;
         Ok((live, rebuilt))
     }
 
@@ -459,10 +463,27 @@ impl Live {
         store: &dyn Store,
         mut progress: impl FnMut(u64),
     ) -> Result<u64, StoreError> {
+        self.catch_up_each(store, |_| Ok(()), |_, _| {}, &mut progress)
+    }
+
+    /// One pass over every workspace: `before` (an error ends the pass), the catch-up, then
+    /// `after` with the entries applied. The settled seq is read once for the whole pass: the
+    /// store's contract only asks that it be read before the log, and it never goes back.
+    fn catch_up_each(
+        &self,
+        store: &dyn Store,
+        mut before: impl FnMut(&WorkspaceId) -> Result<(), StoreError>,
+        mut after: impl FnMut(&WorkspaceId, u64),
+        progress: &mut impl FnMut(u64),
+    ) -> Result<u64, StoreError> {
+        let stable = store.stable_through()?;
         let mut applied = 0u64;
         for workspace in store.workspaces()? {
-            let before = applied;
-            applied += self.catch_up_workspace(store, &workspace, |n| progress(before + n))?;
+            before(&workspace)?;
+            let so_far = applied;
+            let n = self.catch_up_workspace(store, &workspace, stable, |n| progress(so_far + n))?;
+            after(&workspace, n);
+            applied += n;
         }
         Ok(applied)
     }
@@ -475,9 +496,9 @@ impl Live {
         &self,
         store: &dyn Store,
         workspace: &WorkspaceId,
+        stable: i64,
         mut progress: impl FnMut(u64),
     ) -> Result<u64, StoreError> {
-        let stable = store.stable_through()?;
         let shared = self.workspace_or_new(workspace);
         let first_after = shared.read().expect("workspace lock").applied_through;
         // The log is read (and its entries decoded) a page ahead on a thread of its own, so the
@@ -566,11 +587,16 @@ impl Live {
     /// From now on, keeps every account's status current (see the module note), starting with
     /// all of them now. Fails if the stage rules are invalid; a second call is ignored.
     pub fn keep_statuses(&self, keeping: StatusKeeping) -> Result<(), ReportError> {
-        let stages = tenure_reports::stage_rules(&keeping.settings)?;
-        if self.statuses.set((keeping, stages)).is_ok() {
+        if self.install_statuses(keeping)? {
             self.refresh_statuses();
         }
         Ok(())
+    }
+
+    /// Installs how statuses are kept, once; says whether this call did.
+    fn install_statuses(&self, keeping: StatusKeeping) -> Result<bool, ReportError> {
+        let stages = tenure_reports::stage_rules(&keeping.settings)?;
+        Ok(self.statuses.set((keeping, stages)).is_ok())
     }
 
     /// [`Live::keep_statuses`], with the first scoring of every account on a thread of its own,
@@ -580,9 +606,11 @@ impl Live {
         self: &Arc<Self>,
         keeping: StatusKeeping,
     ) -> Result<(), ReportError> {
-        let stages = tenure_reports::stage_rules(&keeping.settings)?;
         *self.scoring.lock().expect("scoring flag") = true;
-        if self.statuses.set((keeping, stages)).is_err() {
+        if !self
+            .install_statuses(keeping)
+            .inspect_err(|_| drop(FirstScoring(self)))?
+        {
             drop(FirstScoring(self));
             return Ok(());
         }
