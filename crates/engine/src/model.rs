@@ -992,15 +992,20 @@ impl Model {
     }
 
     pub fn summary(&self) -> Summary {
-        let mut by_channel = BTreeMap::new();
+        // Counted by borrowed name: one String per channel, not one per touchpoint.
+        let mut by_channel: HashMap<&str, u64> = HashMap::new();
         // A prospect (an offline row's e-mail matching no one) is a person of its own.
         let mut prospects: HashSet<&Email> = HashSet::new();
         let mut touchpoints = 0;
         for t in self.touchpoints() {
-            *by_channel.entry(t.channel.to_string()).or_insert(0) += 1;
+            *by_channel.entry(&t.channel).or_insert(0) += 1;
             prospects.extend(&t.prospect);
             touchpoints += 1;
         }
+        let by_channel: BTreeMap<String, u64> = by_channel
+            .into_iter()
+            .map(|(channel, n)| (channel.to_owned(), n))
+            .collect();
         Summary {
             accounts: self.accounts.len() as u64,
             persons: self.ids.persons() + prospects.len() as u64,
