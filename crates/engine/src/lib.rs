@@ -40,9 +40,9 @@ pub use channels::{
 pub use identity::PersonId;
 pub use ledger::{AccountLedger, Change, Invoice, Ledger, Stream};
 pub use marketing::CLICK_IDS;
-pub use model::{EngineSettings, IdentitySnapshot, Model, Snapshot, Summary};
+pub use model::{EngineSettings, IdentitySnapshot, Model, Snapshot, Summary, TouchGroup};
 pub use profiles::{Profile, Profiles};
-pub use sessions::{Touchpoint, TouchpointOrigin, TouchpointSettings};
+pub use sessions::{TouchField, Touchpoint, TouchpointOrigin, TouchpointSettings, Visitor};
 pub use success::{AccountSuccess, Answer, Moment, Success, SurveyKind, Ticket};
 pub use text::Text;
 pub use usage::{ActivationSettings, Usage, UsageRecord, RESERVED_EVENTS};

@@ -29,7 +29,7 @@ use crate::ledger::{Change, Invoice, Ledger, Stream};
 use crate::marketing::{self, page_facts};
 use crate::profiles::Profiles;
 use crate::sessions::{
-    online_touchpoint, sessions, Keyed, Page, PageFactsTable, PageView, Touchpoint,
+    online_touchpoint, sessions, Keyed, Page, PageFactsTable, PageView, TouchField, Touchpoint,
     TouchpointOrigin, TouchpointSettings,
 };
 use crate::success::{is_success_event, AccountSuccess, HeldSuccess, Success, SuccessStore};
@@ -39,6 +39,7 @@ use generations::Generations;
 use kept::Kept;
 use sorted::Sorted;
 use tenure_ingest::stripe;
+pub use touches::TouchGroup;
 use touches::{TouchChanges, Touches};
 
 /// Everything the engine can be configured with (the `[channels]` and `[touchpoints]` tables).
@@ -929,6 +930,13 @@ impl Model {
         self.touches().keyed().map(|k| &k.touchpoint)
     }
 
+    /// Every touchpoint counted by its value of `field` ("(none)" for those without one): one
+    /// entry per value, in no particular order. Kept as touchpoints change, so that reading it
+    /// does not walk every touchpoint.
+    pub fn touch_groups(&self, field: TouchField) -> impl Iterator<Item = TouchGroup<'_>> {
+        self.touches().tally(field).groups()
+    }
+
     /// The accounts linked to the identity of `root`, sorted.
     fn accounts_of_root(&self, root: usize) -> &[AccountId] {
         self.components
@@ -992,26 +1000,19 @@ impl Model {
     }
 
     pub fn summary(&self) -> Summary {
-        // Counted by borrowed name: one String per channel, not one per touchpoint.
-        let mut by_channel: HashMap<&str, u64> = HashMap::new();
-        // A prospect (an offline row's e-mail matching no one) is a person of its own.
-        let mut prospects: HashSet<&Email> = HashSet::new();
-        let mut touchpoints = 0;
-        for t in self.touchpoints() {
-            *by_channel.entry(&t.channel).or_insert(0) += 1;
-            prospects.extend(&t.prospect);
-            touchpoints += 1;
-        }
-        let by_channel: BTreeMap<String, u64> = by_channel
-            .into_iter()
-            .map(|(channel, n)| (channel.to_owned(), n))
-            .collect();
+        // Kept as touchpoints change: counting them here walked millions on every `status`.
+        let counts = self.touches().counts();
         Summary {
             accounts: self.accounts.len() as u64,
-            persons: self.ids.persons() + prospects.len() as u64,
+            // A prospect (an offline row's e-mail matching no one) is a person of its own.
+            persons: self.ids.persons() + counts.prospects.len() as u64,
             anonymous_ids: self.ids.anonymous_ids(),
-            touchpoints,
-            touchpoints_by_channel: by_channel,
+            touchpoints: counts.total,
+            touchpoints_by_channel: counts
+                .by_channel
+                .iter()
+                .map(|(channel, n)| (channel.to_string(), *n))
+                .collect(),
         }
     }
 

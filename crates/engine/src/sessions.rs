@@ -87,6 +87,83 @@ pub struct Touchpoint {
     pub origin: TouchpointOrigin,
 }
 
+impl Touchpoint {
+    /// Who the touchpoint is from, as visitors are counted: its person, else its anonymous id,
+    /// else its prospect, else its account.
+    pub fn visitor(&self) -> Option<Visitor<'_>> {
+        if let Some(p) = &self.person {
+            Some(Visitor::Person(p.as_str()))
+        } else if let Some(a) = &self.anonymous_id {
+            Some(Visitor::Anonymous(a.as_str()))
+        } else if let Some(e) = &self.prospect {
+            Some(Visitor::Prospect(e.as_str()))
+        } else {
+            self.account.as_ref().map(|a| Visitor::Account(a.as_str()))
+        }
+    }
+}
+
+/// Who a touchpoint is from (see [`Touchpoint::visitor`]), borrowed: counting distinct
+/// visitors over millions of touchpoints must not allocate per touchpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Visitor<'a> {
+    Person(&'a str),
+    Anonymous(&'a str),
+    Prospect(&'a str),
+    Account(&'a str),
+}
+
+/// A touch grouping: the touchpoint field reports group by (`--by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TouchField {
+    Channel,
+    Source,
+    Medium,
+    Campaign,
+    Content,
+}
+
+impl TouchField {
+    pub const ALL: [TouchField; 5] = [
+        TouchField::Channel,
+        TouchField::Source,
+        TouchField::Medium,
+        TouchField::Campaign,
+        TouchField::Content,
+    ];
+
+    /// The grouping called `name` (`channel`, `source`, `medium`, `campaign`, `content`).
+    pub fn parse(name: &str) -> Option<TouchField> {
+        Some(match name {
+            "channel" => TouchField::Channel,
+            "source" => TouchField::Source,
+            "medium" => TouchField::Medium,
+            "campaign" => TouchField::Campaign,
+            "content" => TouchField::Content,
+            _ => return None,
+        })
+    }
+
+    /// The touchpoint's value of the field; "(none)" where it has none.
+    pub fn value(self, t: &Touchpoint) -> &str {
+        self.text(t).map_or(NONE, Text::as_str)
+    }
+
+    /// The touchpoint's value of the field, if it has one.
+    pub(crate) fn text(self, t: &Touchpoint) -> Option<&Text> {
+        match self {
+            TouchField::Channel => Some(&t.channel),
+            TouchField::Source => t.source.as_ref(),
+            TouchField::Medium => t.medium.as_ref(),
+            TouchField::Campaign => t.campaign.as_ref(),
+            TouchField::Content => t.content.as_ref(),
+        }
+    }
+}
+
+/// The group of touchpoints without a value of the field grouped by.
+pub const NONE: &str = "(none)";
+
 /// A touchpoint with the key that orders it among others deterministically.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Keyed {

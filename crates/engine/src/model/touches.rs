@@ -2,12 +2,17 @@
 //! entries arrive: a new page view recomputes its identity's touchpoints and the journeys of
 //! that identity's accounts, not every account's.
 
+mod tally;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use tenure_core::AccountId;
 
 use super::{EventKey, Model, Owner, Who};
-use crate::sessions::{Keyed, Touchpoint, TouchpointOrigin};
+use crate::sessions::{Keyed, TouchField, Touchpoint, TouchpointOrigin};
+pub use tally::TouchGroup;
+pub(crate) use tally::{Counts, Tally};
 
 /// What changed, since the touchpoints were last grouped, that they depend on.
 #[derive(Debug, Default)]
@@ -25,8 +30,9 @@ pub(super) struct TouchChanges {
 /// Every touchpoint, by whose it is, and the account and visitor journeys made of them.
 #[derive(Debug, Default)]
 pub(super) struct Touches {
-    /// Each owner's touchpoints in time order (then origin, then tie-break), persons filled in.
-    /// Owners without any are left out.
+    /// Each owner's touchpoints in time order (then origin, then tie-break), persons filled in,
+    /// but for the owners listed in `visitors`, whose touchpoints are there. Owners without any
+    /// are left out.
     owned: HashMap<Owner, Vec<Keyed>>,
     /// Each offline row's owner.
     row_owner: HashMap<EventKey, Owner>,
@@ -37,10 +43,17 @@ pub(super) struct Touches {
     /// See [`Model::account_journeys`].
     journeys: BTreeMap<AccountId, Vec<Touchpoint>>,
     /// The owners whose touchpoints make a visitor's journey (see [`Model::visitor_journeys`]),
-    /// in the order of who they are.
-    visitors: BTreeMap<Who, Owner>,
+    /// in the order of who they are, with their touchpoints: held here rather than in `owned`
+    /// so that reading every visitor's journey (each attribution report does) does not look
+    /// each up in a hash table of a million owners, a cache miss apiece.
+    visitors: BTreeMap<Who, (Owner, Vec<Keyed>)>,
     /// Under which name each owner in `visitors` is listed there.
     listed: HashMap<Owner, Who>,
+    /// Every touchpoint counted, for [`Model::summary`].
+    counts: Counts,
+    /// Touchpoints counted by each touch grouping ([`TouchField::ALL`]'s order), for the
+    /// `touchpoints` report: counted on the first read of a grouping, then kept.
+    tallies: [OnceLock<Tally>; 5],
 }
 
 impl Touches {
@@ -102,9 +115,15 @@ impl Touches {
             owners.insert(owner);
         }
         // Unlisted first: two owners may swap names (one absorbing the other takes its name).
+        let mut old_lists: HashMap<Owner, Vec<Keyed>> = HashMap::new();
         for owner in &owners {
             if let Some(who) = self.listed.remove(owner) {
-                self.visitors.remove(&who);
+                if let Some((_, list)) = self.visitors.remove(&who) {
+                    old_lists.insert(owner.clone(), list);
+                }
+            }
+            if let Some(list) = self.owned.remove(owner) {
+                old_lists.insert(owner.clone(), list);
             }
         }
         for owner in owners {
@@ -118,14 +137,25 @@ impl Touches {
                     .filter(|k| k.touchpoint.origin == TouchpointOrigin::Offline)
                     .filter_map(|k| k.touchpoint.account.clone()),
             );
-            if let Some(who) = visitor(model, &owner, &list) {
-                self.visitors.insert(who.clone(), owner.clone());
-                self.listed.insert(owner.clone(), who);
+            // The new ones counted before the old ones go: most are both, and a group's first
+            // or last instant is then never left without a touchpoint on the way.
+            for k in &list {
+                self.count(&k.touchpoint, true);
             }
-            if list.is_empty() {
-                self.owned.remove(&owner);
-            } else {
+            for k in old_lists.remove(&owner).iter().flatten() {
+                self.count(&k.touchpoint, false);
+            }
+            if let Some(who) = visitor(model, &owner, &list) {
+                self.listed.insert(owner.clone(), who.clone());
+                let replaced = self.visitors.insert(who, (owner, list));
+                debug_assert!(replaced.is_none(), "two owners listed under one name");
+            } else if !list.is_empty() {
                 self.owned.insert(owner, list);
+            }
+        }
+        for tally in &mut self.tallies {
+            if tally.get().is_some_and(Tally::is_lost) {
+                tally.take();
             }
         }
         for account in accounts {
@@ -133,6 +163,22 @@ impl Touches {
                 Some(journey) => self.journeys.insert(account, journey),
                 None => self.journeys.remove(&account),
             };
+        }
+    }
+
+    /// Counts a touchpoint in, or out, of the counts and the tallies read so far.
+    fn count(&mut self, t: &Touchpoint, add: bool) {
+        if add {
+            self.counts.add(t);
+        } else {
+            self.counts.remove(t);
+        }
+        for tally in self.tallies.iter_mut().filter_map(OnceLock::get_mut) {
+            if add {
+                tally.add(t);
+            } else {
+                tally.remove(t);
+            }
         }
     }
 
@@ -195,7 +241,7 @@ impl Touches {
             .collect();
         let mut keyed: Vec<&Keyed> = roots
             .iter()
-            .filter_map(|&root| self.owned.get(&Owner::Identity(root)))
+            .filter_map(|&root| self.list(&Owner::Identity(root)))
             .flatten()
             .chain(&others)
             .collect();
@@ -207,20 +253,47 @@ impl Touches {
         &self.journeys
     }
 
+    pub(super) fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// Every touchpoint counted by its value of `field`.
+    pub(super) fn tally(&self, field: TouchField) -> &Tally {
+        let i = TouchField::ALL
+            .iter()
+            .position(|f| *f == field)
+            .expect("every field is in ALL");
+        self.tallies[i].get_or_init(|| {
+            let mut tally = Tally::new(field);
+            for k in self.keyed() {
+                tally.add(&k.touchpoint);
+            }
+            tally
+        })
+    }
+
+    /// The owner's touchpoints, if it has any.
+    fn list(&self, owner: &Owner) -> Option<&Vec<Keyed>> {
+        match self.listed.get(owner) {
+            Some(who) => self.visitors.get(who).map(|(_, list)| list),
+            None => self.owned.get(owner),
+        }
+    }
+
     /// Every touchpoint with its tie-break, owner by owner.
     pub(super) fn keyed(&self) -> impl Iterator<Item = &Keyed> {
-        self.owned.values().flatten()
+        self.owned
+            .values()
+            .flatten()
+            .chain(self.visitors.values().flat_map(|(_, list)| list))
     }
 
     /// The visitors' journeys, in the order of who they are.
     pub(super) fn visitors(
         &self,
     ) -> impl ExactSizeIterator<Item = impl Iterator<Item = &Touchpoint>> {
-        self.visitors.values().map(|owner| {
-            self.owned
-                .get(owner)
-                .into_iter()
-                .flatten()
+        self.visitors.values().map(|(_, list)| {
+            list.iter()
                 .map(|k| &k.touchpoint)
                 .filter(|t| t.account.is_none())
         })

@@ -2,8 +2,10 @@
 //! however the reads interleave with the writes.
 
 use proptest::prelude::*;
+use std::collections::{BTreeMap, HashSet};
 use tenure_core::{StoredEntry, Timestamp};
-use tenure_engine::{AccountSuccess, Model};
+
+use tenure_engine::{AccountSuccess, Model, TouchField};
 
 use crate::support::{account, model, Msg, Offline, MINUTE};
 
@@ -156,6 +158,48 @@ fn activity(m: &Model) -> Vec<Activity> {
             // Events at one instant are ordered by interned numbers, which follow arrival.
             usage.sort();
             (usage, m.success().account(&account(a)).cloned())
+        })
+        .collect()
+}
+
+/// Per touch grouping, each value's touchpoints, distinct visitors, first and last instant.
+type Groups = Vec<BTreeMap<String, (u64, u64, Timestamp, Timestamp)>>;
+
+/// The groups as the model keeps them.
+fn kept_groups(m: &Model) -> Groups {
+    TouchField::ALL
+        .iter()
+        .map(|&field| {
+            m.touch_groups(field)
+                .map(|g| {
+                    let counts = (g.touchpoints, g.visitors, g.first, g.last);
+                    (g.name.to_owned(), counts)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The groups counted from every touchpoint.
+fn walked_groups(m: &Model) -> Groups {
+    TouchField::ALL
+        .iter()
+        .map(|&field| {
+            let mut groups = BTreeMap::new();
+            let mut visitors: BTreeMap<String, HashSet<_>> = BTreeMap::new();
+            for t in m.touchpoints() {
+                let name = field.value(t).to_owned();
+                let at = t.occurred_at;
+                let g = groups.entry(name.clone()).or_insert((0, 0, at, at));
+                g.0 += 1;
+                g.2 = g.2.min(at);
+                g.3 = g.3.max(at);
+                visitors.entry(name).or_default().extend(t.visitor());
+            }
+            for (name, g) in &mut groups {
+                g.1 = visitors[name].len() as u64;
+            }
+            groups
         })
         .collect()
 }
@@ -349,7 +393,11 @@ proptest! {
             if (i + rhythm) % 3 == 0 {
                 prop_assert_eq!(activity(&live), activity(&fresh), "after entry {}", i);
             }
+            if (i + rhythm) % 4 == 1 {
+                prop_assert_eq!(kept_groups(&live), walked_groups(&live), "after entry {}", i);
+            }
         }
+        prop_assert_eq!(kept_groups(&live), walked_groups(&live));
         let all = model(&shuffled);
         prop_assert_eq!(live.snapshot(), all.snapshot());
         prop_assert_eq!(activity(&live), activity(&all));
