@@ -2,10 +2,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::small::SmallString;
+
 /// An e-mail address, trimmed and lowercased, so that equal addresses compare equal.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Email(String);
+pub struct Email(SmallString);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not an e-mail address (expected local@domain)")]
@@ -24,14 +26,14 @@ impl Email {
             None => false,
         };
         if valid {
-            Ok(Self(normal))
+            Ok(Self(SmallString::from(normal)))
         } else {
             Err(EmailError(raw.to_owned()))
         }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
@@ -44,13 +46,13 @@ impl TryFrom<String> for Email {
 
 impl From<Email> for String {
     fn from(e: Email) -> String {
-        e.0
+        e.0.into()
     }
 }
 
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0.as_str())
     }
 }
 

@@ -2,6 +2,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::small::SmallString;
+
 /// Why a string is not a valid id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
@@ -20,7 +22,7 @@ macro_rules! string_id {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(SmallString);
 
         impl $name {
             /// Accepts any non-empty id of at most 256 characters, after trimming white space.
@@ -32,11 +34,11 @@ macro_rules! string_id {
                 if trimmed.chars().count() > MAX_ID_LEN {
                     return Err(IdError::TooLong { kind: $kind, max: MAX_ID_LEN });
                 }
-                Ok(Self(trimmed.to_owned()))
+                Ok(Self(SmallString::new(trimmed)))
             }
 
             pub fn as_str(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
@@ -49,13 +51,13 @@ macro_rules! string_id {
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.into()
             }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.write_str(self.0.as_str())
             }
         }
     };

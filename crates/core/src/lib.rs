@@ -10,6 +10,7 @@ mod ids;
 mod money;
 mod rows;
 mod segment;
+mod small;
 mod time;
 
 pub use email::{Email, EmailError};
@@ -20,4 +21,5 @@ pub use rows::{
     AccountRow, DealKind, DealRow, DealStatus, SpendRow, SubscriptionRow, TouchpointRow,
 };
 pub use segment::{MessageType, SegmentMessage};
+pub use small::SmallString;
 pub use time::{Timestamp, TimestampError};
