@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tenure_core::{AccountId, Timestamp};
+use tenure_core::{AccountId, SmallString, Timestamp};
 
 /// A support ticket: opened by its first `Ticket Created`, solved by its last `Ticket Solved`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -91,7 +91,7 @@ impl Ticket {
 pub struct Answer {
     pub at: Timestamp,
     /// The user who answered ("" when the message had no user id).
-    pub person: String,
+    pub person: SmallString,
     pub score: u8,
 }
 
@@ -109,17 +109,18 @@ pub enum SurveyKind {
 pub struct Moment {
     pub at: Timestamp,
     /// The `kind` of a CSM touch, or the event name of an advocacy event.
-    pub what: String,
+    pub what: SmallString,
 }
 
-/// The success facts of one account.
+/// The success facts of one account. Facts are keyed by the id of the message that gave them
+/// (kept in place: see [`SmallString`]), so the same fact applied twice is kept once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSuccess {
     tickets: BTreeMap<String, Ticket>,
-    nps: BTreeSet<(Answer, String)>,
-    csat: BTreeSet<(Answer, String)>,
-    csm_touches: BTreeSet<(Moment, String)>,
-    advocacy: BTreeSet<(Moment, String)>,
+    nps: BTreeSet<(Answer, SmallString)>,
+    csat: BTreeSet<(Answer, SmallString)>,
+    csm_touches: BTreeSet<(Moment, SmallString)>,
+    advocacy: BTreeSet<(Moment, SmallString)>,
 }
 
 impl AccountSuccess {
@@ -234,24 +235,26 @@ impl AccountSuccess {
                 }
             }
             NPS_SUBMITTED | CSAT_SUBMITTED => {
-                let person = user.unwrap_or_default().to_owned();
+                let person = SmallString::new(user.unwrap_or_default());
                 let (set, range) = if event == NPS_SUBMITTED {
                     (&mut self.nps, (0, 10))
                 } else {
                     (&mut self.csat, (1, 5))
                 };
                 if let Some(score) = score(properties, "score", range) {
-                    set.insert((Answer { at, person, score }, key.to_owned()));
+                    set.insert((Answer { at, person, score }, SmallString::new(key)));
                 }
             }
             CSM_TOUCH => {
-                let what = text(properties, "kind").unwrap_or_else(|| "touch".to_owned());
+                let what =
+                    text(properties, "kind").map_or_else(|| "touch".into(), SmallString::from);
                 self.csm_touches
-                    .insert((Moment { at, what }, key.to_owned()));
+                    .insert((Moment { at, what }, SmallString::new(key)));
             }
             REFERRAL_MADE | REVIEW_PUBLISHED | CASE_STUDY_PUBLISHED => {
-                let what = event.to_owned();
-                self.advocacy.insert((Moment { at, what }, key.to_owned()));
+                let what = SmallString::new(event);
+                self.advocacy
+                    .insert((Moment { at, what }, SmallString::new(key)));
             }
             _ => {}
         }
@@ -273,7 +276,7 @@ impl AccountSuccess {
             mine.extend(theirs.iter().map(|(answer, key)| {
                 let mut answer = answer.clone();
                 if answer.person.is_empty() {
-                    answer.person = person.unwrap_or_default().to_owned();
+                    answer.person = SmallString::new(person.unwrap_or_default());
                 }
                 (answer, key.clone())
             }));

@@ -700,10 +700,10 @@ pub(crate) fn account_report(
             timeline.push((a.at, "nps", format!("{} answered {}", a.person, a.score)));
         }
         for m in s.csm_touches().filter(|m| m.at <= as_of) {
-            timeline.push((m.at, "csm_touch", m.what.clone()));
+            timeline.push((m.at, "csm_touch", m.what.to_string()));
         }
         for m in s.advocacy().filter(|m| m.at <= as_of) {
-            timeline.push((m.at, "advocacy", m.what.clone()));
+            timeline.push((m.at, "advocacy", m.what.to_string()));
         }
     }
     for (name, at) in &life.course.milestones {
