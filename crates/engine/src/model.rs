@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use tenure_core::{
-    AccountId, AnonymousId, Email, EntryBody, MessageType, SegmentMessage, StoredEntry, Timestamp,
-    TouchpointRow, UserId,
+    AccountId, AnonymousId, Email, EntryBody, MessageType, SegmentMessage, SmallString,
+    StoredEntry, Timestamp, TouchpointRow, UserId,
 };
 
 use crate::channels::{ChannelSettings, SettingsError};
@@ -123,7 +123,9 @@ pub struct Snapshot {
     pub summary: Summary,
 }
 
-type EventKey = (Timestamp, String);
+/// A message's time and id (an offline row's time and content): a message id is short enough
+/// to be kept in place, and millions of page views are keyed by one.
+type EventKey = (Timestamp, SmallString);
 
 /// Whose journey a touchpoint is part of, besides the account it may name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -633,7 +635,7 @@ impl Model {
                     return;
                 }
                 let facts = self.page_facts.id(facts, &self.settings.channels);
-                let key = (m.timestamp, m.message_id.clone());
+                let key = (m.timestamp, SmallString::new(&m.message_id));
                 let comp = self.component_mut(main);
                 let view = || PageView {
                     anonymous_id: m.anonymous_id.clone(),
@@ -661,7 +663,7 @@ impl Model {
                     tiebreak: m.message_id.clone(),
                     touchpoint,
                 };
-                let key = (m.timestamp, m.message_id.clone());
+                let key = (m.timestamp, SmallString::new(&m.message_id));
                 let comp = self.component_mut(main);
                 if comp.tracks.insert(key, || keyed) {
                     self.touches_changed_at(main);
@@ -787,7 +789,7 @@ impl Model {
             self.see_account(account);
         }
         let content = serde_json::to_string(row).expect("rows serialize");
-        let key = (row.occurred_at, content);
+        let key = (row.occurred_at, SmallString::from(content));
         if !self.offline.contains_key(&key) {
             if let Some(changes) = self.touches.changes() {
                 changes.rows.push(key.clone());
@@ -891,7 +893,7 @@ impl Model {
             Owner::Nobody => (None, None, None),
         };
         Keyed {
-            tiebreak: key.1.clone(),
+            tiebreak: key.1.to_string(),
             touchpoint: Touchpoint {
                 occurred_at: row.occurred_at,
                 person,
