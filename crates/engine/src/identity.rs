@@ -9,11 +9,12 @@
 //! both readings as "ghost" nodes. A ghost counts for nothing (no person, no anonymous id) until
 //! the same id is seen in its own role, when it simply becomes real — again independent of order.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use tenure_core::{AnonymousId, UserId};
+
+use crate::index::HashIndex;
 
 /// A person: the smallest user id of an identity component.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -49,46 +50,59 @@ pub(crate) struct Merge {
     pub absorbed: usize,
 }
 
+/// No node: the smallest user or anonymous id of a component without one.
+const NONE: u32 = u32::MAX;
+
+/// The ids by node, each once: nodes are numbered `u32`s (the model hands them out as
+/// `usize`), and a root's smallest ids are the nodes that hold them, not copies of the ids.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct IdentityGraph {
-    /// The inverse of `keys`: not serialized, rebuilt by [`IdentityGraph::reindex`].
+    /// The inverse of `keys` (by hash): not serialized, rebuilt by [`IdentityGraph::reindex`].
     #[serde(skip)]
-    index: HashMap<IdKey, usize>,
+    index: HashIndex<IdKey>,
     keys: Vec<IdKey>,
     seen: Vec<bool>,
-    parent: Vec<usize>,
+    parent: Vec<u32>,
     size: Vec<u32>,
-    /// At roots: the smallest seen user id of the component.
-    min_user: Vec<Option<UserId>>,
-    /// At roots: the smallest seen anonymous id of the component.
-    min_anon: Vec<Option<AnonymousId>>,
+    /// At roots: the node of the smallest seen user id of the component, or [`NONE`].
+    min_user: Vec<u32>,
+    /// At roots: the node of the smallest seen anonymous id of the component, or [`NONE`].
+    min_anon: Vec<u32>,
     persons: u64,
     anonymous_ids: u64,
+}
+
+fn node_number(i: usize) -> u32 {
+    u32::try_from(i)
+        .ok()
+        .filter(|&n| n != NONE)
+        .expect("fewer than 2^32 - 1 ids")
 }
 
 impl IdentityGraph {
     /// Rebuilds the index of ids from `keys`, after deserializing.
     pub fn reindex(&mut self) {
-        self.index = self.keys.iter().cloned().zip(0..).collect();
+        self.index = HashIndex::of(&self.keys);
     }
 
     pub fn lookup(&self, key: &IdKey) -> Option<usize> {
-        self.index.get(key).copied()
+        self.index.get(key, &self.keys).map(|i| i as usize)
     }
 
     /// The node of an id, created as a ghost if it is new.
     pub fn node(&mut self, key: IdKey) -> usize {
-        if let Some(&i) = self.index.get(&key) {
+        if let Some(i) = self.lookup(&key) {
             return i;
         }
         let i = self.keys.len();
-        self.index.insert(key.clone(), i);
+        let n = node_number(i);
         self.keys.push(key);
+        self.index.insert(&self.keys[i], n, &self.keys);
         self.seen.push(false);
-        self.parent.push(i);
+        self.parent.push(n);
         self.size.push(1);
-        self.min_user.push(None);
-        self.min_anon.push(None);
+        self.min_user.push(NONE);
+        self.min_anon.push(NONE);
         i
     }
 
@@ -97,29 +111,48 @@ impl IdentityGraph {
         self.seen[node]
     }
 
+    /// The user id of a node that holds one.
+    fn user(&self, node: u32) -> Option<&UserId> {
+        match self.keys.get(node as usize)? {
+            IdKey::User(u) => Some(u),
+            IdKey::Anon(_) => None,
+        }
+    }
+
+    /// The anonymous id of a node that holds one.
+    fn anon(&self, node: u32) -> Option<&AnonymousId> {
+        match self.keys.get(node as usize)? {
+            IdKey::Anon(a) => Some(a),
+            IdKey::User(_) => None,
+        }
+    }
+
     /// The node of an id seen in its own role (`userId`, `anonymousId`, a CSV column).
     pub fn see(&mut self, key: IdKey) -> usize {
         let i = self.node(key);
         if !self.seen[i] {
             self.seen[i] = true;
             let root = self.find(i);
+            let n = node_number(i);
             match &self.keys[i] {
                 IdKey::User(u) => {
-                    let slot = &mut self.min_user[root];
-                    match slot {
+                    let current = self.min_user[root];
+                    match self.user(current) {
                         None => {
                             self.persons += 1;
-                            *slot = Some(u.clone());
+                            self.min_user[root] = n;
                         }
-                        Some(current) if u < current => *slot = Some(u.clone()),
+                        Some(current) if u < current => self.min_user[root] = n,
                         Some(_) => {}
                     }
                 }
                 IdKey::Anon(a) => {
                     self.anonymous_ids += 1;
-                    let slot = &mut self.min_anon[root];
-                    if slot.as_ref().is_none_or(|current| a < current) {
-                        *slot = Some(a.clone());
+                    if self
+                        .anon(self.min_anon[root])
+                        .is_none_or(|current| a < current)
+                    {
+                        self.min_anon[root] = n;
                     }
                 }
             }
@@ -128,9 +161,9 @@ impl IdentityGraph {
     }
 
     pub fn find(&mut self, mut i: usize) -> usize {
-        while self.parent[i] != i {
-            self.parent[i] = self.parent[self.parent[i]];
-            i = self.parent[i];
+        while self.parent[i] as usize != i {
+            self.parent[i] = self.parent[self.parent[i] as usize];
+            i = self.parent[i] as usize;
         }
         i
     }
@@ -138,8 +171,8 @@ impl IdentityGraph {
     /// The root without path compression, for `&self` queries (depth is O(log n) by union by
     /// size).
     pub fn root(&self, mut i: usize) -> usize {
-        while self.parent[i] != i {
-            i = self.parent[i];
+        while self.parent[i] as usize != i {
+            i = self.parent[i] as usize;
         }
         i
     }
@@ -154,26 +187,27 @@ impl IdentityGraph {
         } else {
             (rb, ra)
         };
-        self.parent[absorbed] = kept;
+        self.parent[absorbed] = node_number(kept);
         self.size[kept] += self.size[absorbed];
-        let absorbed_user = self.min_user[absorbed].take();
-        if let Some(u) = absorbed_user {
-            match &self.min_user[kept] {
-                Some(current) => {
-                    self.persons -= 1;
-                    if u < *current {
-                        self.min_user[kept] = Some(u);
-                    }
+        let absorbed_user = std::mem::replace(&mut self.min_user[absorbed], NONE);
+        if self.user(absorbed_user).is_some() {
+            let kept_user = self.min_user[kept];
+            if self.user(kept_user).is_some() {
+                self.persons -= 1;
+                if self.user(absorbed_user) < self.user(kept_user) {
+                    self.min_user[kept] = absorbed_user;
                 }
-                None => self.min_user[kept] = Some(u),
+            } else {
+                self.min_user[kept] = absorbed_user;
             }
         }
-        if let Some(a) = self.min_anon[absorbed].take() {
-            if self.min_anon[kept]
-                .as_ref()
-                .is_none_or(|current| a < *current)
+        let absorbed_anon = std::mem::replace(&mut self.min_anon[absorbed], NONE);
+        if let Some(a) = self.anon(absorbed_anon) {
+            if self
+                .anon(self.min_anon[kept])
+                .is_none_or(|current| a < current)
             {
-                self.min_anon[kept] = Some(a);
+                self.min_anon[kept] = absorbed_anon;
             }
         }
         Some(Merge { kept, absorbed })
@@ -181,12 +215,12 @@ impl IdentityGraph {
 
     /// The person of a root, if its component holds a seen user id.
     pub fn person_of_root(&self, root: usize) -> Option<PersonId> {
-        self.min_user[root].clone().map(PersonId)
+        self.user(self.min_user[root]).cloned().map(PersonId)
     }
 
     /// The smallest anonymous id of a root's component.
     pub fn anonymous_of_root(&self, root: usize) -> Option<AnonymousId> {
-        self.min_anon[root].clone()
+        self.anon(self.min_anon[root]).cloned()
     }
 
     pub fn person_of(&self, node: usize) -> Option<PersonId> {

@@ -23,6 +23,7 @@
 
 pub mod channels;
 pub mod identity;
+mod index;
 pub mod ledger;
 mod marketing;
 pub mod model;

@@ -12,13 +12,12 @@
 //! other marketing information, though perhaps with less: a reload may lose its referrer). Pages
 //! without any marketing information (internal navigation) continue the session.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 use tenure_core::{AccountId, AnonymousId, Email, Timestamp};
 
 use crate::channels::ChannelSettings;
 use crate::identity::PersonId;
+use crate::index::HashIndex;
 use crate::marketing::{Marketing, PageFacts};
 use crate::text::Text;
 
@@ -196,9 +195,11 @@ pub(crate) struct PageView {
 /// touchpoint made from them shares their text.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct PageFactsTable {
-    /// The inverse of `facts`: not serialized, rebuilt by [`PageFactsTable::reindex`].
+    /// The inverse of `facts` (by hash, so that each facts is kept once): not serialized,
+    /// rebuilt by [`PageFactsTable::reindex`]. Facts are as many as ad clicks (each has its
+    /// click id), hundreds of thousands.
     #[serde(skip)]
-    ids: HashMap<PageFacts, u32>,
+    ids: HashIndex<PageFacts>,
     facts: Vec<PageFacts>,
     /// Each facts' channel: not serialized (the settings say), rebuilt by `reindex`.
     #[serde(skip)]
@@ -207,14 +208,14 @@ pub(crate) struct PageFactsTable {
 
 impl PageFactsTable {
     pub(crate) fn id(&mut self, facts: PageFacts, channels: &ChannelSettings) -> u32 {
-        if let Some(&id) = self.ids.get(&facts) {
+        if let Some(id) = self.ids.get(&facts, &self.facts) {
             return id;
         }
         let id = u32::try_from(self.facts.len()).expect("fewer than 2^32 distinct page facts");
         self.channels
             .push(Text::from(channels.classify(&facts.marketing)));
-        self.facts.push(facts.clone());
-        self.ids.insert(facts, id);
+        self.facts.push(facts);
+        self.ids.insert(&self.facts[id as usize], id, &self.facts);
         id
     }
 
@@ -224,7 +225,7 @@ impl PageFactsTable {
 
     /// Rebuilds the numbers and channels of facts from `facts`, after deserializing.
     pub(crate) fn reindex(&mut self, channels: &ChannelSettings) {
-        self.ids = self.facts.iter().cloned().zip(0..).collect();
+        self.ids = HashIndex::of(&self.facts);
         self.channels = self
             .facts
             .iter()
