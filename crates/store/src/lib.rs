@@ -140,15 +140,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// the next batch while it writes one, so the caller's producing overlaps the writing; all
     /// are durable when this returns. On an error, a batch after the one that failed may have
     /// been stored too: loading the same batches again completes it.
+    ///
+    /// With `stored`, each batch's new entries, with their seqs, are handed to it once they are
+    /// durable, batch after batch in seq order (so a caller can build derived state as the load
+    /// goes); without it a backend need not keep the entries after preparing their rows.
     fn append_batches(
         &self,
         batches: &mut dyn Iterator<Item = Vec<Entry>>,
+        mut stored: Option<&mut dyn FnMut(Vec<StoredEntry>)>,
     ) -> Result<Loaded, StoreError> {
         let mut loaded = Loaded::default();
         for batch in batches {
             let appended = self.append(batch)?;
             loaded.stored += appended.stored.len() as u64;
             loaded.duplicates += appended.duplicates as u64;
+            if let Some(stored) = stored.as_mut() {
+                stored(appended.stored);
+            }
         }
         Ok(loaded)
     }

@@ -503,6 +503,35 @@ impl Loaded {
     }
 }
 
+/// A batch of a bulk load handed to the writer: its answer, the repeats dropped from it, and,
+/// when the caller wants them, its entries (without the repeats) in row order.
+struct Writing {
+    pending: Pending,
+    duplicates: u64,
+    kept: Option<Vec<Entry>>,
+}
+
+impl Writing {
+    /// Waits until the batch is durable, counts it, and hands its new entries to `stored`.
+    fn finish<'a>(
+        self,
+        loaded: &mut Loaded,
+        stored: Option<&mut (dyn FnMut(Vec<StoredEntry>) + 'a)>,
+    ) -> Result<(), StoreError> {
+        let seqs = self.pending.wait()?;
+        if let (Some(kept), Some(stored)) = (self.kept, stored) {
+            let entries = kept
+                .into_iter()
+                .zip(&seqs)
+                .filter_map(|(entry, seq)| seq.map(|seq| StoredEntry { seq, entry }))
+                .collect();
+            stored(entries);
+        }
+        loaded.add(seqs, self.duplicates);
+        Ok(())
+    }
+}
+
 impl SqliteStore {
     /// Queues rows for the writer thread.
     fn submit(&self, rows: Vec<Row>) -> Result<Pending, StoreError> {
@@ -552,29 +581,51 @@ impl Store for SqliteStore {
     fn append_batches(
         &self,
         batches: &mut dyn Iterator<Item = Vec<Entry>>,
+        mut stored: Option<&mut dyn FnMut(Vec<StoredEntry>)>,
     ) -> Result<Loaded, StoreError> {
         let mut loaded = Loaded::default();
-        let mut writing: Option<(Pending, u64)> = None;
+        let mut writing: Option<Writing> = None;
         for batch in batches {
             if batch.is_empty() {
                 continue;
             }
-            // The batch is consumed as its rows are made, so its entries are freed on the same
-            // threads, in parallel, rather than all at once here.
-            let rows = batch
-                .into_par_iter()
-                .with_min_len(PREPARE_CHUNK)
-                .map(|entry| Row::new(&entry))
-                .collect();
-            let (rows, keep) = first_of_each_key(rows);
+            let (rows, keep, kept) = if stored.is_some() {
+                // The entries are kept, to be handed over with their seqs once durable.
+                let rows = batch
+                    .par_iter()
+                    .with_min_len(PREPARE_CHUNK)
+                    .map(Row::new)
+                    .collect();
+                let (rows, keep) = first_of_each_key(rows);
+                let kept = batch
+                    .into_iter()
+                    .zip(&keep)
+                    .filter_map(|(entry, &kept)| kept.then_some(entry))
+                    .collect();
+                (rows, keep, Some(kept))
+            } else {
+                // The batch is consumed as its rows are made, so its entries are freed on the
+                // same threads, in parallel, rather than all at once here.
+                let rows = batch
+                    .into_par_iter()
+                    .with_min_len(PREPARE_CHUNK)
+                    .map(|entry| Row::new(&entry))
+                    .collect();
+                let (rows, keep) = first_of_each_key(rows);
+                (rows, keep, None)
+            };
             let duplicates = keep.iter().filter(|&&kept| !kept).count() as u64;
-            let pending = self.submit(rows)?;
-            if let Some((previous, duplicates)) = writing.replace((pending, duplicates)) {
-                loaded.add(previous.wait()?, duplicates);
+            let pending = Writing {
+                pending: self.submit(rows)?,
+                duplicates,
+                kept,
+            };
+            if let Some(previous) = writing.replace(pending) {
+                previous.finish(&mut loaded, stored.as_deref_mut())?;
             }
         }
-        if let Some((last, duplicates)) = writing {
-            loaded.add(last.wait()?, duplicates);
+        if let Some(last) = writing {
+            last.finish(&mut loaded, stored)?;
         }
         Ok(loaded)
     }

@@ -141,7 +141,9 @@ fn append_batches_stores_what_appending_them_in_turn_would() {
         ],
         vec![track("default", "m3001", 3_001)],
     ];
-    let loaded = store.append_batches(&mut batches.into_iter()).unwrap();
+    let loaded = store
+        .append_batches(&mut batches.into_iter(), None)
+        .unwrap();
     assert_eq!(loaded.stored, 3_001);
     assert_eq!(loaded.duplicates, 3);
     let page = store
@@ -159,6 +161,54 @@ fn append_batches_stores_what_appending_them_in_turn_would() {
     let expected: Vec<(String, i64)> = (0..=3_001).map(|i| (format!("m{i}"), i)).collect();
     assert_eq!(stored.len(), expected.len());
     let first_difference = stored.iter().zip(&expected).find(|(s, e)| s != e);
+    assert_eq!(first_difference, None);
+}
+
+/// A bulk load that asks for its new entries gets each one once, with the seq the log gave it,
+/// batch after batch in seq order, and nothing it did not store (repeats within a batch, across
+/// batches, or already in the log).
+#[test]
+fn append_batches_hands_over_what_it_stored_with_the_seqs_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    store.append(vec![track("default", "m0", 0)]).unwrap();
+    let mut first: Vec<_> = (1..=3_000)
+        .map(|i| track("default", &format!("m{i}"), i))
+        .collect();
+    first.insert(10, track("default", "m3", 99_003));
+    let batches = vec![
+        first,
+        vec![],
+        vec![
+            track("default", "m0", 99_000),
+            track("other", "m0", 5),
+            track("default", "m5", 99_005),
+        ],
+        vec![track("default", "m3001", 3_001)],
+    ];
+    let mut handed: Vec<Vec<tenure_core::StoredEntry>> = Vec::new();
+    let mut take = |stored: Vec<tenure_core::StoredEntry>| handed.push(stored);
+    let loaded = store
+        .append_batches(&mut batches.into_iter(), Some(&mut take))
+        .unwrap();
+    assert_eq!(loaded.stored, 3_002);
+    assert_eq!(loaded.duplicates, 3);
+    let sizes: Vec<usize> = handed.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [3_000, 1, 1]);
+    let handed: Vec<tenure_core::StoredEntry> = handed.into_iter().flatten().collect();
+    let mut logged = store
+        .read_log(&WorkspaceId::default_workspace(), 1, 10_000)
+        .unwrap()
+        .entries;
+    logged.extend(
+        store
+            .read_log(&WorkspaceId::parse("other").unwrap(), 0, 10)
+            .unwrap()
+            .entries,
+    );
+    logged.sort_by_key(|e| e.seq);
+    assert_eq!(handed.len(), logged.len());
+    let first_difference = handed.iter().zip(&logged).find(|(h, l)| h != l);
     assert_eq!(first_difference, None);
 }
 

@@ -2,20 +2,26 @@
 //!
 //! Without `--skip-invalid` a file is read twice: once to check every row, then to store them,
 //! so a bad row leaves the store untouched while memory stays bounded however large the file.
+//!
+//! Into a store that holds no entry yet (a first import), the model is built as the entries
+//! are stored, applied in log order as each batch becomes durable, and saved as the
+//! workspace's snapshot at the end: the first command after the import starts from it rather
+//! than replaying the whole log.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, SyncSender};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
 use rayon::prelude::*;
-use tenure_core::{Entry, EntryBody, Source, Timestamp};
+use tenure_core::{Entry, EntryBody, Source, StoredEntry, Timestamp};
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::parse_message;
 use tenure_reports::ReportSettings;
+use tenure_runtime::{snapshots, Live, SnapshotFiles};
 use tenure_store::Store;
 
 use crate::progress::{Progress, Reading, Unit};
@@ -24,10 +30,11 @@ use crate::{Context, Usage};
 
 /// Entries per append, each one transaction: large, because a transaction rewrites every index
 /// page its rows land on (random `messageId`s touch most of the natural-key index), yet bounded
-/// for memory and for how long another writer of the store waits for SQLite's lock. 131,072
-/// rather than 32,768: 3-10% more rows/s and ~0.7 s less CPU on 2.1M events, for a peak of
-/// ~650 MB instead of ~270 MB (BENCHMARKS.md, "Import (issue 14)").
-const APPEND_BATCH: usize = 131_072;
+/// for memory and for how long another writer of the store waits for SQLite's lock. 65,536:
+/// as fast as 131,072 (within noise, 2.1M events) for ~430 MB less at the peak of a first
+/// import, which also holds the model it builds; 32,768 took ~1 s longer (BENCHMARKS.md,
+/// "Import (issue 14)" and "Issue 14: cold import (COLD)").
+const APPEND_BATCH: usize = 65_536;
 /// Lines of events.ndjson read at a time and parsed together, in parallel.
 const EVENT_CHUNK_LINES: usize = 8_192;
 /// Lines parsed per parallel task.
@@ -183,25 +190,104 @@ fn import_files(
             check_file(&importing, path, kind, received_at)?;
         }
     }
-    for (done, (path, &kind)) in args.files.iter().zip(&kinds).enumerate() {
+    // Only from an empty log is the model of what this import stores the whole model; into a
+    // store with entries already, the next command catches up from its snapshot as before.
+    let model = (store.stable_through()? == 0).then(|| Live::empty(ctx.config.engine()));
+    std::thread::scope(|scope| {
+        // Each batch is applied as soon as it is durable, on a thread of its own, so the model
+        // grows while the next batches are parsed and written.
+        let (to_model, applier) = match &model {
+            Some(live) => {
+                let (to_model, batches) = mpsc::sync_channel::<Vec<StoredEntry>>(1);
+                let applier = scope.spawn(move || {
+                    for batch in batches {
+                        live.apply(&batch);
+                    }
+                });
+                (Some(to_model), Some(applier))
+            }
+            None => (None, None),
+        };
+        let stored = store_files(&importing, store, &args, &kinds, received_at, to_model);
+        if let Some(applier) = applier {
+            applier.join().expect("the model's applier does not panic");
+        }
+        stored
+    })?;
+    if let Some(live) = &model {
+        save_snapshot(ctx, store, live);
+    }
+    Ok(())
+}
+
+/// Saves the model the import built, once everything it stored is durable, as the workspace's
+/// snapshot. The log is caught up first: that settles the model's position, and takes in what
+/// another process appended meanwhile, so the snapshot is what a full replay would save. A
+/// snapshot is only a cache: one that cannot be made or written is said in the log and left
+/// out, and the import, stored whole, still succeeds.
+fn save_snapshot(ctx: &Context, store: &dyn Store, live: &Live) {
+    if let Err(e) = live.catch_up(store) {
+        tracing::info!(
+            workspace = %ctx.workspace,
+            error = %e,
+            "cannot read the log back to save a snapshot; the next command replays the log"
+        );
+        return;
+    }
+    let files = SnapshotFiles::in_data_dir(&ctx.data_dir_or_default());
+    match snapshots::save(live, &files, &ctx.workspace, 1) {
+        Ok(None) => {}
+        Ok(Some(bytes)) => tracing::info!(
+            workspace = %ctx.workspace,
+            path = %files.path(&ctx.workspace).display(),
+            bytes,
+            "saved a snapshot of the imported log for the next command"
+        ),
+        Err(e) => tracing::info!(
+            workspace = %ctx.workspace,
+            error = %e,
+            "cannot save a snapshot in the data directory; the next command replays the log"
+        ),
+    }
+}
+
+/// The store pass over every file, in turn; each file's new entries go to `to_model` once
+/// durable.
+fn store_files(
+    importing: &Importing,
+    store: &dyn Store,
+    args: &ImportArgs,
+    kinds: &[FileKind],
+    received_at: Timestamp,
+    to_model: Option<SyncSender<Vec<StoredEntry>>>,
+) -> anyhow::Result<()> {
+    for (done, (path, &kind)) in args.files.iter().zip(kinds).enumerate() {
         // The ignored columns were named while checking, unless nothing was checked.
         let first_read = args.skip_invalid;
-        let tally =
-            import_file(&importing, store, path, kind, received_at, first_read).map_err(|e| {
-                let stored: Vec<String> = args.files[..done]
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect();
-                match stored.as_slice() {
-                    [] => e,
-                    _ => e.context(format!(
-                        "{} stopped; {} were stored whole before it, and importing them again \
+        let tally = import_file(
+            importing,
+            store,
+            path,
+            kind,
+            received_at,
+            first_read,
+            to_model.as_ref(),
+        )
+        .map_err(|e| {
+            let stored: Vec<String> = args.files[..done]
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            match stored.as_slice() {
+                [] => e,
+                _ => e.context(format!(
+                    "{} stopped; {} were stored whole before it, and importing them again \
                          changes nothing",
-                        path.display(),
-                        stored.join(", ")
-                    )),
-                }
-            })?;
+                    path.display(),
+                    stored.join(", ")
+                )),
+            }
+        })?;
         outln!(
             "{}: {} rows of {}, {} stored, {} already present, {} skipped",
             path.display(),
@@ -245,6 +331,7 @@ fn import_file(
     kind: FileKind,
     received_at: Timestamp,
     first_read: bool,
+    to_model: Option<&SyncSender<Vec<StoredEntry>>>,
 ) -> anyhow::Result<Tally> {
     let ctx = importing.ctx;
     let mut tally = Tally::default();
@@ -253,7 +340,19 @@ fn import_file(
     // with one natural key the first is the one stored, as when appended one by one.
     std::thread::scope(|scope| {
         let (batches, to_append) = mpsc::sync_channel::<Vec<Entry>>(1);
-        let appender = scope.spawn(move || store.append_batches(&mut to_append.into_iter()));
+        let appender = scope.spawn(move || {
+            let mut send = |stored: Vec<StoredEntry>| {
+                if let Some(to_model) = to_model {
+                    // The applier only stops when it panicked, which the import reports.
+                    let _ = to_model.send(stored);
+                }
+            };
+            let stored: Option<&mut dyn FnMut(Vec<StoredEntry>)> = match to_model {
+                Some(_) => Some(&mut send),
+                None => None,
+            };
+            store.append_batches(&mut to_append.into_iter(), stored)
+        });
         let mut batch = Vec::with_capacity(APPEND_BATCH);
         let read = each_row(
             importing,
