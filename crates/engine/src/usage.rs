@@ -78,6 +78,7 @@ pub(crate) struct Events(Vec<UsageEvent>);
 impl Events {
     fn insert(&mut self, e: UsageEvent) {
         if let Err(i) = self.0.binary_search(&e) {
+            crate::index::grow_gently(&mut self.0);
             self.0.insert(i, e);
         }
     }
