@@ -10,6 +10,7 @@
 
 mod generations;
 mod kept;
+pub(crate) mod parts;
 mod sorted;
 mod touches;
 
@@ -148,7 +149,7 @@ enum Who {
 
 /// The pages, campaign tracks and milestones of one identity component.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Component {
+pub(crate) struct Component {
     pages: Sorted<EventKey, PageView>,
     tracks: Sorted<EventKey, Keyed>,
     /// Track event name (numbered by [`Model::event_names`]) -> the first time anyone of the
@@ -301,16 +302,6 @@ impl Model {
             touches: Kept::default(),
             data_end: None,
         }
-    }
-
-    /// Takes the reader's settings and rebuilds the indexes a snapshot leaves out (see
-    /// [`crate::snapshot::decode`], which has checked the settings are those it was taken with).
-    pub(crate) fn restore(&mut self, settings: EngineSettings) {
-        self.settings = settings;
-        self.ids.reindex();
-        self.event_names.reindex();
-        self.usage.reindex();
-        self.page_facts.reindex(&self.settings.channels);
     }
 
     /// The latest instant any applied entry states a fact at (an event, a subscription change,

@@ -3,6 +3,7 @@
 //! declaration before any work, so a flag a report would ignore, or a value it would read as
 //! "no group", is refused with what is accepted instead of silently giving other figures.
 
+use tenure_engine::snapshot::Reads;
 use tenure_engine::Model;
 use tenure_health::{Band, SIGNALS};
 
@@ -109,6 +110,12 @@ pub struct ReportSpec {
     pub params: &'static [Param],
     /// What `--by` may name, when `params` holds [`Param::By`].
     pub by: Groupings,
+    /// What of the model it reads whatever the parameters (every report reads the ledger,
+    /// whose amounts in currencies without a rate it warns of); [`ReportSpec::reads`] adds
+    /// what `--by`, `--model` and `--metric` make it read. A command answering it from a
+    /// snapshot decodes only that: a part left out is empty, so a wrong declaration gives
+    /// other figures (`tests/snapshot_reads.rs` runs every report both ways).
+    pub reads: Reads,
 }
 
 /// The attributes every account may have (`accounts.csv`'s columns and the ledger's plan),
@@ -141,6 +148,10 @@ const FILTERS: &[Param] = &[
 const GROUPED: &[Param] = &[Param::By, Param::Model];
 const GROUPED_WINDOW: &[Param] = &[Param::From, Param::To, Param::By, Param::Model];
 const NO_BY: Groupings = Groupings::Touch(&[]);
+/// The revenue reports: the ledger, and the profiles an account attribute groups by.
+const REVENUE: Reads = Reads::LEDGER.with(Reads::PROFILES);
+/// Reports of journeys and the revenue they bring.
+const JOURNEYS: Reads = Reads::LEDGER.with(Reads::JOURNEYS);
 
 /// Every report, in the order `tenure report --help` lists them.
 pub const CATALOG: &[ReportSpec] = &[
@@ -155,56 +166,67 @@ pub const CATALOG: &[ReportSpec] = &[
             Param::Compare,
         ],
         by: Groupings::Touch(TOUCH_GROUPINGS),
+        reads: JOURNEYS,
     },
     ReportSpec {
         name: "journey",
         params: &[Param::Account, Param::Model],
         by: NO_BY,
+        reads: JOURNEYS,
     },
     ReportSpec {
         name: "mrr",
         params: GROUPED_WINDOW,
         by: Groupings::Any,
+        reads: REVENUE,
     },
     ReportSpec {
         name: "retention",
         params: GROUPED_WINDOW,
         by: Groupings::Any,
+        reads: REVENUE,
     },
     ReportSpec {
         name: "cohorts",
         params: GROUPED,
         by: Groupings::Any,
+        reads: REVENUE,
     },
     ReportSpec {
         name: "survival",
         params: GROUPED,
         by: Groupings::Any,
+        reads: REVENUE,
     },
     ReportSpec {
         name: "ltv",
         params: GROUPED,
         by: Groupings::Any,
+        reads: REVENUE,
     },
     ReportSpec {
         name: "unit-economics",
         params: GROUPED_WINDOW,
         by: Groupings::Touch(crate::attribution::SPEND_GROUPINGS),
+        reads: JOURNEYS,
     },
     ReportSpec {
         name: "touchpoints",
         params: &[Param::From, Param::To, Param::By],
         by: Groupings::Touch(TOUCH_GROUPINGS),
+        reads: JOURNEYS,
     },
     ReportSpec {
         name: "funnel",
         params: &[Param::By],
         by: Groupings::Any,
+        reads: Reads::ALL,
     },
     ReportSpec {
         name: "adoption",
         params: FILTERS,
         by: NO_BY,
+        reads: Reads::ALL,
     },
     ReportSpec {
         name: "accounts",
@@ -218,36 +240,43 @@ pub const CATALOG: &[ReportSpec] = &[
             Param::Sort,
         ],
         by: NO_BY,
+        reads: Reads::ALL,
     },
     ReportSpec {
         name: "account",
         params: &[Param::Account],
         by: NO_BY,
+        reads: Reads::ALL,
     },
     ReportSpec {
         name: "signals",
         params: FILTERS,
         by: NO_BY,
+        reads: Reads::ALL,
     },
     ReportSpec {
         name: "renewals",
         params: FILTERS,
         by: NO_BY,
+        reads: Reads::ALL,
     },
     ReportSpec {
         name: "health-backtest",
         params: &[Param::From, Param::Proposed],
         by: NO_BY,
+        reads: Reads::ALL,
     },
     ReportSpec {
         name: "churn-model",
         params: &[],
         by: NO_BY,
+        reads: Reads::ALL,
     },
     ReportSpec {
         name: "forecast",
         params: &[],
         by: NO_BY,
+        reads: Reads::ALL,
     },
 ];
 
@@ -284,6 +313,27 @@ fn one_of(value: &str, what: &str, accepted: &[&str]) -> String {
 }
 
 impl ReportSpec {
+    /// What of the model the report reads with `params`: its [`ReportSpec::reads`], with
+    /// the journeys a grouping by first touch or a model's credit reads, everything an
+    /// account's stage or health band is scored from, and the product usage of `activated`.
+    pub fn reads(&self, params: &ReportParams) -> Reads {
+        let mut reads = self.reads;
+        if let Some(by) = params.by.as_deref() {
+            if TOUCH_GROUPINGS.contains(&by) {
+                reads = reads.with(Reads::JOURNEYS);
+            } else if STATE_GROUPINGS.contains(&by) {
+                reads = Reads::ALL;
+            }
+        }
+        if params.model.is_some() {
+            reads = reads.with(Reads::JOURNEYS);
+        }
+        if params.metric.as_deref() == Some("activated") {
+            reads = reads.with(Reads::USAGE);
+        }
+        reads
+    }
+
     /// The reports that read `param`, for the message refusing it elsewhere.
     fn readers(param: Param) -> Vec<&'static str> {
         CATALOG

@@ -34,7 +34,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, TryLockError, Weak};
 
 use rayon::prelude::*;
 use tenure_core::{AccountId, StoredEntry, Timestamp, WorkspaceId};
-use tenure_engine::snapshot::{self, Position};
+use tenure_engine::snapshot::{self, Position, Reads};
 use tenure_engine::{EngineSettings, Model};
 use tenure_health::DAY_MS;
 use tenure_reports::{
@@ -75,6 +75,9 @@ struct WorkspaceState {
     /// Each customer's lifecycle as far as `funnel` has evaluated it, for the next report
     /// ([`Live::report`]); taken out by the reports that read it, under its own lock.
     lifecycles: Arc<Lifecycles>,
+    /// The model was decoded from only some sections of its snapshot
+    /// ([`Live::rebuild_from_reading`]): it answers what they hold, and is never saved.
+    partial: bool,
 }
 
 /// What a snapshot keeps beside the model: what the log position alone does not say.
@@ -95,6 +98,9 @@ pub struct Rebuilt {
     /// Entries replayed from the log: the tails after the snapshots and every workspace
     /// without one.
     pub replayed: BTreeMap<WorkspaceId, u64>,
+    /// The workspaces whose models hold only what the caller reads (see
+    /// [`Live::rebuild_from_reading`]).
+    pub partial: BTreeSet<WorkspaceId>,
 }
 
 /// One page of a workspace's log as [`Live::catch_up`] reads it: the seqs it covers (through
@@ -133,6 +139,17 @@ fn read_page(
         None => LogPage::default(),
     };
     Ok(ReadPage { seqs, more, page })
+}
+
+/// Whether the workspace's log holds no entry `position` does not cover (as far as the store
+/// can say: an error says it may).
+fn nothing_after(store: &dyn Store, workspace: &WorkspaceId, position: &Position) -> bool {
+    let after = store.log_seqs(
+        workspace,
+        position.applied_through,
+        position.applied_ahead.len() + 1,
+    );
+    after.is_ok_and(|seqs| seqs.iter().all(|&seq| position.covers(seq)))
 }
 
 impl WorkspaceState {
@@ -352,51 +369,112 @@ impl Live {
         store: &dyn Store,
         settings: EngineSettings,
         snapshots: &SnapshotFiles,
+        progress: impl FnMut(u64),
+    ) -> Result<(Self, Rebuilt), StoreError> {
+        Self::rebuild_from_reading(store, settings, snapshots, Reads::ALL, progress)
+    }
+
+    /// [`Live::rebuild_from`] for a caller that reads only `reads` of the models and applies
+    /// nothing more to them (a command answering one report): a workspace whose log holds
+    /// nothing beyond its snapshot decodes only the sections of it that `reads` needs, and
+    /// its model is never saved as a snapshot; one with entries after its snapshot decodes it
+    /// whole, since an entry is applied to the whole model.
+    pub fn rebuild_from_reading(
+        store: &dyn Store,
+        settings: EngineSettings,
+        snapshots: &SnapshotFiles,
+        reads: Reads,
         mut progress: impl FnMut(u64),
+    ) -> Result<(Self, Rebuilt), StoreError> {
+        let (live, rebuilt) =
+            Self::rebuild_once(store, settings.clone(), snapshots, reads, &mut progress)?;
+        // Entries another process appended between the look at the log and the catch-up went
+        // into a model decoded in part: start again from the whole snapshots (rare).
+        let grew = rebuilt
+            .partial
+            .iter()
+            .any(|ws| rebuilt.replayed.get(ws).is_some_and(|&n| n > 0));
+        if !grew {
+            return Ok((live, rebuilt));
+        }
+        tracing::info!("entries arrived while the snapshot was read; reading all of it");
+        drop(live);
+        Self::rebuild_once(store, settings, snapshots, Reads::ALL, &mut progress)
+    }
+
+    fn rebuild_once(
+        store: &dyn Store,
+        settings: EngineSettings,
+        snapshots: &SnapshotFiles,
+        reads: Reads,
+        progress: &mut impl FnMut(u64),
     ) -> Result<(Self, Rebuilt), StoreError> {
         let live = Self::empty(settings);
         let mut rebuilt = Rebuilt::default();
         live.catch_up_each(
             store,
             |workspace| {
-                if let Some(through) = live.restore(store, snapshots, workspace)? {
+                if let Some((through, read)) = live.restore(store, snapshots, workspace, reads)? {
                     rebuilt.from_snapshot.insert(workspace.clone(), through);
+                    if read != Reads::ALL {
+                        rebuilt.partial.insert(workspace.clone());
+                    }
                 }
                 Ok(())
             },
             |workspace, replayed| {
                 rebuilt.replayed.insert(workspace.clone(), replayed);
             },
-            &mut progress,
+            progress,
         )?;
         Ok((live, rebuilt))
     }
 
-    /// Takes the workspace's state from its snapshot file if it holds a valid one; the
-    /// position it covers through if so.
+    /// Takes the workspace's state from its snapshot file if it holds a valid one, decoding
+    /// what `reads` needs if the log holds nothing after it, all of it otherwise; the position
+    /// it covers through and what was decoded, if so.
     fn restore(
         &self,
         store: &dyn Store,
         snapshots: &SnapshotFiles,
         workspace: &WorkspaceId,
-    ) -> Result<Option<i64>, StoreError> {
+        reads: Reads,
+    ) -> Result<Option<(i64, Reads)>, StoreError> {
         let path = snapshots.path(workspace);
-        let bytes = match snapshots.read(workspace) {
-            Ok(Some(bytes)) => bytes,
+        let (file, len) = match snapshots.open(workspace) {
+            Ok(Some(opened)) => opened,
             Ok(None) => return Ok(None),
             Err(e) => {
                 tracing::warn!(workspace = %workspace, path = %path.display(), error = %e, "cannot read the snapshot; replaying the whole log");
                 return Ok(None);
             }
         };
-        let restored = match snapshot::decode::<Beside>(&bytes, workspace, &self.settings) {
+        let read = |at: u64, n: usize| {
+            crate::snapshots::read_at(&file, at, n)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| e.to_string())
+        };
+        let choose = |position: &Position| {
+            if reads == Reads::ALL || nothing_after(store, workspace, position) {
+                reads
+            } else {
+                Reads::ALL
+            }
+        };
+        let restored = match snapshot::decode_reading::<Beside>(
+            &read,
+            len,
+            workspace,
+            &self.settings,
+            choose,
+        ) {
             Ok(restored) => restored,
             Err(e) => {
                 tracing::warn!(workspace = %workspace, path = %path.display(), reason = %e, "ignoring the snapshot; replaying the whole log");
                 return Ok(None);
             }
         };
-        drop(bytes);
+        drop(file);
         if let Some((seq, received_at)) = restored.extra.newest {
             let page = store.read_log(workspace, seq - 1, 1)?;
             let found = page
@@ -417,7 +495,8 @@ impl Live {
         state.applied_ahead = restored.position.applied_ahead;
         state.unreadable = restored.extra.unreadable;
         state.newest = restored.extra.newest;
-        Ok(Some(through))
+        state.partial = restored.reads != Reads::ALL;
+        Ok(Some((through, restored.reads)))
     }
 
     /// The workspace's model as a snapshot, if at least `min_new` entries were applied since
@@ -426,7 +505,8 @@ impl Live {
     pub fn snapshot(&self, workspace: &WorkspaceId, min_new: u64) -> Option<Vec<u8>> {
         let shared = self.workspace(workspace)?;
         let state = shared.read().expect("workspace lock");
-        if state.since_snapshot.load(Ordering::Relaxed) < min_new.max(1) {
+        // A model decoded in part would save a snapshot of the part.
+        if state.partial || state.since_snapshot.load(Ordering::Relaxed) < min_new.max(1) {
             return None;
         }
         state.since_snapshot.store(0, Ordering::Relaxed);
@@ -570,6 +650,7 @@ impl Live {
                 since_snapshot: AtomicU64::new(0),
                 newest: None,
                 lifecycles: Arc::default(),
+                partial: false,
             }))
         });
         Arc::clone(state)

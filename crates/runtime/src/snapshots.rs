@@ -54,6 +54,18 @@ impl SnapshotFiles {
         }
     }
 
+    /// The workspace's snapshot file, open to read, and its length; none if there is none.
+    pub fn open(&self, workspace: &WorkspaceId) -> io::Result<Option<(fs::File, u64)>> {
+        match fs::File::open(self.path(workspace)) {
+            Ok(file) => {
+                let len = file.metadata()?.len();
+                Ok(Some((file, len)))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Replaces the workspace's snapshot with `bytes`, atomically and durably.
     pub fn write(&self, workspace: &WorkspaceId, bytes: &[u8]) -> io::Result<()> {
         fs::create_dir_all(&self.dir)?;
@@ -104,6 +116,30 @@ impl SnapshotFiles {
             }
         }
     }
+}
+
+/// `len` bytes of `file` at offset `at`, without moving a shared position, so that several
+/// threads read sections of one snapshot at once.
+pub(crate) fn read_at(file: &fs::File, at: u64, len: usize) -> io::Result<Vec<u8>> {
+    let mut bytes = vec![0u8; len];
+    #[cfg(unix)]
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut bytes, at)?;
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < len {
+            let n = std::os::windows::fs::FileExt::seek_read(
+                file,
+                &mut bytes[done..],
+                at + done as u64,
+            )?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+    }
+    Ok(bytes)
 }
 
 /// Saves the workspace's model as its snapshot when at least `after` entries were applied

@@ -136,7 +136,8 @@ pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
         }
     }
     let store = ctx.open_store_to_read()?;
-    let live = serve::rebuild(ctx, store.as_ref())?;
+    // Only the parts of the model the report reads are decoded from the snapshot.
+    let live = serve::rebuild_reading(ctx, store.as_ref(), spec.reads(&params))?;
     if params.as_of_source != AsOfSource::Given {
         (params.as_of, params.as_of_source) =
             live.read(&ctx.workspace, |model| reports::default_as_of(model, now));

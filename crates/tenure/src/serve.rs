@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
+use tenure_engine::snapshot::Reads;
 use tenure_runtime::{jobs, snapshots, Clock, Live, SnapshotFiles, StatusKeeping, SystemClock};
 use tenure_server::{AppState, Application, StripeSecrets};
 use tenure_store::Store;
@@ -46,19 +47,37 @@ pub fn bind(listen: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
 /// the whole log where it has no valid snapshot, with a spinner on stderr; says which in the
 /// log (`--verbose`).
 pub fn rebuild(ctx: &Context, store: &dyn Store) -> anyhow::Result<Arc<Live>> {
+    rebuild_reading(ctx, store, Reads::ALL)
+}
+
+/// [`rebuild`] for a command that reads only `reads` of the model and changes nothing: from a
+/// snapshot with nothing after it in the log, only what that needs is read and decoded (see
+/// `Live::rebuild_from_reading`), and no snapshot is saved of it.
+pub fn rebuild_reading(
+    ctx: &Context,
+    store: &dyn Store,
+    reads: Reads,
+) -> anyhow::Result<Arc<Live>> {
     let mut progress = Progress::new(
         "replaying the log".into(),
         Unit::Entries,
         None,
         "{spinner} {msg}: {pos} entries ({per_sec})",
     );
-    let (live, rebuilt) =
-        Live::rebuild_from(store, ctx.config.engine(), &snapshot_files(ctx), |n| {
-            progress.set_position(n)
-        })?;
+    let (live, rebuilt) = Live::rebuild_from_reading(
+        store,
+        ctx.config.engine(),
+        &snapshot_files(ctx),
+        reads,
+        |n| progress.set_position(n),
+    )?;
     progress.finish();
     for (workspace, replayed) in &rebuilt.replayed {
         match rebuilt.from_snapshot.get(workspace) {
+            Some(through) if rebuilt.partial.contains(workspace) => tracing::info!(
+                workspace = %workspace,
+                "answering from the snapshot through log seq {through} and the 0 entries after it, decoding only what the command reads"
+            ),
             Some(through) => tracing::info!(
                 workspace = %workspace,
                 tail = replayed,

@@ -1,3 +1,4 @@
+use tenure_engine::snapshot::Reads;
 use tenure_runtime::{status, Status};
 
 use crate::stdout::{out, outln};
@@ -12,7 +13,9 @@ pub fn run(ctx: &Context, format: Format) -> anyhow::Result<()> {
         }
     }
     let store = ctx.open_store_to_read()?;
-    let live = serve::rebuild(ctx, store.as_ref())?;
+    // The counts read the ledger and the identities and touchpoints, not usage or success.
+    let reads = Reads::LEDGER.with(Reads::JOURNEYS);
+    let live = serve::rebuild_reading(ctx, store.as_ref(), reads)?;
     let report = status(
         store.as_ref(),
         &live,
