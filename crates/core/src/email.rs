@@ -2,12 +2,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::small::SmallString;
+use compact_str::CompactString;
 
 /// An e-mail address, trimmed and lowercased, so that equal addresses compare equal.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Email(SmallString);
+pub struct Email(CompactString);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not an e-mail address (expected local@domain)")]
@@ -26,7 +26,7 @@ impl Email {
             None => false,
         };
         if valid {
-            Ok(Self(SmallString::from(normal)))
+            Ok(Self(CompactString::from(normal)))
         } else {
             Err(EmailError(raw.to_owned()))
         }

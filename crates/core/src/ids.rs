@@ -2,7 +2,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::small::SmallString;
+use compact_str::CompactString;
 
 /// Why a string is not a valid id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,7 +22,7 @@ macro_rules! string_id {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(SmallString);
+        pub struct $name(CompactString);
 
         impl $name {
             /// Accepts any non-empty id of at most 256 characters, after trimming white space.
@@ -34,7 +34,7 @@ macro_rules! string_id {
                 if trimmed.chars().count() > MAX_ID_LEN {
                     return Err(IdError::TooLong { kind: $kind, max: MAX_ID_LEN });
                 }
-                Ok(Self(SmallString::new(trimmed)))
+                Ok(Self(CompactString::new(trimmed)))
             }
 
             pub fn as_str(&self) -> &str {

@@ -10,9 +10,9 @@ mod ids;
 mod money;
 mod rows;
 mod segment;
-mod small;
 mod time;
 
+pub use compact_str::CompactString;
 pub use email::{Email, EmailError};
 pub use entry::{Entry, EntryBody, EntryKind, Source, StoredEntry, WebhookEvent};
 pub use ids::{AccountId, AnonymousId, IdError, UserId, WorkspaceId};
@@ -21,5 +21,4 @@ pub use rows::{
     AccountRow, DealKind, DealRow, DealStatus, SpendRow, SubscriptionRow, TouchpointRow,
 };
 pub use segment::{MessageType, SegmentMessage};
-pub use small::SmallString;
 pub use time::{Timestamp, TimestampError};

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use tenure_core::{
-    AccountId, AnonymousId, Email, EntryBody, MessageType, SegmentMessage, SmallString,
+    AccountId, AnonymousId, CompactString, Email, EntryBody, MessageType, SegmentMessage,
     StoredEntry, Timestamp, TouchpointRow, UserId,
 };
 
@@ -126,7 +126,7 @@ pub struct Snapshot {
 
 /// A message's time and id (an offline row's time and content): a message id is short enough
 /// to be kept in place, and millions of page views are keyed by one.
-type EventKey = (Timestamp, SmallString);
+type EventKey = (Timestamp, CompactString);
 
 /// Whose journey a touchpoint is part of, besides the account it may name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -626,7 +626,7 @@ impl Model {
                     return;
                 }
                 let facts = self.page_facts.id(facts, &self.settings.channels);
-                let key = (m.timestamp, SmallString::new(&m.message_id));
+                let key = (m.timestamp, CompactString::new(&m.message_id));
                 let comp = self.component_mut(main);
                 let view = || PageView {
                     anonymous_id: m.anonymous_id.clone(),
@@ -654,7 +654,7 @@ impl Model {
                     tiebreak: m.message_id.clone(),
                     touchpoint,
                 };
-                let key = (m.timestamp, SmallString::new(&m.message_id));
+                let key = (m.timestamp, CompactString::new(&m.message_id));
                 let comp = self.component_mut(main);
                 if comp.tracks.insert(key, || keyed) {
                     self.touches_changed_at(main);
@@ -780,7 +780,7 @@ impl Model {
             self.see_account(account);
         }
         let content = serde_json::to_string(row).expect("rows serialize");
-        let key = (row.occurred_at, SmallString::from(content));
+        let key = (row.occurred_at, CompactString::from(content));
         if !self.offline.contains_key(&key) {
             if let Some(changes) = self.touches.changes() {
                 changes.rows.push(key.clone());

@@ -31,8 +31,8 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tenure_core::WorkspaceId;
@@ -180,39 +180,6 @@ pub fn settings_fingerprint(settings: &EngineSettings) -> String {
     hex::encode(Sha256::digest(canonical))
 }
 
-/// `f` of every item, on as many threads as the machine has cores (items taken in order, so
-/// put the longest first), in the items' order.
-fn in_parallel<I: Sync, O: Send>(items: &[I], f: impl Fn(&I) -> O + Sync) -> Vec<O> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, O)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        mine.push((i, f(item)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a snapshot worker does not panic"))
-            .collect()
-    });
-    done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, o)| o).collect()
-}
-
 /// The snapshot of `model`, which has applied `position` of `workspace`'s log, with `extra`
 /// (whatever the caller keeps beside the model and wants back with it). The sections are
 /// encoded on every core.
@@ -227,7 +194,10 @@ pub fn encode<T: Serialize>(
         postcard::to_stdvec(extra).expect("the caller's state serializes"),
     )];
     let model_sections = Section::all();
-    let encoded = in_parallel(&model_sections, |&section| parts::encode(model, section));
+    let encoded: Vec<Vec<u8>> = model_sections
+        .par_iter()
+        .map(|&section| parts::encode(model, section))
+        .collect();
     sections.extend(model_sections.into_iter().map(Content::Model).zip(encoded));
     let header = Header {
         build: BUILD.to_owned(),
@@ -393,12 +363,14 @@ pub fn decode_reading<T: DeserializeOwned>(
     wanted.retain(|(section, ..)| section.needed_by(reads));
     // The longest first, so that no thread is left with a long one at the end.
     wanted.sort_by_key(|(_, _, entry)| std::cmp::Reverse(entry.len));
-    let decoded = in_parallel(&wanted, |&(section, at, entry)| {
-        let bytes = section_bytes(at, entry)?;
-        parts::decode(section, &bytes, settings)
-            .map_err(|e| SnapshotError::Undecodable(format!("{section:?}: {e}")))
-    });
-    let parts = decoded.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let parts = wanted
+        .par_iter()
+        .map(|&(section, at, entry)| {
+            let bytes = section_bytes(at, entry)?;
+            parts::decode(section, &bytes, settings)
+                .map_err(|e| SnapshotError::Undecodable(format!("{section:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let extra: T = {
         let bytes = section_bytes(extra.0, extra.1)?;
         let (value, rest) = postcard::take_from_bytes(&bytes)

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tenure_core::{AccountId, SmallString, Timestamp};
+use tenure_core::{AccountId, CompactString, Timestamp};
 
 /// A support ticket: opened by its first `Ticket Created`, solved by its last `Ticket Solved`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -91,7 +91,7 @@ impl Ticket {
 pub struct Answer {
     pub at: Timestamp,
     /// The user who answered ("" when the message had no user id).
-    pub person: SmallString,
+    pub person: CompactString,
     pub score: u8,
 }
 
@@ -109,18 +109,18 @@ pub enum SurveyKind {
 pub struct Moment {
     pub at: Timestamp,
     /// The `kind` of a CSM touch, or the event name of an advocacy event.
-    pub what: SmallString,
+    pub what: CompactString,
 }
 
 /// The success facts of one account. Facts are keyed by the id of the message that gave them
-/// (kept in place: see [`SmallString`]), so the same fact applied twice is kept once.
+/// (kept in place: see [`CompactString`]), so the same fact applied twice is kept once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSuccess {
     tickets: BTreeMap<String, Ticket>,
-    nps: BTreeSet<(Answer, SmallString)>,
-    csat: BTreeSet<(Answer, SmallString)>,
-    csm_touches: BTreeSet<(Moment, SmallString)>,
-    advocacy: BTreeSet<(Moment, SmallString)>,
+    nps: BTreeSet<(Answer, CompactString)>,
+    csat: BTreeSet<(Answer, CompactString)>,
+    csm_touches: BTreeSet<(Moment, CompactString)>,
+    advocacy: BTreeSet<(Moment, CompactString)>,
 }
 
 impl AccountSuccess {
@@ -235,26 +235,26 @@ impl AccountSuccess {
                 }
             }
             NPS_SUBMITTED | CSAT_SUBMITTED => {
-                let person = SmallString::new(user.unwrap_or_default());
+                let person = CompactString::new(user.unwrap_or_default());
                 let (set, range) = if event == NPS_SUBMITTED {
                     (&mut self.nps, (0, 10))
                 } else {
                     (&mut self.csat, (1, 5))
                 };
                 if let Some(score) = score(properties, "score", range) {
-                    set.insert((Answer { at, person, score }, SmallString::new(key)));
+                    set.insert((Answer { at, person, score }, CompactString::new(key)));
                 }
             }
             CSM_TOUCH => {
                 let what =
-                    text(properties, "kind").map_or_else(|| "touch".into(), SmallString::from);
+                    text(properties, "kind").map_or_else(|| "touch".into(), CompactString::from);
                 self.csm_touches
-                    .insert((Moment { at, what }, SmallString::new(key)));
+                    .insert((Moment { at, what }, CompactString::new(key)));
             }
             REFERRAL_MADE | REVIEW_PUBLISHED | CASE_STUDY_PUBLISHED => {
-                let what = SmallString::new(event);
+                let what = CompactString::new(event);
                 self.advocacy
-                    .insert((Moment { at, what }, SmallString::new(key)));
+                    .insert((Moment { at, what }, CompactString::new(key)));
             }
             _ => {}
         }
@@ -276,7 +276,7 @@ impl AccountSuccess {
             mine.extend(theirs.iter().map(|(answer, key)| {
                 let mut answer = answer.clone();
                 if answer.person.is_empty() {
-                    answer.person = SmallString::new(person.unwrap_or_default());
+                    answer.person = CompactString::new(person.unwrap_or_default());
                 }
                 (answer, key.clone())
             }));
