@@ -241,21 +241,36 @@ pub fn read_log_pages(store: &dyn Store) {
     assert_eq!(seen, 25);
 }
 
-/// Entries are counted by kind and source, sorted.
+/// Entries are counted by kind and source, sorted: those stored, not those whose key was
+/// already, and only the workspace's.
 pub fn counts_by_kind_and_source(store: &dyn Store) {
     store
         .append(vec![
             track("default", "m1", 1),
             track("default", "m2", 1),
             account_row("default", "a1"),
+            track("other", "m1", 1),
         ])
         .expect("append");
+    store
+        .append_batches(
+            &mut vec![vec![track("default", "m1", 1), track("other", "m3", 1)]].into_iter(),
+            None,
+        )
+        .expect("append batches");
     let counts = store.log_counts(&workspace("default")).expect("counts");
     let flat: Vec<_> = counts
         .iter()
         .map(|c| (c.kind.as_str(), c.source.as_str(), c.entries))
         .collect();
     assert_eq!(flat, [("account", "import", 1), ("track", "http", 2)]);
+    let other: Vec<u64> = store
+        .log_counts(&workspace("other"))
+        .expect("counts")
+        .iter()
+        .map(|c| c.entries)
+        .collect();
+    assert_eq!(other, [2]);
 }
 
 /// A key finds its workspace and scope; the store keeps no secret.

@@ -5,7 +5,7 @@
 //! only after the fsync that made its entries durable, yet a busy server pays one fsync per
 //! group rather than per message.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;
@@ -57,6 +57,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX health_history_by_version ON health_history (workspace, version, account, day);",
     // 3: keys can be revoked; a revoked key is kept (listed with when) but finds nothing
     "ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER;",
+    // 4: the log's entries counted by kind and source as they are appended, so `status` reads
+    // a few rows rather than every entry (6 s at 10.6 million); counted once here for a log
+    // written before
+    "CREATE TABLE log_counts (
+        workspace TEXT    NOT NULL,
+        kind      TEXT    NOT NULL,
+        source    TEXT    NOT NULL,
+        entries   INTEGER NOT NULL,
+        PRIMARY KEY (workspace, kind, source)
+    ) WITHOUT ROWID;
+    INSERT INTO log_counts (workspace, kind, source, entries)
+        SELECT workspace, kind, source, COUNT(*) FROM log GROUP BY workspace, kind, source;",
 ];
 
 /// Health history rows per transaction: the history shares SQLite's one write lock with the
@@ -372,6 +384,8 @@ fn commit_group(
             "INSERT INTO log (workspace, natural_key, kind, source, received_at, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
         )?;
+        // The entries stored (not those whose key was), by workspace, kind and source.
+        let mut counts: HashMap<(&str, &str, &str), i64> = HashMap::new();
         for request in group {
             let mut seqs = Vec::with_capacity(request.rows.len());
             for row in &request.rows {
@@ -383,9 +397,21 @@ fn commit_group(
                     row.received_at,
                     row.body,
                 ])?;
+                if inserted == 1 {
+                    *counts
+                        .entry((row.workspace.as_str(), row.kind, row.source))
+                        .or_default() += 1;
+                }
                 seqs.push((inserted == 1).then(|| tx.last_insert_rowid()));
             }
             results.push(seqs);
+        }
+        let mut count = tx.prepare_cached(
+            "INSERT INTO log_counts (workspace, kind, source, entries) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (workspace, kind, source) DO UPDATE SET entries = entries + excluded.entries",
+        )?;
+        for ((workspace, kind, source), n) in counts {
+            count.execute(params![workspace, kind, source, n])?;
         }
     }
     tx.commit()?;
@@ -733,8 +759,8 @@ impl Store for SqliteStore {
     fn log_counts(&self, workspace: &WorkspaceId) -> Result<Vec<LogCount>, StoreError> {
         let conn = self.reader.lock().expect("reader lock");
         let mut stmt = conn.prepare_cached(
-            "SELECT kind, source, COUNT(*) FROM log WHERE workspace = ?1
-             GROUP BY kind, source ORDER BY kind, source",
+            "SELECT kind, source, entries FROM log_counts WHERE workspace = ?1
+             ORDER BY kind, source",
         )?;
         let rows = stmt.query_map(params![workspace.as_str()], |row| {
             Ok(LogCount {

@@ -61,6 +61,41 @@ fn a_newer_schema_is_refused_with_a_clear_error() {
     assert!(err.to_string().contains("newer tenure"), "{err}");
 }
 
+/// A log written before the entries were counted as they are appended (schema version 3) is
+/// counted once when this build opens it, and counted on from there.
+#[test]
+fn a_log_from_before_the_counts_is_counted_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = WorkspaceId::default_workspace();
+    {
+        let store = SqliteStore::open_dir(dir.path()).unwrap();
+        store
+            .append(
+                (0..5)
+                    .map(|i| track("default", &format!("m{i}"), i))
+                    .collect(),
+            )
+            .unwrap();
+    }
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("tenure.db")).unwrap();
+        conn.execute_batch("DROP TABLE log_counts; PRAGMA user_version = 3;")
+            .unwrap();
+    }
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    let entries = |store: &SqliteStore| -> Vec<u64> {
+        store
+            .log_counts(&ws)
+            .unwrap()
+            .iter()
+            .map(|c| c.entries)
+            .collect()
+    };
+    assert_eq!(entries(&store), [5]);
+    store.append(vec![track("default", "m5", 5)]).unwrap();
+    assert_eq!(entries(&store), [6]);
+}
+
 /// Several processes (here connections on threads, which SQLite locks the same way) opening a
 /// new data directory at once must all succeed: the first creates the schema, the others wait
 /// for it rather than failing with "table log already exists" or "database is locked".
