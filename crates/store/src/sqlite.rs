@@ -728,17 +728,11 @@ impl Store for SqliteStore {
 
     fn workspaces(&self) -> Result<Vec<WorkspaceId>, StoreError> {
         let conn = self.reader.lock().expect("reader lock");
-        // The log's workspaces by skipping along its (workspace, seq) index, one seek per
-        // workspace: `SELECT DISTINCT workspace FROM log` reads every entry of the index, and
-        // the server's catch-up asks this every second (35% of a core idle at 100k accounts).
+        // The log's workspaces from its counts, a few rows: `SELECT DISTINCT workspace FROM
+        // log` reads every entry of the index, and the server's catch-up asks this every second
+        // (35% of a core idle at 100k accounts).
         let mut stmt = conn.prepare_cached(
-            "WITH RECURSIVE names(name) AS (
-                 SELECT MIN(workspace) FROM log
-                 UNION ALL
-                 SELECT (SELECT MIN(workspace) FROM log WHERE workspace > names.name)
-                 FROM names WHERE names.name IS NOT NULL
-             )
-             SELECT name FROM names WHERE name IS NOT NULL
+            "SELECT workspace FROM log_counts
              UNION SELECT workspace FROM api_keys ORDER BY 1",
         )?;
         let names = stmt.query_map([], |row| row.get::<_, String>(0))?;

@@ -62,7 +62,8 @@ fn a_newer_schema_is_refused_with_a_clear_error() {
 }
 
 /// A log written before the entries were counted as they are appended (schema version 3) is
-/// counted once when this build opens it, and counted on from there.
+/// counted once when this build opens it, and counted on from there; its workspaces are listed
+/// from those counts.
 #[test]
 fn a_log_from_before_the_counts_is_counted_when_opened() {
     let dir = tempfile::tempdir().unwrap();
@@ -92,6 +93,7 @@ fn a_log_from_before_the_counts_is_counted_when_opened() {
             .collect()
     };
     assert_eq!(entries(&store), [5]);
+    assert_eq!(store.workspaces().unwrap(), [ws.clone()]);
     store.append(vec![track("default", "m5", 5)]).unwrap();
     assert_eq!(entries(&store), [6]);
 }
