@@ -651,7 +651,7 @@ impl Model {
                     TouchpointOrigin::CampaignTrack,
                 );
                 let keyed = Keyed {
-                    tiebreak: m.message_id.clone(),
+                    tiebreak: CompactString::new(&m.message_id),
                     touchpoint,
                 };
                 let key = (m.timestamp, CompactString::new(&m.message_id));
@@ -884,7 +884,7 @@ impl Model {
             Owner::Nobody => (None, None, None),
         };
         Keyed {
-            tiebreak: key.1.to_string(),
+            tiebreak: key.1.clone(),
             touchpoint: Touchpoint {
                 occurred_at: row.occurred_at,
                 person,

@@ -13,7 +13,7 @@
 //! without any marketing information (internal navigation) continue the session.
 
 use serde::{Deserialize, Serialize};
-use tenure_core::{AccountId, AnonymousId, Email, Timestamp};
+use tenure_core::{AccountId, AnonymousId, CompactString, Email, Timestamp};
 
 use crate::channels::ChannelSettings;
 use crate::identity::PersonId;
@@ -163,10 +163,11 @@ impl TouchField {
 /// The group of touchpoints without a value of the field grouped by.
 pub const NONE: &str = "(none)";
 
-/// A touchpoint with the key that orders it among others deterministically.
+/// A touchpoint with the key that orders it among others deterministically: its message id
+/// (kept in place when short, as the model keys its page views), or an offline row's content.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Keyed {
-    pub tiebreak: String,
+    pub tiebreak: CompactString,
     pub touchpoint: Touchpoint,
 }
 
@@ -336,7 +337,7 @@ pub(crate) fn sessions<'a>(
     session_starts(pages, touchpoints.timeout_ms())
         .into_iter()
         .map(|first| Keyed {
-            tiebreak: first.message_id.to_owned(),
+            tiebreak: CompactString::new(first.message_id),
             touchpoint: online_touchpoint(
                 first.at,
                 first.view.anonymous_id.clone(),
