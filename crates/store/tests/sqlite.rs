@@ -93,7 +93,7 @@ fn a_log_from_before_the_counts_is_counted_when_opened() {
             .collect()
     };
     assert_eq!(entries(&store), [5]);
-    assert_eq!(store.workspaces().unwrap(), [ws.clone()]);
+    assert_eq!(store.workspaces().unwrap(), std::slice::from_ref(&ws));
     store.append(vec![track("default", "m5", 5)]).unwrap();
     assert_eq!(entries(&store), [6]);
 }
