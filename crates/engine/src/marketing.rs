@@ -9,8 +9,6 @@
 //! the URL; and the referrer (`context.page.referrer`, else `properties.referrer`) only when it is
 //! external to the site.
 
-use std::sync::Arc;
-
 use tenure_core::SegmentMessage;
 use url::Url;
 
@@ -30,7 +28,7 @@ pub const CLICK_IDS: [&str; 6] = [
 /// Everything that says how a visitor arrived. Two pages with different marketing information
 /// belong to different sessions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct Marketing {
+pub(crate) struct Marketing {
     pub source: Option<Text>,
     pub medium: Option<Text>,
     pub campaign: Option<Text>,
@@ -59,8 +57,7 @@ impl Marketing {
 pub(crate) struct PageFacts {
     pub url: Option<Text>,
     pub host: Option<Text>,
-    /// Shared with the touchpoints made of these facts.
-    pub marketing: Arc<Marketing>,
+    pub marketing: Marketing,
 }
 
 /// The registrable domain of a host by the public suffix list (`m.facebook.com` ->
@@ -154,7 +151,7 @@ pub(crate) fn page_facts(m: &SegmentMessage, settings: &TouchpointSettings) -> P
     PageFacts {
         url: raw_url.map(|u| Text::from(u.trim())),
         host: text(host),
-        marketing: Arc::new(Marketing {
+        marketing: Marketing {
             source: text(campaign("source").or(utm_source)),
             medium: text(campaign("medium").or(utm_medium)),
             campaign: text(
@@ -166,7 +163,7 @@ pub(crate) fn page_facts(m: &SegmentMessage, settings: &TouchpointSettings) -> P
             term: text(campaign("term").or(utm_term)),
             click_id,
             referrer_host: text(referrer_host),
-        }),
+        },
     }
 }
 

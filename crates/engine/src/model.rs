@@ -17,7 +17,6 @@ mod touches;
 pub use generations::Generation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tenure_core::{
@@ -28,7 +27,7 @@ use tenure_core::{
 use crate::channels::{ChannelSettings, SettingsError};
 use crate::identity::{IdKey, IdentityGraph, PersonId};
 use crate::ledger::{Change, Invoice, Ledger, Stream};
-use crate::marketing::{self, page_facts, Marketing};
+use crate::marketing::{self, page_facts};
 use crate::profiles::Profiles;
 use crate::sessions::{
     online_touchpoint, sessions, Keyed, Page, PageFactsTable, PageView, TouchField, Touchpoint,
@@ -897,15 +896,13 @@ impl Model {
                         .channels
                         .offline_channel(row.channel.as_deref(), row.kind.as_deref()),
                 ),
-                marketing: Arc::new(Marketing {
-                    source: row.source.clone().map(Text::from),
-                    medium: row.medium.clone().map(Text::from),
-                    campaign: row.campaign.clone().map(Text::from),
-                    content: row.content.clone().map(Text::from),
-                    term: row.term.clone().map(Text::from),
-                    click_id: None,
-                    referrer_host: None,
-                }),
+                source: row.source.clone().map(Text::from),
+                medium: row.medium.clone().map(Text::from),
+                campaign: row.campaign.clone().map(Text::from),
+                content: row.content.clone().map(Text::from),
+                term: row.term.clone().map(Text::from),
+                click_id: None,
+                referrer_host: None,
                 landing_url: None,
                 origin: TouchpointOrigin::Offline,
             },

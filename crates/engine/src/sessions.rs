@@ -12,8 +12,6 @@
 //! other marketing information, though perhaps with less: a reload may lose its referrer). Pages
 //! without any marketing information (internal navigation) continue the session.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use tenure_core::{AccountId, AnonymousId, CompactString, Email, Timestamp};
 
@@ -75,10 +73,15 @@ pub struct Touchpoint {
     /// The account named by the message (`context.groupId`) or the offline row (`account_id`).
     pub account: Option<AccountId>,
     pub channel: Text,
-    /// Source, medium, campaign, content, term, click id and referrer: one value shared by
-    /// every touchpoint of the same page facts (millions of touchpoints, a few thousand
-    /// distinct facts), rather than seven fields of their own in each.
-    pub marketing: Arc<Marketing>,
+    pub source: Option<Text>,
+    pub medium: Option<Text>,
+    pub campaign: Option<Text>,
+    pub content: Option<Text>,
+    pub term: Option<Text>,
+    /// `(name, value)`, e.g. `("gclid", "Cj0K…")`.
+    pub click_id: Option<(Text, Text)>,
+    /// The external referrer's host, if any.
+    pub referrer_host: Option<Text>,
     pub landing_url: Option<Text>,
     pub origin: TouchpointOrigin,
 }
@@ -149,10 +152,10 @@ impl TouchField {
     pub(crate) fn text(self, t: &Touchpoint) -> Option<&Text> {
         match self {
             TouchField::Channel => Some(&t.channel),
-            TouchField::Source => t.marketing.source.as_ref(),
-            TouchField::Medium => t.marketing.medium.as_ref(),
-            TouchField::Campaign => t.marketing.campaign.as_ref(),
-            TouchField::Content => t.marketing.content.as_ref(),
+            TouchField::Source => t.source.as_ref(),
+            TouchField::Medium => t.medium.as_ref(),
+            TouchField::Campaign => t.campaign.as_ref(),
+            TouchField::Content => t.content.as_ref(),
         }
     }
 }
@@ -298,6 +301,15 @@ pub(crate) fn online_touchpoint(
     channel: Text,
     origin: TouchpointOrigin,
 ) -> Touchpoint {
+    let Marketing {
+        source,
+        medium,
+        campaign,
+        content,
+        term,
+        click_id,
+        referrer_host,
+    } = facts.marketing.clone();
     Touchpoint {
         occurred_at: at,
         person: None,
@@ -305,7 +317,13 @@ pub(crate) fn online_touchpoint(
         prospect: None,
         account,
         channel,
-        marketing: Arc::clone(&facts.marketing),
+        source,
+        medium,
+        campaign,
+        content,
+        term,
+        click_id,
+        referrer_host,
         landing_url: facts.url.clone(),
         origin,
     }

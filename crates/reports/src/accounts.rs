@@ -666,8 +666,8 @@ pub(crate) fn account_report(
     {
         let detail = [
             Some(t.channel.as_str()),
-            t.marketing.source.as_deref(),
-            t.marketing.campaign.as_deref(),
+            t.source.as_deref(),
+            t.campaign.as_deref(),
         ]
         .into_iter()
         .flatten()

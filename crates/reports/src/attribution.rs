@@ -468,9 +468,9 @@ pub(crate) fn journey_report(
             Value::String(t.occurred_at.to_string()),
         );
         row.insert("channel".into(), Value::String(t.channel.to_string()));
-        row.insert("source".into(), t.marketing.source.as_deref().into());
-        row.insert("medium".into(), t.marketing.medium.as_deref().into());
-        row.insert("campaign".into(), t.marketing.campaign.as_deref().into());
+        row.insert("source".into(), t.source.as_deref().into());
+        row.insert("medium".into(), t.medium.as_deref().into());
+        row.insert("campaign".into(), t.campaign.as_deref().into());
         row.insert(
             "origin".into(),
             serde_json::to_value(t.origin).unwrap_or(Value::Null),

@@ -283,10 +283,10 @@ pub fn first_touch(
 pub fn dimension_str<'t>(t: &'t Touchpoint, by: &str) -> &'t str {
     let value = match by {
         "channel" => Some(t.channel.as_str()),
-        "source" => t.marketing.source.as_deref(),
-        "medium" => t.marketing.medium.as_deref(),
-        "campaign" => t.marketing.campaign.as_deref(),
-        _ => t.marketing.content.as_deref(),
+        "source" => t.source.as_deref(),
+        "medium" => t.medium.as_deref(),
+        "campaign" => t.campaign.as_deref(),
+        _ => t.content.as_deref(),
     };
     value.unwrap_or("(none)")
 }

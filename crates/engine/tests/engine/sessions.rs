@@ -105,10 +105,7 @@ fn a_reload_of_the_landing_url_does_not() {
     let tps = m.snapshot().touchpoints;
     assert_eq!(tps.len(), 1, "{tps:?}");
     assert_eq!(tps[0].landing_url.as_deref(), Some(EMAIL_URL));
-    assert_eq!(
-        tps[0].marketing.referrer_host.as_deref(),
-        Some("mail.google.com")
-    );
+    assert_eq!(tps[0].referrer_host.as_deref(), Some("mail.google.com"));
 }
 
 #[test]
@@ -145,7 +142,7 @@ fn the_same_landing_url_from_another_external_referrer_is_a_new_session() {
         .snapshot()
         .touchpoints
         .into_iter()
-        .map(|t| t.marketing.referrer_host.clone().unwrap())
+        .map(|t| t.referrer_host.unwrap())
         .collect();
     assert_eq!(
         referrers,
@@ -177,7 +174,7 @@ fn the_same_landing_url_with_a_campaign_the_landing_page_lacked_is_a_new_session
         .snapshot()
         .touchpoints
         .into_iter()
-        .map(|t| t.marketing.campaign.clone().unwrap())
+        .map(|t| t.campaign.unwrap())
         .collect();
     assert_eq!(campaigns, ["march", "april"]);
 }
@@ -329,7 +326,7 @@ fn a_track_with_a_campaign_is_a_touchpoint_of_its_own() {
     assert_eq!(tps.len(), 1, "{tps:?}");
     assert_eq!(tps[0].origin, TouchpointOrigin::CampaignTrack);
     assert_eq!(tps[0].channel, "paid_social");
-    assert_eq!(tps[0].marketing.campaign.as_deref(), Some("abm"));
+    assert_eq!(tps[0].campaign.as_deref(), Some("abm"));
     assert_eq!(tps[0].account, Some(account("acct_9")));
     assert_eq!(m.account_touchpoints(&account("acct_9")).len(), 1);
 }
