@@ -1,41 +1,42 @@
 //! Lists kept for good: how they grow, and the numbers of their values found by hash.
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
+
+use hashbrown::HashTable;
 
 /// The inverse of a list of distinct values (`value -> its position`) that keeps no second copy
-/// of the values: a map from each value's 64-bit hash to its position, the list itself telling
-/// whether the value there is the one asked for. A value whose hash another value took first
-/// is kept in a small map of its own, so a lookup is exact whatever the hashes: the list is
-/// always consulted before a position is trusted.
+/// of the values: a hash table of positions alone, hashed and compared through the list itself
+/// (`hashbrown`'s `HashTable`), so a lookup is exact whatever the hashes.
 ///
 /// An identity graph of millions of ids, or a table of hundreds of thousands of page facts,
-/// held each value twice in a `HashMap<V, u32>` beside the list; this holds 12 bytes a value.
+/// held each value twice in a `HashMap<V, u32>` beside the list; this holds a position (and a
+/// control byte) per value.
 #[derive(Debug)]
 pub(crate) struct HashIndex<V> {
     hasher: RandomState,
-    /// By hash: the position of the first value seen with that hash.
-    first: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
-    /// The values whose hash another value holds in `first`.
-    others: HashMap<V, u32>,
+    positions: HashTable<u32>,
+    values: PhantomData<V>,
 }
 
 impl<V> Default for HashIndex<V> {
     fn default() -> Self {
         HashIndex {
             hasher: RandomState::new(),
-            first: HashMap::default(),
-            others: HashMap::new(),
+            positions: HashTable::new(),
+            values: PhantomData,
         }
     }
 }
 
-impl<V: Hash + Eq + Clone> HashIndex<V> {
+impl<V: Hash + Eq> HashIndex<V> {
     /// The index of `values`, each at its position.
     pub(crate) fn of(values: &[V]) -> Self {
         let mut index = HashIndex::default();
-        index.first.reserve(values.len());
+        index.positions.reserve(values.len(), |&at| {
+            index.hasher.hash_one(&values[at as usize])
+        });
         for (i, v) in values.iter().enumerate() {
             let i = u32::try_from(i).expect("fewer than 2^32 values");
             index.insert(v, i, values);
@@ -45,26 +46,20 @@ impl<V: Hash + Eq + Clone> HashIndex<V> {
 
     /// The position of `value` in `values` (the list this indexes), if it is there.
     pub(crate) fn get(&self, value: &V, values: &[V]) -> Option<u32> {
-        let at = *self.first.get(&self.hasher.hash_one(value))?;
-        if values[at as usize] == *value {
-            Some(at)
-        } else {
-            self.others.get(value).copied()
-        }
+        self.positions
+            .find(self.hasher.hash_one(value), |&at| {
+                values[at as usize] == *value
+            })
+            .copied()
     }
 
     /// Records that `value`, not yet indexed, is at position `at` of `values`.
     pub(crate) fn insert(&mut self, value: &V, at: u32, values: &[V]) {
-        let hash = self.hasher.hash_one(value);
-        match self.first.get(&hash) {
-            Some(&taken) if values[taken as usize] != *value => {
-                self.others.insert(value.clone(), at);
-            }
-            Some(_) => {}
-            None => {
-                self.first.insert(hash, at);
-            }
-        }
+        let hasher = &self.hasher;
+        self.positions
+            .insert_unique(hasher.hash_one(value), at, |&i| {
+                hasher.hash_one(&values[i as usize])
+            });
     }
 }
 
@@ -79,28 +74,10 @@ pub(crate) fn grow_gently<T>(list: &mut Vec<T>) {
     }
 }
 
-/// A hasher of keys that are hashes already.
-#[derive(Debug, Default)]
-pub(crate) struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::hash::Hasher;
+
     use super::*;
 
     /// A value whose hash is chosen, to force collisions.
