@@ -21,12 +21,12 @@ use tenure_core::{Entry, EntryBody, Source, StoredEntry, Timestamp};
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::parse_message;
 use tenure_reports::ReportSettings;
-use tenure_runtime::{snapshots, Live, SnapshotFiles};
+use tenure_runtime::Live;
 use tenure_store::Store;
 
 use crate::progress::{Progress, Reading, Unit};
 use crate::stdout::outln;
-use crate::{Context, Usage};
+use crate::{serve, Context, Usage};
 
 /// Entries per append, each one transaction: large, because a transaction rewrites every index
 /// page its rows land on (random `messageId`s touch most of the natural-key index), yet bounded
@@ -234,21 +234,7 @@ fn save_snapshot(ctx: &Context, store: &dyn Store, live: &Live) {
         );
         return;
     }
-    let files = SnapshotFiles::in_data_dir(&ctx.data_dir_or_default());
-    match snapshots::save(live, &files, &ctx.workspace, 1) {
-        Ok(None) => {}
-        Ok(Some(bytes)) => tracing::info!(
-            workspace = %ctx.workspace,
-            path = %files.path(&ctx.workspace).display(),
-            bytes,
-            "saved a snapshot of the imported log for the next command"
-        ),
-        Err(e) => tracing::info!(
-            workspace = %ctx.workspace,
-            error = %e,
-            "cannot save a snapshot in the data directory; the next command replays the log"
-        ),
-    }
+    serve::save_snapshot_after(ctx, live, 1, "of the imported log for the next command");
 }
 
 /// The store pass over every file, in turn; each file's new entries go to `to_model` once

@@ -103,22 +103,28 @@ fn snapshot_files(ctx: &Context) -> SnapshotFiles {
 const SAVE_AFTER: u64 = 10_000;
 
 /// Saves the workspace's model as a snapshot when the command replayed the whole log or a long
-/// tail of it, so the next command on the directory starts from it. A directory this process
-/// cannot write is left as it is: the snapshot is only a cache.
+/// tail of it, so the next command on the directory starts from it.
 pub fn save_snapshot(ctx: &Context, live: &Live) {
+    save_snapshot_after(ctx, live, SAVE_AFTER, "for the next command");
+}
+
+/// Saves the workspace's model as a snapshot when at least `min_new` entries were applied since
+/// the last one, saying so (`saved a snapshot {what}`) in the log. A directory this process
+/// cannot write is left as it is: the snapshot is only a cache.
+pub fn save_snapshot_after(ctx: &Context, live: &Live, min_new: u64, what: &str) {
     let files = snapshot_files(ctx);
-    match snapshots::save(live, &files, &ctx.workspace, SAVE_AFTER) {
+    match snapshots::save(live, &files, &ctx.workspace, min_new) {
         Ok(None) => {}
         Ok(Some(bytes)) => tracing::info!(
             workspace = %ctx.workspace,
             path = %files.path(&ctx.workspace).display(),
             bytes,
-            "saved a snapshot for the next command"
+            "saved a snapshot {what}"
         ),
         Err(e) => tracing::info!(
             workspace = %ctx.workspace,
             error = %e,
-            "cannot save a snapshot in the data directory; the next command replays the log again"
+            "cannot save a snapshot in the data directory; the next command replays the log"
         ),
     }
 }
