@@ -155,6 +155,20 @@ fn an_unreadable_entry_is_listed_and_the_rest_is_read() {
     assert!(page.unreadable[0].stored.contains("+12026"), "{page:?}");
 }
 
+/// Batches of `default` tracks m1..m3001 for a log that holds m0: m3 twice in the first batch,
+/// m5 in the first and the third, m0 again in the third (with `also` after it), an empty batch
+/// between; the first batch large enough to be prepared in parallel.
+fn batches_with_repeats(also: &[tenure_core::Entry]) -> Vec<Vec<tenure_core::Entry>> {
+    let mut first: Vec<_> = (1..=3_000)
+        .map(|i| track("default", &format!("m{i}"), i))
+        .collect();
+    first.insert(10, track("default", "m3", 99_003));
+    let mut third = vec![track("default", "m0", 99_000)];
+    third.extend_from_slice(also);
+    third.push(track("default", "m5", 99_005));
+    vec![first, vec![], third, vec![track("default", "m3001", 3_001)]]
+}
+
 /// A bulk load stores what appending its batches one by one would: in order, the first entry
 /// of a natural key kept (within a batch, across batches, and against the log), every other
 /// counted as a duplicate.
@@ -163,21 +177,7 @@ fn append_batches_stores_what_appending_them_in_turn_would() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_dir(dir.path()).unwrap();
     store.append(vec![track("default", "m0", 0)]).unwrap();
-    // m3 twice in the first batch, m5 in the first and the third, m0 already stored; the first
-    // batch large enough to be prepared in parallel.
-    let mut first: Vec<_> = (1..=3_000)
-        .map(|i| track("default", &format!("m{i}"), i))
-        .collect();
-    first.insert(10, track("default", "m3", 99_003));
-    let batches = vec![
-        first,
-        vec![],
-        vec![
-            track("default", "m0", 99_000),
-            track("default", "m5", 99_005),
-        ],
-        vec![track("default", "m3001", 3_001)],
-    ];
+    let batches = batches_with_repeats(&[]);
     let loaded = store
         .append_batches(&mut batches.into_iter(), None)
         .unwrap();
@@ -209,20 +209,7 @@ fn append_batches_hands_over_what_it_stored_with_the_seqs_of_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_dir(dir.path()).unwrap();
     store.append(vec![track("default", "m0", 0)]).unwrap();
-    let mut first: Vec<_> = (1..=3_000)
-        .map(|i| track("default", &format!("m{i}"), i))
-        .collect();
-    first.insert(10, track("default", "m3", 99_003));
-    let batches = vec![
-        first,
-        vec![],
-        vec![
-            track("default", "m0", 99_000),
-            track("other", "m0", 5),
-            track("default", "m5", 99_005),
-        ],
-        vec![track("default", "m3001", 3_001)],
-    ];
+    let batches = batches_with_repeats(&[track("other", "m0", 5)]);
     let mut handed: Vec<Vec<tenure_core::StoredEntry>> = Vec::new();
     let mut take = |stored: Vec<tenure_core::StoredEntry>| handed.push(stored);
     let loaded = store
