@@ -45,15 +45,6 @@ impl SnapshotFiles {
         self.dir.join(format!("{}.snapshot", workspace.as_str()))
     }
 
-    /// The bytes of the workspace's snapshot; none if there is none.
-    pub fn read(&self, workspace: &WorkspaceId) -> io::Result<Option<Vec<u8>>> {
-        match fs::read(self.path(workspace)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     /// The workspace's snapshot file, open to read, and its length; none if there is none.
     pub fn open(&self, workspace: &WorkspaceId) -> io::Result<Option<(fs::File, u64)>> {
         match fs::File::open(self.path(workspace)) {
@@ -172,10 +163,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = SnapshotFiles::in_data_dir(dir.path());
         let ws = WorkspaceId::default_workspace();
-        assert_eq!(files.read(&ws).unwrap(), None);
+        assert!(files.open(&ws).unwrap().is_none());
         files.write(&ws, b"first").unwrap();
         files.write(&ws, b"second").unwrap();
-        assert_eq!(files.read(&ws).unwrap().as_deref(), Some(&b"second"[..]));
+        assert_eq!(fs::read(files.path(&ws)).unwrap(), b"second");
         let names: Vec<_> = fs::read_dir(dir.path().join(DIRECTORY))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
