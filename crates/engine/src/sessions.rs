@@ -12,6 +12,8 @@
 //! other marketing information, though perhaps with less: a reload may lose its referrer). Pages
 //! without any marketing information (internal navigation) continue the session.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 use tenure_core::{AccountId, AnonymousId, CompactString, Email, Timestamp};
 
@@ -205,6 +207,11 @@ pub(crate) struct PageFactsTable {
     /// Each facts' channel: not serialized (the settings say), rebuilt by `reindex`.
     #[serde(skip)]
     channels: Vec<Text>,
+    /// The text that recurs across facts (hosts, UTM values, click id names, channels), each
+    /// kept once: facts differ by their click id, so a campaign's name would otherwise be
+    /// stored once per ad click. Not serialized; rebuilt by `reindex`.
+    #[serde(skip)]
+    words: HashSet<Text>,
 }
 
 impl PageFactsTable {
@@ -213,8 +220,9 @@ impl PageFactsTable {
             return id;
         }
         let id = u32::try_from(self.facts.len()).expect("fewer than 2^32 distinct page facts");
-        self.channels
-            .push(Text::from(channels.classify(&facts.marketing)));
+        let facts = self.share(facts);
+        let channel = self.word(channels.classify(&facts.marketing));
+        self.channels.push(channel);
         self.facts.push(facts);
         self.ids.insert(&self.facts[id as usize], id, &self.facts);
         id
@@ -224,14 +232,55 @@ impl PageFactsTable {
         (&self.facts[id as usize], &self.channels[id as usize])
     }
 
-    /// Rebuilds the numbers and channels of facts from `facts`, after deserializing.
+    /// Rebuilds the numbers and channels of facts from `facts`, after deserializing, and
+    /// shares their recurring text again (deserializing gives every value its own).
     pub(crate) fn reindex(&mut self, channels: &ChannelSettings) {
+        let facts = std::mem::take(&mut self.facts);
+        self.words.clear();
+        self.facts = facts.into_iter().map(|f| self.share(f)).collect();
         self.ids = HashIndex::of(&self.facts);
-        self.channels = self
-            .facts
-            .iter()
-            .map(|f| Text::from(channels.classify(&f.marketing)))
+        self.channels = (0..self.facts.len())
+            .map(|i| {
+                let channel = channels.classify(&self.facts[i].marketing);
+                self.word(channel)
+            })
             .collect();
+    }
+
+    /// The facts with their recurring text shared with earlier facts. The URL and the click
+    /// id's value are left as they are: they are what makes facts distinct.
+    fn share(&mut self, facts: PageFacts) -> PageFacts {
+        let PageFacts {
+            url,
+            host,
+            marketing,
+        } = facts;
+        let mut word = |t: Option<Text>| t.map(|t| self.word(t));
+        PageFacts {
+            url,
+            host: word(host),
+            marketing: Marketing {
+                source: word(marketing.source),
+                medium: word(marketing.medium),
+                campaign: word(marketing.campaign),
+                content: word(marketing.content),
+                term: word(marketing.term),
+                referrer_host: word(marketing.referrer_host),
+                click_id: marketing
+                    .click_id
+                    .map(|(name, value)| (self.word(name), value)),
+            },
+        }
+    }
+
+    /// The kept copy of `text`, kept now if it is new.
+    fn word(&mut self, text: impl Into<Text> + AsRef<str>) -> Text {
+        if let Some(kept) = self.words.get(text.as_ref()) {
+            return kept.clone();
+        }
+        let text = text.into();
+        self.words.insert(text.clone());
+        text
     }
 }
 
@@ -348,4 +397,58 @@ pub(crate) fn sessions<'a>(
             ),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clicked(click: &str) -> PageFacts {
+        PageFacts {
+            url: Some(Text::from(format!("https://acme.io/?gclid={click}"))),
+            host: Some(Text::from("acme.io")),
+            marketing: Marketing {
+                source: Some(Text::from("google")),
+                medium: Some(Text::from("cpc")),
+                campaign: Some(Text::from("brand")),
+                click_id: Some((Text::from("gclid"), Text::from(click))),
+                ..Marketing::default()
+            },
+        }
+    }
+
+    /// Each ad click makes facts of its own; their campaign, host and channel are one copy
+    /// whether the facts were just seen or read back from a snapshot.
+    #[test]
+    fn facts_of_different_clicks_share_their_recurring_text() {
+        let channels = ChannelSettings::default();
+        let mut table = PageFactsTable::default();
+        let (a, b) = (
+            table.id(clicked("a1"), &channels),
+            table.id(clicked("b2"), &channels),
+        );
+        assert_ne!(a, b);
+        assert_eq!(table.id(clicked("a1"), &channels), a);
+        let shared = |table: &PageFactsTable| {
+            let ((fa, ca), (fb, cb)) = (table.get(a), table.get(b));
+            let campaign = |f: &PageFacts| f.marketing.campaign.clone().unwrap();
+            let host = |f: &PageFacts| f.host.clone().unwrap();
+            assert_eq!(fa.marketing.click_id.as_ref().unwrap().1, "a1");
+            assert_eq!(fb.marketing.click_id.as_ref().unwrap().1, "b2");
+            campaign(fa).shares(&campaign(fb)) && host(fa).shares(&host(fb)) && ca.shares(cb)
+        };
+        assert!(shared(&table));
+
+        let bytes = postcard::to_allocvec(&table).unwrap();
+        let mut read: PageFactsTable = postcard::from_bytes(&bytes).unwrap();
+        let campaign = |i: usize| read.facts[i].marketing.campaign.clone().unwrap();
+        assert!(
+            !campaign(0).shares(&campaign(1)),
+            "deserializing gives each value its own copy"
+        );
+        read.reindex(&channels);
+        assert!(shared(&read));
+        assert_eq!(read.get(a).0, table.get(a).0);
+        assert_eq!(read.get(b).1, table.get(b).1);
+    }
 }
