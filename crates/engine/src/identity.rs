@@ -223,6 +223,11 @@ impl IdentityGraph {
         self.anon(self.min_anon[root]).cloned()
     }
 
+    /// The anonymous id of a node, if it is one's.
+    pub fn anonymous_at(&self, node: usize) -> Option<&AnonymousId> {
+        self.anon(u32::try_from(node).ok()?)
+    }
+
     pub fn person_of(&self, node: usize) -> Option<PersonId> {
         self.person_of_root(self.root(node))
     }

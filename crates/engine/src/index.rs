@@ -3,8 +3,10 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
+use std::num::NonZeroU32;
 
 use hashbrown::HashTable;
+use serde::{Deserialize, Serialize};
 
 /// The inverse of a list of distinct values (`value -> its position`) that keeps no second copy
 /// of the values: a hash table of positions alone, hashed and compared through the list itself
@@ -60,6 +62,67 @@ impl<V: Hash + Eq> HashIndex<V> {
             .insert_unique(hasher.hash_one(value), at, |&i| {
                 hasher.hash_one(&values[i as usize])
             });
+    }
+}
+
+/// A position in a list in four bytes, leaving `Option` room for its none (kept as position
+/// + 1): millions of page views each hold two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) struct Number(NonZeroU32);
+
+impl Number {
+    pub(crate) fn of(position: usize) -> Number {
+        let n = u32::try_from(position + 1)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .expect("fewer than 2^32 - 1 values");
+        Number(n)
+    }
+
+    pub(crate) fn position(self) -> usize {
+        self.0.get() as usize - 1
+    }
+}
+
+/// Distinct values numbered in the order first seen, each kept once, with their index.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "V: Deserialize<'de>"))]
+pub(crate) struct Numbered<V> {
+    values: Vec<V>,
+    /// Not serialized: rebuilt by [`Numbered::reindex`].
+    #[serde(skip)]
+    index: HashIndex<V>,
+}
+
+impl<V> Default for Numbered<V> {
+    fn default() -> Self {
+        Numbered {
+            values: Vec::new(),
+            index: HashIndex::default(),
+        }
+    }
+}
+
+impl<V: Hash + Eq + Clone> Numbered<V> {
+    /// The number of `value`, numbered now if it is new.
+    pub(crate) fn number(&mut self, value: &V) -> Number {
+        if let Some(at) = self.index.get(value, &self.values) {
+            return Number::of(at as usize);
+        }
+        let number = Number::of(self.values.len());
+        let at = u32::try_from(number.position()).expect("fewer than 2^32 values");
+        self.values.push(value.clone());
+        self.index.insert(value, at, &self.values);
+        number
+    }
+
+    pub(crate) fn get(&self, number: Number) -> &V {
+        &self.values[number.position()]
+    }
+
+    /// Rebuilds the index, after deserializing.
+    pub(crate) fn reindex(&mut self) {
+        self.index = HashIndex::of(&self.values);
     }
 }
 

@@ -26,6 +26,7 @@ use tenure_core::{
 
 use crate::channels::{ChannelSettings, SettingsError};
 use crate::identity::{IdKey, IdentityGraph, PersonId};
+use crate::index::{Number, Numbered};
 use crate::ledger::{Change, Invoice, Ledger, Stream};
 use crate::marketing::{self, page_facts};
 use crate::profiles::Profiles;
@@ -167,18 +168,21 @@ pub(crate) struct Component {
 
 impl Component {
     /// Sessions and campaign tracks, without the person (the model's [`Touches`] keeps them).
-    fn touchpoints(&self, settings: &EngineSettings, facts: &PageFactsTable) -> Vec<Keyed> {
+    fn touchpoints(&self, model: &Model) -> Vec<Keyed> {
         let pages = self.pages.iter().map(|((at, message_id), view)| {
-            let (facts, channel) = facts.get(view.facts);
+            let (facts, channel) = model.page_facts.get(view.facts);
             Page {
                 at: *at,
                 message_id,
-                view,
+                anonymous_id: view
+                    .anonymous
+                    .and_then(|node| model.ids.anonymous_at(node.position())),
+                account: view.account.map(|a| model.account_numbers.get(a)),
                 facts,
                 channel,
             }
         });
-        let mut out = sessions(pages, &settings.touchpoints);
+        let mut out = sessions(pages, &model.settings.touchpoints);
         out.extend(self.tracks.values().cloned());
         out
     }
@@ -242,6 +246,8 @@ pub struct Model {
     emails: HashMap<Email, BTreeSet<usize>>,
     /// Account -> the nodes linked to it by `group` or `context.groupId`.
     account_links: BTreeMap<AccountId, BTreeSet<usize>>,
+    /// The accounts page views name, numbered for [`PageView::account`].
+    account_numbers: Numbered<AccountId>,
     /// Track event names, numbered for [`Component::firsts`].
     event_names: Interner,
     /// Every account id seen anywhere.
@@ -287,6 +293,7 @@ impl Model {
             components: HashMap::new(),
             emails: HashMap::new(),
             account_links: BTreeMap::new(),
+            account_numbers: Numbered::default(),
             event_names: Interner::default(),
             accounts: BTreeSet::new(),
             touched: BTreeSet::new(),
@@ -627,9 +634,10 @@ impl Model {
                 }
                 let facts = self.page_facts.id(facts, &self.settings.channels);
                 let key = (m.timestamp, CompactString::new(&m.message_id));
+                let account = account.map(|a| self.account_numbers.number(&a));
                 let comp = self.component_mut(main);
                 let view = || PageView {
-                    anonymous_id: m.anonymous_id.clone(),
+                    anonymous: anon.map(Number::of),
                     account,
                     facts,
                 };

@@ -19,7 +19,7 @@ use tenure_core::{AccountId, AnonymousId, CompactString, Email, Timestamp};
 
 use crate::channels::ChannelSettings;
 use crate::identity::PersonId;
-use crate::index::HashIndex;
+use crate::index::{HashIndex, Number};
 use crate::marketing::{Marketing, PageFacts};
 use crate::text::Text;
 
@@ -184,13 +184,17 @@ impl Keyed {
 }
 
 /// A page view as kept in an identity component, which keys it by time and message id: who
-/// and which account it names, and what it says about how the visitor came, by its number in
-/// the model's [`PageFactsTable`] (the same URL, referrer and campaign recur across thousands
-/// of views, and were most of a page view's bytes).
+/// and which account it names, and what it says about how the visitor came, each by number
+/// (the same URL, referrer and campaign recur across thousands of views, and the ids across an
+/// identity's views: as text they were most of a page view's bytes, and an identity component
+/// holds millions of views at 100,000 accounts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PageView {
-    pub anonymous_id: Option<AnonymousId>,
-    pub account: Option<AccountId>,
+    /// The identity graph's node of the page's anonymous id.
+    pub anonymous: Option<Number>,
+    /// The model's number of the account the page names.
+    pub account: Option<Number>,
+    /// Its number in the model's [`PageFactsTable`].
     pub facts: u32,
 }
 
@@ -289,7 +293,8 @@ impl PageFactsTable {
 pub(crate) struct Page<'a> {
     pub at: Timestamp,
     pub message_id: &'a str,
-    pub view: &'a PageView,
+    pub anonymous_id: Option<&'a AnonymousId>,
+    pub account: Option<&'a AccountId>,
     pub facts: &'a PageFacts,
     pub channel: &'a Text,
 }
@@ -389,8 +394,8 @@ pub(crate) fn sessions<'a>(
             tiebreak: CompactString::new(first.message_id),
             touchpoint: online_touchpoint(
                 first.at,
-                first.view.anonymous_id.clone(),
-                first.view.account.clone(),
+                first.anonymous_id.cloned(),
+                first.account.cloned(),
                 first.facts,
                 first.channel.clone(),
                 TouchpointOrigin::Session,

@@ -20,7 +20,8 @@ pub(crate) enum Section {
     Core,
     Ledger,
     Profiles,
-    /// The identity graph, e-mails, account links and event names.
+    /// The identity graph, e-mails, account links, the numbers of accounts pages name and
+    /// event names.
     Graph,
     /// What page views say about how visitors came (the second largest section, so apart).
     PageFacts,
@@ -74,6 +75,7 @@ type Graph = (
     IdentityGraph,
     HashMap<Email, BTreeSet<usize>>,
     BTreeMap<AccountId, BTreeSet<usize>>,
+    Numbered<AccountId>,
     Interner,
 );
 
@@ -101,6 +103,7 @@ pub(crate) fn encode(model: &Model, section: Section) -> Vec<u8> {
             &model.ids,
             &model.emails,
             &model.account_links,
+            &model.account_numbers,
             &model.event_names,
         )),
         Section::PageFacts => postcard::to_stdvec(&model.page_facts),
@@ -147,6 +150,7 @@ pub(crate) fn decode(
             let mut graph: Box<Graph> = Box::new(whole(bytes)?);
             graph.0.reindex();
             graph.3.reindex();
+            graph.4.reindex();
             Part::Graph(graph)
         }
         Section::PageFacts => {
@@ -194,10 +198,11 @@ impl Model {
                 Part::Ledger(ledger) => model.ledger = ledger,
                 Part::Profiles(profiles) => model.profiles = profiles,
                 Part::Graph(graph) => {
-                    let (ids, emails, account_links, event_names) = *graph;
+                    let (ids, emails, account_links, account_numbers, event_names) = *graph;
                     model.ids = ids;
                     model.emails = emails;
                     model.account_links = account_links;
+                    model.account_numbers = account_numbers;
                     model.event_names = event_names;
                 }
                 Part::PageFacts(page_facts) => model.page_facts = page_facts,

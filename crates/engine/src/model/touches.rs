@@ -209,7 +209,7 @@ impl Touches {
             }
             if let Some(component) = model.components.get(&root) {
                 let person = model.ids.person_of_root(root);
-                list = component.touchpoints(&model.settings, &model.page_facts);
+                list = component.touchpoints(model);
                 for keyed in &mut list {
                     keyed.touchpoint.person.clone_from(&person);
                 }

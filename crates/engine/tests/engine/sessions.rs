@@ -278,6 +278,7 @@ fn anonymous_pages_before_identify_belong_to_the_person_and_account() {
         .iter()
         .all(|t| t.person.as_ref().map(|p| p.as_str()) == Some("u1")));
     assert_eq!(tps[0].anonymous_id.as_ref().map(|a| a.as_str()), Some("a1"));
+    assert_eq!(tps[1].anonymous_id.as_ref().map(|a| a.as_str()), Some("a2"));
     assert_eq!(tps[0].channel, "email");
     assert_eq!(m.person_of_user(&user("u1")).unwrap().as_str(), "u1");
 }
@@ -336,4 +337,41 @@ fn the_same_page_applied_twice_counts_once() {
     let page = view("m1", 0, EMAIL_URL).entry();
     let m = model(&[page.clone(), page]);
     assert_eq!(m.summary().touchpoints, 1);
+}
+
+#[test]
+fn a_session_names_the_account_and_anonymous_id_of_its_first_page() {
+    let m = model(&[
+        Msg::page("m1")
+            .anon("a1")
+            .url(EMAIL_URL)
+            .context("groupId", json!("acct_3"))
+            .entry(),
+        Msg::page("m2")
+            .anon("a2")
+            .at(3 * 60 * MINUTE)
+            .url("https://www.acme.io/")
+            .context("groupId", json!("acct_4"))
+            .entry(),
+        Msg::page("m3").anon("a3").at(6 * 60 * MINUTE).entry(),
+    ]);
+    let tps = m.snapshot().touchpoints;
+    let named: Vec<_> = tps
+        .iter()
+        .map(|t| {
+            (
+                t.anonymous_id.as_ref().map(|a| a.as_str().to_owned()),
+                t.account.as_ref().map(|a| a.as_str().to_owned()),
+            )
+        })
+        .collect();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        named,
+        [
+            (some("a1"), some("acct_3")),
+            (some("a2"), some("acct_4")),
+            (some("a3"), None)
+        ]
+    );
 }
