@@ -42,11 +42,12 @@ pub(super) struct Touches {
     rows_naming: HashMap<AccountId, BTreeSet<EventKey>>,
     /// See [`Model::account_journeys`].
     journeys: BTreeMap<AccountId, Vec<Touchpoint>>,
-    /// The owners whose touchpoints make a visitor's journey (see [`Model::visitor_journeys`]),
-    /// in the order of who they are, with their touchpoints: held here rather than in `owned`
-    /// so that reading every visitor's journey (each attribution report does) does not look
-    /// each up in a hash table of a million owners, a cache miss apiece.
-    visitors: BTreeMap<Who, (Owner, Vec<Keyed>)>,
+    /// The touchpoints of the owners whose touchpoints make a visitor's journey (see
+    /// [`Model::visitor_journeys`]), by who they are and in that order (`listed` says whose):
+    /// held here rather than in `owned` so that reading every visitor's journey (each
+    /// attribution report does) does not look each up in a hash table of a million owners, a
+    /// cache miss apiece.
+    visitors: BTreeMap<Who, Vec<Keyed>>,
     /// Under which name each owner in `visitors` is listed there.
     listed: HashMap<Owner, Who>,
     /// Every touchpoint counted, for [`Model::summary`].
@@ -118,7 +119,7 @@ impl Touches {
         let mut old_lists: HashMap<Owner, Vec<Keyed>> = HashMap::new();
         for owner in &owners {
             if let Some(who) = self.listed.remove(owner) {
-                if let Some((_, list)) = self.visitors.remove(&who) {
+                if let Some(list) = self.visitors.remove(&who) {
                     old_lists.insert(owner.clone(), list);
                 }
             }
@@ -147,7 +148,7 @@ impl Touches {
             }
             if let Some(who) = visitor(model, &owner, &list) {
                 self.listed.insert(owner.clone(), who.clone());
-                let replaced = self.visitors.insert(who, (owner, list));
+                let replaced = self.visitors.insert(who, list);
                 debug_assert!(replaced.is_none(), "two owners listed under one name");
             } else if !list.is_empty() {
                 self.owned.insert(owner, list);
@@ -219,6 +220,8 @@ impl Touches {
             list.push(model.offline_keyed(key, &model.offline[key], owner));
         }
         list.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        // Kept for good, and grown past its length by the tracks and rows appended.
+        list.shrink_to_fit();
         list
     }
 
@@ -275,7 +278,7 @@ impl Touches {
     /// The owner's touchpoints, if it has any.
     fn list(&self, owner: &Owner) -> Option<&Vec<Keyed>> {
         match self.listed.get(owner) {
-            Some(who) => self.visitors.get(who).map(|(_, list)| list),
+            Some(who) => self.visitors.get(who),
             None => self.owned.get(owner),
         }
     }
@@ -285,14 +288,14 @@ impl Touches {
         self.owned
             .values()
             .flatten()
-            .chain(self.visitors.values().flat_map(|(_, list)| list))
+            .chain(self.visitors.values().flatten())
     }
 
     /// The visitors' journeys, in the order of who they are.
     pub(super) fn visitors(
         &self,
     ) -> impl ExactSizeIterator<Item = impl Iterator<Item = &Touchpoint>> {
-        self.visitors.values().map(|(_, list)| {
+        self.visitors.values().map(|list| {
             list.iter()
                 .map(|k| &k.touchpoint)
                 .filter(|t| t.account.is_none())
