@@ -237,11 +237,14 @@ impl PageFactsTable {
     }
 
     /// Rebuilds the numbers and channels of facts from `facts`, after deserializing, and
-    /// shares their recurring text again (deserializing gives every value its own).
+    /// shares their recurring text again (deserializing gives every value its own, and grows
+    /// the list by doubling, past its length).
     pub(crate) fn reindex(&mut self, channels: &ChannelSettings) {
         let facts = std::mem::take(&mut self.facts);
         self.words.clear();
-        self.facts = facts.into_iter().map(|f| self.share(f)).collect();
+        let mut shared = Vec::with_capacity(facts.len());
+        shared.extend(facts.into_iter().map(|f| self.share(f)));
+        self.facts = shared;
         self.ids = HashIndex::of(&self.facts);
         self.channels = (0..self.facts.len())
             .map(|i| {
