@@ -30,6 +30,7 @@ pub mod model;
 pub mod profiles;
 pub mod sessions;
 pub mod snapshot;
+mod sorted;
 pub mod success;
 pub mod text;
 pub mod usage;

@@ -11,7 +11,6 @@
 mod generations;
 mod kept;
 pub(crate) mod parts;
-mod sorted;
 mod touches;
 
 pub use generations::Generation;
@@ -34,12 +33,12 @@ use crate::sessions::{
     online_touchpoint, sessions, Keyed, Page, PageFactsTable, PageView, TouchField, Touchpoint,
     TouchpointOrigin, TouchpointSettings,
 };
+use crate::sorted::Sorted;
 use crate::success::{is_success_event, AccountSuccess, HeldSuccess, Success, SuccessStore};
 use crate::text::Text;
 use crate::usage::{ActivationSettings, Events, HeldUsage, Interner, Usage, UsageStore};
 use generations::Generations;
 use kept::Kept;
-use sorted::Sorted;
 use tenure_ingest::stripe;
 pub use touches::TouchGroup;
 use touches::{TouchChanges, Touches};

@@ -11,11 +11,13 @@
 //! do not depend on which event came first, so that the result does not depend on the order
 //! entries arrive in or on how the facts were split between stores (replay equals live).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tenure_core::{AccountId, CompactString, Timestamp};
+
+use crate::sorted::Sorted;
 
 /// A support ticket: opened by its first `Ticket Created`, solved by its last `Ticket Solved`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -116,11 +118,11 @@ pub struct Moment {
 /// (kept in place: see [`CompactString`]), so the same fact applied twice is kept once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSuccess {
-    tickets: BTreeMap<String, Ticket>,
-    nps: BTreeSet<(Answer, CompactString)>,
-    csat: BTreeSet<(Answer, CompactString)>,
-    csm_touches: BTreeSet<(Moment, CompactString)>,
-    advocacy: BTreeSet<(Moment, CompactString)>,
+    tickets: Sorted<String, Ticket>,
+    nps: Sorted<(Answer, CompactString), ()>,
+    csat: Sorted<(Answer, CompactString), ()>,
+    csm_touches: Sorted<(Moment, CompactString), ()>,
+    advocacy: Sorted<(Moment, CompactString), ()>,
 }
 
 impl AccountSuccess {
@@ -134,7 +136,7 @@ impl AccountSuccess {
             SurveyKind::Nps => &self.nps,
             SurveyKind::Csat => &self.csat,
         }
-        .iter()
+        .keys()
         .map(|(a, _)| a)
     }
 
@@ -148,11 +150,11 @@ impl AccountSuccess {
     }
 
     pub fn csm_touches(&self) -> impl Iterator<Item = &Moment> {
-        self.csm_touches.iter().map(|(m, _)| m)
+        self.csm_touches.keys().map(|(m, _)| m)
     }
 
     pub fn advocacy(&self) -> impl Iterator<Item = &Moment> {
-        self.advocacy.iter().map(|(m, _)| m)
+        self.advocacy.keys().map(|(m, _)| m)
     }
 }
 
@@ -218,7 +220,7 @@ impl AccountSuccess {
             TICKET_CREATED | TICKET_SOLVED => {
                 // A ticket without an id is still a ticket: the message is its id.
                 let id = text(properties, "ticket_id").unwrap_or_else(|| key.to_owned());
-                let t = self.tickets.entry(id.clone()).or_insert_with(|| Ticket {
+                let t = self.tickets.get_or_insert_with(id.clone(), || Ticket {
                     id,
                     ..Ticket::default()
                 });
@@ -242,19 +244,22 @@ impl AccountSuccess {
                     (&mut self.csat, (1, 5))
                 };
                 if let Some(score) = score(properties, "score", range) {
-                    set.insert((Answer { at, person, score }, CompactString::new(key)));
+                    set.insert(
+                        (Answer { at, person, score }, CompactString::new(key)),
+                        || (),
+                    );
                 }
             }
             CSM_TOUCH => {
                 let what =
                     text(properties, "kind").map_or_else(|| "touch".into(), CompactString::from);
                 self.csm_touches
-                    .insert((Moment { at, what }, CompactString::new(key)));
+                    .insert((Moment { at, what }, CompactString::new(key)), || ());
             }
             REFERRAL_MADE | REVIEW_PUBLISHED | CASE_STUDY_PUBLISHED => {
                 let what = CompactString::new(event);
                 self.advocacy
-                    .insert((Moment { at, what }, CompactString::new(key)));
+                    .insert((Moment { at, what }, CompactString::new(key)), || ());
             }
             _ => {}
         }
@@ -263,22 +268,21 @@ impl AccountSuccess {
     /// Adds `other`'s facts; an answer given with no user id becomes `person`'s, the person
     /// its sender turned out to be (SPEC §2.1).
     pub(crate) fn absorb(&mut self, other: &AccountSuccess, person: Option<&str>) {
-        for (id, ticket) in &other.tickets {
+        for (id, ticket) in other.tickets.iter() {
             self.tickets
-                .entry(id.clone())
-                .or_insert_with(|| Ticket {
+                .get_or_insert_with(id.clone(), || Ticket {
                     id: id.clone(),
                     ..Ticket::default()
                 })
                 .absorb(ticket);
         }
         for (mine, theirs) in [(&mut self.nps, &other.nps), (&mut self.csat, &other.csat)] {
-            mine.extend(theirs.iter().map(|(answer, key)| {
+            mine.extend(theirs.keys().map(|(answer, key)| {
                 let mut answer = answer.clone();
                 if answer.person.is_empty() {
                     answer.person = CompactString::new(person.unwrap_or_default());
                 }
-                (answer, key.clone())
+                ((answer, key.clone()), ())
             }));
         }
         self.csm_touches.extend(other.csm_touches.iter().cloned());
