@@ -242,9 +242,9 @@ pub struct Model {
     /// By root node of the identity graph.
     components: HashMap<usize, Component>,
     /// E-mail -> the nodes it was seen on. Never merges people.
-    emails: HashMap<Email, BTreeSet<usize>>,
+    emails: HashMap<Email, Sorted<usize, ()>>,
     /// Account -> the nodes linked to it by `group` or `context.groupId`.
-    account_links: BTreeMap<AccountId, BTreeSet<usize>>,
+    account_links: BTreeMap<AccountId, Sorted<usize, ()>>,
     /// The accounts page views name, numbered for [`PageView::account`].
     account_numbers: Numbered<AccountId>,
     /// Track event names, numbered for [`Component::firsts`].
@@ -593,7 +593,7 @@ impl Model {
         }
         let Some(main) = main else { return };
         if let Some(email) = m.email() {
-            if self.emails.entry(email).or_default().insert(main) {
+            if self.emails.entry(email).or_default().insert(main, || ()) {
                 // An offline row giving that e-mail may be someone else's now.
                 if let Some(changes) = self.touches.changes() {
                     changes.owners = true;
@@ -605,7 +605,7 @@ impl Model {
                 .account_links
                 .entry(account.clone())
                 .or_default()
-                .insert(main);
+                .insert(main, || ());
             if linked {
                 // Its held facts now count for the account too (touched above, as it is
                 // named), and its touchpoints are in the account's journey.
@@ -857,7 +857,7 @@ impl Model {
             self.emails
                 .get(email)
                 .into_iter()
-                .flatten()
+                .flat_map(Sorted::keys)
                 .map(|&node| self.ids.root(node))
                 .filter_map(|root| Some((self.who(root)?, root)))
                 .min()
@@ -949,7 +949,7 @@ impl Model {
         self.account_links
             .get(account)
             .into_iter()
-            .flatten()
+            .flat_map(Sorted::keys)
             .map(|&node| self.ids.root(node))
             .collect()
     }
@@ -1043,14 +1043,14 @@ impl Model {
             }
         }
         for (email, nodes) in &self.emails {
-            for &node in nodes {
+            for &node in nodes.keys() {
                 group(&mut groups, &self.ids, self.ids.root(node))
                     .emails
                     .insert(email.clone());
             }
         }
         for (account, nodes) in &self.account_links {
-            for &node in nodes {
+            for &node in nodes.keys() {
                 group(&mut groups, &self.ids, self.ids.root(node))
                     .accounts
                     .insert(account.clone());

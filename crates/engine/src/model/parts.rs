@@ -73,8 +73,8 @@ fn chunk_of(root: usize) -> u8 {
 
 type Graph = (
     IdentityGraph,
-    HashMap<Email, BTreeSet<usize>>,
-    BTreeMap<AccountId, BTreeSet<usize>>,
+    HashMap<Email, Sorted<usize, ()>>,
+    BTreeMap<AccountId, Sorted<usize, ()>>,
     Numbered<AccountId>,
     Interner,
 );
