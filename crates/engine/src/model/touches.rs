@@ -127,8 +127,9 @@ impl Touches {
                 old_lists.insert(owner.clone(), list);
             }
         }
-        for owner in owners {
-            let list = self.list_of(model, &owner);
+        let owners: Vec<Owner> = owners.into_iter().collect();
+        let lists = each(&owners, |owner| self.list_of(model, owner));
+        for (owner, list) in owners.into_iter().zip(lists) {
             if let Owner::Identity(root) = owner {
                 accounts.extend(model.accounts_of_root(root).iter().cloned());
             }
@@ -159,8 +160,10 @@ impl Touches {
                 tally.take();
             }
         }
-        for account in accounts {
-            match self.journey(model, &account) {
+        let accounts: Vec<AccountId> = accounts.into_iter().collect();
+        let journeys = each(&accounts, |account| self.journey(model, account));
+        for (account, journey) in accounts.into_iter().zip(journeys) {
+            match journey {
                 Some(journey) => self.journeys.insert(account, journey),
                 None => self.journeys.remove(&account),
             };
@@ -301,6 +304,30 @@ impl Touches {
                 .filter(|t| t.account.is_none())
         })
     }
+}
+
+/// `f` of every item, in order: on every core when the items are many (the first grouping of a
+/// model computes a million owners' touchpoints), here when they are a few (an entry's).
+/// Threads of its own rather than rayon's pool: this runs while a kept value (`model::kept`) is being
+/// initialised, which rayon's workers may be waiting on (statuses are refreshed on them), and
+/// work handed to a pool whose workers all wait would never be done.
+fn each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    const ALONE_BELOW: usize = 4096;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if threads == 1 || items.len() < ALONE_BELOW {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().expect("a grouping thread does not panic"))
+            .collect()
+    })
 }
 
 /// Who the owner is listed as among visitors, if its touchpoints make one's journey: an

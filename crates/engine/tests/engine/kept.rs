@@ -155,3 +155,48 @@ fn an_accounts_generation_changes_with_what_may_change_its_facts() {
     // name: nothing derived from one model is taken for the other's.
     assert_ne!(generation(&two_accounts(), "acct_2"), two);
 }
+
+/// A company large enough that the first grouping of its touchpoints runs on several threads
+/// (thousands of identities and accounts) groups them as entry-by-entry updates do, which each
+/// touch one identity.
+#[test]
+fn grouping_many_identities_at_once_equals_grouping_them_one_entry_at_a_time() {
+    let mut entries = Vec::new();
+    for i in 0..6_000 {
+        let url = format!("https://www.acme.io/?utm_source=s{}&utm_medium=cpc", i % 7);
+        let page = Msg::page(&format!("p{i}"))
+            .anon(&format!("a{i}"))
+            .at(i64::from(i) * MINUTE)
+            .url(&url);
+        entries.push(page.entry());
+        if i % 3 == 0 {
+            let a = format!("acct_{}", i % 1_000);
+            let u = format!("u{}", i / 2);
+            entries.push(
+                Msg::identify(&format!("i{i}"))
+                    .anon(&format!("a{i}"))
+                    .user(&u)
+                    .entry(),
+            );
+            entries.push(Msg::group(&format!("g{i}"), &a).user(&u).entry());
+        }
+    }
+    let at_once = model(&entries);
+    let mut one_by_one = model(&[]);
+    for e in &entries {
+        one_by_one.apply(e);
+        let _ = one_by_one.touchpoints().count();
+    }
+    let expected = one_by_one.snapshot();
+    assert!(
+        expected.journeys.len() >= 1_000,
+        "{}",
+        expected.journeys.len()
+    );
+    assert!(
+        expected.visitors.len() >= 4_000,
+        "{}",
+        expected.visitors.len()
+    );
+    assert_eq!(at_once.snapshot(), expected);
+}
