@@ -212,12 +212,12 @@ impl SqliteStore {
             // Processes opening the same file take turns (see `OpeningLock`).
             let _turn = OpeningLock::take(path)?;
             let mut writer_conn = Connection::open(path)?;
-            configure(&writer_conn)?;
+            configure(&writer_conn, WRITER_CACHE_KIB)?;
             migrate(&mut writer_conn, path)?;
             let reader = Connection::open(path)?;
-            configure(&reader)?;
+            configure(&reader, READER_CACHE_KIB)?;
             let history = Connection::open(path)?;
-            configure(&history)?;
+            configure(&history, READER_CACHE_KIB)?;
             (writer_conn, reader, history)
         };
 
@@ -286,7 +286,16 @@ impl Drop for OpeningLock {
     }
 }
 
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+/// Page cache of the connection that appends: it keeps the hot ends of the log's indexes in
+/// memory.
+const WRITER_CACHE_KIB: i64 = 65_536;
+/// Page cache of the connections that read the log (mostly in order, which the operating
+/// system's cache serves as well) and write the daily health history (a day's rows at a
+/// time): a server holds its cache for good, and at 64 MiB the history's alone was 68 MB of a
+/// 100,000-account server's heap (`BENCHMARKS.md`, "Issue 14: third pass").
+const READER_CACHE_KIB: i64 = 8_192;
+
+fn configure(conn: &Connection, cache_kib: i64) -> Result<(), StoreError> {
     // First, so that every pragma below waits for another process opening the same file
     // (switching to WAL takes a lock) instead of failing with "database is locked".
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -296,8 +305,8 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // WAL lets reports read while the writer appends; synchronous=FULL makes every commit
     // durable before it returns, which is what an acknowledgement promises.
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    // 64 MiB of page cache keeps the hot ends of the log's indexes in memory.
-    conn.pragma_update(None, "cache_size", -65_536)?;
+    // A negative size is in KiB.
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     // Checkpoint every 4 MiB of WAL (256 pages of 16 KiB): a checkpoint runs inside the commit
     // that crosses the mark, so small ones keep tail latency low.
     conn.pragma_update(None, "wal_autocheckpoint", 256)?;
