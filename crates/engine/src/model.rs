@@ -156,7 +156,7 @@ pub(crate) struct Component {
     /// component sent it, whether or not the message named an account: lead and opportunity
     /// creation are the first such event of any of an account's people (SPEC §3), however
     /// late they were grouped with it.
-    firsts: BTreeMap<u32, Timestamp>,
+    firsts: Sorted<u32, Timestamp>,
     /// Product usage and success facts that named no account, or no user: they count for the
     /// component's accounts (SPEC §2.1), read through [`Model::usage`] and [`Model::success`].
     /// Boxed, and only for identities that sent such facts: most identities are visitors.
@@ -190,7 +190,7 @@ impl Component {
     fn absorb(&mut self, mut other: Component) {
         self.pages.absorb(std::mem::take(&mut other.pages));
         self.tracks.absorb(std::mem::take(&mut other.tracks));
-        for (event, at) in other.firsts {
+        for &(event, at) in other.firsts.iter() {
             self.saw(event, at);
         }
         match (&mut self.held, other.held) {
@@ -218,7 +218,7 @@ impl Component {
 
     /// Keeps the earliest time of each event, so the order messages arrive in does not matter.
     fn saw(&mut self, event: u32, at: Timestamp) {
-        let first = self.firsts.entry(event).or_insert(at);
+        let first = self.firsts.get_or_insert_with(event, || at);
         *first = (*first).min(at);
     }
 }

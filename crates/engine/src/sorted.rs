@@ -66,6 +66,11 @@ impl<K: Ord, V> Sorted<K, V> {
         self.0.shrink_to_fit();
     }
 
+    pub(crate) fn get(&self, key: &K) -> Option<&V> {
+        let i = self.0.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        Some(&self.0[i].1)
+    }
+
     pub(crate) fn keys(&self) -> impl Iterator<Item = &K> {
         self.0.iter().map(|(k, _)| k)
     }
@@ -127,5 +132,7 @@ mod tests {
         *sorted.get_or_insert_with(0, || "zero") = "ZERO";
         let entries: Vec<(i32, &str)> = sorted.iter().copied().collect();
         assert_eq!(entries, [(0, "ZERO"), (1, "one"), (2, "TWO"), (3, "three")]);
+        assert_eq!(sorted.get(&2), Some(&"TWO"));
+        assert_eq!(sorted.get(&9), None);
     }
 }
