@@ -7,13 +7,16 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use tenure_core::{AccountId, AccountRow, Timestamp};
+use tenure_core::{AccountId, AccountRow, CompactString, Timestamp};
+
+use crate::sorted::Sorted;
 
 /// One account's attributes: `tier`, `industry`, `csm_owner`, `name`, `domain`, `employees`,
-/// and every group trait (e.g. `onboarding_variant`), as strings.
+/// and every group trait (e.g. `onboarding_variant`), as strings: a sorted list of a handful,
+/// names and most values kept in place.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Profile {
-    attributes: BTreeMap<String, (i64, String)>,
+    attributes: Sorted<CompactString, (i64, CompactString)>,
     pub created_at: Option<Timestamp>,
 }
 
@@ -23,11 +26,12 @@ impl Profile {
     }
 
     fn set(&mut self, seq: i64, name: &str, value: String) {
-        match self.attributes.get(name) {
-            Some((known, _)) if *known > seq => {}
-            _ => {
-                self.attributes.insert(name.to_owned(), (seq, value));
-            }
+        let (known, kept) = self
+            .attributes
+            .get_or_insert_with(CompactString::new(name), || (seq, CompactString::default()));
+        if *known <= seq {
+            *known = seq;
+            *kept = CompactString::from(value);
         }
     }
 }
@@ -84,6 +88,6 @@ impl Profiles {
     pub fn has_attribute(&self, name: &str) -> bool {
         self.accounts
             .values()
-            .any(|p| p.attributes.contains_key(name))
+            .any(|p| p.attributes.get(name).is_some())
     }
 }

@@ -1,5 +1,7 @@
 //! A small ordered map (or set, with `()` values) in one list.
 
+use std::borrow::Borrow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::index::grow_gently;
@@ -66,8 +68,11 @@ impl<K: Ord, V> Sorted<K, V> {
         self.0.shrink_to_fit();
     }
 
-    pub(crate) fn get(&self, key: &K) -> Option<&V> {
-        let i = self.0.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+    pub(crate) fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        let i = self.0.binary_search_by(|(k, _)| k.borrow().cmp(key)).ok()?;
         Some(&self.0[i].1)
     }
 
