@@ -31,7 +31,9 @@ use crate::stdout::out;
 
 /// mimalloc (v3, its defaults) rather than glibc's malloc: a replay allocates and frees millions
 /// of small values, and on glibc `status` spent ~45% more CPU (`BENCHMARKS.md`, "The binary's
-/// allocator"). `tests/allocator.rs` checks that it is in use.
+/// allocator"). `tests/allocator.rs` checks that it is in use. The `system-allocator` feature
+/// leaves it out, for heap profilers that see only the system's malloc (`bench/heap.sh`).
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,4 +1,6 @@
-//! The shipped binary allocates with mimalloc, with the settings `BENCHMARKS.md` measured.
+//! The shipped binary allocates with mimalloc, with the settings `BENCHMARKS.md` measured
+//! (unless built with the `system-allocator` feature, for heap profilers).
+#![cfg(not(feature = "system-allocator"))]
 
 use std::process::Command;
 
