@@ -1,5 +1,6 @@
 //! Lists kept for good: how they grow, and the numbers of their values found by hash.
 
+use std::borrow::Borrow;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// An identity graph of millions of ids, or a table of hundreds of thousands of page facts,
 /// held each value twice in a `HashMap<V, u32>` beside the list; this holds a position (and a
 /// control byte) per value.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct HashIndex<V> {
     hasher: RandomState,
     positions: HashTable<u32>,
@@ -46,11 +47,15 @@ impl<V: Hash + Eq> HashIndex<V> {
         index
     }
 
-    /// The position of `value` in `values` (the list this indexes), if it is there.
-    pub(crate) fn get(&self, value: &V, values: &[V]) -> Option<u32> {
+    /// The position of `value` in `values` (the list this indexes), if it is there; `value`
+    /// may be a borrowed form of the values (a `str` of `String`s), which hashes alike.
+    pub(crate) fn get<Q: Hash + Eq + ?Sized>(&self, value: &Q, values: &[V]) -> Option<u32>
+    where
+        V: Borrow<Q>,
+    {
         self.positions
             .find(self.hasher.hash_one(value), |&at| {
-                values[at as usize] == *value
+                values[at as usize].borrow() == value
             })
             .copied()
     }
@@ -176,5 +181,14 @@ mod tests {
             assert_eq!(index.get(&Collide(1, "e"), &list), None);
             assert_eq!(index.get(&Collide(3, "a"), &list), None);
         }
+    }
+
+    #[test]
+    fn finds_a_value_by_its_borrowed_form() {
+        let names: Vec<String> = ["signup", "login", "invite"].map(String::from).to_vec();
+        let index = HashIndex::of(&names);
+        assert_eq!(index.get("login", &names), Some(1));
+        assert_eq!(index.get(&"invite".to_owned(), &names), Some(2));
+        assert_eq!(index.get("logout", &names), None);
     }
 }

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use tenure_core::{AccountId, Timestamp};
 
+use crate::index::HashIndex;
 use crate::model::Model;
 
 /// Events SPEC §2.1 reserves: they are milestones, support, surveys and account-team touches,
@@ -146,33 +147,34 @@ impl HeldUsage {
     }
 }
 
-/// Names numbered in the order first seen.
+/// Names numbered in the order first seen: user ids (hundreds of thousands) and event names.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Interner {
-    /// The inverse of `names`: not serialized, rebuilt by [`Interner::reindex`].
+    /// The inverse of `names`, each name kept once (see [`HashIndex`]): not serialized,
+    /// rebuilt by [`Interner::reindex`].
     #[serde(skip)]
-    ids: HashMap<String, u32>,
+    ids: HashIndex<String>,
     names: Vec<String>,
 }
 
 impl Interner {
     pub(crate) fn id(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.ids.get(name) {
-            return *id;
+        if let Some(id) = self.get(name) {
+            return id;
         }
         let id = u32::try_from(self.names.len()).expect("fewer than 2^32 names");
-        self.ids.insert(name.to_owned(), id);
         self.names.push(name.to_owned());
+        self.ids.insert(&self.names[id as usize], id, &self.names);
         id
     }
 
     /// Rebuilds the numbers of names from `names`, after deserializing.
     pub(crate) fn reindex(&mut self) {
-        self.ids = self.names.iter().cloned().zip(0..).collect();
+        self.ids = HashIndex::of(&self.names);
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<u32> {
-        self.ids.get(name).copied()
+        self.ids.get(name, &self.names)
     }
 }
 
