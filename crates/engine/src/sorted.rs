@@ -23,32 +23,37 @@ impl<K, V> Default for Sorted<K, V> {
 }
 
 impl<K: Ord, V> Sorted<K, V> {
+    /// Where `key` is (`Ok`) or would go (`Err`); a key past the last, as most are, without a
+    /// search.
+    fn find(&self, key: &K) -> Result<usize, usize> {
+        match self.0.last() {
+            Some((last, _)) if last < key => Err(self.0.len()),
+            _ => self.0.binary_search_by(|(k, _)| k.cmp(key)),
+        }
+    }
+
+    fn insert_at(&mut self, i: usize, key: K, value: V) {
+        grow_gently(&mut self.0);
+        self.0.insert(i, (key, value));
+    }
+
     /// Inserts the value unless the key is there already; whether it was new.
     pub(crate) fn insert(&mut self, key: K, value: impl FnOnce() -> V) -> bool {
-        let at = match self.0.last() {
-            Some((last, _)) if *last < key => Ok(self.0.len()),
-            _ => match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
-                Ok(_) => Err(()),
-                Err(i) => Ok(i),
-            },
-        };
-        match at {
-            Ok(i) => {
-                grow_gently(&mut self.0);
-                self.0.insert(i, (key, value()));
+        match self.find(&key) {
+            Ok(_) => false,
+            Err(i) => {
+                self.insert_at(i, key, value());
                 true
             }
-            Err(()) => false,
         }
     }
 
     /// The value of `key`, inserted by `value` first if the key is not there.
     pub(crate) fn get_or_insert_with(&mut self, key: K, value: impl FnOnce() -> V) -> &mut V {
-        let i = match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
+        let i = match self.find(&key) {
             Ok(i) => i,
             Err(i) => {
-                grow_gently(&mut self.0);
-                self.0.insert(i, (key, value()));
+                self.insert_at(i, key, value());
                 i
             }
         };
@@ -62,7 +67,8 @@ impl<K: Ord, V> Sorted<K, V> {
         if self.0.len() == before {
             return;
         }
-        // Stable: of equal keys the one already there, or given first, stays first.
+        // Stable: of equal keys the one already there, or given first, stays first; and two
+        // sorted runs (an absorbed list) merge in linear time.
         self.0.sort_by(|a, b| a.0.cmp(&b.0));
         self.0.dedup_by(|later, first| later.0 == first.0);
         self.0.shrink_to_fit();
@@ -88,18 +94,13 @@ impl<K: Ord, V> Sorted<K, V> {
         self.0.iter().map(|(_, v)| v)
     }
 
-    /// Moves `other`'s entries in (a key in both is kept once).
+    /// Moves `other`'s entries in (a key in both is kept once), the smaller list into the
+    /// larger.
     pub(crate) fn absorb(&mut self, mut other: Sorted<K, V>) {
         if other.0.len() > self.0.len() {
             std::mem::swap(self, &mut other);
         }
-        if other.0.is_empty() {
-            return;
-        }
-        self.0.extend(other.0);
-        // Two sorted runs: the stable sort merges them in linear time.
-        self.0.sort_by(|a, b| a.0.cmp(&b.0));
-        self.0.dedup_by(|a, b| a.0 == b.0);
+        self.extend(other.0);
     }
 }
 
