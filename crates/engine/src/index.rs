@@ -89,8 +89,9 @@ impl Number {
     }
 }
 
-/// Distinct values numbered in the order first seen, each kept once, with their index.
-#[derive(Debug, Serialize, Deserialize)]
+/// Distinct values numbered in the order first seen, each kept once, with their index: user
+/// ids and event names (hundreds of thousands), the accounts page views name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound(deserialize = "V: Deserialize<'de>"))]
 pub(crate) struct Numbered<V> {
     values: Vec<V>,
@@ -108,21 +109,34 @@ impl<V> Default for Numbered<V> {
     }
 }
 
-impl<V: Hash + Eq + Clone> Numbered<V> {
-    /// The number of `value`, numbered now if it is new.
-    pub(crate) fn number(&mut self, value: &V) -> Number {
-        if let Some(at) = self.index.get(value, &self.values) {
-            return Number::of(at as usize);
+impl<V: Hash + Eq> Numbered<V> {
+    /// The number of `value` (or of a borrowed form of it), numbered now if it is new.
+    pub(crate) fn id<Q>(&mut self, value: &Q) -> u32
+    where
+        V: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = V> + ?Sized,
+    {
+        if let Some(id) = self.get(value) {
+            return id;
         }
-        let number = Number::of(self.values.len());
-        let at = u32::try_from(number.position()).expect("fewer than 2^32 values");
-        self.values.push(value.clone());
-        self.index.insert(value, at, &self.values);
-        number
+        let id = u32::try_from(self.values.len()).expect("fewer than 2^32 values");
+        self.values.push(value.to_owned());
+        self.index
+            .insert(&self.values[id as usize], id, &self.values);
+        id
     }
 
-    pub(crate) fn get(&self, number: Number) -> &V {
-        &self.values[number.position()]
+    /// The number of `value`, if it has one.
+    pub(crate) fn get<Q: Hash + Eq + ?Sized>(&self, value: &Q) -> Option<u32>
+    where
+        V: Borrow<Q>,
+    {
+        self.index.get(value, &self.values)
+    }
+
+    /// The value numbered `id`.
+    pub(crate) fn value(&self, id: u32) -> &V {
+        &self.values[id as usize]
     }
 
     /// Rebuilds the index, after deserializing.

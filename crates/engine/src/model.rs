@@ -36,7 +36,7 @@ use crate::sessions::{
 use crate::sorted::Sorted;
 use crate::success::{is_success_event, AccountSuccess, HeldSuccess, Success, SuccessStore};
 use crate::text::Text;
-use crate::usage::{ActivationSettings, Events, HeldUsage, Interner, Usage, UsageStore};
+use crate::usage::{ActivationSettings, Events, HeldUsage, Usage, UsageStore};
 use generations::Generations;
 use kept::Kept;
 use tenure_ingest::stripe;
@@ -176,7 +176,9 @@ impl Component {
                 anonymous_id: view
                     .anonymous
                     .and_then(|node| model.ids.anonymous_at(node.position())),
-                account: view.account.map(|a| model.account_numbers.get(a)),
+                account: view
+                    .account
+                    .map(|a| model.account_numbers.value(a.position() as u32)),
                 facts,
                 channel,
             }
@@ -248,7 +250,7 @@ pub struct Model {
     /// The accounts page views name, numbered for [`PageView::account`].
     account_numbers: Numbered<AccountId>,
     /// Track event names, numbered for [`Component::firsts`].
-    event_names: Interner,
+    event_names: Numbered<String>,
     /// Every account id seen anywhere.
     accounts: BTreeSet<AccountId>,
     /// Accounts named by, or whose facts were changed by, entries applied since the last
@@ -293,7 +295,7 @@ impl Model {
             emails: HashMap::new(),
             account_links: BTreeMap::new(),
             account_numbers: Numbered::default(),
-            event_names: Interner::default(),
+            event_names: Numbered::default(),
             accounts: BTreeSet::new(),
             touched: BTreeSet::new(),
             generations: Generations::default(),
@@ -633,7 +635,7 @@ impl Model {
                 }
                 let facts = self.page_facts.id(facts, &self.settings.channels);
                 let key = (m.timestamp, CompactString::new(&m.message_id));
-                let account = account.map(|a| self.account_numbers.number(&a));
+                let account = account.map(|a| Number::of(self.account_numbers.id(&a) as usize));
                 let comp = self.component_mut(main);
                 let view = || PageView {
                     anonymous: anon.map(Number::of),

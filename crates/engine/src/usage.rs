@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use tenure_core::{AccountId, Timestamp};
 
-use crate::index::HashIndex;
+use crate::index::Numbered;
 use crate::model::Model;
 
 /// Events SPEC §2.1 reserves: they are milestones, support, surveys and account-team touches,
@@ -147,37 +147,6 @@ impl HeldUsage {
     }
 }
 
-/// Names numbered in the order first seen: user ids (hundreds of thousands) and event names.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct Interner {
-    /// The inverse of `names`, each name kept once (see [`HashIndex`]): not serialized,
-    /// rebuilt by [`Interner::reindex`].
-    #[serde(skip)]
-    ids: HashIndex<String>,
-    names: Vec<String>,
-}
-
-impl Interner {
-    pub(crate) fn id(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.get(name) {
-            return id;
-        }
-        let id = u32::try_from(self.names.len()).expect("fewer than 2^32 names");
-        self.names.push(name.to_owned());
-        self.ids.insert(&self.names[id as usize], id, &self.names);
-        id
-    }
-
-    /// Rebuilds the numbers of names from `names`, after deserializing.
-    pub(crate) fn reindex(&mut self) {
-        self.ids = HashIndex::of(&self.names);
-    }
-
-    pub(crate) fn get(&self, name: &str) -> Option<u32> {
-        self.ids.get(name, &self.names)
-    }
-}
-
 /// One product event of an account, as [`Usage::between`] gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UsageRecord<'a> {
@@ -194,8 +163,8 @@ pub struct UsageRecord<'a> {
 /// a user.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct UsageStore {
-    users: Interner,
-    names: Interner,
+    users: Numbered<String>,
+    names: Numbered<String>,
     accounts: BTreeMap<AccountId, Events>,
 }
 
@@ -308,8 +277,8 @@ impl<'a> Usage<'a> {
             let e = events[i];
             UsageRecord {
                 at: Timestamp::from_millis(e.at),
-                user: &store.users.names[e.user as usize],
-                event: &store.names.names[e.name as usize],
+                user: store.users.value(e.user),
+                event: store.names.value(e.name),
                 user_id: e.user,
                 event_id: e.name,
             }
@@ -323,12 +292,12 @@ impl<'a> Usage<'a> {
 
     /// The name of an interned product event number.
     pub fn event_name(&self, id: u32) -> &'a str {
-        &self.store.names.names[id as usize]
+        self.store.names.value(id)
     }
 
     /// The name of an interned user number.
     pub fn user_name(&self, id: u32) -> &'a str {
-        &self.store.users.names[id as usize]
+        self.store.users.value(id)
     }
 
     /// The account's last product event at or before `at`.

@@ -76,7 +76,7 @@ type Graph = (
     HashMap<Email, Sorted<usize, ()>>,
     BTreeMap<AccountId, Sorted<usize, ()>>,
     Numbered<AccountId>,
-    Interner,
+    Numbered<String>,
 );
 
 /// A section decoded, its indexes rebuilt: what [`Model::from_parts`] assembles.
