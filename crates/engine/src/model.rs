@@ -16,6 +16,7 @@ mod touches;
 pub use generations::Generation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tenure_core::{
@@ -27,11 +28,11 @@ use crate::channels::{ChannelSettings, SettingsError};
 use crate::identity::{IdKey, IdentityGraph, PersonId};
 use crate::index::{Number, Numbered};
 use crate::ledger::{Change, Invoice, Ledger, Stream};
-use crate::marketing::{self, page_facts};
+use crate::marketing::{self, page_facts, Marketing, PageFacts};
 use crate::profiles::Profiles;
 use crate::sessions::{
-    online_touchpoint, sessions, Keyed, Page, PageFactsTable, PageView, TouchField, Touchpoint,
-    TouchpointOrigin, TouchpointSettings,
+    online_touchpoint, sessions, Arrival, Keyed, Page, PageFactsTable, PageView, TouchField,
+    Touchpoint, TouchpointOrigin, TouchpointSettings,
 };
 use crate::sorted::Sorted;
 use crate::success::{is_success_event, AccountSuccess, HeldSuccess, Success, SuccessStore};
@@ -168,20 +169,16 @@ pub(crate) struct Component {
 impl Component {
     /// Sessions and campaign tracks, without the person (the model's [`Touches`] keeps them).
     fn touchpoints(&self, model: &Model) -> Vec<Keyed> {
-        let pages = self.pages.iter().map(|((at, message_id), view)| {
-            let (facts, channel) = model.page_facts.get(view.facts);
-            Page {
-                at: *at,
-                message_id,
-                anonymous_id: view
-                    .anonymous
-                    .and_then(|node| model.ids.anonymous_at(node.position())),
-                account: view
-                    .account
-                    .map(|a| model.account_numbers.value(a.position() as u32)),
-                facts,
-                channel,
-            }
+        let pages = self.pages.iter().map(|((at, message_id), view)| Page {
+            at: *at,
+            message_id,
+            anonymous_id: view
+                .anonymous
+                .and_then(|node| model.ids.anonymous_at(node.position())),
+            account: view
+                .account
+                .map(|a| model.account_numbers.value(a.position() as u32)),
+            arrival: model.page_facts.get(view.facts),
         });
         let mut out = sessions(pages, &model.settings.touchpoints);
         out.extend(self.tracks.values().cloned());
@@ -650,13 +647,11 @@ impl Model {
                 // Through the table, so that the track shares its facts' text.
                 let facts = page_facts(m, &self.settings.touchpoints);
                 let id = self.page_facts.id(facts, &self.settings.channels);
-                let (facts, channel) = self.page_facts.get(id);
                 let touchpoint = online_touchpoint(
                     m.timestamp,
                     m.anonymous_id.clone(),
                     account,
-                    facts,
-                    channel.clone(),
+                    self.page_facts.get(id),
                     TouchpointOrigin::CampaignTrack,
                 );
                 let keyed = Keyed {
@@ -895,27 +890,42 @@ impl Model {
         Keyed {
             tiebreak: key.1.clone(),
             touchpoint: Touchpoint {
-                occurred_at: row.occurred_at,
                 person,
                 anonymous_id,
                 prospect,
                 account: row.account_id.clone(),
-                channel: Text::from(
-                    self.settings
-                        .channels
-                        .offline_channel(row.channel.as_deref(), row.kind.as_deref()),
-                ),
-                source: row.source.clone().map(Text::from),
-                medium: row.medium.clone().map(Text::from),
-                campaign: row.campaign.clone().map(Text::from),
-                content: row.content.clone().map(Text::from),
-                term: row.term.clone().map(Text::from),
-                click_id: None,
-                referrer_host: None,
-                landing_url: None,
-                origin: TouchpointOrigin::Offline,
+                ..Touchpoint::new(
+                    row.occurred_at,
+                    self.offline_arrival(row),
+                    TouchpointOrigin::Offline,
+                )
             },
         }
+    }
+
+    /// How an offline row's touch came: the channel its `channel` or `kind` names, and its
+    /// campaign fields.
+    fn offline_arrival(&self, row: &TouchpointRow) -> Arc<Arrival> {
+        let text = |t: &Option<String>| t.as_deref().map(Text::from);
+        let channels = &self.settings.channels;
+        Arc::new(Arrival {
+            channel: Text::from(
+                channels.offline_channel(row.channel.as_deref(), row.kind.as_deref()),
+            ),
+            facts: PageFacts {
+                url: None,
+                host: None,
+                marketing: Marketing {
+                    source: text(&row.source),
+                    medium: text(&row.medium),
+                    campaign: text(&row.campaign),
+                    content: text(&row.content),
+                    term: text(&row.term),
+                    click_id: None,
+                    referrer_host: None,
+                },
+            },
+        })
     }
 
     /// Every touchpoint by whose it is, and the journeys: brought up to date with what

@@ -12,9 +12,12 @@
 //! other marketing information, though perhaps with less: a reload may lose its referrer). Pages
 //! without any marketing information (internal navigation) continue the session.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tenure_core::{AccountId, AnonymousId, CompactString, Email, Timestamp};
 
 use crate::channels::ChannelSettings;
@@ -74,21 +77,79 @@ pub struct Touchpoint {
     pub prospect: Option<Email>,
     /// The account named by the message (`context.groupId`) or the offline row (`account_id`).
     pub account: Option<AccountId>,
-    pub channel: Text,
-    pub source: Option<Text>,
-    pub medium: Option<Text>,
-    pub campaign: Option<Text>,
-    pub content: Option<Text>,
-    pub term: Option<Text>,
-    /// `(name, value)`, e.g. `("gclid", "Cj0K…")`.
-    pub click_id: Option<(Text, Text)>,
-    /// The external referrer's host, if any.
-    pub referrer_host: Option<Text>,
-    pub landing_url: Option<Text>,
+    /// How it came, shared with every touchpoint that came the same way.
+    pub(crate) arrival: Arc<Arrival>,
     pub origin: TouchpointOrigin,
 }
 
+/// How a touch came: the channel it classifies as and the marketing facts of its landing page
+/// (or of its campaign track, or its offline row). Shared rather than copied: every session
+/// that lands on the same page facts holds the one the model's [`PageFactsTable`] keeps, a
+/// pointer wide, where ten texts of its own made most of a touchpoint's bytes (there are some
+/// two million touchpoints at 100,000 accounts, each in its owner's list and again in its
+/// account's journey).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) struct Arrival {
+    pub channel: Text,
+    pub facts: PageFacts,
+}
+
 impl Touchpoint {
+    pub(crate) fn new(
+        occurred_at: Timestamp,
+        arrival: Arc<Arrival>,
+        origin: TouchpointOrigin,
+    ) -> Touchpoint {
+        Touchpoint {
+            occurred_at,
+            person: None,
+            anonymous_id: None,
+            prospect: None,
+            account: None,
+            arrival,
+            origin,
+        }
+    }
+
+    pub fn channel(&self) -> &Text {
+        &self.arrival.channel
+    }
+
+    pub fn source(&self) -> Option<&Text> {
+        self.arrival.facts.marketing.source.as_ref()
+    }
+
+    pub fn medium(&self) -> Option<&Text> {
+        self.arrival.facts.marketing.medium.as_ref()
+    }
+
+    pub fn campaign(&self) -> Option<&Text> {
+        self.arrival.facts.marketing.campaign.as_ref()
+    }
+
+    pub fn content(&self) -> Option<&Text> {
+        self.arrival.facts.marketing.content.as_ref()
+    }
+
+    pub fn term(&self) -> Option<&Text> {
+        self.arrival.facts.marketing.term.as_ref()
+    }
+
+    /// `(name, value)`, e.g. `("gclid", "Cj0K…")`.
+    pub fn click_id(&self) -> Option<(&Text, &Text)> {
+        let (name, value) = self.arrival.facts.marketing.click_id.as_ref()?;
+        Some((name, value))
+    }
+
+    /// The external referrer's host, if any.
+    pub fn referrer_host(&self) -> Option<&Text> {
+        self.arrival.facts.marketing.referrer_host.as_ref()
+    }
+
+    pub fn landing_url(&self) -> Option<&Text> {
+        self.arrival.facts.url.as_ref()
+    }
+
     /// Who the touchpoint is from, as visitors are counted: its person, else its anonymous id,
     /// else its prospect, else its account.
     pub fn visitor(&self) -> Option<Visitor<'_>> {
@@ -153,11 +214,11 @@ impl TouchField {
     /// The touchpoint's value of the field, if it has one.
     pub(crate) fn text(self, t: &Touchpoint) -> Option<&Text> {
         match self {
-            TouchField::Channel => Some(&t.channel),
-            TouchField::Source => t.source.as_ref(),
-            TouchField::Medium => t.medium.as_ref(),
-            TouchField::Campaign => t.campaign.as_ref(),
-            TouchField::Content => t.content.as_ref(),
+            TouchField::Channel => Some(t.channel()),
+            TouchField::Source => t.source(),
+            TouchField::Medium => t.medium(),
+            TouchField::Campaign => t.campaign(),
+            TouchField::Content => t.content(),
         }
     }
 }
@@ -199,23 +260,63 @@ pub(crate) struct PageView {
 }
 
 /// Page facts, each kept once and numbered, with the channel they classify as: every
-/// touchpoint made from them shares their text.
+/// touchpoint made from them shares them.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct PageFactsTable {
     /// The inverse of `facts` (by hash, so that each facts is kept once): not serialized,
     /// rebuilt by [`PageFactsTable::reindex`]. Facts are as many as ad clicks (each has its
     /// click id), hundreds of thousands.
     #[serde(skip)]
-    ids: HashIndex<PageFacts>,
-    facts: Vec<PageFacts>,
-    /// Each facts' channel: not serialized (the settings say), rebuilt by `reindex`.
-    #[serde(skip)]
-    channels: Vec<Text>,
+    ids: HashIndex<Kept>,
+    facts: Vec<Kept>,
     /// The text that recurs across facts (hosts, UTM values, click id names, channels), each
     /// kept once: facts differ by their click id, so a campaign's name would otherwise be
     /// stored once per ad click. Not serialized; rebuilt by `reindex`.
     #[serde(skip)]
     words: HashSet<Text>,
+}
+
+/// Facts as the table keeps them: with their channel, found and compared by the facts alone
+/// (the channel follows from them and the settings), and stored without the channel, which
+/// the settings of the model that reads them say.
+#[derive(Debug)]
+struct Kept(Arc<Arrival>);
+
+impl PartialEq for Kept {
+    fn eq(&self, other: &Kept) -> bool {
+        self.0.facts == other.0.facts
+    }
+}
+
+impl Eq for Kept {}
+
+impl Hash for Kept {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.facts.hash(state);
+    }
+}
+
+impl Borrow<PageFacts> for Kept {
+    fn borrow(&self) -> &PageFacts {
+        &self.0.facts
+    }
+}
+
+impl Serialize for Kept {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.facts.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Kept {
+    /// Without its channel until [`PageFactsTable::reindex`] classifies it.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Kept, D::Error> {
+        let facts = PageFacts::deserialize(deserializer)?;
+        Ok(Kept(Arc::new(Arrival {
+            channel: Text::from(""),
+            facts,
+        })))
+    }
 }
 
 impl PageFactsTable {
@@ -224,16 +325,14 @@ impl PageFactsTable {
             return id;
         }
         let id = u32::try_from(self.facts.len()).expect("fewer than 2^32 distinct page facts");
-        let facts = self.share(facts);
-        let channel = self.word(channels.classify(&facts.marketing));
-        self.channels.push(channel);
-        self.facts.push(facts);
+        let kept = self.keep(facts, channels);
+        self.facts.push(kept);
         self.ids.insert(&self.facts[id as usize], id, &self.facts);
         id
     }
 
-    pub(crate) fn get(&self, id: u32) -> (&PageFacts, &Text) {
-        (&self.facts[id as usize], &self.channels[id as usize])
+    pub(crate) fn get(&self, id: u32) -> &Arc<Arrival> {
+        &self.facts[id as usize].0
     }
 
     /// Rebuilds the numbers and channels of facts from `facts`, after deserializing, and
@@ -242,28 +341,26 @@ impl PageFactsTable {
     pub(crate) fn reindex(&mut self, channels: &ChannelSettings) {
         let facts = std::mem::take(&mut self.facts);
         self.words.clear();
-        let mut shared = Vec::with_capacity(facts.len());
-        shared.extend(facts.into_iter().map(|f| self.share(f)));
-        self.facts = shared;
+        let mut kept = Vec::with_capacity(facts.len());
+        for Kept(arrival) in facts {
+            let facts = Arc::try_unwrap(arrival).map_or_else(|a| a.facts.clone(), |a| a.facts);
+            kept.push(self.keep(facts, channels));
+        }
+        self.facts = kept;
         self.ids = HashIndex::of(&self.facts);
-        self.channels = (0..self.facts.len())
-            .map(|i| {
-                let channel = channels.classify(&self.facts[i].marketing);
-                self.word(channel)
-            })
-            .collect();
     }
 
-    /// The facts with their recurring text shared with earlier facts. The URL and the click
-    /// id's value are left as they are: they are what makes facts distinct.
-    fn share(&mut self, facts: PageFacts) -> PageFacts {
+    /// The facts with their channel, and their recurring text shared with earlier facts'. The
+    /// URL and the click id's value are left as they are: they are what makes facts distinct.
+    fn keep(&mut self, facts: PageFacts, channels: &ChannelSettings) -> Kept {
+        let channel = self.word(channels.classify(&facts.marketing));
         let PageFacts {
             url,
             host,
             marketing,
         } = facts;
         let mut word = |t: Option<Text>| t.map(|t| self.word(t));
-        PageFacts {
+        let facts = PageFacts {
             url,
             host: word(host),
             marketing: Marketing {
@@ -277,7 +374,8 @@ impl PageFactsTable {
                     .click_id
                     .map(|(name, value)| (self.word(name), value)),
             },
-        }
+        };
+        Kept(Arc::new(Arrival { channel, facts }))
     }
 
     /// The kept copy of `text`, kept now if it is new.
@@ -298,8 +396,7 @@ pub(crate) struct Page<'a> {
     pub message_id: &'a str,
     pub anonymous_id: Option<&'a AnonymousId>,
     pub account: Option<&'a AccountId>,
-    pub facts: &'a PageFacts,
-    pub channel: &'a Text,
+    pub arrival: &'a Arc<Arrival>,
 }
 
 /// The first page of every session, in time order.
@@ -325,7 +422,10 @@ pub(crate) fn session_starts<'a>(
 }
 
 fn new_campaign(first: &Page, page: &Page) -> bool {
-    let (landing, marketing) = (&first.facts.marketing, &page.facts.marketing);
+    let (landing, marketing) = (
+        &first.arrival.facts.marketing,
+        &page.arrival.facts.marketing,
+    );
     !marketing.is_empty() && marketing != landing && !reload(first, page)
 }
 
@@ -337,16 +437,17 @@ fn reload(first: &Page, page: &Page) -> bool {
     fn same_or_none<T: PartialEq>(page: &Option<T>, landing: &Option<T>) -> bool {
         page.is_none() || page == landing
     }
-    let (landing, m) = (&first.facts.marketing, &page.facts.marketing);
-    page.facts.url.is_some()
-        && page.facts.url == first.facts.url
-        && same_or_none(&m.source, &landing.source)
-        && same_or_none(&m.medium, &landing.medium)
-        && same_or_none(&m.campaign, &landing.campaign)
-        && same_or_none(&m.content, &landing.content)
-        && same_or_none(&m.term, &landing.term)
-        && same_or_none(&m.click_id, &landing.click_id)
-        && same_or_none(&m.referrer_host, &landing.referrer_host)
+    let (landing, facts) = (&first.arrival.facts, &page.arrival.facts);
+    let (l, m) = (&landing.marketing, &facts.marketing);
+    facts.url.is_some()
+        && facts.url == landing.url
+        && same_or_none(&m.source, &l.source)
+        && same_or_none(&m.medium, &l.medium)
+        && same_or_none(&m.campaign, &l.campaign)
+        && same_or_none(&m.content, &l.content)
+        && same_or_none(&m.term, &l.term)
+        && same_or_none(&m.click_id, &l.click_id)
+        && same_or_none(&m.referrer_host, &l.referrer_host)
 }
 
 /// The touchpoint of a session's first page or of a campaign track (person filled in later).
@@ -354,35 +455,13 @@ pub(crate) fn online_touchpoint(
     at: Timestamp,
     anonymous_id: Option<AnonymousId>,
     account: Option<AccountId>,
-    facts: &PageFacts,
-    channel: Text,
+    arrival: &Arc<Arrival>,
     origin: TouchpointOrigin,
 ) -> Touchpoint {
-    let Marketing {
-        source,
-        medium,
-        campaign,
-        content,
-        term,
-        click_id,
-        referrer_host,
-    } = facts.marketing.clone();
     Touchpoint {
-        occurred_at: at,
-        person: None,
         anonymous_id,
-        prospect: None,
         account,
-        channel,
-        source,
-        medium,
-        campaign,
-        content,
-        term,
-        click_id,
-        referrer_host,
-        landing_url: facts.url.clone(),
-        origin,
+        ..Touchpoint::new(at, Arc::clone(arrival), origin)
     }
 }
 
@@ -399,8 +478,7 @@ pub(crate) fn sessions<'a>(
                 first.at,
                 first.anonymous_id.cloned(),
                 first.account.cloned(),
-                first.facts,
-                first.channel.clone(),
+                first.arrival,
                 TouchpointOrigin::Session,
             ),
         })
@@ -438,25 +516,53 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(table.id(clicked("a1"), &channels), a);
         let shared = |table: &PageFactsTable| {
-            let ((fa, ca), (fb, cb)) = (table.get(a), table.get(b));
-            let campaign = |f: &PageFacts| f.marketing.campaign.clone().unwrap();
-            let host = |f: &PageFacts| f.host.clone().unwrap();
-            assert_eq!(fa.marketing.click_id.as_ref().unwrap().1, "a1");
-            assert_eq!(fb.marketing.click_id.as_ref().unwrap().1, "b2");
-            campaign(fa).shares(&campaign(fb)) && host(fa).shares(&host(fb)) && ca.shares(cb)
+            let (fa, fb) = (table.get(a), table.get(b));
+            let campaign = |f: &Arrival| f.facts.marketing.campaign.clone().unwrap();
+            let host = |f: &Arrival| f.facts.host.clone().unwrap();
+            assert_eq!(fa.facts.marketing.click_id.as_ref().unwrap().1, "a1");
+            assert_eq!(fb.facts.marketing.click_id.as_ref().unwrap().1, "b2");
+            campaign(fa).shares(&campaign(fb))
+                && host(fa).shares(&host(fb))
+                && fa.channel.shares(&fb.channel)
         };
         assert!(shared(&table));
 
         let bytes = postcard::to_allocvec(&table).unwrap();
         let mut read: PageFactsTable = postcard::from_bytes(&bytes).unwrap();
-        let campaign = |i: usize| read.facts[i].marketing.campaign.clone().unwrap();
+        let campaign = |i: usize| read.facts[i].0.facts.marketing.campaign.clone().unwrap();
         assert!(
             !campaign(0).shares(&campaign(1)),
             "deserializing gives each value its own copy"
         );
         read.reindex(&channels);
         assert!(shared(&read));
-        assert_eq!(read.get(a).0, table.get(a).0);
-        assert_eq!(read.get(b).1, table.get(b).1);
+        assert_eq!(read.get(a), table.get(a));
+        assert_eq!(read.get(a).channel, "paid_search");
+        assert_eq!(read.get(b), table.get(b));
+    }
+
+    /// Sessions that land on the same facts hold the table's one copy of them, channel and all.
+    #[test]
+    fn sessions_landing_on_the_same_facts_share_them() {
+        let mut table = PageFactsTable::default();
+        let id = table.id(clicked("a1"), &ChannelSettings::default());
+        let page = |at: i64, message_id: &'static str| Page {
+            at: Timestamp::from_millis(at),
+            message_id,
+            anonymous_id: None,
+            account: None,
+            arrival: table.get(id),
+        };
+        // Two hours apart: two sessions.
+        let keyed = sessions(
+            [page(0, "m1"), page(7_200_000, "m2")],
+            &TouchpointSettings::default(),
+        );
+        assert_eq!(keyed.len(), 2);
+        for k in &keyed {
+            assert!(Arc::ptr_eq(&k.touchpoint.arrival, table.get(id)));
+            assert_eq!(k.touchpoint.campaign().unwrap(), "brand");
+            assert_eq!(k.touchpoint.click_id().unwrap().1, "a1");
+        }
     }
 }

@@ -378,7 +378,7 @@ fn channel_of(model: &Model, settings: &ReportSettings, a: &AccountRevenue) -> S
             )
             .map_or_else(
                 || tenure_engine::DIRECT.to_owned(),
-                |t| t.channel.to_string(),
+                |t| t.channel().to_string(),
             )
         })
         .unwrap_or_else(|| "(not converted)".to_owned())
@@ -665,9 +665,9 @@ pub(crate) fn account_report(
         .filter(|t| t.occurred_at <= as_of)
     {
         let detail = [
-            Some(t.channel.as_str()),
-            t.source.as_deref(),
-            t.campaign.as_deref(),
+            Some(t.channel().as_str()),
+            t.source().map(|s| s.as_str()),
+            t.campaign().map(|c| c.as_str()),
         ]
         .into_iter()
         .flatten()

@@ -467,10 +467,10 @@ pub(crate) fn journey_report(
             "occurred_at".into(),
             Value::String(t.occurred_at.to_string()),
         );
-        row.insert("channel".into(), Value::String(t.channel.to_string()));
-        row.insert("source".into(), t.source.as_deref().into());
-        row.insert("medium".into(), t.medium.as_deref().into());
-        row.insert("campaign".into(), t.campaign.as_deref().into());
+        row.insert("channel".into(), Value::String(t.channel().to_string()));
+        row.insert("source".into(), t.source().map(|s| s.as_str()).into());
+        row.insert("medium".into(), t.medium().map(|m| m.as_str()).into());
+        row.insert("campaign".into(), t.campaign().map(|c| c.as_str()).into());
         row.insert(
             "origin".into(),
             serde_json::to_value(t.origin).unwrap_or(Value::Null),

@@ -43,7 +43,7 @@ fn touches<'t>(
     .map(|t| Touch {
         at: t.occurred_at.millis(),
         state: states.intern(dimension_str(t, by)),
-        direct: t.channel == DIRECT,
+        direct: t.channel() == DIRECT,
     })
     .collect()
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 use tenure_core::{AccountId, Timestamp};
-use tenure_engine::{Model, Stream, Touchpoint};
+use tenure_engine::{Model, Stream, TouchField, Touchpoint};
 
 use tenure_attribution::{weights, StateId, States};
 
@@ -281,14 +281,9 @@ pub fn first_touch(
 /// A touchpoint's value of a touch grouping (`channel`, `source`, `medium`, `campaign`,
 /// `content`); "(none)" where the touch has none.
 pub fn dimension_str<'t>(t: &'t Touchpoint, by: &str) -> &'t str {
-    let value = match by {
-        "channel" => Some(t.channel.as_str()),
-        "source" => t.source.as_deref(),
-        "medium" => t.medium.as_deref(),
-        "campaign" => t.campaign.as_deref(),
-        _ => t.content.as_deref(),
-    };
-    value.unwrap_or("(none)")
+    TouchField::parse(by)
+        .unwrap_or(TouchField::Content)
+        .value(t)
 }
 
 /// The group of an account by its first touch; no touch is a `direct` one (SPEC §3).

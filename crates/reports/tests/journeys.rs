@@ -368,7 +368,7 @@ fn a_later_message_with_the_rows_id_brings_the_touch_to_the_account_journey() {
         for entries in [row_first, row_last] {
             let model = model_of(entries);
             let journey = model.account_touchpoints(&AccountId::parse("acct_2").unwrap());
-            let channels: Vec<&str> = journey.iter().map(|t| t.channel.as_str()).collect();
+            let channels: Vec<&str> = journey.iter().map(|t| t.channel().as_str()).collect();
             assert_eq!(channels, ["email", "events"], "{user:?} {anonymous:?}");
             let markov = report(&model, "attribution", Some("markov"));
             assert_eq!(
@@ -404,7 +404,7 @@ fn an_offline_rows_email_of_a_known_person_wins_over_an_anonymous_id_no_one_else
     for entries in [entries.clone(), entries.into_iter().rev().collect()] {
         let model = model_of(entries);
         let journey = model.account_touchpoints(&AccountId::parse("acct_2").unwrap());
-        let channels: Vec<&str> = journey.iter().map(|t| t.channel.as_str()).collect();
+        let channels: Vec<&str> = journey.iter().map(|t| t.channel().as_str()).collect();
         assert_eq!(channels, ["email", "events"]);
         let markov = report(&model, "attribution", Some("markov"));
         assert_eq!(
@@ -436,6 +436,6 @@ fn an_offline_rows_email_of_a_known_person_wins_over_an_anonymous_id_no_one_else
     ]);
     let model = model_of(entries);
     let journey = model.account_touchpoints(&AccountId::parse("acct_2").unwrap());
-    let channels: Vec<&str> = journey.iter().map(|t| t.channel.as_str()).collect();
+    let channels: Vec<&str> = journey.iter().map(|t| t.channel().as_str()).collect();
     assert_eq!(channels, ["email"]);
 }

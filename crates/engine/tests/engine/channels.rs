@@ -135,14 +135,20 @@ fn marketing_fields_are_kept_as_given() {
         .url("https://www.acme.io/?utm_source=Google&utm_medium=CPC&utm_campaign=Spring%20Sale&utm_content=Ad+1&utm_term=crm&gclid=XyZ")
         .referrer("https://www.google.com/");
     let tp = model(&[page.entry()]).snapshot().touchpoints[0].clone();
-    assert_eq!(tp.source.as_deref(), Some("Google"));
-    assert_eq!(tp.medium.as_deref(), Some("CPC"));
-    assert_eq!(tp.campaign.as_deref(), Some("Spring Sale"));
-    assert_eq!(tp.content.as_deref(), Some("Ad 1"));
-    assert_eq!(tp.term.as_deref(), Some("crm"));
-    assert_eq!(tp.click_id, Some(("gclid".into(), "XyZ".into())));
-    assert_eq!(tp.referrer_host.as_deref(), Some("www.google.com"));
-    assert_eq!(tp.landing_url.as_deref(), Some(page_url()));
+    assert_eq!(tp.source().map(|v| v.as_str()), Some("Google"));
+    assert_eq!(tp.medium().map(|v| v.as_str()), Some("CPC"));
+    assert_eq!(tp.campaign().map(|v| v.as_str()), Some("Spring Sale"));
+    assert_eq!(tp.content().map(|v| v.as_str()), Some("Ad 1"));
+    assert_eq!(tp.term().map(|v| v.as_str()), Some("crm"));
+    assert_eq!(
+        tp.click_id().map(|(n, v)| (n.as_str(), v.as_str())),
+        Some(("gclid", "XyZ"))
+    );
+    assert_eq!(
+        tp.referrer_host().map(|v| v.as_str()),
+        Some("www.google.com")
+    );
+    assert_eq!(tp.landing_url().map(|v| v.as_str()), Some(page_url()));
 }
 
 fn page_url() -> &'static str {
@@ -156,7 +162,7 @@ fn internal_referrer_is_not_kept() {
         .url("https://app.acme.io/")
         .referrer("https://www.acme.io/");
     assert_eq!(
-        model(&[page.entry()]).snapshot().touchpoints[0].referrer_host,
+        model(&[page.entry()]).snapshot().touchpoints[0].referrer_host(),
         None
     );
 }

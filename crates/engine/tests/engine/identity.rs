@@ -89,7 +89,7 @@ fn two_users_with_one_email_stay_two_people() {
     let tps = m.snapshot().touchpoints;
     assert_eq!(tps.len(), 1);
     assert_eq!(tps[0].origin, TouchpointOrigin::Offline);
-    assert_eq!(tps[0].channel, "events");
+    assert_eq!(tps[0].channel(), "events");
     assert_eq!(tps[0].person.as_ref().map(|p| p.as_str()), Some("u1"));
 }
 
@@ -137,7 +137,7 @@ fn offline_rows_find_their_person_by_user_then_anonymous_id() {
 /// Each visitor journey as the channels of its touchpoints.
 fn visitor_channels(m: &tenure_engine::Model) -> Vec<Vec<String>> {
     m.visitor_journeys()
-        .map(|list| list.map(|t| t.channel.to_string()).collect())
+        .map(|list| list.map(|t| t.channel().to_string()).collect())
         .collect()
 }
 
@@ -194,7 +194,7 @@ fn a_prospect_who_gives_the_email_later_joins_that_persons_account_journey() {
     ]);
     let journey = m.account_touchpoints(&account("acct_7"));
     assert_eq!(journey.len(), 1, "{journey:?}");
-    assert_eq!(journey[0].channel, "events");
+    assert_eq!(journey[0].channel(), "events");
     assert_eq!(journey[0].person.as_ref().map(|p| p.as_str()), Some("u7"));
     assert_eq!(journey[0].prospect, None);
     assert_eq!(m.account_journeys()[&account("acct_7")], journey);
@@ -246,7 +246,7 @@ fn a_person_only_an_offline_row_ties_to_an_account_keeps_a_journey_of_their_own(
     assert_eq!(visitor_channels(&m), [vec!["email"]]);
     let journey = m.account_touchpoints(&account("acct_2"));
     assert_eq!(journey.len(), 1);
-    assert_eq!(journey[0].channel, "outbound");
+    assert_eq!(journey[0].channel(), "outbound");
 }
 
 #[test]
@@ -282,7 +282,7 @@ fn a_person_in_several_accounts_appears_in_each_journey() {
     let journey = |a: &str| -> Vec<String> {
         m.account_touchpoints(&account(a))
             .into_iter()
-            .map(|t| t.channel.to_string())
+            .map(|t| t.channel().to_string())
             .collect()
     };
     assert_eq!(journey("acct_1"), ["email", "partner"]);

@@ -189,6 +189,6 @@ pub fn channels(model: &Model) -> Vec<String> {
         .snapshot()
         .touchpoints
         .iter()
-        .map(|t| t.channel.to_string())
+        .map(|t| t.channel().to_string())
         .collect()
 }

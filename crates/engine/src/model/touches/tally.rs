@@ -23,10 +23,10 @@ pub(crate) struct Counts {
 impl Counts {
     pub(super) fn add(&mut self, t: &Touchpoint) {
         self.total += 1;
-        match self.by_channel.get_mut(t.channel.as_str()) {
+        match self.by_channel.get_mut(t.channel().as_str()) {
             Some(n) => *n += 1,
             None => {
-                self.by_channel.insert(t.channel.clone(), 1);
+                self.by_channel.insert(t.channel().clone(), 1);
             }
         }
         if let Some(email) = &t.prospect {
@@ -36,10 +36,10 @@ impl Counts {
 
     pub(super) fn remove(&mut self, t: &Touchpoint) {
         self.total -= 1;
-        if let Some(n) = self.by_channel.get_mut(t.channel.as_str()) {
+        if let Some(n) = self.by_channel.get_mut(t.channel().as_str()) {
             *n -= 1;
             if *n == 0 {
-                self.by_channel.remove(t.channel.as_str());
+                self.by_channel.remove(t.channel().as_str());
             }
         }
         if let Some(email) = &t.prospect {
