@@ -31,8 +31,8 @@ use crate::ledger::{Change, Invoice, Ledger, Stream};
 use crate::marketing::{self, page_facts, Marketing, PageFacts};
 use crate::profiles::Profiles;
 use crate::sessions::{
-    online_touchpoint, sessions, Arrival, Keyed, Page, PageFactsTable, PageView, TouchField,
-    Touchpoint, TouchpointOrigin, TouchpointSettings,
+    online_touchpoint, sessions, Groupings, Keyed, Landing, Page, PageFactsTable, PageView,
+    TouchField, Touchpoint, TouchpointOrigin, TouchpointSettings,
 };
 use crate::sorted::Sorted;
 use crate::success::{is_success_event, AccountSuccess, HeldSuccess, Success, SuccessStore};
@@ -178,7 +178,7 @@ impl Component {
             account: view
                 .account
                 .map(|a| model.account_numbers.value(a.position() as u32)),
-            arrival: model.page_facts.get(view.facts),
+            landing: model.page_facts.get(view.facts),
         });
         let mut out = sessions(pages, &model.settings.touchpoints);
         out.extend(self.tracks.values().cloned());
@@ -896,7 +896,7 @@ impl Model {
                 account: row.account_id.clone(),
                 ..Touchpoint::new(
                     row.occurred_at,
-                    self.offline_arrival(row),
+                    self.offline_landing(row),
                     TouchpointOrigin::Offline,
                 )
             },
@@ -905,27 +905,27 @@ impl Model {
 
     /// How an offline row's touch came: the channel its `channel` or `kind` names, and its
     /// campaign fields.
-    fn offline_arrival(&self, row: &TouchpointRow) -> Arc<Arrival> {
+    fn offline_landing(&self, row: &TouchpointRow) -> Landing {
         let text = |t: &Option<String>| t.as_deref().map(Text::from);
         let channels = &self.settings.channels;
-        Arc::new(Arrival {
-            channel: Text::from(
-                channels.offline_channel(row.channel.as_deref(), row.kind.as_deref()),
-            ),
-            facts: PageFacts {
+        let channel = channels.offline_channel(row.channel.as_deref(), row.kind.as_deref());
+        Landing {
+            groupings: Arc::new(Groupings {
+                channel: Text::from(channel),
+                source: text(&row.source),
+                medium: text(&row.medium),
+                campaign: text(&row.campaign),
+                content: text(&row.content),
+            }),
+            facts: Arc::new(PageFacts {
                 url: None,
                 host: None,
                 marketing: Marketing {
-                    source: text(&row.source),
-                    medium: text(&row.medium),
-                    campaign: text(&row.campaign),
-                    content: text(&row.content),
                     term: text(&row.term),
-                    click_id: None,
-                    referrer_host: None,
+                    ..Marketing::default()
                 },
-            },
-        })
+            }),
+        }
     }
 
     /// Every touchpoint by whose it is, and the journeys: brought up to date with what

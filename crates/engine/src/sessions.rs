@@ -78,26 +78,41 @@ pub struct Touchpoint {
     /// The account named by the message (`context.groupId`) or the offline row (`account_id`).
     pub account: Option<AccountId>,
     /// How it came, shared with every touchpoint that came the same way.
-    pub(crate) arrival: Arc<Arrival>,
+    pub(crate) landing: Landing,
     pub origin: TouchpointOrigin,
 }
 
-/// How a touch came: the channel it classifies as and the marketing facts of its landing page
-/// (or of its campaign track, or its offline row). Shared rather than copied: every session
-/// that lands on the same page facts holds the one the model's [`PageFactsTable`] keeps, a
-/// pointer wide, where ten texts of its own made most of a touchpoint's bytes (there are some
-/// two million touchpoints at 100,000 accounts, each in its owner's list and again in its
-/// account's journey).
+/// How a touch came: its value of each touch grouping (the channel it classifies as, its
+/// source, medium, campaign and content) and the marketing facts of its landing page (or of
+/// its campaign track; an offline row's term). Shared rather than copied: every session that
+/// lands on the same page facts holds the ones the model's [`PageFactsTable`] keeps, where ten
+/// texts of its own made most of a touchpoint's bytes (some two million touchpoints at
+/// 100,000 accounts, each in its owner's list and again in its account's journey).
+///
+/// The groupings apart from the facts: they are what every attribution report reads of every
+/// touchpoint, and few (one per distinct combination of values, hundreds), so they stay in
+/// the cache; the facts are as many as ad clicks, and reading them per touch would be a cache
+/// miss per touch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Landing {
+    pub groupings: Arc<Groupings>,
+    pub facts: Arc<PageFacts>,
+}
+
+/// A touchpoint's value of each touch grouping ([`TouchField`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub(crate) struct Arrival {
+pub(crate) struct Groupings {
     pub channel: Text,
-    pub facts: PageFacts,
+    pub source: Option<Text>,
+    pub medium: Option<Text>,
+    pub campaign: Option<Text>,
+    pub content: Option<Text>,
 }
 
 impl Touchpoint {
     pub(crate) fn new(
         occurred_at: Timestamp,
-        arrival: Arc<Arrival>,
+        landing: Landing,
         origin: TouchpointOrigin,
     ) -> Touchpoint {
         Touchpoint {
@@ -106,48 +121,48 @@ impl Touchpoint {
             anonymous_id: None,
             prospect: None,
             account: None,
-            arrival,
+            landing,
             origin,
         }
     }
 
     pub fn channel(&self) -> &Text {
-        &self.arrival.channel
+        &self.landing.groupings.channel
     }
 
     pub fn source(&self) -> Option<&Text> {
-        self.arrival.facts.marketing.source.as_ref()
+        self.landing.groupings.source.as_ref()
     }
 
     pub fn medium(&self) -> Option<&Text> {
-        self.arrival.facts.marketing.medium.as_ref()
+        self.landing.groupings.medium.as_ref()
     }
 
     pub fn campaign(&self) -> Option<&Text> {
-        self.arrival.facts.marketing.campaign.as_ref()
+        self.landing.groupings.campaign.as_ref()
     }
 
     pub fn content(&self) -> Option<&Text> {
-        self.arrival.facts.marketing.content.as_ref()
+        self.landing.groupings.content.as_ref()
     }
 
     pub fn term(&self) -> Option<&Text> {
-        self.arrival.facts.marketing.term.as_ref()
+        self.landing.facts.marketing.term.as_ref()
     }
 
     /// `(name, value)`, e.g. `("gclid", "Cj0K…")`.
     pub fn click_id(&self) -> Option<(&Text, &Text)> {
-        let (name, value) = self.arrival.facts.marketing.click_id.as_ref()?;
+        let (name, value) = self.landing.facts.marketing.click_id.as_ref()?;
         Some((name, value))
     }
 
     /// The external referrer's host, if any.
     pub fn referrer_host(&self) -> Option<&Text> {
-        self.arrival.facts.marketing.referrer_host.as_ref()
+        self.landing.facts.marketing.referrer_host.as_ref()
     }
 
     pub fn landing_url(&self) -> Option<&Text> {
-        self.arrival.facts.url.as_ref()
+        self.landing.facts.url.as_ref()
     }
 
     /// Who the touchpoint is from, as visitors are counted: its person, else its anonymous id,
@@ -259,16 +274,22 @@ pub(crate) struct PageView {
     pub facts: u32,
 }
 
-/// Page facts, each kept once and numbered, with the channel they classify as: every
-/// touchpoint made from them shares them.
+/// Page facts, each kept once and numbered, with their groupings (the channel they classify
+/// as): every touchpoint made from them shares them.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct PageFactsTable {
     /// The inverse of `facts` (by hash, so that each facts is kept once): not serialized,
     /// rebuilt by [`PageFactsTable::reindex`]. Facts are as many as ad clicks (each has its
     /// click id), hundreds of thousands.
     #[serde(skip)]
-    ids: HashIndex<Kept>,
-    facts: Vec<Kept>,
+    ids: HashIndex<Landing>,
+    /// Serialized without their groupings, which the settings of the model that reads them
+    /// say (the channel).
+    #[serde(with = "facts_only")]
+    facts: Vec<Landing>,
+    /// Each distinct groupings, kept once. Not serialized; rebuilt by `reindex`.
+    #[serde(skip)]
+    groupings: HashSet<Arc<Groupings>>,
     /// The text that recurs across facts (hosts, UTM values, click id names, channels), each
     /// kept once: facts differ by their click id, so a campaign's name would otherwise be
     /// stored once per ad click. Not serialized; rebuilt by `reindex`.
@@ -276,46 +297,47 @@ pub(crate) struct PageFactsTable {
     words: HashSet<Text>,
 }
 
-/// Facts as the table keeps them: with their channel, found and compared by the facts alone
-/// (the channel follows from them and the settings), and stored without the channel, which
-/// the settings of the model that reads them say.
-#[derive(Debug)]
-struct Kept(Arc<Arrival>);
-
-impl PartialEq for Kept {
-    fn eq(&self, other: &Kept) -> bool {
-        self.0.facts == other.0.facts
-    }
-}
-
-impl Eq for Kept {}
-
-impl Hash for Kept {
+/// Facts in the table are found by the facts alone: the groupings follow from them (and the
+/// settings), so landings equal by their facts are equal.
+impl Hash for Landing {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.facts.hash(state);
+        self.facts.hash(state);
     }
 }
 
-impl Borrow<PageFacts> for Kept {
+impl Borrow<PageFacts> for Landing {
     fn borrow(&self) -> &PageFacts {
-        &self.0.facts
+        &self.facts
     }
 }
 
-impl Serialize for Kept {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.facts.serialize(serializer)
-    }
-}
+/// The table's facts stored as facts alone.
+mod facts_only {
+    use super::*;
 
-impl<'de> Deserialize<'de> for Kept {
-    /// Without its channel until [`PageFactsTable::reindex`] classifies it.
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Kept, D::Error> {
-        let facts = PageFacts::deserialize(deserializer)?;
-        Ok(Kept(Arc::new(Arrival {
+    pub fn serialize<S: Serializer>(kept: &[Landing], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(kept.iter().map(|k| &*k.facts))
+    }
+
+    /// Without their groupings until [`PageFactsTable::reindex`] gives them theirs.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<Landing>, D::Error> {
+        let none = Arc::new(Groupings {
             channel: Text::from(""),
-            facts,
-        })))
+            source: None,
+            medium: None,
+            campaign: None,
+            content: None,
+        });
+        let facts = Vec::<PageFacts>::deserialize(deserializer)?;
+        Ok(facts
+            .into_iter()
+            .map(|facts| Landing {
+                groupings: Arc::clone(&none),
+                facts: Arc::new(facts),
+            })
+            .collect())
     }
 }
 
@@ -331,28 +353,30 @@ impl PageFactsTable {
         id
     }
 
-    pub(crate) fn get(&self, id: u32) -> &Arc<Arrival> {
-        &self.facts[id as usize].0
+    pub(crate) fn get(&self, id: u32) -> &Landing {
+        &self.facts[id as usize]
     }
 
-    /// Rebuilds the numbers and channels of facts from `facts`, after deserializing, and
+    /// Rebuilds the numbers and groupings of facts from `facts`, after deserializing, and
     /// shares their recurring text again (deserializing gives every value its own, and grows
     /// the list by doubling, past its length).
     pub(crate) fn reindex(&mut self, channels: &ChannelSettings) {
         let facts = std::mem::take(&mut self.facts);
         self.words.clear();
+        self.groupings.clear();
         let mut kept = Vec::with_capacity(facts.len());
-        for Kept(arrival) in facts {
-            let facts = Arc::try_unwrap(arrival).map_or_else(|a| a.facts.clone(), |a| a.facts);
+        for landing in facts {
+            let facts = Arc::unwrap_or_clone(landing.facts);
             kept.push(self.keep(facts, channels));
         }
         self.facts = kept;
         self.ids = HashIndex::of(&self.facts);
     }
 
-    /// The facts with their channel, and their recurring text shared with earlier facts'. The
-    /// URL and the click id's value are left as they are: they are what makes facts distinct.
-    fn keep(&mut self, facts: PageFacts, channels: &ChannelSettings) -> Kept {
+    /// The facts with their groupings, and their recurring text shared with earlier facts'.
+    /// The URL and the click id's value are left as they are: they are what makes facts
+    /// distinct.
+    fn keep(&mut self, facts: PageFacts, channels: &ChannelSettings) -> Landing {
         let channel = self.word(channels.classify(&facts.marketing));
         let PageFacts {
             url,
@@ -375,7 +399,26 @@ impl PageFactsTable {
                     .map(|(name, value)| (self.word(name), value)),
             },
         };
-        Kept(Arc::new(Arrival { channel, facts }))
+        let m = &facts.marketing;
+        let groupings = Groupings {
+            channel,
+            source: m.source.clone(),
+            medium: m.medium.clone(),
+            campaign: m.campaign.clone(),
+            content: m.content.clone(),
+        };
+        let groupings = match self.groupings.get(&groupings) {
+            Some(kept) => Arc::clone(kept),
+            None => {
+                let kept = Arc::new(groupings);
+                self.groupings.insert(Arc::clone(&kept));
+                kept
+            }
+        };
+        Landing {
+            groupings,
+            facts: Arc::new(facts),
+        }
     }
 
     /// The kept copy of `text`, kept now if it is new.
@@ -396,7 +439,7 @@ pub(crate) struct Page<'a> {
     pub message_id: &'a str,
     pub anonymous_id: Option<&'a AnonymousId>,
     pub account: Option<&'a AccountId>,
-    pub arrival: &'a Arc<Arrival>,
+    pub landing: &'a Landing,
 }
 
 /// The first page of every session, in time order.
@@ -423,8 +466,8 @@ pub(crate) fn session_starts<'a>(
 
 fn new_campaign(first: &Page, page: &Page) -> bool {
     let (landing, marketing) = (
-        &first.arrival.facts.marketing,
-        &page.arrival.facts.marketing,
+        &first.landing.facts.marketing,
+        &page.landing.facts.marketing,
     );
     !marketing.is_empty() && marketing != landing && !reload(first, page)
 }
@@ -437,7 +480,7 @@ fn reload(first: &Page, page: &Page) -> bool {
     fn same_or_none<T: PartialEq>(page: &Option<T>, landing: &Option<T>) -> bool {
         page.is_none() || page == landing
     }
-    let (landing, facts) = (&first.arrival.facts, &page.arrival.facts);
+    let (landing, facts) = (&*first.landing.facts, &*page.landing.facts);
     let (l, m) = (&landing.marketing, &facts.marketing);
     facts.url.is_some()
         && facts.url == landing.url
@@ -455,13 +498,13 @@ pub(crate) fn online_touchpoint(
     at: Timestamp,
     anonymous_id: Option<AnonymousId>,
     account: Option<AccountId>,
-    arrival: &Arc<Arrival>,
+    landing: &Landing,
     origin: TouchpointOrigin,
 ) -> Touchpoint {
     Touchpoint {
         anonymous_id,
         account,
-        ..Touchpoint::new(at, Arc::clone(arrival), origin)
+        ..Touchpoint::new(at, landing.clone(), origin)
     }
 }
 
@@ -478,7 +521,7 @@ pub(crate) fn sessions<'a>(
                 first.at,
                 first.anonymous_id.cloned(),
                 first.account.cloned(),
-                first.arrival,
+                first.landing,
                 TouchpointOrigin::Session,
             ),
         })
@@ -517,28 +560,29 @@ mod tests {
         assert_eq!(table.id(clicked("a1"), &channels), a);
         let shared = |table: &PageFactsTable| {
             let (fa, fb) = (table.get(a), table.get(b));
-            let campaign = |f: &Arrival| f.facts.marketing.campaign.clone().unwrap();
-            let host = |f: &Arrival| f.facts.host.clone().unwrap();
+            let campaign = |f: &Landing| f.facts.marketing.campaign.clone().unwrap();
+            let host = |f: &Landing| f.facts.host.clone().unwrap();
             assert_eq!(fa.facts.marketing.click_id.as_ref().unwrap().1, "a1");
             assert_eq!(fb.facts.marketing.click_id.as_ref().unwrap().1, "b2");
             campaign(fa).shares(&campaign(fb))
                 && host(fa).shares(&host(fb))
-                && fa.channel.shares(&fb.channel)
+                && Arc::ptr_eq(&fa.groupings, &fb.groupings)
         };
         assert!(shared(&table));
 
         let bytes = postcard::to_allocvec(&table).unwrap();
         let mut read: PageFactsTable = postcard::from_bytes(&bytes).unwrap();
-        let campaign = |i: usize| read.facts[i].0.facts.marketing.campaign.clone().unwrap();
+        let campaign = |i: usize| read.facts[i].facts.marketing.campaign.clone().unwrap();
         assert!(
             !campaign(0).shares(&campaign(1)),
             "deserializing gives each value its own copy"
         );
         read.reindex(&channels);
         assert!(shared(&read));
-        assert_eq!(read.get(a), table.get(a));
-        assert_eq!(read.get(a).channel, "paid_search");
-        assert_eq!(read.get(b), table.get(b));
+        assert_eq!(read.get(a).facts, table.get(a).facts);
+        assert_eq!(read.get(a).groupings, table.get(a).groupings);
+        assert_eq!(read.get(a).groupings.channel, "paid_search");
+        assert_eq!(read.get(b).facts, table.get(b).facts);
     }
 
     /// Sessions that land on the same facts hold the table's one copy of them, channel and all.
@@ -551,7 +595,7 @@ mod tests {
             message_id,
             anonymous_id: None,
             account: None,
-            arrival: table.get(id),
+            landing: table.get(id),
         };
         // Two hours apart: two sessions.
         let keyed = sessions(
@@ -560,7 +604,9 @@ mod tests {
         );
         assert_eq!(keyed.len(), 2);
         for k in &keyed {
-            assert!(Arc::ptr_eq(&k.touchpoint.arrival, table.get(id)));
+            let (held, kept) = (&k.touchpoint.landing, table.get(id));
+            assert!(Arc::ptr_eq(&held.facts, &kept.facts));
+            assert!(Arc::ptr_eq(&held.groupings, &kept.groupings));
             assert_eq!(k.touchpoint.campaign().unwrap(), "brand");
             assert_eq!(k.touchpoint.click_id().unwrap().1, "a1");
         }
