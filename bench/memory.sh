@@ -6,6 +6,9 @@
 # the high-water mark; then a second start on the same store (what a restart costs once the
 # first start has written what it keeps). Each binary in turn on its own store.
 #   bench/memory.sh [ACCOUNTS,...] [BINARY...]   (default 20000,50000,100000; env SEED, SIM_FLAGS, WORK)
+# KEEP=1 keeps each binary's store ($WORK/memory-data-SIZE-N, N its place among the binaries) and
+# reuses it on the next run instead of importing again: "first start" is then a start from the
+# snapshot that binary wrote. BODIES=DIR saves each answer as DIR/N/PATH, to compare binaries'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
@@ -15,14 +18,22 @@ prepare "$@"
 port=7491
 for accounts in ${sizes//,/ }; do
   sim=$(company "$accounts")
+  n=0
   for b in "${BINS[@]}"; do
+    n=$(( ${n:-0} + 1 ))
     data="$WORK/memory-data"
-    import_into "$b" "$sim" "$data"
+    if [ -n "${KEEP:-}" ]; then
+      data="$WORK/memory-data-$accounts-$n"
+      [ -f "$data/tenure.db" ] || import_into "$b" "$sim" "$data"
+    else
+      import_into "$b" "$sim" "$data"
+    fi
     key=$("$b" --data-dir "$data" keys create --scope admin 2>/dev/null)
     serve "$b" "$data" "$port"
+    # Before anything is asked: `status` builds the touchpoints and journeys.
+    rss=$(rss_mb "$SERVE_PID")
     entries=$(curl -s -H "Authorization: Bearer $key" "http://127.0.0.1:$port/api/v1/status" |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["entries"])')
-    rss=$(rss_mb "$SERVE_PID")
     echo
     echo "$b, $accounts accounts, $entries log entries: first start to /healthz $SERVE_SECONDS s, RSS $rss MB ($((rss * 1048576 / entries)) bytes per entry)"
     echo
@@ -30,7 +41,13 @@ for accounts in ${sizes//,/ }; do
     echo "|---|---:|---:|---:|---:|---:|"
     echo "| start | $SERVE_SECONDS | 200 | $rss | $((rss * 1048576 / entries)) | $(hwm_mb "$SERVE_PID") |"
     for path in "${ALL_PATHS[@]}"; do
-      read -r seconds code < <(get "$port" "$key" "$path")
+      if [ -n "${BODIES:-}" ]; then
+        mkdir -p "$BODIES/$n"
+        read -r seconds code < <(curl -s -o "$BODIES/$n/$(echo "${path#/api/v1/}" | tr -c 'a-z0-9\n' '_')" \
+          -w '%{time_total} %{http_code}\n' -H "Authorization: Bearer $key" "http://127.0.0.1:$port$path")
+      else
+        read -r seconds code < <(get "$port" "$key" "$path")
+      fi
       rss=$(rss_mb "$SERVE_PID")
       echo "| \`${path#/api/v1/}\` | $seconds | $code | $rss | $((rss * 1048576 / entries)) | $(hwm_mb "$SERVE_PID") |"
     done
@@ -41,6 +58,6 @@ for accounts in ${sizes//,/ }; do
     stop
     echo
     echo "store: $(du -sm "$data" | cut -f1) MB"
-    rm -rf "$data"
+    [ -n "${KEEP:-}" ] || rm -rf "$data"
   done
 done
