@@ -87,14 +87,15 @@ impl Endpoint {
     /// The endpoint for the last segment of a path such as `/v1/track`. `import` is Segment's
     /// older name of `batch` and means the same.
     pub fn from_path_segment(segment: &str) -> Option<Self> {
+        // The one-letter forms are what analytics.js posts to (the type's first letter).
         Some(match segment {
-            "track" => Endpoint::Track,
-            "identify" => Endpoint::Identify,
-            "group" => Endpoint::Group,
-            "page" => Endpoint::Page,
-            "screen" => Endpoint::Screen,
-            "alias" => Endpoint::Alias,
-            "batch" | "import" => Endpoint::Batch,
+            "track" | "t" => Endpoint::Track,
+            "identify" | "i" => Endpoint::Identify,
+            "group" | "g" => Endpoint::Group,
+            "page" | "p" => Endpoint::Page,
+            "screen" | "s" => Endpoint::Screen,
+            "alias" | "a" => Endpoint::Alias,
+            "batch" | "import" | "b" => Endpoint::Batch,
             _ => return None,
         })
     }

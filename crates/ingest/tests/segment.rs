@@ -135,6 +135,19 @@ fn endpoints_by_path_segment() {
         );
     }
     assert_eq!(Endpoint::from_path_segment("import"), Some(Endpoint::Batch));
+    // analytics.js posts to the first letter of the type.
+    for (short, endpoint) in [
+        ("t", Endpoint::Track),
+        ("i", Endpoint::Identify),
+        ("g", Endpoint::Group),
+        ("p", Endpoint::Page),
+        ("s", Endpoint::Screen),
+        ("a", Endpoint::Alias),
+        ("b", Endpoint::Batch),
+    ] {
+        assert_eq!(Endpoint::from_path_segment(short), Some(endpoint));
+    }
+    assert_eq!(Endpoint::from_path_segment("x"), None);
     assert_eq!(Endpoint::from_path_segment("Track"), None);
     assert_eq!(Endpoint::from_path_segment("v1"), None);
 }

@@ -17,7 +17,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use crate::auth::{self, header_key, KeyCache};
 use crate::rate::RateLimiter;
 use crate::webhooks::StripeSecrets;
-use crate::{connections, error, ingest, keys, timeout, webhooks, ApiError};
+use crate::{browser, connections, error, ingest, keys, timeout, webhooks, ApiError};
 use tenure_reports::{RawParams, Report, ReportError, ReportParams, ReportSettings};
 use tenure_runtime::{status, Live, Status};
 
@@ -70,8 +70,32 @@ pub fn router(state: AppState) -> Router {
     let request_timeout = Duration::from_secs(server.request_timeout_seconds);
     let body_timeout = Duration::from_secs(server.body_timeout_seconds);
     // Writes are small and must not hold a connection; reads have budgets of their own.
+    // What browsers call, from any origin (`browser`). Each route takes OPTIONS, so that a
+    // preflight reaches the CORS layer rather than the 405 of a method the route lacks.
+    let browsers = Router::new()
+        .route(
+            "/v1/{kind}",
+            post(ingest::receive).options(browser::options),
+        )
+        .route(
+            "/beacon/v1/{kind}",
+            post(ingest::receive).options(browser::options),
+        )
+        .route(
+            "/v1/projects/{write_key}/settings",
+            get(browser::analytics_js_settings).options(browser::options),
+        )
+        .route(
+            "/sourceConfig",
+            get(browser::rudderstack_source_config).options(browser::options),
+        )
+        .route(
+            "/sourceConfig/",
+            get(browser::rudderstack_source_config).options(browser::options),
+        )
+        .layer(browser::cors());
     let writes = Router::new()
-        .route("/v1/{kind}", post(ingest::receive))
+        .merge(browsers)
         .route("/webhooks/stripe", post(webhooks::stripe_default))
         .route(
             "/webhooks/stripe/{workspace}",

@@ -1,14 +1,16 @@
-//! `POST /v1/{track,identify,group,page,screen,alias,batch}`: the Segment tracking API.
+//! `POST /v1/{track,identify,group,page,screen,alias,batch}`: the Segment tracking API (also
+//! under `/beacon/v1/`, where RudderStack's JS SDK sends with `navigator.sendBeacon`).
 //!
 //! Order of checks, cheapest and most fundamental first: body size, gzip, key in the header,
-//! JSON and limits, key in the body, rate limit, message validation, durable append. A request
+//! JSON and limits, key in the body (else in the query), rate limit, message validation,
+//! durable append. A request
 //! is stored whole or not at all.
 
 use std::io::Read;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use flate2::read::MultiGzDecoder;
@@ -20,9 +22,19 @@ use tenure_store::Scope;
 use crate::auth::header_key;
 use crate::{ApiError, AppState};
 
-pub async fn receive(
+/// A write key in the query string: where RudderStack's JS SDK puts it on
+/// `navigator.sendBeacon` calls, which can carry no header. Write keys are public (every page
+/// that tracks holds one), unlike read keys, which the read API refuses in a URL.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct KeyInQuery {
+    #[serde(rename = "writeKey")]
+    pub(crate) write_key: Option<String>,
+}
+
+pub(crate) async fn receive(
     State(state): State<AppState>,
     Path(kind): Path<String>,
+    Query(query): Query<KeyInQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -30,7 +42,7 @@ pub async fn receive(
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
             "not_found",
-            format!("no endpoint /v1/{kind}: expected track, identify, group, page, screen, alias or batch"),
+            format!("no endpoint /v1/{kind}: expected track, identify, group, page, screen, alias or batch (or its first letter)"),
         )
     })?;
     let received_at = Timestamp::from_datetime(chrono::Utc::now());
@@ -47,7 +59,9 @@ pub async fn receive(
             .authorize(&state.store, Some(secret), Scope::Write)?;
     }
     let envelope = Envelope::parse(endpoint, &body, &limits).map_err(segment_error)?;
-    let secret = header_secret.or_else(|| envelope.write_key.clone());
+    let secret = header_secret
+        .or_else(|| envelope.write_key.clone())
+        .or(query.write_key);
     let key = state
         .keys
         .authorize(&state.store, secret.as_deref(), Scope::Write)?;

@@ -7,6 +7,7 @@
 
 mod app;
 mod auth;
+mod browser;
 mod connections;
 mod error;
 mod ingest;

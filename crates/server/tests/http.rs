@@ -321,3 +321,228 @@ async fn a_key_in_the_url_is_refused_with_a_message_that_says_what_to_do() {
     let (_, _, body) = app.send(request).await;
     assert_ne!(body["code"], "key_in_url", "{body}");
 }
+
+/// A page on a customer's site calls ingest from its own origin: the preflight is answered for
+/// that origin with the headers it asks for, and the call itself carries the origin back.
+#[tokio::test]
+async fn ingest_answers_browsers_from_any_origin() {
+    let app = TestApp::new();
+    let origin = "https://www.acme.io";
+    let preflight = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/v1/track")
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization",
+        )
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = app.send(preflight).await;
+    assert!(status.is_success(), "{status}");
+    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        header("access-control-allow-origin").as_deref(),
+        Some(origin)
+    );
+    assert!(header("access-control-allow-methods").is_some_and(|m| m.contains("POST")));
+    assert_eq!(
+        header("access-control-allow-headers").as_deref(),
+        Some("content-type,authorization")
+    );
+    assert_eq!(
+        header("access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+
+    // What analytics.js sends to avoid a preflight: text/plain, the write key in the body.
+    let body = format!(
+        r#"{{"type":"page","anonymousId":"a1","messageId":"m1","writeKey":"{}","context":{{"page":{{"url":"https://www.acme.io/?utm_source=google"}}}}}}"#,
+        app.write_key
+    );
+    let call = Request::post("/v1/page")
+        .header("origin", origin)
+        .header("content-type", "text/plain")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, headers, body) = app.send(call).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stored"], 1, "{body}");
+    assert_eq!(headers["access-control-allow-origin"], origin);
+
+    // Refusals carry it too, so the page's script can read why.
+    let refused = Request::post("/v1/track")
+        .header("origin", origin)
+        .body(Body::from(
+            r#"{"event":"x","anonymousId":"a1","writeKey":"wk_nope"}"#,
+        ))
+        .unwrap();
+    let (status, headers, _) = app.send(refused).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers["access-control-allow-origin"], origin);
+}
+
+/// The read API is not for other origins' scripts: no CORS header, preflight or not.
+#[tokio::test]
+async fn the_read_api_answers_no_other_origin() {
+    let app = TestApp::new();
+    let origin = "https://evil.example";
+    let preflight = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/api/v1/status")
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = app.send(preflight).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(headers.get("access-control-allow-origin").is_none());
+    let read = Request::get("/api/v1/status")
+        .header("origin", origin)
+        .header("authorization", format!("Bearer {}", app.read_key))
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = app.send(read).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get("access-control-allow-origin").is_none());
+}
+
+/// analytics.js loads its settings from `cdnURL` before sending anything: for a write key,
+/// tenure names itself as the only destination, on the host the page asked, and switches off
+/// the SDK's telemetry to Segment.
+#[tokio::test]
+async fn analytics_js_settings_point_the_sdk_at_tenure() {
+    let app = TestApp::new();
+    let settings = |key: &str, proto: Option<&str>| {
+        let mut request = Request::get(format!("/v1/projects/{key}/settings"))
+            .header("host", "track.acme.io")
+            .header("origin", "https://www.acme.io");
+        if let Some(proto) = proto {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let (status, headers, body) = app.send(settings(&app.write_key, None)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://www.acme.io"
+    );
+    let destination = &body["integrations"]["Segment.io"];
+    assert_eq!(destination["apiKey"], app.write_key.as_str());
+    assert_eq!(destination["apiHost"], "track.acme.io/v1");
+    assert_eq!(destination["protocol"], "http");
+    assert_eq!(body["integrations"].as_object().unwrap().len(), 1, "{body}");
+    assert_eq!(body["metrics"]["sampleRate"], 0);
+    assert_eq!(body["remotePlugins"], serde_json::json!([]));
+
+    let (_, _, body) = app.send(settings(&app.write_key, Some("https"))).await;
+    assert_eq!(body["integrations"]["Segment.io"]["protocol"], "https");
+    let (status, _, body) = app.send(settings("wk_nope", None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    // A read key is not a write key.
+    let (status, _, _) = app.send(settings(&app.read_key, None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// analytics.js posts each call to the first letter of its type; RudderStack's JS SDK sends
+/// with its write key in a Basic `Authorization` header, and on `sendBeacon` as a text batch
+/// under `/beacon/v1/batch` with the key in the query.
+#[tokio::test]
+async fn browser_sdks_calls_are_taken_as_they_send_them() {
+    let app = TestApp::new();
+    let page = |id: &str| {
+        format!(
+            r#"{{"type":"page","anonymousId":"a1","messageId":"{id}","context":{{"page":{{"url":"https://www.acme.io/"}}}}}}"#
+        )
+    };
+    let short = Request::post("/v1/p")
+        .header("content-type", "text/plain")
+        .body(Body::from(page("m1").replace(
+            r#""type":"page","#,
+            &format!(r#""writeKey":"{}","#, app.write_key),
+        )))
+        .unwrap();
+    let (status, _, body) = app.send(short).await;
+    assert_eq!(
+        (status, &body["stored"]),
+        (StatusCode::OK, &Value::from(1)),
+        "{body}"
+    );
+
+    let rudder = Request::post("/v1/page")
+        .header("content-type", "application/json;charset=UTF-8")
+        .header("authorization", format!("Basic {}", basic(&app.write_key)))
+        .header("anonymousid", "YTE=")
+        .body(Body::from(page("m2")))
+        .unwrap();
+    let (status, _, body) = app.send(rudder).await;
+    assert_eq!(
+        (status, &body["stored"]),
+        (StatusCode::OK, &Value::from(1)),
+        "{body}"
+    );
+
+    let beacon = Request::post(format!("/beacon/v1/batch?writeKey={}", app.write_key))
+        .header("origin", "https://www.acme.io")
+        .header("content-type", "text/plain")
+        .body(Body::from(format!(
+            r#"{{"batch":[{},{}],"sentAt":"2026-12-01T00:00:00Z"}}"#,
+            page("m3"),
+            page("m2")
+        )))
+        .unwrap();
+    let (status, headers, body) = app.send(beacon).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["stored"], &body["duplicates"]),
+        (&Value::from(1), &Value::from(1))
+    );
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://www.acme.io"
+    );
+
+    // Without a key anywhere, nothing is stored.
+    let keyless = Request::post("/beacon/v1/batch")
+        .body(Body::from(format!(r#"{{"batch":[{}]}}"#, page("m4"))))
+        .unwrap();
+    let (status, _, _) = app.send(keyless).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// RudderStack's JS SDK loads its source's configuration from `configUrl` first: a source with
+/// no destination, so that it sends everything to its data plane, this server.
+#[tokio::test]
+async fn rudderstack_source_config_names_no_destination() {
+    let app = TestApp::new();
+    let config = |auth: Option<&str>, query: &str| {
+        let mut request = Request::get(format!("/sourceConfig/?p=npm&v=3.31.6{query}"))
+            .header("origin", "https://www.acme.io");
+        if let Some(key) = auth {
+            request = request.header("authorization", format!("Basic {}", basic(key)));
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let (status, headers, body) = app.send(config(Some(&app.write_key), "")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://www.acme.io"
+    );
+    let source = &body["source"];
+    assert_eq!(source["id"], "default");
+    assert_eq!(source["enabled"], true);
+    assert_eq!(source["destinations"], serde_json::json!([]));
+    assert!(source["config"].as_object().unwrap().is_empty(), "{body}");
+
+    let by_query = format!("&writeKey={}", app.write_key);
+    let (status, _, _) = app.send(config(None, &by_query)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = app.send(config(None, "")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = app.send(config(Some(&app.read_key), "")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
