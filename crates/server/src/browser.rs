@@ -65,7 +65,8 @@ pub(crate) async fn analytics_js_settings(
                 "http"
             }
         });
-    let everything = json!({ "__default": { "enabled": true, "integrations": {} } });
+    // No `plan` (a tracking plan makes analytics.js load its schema filter from Segment's CDN)
+    // and no middleware, for the same reason: it loads nothing but itself.
     Ok(Json(json!({
         "integrations": {
             "Segment.io": {
@@ -76,8 +77,6 @@ pub(crate) async fn analytics_js_settings(
                 "addBundledMetadata": false,
             }
         },
-        "plan": { "track": everything, "identify": everything, "group": everything },
-        "edgeFunction": {},
         "analyticsNextEnabled": true,
         "middlewareSettings": {},
         "enabledMiddleware": {},

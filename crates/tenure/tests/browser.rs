@@ -1,0 +1,120 @@
+//! A real browser on a real page sends real events: Segment's own analytics.js (the npm
+//! package's browser build, vendored under `tests/browser/site`) on a page served from another
+//! origin, in Debian's chromium, loads its settings from tenure and sends a landing with UTM
+//! parameters and a click id, a second page, a sign-up and the company; tenure makes of them
+//! what SPEC §2.2 says: one paid-search session, its person and its account.
+
+mod common;
+
+use std::process::Command;
+
+use common::{repo_root, Tenure};
+use serde_json::Value;
+
+/// Makes sure chromium and Playwright for Python are there, installing them if needed.
+fn ensure_browser() {
+    let ready = || {
+        Command::new("python3")
+            .args(["-c", "import playwright.sync_api"])
+            .status()
+            .is_ok_and(|s| s.success())
+            && std::path::Path::new("/usr/bin/chromium").exists()
+    };
+    if !ready() {
+        let install = repo_root().join("tests/browser/install.sh");
+        let status = Command::new("bash")
+            .arg(&install)
+            .status()
+            .expect("bash runs");
+        assert!(status.success(), "{} failed", install.display());
+    }
+    assert!(
+        ready(),
+        "chromium or Playwright for Python is missing after install"
+    );
+}
+
+fn get(url: &str, read_key: &str) -> Value {
+    let response = reqwest::blocking::Client::new()
+        .get(url)
+        .bearer_auth(read_key)
+        .send()
+        .expect("GET");
+    assert_eq!(response.status(), 200, "{url}");
+    response.json().expect("JSON")
+}
+
+#[test]
+fn analytics_js_in_chromium_sends_a_session_its_person_and_its_account() {
+    ensure_browser();
+    let tenure = Tenure::new();
+    let write_key = tenure.key("write");
+    let read_key = tenure.key("read");
+    let server = tenure.serve(&[]);
+
+    let driver = repo_root().join("tests/browser/drive.py");
+    let out = Command::new("python3")
+        .arg(&driver)
+        .args([&server.url, &write_key])
+        .output()
+        .expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "drive.py failed: {stderr}");
+    let calls: Vec<(String, String, u16)> =
+        serde_json::from_slice(&out.stdout).expect("drive.py prints its calls");
+    // Its settings from tenure once per page, then each call, all answered 200 across origins.
+    let settings = format!("/v1/projects/{write_key}/settings");
+    let count = |method: &str, path: &str| {
+        calls
+            .iter()
+            .filter(|(m, p, s)| m == method && p == path && *s == 200)
+            .count()
+    };
+    assert_eq!(count("GET", &settings), 2, "{calls:?}");
+    assert_eq!(count("POST", "/v1/p"), 2, "{calls:?}");
+    assert_eq!(count("POST", "/v1/i"), 1, "{calls:?}");
+    assert_eq!(count("POST", "/v1/g"), 1, "{calls:?}");
+    assert!(
+        !stderr.contains("page error") && !stderr.contains("Failed to load"),
+        "the page reported errors: {stderr}"
+    );
+
+    let status = get(&format!("{}/api/v1/status", server.url), &read_key);
+    assert_eq!(status["entries"], 4, "{status}");
+    // Two page views, the second reached by an internal link: one session, one person (the
+    // anonymous id the browser kept across pages, identified), one account.
+    assert_eq!(status["touchpoints"], 1, "{status}");
+    assert_eq!(
+        status["touchpoints_by_channel"]["paid_search"], 1,
+        "{status}"
+    );
+    assert_eq!(
+        (
+            &status["persons"],
+            &status["anonymous_ids"],
+            &status["accounts"]
+        ),
+        (&Value::from(1), &Value::from(1), &Value::from(1)),
+        "{status}"
+    );
+    let journey = get(
+        &format!("{}/api/v1/reports/journey?account=acct_browser", server.url),
+        &read_key,
+    );
+    let rows = journey["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{journey}");
+    let touch = &rows[0];
+    assert_eq!(
+        [
+            &touch["channel"],
+            &touch["source"],
+            &touch["medium"],
+            &touch["campaign"],
+            &touch["origin"]
+        ],
+        ["paid_search", "google", "cpc", "spring_launch", "session"]
+            .map(Value::from)
+            .each_ref(),
+        "{journey}"
+    );
+}
