@@ -13,24 +13,13 @@ use serde_json::Value;
 
 /// Makes sure chromium and Playwright for Python are there, installing them if needed.
 fn ensure_browser() {
-    let ready = || {
-        Command::new("python3")
-            .args(["-c", "import playwright.sync_api"])
-            .status()
-            .is_ok_and(|s| s.success())
-            && std::path::Path::new("/usr/bin/chromium").exists()
-    };
-    if !ready() {
-        let install = repo_root().join("tests/browser/install.sh");
-        let status = Command::new("bash")
-            .arg(&install)
-            .status()
-            .expect("bash runs");
-        assert!(status.success(), "{} failed", install.display());
-    }
-    assert!(
-        ready(),
-        "chromium or Playwright for Python is missing after install"
+    common::ensure(
+        "chromium or Playwright for Python",
+        "browser/install.sh",
+        || {
+            common::python_has("playwright.sync_api")
+                && std::path::Path::new("/usr/bin/chromium").exists()
+        },
     );
 }
 

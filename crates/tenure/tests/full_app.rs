@@ -22,25 +22,9 @@ fn status_over_http(url: &str, read_key: &str) -> Value {
 
 /// Makes sure the official Segment library is importable, installing it if needed.
 fn ensure_segment_library() {
-    let importable = |_: ()| {
-        Command::new("python3")
-            .args(["-c", "import segment.analytics"])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    if !importable(()) {
-        let install = repo_root().join("tests/segment/install.sh");
-        let status = Command::new("bash")
-            .arg(&install)
-            .status()
-            .expect("bash runs");
-        assert!(status.success(), "{} failed", install.display());
-    }
-    assert!(
-        importable(()),
-        "segment-analytics-python is not importable after install"
-    );
+    common::ensure("segment-analytics-python", "segment/install.sh", || {
+        common::python_has("segment.analytics")
+    });
 }
 
 #[test]

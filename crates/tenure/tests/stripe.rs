@@ -12,28 +12,9 @@ use serde_json::{json, Value};
 const SECRET: &str = "whsec_tenure_e2e_secret";
 
 fn ensure_stripe_library() {
-    let importable = || {
-        Command::new("python3")
-            .args(["-c", "import stripe"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !importable() {
-        let install = repo_root().join("tests/stripe/install.sh");
-        assert!(
-            Command::new("bash")
-                .arg(&install)
-                .status()
-                .unwrap()
-                .success(),
-            "{} failed",
-            install.display()
-        );
-    }
-    assert!(
-        importable(),
-        "the stripe package is not importable after install"
-    );
+    common::ensure("the stripe package", "stripe/install.sh", || {
+        common::python_has("stripe")
+    });
 }
 
 /// The Stripe-Signature header the official library computes for `body` now.

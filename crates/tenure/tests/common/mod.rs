@@ -147,3 +147,26 @@ pub fn entries_of(status: &serde_json::Value, kind: &str) -> u64 {
 pub fn repo_root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
+
+/// Whether `python3` can import `module`.
+pub fn python_has(module: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Makes sure `ready` holds, running the repository's install script `script` (under
+/// `tests/`) first if it does not: the libraries and programs the full-app tests drive
+/// tenure with.
+pub fn ensure(what: &str, script: &str, ready: impl Fn() -> bool) {
+    if !ready() {
+        let install = repo_root().join("tests").join(script);
+        let status = Command::new("bash")
+            .arg(&install)
+            .status()
+            .expect("bash runs");
+        assert!(status.success(), "{} failed", install.display());
+    }
+    assert!(ready(), "{what} is missing after {script}");
+}
