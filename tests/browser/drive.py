@@ -1,12 +1,12 @@
 """A real browser on a real page sends real events to tenure.
 
-    python3 drive.py TENURE_URL WRITE_KEY
+    python3 drive.py SDK TENURE_URL WRITE_KEY      (SDK: segment or rudderstack)
 
-Serves site/ on 127.0.0.1 (another origin than tenure's), opens its landing page with UTM
-parameters and a click id in Debian's chromium (headless, through Playwright's
+Serves site/ on 127.0.0.1 (another origin than tenure's), opens the SDK's landing page with
+UTM parameters and a click id in Debian's chromium (headless, through Playwright's
 `executable_path`: no browser is downloaded), follows the link to the pricing page and signs up
-there (identify, then group). Waits until tenure has answered every call analytics.js makes,
-then prints them as JSON: [[method, path, status], ...]. Exits non-zero if one is missing.
+there (identify, then group). Waits until tenure has answered every call the SDK makes, then
+prints them as JSON: [[method, path, status], ...]. Exits non-zero if one is missing.
 """
 
 import functools
@@ -21,9 +21,18 @@ from urllib.parse import urlparse
 from playwright.sync_api import sync_playwright
 
 SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
-LANDING = "/landing.html?utm_source=google&utm_medium=cpc&utm_campaign=spring_launch&gclid=Cj0KbrowserTest"
-# What analytics.js must have sent, and tenure answered 200, by the end (path: how many).
-EXPECTED = {"/v1/p": 2, "/v1/i": 1, "/v1/g": 1}
+MARKETING = "?utm_source=google&utm_medium=cpc&utm_campaign=spring_launch&gclid=Cj0KbrowserTest"
+# Each SDK's pages, and the paths it posts a page view, an identify and a group to.
+SDKS = {
+    "segment": ("/landing.html", "/pricing.html", "/v1/p", "/v1/i", "/v1/g"),
+    "rudderstack": (
+        "/rudderstack-landing.html",
+        "/rudderstack-pricing.html",
+        "/v1/page",
+        "/v1/identify",
+        "/v1/group",
+    ),
+}
 
 
 class Site(http.server.SimpleHTTPRequestHandler):
@@ -44,7 +53,8 @@ class Site(http.server.SimpleHTTPRequestHandler):
 
 
 def main():
-    tenure_url, write_key = sys.argv[1], sys.argv[2]
+    sdk, tenure_url, write_key = sys.argv[1], sys.argv[2], sys.argv[3]
+    landing, pricing, page_path, identify_path, group_path = SDKS[sdk]
     Site.config = ("window.TENURE = %s;" % json.dumps({"url": tenure_url, "writeKey": write_key})).encode()
     site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Site, directory=SITE))
     threading.Thread(target=site.serve_forever, daemon=True).start()
@@ -75,14 +85,14 @@ def main():
                 page.wait_for_timeout(100)
             raise SystemExit("tenure did not answer %d POST %s: %s" % (count, path, answered))
 
-        page.goto(origin + LANDING)
-        wait_for("/v1/p", 1)
+        page.goto(origin + landing + MARKETING)
+        wait_for(page_path, 1)
         page.click("#pricing")
-        page.wait_for_url("**/pricing.html")
-        wait_for("/v1/p", 2)
+        page.wait_for_url("**" + pricing)
+        wait_for(page_path, 2)
         page.click("#signup")
-        wait_for("/v1/i", 1)
-        wait_for("/v1/g", 1)
+        wait_for(identify_path, 1)
+        wait_for(group_path, 1)
         browser.close()
     site.shutdown()
     print(json.dumps(answered))

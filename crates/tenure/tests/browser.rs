@@ -1,8 +1,8 @@
-//! A real browser on a real page sends real events: Segment's own analytics.js (the npm
-//! package's browser build, vendored under `tests/browser/site`) on a page served from another
-//! origin, in Debian's chromium, loads its settings from tenure and sends a landing with UTM
-//! parameters and a click id, a second page, a sign-up and the company; tenure makes of them
-//! what SPEC §2.2 says: one paid-search session, its person and its account.
+//! A real browser on a real page sends real events: Segment's analytics.js and RudderStack's JS
+//! SDK (the npm packages' browser builds, vendored under `tests/browser/site`) on a page served
+//! from another origin, in Debian's chromium, load their settings from tenure and send a landing
+//! with UTM parameters and a click id, a second page, a sign-up and the company; tenure makes of
+//! them what the docs say: one paid-search session, its person and its account.
 
 mod common;
 
@@ -33,8 +33,14 @@ fn get(url: &str, read_key: &str) -> Value {
     response.json().expect("JSON")
 }
 
-#[test]
-fn analytics_js_in_chromium_sends_a_session_its_person_and_its_account() {
+/// Runs `drive.py` with `sdk` against a new tenure and checks what tenure made of it: the
+/// calls as the SDK makes them (`paths` of the write key: where it loads its settings from,
+/// once per page, and where it posts a page view, an identify and a group; each answered 200
+/// across origins), then one paid-search session, its person and its account.
+fn a_browser_sends_a_session_its_person_and_its_account(
+    sdk: &str,
+    paths: impl Fn(&str) -> [String; 4],
+) {
     ensure_browser();
     let tenure = Tenure::new();
     let write_key = tenure.key("write");
@@ -44,25 +50,24 @@ fn analytics_js_in_chromium_sends_a_session_its_person_and_its_account() {
     let driver = repo_root().join("tests/browser/drive.py");
     let out = Command::new("python3")
         .arg(&driver)
-        .args([&server.url, &write_key])
+        .args([sdk, &server.url, &write_key])
         .output()
         .expect("python3 runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "drive.py failed: {stderr}");
-    let calls: Vec<(String, String, u16)> =
+    assert!(out.status.success(), "drive.py {sdk} failed: {stderr}");
+    let answered: Vec<(String, String, u16)> =
         serde_json::from_slice(&out.stdout).expect("drive.py prints its calls");
-    // Its settings from tenure once per page, then each call, all answered 200 across origins.
-    let settings = format!("/v1/projects/{write_key}/settings");
     let count = |method: &str, path: &str| {
-        calls
+        answered
             .iter()
             .filter(|(m, p, s)| m == method && p == path && *s == 200)
             .count()
     };
-    assert_eq!(count("GET", &settings), 2, "{calls:?}");
-    assert_eq!(count("POST", "/v1/p"), 2, "{calls:?}");
-    assert_eq!(count("POST", "/v1/i"), 1, "{calls:?}");
-    assert_eq!(count("POST", "/v1/g"), 1, "{calls:?}");
+    let [settings, page, identify, group] = paths(&write_key);
+    assert_eq!(count("GET", &settings), 2, "{answered:?}");
+    assert_eq!(count("POST", &page), 2, "{answered:?}");
+    assert_eq!(count("POST", &identify), 1, "{answered:?}");
+    assert_eq!(count("POST", &group), 1, "{answered:?}");
     assert!(
         !stderr.contains("page error") && !stderr.contains("Failed to load"),
         "the page reported errors: {stderr}"
@@ -106,4 +111,27 @@ fn analytics_js_in_chromium_sends_a_session_its_person_and_its_account() {
             .each_ref(),
         "{journey}"
     );
+}
+
+/// Segment's analytics.js (the npm package's browser build): settings from tenure as its CDN,
+/// each call to the first letter of its type.
+#[test]
+fn analytics_js_in_chromium_sends_a_session_its_person_and_its_account() {
+    a_browser_sends_a_session_its_person_and_its_account("segment", |key| {
+        [
+            format!("/v1/projects/{key}/settings"),
+            "/v1/p".into(),
+            "/v1/i".into(),
+            "/v1/g".into(),
+        ]
+    });
+}
+
+/// RudderStack's JS SDK (the npm package's bundled browser build): its source's configuration
+/// from tenure, each call to `/v1/{type}`.
+#[test]
+fn rudderstack_js_in_chromium_sends_a_session_its_person_and_its_account() {
+    a_browser_sends_a_session_its_person_and_its_account("rudderstack", |_| {
+        ["/sourceConfig/", "/v1/page", "/v1/identify", "/v1/group"].map(String::from)
+    });
 }
