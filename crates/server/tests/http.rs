@@ -546,3 +546,30 @@ async fn rudderstack_source_config_names_no_destination() {
     let (status, _, _) = app.send(config(Some(&app.read_key), "")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// Reads are gzipped for a client that accepts it (reports run to hundreds of kilobytes), and
+/// plain for one that does not.
+#[tokio::test]
+async fn reads_are_gzipped_when_the_client_accepts_it() {
+    use std::io::Read as _;
+    let app = TestApp::new();
+    let ask = |gzip: bool| {
+        let mut request = Request::get("/api/v1/status")
+            .header("authorization", format!("Bearer {}", app.read_key));
+        if gzip {
+            request = request.header("accept-encoding", "gzip");
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let (status, headers, plain) = app.send(ask(false)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get("content-encoding").is_none());
+    let response = router(app.state.clone()).oneshot(ask(true)).await.unwrap();
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut text)
+        .expect("a gzip body");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), plain);
+}

@@ -69,6 +69,16 @@ struct Global {
     /// Log what the command does on stderr (e.g. whether it answered from a snapshot).
     #[arg(long, short, global = true)]
     verbose: bool,
+    /// How log lines on stderr are written: `text` for people, `json` (one object a line) for a
+    /// log collector.
+    #[arg(long, global = true, env = "TENURE_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -326,7 +336,7 @@ fn command() -> clap::Command {
 fn main() -> ExitCode {
     let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
     let verbose = cli.global.verbose || matches!(cli.command, Command::Serve(_) | Command::Demo(_));
-    init_logging(verbose);
+    init_logging(verbose, cli.global.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -348,16 +358,19 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     }
 }
 
-fn init_logging(verbose: bool) {
+fn init_logging(verbose: bool, format: LogFormat) {
     let default = if verbose { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // Colour codes only for a person at a terminal, not in a log file or a pipe.
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        // Colour codes only for a person at a terminal, not in a log file or a pipe.
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // Each event's fields at the top level, beside `timestamp`, `level` and `target`.
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

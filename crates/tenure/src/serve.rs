@@ -27,8 +27,28 @@ pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
     // Before the replay, which can take minutes on a large store.
     let listener = bind(listen)?;
     let store = ctx.open_store()?;
+    warn_of_workspaces_without_keys(ctx, store.as_ref())?;
     let live = rebuild(ctx, store.as_ref())?;
     serve(ctx, store, live, listener, |_| {})
+}
+
+/// A workspace without a key that works takes no event and answers no read: say so at start,
+/// with the command that makes one, rather than leave the first SDK to find out with a 401.
+fn warn_of_workspaces_without_keys(ctx: &Context, store: &dyn Store) -> anyhow::Result<()> {
+    let mut workspaces = store.workspaces()?;
+    if !workspaces.contains(&ctx.workspace) {
+        workspaces.push(ctx.workspace.clone());
+    }
+    for workspace in workspaces {
+        let keys = store.list_keys(&workspace)?;
+        if keys.iter().all(|k| k.revoked_at.is_some()) {
+            tracing::warn!(
+                workspace = %workspace,
+                "workspace {workspace} has no key: nothing can send to it or read it; create one with `tenure --workspace {workspace} keys create --scope write` (and `--scope read`)"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Binds `listen`, so a port already in use is found before any long work.

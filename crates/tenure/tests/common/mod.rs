@@ -84,6 +84,7 @@ impl Tenure {
             .expect("tenure serve starts");
         let stderr = child.stderr.take().expect("piped stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let mut startup = Vec::new();
         let url = loop {
             let line = lines
                 .next()
@@ -92,10 +93,15 @@ impl Tenure {
             if let Some(url) = line.strip_prefix("listening on ") {
                 break url.trim().to_owned();
             }
+            startup.push(line);
         };
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server { child, url }
+        Server {
+            child,
+            url,
+            startup,
+        }
     }
 }
 
@@ -103,6 +109,8 @@ impl Tenure {
 pub struct Server {
     child: Child,
     pub url: String,
+    /// What it wrote on stderr before it listened.
+    pub startup: Vec<String>,
 }
 
 impl Server {
