@@ -18,7 +18,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use crate::auth::{self, header_key, KeyCache};
 use crate::rate::RateLimiter;
 use crate::webhooks::StripeSecrets;
-use crate::{browser, connections, error, ingest, keys, timeout, webhooks, ApiError};
+use crate::{browser, connections, error, ingest, keys, request_log, timeout, webhooks, ApiError};
 use tenure_reports::{RawParams, Report, ReportError, ReportParams, ReportSettings};
 use tenure_runtime::{status, Live, Status};
 
@@ -130,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         // After every route: it is set on the routes that exist when it is called.
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(middleware::from_fn(error::json_errors))
+        .layer(middleware::from_fn(request_log::request_log))
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .with_state(state)
 }

@@ -91,6 +91,8 @@ impl KeyCache {
                 "the key is not known",
             ));
         };
+        // The request's log line names the workspace its key is of (`request_log`).
+        tracing::Span::current().record("workspace", key.workspace.as_str());
         let allowed = match needed {
             Scope::Write => key.scope.can_write(),
             Scope::Read => key.scope.can_read(),

@@ -13,6 +13,7 @@ mod error;
 mod ingest;
 mod keys;
 mod rate;
+mod request_log;
 mod timeout;
 mod webhooks;
 

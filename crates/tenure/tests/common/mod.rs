@@ -95,12 +95,19 @@ impl Tenure {
             }
             startup.push(line);
         };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        // Keep draining stderr so the server never blocks on a full pipe, and keep it.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().expect("log lock").push(line);
+            }
+        });
         Server {
             child,
             url,
             startup,
+            log,
         }
     }
 }
@@ -111,6 +118,8 @@ pub struct Server {
     pub url: String,
     /// What it wrote on stderr before it listened.
     pub startup: Vec<String>,
+    /// What it has written on stderr since.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
