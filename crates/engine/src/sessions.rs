@@ -90,9 +90,9 @@ pub struct Touchpoint {
 /// 100,000 accounts, each in its owner's list and again in its account's journey).
 ///
 /// The groupings apart from the facts: they are what every attribution report reads of every
-/// touchpoint, and few (one per distinct combination of values, hundreds), so they stay in
-/// the cache; the facts are as many as ad clicks, and reading them per touch would be a cache
-/// miss per touch.
+/// touchpoint, and few (one per distinct combination of values: 12 in the simulated company of
+/// 100,000 accounts), so they stay in the cache; the facts are as many as ad clicks (922,186
+/// there), and reading them per touch would be a cache miss per touch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Landing {
     pub groupings: Arc<Groupings>,
@@ -297,8 +297,10 @@ pub(crate) struct PageFactsTable {
     words: HashSet<Text>,
 }
 
-/// Facts in the table are found by the facts alone: the groupings follow from them (and the
-/// settings), so landings equal by their facts are equal.
+/// The table finds a landing by its facts alone (`Borrow<PageFacts>`), so it hashes by them:
+/// in the table the groupings follow from the facts and the settings, so two landings there
+/// with equal facts are equal. (An offline row's landing, never in the table, is the one whose
+/// groupings do not follow from its facts.)
 impl Hash for Landing {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.facts.hash(state);

@@ -70,31 +70,24 @@ pub fn router(state: AppState) -> Router {
     let server = &state.config.server;
     let request_timeout = Duration::from_secs(server.request_timeout_seconds);
     let body_timeout = Duration::from_secs(server.body_timeout_seconds);
-    // Writes are small and must not hold a connection; reads have budgets of their own.
     // What browsers call, from any origin (`browser`). Each route takes OPTIONS, so that a
     // preflight reaches the CORS layer rather than the 405 of a method the route lacks.
-    let browsers = Router::new()
-        .route(
-            "/v1/{kind}",
-            post(ingest::receive).options(browser::options),
-        )
-        .route(
-            "/beacon/v1/{kind}",
-            post(ingest::receive).options(browser::options),
-        )
-        .route(
+    let browsers = [
+        ("/v1/{kind}", post(ingest::receive)),
+        ("/beacon/v1/{kind}", post(ingest::receive)),
+        (
             "/v1/projects/{write_key}/settings",
-            get(browser::analytics_js_settings).options(browser::options),
-        )
-        .route(
-            "/sourceConfig",
-            get(browser::rudderstack_source_config).options(browser::options),
-        )
-        .route(
-            "/sourceConfig/",
-            get(browser::rudderstack_source_config).options(browser::options),
-        )
-        .layer(browser::cors());
+            get(browser::analytics_js_settings),
+        ),
+        ("/sourceConfig", get(browser::rudderstack_source_config)),
+        ("/sourceConfig/", get(browser::rudderstack_source_config)),
+    ]
+    .into_iter()
+    .fold(Router::new(), |routes, (path, route)| {
+        routes.route(path, route.options(browser::options))
+    })
+    .layer(browser::cors());
+    // Writes are small and must not hold a connection; reads have budgets of their own.
     let writes = Router::new()
         .merge(browsers)
         .route("/webhooks/stripe", post(webhooks::stripe_default))

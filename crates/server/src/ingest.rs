@@ -3,8 +3,7 @@
 //!
 //! Order of checks, cheapest and most fundamental first: body size, gzip, key in the header,
 //! JSON and limits, key in the body (else in the query), rate limit, message validation,
-//! durable append. A request
-//! is stored whole or not at all.
+//! durable append. A request is stored whole or not at all.
 
 use std::io::Read;
 use std::sync::Arc;
