@@ -4,7 +4,8 @@
 //! kept current by an applier thread for what this process stores and by tailing the log for
 //! what others append, with every account's live status and the stored daily health history.
 //! [`jobs`] runs what a long-lived process does on its own over time, on a [`Scheduler`]. Time is
-//! a [`Clock`] the caller gives, never read here. The HTTP crate translates requests into calls
+//! a [`Clock`] the caller gives, never read here (the
+//! metrics measure elapsed time alone, with `Instant`). The HTTP crate translates requests into calls
 //! here; the binary wires a store, a clock and a listener to it.
 //!
 //! **Invariant: no HTTP and no command-line concerns; the derived state is the engine's, applied
@@ -13,6 +14,7 @@
 mod clock;
 pub mod jobs;
 mod live;
+mod metrics;
 mod scheduler;
 pub mod snapshots;
 mod status;

@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, RwLock, TryLockError, Weak};
+use std::time::Instant;
 
 use rayon::prelude::*;
 use tenure_core::{AccountId, StoredEntry, Timestamp, WorkspaceId};
@@ -43,6 +44,7 @@ use tenure_reports::{
 };
 use tenure_store::{HealthDay, LogPage, Store, StoreError, Unreadable};
 
+use crate::metrics::LiveMetrics;
 use crate::Clock;
 
 use crate::snapshots::SnapshotFiles;
@@ -272,8 +274,9 @@ pub struct Live {
     statuses: std::sync::OnceLock<(StatusKeeping, tenure_health::Stages)>,
     /// Each workspace's state behind its own lock; the map's lock is held only to find or add.
     workspaces: RwLock<BTreeMap<WorkspaceId, Arc<RwLock<WorkspaceState>>>>,
-    queue: Mutex<Option<SyncSender<Vec<StoredEntry>>>>,
+    queue: Mutex<Option<SyncSender<Submitted>>>,
     tickets: Mutex<Tickets>,
+    metrics: LiveMetrics,
     settled: Condvar,
     /// True while [`Live::keep_statuses_in_background`]'s first scoring runs: status lookups
     /// wait on `scored` until it is done rather than answer that an account has none.
@@ -299,6 +302,7 @@ impl Live {
             workspaces: RwLock::new(BTreeMap::new()),
             queue: Mutex::new(None),
             tickets: Mutex::new(Tickets::default()),
+            metrics: LiveMetrics::default(),
             settled: Condvar::new(),
             scoring: Mutex::new(false),
             scored: Condvar::new(),
@@ -317,6 +321,15 @@ impl Live {
             .expect("the applier thread starts");
     }
 
+    /// Adds the apply lag and the count of quarantined entries to a server's Prometheus
+    /// `registry`.
+    pub fn register_metrics(
+        self: &Arc<Self>,
+        registry: &mut prometheus_client::registry::Registry,
+    ) {
+        self.metrics.register(Arc::downgrade(self), registry);
+    }
+
     /// Applies entries this process has just stored: on the applier thread if one runs (waiting
     /// only when its queue is full), else at once.
     pub fn submit(&self, entries: Vec<StoredEntry>) {
@@ -327,7 +340,7 @@ impl Live {
         match queue {
             Some(tx) => {
                 self.tickets.lock().expect("tickets").submitted += 1;
-                if let Err(mpsc::SendError(entries)) = tx.send(entries) {
+                if let Err(mpsc::SendError((_, entries))) = tx.send((Instant::now(), entries)) {
                     // The applier is gone (shutting down): apply here rather than lose them.
                     self.apply(&entries);
                     self.mark_applied(1);
@@ -927,8 +940,11 @@ impl Live {
     }
 }
 
+/// A batch handed to the applier, with when, for the apply lag.
+type Submitted = (Instant, Vec<StoredEntry>);
+
 /// Applies queued batches, taking whatever has queued up under one lock.
-fn apply_loop(live: Weak<Live>, rx: Receiver<Vec<StoredEntry>>) {
+fn apply_loop(live: Weak<Live>, rx: Receiver<Submitted>) {
     while let Ok(first) = rx.recv() {
         let mut batches = vec![first];
         while let Ok(next) = rx.try_recv() {
@@ -938,7 +954,12 @@ fn apply_loop(live: Weak<Live>, rx: Receiver<Vec<StoredEntry>>) {
             }
         }
         let Some(live) = live.upgrade() else { return };
-        live.apply_all(batches.iter().flatten());
+        live.apply_all(batches.iter().flat_map(|(_, entries)| entries));
         live.mark_applied(batches.len() as u64);
+        for (submitted, _) in &batches {
+            live.metrics
+                .apply_lag
+                .observe(submitted.elapsed().as_secs_f64());
+        }
     }
 }

@@ -16,9 +16,11 @@ use tower_http::compression::CompressionLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::auth::{self, header_key, KeyCache};
+use crate::metrics::{self, ServerMetrics};
 use crate::rate::RateLimiter;
 use crate::webhooks::StripeSecrets;
 use crate::{browser, connections, error, ingest, keys, request_log, timeout, webhooks, ApiError};
+use prometheus_client::registry::Registry;
 use tenure_reports::{RawParams, Report, ReportError, ReportParams, ReportSettings};
 use tenure_runtime::{status, Live, Status};
 
@@ -34,12 +36,19 @@ pub struct AppState {
     pub(crate) stripe_secrets: Arc<StripeSecrets>,
     /// `config.report_settings()`, built once: the configuration does not change while serving.
     pub(crate) report_settings: Arc<ReportSettings>,
+    pub(crate) metrics: Arc<ServerMetrics>,
+    /// Every measure `/metrics` shows: the server's, the store's and the live models'.
+    pub(crate) registry: Arc<Registry>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, live: Arc<Live>, config: Arc<Config>) -> Self {
         let rate = Arc::new(RateLimiter::new(config.ingest.rate_limit_per_second));
         let report_settings = Arc::new(config.report_settings());
+        let mut registry = Registry::default();
+        let metrics = Arc::new(ServerMetrics::registered(&mut registry));
+        store.register_metrics(&mut registry);
+        live.register_metrics(&mut registry);
         Self {
             store,
             live,
@@ -48,6 +57,8 @@ impl AppState {
             rate,
             stripe_secrets: Arc::new(StripeSecrets::default()),
             report_settings,
+            metrics,
+            registry: Arc::new(registry),
         }
     }
 
@@ -117,13 +128,17 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new());
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::scrape))
         .merge(writes)
         .merge(reads)
         .fallback(error::not_found)
         // After every route: it is set on the routes that exist when it is called.
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(middleware::from_fn(error::json_errors))
-        .layer(middleware::from_fn(request_log::request_log))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            request_log::request_log,
+        ))
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .with_state(state)
 }
@@ -205,6 +220,7 @@ async fn run_report(
     let stop = StopOnDrop::default();
     let flag = Arc::clone(&stop.0);
     let report_name = name.clone();
+    let started = std::time::Instant::now();
     // The model is read in turns, so a long report lets the applier in between.
     let task = tokio::task::spawn_blocking(move || {
         let should_stop = || flag.load(Ordering::Relaxed);
@@ -230,6 +246,7 @@ async fn run_report(
             Err(ReportError::Cancelled)
         }
     };
+    state.metrics.reported(&report_name, started.elapsed());
     report.map(Json).map_err(|e| report_error(e, budget))
 }
 
@@ -396,6 +413,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let settings = self.state.config.server.clone();
-        connections::serve(self.listener, router(self.state), &settings, shutdown).await
+        let open = self.state.metrics.open_connections.clone();
+        connections::serve(self.listener, router(self.state), &settings, open, shutdown).await
     }
 }

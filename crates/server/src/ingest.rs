@@ -7,6 +7,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -19,6 +20,7 @@ use tenure_ingest::segment::{Endpoint, Envelope};
 use tenure_store::Scope;
 
 use crate::auth::header_key;
+use crate::metrics::{self, Tally};
 use crate::{ApiError, AppState};
 
 /// A write key in the query string: where RudderStack's JS SDK puts it on
@@ -37,7 +39,26 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let endpoint = Endpoint::from_path_segment(&kind).ok_or_else(|| {
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    let result = accept(&state, &kind, query, &headers, body, &mut tally).await;
+    let status = metrics::status_of(&result);
+    state
+        .metrics
+        .ingested("segment", status, tally, started.elapsed());
+    result
+}
+
+/// Checks and stores one request's messages, noting in `tally` what it carried.
+async fn accept(
+    state: &AppState,
+    kind: &str,
+    query: KeyInQuery,
+    headers: &HeaderMap,
+    body: Body,
+    tally: &mut Tally,
+) -> Result<Json<Value>, ApiError> {
+    let endpoint = Endpoint::from_path_segment(kind).ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
             "not_found",
@@ -49,9 +70,10 @@ pub(crate) async fn receive(
     let raw = axum::body::to_bytes(body, limits.max_batch_bytes)
         .await
         .map_err(|e| crate::timeout::body_error(&e, limits.max_batch_bytes))?;
-    let body = decode(&headers, raw, limits.max_batch_bytes)?;
+    tally.bytes = raw.len() as u64;
+    let body = decode(headers, raw, limits.max_batch_bytes)?;
 
-    let header_secret = header_key(&headers)?;
+    let header_secret = header_key(headers)?;
     if let Some(secret) = &header_secret {
         state
             .keys
@@ -65,6 +87,7 @@ pub(crate) async fn receive(
         .keys
         .authorize(&state.store, secret.as_deref(), Scope::Write)?;
     let messages = envelope.into_messages(received_at).map_err(segment_error)?;
+    tally.messages = messages.len() as u64;
     state
         .rate
         .take(&key.workspace, messages.len())

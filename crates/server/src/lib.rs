@@ -1,6 +1,7 @@
 //! tenure's HTTP edge.
 //!
-//! The Segment-compatible ingest API (`/v1/*`), `/healthz`, and the read API. This crate turns
+//! The Segment-compatible ingest API (`/v1/*`), `/healthz`, Prometheus `/metrics`, and the read
+//! API. This crate turns
 //! requests into log entries and answers; it holds no domain logic of its own: parsing lives in
 //! `tenure-ingest`, derived state in `tenure-engine`, kept current by `tenure-runtime`, durability in
 //! `tenure-store`.
@@ -12,6 +13,7 @@ mod connections;
 mod error;
 mod ingest;
 mod keys;
+mod metrics;
 mod rate;
 mod request_log;
 mod timeout;

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use tenure_core::{Entry, EntryBody, Source, Timestamp, WorkspaceId};
 use tenure_ingest::stripe;
 
+use crate::metrics::{self, Tally};
 use crate::{ApiError, AppState};
 
 /// Stripe events are small; anything larger is not one.
@@ -103,11 +104,29 @@ pub async fn stripe_workspace(
     receive(state, workspace, headers, body).await
 }
 
+/// Receives one event, counted in the ingest metrics with the status it is answered with.
 async fn receive(
     State(state): State<AppState>,
     workspace: WorkspaceId,
     headers: HeaderMap,
     body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let started = std::time::Instant::now();
+    let mut tally = Tally::default();
+    let result = accept(&state, workspace, &headers, body, &mut tally).await;
+    let status = metrics::status_of(&result);
+    state
+        .metrics
+        .ingested("stripe", status, tally, started.elapsed());
+    result
+}
+
+async fn accept(
+    state: &AppState,
+    workspace: WorkspaceId,
+    headers: &HeaderMap,
+    body: Body,
+    tally: &mut Tally,
 ) -> Result<Json<Value>, ApiError> {
     let Some(secret) = state.stripe_secrets.get(&workspace) else {
         // Stripe retries 5xx, so events sent before the secret is configured are not lost.
@@ -128,6 +147,7 @@ async fn receive(
     let raw = axum::body::to_bytes(body, MAX_EVENT_BYTES)
         .await
         .map_err(|e| crate::timeout::body_error(&e, MAX_EVENT_BYTES))?;
+    tally.bytes = raw.len() as u64;
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
@@ -142,6 +162,7 @@ async fn receive(
     .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     let event =
         stripe::parse_event(&raw).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    tally.messages = 1;
     let entry = Entry {
         workspace,
         source: Source::Webhook,

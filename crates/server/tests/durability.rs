@@ -147,6 +147,16 @@ async fn an_unreadable_entry_is_quarantined_and_the_store_starts() {
     // A later catch-up neither re-applies nor re-counts it.
     assert_eq!(live.catch_up(&store).unwrap(), 0);
     assert_eq!(live.unreadable(&ws).len(), 1);
+    // And an operator's Prometheus sees it quarantined.
+    let live = std::sync::Arc::new(live);
+    let mut registry = prometheus_client::registry::Registry::default();
+    live.register_metrics(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    assert!(
+        text.lines().any(|l| l == "tenure_quarantined_entries 1"),
+        "{text}"
+    );
 }
 
 /// Issue 12, defect 4: at a limit of 50 a second, the official Segment library stored 0 of

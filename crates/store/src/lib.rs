@@ -5,14 +5,17 @@
 //! trait is what the rest of tenure sees; [`SqliteStore`] is the embedded default. A second
 //! backend (PostgreSQL) must pass the same [`conformance`] suite.
 
+mod backup;
 pub mod conformance;
 mod keys;
+mod metrics;
 mod sqlite;
 
 use std::collections::BTreeMap;
 
 use tenure_core::{Entry, StoredEntry, Timestamp, WorkspaceId};
 
+pub use backup::{backup_dir, BackupSummary};
 pub use keys::{ApiKey, KeyInfo, Revoked, Scope};
 pub use sqlite::SqliteStore;
 
@@ -134,6 +137,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Appends `entries` atomically and durably. An entry whose natural key is already in its
     /// workspace (or earlier in the same call) is skipped and counted as a duplicate.
     fn append(&self, entries: Vec<Entry>) -> Result<Appended, StoreError>;
+
+    /// Adds the backend's own measures (commit latency, queue depth) to a server's Prometheus
+    /// `registry`; a backend without any adds none.
+    fn register_metrics(&self, _registry: &mut prometheus_client::registry::Registry) {}
 
     /// Appends each batch as [`Store::append`] does, in order, for a bulk load (`tenure
     /// import`): how many entries were stored and how many were duplicates. A backend may take

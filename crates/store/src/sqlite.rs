@@ -15,7 +15,9 @@ use rayon::prelude::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use tenure_core::{Entry, EntryBody, Source, StoredEntry, Timestamp, WorkspaceId};
 
+use crate::backup::DATABASE_FILE;
 use crate::keys::{hash_secret, new_secret, KEY_PREFIX_CHARS};
+use crate::metrics::WriterMetrics;
 use crate::{
     ApiKey, Appended, HealthDay, KeyInfo, Loaded, LogCount, LogPage, Revoked, Scope, Store,
     StoreError, Unreadable,
@@ -125,6 +127,7 @@ pub struct SqliteStore {
     reader: Mutex<Connection>,
     /// The health history's own connection, so writing it never holds the reader.
     history: Mutex<Connection>,
+    metrics: WriterMetrics,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -139,14 +142,14 @@ impl SqliteStore {
     /// Whether `dir` holds a store, for the commands that only read one: they refuse a
     /// directory without it rather than create an empty store there and report zeros.
     pub fn exists_in(dir: &Path) -> bool {
-        dir.join("tenure.db").is_file()
+        dir.join(DATABASE_FILE).is_file()
     }
 
     /// Opens (creating if needed) `tenure.db` in `dir` and brings its schema up to date.
     pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Open(format!("cannot create the directory: {e}")))?;
-        Self::open(&dir.join("tenure.db"))
+        Self::open(&dir.join(DATABASE_FILE))
     }
 
     /// Opens `tenure.db` in `dir` for reading only, for commands that only read (`status`,
@@ -154,7 +157,7 @@ impl SqliteStore {
     /// store owned by another user. Appends fail with [`StoreError::Unavailable`]; the schema
     /// must already be this build's.
     pub fn open_dir_read_only(dir: &Path) -> Result<Self, StoreError> {
-        let path = dir.join("tenure.db");
+        let path = dir.join(DATABASE_FILE);
         if !path.exists() {
             return Err(StoreError::Open(format!(
                 "there is no store ({} does not exist)",
@@ -203,6 +206,7 @@ impl SqliteStore {
             writer: Mutex::new(None),
             reader: Mutex::new(reader),
             history: Mutex::new(history),
+            metrics: WriterMetrics::default(),
         })
     }
 
@@ -222,9 +226,11 @@ impl SqliteStore {
         };
 
         let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE);
+        let metrics = WriterMetrics::default();
+        let writer_metrics = metrics.clone();
         let handle = std::thread::Builder::new()
             .name("tenure-store-writer".into())
-            .spawn(move || write_loop(writer_conn, rx))
+            .spawn(move || write_loop(writer_conn, rx, writer_metrics))
             .map_err(|e| StoreError::Open(format!("cannot start the writer: {e}")))?;
         Ok(Self {
             path: path.to_owned(),
@@ -232,6 +238,7 @@ impl SqliteStore {
             writer: Mutex::new(Some(handle)),
             reader: Mutex::new(reader),
             history: Mutex::new(history),
+            metrics,
         })
     }
 
@@ -349,7 +356,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     }
 }
 
-fn write_loop(mut conn: Connection, rx: Receiver<WriteRequest>) {
+fn write_loop(mut conn: Connection, rx: Receiver<WriteRequest>, metrics: WriterMetrics) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         let mut size = group[0].rows.len();
@@ -362,7 +369,13 @@ fn write_loop(mut conn: Connection, rx: Receiver<WriteRequest>) {
                 Err(_) => break,
             }
         }
-        match commit_group(&mut conn, &group) {
+        metrics.queue_depth.dec_by(group.len() as i64);
+        let started = std::time::Instant::now();
+        let committed = commit_group(&mut conn, &group);
+        metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match committed {
             Ok(results) => {
                 for (request, appended) in group.into_iter().zip(results) {
                     let _ = request.reply.send(Ok(appended));
@@ -575,7 +588,13 @@ impl SqliteStore {
         let sender = queue.as_ref().ok_or_else(|| {
             StoreError::Unavailable("the store is closed or was opened read-only".into())
         })?;
-        match sender.try_send(WriteRequest { rows, reply }) {
+        // Counted before the send, so the writer's decrement never comes first.
+        self.metrics.queue_depth.inc();
+        let sent = sender.try_send(WriteRequest { rows, reply });
+        if sent.is_err() {
+            self.metrics.queue_depth.dec();
+        }
+        match sent {
             Ok(()) => Ok(Pending(answer)),
             Err(TrySendError::Full(_)) => Err(StoreError::Busy),
             Err(TrySendError::Disconnected(_)) => {
@@ -586,6 +605,10 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.metrics.register(registry);
+    }
+
     fn append(&self, entries: Vec<Entry>) -> Result<Appended, StoreError> {
         if entries.is_empty() {
             return Ok(Appended::default());

@@ -4,6 +4,7 @@
 //! (0 success, 1 error, 2 usage error: clap's own, and a [`Usage`] or a report parameter the
 //! report refuses).
 
+mod backup;
 mod demo;
 mod import;
 mod keys;
@@ -105,6 +106,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Copy the store while it is in use: every message acknowledged before the copy began.
+    #[command(
+        after_help = "Examples:\n  tenure backup /var/backups/tenure/2026-12-07\n  tenure --data-dir /var/lib/tenure backup \"/var/backups/tenure/$(date +%F)\"\n\nDEST becomes a data directory of its own: restore by starting tenure on it (--data-dir DEST)\nor by moving it into place while tenure is stopped."
+    )]
+    Backup(backup::BackupArgs),
     /// Inspect the log itself.
     #[command(subcommand)]
     Log(LogCommand),
@@ -291,6 +297,11 @@ impl Context {
         }
     }
 
+    /// The PostgreSQL URL --database gave, if any.
+    pub fn database(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
     /// The data directory: the embedded store's, and where snapshots are kept whatever the
     /// backend.
     pub fn data_dir_or_default(&self) -> PathBuf {
@@ -380,6 +391,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => import::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, *args),
         Command::Status { format } => status::run(&ctx, format),
+        Command::Backup(args) => backup::run(&ctx, args),
         Command::Log(LogCommand::Unreadable { format }) => log::unreadable(&ctx, format),
         Command::Keys(command) => keys::run(&ctx, command),
         Command::Config(ConfigCommand::Check) => {

@@ -1,6 +1,6 @@
-//! What an operator reads: log lines as JSON for a collector (`--log-format json`), a line per
-//! request, and a warning at start when a workspace has no key to send or read with.
-
+//! What an operator reads and runs: log lines as JSON for a collector (`--log-format json`), a
+//! line per request, a warning at start when a workspace has no key to send or read with,
+//! Prometheus `/metrics`, and the systemd units of `contrib/`.
 mod common;
 
 use common::Tenure;
@@ -136,4 +136,273 @@ fn each_request_is_a_log_line_without_its_key() {
     let missing = line(404);
     assert_eq!(missing["span"]["route"], "(no route)", "{missing}");
     assert!(missing["span"]["workspace"].is_null(), "{missing}");
+}
+
+/// The units in `contrib/systemd` are what systemd accepts: `systemd-analyze verify` knows
+/// every key and finds every program (the unit's binary path pointed at this build's).
+#[test]
+fn the_systemd_units_verify() {
+    let Ok(version) = std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+    else {
+        eprintln!("skipped: systemd-analyze is not installed here");
+        return;
+    };
+    assert!(version.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let units = common::repo_root().join("contrib/systemd");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&units).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("/usr/local/bin/tenure", env!("CARGO_BIN_EXE_tenure"));
+        std::fs::write(dir.path().join(&name), text).unwrap();
+        names.push(name);
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "tenure-backup.service",
+            "tenure-backup.timer",
+            "tenure.service"
+        ]
+    );
+    let verified = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&names)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&verified.stderr);
+    assert!(
+        verified.status.success() && said.trim().is_empty(),
+        "{said}"
+    );
+}
+
+/// `/metrics` as Prometheus's own Python client parses it: family → (type, samples).
+fn scrape(url: &str, key: &str) -> Value {
+    let body = reqwest::blocking::Client::new()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(key)
+        .send()
+        .unwrap();
+    assert_eq!(body.status(), 200);
+    let content_type = body.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    let text = body.text().unwrap();
+    let mut parser = std::process::Command::new("python3")
+        .arg(common::repo_root().join("tests/operations/parse_metrics.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    parser
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let parsed = parser.wait_with_output().unwrap();
+    assert!(
+        parsed.status.success(),
+        "the exposition does not parse: {}\n{text}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    serde_json::from_slice(&parsed.stdout).unwrap()
+}
+
+/// The value of the sample `name` whose labels include `labels`; 0 when there is none yet.
+fn sample(families: &Value, family: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let Some(samples) = families[family]["samples"].as_array() else {
+        return 0.0;
+    };
+    samples
+        .iter()
+        .filter(|s| s[0] == name)
+        .filter(|s| labels.iter().all(|(k, v)| s[1][*k] == *v))
+        .map(|s| s[2].as_f64().unwrap())
+        .sum()
+}
+
+#[test]
+fn metrics_parse_as_openmetrics_and_move_with_traffic() {
+    common::ensure("prometheus_client", "operations/install.sh", || {
+        common::python_has("prometheus_client")
+    });
+    let tenure = Tenure::new();
+    let write = tenure.key("write");
+    let read = tenure.key("read");
+    let server = tenure.serve(&[]);
+    let http = reqwest::blocking::Client::new();
+
+    let unauthorized = http.get(format!("{}/metrics", server.url)).send().unwrap();
+    assert_eq!(unauthorized.status(), 401, "metrics need a read key");
+    let before = scrape(&server.url, &read);
+    assert_eq!(before["tenure_store_commit_seconds"]["type"], "histogram");
+    assert_eq!(before["tenure_open_connections"]["type"], "gauge");
+
+    let batch = serde_json::json!({"batch": [
+        {"type": "track", "messageId": "m1", "userId": "u1", "event": "Report Created"},
+        {"type": "identify", "messageId": "m2", "userId": "u1", "traits": {"email": "a@b.co"}},
+        {"type": "page", "messageId": "m3", "anonymousId": "a1", "name": "Pricing"}
+    ]})
+    .to_string();
+    let sent = http
+        .post(format!("{}/v1/batch", server.url))
+        .basic_auth(&write, Some(""))
+        .header("content-type", "application/json")
+        .body(batch.clone())
+        .send()
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let refused = http
+        .post(format!("{}/v1/track", server.url))
+        .basic_auth(&write, Some(""))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let report = http
+        .get(format!("{}/api/v1/reports/mrr", server.url))
+        .bearer_auth(&read)
+        .send()
+        .unwrap();
+    assert_eq!(report.status(), 200);
+    // The applier runs after the answer: wait for it to show.
+    let mut after = scrape(&server.url, &read);
+    for _ in 0..50 {
+        if sample(
+            &after,
+            "tenure_model_apply_lag_seconds",
+            "tenure_model_apply_lag_seconds_count",
+            &[],
+        ) >= 1.0
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        after = scrape(&server.url, &read);
+    }
+
+    for family in [
+        "tenure_ingest_messages",
+        "tenure_ingest_bytes",
+        "tenure_ingest_request_seconds",
+        "tenure_store_commit_seconds",
+        "tenure_store_queue_depth",
+        "tenure_model_apply_lag_seconds",
+        "tenure_report_seconds",
+        "tenure_open_connections",
+        "tenure_quarantined_entries",
+        "tenure_http_requests",
+    ] {
+        assert!(after.get(family).is_some(), "no {family} in {after}");
+    }
+    assert_eq!(after["tenure_ingest_messages"]["type"], "counter");
+    let moved = |family: &str, name: &str, labels: &[(&str, &str)]| {
+        sample(&after, family, name, labels) - sample(&before, family, name, labels)
+    };
+    let ok = [("source", "segment"), ("status", "200")];
+    assert_eq!(
+        moved(
+            "tenure_ingest_messages",
+            "tenure_ingest_messages_total",
+            &ok
+        ),
+        3.0
+    );
+    assert_eq!(
+        moved("tenure_ingest_bytes", "tenure_ingest_bytes_total", &ok),
+        batch.len() as f64
+    );
+    let bad = [("source", "segment"), ("status", "400")];
+    assert_eq!(
+        moved("tenure_ingest_bytes", "tenure_ingest_bytes_total", &bad),
+        9.0
+    );
+    assert_eq!(
+        moved(
+            "tenure_ingest_request_seconds",
+            "tenure_ingest_request_seconds_count",
+            &bad
+        ),
+        1.0
+    );
+    assert!(
+        moved(
+            "tenure_store_commit_seconds",
+            "tenure_store_commit_seconds_count",
+            &[]
+        ) >= 1.0
+    );
+    assert!(
+        moved(
+            "tenure_model_apply_lag_seconds",
+            "tenure_model_apply_lag_seconds_count",
+            &[]
+        ) >= 1.0
+    );
+    assert_eq!(
+        moved(
+            "tenure_report_seconds",
+            "tenure_report_seconds_count",
+            &[("report", "mrr")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        moved(
+            "tenure_http_requests",
+            "tenure_http_requests_total",
+            &[
+                ("method", "POST"),
+                ("route", "/v1/{kind}"),
+                ("status", "200")
+            ]
+        ),
+        1.0
+    );
+    assert!(
+        sample(
+            &after,
+            "tenure_open_connections",
+            "tenure_open_connections",
+            &[]
+        ) >= 1.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "tenure_quarantined_entries",
+            "tenure_quarantined_entries",
+            &[]
+        ),
+        0.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "tenure_store_queue_depth",
+            "tenure_store_queue_depth",
+            &[]
+        ),
+        0.0
+    );
+    // No label names a workspace, a key or anything a client chose.
+    let text = after.to_string();
+    assert!(
+        !text.contains("workspace") && !text.contains(&write),
+        "{text}"
+    );
 }
