@@ -19,6 +19,7 @@ mod mrr;
 mod render;
 mod retention;
 mod revenue;
+mod row;
 mod survival;
 mod touchpoints;
 mod unit_economics;

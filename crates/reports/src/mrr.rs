@@ -4,11 +4,45 @@
 //! net MRR churn = (churn + contraction − expansion − reactivation) ÷ MRR at the start;
 //! quick ratio = (new + expansion + reactivation) ÷ (churn + contraction).
 
-use serde_json::{Map, Value};
+use serde::Serialize;
 use tenure_core::Timestamp;
+use utoipa::ToSchema;
 
 use crate::revenue::{month_label, month_start, next_month, MovementKind, Revenue};
-use crate::{count, major_f, ratio, Report, ReportError, ReportParams};
+use crate::row::{grouped_rows, money_f, rate, Count};
+use crate::{Report, ReportError, ReportParams};
+
+/// One calendar month (of one group, with `--by`): its MRR movements, the MRR, ARR and
+/// customers at its end, and its churn rates. Money in the report's currency.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MrrRow {
+    /// The month, `YYYY-MM`.
+    pub month: String,
+    /// MRR of accounts that had none before and never had any.
+    pub new: f64,
+    /// MRR gained by accounts that already paid.
+    pub expansion: f64,
+    /// MRR lost by accounts that still pay (negative).
+    pub contraction: f64,
+    /// MRR of accounts that stopped paying (negative).
+    pub churn: f64,
+    /// MRR of accounts that paid before, stopped, and pay again.
+    pub reactivation: f64,
+    /// The sum of the five movements.
+    pub net_new_mrr: f64,
+    /// MRR at the end of the month.
+    pub mrr: f64,
+    /// 12 × MRR at the end of the month.
+    pub arr: f64,
+    /// Paying accounts at the end of the month.
+    pub customers: Count,
+    /// (churn + contraction) ÷ MRR at the start of the month; null without MRR at the start.
+    pub gross_mrr_churn_rate: Option<f64>,
+    /// (churn + contraction − expansion − reactivation) ÷ MRR at the start of the month.
+    pub net_mrr_churn_rate: Option<f64>,
+    /// (new + expansion + reactivation) ÷ (churn + contraction); null without losses.
+    pub quick_ratio: Option<f64>,
+}
 
 /// One month of one group, in minor units; sums weighted by each account's weight in the group
 /// (whole numbers without `--model`).
@@ -87,7 +121,6 @@ pub fn month_figures(
 }
 
 pub(crate) fn report(revenue: &Revenue, params: &ReportParams) -> Result<Report, ReportError> {
-    let grouped = revenue.by.is_some();
     let mut columns = vec!["month".to_owned()];
     if let Some(by) = &revenue.by {
         columns.push(by.clone());
@@ -107,40 +140,33 @@ pub(crate) fn report(revenue: &Revenue, params: &ReportParams) -> Result<Report,
     );
     let groups = revenue.group_names();
     let mut rows = Vec::new();
+    let c = revenue.currency;
     for (start, end) in months(revenue, params) {
         for group in &groups {
             let f = month_figures(revenue, group, start, end);
-            let mut row = Map::new();
-            row.insert("month".into(), Value::String(month_label(start)));
-            if grouped {
-                row.insert(columns[1].clone(), Value::String(group.clone()));
-            }
-            for kind in MovementKind::ALL {
-                row.insert(kind.name().into(), major_f(f.of(kind), revenue.currency));
-            }
             let lost = -(f.of(MovementKind::Churn) + f.of(MovementKind::Contraction));
             let won_back = f.of(MovementKind::Expansion) + f.of(MovementKind::Reactivation);
             let start_mrr = (f.mrr_start > 0.0).then_some(f.mrr_start);
-            row.insert("net_new_mrr".into(), major_f(f.net_new(), revenue.currency));
-            row.insert("mrr".into(), major_f(f.mrr_end, revenue.currency));
-            row.insert("arr".into(), major_f(12.0 * f.mrr_end, revenue.currency));
-            row.insert("customers".into(), count(f.customers));
-            row.insert(
-                "gross_mrr_churn_rate".into(),
-                ratio(start_mrr.map(|s| lost / s)),
-            );
-            row.insert(
-                "net_mrr_churn_rate".into(),
-                ratio(start_mrr.map(|s| (lost - won_back) / s)),
-            );
             let gained = f.of(MovementKind::New) + won_back;
-            row.insert(
-                "quick_ratio".into(),
-                ratio((lost > 0.0).then(|| gained / lost)),
-            );
-            rows.push(row);
+            let row = MrrRow {
+                month: month_label(start),
+                new: money_f(f.of(MovementKind::New), c),
+                expansion: money_f(f.of(MovementKind::Expansion), c),
+                contraction: money_f(f.of(MovementKind::Contraction), c),
+                churn: money_f(f.of(MovementKind::Churn), c),
+                reactivation: money_f(f.of(MovementKind::Reactivation), c),
+                net_new_mrr: money_f(f.net_new(), c),
+                mrr: money_f(f.mrr_end, c),
+                arr: money_f(12.0 * f.mrr_end, c),
+                customers: Count(f.customers),
+                gross_mrr_churn_rate: rate(start_mrr.map(|s| lost / s)),
+                net_mrr_churn_rate: rate(start_mrr.map(|s| (lost - won_back) / s)),
+                quick_ratio: rate((lost > 0.0).then(|| gained / lost)),
+            };
+            rows.push((group.clone(), row));
         }
     }
+    let rows = grouped_rows(revenue.by.as_deref(), rows);
     Ok(Report::new(
         "mrr",
         params,

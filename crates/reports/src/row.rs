@@ -1,0 +1,87 @@
+//! What a report row is made of. Each report declares its row as a type (`MrrRow`,
+//! `AccountRow`, …) whose fields are its columns, documented where they are computed; the same
+//! types give the API document its schemas (`utoipa`), so the document cannot drift from what
+//! is sent. The report's JSON holds each row as that type serializes, with, in a report grouped
+//! by `--by`, the group's value under the grouping's name (`"channel": "paid_search"`).
+
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+use tenure_core::Currency;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+
+/// A count of accounts or customers: whole without `--model`, and credit-weighted (six
+/// decimals) with it, written as an integer when it is whole.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Count(pub f64);
+
+impl Serialize for Count {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.fract() == 0.0 && v.abs() < 9e15 {
+            serializer.serialize_i64(v as i64)
+        } else {
+            match rate(Some(v)) {
+                Some(rounded) => serializer.serialize_f64(rounded),
+                None => serializer.serialize_none(),
+            }
+        }
+    }
+}
+
+impl utoipa::PartialSchema for Count {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .description(Some(
+                "A count; whole, or credit-weighted with six decimals under --model",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Count {}
+
+/// Money in minor units as major units (dollars, not cents), with the currency's minor digits.
+pub(crate) fn money(minor: i64, currency: Currency) -> f64 {
+    minor as f64 / 10f64.powi(currency.exponent() as i32)
+}
+
+/// A credit-weighted amount in minor units, rounded to a whole one, in major units.
+pub(crate) fn money_f(minor: f64, currency: Currency) -> f64 {
+    money(minor.round() as i64, currency)
+}
+
+/// A ratio with six decimals, or none when undefined (no denominator, not finite).
+pub(crate) fn rate(value: Option<f64>) -> Option<f64> {
+    match value {
+        // `+ 0.0` turns -0.0 (an empty f64 sum is -0.0; so is a negated zero) into 0.0.
+        Some(v) if v.is_finite() => Some((v * 1e6).round() / 1e6 + 0.0),
+        _ => None,
+    }
+}
+
+/// Typed rows of a report grouped by `by` (when it is), each with its group's value under the
+/// grouping's name.
+pub(crate) fn grouped_rows<R: Serialize>(
+    by: Option<&str>,
+    rows: impl IntoIterator<Item = (String, R)>,
+) -> Vec<Map<String, Value>> {
+    rows.into_iter()
+        .map(|(group, r)| {
+            let mut row = object(&r);
+            if let Some(by) = by {
+                row.insert(by.to_owned(), Value::String(group));
+            }
+            row
+        })
+        .collect()
+}
+
+fn object<R: Serialize>(row: &R) -> Map<String, Value> {
+    match serde_json::to_value(row) {
+        Ok(Value::Object(map)) => map,
+        // A row type is a struct of plain fields, which always serializes to an object.
+        other => unreachable!("a report row serializes to an object, not {other:?}"),
+    }
+}
