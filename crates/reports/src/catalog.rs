@@ -8,9 +8,12 @@ use tenure_engine::Model;
 use tenure_health::{Band, SIGNALS};
 
 use crate::revenue::TOUCH_GROUPINGS;
+use crate::row::{schema_of, RowSchema, Schemas};
 use crate::{ReportError, ReportParams, ReportSettings};
 
-/// A parameter some reports take besides `as_of`, which every report takes.
+/// A parameter some reports take besides `as_of`, which every report takes. This is the one
+/// declaration of each: the CLI's flags, the API's query parameters, the API document and the
+/// report list (`GET /api/v1/reports`) are all made from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Param {
     From,
@@ -28,6 +31,23 @@ pub enum Param {
     Channel,
     Sort,
     Proposed,
+    Limit,
+    Cursor,
+}
+
+/// What a parameter's value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// Free text, or one of [`Param::values`].
+    Text,
+    /// An RFC 3339 instant or a date.
+    Instant,
+    /// Given or not; no value.
+    Flag,
+    /// A whole number.
+    Integer,
+    /// A configuration file: a path on the CLI, the request body over the API.
+    File,
 }
 
 impl Param {
@@ -49,6 +69,100 @@ impl Param {
             Param::Channel => "--channel",
             Param::Sort => "--sort",
             Param::Proposed => "--proposed",
+            Param::Limit => "--limit",
+            Param::Cursor => "--cursor",
+        }
+    }
+
+    /// Its name in the API's query (and the CLI flag's, without the dashes).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Param::From => "from",
+            Param::To => "to",
+            Param::By => "by",
+            Param::Model => "model",
+            Param::Metric => "metric",
+            Param::Compare => "compare",
+            Param::Account => "account",
+            Param::Stage => "stage",
+            Param::Band => "band",
+            Param::Signal => "signal",
+            Param::Tier => "tier",
+            Param::Owner => "owner",
+            Param::Channel => "channel",
+            Param::Sort => "sort",
+            Param::Proposed => "proposed",
+            Param::Limit => "limit",
+            Param::Cursor => "cursor",
+        }
+    }
+
+    /// The parameter `name` names in a query, if any.
+    pub fn named(name: &str) -> Option<Param> {
+        Param::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    pub const fn kind(self) -> ParamKind {
+        match self {
+            Param::From | Param::To => ParamKind::Instant,
+            Param::Compare => ParamKind::Flag,
+            Param::Limit => ParamKind::Integer,
+            Param::Proposed => ParamKind::File,
+            _ => ParamKind::Text,
+        }
+    }
+
+    /// What it means, for `--help`, the API document and the report list.
+    pub const fn help(self) -> &'static str {
+        match self {
+            Param::From => "Start of the window (inclusive; a date means its start)",
+            Param::To => "End of the window (inclusive; a date means its end)",
+            Param::By => {
+                "Grouping: an acquisition touch field (channel, source, medium, campaign, \
+                 content), an account attribute (tier, industry, plan, csm_owner, …, or a group \
+                 trait such as onboarding_variant), or the account's stage or band at the \
+                 report instant; which of these a report takes is in its `by`"
+            }
+            Param::Model => {
+                "Attribution model; with the revenue reports' touch groupings, splits each \
+                 account over its journey's touches by that model's credit (any model but markov)"
+            }
+            Param::Metric => "The outcome attribution credits (default conversions)",
+            Param::Compare => "Every attribution model side by side",
+            Param::Account => "The account the report is about (the CLI's first argument)",
+            Param::Stage => "Only accounts in this lifecycle stage (e.g. at_risk)",
+            Param::Band => "Only accounts in this health band",
+            Param::Signal => "Only accounts with this signal",
+            Param::Tier => "Only accounts of this tier",
+            Param::Owner => "Only accounts of this CSM owner",
+            Param::Channel => "Only accounts whose first-touch channel is this",
+            Param::Sort => {
+                "Order of the accounts: arr (largest first, the default), health (lowest \
+                 first) or risk (most churn-risk signals first)"
+            }
+            Param::Proposed => {
+                "A configuration file whose [health] is compared with the current one (the \
+                 API's POST body)"
+            }
+            Param::Limit => {
+                "At most this many rows (1 to 10000), with a cursor to the next page; default: \
+                 every row"
+            }
+            Param::Cursor => {
+                "The next page: the `next_cursor` of the previous page, whose instant it keeps"
+            }
+        }
+    }
+
+    /// The values it accepts when they are a fixed list.
+    pub fn values(self) -> Option<Vec<&'static str>> {
+        match self {
+            Param::Model => Some(tenure_attribution::Model::NAMES.to_vec()),
+            Param::Metric => Some(crate::attribution::METRICS.to_vec()),
+            Param::Band => Some(Band::ALL.map(Band::name).to_vec()),
+            Param::Signal => Some(SIGNALS.iter().map(|(n, _)| *n).collect()),
+            Param::Sort => Some(SORTS.to_vec()),
+            _ => None,
         }
     }
 
@@ -70,10 +184,12 @@ impl Param {
             Param::Channel => f.channel.is_some(),
             Param::Sort => p.sort.is_some(),
             Param::Proposed => p.proposed.is_some(),
+            Param::Limit => p.limit.is_some(),
+            Param::Cursor => p.cursor.is_some(),
         }
     }
 
-    pub const ALL: [Param; 15] = [
+    pub const ALL: [Param; 17] = [
         Param::From,
         Param::To,
         Param::By,
@@ -89,6 +205,8 @@ impl Param {
         Param::Channel,
         Param::Sort,
         Param::Proposed,
+        Param::Limit,
+        Param::Cursor,
     ];
 }
 
@@ -106,10 +224,14 @@ pub enum Groupings {
 #[derive(Debug, Clone, Copy)]
 pub struct ReportSpec {
     pub name: &'static str,
+    /// What it answers, in one line.
+    pub about: &'static str,
     /// The parameters it reads, besides `as_of`.
     pub params: &'static [Param],
     /// What `--by` may name, when `params` holds [`Param::By`].
     pub by: Groupings,
+    /// Its row type, for the API document.
+    pub rows: RowSchema,
     /// What of the model it reads whatever the parameters (every report reads the ledger,
     /// whose amounts in currencies without a rate it warns of); [`ReportSpec::reads`] adds
     /// what `--by`, `--model` and `--metric` make it read. A command answering it from a
@@ -145,6 +267,17 @@ const FILTERS: &[Param] = &[
     Param::Owner,
     Param::Channel,
 ];
+/// The filters, and pages: the lists of accounts and signals.
+const FILTERS_PAGED: &[Param] = &[
+    Param::Stage,
+    Param::Band,
+    Param::Signal,
+    Param::Tier,
+    Param::Owner,
+    Param::Channel,
+    Param::Limit,
+    Param::Cursor,
+];
 const GROUPED: &[Param] = &[Param::By, Param::Model];
 const GROUPED_WINDOW: &[Param] = &[Param::From, Param::To, Param::By, Param::Model];
 const NO_BY: Groupings = Groupings::Touch(&[]);
@@ -153,10 +286,17 @@ const REVENUE: Reads = Reads::LEDGER.with(Reads::PROFILES);
 /// Reports of journeys and the revenue they bring.
 const JOURNEYS: Reads = Reads::LEDGER.with(Reads::JOURNEYS);
 
+/// Rows not typed yet: any object.
+fn untyped(_: &mut Schemas) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::Object::new().into()
+}
+
 /// Every report, in the order `tenure report --help` lists them.
 pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "attribution",
+        about: "Lifetime outcomes (conversions, revenue, LTV, retention) credited to channels, sources, campaigns by a model",
+        rows: untyped,
         params: &[
             Param::From,
             Param::To,
@@ -170,66 +310,88 @@ pub const CATALOG: &[ReportSpec] = &[
     },
     ReportSpec {
         name: "journey",
+        about: "One account's touchpoints, which of them are in its converting journey, and each one's credit",
+        rows: untyped,
         params: &[Param::Account, Param::Model],
         by: NO_BY,
         reads: JOURNEYS,
     },
     ReportSpec {
         name: "mrr",
+        about: "MRR movements by month: new, expansion, contraction, churn, reactivation; MRR, ARR, customers, churn rates",
+        rows: schema_of::<crate::mrr::MrrRow>,
         params: GROUPED_WINDOW,
         by: Groupings::Any,
         reads: REVENUE,
     },
     ReportSpec {
         name: "retention",
+        about: "Net and gross revenue retention and logo retention over the window",
+        rows: untyped,
         params: GROUPED_WINDOW,
         by: Groupings::Any,
         reads: REVENUE,
     },
     ReportSpec {
         name: "cohorts",
+        about: "Logo and revenue retention of each conversion-month cohort, month by month",
+        rows: untyped,
         params: GROUPED,
         by: Groupings::Any,
         reads: REVENUE,
     },
     ReportSpec {
         name: "survival",
+        about: "Kaplan–Meier customer lifetime curves with 95% bands, and the log-rank test between groups",
+        rows: untyped,
         params: GROUPED,
         by: Groupings::Any,
         reads: REVENUE,
     },
     ReportSpec {
         name: "ltv",
+        about: "Realized revenue to date and predicted lifetime value per customer",
+        rows: untyped,
         params: GROUPED,
         by: Groupings::Any,
         reads: REVENUE,
     },
     ReportSpec {
         name: "unit-economics",
+        about: "CAC, LTV:CAC, payback and ROAS by channel, source or campaign",
+        rows: untyped,
         params: GROUPED_WINDOW,
         by: Groupings::Touch(crate::attribution::SPEND_GROUPINGS),
         reads: JOURNEYS,
     },
     ReportSpec {
         name: "touchpoints",
-        params: &[Param::From, Param::To, Param::By],
+        about: "Touchpoints by channel (source, medium, campaign, content), from how many visitors, first and last seen",
+        rows: untyped,
+        params: &[Param::From, Param::To, Param::By, Param::Limit, Param::Cursor],
         by: Groupings::Touch(TOUCH_GROUPINGS),
         reads: JOURNEYS,
     },
     ReportSpec {
         name: "funnel",
+        about: "The lifecycle stages in order: entered, in it now, went on, time in stage, activation",
+        rows: untyped,
         params: &[Param::By],
         by: Groupings::Any,
         reads: Reads::ALL,
     },
     ReportSpec {
         name: "adoption",
+        about: "Each customer's key-feature adoption depth, and each feature's use",
+        rows: untyped,
         params: FILTERS,
         by: NO_BY,
         reads: Reads::ALL,
     },
     ReportSpec {
         name: "accounts",
+        about: "Every paying customer with its ARR, stage, health, band and signals",
+        rows: untyped,
         params: &[
             Param::Stage,
             Param::Band,
@@ -238,42 +400,56 @@ pub const CATALOG: &[ReportSpec] = &[
             Param::Owner,
             Param::Channel,
             Param::Sort,
+            Param::Limit,
+            Param::Cursor,
         ],
         by: NO_BY,
         reads: Reads::ALL,
     },
     ReportSpec {
         name: "account",
+        about: "One customer: its health component by component, stage, signals and status",
+        rows: untyped,
         params: &[Param::Account],
         by: NO_BY,
         reads: Reads::ALL,
     },
     ReportSpec {
         name: "signals",
-        params: FILTERS,
+        about: "Each signal holding on a customer: churn risk, expansion, advocacy, renewal, with since when and why",
+        rows: untyped,
+        params: FILTERS_PAGED,
         by: NO_BY,
         reads: Reads::ALL,
     },
     ReportSpec {
         name: "renewals",
-        params: FILTERS,
+        about: "Contracts ending within 90 days, with ARR and health",
+        rows: untyped,
+        params: FILTERS_PAGED,
         by: NO_BY,
         reads: Reads::ALL,
     },
     ReportSpec {
         name: "health-backtest",
+        about: "How well the health score predicted churn at past month ends (optionally for a proposed [health])",
+        rows: untyped,
         params: &[Param::From, Param::Proposed],
         by: NO_BY,
         reads: Reads::ALL,
     },
     ReportSpec {
         name: "churn-model",
+        about: "What drives churn in the next 90 days: a logistic model's drivers with intervals, and its calibration",
+        rows: untyped,
         params: &[],
         by: NO_BY,
         reads: Reads::ALL,
     },
     ReportSpec {
         name: "forecast",
+        about: "Expected renewal ARR of the contracts ending in the next 90 days",
+        rows: untyped,
         params: &[],
         by: NO_BY,
         reads: Reads::ALL,
@@ -469,5 +645,108 @@ impl ReportSpec {
             by: by.to_owned(),
             expected: self.any_expected(),
         })
+    }
+}
+
+/// One report as `GET /api/v1/reports` lists it: the catalog's declaration, for programs (the
+/// dashboard, a client generating its forms).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ReportEntry {
+    pub name: &'static str,
+    /// What it answers, in one line.
+    pub description: &'static str,
+    /// Where the API serves it.
+    pub path: String,
+    /// The parameters it takes, `as_of` first.
+    pub parameters: Vec<ParamEntry>,
+    /// What `by` may name, when the report takes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<ByEntry>,
+}
+
+/// One parameter of a report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ParamEntry {
+    /// Its name in the API's query.
+    pub name: &'static str,
+    /// Its flag on the CLI (`ACCOUNT`: the first argument).
+    pub flag: &'static str,
+    /// `text`, `instant`, `flag` (true or false), `integer` or `file` (the POST body).
+    pub kind: &'static str,
+    pub description: &'static str,
+    /// The values it accepts, when they are a fixed list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<&'static str>>,
+    /// Whether the report cannot run without it.
+    pub required: bool,
+}
+
+/// What `by` may name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ByEntry {
+    /// The groupings accepted whatever the data.
+    pub values: Vec<&'static str>,
+    /// Whether a group trait some account has is accepted too.
+    pub group_traits: bool,
+}
+
+impl ParamKind {
+    pub const fn name(self) -> &'static str {
+        match self {
+            ParamKind::Text => "text",
+            ParamKind::Instant => "instant",
+            ParamKind::Flag => "flag",
+            ParamKind::Integer => "integer",
+            ParamKind::File => "file",
+        }
+    }
+}
+
+/// The instant every report is as of.
+pub const AS_OF: ParamEntry = ParamEntry {
+    name: "as_of",
+    flag: "--as-of",
+    kind: "instant",
+    description: "The report instant (RFC 3339, or a date meaning the end of that day); \
+                  default: the end of the data",
+    values: None,
+    required: false,
+};
+
+impl ReportSpec {
+    /// This report's entry in the report list.
+    pub fn entry(&self) -> ReportEntry {
+        let parameters = std::iter::once(AS_OF)
+            .chain(self.params.iter().map(|&p| ParamEntry {
+                name: p.name(),
+                flag: p.flag(),
+                kind: p.kind().name(),
+                description: p.help(),
+                values: p.values(),
+                required: p == Param::Account,
+            }))
+            .collect();
+        let by = self.params.contains(&Param::By).then(|| match self.by {
+            Groupings::Touch(values) => ByEntry {
+                values: values.to_vec(),
+                group_traits: false,
+            },
+            Groupings::Any => ByEntry {
+                values: TOUCH_GROUPINGS
+                    .iter()
+                    .chain(ACCOUNT_ATTRIBUTES)
+                    .chain(STATE_GROUPINGS)
+                    .copied()
+                    .collect(),
+                group_traits: true,
+            },
+        });
+        ReportEntry {
+            name: self.name,
+            description: self.about,
+            path: format!("/api/v1/reports/{}", self.name),
+            parameters,
+            by,
+        }
     }
 }

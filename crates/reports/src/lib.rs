@@ -16,10 +16,11 @@ mod journeys;
 mod lifecycle;
 mod ltv;
 mod mrr;
+mod page;
 mod render;
 mod retention;
 mod revenue;
-mod row;
+pub mod row;
 mod survival;
 mod touchpoints;
 mod unit_economics;
@@ -34,8 +35,12 @@ use tenure_engine::Model;
 use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 
 pub use accounts::{account_status, facts, AccountStatus, StatusSignal};
-pub use catalog::{spec, Groupings, Param, ReportSpec, ACCOUNT_ATTRIBUTES, CATALOG, REPORTS};
+pub use catalog::{
+    spec, ByEntry, Groupings, Param, ParamEntry, ParamKind, ReportEntry, ReportSpec,
+    ACCOUNT_ATTRIBUTES, AS_OF, CATALOG, REPORTS,
+};
 pub use lifecycle::{daily_health, stage_rules, HealthOfDay, Lifecycles};
+pub use page::{Cursor, Page, MAX_LIMIT};
 pub use render::{format, grid, integer, money, money_minor, percent};
 pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
 pub use units::{undeclared, Unit};
@@ -80,11 +85,15 @@ pub struct ReportParams {
     pub sort: Option<String>,
     /// A proposed health configuration `health-backtest` compares with the current one.
     pub proposed: Option<HealthSettings>,
+    /// At most this many rows (the reports that list accounts, signals and touchpoints).
+    pub limit: Option<usize>,
+    /// Where the page starts, from the previous page's `next_cursor`.
+    pub cursor: Option<Cursor>,
 }
 
 /// Where a report's instant came from: given by the caller, or by default the end of the data
 /// ([`default_as_of`]), or the caller's now for a workspace without data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AsOfSource {
     Given,
@@ -115,9 +124,9 @@ pub struct AccountFilters {
     pub channel: Option<String>,
 }
 
-/// Report parameters as text, as the CLI flags and the API query give them.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Report parameters as text, as the CLI flags and the API query give them: `as_of` and each
+/// [`Param`] but `proposed` (a file, read by the edge), set by name with [`RawParams::set`].
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawParams {
     pub as_of: Option<String>,
     pub from: Option<String>,
@@ -125,7 +134,6 @@ pub struct RawParams {
     pub by: Option<String>,
     pub model: Option<String>,
     pub metric: Option<String>,
-    #[serde(default)]
     pub compare: bool,
     pub account: Option<String>,
     pub stage: Option<String>,
@@ -135,6 +143,83 @@ pub struct RawParams {
     pub owner: Option<String>,
     pub channel: Option<String>,
     pub sort: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl RawParams {
+    /// The parameters of a query string's pairs; a name that is no parameter, or one given
+    /// twice, is refused naming what is accepted.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ReportError> {
+        let mut raw = RawParams::default();
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, value) in pairs {
+            if !seen.insert(name) {
+                return Err(ReportError::Parameter {
+                    name: "query",
+                    reason: format!("{name} is given more than once"),
+                });
+            }
+            if name == "as_of" {
+                raw.as_of = Some(value.to_owned());
+                continue;
+            }
+            match Param::named(name).filter(|p| *p != Param::Proposed) {
+                Some(param) => raw.set(param, value)?,
+                None => {
+                    let names: Vec<&str> = std::iter::once("as_of")
+                        .chain(
+                            Param::ALL
+                                .iter()
+                                .filter(|p| **p != Param::Proposed)
+                                .map(|p| p.name()),
+                        )
+                        .collect();
+                    return Err(ReportError::Parameter {
+                        name: "query",
+                        reason: format!(
+                            "unknown parameter {name:?} (parameters: {})",
+                            names.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(raw)
+    }
+
+    /// Sets `param` from its text; a flag (`compare`) takes `true` or `false`.
+    pub fn set(&mut self, param: Param, value: &str) -> Result<(), ReportError> {
+        let text = Some(value.to_owned());
+        match param {
+            Param::From => self.from = text,
+            Param::To => self.to = text,
+            Param::By => self.by = text,
+            Param::Model => self.model = text,
+            Param::Metric => self.metric = text,
+            Param::Compare => {
+                self.compare = value.parse().map_err(|_| ReportError::Parameter {
+                    name: "compare",
+                    reason: format!("{value:?} is not true or false"),
+                })?
+            }
+            Param::Account => self.account = text,
+            Param::Stage => self.stage = text,
+            Param::Band => self.band = text,
+            Param::Signal => self.signal = text,
+            Param::Tier => self.tier = text,
+            Param::Owner => self.owner = text,
+            Param::Channel => self.channel = text,
+            Param::Sort => self.sort = text,
+            Param::Limit => self.limit = text,
+            Param::Cursor => self.cursor = text,
+            // A file, which the edge reads into `ReportParams::proposed` itself.
+            Param::Proposed => {}
+        }
+        Ok(())
+    }
 }
 
 impl ReportParams {
@@ -168,6 +253,8 @@ impl ReportParams {
             filters: AccountFilters::default(),
             sort: None,
             proposed: None,
+            limit: None,
+            cursor: None,
         }
     }
 
@@ -192,9 +279,33 @@ impl ReportParams {
             .map(Timestamp::parse_end_of)
             .transpose()
             .map_err(|e| bad("as_of", e))?;
-        let (as_of, as_of_source) = match given {
-            Some(at) => (at, AsOfSource::Given),
-            None => default_as_of,
+        let cursor = raw.cursor.as_deref().map(Cursor::parse).transpose()?;
+        // A later page is as of the first page's instant, so the pages are one list.
+        let (as_of, as_of_source) = match (given, &cursor) {
+            (Some(at), Some(c)) if at != c.as_of => {
+                return Err(ReportError::Parameter {
+                    name: "cursor",
+                    reason: format!(
+                    "the cursor is of a list as of {}, not {at}: leave as_of out of later pages",
+                    c.as_of
+                ),
+                })
+            }
+            (Some(at), _) => (at, AsOfSource::Given),
+            (None, Some(c)) => (c.as_of, AsOfSource::Given),
+            (None, None) => default_as_of,
+        };
+        let limit = match raw.limit.as_deref() {
+            None => cursor.as_ref().map(|c| c.limit),
+            Some(text) => Some(
+                text.parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| ReportError::Parameter {
+                        name: "limit",
+                        reason: format!("{text:?} is not a whole number from 1 to {MAX_LIMIT}"),
+                    })?,
+            ),
         };
         Ok(Self {
             as_of,
@@ -222,6 +333,8 @@ impl ReportParams {
             },
             sort: raw.sort.clone(),
             proposed: None,
+            limit,
+            cursor,
         })
     }
 }
@@ -375,26 +488,44 @@ impl ReportSettings {
 
 /// Deserialized by the CLI from a running server's answer, which it leaks for the `&'static`
 /// names: the process exits once the report is printed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
+    /// The report's name.
+    #[schema(value_type = String)]
     pub report: &'static str,
+    /// The instant every figure is as of (RFC 3339, UTC).
+    #[schema(value_type = String, format = DateTime)]
     pub as_of: Timestamp,
     /// `given`, or `end_of_data` when the caller named no instant (see [`default_as_of`]).
     pub as_of_source: AsOfSource,
+    /// Start of the window, when the report has one.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub from: Option<Timestamp>,
+    /// End of the window, when the report has one.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub to: Option<Timestamp>,
+    /// The grouping, when the report is grouped: each row holds its group under this name.
     pub by: Option<String>,
     /// The currency of every money field (in major units: dollars, not cents).
+    #[schema(value_type = String, example = "USD")]
     pub currency: Currency,
+    /// The rows' fields in table order.
     pub columns: Vec<String>,
     /// Each column's unit.
     pub units: BTreeMap<String, Unit>,
+    /// The report's rows; each report's own row type is in the API document.
+    #[schema(value_type = Vec<Object>)]
     pub rows: Vec<Map<String, Value>>,
+    /// Figures over the whole report (some reports).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub summary: Option<Value>,
     /// Each summary field's unit, by dotted path (a list of records' fields as `list.field`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub summary_units: BTreeMap<String, Unit>,
+    /// Which rows of the list these are, when the request gave `limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<Page>,
     /// What the figures leave out and why (an amount in a currency without a configured rate):
     /// the same list on every report, empty when nothing is left out.
     pub warnings: Vec<Warning>,
@@ -402,8 +533,9 @@ pub struct Report {
 
 /// Something a report's figures leave out: a stable `code` and a message saying what, how
 /// much, and what to configure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Warning {
+    #[schema(value_type = String, example = "no_rate")]
     pub code: &'static str,
     pub message: String,
 }
@@ -766,6 +898,7 @@ fn run_with(
         return Err(ReportError::Cancelled);
     }
     let mut report = report?;
+    page::paginate(&mut report, params)?;
     report.warnings = warnings;
     report.currency = settings.currency;
     units::declare(&mut report);
@@ -913,6 +1046,7 @@ impl Report {
             rows,
             summary: None,
             summary_units: BTreeMap::new(),
+            page: None,
             warnings: Vec::new(),
         }
     }

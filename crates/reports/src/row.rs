@@ -8,7 +8,22 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use tenure_core::Currency;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::RefOr;
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::ToSchema;
+
+/// Named schemas an API document's components collect.
+pub type Schemas = Vec<(String, RefOr<Schema>)>;
+
+/// A report's row type as the API document describes it: a reference to its schema, which
+/// (with the schemas it refers to) it adds to `schemas`.
+pub type RowSchema = fn(&mut Schemas) -> RefOr<Schema>;
+
+/// The [`RowSchema`] of row type `T`.
+pub fn schema_of<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
+    T::schemas(schemas);
+    schemas.push((T::name().into_owned(), T::schema()));
+    RefOr::Ref(Ref::from_schema_name(T::name()))
+}
 
 /// A count of accounts or customers: whole without `--model`, and credit-weighted (six
 /// decimals) with it, written as an integer when it is whole.

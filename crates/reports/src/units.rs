@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::Report;
 
 /// The unit of one field. JSON carries the value in this unit; tables format it for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// An amount in major units (dollars, not cents) of the report's `currency`.

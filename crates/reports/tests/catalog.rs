@@ -126,6 +126,16 @@ fn every_parameter_a_report_does_not_read_is_refused_naming_the_reports_that_do(
             Param::Channel => p.filters.channel = Some("direct".into()),
             Param::Sort => p.sort = Some("risk".into()),
             Param::Proposed => p.proposed = Some(settings.health.clone()),
+            Param::Limit => p.limit = Some(10),
+            Param::Cursor => {
+                p.cursor = Some(
+                    tenure_reports::RawParams::from_pairs([("cursor", "p1.10.0.10.0")])
+                        .and_then(|raw| ReportParams::parse((p.as_of, AsOfSource::Given), &raw))
+                        .unwrap()
+                        .cursor
+                        .unwrap(),
+                );
+            }
         }
         p
     };

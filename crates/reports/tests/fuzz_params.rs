@@ -119,11 +119,13 @@ fn raw_params() -> impl Strategy<Value = RawParams> {
     let times = (instant(), instant(), instant());
     let names = (word(), word(), word(), any::<bool>(), word(), word());
     let filters = (word(), word(), word(), word(), word(), word());
-    (times, names, filters).prop_map(
+    let pages = (page_size(), cursor());
+    (times, names, filters, pages).prop_map(
         |(
             (as_of, from, to),
             (by, model, metric, compare, account, sort),
             (stage, band, signal, tier, owner, channel),
+            (limit, cursor),
         )| RawParams {
             as_of,
             from,
@@ -140,8 +142,29 @@ fn raw_params() -> impl Strategy<Value = RawParams> {
             owner,
             channel,
             sort,
+            limit,
+            cursor,
         },
     )
+}
+
+fn page_size() -> impl Strategy<Value = Option<String>> {
+    let text = prop_oneof![
+        3 => (1usize..20_000).prop_map(|n| n.to_string()),
+        1 => select(&["0", "-1", "", "1e3", " 5", "99999999999999999999999"][..]).prop_map(str::to_owned),
+    ];
+    prop::option::weighted(0.15, text)
+}
+
+/// Cursors as tenure writes them, edited byte by byte.
+fn cursor() -> impl Strategy<Value = Option<String>> {
+    let seed = "p1.3.1796083199999.3.06493d24311e8fda";
+    let edited = byte_edits().prop_map(move |edits| {
+        let mut bytes = seed.as_bytes().to_vec();
+        apply_bytes(&mut bytes, &edits);
+        String::from_utf8_lossy(&bytes).into_owned()
+    });
+    prop::option::weighted(0.1, edited)
 }
 
 /// Parses `raw`: accepted parameters print and read back as the same instants; a rejection

@@ -19,9 +19,11 @@ use crate::auth::{self, header_key, KeyCache};
 use crate::metrics::{self, ServerMetrics};
 use crate::rate::RateLimiter;
 use crate::webhooks::StripeSecrets;
-use crate::{browser, connections, error, ingest, keys, request_log, timeout, webhooks, ApiError};
+use crate::{
+    browser, connections, error, ingest, keys, openapi, request_log, timeout, webhooks, ApiError,
+};
 use prometheus_client::registry::Registry;
-use tenure_reports::{RawParams, Report, ReportError, ReportParams, ReportSettings};
+use tenure_reports::{RawParams, Report, ReportEntry, ReportError, ReportParams, ReportSettings};
 use tenure_runtime::{status, Live, Status};
 
 /// What every handler shares. Cheap to clone.
@@ -112,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         ));
     let reads = Router::new()
         .route("/api/v1/status", get(read_status))
+        .route("/api/v1/reports", get(list_reports))
         .route("/api/v1/accounts/{account}", get(read_account_status))
         .route(
             "/api/v1/accounts/{account}/history",
@@ -129,6 +132,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::scrape))
+        .route("/api/v1/openapi.json", get(openapi::serve))
         .merge(writes)
         .merge(reads)
         .fallback(error::not_found)
@@ -143,8 +147,28 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn healthz() -> Json<serde_json::Value> {
+/// Liveness: answers as soon as the server listens.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "The server is up: `{\"status\": \"ok\"}`", body = Object)))]
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /api/v1/reports`: every report, what it answers and the parameters it takes, from the
+/// catalog the CLI's help and the API document are made from.
+#[utoipa::path(get, path = "/api/v1/reports", tag = "reports",
+    responses((status = 200, description = "The reports, in the catalog's order", body = [ReportEntry])))]
+pub(crate) async fn list_reports(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ReportEntry>>, ApiError> {
+    let secret = header_key(&headers)?;
+    state
+        .keys
+        .authorize(&state.store, secret.as_deref(), Scope::Read)?;
+    Ok(Json(
+        tenure_reports::CATALOG.iter().map(|s| s.entry()).collect(),
+    ))
 }
 
 /// `GET /api/v1/reports/{name}`: the same JSON as `tenure report NAME --format json`.
@@ -158,7 +182,7 @@ async fn read_report(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    query: Result<Query<RawParams>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Report>, ApiError> {
     run_report(state, name, headers, query, None).await
 }
@@ -170,7 +194,7 @@ async fn read_report_with_proposal(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    query: Result<Query<RawParams>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
     body: String,
 ) -> Result<Json<Report>, ApiError> {
     run_report(state, name, headers, query, Some(body)).await
@@ -180,11 +204,13 @@ async fn run_report(
     state: AppState,
     name: String,
     headers: HeaderMap,
-    query: Result<Query<RawParams>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
     proposed: Option<String>,
 ) -> Result<Json<Report>, ApiError> {
-    let Query(query) =
+    let Query(pairs) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
+    let query = RawParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| report_error(e, Duration::ZERO))?;
     let secret = header_key(&headers)?;
     let key = state
         .keys
@@ -301,7 +327,9 @@ fn report_error(e: ReportError, budget: Duration) -> ApiError {
     }
 }
 
-async fn read_status(
+#[utoipa::path(get, path = "/api/v1/status", tag = "reads",
+    responses((status = 200, description = "What the store holds for the key's workspace, as `tenure status --format json`", body = Object)))]
+pub(crate) async fn read_status(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Status>, ApiError> {
@@ -337,7 +365,10 @@ fn read_account(
 
 /// `GET /api/v1/accounts/{account}`: the account's live status (stage, health, band,
 /// signals), recomputed as each of its events is applied.
-async fn read_account_status(
+#[utoipa::path(get, path = "/api/v1/accounts/{account}", tag = "reads",
+    params(("account" = String, Path, description = "The account id")),
+    responses((status = 200, description = "The account's live status: stage, health, band and signals", body = Object)))]
+pub(crate) async fn read_account_status(
     State(state): State<AppState>,
     Path(account): Path<String>,
     headers: HeaderMap,
@@ -362,7 +393,10 @@ async fn read_account_status(
 
 /// `GET /api/v1/accounts/{account}/history`: the account's stored daily health history, each
 /// day with the configuration version that scored it.
-async fn read_account_history(
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/history", tag = "reads",
+    params(("account" = String, Path, description = "The account id")),
+    responses((status = 200, description = "The account's stored daily health, each day with the configuration version that scored it", body = Object)))]
+pub(crate) async fn read_account_history(
     State(state): State<AppState>,
     Path(account): Path<String>,
     headers: HeaderMap,

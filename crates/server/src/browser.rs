@@ -43,6 +43,9 @@ pub(crate) async fn options() -> axum::http::StatusCode {
 /// its Segment.io destination pointed at this server (the host the request came to; the scheme
 /// from `X-Forwarded-Proto` when a proxy in front terminates TLS, else `http`), with its own
 /// telemetry to Segment switched off.
+#[utoipa::path(get, path = "/v1/projects/{write_key}/settings", tag = "ingest", security(()),
+    params(("write_key" = String, Path, description = "The write key the page's analytics.js loads with")),
+    responses((status = 200, description = "analytics.js's settings, with tenure as its only destination", body = Object)))]
 pub(crate) async fn analytics_js_settings(
     State(state): State<AppState>,
     Path(write_key): Path<String>,
@@ -90,6 +93,8 @@ pub(crate) async fn analytics_js_settings(
 /// anything, for the write key of its `Authorization` header (or `writeKey` query parameter): a
 /// source with no destination (the SDK then sends every event to its `dataPlaneUrl`, this
 /// server) and no statistics collection.
+#[utoipa::path(get, path = "/sourceConfig/", tag = "ingest",
+    responses((status = 200, description = "RudderStack JS SDK's source configuration, with tenure as its data plane", body = Object)))]
 pub(crate) async fn rudderstack_source_config(
     State(state): State<AppState>,
     Query(query): Query<KeyInQuery>,

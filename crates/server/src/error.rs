@@ -14,10 +14,15 @@ pub struct ApiError {
 
 /// Flat `{success, code, message}`: the shape Segment's own API answers with, which its client
 /// libraries read to log why a batch was refused.
-#[derive(Serialize)]
-struct Body<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody<'a> {
+    /// Always false.
     success: bool,
+    /// Stable, for programs: docs/api.md lists every code.
+    #[schema(value_type = String, example = "wrong_scope")]
     code: &'a str,
+    /// What was wrong and what to do, for people.
+    #[schema(value_type = String)]
     message: &'a str,
 }
 
@@ -76,7 +81,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
+        let body = ErrorBody {
             success: false,
             code: self.code,
             message: &self.message,

@@ -32,6 +32,11 @@ pub(crate) struct KeyInQuery {
     pub(crate) write_key: Option<String>,
 }
 
+/// Stores Segment messages; also `/beacon/v1/{kind}`.
+#[utoipa::path(post, path = "/v1/{kind}", tag = "ingest",
+    params(("kind" = String, Path, description = "track, identify, group, page, screen, alias or batch, or its first letter")),
+    request_body(content = Object, description = "A Segment message, or `{\"batch\": [...]}` for batch; JSON, also sent as text/plain by browsers", content_type = "application/json"),
+    responses((status = 200, description = "Stored: `{success, stored, duplicates}`", body = Object)))]
 pub(crate) async fn receive(
     State(state): State<AppState>,
     Path(kind): Path<String>,

@@ -39,7 +39,12 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// `GET /api/v1/keys`: the workspace's keys (prefixes, scopes, created and revoked times).
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys",
+    responses((status = 200, description = "The workspace's keys: prefixes and scopes, never secrets", body = Object)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let key = admin(&state, &headers)?;
     let store = Arc::clone(&state.store);
     let keys = blocking(move || store.list_keys(&key.workspace)).await?;
@@ -48,12 +53,15 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewKey {
+pub(crate) struct NewKey {
     scope: String,
 }
 
 /// `POST /api/v1/keys` with `{"scope": "write" | "read" | "admin"}`: the new secret, shown once.
-async fn create(
+#[utoipa::path(post, path = "/api/v1/keys", tag = "keys",
+    request_body(content = Object, description = "`{\"scope\": \"write\" | \"read\" | \"admin\"}`"),
+    responses((status = 201, description = "The new key, shown this once", body = Object)))]
+pub(crate) async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<NewKey>, axum::extract::rejection::JsonRejection>,
@@ -73,7 +81,10 @@ async fn create(
 }
 
 /// `DELETE /api/v1/keys/{key}`, the key's listed prefix or its whole secret.
-async fn revoke(
+#[utoipa::path(delete, path = "/api/v1/keys/{key}", tag = "keys",
+    params(("key" = String, Path, description = "The key's prefix, as listed, or the whole key")),
+    responses((status = 200, description = "Revoked", body = Object)))]
+pub(crate) async fn revoke(
     State(state): State<AppState>,
     Path(target): Path<String>,
     headers: HeaderMap,

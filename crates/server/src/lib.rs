@@ -14,6 +14,7 @@ mod error;
 mod ingest;
 mod keys;
 mod metrics;
+mod openapi;
 mod rate;
 mod request_log;
 mod timeout;

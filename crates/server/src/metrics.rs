@@ -172,6 +172,9 @@ pub(crate) fn status_of<T>(result: &Result<T, ApiError>) -> u16 {
 
 /// `GET /metrics` with a read or admin key (of any workspace): the figures are the process's,
 /// and no label names a workspace.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "The process's measures, OpenMetrics text (docs/api.md lists them)",
+        content_type = "application/openmetrics-text", body = String)))]
 pub(crate) async fn scrape(
     State(state): State<AppState>,
     headers: HeaderMap,

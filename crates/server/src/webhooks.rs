@@ -72,6 +72,9 @@ impl StripeSecrets {
     }
 }
 
+#[utoipa::path(post, path = "/webhooks/stripe", tag = "ingest", security(()),
+    request_body(content = Object, description = "A Stripe event, signed in the Stripe-Signature header"),
+    responses((status = 200, description = "Stored: `{received, duplicate}`", body = Object)))]
 pub async fn stripe_default(
     state: State<AppState>,
     headers: HeaderMap,
@@ -80,6 +83,10 @@ pub async fn stripe_default(
     receive(state, WorkspaceId::default_workspace(), headers, body).await
 }
 
+#[utoipa::path(post, path = "/webhooks/stripe/{workspace}", tag = "ingest", security(()),
+    params(("workspace" = String, Path, description = "The workspace the Stripe account belongs to")),
+    request_body(content = Object, description = "A Stripe event, signed in the Stripe-Signature header"),
+    responses((status = 200, description = "Stored: `{received, duplicate}`", body = Object)))]
 pub async fn stripe_workspace(
     state: State<AppState>,
     Path(workspace): Path<String>,

@@ -326,22 +326,25 @@ impl Context {
     }
 }
 
-/// The command line, with `sim`'s help leaving out the global options, which it does not read
-/// (it only writes files): the subcommand gets hidden flags of the same names, which clap's
-/// propagation of the global ones then leaves alone.
+/// The command line, with `report`'s help listing the reports of the catalog, and `sim`'s
+/// leaving out the global options, which it does not read (it only writes files): the
+/// subcommand gets hidden flags of the same names, which clap's propagation of the global ones
+/// then leaves alone.
 fn command() -> clap::Command {
-    Cli::command().mut_subcommand("sim", |sim| {
-        [
-            ("data_dir", "data-dir"),
-            ("database", "database"),
-            ("config", "config"),
-            ("workspace", "workspace"),
-        ]
-        .into_iter()
-        .fold(sim, |sim, (id, long)| {
-            sim.arg(clap::Arg::new(id).long(long).hide(true))
+    Cli::command()
+        .mut_subcommand("report", report::describe_reports)
+        .mut_subcommand("sim", |sim| {
+            [
+                ("data_dir", "data-dir"),
+                ("database", "database"),
+                ("config", "config"),
+                ("workspace", "workspace"),
+            ]
+            .into_iter()
+            .fold(sim, |sim, (id, long)| {
+                sim.arg(clap::Arg::new(id).long(long).hide(true))
+            })
         })
-    })
 }
 
 fn main() -> ExitCode {

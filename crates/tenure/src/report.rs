@@ -2,7 +2,9 @@
 
 use clap::{Args, ValueEnum};
 use tenure_core::Timestamp;
-use tenure_reports::{self as reports, AsOfSource, RawParams, Report, ReportParams};
+use tenure_reports::{
+    self as reports, AsOfSource, Param, ParamKind, RawParams, Report, ReportParams,
+};
 
 use crate::stdout::{out, outln};
 use crate::{serve, server_file, Context};
@@ -33,9 +35,7 @@ does not know, is a usage error (exit 2).";
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The report: attribution, journey, mrr, retention, cohorts, survival, ltv,
-    /// unit-economics, touchpoints, funnel, adoption, accounts, account, signals, renewals,
-    /// health-backtest, churn-model or forecast.
+    /// The report (`tenure report --help` lists them, each with what it answers).
     pub name: String,
     /// The account, for `journey` and `account`.
     pub account: Option<String>,
@@ -46,91 +46,132 @@ pub struct ReportArgs {
     /// of the data.
     #[arg(long)]
     pub as_of: Option<String>,
-    /// Start of the window (inclusive; a date means its start).
-    #[arg(long)]
-    pub from: Option<String>,
-    /// End of the window (inclusive; a date means its end).
-    #[arg(long)]
-    pub to: Option<String>,
-    /// Grouping: an account attribute (tier, industry, plan, csm_owner, a group trait such as
-    /// onboarding_variant), the acquisition channel, source, medium, campaign or content, or
-    /// the account's lifecycle stage or health band at the report instant.
-    #[arg(long)]
-    pub by: Option<String>,
-    /// Attribution model: first_touch, last_touch, last_non_direct, linear (default),
-    /// time_decay, position_based, w_shaped, markov, shapley. With the ledger reports'
-    /// --by channel|source|medium|campaign|content, splits each account over its journey's
-    /// touches by that model's credit (any model but markov).
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Outcome credited by `attribution`: conversions (default), initial_arr, realized_revenue,
-    /// expansion_revenue, predicted_ltv, activated, retained_90d, retained_365d, renewed, nrr.
-    #[arg(long)]
-    pub metric: Option<String>,
-    /// Every model side by side, for `attribution`.
-    #[arg(long)]
-    pub compare: bool,
-    /// Only accounts in this lifecycle stage (e.g. at_risk): accounts, signals, renewals,
-    /// adoption.
-    #[arg(long)]
-    pub stage: Option<String>,
-    /// Only accounts in this health band (green, yellow, red): accounts, signals, renewals,
-    /// adoption.
-    #[arg(long)]
-    pub band: Option<String>,
-    /// Only accounts with this signal (e.g. no_activity): accounts, signals, renewals,
-    /// adoption.
-    #[arg(long)]
-    pub signal: Option<String>,
-    /// Only accounts of this tier: accounts, signals, renewals, adoption.
-    #[arg(long)]
-    pub tier: Option<String>,
-    /// Only accounts of this CSM owner: accounts, signals, renewals, adoption.
-    #[arg(long)]
-    pub owner: Option<String>,
-    /// Only accounts whose first-touch channel is this: accounts, signals, renewals, adoption.
-    #[arg(long)]
-    pub channel: Option<String>,
-    /// Sort of `accounts`: arr (default), health (lowest first) or risk (most churn-risk
-    /// signals first).
-    #[arg(long)]
-    pub sort: Option<String>,
-    /// A proposed configuration file whose [health] `health-backtest` compares with the
-    /// current one.
-    #[arg(long)]
-    pub proposed: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub flags: ReportFlags,
+}
+
+/// `tenure report --help` lists the reports of the catalog, each with what it answers, before
+/// the examples. Not as clap's possible values: an unknown name is the catalog's one-line
+/// error, as every error is.
+pub fn describe_reports(report: clap::Command) -> clap::Command {
+    let width = reports::REPORTS.iter().map(|n| n.len()).max().unwrap_or(0);
+    let list: Vec<String> = reports::CATALOG
+        .iter()
+        .map(|spec| format!("  {:width$}  {}", spec.name, spec.about))
+        .collect();
+    report.after_long_help(format!("Reports:\n{}\n\n{EXAMPLES}", list.join("\n")))
+}
+
+/// The flags of [`reports::Param`], made from its declarations (name, help, accepted values,
+/// which reports read it), so the CLI cannot drift from the API and the catalog. The account
+/// is the command's first argument rather than a flag.
+#[derive(Debug, Default)]
+pub struct ReportFlags {
+    given: Vec<(Param, String)>,
+}
+
+fn flag_params() -> impl Iterator<Item = Param> {
+    Param::ALL.into_iter().filter(|p| *p != Param::Account)
+}
+
+fn flag_arg(param: Param) -> clap::Arg {
+    let readers: Vec<&str> = reports::CATALOG
+        .iter()
+        .filter(|s| s.params.contains(&param))
+        .map(|s| s.name)
+        .collect();
+    let mut help = format!("{}. Reports: {}", param.help(), readers.join(", "));
+    if let Some(values) = param.values() {
+        help = format!("{help}. Values: {}", values.join(", "));
+    }
+    let arg = clap::Arg::new(param.name())
+        .long(param.flag().trim_start_matches("--"))
+        .help(help);
+    match param.kind() {
+        ParamKind::Flag => arg.action(clap::ArgAction::SetTrue),
+        ParamKind::File => arg.value_name("FILE"),
+        ParamKind::Instant => arg.value_name("INSTANT"),
+        ParamKind::Integer => arg.value_name("N"),
+        // Built once per process, for `--stage STAGE` in the help.
+        ParamKind::Text => arg.value_name(&*param.name().to_uppercase().leak()),
+    }
+}
+
+impl clap::FromArgMatches for ReportFlags {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut given = Vec::new();
+        for param in flag_params() {
+            match param.kind() {
+                ParamKind::Flag => {
+                    if matches.get_flag(param.name()) {
+                        given.push((param, "true".to_owned()));
+                    }
+                }
+                _ => {
+                    if let Some(value) = matches.get_one::<String>(param.name()) {
+                        given.push((param, value.clone()));
+                    }
+                }
+            }
+        }
+        Ok(Self { given })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for ReportFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        flag_params().fold(cmd, |cmd, param| cmd.arg(flag_arg(param)))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl ReportArgs {
+    /// What the command line gave, by parameter name, as the API's query takes it.
+    fn pairs(&self) -> Vec<(&'static str, &str)> {
+        let as_of = self.as_of.as_deref().map(|v| ("as_of", v));
+        let account = self.account.as_deref().map(|v| (Param::Account.name(), v));
+        let flags = self
+            .flags
+            .given
+            .iter()
+            .filter(|(p, _)| *p != Param::Proposed)
+            .map(|(p, v)| (p.name(), v.as_str()));
+        as_of.into_iter().chain(account).chain(flags).collect()
+    }
+
+    /// The proposed configuration file, if given.
+    fn proposed(&self) -> Option<std::path::PathBuf> {
+        self.flags
+            .given
+            .iter()
+            .find(|(p, _)| *p == Param::Proposed)
+            .map(|(_, path)| path.into())
+    }
 }
 
 pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
     let spec = reports::spec(&args.name)?;
-    let raw = RawParams {
-        as_of: args.as_of.clone(),
-        from: args.from.clone(),
-        to: args.to.clone(),
-        by: args.by.clone(),
-        model: args.model.clone(),
-        metric: args.metric.clone(),
-        compare: args.compare,
-        account: args.account.clone(),
-        stage: args.stage.clone(),
-        band: args.band.clone(),
-        signal: args.signal.clone(),
-        tier: args.tier.clone(),
-        owner: args.owner.clone(),
-        channel: args.channel.clone(),
-        sort: args.sort.clone(),
-    };
+    let raw = RawParams::from_pairs(args.pairs())?;
+    let proposed = args.proposed();
     let now = Timestamp::from_datetime(chrono::Utc::now());
     // The default instant needs the data; it replaces this one once the store is read.
     let mut params = ReportParams::parse((now, AsOfSource::Now), &raw)?;
-    if let Some(path) = &args.proposed {
+    if let Some(path) = &proposed {
         params.proposed = Some(tenure_config::Config::load(Some(path))?.health);
     }
     let settings = ctx.config.report_settings();
     // Every flag and value that can be judged without the data is, before the store is read.
     spec.check(&params, &settings)?;
     // A proposal would go in a request body: the command computes that report itself.
-    if args.proposed.is_none() {
+    if proposed.is_none() {
         if let Some((report, body)) = ask_server(ctx, &args) {
             return print(&args, &report, Some(body));
         }
@@ -181,10 +222,23 @@ fn print(args: &ReportArgs, report: &Report, body: Option<&str>) -> anyhow::Resu
         (ReportFormat::Csv, _) => out!("{}", report.to_csv()),
         (ReportFormat::Table, _) => out!("{}", report.to_table()),
     }
-    // JSON carries them in `warnings`; beside a table or CSV they go to stderr, as logs do.
+    // JSON carries them in `warnings` and `page`; beside a table or CSV they go to stderr, as
+    // logs do.
     if args.format != ReportFormat::Json {
         for warning in &report.warnings {
             eprintln!("warning: {}", warning.message);
+        }
+        if let Some(page) = &report.page {
+            let shown = report.rows.len();
+            eprintln!(
+                "rows {} to {} of {}{}",
+                page.offset + usize::from(shown > 0),
+                page.offset + shown,
+                page.total_rows,
+                page.next_cursor
+                    .as_ref()
+                    .map_or(String::new(), |c| format!("; next page: --cursor {c}"))
+            );
         }
     }
     Ok(())
@@ -192,23 +246,12 @@ fn print(args: &ReportArgs, report: &Report, body: Option<&str>) -> anyhow::Resu
 
 /// The report from the server running on the data directory, if one answers.
 fn ask_server(ctx: &Context, args: &ReportArgs) -> Option<(Report, &'static str)> {
-    let query = server_file::query(&[
-        ("as_of", args.as_of.as_deref()),
-        ("from", args.from.as_deref()),
-        ("to", args.to.as_deref()),
-        ("by", args.by.as_deref()),
-        ("model", args.model.as_deref()),
-        ("metric", args.metric.as_deref()),
-        ("compare", args.compare.then_some("true")),
-        ("account", args.account.as_deref()),
-        ("stage", args.stage.as_deref()),
-        ("band", args.band.as_deref()),
-        ("signal", args.signal.as_deref()),
-        ("tier", args.tier.as_deref()),
-        ("owner", args.owner.as_deref()),
-        ("channel", args.channel.as_deref()),
-        ("sort", args.sort.as_deref()),
-    ]);
+    let pairs: Vec<(&str, Option<&str>)> = args
+        .pairs()
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .collect();
+    let query = server_file::query(&pairs);
     let path = format!("/api/v1/reports/{}?{query}", args.name);
     let body = server_file::ask_ctx(ctx, &path)?;
     // Leaked for the report's `&'static` names: the process exits once it is printed.

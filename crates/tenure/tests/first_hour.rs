@@ -375,6 +375,17 @@ fn help_separates_global_options_describes_formats_and_gives_examples() {
         global.contains("Examples:\n  tenure report mrr"),
         "{global}"
     );
+    // Every report, with what it answers, and every flag with the reports that read it: both
+    // from the catalog.
+    assert!(global.contains("Reports:\n  attribution "), "{global}");
+    for name in ["journey", "health-backtest", "forecast"] {
+        assert!(global.contains(&format!("\n  {name} ")), "{name}: {global}");
+    }
+    assert!(
+        own.contains("--limit <N>")
+            && own.contains("Reports: touchpoints, accounts, signals, renewals"),
+        "{own}"
+    );
     let keys = t.ok(&["keys", "create", "--help"]);
     assert!(keys.contains("`read` reads reports and status"), "{keys}");
     // sim only writes files: it lists none of the store's options.

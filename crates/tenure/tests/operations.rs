@@ -406,3 +406,128 @@ fn metrics_parse_as_openmetrics_and_move_with_traffic() {
         "{text}"
     );
 }
+
+fn schemathesis_runs() -> bool {
+    std::process::Command::new("schemathesis")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The API document is a valid OpenAPI 3.1 document (openapi-spec-validator), and a
+/// schema-driven fuzzer (schemathesis) running a bounded number of cases against every route
+/// with an admin key finds no server error and no answer its schema does not describe.
+#[test]
+fn the_api_document_validates_and_every_route_answers_as_it_says() {
+    common::ensure(
+        "openapi-spec-validator and schemathesis",
+        "operations/install.sh",
+        || common::python_has("openapi_spec_validator") && schemathesis_runs(),
+    );
+    let tenure = Tenure::new();
+    let company = tenure.dir.path().join("company");
+    tenure.ok(&[
+        "sim",
+        "--out",
+        company.to_str().unwrap(),
+        "--accounts",
+        "40",
+        "--months",
+        "12",
+        "--seed",
+        "3",
+    ]);
+    let mut import = vec!["import".to_owned()];
+    for file in std::fs::read_dir(&company).unwrap() {
+        let path = file.unwrap().path();
+        if path
+            .extension()
+            .is_some_and(|e| e == "csv" || e == "ndjson")
+        {
+            import.push(path.to_str().unwrap().to_owned());
+        }
+    }
+    let import: Vec<&str> = import.iter().map(String::as_str).collect();
+    tenure.ok(&import);
+    let admin = tenure.key("admin");
+    // With a Stripe secret, so its webhook answers 400 to what the fuzzer sends rather than the
+    // 503 that asks Stripe to retry until one is configured.
+    let server = tenure.serve_with_env(&[], &[("TENURE_STRIPE_WEBHOOK_SECRET", "whsec_test")]);
+
+    let document = reqwest::blocking::get(format!("{}/api/v1/openapi.json", server.url)).unwrap();
+    assert_eq!(document.status(), 200);
+    let document: Value = document.json().unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    // Every report of the catalog, and the report list, is a path.
+    let listed: Vec<Value> = reqwest::blocking::Client::new()
+        .get(format!("{}/api/v1/reports", server.url))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(listed.len(), tenure_reports_count(&document));
+    for report in &listed {
+        let path = report["path"].as_str().unwrap();
+        assert!(
+            document["paths"].get(path).is_some(),
+            "{path} is not in the document"
+        );
+    }
+    let file = tenure.write_file("openapi.json", &document.to_string());
+    let validated = std::process::Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        validated.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&validated.stdout),
+        String::from_utf8_lossy(&validated.stderr)
+    );
+
+    // From a directory of its own: schemathesis leaves its caches where it runs.
+    let work = tempfile::tempdir().unwrap();
+    let fuzzed = std::process::Command::new("schemathesis")
+        .current_dir(work.path())
+        .args(["run", &format!("{}/api/v1/openapi.json", server.url)])
+        .args(["--header", &format!("Authorization: Bearer {admin}")])
+        .args(["--checks", "not_a_server_error,response_schema_conformance"])
+        // Revoking keys at random would revoke the fuzzer's own.
+        .args(["--exclude-method", "DELETE"])
+        .args([
+            "--phases",
+            "examples,fuzzing",
+            "--max-examples",
+            "5",
+            "--seed",
+            "1",
+        ])
+        .args([
+            "--generation-database",
+            "none",
+            "--no-color",
+            "--max-time",
+            "150",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&fuzzed.stdout);
+    assert!(
+        fuzzed.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&fuzzed.stderr)
+    );
+    assert!(said.contains("Tested: "), "{said}");
+}
+
+/// The report paths of the document.
+fn tenure_reports_count(document: &Value) -> usize {
+    document["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|p| p.starts_with("/api/v1/reports/"))
+        .count()
+}

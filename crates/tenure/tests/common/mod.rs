@@ -177,6 +177,10 @@ pub fn python_has(module: &str) -> bool {
 /// `tests/`) first if it does not: the libraries and programs the full-app tests drive
 /// tenure with.
 pub fn ensure(what: &str, script: &str, ready: impl Fn() -> bool) {
+    // One install at a time: two tests of one file installing at once would race for apt's
+    // and pip's locks, and one of them fail.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     if !ready() {
         let install = repo_root().join("tests").join(script);
         let status = Command::new("bash")
