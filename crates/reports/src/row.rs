@@ -63,6 +63,10 @@ pub(crate) fn rate(value: Option<f64>) -> Option<f64> {
 
 /// Typed rows of a report grouped by `by` (when it is), each with its group's value under the
 /// grouping's name.
+///
+/// A grouping named as one of the row's own fields (`funnel --by stage`, a group trait called
+/// `accounts`) leaves the row's field as it is: the row's figures are what the columns
+/// describe, and it is what the reports wrote when they built their rows field by field.
 pub(crate) fn grouped_rows<R: Serialize>(
     by: Option<&str>,
     rows: impl IntoIterator<Item = (String, R)>,
@@ -71,7 +75,7 @@ pub(crate) fn grouped_rows<R: Serialize>(
         .map(|(group, r)| {
             let mut row = object(&r);
             if let Some(by) = by {
-                row.insert(by.to_owned(), Value::String(group));
+                row.entry(by).or_insert(Value::String(group));
             }
             row
         })
