@@ -42,9 +42,11 @@ pub use units::{undeclared, Unit};
 
 // Each report's row (and summary) type, for the schemas of the API document.
 pub use cohorts::CohortsRow;
+pub use ltv::LtvRow;
 pub use mrr::MrrRow;
 pub use retention::RetentionRow;
 pub use row::Count;
+pub use survival::{SurvivalGroup, SurvivalLogRank, SurvivalRow, SurvivalSummary};
 pub use touchpoints::TouchpointsRow;
 pub use unit_economics::UnitEconomicsRow;
 
@@ -873,16 +875,6 @@ fn run_once(
 /// (two for cents, three for fils: rounding to two decimals would drop the third).
 pub(crate) fn major(minor: i64, currency: Currency) -> Value {
     Value::from(minor as f64 / 10f64.powi(currency.exponent() as i32))
-}
-
-/// A count: whole numbers as integers (as every count is without `--model`), credit-weighted
-/// counts with six decimals.
-pub(crate) fn count(value: f64) -> Value {
-    if value.fract() == 0.0 && value.abs() < 9e15 {
-        Value::from(value as i64)
-    } else {
-        ratio(Some(value))
-    }
 }
 
 /// A ratio as a JSON number, or null when undefined.

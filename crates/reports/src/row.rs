@@ -82,6 +82,16 @@ pub(crate) fn grouped_rows<R: Serialize>(
         .collect()
 }
 
+/// A report's typed summary as the report holds it.
+pub(crate) fn to_summary<S: Serialize>(summary: &S) -> Value {
+    match serde_json::to_value(summary) {
+        Ok(value) => value,
+        // A summary type is a struct of plain fields and string-keyed maps, which always
+        // serializes.
+        Err(e) => unreachable!("a report summary serializes: {e}"),
+    }
+}
+
 fn object<R: Serialize>(row: &R) -> Map<String, Value> {
     match serde_json::to_value(row) {
         Ok(Value::Object(map)) => map,
