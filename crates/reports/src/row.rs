@@ -82,6 +82,11 @@ pub(crate) fn grouped_rows<R: Serialize>(
         .collect()
 }
 
+/// Typed rows of a report that is not grouped.
+pub(crate) fn to_rows<R: Serialize>(rows: impl IntoIterator<Item = R>) -> Vec<Map<String, Value>> {
+    rows.into_iter().map(|r| object(&r)).collect()
+}
+
 /// A report's typed summary as the report holds it.
 pub(crate) fn to_summary<S: Serialize>(summary: &S) -> Value {
     match serde_json::to_value(summary) {
