@@ -9,17 +9,128 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 use tenure_attribution::{credit, weights, Journey, Model, States};
 use tenure_core::{DealKind, DealStatus, Timestamp};
-use tenure_engine::{Model as Derived, DIRECT};
+use tenure_engine::{Model as Derived, TouchpointOrigin, DIRECT};
 use tenure_survival::KaplanMeier;
+use utoipa::ToSchema;
 
 use crate::journeys::{converting_journey, journeys, model_of, Journeys};
 use crate::retention::window;
 use crate::revenue::{MovementKind, Revenue, DAY_MS, TOUCH_GROUPINGS};
+use crate::row::{grouped_rows, money, money_f, rate, to_rows, to_summary};
 use crate::survival::{observations, DAYS_PER_MONTH};
-use crate::{major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+use crate::{AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+
+/// One channel (or source, medium, campaign, content: the value is under the grouping's name)
+/// with what one model credits it, and what it cost.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AttributionRow {
+    /// One key, the metric's name (`conversions`, `initial_arr`, …, `nrr`), holding what the
+    /// model credits the group: money in the report's currency for `initial_arr`,
+    /// `realized_revenue`, `expansion_revenue` and `predicted_ltv`; for `nrr`, the credited
+    /// MRR at the window's end ÷ the credited MRR at its start (null without it); else a
+    /// credit-weighted count of accounts.
+    #[serde(flatten)]
+    pub metric: BTreeMap<String, Option<f64>>,
+    /// The group's share of the metric credited to every group, 0–1; null for `nrr` and when
+    /// nothing was credited.
+    pub share: Option<f64>,
+    /// Spend of the group in the window, in the report's currency; null for the groupings
+    /// spend.csv does not have (medium, content).
+    pub spend: Option<f64>,
+    /// Spend ÷ the credited metric: per unit of money (a ratio) for a money metric, in the
+    /// report's currency per account for a count; 0 without spend, null for spend that
+    /// brought nothing, and for `nrr`.
+    pub cost_per: Option<f64>,
+    /// The credited money metric ÷ spend; null for the other metrics and without spend.
+    pub roas: Option<f64>,
+}
+
+/// One channel (or source, medium, campaign, content: the value is under the grouping's name)
+/// with what every model credits it (`attribution --compare`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AttributionCompareRow {
+    /// One key per attribution model (`first_touch`, …, `shapley`), holding what it credits the
+    /// group, in the metric's unit as without `--compare`.
+    #[serde(flatten)]
+    pub models: BTreeMap<String, Option<f64>>,
+}
+
+/// The summary of `attribution`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AttributionSummary {
+    /// The metric credited.
+    pub metric: String,
+    /// The attribution models credited with it, in the columns' order.
+    pub models: Vec<&'static str>,
+    /// Journeys ending in a conversion credited (of the window; for `nrr`, of the accounts
+    /// paying at its start).
+    pub converting_journeys: usize,
+    /// Journeys without a conversion, which the data-driven models (`markov`, `shapley`)
+    /// learn from.
+    pub non_converting_journeys: usize,
+    /// How far before conversion a touch still belongs to the journey, in days.
+    pub lookback_days: u32,
+}
+
+/// One touch of the `journey` report's account, up to `as_of`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct JourneyRow {
+    /// When it happened, RFC 3339.
+    pub occurred_at: String,
+    /// The channel it classifies as.
+    pub channel: String,
+    /// Its source (`utm_source`), if it has one.
+    pub source: Option<String>,
+    /// Its medium (`utm_medium`), if it has one.
+    pub medium: Option<String>,
+    /// Its campaign (`utm_campaign`), if it has one.
+    pub campaign: Option<String>,
+    /// Where it came from.
+    pub origin: JourneyOrigin,
+    /// Whether it is in the converting journey: before conversion, within the lookback.
+    pub in_journey: bool,
+    /// Its share of the conversion under the model, 0–1; null outside the journey.
+    pub credit: Option<f64>,
+}
+
+/// Where a touch of a journey came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JourneyOrigin {
+    /// A session of page views, described by its first page.
+    Session,
+    /// A `track` message carrying `context.campaign`.
+    CampaignTrack,
+    /// A row of `touchpoints.csv`.
+    Offline,
+    /// No touch: the journey of an account converted without one is a direct touch at
+    /// conversion.
+    Conversion,
+}
+
+impl From<TouchpointOrigin> for JourneyOrigin {
+    fn from(origin: TouchpointOrigin) -> Self {
+        match origin {
+            TouchpointOrigin::Session => Self::Session,
+            TouchpointOrigin::CampaignTrack => Self::CampaignTrack,
+            TouchpointOrigin::Offline => Self::Offline,
+        }
+    }
+}
+
+/// The summary of `journey`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct JourneySummary {
+    /// The account.
+    pub account: String,
+    /// The attribution model of the credits.
+    pub model: &'static str,
+    /// When the account converted, RFC 3339; null for one that has not.
+    pub converted_at: Option<String>,
+}
 
 /// The outcomes an account can be credited with.
 pub const METRICS: &[&str] = &[
@@ -282,11 +393,12 @@ fn metric_of(params: &ReportParams) -> Result<String, ReportError> {
     }
 }
 
-fn value_json(metric: &str, v: f64, revenue: &Revenue) -> Value {
+/// A credited value of `metric` in minor units, as the report shows it.
+fn shown(metric: &str, v: f64, revenue: &Revenue) -> Option<f64> {
     if MONEY.contains(&metric) {
-        major(v.round() as i64, revenue.currency)
+        Some(money_f(v, revenue.currency))
     } else {
-        ratio(Some(v))
+        rate(Some(v))
     }
 }
 
@@ -342,71 +454,71 @@ pub(crate) fn report(
     }
     let c = revenue.currency;
     let mut columns = vec![by.clone()];
-    let mut rows = Vec::new();
-    if params.compare {
+    let rows = if params.compare {
         columns.extend(models.iter().map(|m| m.name().to_owned()));
-        for s in &names {
-            let mut row = Map::new();
-            row.insert(by.clone(), Value::String(s.clone()));
-            for (m, r) in models.iter().zip(&results) {
-                let (num, den) = figure(r, s);
-                let v = if metric == "nrr" {
-                    ratio((den > 0.0).then(|| num / den))
-                } else {
-                    value_json(&metric, num, &revenue)
-                };
-                row.insert(m.name().to_owned(), v);
-            }
-            rows.push(row);
-        }
+        let rows = names.iter().map(|s| {
+            let models = models
+                .iter()
+                .zip(&results)
+                .map(|(m, r)| {
+                    let (num, den) = figure(r, s);
+                    let v = if metric == "nrr" {
+                        rate((den > 0.0).then(|| num / den))
+                    } else {
+                        shown(&metric, num, &revenue)
+                    };
+                    (m.name().to_owned(), v)
+                })
+                .collect();
+            (s.clone(), AttributionCompareRow { models })
+        });
+        grouped_rows(Some(&by), rows)
     } else {
         let r = &results[0];
         let total: f64 = r.iter().map(|(n, _)| n).sum();
         columns.extend([metric.as_str(), "share", "spend", "cost_per", "roas"].map(str::to_owned));
-        for s in &names {
+        let rows = names.iter().map(|s| {
             let (num, den) = figure(r, s);
             let cost = spend.as_ref().map(|sp| sp.get(s).copied().unwrap_or(0));
-            let mut row = Map::new();
-            row.insert(by.clone(), Value::String(s.clone()));
-            if metric == "nrr" {
-                row.insert(metric.clone(), ratio((den > 0.0).then(|| num / den)));
-                row.insert("share".into(), Value::Null);
+            let (value, share) = if metric == "nrr" {
+                (rate((den > 0.0).then(|| num / den)), None)
             } else {
-                row.insert(metric.clone(), value_json(&metric, num, &revenue));
-                row.insert("share".into(), ratio((total > 0.0).then(|| num / total)));
-            }
-            row.insert("spend".into(), cost.map_or(Value::Null, |v| major(v, c)));
-            let money = MONEY.contains(&metric.as_str());
+                (
+                    shown(&metric, num, &revenue),
+                    rate((total > 0.0).then(|| num / total)),
+                )
+            };
+            let money_metric = MONEY.contains(&metric.as_str());
             // Spend per dollar of a money metric, else in major units per one of the count.
             let per = cost.and_then(|s| cost_per(s, num)).map(|per| {
-                if money {
+                if money_metric {
                     per
                 } else {
                     per / 10f64.powi(c.exponent() as i32)
                 }
             });
-            row.insert(
-                "cost_per".into(),
-                ratio(if metric == "nrr" { None } else { per }),
-            );
-            row.insert(
-                "roas".into(),
-                ratio(if money {
+            let row = AttributionRow {
+                metric: BTreeMap::from([(metric.clone(), value)]),
+                share,
+                spend: cost.map(|v| money(v, c)),
+                cost_per: rate(if metric == "nrr" { None } else { per }),
+                roas: rate(if money_metric {
                     cost.and_then(|s| roas(s, num))
                 } else {
                     None
                 }),
-            );
-            rows.push(row);
-        }
-    }
+            };
+            (s.clone(), row)
+        });
+        grouped_rows(Some(&by), rows)
+    };
     let mut report = Report::new("attribution", params, Some(by), columns, rows);
-    report.summary = Some(json!({
-        "metric": metric,
-        "models": models.iter().map(Model::name).collect::<Vec<_>>(),
-        "converting_journeys": converting_count,
-        "non_converting_journeys": non_converting,
-        "lookback_days": settings.attribution.lookback_days,
+    report.summary = Some(to_summary(&AttributionSummary {
+        metric,
+        models: models.iter().map(Model::name).collect(),
+        converting_journeys: converting_count,
+        non_converting_journeys: non_converting,
+        lookback_days: settings.attribution.lookback_days,
     }));
     Ok(report)
 }
@@ -462,44 +574,35 @@ pub(crate) fn journey_report(
         } else {
             None
         };
-        let mut row = Map::new();
-        row.insert(
-            "occurred_at".into(),
-            Value::String(t.occurred_at.to_string()),
-        );
-        row.insert("channel".into(), Value::String(t.channel().to_string()));
-        row.insert("source".into(), t.source().map(|s| s.as_str()).into());
-        row.insert("medium".into(), t.medium().map(|m| m.as_str()).into());
-        row.insert("campaign".into(), t.campaign().map(|c| c.as_str()).into());
-        row.insert(
-            "origin".into(),
-            serde_json::to_value(t.origin).unwrap_or(Value::Null),
-        );
-        row.insert("in_journey".into(), in_journey.into());
-        row.insert("credit".into(), ratio(credit));
-        rows.push(row);
+        rows.push(JourneyRow {
+            occurred_at: t.occurred_at.to_string(),
+            channel: t.channel().to_string(),
+            source: t.source().map(|s| s.as_str().to_owned()),
+            medium: t.medium().map(|m| m.as_str().to_owned()),
+            campaign: t.campaign().map(|c| c.as_str().to_owned()),
+            origin: t.origin.into(),
+            in_journey,
+            credit: rate(credit),
+        });
     }
     // A journey without touchpoints is one direct touch at conversion.
     for (at, w) in credited {
-        let mut row = Map::new();
-        row.insert(
-            "occurred_at".into(),
-            Value::String(Timestamp::from_millis(at).to_string()),
-        );
-        row.insert("channel".into(), Value::String(DIRECT.into()));
-        for k in ["source", "medium", "campaign"] {
-            row.insert(k.into(), Value::Null);
-        }
-        row.insert("origin".into(), Value::String("conversion".into()));
-        row.insert("in_journey".into(), true.into());
-        row.insert("credit".into(), ratio(Some(w)));
-        rows.push(row);
+        rows.push(JourneyRow {
+            occurred_at: Timestamp::from_millis(at).to_string(),
+            channel: DIRECT.into(),
+            source: None,
+            medium: None,
+            campaign: None,
+            origin: JourneyOrigin::Conversion,
+            in_journey: true,
+            credit: rate(Some(w)),
+        });
     }
-    let mut report = Report::new("journey", params, None, columns, rows);
-    report.summary = Some(json!({
-        "account": account.as_str(),
-        "model": attribution_model.name(),
-        "converted_at": converted.map(|t| t.to_string()),
+    let mut report = Report::new("journey", params, None, columns, to_rows(rows));
+    report.summary = Some(to_summary(&JourneySummary {
+        account: account.as_str().to_owned(),
+        model: attribution_model.name(),
+        converted_at: converted.map(|t| t.to_string()),
     }));
     Ok(report)
 }

@@ -6,11 +6,32 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde::Serialize;
 use tenure_core::Timestamp;
+use utoipa::ToSchema;
 
 use crate::revenue::{month_label, month_start, next_month, Revenue};
-use crate::{count, major_f, ratio, AccountRevenue, Report, ReportError, ReportParams};
+use crate::row::{grouped_rows, money_f, rate, Count};
+use crate::{AccountRevenue, Report, ReportError, ReportParams};
+
+/// One cell of the cohort matrix: a conversion month (of one group, with `--by`) at one month
+/// after it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CohortsRow {
+    /// The cohort, the month of its accounts' first MRR > 0, `YYYY-MM`.
+    pub cohort: String,
+    /// Months after the cohort's month; 0 is the cohort's month itself.
+    pub month: u32,
+    /// Accounts in the cohort (credit-weighted under `--model`).
+    pub accounts: Count,
+    /// The sum of the cohort's accounts' first MRR > 0, in the report's currency.
+    pub initial_mrr: f64,
+    /// Share of the cohort with MRR > 0 at the end of the month, 0–1 (1 in month 0).
+    pub logo_retention: Option<f64>,
+    /// MRR of the cohort at the end of the month ÷ its initial MRR (1 in month 0; 0 without
+    /// initial MRR).
+    pub revenue_retention: Option<f64>,
+}
 
 /// One cell of the matrix; counts and sums weighted by each account's weight in the group
 /// (whole numbers without `--model`).
@@ -96,22 +117,18 @@ pub(crate) fn report(revenue: &Revenue, params: &ReportParams) -> Result<Report,
     let mut rows = Vec::new();
     for group in revenue.group_names() {
         for cell in matrix(revenue.in_group(&group), params.as_of) {
-            let mut row = Map::new();
-            row.insert("cohort".into(), Value::String(month_label(cell.cohort)));
-            if let Some(by) = &revenue.by {
-                row.insert(by.clone(), Value::String(group.clone()));
-            }
-            row.insert("month".into(), cell.month.into());
-            row.insert("accounts".into(), count(cell.accounts));
-            row.insert(
-                "initial_mrr".into(),
-                major_f(cell.initial_mrr, revenue.currency),
-            );
-            row.insert("logo_retention".into(), ratio(Some(cell.logo)));
-            row.insert("revenue_retention".into(), ratio(Some(cell.revenue)));
-            rows.push(row);
+            let row = CohortsRow {
+                cohort: month_label(cell.cohort),
+                month: cell.month,
+                accounts: Count(cell.accounts),
+                initial_mrr: money_f(cell.initial_mrr, revenue.currency),
+                logo_retention: rate(Some(cell.logo)),
+                revenue_retention: rate(Some(cell.revenue)),
+            };
+            rows.push((group.clone(), row));
         }
     }
+    let rows = grouped_rows(revenue.by.as_deref(), rows);
     Ok(Report::new(
         "cohorts",
         params,

@@ -45,6 +45,20 @@ pub use render::{format, grid, integer, money, money_minor, percent};
 pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
 pub use units::{undeclared, Unit};
 
+// Each report's row (and summary) type, for the schemas of the API document.
+pub use attribution::{
+    AttributionCompareRow, AttributionRow, AttributionSummary, JourneyOrigin, JourneyRow,
+    JourneySummary,
+};
+pub use cohorts::CohortsRow;
+pub use ltv::LtvRow;
+pub use mrr::MrrRow;
+pub use retention::RetentionRow;
+pub use row::Count;
+pub use survival::{SurvivalGroup, SurvivalLogRank, SurvivalRow, SurvivalSummary};
+pub use touchpoints::TouchpointsRow;
+pub use unit_economics::UnitEconomicsRow;
+
 /// What every report takes. `as_of` is required here: the edge decides it, by default with
 /// [`default_as_of`] (the end of the data), and says where it came from (`as_of_source`).
 /// Which of the other parameters a report reads is declared in [`CATALOG`].
@@ -998,21 +1012,6 @@ fn run_once(
 /// (two for cents, three for fils: rounding to two decimals would drop the third).
 pub(crate) fn major(minor: i64, currency: Currency) -> Value {
     Value::from(minor as f64 / 10f64.powi(currency.exponent() as i32))
-}
-
-/// A credit-weighted amount in minor units (rounded to a whole one) in major units.
-pub(crate) fn major_f(minor: f64, currency: Currency) -> Value {
-    major(minor.round() as i64, currency)
-}
-
-/// A count: whole numbers as integers (as every count is without `--model`), credit-weighted
-/// counts with six decimals.
-pub(crate) fn count(value: f64) -> Value {
-    if value.fract() == 0.0 && value.abs() < 9e15 {
-        Value::from(value as i64)
-    } else {
-        ratio(Some(value))
-    }
 }
 
 /// A ratio as a JSON number, or null when undefined.

@@ -4,15 +4,42 @@
 //! is shown beside it, monthly logo churn being the mean over the 6 full months before `as_of`
 //! of (accounts churned in the month ÷ accounts active at its start).
 
-use serde_json::{Map, Value};
+use serde::Serialize;
 use tenure_core::Timestamp;
 use tenure_survival::KaplanMeier;
+use utoipa::ToSchema;
 
 use crate::revenue::{month_start, prev_month, MovementKind, Revenue};
+use crate::row::{grouped_rows, money_f, rate, Count};
 use crate::survival::{observations, DAYS_PER_MONTH};
-use crate::{
-    count, major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings,
-};
+use crate::{AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+
+/// Lifetime value of one group's converted accounts (under the grouping's name, `group`
+/// without `--by`; the first row, `all`, is every account). Money in the report's currency;
+/// counts credit-weighted under `--model`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LtvRow {
+    /// Converted accounts.
+    pub customers: Count,
+    /// Those paying at `as_of`.
+    pub active: Count,
+    /// Revenue realized from the first MRR to `as_of`: MRR × days × 12 ÷ 365.25.
+    pub realized_revenue: f64,
+    /// The sum of the expansion movements since conversion.
+    pub expansion_revenue: f64,
+    /// Average MRR per account paying at `as_of`; null when none pays.
+    pub arpa: Option<f64>,
+    /// Restricted mean lifetime in months: the area under the Kaplan–Meier curve up to the
+    /// LTV horizon.
+    pub rmst_months: Option<f64>,
+    /// ARPA × gross margin × restricted mean lifetime in months.
+    pub predicted_ltv: Option<f64>,
+    /// Mean over the 6 full months before the month of `as_of` of accounts churned in the
+    /// month ÷ accounts paying at its start, 0–1.
+    pub monthly_logo_churn: Option<f64>,
+    /// ARPA × gross margin ÷ monthly logo churn; null without churn.
+    pub simple_ltv: Option<f64>,
+}
 
 /// LTV figures of one group, money in minor units; sums weighted by each account's weight in
 /// the group (whole numbers without `--model`).
@@ -108,10 +135,6 @@ pub fn ltv(
     }
 }
 
-fn money(value: Option<f64>, currency: tenure_core::Currency) -> Value {
-    value.map_or(Value::Null, |v| major(v.round() as i64, currency))
-}
-
 pub(crate) fn report(
     revenue: &Revenue,
     settings: &ReportSettings,
@@ -140,24 +163,25 @@ pub(crate) fn report(
         }
     }
     let c = revenue.currency;
-    let rows = groups
-        .into_iter()
-        .map(|(name, members)| {
+    let money = |v: Option<f64>| v.map(|v| money_f(v, c));
+    let rows = grouped_rows(
+        Some(&label),
+        groups.into_iter().map(|(name, members)| {
             let l = ltv(&members, settings, params.as_of);
-            let mut row = Map::new();
-            row.insert(label.clone(), Value::String(name));
-            row.insert("customers".into(), count(l.customers));
-            row.insert("active".into(), count(l.active));
-            row.insert("realized_revenue".into(), money(Some(l.realized), c));
-            row.insert("expansion_revenue".into(), money(Some(l.expansion), c));
-            row.insert("arpa".into(), money(l.arpa, c));
-            row.insert("rmst_months".into(), ratio(l.rmst_months));
-            row.insert("predicted_ltv".into(), money(l.predicted, c));
-            row.insert("monthly_logo_churn".into(), ratio(l.monthly_logo_churn));
-            row.insert("simple_ltv".into(), money(l.simple, c));
-            row
-        })
-        .collect();
+            let row = LtvRow {
+                customers: Count(l.customers),
+                active: Count(l.active),
+                realized_revenue: money_f(l.realized, c),
+                expansion_revenue: money_f(l.expansion, c),
+                arpa: money(l.arpa),
+                rmst_months: rate(l.rmst_months),
+                predicted_ltv: money(l.predicted),
+                monthly_logo_churn: rate(l.monthly_logo_churn),
+                simple_ltv: money(l.simple),
+            };
+            (name, row)
+        }),
+    );
     Ok(Report::new(
         "ltv",
         params,

@@ -4,11 +4,32 @@
 //! twelve months before `as_of` (or `--to`).
 
 use chrono::Months;
-use serde_json::{Map, Value};
+use serde::Serialize;
 use tenure_core::Timestamp;
+use utoipa::ToSchema;
 
 use crate::revenue::Revenue;
-use crate::{count, major_f, ratio, Report, ReportError, ReportParams};
+use crate::row::{grouped_rows, money_f, rate, Count};
+use crate::{Report, ReportError, ReportParams};
+
+/// Retention over the report's window (`from` to `to`) of one group, under the grouping's
+/// name (`group` without `--by`; the first row, `all`, is every account). The cohort is the
+/// accounts paying at the window's start. Money in the report's currency.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RetentionRow {
+    /// Accounts with MRR > 0 at the window's start (credit-weighted under `--model`).
+    pub accounts: Count,
+    /// Their MRR at the window's start.
+    pub mrr_start: f64,
+    /// Their MRR at the window's end.
+    pub mrr_end: f64,
+    /// Net revenue retention, MRR at the end ÷ MRR at the start; null without MRR at the start.
+    pub nrr: Option<f64>,
+    /// Gross revenue retention, Σ min(MRR at the end, MRR at the start) ÷ MRR at the start, 0–1.
+    pub grr: Option<f64>,
+    /// Share of the cohort still paying at the window's end, 0–1; null for an empty cohort.
+    pub logo_retention: Option<f64>,
+}
 
 /// The figures of one group over the window, in minor units; sums weighted by each account's
 /// weight in the group (whole numbers without `--model`).
@@ -89,20 +110,20 @@ pub(crate) fn report(revenue: &Revenue, params: &ReportParams) -> Result<Report,
             groups.push((g, r));
         }
     }
-    let rows = groups
-        .into_iter()
-        .map(|(name, r)| {
-            let mut row = Map::new();
-            row.insert(label.clone(), Value::String(name));
-            row.insert("accounts".into(), count(r.accounts));
-            row.insert("mrr_start".into(), major_f(r.mrr_start, revenue.currency));
-            row.insert("mrr_end".into(), major_f(r.mrr_end, revenue.currency));
-            row.insert("nrr".into(), ratio(r.nrr()));
-            row.insert("grr".into(), ratio(r.grr()));
-            row.insert("logo_retention".into(), ratio(r.logo()));
-            row
-        })
-        .collect();
+    let rows = grouped_rows(
+        Some(&label),
+        groups.into_iter().map(|(name, r)| {
+            let row = RetentionRow {
+                accounts: Count(r.accounts),
+                mrr_start: money_f(r.mrr_start, revenue.currency),
+                mrr_end: money_f(r.mrr_end, revenue.currency),
+                nrr: rate(r.nrr()),
+                grr: rate(r.grr()),
+                logo_retention: rate(r.logo()),
+            };
+            (name, row)
+        }),
+    );
     let mut report = Report::new("retention", params, revenue.by.clone(), columns, rows);
     report.from = Some(t0);
     report.to = Some(t1);

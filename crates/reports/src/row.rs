@@ -78,6 +78,10 @@ pub(crate) fn rate(value: Option<f64>) -> Option<f64> {
 
 /// Typed rows of a report grouped by `by` (when it is), each with its group's value under the
 /// grouping's name.
+///
+/// A grouping named as one of the row's own fields (`funnel --by stage`, a group trait called
+/// `accounts`) leaves the row's field as it is: the row's figures are what the columns
+/// describe, and it is what the reports wrote when they built their rows field by field.
 pub(crate) fn grouped_rows<R: Serialize>(
     by: Option<&str>,
     rows: impl IntoIterator<Item = (String, R)>,
@@ -86,11 +90,26 @@ pub(crate) fn grouped_rows<R: Serialize>(
         .map(|(group, r)| {
             let mut row = object(&r);
             if let Some(by) = by {
-                row.insert(by.to_owned(), Value::String(group));
+                row.entry(by).or_insert(Value::String(group));
             }
             row
         })
         .collect()
+}
+
+/// Typed rows of a report that is not grouped.
+pub(crate) fn to_rows<R: Serialize>(rows: impl IntoIterator<Item = R>) -> Vec<Map<String, Value>> {
+    rows.into_iter().map(|r| object(&r)).collect()
+}
+
+/// A report's typed summary as the report holds it.
+pub(crate) fn to_summary<S: Serialize>(summary: &S) -> Value {
+    match serde_json::to_value(summary) {
+        Ok(value) => value,
+        // A summary type is a struct of plain fields and string-keyed maps, which always
+        // serializes.
+        Err(e) => unreachable!("a report summary serializes: {e}"),
+    }
 }
 
 fn object<R: Serialize>(row: &R) -> Map<String, Value> {

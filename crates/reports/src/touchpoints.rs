@@ -3,11 +3,28 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value};
+use serde::Serialize;
 use tenure_core::Timestamp;
 use tenure_engine::{Model, TouchField, TouchGroup, Touchpoint, Visitor};
+use utoipa::ToSchema;
 
+use crate::row::grouped_rows;
 use crate::{Report, ReportError, ReportParams};
+
+/// The touchpoints of one channel (or source, medium, campaign, content: the value is under
+/// the grouping's name) within the window.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TouchpointsRow {
+    /// Touchpoints of the group within the window.
+    pub touchpoints: u64,
+    /// Distinct visitors behind those touchpoints, each known by its person, else its anonymous
+    /// id, prospect or account.
+    pub visitors: u64,
+    /// The earliest of those touchpoints, RFC 3339.
+    pub first_at: String,
+    /// The latest of those touchpoints, RFC 3339.
+    pub last_at: String,
+}
 
 /// Touchpoints per channel (or source, medium, campaign, content) within the window and up to
 /// `as_of`: how many, from how many distinct people, and when first and last seen.
@@ -40,18 +57,18 @@ pub(crate) fn report(model: &Model, params: &ReportParams) -> Result<Report, Rep
         "first_at".into(),
         "last_at".into(),
     ];
-    let rows = rows
-        .into_iter()
-        .map(|g| {
-            let mut row = Map::new();
-            row.insert(by.clone(), Value::String(g.name.to_owned()));
-            row.insert("touchpoints".into(), g.touchpoints.into());
-            row.insert("visitors".into(), g.visitors.into());
-            row.insert("first_at".into(), Value::String(g.first.to_string()));
-            row.insert("last_at".into(), Value::String(g.last.to_string()));
-            row
-        })
-        .collect();
+    let rows = grouped_rows(
+        Some(&by),
+        rows.into_iter().map(|g| {
+            let row = TouchpointsRow {
+                touchpoints: g.touchpoints,
+                visitors: g.visitors,
+                first_at: g.first.to_string(),
+                last_at: g.last.to_string(),
+            };
+            (g.name.to_owned(), row)
+        }),
+    );
     Ok(Report::new("touchpoints", params, Some(by), columns, rows))
 }
 

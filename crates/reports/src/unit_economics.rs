@@ -7,15 +7,44 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value};
+use serde::Serialize;
 use tenure_engine::Model;
+use utoipa::ToSchema;
 
 use crate::attribution::{cost_per, roas, spend_by, AcquisitionWindow};
 use crate::ltv::ltv;
 use crate::revenue::{Revenue, NOT_CONVERTED};
-use crate::{
-    count, major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings,
-};
+use crate::row::{grouped_rows, money, money_f, rate, Count};
+use crate::{AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+
+/// One acquisition group (its value under the grouping's name: `channel` by default): what it
+/// cost, the customers it brought in the window, and what they are worth. Money in the
+/// report's currency.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct UnitEconomicsRow {
+    /// Spend of the group in the window (spend.csv).
+    pub spend: f64,
+    /// Customers converted in the window whose journey's first touch is in the group
+    /// (credit-weighted under `--model`).
+    pub new_customers: Count,
+    /// Customer acquisition cost, spend ÷ new customers: 0 without spend, null for spend that
+    /// brought no customer.
+    pub cac: Option<f64>,
+    /// Average MRR per account paying at `as_of`, over the group's converted accounts; null
+    /// when none pays.
+    pub arpa: Option<f64>,
+    /// ARPA × gross margin × restricted mean lifetime in months (Kaplan–Meier to the LTV
+    /// horizon).
+    pub predicted_ltv: Option<f64>,
+    /// Predicted LTV ÷ CAC; null without a CAC above 0.
+    pub ltv_to_cac: Option<f64>,
+    /// Months of gross-margin ARPA to earn back the CAC, CAC ÷ (ARPA × gross margin).
+    pub payback_months: Option<f64>,
+    /// Revenue realized to `as_of` by the new customers ÷ spend; null without spend.
+    pub roas_realized: Option<f64>,
+    /// Predicted LTV × new customers ÷ spend; null without spend.
+    pub roas_predicted: Option<f64>,
+}
 
 pub(crate) fn report(
     model: &Model,
@@ -64,45 +93,27 @@ pub(crate) fn report(
         let cac = cost_per(cost, new_customers);
         let realized: f64 = new.iter().map(|(a, w)| w * a.realized(params.as_of)).sum();
         let per_dollar = |value: Option<f64>| value.and_then(|v| roas(cost, v));
-        let mut row = Map::new();
-        row.insert(by.clone(), Value::String(name));
-        row.insert("spend".into(), major(cost, c));
-        row.insert("new_customers".into(), count(new_customers));
-        row.insert(
-            "cac".into(),
-            cac.map_or(Value::Null, |v| major(v.round() as i64, c)),
-        );
-        row.insert(
-            "arpa".into(),
-            l.arpa.map_or(Value::Null, |v| major(v.round() as i64, c)),
-        );
-        row.insert(
-            "predicted_ltv".into(),
-            l.predicted
-                .map_or(Value::Null, |v| major(v.round() as i64, c)),
-        );
-        row.insert(
-            "ltv_to_cac".into(),
-            ratio(
+        let row = UnitEconomicsRow {
+            spend: money(cost, c),
+            new_customers: Count(new_customers),
+            cac: cac.map(|v| money_f(v, c)),
+            arpa: l.arpa.map(|v| money_f(v, c)),
+            predicted_ltv: l.predicted.map(|v| money_f(v, c)),
+            ltv_to_cac: rate(
                 l.predicted
                     .zip(cac.filter(|v| *v > 0.0))
                     .map(|(l, c)| l / c),
             ),
-        );
-        row.insert(
-            "payback_months".into(),
-            ratio(
+            payback_months: rate(
                 cac.zip(l.arpa.filter(|a| *a > 0.0))
                     .map(|(c, a)| c / (a * margin)),
             ),
-        );
-        row.insert("roas_realized".into(), ratio(per_dollar(Some(realized))));
-        row.insert(
-            "roas_predicted".into(),
-            ratio(per_dollar(l.predicted.map(|p| p * new_customers))),
-        );
-        rows.push(row);
+            roas_realized: rate(per_dollar(Some(realized))),
+            roas_predicted: rate(per_dollar(l.predicted.map(|p| p * new_customers))),
+        };
+        rows.push((name, row));
     }
+    let rows = grouped_rows(Some(&by), rows);
     Ok(Report::new(
         "unit-economics",
         params,
