@@ -31,8 +31,10 @@ pub struct AttributionRow {
     /// model credits the group: money in the report's currency for `initial_arr`,
     /// `realized_revenue`, `expansion_revenue` and `predicted_ltv`; for `nrr`, the credited
     /// MRR at the window's end ÷ the credited MRR at its start (null without it); else a
-    /// credit-weighted count of accounts.
+    /// credit-weighted count of accounts. (Beside the group's value under the grouping's
+    /// name, a string: hence any value in the schema.)
     #[serde(flatten)]
+    #[schema(value_type = BTreeMap<String, serde_json::Value>)]
     pub metric: BTreeMap<String, Option<f64>>,
     /// The group's share of the metric credited to every group, 0–1; null for `nrr` and when
     /// nothing was credited.
@@ -53,8 +55,10 @@ pub struct AttributionRow {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AttributionCompareRow {
     /// One key per attribution model (`first_touch`, …, `shapley`), holding what it credits the
-    /// group, in the metric's unit as without `--compare`.
+    /// group, in the metric's unit as without `--compare`. (Beside the group's value under
+    /// the grouping's name, a string: hence any value in the schema.)
     #[serde(flatten)]
+    #[schema(value_type = BTreeMap<String, serde_json::Value>)]
     pub models: BTreeMap<String, Option<f64>>,
 }
 

@@ -8,7 +8,7 @@ use tenure_engine::Model;
 use tenure_health::{Band, SIGNALS};
 
 use crate::revenue::TOUCH_GROUPINGS;
-use crate::row::{schema_of, RowSchema, Schemas};
+use crate::row::{either_of, schema_of, RowSchema, Schemas};
 use crate::{ReportError, ReportParams, ReportSettings};
 
 /// A parameter some reports take besides `as_of`, which every report takes. This is the one
@@ -232,6 +232,8 @@ pub struct ReportSpec {
     pub by: Groupings,
     /// Its row type, for the API document.
     pub rows: RowSchema,
+    /// Its summary's type, for the API document, when it has a summary of one shape.
+    pub summary: Option<RowSchema>,
     /// What of the model it reads whatever the parameters (every report reads the ledger,
     /// whose amounts in currencies without a rate it warns of); [`ReportSpec::reads`] adds
     /// what `--by`, `--model` and `--metric` make it read. A command answering it from a
@@ -296,7 +298,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "attribution",
         about: "Lifetime outcomes (conversions, revenue, LTV, retention) credited to channels, sources, campaigns by a model",
-        rows: untyped,
+        rows: either_of::<crate::AttributionRow, crate::AttributionCompareRow>,
+        summary: Some(schema_of::<crate::AttributionSummary>),
         params: &[
             Param::From,
             Param::To,
@@ -311,7 +314,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "journey",
         about: "One account's touchpoints, which of them are in its converting journey, and each one's credit",
-        rows: untyped,
+        rows: schema_of::<crate::JourneyRow>,
+        summary: Some(schema_of::<crate::JourneySummary>),
         params: &[Param::Account, Param::Model],
         by: NO_BY,
         reads: JOURNEYS,
@@ -319,7 +323,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "mrr",
         about: "MRR movements by month: new, expansion, contraction, churn, reactivation; MRR, ARR, customers, churn rates",
-        rows: schema_of::<crate::mrr::MrrRow>,
+        rows: schema_of::<crate::MrrRow>,
+        summary: None,
         params: GROUPED_WINDOW,
         by: Groupings::Any,
         reads: REVENUE,
@@ -327,7 +332,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "retention",
         about: "Net and gross revenue retention and logo retention over the window",
-        rows: untyped,
+        rows: schema_of::<crate::RetentionRow>,
+        summary: None,
         params: GROUPED_WINDOW,
         by: Groupings::Any,
         reads: REVENUE,
@@ -335,7 +341,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "cohorts",
         about: "Logo and revenue retention of each conversion-month cohort, month by month",
-        rows: untyped,
+        rows: schema_of::<crate::CohortsRow>,
+        summary: None,
         params: GROUPED,
         by: Groupings::Any,
         reads: REVENUE,
@@ -343,7 +350,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "survival",
         about: "Kaplan–Meier customer lifetime curves with 95% bands, and the log-rank test between groups",
-        rows: untyped,
+        rows: schema_of::<crate::SurvivalRow>,
+        summary: Some(schema_of::<crate::SurvivalSummary>),
         params: GROUPED,
         by: Groupings::Any,
         reads: REVENUE,
@@ -351,7 +359,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "ltv",
         about: "Realized revenue to date and predicted lifetime value per customer",
-        rows: untyped,
+        rows: schema_of::<crate::LtvRow>,
+        summary: None,
         params: GROUPED,
         by: Groupings::Any,
         reads: REVENUE,
@@ -359,7 +368,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "unit-economics",
         about: "CAC, LTV:CAC, payback and ROAS by channel, source or campaign",
-        rows: untyped,
+        rows: schema_of::<crate::UnitEconomicsRow>,
+        summary: None,
         params: GROUPED_WINDOW,
         by: Groupings::Touch(crate::attribution::SPEND_GROUPINGS),
         reads: JOURNEYS,
@@ -367,7 +377,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "touchpoints",
         about: "Touchpoints by channel (source, medium, campaign, content), from how many visitors, first and last seen",
-        rows: untyped,
+        rows: schema_of::<crate::TouchpointsRow>,
+        summary: None,
         params: &[Param::From, Param::To, Param::By, Param::Limit, Param::Cursor],
         by: Groupings::Touch(TOUCH_GROUPINGS),
         reads: JOURNEYS,
@@ -376,6 +387,7 @@ pub const CATALOG: &[ReportSpec] = &[
         name: "funnel",
         about: "The lifecycle stages in order: entered, in it now, went on, time in stage, activation",
         rows: untyped,
+        summary: None,
         params: &[Param::By],
         by: Groupings::Any,
         reads: Reads::ALL,
@@ -384,6 +396,7 @@ pub const CATALOG: &[ReportSpec] = &[
         name: "adoption",
         about: "Each customer's key-feature adoption depth, and each feature's use",
         rows: untyped,
+        summary: None,
         params: FILTERS,
         by: NO_BY,
         reads: Reads::ALL,
@@ -392,6 +405,7 @@ pub const CATALOG: &[ReportSpec] = &[
         name: "accounts",
         about: "Every paying customer with its ARR, stage, health, band and signals",
         rows: untyped,
+        summary: None,
         params: &[
             Param::Stage,
             Param::Band,
@@ -410,6 +424,7 @@ pub const CATALOG: &[ReportSpec] = &[
         name: "account",
         about: "One customer: its health component by component, stage, signals and status",
         rows: untyped,
+        summary: None,
         params: &[Param::Account],
         by: NO_BY,
         reads: Reads::ALL,
@@ -418,6 +433,7 @@ pub const CATALOG: &[ReportSpec] = &[
         name: "signals",
         about: "Each signal holding on a customer: churn risk, expansion, advocacy, renewal, with since when and why",
         rows: untyped,
+        summary: None,
         params: FILTERS_PAGED,
         by: NO_BY,
         reads: Reads::ALL,
@@ -426,6 +442,7 @@ pub const CATALOG: &[ReportSpec] = &[
         name: "renewals",
         about: "Contracts ending within 90 days, with ARR and health",
         rows: untyped,
+        summary: None,
         params: FILTERS_PAGED,
         by: NO_BY,
         reads: Reads::ALL,
@@ -434,6 +451,7 @@ pub const CATALOG: &[ReportSpec] = &[
         name: "health-backtest",
         about: "How well the health score predicted churn at past month ends (optionally for a proposed [health])",
         rows: untyped,
+        summary: None,
         params: &[Param::From, Param::Proposed],
         by: NO_BY,
         reads: Reads::ALL,
@@ -442,6 +460,7 @@ pub const CATALOG: &[ReportSpec] = &[
         name: "churn-model",
         about: "What drives churn in the next 90 days: a logistic model's drivers with intervals, and its calibration",
         rows: untyped,
+        summary: None,
         params: &[],
         by: NO_BY,
         reads: Reads::ALL,
@@ -450,6 +469,7 @@ pub const CATALOG: &[ReportSpec] = &[
         name: "forecast",
         about: "Expected renewal ARR of the contracts ending in the next 90 days",
         rows: untyped,
+        summary: None,
         params: &[],
         by: NO_BY,
         reads: Reads::ALL,

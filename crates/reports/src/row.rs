@@ -18,6 +18,15 @@ pub type Schemas = Vec<(String, RefOr<Schema>)>;
 /// (with the schemas it refers to) it adds to `schemas`.
 pub type RowSchema = fn(&mut Schemas) -> RefOr<Schema>;
 
+/// The [`RowSchema`] of a report whose rows are of type `A` or, with another parameter, `B`
+/// (`attribution` and `attribution --compare`).
+pub fn either_of<A: ToSchema, B: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
+    utoipa::openapi::schema::AnyOfBuilder::new()
+        .item(schema_of::<A>(schemas))
+        .item(schema_of::<B>(schemas))
+        .into()
+}
+
 /// The [`RowSchema`] of row type `T`.
 pub fn schema_of<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
     T::schemas(schemas);

@@ -180,8 +180,11 @@ fn report_schema(
     spec: &ReportSpec,
     schemas: &mut Schemas,
 ) -> RefOr<utoipa::openapi::schema::Schema> {
-    let rows =
+    let mut rows =
         ObjectBuilder::new().property("rows", ArrayBuilder::new().items((spec.rows)(schemas)));
+    if let Some(summary) = spec.summary {
+        rows = rows.property("summary", summary(schemas));
+    }
     AllOfBuilder::new()
         .item(Ref::from_schema_name(Report::name()))
         .item(rows)
