@@ -10,8 +10,10 @@ use tenure_health::{
     roc_auc, Band, Facts, Health, Holding, Signal, SignalKind, Stages, ADOPTING_DEPTH, DAY_MS,
 };
 
+use crate::calendar::{month_start, next_month};
+use crate::grouping::first_touch;
 use crate::lifecycle::{day_end, lifecycle, stage_rules};
-use crate::revenue::{first_touch, month_start, next_month, Revenue};
+use crate::revenue::Revenue;
 use crate::{
     major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings, WithModel,
 };

@@ -16,9 +16,12 @@ use tenure_engine::{Model as Derived, TouchpointOrigin, DIRECT};
 use tenure_survival::KaplanMeier;
 use utoipa::ToSchema;
 
+use crate::account_revenue::MovementKind;
+use crate::calendar::DAY_MS;
+use crate::grouping::TOUCH_GROUPINGS;
 use crate::journeys::{converting_journey, journeys, model_of, Journeys};
 use crate::retention::window;
-use crate::revenue::{MovementKind, Revenue, DAY_MS, TOUCH_GROUPINGS};
+use crate::revenue::Revenue;
 use crate::row::{grouped_rows, money, money_f, rate, to_rows, to_summary};
 use crate::survival::{observations, DAYS_PER_MONTH};
 use crate::{AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
@@ -421,9 +424,14 @@ pub(crate) fn report(
         converting,
         other,
         states,
-    } = journeys(model, &revenue, settings, &by, |at| {
-        metric == "nrr" || window.contains(at)
-    });
+    } = journeys(
+        model,
+        &revenue.accounts,
+        revenue.as_of,
+        settings,
+        &by,
+        |at| metric == "nrr" || window.contains(at),
+    );
     let (converting_count, non_converting) = (converting.len(), other.len());
     let outcomes = Outcomes::new(model, &revenue, settings);
     let inputs = inputs(converting, other, &revenue, &outcomes, &metric, params);

@@ -7,7 +7,7 @@ use tenure_engine::snapshot::Reads;
 use tenure_engine::Model;
 use tenure_health::{Band, SIGNALS};
 
-use crate::revenue::TOUCH_GROUPINGS;
+use crate::grouping::TOUCH_GROUPINGS;
 use crate::row::{either_of, schema_of, RowSchema, Schemas};
 use crate::{ReportError, ReportParams, ReportSettings};
 

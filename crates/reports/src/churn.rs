@@ -10,7 +10,8 @@ use tenure_health::{
 };
 
 use crate::accounts::{facts, snapshots, ungrouped_in_turn};
-use crate::revenue::{month_start, Revenue};
+use crate::calendar::month_start;
+use crate::revenue::Revenue;
 use crate::{major, ratio, Report, ReportError, ReportParams, ReportSettings, WithModel};
 
 /// The penalty of the fit on standardised features (scikit-learn's C = 1).

@@ -10,7 +10,8 @@ use serde::Serialize;
 use tenure_core::Timestamp;
 use utoipa::ToSchema;
 
-use crate::revenue::{month_label, month_start, next_month, Revenue};
+use crate::calendar::{month_label, month_start, next_month};
+use crate::revenue::Revenue;
 use crate::row::{grouped_rows, money_f, rate, Count};
 use crate::{AccountRevenue, Report, ReportError, ReportParams};
 

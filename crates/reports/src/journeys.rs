@@ -11,9 +11,10 @@ use std::collections::HashSet;
 
 use tenure_attribution::{Journey, Model, States, Touch};
 use tenure_core::{AccountId, DealKind, Timestamp};
-use tenure_engine::{Model as Derived, Touchpoint, DIRECT};
+use tenure_engine::{Model as Derived, TouchField, Touchpoint, DIRECT};
 
-use crate::revenue::{dimension_str, Revenue, DAY_MS};
+use crate::account_revenue::AccountRevenue;
+use crate::calendar::DAY_MS;
 use crate::{ReportError, ReportSettings};
 
 /// The attribution model called `name`, with the configured half-life and Markov order.
@@ -107,6 +108,14 @@ pub(crate) fn converting_journey(
     }
 }
 
+/// A touchpoint's value of a touch grouping (`channel`, `source`, `medium`, `campaign`,
+/// `content`); "(none)" where the touch has none.
+pub fn dimension_str<'t>(t: &'t Touchpoint, by: &str) -> &'t str {
+    TouchField::parse(by)
+        .unwrap_or(TouchField::Content)
+        .value(t)
+}
+
 /// Converting journeys (with their accounts' indices in the revenue) and non-converting ones,
 /// and the names of the states on them.
 pub(crate) struct Journeys {
@@ -120,7 +129,8 @@ pub(crate) struct Journeys {
 /// convert, only not when the report asks about.
 pub(crate) fn journeys(
     model: &Derived,
-    revenue: &Revenue,
+    accounts: &[AccountRevenue],
+    as_of: Timestamp,
     settings: &ReportSettings,
     by: &str,
     credited: impl Fn(Timestamp) -> bool,
@@ -129,7 +139,7 @@ pub(crate) fn journeys(
     let mut states = States::new();
     let mut converting = Vec::new();
     let mut converted: HashSet<&AccountId> = HashSet::new();
-    for (i, a) in revenue.accounts.iter().enumerate() {
+    for (i, a) in accounts.iter().enumerate() {
         let Some(at) = a.converted_at else { continue };
         converted.insert(&a.account);
         if !credited(at) {
@@ -138,7 +148,6 @@ pub(crate) fn journeys(
         let journey = converting_journey(model, settings, &a.account, at, by, &mut states);
         converting.push((i, journey));
     }
-    let as_of = revenue.as_of;
     let from = as_of.plus_millis(-lookback);
     let mut other = Vec::new();
     for (account, list) in model.account_journeys() {

@@ -7,11 +7,14 @@
 //! **Invariant:** no I/O and no clock: `as_of` comes in with the parameters, so every figure is
 //! reproducible as of any instant.
 
+mod account_revenue;
 mod accounts;
 mod attribution;
+mod calendar;
 mod catalog;
 mod churn;
 mod cohorts;
+mod grouping;
 mod journeys;
 mod lifecycle;
 mod ltv;
@@ -34,6 +37,7 @@ use tenure_core::{Currency, Money, Timestamp};
 use tenure_engine::Model;
 use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 
+pub use account_revenue::{AccountRevenue, Movement, MovementKind};
 pub use accounts::{account_status, facts, AccountStatus, StatusSignal};
 pub use catalog::{
     spec, ByEntry, Groupings, Param, ParamEntry, ParamKind, ReportEntry, ReportSpec,
@@ -42,7 +46,7 @@ pub use catalog::{
 pub use lifecycle::{daily_health, stage_rules, HealthOfDay, Lifecycles};
 pub use page::{Cursor, Page, MAX_LIMIT};
 pub use render::{format, grid, integer, money, money_minor, percent};
-pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
+pub use revenue::Revenue;
 pub use units::{undeclared, Unit};
 
 // Each report's row (and summary) type, for the schemas of the API document.

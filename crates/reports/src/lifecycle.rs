@@ -37,8 +37,9 @@ use tenure_engine::model::Generation;
 use tenure_engine::Model;
 use tenure_health::{Band, Holding, Stages, ADOPTING_DEPTH, DAY_MS};
 
+use crate::account_revenue::AccountRevenue;
 use crate::accounts::{AccountInputs, State};
-use crate::revenue::{AccountRevenue, Revenue};
+use crate::revenue::Revenue;
 use crate::{
     ratio, MovementKind, Report, ReportError, ReportParams, ReportSettings, ShouldStop, WithModel,
 };

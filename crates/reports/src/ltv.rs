@@ -9,7 +9,9 @@ use tenure_core::Timestamp;
 use tenure_survival::KaplanMeier;
 use utoipa::ToSchema;
 
-use crate::revenue::{month_start, prev_month, MovementKind, Revenue};
+use crate::account_revenue::MovementKind;
+use crate::calendar::{month_start, prev_month};
+use crate::revenue::Revenue;
 use crate::row::{grouped_rows, money_f, rate, Count};
 use crate::survival::{observations, DAYS_PER_MONTH};
 use crate::{AccountRevenue, Report, ReportError, ReportParams, ReportSettings};

@@ -8,7 +8,9 @@ use serde::Serialize;
 use tenure_core::Timestamp;
 use utoipa::ToSchema;
 
-use crate::revenue::{month_label, month_start, next_month, MovementKind, Revenue};
+use crate::account_revenue::MovementKind;
+use crate::calendar::{month_label, month_start, next_month};
+use crate::revenue::Revenue;
 use crate::row::{grouped_rows, money_f, rate, Count};
 use crate::{Report, ReportError, ReportParams};
 

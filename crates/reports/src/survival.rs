@@ -8,7 +8,8 @@ use serde::Serialize;
 use tenure_survival::{log_rank, KaplanMeier, Observation};
 use utoipa::ToSchema;
 
-use crate::revenue::{Revenue, DAY_MS};
+use crate::calendar::DAY_MS;
+use crate::revenue::Revenue;
 use crate::row::{grouped_rows, rate, to_summary, Count};
 use crate::{AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
 

@@ -12,8 +12,9 @@ use tenure_engine::Model;
 use utoipa::ToSchema;
 
 use crate::attribution::{cost_per, roas, spend_by, AcquisitionWindow};
+use crate::grouping::NOT_CONVERTED;
 use crate::ltv::ltv;
-use crate::revenue::{Revenue, NOT_CONVERTED};
+use crate::revenue::Revenue;
 use crate::row::{grouped_rows, money, money_f, rate, Count};
 use crate::{AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
 
