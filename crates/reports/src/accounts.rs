@@ -2,16 +2,21 @@
 //! `health-backtest`, over each account's [`Facts`] as of an instant, gathered here from the
 //! engine's usage, success facts and ledger, and scored by `tenure-health`.
 
+use std::collections::BTreeMap;
+
 use rayon::prelude::*;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tenure_core::{AccountId, DealStatus, Timestamp};
 use tenure_engine::{Model, SurveyKind};
 use tenure_health::{
     roc_auc, Band, Facts, Health, Holding, Signal, SignalKind, Stages, ADOPTING_DEPTH, DAY_MS,
 };
+use utoipa::ToSchema;
 
 use crate::lifecycle::{day_end, lifecycle, stage_rules};
 use crate::revenue::{first_touch, month_start, next_month, Revenue};
+use crate::row::{money, rate, to_rows, to_summary};
 use crate::{
     major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings, WithModel,
 };
@@ -434,16 +439,70 @@ fn customers<'a>(
     Ok(out)
 }
 
-fn time(ms: i64) -> Value {
-    Value::String(Timestamp::from_millis(ms).to_string())
+/// An instant in epoch milliseconds as the reports show it, RFC 3339.
+fn time(ms: i64) -> String {
+    Timestamp::from_millis(ms).to_string()
 }
 
-fn health_value(h: Option<&Health>) -> Value {
-    ratio(h.map(|h| h.score))
+fn health_value(h: Option<&Health>) -> Option<f64> {
+    rate(h.map(|h| h.score))
 }
 
 fn band_value(b: Option<Band>) -> Value {
     b.map_or(Value::Null, |b| Value::String(b.name().to_owned()))
+}
+
+/// One customer of the `accounts` report. Money in the report's currency.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountsRow {
+    /// The account's id.
+    pub account: String,
+    /// Its name (accounts.csv or a group trait), if known.
+    pub name: Option<String>,
+    /// Its tier, if known.
+    pub tier: Option<String>,
+    /// Its CSM owner, if known.
+    pub csm_owner: Option<String>,
+    /// The channel of its journey's first touch (`direct` without one).
+    pub channel: String,
+    /// 12 × its MRR at `as_of`.
+    pub arr: f64,
+    /// Its lifecycle stage at `as_of`; null when no stage's rule holds.
+    pub stage: Option<String>,
+    /// Its health score, 0–100; null for a customer not scored yet (in its first days).
+    pub health: Option<f64>,
+    /// Its health band (`green`, `yellow`, `red`); null when not scored.
+    pub band: Option<&'static str>,
+    /// How many churn-risk signals hold on it.
+    pub risk: usize,
+    /// The names of the signals holding on it, comma-separated.
+    pub signals: String,
+}
+
+/// The summary of `accounts`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountsSummary {
+    /// Customers listed.
+    pub accounts: usize,
+    /// The version of the health configuration that scored them.
+    pub health_config_version: String,
+    /// Customers per health band.
+    pub by_band: BandCounts,
+    /// Customers per lifecycle stage, one key per configured stage.
+    pub by_stage: BTreeMap<String, usize>,
+}
+
+/// Customers per health band.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct BandCounts {
+    /// Customers in the green band.
+    pub green: usize,
+    /// Customers in the yellow band.
+    pub yellow: usize,
+    /// Customers in the red band.
+    pub red: usize,
+    /// Customers not scored yet (in their first days), so that the bands add up.
+    pub unscored: usize,
 }
 
 /// `accounts`: every customer with its ARR, health, band and signals.
@@ -481,41 +540,68 @@ pub(crate) fn accounts_report(
     .map(str::to_owned)
     .to_vec();
     let c = revenue.currency;
-    let rows = states
-        .iter()
-        .map(|s| {
-            let a = &s.revenue.account;
-            let mut row = Map::new();
-            row.insert("account".into(), a.as_str().into());
-            for (column, key) in [
-                ("name", "name"),
-                ("tier", "tier"),
-                ("csm_owner", "csm_owner"),
-            ] {
-                row.insert(column.into(), profile(model, a, key).into());
-            }
-            row.insert(
-                "channel".into(),
-                channel_of(model, settings, s.revenue).into(),
-            );
-            row.insert("arr".into(), major(12 * s.facts.mrr, c));
-            row.insert("stage".into(), s.stage.clone().into());
-            row.insert("health".into(), health_value(s.health.as_ref()));
-            row.insert("band".into(), band_value(s.band()));
-            row.insert("risk".into(), s.risk().into());
-            row.insert("signals".into(), s.signal_list(None).into());
-            row
-        })
-        .collect();
-    let mut report = Report::new("accounts", params, None, columns, rows);
-    report.summary = Some(json!({
-        "accounts": states.len(),
-        "health_config_version": settings.health.version(),
+    let rows = states.iter().map(|s| {
+        let a = &s.revenue.account;
+        let attribute = |key| profile(model, a, key).map(str::to_owned);
+        AccountsRow {
+            account: a.as_str().to_owned(),
+            name: attribute("name"),
+            tier: attribute("tier"),
+            csm_owner: attribute("csm_owner"),
+            channel: channel_of(model, settings, s.revenue),
+            arr: money(12 * s.facts.mrr, c),
+            stage: s.stage.clone(),
+            health: health_value(s.health.as_ref()),
+            band: s.band().map(Band::name),
+            risk: s.risk(),
+            signals: s.signal_list(None),
+        }
+    });
+    let mut report = Report::new("accounts", params, None, columns, to_rows(rows));
+    let with_band = |band: Option<Band>| states.iter().filter(|s| s.band() == band).count();
+    report.summary = Some(to_summary(&AccountsSummary {
+        accounts: states.len(),
+        health_config_version: settings.health.version(),
         // A customer in its first days is not scored yet: counted apart so the bands add up.
-        "by_band": Band::ALL.iter().map(|b| (b.name(), Some(*b))).chain([("unscored", None)]).map(|(name, band)| (name.to_owned(), Value::from(states.iter().filter(|s| s.band() == band).count()))).collect::<Map<_, _>>(),
-        "by_stage": stage_rules(settings)?.names().map(|n| (n.to_owned(), Value::from(states.iter().filter(|s| s.stage.as_deref() == Some(n)).count()))).collect::<Map<_, _>>(),
+        by_band: BandCounts {
+            green: with_band(Some(Band::Green)),
+            yellow: with_band(Some(Band::Yellow)),
+            red: with_band(Some(Band::Red)),
+            unscored: with_band(None),
+        },
+        by_stage: stage_rules(settings)?
+            .names()
+            .map(|n| {
+                let count = states
+                    .iter()
+                    .filter(|s| s.stage.as_deref() == Some(n))
+                    .count();
+                (n.to_owned(), count)
+            })
+            .collect(),
     }));
     Ok(report)
+}
+
+/// One signal holding on a customer at `as_of` (`signals`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SignalsRow {
+    /// The account's id.
+    pub account: String,
+    /// `churn_risk` or `expansion`.
+    pub kind: &'static str,
+    /// The signal's name (`no_activity`, `nps_detractor`, …).
+    pub signal: &'static str,
+    /// When its condition began to hold, RFC 3339.
+    pub started_at: String,
+    /// Why it holds, a sentence.
+    pub reason: String,
+    /// 12 × the account's MRR at `as_of`, in the report's currency.
+    pub arr: f64,
+    /// The account's health score, 0–100; null when not scored yet.
+    pub health: Option<f64>,
+    /// The account's health band; null when not scored yet.
+    pub band: Option<&'static str>,
 }
 
 /// `signals`: one row per signal holding on a customer at `as_of`.
@@ -550,19 +636,51 @@ pub(crate) fn signals_report(
             {
                 continue;
             }
-            let mut row = Map::new();
-            row.insert("account".into(), s.revenue.account.as_str().into());
-            row.insert("kind".into(), x.kind.name().into());
-            row.insert("signal".into(), x.name.into());
-            row.insert("started_at".into(), time(x.started_at));
-            row.insert("reason".into(), x.reason.clone().into());
-            row.insert("arr".into(), major(12 * s.facts.mrr, revenue.currency));
-            row.insert("health".into(), health_value(s.health.as_ref()));
-            row.insert("band".into(), band_value(s.band()));
-            rows.push(row);
+            rows.push(SignalsRow {
+                account: s.revenue.account.as_str().to_owned(),
+                kind: x.kind.name(),
+                signal: x.name,
+                started_at: time(x.started_at),
+                reason: x.reason.clone(),
+                arr: money(12 * s.facts.mrr, revenue.currency),
+                health: health_value(s.health.as_ref()),
+                band: s.band().map(Band::name),
+            });
         }
     }
-    Ok(Report::new("signals", params, None, columns, rows))
+    Ok(Report::new("signals", params, None, columns, to_rows(rows)))
+}
+
+/// A customer's contract ending within 90 days of `as_of` (`renewals`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RenewalsRow {
+    /// The account's id.
+    pub account: String,
+    /// The end of its current contract (the latest of its won deals'), RFC 3339.
+    pub contract_end: String,
+    /// Days from `as_of` to the contract's end, rounded up.
+    pub days_left: i64,
+    /// The renewal window it falls in: 30, 60 or 90 (days left at most).
+    pub window: i64,
+    /// 12 × the account's MRR at `as_of`, in the report's currency.
+    pub arr: f64,
+    /// The account's health score, 0–100; null when not scored yet.
+    pub health: Option<f64>,
+    /// The account's health band; null when not scored yet.
+    pub band: Option<&'static str>,
+    /// How many churn-risk signals hold on it.
+    pub risk: usize,
+    /// The names of those signals, comma-separated.
+    pub risk_signals: String,
+}
+
+/// The summary of `renewals`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RenewalsSummary {
+    /// Contracts ending within 90 days.
+    pub contracts: usize,
+    /// Their accounts' ARR at `as_of`, in the report's currency.
+    pub arr: f64,
 }
 
 /// `renewals`: contracts ending within 90 days, soonest first.
@@ -594,32 +712,28 @@ pub(crate) fn renewals_report(
     ]
     .map(str::to_owned)
     .to_vec();
-    let rows = states
-        .iter()
-        .map(|s| {
-            let end = s.facts.contract_end.expect("filtered");
-            let left = ((end - params.as_of.millis()) as f64 / DAY_MS as f64).ceil() as i64;
-            let window = [30, 60, 90].into_iter().find(|w| left <= *w).unwrap_or(90);
-            let mut row = Map::new();
-            row.insert("account".into(), s.revenue.account.as_str().into());
-            row.insert("contract_end".into(), time(end));
-            row.insert("days_left".into(), left.into());
-            row.insert("window".into(), window.into());
-            row.insert("arr".into(), major(12 * s.facts.mrr, revenue.currency));
-            row.insert("health".into(), health_value(s.health.as_ref()));
-            row.insert("band".into(), band_value(s.band()));
-            row.insert("risk".into(), s.risk().into());
-            row.insert(
-                "risk_signals".into(),
-                s.signal_list(Some(SignalKind::ChurnRisk)).into(),
-            );
-            row
-        })
-        .collect();
+    let rows = states.iter().map(|s| {
+        let end = s.facts.contract_end.expect("filtered");
+        let left = ((end - params.as_of.millis()) as f64 / DAY_MS as f64).ceil() as i64;
+        RenewalsRow {
+            account: s.revenue.account.as_str().to_owned(),
+            contract_end: time(end),
+            days_left: left,
+            window: [30, 60, 90].into_iter().find(|w| left <= *w).unwrap_or(90),
+            arr: money(12 * s.facts.mrr, revenue.currency),
+            health: health_value(s.health.as_ref()),
+            band: s.band().map(Band::name),
+            risk: s.risk(),
+            risk_signals: s.signal_list(Some(SignalKind::ChurnRisk)),
+        }
+    });
+    let rows = to_rows(rows);
     let total_arr: i64 = states.iter().map(|s| 12 * s.facts.mrr).sum();
     let mut report = Report::new("renewals", params, None, columns, rows);
-    report.summary =
-        Some(json!({"contracts": states.len(), "arr": major(total_arr, revenue.currency)}));
+    report.summary = Some(to_summary(&RenewalsSummary {
+        contracts: states.len(),
+        arr: money(total_arr, revenue.currency),
+    }));
     Ok(report)
 }
 
@@ -780,7 +894,7 @@ pub(crate) fn account_report(
 /// units of the reporting currency, like every other field (the `Facts` struct keeps epoch
 /// milliseconds and minor units, its stored and computed form).
 fn facts_value(f: &Facts, currency: tenure_core::Currency) -> Value {
-    let at = |ms: Option<i64>| ms.map_or(Value::Null, time);
+    let at = |ms: Option<i64>| Value::from(ms.map(time));
     json!({
         "as_of": time(f.as_of),
         "converted_at": at(f.converted_at),
@@ -993,6 +1107,45 @@ pub(crate) fn backtest_report(
     Ok(report)
 }
 
+/// One customer's adoption of the key features (`adoption`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AdoptionRow {
+    /// The account's id.
+    pub account: String,
+    /// Its name, if known.
+    pub name: Option<String>,
+    /// Its tier, if known.
+    pub tier: Option<String>,
+    /// 12 × its MRR at `as_of`, in the report's currency.
+    pub arr: f64,
+    /// Adoption depth: distinct key features used in the last 30 days ÷ key features, 0–1.
+    pub depth: Option<f64>,
+    /// Whether the depth is 0.5 or more.
+    pub adopting: bool,
+    /// The key features it used in the last 30 days, comma-separated.
+    pub key_features_used: String,
+    /// The key features it did not, comma-separated.
+    pub key_features_unused: String,
+}
+
+/// The summary of `adoption`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AdoptionSummary {
+    /// Customers listed.
+    pub customers: usize,
+    /// The key features configured (`[adoption] key_features`).
+    pub key_features: Vec<String>,
+    /// Mean adoption depth of the customers, 0–1; null without customers.
+    pub mean_depth: Option<f64>,
+    /// Customers adopting (depth 0.5 or more).
+    pub adopting: usize,
+    /// adopting ÷ customers, 0–1; null without customers.
+    pub adopting_share: Option<f64>,
+    /// Share of the customers that used each key feature in the last 30 days, 0–1, keyed by
+    /// the feature.
+    pub feature_reach: BTreeMap<String, Option<f64>>,
+}
+
 /// `adoption`: each customer's adoption depth (SPEC §3: distinct key features used in the last
 /// 30 days ÷ key features; adopting at 0.5 or more) and which key features it uses; overall, the
 /// mean depth, the adopting share and each key feature's reach.
@@ -1031,33 +1184,28 @@ pub(crate) fn adoption_report(
     .map(str::to_owned)
     .to_vec();
     let uses = |s: &State, k: &String| s.facts.features_30d.binary_search(k).is_ok();
-    let rows = states
-        .iter()
-        .map(|s| {
-            let a = &s.revenue.account;
-            let depth = s.facts.adoption_depth();
-            let (used, unused): (Vec<&String>, Vec<&String>) = key.iter().partition(|k| uses(s, k));
-            let join = |v: Vec<&String>| {
-                v.into_iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            let mut row = Map::new();
-            row.insert("account".into(), a.as_str().into());
-            row.insert("name".into(), profile(model, a, "name").into());
-            row.insert("tier".into(), profile(model, a, "tier").into());
-            row.insert("arr".into(), major(12 * s.facts.mrr, revenue.currency));
-            row.insert("depth".into(), ratio(depth));
-            row.insert(
-                "adopting".into(),
-                depth.is_some_and(|d| d >= ADOPTING_DEPTH).into(),
-            );
-            row.insert("key_features_used".into(), join(used).into());
-            row.insert("key_features_unused".into(), join(unused).into());
-            row
-        })
-        .collect();
+    let rows = states.iter().map(|s| {
+        let a = &s.revenue.account;
+        let depth = s.facts.adoption_depth();
+        let (used, unused): (Vec<&String>, Vec<&String>) = key.iter().partition(|k| uses(s, k));
+        let join = |v: Vec<&String>| {
+            v.into_iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        AdoptionRow {
+            account: a.as_str().to_owned(),
+            name: profile(model, a, "name").map(str::to_owned),
+            tier: profile(model, a, "tier").map(str::to_owned),
+            arr: money(12 * s.facts.mrr, revenue.currency),
+            depth: rate(depth),
+            adopting: depth.is_some_and(|d| d >= ADOPTING_DEPTH),
+            key_features_used: join(used),
+            key_features_unused: join(unused),
+        }
+    });
+    let rows = to_rows(rows);
     let n = states.len();
     let adopting = states
         .iter()
@@ -1067,15 +1215,27 @@ pub(crate) fn adoption_report(
                 .is_some_and(|d| d >= ADOPTING_DEPTH)
         })
         .count();
-    let share = |k: usize| ratio((n > 0).then(|| k as f64 / n as f64));
+    let share = |k: usize| rate((n > 0).then(|| k as f64 / n as f64));
+    let depths: f64 = states
+        .iter()
+        .map(|s| s.facts.adoption_depth().unwrap_or(0.0))
+        .sum();
     let mut report = Report::new("adoption", params, None, columns, rows);
-    report.summary = Some(json!({
-        "customers": n,
-        "key_features": key,
-        "mean_depth": ratio((n > 0).then(|| states.iter().map(|s| s.facts.adoption_depth().unwrap_or(0.0)).sum::<f64>() / n as f64)),
-        "adopting": adopting,
-        "adopting_share": share(adopting),
-        "feature_reach": key.iter().map(|k| (k.clone(), share(states.iter().filter(|s| uses(s, k)).count()))).collect::<Map<_, _>>(),
+    report.summary = Some(to_summary(&AdoptionSummary {
+        customers: n,
+        key_features: key.clone(),
+        mean_depth: rate((n > 0).then(|| depths / n as f64)),
+        adopting,
+        adopting_share: share(adopting),
+        feature_reach: key
+            .iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    share(states.iter().filter(|s| uses(s, k)).count()),
+                )
+            })
+            .collect(),
     }));
     Ok(report)
 }
@@ -1128,8 +1288,8 @@ pub fn account_status(
         account: account.clone(),
         as_of: at,
         currency: settings.currency,
-        mrr: major(s.facts.mrr, settings.currency),
-        arr: major(12 * s.facts.mrr, settings.currency),
+        mrr: money(s.facts.mrr, settings.currency).into(),
+        arr: money(12 * s.facts.mrr, settings.currency).into(),
         health: s.health.as_ref().map(|h| (h.score * 1e6).round() / 1e6),
         band: s.band().map(Band::name),
         signals: s

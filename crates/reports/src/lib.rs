@@ -41,6 +41,10 @@ pub use revenue::{AccountRevenue, Movement, MovementKind, Revenue};
 pub use units::{undeclared, Unit};
 
 // Each report's row (and summary) type, for the schemas of the API document.
+pub use accounts::{
+    AccountsRow, AccountsSummary, AdoptionRow, AdoptionSummary, BandCounts, RenewalsRow,
+    RenewalsSummary, SignalsRow,
+};
 pub use attribution::{
     AttributionCompareRow, AttributionRow, AttributionSummary, JourneyOrigin, JourneyRow,
     JourneySummary,
