@@ -42,7 +42,9 @@ pub use units::{undeclared, Unit};
 
 // Each report's row (and summary) type, for the schemas of the API document.
 pub use accounts::{
-    AccountsRow, AccountsSummary, AdoptionRow, AdoptionSummary, BandCounts, RenewalsRow,
+    AccountChampion, AccountFacts, AccountHealthPoint, AccountNpsAnswer, AccountRow, AccountSignal,
+    AccountStageChange, AccountSummary, AccountsRow, AccountsSummary, AdoptionRow, AdoptionSummary,
+    BandCounts, HealthBacktestConfig, HealthBacktestRow, HealthBacktestSummary, RenewalsRow,
     RenewalsSummary, SignalsRow,
 };
 pub use attribution::{
