@@ -51,6 +51,10 @@ pub use attribution::{
     AttributionCompareRow, AttributionRow, AttributionSummary, JourneyOrigin, JourneyRow,
     JourneySummary,
 };
+pub use churn::{
+    ChurnCalibrationBin, ChurnModelRow, ChurnModelSummary, ForecastBacktest, ForecastRow,
+    ForecastSummary,
+};
 pub use cohorts::CohortsRow;
 pub use ltv::LtvRow;
 pub use mrr::MrrRow;
@@ -879,12 +883,6 @@ fn run_once(
         "renewals" => accounts::renewals_report(model, settings, params),
         other => Err(ReportError::Unknown(other.to_owned())),
     }
-}
-
-/// Money in minor units as a JSON number in major units, with the currency's minor digits
-/// (two for cents, three for fils: rounding to two decimals would drop the third).
-pub(crate) fn major(minor: i64, currency: Currency) -> Value {
-    Value::from(minor as f64 / 10f64.powi(currency.exponent() as i32))
 }
 
 /// A ratio as a JSON number, or null when undefined.
