@@ -2,21 +2,24 @@
 //! `health-backtest`, over each account's [`Facts`] as of an instant, gathered here from the
 //! engine's usage, success facts and ledger, and scored by `tenure-health`.
 
+use std::collections::BTreeMap;
+
 use rayon::prelude::*;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 use tenure_core::{AccountId, DealStatus, Timestamp};
 use tenure_engine::{Model, SurveyKind};
 use tenure_health::{
     roc_auc, Band, Facts, Health, Holding, Signal, SignalKind, Stages, ADOPTING_DEPTH, DAY_MS,
 };
+use utoipa::ToSchema;
 
 use crate::calendar::{month_start, next_month};
 use crate::grouping::first_touch;
 use crate::lifecycle::{day_end, lifecycle, stage_rules};
 use crate::revenue::Revenue;
-use crate::{
-    major, ratio, AccountRevenue, Report, ReportError, ReportParams, ReportSettings, WithModel,
-};
+use crate::row::{money, rate, to_rows, to_summary};
+use crate::{AccountRevenue, Report, ReportError, ReportParams, ReportSettings, WithModel};
 
 /// What stays the same for one account whatever the instant: gathered once, so that scoring
 /// it at many instants (the daily lifecycle, back-tests, the churn model's snapshots) does not
@@ -436,16 +439,66 @@ fn customers<'a>(
     Ok(out)
 }
 
-fn time(ms: i64) -> Value {
-    Value::String(Timestamp::from_millis(ms).to_string())
+/// An instant in epoch milliseconds as the reports show it, RFC 3339.
+fn time(ms: i64) -> String {
+    Timestamp::from_millis(ms).to_string()
 }
 
-fn health_value(h: Option<&Health>) -> Value {
-    ratio(h.map(|h| h.score))
+fn health_value(h: Option<&Health>) -> Option<f64> {
+    rate(h.map(|h| h.score))
 }
 
-fn band_value(b: Option<Band>) -> Value {
-    b.map_or(Value::Null, |b| Value::String(b.name().to_owned()))
+/// One customer of the `accounts` report. Money in the report's currency.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountsRow {
+    /// The account's id.
+    pub account: String,
+    /// Its name (accounts.csv or a group trait), if known.
+    pub name: Option<String>,
+    /// Its tier, if known.
+    pub tier: Option<String>,
+    /// Its CSM owner, if known.
+    pub csm_owner: Option<String>,
+    /// The channel of its journey's first touch (`direct` without one).
+    pub channel: String,
+    /// 12 × its MRR at `as_of`.
+    pub arr: f64,
+    /// Its lifecycle stage at `as_of`; null when no stage's rule holds.
+    pub stage: Option<String>,
+    /// Its health score, 0–100; null for a customer not scored yet (in its first days).
+    pub health: Option<f64>,
+    /// Its health band (`green`, `yellow`, `red`); null when not scored.
+    pub band: Option<&'static str>,
+    /// How many churn-risk signals hold on it.
+    pub risk: usize,
+    /// The names of the signals holding on it, comma-separated.
+    pub signals: String,
+}
+
+/// The summary of `accounts`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountsSummary {
+    /// Customers listed.
+    pub accounts: usize,
+    /// The version of the health configuration that scored them.
+    pub health_config_version: String,
+    /// Customers per health band.
+    pub by_band: BandCounts,
+    /// Customers per lifecycle stage, one key per configured stage.
+    pub by_stage: BTreeMap<String, usize>,
+}
+
+/// Customers per health band.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct BandCounts {
+    /// Customers in the green band.
+    pub green: usize,
+    /// Customers in the yellow band.
+    pub yellow: usize,
+    /// Customers in the red band.
+    pub red: usize,
+    /// Customers not scored yet (in their first days), so that the bands add up.
+    pub unscored: usize,
 }
 
 /// `accounts`: every customer with its ARR, health, band and signals.
@@ -483,41 +536,68 @@ pub(crate) fn accounts_report(
     .map(str::to_owned)
     .to_vec();
     let c = revenue.currency;
-    let rows = states
-        .iter()
-        .map(|s| {
-            let a = &s.revenue.account;
-            let mut row = Map::new();
-            row.insert("account".into(), a.as_str().into());
-            for (column, key) in [
-                ("name", "name"),
-                ("tier", "tier"),
-                ("csm_owner", "csm_owner"),
-            ] {
-                row.insert(column.into(), profile(model, a, key).into());
-            }
-            row.insert(
-                "channel".into(),
-                channel_of(model, settings, s.revenue).into(),
-            );
-            row.insert("arr".into(), major(12 * s.facts.mrr, c));
-            row.insert("stage".into(), s.stage.clone().into());
-            row.insert("health".into(), health_value(s.health.as_ref()));
-            row.insert("band".into(), band_value(s.band()));
-            row.insert("risk".into(), s.risk().into());
-            row.insert("signals".into(), s.signal_list(None).into());
-            row
-        })
-        .collect();
-    let mut report = Report::new("accounts", params, None, columns, rows);
-    report.summary = Some(json!({
-        "accounts": states.len(),
-        "health_config_version": settings.health.version(),
+    let rows = states.iter().map(|s| {
+        let a = &s.revenue.account;
+        let attribute = |key| profile(model, a, key).map(str::to_owned);
+        AccountsRow {
+            account: a.as_str().to_owned(),
+            name: attribute("name"),
+            tier: attribute("tier"),
+            csm_owner: attribute("csm_owner"),
+            channel: channel_of(model, settings, s.revenue),
+            arr: money(12 * s.facts.mrr, c),
+            stage: s.stage.clone(),
+            health: health_value(s.health.as_ref()),
+            band: s.band().map(Band::name),
+            risk: s.risk(),
+            signals: s.signal_list(None),
+        }
+    });
+    let mut report = Report::new("accounts", params, None, columns, to_rows(rows));
+    let with_band = |band: Option<Band>| states.iter().filter(|s| s.band() == band).count();
+    report.summary = Some(to_summary(&AccountsSummary {
+        accounts: states.len(),
+        health_config_version: settings.health.version(),
         // A customer in its first days is not scored yet: counted apart so the bands add up.
-        "by_band": Band::ALL.iter().map(|b| (b.name(), Some(*b))).chain([("unscored", None)]).map(|(name, band)| (name.to_owned(), Value::from(states.iter().filter(|s| s.band() == band).count()))).collect::<Map<_, _>>(),
-        "by_stage": stage_rules(settings)?.names().map(|n| (n.to_owned(), Value::from(states.iter().filter(|s| s.stage.as_deref() == Some(n)).count()))).collect::<Map<_, _>>(),
+        by_band: BandCounts {
+            green: with_band(Some(Band::Green)),
+            yellow: with_band(Some(Band::Yellow)),
+            red: with_band(Some(Band::Red)),
+            unscored: with_band(None),
+        },
+        by_stage: stage_rules(settings)?
+            .names()
+            .map(|n| {
+                let count = states
+                    .iter()
+                    .filter(|s| s.stage.as_deref() == Some(n))
+                    .count();
+                (n.to_owned(), count)
+            })
+            .collect(),
     }));
     Ok(report)
+}
+
+/// One signal holding on a customer at `as_of` (`signals`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SignalsRow {
+    /// The account's id.
+    pub account: String,
+    /// `churn_risk` or `expansion`.
+    pub kind: &'static str,
+    /// The signal's name (`no_activity`, `nps_detractor`, …).
+    pub signal: &'static str,
+    /// When its condition began to hold, RFC 3339.
+    pub started_at: String,
+    /// Why it holds, a sentence.
+    pub reason: String,
+    /// 12 × the account's MRR at `as_of`, in the report's currency.
+    pub arr: f64,
+    /// The account's health score, 0–100; null when not scored yet.
+    pub health: Option<f64>,
+    /// The account's health band; null when not scored yet.
+    pub band: Option<&'static str>,
 }
 
 /// `signals`: one row per signal holding on a customer at `as_of`.
@@ -552,19 +632,51 @@ pub(crate) fn signals_report(
             {
                 continue;
             }
-            let mut row = Map::new();
-            row.insert("account".into(), s.revenue.account.as_str().into());
-            row.insert("kind".into(), x.kind.name().into());
-            row.insert("signal".into(), x.name.into());
-            row.insert("started_at".into(), time(x.started_at));
-            row.insert("reason".into(), x.reason.clone().into());
-            row.insert("arr".into(), major(12 * s.facts.mrr, revenue.currency));
-            row.insert("health".into(), health_value(s.health.as_ref()));
-            row.insert("band".into(), band_value(s.band()));
-            rows.push(row);
+            rows.push(SignalsRow {
+                account: s.revenue.account.as_str().to_owned(),
+                kind: x.kind.name(),
+                signal: x.name,
+                started_at: time(x.started_at),
+                reason: x.reason.clone(),
+                arr: money(12 * s.facts.mrr, revenue.currency),
+                health: health_value(s.health.as_ref()),
+                band: s.band().map(Band::name),
+            });
         }
     }
-    Ok(Report::new("signals", params, None, columns, rows))
+    Ok(Report::new("signals", params, None, columns, to_rows(rows)))
+}
+
+/// A customer's contract ending within 90 days of `as_of` (`renewals`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RenewalsRow {
+    /// The account's id.
+    pub account: String,
+    /// The end of its current contract (the latest of its won deals'), RFC 3339.
+    pub contract_end: String,
+    /// Days from `as_of` to the contract's end, rounded up.
+    pub days_left: i64,
+    /// The renewal window it falls in: 30, 60 or 90 (days left at most).
+    pub window: i64,
+    /// 12 × the account's MRR at `as_of`, in the report's currency.
+    pub arr: f64,
+    /// The account's health score, 0–100; null when not scored yet.
+    pub health: Option<f64>,
+    /// The account's health band; null when not scored yet.
+    pub band: Option<&'static str>,
+    /// How many churn-risk signals hold on it.
+    pub risk: usize,
+    /// The names of those signals, comma-separated.
+    pub risk_signals: String,
+}
+
+/// The summary of `renewals`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RenewalsSummary {
+    /// Contracts ending within 90 days.
+    pub contracts: usize,
+    /// Their accounts' ARR at `as_of`, in the report's currency.
+    pub arr: f64,
 }
 
 /// `renewals`: contracts ending within 90 days, soonest first.
@@ -596,33 +708,195 @@ pub(crate) fn renewals_report(
     ]
     .map(str::to_owned)
     .to_vec();
-    let rows = states
-        .iter()
-        .map(|s| {
-            let end = s.facts.contract_end.expect("filtered");
-            let left = ((end - params.as_of.millis()) as f64 / DAY_MS as f64).ceil() as i64;
-            let window = [30, 60, 90].into_iter().find(|w| left <= *w).unwrap_or(90);
-            let mut row = Map::new();
-            row.insert("account".into(), s.revenue.account.as_str().into());
-            row.insert("contract_end".into(), time(end));
-            row.insert("days_left".into(), left.into());
-            row.insert("window".into(), window.into());
-            row.insert("arr".into(), major(12 * s.facts.mrr, revenue.currency));
-            row.insert("health".into(), health_value(s.health.as_ref()));
-            row.insert("band".into(), band_value(s.band()));
-            row.insert("risk".into(), s.risk().into());
-            row.insert(
-                "risk_signals".into(),
-                s.signal_list(Some(SignalKind::ChurnRisk)).into(),
-            );
-            row
-        })
-        .collect();
+    let rows = states.iter().map(|s| {
+        let end = s.facts.contract_end.expect("filtered");
+        let left = ((end - params.as_of.millis()) as f64 / DAY_MS as f64).ceil() as i64;
+        RenewalsRow {
+            account: s.revenue.account.as_str().to_owned(),
+            contract_end: time(end),
+            days_left: left,
+            window: [30, 60, 90].into_iter().find(|w| left <= *w).unwrap_or(90),
+            arr: money(12 * s.facts.mrr, revenue.currency),
+            health: health_value(s.health.as_ref()),
+            band: s.band().map(Band::name),
+            risk: s.risk(),
+            risk_signals: s.signal_list(Some(SignalKind::ChurnRisk)),
+        }
+    });
+    let rows = to_rows(rows);
     let total_arr: i64 = states.iter().map(|s| 12 * s.facts.mrr).sum();
     let mut report = Report::new("renewals", params, None, columns, rows);
-    report.summary =
-        Some(json!({"contracts": states.len(), "arr": major(total_arr, revenue.currency)}));
+    report.summary = Some(to_summary(&RenewalsSummary {
+        contracts: states.len(),
+        arr: money(total_arr, revenue.currency),
+    }));
     Ok(report)
+}
+
+/// One event of the `account` report's timeline, from the first touch to `as_of`, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountRow {
+    /// When it happened, RFC 3339.
+    pub at: String,
+    /// What it is: `touchpoint`, `revenue`, `ticket`, `nps`, `csm_touch`, `advocacy`,
+    /// `milestone`, `stage` or `signal`.
+    pub kind: &'static str,
+    /// What happened, for a person to read (a touch's channel / source / campaign, a movement
+    /// and its amount, a stage change `from → to`, …).
+    pub detail: String,
+}
+
+/// The summary of `account`: its health explained, its signals, stages and the facts they are
+/// read from, at `as_of`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountSummary {
+    /// The account's id.
+    pub account: String,
+    /// Its name, if known.
+    pub name: Option<String>,
+    /// 12 × its MRR at `as_of`, in the report's currency.
+    pub arr: f64,
+    /// Its health at `as_of`: `score` (0–100), `band`, and `components`, each with its `name`,
+    /// `metric`, `input`, `score` (0–100, null without data) and `weight`; null when not
+    /// scored yet.
+    #[schema(value_type = Option<Object>)]
+    pub health: Option<Health>,
+    /// The version of the health configuration that scored it.
+    pub health_config_version: String,
+    /// The signals holding at `as_of`.
+    pub signals: Vec<AccountSignal>,
+    /// Its lifecycle stage at `as_of`; null when no stage's rule holds.
+    pub stage: Option<String>,
+    /// When it first reached each milestone it reached, RFC 3339, keyed by the milestone's
+    /// name (`activated`, …).
+    pub milestones: BTreeMap<String, String>,
+    /// Its changes of lifecycle stage, oldest first.
+    pub stage_history: Vec<AccountStageChange>,
+    /// Its health at each month end since conversion, and at `as_of`.
+    pub health_history: Vec<AccountHealthPoint>,
+    /// What its health and signals at `as_of` are read from.
+    pub facts: AccountFacts,
+}
+
+/// A signal holding on an account.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountSignal {
+    /// `churn_risk` or `expansion`.
+    pub kind: &'static str,
+    /// The signal's name.
+    pub signal: &'static str,
+    /// When its condition began to hold, RFC 3339.
+    pub started_at: String,
+    /// Why it holds, a sentence.
+    pub reason: String,
+}
+
+/// A change of an account's lifecycle stage.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountStageChange {
+    /// When, RFC 3339.
+    pub at: String,
+    /// The stage left; null for none.
+    pub from: Option<String>,
+    /// The stage entered; null for none.
+    pub to: Option<String>,
+}
+
+/// An account's health at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountHealthPoint {
+    /// The instant, RFC 3339: a month end, or `as_of`.
+    pub at: String,
+    /// The health score, 0–100; null when not scored.
+    pub health: Option<f64>,
+    /// The health band; null when not scored.
+    pub band: Option<&'static str>,
+    /// The lifecycle stage; null when no stage's rule holds.
+    pub stage: Option<String>,
+}
+
+/// What is known about an account at `as_of`, the inputs of its health and signals. Windows
+/// are the last N days up to `as_of`; instants are RFC 3339.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountFacts {
+    /// The instant of these facts.
+    pub as_of: String,
+    /// When it became a customer.
+    pub converted_at: Option<String>,
+    /// When it met the activation rule, if it did.
+    pub activated_at: Option<String>,
+    /// MRR at `as_of`, in the report's currency; 0 when not paying.
+    pub mrr: f64,
+    /// Seats of the latest subscription change that names them.
+    pub seats: Option<u32>,
+    /// The plan of its subscription.
+    pub plan: Option<String>,
+    /// Distinct users with product events in the last 14 days.
+    pub active_users_14d: u32,
+    /// Distinct users with product events in the last 30 days.
+    pub active_users_30d: u32,
+    /// Distinct users with product events in the 30 days before the last 30.
+    pub active_users_prev_30d: u32,
+    /// Distinct days (UTC) with product events in the last 14 days.
+    pub active_days_14d: u32,
+    /// Distinct days (UTC) with product events in the 28 days before the last 14.
+    pub active_days_prev_28d: u32,
+    /// Product events in the last 7 days.
+    pub events_7d: u32,
+    /// Product events in the 28 days before the last 7.
+    pub events_prev_28d: u32,
+    /// Its latest product event.
+    pub last_activity: Option<String>,
+    /// Distinct key features used in the last 30 days.
+    pub key_features_30d: u32,
+    /// How many key features are configured.
+    pub key_features: u32,
+    /// Every product event name used in the last 30 days, sorted.
+    pub features_30d: Vec<String>,
+    /// Tickets open at `as_of`.
+    pub open_tickets: u32,
+    /// Tickets opened in the last 14 days.
+    pub tickets_14d: u32,
+    /// Tickets opened in the 84 days before the last 14.
+    pub tickets_prev_84d: u32,
+    /// Tickets opened in the last 30 days.
+    pub tickets_30d: u32,
+    /// Tickets opened in the last 365 days.
+    pub tickets_365d: u32,
+    /// Each person's latest NPS answer within the last 365 days.
+    pub nps: Vec<AccountNpsAnswer>,
+    /// The latest account-team touch.
+    pub last_csm_touch: Option<String>,
+    /// The latest failed payment in the last 30 days that no paid invoice has followed.
+    pub failed_payment: Option<String>,
+    /// The latest usage-limit event in the last 30 days.
+    pub usage_limit: Option<String>,
+    /// Its most active user over the 90 days before the last 14; null without one.
+    pub champion: Option<AccountChampion>,
+    /// Its first churn, if it churned.
+    pub churned_at: Option<String>,
+    /// Its latest expansion movement.
+    pub last_expansion: Option<String>,
+    /// The end of its current contract (the latest of its won deals').
+    pub contract_end: Option<String>,
+}
+
+/// One person's NPS answer.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountNpsAnswer {
+    /// When it was given, RFC 3339.
+    pub at: String,
+    /// The score, 0–10.
+    pub score: u8,
+}
+
+/// An account's champion, its most active user.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountChampion {
+    /// The user's id.
+    pub user: String,
+    /// The user's latest product event, RFC 3339.
+    pub last_activity: String,
 }
 
 /// `account ID`: the account's health explained, its signals, its health at every month end
@@ -652,9 +926,8 @@ pub(crate) fn account_report(
     let stages = stage_rules(settings)?;
     let now = state(model, settings, &stages, ar, params.as_of);
     let life = lifecycle(model, settings, &stages, ar, params.as_of);
-    let stage_name = |i: Option<usize>| -> Value {
-        i.and_then(|i| stages.names().nth(i))
-            .map_or(Value::Null, |n| n.into())
+    let stage_name = |i: Option<usize>| -> Option<String> {
+        i.and_then(|i| stages.names().nth(i)).map(str::to_owned)
     };
     let as_of = params.as_of;
     let mut timeline: Vec<(Timestamp, &str, String)> = Vec::new();
@@ -728,52 +1001,59 @@ pub(crate) fn account_report(
     }
     timeline.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
     let columns: Vec<String> = ["at", "kind", "detail"].map(str::to_owned).to_vec();
-    let rows = timeline
-        .into_iter()
-        .map(|(at, kind, detail)| {
-            let mut row = Map::new();
-            row.insert("at".into(), Value::String(at.to_string()));
-            row.insert("kind".into(), kind.into());
-            row.insert("detail".into(), detail.into());
-            row
-        })
-        .collect();
+    let rows = timeline.into_iter().map(|(at, kind, detail)| AccountRow {
+        at: at.to_string(),
+        kind,
+        detail,
+    });
     // Health at each month end since conversion (read off the daily history), and now.
-    let history: Vec<Value> = life
+    let health_history = life
         .days
         .iter()
         .filter(|d| d.at == as_of || next_month(month_start(d.at)).plus_millis(-1) == d.at)
-        .map(|d| {
-            json!({
-                "at": d.at.to_string(),
-                "health": ratio(d.score),
-                "band": band_value(d.band),
-                "stage": stage_name(d.stage),
-            })
+        .map(|d| AccountHealthPoint {
+            at: d.at.to_string(),
+            health: rate(d.score),
+            band: d.band.map(Band::name),
+            stage: stage_name(d.stage),
         })
         .collect();
-    let mut report = Report::new("account", params, None, columns, rows);
-    report.summary = Some(json!({
-        "account": account.as_str(),
-        "name": profile(model, &account, "name"),
-        "arr": major(12 * now.facts.mrr, revenue.currency),
-        "health": now.health,
-        "health_config_version": settings.health.version(),
-        "signals": now.signals.iter().map(|x| json!({
-            "kind": x.kind.name(),
-            "signal": x.name,
-            "started_at": time(x.started_at),
-            "reason": x.reason,
-        })).collect::<Vec<_>>(),
-        "stage": now.stage,
-        "milestones": life.course.milestones.iter().map(|(n, t)| (n.to_string(), Value::String(t.to_string()))).collect::<Map<_, _>>(),
-        "stage_history": life.course.transitions.iter().map(|t| json!({
-            "at": t.at.to_string(),
-            "from": stage_name(t.from),
-            "to": stage_name(t.to),
-        })).collect::<Vec<_>>(),
-        "health_history": history,
-        "facts": facts_value(&now.facts, revenue.currency),
+    let mut report = Report::new("account", params, None, columns, to_rows(rows));
+    report.summary = Some(to_summary(&AccountSummary {
+        account: account.as_str().to_owned(),
+        name: profile(model, &account, "name").map(str::to_owned),
+        arr: money(12 * now.facts.mrr, revenue.currency),
+        health_config_version: settings.health.version(),
+        signals: now
+            .signals
+            .iter()
+            .map(|x| AccountSignal {
+                kind: x.kind.name(),
+                signal: x.name,
+                started_at: time(x.started_at),
+                reason: x.reason.clone(),
+            })
+            .collect(),
+        milestones: life
+            .course
+            .milestones
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect(),
+        stage_history: life
+            .course
+            .transitions
+            .iter()
+            .map(|t| AccountStageChange {
+                at: t.at.to_string(),
+                from: stage_name(t.from),
+                to: stage_name(t.to),
+            })
+            .collect(),
+        health_history,
+        facts: account_facts(&now.facts, revenue.currency),
+        health: now.health,
+        stage: now.stage,
     }));
     Ok(report)
 }
@@ -781,40 +1061,50 @@ pub(crate) fn account_report(
 /// The account's health facts as the report shows them: instants in RFC 3339 and MRR in major
 /// units of the reporting currency, like every other field (the `Facts` struct keeps epoch
 /// milliseconds and minor units, its stored and computed form).
-fn facts_value(f: &Facts, currency: tenure_core::Currency) -> Value {
-    let at = |ms: Option<i64>| ms.map_or(Value::Null, time);
-    json!({
-        "as_of": time(f.as_of),
-        "converted_at": at(f.converted_at),
-        "activated_at": at(f.activated_at),
-        "mrr": major(f.mrr, currency),
-        "seats": f.seats,
-        "plan": f.plan,
-        "active_users_14d": f.active_users_14d,
-        "active_users_30d": f.active_users_30d,
-        "active_users_prev_30d": f.active_users_prev_30d,
-        "active_days_14d": f.active_days_14d,
-        "active_days_prev_28d": f.active_days_prev_28d,
-        "events_7d": f.events_7d,
-        "events_prev_28d": f.events_prev_28d,
-        "last_activity": at(f.last_activity),
-        "key_features_30d": f.key_features_30d,
-        "key_features": f.key_features,
-        "features_30d": f.features_30d,
-        "open_tickets": f.open_tickets,
-        "tickets_14d": f.tickets_14d,
-        "tickets_prev_84d": f.tickets_prev_84d,
-        "tickets_30d": f.tickets_30d,
-        "tickets_365d": f.tickets_365d,
-        "nps": f.nps.iter().map(|(t, score)| json!({"at": time(*t), "score": score})).collect::<Vec<_>>(),
-        "last_csm_touch": at(f.last_csm_touch),
-        "failed_payment": at(f.failed_payment),
-        "usage_limit": at(f.usage_limit),
-        "champion": f.champion.as_ref().map(|(user, last)| json!({"user": user, "last_activity": time(*last)})),
-        "churned_at": at(f.churned_at),
-        "last_expansion": at(f.last_expansion),
-        "contract_end": at(f.contract_end),
-    })
+fn account_facts(f: &Facts, currency: tenure_core::Currency) -> AccountFacts {
+    let at = |ms: Option<i64>| ms.map(time);
+    AccountFacts {
+        as_of: time(f.as_of),
+        converted_at: at(f.converted_at),
+        activated_at: at(f.activated_at),
+        mrr: money(f.mrr, currency),
+        seats: f.seats,
+        plan: f.plan.clone(),
+        active_users_14d: f.active_users_14d,
+        active_users_30d: f.active_users_30d,
+        active_users_prev_30d: f.active_users_prev_30d,
+        active_days_14d: f.active_days_14d,
+        active_days_prev_28d: f.active_days_prev_28d,
+        events_7d: f.events_7d,
+        events_prev_28d: f.events_prev_28d,
+        last_activity: at(f.last_activity),
+        key_features_30d: f.key_features_30d,
+        key_features: f.key_features,
+        features_30d: f.features_30d.clone(),
+        open_tickets: f.open_tickets,
+        tickets_14d: f.tickets_14d,
+        tickets_prev_84d: f.tickets_prev_84d,
+        tickets_30d: f.tickets_30d,
+        tickets_365d: f.tickets_365d,
+        nps: f
+            .nps
+            .iter()
+            .map(|(t, score)| AccountNpsAnswer {
+                at: time(*t),
+                score: *score,
+            })
+            .collect(),
+        last_csm_touch: at(f.last_csm_touch),
+        failed_payment: at(f.failed_payment),
+        usage_limit: at(f.usage_limit),
+        champion: f.champion.as_ref().map(|(user, last)| AccountChampion {
+            user: user.clone(),
+            last_activity: time(*last),
+        }),
+        churned_at: at(f.churned_at),
+        last_expansion: at(f.last_expansion),
+        contract_end: at(f.contract_end),
+    }
 }
 
 /// One month-end snapshot of one account under one configuration: its score and band, and
@@ -886,6 +1176,49 @@ pub(crate) fn snapshots<T: Send>(
     }
     found.sort_by_key(|(k, i, _)| (*k, *i));
     found.into_iter().map(|(_, _, s)| s).collect()
+}
+
+/// The month-end snapshots of one health band under one configuration (`health-backtest`), and
+/// how many churned in the 90 days after.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HealthBacktestRow {
+    /// `current`, or `proposed` for the configuration compared with it.
+    pub config: &'static str,
+    /// The health band the snapshots were in.
+    pub band: &'static str,
+    /// Snapshots of paying accounts, one per account and month end, scored in the band.
+    pub snapshots: usize,
+    /// Those whose account churned within the 90 days after the month end.
+    pub churned_90d: usize,
+    /// churned_90d ÷ snapshots, 0–1; null without snapshots.
+    pub churn_rate: Option<f64>,
+}
+
+/// The summary of `health-backtest`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HealthBacktestSummary {
+    /// Month ends scored (from `from` to `to`).
+    pub month_ends: usize,
+    /// Days after a month end in which a churn counts.
+    pub horizon_days: u32,
+    /// How well each configuration's score predicted churn.
+    pub configs: Vec<HealthBacktestConfig>,
+}
+
+/// How well one health configuration's score predicted churn.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HealthBacktestConfig {
+    /// `current` or `proposed`.
+    pub config: &'static str,
+    /// The configuration's version.
+    pub version: String,
+    /// Snapshots scored under it.
+    pub snapshots: usize,
+    /// Those whose account churned within the horizon.
+    pub churned_90d: usize,
+    /// Area under the ROC curve of 100 − score for churn, 0–1 (0.5 is no better than chance);
+    /// null without both outcomes.
+    pub roc_auc: Option<f64>,
 }
 
 /// `health-backtest`: how well the health score at each month end predicted churn in the
@@ -965,34 +1298,72 @@ pub(crate) fn backtest_report(
         for band in Band::ALL {
             let in_band: Vec<&Scored> = snapshots.iter().filter(|s| s.band == band).collect();
             let churned = in_band.iter().filter(|s| s.churned).count();
-            let mut row = Map::new();
-            row.insert("config".into(), (*name).into());
-            row.insert("band".into(), band.name().into());
-            row.insert("snapshots".into(), in_band.len().into());
-            row.insert("churned_90d".into(), churned.into());
-            row.insert(
-                "churn_rate".into(),
-                ratio((!in_band.is_empty()).then(|| churned as f64 / in_band.len() as f64)),
-            );
-            rows.push(row);
+            rows.push(HealthBacktestRow {
+                config: name,
+                band: band.name(),
+                snapshots: in_band.len(),
+                churned_90d: churned,
+                churn_rate: rate(
+                    (!in_band.is_empty()).then(|| churned as f64 / in_band.len() as f64),
+                ),
+            });
         }
-        summaries.push(json!({
-            "config": name,
-            "version": config.version(),
-            "snapshots": snapshots.len(),
-            "churned_90d": labels.iter().filter(|l| **l).count(),
-            "roc_auc": ratio(auc),
-        }));
+        summaries.push(HealthBacktestConfig {
+            config: name,
+            version: config.version(),
+            snapshots: snapshots.len(),
+            churned_90d: labels.iter().filter(|l| **l).count(),
+            roc_auc: rate(auc),
+        });
     }
-    let mut report = Report::new("health-backtest", params, None, columns, rows);
+    let mut report = Report::new("health-backtest", params, None, columns, to_rows(rows));
     report.from = ends.first().copied();
     report.to = ends.last().copied();
-    report.summary = Some(json!({
-        "month_ends": ends.len(),
-        "horizon_days": 90,
-        "configs": summaries,
+    report.summary = Some(to_summary(&HealthBacktestSummary {
+        month_ends: ends.len(),
+        horizon_days: 90,
+        configs: summaries,
     }));
     Ok(report)
+}
+
+/// One customer's adoption of the key features (`adoption`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AdoptionRow {
+    /// The account's id.
+    pub account: String,
+    /// Its name, if known.
+    pub name: Option<String>,
+    /// Its tier, if known.
+    pub tier: Option<String>,
+    /// 12 × its MRR at `as_of`, in the report's currency.
+    pub arr: f64,
+    /// Adoption depth: distinct key features used in the last 30 days ÷ key features, 0–1.
+    pub depth: Option<f64>,
+    /// Whether the depth is 0.5 or more.
+    pub adopting: bool,
+    /// The key features it used in the last 30 days, comma-separated.
+    pub key_features_used: String,
+    /// The key features it did not, comma-separated.
+    pub key_features_unused: String,
+}
+
+/// The summary of `adoption`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AdoptionSummary {
+    /// Customers listed.
+    pub customers: usize,
+    /// The key features configured (`[adoption] key_features`).
+    pub key_features: Vec<String>,
+    /// Mean adoption depth of the customers, 0–1; null without customers.
+    pub mean_depth: Option<f64>,
+    /// Customers adopting (depth 0.5 or more).
+    pub adopting: usize,
+    /// adopting ÷ customers, 0–1; null without customers.
+    pub adopting_share: Option<f64>,
+    /// Share of the customers that used each key feature in the last 30 days, 0–1, keyed by
+    /// the feature.
+    pub feature_reach: BTreeMap<String, Option<f64>>,
 }
 
 /// `adoption`: each customer's adoption depth (SPEC §3: distinct key features used in the last
@@ -1033,33 +1404,28 @@ pub(crate) fn adoption_report(
     .map(str::to_owned)
     .to_vec();
     let uses = |s: &State, k: &String| s.facts.features_30d.binary_search(k).is_ok();
-    let rows = states
-        .iter()
-        .map(|s| {
-            let a = &s.revenue.account;
-            let depth = s.facts.adoption_depth();
-            let (used, unused): (Vec<&String>, Vec<&String>) = key.iter().partition(|k| uses(s, k));
-            let join = |v: Vec<&String>| {
-                v.into_iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            let mut row = Map::new();
-            row.insert("account".into(), a.as_str().into());
-            row.insert("name".into(), profile(model, a, "name").into());
-            row.insert("tier".into(), profile(model, a, "tier").into());
-            row.insert("arr".into(), major(12 * s.facts.mrr, revenue.currency));
-            row.insert("depth".into(), ratio(depth));
-            row.insert(
-                "adopting".into(),
-                depth.is_some_and(|d| d >= ADOPTING_DEPTH).into(),
-            );
-            row.insert("key_features_used".into(), join(used).into());
-            row.insert("key_features_unused".into(), join(unused).into());
-            row
-        })
-        .collect();
+    let rows = states.iter().map(|s| {
+        let a = &s.revenue.account;
+        let depth = s.facts.adoption_depth();
+        let (used, unused): (Vec<&String>, Vec<&String>) = key.iter().partition(|k| uses(s, k));
+        let join = |v: Vec<&String>| {
+            v.into_iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        AdoptionRow {
+            account: a.as_str().to_owned(),
+            name: profile(model, a, "name").map(str::to_owned),
+            tier: profile(model, a, "tier").map(str::to_owned),
+            arr: money(12 * s.facts.mrr, revenue.currency),
+            depth: rate(depth),
+            adopting: depth.is_some_and(|d| d >= ADOPTING_DEPTH),
+            key_features_used: join(used),
+            key_features_unused: join(unused),
+        }
+    });
+    let rows = to_rows(rows);
     let n = states.len();
     let adopting = states
         .iter()
@@ -1069,44 +1435,80 @@ pub(crate) fn adoption_report(
                 .is_some_and(|d| d >= ADOPTING_DEPTH)
         })
         .count();
-    let share = |k: usize| ratio((n > 0).then(|| k as f64 / n as f64));
+    let share = |k: usize| rate((n > 0).then(|| k as f64 / n as f64));
+    let depths: f64 = states
+        .iter()
+        .map(|s| s.facts.adoption_depth().unwrap_or(0.0))
+        .sum();
     let mut report = Report::new("adoption", params, None, columns, rows);
-    report.summary = Some(json!({
-        "customers": n,
-        "key_features": key,
-        "mean_depth": ratio((n > 0).then(|| states.iter().map(|s| s.facts.adoption_depth().unwrap_or(0.0)).sum::<f64>() / n as f64)),
-        "adopting": adopting,
-        "adopting_share": share(adopting),
-        "feature_reach": key.iter().map(|k| (k.clone(), share(states.iter().filter(|s| uses(s, k)).count()))).collect::<Map<_, _>>(),
+    report.summary = Some(to_summary(&AdoptionSummary {
+        customers: n,
+        key_features: key.clone(),
+        mean_depth: rate((n > 0).then(|| depths / n as f64)),
+        adopting,
+        adopting_share: share(adopting),
+        feature_reach: key
+            .iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    share(states.iter().filter(|s| uses(s, k)).count()),
+                )
+            })
+            .collect(),
     }));
     Ok(report)
 }
 
 /// One signal of an [`AccountStatus`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ToSchema)]
 pub struct StatusSignal {
+    /// `churn_risk`, `expansion`, `advocacy` or `renewal`.
+    #[schema(value_type = String)]
     pub kind: &'static str,
+    /// The signal's name (`no_activity`, `seat_utilization`, …).
+    #[schema(value_type = String)]
     pub signal: &'static str,
+    /// Since when it has held (RFC 3339).
+    #[schema(value_type = String, format = DateTime)]
     pub started_at: Timestamp,
+    /// Why it holds, for people.
     pub reason: String,
 }
 
 /// An account's live status at one instant: its stage, health and signals, what a running
 /// server keeps current for every account as events arrive (`GET /api/v1/accounts/{id}`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ToSchema)]
 pub struct AccountStatus {
+    #[schema(value_type = String)]
     pub account: AccountId,
+    /// The instant of the status (RFC 3339).
+    #[schema(value_type = String, format = DateTime)]
     pub as_of: Timestamp,
     /// The currency of `mrr` and `arr` (major units), as every report names its own.
+    #[schema(value_type = String, example = "USD")]
     pub currency: tenure_core::Currency,
+    /// MRR at `as_of`, in `currency`.
+    #[schema(value_type = f64)]
     pub mrr: Value,
+    /// 12 × MRR, in `currency`.
+    #[schema(value_type = f64)]
     pub arr: Value,
+    /// The lifecycle stage, if the stage rules give one.
     pub stage: Option<String>,
+    /// The health score, 0–100, if it can be scored.
     pub health: Option<f64>,
+    /// `green`, `yellow` or `red`; null without a score.
+    #[schema(value_type = Option<String>)]
     pub band: Option<&'static str>,
     pub signals: Vec<StatusSignal>,
+    /// When it first reached activation (RFC 3339); null before.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub activated_at: Option<Timestamp>,
+    /// Its latest product event (RFC 3339).
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_activity: Option<Timestamp>,
+    /// The `[health]` version that scored it.
     pub health_config_version: String,
 }
 
@@ -1130,8 +1532,8 @@ pub fn account_status(
         account: account.clone(),
         as_of: at,
         currency: settings.currency,
-        mrr: major(s.facts.mrr, settings.currency),
-        arr: major(12 * s.facts.mrr, settings.currency),
+        mrr: money(s.facts.mrr, settings.currency).into(),
+        arr: money(12 * s.facts.mrr, settings.currency).into(),
         health: s.health.as_ref().map(|h| (h.score * 1e6).round() / 1e6),
         band: s.band().map(Band::name),
         signals: s

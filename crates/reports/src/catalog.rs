@@ -395,8 +395,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "adoption",
         about: "Each customer's key-feature adoption depth, and each feature's use",
-        rows: untyped,
-        summary: None,
+        rows: schema_of::<crate::AdoptionRow>,
+        summary: Some(schema_of::<crate::AdoptionSummary>),
         params: FILTERS,
         by: NO_BY,
         reads: Reads::ALL,
@@ -404,8 +404,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "accounts",
         about: "Every paying customer with its ARR, stage, health, band and signals",
-        rows: untyped,
-        summary: None,
+        rows: schema_of::<crate::AccountsRow>,
+        summary: Some(schema_of::<crate::AccountsSummary>),
         params: &[
             Param::Stage,
             Param::Band,
@@ -423,8 +423,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "account",
         about: "One customer: its health component by component, stage, signals and status",
-        rows: untyped,
-        summary: None,
+        rows: schema_of::<crate::AccountRow>,
+        summary: Some(schema_of::<crate::AccountSummary>),
         params: &[Param::Account],
         by: NO_BY,
         reads: Reads::ALL,
@@ -432,7 +432,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "signals",
         about: "Each signal holding on a customer: churn risk, expansion, advocacy, renewal, with since when and why",
-        rows: untyped,
+        rows: schema_of::<crate::SignalsRow>,
         summary: None,
         params: FILTERS_PAGED,
         by: NO_BY,
@@ -441,8 +441,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "renewals",
         about: "Contracts ending within 90 days, with ARR and health",
-        rows: untyped,
-        summary: None,
+        rows: schema_of::<crate::RenewalsRow>,
+        summary: Some(schema_of::<crate::RenewalsSummary>),
         params: FILTERS_PAGED,
         by: NO_BY,
         reads: Reads::ALL,
@@ -450,8 +450,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "health-backtest",
         about: "How well the health score predicted churn at past month ends (optionally for a proposed [health])",
-        rows: untyped,
-        summary: None,
+        rows: schema_of::<crate::HealthBacktestRow>,
+        summary: Some(schema_of::<crate::HealthBacktestSummary>),
         params: &[Param::From, Param::Proposed],
         by: NO_BY,
         reads: Reads::ALL,
@@ -459,8 +459,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "churn-model",
         about: "What drives churn in the next 90 days: a logistic model's drivers with intervals, and its calibration",
-        rows: untyped,
-        summary: None,
+        rows: schema_of::<crate::ChurnModelRow>,
+        summary: Some(schema_of::<crate::ChurnModelSummary>),
         params: &[],
         by: NO_BY,
         reads: Reads::ALL,
@@ -468,8 +468,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "forecast",
         about: "Expected renewal ARR of the contracts ending in the next 90 days",
-        rows: untyped,
-        summary: None,
+        rows: schema_of::<crate::ForecastRow>,
+        summary: Some(schema_of::<crate::ForecastSummary>),
         params: &[],
         by: NO_BY,
         reads: Reads::ALL,

@@ -3,21 +3,172 @@
 //! its probabilities give the expected renewal ARR of the contracts ending in the next 90 days,
 //! back-tested one quarter earlier.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 use tenure_core::Timestamp;
 use tenure_health::{
     bound_by_contract, brier, churn_features, roc_auc, Logistic, CHURN_FEATURES, CHURN_HORIZON_MS,
 };
+use utoipa::ToSchema;
 
 use crate::accounts::{facts, snapshots, ungrouped_in_turn};
 use crate::calendar::month_start;
 use crate::revenue::Revenue;
-use crate::{major, ratio, Report, ReportError, ReportParams, ReportSettings, WithModel};
+use crate::row::{money, rate, to_rows, to_summary};
+use crate::{Report, ReportError, ReportParams, ReportSettings, WithModel};
 
 /// The penalty of the fit on standardised features (scikit-learn's C = 1).
 const L2: f64 = 1.0;
 /// The normal quantile of a two-sided 95% interval.
 const Z_95: f64 = 1.959_963_984_540_054;
+
+/// One feature of the churn model (`churn-model`), a driver of churn in the next 90 days,
+/// strongest first.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ChurnModelRow {
+    /// 1 for the feature with the largest standardised coefficient.
+    pub rank: usize,
+    /// The feature's name.
+    pub feature: &'static str,
+    /// Its coefficient in the logistic regression on standardised features: the change in log
+    /// odds of churn per standard deviation of the feature.
+    pub coefficient: Option<f64>,
+    /// The coefficient's standard error.
+    pub std_error: Option<f64>,
+    /// exp(coefficient): how the odds of churn multiply per standard deviation.
+    pub odds_ratio_per_sd: Option<f64>,
+    /// Lower end of the odds ratio's 95% interval.
+    pub odds_ratio_low_95: Option<f64>,
+    /// Upper end of the odds ratio's 95% interval.
+    pub odds_ratio_high_95: Option<f64>,
+    /// `more churn`, `less churn`, or `none` for a feature that never varied in training.
+    pub direction: &'static str,
+    /// Whether the 95% interval of the coefficient leaves out 0.
+    pub significant: bool,
+}
+
+/// The summary of `churn-model`: how the model was trained and how well it predicted churn in
+/// the holdout, the last 4 of the 24 month ends.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ChurnModelSummary {
+    /// What the model predicts.
+    pub label: &'static str,
+    /// The first month end of the holdout, RFC 3339.
+    pub holdout_from: String,
+    /// Snapshots (an account paying at a month end) whose outcome was known by the holdout.
+    pub training_snapshots: usize,
+    /// Those that churned within 90 days.
+    pub training_churned: usize,
+    /// Those under a contract running past the 90 days, given the bound churn rate rather
+    /// than fitted.
+    pub training_bound_snapshots: usize,
+    /// Churn within 90 days among the bound training snapshots, 0–1: the probability the model
+    /// gives a bound account.
+    pub bound_churn_rate: Option<f64>,
+    /// Snapshots of the holdout.
+    pub holdout_snapshots: usize,
+    /// Those that churned within 90 days.
+    pub holdout_churned: usize,
+    /// Those under a contract running past the 90 days.
+    pub holdout_bound_snapshots: usize,
+    /// Area under the ROC curve on the training snapshots, 0–1.
+    pub training_roc_auc: Option<f64>,
+    /// Area under the ROC curve on the holdout, 0–1.
+    pub holdout_roc_auc: Option<f64>,
+    /// Area under the ROC curve on the holdout snapshots that could leave (not bound), 0–1.
+    pub holdout_roc_auc_can_leave: Option<f64>,
+    /// Brier score on the holdout: the mean squared error of the probabilities, 0–1.
+    pub holdout_brier: Option<f64>,
+    /// Share of the holdout snapshots that churned, 0–1.
+    pub holdout_base_rate: Option<f64>,
+    /// The holdout by decile of predicted probability, lowest first.
+    pub calibration: Vec<ChurnCalibrationBin>,
+    /// What the drivers (the rows) were fitted on.
+    pub drivers_from: &'static str,
+    /// Snapshots the drivers' model was fitted on.
+    pub drivers_snapshots: usize,
+    /// Those that could leave, which the regression was fitted on.
+    pub drivers_can_leave_snapshots: usize,
+    /// Those that churned within 90 days.
+    pub drivers_churned: usize,
+    /// The L2 penalty of the fit on standardised features (scikit-learn's C).
+    pub l2: f64,
+    /// Newton iterations of the fit evaluated on the holdout.
+    pub newton_iterations: usize,
+}
+
+/// One decile of the holdout by predicted probability of churn.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ChurnCalibrationBin {
+    /// 1 to 10, lowest probabilities first.
+    pub decile: usize,
+    /// Snapshots in it.
+    pub snapshots: usize,
+    /// Their mean predicted probability of churn, 0–1.
+    pub predicted: Option<f64>,
+    /// The share of them that churned, 0–1.
+    pub observed: Option<f64>,
+}
+
+/// One contract ending within 90 days of `as_of` (`forecast`). Money in the report's currency.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ForecastRow {
+    /// The account's id.
+    pub account: String,
+    /// 12 × its MRR at `as_of`.
+    pub arr: f64,
+    /// The churn model's probability that it churns within 90 days, 0–1.
+    pub churn_probability: Option<f64>,
+    /// ARR × (1 − churn probability).
+    pub expected_arr: f64,
+}
+
+/// The summary of `forecast`. Money in the report's currency.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ForecastSummary {
+    /// Days ahead the forecast covers.
+    pub horizon_days: u32,
+    /// Contracts ending within them.
+    pub contracts: usize,
+    /// Their ARR.
+    pub arr_up_for_renewal: f64,
+    /// Σ ARR × (1 − churn probability).
+    pub expected_renewal_arr: f64,
+    /// The same forecast made 90 days before `as_of`, against what its accounts pay now.
+    pub backtest: ForecastBacktest,
+}
+
+/// The forecast made 90 days before `as_of`, checked against `as_of`; or why there is none.
+/// Money in the report's currency.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ForecastBacktest {
+    /// The model trained on what was known then, and what came of its forecast.
+    Made {
+        /// The instant of that forecast, RFC 3339.
+        forecast_at: String,
+        /// Contracts ending within 90 days of it.
+        contracts: usize,
+        /// Their ARR then.
+        arr_up_for_renewal: f64,
+        /// Σ ARR × (1 − churn probability) then.
+        expected_arr: f64,
+        /// Σ (1 − churn probability): the contracts expected to renew.
+        expected_renewals: Option<f64>,
+        /// Their accounts' ARR at `as_of`.
+        actual_arr: f64,
+        /// Those accounts still paying at `as_of`.
+        actual_renewals: usize,
+        /// expected_arr ÷ actual_arr − 1; null without actual ARR.
+        error: Option<f64>,
+    },
+    /// No model could be trained on what was known then.
+    Unavailable {
+        /// The instant of that forecast, RFC 3339.
+        forecast_at: String,
+        /// Why the model could not be trained then.
+        unavailable: String,
+    },
+}
 
 /// One month-end snapshot of a paying account.
 struct Sample {
@@ -149,7 +300,7 @@ impl ChurnModel {
 
     /// One row per feature, the strongest (largest standardised coefficient) first, each with
     /// its 95% interval.
-    fn drivers(&self) -> Vec<Map<String, Value>> {
+    fn drivers(&self) -> Vec<ChurnModelRow> {
         let l = &self.logistic;
         let mut order: Vec<usize> = (0..l.coefficients.len()).collect();
         order.sort_by(|&a, &b| l.coefficients[b].abs().total_cmp(&l.coefficients[a].abs()));
@@ -159,23 +310,23 @@ impl ChurnModel {
             .map(|(rank, &j)| {
                 let (c, se) = (l.coefficients[j], l.std_errors[j]);
                 let (low, high) = (c - Z_95 * se, c + Z_95 * se);
-                let mut row = Map::new();
-                row.insert("rank".into(), (rank + 1).into());
-                row.insert("feature".into(), CHURN_FEATURES[j].into());
-                row.insert("coefficient".into(), ratio(Some(c)));
-                row.insert("std_error".into(), ratio(Some(se)));
-                row.insert("odds_ratio_per_sd".into(), ratio(Some(c.exp())));
-                row.insert("odds_ratio_low_95".into(), ratio(Some(low.exp())));
-                row.insert("odds_ratio_high_95".into(), ratio(Some(high.exp())));
                 let direction = match c.total_cmp(&0.0) {
                     std::cmp::Ordering::Greater => "more churn",
                     std::cmp::Ordering::Less => "less churn",
                     // A feature that never varied in training.
                     std::cmp::Ordering::Equal => "none",
                 };
-                row.insert("direction".into(), direction.into());
-                row.insert("significant".into(), (low > 0.0 || high < 0.0).into());
-                row
+                ChurnModelRow {
+                    rank: rank + 1,
+                    feature: CHURN_FEATURES[j],
+                    coefficient: rate(Some(c)),
+                    std_error: rate(Some(se)),
+                    odds_ratio_per_sd: rate(Some(c.exp())),
+                    odds_ratio_low_95: rate(Some(low.exp())),
+                    odds_ratio_high_95: rate(Some(high.exp())),
+                    direction,
+                    significant: low > 0.0 || high < 0.0,
+                }
             })
             .collect()
     }
@@ -229,17 +380,17 @@ pub(crate) fn model_report(
     // Calibration by decile of predicted probability.
     let mut order: Vec<usize> = (0..p.len()).collect();
     order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-    let calibration: Vec<Value> = (0..10)
+    let calibration: Vec<ChurnCalibrationBin> = (0..10)
         .filter_map(|d| {
             let bin = &order[d * order.len() / 10..(d + 1) * order.len() / 10];
             (!bin.is_empty()).then(|| {
                 let n = bin.len() as f64;
-                json!({
-                    "decile": d + 1,
-                    "snapshots": bin.len(),
-                    "predicted": ratio(Some(bin.iter().map(|&i| p[i]).sum::<f64>() / n)),
-                    "observed": ratio(Some(bin.iter().filter(|&&i| y[i]).count() as f64 / n)),
-                })
+                ChurnCalibrationBin {
+                    decile: d + 1,
+                    snapshots: bin.len(),
+                    predicted: rate(Some(bin.iter().map(|&i| p[i]).sum::<f64>() / n)),
+                    observed: rate(Some(bin.iter().filter(|&&i| y[i]).count() as f64 / n)),
+                }
             })
         })
         .collect();
@@ -258,31 +409,33 @@ pub(crate) fn model_report(
     ]
     .map(str::to_owned)
     .to_vec();
-    let mut report = Report::new("churn-model", params, None, columns, refitted.drivers());
+    let rows = to_rows(refitted.drivers());
+    let mut report = Report::new("churn-model", params, None, columns, rows);
     report.from = ends.first().copied();
     report.to = ends.last().copied();
-    report.summary = Some(json!({
-        "label": "churn in the 90 days after the snapshot",
-        "holdout_from": split.to_string(),
-        "training_snapshots": train.len(),
-        "training_churned": y_train.iter().filter(|v| **v).count(),
-        "training_bound_snapshots": fitted.bound,
-        "bound_churn_rate": ratio(Some(fitted.bound_rate)),
-        "holdout_snapshots": holdout.len(),
-        "holdout_churned": y.iter().filter(|v| **v).count(),
-        "holdout_bound_snapshots": holdout.len() - p_free.len(),
-        "training_roc_auc": ratio(roc_auc(&p_train, &y_train)),
-        "holdout_roc_auc": ratio(roc_auc(&p, &y)),
-        "holdout_roc_auc_can_leave": ratio(roc_auc(&p_free, &y_free)),
-        "holdout_brier": ratio(brier(&p, &y)),
-        "holdout_base_rate": ratio(Some(y.iter().filter(|v| **v).count() as f64 / y.len() as f64)),
-        "calibration": calibration,
-        "drivers_from": "every snapshot with a known outcome, the model forecast uses as of as_of",
-        "drivers_snapshots": all.len(),
-        "drivers_can_leave_snapshots": refitted.can_leave,
-        "drivers_churned": all.iter().filter(|s| s.churned).count(),
-        "l2": L2,
-        "newton_iterations": fitted.logistic.iterations,
+    let holdout_churned = y.iter().filter(|v| **v).count();
+    report.summary = Some(to_summary(&ChurnModelSummary {
+        label: "churn in the 90 days after the snapshot",
+        holdout_from: split.to_string(),
+        training_snapshots: train.len(),
+        training_churned: y_train.iter().filter(|v| **v).count(),
+        training_bound_snapshots: fitted.bound,
+        bound_churn_rate: rate(Some(fitted.bound_rate)),
+        holdout_snapshots: holdout.len(),
+        holdout_churned,
+        holdout_bound_snapshots: holdout.len() - p_free.len(),
+        training_roc_auc: rate(roc_auc(&p_train, &y_train)),
+        holdout_roc_auc: rate(roc_auc(&p, &y)),
+        holdout_roc_auc_can_leave: rate(roc_auc(&p_free, &y_free)),
+        holdout_brier: rate(brier(&p, &y)),
+        holdout_base_rate: rate(Some(holdout_churned as f64 / y.len() as f64)),
+        calibration,
+        drivers_from: "every snapshot with a known outcome, the model forecast uses as of as_of",
+        drivers_snapshots: all.len(),
+        drivers_can_leave_snapshots: refitted.can_leave,
+        drivers_churned: all.iter().filter(|s| s.churned).count(),
+        l2: L2,
+        newton_iterations: fitted.logistic.iterations,
     }));
     Ok(report)
 }
@@ -335,23 +488,12 @@ pub(crate) fn forecast_report(
     let columns: Vec<String> = ["account", "arr", "churn_probability", "expected_arr"]
         .map(str::to_owned)
         .to_vec();
-    let rows = due
-        .iter()
-        .map(|&(i, arr, p)| {
-            let mut row = Map::new();
-            row.insert(
-                "account".into(),
-                revenue.accounts[i].account.as_str().into(),
-            );
-            row.insert("arr".into(), major(arr, c));
-            row.insert("churn_probability".into(), ratio(Some(p)));
-            row.insert(
-                "expected_arr".into(),
-                major((arr as f64 * (1.0 - p)).round() as i64, c),
-            );
-            row
-        })
-        .collect();
+    let rows = to_rows(due.iter().map(|&(i, arr, p)| ForecastRow {
+        account: revenue.accounts[i].account.as_str().to_owned(),
+        arr: money(arr, c),
+        churn_probability: rate(Some(p)),
+        expected_arr: money((arr as f64 * (1.0 - p)).round() as i64, c),
+    }));
     let up: i64 = due.iter().map(|(_, arr, _)| arr).sum();
     let expected: f64 = due.iter().map(|(_, arr, p)| *arr as f64 * (1.0 - p)).sum();
     let back = params.as_of.plus_millis(-CHURN_HORIZON_MS);
@@ -367,26 +509,29 @@ pub(crate) fn forecast_report(
                 .iter()
                 .filter(|&&(i, _, _)| revenue.accounts[i].mrr_at(params.as_of) > 0)
                 .count();
-            json!({
-                "forecast_at": back.to_string(),
-                "contracts": due.len(),
-                "arr_up_for_renewal": major(up, c),
-                "expected_arr": major(expected.round() as i64, c),
-                "expected_renewals": ratio(Some(due.iter().map(|(_, _, p)| 1.0 - p).sum())),
-                "actual_arr": major(actual, c),
-                "actual_renewals": renewed,
-                "error": ratio((actual > 0).then(|| expected / actual as f64 - 1.0)),
-            })
+            ForecastBacktest::Made {
+                forecast_at: back.to_string(),
+                contracts: due.len(),
+                arr_up_for_renewal: money(up, c),
+                expected_arr: money(expected.round() as i64, c),
+                expected_renewals: rate(Some(due.iter().map(|(_, _, p)| 1.0 - p).sum())),
+                actual_arr: money(actual, c),
+                actual_renewals: renewed,
+                error: rate((actual > 0).then(|| expected / actual as f64 - 1.0)),
+            }
         }
-        Err(e) => json!({"forecast_at": back.to_string(), "unavailable": e.to_string()}),
+        Err(e) => ForecastBacktest::Unavailable {
+            forecast_at: back.to_string(),
+            unavailable: e.to_string(),
+        },
     };
     let mut report = Report::new("forecast", params, None, columns, rows);
-    report.summary = Some(json!({
-        "horizon_days": 90,
-        "contracts": due.len(),
-        "arr_up_for_renewal": major(up, c),
-        "expected_renewal_arr": major(expected.round() as i64, c),
-        "backtest": backtest,
+    report.summary = Some(to_summary(&ForecastSummary {
+        horizon_days: 90,
+        contracts: due.len(),
+        arr_up_for_renewal: money(up, c),
+        expected_renewal_arr: money(expected.round() as i64, c),
+        backtest,
     }));
     Ok(report)
 }
@@ -450,18 +595,18 @@ mod tests {
         let model = ChurnModel::train(&snapshots.iter().collect::<Vec<_>>()).unwrap();
         let drivers = model.drivers();
         let top = &drivers[0];
-        assert_eq!(top["feature"], "detractor");
-        assert_eq!(top["direction"], "more churn");
+        assert_eq!(top.feature, "detractor");
+        assert_eq!(top.direction, "more churn");
         // Unpenalised, the log odds ratio is ln((10/10) / (2/18)) = ln 9 per unit of the flag;
         // the flag's standard deviation is 0.5 (half the snapshots), so per sd it is
         // 0.5 · ln 9 = ln 3: an odds ratio of 3. The penalty (C = 1) shrinks it towards 1;
         // scikit-learn's LogisticRegression(C=1) on the same standardised column gives
         // coefficient 0.933834 (odds ratio 2.5442).
-        let c = top["coefficient"].as_f64().unwrap();
+        let c = top.coefficient.unwrap();
         assert!((c - 0.933_834).abs() < 1e-4, "{c}");
-        let odds_ratio = top["odds_ratio_per_sd"].as_f64().unwrap();
+        let odds_ratio = top.odds_ratio_per_sd.unwrap();
         assert!(1.0 < odds_ratio && odds_ratio < 3.0, "{odds_ratio}");
-        assert!(drivers[1..].iter().all(|r| r["direction"] == "none"));
+        assert!(drivers[1..].iter().all(|r| r.direction == "none"));
     }
 
     #[test]

@@ -50,9 +50,19 @@ pub use revenue::Revenue;
 pub use units::{undeclared, Unit};
 
 // Each report's row (and summary) type, for the schemas of the API document.
+pub use accounts::{
+    AccountChampion, AccountFacts, AccountHealthPoint, AccountNpsAnswer, AccountRow, AccountSignal,
+    AccountStageChange, AccountSummary, AccountsRow, AccountsSummary, AdoptionRow, AdoptionSummary,
+    BandCounts, HealthBacktestConfig, HealthBacktestRow, HealthBacktestSummary, RenewalsRow,
+    RenewalsSummary, SignalsRow,
+};
 pub use attribution::{
     AttributionCompareRow, AttributionRow, AttributionSummary, JourneyOrigin, JourneyRow,
     JourneySummary,
+};
+pub use churn::{
+    ChurnCalibrationBin, ChurnModelRow, ChurnModelSummary, ForecastBacktest, ForecastRow,
+    ForecastSummary,
 };
 pub use cohorts::CohortsRow;
 pub use ltv::LtvRow;
@@ -1010,12 +1020,6 @@ fn run_once(
         "renewals" => accounts::renewals_report(model, settings, params),
         other => Err(ReportError::Unknown(other.to_owned())),
     }
-}
-
-/// Money in minor units as a JSON number in major units, with the currency's minor digits
-/// (two for cents, three for fils: rounding to two decimals would drop the third).
-pub(crate) fn major(minor: i64, currency: Currency) -> Value {
-    Value::from(minor as f64 / 10f64.powi(currency.exponent() as i32))
 }
 
 /// A ratio as a JSON number, or null when undefined.

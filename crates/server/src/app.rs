@@ -367,7 +367,7 @@ fn read_account(
 /// signals), recomputed as each of its events is applied.
 #[utoipa::path(get, path = "/api/v1/accounts/{account}", tag = "reads",
     params(("account" = String, Path, description = "The account id")),
-    responses((status = 200, description = "The account's live status: stage, health, band and signals", body = Object)))]
+    responses((status = 200, description = "The account's live status: stage, health, band and signals", body = tenure_reports::AccountStatus)))]
 pub(crate) async fn read_account_status(
     State(state): State<AppState>,
     Path(account): Path<String>,
