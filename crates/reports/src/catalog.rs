@@ -8,7 +8,7 @@ use tenure_engine::Model;
 use tenure_health::{Band, SIGNALS};
 
 use crate::grouping::TOUCH_GROUPINGS;
-use crate::row::{either_of, schema_of, RowSchema, Schemas};
+use crate::row::{either_of, schema_of, RowSchema};
 use crate::{ReportError, ReportParams, ReportSettings};
 
 /// A parameter some reports take besides `as_of`, which every report takes. This is the one
@@ -288,11 +288,6 @@ const REVENUE: Reads = Reads::LEDGER.with(Reads::PROFILES);
 /// Reports of journeys and the revenue they bring.
 const JOURNEYS: Reads = Reads::LEDGER.with(Reads::JOURNEYS);
 
-/// Rows not typed yet: any object.
-fn untyped(_: &mut Schemas) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    utoipa::openapi::schema::Object::new().into()
-}
-
 /// Every report, in the order `tenure report --help` lists them.
 pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
@@ -386,8 +381,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "funnel",
         about: "The lifecycle stages in order: entered, in it now, went on, time in stage, activation",
-        rows: untyped,
-        summary: None,
+        rows: schema_of::<crate::FunnelRow>,
+        summary: Some(schema_of::<crate::FunnelSummary>),
         params: &[Param::By],
         by: Groupings::Any,
         reads: Reads::ALL,

@@ -65,6 +65,10 @@ pub use churn::{
     ForecastSummary,
 };
 pub use cohorts::CohortsRow;
+pub use lifecycle::{
+    FunnelActivation, FunnelGroup, FunnelMilestone, FunnelRow, FunnelSummary, FunnelTimeToValue,
+    FunnelTtvBucket,
+};
 pub use ltv::LtvRow;
 pub use mrr::MrrRow;
 pub use retention::RetentionRow;
@@ -1019,15 +1023,6 @@ fn run_once(
         "signals" => accounts::signals_report(model, settings, params),
         "renewals" => accounts::renewals_report(model, settings, params),
         other => Err(ReportError::Unknown(other.to_owned())),
-    }
-}
-
-/// A ratio as a JSON number, or null when undefined.
-pub(crate) fn ratio(value: Option<f64>) -> Value {
-    match value {
-        // `+ 0.0` turns -0.0 (an empty f64 sum is -0.0; so is a negated zero) into 0.0.
-        Some(v) if v.is_finite() => Value::from((v * 1e6).round() / 1e6 + 0.0),
-        _ => Value::Null,
     }
 }
 

@@ -27,21 +27,23 @@
 //! instant by evaluating only the new days, and stays right until the account's facts change,
 //! which [`Model::generation`] tells.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 use tenure_core::{AccountId, DealKind, DealStatus, Timestamp};
 use tenure_engine::model::Generation;
 use tenure_engine::Model;
 use tenure_health::{Band, Holding, Stages, ADOPTING_DEPTH, DAY_MS};
+use utoipa::ToSchema;
 
 use crate::account_revenue::AccountRevenue;
 use crate::accounts::{AccountInputs, State};
 use crate::revenue::Revenue;
+use crate::row::{grouped_rows, rate, to_rows, to_summary};
 use crate::{
-    ratio, MovementKind, Report, ReportError, ReportParams, ReportSettings, ShouldStop, WithModel,
+    MovementKind, Report, ReportError, ReportParams, ReportSettings, ShouldStop, WithModel,
 };
 
 /// The first-time milestones SPEC §4 keeps on the account, in lifecycle order.
@@ -505,6 +507,116 @@ const TTV_BUCKETS: &[(f64, &str)] = &[
     (f64::INFINITY, "90+"),
 ];
 
+/// One lifecycle stage of the `funnel` (of one group, under the grouping's name, with `--by`):
+/// how many customers entered it, are in it, went on to the next stage, and how long they
+/// stayed.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelRow {
+    /// The stage.
+    pub stage: String,
+    /// Customers that were ever in it.
+    pub entered: usize,
+    /// Customers in it at `as_of`.
+    pub now: usize,
+    /// The next stage in lifecycle order; null for the last.
+    pub next_stage: Option<String>,
+    /// Customers that entered the next stage after first entering this one; null for the last
+    /// stage.
+    pub reached_next: Option<usize>,
+    /// reached_next ÷ entered, 0–1; null for the last stage and when none entered.
+    pub conversion_to_next: Option<f64>,
+    /// Spells in the stage that ended (a customer can be in a stage more than once).
+    pub spells_completed: usize,
+    /// Spells in the stage still going on at `as_of`.
+    pub spells_ongoing: usize,
+    /// Median length of the completed spells, in days.
+    pub median_days_in_stage: Option<f64>,
+    /// Mean length of the completed spells, in days.
+    pub mean_days_in_stage: Option<f64>,
+}
+
+/// The summary of `funnel`: activation, time to value and milestones of the customers.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelSummary {
+    /// Customers converted by `as_of`.
+    pub customers: usize,
+    /// Their activation within the activation window.
+    pub activation: FunnelActivation,
+    /// Days from conversion to activation of the customers that activated (activation during
+    /// a trial counts as day 0).
+    pub time_to_value_days: FunnelTimeToValue,
+    /// Per milestone (`activated`, `adopted`, `first_expansion`, …): how many customers reached
+    /// it, and how soon.
+    pub milestones: BTreeMap<String, FunnelMilestone>,
+    /// With `--by`, each group's customers and activation; absent without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<FunnelGroup>>,
+}
+
+/// The activation rate within the activation window of conversion (SPEC §3), over the
+/// customers converted at least that long before `as_of`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelActivation {
+    /// The window, in days (`[signals] activation_days`).
+    pub within_days: u32,
+    /// Customers converted at least that many days before `as_of`.
+    pub eligible: usize,
+    /// Those that activated within the window.
+    pub activated: usize,
+    /// activated ÷ eligible, 0–1; null without eligible customers.
+    pub rate: Option<f64>,
+}
+
+/// The distribution of time to value, in days.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelTimeToValue {
+    /// Customers that activated.
+    pub activated: usize,
+    /// 25th percentile; null without activated customers.
+    pub p25: Option<f64>,
+    /// Median.
+    pub median: Option<f64>,
+    /// 75th percentile.
+    pub p75: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+    /// Mean.
+    pub mean: Option<f64>,
+    /// Customers per bucket of days, shortest first.
+    pub histogram: Vec<FunnelTtvBucket>,
+}
+
+/// Customers whose time to value falls in one bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelTtvBucket {
+    /// The bucket, in days: `0-7`, `7-14`, `14-30`, `30-60`, `60-90` or `90+` (lower end
+    /// included).
+    pub days: &'static str,
+    /// Customers in it.
+    pub accounts: usize,
+}
+
+/// How many customers reached a milestone, and how soon.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelMilestone {
+    /// Customers that reached it.
+    pub accounts: usize,
+    /// Median days from conversion to reaching it (0 when reached before); null when none did.
+    pub median_days_from_conversion: Option<f64>,
+}
+
+/// One group's customers and activation in the `funnel` summary.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FunnelGroup {
+    /// One key: the grouping's name, holding the group's value.
+    #[serde(flatten)]
+    pub group: BTreeMap<String, String>,
+    /// Customers of the group converted by `as_of`.
+    pub customers: usize,
+    /// Their activation within the activation window.
+    pub activation: FunnelActivation,
+}
+
 /// `funnel`: for each stage in lifecycle order, how many customers entered it, are in it now,
 /// went on to the next stage, and how long they stayed; in the summary, the activation rate
 /// within N days (only accounts converted at least N days before `as_of`), the time-to-value
@@ -576,7 +688,7 @@ pub(crate) fn funnel_report(
     let mut rows = Vec::new();
     let mut groups = Vec::new();
     match &revenue.by {
-        None => rows = stage_rows(&names, &all),
+        None => rows = to_rows(stage_rows(&names, &all)),
         Some(by) => {
             let index: std::collections::HashMap<&tenure_core::AccountId, usize> = lives
                 .iter()
@@ -591,17 +703,16 @@ pub(crate) fn funnel_report(
                 if members.is_empty() {
                     continue;
                 }
-                for mut row in stage_rows(&names, &members) {
-                    let mut grouped = Map::new();
-                    grouped.insert(by.clone(), Value::String(group.clone()));
-                    grouped.append(&mut row);
-                    rows.push(grouped);
-                }
-                groups.push(json!({
-                    by.as_str(): group,
-                    "customers": members.len(),
-                    "activation": activation(&members, window, as_of),
-                }));
+                let stages = stage_rows(&names, &members);
+                rows.extend(grouped_rows(
+                    Some(by),
+                    stages.into_iter().map(|row| (group.clone(), row)),
+                ));
+                groups.push(FunnelGroup {
+                    group: BTreeMap::from([(by.clone(), group.clone())]),
+                    customers: members.len(),
+                    activation: activation(&members, window, as_of),
+                });
             }
         }
     }
@@ -620,10 +731,13 @@ pub(crate) fn funnel_report(
     let mut lower = 0.0;
     for (upper, label) in TTV_BUCKETS {
         let n = ttv.iter().filter(|d| **d >= lower && **d < *upper).count();
-        histogram.push(json!({"days": label, "accounts": n}));
+        histogram.push(FunnelTtvBucket {
+            days: label,
+            accounts: n,
+        });
         lower = *upper;
     }
-    let milestones: Map<String, Value> = MILESTONES
+    let milestones = MILESTONES
         .iter()
         .map(|m| {
             let mut days: Vec<f64> = lives
@@ -633,13 +747,11 @@ pub(crate) fn funnel_report(
                 })
                 .collect();
             days.sort_by(f64::total_cmp);
-            (
-                (*m).to_owned(),
-                json!({
-                    "accounts": days.len(),
-                    "median_days_from_conversion": ratio(quantile(&days, 0.5)),
-                }),
-            )
+            let milestone = FunnelMilestone {
+                accounts: days.len(),
+                median_days_from_conversion: rate(quantile(&days, 0.5)),
+            };
+            ((*m).to_owned(), milestone)
         })
         .collect();
     let columns: Vec<String> = [
@@ -661,31 +773,27 @@ pub(crate) fn funnel_report(
         columns.insert(0, by.clone());
     }
     let mut report = Report::new("funnel", params, revenue.by.clone(), columns, rows);
-    report.summary = Some(json!({
-        "customers": lives.len(),
-        "activation": activation(&all, window, as_of),
-        "time_to_value_days": {
-            "activated": ttv.len(),
-            "p25": ratio(quantile(&ttv, 0.25)),
-            "median": ratio(quantile(&ttv, 0.5)),
-            "p75": ratio(quantile(&ttv, 0.75)),
-            "p90": ratio(quantile(&ttv, 0.9)),
-            "mean": ratio((!ttv.is_empty()).then(|| ttv.iter().sum::<f64>() / ttv.len() as f64)),
-            "histogram": histogram,
+    report.summary = Some(to_summary(&FunnelSummary {
+        customers: lives.len(),
+        activation: activation(&all, window, as_of),
+        time_to_value_days: FunnelTimeToValue {
+            activated: ttv.len(),
+            p25: rate(quantile(&ttv, 0.25)),
+            median: rate(quantile(&ttv, 0.5)),
+            p75: rate(quantile(&ttv, 0.75)),
+            p90: rate(quantile(&ttv, 0.9)),
+            mean: rate((!ttv.is_empty()).then(|| ttv.iter().sum::<f64>() / ttv.len() as f64)),
+            histogram,
         },
-        "milestones": milestones,
+        milestones,
+        groups: revenue.by.is_some().then_some(groups),
     }));
-    if revenue.by.is_some() {
-        if let Some(Value::Object(summary)) = report.summary.as_mut() {
-            summary.insert("groups".into(), Value::Array(groups));
-        }
-    }
     Ok(report)
 }
 
 /// The funnel's rows over some customers' lifecycles: for each stage in lifecycle order, how
 /// many entered it, are in it now, went on to the next stage, and how long they stayed.
-fn stage_rows(names: &[&str], lives: &[&(&AccountRevenue, Course)]) -> Vec<Map<String, Value>> {
+fn stage_rows(names: &[&str], lives: &[&(&AccountRevenue, Course)]) -> Vec<FunnelRow> {
     let mut rows = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let mut entered = 0usize;
@@ -714,34 +822,24 @@ fn stage_rows(names: &[&str], lives: &[&(&AccountRevenue, Course)]) -> Vec<Map<S
             }
         }
         completed.sort_by(f64::total_cmp);
-        let mut row = Map::new();
-        row.insert("stage".into(), (*name).into());
-        row.insert("entered".into(), entered.into());
-        row.insert("now".into(), now.into());
         let next = names.get(i + 1);
-        row.insert("next_stage".into(), next.copied().into());
-        row.insert(
-            "reached_next".into(),
-            next.map_or(Value::Null, |_| reached_next.into()),
-        );
-        row.insert(
-            "conversion_to_next".into(),
-            ratio(next.and_then(|_| (entered > 0).then(|| reached_next as f64 / entered as f64))),
-        );
-        row.insert("spells_completed".into(), completed.len().into());
-        row.insert("spells_ongoing".into(), ongoing.into());
-        row.insert(
-            "median_days_in_stage".into(),
-            ratio(quantile(&completed, 0.5)),
-        );
-        row.insert(
-            "mean_days_in_stage".into(),
-            ratio(
+        rows.push(FunnelRow {
+            stage: (*name).to_owned(),
+            entered,
+            now,
+            next_stage: next.map(|n| (*n).to_owned()),
+            reached_next: next.map(|_| reached_next),
+            conversion_to_next: rate(
+                next.and_then(|_| (entered > 0).then(|| reached_next as f64 / entered as f64)),
+            ),
+            spells_completed: completed.len(),
+            spells_ongoing: ongoing,
+            median_days_in_stage: rate(quantile(&completed, 0.5)),
+            mean_days_in_stage: rate(
                 (!completed.is_empty())
                     .then(|| completed.iter().sum::<f64>() / completed.len() as f64),
             ),
-        );
-        rows.push(row);
+        });
     }
 
     rows
@@ -749,7 +847,11 @@ fn stage_rows(names: &[&str], lives: &[&(&AccountRevenue, Course)]) -> Vec<Map<S
 
 /// The activation rate within `window` days of conversion, over the customers converted at
 /// least that long before `as_of` (SPEC §3).
-fn activation(lives: &[&(&AccountRevenue, Course)], window: u32, as_of: Timestamp) -> Value {
+fn activation(
+    lives: &[&(&AccountRevenue, Course)],
+    window: u32,
+    as_of: Timestamp,
+) -> FunnelActivation {
     let eligible: Vec<&(&AccountRevenue, Course)> = lives
         .iter()
         .copied()
@@ -766,12 +868,12 @@ fn activation(lives: &[&(&AccountRevenue, Course)], window: u32, as_of: Timestam
                 .is_some_and(|t| t <= c.plus_millis(i64::from(window) * DAY_MS))
         })
         .count();
-    json!({
-        "within_days": window,
-        "eligible": eligible.len(),
-        "activated": activated_within,
-        "rate": ratio((!eligible.is_empty()).then(|| activated_within as f64 / eligible.len() as f64)),
-    })
+    FunnelActivation {
+        within_days: window,
+        eligible: eligible.len(),
+        activated: activated_within,
+        rate: rate((!eligible.is_empty()).then(|| activated_within as f64 / eligible.len() as f64)),
+    }
 }
 
 /// One day of an account's health, as the stored history keeps it.
