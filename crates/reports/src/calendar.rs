@@ -38,3 +38,8 @@ pub fn prev_month(start: Timestamp) -> Timestamp {
         month_of(d.year(), d.month() - 1)
     }
 }
+
+/// The last millisecond of the UTC day holding `t`.
+pub(crate) fn day_end(t: Timestamp) -> Timestamp {
+    Timestamp::from_millis((t.millis().div_euclid(DAY_MS) + 1) * DAY_MS - 1)
+}

@@ -10,7 +10,8 @@ use tenure_health::{
 };
 use utoipa::ToSchema;
 
-use crate::accounts::{facts, snapshots, ungrouped_in_turn};
+use crate::account_state::facts;
+use crate::accounts::{snapshots, ungrouped_in_turn};
 use crate::calendar::month_start;
 use crate::revenue::Revenue;
 use crate::row::{money, rate, to_rows, to_summary};

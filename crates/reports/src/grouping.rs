@@ -87,7 +87,7 @@ pub(crate) fn group_accounts(
             .iter()
             .map(|a| {
                 // Only the stage and band are read: the signals need no dating.
-                let s = crate::accounts::AccountInputs::new(model, settings, a)
+                let s = crate::account_state::AccountInputs::new(model, settings, a)
                     .state_at(&stages, params.as_of);
                 let value = match by {
                     "stage" => s.stage,

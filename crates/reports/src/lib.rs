@@ -8,12 +8,14 @@
 //! reproducible as of any instant.
 
 mod account_revenue;
+mod account_state;
 mod accounts;
 mod attribution;
 mod calendar;
 mod catalog;
 mod churn;
 mod cohorts;
+mod funnel;
 mod grouping;
 mod journeys;
 mod lifecycle;
@@ -38,7 +40,8 @@ use tenure_engine::Model;
 use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 
 pub use account_revenue::{AccountRevenue, Movement, MovementKind};
-pub use accounts::{account_status, facts, AccountStatus, StatusSignal};
+pub use account_state::facts;
+pub use accounts::{account_status, AccountStatus, StatusSignal};
 pub use catalog::{
     spec, ByEntry, Groupings, Param, ParamEntry, ParamKind, ReportEntry, ReportSpec,
     ACCOUNT_ATTRIBUTES, AS_OF, CATALOG, REPORTS,
@@ -65,7 +68,7 @@ pub use churn::{
     ForecastSummary,
 };
 pub use cohorts::CohortsRow;
-pub use lifecycle::{
+pub use funnel::{
     FunnelActivation, FunnelGroup, FunnelMilestone, FunnelRow, FunnelSummary, FunnelTimeToValue,
     FunnelTtvBucket,
 };
@@ -140,7 +143,7 @@ pub enum AsOfSource {
 /// The end of the day, as `--as-of DATE` means, so the default is a date a person can type.
 pub fn default_as_of(model: &Model, now: Timestamp) -> (Timestamp, AsOfSource) {
     match model.data_end() {
-        Some(end) => (lifecycle::day_end(end).min(now), AsOfSource::EndOfData),
+        Some(end) => (calendar::day_end(end).min(now), AsOfSource::EndOfData),
         None => (now, AsOfSource::Now),
     }
 }
@@ -946,7 +949,7 @@ fn run_turns(
     lifecycles: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     match name {
-        "funnel" => lifecycle::funnel_report(with_model, settings, params, should_stop, lifecycles),
+        "funnel" => funnel::funnel_report(with_model, settings, params, should_stop, lifecycles),
         "health-backtest" => accounts::backtest_report(with_model, settings, params),
         "churn-model" => churn::model_report(with_model, settings, params),
         "forecast" => churn::forecast_report(with_model, settings, params),
