@@ -391,24 +391,30 @@ pub(crate) async fn read_account_status(
         })
 }
 
+/// An account's stored daily health.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct AccountHistory {
+    account: String,
+    /// Each stored day, oldest first, with the configuration version that scored it.
+    days: Vec<tenure_store::HealthDay>,
+}
+
 /// `GET /api/v1/accounts/{account}/history`: the account's stored daily health history, each
 /// day with the configuration version that scored it.
 #[utoipa::path(get, path = "/api/v1/accounts/{account}/history", tag = "reads",
     params(("account" = String, Path, description = "The account id")),
-    responses((status = 200, description = "The account's stored daily health, each day with the configuration version that scored it", body = Object)))]
+    responses((status = 200, description = "The account's stored daily health", body = AccountHistory)))]
 pub(crate) async fn read_account_history(
     State(state): State<AppState>,
     Path(account): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<AccountHistory>, ApiError> {
     let (workspace, id) = read_account(&state, &headers, &account)?;
     let store = Arc::clone(&state.store);
     let days = tokio::task::spawn_blocking(move || store.health_days(&workspace, id.as_str()))
         .await
         .map_err(|_| ApiError::unavailable("the history lookup failed", 5))??;
-    Ok(Json(
-        serde_json::json!({ "account": account, "days": days }),
-    ))
+    Ok(Json(AccountHistory { account, days }))
 }
 
 /// A bound, not yet running server: `build` reports the real port (useful with port 0).

@@ -14,7 +14,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use flate2::read::MultiGzDecoder;
-use serde_json::{json, Value};
 use tenure_core::{Entry, EntryBody, Source, Timestamp};
 use tenure_ingest::segment::{Endpoint, Envelope};
 use tenure_store::Scope;
@@ -32,18 +31,29 @@ pub(crate) struct KeyInQuery {
     pub(crate) write_key: Option<String>,
 }
 
+/// What an accepted request stored.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Stored {
+    /// Always true: the messages are durable.
+    success: bool,
+    /// Messages new to the log.
+    stored: usize,
+    /// Messages whose `messageId` the log already held, not stored again.
+    duplicates: usize,
+}
+
 /// Stores Segment messages; also `/beacon/v1/{kind}`.
 #[utoipa::path(post, path = "/v1/{kind}", tag = "ingest",
     params(("kind" = String, Path, description = "track, identify, group, page, screen, alias or batch, or its first letter")),
     request_body(content = Object, description = "A Segment message, or `{\"batch\": [...]}` for batch; JSON, also sent as text/plain by browsers", content_type = "application/json"),
-    responses((status = 200, description = "Stored: `{success, stored, duplicates}`", body = Object)))]
+    responses((status = 200, description = "Stored durably", body = Stored)))]
 pub(crate) async fn receive(
     State(state): State<AppState>,
     Path(kind): Path<String>,
     Query(query): Query<KeyInQuery>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Stored>, ApiError> {
     let started = Instant::now();
     let mut tally = Tally::default();
     let result = accept(&state, &kind, query, &headers, body, &mut tally).await;
@@ -62,7 +72,7 @@ async fn accept(
     headers: &HeaderMap,
     body: Body,
     tally: &mut Tally,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Stored>, ApiError> {
     let endpoint = Endpoint::from_path_segment(kind).ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
@@ -119,11 +129,11 @@ async fn accept(
         .await
         .map_err(|_| ApiError::unavailable("the store writer failed", 5))??
     };
-    Ok(Json(json!({
-        "success": true,
-        "stored": stored,
-        "duplicates": duplicates,
-    })))
+    Ok(Json(Stored {
+        success: true,
+        stored,
+        duplicates,
+    }))
 }
 
 /// Undoes `Content-Encoding: gzip`, refusing to inflate past `limit` bytes. A body may hold

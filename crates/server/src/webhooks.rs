@@ -9,7 +9,6 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use serde_json::{json, Value};
 use tenure_core::{Entry, EntryBody, Source, Timestamp, WorkspaceId};
 use tenure_ingest::stripe;
 
@@ -72,27 +71,36 @@ impl StripeSecrets {
     }
 }
 
+/// What Stripe is answered for an event stored.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Received {
+    /// Always true: the event is durable.
+    received: bool,
+    /// Whether the log already held an event of that id, not stored again.
+    duplicate: bool,
+}
+
 #[utoipa::path(post, path = "/webhooks/stripe", tag = "ingest", security(()),
     request_body(content = Object, description = "A Stripe event, signed in the Stripe-Signature header"),
-    responses((status = 200, description = "Stored: `{received, duplicate}`", body = Object)))]
+    responses((status = 200, description = "Stored durably", body = Received)))]
 pub async fn stripe_default(
     state: State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Received>, ApiError> {
     receive(state, WorkspaceId::default_workspace(), headers, body).await
 }
 
 #[utoipa::path(post, path = "/webhooks/stripe/{workspace}", tag = "ingest", security(()),
     params(("workspace" = String, Path, description = "The workspace the Stripe account belongs to")),
     request_body(content = Object, description = "A Stripe event, signed in the Stripe-Signature header"),
-    responses((status = 200, description = "Stored: `{received, duplicate}`", body = Object)))]
+    responses((status = 200, description = "Stored durably", body = Received)))]
 pub async fn stripe_workspace(
     state: State<AppState>,
     Path(workspace): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Received>, ApiError> {
     let unknown = |why: String| ApiError::new(StatusCode::NOT_FOUND, "unknown_workspace", why);
     let workspace = WorkspaceId::parse(&workspace).map_err(|e| unknown(e.to_string()))?;
     // A webhook must not create a workspace: it exists once it has a key or an entry.
@@ -117,7 +125,7 @@ async fn receive(
     workspace: WorkspaceId,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Received>, ApiError> {
     let started = std::time::Instant::now();
     let mut tally = Tally::default();
     let result = accept(&state, workspace, &headers, body, &mut tally).await;
@@ -134,7 +142,7 @@ async fn accept(
     headers: &HeaderMap,
     body: Body,
     tally: &mut Tally,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Received>, ApiError> {
     let Some(secret) = state.stripe_secrets.get(&workspace) else {
         // Stripe retries 5xx, so events sent before the secret is configured are not lost.
         return Err(ApiError::unavailable(
@@ -186,5 +194,8 @@ async fn accept(
     })
     .await
     .map_err(|_| ApiError::unavailable("the store writer failed", 5))??;
-    Ok(Json(json!({"received": true, "duplicate": stored == 0})))
+    Ok(Json(Received {
+        received: true,
+        duplicate: stored == 0,
+    }))
 }

@@ -6,7 +6,7 @@ use tenure_core::{Timestamp, WorkspaceId};
 
 /// What a key may do. Scopes do not nest: a read key cannot write and a write key cannot read;
 /// an admin key can do both and manage the workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     Write,
@@ -69,12 +69,15 @@ pub struct ApiKey {
 pub(crate) const KEY_PREFIX_CHARS: usize = 16;
 
 /// A key as listed: never its secret.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
+    /// The key's first characters, which name it in lists and revocations.
     pub prefix: String,
     pub scope: Scope,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     /// When it was revoked; a revoked key authorizes nothing.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked_at: Option<Timestamp>,
 }
 

@@ -100,15 +100,19 @@ pub struct LogCount {
 
 /// One account's health on one day, as one configuration version scored it (SPEC §4: the
 /// score history is kept per account per day, each score with the version that produced it).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct HealthDay {
     pub account: String,
     /// The end of the day (its last millisecond, UTC).
+    #[schema(value_type = String, format = DateTime)]
     pub day: Timestamp,
     /// The `[health]` configuration's version.
     pub version: String,
+    /// The health score, 0–100.
     pub score: Option<f64>,
+    /// `green`, `yellow` or `red`.
     pub band: Option<String>,
+    /// The lifecycle stage.
     pub stage: Option<String>,
 }
 
