@@ -10,9 +10,11 @@ use tenure_store::{LogCount, Store, StoreError};
 
 use crate::Live;
 
-#[derive(Debug, Serialize)]
+/// What the store holds for one workspace (`tenure status --format json`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Status {
     pub workspace: String,
+    /// Entries in the workspace's log.
     pub entries: u64,
     pub entries_by_kind: Vec<LogCount>,
     /// Entries the log holds that this build cannot read back: left out of every figure, listed
@@ -26,12 +28,15 @@ pub struct Status {
     /// subscription with `interval_count: 0`, say): they change no figure until a build that
     /// reads them replays the log.
     pub uninterpreted_events: Vec<Uninterpreted>,
+    /// What the model holds: counts of accounts, people, sessions, touchpoints, journeys,
+    /// customers and more, each under its own name.
     #[serde(flatten)]
+    #[schema(value_type = std::collections::BTreeMap<String, serde_json::Value>)]
     pub model: Summary,
 }
 
 /// A webhook event the engine could not interpret, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Uninterpreted {
     pub event_id: String,
     pub reason: String,

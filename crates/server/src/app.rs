@@ -328,7 +328,7 @@ fn report_error(e: ReportError, budget: Duration) -> ApiError {
 }
 
 #[utoipa::path(get, path = "/api/v1/status", tag = "reads",
-    responses((status = 200, description = "What the store holds for the key's workspace, as `tenure status --format json`", body = Object)))]
+    responses((status = 200, description = "What the store holds for the key's workspace, as `tenure status --format json`", body = Status)))]
 pub(crate) async fn read_status(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -91,9 +91,12 @@ pub struct Unreadable {
 }
 
 /// How many entries of one kind arrived through one source.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct LogCount {
+    /// A Segment type (`track`, `identify`, …) or `account`, `subscription`, `deal`, `spend`,
+    /// `touchpoint`, `webhook`.
     pub kind: String,
+    /// `http`, `import` or `webhook`.
     pub source: String,
     pub entries: u64,
 }
