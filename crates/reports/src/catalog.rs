@@ -8,8 +8,9 @@ use tenure_engine::Model;
 use tenure_health::{Band, SIGNALS};
 
 use crate::grouping::TOUCH_GROUPINGS;
+use crate::revenue::Revenue;
 use crate::row::{either_of, schema_of, RowSchema};
-use crate::{ReportError, ReportParams, ReportSettings};
+use crate::{Lifecycles, Report, ReportError, ReportParams, ReportSettings, ShouldStop, WithModel};
 
 /// A parameter some reports take besides `as_of`, which every report takes. This is the one
 /// declaration of each: the CLI's flags, the API's query parameters, the API document and the
@@ -220,12 +221,35 @@ pub enum Groupings {
     Any,
 }
 
+/// How a report runs: over the model in one turn, or in turns it takes itself through the
+/// caller's `WithModel` (the reports that score every customer on many days), with what the
+/// caller keeps between reports (`Lifecycles`).
+#[derive(Debug, Clone, Copy)]
+pub enum Runner {
+    Once(RunOnce),
+    Turns(RunInTurns),
+}
+
+/// A report over the model, in one turn.
+pub type RunOnce = fn(&Model, &ReportSettings, &ReportParams) -> Result<Report, ReportError>;
+
+/// A report that takes the model in turns, asking `ShouldStop` between them.
+pub type RunInTurns = fn(
+    WithModel,
+    &ReportSettings,
+    &ReportParams,
+    ShouldStop,
+    Option<&Lifecycles>,
+) -> Result<Report, ReportError>;
+
 /// One report's declaration.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportSpec {
     pub name: &'static str,
     /// What it answers, in one line.
     pub about: &'static str,
+    /// How it runs.
+    pub run: Runner,
     /// The parameters it reads, besides `as_of`.
     pub params: &'static [Param],
     /// What `--by` may name, when `params` holds [`Param::By`].
@@ -293,6 +317,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "attribution",
         about: "Lifetime outcomes (conversions, revenue, LTV, retention) credited to channels, sources, campaigns by a model",
+        run: Runner::Once(crate::attribution::report),
         rows: either_of::<crate::AttributionRow, crate::AttributionCompareRow>,
         summary: Some(schema_of::<crate::AttributionSummary>),
         params: &[
@@ -309,6 +334,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "journey",
         about: "One account's touchpoints, which of them are in its converting journey, and each one's credit",
+        run: Runner::Once(crate::attribution::journey_report),
         rows: schema_of::<crate::JourneyRow>,
         summary: Some(schema_of::<crate::JourneySummary>),
         params: &[Param::Account, Param::Model],
@@ -318,6 +344,9 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "mrr",
         about: "MRR movements by month: new, expansion, contraction, churn, reactivation; MRR, ARR, customers, churn rates",
+        run: Runner::Once(|model, settings, params| {
+            crate::mrr::report(&Revenue::build(model, settings, params)?, params)
+        }),
         rows: schema_of::<crate::MrrRow>,
         summary: None,
         params: GROUPED_WINDOW,
@@ -327,6 +356,9 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "retention",
         about: "Net and gross revenue retention and logo retention over the window",
+        run: Runner::Once(|model, settings, params| {
+            crate::retention::report(&Revenue::build(model, settings, params)?, params)
+        }),
         rows: schema_of::<crate::RetentionRow>,
         summary: None,
         params: GROUPED_WINDOW,
@@ -336,6 +368,9 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "cohorts",
         about: "Logo and revenue retention of each conversion-month cohort, month by month",
+        run: Runner::Once(|model, settings, params| {
+            crate::cohorts::report(&Revenue::build(model, settings, params)?, params)
+        }),
         rows: schema_of::<crate::CohortsRow>,
         summary: None,
         params: GROUPED,
@@ -345,6 +380,9 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "survival",
         about: "Kaplan–Meier customer lifetime curves with 95% bands, and the log-rank test between groups",
+        run: Runner::Once(|model, settings, params| {
+            crate::survival::report(&Revenue::build(model, settings, params)?, settings, params)
+        }),
         rows: schema_of::<crate::SurvivalRow>,
         summary: Some(schema_of::<crate::SurvivalSummary>),
         params: GROUPED,
@@ -354,6 +392,9 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "ltv",
         about: "Realized revenue to date and predicted lifetime value per customer",
+        run: Runner::Once(|model, settings, params| {
+            crate::ltv::report(&Revenue::build(model, settings, params)?, settings, params)
+        }),
         rows: schema_of::<crate::LtvRow>,
         summary: None,
         params: GROUPED,
@@ -363,6 +404,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "unit-economics",
         about: "CAC, LTV:CAC, payback and ROAS by channel, source or campaign",
+        run: Runner::Once(crate::unit_economics_report),
         rows: schema_of::<crate::UnitEconomicsRow>,
         summary: None,
         params: GROUPED_WINDOW,
@@ -372,6 +414,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "touchpoints",
         about: "Touchpoints by channel (source, medium, campaign, content), from how many visitors, first and last seen",
+        run: Runner::Once(|model, _, params| crate::touchpoints::report(model, params)),
         rows: schema_of::<crate::TouchpointsRow>,
         summary: None,
         params: &[Param::From, Param::To, Param::By, Param::Limit, Param::Cursor],
@@ -381,6 +424,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "funnel",
         about: "The lifecycle stages in order: entered, in it now, went on, time in stage, activation",
+        run: Runner::Turns(crate::funnel::funnel_report),
         rows: schema_of::<crate::FunnelRow>,
         summary: Some(schema_of::<crate::FunnelSummary>),
         params: &[Param::By],
@@ -390,6 +434,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "adoption",
         about: "Each customer's key-feature adoption depth, and each feature's use",
+        run: Runner::Once(crate::accounts::adoption_report),
         rows: schema_of::<crate::AdoptionRow>,
         summary: Some(schema_of::<crate::AdoptionSummary>),
         params: FILTERS,
@@ -399,6 +444,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "accounts",
         about: "Every paying customer with its ARR, stage, health, band and signals",
+        run: Runner::Once(crate::accounts::accounts_report),
         rows: schema_of::<crate::AccountsRow>,
         summary: Some(schema_of::<crate::AccountsSummary>),
         params: &[
@@ -418,6 +464,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "account",
         about: "One customer: its health component by component, stage, signals and status",
+        run: Runner::Once(crate::accounts::account_report),
         rows: schema_of::<crate::AccountRow>,
         summary: Some(schema_of::<crate::AccountSummary>),
         params: &[Param::Account],
@@ -427,6 +474,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "signals",
         about: "Each signal holding on a customer: churn risk, expansion, advocacy, renewal, with since when and why",
+        run: Runner::Once(crate::accounts::signals_report),
         rows: schema_of::<crate::SignalsRow>,
         summary: None,
         params: FILTERS_PAGED,
@@ -436,6 +484,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "renewals",
         about: "Contracts ending within 90 days, with ARR and health",
+        run: Runner::Once(crate::accounts::renewals_report),
         rows: schema_of::<crate::RenewalsRow>,
         summary: Some(schema_of::<crate::RenewalsSummary>),
         params: FILTERS_PAGED,
@@ -445,6 +494,9 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "health-backtest",
         about: "How well the health score predicted churn at past month ends (optionally for a proposed [health])",
+        run: Runner::Turns(|with_model, settings, params, _, _| {
+            crate::accounts::backtest_report(with_model, settings, params)
+        }),
         rows: schema_of::<crate::HealthBacktestRow>,
         summary: Some(schema_of::<crate::HealthBacktestSummary>),
         params: &[Param::From, Param::Proposed],
@@ -454,6 +506,9 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "churn-model",
         about: "What drives churn in the next 90 days: a logistic model's drivers with intervals, and its calibration",
+        run: Runner::Turns(|with_model, settings, params, _, _| {
+            crate::churn::model_report(with_model, settings, params)
+        }),
         rows: schema_of::<crate::ChurnModelRow>,
         summary: Some(schema_of::<crate::ChurnModelSummary>),
         params: &[],
@@ -463,6 +518,9 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "forecast",
         about: "Expected renewal ARR of the contracts ending in the next 90 days",
+        run: Runner::Turns(|with_model, settings, params, _, _| {
+            crate::churn::forecast_report(with_model, settings, params)
+        }),
         rows: schema_of::<crate::ForecastRow>,
         summary: Some(schema_of::<crate::ForecastSummary>),
         params: &[],

@@ -43,7 +43,7 @@ pub use account_revenue::{AccountRevenue, Movement, MovementKind};
 pub use account_state::facts;
 pub use accounts::{account_status, AccountStatus, StatusSignal};
 pub use catalog::{
-    spec, ByEntry, Groupings, Param, ParamEntry, ParamKind, ReportEntry, ReportSpec,
+    spec, ByEntry, Groupings, Param, ParamEntry, ParamKind, ReportEntry, ReportSpec, Runner,
     ACCOUNT_ATTRIBUTES, AS_OF, CATALOG, REPORTS,
 };
 pub use lifecycle::{daily_health, stage_rules, HealthOfDay, Lifecycles};
@@ -928,7 +928,7 @@ fn run_with(
     if let Some(allowed) = allowed {
         params.check_span(allowed)?;
     }
-    let report = run_turns(name, &checked, settings, params, should_stop, lifecycles);
+    let report = run_turns(spec, &checked, settings, params, should_stop, lifecycles);
     if stopped.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(ReportError::Cancelled);
     }
@@ -941,21 +941,18 @@ fn run_with(
 }
 
 fn run_turns(
-    name: &str,
+    spec: &ReportSpec,
     with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
     should_stop: ShouldStop,
     lifecycles: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
-    match name {
-        "funnel" => funnel::funnel_report(with_model, settings, params, should_stop, lifecycles),
-        "health-backtest" => accounts::backtest_report(with_model, settings, params),
-        "churn-model" => churn::model_report(with_model, settings, params),
-        "forecast" => churn::forecast_report(with_model, settings, params),
-        _ => {
+    match spec.run {
+        Runner::Turns(run) => run(with_model, settings, params, should_stop, lifecycles),
+        Runner::Once(run) => {
             let mut report = None;
-            with_model(&mut |model| report = Some(run_once(name, model, settings, params)));
+            with_model(&mut |model| report = Some(run(model, settings, params)));
             report.unwrap_or(Err(ReportError::Cancelled))
         }
     }
@@ -985,48 +982,29 @@ fn check_window(params: &ReportParams) -> Result<(), ReportError> {
     }
 }
 
-fn run_once(
-    name: &str,
+/// `unit-economics`: without `--by` (and so without `--model`, which needs one) it is by
+/// channel, the revenue grouped so from the start, once.
+pub(crate) fn unit_economics_report(
     model: &Model,
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {
-    match name {
-        "touchpoints" => touchpoints::report(model, params),
-        "attribution" => attribution::report(model, settings, params),
-        "journey" => attribution::journey_report(model, settings, params),
-        "mrr" => mrr::report(&Revenue::build(model, settings, params)?, params),
-        "retention" => retention::report(&Revenue::build(model, settings, params)?, params),
-        "cohorts" => cohorts::report(&Revenue::build(model, settings, params)?, params),
-        "survival" => survival::report(&Revenue::build(model, settings, params)?, settings, params),
-        "ltv" => ltv::report(&Revenue::build(model, settings, params)?, settings, params),
-        "unit-economics" => {
-            // Without --by (and so without --model, which needs one) unit economics is by
-            // channel: the revenue is grouped so from the start, once.
-            let by_channel;
-            let params = if params.by.is_none() && params.model.is_none() {
-                by_channel = ReportParams {
-                    by: Some("channel".to_owned()),
-                    ..params.clone()
-                };
-                &by_channel
-            } else {
-                params
-            };
-            unit_economics::report(
-                model,
-                &Revenue::build(model, settings, params)?,
-                settings,
-                params,
-            )
-        }
-        "adoption" => accounts::adoption_report(model, settings, params),
-        "accounts" => accounts::accounts_report(model, settings, params),
-        "account" => accounts::account_report(model, settings, params),
-        "signals" => accounts::signals_report(model, settings, params),
-        "renewals" => accounts::renewals_report(model, settings, params),
-        other => Err(ReportError::Unknown(other.to_owned())),
-    }
+    let by_channel;
+    let params = if params.by.is_none() && params.model.is_none() {
+        by_channel = ReportParams {
+            by: Some("channel".to_owned()),
+            ..params.clone()
+        };
+        &by_channel
+    } else {
+        params
+    };
+    unit_economics::report(
+        model,
+        &Revenue::build(model, settings, params)?,
+        settings,
+        params,
+    )
 }
 
 impl Report {
