@@ -285,15 +285,8 @@ const STATE_GROUPINGS: &[&str] = &["stage", "band"];
 /// The sorts of `accounts`.
 pub const SORTS: &[&str] = &["arr", "health", "risk"];
 
-const FILTERS: &[Param] = &[
-    Param::Stage,
-    Param::Band,
-    Param::Signal,
-    Param::Tier,
-    Param::Owner,
-    Param::Channel,
-];
-/// The filters, and pages: the lists of accounts and signals.
+/// The filters of the account reports, then pages: the lists of accounts and signals take
+/// both, `adoption` the filters only.
 const FILTERS_PAGED: &[Param] = &[
     Param::Stage,
     Param::Band,
@@ -304,6 +297,7 @@ const FILTERS_PAGED: &[Param] = &[
     Param::Limit,
     Param::Cursor,
 ];
+const FILTERS: &[Param] = FILTERS_PAGED.split_at(FILTERS_PAGED.len() - 2).0;
 const GROUPED: &[Param] = &[Param::By, Param::Model];
 const GROUPED_WINDOW: &[Param] = &[Param::From, Param::To, Param::By, Param::Model];
 const NO_BY: Groupings = Groupings::Touch(&[]);
