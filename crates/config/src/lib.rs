@@ -60,6 +60,8 @@ pub struct ServerSettings {
     /// The time budget of one report over HTTP (fractions allowed): past it the report is
     /// stopped and the request answered 503 `report_timeout`.
     pub report_timeout_seconds: f64,
+    /// How long a dashboard sign-in lasts (fractions allowed); the person signs in again after.
+    pub session_hours: f64,
 }
 
 impl Default for ServerSettings {
@@ -71,6 +73,7 @@ impl Default for ServerSettings {
             body_timeout_seconds: 10,
             request_timeout_seconds: 30,
             report_timeout_seconds: 60.0,
+            session_hours: 12.0,
         }
     }
 }
@@ -215,6 +218,14 @@ impl Config {
             return Err(invalid(
                 "server.report_timeout_seconds",
                 format!("{budget} is not a number of seconds above 0 and at most 86400"),
+            ));
+        }
+        let hours = server.session_hours;
+        // Up to a year: beyond, the instant it ends would not be a time a clock can hold.
+        if !(hours.is_finite() && hours > 0.0 && hours <= 8_760.0) {
+            return Err(invalid(
+                "server.session_hours",
+                format!("{hours} is not a number of hours above 0 and at most 8760"),
             ));
         }
         Currency::parse(&self.currency.reporting)
@@ -576,6 +587,13 @@ mod tests {
             .to_string();
             assert!(err.contains("server.report_timeout_seconds"), "{err}");
         }
+        for hours in ["0", "-2", "inf", "9000"] {
+            let err = Config::parse(&format!("[server]\nsession_hours = {hours}\n"), "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("server.session_hours"), "{err}");
+        }
+        assert_eq!(Config::default().server.session_hours, 12.0);
         let budget = Config::parse("[server]\nreport_timeout_seconds = 5\n", "t.toml").unwrap();
         assert_eq!(budget.server.report_timeout_seconds, 5.0);
         assert_eq!(Config::default().server.report_timeout_seconds, 60.0);

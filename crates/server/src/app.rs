@@ -18,9 +18,11 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use crate::auth::{self, header_key, KeyCache};
 use crate::metrics::{self, ServerMetrics};
 use crate::rate::RateLimiter;
+use crate::session::Sessions;
 use crate::webhooks::StripeSecrets;
 use crate::{
-    browser, connections, error, ingest, keys, openapi, request_log, timeout, webhooks, ApiError,
+    browser, connections, dashboard, error, ingest, keys, openapi, request_log, timeout, webhooks,
+    ApiError,
 };
 use prometheus_client::registry::Registry;
 use tenure_reports::{RawParams, Report, ReportEntry, ReportError, ReportParams, ReportSettings};
@@ -41,12 +43,17 @@ pub struct AppState {
     pub(crate) metrics: Arc<ServerMetrics>,
     /// Every measure `/metrics` shows: the server's, the store's and the live models'.
     pub(crate) registry: Arc<Registry>,
+    /// The dashboard's signed-in people.
+    pub sessions: Arc<Sessions>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, live: Arc<Live>, config: Arc<Config>) -> Self {
         let rate = Arc::new(RateLimiter::new(config.ingest.rate_limit_per_second));
         let report_settings = Arc::new(config.report_settings());
+        let sessions = Arc::new(Sessions::new(Duration::from_secs_f64(
+            config.server.session_hours * 3600.0,
+        )));
         let mut registry = Registry::default();
         let metrics = Arc::new(ServerMetrics::registered(&mut registry));
         store.register_metrics(&mut registry);
@@ -61,6 +68,7 @@ impl AppState {
             report_settings,
             metrics,
             registry: Arc::new(registry),
+            sessions,
         }
     }
 
@@ -135,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi::serve))
         .merge(writes)
         .merge(reads)
+        .merge(dashboard::routes())
         .fallback(error::not_found)
         // After every route: it is set on the routes that exist when it is called.
         .method_not_allowed_fallback(error::method_not_allowed)
@@ -215,28 +224,15 @@ async fn run_report(
     let key = state
         .keys
         .authorize(&state.store, secret.as_deref(), Scope::Read)?;
-    let now = Timestamp::from_datetime(chrono::Utc::now());
-    let default_as_of = if query.as_of.is_some() {
-        (now, tenure_reports::AsOfSource::Given)
-    } else {
-        let live = Arc::clone(&state.live);
-        let workspace = key.workspace.clone();
-        tokio::task::spawn_blocking(move || {
-            live.read(&workspace, |model| {
-                tenure_reports::default_as_of(model, now)
-            })
-        })
-        .await
-        .map_err(|_| ApiError::unavailable("the report could not read the data", 5))?
-    };
-    let mut params =
-        ReportParams::parse(default_as_of, &query).map_err(|e| report_error(e, Duration::ZERO))?;
     // Only a caller with a read key gets its proposal parsed.
-    if let Some(body) = proposed {
-        let config = tenure_config::Config::parse(&body, "the request body")
-            .map_err(|e| ApiError::bad_request("invalid_parameter", format!("proposed: {e}")))?;
-        params.proposed = Some(config.health);
-    }
+    let proposed = match proposed {
+        Some(body) => Some(
+            tenure_config::Config::parse(&body, "the request body")
+                .map_err(|e| ApiError::bad_request("invalid_parameter", format!("proposed: {e}")))?
+                .health,
+        ),
+        None => None,
+    };
     let settings = Arc::clone(&state.report_settings);
     let live = Arc::clone(&state.live);
     let budget = Duration::from_secs_f64(state.config.server.report_timeout_seconds);
@@ -251,10 +247,18 @@ async fn run_report(
     let task = tokio::task::spawn_blocking(move || {
         let should_stop = || flag.load(Ordering::Relaxed);
         let limits = tenure_reports::Limits {
-            now,
+            now: Timestamp::from_datetime(chrono::Utc::now()),
             should_stop: &should_stop,
         };
-        live.report(&key.workspace, &name, &settings, &params, limits)
+        answer_raw(
+            &live,
+            &settings,
+            &key.workspace,
+            &name,
+            &query,
+            proposed.as_ref(),
+            limits,
+        )
     });
     let report = match tokio::time::timeout(budget, task).await {
         Ok(done) => done.map_err(|e| {
@@ -276,9 +280,46 @@ async fn run_report(
     report.map(Json).map_err(|e| report_error(e, budget))
 }
 
+/// One report as the API answers it: `params` as a query gives them (without `as_of`, the end
+/// of the workspace's data), with `proposed` as the proposed `[health]`. The dashboard's pages
+/// run their reports through this too, so a page's figure is the API's.
+pub(crate) fn answer(
+    live: &Live,
+    settings: &ReportSettings,
+    workspace: &WorkspaceId,
+    name: &str,
+    params: &[(String, String)],
+    proposed: Option<&tenure_health::HealthSettings>,
+    limits: tenure_reports::Limits,
+) -> Result<Report, ReportError> {
+    let raw = RawParams::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    answer_raw(live, settings, workspace, name, &raw, proposed, limits)
+}
+
+fn answer_raw(
+    live: &Live,
+    settings: &ReportSettings,
+    workspace: &WorkspaceId,
+    name: &str,
+    raw: &RawParams,
+    proposed: Option<&tenure_health::HealthSettings>,
+    limits: tenure_reports::Limits,
+) -> Result<Report, ReportError> {
+    let default_as_of = if raw.as_of.is_some() {
+        (limits.now, tenure_reports::AsOfSource::Given)
+    } else {
+        live.read(workspace, |model| {
+            tenure_reports::default_as_of(model, limits.now)
+        })
+    };
+    let mut params = ReportParams::parse(default_as_of, raw)?;
+    params.proposed = proposed.cloned();
+    live.report(workspace, name, settings, &params, limits)
+}
+
 /// Sets its flag when dropped: a report's "stop" that fires however the request ends.
 #[derive(Default)]
-struct StopOnDrop(Arc<AtomicBool>);
+pub(crate) struct StopOnDrop(pub(crate) Arc<AtomicBool>);
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {

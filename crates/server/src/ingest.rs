@@ -101,6 +101,7 @@ async fn accept(
     let key = state
         .keys
         .authorize(&state.store, secret.as_deref(), Scope::Write)?;
+    tally.workspace = Some(key.workspace.clone());
     let messages = envelope.into_messages(received_at).map_err(segment_error)?;
     tally.messages = messages.len() as u64;
     state

@@ -19,6 +19,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Instant;
+use tenure_core::WorkspaceId;
 use tenure_store::Scope;
 
 use crate::auth::header_key;
@@ -54,6 +58,9 @@ pub(crate) struct ServerMetrics {
     ingest_seconds: Family<IngestLabels, Histogram, fn() -> Histogram>,
     report_seconds: Family<ReportLabels, Histogram, fn() -> Histogram>,
     pub(crate) open_connections: Gauge,
+    /// Messages accepted per workspace lately, for the dashboard's status page (labels of
+    /// `/metrics` never name a workspace).
+    pub(crate) ingest_rates: IngestRates,
 }
 
 /// 1 ms to 33 s: an ingest call is one group commit; a report, milliseconds to its budget.
@@ -71,6 +78,7 @@ impl ServerMetrics {
             ingest_seconds: Family::new_with_constructor(latency_buckets),
             report_seconds: Family::new_with_constructor(latency_buckets),
             open_connections: Gauge::default(),
+            ingest_rates: IngestRates::default(),
         };
         registry.register(
             "tenure_http_requests",
@@ -132,6 +140,9 @@ impl ServerMetrics {
         tally: Tally,
         elapsed: Duration,
     ) {
+        if let Some(workspace) = tally.workspace.as_ref().filter(|_| status < 300) {
+            self.ingest_rates.add(workspace, tally.messages);
+        }
         let labels = IngestLabels { source, status };
         self.ingest_messages
             .get_or_create(&labels)
@@ -156,10 +167,79 @@ impl ServerMetrics {
 
 /// What an ingest request carried, as far as it was read: the body's bytes once received, its
 /// messages once parsed (none for a request refused before).
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Tally {
     pub(crate) bytes: u64,
     pub(crate) messages: u64,
+    /// The workspace of the request's key, once known.
+    pub(crate) workspace: Option<WorkspaceId>,
+}
+
+/// Messages accepted per workspace, by minute over the last hour.
+#[derive(Debug, Default)]
+pub(crate) struct IngestRates {
+    started: std::sync::OnceLock<Instant>,
+    by_workspace: Mutex<HashMap<WorkspaceId, Arrivals>>,
+}
+
+#[derive(Debug, Default)]
+struct Arrivals {
+    since_start: u64,
+    /// (minute since the server started, messages), oldest first, at most an hour of them.
+    minutes: VecDeque<(u64, u64)>,
+}
+
+/// What the status page says arrived.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Arrived {
+    pub(crate) last_minute: u64,
+    pub(crate) last_hour: u64,
+    pub(crate) since_start: u64,
+}
+
+impl IngestRates {
+    fn minute(&self) -> u64 {
+        self.started.get_or_init(Instant::now).elapsed().as_secs() / 60
+    }
+
+    pub(crate) fn add(&self, workspace: &WorkspaceId, messages: u64) {
+        let minute = self.minute();
+        let mut all = self.by_workspace.lock().expect("ingest rates");
+        let arrivals = all.entry(workspace.clone()).or_default();
+        arrivals.since_start += messages;
+        match arrivals.minutes.back_mut() {
+            Some((m, n)) if *m == minute => *n += messages,
+            _ => arrivals.minutes.push_back((minute, messages)),
+        }
+        while arrivals
+            .minutes
+            .front()
+            .is_some_and(|(m, _)| *m + 60 <= minute)
+        {
+            arrivals.minutes.pop_front();
+        }
+    }
+
+    pub(crate) fn of(&self, workspace: &WorkspaceId) -> Arrived {
+        let minute = self.minute();
+        let all = self.by_workspace.lock().expect("ingest rates");
+        let Some(arrivals) = all.get(workspace) else {
+            return Arrived::default();
+        };
+        let within = |span: u64| {
+            arrivals
+                .minutes
+                .iter()
+                .filter(|(m, _)| *m + span > minute)
+                .map(|(_, n)| n)
+                .sum()
+        };
+        Arrived {
+            last_minute: within(1),
+            last_hour: within(60),
+            since_start: arrivals.since_start,
+        }
+    }
 }
 
 /// The status an ingest handler's result is answered with.

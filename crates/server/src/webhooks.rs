@@ -127,7 +127,10 @@ async fn receive(
     body: Body,
 ) -> Result<Json<Received>, ApiError> {
     let started = std::time::Instant::now();
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        workspace: Some(workspace.clone()),
+        ..Tally::default()
+    };
     let result = accept(&state, workspace, &headers, body, &mut tally).await;
     let status = metrics::status_of(&result);
     state

@@ -124,9 +124,12 @@ pub fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let read_key = store.create_key(&ctx.workspace, Scope::Read)?;
-    serve::serve(ctx, store, live, listener, |addr| {
+    serve::serve(ctx, store, live, listener, |addr, sessions| {
+        let ticket = sessions.ticket(read_key.clone());
         outln!();
         outln!("serving on http://{addr} (Ctrl-C to stop)");
+        outln!("dashboard: http://{addr}/signin/once/{ticket}");
+        outln!("          (signs you in once, within 15 minutes; then sign in with the read key)");
         outln!("read key: {read_key}");
         outln!(
             "try:      curl -s -u {read_key}: http://{addr}/api/v1/reports/touchpoints?by=channel"

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::Args;
 use tenure_engine::snapshot::Reads;
 use tenure_runtime::{jobs, snapshots, Clock, Live, SnapshotFiles, StatusKeeping, SystemClock};
-use tenure_server::{AppState, Application, StripeSecrets};
+use tenure_server::{AppState, Application, Sessions, StripeSecrets};
 use tenure_store::Store;
 
 use crate::progress::{Progress, Unit};
@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     warn_of_workspaces_without_keys(ctx, store.as_ref())?;
     let live = rebuild(ctx, store.as_ref())?;
-    serve(ctx, store, live, listener, |_| {})
+    serve(ctx, store, live, listener, |_, _| {})
 }
 
 /// A workspace without a key that works takes no event and answers no read: say so at start,
@@ -150,13 +150,14 @@ pub fn save_snapshot_after(ctx: &Context, live: &Live, min_new: u64, what: &str)
 }
 
 /// Runs the server on `listener` (from [`bind`]) until Ctrl-C or SIGTERM, then lets the
-/// requests in flight finish. `on_ready` is called with the bound address.
+/// requests in flight finish. `on_ready` is called with the bound address and the dashboard's
+/// sessions (where `tenure demo` makes its one-time sign-in link).
 pub fn serve(
     ctx: &Context,
     store: Arc<dyn Store>,
     live: Arc<Live>,
     listener: std::net::TcpListener,
-    on_ready: impl FnOnce(SocketAddr),
+    on_ready: impl FnOnce(SocketAddr, &Sessions),
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -173,6 +174,7 @@ pub fn serve(
         let state = AppState::new(store.clone(), live.clone(), ctx.config.clone())
             .with_stripe_secrets(stripe_secrets)
             .with_local_read_key(token.clone(), ctx.workspace.clone());
+        let sessions = Arc::clone(&state.sessions);
         let app = Application::from_listener(listener, state).context("serving the listener")?;
         // Installed before anyone can know the address, so no signal finds the default action.
         let stop = stop_signal().context("installing the signal handlers")?;
@@ -180,7 +182,7 @@ pub fn serve(
         // Machine-readable on stderr, so tests that start the server on port 0 can find it.
         eprintln!("listening on http://{addr}");
         tracing::info!(%addr, "tenure serving");
-        on_ready(addr);
+        on_ready(addr, &sessions);
         // Removed when dropped, after the last request; a crash leaves it, and the CLI, finding
         // no server at its address, answers from the snapshot.
         let _server_file = write_server_file(ctx, addr, token);

@@ -1,0 +1,80 @@
+//! Every page of the dashboard: what it reads and how it shows it. A page is one file here and
+//! one entry of [`PAGES`]; the server routes, the menu and the CSV downloads are made from it.
+
+mod overview;
+mod status;
+
+use tenure_core::Timestamp;
+
+use crate::{Answers, Block, Call, PageQuery};
+
+/// One page's declaration.
+#[derive(Debug)]
+pub struct Page {
+    /// Its name: the CSV address (`/csv/NAME`) and the menu's current mark.
+    pub name: &'static str,
+    /// Its address; `{account}` stands for the `account` parameter.
+    pub path: &'static str,
+    pub title: &'static str,
+    /// Its entry in the menu, when it has one.
+    pub menu: &'static str,
+    pub in_menu: bool,
+    /// The menu entry marked current on a page that has none of its own.
+    pub menu_parent: &'static str,
+    /// One line under the title: what the page answers.
+    pub lede: &'static str,
+    /// The reports it reads, given the query and the instant the figures are as of (the
+    /// query's `as_of`, or the end of the data).
+    pub calls: fn(&PageQuery, Timestamp) -> Vec<Call>,
+    /// Its content, from the answers to its calls.
+    pub render: fn(&PageQuery, &Answers) -> Vec<Block>,
+    /// Whether it shows what the store holds (`GET /api/v1/status`).
+    pub needs_status: bool,
+}
+
+impl Page {
+    /// The address of this page for `query` (an account page's holds the account).
+    pub fn path_of(&self, query: &PageQuery) -> String {
+        match self.path.split_once("{account}") {
+            Some((head, tail)) => format!(
+                "{head}{}{tail}",
+                crate::query::path_segment(query.get_or("account", ""))
+            ),
+            None => self.path.to_owned(),
+        }
+    }
+
+    /// Where its forms send the person: the page itself.
+    pub fn action(&self, query: &PageQuery) -> String {
+        self.path_of(query)
+    }
+}
+
+/// Every page, in menu order.
+pub static PAGES: &[Page] = &[overview::PAGE, status::PAGE];
+
+/// The page named `name`.
+pub fn page(name: &str) -> Option<&'static Page> {
+    PAGES.iter().find(|p| p.name == name)
+}
+
+fn no_calls(_: &PageQuery, _: Timestamp) -> Vec<Call> {
+    Vec::new()
+}
+
+/// The month before `at`'s, at the same instant of its month (clamped to the month's end):
+/// the previous period a tile compares with.
+pub(crate) fn month_before(at: Timestamp) -> Timestamp {
+    use chrono::Months;
+    at.to_datetime()
+        .checked_sub_months(Months::new(1))
+        .map_or(at, Timestamp::from_datetime)
+}
+
+/// A report's answer or, in its place, what it said.
+pub(crate) fn missing(what: &str, message: &str) -> Block {
+    Block::Missing {
+        what: what.to_owned(),
+        message: message.to_owned(),
+    }
+}

@@ -1,0 +1,590 @@
+//! The dashboard's routes: sign-in and sign-out, every page of [`tenure_dashboard::PAGES`],
+//! each figure's CSV, the embedded docs and assets.
+//!
+//! A page's reports run exactly as `GET /api/v1/reports/NAME` runs them ([`crate::app::answer`]),
+//! so a figure on a page is the API's figure for the same parameters.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::Markup;
+use serde::Deserialize;
+use subtle::ConstantTimeEq as _;
+use tenure_core::{Timestamp, WorkspaceId};
+use tenure_dashboard::{Answers, Block, Chrome, Page, PageQuery, PAGES};
+use tenure_health::HealthSettings;
+use tenure_store::Scope;
+
+use crate::app::{answer, StopOnDrop};
+use crate::session::{Session, COOKIE};
+use crate::{ApiError, AppState};
+
+/// Scripts and styles from this server only; no frames, no plug-ins, forms to itself.
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub(crate) fn routes() -> Router<AppState> {
+    let mut routes = Router::new()
+        .route("/assets/{name}", get(asset))
+        .route("/docs/{name}", get(doc))
+        .route("/signin", get(signin_form).post(signin))
+        .route("/signin/once/{ticket}", get(signin_once))
+        .route("/signout", post(signout))
+        .route("/csv/{page}", get(csv));
+    for page in PAGES {
+        routes = if page.path.contains("{account}") {
+            routes.route(
+                page.path,
+                get(
+                    move |State(state): State<AppState>,
+                          Path(account): Path<String>,
+                          headers: HeaderMap,
+                          RawQuery(raw): RawQuery| async move {
+                        let mut query = parse_query(raw.as_deref());
+                        query.set("account", account);
+                        show(state, page, headers, query, None).await
+                    },
+                ),
+            )
+        } else {
+            routes.route(
+                page.path,
+                get(
+                    move |State(state): State<AppState>,
+                          headers: HeaderMap,
+                          RawQuery(raw): RawQuery| async move {
+                        show(state, page, headers, parse_query(raw.as_deref()), None).await
+                    },
+                )
+                .post(
+                    move |State(state): State<AppState>,
+                          headers: HeaderMap,
+                          RawQuery(raw): RawQuery,
+                          Form(form): Form<Vec<(String, String)>>| async move {
+                        propose(state, page, headers, parse_query(raw.as_deref()), form).await
+                    },
+                ),
+            )
+        };
+    }
+    routes
+}
+
+fn parse_query(raw: Option<&str>) -> PageQuery {
+    PageQuery::new(url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()).into_owned())
+}
+
+/// The session of the request's cookie, with its key still valid for reading.
+fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<(String, Session)> {
+    let token = cookie(headers, COOKIE)?;
+    let session = state.sessions.find(&token)?;
+    // The key is asked again (through the cache): a revoked key ends its sessions.
+    state
+        .keys
+        .authorize(&state.store, Some(&session.secret), Scope::Read)
+        .ok()?;
+    Some((token, session))
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// To the sign-in form, coming back to `next` afterwards.
+fn to_signin(next: &str) -> Response {
+    let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    see_other(&format!("/signin?next={next}"))
+}
+
+fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// Only a path of this server: never `//host` or `https://…`, which would make the sign-in
+/// form a way to send people elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+fn html(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, markup.into_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    // The pages hold a workspace's figures: no shared cache keeps them.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The path and query of the request, to come back to after signing in.
+fn here(page: &Page, query: &PageQuery) -> String {
+    query.with(&page.path_of(query), "", "")
+}
+
+async fn show(
+    state: AppState,
+    page: &'static Page,
+    headers: HeaderMap,
+    query: PageQuery,
+    proposal: Option<HealthSettings>,
+) -> Response {
+    let Some((_, session)) = signed_in(&state, &headers) else {
+        return to_signin(&here(page, &query));
+    };
+    match run(&state, page, &query, session.workspace.clone(), proposal).await {
+        Ok((answers, blocks)) => {
+            let as_of = answers.reports.iter().flatten().next().map(|r| {
+                (
+                    r.as_of.to_string(),
+                    r.as_of_source == tenure_reports::AsOfSource::Given,
+                )
+            });
+            let chrome = Chrome {
+                page,
+                query: &query,
+                csrf: &session.csrf,
+                workspace: session.workspace.as_str(),
+                as_of,
+                title: page_title(&query, &answers),
+            };
+            html(StatusCode::OK, tenure_dashboard::render(&chrome, &blocks))
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// An account page is titled by the account's name.
+fn page_title(query: &PageQuery, answers: &Answers) -> Option<String> {
+    let account = query.get("account")?;
+    let name = answers
+        .reports
+        .iter()
+        .flatten()
+        .find_map(|r| r.summary.as_ref()?.get("name")?.as_str().map(str::to_owned));
+    Some(match name {
+        Some(name) => format!("{name} ({account})"),
+        None => account.to_owned(),
+    })
+}
+
+/// A page's form that proposes something (the health back-test's configuration): checked
+/// against the session's token, then the page with the proposal.
+async fn propose(
+    state: AppState,
+    page: &'static Page,
+    headers: HeaderMap,
+    mut query: PageQuery,
+    form: Vec<(String, String)>,
+) -> Response {
+    let Some((_, session)) = signed_in(&state, &headers) else {
+        return to_signin(&here(page, &query));
+    };
+    let field = |name: &str| {
+        form.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if !same_token(field("csrf"), &session.csrf) {
+        return forged();
+    }
+    let text = field("proposed").unwrap_or("");
+    query.set("proposed", "pasted");
+    match tenure_config::Config::parse(text, "the proposed configuration") {
+        Ok(config) => show(state, page, headers, query, Some(config.health)).await,
+        Err(e) => {
+            query.set("proposal_error", e.to_string());
+            show(state, page, headers, query, None).await
+        }
+    }
+}
+
+fn same_token(given: Option<&str>, expected: &str) -> bool {
+    given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(expected.as_bytes())))
+}
+
+fn forged() -> Response {
+    html(
+        StatusCode::FORBIDDEN,
+        tenure_dashboard::signin_page(
+            Some("This form did not come from a page of this dashboard (its token is missing or old). Reload the page and send it again."),
+            "/",
+        ),
+    )
+}
+
+/// Runs a page's reports and renders its blocks, within the report time budget.
+async fn run(
+    state: &AppState,
+    page: &'static Page,
+    query: &PageQuery,
+    workspace: WorkspaceId,
+    proposal: Option<HealthSettings>,
+) -> Result<(Answers, Vec<Block>), ApiError> {
+    let budget = Duration::from_secs_f64(state.config.server.report_timeout_seconds);
+    let stop = StopOnDrop::default();
+    let flag = Arc::clone(&stop.0);
+    let (live, settings, store) = (
+        Arc::clone(&state.live),
+        Arc::clone(&state.report_settings),
+        Arc::clone(&state.store),
+    );
+    let ingest = page
+        .needs_status
+        .then(|| state.metrics.ingest_rates.of(&workspace));
+    let query = query.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let now = Timestamp::from_datetime(chrono::Utc::now());
+        let should_stop = || flag.load(Ordering::Relaxed);
+        let as_of = query
+            .get("as_of")
+            .and_then(|raw| Timestamp::parse_end_of(raw).ok())
+            .unwrap_or_else(|| {
+                live.read(&workspace, |model| {
+                    tenure_reports::default_as_of(model, now).0
+                })
+            });
+        let mut answers = Answers::default();
+        for call in (page.calls)(&query, as_of) {
+            let limits = tenure_reports::Limits {
+                now,
+                should_stop: &should_stop,
+            };
+            let proposed = proposal
+                .as_ref()
+                .filter(|_| call.report == "health-backtest");
+            let report = answer(
+                &live,
+                &settings,
+                &workspace,
+                call.report,
+                &call.params,
+                proposed,
+                limits,
+            )
+            .map_err(|e| e.to_string());
+            answers.reports.push(report);
+            answers.calls.push(call);
+        }
+        if page.needs_status {
+            let status = tenure_runtime::status(store.as_ref(), &live, &workspace, &settings)
+                .map_err(|e| ApiError::unavailable(format!("the status query failed: {e}"), 5))?;
+            let mut status = serde_json::to_value(status).unwrap_or_default();
+            if let (Some(ingest), Some(object)) = (ingest, status.as_object_mut()) {
+                object.insert(
+                    "ingest".into(),
+                    serde_json::to_value(ingest).unwrap_or_default(),
+                );
+            }
+            answers.status = Some(status);
+        }
+        let blocks = (page.render)(&query, &answers);
+        Ok::<_, ApiError>((answers, blocks))
+    });
+    match tokio::time::timeout(budget, task).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => {
+            tracing::error!(page = page.name, error = %e, "a dashboard page panicked");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "page_failed",
+                "the page failed; the server log says why",
+            ))
+        }
+        Err(_) => {
+            drop(stop);
+            Err(ApiError::unavailable(
+                format!(
+                    "the page did not finish within the report time budget of {} s ([server] report_timeout_seconds)",
+                    budget.as_secs_f64()
+                ),
+                budget.as_secs().max(1),
+            ))
+        }
+    }
+}
+
+/// `GET /csv/PAGE?figure=ID&…`: the figure's table, exactly as the page draws it.
+async fn csv(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let query = parse_query(raw.as_deref());
+    let Some(page) = tenure_dashboard::page(&name) else {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no page {name}"),
+        )
+        .into_response();
+    };
+    let Some((_, session)) = signed_in(&state, &headers) else {
+        return to_signin(&here(page, &query));
+    };
+    let wanted = query.get("figure").unwrap_or("").to_owned();
+    let (_, blocks) = match run(&state, page, &query, session.workspace, None).await {
+        Ok(done) => done,
+        Err(e) => return e.into_response(),
+    };
+    let figure = blocks.iter().find_map(|b| match b {
+        Block::Figure(f) if f.id == wanted => Some(f),
+        _ => None,
+    });
+    let Some(figure) = figure else {
+        return ApiError::bad_request(
+            "invalid_parameter",
+            format!("figure: the {name} page has no figure {wanted:?} for these parameters"),
+        )
+        .into_response();
+    };
+    let mut response = figure.table.csv().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{name}-{}.csv\"",
+        figure.id
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    let Some(asset) = tenure_dashboard::assets::find(&name) else {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no asset {name}"),
+        )
+        .into_response();
+    };
+    let mut response = asset.bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Versioned names (htmx's) never change; the dashboard's own may with the next release.
+    let cache = if asset.name.contains(tenure_dashboard::assets::HTMX_VERSION) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=3600"
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    response
+}
+
+async fn doc(Path(name): Path<String>) -> Response {
+    match tenure_dashboard::docs::render(&name) {
+        Some((title, body)) => html(StatusCode::OK, tenure_dashboard::doc_page(&title, body)),
+        None => ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no doc {name}"))
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Next {
+    next: Option<String>,
+}
+
+async fn signin_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(next): axum::extract::Query<Next>,
+) -> Response {
+    let next = safe_next(next.next.as_deref());
+    if signed_in(&state, &headers).is_some() {
+        return see_other(&next);
+    }
+    html(StatusCode::OK, tenure_dashboard::signin_page(None, &next))
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    key: String,
+    next: Option<String>,
+}
+
+/// Whether a form was sent by a page of another site: browsers say so in `Sec-Fetch-Site`
+/// and `Origin`. The sign-in form has no session token yet, so this is its protection
+/// against a page that would sign a person in under someone else's key.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if matches!(fetch_site, Some("cross-site" | "same-site")) {
+        return true;
+    }
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
+            origin_host != host
+        }
+        _ => false,
+    }
+}
+
+async fn signin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignIn>,
+) -> Response {
+    let next = safe_next(form.next.as_deref());
+    if cross_site(&headers) {
+        return forged();
+    }
+    match state
+        .keys
+        .authorize(&state.store, Some(form.key.trim()), Scope::Read)
+    {
+        Ok(key) => {
+            let token = state
+                .sessions
+                .open(form.key.trim().to_owned(), key.workspace);
+            with_cookie(see_other(&next), &token, &state, &headers)
+        }
+        Err(e) => html(
+            StatusCode::UNAUTHORIZED,
+            tenure_dashboard::signin_page(Some(&sign_in_error(&e)), &next),
+        ),
+    }
+}
+
+fn sign_in_error(e: &ApiError) -> String {
+    match e.status {
+        StatusCode::FORBIDDEN => {
+            "That is a write key, which can only send data: sign in with a read or admin key."
+                .to_owned()
+        }
+        StatusCode::UNAUTHORIZED => {
+            "That key is not known here. Check it was copied whole, or make one with `tenure keys create --scope read`.".to_owned()
+        }
+        _ => format!("Signing in failed: {}", e.message),
+    }
+}
+
+/// `GET /signin/once/TICKET`: the link `tenure demo` prints, which signs in once.
+async fn signin_once(
+    State(state): State<AppState>,
+    Path(ticket): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(secret) = state.sessions.redeem(&ticket) else {
+        return html(
+            StatusCode::UNAUTHORIZED,
+            tenure_dashboard::signin_page(
+                Some("This sign-in link has been used already or is too old (links work once, for 15 minutes). Sign in with the read key instead."),
+                "/",
+            ),
+        );
+    };
+    match state
+        .keys
+        .authorize(&state.store, Some(&secret), Scope::Read)
+    {
+        Ok(key) => {
+            let token = state.sessions.open(secret, key.workspace);
+            with_cookie(see_other("/"), &token, &state, &headers)
+        }
+        Err(e) => html(
+            StatusCode::UNAUTHORIZED,
+            tenure_dashboard::signin_page(Some(&sign_in_error(&e)), "/"),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct SignOut {
+    csrf: Option<String>,
+}
+
+async fn signout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignOut>,
+) -> Response {
+    let Some((token, session)) = signed_in(&state, &headers) else {
+        return see_other("/signin");
+    };
+    if !same_token(form.csrf.as_deref(), &session.csrf) {
+        return forged();
+    }
+    state.sessions.close(&token);
+    let mut response = see_other("/signin");
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+        ))
+        .expect("a valid header"),
+    );
+    response
+}
+
+/// Sets the session cookie: HttpOnly (no script reads it), SameSite=Lax (no other site's
+/// form or script sends it), Secure behind an HTTPS proxy, for the session's lifetime.
+fn with_cookie(
+    mut response: Response,
+    token: &str,
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Response {
+    let secure = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let cookie = format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        state.sessions.lifetime().as_secs().max(1),
+        if secure { "; Secure" } else { "" }
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}

@@ -1,0 +1,284 @@
+"""Drives tenure's dashboard in a real browser and checks it against the API.
+
+    python3 dashboard.py TENURE_URL READ_KEY SCREENSHOT_DIR
+
+Debian's chromium, headless, through Playwright's `executable_path` (no browser is
+downloaded). Signs in through the form, opens every page of the menu, changes every selector,
+follows the drill-downs (campaign → its accounts → an account → its journey), downloads a CSV
+by its link, walks the controls with the keyboard, and signs out. On every page it checks:
+
+- no console error, no failed request, no answer of 400 or more;
+- each figure's CSV (what the chart draws and the table shows) equals the rows of the API's
+  JSON for the same parameters (`data-source`), field by field, and the page's table has one
+  row per CSV row;
+- every control has a label, and every chart a text alternative.
+
+Takes a screenshot of every page at a desktop and a phone width into SCREENSHOT_DIR. Prints a
+JSON summary on stdout; exits non-zero with the problems on stderr if there are any.
+"""
+
+import csv
+import io
+import json
+import os
+import re
+import sys
+from urllib.parse import urljoin, urlparse, parse_qsl
+
+from playwright.sync_api import sync_playwright
+
+BASE, KEY, SHOTS = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+CHROMIUM = os.environ.get("TENURE_CHROMIUM", "/usr/bin/chromium")
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+problems = []
+summary = {"pages": [], "figures_checked": 0, "selectors_changed": 0, "screenshots": 0}
+
+
+def problem(text):
+    problems.append(text)
+
+
+def watch(page):
+    """Collects console errors, failed requests and error answers of `page`."""
+    seen = []
+    page.on("console", lambda m: m.type == "error" and seen.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: seen.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: seen.append(f"failed request: {r.url} {r.failure}"))
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and seen.append(f"answer {r.status}: {r.url}"),
+    )
+    return seen
+
+
+def api(request, path):
+    answer = request.get(BASE + path, headers={"Authorization": f"Bearer {KEY}"})
+    if answer.status != 200:
+        problem(f"API {path} answered {answer.status}: {answer.text()[:300]}")
+        return None
+    return answer.json()
+
+
+def dig(document, dotted):
+    for part in dotted.split("."):
+        if document is None:
+            return None
+        document = document.get(part)
+    return document
+
+
+def same(csv_text, value):
+    """Whether a CSV cell holds the JSON value."""
+    if value is None:
+        return csv_text == ""
+    if isinstance(value, bool):
+        return csv_text == ("true" if value else "false")
+    if isinstance(value, (int, float)):
+        try:
+            return abs(float(csv_text) - float(value)) <= 1e-9 * max(1.0, abs(float(value)))
+        except ValueError:
+            return False
+    if isinstance(value, list):
+        return csv_text == ";".join(str(v) for v in value)
+    return csv_text == str(value)
+
+
+def check_figures(page, where):
+    """Each figure with a source: its CSV against the API's JSON, its table against its CSV."""
+    for section in page.query_selector_all("section.figure"):
+        figure = section.get_attribute("id")
+        source = section.get_attribute("data-source")
+        svg = section.query_selector("svg[role=img]")
+        if svg is not None and not (svg.get_attribute("aria-label") or "").strip():
+            problem(f"{where}: the chart of {figure} has no text alternative")
+        link = section.query_selector("a[download]")
+        if link is None:
+            problem(f"{where}: figure {figure} has no CSV download")
+            continue
+        answer = page.request.get(urljoin(BASE, link.get_attribute("href")))
+        if answer.status != 200:
+            problem(f"{where}: CSV of {figure} answered {answer.status}")
+            continue
+        rows = list(csv.reader(io.StringIO(answer.text())))
+        header, body = rows[0], rows[1:]
+        table_rows = section.query_selector_all("table tbody tr")
+        shown = [r for r in table_rows if r.query_selector("td.empty") is None]
+        if len(shown) != len(body):
+            problem(f"{where}: figure {figure} shows {len(shown)} rows, its CSV has {len(body)}")
+        if not source:
+            continue
+        document = api(page.request, source)
+        if document is None:
+            continue
+        listed = dig(document, section.get_attribute("data-rows") or "rows") or []
+        keys = (section.get_attribute("data-keys") or "").split(",")
+        if len(listed) != len(body):
+            problem(f"{where}: figure {figure} has {len(body)} rows, the API {len(listed)} ({source})")
+            continue
+        for i, (record, line) in enumerate(zip(listed, body)):
+            for key, text in zip(keys, line):
+                if key in record and not same(text, record[key]):
+                    problem(f"{where}: {figure} row {i} {key}: CSV {text!r}, API {record[key]!r}")
+                    break
+        summary["figures_checked"] += 1
+
+
+def check_labels(page, where):
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+            .filter(e => {
+              const named = e.labels && e.labels.length > 0 || e.getAttribute('aria-label')
+                || (e.tagName === 'BUTTON' && e.textContent.trim());
+              return !named;
+            }).map(e => e.outerHTML.slice(0, 120))"""
+    )
+    for html in unlabelled:
+        problem(f"{where}: a control without a label: {html}")
+
+
+def shoot(page, name):
+    for size, tag in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        page.set_viewport_size(size)
+        page.screenshot(path=os.path.join(SHOTS, f"{name}-{tag}.png"), full_page=True)
+        summary["screenshots"] += 1
+    page.set_viewport_size(DESKTOP)
+
+
+def visit(page, seen, url, name):
+    seen.clear()
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    where = f"{name} ({urlparse(page.url).path})"
+    check_figures(page, where)
+    check_labels(page, where)
+    shoot(page, name)
+    for text in seen:
+        problem(f"{where}: {text}")
+    summary["pages"].append(name)
+    return where
+
+
+def change_selectors(page, seen, name):
+    """Each selector of the page's controls, set to another value: the page updates in place
+    (htmx), the address follows, and the figures still equal the API's."""
+    count = len(page.query_selector_all("form.controls select"))
+    for index in range(count):
+        select = page.query_selector_all("form.controls select")[index]
+        field = select.get_attribute("name")
+        options = [o.get_attribute("value") for o in select.query_selector_all("option")]
+        current = select.evaluate("s => s.value")
+        others = [o for o in options if o != current]
+        if not others:
+            continue
+        choice = others[len(others) // 2]
+        seen.clear()
+        with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
+            select.select_option(choice)
+        page.wait_for_load_state("networkidle")
+        query = dict(parse_qsl(urlparse(page.url).query))
+        if query.get(field, "") != choice:
+            problem(f"{name}: choosing {field}={choice} left the address at {page.url}")
+        where = f"{name} with {field}={choice}"
+        check_figures(page, where)
+        for text in seen:
+            problem(f"{where}: {text}")
+        summary["selectors_changed"] += 1
+
+
+def main():
+    os.makedirs(SHOTS, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+        page = context.new_page()
+        seen = watch(page)
+
+        # Signed out, every page leads to the sign-in form; a wrong key is refused there.
+        page.goto(BASE + "/attribution")
+        if urlparse(page.url).path != "/signin":
+            problem(f"signed out, /attribution led to {page.url}")
+        shoot(page, "signin")
+        page.fill("input[name=key]", "not-a-key")
+        page.click("button[type=submit]")
+        if "not known" not in page.inner_text("main"):
+            problem("a wrong key was not refused with a reason")
+        seen.clear()
+        page.fill("input[name=key]", KEY)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        if urlparse(page.url).path != "/attribution":
+            problem(f"signing in did not come back to /attribution but to {page.url}")
+        cookies = {c["name"]: c for c in context.cookies()}
+        session = cookies.get("tenure_session")
+        if not session or not session["httpOnly"] or session["sameSite"] not in ("Lax", "Strict"):
+            problem(f"the session cookie is not HttpOnly and SameSite: {session}")
+
+        menu = page.eval_on_selector_all(
+            "nav.pages a", "links => links.map(a => [a.textContent.trim(), a.getAttribute('href')])"
+        )
+        for label, href in menu:
+            name = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+            visit(page, seen, urljoin(BASE, href), name)
+            change_selectors(page, seen, name)
+
+        # Drill-downs: a campaign to its accounts, an account to its page and its journey.
+        page.goto(BASE + "/attribution?by=campaign")
+        campaign = page.query_selector("section.figure a[href*='/attribution/campaign']")
+        if campaign is None:
+            problem("attribution by campaign has no link to a campaign's accounts")
+        else:
+            visit(page, seen, urljoin(BASE, campaign.get_attribute("href")), "campaign")
+            account = page.query_selector("section.figure a[href^='/accounts/']")
+            if account is None:
+                problem("a campaign's page has no link to an account")
+            else:
+                visit(page, seen, urljoin(BASE, account.get_attribute("href")), "account")
+        page.goto(BASE + "/accounts")
+        first = page.query_selector("section.figure a[href^='/accounts/']")
+        if first is None:
+            problem("the accounts list links to no account")
+        else:
+            first.click()
+            page.wait_for_load_state("networkidle")
+            if not page.query_selector("section.figure#journey"):
+                problem(f"the account page {page.url} shows no journey")
+
+        # A CSV by its link, as a person downloads it.
+        page.goto(BASE + "/")
+        with page.expect_download() as download:
+            page.click("section.figure a[download]")
+        path = download.value.path()
+        with open(path, encoding="utf-8") as f:
+            if not f.readline().startswith("month,"):
+                problem("the overview's first CSV does not start with its header")
+
+        # The keyboard reaches the skip link, the menu and the selectors.
+        page.goto(BASE + "/attribution")
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.className") != "skip":
+            problem("the first Tab does not reach the skip link")
+        reached = set()
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            reached.add(page.evaluate("document.activeElement.tagName"))
+        if not {"A", "SELECT", "BUTTON", "INPUT"} <= reached:
+            problem(f"Tab reaches only {sorted(reached)}")
+
+        # Sign-out ends access.
+        page.click("form.signout button")
+        page.wait_for_load_state("networkidle")
+        page.goto(BASE + "/")
+        if urlparse(page.url).path != "/signin":
+            problem(f"after signing out, / led to {page.url}")
+        browser.close()
+
+    print(json.dumps(summary))
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
