@@ -138,6 +138,22 @@ def check_labels(page, where):
         problem(f"{where}: a control without a label: {html}")
 
 
+anchors_of = {}
+
+
+def check_doc_links(page, where):
+    """Every "how this is computed" opens a heading the docs have."""
+    for href in set(page.eval_on_selector_all("a[href^='/docs/']", "l => l.map(a => a.getAttribute('href'))")):
+        doc, _, anchor = href.partition("#")
+        if doc not in anchors_of:
+            answer = page.request.get(BASE + doc)
+            anchors_of[doc] = set(re.findall(r'id="([^"]+)"', answer.text())) if answer.ok else None
+        if anchors_of[doc] is None:
+            problem(f"{where}: {doc} is not a page of the docs")
+        elif anchor and anchor not in anchors_of[doc]:
+            problem(f"{where}: {href} opens no heading of {doc}")
+
+
 def shoot(page, name):
     for size, tag in ((DESKTOP, "desktop"), (PHONE, "phone")):
         page.set_viewport_size(size)
@@ -153,6 +169,7 @@ def visit(page, seen, url, name):
     where = f"{name} ({urlparse(page.url).path})"
     check_figures(page, where)
     check_labels(page, where)
+    check_doc_links(page, where)
     shoot(page, name)
     for text in seen:
         problem(f"{where}: {text}")
