@@ -48,7 +48,11 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 
     async fn get(&self, path: &str, cookie: Option<&str>) -> (StatusCode, HeaderMap, String) {
@@ -118,7 +122,10 @@ async fn a_read_or_admin_key_signs_in_and_a_page_needs_a_session() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/signin?next=%2Fstatus");
 
-    let cookie = app.sign_in(&app.read_key).await.expect("a read key signs in");
+    let cookie = app
+        .sign_in(&app.read_key)
+        .await
+        .expect("a read key signs in");
     let (status, headers, page) = app.get("/status", Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(headers[header::CONTENT_TYPE]
@@ -148,7 +155,11 @@ async fn a_read_or_admin_key_signs_in_and_a_page_needs_a_session() {
 #[tokio::test]
 async fn the_sign_in_form_sends_people_only_to_this_server() {
     let app = TestApp::new(Config::default());
-    for next in ["//evil.example/x", "https://evil.example/", "/\\evil.example"] {
+    for next in [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+    ] {
         let form = format!(
             "key={}&next={}",
             app.read_key,
@@ -176,9 +187,7 @@ async fn another_site_can_neither_sign_a_browser_in_nor_send_its_forms() {
     let other = app.sign_in(&app.read_key).await.unwrap();
     let (_, _, other_page) = app.get("/status", Some(&other)).await;
     for form in ["".to_owned(), format!("csrf={}", csrf_of(&other_page))] {
-        let (status, _, _) = app
-            .post_form("/signout", &form, Some(&cookie), None)
-            .await;
+        let (status, _, _) = app.post_form("/signout", &form, Some(&cookie), None).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{form}");
     }
     let (status, _, page) = app.get("/status", Some(&cookie)).await;
@@ -186,9 +195,7 @@ async fn another_site_can_neither_sign_a_browser_in_nor_send_its_forms() {
 
     // With its own token, sign-out ends the session and clears the cookie.
     let form = format!("csrf={}", csrf_of(&page));
-    let (status, headers, _) = app
-        .post_form("/signout", &form, Some(&cookie), None)
-        .await;
+    let (status, headers, _) = app.post_form("/signout", &form, Some(&cookie), None).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(headers[header::SET_COOKIE]
         .to_str()

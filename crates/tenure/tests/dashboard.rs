@@ -103,8 +103,14 @@ fn every_page_works_in_a_browser_and_shows_the_apis_figures() {
         summary["screenshots"].as_u64().unwrap() as usize,
         2 * (pages.len() + 1)
     );
-    assert!(summary["figures_checked"].as_u64().unwrap() >= 30, "{summary}");
-    assert!(summary["selectors_changed"].as_u64().unwrap() >= 10, "{summary}");
+    assert!(
+        summary["figures_checked"].as_u64().unwrap() >= 30,
+        "{summary}"
+    );
+    assert!(
+        summary["selectors_changed"].as_u64().unwrap() >= 10,
+        "{summary}"
+    );
     assert_eq!(
         std::fs::read_dir(&shots).unwrap().count(),
         2 * (pages.len() + 1) - 2 * duplicates(&pages)

@@ -1,0 +1,119 @@
+//! Every dashboard page rendered by the server on a simulated company, from the warm model:
+//! the time from the request to the last byte of HTML (its reports run, the page drawn), as a
+//! signed-in browser would ask it, through the whole router.
+//!
+//! `cargo bench -p tenure-server --bench dashboard` (or `bench/dashboard.sh`).
+//! Environment: `BENCH_ACCOUNTS` (default 20000), `BENCH_RUNS` per page (default 20).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::{header, Request};
+use http_body_util::BodyExt;
+use tenure_config::Config;
+use tenure_core::WorkspaceId;
+use tenure_runtime::Live;
+use tenure_server::{router, AppState};
+use tenure_store::{Scope, Store};
+use tower::ServiceExt;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let accounts: usize = std::env::var("BENCH_ACCOUNTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, entries) = common::simulated_store(dir.path(), accounts);
+    let config = Config::default();
+    let live = Arc::new(Live::rebuild(store.as_ref(), config.engine(), |_| {}).expect("rebuild"));
+    let ws = WorkspaceId::default_workspace();
+    let key = store.create_key(&ws, Scope::Read).expect("key");
+    let store: Arc<dyn Store> = store;
+    let state = AppState::new(store, live, Arc::new(config));
+    let cookie = format!("tenure_session={}", state.sessions.open(key, ws.clone()));
+    let app = router(state);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let get = |path: &str| {
+        let request = Request::get(path)
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap();
+        let app = app.clone();
+        runtime.block_on(async move {
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (status, body)
+        })
+    };
+    // A campaign and an account of this company, for the drill-downs.
+    let (_, accounts_page) = get("/accounts");
+    let text = String::from_utf8_lossy(&accounts_page);
+    let account = text
+        .split("href=\"/accounts/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or("acct_000001")
+        .to_owned();
+
+    println!("company: {accounts} accounts, {entries} log entries; {runs} runs per page");
+    println!();
+    println!("| page | p50 ms | p95 ms | max ms | HTML KB |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut pages: Vec<String> = tenure_dashboard::PAGES
+        .iter()
+        .filter(|p| p.in_menu)
+        .map(|p| p.path.to_owned())
+        .collect();
+    pages.extend([
+        "/attribution?by=campaign&compare=on".to_owned(),
+        "/survival?by=channel".to_owned(),
+        format!("/accounts/{account}"),
+        "/attribution/campaign?campaign=spring_launch".to_owned(),
+    ]);
+    for path in pages {
+        // The first request warms what the model caches (journeys); it is not counted.
+        let (status, _) = get(&path);
+        if !status.is_success() {
+            println!("| `{path}` | answered {status} | | | |");
+            continue;
+        }
+        let mut times = Vec::with_capacity(runs);
+        let mut size = 0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let (_, body) = get(&path);
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            size = body.len();
+        }
+        times.sort_by(f64::total_cmp);
+        let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+        println!(
+            "| `{path}` | {:.1} | {:.1} | {:.1} | {:.0} |",
+            pct(0.5),
+            pct(0.95),
+            times[times.len() - 1],
+            size as f64 / 1024.0
+        );
+    }
+    let assets: usize = tenure_dashboard::assets::ASSETS
+        .iter()
+        .map(|a| a.bytes.len())
+        .sum();
+    println!();
+    println!(
+        "assets every page loads: {:.0} KB ({} files)",
+        assets as f64 / 1024.0,
+        tenure_dashboard::assets::ASSETS.len()
+    );
+}
