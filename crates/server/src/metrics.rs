@@ -281,3 +281,31 @@ pub(crate) async fn scrape(
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrivals_are_counted_per_workspace() {
+        let rates = IngestRates::default();
+        let (a, b) = (
+            WorkspaceId::parse("a").unwrap(),
+            WorkspaceId::parse("b").unwrap(),
+        );
+        rates.add(&a, 3);
+        rates.add(&a, 4);
+        rates.add(&b, 1);
+        let seven = Arrived {
+            last_minute: 7,
+            last_hour: 7,
+            since_start: 7,
+        };
+        assert_eq!(rates.of(&a), seven);
+        assert_eq!(rates.of(&b).since_start, 1);
+        assert_eq!(
+            rates.of(&WorkspaceId::parse("c").unwrap()),
+            Arrived::default()
+        );
+    }
+}

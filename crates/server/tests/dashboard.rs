@@ -236,6 +236,25 @@ async fn a_session_ends_with_its_lifetime_and_with_its_key() {
 }
 
 #[tokio::test]
+async fn the_status_page_counts_what_arrives() {
+    let app = TestApp::new(Config::default());
+    let batch = r#"{"batch":[{"type":"track","event":"Signed Up","userId":"u1","messageId":"m1"},
+        {"type":"track","event":"Logged In","userId":"u1","messageId":"m2"}]}"#;
+    let request = Request::post("/v1/batch")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.write_key))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(batch))
+        .unwrap();
+    assert_eq!(app.send(request).await.0, StatusCode::OK);
+    let cookie = app.sign_in(&app.read_key).await.unwrap();
+    let (_, _, page) = app.get("/status", Some(&cookie)).await;
+    assert!(
+        page.contains("<strong>2</strong> in the last minute, <strong>2</strong> in the last hour"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
 async fn a_sign_in_link_works_once() {
     let app = TestApp::new(Config::default());
     let ticket = app.state.sessions.ticket(app.read_key.clone());
