@@ -102,7 +102,7 @@ fn when(chrome: &Chrome) -> Markup {
     let q = chrome.query;
     let date = |name: &str| q.get(name).map(|v| v.get(..10).unwrap_or(v).to_owned());
     html! {
-        form.when method="get" action=(chrome.page.action(q)) aria-label="Instant and window" {
+        form.when method="get" action=(chrome.page.path_of(q)) aria-label="Instant and window" {
             label { "As of (UTC)" input type="date" name="as_of" value=[date("as_of")]; }
             label { "From" input type="date" name="from" value=[date("from")]; }
             label { "To" input type="date" name="to" value=[date("to")]; }
@@ -111,7 +111,7 @@ fn when(chrome: &Chrome) -> Markup {
             }
             button type="submit" { "Apply" }
             @if !q.kept().is_empty() {
-                a href=(chrome.page.action(&PageQuery::new(q.pairs().iter().filter(|(n, _)| !KEPT.contains(&n.as_str())).cloned()))) { "Reset to the end of the data" }
+                a href=(chrome.page.path_of(&PageQuery::new(q.pairs().iter().filter(|(n, _)| !KEPT.contains(&n.as_str())).cloned()))) { "Reset to the end of the data" }
             }
         }
     }

@@ -78,7 +78,12 @@ impl PageQuery {
     pub fn with(&self, path: &str, name: &str, value: &str) -> String {
         let mut next = self.clone();
         next.set(name, value);
-        let query = encode(&next.pairs);
+        next.at(path)
+    }
+
+    /// `path` with this whole query.
+    pub fn at(&self, path: &str) -> String {
+        let query = encode(&self.pairs);
         if query.is_empty() {
             path.to_owned()
         } else {

@@ -154,7 +154,7 @@ fn html(status: StatusCode, markup: Markup) -> Response {
 
 /// The path and query of the request, to come back to after signing in.
 fn here(page: &Page, query: &PageQuery) -> String {
-    query.with(&page.path_of(query), "", "")
+    query.at(&page.path_of(query))
 }
 
 async fn show(

@@ -43,11 +43,6 @@ impl Page {
             None => self.path.to_owned(),
         }
     }
-
-    /// Where its forms send the person: the page itself.
-    pub fn action(&self, query: &PageQuery) -> String {
-        self.path_of(query)
-    }
 }
 
 /// Every page, in menu order.
