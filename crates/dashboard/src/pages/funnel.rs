@@ -223,7 +223,7 @@ fn milestones(report: &Report) -> Table {
     Table {
         columns: vec![
             Column::new("milestone", Unit::Text),
-            Column::new("accounts", Unit::Count),
+            Column::new("accounts", Unit::Count).titled("Customers"),
             Column::new("median_days_from_conversion", Unit::Days),
         ],
         rows,

@@ -41,7 +41,13 @@ fn calls(query: &PageQuery, _: Timestamp) -> Vec<Call> {
 fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
     let mut blocks = vec![Block::Text(form(query, answers))];
     if let Some(error) = query.get("proposal_error") {
-        blocks.push(missing("The proposed configuration was not used", error));
+        blocks.push(Block::Text(html! {
+            div.missing role="alert" {
+                strong { "The proposed configuration was not used. " }
+                "Only the current one is shown below. What was wrong with it:"
+                pre { (error) }
+            }
+        }));
     }
     let report = match answers.report(0) {
         Ok(report) => report,
@@ -55,28 +61,41 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
         .rows
         .iter()
         .any(|r| r.get("config").and_then(|c| c.as_str()) == Some("proposed"));
-    let configs = summary::list(
+    let mut configs = summary::list(
         report,
         "configs",
         &["config", "version", "snapshots", "churned_90d", "roc_auc"],
     );
+    if let Some(c) = configs.column("roc_auc") {
+        c.label = "ROC AUC".to_owned();
+    }
     let chart = Chart::HBars(HBars {
         labels: configs.texts("config"),
         values: configs.numbers("roc_auc"),
         unit: Unit::Number,
     });
-    blocks.push(Block::figure(
-        Figure::new("configs", if proposed { "ROC AUC: current against proposed" } else { "ROC AUC of the current configuration" }, BACKTEST, configs)
+    let configs = Figure::new("configs", if proposed { "ROC AUC: current against proposed" } else { "ROC AUC of the current configuration" }, BACKTEST, configs)
             .note(format!(
                 "How often a customer who churned within {} had a lower health score than one who did not, over {} month ends: 0.5 is chance, 1 perfect.",
                 summary::text(report, "horizon_days"),
                 summary::text(report, "month_ends"),
             ))
             .chart(chart)
-            .from_list(call, "summary.configs")
-            .open(),
-    ));
-    blocks.push(Block::figure(bands(report, proposed).from(call)));
+            .open();
+    // With a proposal the rows are not what a GET of the API answers (the proposal was
+    // POSTed), so the figures name no source.
+    let configs = if proposed {
+        configs
+    } else {
+        configs.from_list(call, "summary.configs")
+    };
+    blocks.push(Block::figure(configs));
+    let bands = bands(report, proposed);
+    blocks.push(Block::figure(if proposed {
+        bands
+    } else {
+        bands.from(call)
+    }));
     blocks
 }
 
@@ -125,7 +144,7 @@ fn form(query: &PageQuery, answers: &Answers) -> maud::Markup {
             form.propose method="post" action=(action) {
                 input type="hidden" name="csrf" value=(answers.csrf);
                 label for="proposed" { "A tenure configuration (TOML) with the [health] to compare; nothing is saved" }
-                textarea id="proposed" name="proposed" placeholder="[health]\nweights = { … }" {}
+                textarea id="proposed" name="proposed" placeholder="[health]\nbands = { green = 75.0, yellow = 45.0 }\nonboarding_days = 30" {}
                 div.row {
                     label { "Or read it from a file" input type="file" accept=".toml,text/plain" data-into="proposed"; }
                     button type="submit" { "Compare with the current configuration" }

@@ -23,15 +23,22 @@ pub(crate) fn number(report: &Report, path: &str) -> Option<f64> {
 /// The summary's figure at `path` as a person reads it (`n/a` when absent).
 pub(crate) fn text(report: &Report, path: &str) -> String {
     match at(report, path) {
-        Some(value) if !value.is_null() => cell(
-            value,
-            report
+        Some(value) if !value.is_null() => {
+            match report
                 .summary_units
                 .get(path)
                 .copied()
-                .unwrap_or(Unit::Text),
-            report.currency,
-        ),
+                .unwrap_or(Unit::Text)
+            {
+                // Days say so: a tile of "8.7" alone reads as anything.
+                Unit::Days => match value.as_f64() {
+                    Some(d) if d.fract() == 0.0 => format!("{d:.0} days"),
+                    Some(d) => format!("{d:.1} days"),
+                    None => cell(value, Unit::Days, report.currency),
+                },
+                unit => cell(value, unit, report.currency),
+            }
+        }
         _ => "n/a".to_owned(),
     }
 }
@@ -127,14 +134,16 @@ mod tests {
             "from": null, "to": null, "by": null, "currency": "USD", "columns": [], "units": {},
             "rows": [], "warnings": [],
             "summary": {"calibration": [{"decile": 1, "predicted": 0.1, "observed": 0.2}],
-                        "log_rank": {"p_value": 0.004}},
+                        "log_rank": {"p_value": 0.004}, "horizon_days": 90.0, "median": 8.657},
             "summary_units": {"calibration.decile": "count", "calibration.predicted": "fraction",
-                              "log_rank.p_value": "number"}
+                              "log_rank.p_value": "number", "horizon_days": "days", "median": "days"}
         }));
         let table = list(&report, "calibration", &["decile", "predicted"]);
         assert_eq!(table.columns[1].unit, Unit::Fraction);
         assert_eq!(table.rows, vec![vec![json!(1), json!(0.1)]]);
         assert_eq!(number(&report, "log_rank.p_value"), Some(0.004));
         assert_eq!(text(&report, "missing.path"), "n/a");
+        assert_eq!(text(&report, "horizon_days"), "90 days");
+        assert_eq!(text(&report, "median"), "8.7 days");
     }
 }
