@@ -22,6 +22,7 @@ pub enum Chart {
     Bars(Bars),
     HBars(HBars),
     Heatmap(Heatmap),
+    Intervals(Intervals),
 }
 
 /// Lines over a numeric x axis (days, months), each with an optional band (a 95% interval).
@@ -69,6 +70,17 @@ pub struct HBars {
     pub unit: Unit,
 }
 
+/// An estimate and its interval per label, around a reference line: a forest plot of odds
+/// ratios around 1, on a log scale (an odds ratio of 2 is as far from 1 as one of ½).
+#[derive(Debug, Clone)]
+pub struct Intervals {
+    pub labels: Vec<String>,
+    /// (estimate, low, high) per label.
+    pub values: Vec<Option<(f64, f64, f64)>>,
+    pub reference: f64,
+    pub unit: Unit,
+}
+
 /// A grid of cells shaded by value: cohorts by month since conversion.
 #[derive(Debug, Clone)]
 pub struct Heatmap {
@@ -104,6 +116,10 @@ impl Chart {
             Chart::Heatmap(map) => {
                 let height = 22.0 + 20.0 * map.rows.len().max(1) as f64;
                 (height, map.draw(currency), None)
+            }
+            Chart::Intervals(intervals) => {
+                let height = TOP + 22.0 * intervals.labels.len().max(1) as f64 + BOTTOM;
+                (height, intervals.draw(currency, height), None)
             }
         };
         html! {
@@ -173,6 +189,16 @@ impl Chart {
                 map.rows.len(),
                 map.columns.len()
             ),
+            Chart::Intervals(intervals) => {
+                let r = intervals.reference;
+                let above = intervals.values.iter().flatten().filter(|v| v.1 > r).count();
+                let below = intervals.values.iter().flatten().filter(|v| v.2 < r).count();
+                format!(
+                    "intervals for {} items around {}: {above} wholly above it, {below} wholly below it; the table below gives every figure",
+                    intervals.labels.len(),
+                    number(r, intervals.unit, currency)
+                )
+            }
         }
     }
 }
@@ -464,6 +490,62 @@ impl HBars {
     }
 }
 
+impl Intervals {
+    fn draw(&self, currency: Currency, height: f64) -> Markup {
+        const LABELS: f64 = 200.0;
+        let ends = self
+            .values
+            .iter()
+            .flatten()
+            .flat_map(|v| [v.1, v.2])
+            .filter(|v| *v > 0.0)
+            .chain([self.reference]);
+        let (lo, hi) = bounds(ends);
+        // Round steps of a log axis: 1, 2 and 5 times powers of ten.
+        let steps: Vec<f64> = (-3..=3)
+            .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
+            .collect();
+        let lo = steps
+            .iter()
+            .rev()
+            .find(|s| **s <= lo)
+            .copied()
+            .unwrap_or(lo);
+        let hi = steps.iter().find(|s| **s >= hi).copied().unwrap_or(hi);
+        let x = Scale {
+            d0: lo.ln(),
+            d1: hi.ln(),
+            r0: LABELS,
+            r1: WIDTH - RIGHT - 10.0,
+        };
+        let at = |v: f64| x.at(v.max(lo).ln());
+        let bottom = height - BOTTOM;
+        html! {
+            g.axis {
+                @for t in steps.iter().filter(|t| **t >= lo && **t <= hi) {
+                    line x1=(px(at(*t))) x2=(px(at(*t))) y1=(TOP) y2=(px(bottom))
+                        class=(if *t == self.reference { "zero" } else { "grid" }) {}
+                    text x=(px(at(*t))) y=(px(bottom + 16.0)) text-anchor="middle" { (axis(*t, self.unit, currency)) }
+                }
+            }
+            @for (i, (label, value)) in self.labels.iter().zip(&self.values).enumerate() {
+                @let row = TOP + 22.0 * i as f64;
+                text.label x=(LABELS - 8.0) y=(px(row + 14.0)) text-anchor="end" { (truncate(label, 30)) }
+                @if let Some((estimate, low, high)) = value {
+                    @let colour = if *low > self.reference { PALETTE[3] } else if *high < self.reference { PALETTE[0] } else { "#8a929c" };
+                    g {
+                        title { (label) ": " (number(*estimate, self.unit, currency)) " (95% interval "
+                            (number(*low, self.unit, currency)) " to " (number(*high, self.unit, currency)) ")" }
+                        line x1=(px(at(*low))) x2=(px(at(*high))) y1=(px(row + 10.0)) y2=(px(row + 10.0))
+                            stroke=(colour) stroke-width="2" {}
+                        circle cx=(px(at(*estimate))) cy=(px(row + 10.0)) r="4" fill=(colour) {}
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_owned()
@@ -498,7 +580,7 @@ impl Heatmap {
                         }
                         @if text_fits {
                             text x=(px(LABELS + cell * (j as f64 + 0.5))) y=(px(top + 13.5)) text-anchor="middle"
-                                fill=(ink) class="cell" { (format!("{:.0}", v * 100.0)) }
+                                class=(ink) { (format!("{:.0}", v * 100.0)) }
                         }
                     }
                 }
@@ -507,8 +589,8 @@ impl Heatmap {
     }
 }
 
-/// A cell's fill for a share (0 to 1, and above for revenue retention past 100%) and the ink
-/// that reads on it.
+/// A cell's fill for a share (0 to 1, and above for revenue retention past 100%) and the class
+/// of the ink that reads on it (the stylesheet's, which a `fill` attribute would lose to).
 fn shade(value: f64) -> (String, &'static str) {
     let t = value.clamp(0.0, 1.0);
     // From a pale blue (0%) to a deep blue (100%).
@@ -519,7 +601,7 @@ fn shade(value: f64) -> (String, &'static str) {
         mix(244.0, 69.0),
         mix(250.0, 148.0)
     );
-    (fill, if t > 0.55 { "#ffffff" } else { "#1a1a1a" })
+    (fill, if t > 0.55 { "cell on-dark" } else { "cell" })
 }
 
 #[cfg(test)]
@@ -550,8 +632,8 @@ mod tests {
 
     #[test]
     fn a_share_is_shaded_from_pale_to_deep() {
-        assert_eq!(shade(0.0), ("#f0f4fa".to_owned(), "#1a1a1a"));
-        assert_eq!(shade(1.0), ("#084594".to_owned(), "#ffffff"));
+        assert_eq!(shade(0.0), ("#f0f4fa".to_owned(), "cell"));
+        assert_eq!(shade(1.0), ("#084594".to_owned(), "cell on-dark"));
         // Revenue retention above 100% is as deep as 100%.
         assert_eq!(shade(1.3), shade(1.0));
     }

@@ -167,7 +167,15 @@ async fn show(
     let Some((_, session)) = signed_in(&state, &headers) else {
         return to_signin(&here(page, &query));
     };
-    match run(&state, page, &query, session.workspace.clone(), proposal).await {
+    match run(
+        &state,
+        page,
+        &query,
+        (session.workspace.clone(), session.csrf.clone()),
+        proposal,
+    )
+    .await
+    {
         Ok((answers, blocks)) => {
             let as_of = answers.reports.iter().flatten().next().map(|r| {
                 (
@@ -253,7 +261,7 @@ async fn run(
     state: &AppState,
     page: &'static Page,
     query: &PageQuery,
-    workspace: WorkspaceId,
+    (workspace, csrf): (WorkspaceId, String),
     proposal: Option<HealthSettings>,
 ) -> Result<(Answers, Vec<Block>), ApiError> {
     let budget = Duration::from_secs_f64(state.config.server.report_timeout_seconds);
@@ -279,7 +287,10 @@ async fn run(
                     tenure_reports::default_as_of(model, now).0
                 })
             });
-        let mut answers = Answers::default();
+        let mut answers = Answers {
+            csrf,
+            ..Answers::default()
+        };
         for call in (page.calls)(&query, as_of) {
             let limits = tenure_reports::Limits {
                 now,
@@ -359,7 +370,15 @@ async fn csv(
         return to_signin(&here(page, &query));
     };
     let wanted = query.get("figure").unwrap_or("").to_owned();
-    let (_, blocks) = match run(&state, page, &query, session.workspace, None).await {
+    let (_, blocks) = match run(
+        &state,
+        page,
+        &query,
+        (session.workspace, String::new()),
+        None,
+    )
+    .await
+    {
         Ok(done) => done,
         Err(e) => return e.into_response(),
     };

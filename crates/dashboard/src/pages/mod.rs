@@ -1,8 +1,16 @@
 //! Every page of the dashboard: what it reads and how it shows it. A page is one file here and
 //! one entry of [`PAGES`]; the server routes, the menu and the CSV downloads are made from it.
 
+mod churn;
+mod cohorts;
+mod funnel;
+mod health_backtest;
 mod overview;
+mod renewals;
+mod signals;
 mod status;
+mod summary;
+mod survival;
 
 use tenure_core::Timestamp;
 
@@ -46,7 +54,17 @@ impl Page {
 }
 
 /// Every page, in menu order.
-pub static PAGES: &[Page] = &[overview::PAGE, status::PAGE];
+pub static PAGES: &[Page] = &[
+    overview::PAGE,
+    cohorts::PAGE,
+    survival::PAGE,
+    funnel::PAGE,
+    renewals::PAGE,
+    signals::PAGE,
+    churn::PAGE,
+    health_backtest::PAGE,
+    status::PAGE,
+];
 
 /// The page named `name`.
 pub fn page(name: &str) -> Option<&'static Page> {

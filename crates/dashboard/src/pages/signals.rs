@@ -1,0 +1,178 @@
+//! Signals: every signal holding on a customer now, since when and why, filtered by signal,
+//! band, stage and more.
+
+use serde_json::Value;
+use tenure_core::Timestamp;
+use tenure_reports::{Param, Report, Unit};
+
+use super::{missing, Page};
+use crate::chart::{Chart, HBars};
+use crate::docs::Link;
+use crate::figure::{Column, Figure, LinkTo, Table};
+use crate::{Answers, Block, Call, Controls, PageQuery, Select, TextField};
+
+pub const PAGE: Page = Page {
+    name: "signals",
+    path: "/signals",
+    title: "Signals",
+    menu: "Signals",
+    in_menu: true,
+    menu_parent: "",
+    lede: "Every signal holding on a customer now: churn risk, expansion, advocacy and renewal, since when and why.",
+    calls,
+    render,
+    needs_status: false,
+};
+
+const SIGNALS: Link = Link::new("reports", "`signals`: signals holding now");
+const MEANING: Link = Link::new("health", "Signals");
+
+/// The filters of the list, as the report names them.
+const FILTERS: [&str; 6] = ["signal", "band", "stage", "tier", "owner", "channel"];
+
+/// The lifecycle stages, in order.
+const STAGES: [&str; 8] = [
+    "onboarding",
+    "activated",
+    "adopting",
+    "expanding",
+    "advocate",
+    "renewal_window",
+    "at_risk",
+    "churned",
+];
+
+fn calls(query: &PageQuery, _: Timestamp) -> Vec<Call> {
+    vec![Call::new(
+        "signals",
+        query.params_for("signals", &FILTERS, &[]),
+    )]
+}
+
+fn choices(name: &'static str, label: &'static str, values: &[&str], query: &PageQuery) -> Select {
+    Select {
+        name,
+        label,
+        options: std::iter::once((String::new(), "Any".to_owned()))
+            .chain(
+                values
+                    .iter()
+                    .map(|v| ((*v).to_owned(), v.replace('_', " "))),
+            )
+            .collect(),
+        selected: query.get_or(name, "").to_owned(),
+    }
+}
+
+fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
+    let signals = Param::Signal.values().unwrap_or_default();
+    let bands = Param::Band.values().unwrap_or_default();
+    let text = |name: &'static str, label: &'static str, placeholder: &'static str| TextField {
+        name,
+        label,
+        value: query.get_or(name, "").to_owned(),
+        placeholder,
+    };
+    let mut blocks = vec![Block::Controls(Controls {
+        selects: vec![
+            choices("signal", "Signal", &signals, query),
+            choices("band", "Health band", &bands, query),
+            choices("stage", "Stage", &STAGES, query),
+        ],
+        texts: vec![
+            text("tier", "Tier", "enterprise"),
+            text("owner", "CSM owner", "a name"),
+            text("channel", "Channel", "paid_search"),
+        ],
+    })];
+    let report = match answers.report(0) {
+        Ok(report) => report,
+        Err(message) => {
+            blocks.push(missing("Signals", message));
+            return blocks;
+        }
+    };
+    let counts = counts(report);
+    let chart = Chart::HBars(HBars {
+        labels: counts.texts("signal"),
+        values: counts.numbers("accounts"),
+        unit: Unit::Count,
+    });
+    blocks.push(Block::figure(
+        Figure::new("counts", "Customers by signal", MEANING, counts)
+            .note("How many customers each signal holds on now, among those the filters keep; most first.")
+            .chart(chart),
+    ));
+    let mut table = Table::of(report, &[]);
+    if let Some(c) = table.column("account") {
+        c.link = Some(LinkTo::Account);
+    }
+    if let Some(c) = table.column("started_at") {
+        c.label = "Holding since".to_owned();
+    }
+    blocks.push(Block::figure(
+        Figure::new("signals", "Signals holding now", SIGNALS, table)
+            .from(&answers.calls[0])
+            .open(),
+    ));
+    blocks
+}
+
+/// (signal, kind, accounts) for every signal holding on some account, most first, then by name.
+fn counts(report: &Report) -> Table {
+    let mut found: Vec<(String, String, u64)> = Vec::new();
+    for row in &report.rows {
+        let text = |key: &str| {
+            row.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (signal, kind) = (text("signal"), text("kind"));
+        match found.iter_mut().find(|(s, _, _)| *s == signal) {
+            Some(entry) => entry.2 += 1,
+            None => found.push((signal, kind, 1)),
+        }
+    }
+    found.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    Table {
+        columns: vec![
+            Column::new("signal", Unit::Text),
+            Column::new("kind", Unit::Text),
+            Column::new("accounts", Unit::Count).titled("Customers"),
+        ],
+        rows: found
+            .into_iter()
+            .map(|(s, k, n)| vec![Value::from(s), Value::from(k), Value::from(n)])
+            .collect(),
+        currency: report.currency,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn signals_are_counted_most_first() {
+        let report = super::super::summary::report_of(json!({
+            "report": "signals", "as_of": "2026-11-30T23:59:59.999Z", "as_of_source": "given",
+            "from": null, "to": null, "by": null, "currency": "USD",
+            "columns": [], "units": {}, "warnings": [],
+            "rows": [
+                {"account": "a", "kind": "expansion", "signal": "seat_utilization"},
+                {"account": "b", "kind": "churn_risk", "signal": "usage_drop"},
+                {"account": "c", "kind": "churn_risk", "signal": "usage_drop"},
+                {"account": "c", "kind": "advocacy", "signal": "promoter"}
+            ]
+        }));
+        let table = counts(&report);
+        assert_eq!(
+            table.texts("signal"),
+            ["usage_drop", "promoter", "seat_utilization"]
+        );
+        assert_eq!(table.numbers("accounts"), [Some(2.0), Some(1.0), Some(1.0)]);
+        assert_eq!(table.texts("kind")[0], "churn_risk");
+    }
+}
