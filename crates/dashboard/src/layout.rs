@@ -106,7 +106,7 @@ fn when(chrome: &Chrome) -> Markup {
             label { "As of (UTC)" input type="date" name="as_of" value=[date("as_of")]; }
             label { "From" input type="date" name="from" value=[date("from")]; }
             label { "To" input type="date" name="to" value=[date("to")]; }
-            @for (name, value) in q.pairs().iter().filter(|(n, _)| !KEPT.contains(&n.as_str()) && n != "cursor") {
+            @for (name, value) in q.pairs().iter().filter(|(n, _)| carried(n)) {
                 input type="hidden" name=(name) value=(value);
             }
             button type="submit" { "Apply" }
@@ -115,6 +115,12 @@ fn when(chrome: &Chrome) -> Markup {
             }
         }
     }
+}
+
+/// Whether the instant-and-window form carries parameter `name` along: the page's selectors
+/// yes; a page of a list (a new instant starts it again) and what a form posted, no.
+fn carried(name: &str) -> bool {
+    !KEPT.contains(&name) && !matches!(name, "cursor" | "proposed" | "proposal_error")
 }
 
 impl Block {
