@@ -27,7 +27,7 @@
 //! [`Live::refresh_statuses`] recomputes them all, for what time alone changes (14 days of
 //! silence, a renewal coming within 90 days).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, RwLock, TryLockError, Weak};
@@ -80,6 +80,9 @@ struct WorkspaceState {
     /// The model was decoded from only some sections of its snapshot
     /// ([`Live::rebuild_from_reading`]): it answers what they hold, and is never saved.
     partial: bool,
+    /// Bumped whenever the model changes: a report answered at one generation is the answer
+    /// for as long as it lasts ([`Live::report`]).
+    generation: u64,
 }
 
 /// What a snapshot keeps beside the model: what the log position alone does not say.
@@ -169,6 +172,7 @@ impl WorkspaceState {
             self.applied_ahead.insert(stored.seq);
         }
         self.model.apply(stored);
+        self.generation += 1;
         *self.since_snapshot.get_mut() += 1;
         if self.newest.is_none_or(|(seq, _)| stored.seq > seq) {
             self.newest = Some((stored.seq, stored.entry.received_at));
@@ -282,6 +286,26 @@ pub struct Live {
     /// wait on `scored` until it is done rather than answer that an account has none.
     scoring: Mutex<bool>,
     scored: Condvar,
+    /// The last reports answered, each with the model generation it was answered at.
+    answered: Mutex<VecDeque<Answered>>,
+}
+
+/// How many answers [`Live::report`] keeps: a dashboard page asks up to three reports, and
+/// a few people look at a few pages between two changes of the model.
+const ANSWERS_KEPT: usize = 24;
+
+/// A report's answer, and what it was the answer to.
+#[derive(Debug)]
+struct Answered {
+    workspace: WorkspaceId,
+    /// The workspace state's identity and generation: another state (a rebuild) or any
+    /// change of the model makes the answer stale.
+    state: usize,
+    generation: u64,
+    name: String,
+    settings: ReportSettings,
+    params: ReportParams,
+    report: Report,
 }
 
 /// Ends the first scoring even if it panics, so status lookups never wait forever.
@@ -306,6 +330,7 @@ impl Live {
             settled: Condvar::new(),
             scoring: Mutex::new(false),
             scored: Condvar::new(),
+            answered: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -504,6 +529,7 @@ impl Live {
         let shared = self.workspace_or_new(workspace);
         let mut state = shared.write().expect("workspace lock");
         state.model = restored.model;
+        state.generation += 1;
         state.applied_through = through;
         state.applied_ahead = restored.position.applied_ahead;
         state.unreadable = restored.extra.unreadable;
@@ -664,6 +690,7 @@ impl Live {
                 newest: None,
                 lifecycles: Arc::default(),
                 partial: false,
+                generation: 0,
             }))
         });
         Arc::clone(state)
@@ -916,6 +943,10 @@ impl Live {
     /// taking it in turns through [`Live::read`], and with the customer lifecycles the
     /// workspace keeps between reports, so that `funnel` evaluates only the days and the
     /// accounts that are new since the last one. The report is `run_in_turns`'s.
+    ///
+    /// The last answers are kept until the model changes: the same report with the same
+    /// settings and parameters over the same model is the same answer, given again at once
+    /// (a dashboard page reloaded, two people on one page, a CSV of the figure just drawn).
     pub fn report(
         &self,
         workspace: &WorkspaceId,
@@ -924,19 +955,66 @@ impl Live {
         params: &ReportParams,
         limits: Limits,
     ) -> Result<Report, ReportError> {
-        let lifecycles = self
-            .workspace(workspace)
-            .map_or_else(Arc::default, |shared| {
-                Arc::clone(&shared.read().expect("workspace lock").lifecycles)
-            });
-        tenure_reports::run_in_turns_keeping(
+        self.settle();
+        let shared = self.workspace(workspace);
+        let (state, generation, lifecycles) = shared.as_ref().map_or_else(
+            || (0, 0, Arc::default()),
+            |shared| {
+                let held = shared.read().expect("workspace lock");
+                (
+                    Arc::as_ptr(shared) as usize,
+                    held.generation,
+                    Arc::clone(&held.lifecycles),
+                )
+            },
+        );
+        let same = |a: &Answered| {
+            a.state == state
+                && a.generation == generation
+                && a.workspace == *workspace
+                && a.name == name
+                && a.params == *params
+                && a.settings == *settings
+        };
+        if let Some(kept) = self
+            .answered
+            .lock()
+            .expect("answers")
+            .iter()
+            .find(|a| same(a))
+        {
+            return Ok(kept.report.clone());
+        }
+        let report = tenure_reports::run_in_turns_keeping(
             name,
             &|f| self.read(workspace, |model| f(model)),
             settings,
             params,
             limits,
             &lifecycles,
-        )
+        )?;
+        // Kept only if the model did not change while it ran: otherwise it may hold figures
+        // of two generations' worth of turns, right for this call, not for the next.
+        let now = shared
+            .as_ref()
+            .map_or(0, |s| s.read().expect("workspace lock").generation);
+        if now == generation {
+            let mut answered = self.answered.lock().expect("answers");
+            answered.retain(|a| !same(a));
+            if answered.len() == ANSWERS_KEPT {
+                answered.pop_front();
+            }
+            answered.push_back(Answered {
+                workspace: workspace.clone(),
+                state,
+                generation,
+                name: name.to_owned(),
+                settings: settings.clone(),
+                params: params.clone(),
+                report: report.clone(),
+            });
+        }
+        Ok(report)
     }
 }
 

@@ -3,7 +3,8 @@
 //! signed-in browser would ask it, through the whole router.
 //!
 //! `cargo bench -p tenure-server --bench dashboard` (or `bench/dashboard.sh`).
-//! Environment: `BENCH_ACCOUNTS` (default 20000), `BENCH_RUNS` per page (default 20).
+//! Environment: `BENCH_ACCOUNTS` (default 20000), `BENCH_RUNS` per page (default 20),
+//! `BENCH_PAGES` (comma-separated parts of paths to keep; default all).
 
 mod common;
 
@@ -40,14 +41,22 @@ fn main() {
     let key = store.create_key(&ws, Scope::Read).expect("key");
     let store: Arc<dyn Store> = store;
     let state = AppState::new(store, live, Arc::new(config));
-    let cookie = format!("tenure_session={}", state.sessions.open(key, ws.clone()));
+    let cookie = format!(
+        "tenure_session={}",
+        state.sessions.open(key.clone(), ws.clone())
+    );
     let app = router(state);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let read_key = key.clone();
     let get = |path: &str| {
-        let request = Request::get(path)
-            .header(header::COOKIE, &cookie)
-            .body(Body::empty())
-            .unwrap();
+        // A page with the session's cookie; the API with the key it was opened with.
+        let request = if path.starts_with("/api/") {
+            Request::get(path).header(header::AUTHORIZATION, format!("Bearer {read_key}"))
+        } else {
+            Request::get(path).header(header::COOKIE, &cookie)
+        }
+        .body(Body::empty())
+        .unwrap();
         let app = app.clone();
         runtime.block_on(async move {
             let response = app.oneshot(request).await.unwrap();
@@ -81,6 +90,17 @@ fn main() {
         format!("/accounts/{account}"),
         "/attribution/campaign?campaign=spring_launch".to_owned(),
     ]);
+    // The reports of the slowest pages alone, through the API: what the page adds is the rest.
+    let only: Option<Vec<String>> = std::env::var("BENCH_PAGES")
+        .ok()
+        .map(|s| s.split(',').map(str::to_owned).collect());
+    pages.extend(
+        ["signals", "renewals", "forecast", "accounts", "churn-model"]
+            .map(|r| format!("/api/v1/reports/{r}")),
+    );
+    if let Some(only) = only {
+        pages.retain(|p| only.iter().any(|o| p.contains(o.as_str())));
+    }
     for path in pages {
         // The first request warms what the model caches (journeys); it is not counted.
         let (status, _) = get(&path);
