@@ -73,7 +73,6 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
             blocks.push(Block::figure(
                 stages(report).from_list(call, "summary.stage_history"),
             ));
-            blocks.push(Block::figure(timeline(report).from(call)));
         }
         Err(message) => blocks.push(missing("Account", message)),
     }
@@ -84,6 +83,10 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
     match answers.report(1) {
         Ok(report) => blocks.push(Block::figure(journey(report).from(&answers.calls[1]))),
         Err(message) => blocks.push(missing("Journey", message)),
+    }
+    // Last: the longest, read by scrolling through it.
+    if let Ok(report) = answers.report(0) {
+        blocks.push(Block::figure(timeline(report).from(&answers.calls[0])));
     }
     blocks
 }

@@ -5,7 +5,7 @@ use tenure_core::Timestamp;
 use tenure_reports::{Param, Report, Unit};
 
 use super::{missing, Page};
-use crate::chart::{Chart, HBars, Heatmap};
+use crate::chart::{Chart, HBars};
 use crate::docs::Link;
 use crate::figure::{Figure, LinkTo, Table};
 use crate::format::label;
@@ -198,7 +198,8 @@ fn credited(report: &Report, by: &str) -> Figure {
     .chart(chart)
 }
 
-/// Every model's credit per group: a grid shaded by value, then the table.
+/// Every model's credit per group, as a table: the nine columns are read across a row (a
+/// shaded grid drew one model's large groups over every other difference).
 fn compared(report: &Report, by: &str) -> Figure {
     let metric = metric_of(report);
     let models: Vec<String> = report
@@ -211,17 +212,6 @@ fn compared(report: &Report, by: &str) -> Figure {
     keys.extend(models.iter().map(String::as_str));
     let mut table = Table::of(report, &keys);
     link_groups(&mut table, by);
-    let unit = report.units.get(&metric).copied().unwrap_or(Unit::Count);
-    let chart = Chart::Heatmap(Heatmap {
-        rows: table.texts(by),
-        columns: models.iter().map(|m| label(m)).collect(),
-        cells: table
-            .rows
-            .iter()
-            .map(|row| row[1..].iter().map(|v| v.as_f64()).collect())
-            .collect(),
-        unit,
-    });
     Figure::new(
         "compare",
         format!("{} by {by}: the nine models side by side", label(&metric)),
@@ -229,7 +219,6 @@ fn compared(report: &Report, by: &str) -> Figure {
         table,
     )
     .note("One row per group, one column per model; where the models disagree, the credit depends on the assumption, not the data.")
-    .chart(chart)
     .open()
 }
 

@@ -33,7 +33,7 @@ const CAMPAIGN: Link = Link::new(
 );
 
 /// Bars drawn at most: past that the table holds the rest.
-const BARS: usize = 40;
+const BARS: usize = 15;
 
 fn calls(query: &PageQuery, _: Timestamp) -> Vec<Call> {
     vec![Call::new(
