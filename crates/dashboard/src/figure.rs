@@ -112,6 +112,43 @@ impl Table {
         }
     }
 
+    /// `columns` of the records of the summary's list at dotted path `list` (`signals`,
+    /// `health.components`), each with the unit the report declares for `list.column`; no
+    /// rows when the list is absent (an account not scored yet has no components).
+    pub fn of_list(report: &Report, list: &str, columns: &[&str]) -> Self {
+        let columns_of: Vec<Column> = columns
+            .iter()
+            .map(|key| {
+                let unit = report
+                    .summary_units
+                    .get(&format!("{list}.{key}"))
+                    .copied()
+                    .unwrap_or(Unit::Text);
+                Column::new(key, unit)
+            })
+            .collect();
+        let records = list
+            .split('.')
+            .try_fold(report.summary.as_ref(), |at, key| Some(at?.get(key)))
+            .flatten()
+            .and_then(Value::as_array);
+        let rows = records
+            .into_iter()
+            .flatten()
+            .map(|record| {
+                columns
+                    .iter()
+                    .map(|k| record.get(*k).cloned().unwrap_or(Value::Null))
+                    .collect()
+            })
+            .collect();
+        Self {
+            columns: columns_of,
+            rows,
+            currency: report.currency,
+        }
+    }
+
     /// The column named `key`, to give it a link or a title.
     pub fn column(&mut self, key: &str) -> Option<&mut Column> {
         self.columns.iter_mut().find(|c| c.key == key)

@@ -66,6 +66,11 @@ fn customers<'a>(
                 .as_deref()
                 .is_none_or(|c| channel_of(model, settings, a) == c)
         })
+        .filter(|a| {
+            f.search
+                .as_deref()
+                .is_none_or(|s| matches_search(model, a, s))
+        })
         .collect();
     // Scoring is per account: one account per task.
     let out = candidates
@@ -88,6 +93,15 @@ fn customers<'a>(
         })
         .collect();
     Ok(out)
+}
+
+/// Whether the account's name or domain contains `text`, in any case. The id is not searched:
+/// a person looks for "Acme", not `acct_0042` (which the account page's address takes).
+fn matches_search(model: &Model, a: &AccountRevenue, text: &str) -> bool {
+    let wanted = text.trim().to_lowercase();
+    ["name", "domain"].iter().any(|key| {
+        profile(model, &a.account, key).is_some_and(|v| v.to_lowercase().contains(&wanted))
+    })
 }
 
 /// An instant in epoch milliseconds as the reports show it, RFC 3339.
@@ -425,6 +439,9 @@ pub struct AccountSummary {
     pub stage_history: Vec<AccountStageChange>,
     /// Its health at each month end since conversion, and at `as_of`.
     pub health_history: Vec<AccountHealthPoint>,
+    /// Its MRR at the end of each month from its first revenue's to `as_of`'s (the last at
+    /// `as_of`), oldest first.
+    pub mrr_history: Vec<AccountMrrPoint>,
     /// What its health and signals at `as_of` are read from.
     pub facts: AccountFacts,
 }
@@ -464,6 +481,38 @@ pub struct AccountHealthPoint {
     pub band: Option<&'static str>,
     /// The lifecycle stage; null when no stage's rule holds.
     pub stage: Option<String>,
+}
+
+/// An account's MRR at the end of one month.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AccountMrrPoint {
+    /// The month, `YYYY-MM`.
+    pub month: String,
+    /// MRR at the month's end (at `as_of` for `as_of`'s month), in the report's currency.
+    pub mrr: f64,
+}
+
+/// `a`'s MRR at each month end from its first movement's month to `as_of`'s, the last at
+/// `as_of`: read off its MRR series, as the `mrr` report's month ends are.
+fn mrr_history(
+    a: &AccountRevenue,
+    as_of: Timestamp,
+    currency: tenure_core::Currency,
+) -> Vec<AccountMrrPoint> {
+    let Some(first) = a.series.first().map(|(t, _)| *t).filter(|t| *t <= as_of) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut month = month_start(first);
+    while month <= as_of {
+        let end = next_month(month).plus_millis(-1).min(as_of);
+        out.push(AccountMrrPoint {
+            month: crate::calendar::month_label(month),
+            mrr: money(a.mrr_at(end), currency),
+        });
+        month = next_month(month);
+    }
+    out
 }
 
 /// What is known about an account at `as_of`, the inputs of its health and signals. Windows
@@ -702,6 +751,7 @@ pub(crate) fn account_report(
             })
             .collect(),
         health_history,
+        mrr_history: mrr_history(ar, as_of, revenue.currency),
         facts: account_facts(&now.facts, revenue.currency),
         health: now.health,
         stage: now.stage,

@@ -139,6 +139,44 @@ pub struct JourneySummary {
     pub converted_at: Option<String>,
 }
 
+/// One converting account whose journey the campaign touched (`campaign-accounts`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CampaignAccountsRow {
+    /// The account's id.
+    pub account: String,
+    /// Its name, if known.
+    pub name: Option<String>,
+    /// When it converted, RFC 3339.
+    pub converted_at: String,
+    /// The campaign's touches in its converting journey.
+    pub touches: usize,
+    /// Every touch of its converting journey.
+    pub journey_touches: usize,
+    /// The share of its conversion the model credits to the campaign, 0–1: the weights of the
+    /// campaign's touches, summed.
+    pub credit: f64,
+    /// The account's own value of the metric (money in the report's currency, else a count).
+    pub outcome: f64,
+    /// `credit` × `outcome`: what the account adds to the campaign's row of `attribution`.
+    pub credited: f64,
+}
+
+/// The summary of `campaign-accounts`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CampaignAccountsSummary {
+    /// The campaign.
+    pub campaign: String,
+    /// The attribution model of the credits.
+    pub model: &'static str,
+    /// The metric credited.
+    pub metric: String,
+    /// Accounts listed.
+    pub accounts: usize,
+    /// The rows' `credited`, summed: the campaign's value in `attribution --by campaign`
+    /// with the same model, metric and window.
+    pub credited: f64,
+}
+
 /// The outcomes an account can be credited with.
 pub const METRICS: &[&str] = &[
     "conversions",
@@ -615,6 +653,133 @@ pub(crate) fn journey_report(
         account: account.as_str().to_owned(),
         model: attribution_model.name(),
         converted_at: converted.map(|t| t.to_string()),
+    }));
+    Ok(report)
+}
+
+/// `campaign-accounts --campaign C`: the accounts converting in the window whose journeys
+/// touched the campaign, each with the share of its conversion the model credits the campaign
+/// and its value of the metric. The rows' credited values add up to the campaign's row of
+/// `attribution --by campaign` under the same model, metric and window.
+pub(crate) fn campaign_accounts_report(
+    model: &Derived,
+    settings: &ReportSettings,
+    params: &ReportParams,
+) -> Result<Report, ReportError> {
+    let campaign = params
+        .campaign
+        .clone()
+        .ok_or_else(|| ReportError::Parameter {
+            name: "campaign",
+            reason: "the campaign-accounts report needs a campaign".into(),
+        })?;
+    let metric = metric_of(params)?;
+    if metric == "nrr" {
+        // NRR is a ratio of two credited sums, not a sum of each account's share.
+        return Err(ReportError::Parameter {
+            name: "metric",
+            reason: "nrr is a ratio over the campaign's accounts, not credited account by \
+                     account: choose another metric"
+                .into(),
+        });
+    }
+    let attribution_model = model_of(params.model.as_deref().unwrap_or("linear"), settings)?;
+    if !attribution_model.is_per_journey() {
+        return Err(ReportError::Parameter {
+            name: "model",
+            reason: format!(
+                "{} credits the journeys together, not one by one, so it gives no account its \
+                 share: choose a per-journey model",
+                attribution_model.name()
+            ),
+        });
+    }
+    let revenue = Revenue::ungrouped(model, settings, params)?;
+    let window = AcquisitionWindow::of(params);
+    let Journeys {
+        converting, states, ..
+    } = journeys(
+        model,
+        &revenue.accounts,
+        revenue.as_of,
+        settings,
+        "campaign",
+        |at| window.contains(at),
+    );
+    let outcomes = Outcomes::new(model, &revenue, settings);
+    let c = revenue.currency;
+    let money_metric = MONEY.contains(&metric.as_str());
+    let major = |minor: f64| {
+        if money_metric {
+            money_f(minor, c)
+        } else {
+            minor
+        }
+    };
+    let mut found: Vec<(f64, CampaignAccountsRow)> = Vec::new();
+    if let Some(state) = states.get(&campaign) {
+        for (i, journey) in &converting {
+            let touches = journey.touches.iter().filter(|t| t.state == state).count();
+            if touches == 0 {
+                continue;
+            }
+            let w = weights(&attribution_model, journey).map_err(|e| ReportError::Parameter {
+                name: "model",
+                reason: e.to_string(),
+            })?;
+            let credit: f64 = journey
+                .touches
+                .iter()
+                .zip(&w)
+                .filter(|(t, _)| t.state == state)
+                .map(|(_, w)| w)
+                .sum();
+            let a = &revenue.accounts[*i];
+            let outcome = outcomes.value(&metric, a);
+            let credited = credit * outcome;
+            found.push((
+                credited,
+                CampaignAccountsRow {
+                    account: a.account.as_str().to_owned(),
+                    name: model
+                        .profiles()
+                        .get(&a.account)
+                        .and_then(|p| p.get("name"))
+                        .map(str::to_owned),
+                    converted_at: a.converted_at.map(|t| t.to_string()).unwrap_or_default(),
+                    touches,
+                    journey_touches: journey.touches.len(),
+                    credit: rate(Some(credit)).unwrap_or(0.0),
+                    outcome: rate(Some(major(outcome))).unwrap_or(0.0),
+                    credited: rate(Some(major(credited))).unwrap_or(0.0),
+                },
+            ));
+        }
+    }
+    // Most credited first; then by id, so equal credits list the same way every time.
+    found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.account.cmp(&b.1.account)));
+    let total: f64 = found.iter().map(|(v, _)| v).sum();
+    let columns: Vec<String> = [
+        "account",
+        "name",
+        "converted_at",
+        "touches",
+        "journey_touches",
+        "credit",
+        "outcome",
+        "credited",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let accounts = found.len();
+    let rows = to_rows(found.into_iter().map(|(_, row)| row));
+    let mut report = Report::new("campaign-accounts", params, None, columns, rows);
+    report.summary = Some(to_summary(&CampaignAccountsSummary {
+        campaign,
+        model: attribution_model.name(),
+        metric,
+        accounts,
+        credited: rate(Some(major(total))).unwrap_or(0.0),
     }));
     Ok(report)
 }

@@ -34,6 +34,8 @@ pub enum Param {
     Proposed,
     Limit,
     Cursor,
+    Campaign,
+    Search,
 }
 
 /// What a parameter's value is.
@@ -72,6 +74,8 @@ impl Param {
             Param::Proposed => "--proposed",
             Param::Limit => "--limit",
             Param::Cursor => "--cursor",
+            Param::Campaign => "--campaign",
+            Param::Search => "--search",
         }
     }
 
@@ -95,6 +99,8 @@ impl Param {
             Param::Proposed => "proposed",
             Param::Limit => "limit",
             Param::Cursor => "cursor",
+            Param::Campaign => "campaign",
+            Param::Search => "search",
         }
     }
 
@@ -152,7 +158,16 @@ impl Param {
             Param::Cursor => {
                 "The next page: the `next_cursor` of the previous page, whose instant it keeps"
             }
+            Param::Campaign => "The campaign (`utm_campaign`) whose accounts the report lists",
+            Param::Search => {
+                "Only accounts whose name or domain contains this text (case-insensitive)"
+            }
         }
+    }
+
+    /// Whether a report taking it cannot run without it: it names what the report is about.
+    pub const fn required(self) -> bool {
+        matches!(self, Param::Account | Param::Campaign)
     }
 
     /// The values it accepts when they are a fixed list.
@@ -187,10 +202,12 @@ impl Param {
             Param::Proposed => p.proposed.is_some(),
             Param::Limit => p.limit.is_some(),
             Param::Cursor => p.cursor.is_some(),
+            Param::Campaign => p.campaign.is_some(),
+            Param::Search => f.search.is_some(),
         }
     }
 
-    pub const ALL: [Param; 17] = [
+    pub const ALL: [Param; 19] = [
         Param::From,
         Param::To,
         Param::By,
@@ -208,6 +225,8 @@ impl Param {
         Param::Proposed,
         Param::Limit,
         Param::Cursor,
+        Param::Campaign,
+        Param::Search,
     ];
 }
 
@@ -324,6 +343,22 @@ pub const CATALOG: &[ReportSpec] = &[
         ],
         by: Groupings::Touch(TOUCH_GROUPINGS),
         reads: JOURNEYS,
+    },
+    ReportSpec {
+        name: "campaign-accounts",
+        about: "The converting accounts whose journeys a campaign touched, with each one's credit to it under a model",
+        run: Runner::Once(crate::attribution::campaign_accounts_report),
+        rows: schema_of::<crate::CampaignAccountsRow>,
+        summary: Some(schema_of::<crate::CampaignAccountsSummary>),
+        params: &[
+            Param::From,
+            Param::To,
+            Param::Campaign,
+            Param::Model,
+            Param::Metric,
+        ],
+        by: NO_BY,
+        reads: JOURNEYS.with(Reads::PROFILES),
     },
     ReportSpec {
         name: "journey",
@@ -449,6 +484,7 @@ pub const CATALOG: &[ReportSpec] = &[
             Param::Owner,
             Param::Channel,
             Param::Sort,
+            Param::Search,
             Param::Limit,
             Param::Cursor,
         ],
@@ -611,6 +647,20 @@ impl ReportSpec {
                 ),
             ));
         }
+        if self.params.contains(&Param::Campaign)
+            && params
+                .campaign
+                .as_deref()
+                .is_none_or(|c| c.trim().is_empty())
+        {
+            return Err(refuse(
+                "campaign",
+                format!(
+                    "the {} report is about one campaign: give it, e.g. `--campaign spring_launch`",
+                    self.name
+                ),
+            ));
+        }
         if let Some(by) = params.by.as_deref() {
             self.check_by_shape(by)?;
         }
@@ -659,6 +709,7 @@ impl ReportSpec {
             ("tier", &f.tier),
             ("owner", &f.owner),
             ("channel", &f.channel),
+            ("search", &f.search),
         ] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err(refuse(name, "is empty".into()));
@@ -790,7 +841,7 @@ impl ReportSpec {
                 kind: p.kind().name(),
                 description: p.help(),
                 values: p.values(),
-                required: p == Param::Account,
+                required: p.required(),
             }))
             .collect();
         let by = self.params.contains(&Param::By).then(|| match self.by {

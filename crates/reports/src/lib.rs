@@ -54,14 +54,14 @@ pub use units::{undeclared, Unit};
 
 // Each report's row (and summary) type, for the schemas of the API document.
 pub use accounts::{
-    AccountChampion, AccountFacts, AccountHealthPoint, AccountNpsAnswer, AccountRow, AccountSignal,
-    AccountStageChange, AccountSummary, AccountsRow, AccountsSummary, AdoptionRow, AdoptionSummary,
-    BandCounts, HealthBacktestConfig, HealthBacktestRow, HealthBacktestSummary, RenewalsRow,
-    RenewalsSummary, SignalsRow,
+    AccountChampion, AccountFacts, AccountHealthPoint, AccountMrrPoint, AccountNpsAnswer,
+    AccountRow, AccountSignal, AccountStageChange, AccountSummary, AccountsRow, AccountsSummary,
+    AdoptionRow, AdoptionSummary, BandCounts, HealthBacktestConfig, HealthBacktestRow,
+    HealthBacktestSummary, RenewalsRow, RenewalsSummary, SignalsRow,
 };
 pub use attribution::{
-    AttributionCompareRow, AttributionRow, AttributionSummary, JourneyOrigin, JourneyRow,
-    JourneySummary,
+    AttributionCompareRow, AttributionRow, AttributionSummary, CampaignAccountsRow,
+    CampaignAccountsSummary, JourneyOrigin, JourneyRow, JourneySummary,
 };
 pub use churn::{
     ChurnCalibrationBin, ChurnModelRow, ChurnModelSummary, ForecastBacktest, ForecastRow,
@@ -124,6 +124,8 @@ pub struct ReportParams {
     pub limit: Option<usize>,
     /// Where the page starts, from the previous page's `next_cursor`.
     pub cursor: Option<Cursor>,
+    /// The campaign of `campaign-accounts`.
+    pub campaign: Option<String>,
 }
 
 /// Where a report's instant came from: given by the caller, or by default the end of the data
@@ -157,6 +159,8 @@ pub struct AccountFilters {
     pub tier: Option<String>,
     pub owner: Option<String>,
     pub channel: Option<String>,
+    /// Text the account's name or domain contains, in any case (`accounts`).
+    pub search: Option<String>,
 }
 
 /// Report parameters as text, as the CLI flags and the API query give them: `as_of` and each
@@ -180,6 +184,8 @@ pub struct RawParams {
     pub sort: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,
+    pub campaign: Option<String>,
+    pub search: Option<String>,
 }
 
 impl RawParams {
@@ -250,6 +256,8 @@ impl RawParams {
             Param::Sort => self.sort = text,
             Param::Limit => self.limit = text,
             Param::Cursor => self.cursor = text,
+            Param::Campaign => self.campaign = text,
+            Param::Search => self.search = text,
             // A file, which the edge reads into `ReportParams::proposed` itself.
             Param::Proposed => {}
         }
@@ -290,6 +298,7 @@ impl ReportParams {
             proposed: None,
             limit: None,
             cursor: None,
+            campaign: None,
         }
     }
 
@@ -365,11 +374,13 @@ impl ReportParams {
                 tier: raw.tier.clone(),
                 owner: raw.owner.clone(),
                 channel: raw.channel.clone(),
+                search: raw.search.clone(),
             },
             sort: raw.sort.clone(),
             proposed: None,
             limit,
             cursor,
+            campaign: raw.campaign.clone(),
         })
     }
 }

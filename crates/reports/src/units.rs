@@ -87,7 +87,7 @@ pub(crate) fn declare(report: &mut Report) {
     report.summary_units = fields
         .into_iter()
         .map(|(path, value)| {
-            let unit = summary(report.report, &path).unwrap_or(fallback(&value));
+            let unit = summary(report.report, &path, metric).unwrap_or(fallback(&value));
             (path, unit)
         })
         .collect();
@@ -119,7 +119,7 @@ fn fallback(value: &Value) -> Unit {
 /// The unit of `attribution`'s credited outcome (`--metric`), which names its column (and
 /// every model's column under `--compare`).
 fn metric_unit(report: &Report) -> Option<Unit> {
-    if report.report != "attribution" {
+    if report.report != "attribution" && report.report != "campaign-accounts" {
         return None;
     }
     let metric = report.summary.as_ref()?.get("metric")?.as_str()?;
@@ -151,7 +151,9 @@ fn column(report: &str, name: &str, by: Option<&str>, metric: Option<Unit>) -> O
         ("churn-model", "coefficient" | "std_error") => Some(Unit::Number),
         ("churn-model", "rank") => Some(Unit::Count),
         ("adoption", "adopting") => Some(Unit::Flag),
-        ("journey", "credit") => Some(Unit::Fraction),
+        ("journey" | "campaign-accounts", "credit") => Some(Unit::Fraction),
+        ("campaign-accounts", "touches" | "journey_touches") => Some(Unit::Count),
+        ("campaign-accounts", "outcome" | "credited") => metric,
         ("funnel", "now") => Some(Unit::Count),
         _ => None,
     };
@@ -159,7 +161,7 @@ fn column(report: &str, name: &str, by: Option<&str>, metric: Option<Unit>) -> O
 }
 
 /// The unit of summary field `path` (dotted, no array positions) of `report`, if declared.
-fn summary(report: &str, path: &str) -> Option<Unit> {
+fn summary(report: &str, path: &str, metric: Option<Unit>) -> Option<Unit> {
     let last = path.rsplit('.').next().unwrap_or(path);
     let own = match (report, path) {
         ("adoption", "adopting" | "key_features") => Some(Unit::Count),
@@ -190,6 +192,7 @@ fn summary(report: &str, path: &str) -> Option<Unit> {
         ("health-backtest", "month_ends") => Some(Unit::Count),
         ("attribution", "lookback_days") => Some(Unit::Days),
         ("journey", "converted_at") => Some(Unit::Time),
+        ("campaign-accounts", "credited") => metric,
         _ => None,
     };
     own.or_else(|| by_name(last))
@@ -345,7 +348,10 @@ pub fn undeclared(report: &Report) -> Vec<String> {
         .collect();
     let fields = summary_fields(report);
     for (path, value) in fields {
-        if needs_unit(&value) && summary(report.report, &path).is_none() && !out.contains(&path) {
+        if needs_unit(&value)
+            && summary(report.report, &path, metric).is_none()
+            && !out.contains(&path)
+        {
             out.push(path);
         }
     }

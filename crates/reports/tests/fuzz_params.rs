@@ -119,13 +119,13 @@ fn raw_params() -> impl Strategy<Value = RawParams> {
     let times = (instant(), instant(), instant());
     let names = (word(), word(), word(), any::<bool>(), word(), word());
     let filters = (word(), word(), word(), word(), word(), word());
-    let pages = (page_size(), cursor());
+    let pages = (page_size(), cursor(), word(), word());
     (times, names, filters, pages).prop_map(
         |(
             (as_of, from, to),
             (by, model, metric, compare, account, sort),
             (stage, band, signal, tier, owner, channel),
-            (limit, cursor),
+            (limit, cursor, campaign, search),
         )| RawParams {
             as_of,
             from,
@@ -144,6 +144,8 @@ fn raw_params() -> impl Strategy<Value = RawParams> {
             sort,
             limit,
             cursor,
+            campaign,
+            search,
         },
     )
 }

@@ -84,6 +84,7 @@ fn instants_far_from_the_data_are_refused_with_the_range() {
     for name in REPORTS {
         let params = ReportParams {
             account: about_one_account(name).then(|| "a".into()),
+            campaign: about_one_campaign(name).then(|| "spring".into()),
             ..ReportParams::at(far)
         };
         match limited(&model, name, &params, now) {
@@ -139,6 +140,7 @@ fn a_stop_ends_every_report_with_cancelled() {
     for name in REPORTS {
         let params = ReportParams {
             account: about_one_account(name).then(|| "b".into()),
+            campaign: about_one_campaign(name).then(|| "spring".into()),
             ..params.clone()
         };
         let limits = Limits {
@@ -240,6 +242,7 @@ fn an_amount_without_a_rate_is_left_out_with_a_warning() {
     for name in REPORTS {
         let mut params = ReportParams {
             account: about_one_account(name).then(|| customer.as_str().to_owned()),
+            campaign: about_one_campaign(name).then(|| "spring".into()),
             ..ReportParams::at(as_of)
         };
         if *name == "unit-economics" {
@@ -273,6 +276,14 @@ fn an_amount_without_a_rate_is_left_out_with_a_warning() {
     assert_eq!(counted.get(&jpy), Some(&3));
     assert_eq!(counted.len(), 1);
     assert!(tenure_reports::amounts_without_rate(&with, &rated).is_empty());
+}
+
+/// Whether report `name` is about one campaign (and so takes one).
+fn about_one_campaign(name: &str) -> bool {
+    tenure_reports::spec(name)
+        .unwrap()
+        .params
+        .contains(&tenure_reports::Param::Campaign)
 }
 
 /// Whether report `name` is about one account (and so takes one).

@@ -217,6 +217,14 @@ fn every_number_has_a_unit() {
         if ["account", "journey"].contains(name) {
             params.account = Some("acct_000002".into());
         }
+        if *name == "campaign-accounts" {
+            params.campaign = model
+                .account_journeys()
+                .values()
+                .flatten()
+                .find_map(|t| t.campaign().map(|c| c.as_str().to_owned()));
+            params.metric = Some("initial_arr".into());
+        }
         let Ok(r) = run(name, &model, &ReportSettings::default(), &params) else {
             continue;
         };

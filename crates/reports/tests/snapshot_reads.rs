@@ -72,6 +72,13 @@ fn requests(model: &Model) -> Vec<(&'static str, ReportParams)> {
             !answer("account", model, &params).starts_with("error")
         })
         .expect("a customer with a journey");
+    // A campaign some journey holds, for the report about one campaign.
+    let campaign = model
+        .account_journeys()
+        .values()
+        .flatten()
+        .find_map(|t| t.campaign().map(|c| c.as_str().to_owned()))
+        .expect("a touch with a campaign");
     let with = |f: &dyn Fn(&mut ReportParams)| {
         let mut p = at.clone();
         f(&mut p);
@@ -85,6 +92,9 @@ fn requests(model: &Model) -> Vec<(&'static str, ReportParams)> {
         let mut variants = vec![at.clone()];
         if takes(Param::Account) {
             variants = vec![with(&|p| p.account = Some(account.clone()))];
+        }
+        if takes(Param::Campaign) {
+            variants = vec![with(&|p| p.campaign = Some(campaign.clone()))];
         }
         if takes(Param::By) {
             let by: &[&str] = match spec.by {
@@ -102,8 +112,12 @@ fn requests(model: &Model) -> Vec<(&'static str, ReportParams)> {
             }
         }
         if takes(Param::Metric) {
+            // Over the first variant, which holds what the report is about (a campaign).
+            let base = variants[0].clone();
             for metric in ["activated", "initial_arr", "retained_90d", "predicted_ltv"] {
-                variants.push(with(&|p| p.metric = Some(metric.to_owned())));
+                let mut p = base.clone();
+                p.metric = Some(metric.to_owned());
+                variants.push(p);
             }
         }
         if takes(Param::Compare) {

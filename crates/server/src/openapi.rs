@@ -208,7 +208,7 @@ fn parameters(spec: &ReportSpec) -> Vec<utoipa::openapi::path::Parameter> {
             ParameterBuilder::new()
                 .name(param.name())
                 .parameter_in(ParameterIn::Query)
-                .required(if param == Param::Account {
+                .required(if param.required() {
                     Required::True
                 } else {
                     Required::False

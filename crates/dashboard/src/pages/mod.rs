@@ -1,6 +1,10 @@
 //! Every page of the dashboard: what it reads and how it shows it. A page is one file here and
 //! one entry of [`PAGES`]; the server routes, the menu and the CSV downloads are made from it.
 
+mod account;
+mod accounts;
+mod attribution;
+mod campaign;
 mod churn;
 mod cohorts;
 mod funnel;
@@ -56,9 +60,13 @@ impl Page {
 /// Every page, in menu order.
 pub static PAGES: &[Page] = &[
     overview::PAGE,
+    attribution::PAGE,
+    campaign::PAGE,
     cohorts::PAGE,
     survival::PAGE,
     funnel::PAGE,
+    accounts::PAGE,
+    account::PAGE,
     renewals::PAGE,
     signals::PAGE,
     churn::PAGE,
@@ -89,5 +97,55 @@ pub(crate) fn missing(what: &str, message: &str) -> Block {
     Block::Missing {
         what: what.to_owned(),
         message: message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    //! Pages rendered from small hand-written answers, for the pages' tests.
+
+    use serde_json::{json, Value};
+    use tenure_reports::Report;
+
+    use crate::{Answers, Call, Page, PageQuery};
+
+    /// A report from the JSON the API would send; `fields` over a minimal one.
+    pub fn report(name: &str, fields: Value) -> Report {
+        let mut base = json!({
+            "report": name,
+            "as_of": "2026-10-31T23:59:59.999Z",
+            "as_of_source": "given",
+            "from": null,
+            "to": null,
+            "by": null,
+            "currency": "USD",
+            "columns": [],
+            "units": {},
+            "rows": [],
+            "warnings": [],
+        });
+        for (k, v) in fields.as_object().expect("an object") {
+            base[k] = v.clone();
+        }
+        // A report borrows its name for 'static, as the CLI's does: leaked, in a test.
+        let text: &'static str = Box::leak(base.to_string().into_boxed_str());
+        serde_json::from_str(text).expect("a report")
+    }
+
+    /// `page` for `query`, given `reports` as the answers to its calls: its calls and its
+    /// blocks rendered to HTML.
+    pub fn render(page: &Page, query: &PageQuery, reports: Vec<Report>) -> (Vec<Call>, String) {
+        let at = tenure_core::Timestamp::parse("2026-10-31T23:59:59.999Z").unwrap();
+        let calls = (page.calls)(query, at);
+        let answers = Answers {
+            calls: calls.clone(),
+            reports: reports.into_iter().map(Ok).collect(),
+            status: None,
+        };
+        let html = (page.render)(query, &answers)
+            .iter()
+            .map(|b| b.render(page.name, query).into_string())
+            .collect();
+        (calls, html)
     }
 }

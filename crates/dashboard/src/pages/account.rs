@@ -1,0 +1,343 @@
+//! One account: its health explained component by component, its signals, stages and MRR over
+//! time, its timeline from first touch to today, and its journey with each touch's credit.
+
+use maud::html;
+use serde_json::Value;
+use tenure_core::Timestamp;
+use tenure_reports::{Report, Unit};
+
+use super::attribution::{model_select, DEFAULT_MODEL};
+use super::{missing, Page};
+use crate::chart::{Bars, Chart, HBars, Stack, PALETTE};
+use crate::docs::Link;
+use crate::figure::{Figure, LinkTo, Table};
+use crate::format::cell;
+use crate::{Answers, Block, Call, Controls, PageQuery, Tile};
+
+pub const PAGE: Page = Page {
+    name: "account",
+    path: "/accounts/{account}",
+    title: "Account",
+    menu: "Account",
+    in_menu: false,
+    menu_parent: "accounts",
+    lede: "One customer: why its health is what it is, what holds on it now, and everything that happened to it.",
+    calls,
+    render,
+    needs_status: false,
+};
+
+const ACCOUNT: Link = Link::new("reports", "`account ACCOUNT`: one customer explained");
+const JOURNEY: Link = Link::new("reports", "`journey ACCOUNT`: one account's path");
+const HEALTH: Link = Link::new("health", "The health score");
+
+fn calls(query: &PageQuery, _: Timestamp) -> Vec<Call> {
+    let account = query.get_or("account", "");
+    vec![
+        Call::new(
+            "account",
+            query.params_for("account", &[], &[("account", account)]),
+        ),
+        Call::new(
+            "journey",
+            query.params_for(
+                "journey",
+                &[],
+                &[
+                    ("account", account),
+                    ("model", query.get_or("model", DEFAULT_MODEL)),
+                ],
+            ),
+        ),
+    ]
+}
+
+fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
+    let mut blocks = vec![Block::Text(html! {
+        p { a href=(query.href("/accounts", &[])) { "← Every account" } }
+    })];
+    match answers.report(0) {
+        Ok(report) => {
+            let call = &answers.calls[0];
+            blocks.push(Block::Text(heading(report)));
+            blocks.push(Block::Tiles(tiles(report)));
+            blocks.push(Block::figure(
+                health(report).from_list(call, "summary.health.components"),
+            ));
+            blocks.push(Block::figure(
+                signals(report).from_list(call, "summary.signals"),
+            ));
+            blocks.push(Block::figure(
+                mrr(report).from_list(call, "summary.mrr_history"),
+            ));
+            blocks.push(Block::figure(
+                stages(report).from_list(call, "summary.stage_history"),
+            ));
+        }
+        Err(message) => blocks.push(missing("Account", message)),
+    }
+    blocks.push(Block::Controls(Controls {
+        selects: vec![model_select(query, true)],
+        texts: Vec::new(),
+    }));
+    match answers.report(1) {
+        Ok(report) => blocks.push(Block::figure(journey(report).from(&answers.calls[1]))),
+        Err(message) => blocks.push(missing("Journey", message)),
+    }
+    // Last: the longest, read by scrolling through it.
+    if let Ok(report) = answers.report(0) {
+        blocks.push(Block::figure(timeline(report).from(&answers.calls[0])));
+    }
+    blocks
+}
+
+fn field<'a>(report: &'a Report, path: &[&str]) -> Option<&'a Value> {
+    path.iter()
+        .try_fold(report.summary.as_ref()?, |at, key| at.get(key))
+}
+
+fn text(report: &Report, path: &[&str]) -> String {
+    field(report, path)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The account's name and id, and its facts people ask first.
+fn heading(report: &Report) -> maud::Markup {
+    let id = text(report, &["account"]);
+    let name = text(report, &["name"]);
+    let fact = |key: &str| {
+        let unit = report
+            .summary_units
+            .get(&format!("facts.{key}"))
+            .copied()
+            .unwrap_or(Unit::Text);
+        cell(
+            field(report, &["facts", key]).unwrap_or(&Value::Null),
+            unit,
+            report.currency,
+        )
+    };
+    html! {
+        section.figure aria-label="The account" {
+            header { h2 { @if name.is_empty() { (id) } @else { (name) " · " (id) } } }
+            dl.facts {
+                dt { "Customer since" } dd { (fact("converted_at")) }
+                dt { "Activated" } dd { @let a = fact("activated_at"); @if a.is_empty() { "not yet" } @else { (a) } }
+                dt { "Plan" } dd { (fact("plan")) }
+                dt { "Seats" } dd { (fact("seats")) }
+                dt { "Contract ends" } dd { (fact("contract_end")) }
+                dt { "Last product activity" } dd { (fact("last_activity")) }
+                dt { "Open tickets" } dd { (fact("open_tickets")) }
+            }
+        }
+    }
+}
+
+fn tiles(report: &Report) -> Vec<Tile> {
+    let value = |path: &[&str], unit: Unit| {
+        cell(
+            field(report, path).unwrap_or(&Value::Null),
+            unit,
+            report.currency,
+        )
+    };
+    let tile = |label: &str, value: String, how: Link| Tile {
+        label: label.to_owned(),
+        value: if value.is_empty() {
+            "n/a".to_owned()
+        } else {
+            value
+        },
+        change: None,
+        how,
+    };
+    let signals = field(report, &["signals"])
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    vec![
+        tile("ARR", value(&["arr"], Unit::Money), ACCOUNT),
+        tile("Health", value(&["health", "score"], Unit::Score), HEALTH),
+        tile("Band", value(&["health", "band"], Unit::Text), HEALTH),
+        tile("Stage", value(&["stage"], Unit::Text), ACCOUNT),
+        tile("Signals", signals.to_string(), ACCOUNT),
+    ]
+}
+
+fn health(report: &Report) -> Figure {
+    let table = Table::of_list(
+        report,
+        "health.components",
+        &["name", "metric", "input", "score", "weight"],
+    );
+    let chart = Chart::HBars(HBars {
+        labels: table.texts("name"),
+        values: table.numbers("score"),
+        unit: Unit::Score,
+    });
+    let note = if table.rows.is_empty() {
+        "Not scored yet: a customer is scored after its first days."
+    } else {
+        "Each component's score (0–100) from its input; the health score is their mean weighted by each one's weight."
+    };
+    Figure::new("health", "Health, component by component", HEALTH, table)
+        .note(note)
+        .chart(chart)
+        .open()
+}
+
+fn signals(report: &Report) -> Figure {
+    let table = Table::of_list(
+        report,
+        "signals",
+        &["signal", "kind", "started_at", "reason"],
+    );
+    Figure::new("signals", "Signals holding now", ACCOUNT, table).open()
+}
+
+fn mrr(report: &Report) -> Figure {
+    let table = Table::of_list(report, "mrr_history", &["month", "mrr"]);
+    let chart = Chart::Bars(Bars {
+        categories: table.texts("month"),
+        stacks: vec![Stack {
+            name: "MRR".to_owned(),
+            values: table
+                .numbers("mrr")
+                .into_iter()
+                .map(|v| v.unwrap_or(0.0))
+                .collect(),
+            colour: PALETTE[0],
+        }],
+        line: None,
+        unit: Unit::Money,
+    });
+    Figure::new("mrr", "MRR at each month's end", ACCOUNT, table).chart(chart)
+}
+
+fn stages(report: &Report) -> Figure {
+    let table = Table::of_list(report, "stage_history", &["at", "from", "to"]);
+    Figure::new("stages", "Stage history", ACCOUNT, table).open()
+}
+
+fn timeline(report: &Report) -> Figure {
+    Figure::new(
+        "timeline",
+        "Timeline from first touch to today",
+        ACCOUNT,
+        Table::of(report, &[]),
+    )
+    .note("Touchpoints, revenue, milestones, stage changes, tickets, NPS answers, account-team touches and signals, oldest first.")
+    .open()
+}
+
+fn journey(report: &Report) -> Figure {
+    let model = text(report, &["model"]);
+    let mut table = Table::of(report, &[]);
+    if let Some(c) = table.column("campaign") {
+        c.link = Some(LinkTo::Campaign);
+    }
+    // The touches of the converting journey, in time order, each with its credit.
+    let credited: Vec<(String, Option<f64>)> = table
+        .texts("occurred_at")
+        .into_iter()
+        .zip(table.texts("channel"))
+        .zip(table.numbers("credit"))
+        .filter(|(_, credit)| credit.is_some())
+        .map(|((at, channel), credit)| {
+            (format!("{} {channel}", at.get(..10).unwrap_or(&at)), credit)
+        })
+        .collect();
+    let note = match field(report, &["converted_at"]).and_then(Value::as_str) {
+        Some(at) => format!(
+            "Converted {}; the bars are the touches of its converting journey and the share of the conversion {model} gives each.",
+            at.get(..10).unwrap_or(at)
+        ),
+        None => "Not converted: no touch is credited.".to_owned(),
+    };
+    let mut figure = Figure::new(
+        "journey",
+        format!("Journey, credited by {model}"),
+        JOURNEY,
+        table,
+    )
+    .note(note);
+    if !credited.is_empty() {
+        figure = figure.chart(Chart::HBars(HBars {
+            labels: credited.iter().map(|(l, _)| l.clone()).collect(),
+            values: credited.iter().map(|(_, v)| *v).collect(),
+            unit: Unit::Fraction,
+        }));
+    }
+    figure.open()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::pages::fixture;
+
+    #[test]
+    fn an_account_shows_its_health_mrr_and_journey_from_its_two_reports() {
+        let account = fixture::report(
+            "account",
+            json!({
+                "columns": ["at", "kind", "detail"],
+                "units": {"at": "time"},
+                "rows": [{"at": "2026-01-02T00:00:00.000Z", "kind": "touchpoint", "detail": "paid_search"}],
+                "summary": {
+                    "account": "acct_1", "name": "Acme", "arr": 1200.0, "stage": "adopting",
+                    "health": {"score": 72.5, "band": "green", "components": [
+                        {"name": "usage", "metric": "active_users_30d", "input": 4.0, "score": 80.0, "weight": 0.5},
+                        {"name": "tickets", "metric": "tickets_30d", "input": 1.0, "score": 65.0, "weight": 0.5}]},
+                    "signals": [{"kind": "expansion", "signal": "seat_growth", "started_at": "2026-10-01T00:00:00.000Z", "reason": "seats up"}],
+                    "stage_history": [{"at": "2026-02-01T00:00:00.000Z", "from": null, "to": "onboarding"}],
+                    "mrr_history": [{"month": "2026-09", "mrr": 100.0}, {"month": "2026-10", "mrr": 150.0}],
+                    "facts": {"converted_at": "2026-01-05T00:00:00.000Z"},
+                },
+                "summary_units": {"health.components.score": "score", "health.components.weight": "fraction",
+                                  "health.components.input": "number", "mrr_history.mrr": "money",
+                                  "mrr_history.month": "month", "facts.converted_at": "time"},
+            }),
+        );
+        let journey = fixture::report(
+            "journey",
+            json!({
+                "columns": ["occurred_at", "channel", "source", "medium", "campaign", "origin", "in_journey", "credit"],
+                "units": {"occurred_at": "time", "credit": "fraction", "in_journey": "flag"},
+                "rows": [
+                    {"occurred_at": "2026-01-02T00:00:00.000Z", "channel": "paid_search", "source": "google",
+                     "medium": "cpc", "campaign": "spring", "origin": "session", "in_journey": true, "credit": 1.0},
+                    {"occurred_at": "2026-03-02T00:00:00.000Z", "channel": "direct", "source": null,
+                     "medium": null, "campaign": null, "origin": "session", "in_journey": false, "credit": null}],
+                "summary": {"account": "acct_1", "model": "first_touch", "converted_at": "2026-01-05T00:00:00.000Z"},
+            }),
+        );
+        let query = PageQuery::new([("account", "acct_1"), ("model", "first_touch")]);
+        let (calls, html) = fixture::render(&PAGE, &query, vec![account, journey]);
+        assert_eq!(
+            calls[0].api_path(),
+            "/api/v1/reports/account?account=acct_1"
+        );
+        assert_eq!(
+            calls[1].api_path(),
+            "/api/v1/reports/journey?account=acct_1&model=first_touch"
+        );
+        for expected in [
+            r#"data-rows="summary.health.components""#,
+            r#"data-rows="summary.mrr_history""#,
+            r#"<section class="figure" id="journey""#,
+            "Customer since",
+            "2026-01-05",
+            "$150.00",
+            "seats up",
+            r#"href="/attribution/campaign?campaign=spring&amp;model=first_touch""#,
+        ] {
+            assert!(html.contains(expected), "{expected}");
+        }
+        // markov credits no single journey: not offered for the journey.
+        assert!(!html.contains(r#"value="markov""#));
+    }
+}
