@@ -87,7 +87,7 @@ def same(csv_text, value):
 
 def check_figures(page, where):
     """Each figure with a source: its CSV against the API's JSON, its table against its CSV."""
-    for section in page.query_selector_all("section.figure"):
+    for section in page.query_selector_all("section.figure[data-keys]"):
         figure = section.get_attribute("id")
         source = section.get_attribute("data-source")
         svg = section.query_selector("svg[role=img]")
@@ -194,9 +194,15 @@ def change_selectors(page, seen, name):
         with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
             select.select_option(choice)
         page.wait_for_load_state("networkidle")
-        query = dict(parse_qsl(urlparse(page.url).query))
-        if query.get(field, "") != choice:
+        try:
+            page.wait_for_url(
+                lambda url: dict(parse_qsl(urlparse(url).query)).get(field, "") == choice,
+                timeout=5000,
+            )
+        except Exception:
             problem(f"{name}: choosing {field}={choice} left the address at {page.url}")
+        if "=&" in page.url or page.url.endswith("="):
+            problem(f"{name}: the address keeps empty fields: {page.url}")
         where = f"{name} with {field}={choice}"
         check_figures(page, where)
         for text in seen:

@@ -152,9 +152,17 @@ fn html(status: StatusCode, markup: Markup) -> Response {
     response
 }
 
-/// The path and query of the request, to come back to after signing in.
+/// The page's own address for `query`: where to come back to after signing in, and what the
+/// address bar shows (an account page's account is in its path, not again in its query).
 fn here(page: &Page, query: &PageQuery) -> String {
-    query.at(&page.path_of(query))
+    let path = page.path_of(query);
+    if page.path.contains("{account}") {
+        let mut rest = query.clone();
+        rest.set("account", "");
+        rest.at(&path)
+    } else {
+        query.at(&path)
+    }
 }
 
 async fn show(
@@ -191,7 +199,15 @@ async fn show(
                 as_of,
                 title: page_title(&query, &answers),
             };
-            html(StatusCode::OK, tenure_dashboard::render(&chrome, &blocks))
+            let mut response = html(StatusCode::OK, tenure_dashboard::render(&chrome, &blocks));
+            // A selector swapped the content in place: the address bar gets the page's own
+            // address, without the form's empty fields.
+            if headers.contains_key("hx-request") {
+                if let Ok(url) = HeaderValue::from_str(&here(page, &query)) {
+                    response.headers_mut().insert("hx-push-url", url);
+                }
+            }
+            response
         }
         Err(e) => e.into_response(),
     }
