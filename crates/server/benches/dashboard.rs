@@ -77,8 +77,8 @@ fn main() {
 
     println!("company: {accounts} accounts, {entries} log entries; {runs} runs per page");
     println!();
-    println!("| page | p50 ms | p95 ms | max ms | HTML KB |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| page | first ms | p50 ms | p95 ms | max ms | HTML KB | figures | not shown |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
     let mut pages: Vec<String> = tenure_dashboard::PAGES
         .iter()
         .filter(|p| p.in_menu)
@@ -102,12 +102,31 @@ fn main() {
         pages.retain(|p| only.iter().any(|o| p.contains(o.as_str())));
     }
     for path in pages {
-        // The first request warms what the model caches (journeys); it is not counted.
-        let (status, _) = get(&path);
+        // The first request runs the page's reports on the warm model; the next ones find
+        // their answers kept (`Live::report`) until the model changes.
+        let t = Instant::now();
+        let (status, first_body) = get(&path);
+        let first = t.elapsed().as_secs_f64() * 1000.0;
         if !status.is_success() {
-            println!("| `{path}` | answered {status} | | | |");
+            println!("| `{path}` | answered {status} | | | | | | |");
             continue;
         }
+        let html = String::from_utf8_lossy(&first_body);
+        let figures = html.matches("data-keys=").count();
+        // What a page says instead of a figure (a report that could not answer).
+        let missing: Vec<String> = html
+            .split("class=\"missing\"")
+            .skip(1)
+            .map(|s| {
+                let text = s.split_once('>').map_or("", |(_, t)| t);
+                let text = text.split("</div>").next().unwrap_or("");
+                text.replace("<strong>", "")
+                    .replace("</strong>", "")
+                    .chars()
+                    .take(80)
+                    .collect()
+            })
+            .collect();
         let mut times = Vec::with_capacity(runs);
         let mut size = 0;
         for _ in 0..runs {
@@ -119,11 +138,12 @@ fn main() {
         times.sort_by(f64::total_cmp);
         let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
         println!(
-            "| `{path}` | {:.1} | {:.1} | {:.1} | {:.0} |",
+            "| `{path}` | {first:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {figures} | {} |",
             pct(0.5),
             pct(0.95),
             times[times.len() - 1],
-            size as f64 / 1024.0
+            size as f64 / 1024.0,
+            missing.join("; ")
         );
     }
     let assets: usize = tenure_dashboard::assets::ASSETS

@@ -3,12 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use maud::html;
 use serde_json::Value;
 use tenure_core::Timestamp;
 use tenure_reports::{Param, Report, Unit};
 
-use super::{missing, Page};
+use super::{missing, pager, Page};
 use crate::docs::Link;
 use crate::figure::{Figure, LinkTo, Table};
 use crate::format::{cell, label};
@@ -29,9 +28,6 @@ pub const PAGE: Page = Page {
 
 const ACCOUNTS: Link = Link::new("reports", "`accounts`: every customer");
 
-/// Rows per page.
-pub(crate) const PER_PAGE: &str = "50";
-
 /// The filters, in the form's order: (parameter, label).
 const FILTERS: [(&str, &str); 6] = [
     ("stage", "Stage"),
@@ -48,7 +44,7 @@ fn calls(query: &PageQuery, _: Timestamp) -> Vec<Call> {
     vec![
         Call::new(
             "accounts",
-            query.params_for("accounts", &names, &[("limit", PER_PAGE)]),
+            query.params_for("accounts", &names, &[("limit", super::PER_PAGE)]),
         ),
         // Every customer, for the filters' choices: the tiers, owners and channels there are.
         Call::new("accounts", query.params_for("accounts", &[], &[])),
@@ -66,7 +62,12 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
         Ok(report) => {
             blocks.push(Block::Tiles(tiles(report)));
             blocks.push(Block::figure(list(report).from(&answers.calls[0])));
-            blocks.push(Block::Text(pager(query, report)));
+            blocks.push(Block::Text(pager(
+                query,
+                report,
+                PAGE.path,
+                "Pages of customers",
+            )));
         }
         Err(message) => blocks.push(missing("Accounts", message)),
     }
@@ -188,23 +189,6 @@ fn list(report: &Report) -> Figure {
     Figure::new("accounts", "Customers", ACCOUNTS, table)
         .note(note)
         .open()
-}
-
-/// Links to the first page and the next, each keeping the filters.
-fn pager(query: &PageQuery, report: &Report) -> maud::Markup {
-    let next = report.page.as_ref().and_then(|p| p.next_cursor.as_deref());
-    let path = PAGE.path;
-    html! {
-        nav.pager aria-label="Pages of customers" {
-            @if query.get("cursor").is_some() {
-                a href=(query.with(path, "cursor", "")) { "First page" }
-                " "
-            }
-            @if let Some(cursor) = next {
-                a href=(query.with(path, "cursor", cursor)) rel="next" { "Next page →" }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

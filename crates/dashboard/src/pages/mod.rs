@@ -92,6 +92,30 @@ pub(crate) fn month_before(at: Timestamp) -> Timestamp {
         .map_or(at, Timestamp::from_datetime)
 }
 
+/// Rows a list page shows at once; the next are a link away (`Next page`).
+pub(crate) const PER_PAGE: &str = "50";
+
+/// Links to the first page of a list and to the next, each keeping the filters.
+pub(crate) fn pager(
+    query: &PageQuery,
+    report: &tenure_reports::Report,
+    path: &str,
+    label: &str,
+) -> maud::Markup {
+    let next = report.page.as_ref().and_then(|p| p.next_cursor.as_deref());
+    maud::html! {
+        nav.pager aria-label=(label) {
+            @if query.get("cursor").is_some() {
+                a href=(query.with(path, "cursor", "")) { "First page" }
+                " "
+            }
+            @if let Some(cursor) = next {
+                a href=(query.with(path, "cursor", cursor)) rel="next" { "Next page →" }
+            }
+        }
+    }
+}
+
 /// A report's answer or, in its place, what it said.
 pub(crate) fn missing(what: &str, message: &str) -> Block {
     Block::Missing {
@@ -141,6 +165,7 @@ pub(crate) mod fixture {
             calls: calls.clone(),
             reports: reports.into_iter().map(Ok).collect(),
             status: None,
+            csrf: "token".to_owned(),
         };
         let html = (page.render)(query, &answers)
             .iter()

@@ -42,11 +42,19 @@ const STAGES: [&str; 8] = [
     "churned",
 ];
 
+/// The whole list for the counts, and the page of it the list shows (the same report, so the
+/// second is answered from what the first computed only if the model kept it; both are the
+/// API's answers for their parameters).
 fn calls(query: &PageQuery, _: Timestamp) -> Vec<Call> {
-    vec![Call::new(
-        "signals",
-        query.params_for("signals", &FILTERS, &[]),
-    )]
+    let mut paged: Vec<&str> = FILTERS.to_vec();
+    paged.push("cursor");
+    vec![
+        Call::new("signals", query.params_for("signals", &FILTERS, &[])),
+        Call::new(
+            "signals",
+            query.params_for("signals", &paged, &[("limit", super::PER_PAGE)]),
+        ),
+    ]
 }
 
 fn choices(name: &'static str, label: &'static str, values: &[&str], query: &PageQuery) -> Select {
@@ -103,7 +111,14 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
             .note("How many customers each signal holds on now, among those the filters keep; most first.")
             .chart(chart),
     ));
-    let mut table = Table::of(report, &[]);
+    let page = match answers.report(1) {
+        Ok(page) => page,
+        Err(message) => {
+            blocks.push(missing("Signals", message));
+            return blocks;
+        }
+    };
+    let mut table = Table::of(page, &[]);
     if let Some(c) = table.column("account") {
         c.link = Some(LinkTo::Account);
     }
@@ -112,10 +127,30 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
     }
     blocks.push(Block::figure(
         Figure::new("signals", "Signals holding now", SIGNALS, table)
-            .from(&answers.calls[0])
+            .note(shown(page))
+            .from(&answers.calls[1])
             .open(),
     ));
+    blocks.push(Block::Text(super::pager(
+        query,
+        page,
+        PAGE.path,
+        "Pages of signals",
+    )));
     blocks
+}
+
+/// Which rows of how many the list shows.
+fn shown(report: &Report) -> String {
+    match &report.page {
+        Some(page) if page.total_rows > 0 => format!(
+            "Signals {} to {} of {}, earliest first within each customer.",
+            page.offset + 1,
+            page.offset + report.rows.len(),
+            page.total_rows
+        ),
+        _ => "No signal holds on the customers these filters keep.".to_owned(),
+    }
 }
 
 /// (signal, kind, accounts) for every signal holding on some account, most first, then by name.
