@@ -134,11 +134,19 @@ fn the_demo_prints_a_sign_in_link_that_works_once() {
         .stderr(Stdio::null())
         .spawn()
         .expect("tenure demo starts");
+    // Read on a thread that keeps draining: the demo writes more after the link, and a closed
+    // pipe would end it.
     let stdout = demo.stdout.take().unwrap();
-    let link = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|line| line.strip_prefix("dashboard: ").map(str::to_owned))
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(link) = line.strip_prefix("dashboard: ") {
+                let _ = tx.send(link.to_owned());
+            }
+        }
+    });
+    let link = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
         .expect("the demo prints its dashboard link");
     let client = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
