@@ -118,9 +118,9 @@ fn when(chrome: &Chrome) -> Markup {
 }
 
 /// Whether the instant-and-window form carries parameter `name` along: the page's selectors
-/// yes; a page of a list (a new instant starts it again) and what a form posted, no.
+/// yes; a page of a list, no (a new instant starts it again).
 fn carried(name: &str) -> bool {
-    !KEPT.contains(&name) && !matches!(name, "cursor" | "proposed" | "proposal_error")
+    !KEPT.contains(&name) && name != "cursor"
 }
 
 impl Block {

@@ -70,6 +70,16 @@ pub struct Answers {
     /// The session's token against cross-site forms, for a page whose own form changes what
     /// it shows (the health back-test's proposal is a POST).
     pub csrf: String,
+    /// What a person posted to the page's form (the health back-test's proposed
+    /// configuration), shown again with what became of it.
+    pub proposal: Option<Proposal>,
+}
+
+/// A proposed configuration as posted: its text, and why it was not used when it was not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Proposal {
+    pub text: String,
+    pub error: Option<String>,
 }
 
 impl Answers {

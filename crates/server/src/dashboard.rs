@@ -17,7 +17,7 @@ use maud::Markup;
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 use tenure_core::{Timestamp, WorkspaceId};
-use tenure_dashboard::{Answers, Block, Chrome, Page, PageQuery, PAGES};
+use tenure_dashboard::{Answers, Block, Chrome, Page, PageQuery, Proposal, PAGES};
 use tenure_health::HealthSettings;
 use tenure_store::Scope;
 
@@ -165,12 +165,18 @@ fn here(page: &Page, query: &PageQuery) -> String {
     }
 }
 
+/// What a page's form posted: the proposal as sent, and its `[health]` when it parsed.
+struct Posted {
+    proposal: Proposal,
+    health: Option<HealthSettings>,
+}
+
 async fn show(
     state: AppState,
     page: &'static Page,
     headers: HeaderMap,
     query: PageQuery,
-    proposal: Option<HealthSettings>,
+    posted: Option<Posted>,
 ) -> Response {
     let Some((_, session)) = signed_in(&state, &headers) else {
         return to_signin(&here(page, &query));
@@ -180,7 +186,7 @@ async fn show(
         page,
         &query,
         (session.workspace.clone(), session.csrf.clone()),
-        proposal,
+        posted,
     )
     .await
     {
@@ -233,7 +239,7 @@ async fn propose(
     state: AppState,
     page: &'static Page,
     headers: HeaderMap,
-    mut query: PageQuery,
+    query: PageQuery,
     form: Vec<(String, String)>,
 ) -> Response {
     let Some((_, session)) = signed_in(&state, &headers) else {
@@ -247,15 +253,16 @@ async fn propose(
     if !same_token(field("csrf"), &session.csrf) {
         return forged();
     }
-    let text = field("proposed").unwrap_or("");
-    query.set("proposed", "pasted");
-    match tenure_config::Config::parse(text, "the proposed configuration") {
-        Ok(config) => show(state, page, headers, query, Some(config.health)).await,
-        Err(e) => {
-            query.set("proposal_error", e.to_string());
-            show(state, page, headers, query, None).await
-        }
-    }
+    let text = field("proposed").unwrap_or("").to_owned();
+    let (health, error) = match tenure_config::Config::parse(&text, "the proposed configuration") {
+        Ok(config) => (Some(config.health), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let posted = Posted {
+        proposal: Proposal { text, error },
+        health,
+    };
+    show(state, page, headers, query, Some(posted)).await
 }
 
 fn same_token(given: Option<&str>, expected: &str) -> bool {
@@ -278,7 +285,7 @@ async fn run(
     page: &'static Page,
     query: &PageQuery,
     (workspace, csrf): (WorkspaceId, String),
-    proposal: Option<HealthSettings>,
+    posted: Option<Posted>,
 ) -> Result<(Answers, Vec<Block>), ApiError> {
     let budget = Duration::from_secs_f64(state.config.server.report_timeout_seconds);
     let stop = StopOnDrop::default();
@@ -303,8 +310,10 @@ async fn run(
                     tenure_reports::default_as_of(model, now).0
                 })
             });
+        let (proposal, health) = posted.map_or((None, None), |p| (Some(p.proposal), p.health));
         let mut answers = Answers {
             csrf,
+            proposal,
             ..Answers::default()
         };
         for call in (page.calls)(&query, as_of) {
@@ -312,9 +321,7 @@ async fn run(
                 now,
                 should_stop: &should_stop,
             };
-            let proposed = proposal
-                .as_ref()
-                .filter(|_| call.report == "health-backtest");
+            let proposed = health.as_ref().filter(|_| call.report == "health-backtest");
             let report = answer(
                 &live,
                 &settings,

@@ -255,6 +255,36 @@ async fn the_status_page_counts_what_arrives() {
 }
 
 #[tokio::test]
+async fn a_proposed_configuration_is_posted_with_the_session_token_and_shown_again() {
+    let app = TestApp::new(Config::default());
+    let cookie = app.sign_in(&app.read_key).await.unwrap();
+    let (_, _, page) = app.get("/health-backtest", Some(&cookie)).await;
+    let csrf = csrf_of(&page);
+    let broken = "[health\nbands = 3";
+    let form = |csrf: &str| {
+        format!(
+            "csrf={csrf}&proposed={}",
+            url::form_urlencoded::byte_serialize(broken.as_bytes()).collect::<String>()
+        )
+    };
+    let (status, _, page) = app
+        .post_form("/health-backtest", &form(&csrf), Some(&cookie), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("The proposed configuration was not used"),
+        "{page}"
+    );
+    // The text sent is in the box again, to be mended.
+    assert!(page.contains("[health\nbands = 3</textarea>"), "{page}");
+    // Without the session's token: refused.
+    let (status, _, _) = app
+        .post_form("/health-backtest", &form("forged"), Some(&cookie), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn a_sign_in_link_works_once() {
     let app = TestApp::new(Config::default());
     let ticket = app.state.sessions.ticket(app.read_key.clone());

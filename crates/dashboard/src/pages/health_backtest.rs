@@ -40,7 +40,7 @@ fn calls(query: &PageQuery, _: Timestamp) -> Vec<Call> {
 
 fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
     let mut blocks = vec![Block::Text(form(query, answers))];
-    if let Some(error) = query.get("proposal_error") {
+    if let Some(error) = answers.proposal.as_ref().and_then(|p| p.error.as_ref()) {
         blocks.push(Block::Text(html! {
             div.missing role="alert" {
                 strong { "The proposed configuration was not used. " }
@@ -144,13 +144,15 @@ fn form(query: &PageQuery, answers: &Answers) -> maud::Markup {
             form.propose method="post" action=(action) {
                 input type="hidden" name="csrf" value=(answers.csrf);
                 label for="proposed" { "A tenure configuration (TOML) with the [health] to compare; nothing is saved" }
-                textarea id="proposed" name="proposed" placeholder="[health]\nbands = { green = 75.0, yellow = 45.0 }\nonboarding_days = 30" {}
+                textarea id="proposed" name="proposed" placeholder="[health]\nbands = { green = 75.0, yellow = 45.0 }\nonboarding_days = 30" {
+                    (answers.proposal.as_ref().map_or("", |p| p.text.as_str()))
+                }
                 div.row {
                     label { "Or read it from a file" input type="file" accept=".toml,text/plain" data-into="proposed"; }
                     button type="submit" { "Compare with the current configuration" }
                 }
             }
-            @if query.get("proposed").is_some() && query.get("proposal_error").is_none() {
+            @if answers.proposal.as_ref().is_some_and(|p| p.error.is_none()) {
                 p.note { "Showing the configuration you sent beside the current one. Its figures are not kept: the CSV downloads hold the current configuration's." }
             }
         }

@@ -166,6 +166,7 @@ pub(crate) mod fixture {
             reports: reports.into_iter().map(Ok).collect(),
             status: None,
             csrf: "token".to_owned(),
+            proposal: None,
         };
         let html = (page.render)(query, &answers)
             .iter()
