@@ -83,13 +83,23 @@ fn no_calls(_: &PageQuery, _: Timestamp) -> Vec<Call> {
     Vec::new()
 }
 
-/// The month before `at`'s, at the same instant of its month (clamped to the month's end):
-/// the previous period a tile compares with.
+/// The month before `at`'s, at the same instant of its month: the previous period a tile
+/// compares with. The last day of a month goes to the last day of the month before (30
+/// November to 31 October, not 30 October); another day past the month before's end is
+/// clamped to it (31 March to 28 or 29 February).
 pub(crate) fn month_before(at: Timestamp) -> Timestamp {
-    use chrono::Months;
-    at.to_datetime()
-        .checked_sub_months(Months::new(1))
-        .map_or(at, Timestamp::from_datetime)
+    use chrono::{Datelike, Days, Months};
+    let dt = at.to_datetime();
+    let last_of_month = dt
+        .checked_add_days(Days::new(1))
+        .is_none_or(|next| next.month() != dt.month());
+    let before = if last_of_month {
+        // The day before this month's first is the last of the month before.
+        dt.checked_sub_days(Days::new(u64::from(dt.day())))
+    } else {
+        dt.checked_sub_months(Months::new(1))
+    };
+    before.map_or(at, Timestamp::from_datetime)
 }
 
 /// Rows a list page shows at once; the next are a link away (`Next page`).
@@ -121,6 +131,37 @@ pub(crate) fn missing(what: &str, message: &str) -> Block {
     Block::Missing {
         what: what.to_owned(),
         message: message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod month_tests {
+    use super::*;
+
+    #[test]
+    fn the_month_before_ends_where_that_month_ends() {
+        let at = |s: &str| Timestamp::parse(s).unwrap();
+        let before = |s: &str| month_before(at(s)).to_string();
+        assert_eq!(
+            before("2026-11-30T23:59:59.999Z"),
+            "2026-10-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            before("2026-03-31T23:59:59.999Z"),
+            "2026-02-28T23:59:59.999Z"
+        );
+        assert_eq!(
+            before("2024-03-31T12:00:00.000Z"),
+            "2024-02-29T12:00:00.000Z"
+        );
+        assert_eq!(
+            before("2026-11-15T08:00:00.000Z"),
+            "2026-10-15T08:00:00.000Z"
+        );
+        assert_eq!(
+            before("2026-01-10T00:00:00.000Z"),
+            "2025-12-10T00:00:00.000Z"
+        );
     }
 }
 
