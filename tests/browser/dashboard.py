@@ -1,6 +1,7 @@
 """Drives tenure's dashboard in a real browser and checks it against the API.
 
     python3 dashboard.py TENURE_URL READ_KEY SCREENSHOT_DIR
+    python3 dashboard.py --expiry TENURE_URL READ_KEY SECONDS
 
 Debian's chromium, headless, through Playwright's `executable_path` (no browser is
 downloaded). Signs in through the form, opens every page of the menu, changes every selector,
@@ -15,6 +16,9 @@ by its link, walks the controls with the keyboard, and signs out. On every page 
 
 Takes a screenshot of every page at a desktop and a phone width into SCREENSHOT_DIR. Prints a
 JSON summary on stdout; exits non-zero with the problems on stderr if there are any.
+
+With --expiry, against a server whose sessions last less than SECONDS: signs in, sees a page,
+waits SECONDS, and checks that the same page now leads to the sign-in form.
 """
 
 import csv
@@ -27,7 +31,9 @@ from urllib.parse import urljoin, urlparse, parse_qsl
 
 from playwright.sync_api import sync_playwright
 
-BASE, KEY, SHOTS = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+EXPIRY = sys.argv[1] == "--expiry"
+ARGS = sys.argv[2:] if EXPIRY else sys.argv[1:]
+BASE, KEY, SHOTS = ARGS[0].rstrip("/"), ARGS[1], ARGS[2]
 CHROMIUM = os.environ.get("TENURE_CHROMIUM", "/usr/bin/chromium")
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -210,7 +216,31 @@ def change_selectors(page, seen, name):
         summary["selectors_changed"] += 1
 
 
+def expiry(seconds):
+    """A session past its lifetime ends access, in the browser that held it."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(BASE + "/signin")
+        page.fill("input[name=key]", KEY)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        if urlparse(page.url).path != "/":
+            problem(f"signing in led to {page.url}")
+        page.wait_for_timeout(int(seconds * 1000))
+        page.goto(BASE + "/status")
+        if urlparse(page.url).path != "/signin":
+            problem(f"after the session's lifetime, /status led to {page.url}")
+        browser.close()
+    print(json.dumps({"expired": not problems}))
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        sys.exit(1)
+
+
 def main():
+    if EXPIRY:
+        return expiry(float(SHOTS))
     os.makedirs(SHOTS, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

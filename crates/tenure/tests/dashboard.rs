@@ -117,6 +117,26 @@ fn every_page_works_in_a_browser_and_shows_the_apis_figures() {
     );
 }
 
+#[test]
+fn an_expired_session_ends_access_in_the_browser() {
+    ensure_browser();
+    let tenure = Tenure::new();
+    // Sessions of 1.8 seconds.
+    let config = tenure.write_file("short.toml", "[server]\nsession_hours = 0.0005\n");
+    let read_key = tenure.key("read");
+    let server = tenure.serve(&["--config", config.to_str().unwrap()]);
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/browser/dashboard.py"))
+        .args(["--expiry", &server.url, &read_key, "3"])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Pages visited twice under one name overwrite their screenshots.
 fn duplicates(pages: &[&str]) -> usize {
     let mut seen = std::collections::HashSet::new();
