@@ -73,7 +73,9 @@ pub(crate) fn routes() -> Router<AppState> {
             )
         };
     }
-    routes
+    // A page with a long table runs to hundreds of kilobytes of HTML (the survival curves of
+    // eight groups at 20,000 accounts: 737 KB); gzip when the browser accepts it.
+    routes.layer(tower_http::compression::CompressionLayer::new())
 }
 
 fn parse_query(raw: Option<&str>) -> PageQuery {
