@@ -15,7 +15,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::Markup;
 use serde::Deserialize;
-use subtle::ConstantTimeEq as _;
 use tenure_core::{Timestamp, WorkspaceId};
 use tenure_dashboard::{Answers, Block, Chrome, Page, PageQuery, Proposal, PAGES};
 use tenure_health::HealthSettings;
@@ -122,10 +121,15 @@ fn see_other(location: &str) -> Response {
 /// Only a path of this server: never `//host` or `https://…`, which would make the sign-in
 /// form a way to send people elsewhere.
 fn safe_next(next: Option<&str>) -> String {
+    // Browsers drop tabs and line breaks from a URL and read `\` as `/`, so `/\t/host` or
+    // `/\\host` would become `//host`: a path with any of them, or any space or control
+    // character, is not taken.
+    let plain = |n: &str| {
+        !n.chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_owned()
-        }
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && plain(n) => n.to_owned(),
         _ => "/".to_owned(),
     }
 }
@@ -183,11 +187,13 @@ async fn show(
     let Some((_, session)) = signed_in(&state, &headers) else {
         return to_signin(&here(page, &query));
     };
+    // One masked token for the page's forms: the sign-out form and the page's own.
+    let masked = session.masked_csrf();
     match run(
         &state,
         page,
         &query,
-        (session.workspace.clone(), session.csrf.clone()),
+        (session.workspace.clone(), masked.clone()),
         posted,
     )
     .await
@@ -202,7 +208,7 @@ async fn show(
             let chrome = Chrome {
                 page,
                 query: &query,
-                csrf: &session.csrf,
+                csrf: &masked,
                 workspace: session.workspace.as_str(),
                 as_of,
                 title: page_title(&query, &answers),
@@ -252,7 +258,7 @@ async fn propose(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
-    if !same_token(field("csrf"), &session.csrf) {
+    if !field("csrf").is_some_and(|given| session.accepts(given)) {
         return forged();
     }
     let text = field("proposed").unwrap_or("").to_owned();
@@ -265,10 +271,6 @@ async fn propose(
         health,
     };
     show(state, page, headers, query, Some(posted)).await
-}
-
-fn same_token(given: Option<&str>, expected: &str) -> bool {
-    given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(expected.as_bytes())))
 }
 
 fn forged() -> Response {
@@ -498,18 +500,26 @@ struct SignIn {
 /// and `Origin`. The sign-in form has no session token yet, so this is its protection
 /// against a page that would sign a person in under someone else's key.
 fn cross_site(headers: &HeaderMap) -> bool {
-    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if matches!(fetch_site, Some("cross-site" | "same-site")) {
-        return true;
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    // A browser that says where the form came from is believed.
+    match text("sec-fetch-site") {
+        Some("same-origin" | "none") => return false,
+        Some(_) => return true,
+        None => {}
     }
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let (origin, host) = (text(header::ORIGIN.as_str()), text(header::HOST.as_str()));
     match (origin, host) {
         (Some("null"), _) => true,
         (Some(origin), Some(host)) => {
             let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-            origin_host != host
+            !origin_host.eq_ignore_ascii_case(host)
         }
+        // No Origin (an older browser, a script): the session token is not at stake here,
+        // and the key itself is the proof.
         _ => false,
     }
 }
@@ -596,7 +606,11 @@ async fn signout(
     let Some((token, session)) = signed_in(&state, &headers) else {
         return see_other("/signin");
     };
-    if !same_token(form.csrf.as_deref(), &session.csrf) {
+    if !form
+        .csrf
+        .as_deref()
+        .is_some_and(|given| session.accepts(given))
+    {
         return forged();
     }
     state.sessions.close(&token);

@@ -32,6 +32,36 @@ pub struct Session {
     pub expires: Instant,
 }
 
+impl Session {
+    /// The form token as a page carries it: the token under a fresh random mask, different in
+    /// every answer, so that a compressed page's size tells nothing of it (BREACH).
+    pub fn masked_csrf(&self) -> String {
+        let token = self.csrf.as_bytes();
+        let mut pad = vec![0u8; token.len()];
+        getrandom::fill(&mut pad).expect("the operating system's random source");
+        let masked: Vec<u8> = pad.iter().zip(token).map(|(p, t)| p ^ t).collect();
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("{}.{}", engine.encode(pad), engine.encode(masked))
+    }
+
+    /// Whether a form's token is this session's, under any mask.
+    pub fn accepts(&self, given: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let Some((pad, masked)) = given.split_once('.') else {
+            return false;
+        };
+        let (Ok(pad), Ok(masked)) = (engine.decode(pad), engine.decode(masked)) else {
+            return false;
+        };
+        if pad.len() != masked.len() {
+            return false;
+        }
+        let token: Vec<u8> = pad.iter().zip(&masked).map(|(p, m)| p ^ m).collect();
+        bool::from(token.ct_eq(self.csrf.as_bytes()))
+    }
+}
+
 #[derive(Debug)]
 struct Ticket {
     secret: String,
@@ -154,11 +184,30 @@ mod tests {
     }
 
     #[test]
+    fn the_form_token_is_masked_anew_each_time_and_still_accepted() {
+        let sessions = Sessions::new(Duration::from_secs(60));
+        let token = sessions.open("rk_1".into(), workspace());
+        let session = sessions.find(&token).unwrap();
+        let (a, b) = (session.masked_csrf(), session.masked_csrf());
+        assert_ne!(a, b);
+        assert!(session.accepts(&a) && session.accepts(&b));
+        assert!(
+            !session.accepts(&session.csrf),
+            "the bare token is not a masked one"
+        );
+        let other = sessions
+            .find(&sessions.open("rk_1".into(), workspace()))
+            .unwrap();
+        assert!(!other.accepts(&a));
+        assert!(!session.accepts("x.y") && !session.accepts(""));
+    }
+
+    #[test]
     fn a_session_ends_with_its_lifetime() {
-        let sessions = Sessions::new(Duration::from_millis(30));
+        let sessions = Sessions::new(Duration::from_millis(100));
         let token = sessions.open("rk_1".into(), workspace());
         assert!(sessions.find(&token).is_some());
-        std::thread::sleep(Duration::from_millis(40));
+        std::thread::sleep(Duration::from_millis(150));
         assert!(sessions.find(&token).is_none());
     }
 

@@ -159,6 +159,11 @@ async fn the_sign_in_form_sends_people_only_to_this_server() {
         "//evil.example/x",
         "https://evil.example/",
         "/\\evil.example",
+        // A tab, a line break or a backslash, which browsers drop or read as `/`.
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\\/evil.example",
+        "/ /evil.example",
     ] {
         let form = format!(
             "key={}&next={}",
@@ -181,6 +186,30 @@ async fn another_site_can_neither_sign_a_browser_in_nor_send_its_forms() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(!headers.contains_key(header::SET_COOKIE));
+    // What a browser says of the form's origin is believed first: another site's, refused;
+    // its own, taken whatever the case of the host.
+    for (fetch_site, origin, allowed) in [
+        ("cross-site", "http://127.0.0.1:7070", false),
+        ("same-site", "http://127.0.0.1:7070", false),
+        ("same-origin", "http://127.0.0.1:7070", true),
+    ] {
+        let request = Request::post("/signin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "127.0.0.1:7070")
+            .header(header::ORIGIN, origin)
+            .header("sec-fetch-site", fetch_site)
+            .body(Body::from(form.clone()))
+            .unwrap();
+        let (status, _, _) = app.send(request).await;
+        assert_eq!(status == StatusCode::SEE_OTHER, allowed, "{fetch_site}");
+    }
+    let request = Request::post("/signin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "Dashboard.Example:7070")
+        .header(header::ORIGIN, "https://dashboard.example:7070")
+        .body(Body::from(form.clone()))
+        .unwrap();
+    assert_eq!(app.send(request).await.0, StatusCode::SEE_OTHER);
 
     // Sign-out without the session's token, or with another's: refused, the session lives.
     let cookie = app.sign_in(&app.read_key).await.unwrap();
@@ -208,12 +237,12 @@ async fn another_site_can_neither_sign_a_browser_in_nor_send_its_forms() {
 #[tokio::test]
 async fn a_session_ends_with_its_lifetime_and_with_its_key() {
     let mut config = Config::default();
-    // 0.36 s.
-    config.server.session_hours = 0.0001;
+    // 1.8 s.
+    config.server.session_hours = 0.0005;
     let app = TestApp::new(config);
     let cookie = app.sign_in(&app.read_key).await.unwrap();
     assert_eq!(app.get("/status", Some(&cookie)).await.0, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     assert_eq!(
         app.get("/status", Some(&cookie)).await.0,
         StatusCode::SEE_OTHER
