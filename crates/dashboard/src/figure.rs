@@ -241,12 +241,19 @@ impl LinkTo {
                 &format!("/accounts/{}", crate::query::path_segment(value)),
                 &[],
             ),
+            // markov and nrr do not split by account: the drill-down takes its defaults.
             LinkTo::Campaign => query.href(
                 "/attribution/campaign",
                 &[
                     ("campaign", value),
-                    ("model", query.get_or("model", "")),
-                    ("metric", query.get_or("metric", "")),
+                    (
+                        "model",
+                        query.get("model").filter(|m| *m != "markov").unwrap_or(""),
+                    ),
+                    (
+                        "metric",
+                        query.get("metric").filter(|m| *m != "nrr").unwrap_or(""),
+                    ),
                 ],
             ),
         }
@@ -355,6 +362,25 @@ impl Figure {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_campaign_leads_to_its_accounts_under_a_model_that_splits_by_account() {
+        let query = PageQuery::new([
+            ("as_of", "2026-10-31"),
+            ("model", "linear"),
+            ("metric", "initial_arr"),
+        ]);
+        assert_eq!(
+            LinkTo::Campaign.href(&query, "spring launch"),
+            "/attribution/campaign?as_of=2026-10-31&campaign=spring+launch&model=linear&metric=initial_arr"
+        );
+        // markov credits journeys together and nrr is a ratio: the drill-down's defaults.
+        let query = PageQuery::new([("model", "markov"), ("metric", "nrr")]);
+        assert_eq!(
+            LinkTo::Campaign.href(&query, "brand"),
+            "/attribution/campaign?campaign=brand"
+        );
+    }
 
     #[test]
     fn the_csv_holds_the_figures_as_the_api_gives_them() {

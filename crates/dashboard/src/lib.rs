@@ -73,6 +73,8 @@ pub struct Answers {
     /// What a person posted to the page's form (the health back-test's proposed
     /// configuration), shown again with what became of it.
     pub proposal: Option<Proposal>,
+    /// The lifecycle stages as configured (`[[stages]]`), in order: the stage filters' values.
+    pub stages: Vec<String>,
 }
 
 /// A proposed configuration as posted: its text, and why it was not used when it was not.

@@ -318,6 +318,12 @@ async fn run(
         let mut answers = Answers {
             csrf,
             proposal,
+            stages: settings
+                .stages
+                .stages
+                .iter()
+                .map(|s| s.name.clone())
+                .collect(),
             ..Answers::default()
         };
         for call in (page.calls)(&query, as_of) {

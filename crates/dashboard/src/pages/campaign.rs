@@ -36,15 +36,22 @@ const CAMPAIGN: Link = Link::new(
 const BARS: usize = 15;
 
 fn calls(query: &PageQuery, _: Timestamp) -> Vec<Call> {
+    // Coming from the explorer with markov or nrr, which do not split by account (the report
+    // refuses them), the page shows the defaults, and its selectors say so.
+    let model = match query.get_or("model", DEFAULT_MODEL) {
+        "markov" => DEFAULT_MODEL,
+        model => model,
+    };
+    let metric = match query.get_or("metric", DEFAULT_METRIC) {
+        "nrr" => DEFAULT_METRIC,
+        metric => metric,
+    };
     vec![Call::new(
         "campaign-accounts",
         query.params_for(
             "campaign-accounts",
             &["campaign"],
-            &[
-                ("model", query.get_or("model", DEFAULT_MODEL)),
-                ("metric", query.get_or("metric", DEFAULT_METRIC)),
-            ],
+            &[("model", model), ("metric", metric)],
         ),
     )]
 }

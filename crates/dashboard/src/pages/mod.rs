@@ -208,6 +208,7 @@ pub(crate) mod fixture {
             status: None,
             csrf: "token".to_owned(),
             proposal: None,
+            stages: vec!["onboarding".to_owned(), "at_risk".to_owned()],
         };
         let html = (page.render)(query, &answers)
             .iter()

@@ -30,18 +30,6 @@ const MEANING: Link = Link::new("health", "Signals");
 /// The filters of the list, as the report names them.
 const FILTERS: [&str; 6] = ["signal", "band", "stage", "tier", "owner", "channel"];
 
-/// The lifecycle stages, in order.
-const STAGES: [&str; 8] = [
-    "onboarding",
-    "activated",
-    "adopting",
-    "expanding",
-    "advocate",
-    "renewal_window",
-    "at_risk",
-    "churned",
-];
-
 /// The whole list for the counts, and the page of it the list shows (the same report, so the
 /// second is answered from what the first computed only if the model kept it; both are the
 /// API's answers for their parameters).
@@ -75,6 +63,7 @@ fn choices(name: &'static str, label: &'static str, values: &[&str], query: &Pag
 fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
     let signals = Param::Signal.values().unwrap_or_default();
     let bands = Param::Band.values().unwrap_or_default();
+    let stages: Vec<&str> = answers.stages.iter().map(String::as_str).collect();
     let text = |name: &'static str, label: &'static str, placeholder: &'static str| TextField {
         name,
         label,
@@ -85,7 +74,7 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
         selects: vec![
             choices("signal", "Signal", &signals, query),
             choices("band", "Health band", &bands, query),
-            choices("stage", "Stage", &STAGES, query),
+            choices("stage", "Stage", &stages, query),
         ],
         texts: vec![
             text("tier", "Tier", "enterprise"),
