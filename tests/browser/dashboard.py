@@ -125,7 +125,10 @@ def check_figures(page, where):
             continue
         for i, (record, line) in enumerate(zip(listed, body)):
             for key, text in zip(keys, line):
-                if key in record and not same(text, record[key]):
+                if key not in record:
+                    problem(f"{where}: {figure} column {key} is not a field of the API's rows")
+                    break
+                if not same(text, record[key]):
                     problem(f"{where}: {figure} row {i} {key}: CSV {text!r}, API {record[key]!r}")
                     break
         summary["figures_checked"] += 1
@@ -166,6 +169,13 @@ def shoot(page, name):
         page.screenshot(path=os.path.join(SHOTS, f"{name}-{tag}.png"), full_page=True)
         summary["screenshots"] += 1
     page.set_viewport_size(DESKTOP)
+
+
+def flush(seen, where):
+    """What went wrong since the last check, as problems of `where`."""
+    for text in seen:
+        problem(f"{where}: {text}")
+    seen.clear()
 
 
 def visit(page, seen, url, name):
@@ -288,6 +298,7 @@ def main():
                 problem("a campaign's page has no link to an account")
             else:
                 visit(page, seen, urljoin(BASE, account.get_attribute("href")), "account")
+        flush(seen, "the campaign drill-down")
         page.goto(BASE + "/accounts")
         first = page.query_selector("section.figure a[href^='/accounts/']")
         if first is None:
@@ -297,6 +308,7 @@ def main():
             page.wait_for_load_state("networkidle")
             if not page.query_selector("section.figure#journey"):
                 problem(f"the account page {page.url} shows no journey")
+        flush(seen, "an account from the list")
 
         # A CSV by its link, as a person downloads it.
         page.goto(BASE + "/")
@@ -306,6 +318,7 @@ def main():
         with open(path, encoding="utf-8") as f:
             if not f.readline().startswith("month,"):
                 problem("the overview's first CSV does not start with its header")
+        flush(seen, "a CSV download")
 
         # The keyboard reaches the skip link, the menu and the selectors.
         page.goto(BASE + "/attribution")
@@ -318,6 +331,7 @@ def main():
             reached.add(page.evaluate("document.activeElement.tagName"))
         if not {"A", "SELECT", "BUTTON", "INPUT"} <= reached:
             problem(f"Tab reaches only {sorted(reached)}")
+        flush(seen, "the keyboard walk")
 
         # Sign-out ends access.
         page.click("form.signout button")
@@ -325,6 +339,7 @@ def main():
         page.goto(BASE + "/")
         if urlparse(page.url).path != "/signin":
             problem(f"after signing out, / led to {page.url}")
+        flush(seen, "signing out")
         browser.close()
 
     print(json.dumps(summary))

@@ -26,6 +26,8 @@ pub struct Figure {
     pub table_open: bool,
     /// The API answer the table's rows are, for whoever checks the page against the API.
     pub source: Option<Source>,
+    /// Whether `/csv/PAGE?figure=ID` gives this table: not when it holds what a form posted.
+    pub csv: bool,
 }
 
 /// Where a figure's rows come from in the API: the answer at `api` (a path of this server), and
@@ -293,6 +295,7 @@ impl Figure {
             table,
             table_open: false,
             source: None,
+            csv: true,
         }
     }
 
@@ -320,14 +323,21 @@ impl Figure {
         self
     }
 
+    /// Offers no CSV: the figures are of a form's posting, which a download would not see.
+    pub fn without_csv(mut self) -> Self {
+        self.csv = false;
+        self.table_open = true;
+        self
+    }
+
     pub fn open(mut self) -> Self {
         self.table_open = true;
         self
     }
 
-    /// The figure as a section of its page; `page` and `query` make its CSV link.
-    pub fn render(&self, page: &str, query: &PageQuery) -> Markup {
-        let csv = query.with(&format!("/csv/{page}"), "figure", self.id);
+    /// The figure as a section of its page: `query` makes its links, `downloads` its CSV's.
+    pub fn render(&self, page: &str, query: &PageQuery, downloads: &PageQuery) -> Markup {
+        let csv = downloads.with(&format!("/csv/{page}"), "figure", self.id);
         html! {
             section.figure id=(self.id) aria-labelledby=(format!("{}-title", self.id))
                 data-source=[self.source.as_ref().map(|s| &s.api)]
@@ -337,8 +347,10 @@ impl Figure {
                     h2 id=(format!("{}-title", self.id)) { (self.title) }
                     p.how {
                         a href=(self.how.href()) { "How this is computed" }
-                        " · "
-                        a href=(csv) download=(format!("{page}-{}.csv", self.id)) { "Download CSV" }
+                        @if self.csv {
+                            " · "
+                            a href=(csv) download=(format!("{page}-{}.csv", self.id)) { "Download CSV" }
+                        }
                     }
                 }
                 @if let Some(note) = &self.note { p.note { (note) } }

@@ -76,7 +76,8 @@ pub fn render(chrome: &Chrome, blocks: &[Block]) -> Markup {
                     h1 { (title) }
                     p.lede { (page.lede) }
                     (when(chrome))
-                    @for block in blocks { (block.render(page.name, chrome.query)) }
+                    @let downloads = pinned(chrome);
+                    @for block in blocks { (block.render(page.name, chrome.query, &downloads)) }
                 }
                 footer {
                     @match &chrome.as_of {
@@ -117,6 +118,16 @@ fn when(chrome: &Chrome) -> Markup {
     }
 }
 
+/// The page's query with the instant its figures are as of: a CSV asked later (when more
+/// data has come, and the end of the data has moved) holds the figures drawn.
+fn pinned(chrome: &Chrome) -> PageQuery {
+    let mut query = chrome.query.clone();
+    if let (None, Some((at, _))) = (query.get("as_of"), &chrome.as_of) {
+        query.set("as_of", at.as_str());
+    }
+    query
+}
+
 /// Whether the instant-and-window form carries parameter `name` along: the page's selectors
 /// yes; a page of a list, no (a new instant starts it again).
 fn carried(name: &str) -> bool {
@@ -124,11 +135,12 @@ fn carried(name: &str) -> bool {
 }
 
 impl Block {
-    pub fn render(&self, page: &str, query: &PageQuery) -> Markup {
+    /// The block; `downloads` is the query its CSV links carry.
+    pub fn render(&self, page: &str, query: &PageQuery, downloads: &PageQuery) -> Markup {
         match self {
             Block::Tiles(tiles) => html! { div.tiles { @for tile in tiles { (tile.render()) } } },
             Block::Controls(controls) => controls.render(page, query),
-            Block::Figure(figure) => figure.render(page, query),
+            Block::Figure(figure) => figure.render(page, query, downloads),
             Block::Text(markup) => markup.clone(),
             Block::Missing { what, message } => html! {
                 div.missing role="status" { strong { (what) ": " } (message) }

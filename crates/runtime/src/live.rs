@@ -294,6 +294,10 @@ pub struct Live {
 /// a few people look at a few pages between two changes of the model.
 const ANSWERS_KEPT: usize = 24;
 
+/// The most rows the kept answers hold together: an answer is kept in memory whole, and the
+/// list reports of 20,000 accounts run to tens of thousands of rows each.
+const ANSWER_ROWS_KEPT: usize = 200_000;
+
 /// A report's answer, and what it was the answer to.
 #[derive(Debug)]
 struct Answered {
@@ -305,7 +309,7 @@ struct Answered {
     name: String,
     settings: ReportSettings,
     params: ReportParams,
-    report: Report,
+    report: Arc<Report>,
 }
 
 /// Ends the first scoring even if it panics, so status lookups never wait forever.
@@ -976,14 +980,16 @@ impl Live {
                 && a.params == *params
                 && a.settings == *settings
         };
-        if let Some(kept) = self
+        let kept = self
             .answered
             .lock()
             .expect("answers")
             .iter()
             .find(|a| same(a))
-        {
-            return Ok(kept.report.clone());
+            .map(|a| Arc::clone(&a.report));
+        // Copied outside the lock: another workspace's report need not wait for it.
+        if let Some(kept) = kept {
+            return Ok(Report::clone(&kept));
         }
         let report = tenure_reports::run_in_turns_keeping(
             name,
@@ -998,21 +1004,24 @@ impl Live {
         let now = shared
             .as_ref()
             .map_or(0, |s| s.read().expect("workspace lock").generation);
-        if now == generation {
-            let mut answered = self.answered.lock().expect("answers");
-            answered.retain(|a| !same(a));
-            if answered.len() == ANSWERS_KEPT {
-                answered.pop_front();
-            }
-            answered.push_back(Answered {
+        if now == generation && report.rows.len() <= ANSWER_ROWS_KEPT {
+            let kept = Answered {
                 workspace: workspace.clone(),
                 state,
                 generation,
                 name: name.to_owned(),
                 settings: settings.clone(),
                 params: params.clone(),
-                report: report.clone(),
-            });
+                report: Arc::new(report.clone()),
+            };
+            let mut answered = self.answered.lock().expect("answers");
+            answered.retain(|a| !same(a));
+            answered.push_back(kept);
+            let rows =
+                |all: &VecDeque<Answered>| all.iter().map(|a| a.report.rows.len()).sum::<usize>();
+            while answered.len() > ANSWERS_KEPT || rows(&answered) > ANSWER_ROWS_KEPT {
+                answered.pop_front();
+            }
         }
         Ok(report)
     }

@@ -175,7 +175,7 @@ pub(crate) struct Tally {
     pub(crate) workspace: Option<WorkspaceId>,
 }
 
-/// Messages accepted per workspace, by minute over the last hour.
+/// Messages accepted per workspace, by second over the last hour.
 #[derive(Debug, Default)]
 pub(crate) struct IngestRates {
     started: std::sync::OnceLock<Instant>,
@@ -185,58 +185,61 @@ pub(crate) struct IngestRates {
 #[derive(Debug, Default)]
 struct Arrivals {
     since_start: u64,
-    /// (minute since the server started, messages), oldest first, at most an hour of them.
-    minutes: VecDeque<(u64, u64)>,
+    /// (second since the server started, messages), oldest first, at most an hour of them:
+    /// at most 3,600 pairs a workspace.
+    seconds: VecDeque<(u64, u64)>,
 }
 
 /// What the status page says arrived.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Arrived {
+    /// In the last 60 seconds.
     pub(crate) last_minute: u64,
+    /// In the last 3,600 seconds.
     pub(crate) last_hour: u64,
     pub(crate) since_start: u64,
 }
 
 impl IngestRates {
-    fn minute(&self) -> u64 {
-        self.started.get_or_init(Instant::now).elapsed().as_secs() / 60
+    fn second(&self) -> u64 {
+        self.started.get_or_init(Instant::now).elapsed().as_secs()
     }
 
     pub(crate) fn add(&self, workspace: &WorkspaceId, messages: u64) {
-        let minute = self.minute();
+        let now = self.second();
         let mut all = self.by_workspace.lock().expect("ingest rates");
         let arrivals = all.entry(workspace.clone()).or_default();
         arrivals.since_start += messages;
-        match arrivals.minutes.back_mut() {
-            Some((m, n)) if *m == minute => *n += messages,
-            _ => arrivals.minutes.push_back((minute, messages)),
+        match arrivals.seconds.back_mut() {
+            Some((second, n)) if *second == now => *n += messages,
+            _ => arrivals.seconds.push_back((now, messages)),
         }
         while arrivals
-            .minutes
+            .seconds
             .front()
-            .is_some_and(|(m, _)| *m + 60 <= minute)
+            .is_some_and(|(second, _)| *second + 3_600 <= now)
         {
-            arrivals.minutes.pop_front();
+            arrivals.seconds.pop_front();
         }
     }
 
     pub(crate) fn of(&self, workspace: &WorkspaceId) -> Arrived {
-        let minute = self.minute();
+        let now = self.second();
         let all = self.by_workspace.lock().expect("ingest rates");
         let Some(arrivals) = all.get(workspace) else {
             return Arrived::default();
         };
         let within = |span: u64| {
             arrivals
-                .minutes
+                .seconds
                 .iter()
-                .filter(|(m, _)| *m + span > minute)
+                .filter(|(second, _)| *second + span > now)
                 .map(|(_, n)| n)
                 .sum()
         };
         Arrived {
-            last_minute: within(1),
-            last_hour: within(60),
+            last_minute: within(60),
+            last_hour: within(3_600),
             since_start: arrivals.since_start,
         }
     }

@@ -146,17 +146,19 @@ fn duplicates(pages: &[&str]) -> usize {
 #[test]
 fn the_demo_prints_a_sign_in_link_that_works_once() {
     let tenure = Tenure::new();
-    let mut demo = tenure
-        .command()
-        .args(["demo", "--accounts", "40", "--months", "4"])
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tenure demo starts");
+    let mut demo = KillOnDrop(
+        tenure
+            .command()
+            .args(["demo", "--accounts", "40", "--months", "4"])
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tenure demo starts"),
+    );
     // Read on a thread that keeps draining: the demo writes more after the link, and a closed
     // pipe would end it.
-    let stdout = demo.stdout.take().unwrap();
+    let stdout = demo.0.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -190,6 +192,14 @@ fn the_demo_prints_a_sign_in_link_that_works_once() {
     assert_eq!(overview.status(), 200);
     assert!(overview.text().unwrap().contains("MRR movements by month"));
     assert_eq!(client.get(&link).send().unwrap().status(), 401);
-    demo.kill().unwrap();
-    demo.wait().unwrap();
+}
+
+/// The demo's server, stopped however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -82,17 +82,18 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
             ))
             .chart(chart)
             .open();
-    // With a proposal the rows are not what a GET of the API answers (the proposal was
-    // POSTed), so the figures name no source.
+    // With a proposal the rows are not what a GET of the API or of the CSV answers (the
+    // proposal was POSTed and is kept nowhere), so the figures name no source and offer no
+    // CSV: the table under each is the download.
     let configs = if proposed {
-        configs
+        configs.without_csv()
     } else {
         configs.from_list(call, "summary.configs")
     };
     blocks.push(Block::figure(configs));
     let bands = bands(report, proposed);
     blocks.push(Block::figure(if proposed {
-        bands
+        bands.without_csv()
     } else {
         bands.from(call)
     }));
@@ -153,7 +154,7 @@ fn form(query: &PageQuery, answers: &Answers) -> maud::Markup {
                 }
             }
             @if answers.proposal.as_ref().is_some_and(|p| p.error.is_none()) {
-                p.note { "Showing the configuration you sent beside the current one. Its figures are not kept: the CSV downloads hold the current configuration's." }
+                p.note { "Showing the configuration you sent beside the current one. Nothing is kept: reload the page and only the current one is shown." }
             }
         }
     }

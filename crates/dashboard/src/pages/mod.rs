@@ -212,7 +212,7 @@ pub(crate) mod fixture {
         };
         let html = (page.render)(query, &answers)
             .iter()
-            .map(|b| b.render(page.name, query).into_string())
+            .map(|b| b.render(page.name, query, query).into_string())
             .collect();
         (calls, html)
     }
