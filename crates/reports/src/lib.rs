@@ -47,7 +47,7 @@ pub use catalog::{
     ACCOUNT_ATTRIBUTES, AS_OF, CATALOG, REPORTS,
 };
 pub use lifecycle::{daily_health, stage_rules, HealthOfDay, Lifecycles};
-pub use page::{Cursor, Page, MAX_LIMIT};
+pub use page::{paginate, Cursor, Page, MAX_LIMIT};
 pub use render::{format, grid, integer, money, money_minor, percent};
 pub use revenue::Revenue;
 pub use units::{undeclared, Unit};

@@ -92,8 +92,9 @@ impl Cursor {
 }
 
 /// Cuts `report`'s rows to the page `params` asks for (none when it gives no `limit`), saying
-/// which in `report.page`.
-pub(crate) fn paginate(report: &mut Report, params: &ReportParams) -> Result<(), ReportError> {
+/// which in `report.page`. `report` is the whole list for `params` without its page: what a
+/// report gives before it is cut, so a caller keeping whole lists can cut pages of its own.
+pub fn paginate(report: &mut Report, params: &ReportParams) -> Result<(), ReportError> {
     let Some(limit) = params.limit else {
         return Ok(());
     };

@@ -951,6 +951,7 @@ impl Live {
     /// The last answers are kept until the model changes: the same report with the same
     /// settings and parameters over the same model is the same answer, given again at once
     /// (a dashboard page reloaded, two people on one page, a CSV of the figure just drawn).
+    /// Pages of a list are cut from the whole list, kept once.
     pub fn report(
         &self,
         workspace: &WorkspaceId,
@@ -959,6 +960,21 @@ impl Live {
         params: &ReportParams,
         limits: Limits,
     ) -> Result<Report, ReportError> {
+        // A page of a list is cut from the whole list, which is kept: the next page, and the
+        // same list asked whole (a dashboard's counts beside its first page), cost no more.
+        let paged = tenure_reports::spec(name)
+            .is_ok_and(|spec| spec.params.contains(&tenure_reports::Param::Limit));
+        // (A report that takes no page refuses `limit` as it runs, below.)
+        if params.limit.is_some() && paged {
+            let whole = ReportParams {
+                limit: None,
+                cursor: None,
+                ..params.clone()
+            };
+            let mut report = self.report(workspace, name, settings, &whole, limits)?;
+            tenure_reports::paginate(&mut report, params)?;
+            return Ok(report);
+        }
         self.settle();
         let shared = self.workspace(workspace);
         let (state, generation, lifecycles) = shared.as_ref().map_or_else(

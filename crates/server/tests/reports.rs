@@ -193,3 +193,40 @@ async fn a_problem_of_the_data_is_not_the_callers_400() {
         assert_eq!(body["code"], "invalid_parameter", "{path}");
     }
 }
+
+/// Pages over HTTP are cut from the whole list the server keeps: the first and the next page
+/// make the whole list once, and a cursor of another list is still refused.
+#[tokio::test]
+async fn pages_of_a_list_are_the_whole_list_in_order() {
+    let app = TestApp::new(Config::default(), long_customers(3));
+    let at = "as_of=2025-06-30";
+    let (status, _, whole) = app.get(&format!("/api/v1/reports/accounts?{at}")).await;
+    assert_eq!(status, StatusCode::OK, "{whole}");
+    let mut rows = Vec::new();
+    let mut next = format!("/api/v1/reports/accounts?{at}&limit=2");
+    loop {
+        let (status, _, page) = app.get(&next).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["page"]["total_rows"], 3);
+        rows.extend(page["rows"].as_array().unwrap().iter().cloned());
+        match page["page"]["next_cursor"].as_str() {
+            Some(cursor) => next = format!("/api/v1/reports/accounts?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(serde_json::Value::Array(rows), whole["rows"]);
+    let (_, _, first) = app
+        .get(&format!("/api/v1/reports/accounts?{at}&limit=1"))
+        .await;
+    let cursor = first["page"]["next_cursor"].as_str().unwrap();
+    let (status, _, body) = app
+        .get(&format!(
+            "/api/v1/reports/accounts?limit=1&band=red&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().starts_with("cursor: "),
+        "{body}"
+    );
+}
