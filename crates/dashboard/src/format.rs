@@ -10,6 +10,10 @@ pub fn cell(value: &Value, unit: Unit, currency: Currency) -> String {
     let text = tenure_reports::format(value, unit, currency);
     match unit {
         Unit::Multiple if value.is_number() => format!("{text}×"),
+        // Whole days (a contract's days left, a renewal window) read as counted.
+        Unit::Days if value.as_f64().is_some_and(|d| d.fract() == 0.0) => {
+            tenure_reports::integer(value.as_f64().unwrap_or(0.0) as i64)
+        }
         _ => text,
     }
 }
@@ -104,6 +108,8 @@ mod tests {
             cell(&json!("2026-12-05T00:00:00.000Z"), Unit::Time, usd),
             "2026-12-05"
         );
+        assert_eq!(cell(&json!(30), Unit::Days, usd), "30");
+        assert_eq!(cell(&json!(8.66), Unit::Days, usd), "8.7");
         assert_eq!(label("net_new_mrr"), "Net new MRR");
         assert_eq!(label("odds_ratio_low_95"), "Odds ratio low 95%");
         assert_eq!(label("ltv_to_cac"), "LTV to CAC");

@@ -99,7 +99,7 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
     blocks.push(Block::figure(
         Figure::new("groups", "Lifetime by group", MEANING, groups)
             .note(format!(
-                "The median is blank where fewer than half have churned. RMST is the mean of days stayed within the first {} days.",
+                "The median is blank where fewer than half have churned. RMST is the mean of days stayed within the first {}.",
                 summary::text(report, "horizon_days")
             ))
             .from_list(&answers.calls[0], "summary.groups")
