@@ -8,7 +8,7 @@ use tenure_reports::{Report, Unit};
 
 use super::attribution::{model_select, DEFAULT_MODEL};
 use super::{missing, Page};
-use crate::chart::{Bars, Chart, HBars, Stack, PALETTE};
+use crate::chart::{Chart, HBars};
 use crate::docs::Link;
 use crate::figure::{Figure, LinkTo, Table};
 use crate::format::cell;
@@ -198,20 +198,7 @@ fn signals(report: &Report) -> Figure {
 
 fn mrr(report: &Report) -> Figure {
     let table = Table::of_list(report, "mrr_history", &["month", "mrr"]);
-    let chart = Chart::Bars(Bars {
-        categories: table.texts("month"),
-        stacks: vec![Stack {
-            name: "MRR".to_owned(),
-            values: table
-                .numbers("mrr")
-                .into_iter()
-                .map(|v| v.unwrap_or(0.0))
-                .collect(),
-            colour: PALETTE[0],
-        }],
-        line: None,
-        unit: Unit::Money,
-    });
+    let chart = super::bars_of(&table, "month", "mrr", "MRR", Unit::Money);
     Figure::new("mrr", "MRR at each month's end", ACCOUNT, table).chart(chart)
 }
 

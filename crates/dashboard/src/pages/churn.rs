@@ -100,7 +100,7 @@ fn drivers(report: &Report) -> Figure {
 /// Predicted against observed churn by decile of prediction, with the diagonal a perfectly
 /// calibrated model would follow.
 fn calibration(report: &Report) -> Figure {
-    let table = summary::list(
+    let table = Table::of_list(
         report,
         "calibration",
         &["decile", "snapshots", "predicted", "observed"],

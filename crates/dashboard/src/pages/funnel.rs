@@ -101,7 +101,7 @@ fn render(_: &PageQuery, answers: &Answers) -> Vec<Block> {
             .chart(chart)
             .from(call),
     ));
-    let histogram = summary::list(
+    let histogram = Table::of_list(
         report,
         "time_to_value_days.histogram",
         &["days", "accounts"],

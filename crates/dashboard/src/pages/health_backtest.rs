@@ -61,7 +61,7 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
         .rows
         .iter()
         .any(|r| r.get("config").and_then(|c| c.as_str()) == Some("proposed"));
-    let mut configs = summary::list(
+    let mut configs = Table::of_list(
         report,
         "configs",
         &["config", "version", "snapshots", "churned_90d", "roc_auc"],

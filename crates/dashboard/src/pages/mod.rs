@@ -102,6 +102,30 @@ pub(crate) fn month_before(at: Timestamp) -> Timestamp {
     before.map_or(at, Timestamp::from_datetime)
 }
 
+/// One bar per row of `table`: `categories` along, `values` up, in `unit` (MRR by month).
+pub(crate) fn bars_of(
+    table: &crate::Table,
+    categories: &str,
+    values: &str,
+    name: &str,
+    unit: tenure_reports::Unit,
+) -> crate::Chart {
+    crate::Chart::Bars(crate::chart::Bars {
+        categories: table.texts(categories),
+        stacks: vec![crate::chart::Stack {
+            name: name.to_owned(),
+            values: table
+                .numbers(values)
+                .into_iter()
+                .map(|v| v.unwrap_or(0.0))
+                .collect(),
+            colour: crate::chart::PALETTE[0],
+        }],
+        line: None,
+        unit,
+    })
+}
+
 /// Rows a list page shows at once; the next are a link away (`Next page`).
 pub(crate) const PER_PAGE: &str = "50";
 

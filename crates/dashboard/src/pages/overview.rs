@@ -228,19 +228,6 @@ fn movements(mrr: &Report) -> Figure {
 
 fn mrr_over_time(mrr: &Report) -> Figure {
     let table = Table::of(mrr, &["month", "mrr", "arr", "customers"]);
-    let chart = Chart::Bars(Bars {
-        categories: table.texts("month"),
-        stacks: vec![Stack {
-            name: "MRR".to_owned(),
-            values: table
-                .numbers("mrr")
-                .into_iter()
-                .map(|v| v.unwrap_or(0.0))
-                .collect(),
-            colour: PALETTE[0],
-        }],
-        line: None,
-        unit: Unit::Money,
-    });
+    let chart = super::bars_of(&table, "month", "mrr", "MRR", Unit::Money);
     Figure::new("mrr", "MRR at each month's end", MRR, table).chart(chart)
 }

@@ -1,11 +1,10 @@
-//! Reading a report's summary: one figure by its dotted path, or one of its lists as a table,
-//! each with the unit the report declares for it.
+//! Reading a report's summary: one figure by its dotted path, with the unit the report declares
+//! for it (its lists are tables: `Table::of_list`).
 
 use serde_json::Value;
 use tenure_reports::{Report, Unit};
 
 use crate::docs::Link;
-use crate::figure::{Column, Table};
 use crate::format::cell;
 use crate::{Select, Tile};
 
@@ -50,36 +49,6 @@ pub(crate) fn tile(report: &Report, label: &str, path: &str, how: Link) -> Tile 
         value: text(report, path),
         change: None,
         how,
-    }
-}
-
-/// The summary's list `list` (`calibration`, `time_to_value_days.histogram`) as a table of
-/// `keys`, each with its declared unit: the rows of `summary.LIST` in the API's order.
-pub(crate) fn list(report: &Report, list: &str, keys: &[&str]) -> Table {
-    let items = at(report, list)
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
-    Table {
-        columns: keys
-            .iter()
-            .map(|key| {
-                let unit = report
-                    .summary_units
-                    .get(&format!("{list}.{key}"))
-                    .copied()
-                    .unwrap_or(Unit::Text);
-                Column::new(key, unit)
-            })
-            .collect(),
-        rows: items
-            .iter()
-            .map(|item| {
-                keys.iter()
-                    .map(|k| item.get(*k).cloned().unwrap_or(Value::Null))
-                    .collect()
-            })
-            .collect(),
-        currency: report.currency,
     }
 }
 
@@ -138,7 +107,7 @@ mod tests {
             "summary_units": {"calibration.decile": "count", "calibration.predicted": "fraction",
                               "log_rank.p_value": "number", "horizon_days": "days", "median": "days"}
         }));
-        let table = list(&report, "calibration", &["decile", "predicted"]);
+        let table = crate::Table::of_list(&report, "calibration", &["decile", "predicted"]);
         assert_eq!(table.columns[1].unit, Unit::Fraction);
         assert_eq!(table.rows, vec![vec![json!(1), json!(0.1)]]);
         assert_eq!(number(&report, "log_rank.p_value"), Some(0.004));

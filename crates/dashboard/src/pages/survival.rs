@@ -89,7 +89,7 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
             .from(&answers.calls[0]),
     ));
     let keys = [group, "customers", "churned", "median_days", "rmst_days"];
-    let mut groups = summary::list(report, "groups", &keys);
+    let mut groups = Table::of_list(report, "groups", &keys);
     if let Some(c) = groups.column("rmst_days") {
         c.label = "Mean days within the horizon (RMST)".to_owned();
     }
