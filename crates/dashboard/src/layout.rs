@@ -68,7 +68,7 @@ pub fn render(chrome: &Chrome, blocks: &[Block]) -> Markup {
                     }
                     form.signout method="post" action="/signout" {
                         input type="hidden" name="csrf" value=(chrome.csrf);
-                        span.neutral { "workspace " (chrome.workspace) " " }
+                        span.workspace title="The workspace of your key" { (chrome.workspace) }
                         button.quiet type="submit" { "Sign out" }
                     }
                 }
