@@ -75,11 +75,6 @@ impl Column {
         }
     }
 
-    pub fn linked(mut self, to: LinkTo) -> Self {
-        self.link = Some(to);
-        self
-    }
-
     pub fn titled(mut self, title: &str) -> Self {
         title.clone_into(&mut self.label);
         self
@@ -148,6 +143,13 @@ impl Table {
             columns: columns_of,
             rows,
             currency: report.currency,
+        }
+    }
+
+    /// Makes each cell of column `key` (if the table has it) a link to what its value names.
+    pub fn link(&mut self, key: &str, to: LinkTo) {
+        if let Some(column) = self.column(key) {
+            column.link = Some(to);
         }
     }
 

@@ -157,6 +157,34 @@ pub struct Select {
     pub selected: String,
 }
 
+impl Select {
+    /// A filter: "Any" (no value), then each of `values`, labelled as words; a value
+    /// `selected` that is not among them (given in the address) stays choosable.
+    pub fn any_of(
+        name: &'static str,
+        label: &'static str,
+        values: impl IntoIterator<Item = String>,
+        selected: &str,
+    ) -> Self {
+        let mut values: Vec<String> = values.into_iter().collect();
+        if !selected.is_empty() && !values.iter().any(|v| v == selected) {
+            values.push(selected.to_owned());
+        }
+        let options = std::iter::once((String::new(), "Any".to_owned()))
+            .chain(values.into_iter().map(|v| {
+                let words = format::label(&v);
+                (v, words)
+            }))
+            .collect();
+        Self {
+            name,
+            label,
+            options,
+            selected: selected.to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TextField {
     pub name: &'static str,

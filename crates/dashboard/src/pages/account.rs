@@ -221,9 +221,7 @@ fn timeline(report: &Report) -> Figure {
 fn journey(report: &Report) -> Figure {
     let model = text(report, &["model"]);
     let mut table = Table::of(report, &[]);
-    if let Some(c) = table.column("campaign") {
-        c.link = Some(LinkTo::Campaign);
-    }
+    table.link("campaign", LinkTo::Campaign);
     // The touches of the converting journey, in time order, each with its credit.
     let credited: Vec<(String, Option<f64>)> = table
         .texts("occurred_at")

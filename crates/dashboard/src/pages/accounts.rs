@@ -10,7 +10,7 @@ use tenure_reports::{Param, Report, Unit};
 use super::{missing, pager, Page};
 use crate::docs::Link;
 use crate::figure::{Figure, LinkTo, Table};
-use crate::format::{cell, label};
+use crate::format::cell;
 use crate::{Answers, Block, Call, Controls, PageQuery, Select, TextField, Tile};
 
 pub const PAGE: Page = Page {
@@ -53,11 +53,7 @@ fn calls(query: &PageQuery, _: Timestamp) -> Vec<Call> {
 
 fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
     let all = answers.report(1).ok();
-    let mut blocks = vec![Block::Controls(controls(
-        query,
-        answers.report(0).ok(),
-        all,
-    ))];
+    let mut blocks = vec![Block::Controls(controls(query, &answers.stages, all))];
     match answers.report(0) {
         Ok(report) => {
             blocks.push(Block::Tiles(tiles(report)));
@@ -86,22 +82,12 @@ fn values_in(report: Option<&Report>, key: &str) -> Vec<String> {
     set.into_iter().collect()
 }
 
-fn controls(query: &PageQuery, page: Option<&Report>, all: Option<&Report>) -> Controls {
-    let fixed = |param: Param| param.values().unwrap_or_default();
-    let stages: Vec<String> = page
-        .and_then(|r| r.summary.as_ref())
-        .and_then(|s| s.get("by_stage"))
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
+fn controls(query: &PageQuery, stages: &[String], all: Option<&Report>) -> Controls {
     let choices = |name: &str| -> Vec<String> {
         match name {
-            "stage" => stages.clone(),
-            "band" => fixed(Param::Band).into_iter().map(str::to_owned).collect(),
-            "signal" => fixed(Param::Signal)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
+            "stage" => stages.to_vec(),
+            "band" => super::values_of(Param::Band),
+            "signal" => super::values_of(Param::Signal),
             "tier" => values_in(all, "tier"),
             "owner" => values_in(all, "csm_owner"),
             _ => values_in(all, "channel"),
@@ -109,23 +95,7 @@ fn controls(query: &PageQuery, page: Option<&Report>, all: Option<&Report>) -> C
     };
     let mut selects: Vec<Select> = FILTERS
         .iter()
-        .map(|(name, text)| {
-            let selected = query.get_or(name, "").to_owned();
-            let mut values = choices(name);
-            // A value given in the address stays choosable even when no customer has it now.
-            if !selected.is_empty() && !values.contains(&selected) {
-                values.push(selected.clone());
-            }
-            let options = std::iter::once((String::new(), "Any".to_owned()))
-                .chain(values.into_iter().map(|v| (v.clone(), label(&v))))
-                .collect();
-            Select {
-                name,
-                label: text,
-                options,
-                selected,
-            }
-        })
+        .map(|(name, text)| Select::any_of(name, text, choices(name), query.get_or(name, "")))
         .collect();
     selects.push(Select {
         name: "sort",
@@ -174,9 +144,7 @@ fn tiles(report: &Report) -> Vec<Tile> {
 
 fn list(report: &Report) -> Figure {
     let mut table = Table::of(report, &[]);
-    if let Some(c) = table.column("account") {
-        c.link = Some(LinkTo::Account);
-    }
+    table.link("account", LinkTo::Account);
     let note = match &report.page {
         Some(page) if page.total_rows > 0 => format!(
             "Customers {} to {} of {}.",

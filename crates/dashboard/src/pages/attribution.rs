@@ -151,9 +151,7 @@ fn model_of(report: &Report) -> String {
 
 fn link_groups(table: &mut Table, by: &str) {
     if by == "campaign" {
-        if let Some(column) = table.column("campaign") {
-            column.link = Some(LinkTo::Campaign);
-        }
+        table.link("campaign", LinkTo::Campaign);
     }
 }
 

@@ -143,9 +143,7 @@ fn accounts(report: &Report) -> Figure {
         .and_then(Value::as_str)
         .unwrap_or(DEFAULT_MODEL);
     let mut table = Table::of(report, &[]);
-    if let Some(c) = table.column("account") {
-        c.link = Some(LinkTo::Account);
-    }
+    table.link("account", LinkTo::Account);
     if let Some(c) = table.column("credit") {
         c.label = "Share of its conversion".to_owned();
     }

@@ -102,6 +102,16 @@ pub(crate) fn month_before(at: Timestamp) -> Timestamp {
     before.map_or(at, Timestamp::from_datetime)
 }
 
+/// The values a parameter takes when they are a fixed list (bands, signals), for a filter.
+pub(crate) fn values_of(param: tenure_reports::Param) -> Vec<String> {
+    param
+        .values()
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// One bar per row of `table`: `categories` along, `values` up, in `unit` (MRR by month).
 pub(crate) fn bars_of(
     table: &crate::Table,

@@ -72,9 +72,7 @@ fn render(_: &PageQuery, answers: &Answers) -> Vec<Block> {
     match renewals {
         Ok(report) => {
             let mut table = Table::of(report, &[]);
-            if let Some(c) = table.column("account") {
-                c.link = Some(LinkTo::Account);
-            }
+            table.link("account", LinkTo::Account);
             if let Some(c) = table.column("window") {
                 c.label = "Within (days)".to_owned();
             }
@@ -90,9 +88,7 @@ fn render(_: &PageQuery, answers: &Answers) -> Vec<Block> {
     match forecast {
         Ok(report) => {
             let mut table = Table::of(report, &[]);
-            if let Some(c) = table.column("account") {
-                c.link = Some(LinkTo::Account);
-            }
+            table.link("account", LinkTo::Account);
             let chart = Chart::HBars(HBars {
                 labels: table.texts("account"),
                 values: table.numbers("churn_probability"),

@@ -45,25 +45,7 @@ fn calls(query: &PageQuery, _: Timestamp) -> Vec<Call> {
     ]
 }
 
-fn choices(name: &'static str, label: &'static str, values: &[&str], query: &PageQuery) -> Select {
-    Select {
-        name,
-        label,
-        options: std::iter::once((String::new(), "Any".to_owned()))
-            .chain(
-                values
-                    .iter()
-                    .map(|v| ((*v).to_owned(), v.replace('_', " "))),
-            )
-            .collect(),
-        selected: query.get_or(name, "").to_owned(),
-    }
-}
-
 fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
-    let signals = Param::Signal.values().unwrap_or_default();
-    let bands = Param::Band.values().unwrap_or_default();
-    let stages: Vec<&str> = answers.stages.iter().map(String::as_str).collect();
     let text = |name: &'static str, label: &'static str, placeholder: &'static str| TextField {
         name,
         label,
@@ -72,9 +54,24 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
     };
     let mut blocks = vec![Block::Controls(Controls {
         selects: vec![
-            choices("signal", "Signal", &signals, query),
-            choices("band", "Health band", &bands, query),
-            choices("stage", "Stage", &stages, query),
+            Select::any_of(
+                "signal",
+                "Signal",
+                super::values_of(Param::Signal),
+                query.get_or("signal", ""),
+            ),
+            Select::any_of(
+                "band",
+                "Health band",
+                super::values_of(Param::Band),
+                query.get_or("band", ""),
+            ),
+            Select::any_of(
+                "stage",
+                "Stage",
+                answers.stages.clone(),
+                query.get_or("stage", ""),
+            ),
         ],
         texts: vec![
             text("tier", "Tier", "enterprise"),
@@ -108,9 +105,7 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
         }
     };
     let mut table = Table::of(page, &[]);
-    if let Some(c) = table.column("account") {
-        c.link = Some(LinkTo::Account);
-    }
+    table.link("account", LinkTo::Account);
     if let Some(c) = table.column("started_at") {
         c.label = "Holding since".to_owned();
     }
