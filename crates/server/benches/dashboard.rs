@@ -26,14 +26,8 @@ use tower::ServiceExt;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let accounts: usize = std::env::var("BENCH_ACCOUNTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000);
-    let runs: usize = std::env::var("BENCH_RUNS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let accounts: usize = common::setting("BENCH_ACCOUNTS", 20_000);
+    let runs: usize = common::setting("BENCH_RUNS", 20);
     let dir = tempfile::tempdir().expect("temp dir");
     let (store, entries) = common::simulated_store(dir.path(), accounts);
     let config = Config::default();

@@ -35,13 +35,6 @@ const BATCH: usize = 100;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 /// One status as the observer saw it: the account's latest product event, and when.
 struct Seen {
     last_activity: i64,
@@ -65,11 +58,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let accounts = env("BENCH_ACCOUNTS", 10_000) as usize;
-    let rate = env("BENCH_RATE", 10_000) as f64;
-    let seconds = env("BENCH_SECONDS", 20);
-    let clients = env("BENCH_CLIENTS", 8) as usize;
-    let with_history = env("BENCH_HISTORY", 1) == 1;
+    let accounts = common::setting::<u64>("BENCH_ACCOUNTS", 10_000) as usize;
+    let rate = common::setting::<u64>("BENCH_RATE", 10_000) as f64;
+    let seconds = common::setting::<u64>("BENCH_SECONDS", 20);
+    let clients = common::setting::<u64>("BENCH_CLIENTS", 8) as usize;
+    let with_history = common::setting::<u64>("BENCH_HISTORY", 1) == 1;
     let funnel_mode = std::env::var("BENCH_FUNNEL").unwrap_or_default();
 
     let dir = tempfile::tempdir().expect("temp dir");

@@ -18,14 +18,8 @@ use tenure_runtime::Live;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let accounts: usize = std::env::var("BENCH_ACCOUNTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000);
-    let runs: usize = std::env::var("BENCH_RUNS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let accounts: usize = common::setting("BENCH_ACCOUNTS", 100_000);
+    let runs: usize = common::setting("BENCH_RUNS", 20);
     let dir = tempfile::tempdir().expect("temp dir");
     let (store, entries) = common::simulated_store(dir.path(), accounts);
 

@@ -331,7 +331,10 @@ async fn run(
                 now,
                 should_stop: &should_stop,
             };
-            let proposed = health.as_ref().filter(|_| call.report == "health-backtest");
+            // Given to the reports the catalog says read a proposal (`health-backtest`).
+            let reads_proposal = tenure_reports::spec(call.report)
+                .is_ok_and(|spec| spec.params.contains(&tenure_reports::Param::Proposed));
+            let proposed = health.as_ref().filter(|_| reads_proposal);
             let report = answer(
                 &live,
                 &settings,

@@ -11,18 +11,6 @@ use std::process::Command;
 use common::{repo_root, Tenure};
 use serde_json::Value;
 
-/// Makes sure chromium and Playwright for Python are there, installing them if needed.
-fn ensure_browser() {
-    common::ensure(
-        "chromium or Playwright for Python",
-        "browser/install.sh",
-        || {
-            common::python_has("playwright.sync_api")
-                && std::path::Path::new("/usr/bin/chromium").exists()
-        },
-    );
-}
-
 fn get(url: &str, read_key: &str) -> Value {
     let response = reqwest::blocking::Client::new()
         .get(url)
@@ -41,7 +29,7 @@ fn a_browser_sends_a_session_its_person_and_its_account(
     sdk: &str,
     paths: impl Fn(&str) -> [String; 4],
 ) {
-    ensure_browser();
+    common::ensure_browser();
     let tenure = Tenure::new();
     let write_key = tenure.key("write");
     let read_key = tenure.key("read");

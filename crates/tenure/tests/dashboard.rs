@@ -15,20 +15,9 @@ use std::process::{Command, Stdio};
 use common::{repo_root, Tenure};
 use serde_json::Value;
 
-fn ensure_browser() {
-    common::ensure(
-        "chromium or Playwright for Python",
-        "browser/install.sh",
-        || {
-            common::python_has("playwright.sync_api")
-                && std::path::Path::new("/usr/bin/chromium").exists()
-        },
-    );
-}
-
 #[test]
 fn every_page_works_in_a_browser_and_shows_the_apis_figures() {
-    ensure_browser();
+    common::ensure_browser();
     let tenure = Tenure::new();
     let company = tenure.data_dir().join("company");
     let company = company.to_str().unwrap();
@@ -119,7 +108,7 @@ fn every_page_works_in_a_browser_and_shows_the_apis_figures() {
 
 #[test]
 fn an_expired_session_ends_access_in_the_browser() {
-    ensure_browser();
+    common::ensure_browser();
     let tenure = Tenure::new();
     // Sessions of 1.8 seconds.
     let config = tenure.write_file("short.toml", "[server]\nsession_hours = 0.0005\n");

@@ -10,6 +10,14 @@ use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::{parse_message, Limits};
 use tenure_store::{SqliteStore, Store};
 
+/// The bench setting `name` from the environment (`BENCH_RUNS=5`), or `default`.
+pub fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Simulates `accounts` accounts over 24 months to 2026-11-01 (seed 42) and appends every
 /// file to a new store under `dir`; returns the store and how many entries it holds.
 pub fn simulated_store(dir: &std::path::Path, accounts: usize) -> (Arc<SqliteStore>, u64) {

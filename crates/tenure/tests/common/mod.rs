@@ -191,3 +191,13 @@ pub fn ensure(what: &str, script: &str, ready: impl Fn() -> bool) {
     }
     assert!(ready(), "{what} is missing after {script}");
 }
+
+/// Makes sure Debian's chromium and Playwright for Python are there for the browser tests,
+/// installing them if needed (`tests/browser/install.sh`; no browser is downloaded).
+pub fn ensure_browser() {
+    ensure(
+        "chromium or Playwright for Python",
+        "browser/install.sh",
+        || python_has("playwright.sync_api") && Path::new("/usr/bin/chromium").exists(),
+    );
+}
