@@ -4,8 +4,11 @@
 //! grouping by stage or band, and the account reports, which all read it.
 
 use tenure_core::{DealStatus, Timestamp};
+use tenure_engine::model::Generation;
 use tenure_engine::{Model, SurveyKind};
-use tenure_health::{Band, Facts, Health, Holding, Signal, SignalKind, Stages, DAY_MS};
+use tenure_health::{
+    Band, Facts, Health, Holding, Signal, SignalKind, Stages, Standing, DAY_MS, TRACED,
+};
 
 use crate::account_revenue::AccountRevenue;
 use crate::calendar::day_end;
@@ -356,5 +359,185 @@ impl<'r> AccountInputs<'_, 'r> {
             });
         }
         s
+    }
+}
+
+/// What an account's state at an instant takes from the day ends before it, as of the last of
+/// them: the stage rules that held ([`AccountInputs::state_at`] looks back for them) and each
+/// traced signal's unbroken run ([`tenure_health::SignalSettings::trace_starts`] looks back for
+/// it). Both look back day by day, some ninety days per customer on the simulated companies,
+/// and neither depends on the instant asked, only on the day ends: so a caller that keeps this
+/// (`Lifecycles`, which a running server keeps per workspace) pays for a later instant only the
+/// day ends since, and for an instant the same day nothing but the instant itself. It holds
+/// while the account's facts are those of `generation` (the module note of `lifecycle` says why
+/// nothing else changes a day end's evaluation).
+#[derive(Debug, Clone)]
+pub(crate) struct DayEnds {
+    generation: Generation,
+    converted: Timestamp,
+    /// The last day end before the instant last asked.
+    through: Timestamp,
+    /// The rules that held at `through`, carried from day to day as the lifecycle carries them:
+    /// none after a day without pay, or before the first day end after conversion.
+    held: Option<Holding>,
+    /// Every traced signal that held at `through`, with its run's first day end and its own
+    /// start as seen then.
+    runs: Vec<Run>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    name: &'static str,
+    first_seen: i64,
+    start_then: i64,
+}
+
+/// One day end's evaluation, as far as the day ends after it need it.
+struct DayEnd {
+    paying: bool,
+    standing: Standing,
+    traced: Vec<(&'static str, i64)>,
+}
+
+impl<'r> AccountInputs<'_, 'r> {
+    fn day_end_at(&self, stages: &Stages, at: Timestamp) -> DayEnd {
+        let facts = self.facts_at(at);
+        let (health, signals) = self.settings.health.assess(&self.settings.signals, &facts);
+        DayEnd {
+            paying: facts.mrr > 0,
+            standing: stages.standing(&facts, health.map(|h| h.band), &signals),
+            traced: signals
+                .iter()
+                .filter(|s| TRACED.contains(&s.name))
+                .map(|s| (s.name, s.started_at))
+                .collect(),
+        }
+    }
+
+    /// [`state_dated`](Self::state_dated) at `at`, going on from `kept` where it is this
+    /// account's as its facts stand and not after `at`'s day; with what to keep for the next
+    /// instant (`kept` as it was when `at` is before it, none for an account not converted by
+    /// `at`).
+    pub(crate) fn state_kept(
+        &self,
+        stages: &Stages,
+        at: Timestamp,
+        kept: Option<DayEnds>,
+    ) -> (State<'r>, Option<DayEnds>) {
+        let Some(converted) = self.revenue.converted_at.filter(|c| *c <= at) else {
+            return (self.state_dated(stages, at), kept);
+        };
+        let generation = self.model.generation(&self.revenue.account);
+        let through = day_end(at).plus_millis(-DAY_MS);
+        let ends = match kept {
+            Some(k) if k.generation == generation && k.converted == converted => {
+                if k.through > through {
+                    // An earlier instant: answered afresh, the later one's kept as it is.
+                    return (self.state_dated(stages, at), Some(k));
+                }
+                self.extend(stages, k, through)
+            }
+            _ => self.look_back(stages, generation, converted, through),
+        };
+        let mut s = self.evaluate(stages, at, ends.held.as_ref());
+        for signal in s.signals.iter_mut().filter(|x| TRACED.contains(&x.name)) {
+            let (first_seen, start_then) = ends
+                .runs
+                .iter()
+                .find(|r| r.name == signal.name)
+                .map_or((at.millis(), signal.started_at), |r| {
+                    (r.first_seen, r.start_then)
+                });
+            // As `trace_starts` dates it: its own start when that lies within the run's first
+            // day, else that day's end.
+            let day_before = day_end(Timestamp::from_millis(first_seen)).millis() - DAY_MS;
+            signal.started_at = if start_then > day_before {
+                start_then
+            } else {
+                first_seen
+            };
+        }
+        (s, Some(ends))
+    }
+
+    /// The day ends through `through` from nothing: looking back from it until the rules
+    /// that held no longer depend on the day before and every traced signal's run has begun.
+    fn look_back(
+        &self,
+        stages: &Stages,
+        generation: Generation,
+        converted: Timestamp,
+        through: Timestamp,
+    ) -> DayEnds {
+        let first_day = day_end(converted);
+        let mut days: Vec<(Timestamp, DayEnd)> = Vec::new();
+        let mut day = through;
+        // The traced signals of `through` whose run has not been seen to begin.
+        let mut open: Option<Vec<&'static str>> = None;
+        let mut held_found = false;
+        while day >= first_day {
+            let then = self.day_end_at(stages, day);
+            let open = open.get_or_insert_with(|| then.traced.iter().map(|t| t.0).collect());
+            open.retain(|name| then.traced.iter().any(|t| t.0 == *name));
+            held_found = held_found || !then.paying || then.standing.settled();
+            days.push((day, then));
+            if held_found && open.is_empty() {
+                break;
+            }
+            day = day.plus_millis(-DAY_MS);
+        }
+        // Forward from the earliest day evaluated, as the lifecycle walks.
+        let mut ends = DayEnds {
+            generation,
+            converted,
+            through,
+            held: None,
+            runs: Vec::new(),
+        };
+        for (day, then) in days.into_iter().rev() {
+            ends.step(day, then);
+        }
+        ends.through = through;
+        ends
+    }
+
+    /// `kept` carried forward over the day ends after it through `through`.
+    fn extend(&self, stages: &Stages, mut kept: DayEnds, through: Timestamp) -> DayEnds {
+        let first_day = day_end(kept.converted);
+        let mut day = kept.through.plus_millis(DAY_MS);
+        while day <= through {
+            if day >= first_day {
+                let then = self.day_end_at(stages, day);
+                kept.step(day, then);
+            }
+            day = day.plus_millis(DAY_MS);
+        }
+        kept.through = through;
+        kept
+    }
+}
+
+impl DayEnds {
+    /// The day end `day` (the one after those taken so far) taken in.
+    fn step(&mut self, day: Timestamp, then: DayEnd) {
+        self.held = then
+            .paying
+            .then(|| then.standing.holding(self.held.as_ref()));
+        self.runs = then
+            .traced
+            .iter()
+            .map(|&(name, started_at)| {
+                self.runs
+                    .iter()
+                    .find(|r| r.name == name)
+                    .copied()
+                    .unwrap_or(Run {
+                        name,
+                        first_seen: day.millis(),
+                        start_then: started_at,
+                    })
+            })
+            .collect();
+        self.through = day;
     }
 }

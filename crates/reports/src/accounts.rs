@@ -12,10 +12,10 @@ use tenure_engine::{Model, SurveyKind};
 use tenure_health::{roc_auc, Band, Facts, Health, SignalKind, Stages, ADOPTING_DEPTH, DAY_MS};
 use utoipa::ToSchema;
 
-use crate::account_state::{state, AccountInputs, State};
+use crate::account_state::{state, AccountInputs, DayEnds, State};
 use crate::calendar::{month_start, next_month};
 use crate::grouping::first_touch;
-use crate::lifecycle::{lifecycle, stage_rules};
+use crate::lifecycle::{lifecycle, stage_rules, Lifecycles};
 use crate::revenue::Revenue;
 use crate::row::{money, rate, to_rows, to_summary};
 use crate::{AccountRevenue, Report, ReportError, ReportParams, ReportSettings, WithModel};
@@ -46,6 +46,7 @@ fn customers<'a>(
     settings: &ReportSettings,
     params: &ReportParams,
     revenue: &'a Revenue,
+    kept: Option<&Lifecycles>,
 ) -> Result<Vec<State<'a>>, ReportError> {
     // The filters' values were checked against the catalog (`crate::catalog`) before the
     // report ran.
@@ -72,10 +73,38 @@ fn customers<'a>(
                 .is_none_or(|s| matches_search(model, a, s))
         })
         .collect();
-    // Scoring is per account: one account per task.
-    let out = candidates
-        .par_iter()
-        .map(|a| state(model, settings, &stages, a, params.as_of))
+    // Scoring is per account: one account per task. With what a caller keeps, each goes on
+    // from its day ends of the last report (see `DayEnds`).
+    let states: Vec<State> = match kept {
+        None => candidates
+            .par_iter()
+            .map(|a| state(model, settings, &stages, a, params.as_of))
+            .collect(),
+        Some(kept) => {
+            let taken = kept.take(settings, &candidates);
+            let (states, day_ends): (Vec<State>, Vec<Option<DayEnds>>) = candidates
+                .par_iter()
+                .zip(taken)
+                .map(|(a, day_ends)| {
+                    AccountInputs::new(model, settings, a).state_kept(
+                        &stages,
+                        params.as_of,
+                        day_ends,
+                    )
+                })
+                .unzip();
+            kept.give_back(
+                settings,
+                candidates
+                    .iter()
+                    .zip(day_ends)
+                    .filter_map(|(a, d)| Some((a.account.clone(), d?))),
+            );
+            states
+        }
+    };
+    let out = states
+        .into_iter()
         .filter(|s| {
             f.stage
                 .as_deref()
@@ -171,9 +200,10 @@ pub(crate) fn accounts_report(
     model: &Model,
     settings: &ReportSettings,
     params: &ReportParams,
+    kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     let revenue = Revenue::ungrouped(model, settings, params)?;
-    let mut states = customers(model, settings, params, &revenue)?;
+    let mut states = customers(model, settings, params, &revenue, kept)?;
     match params.sort.as_deref().unwrap_or("arr") {
         "health" => states.sort_by(|a, b| {
             let score = |s: &State| s.health.as_ref().map_or(f64::INFINITY, |h| h.score);
@@ -270,9 +300,10 @@ pub(crate) fn signals_report(
     model: &Model,
     settings: &ReportSettings,
     params: &ReportParams,
+    kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     let revenue = Revenue::ungrouped(model, settings, params)?;
-    let states = customers(model, settings, params, &revenue)?;
+    let states = customers(model, settings, params, &revenue, kept)?;
     // The reason, a sentence, last: a table's other columns stay aligned beside it.
     let columns: Vec<String> = [
         "account",
@@ -349,9 +380,10 @@ pub(crate) fn renewals_report(
     model: &Model,
     settings: &ReportSettings,
     params: &ReportParams,
+    kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     let revenue = Revenue::ungrouped(model, settings, params)?;
-    let mut states: Vec<State> = customers(model, settings, params, &revenue)?
+    let mut states: Vec<State> = customers(model, settings, params, &revenue, kept)?
         .into_iter()
         .filter(|s| {
             s.facts.contract_end.is_some_and(|end| {
@@ -830,13 +862,19 @@ pub(crate) fn ungrouped_in_turn(
 /// One account paying at a month end: what the report makes of its facts then, and whether
 /// it churned within the horizon after.
 pub(crate) struct Snapshot<T> {
-    pub at: Timestamp,
     pub value: T,
     pub churned: bool,
 }
 
 /// Accounts whose month-end facts [`snapshots`] gathers per turn with the model.
-const SNAPSHOT_ACCOUNTS_PER_TURN: usize = 64;
+pub(crate) const SNAPSHOT_ACCOUNTS_PER_TURN: usize = 64;
+
+/// Whether the account churned in the `horizon_ms` after `t`.
+pub(crate) fn churns_within(a: &AccountRevenue, t: Timestamp, horizon_ms: i64) -> bool {
+    a.movements.iter().any(|m| {
+        m.kind == crate::MovementKind::Churn && m.at > t && m.at <= t.plus_millis(horizon_ms)
+    })
+}
 
 /// Every account paying at each of `ends`, in (month end, account) order, with `value` of its
 /// facts then and whether it churned within `horizon_ms` after; gathered a few hundred
@@ -859,15 +897,9 @@ pub(crate) fn snapshots<T: Send>(
                     .enumerate()
                     .filter(|(_, t)| a.mrr_at(**t) > 0)
                     .map(|(k, &t)| {
-                        let churned = a.movements.iter().any(|m| {
-                            m.kind == crate::MovementKind::Churn
-                                && m.at > t
-                                && m.at <= t.plus_millis(horizon_ms)
-                        });
                         let snapshot = Snapshot {
-                            at: t,
                             value: value(inputs.facts_at(t)),
-                            churned,
+                            churned: churns_within(a, t, horizon_ms),
                         };
                         (k, i, snapshot)
                     })
@@ -1074,6 +1106,7 @@ pub(crate) fn adoption_report(
     model: &Model,
     settings: &ReportSettings,
     params: &ReportParams,
+    kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     let key = &settings.adoption.key_features;
     if key.is_empty() {
@@ -1085,7 +1118,7 @@ pub(crate) fn adoption_report(
         });
     }
     let revenue = Revenue::ungrouped(model, settings, params)?;
-    let mut states = customers(model, settings, params, &revenue)?;
+    let mut states = customers(model, settings, params, &revenue, kept)?;
     states.sort_by(|a, b| {
         let depth = |s: &State| s.facts.adoption_depth().unwrap_or(0.0);
         depth(a)

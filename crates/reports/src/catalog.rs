@@ -246,11 +246,17 @@ pub enum Groupings {
 #[derive(Debug, Clone, Copy)]
 pub enum Runner {
     Once(RunOnce),
+    Keeping(RunKeeping),
     Turns(RunInTurns),
 }
 
 /// A report over the model, in one turn.
 pub type RunOnce = fn(&Model, &ReportSettings, &ReportParams) -> Result<Report, ReportError>;
+
+/// A report over the model in one turn that goes on from what the caller keeps between reports
+/// (the account reports, from each customer's day ends: `DayEnds`).
+pub type RunKeeping =
+    fn(&Model, &ReportSettings, &ReportParams, Option<&Lifecycles>) -> Result<Report, ReportError>;
 
 /// A report that takes the model in turns, asking `ShouldStop` between them.
 pub type RunInTurns = fn(
@@ -463,7 +469,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "adoption",
         about: "Each customer's key-feature adoption depth, and each feature's use",
-        run: Runner::Once(crate::accounts::adoption_report),
+        run: Runner::Keeping(crate::accounts::adoption_report),
         rows: schema_of::<crate::AdoptionRow>,
         summary: Some(schema_of::<crate::AdoptionSummary>),
         params: FILTERS,
@@ -473,7 +479,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "accounts",
         about: "Every paying customer with its ARR, stage, health, band and signals",
-        run: Runner::Once(crate::accounts::accounts_report),
+        run: Runner::Keeping(crate::accounts::accounts_report),
         rows: schema_of::<crate::AccountsRow>,
         summary: Some(schema_of::<crate::AccountsSummary>),
         params: &[
@@ -504,7 +510,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "signals",
         about: "Each signal holding on a customer: churn risk, expansion, advocacy, renewal, with since when and why",
-        run: Runner::Once(crate::accounts::signals_report),
+        run: Runner::Keeping(crate::accounts::signals_report),
         rows: schema_of::<crate::SignalsRow>,
         summary: None,
         params: FILTERS_PAGED,
@@ -514,7 +520,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "renewals",
         about: "Contracts ending within 90 days, with ARR and health",
-        run: Runner::Once(crate::accounts::renewals_report),
+        run: Runner::Keeping(crate::accounts::renewals_report),
         rows: schema_of::<crate::RenewalsRow>,
         summary: Some(schema_of::<crate::RenewalsSummary>),
         params: FILTERS_PAGED,
@@ -536,8 +542,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "churn-model",
         about: "What drives churn in the next 90 days: a logistic model's drivers with intervals, and its calibration",
-        run: Runner::Turns(|with_model, settings, params, _, _| {
-            crate::churn::model_report(with_model, settings, params)
+        run: Runner::Turns(|with_model, settings, params, _, kept| {
+            crate::churn::model_report(with_model, settings, params, kept)
         }),
         rows: schema_of::<crate::ChurnModelRow>,
         summary: Some(schema_of::<crate::ChurnModelSummary>),
@@ -548,8 +554,8 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "forecast",
         about: "Expected renewal ARR of the contracts ending in the next 90 days",
-        run: Runner::Turns(|with_model, settings, params, _, _| {
-            crate::churn::forecast_report(with_model, settings, params)
+        run: Runner::Turns(|with_model, settings, params, _, kept| {
+            crate::churn::forecast_report(with_model, settings, params, kept)
         }),
         rows: schema_of::<crate::ForecastRow>,
         summary: Some(schema_of::<crate::ForecastSummary>),

@@ -3,19 +3,24 @@
 //! its probabilities give the expected renewal ARR of the contracts ending in the next 90 days,
 //! back-tested one quarter earlier.
 
+use rayon::prelude::*;
 use serde::Serialize;
-use tenure_core::Timestamp;
+use tenure_core::{AccountId, Timestamp};
+use tenure_engine::model::Generation;
+use tenure_engine::Model;
 use tenure_health::{
     bound_by_contract, brier, churn_features, roc_auc, Logistic, CHURN_FEATURES, CHURN_HORIZON_MS,
 };
 use utoipa::ToSchema;
 
-use crate::account_state::facts;
-use crate::accounts::{snapshots, ungrouped_in_turn};
+use crate::account_state::{facts, AccountInputs};
+use crate::accounts::{churns_within, ungrouped_in_turn, SNAPSHOT_ACCOUNTS_PER_TURN};
 use crate::calendar::month_start;
 use crate::revenue::Revenue;
 use crate::row::{money, rate, to_rows, to_summary};
-use crate::{Report, ReportError, ReportParams, ReportSettings, WithModel};
+use crate::{
+    AccountRevenue, Lifecycles, Report, ReportError, ReportParams, ReportSettings, WithModel,
+};
 
 /// The penalty of the fit on standardised features (scikit-learn's C = 1).
 const L2: f64 = 1.0;
@@ -172,7 +177,8 @@ pub enum ForecastBacktest {
 }
 
 /// One month-end snapshot of a paying account.
-struct Sample {
+#[derive(Debug, Clone)]
+pub(crate) struct Sample {
     at: Timestamp,
     features: Vec<f64>,
     /// Under a contract that runs past the horizon: it cannot leave within it.
@@ -195,27 +201,104 @@ fn month_ends(last: Timestamp, count: usize) -> Vec<Timestamp> {
     out
 }
 
-/// Snapshots at `ends` of every account paying then, labelled by churn in the next 90 days.
+/// One account's month-end snapshots as its facts stand (`generation`), kept between reports
+/// ([`Lifecycles`]): the churn model's month ends are at least the horizon before the report
+/// instant, so a snapshot reads only what happened by the end of its outcome, which no later
+/// instant changes.
+#[derive(Debug)]
+pub(crate) struct KeptSamples {
+    generation: Generation,
+    /// Each month end taken, with its snapshot (none: not paying then).
+    at: Vec<(Timestamp, Option<Sample>)>,
+}
+
+/// Snapshots at `ends` of every account paying then, labelled by churn in the next 90 days, in
+/// (month end, account) order; going on from what `kept` holds, and leaving there what the
+/// next report can use.
 fn samples(
     with_model: WithModel,
     settings: &ReportSettings,
     revenue: &Revenue,
     ends: &[Timestamp],
+    kept: Option<&Lifecycles>,
 ) -> Vec<Sample> {
-    snapshots(with_model, settings, revenue, ends, CHURN_HORIZON_MS, |f| {
-        (
-            churn_features(&f, settings.signals.activation_days),
-            bound_by_contract(&f),
-        )
-    })
-    .into_iter()
-    .map(|s| Sample {
-        at: s.at,
-        features: s.value.0,
-        bound: s.value.1,
-        churned: s.churned,
-    })
-    .collect()
+    let accounts: Vec<&AccountRevenue> = revenue.accounts.iter().collect();
+    let mut taken: Vec<Option<KeptSamples>> = match kept {
+        Some(kept) => kept.take(settings, &accounts),
+        None => accounts.iter().map(|_| None).collect(),
+    };
+    let mut found: Vec<(usize, usize, Sample)> = Vec::new();
+    let mut back: Vec<(AccountId, KeptSamples)> = Vec::new();
+    let turns = accounts
+        .chunks(SNAPSHOT_ACCOUNTS_PER_TURN)
+        .zip(taken.chunks_mut(SNAPSHOT_ACCOUNTS_PER_TURN));
+    for (first, (turn, taken)) in (0..).step_by(SNAPSHOT_ACCOUNTS_PER_TURN).zip(turns) {
+        with_model(&mut |model| {
+            let done: Vec<KeptSamples> = turn
+                .par_iter()
+                .zip(taken.par_iter_mut())
+                .map(|(a, kept)| account_samples(model, settings, a, ends, kept.take()))
+                .collect();
+            for (j, (a, mine)) in turn.iter().zip(done).enumerate() {
+                for (k, t) in ends.iter().enumerate() {
+                    let sample = mine
+                        .at
+                        .iter()
+                        .find(|(at, _)| at == t)
+                        .and_then(|s| s.1.as_ref());
+                    if let Some(sample) = sample {
+                        found.push((k, first + j, sample.clone()));
+                    }
+                }
+                back.push((a.account.clone(), mine));
+            }
+        });
+    }
+    if let Some(kept) = kept {
+        kept.give_back(settings, back);
+    }
+    found.sort_by_key(|(k, i, _)| (*k, *i));
+    found.into_iter().map(|(_, _, s)| s).collect()
+}
+
+/// The account's snapshots at `ends`, from `kept` where it holds them as its facts stand.
+fn account_samples(
+    model: &Model,
+    settings: &ReportSettings,
+    a: &AccountRevenue,
+    ends: &[Timestamp],
+    kept: Option<KeptSamples>,
+) -> KeptSamples {
+    let generation = model.generation(&a.account);
+    let mut mine = match kept {
+        Some(k) if k.generation == generation => k,
+        _ => KeptSamples {
+            generation,
+            at: Vec::new(),
+        },
+    };
+    let missing: Vec<Timestamp> = ends
+        .iter()
+        .filter(|t| !mine.at.iter().any(|(at, _)| at == *t))
+        .copied()
+        .collect();
+    if missing.is_empty() {
+        return mine;
+    }
+    let inputs = AccountInputs::new(model, settings, a);
+    for t in missing {
+        let sample = (a.mrr_at(t) > 0).then(|| {
+            let f = inputs.facts_at(t);
+            Sample {
+                at: t,
+                features: churn_features(&f, settings.signals.activation_days),
+                bound: bound_by_contract(&f),
+                churned: churns_within(a, t, CHURN_HORIZON_MS),
+            }
+        });
+        mine.at.push((t, sample));
+    }
+    mine
 }
 
 /// The churn model. A contract that runs past the horizon says when an account can leave, not
@@ -354,10 +437,11 @@ pub(crate) fn model_report(
     with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
+    kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     let revenue = ungrouped_in_turn(with_model, settings, params)?;
     let ends = month_ends(params.as_of.plus_millis(-CHURN_HORIZON_MS), 24);
-    let all = samples(with_model, settings, &revenue, &ends);
+    let all = samples(with_model, settings, &revenue, &ends, kept);
     let split = ends[ends.len() - 4];
     let train: Vec<&Sample> = all
         .iter()
@@ -449,29 +533,36 @@ fn forecast_at(
     settings: &ReportSettings,
     revenue: &Revenue,
     at: Timestamp,
+    kept: Option<&Lifecycles>,
 ) -> Result<Vec<(usize, i64, f64)>, ReportError> {
     let ends = month_ends(at.plus_millis(-CHURN_HORIZON_MS), 24);
-    let known = samples(with_model, settings, revenue, &ends);
+    let known = samples(with_model, settings, revenue, &ends, kept);
     let train: Vec<&Sample> = known.iter().collect();
     let fitted = ChurnModel::train(&train)?;
     let mut due = Vec::new();
     with_model(&mut |model| {
-        for (i, a) in revenue.accounts.iter().enumerate() {
-            let mrr = a.mrr_at(at);
-            if mrr <= 0 {
-                continue;
-            }
-            let f = facts(model, settings, a, at);
-            if f.contract_end.is_some_and(|end| {
-                end > at.millis() && end <= at.plus_millis(CHURN_HORIZON_MS).millis()
-            }) {
-                let p = fitted.probability(
-                    &churn_features(&f, settings.signals.activation_days),
-                    bound_by_contract(&f),
-                );
-                due.push((i, 12 * mrr, p));
-            }
-        }
+        due = revenue
+            .accounts
+            .par_iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let mrr = a.mrr_at(at);
+                if mrr <= 0 {
+                    return None;
+                }
+                let f = facts(model, settings, a, at);
+                let ends_soon = f.contract_end.is_some_and(|end| {
+                    end > at.millis() && end <= at.plus_millis(CHURN_HORIZON_MS).millis()
+                });
+                ends_soon.then(|| {
+                    let p = fitted.probability(
+                        &churn_features(&f, settings.signals.activation_days),
+                        bound_by_contract(&f),
+                    );
+                    (i, 12 * mrr, p)
+                })
+            })
+            .collect();
     });
     Ok(due)
 }
@@ -482,10 +573,11 @@ pub(crate) fn forecast_report(
     with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
+    kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     let revenue = ungrouped_in_turn(with_model, settings, params)?;
     let c = revenue.currency;
-    let due = forecast_at(with_model, settings, &revenue, params.as_of)?;
+    let due = forecast_at(with_model, settings, &revenue, params.as_of, kept)?;
     let columns: Vec<String> = ["account", "arr", "churn_probability", "expected_arr"]
         .map(str::to_owned)
         .to_vec();
@@ -498,7 +590,7 @@ pub(crate) fn forecast_report(
     let up: i64 = due.iter().map(|(_, arr, _)| arr).sum();
     let expected: f64 = due.iter().map(|(_, arr, p)| *arr as f64 * (1.0 - p)).sum();
     let back = params.as_of.plus_millis(-CHURN_HORIZON_MS);
-    let backtest = match forecast_at(with_model, settings, &revenue, back) {
+    let backtest = match forecast_at(with_model, settings, &revenue, back, kept) {
         Ok(due) => {
             let up: i64 = due.iter().map(|(_, arr, _)| arr).sum();
             let expected: f64 = due.iter().map(|(_, arr, p)| *arr as f64 * (1.0 - p)).sum();

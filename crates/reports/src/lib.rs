@@ -966,6 +966,11 @@ fn run_turns(
             with_model(&mut |model| report = Some(run(model, settings, params)));
             report.unwrap_or(Err(ReportError::Cancelled))
         }
+        Runner::Keeping(run) => {
+            let mut report = None;
+            with_model(&mut |model| report = Some(run(model, settings, params, lifecycles)));
+            report.unwrap_or(Err(ReportError::Cancelled))
+        }
     }
 }
 

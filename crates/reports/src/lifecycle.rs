@@ -36,8 +36,9 @@ use tenure_engine::Model;
 use tenure_health::{Band, Holding, Stages, ADOPTING_DEPTH, DAY_MS};
 
 use crate::account_revenue::AccountRevenue;
-use crate::account_state::{AccountInputs, State};
+use crate::account_state::{AccountInputs, DayEnds, State};
 use crate::calendar::day_end;
+use crate::churn::KeptSamples;
 use crate::{MovementKind, ReportError, ReportSettings};
 
 /// The first-time milestones SPEC §4 keeps on the account, in lifecycle order.
@@ -343,9 +344,11 @@ fn observe_milestones(s: &State, note: &mut impl FnMut(&str, Timestamp), at: Tim
     }
 }
 
-/// Each customer's lifecycle as far as `funnel` has evaluated it, kept by a caller that asks
-/// again (a running server keeps one per workspace), so that the next report evaluates only
-/// the days after it and the accounts whose facts changed since. Reports with it are the
+/// Each customer's lifecycle as far as `funnel` has evaluated it, what the account reports'
+/// states took from the day ends before their instant ([`DayEnds`]) and each account's
+/// month-end snapshots for the churn model ([`KeptSamples`]), kept by a caller that
+/// asks again (a running server keeps one per workspace), so that the next report evaluates
+/// only the days after it and the accounts whose facts changed since. Reports with it are the
 /// reports without it (a property test holds them equal).
 ///
 /// An account's entry is its `Walk` through the last day's end a report evaluated, and the
@@ -362,10 +365,51 @@ pub struct Lifecycles {
 }
 
 #[derive(Debug, Default)]
-struct Kept {
+pub(crate) struct Kept {
     /// The settings every entry was made under.
     settings: Option<ReportSettings>,
     entries: HashMap<AccountId, Entry>,
+    /// What the account reports' states took from the day ends before their instant.
+    day_ends: HashMap<AccountId, DayEnds>,
+    /// The churn model's month-end snapshots of each account.
+    samples: HashMap<AccountId, KeptSamples>,
+}
+
+impl Kept {
+    /// The kept values, after forgetting every one made under other settings.
+    fn under(&mut self, settings: &ReportSettings) -> &mut Self {
+        if self.settings.as_ref() != Some(settings) {
+            *self = Kept {
+                settings: Some(settings.clone()),
+                ..Kept::default()
+            };
+        }
+        self
+    }
+}
+
+/// A value [`Lifecycles`] keeps per account for the next report, which checks it is still the
+/// account's (its generation) before using it.
+pub(crate) trait PerAccount: Sized {
+    fn kept(kept: &mut Kept) -> &mut HashMap<AccountId, Self>;
+}
+
+impl PerAccount for Entry {
+    fn kept(kept: &mut Kept) -> &mut HashMap<AccountId, Self> {
+        &mut kept.entries
+    }
+}
+
+impl PerAccount for DayEnds {
+    fn kept(kept: &mut Kept) -> &mut HashMap<AccountId, Self> {
+        &mut kept.day_ends
+    }
+}
+
+impl PerAccount for KeptSamples {
+    fn kept(kept: &mut Kept) -> &mut HashMap<AccountId, Self> {
+        &mut kept.samples
+    }
 }
 
 /// One account's kept lifecycle.
@@ -388,38 +432,42 @@ impl Lifecycles {
         self.len() == 0
     }
 
+    /// How many accounts' [`DayEnds`] are kept.
+    pub fn day_ends_kept(&self) -> usize {
+        self.lock().day_ends.len()
+    }
+
+    /// How many accounts' month-end snapshots are kept.
+    pub fn samples_kept(&self) -> usize {
+        self.lock().samples.len()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
         // Entries are whole when put back, so one left by a panicking report is still right.
         self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes out the entries of `accounts` for a report under `settings` to use and give back,
-    /// after forgetting every entry made under other settings.
-    pub(crate) fn take(
+    /// Takes out the values kept for `accounts` for a report under `settings` to use and give
+    /// back, after forgetting every value made under other settings.
+    pub(crate) fn take<T: PerAccount>(
         &self,
         settings: &ReportSettings,
         accounts: &[&AccountRevenue],
-    ) -> Vec<Option<Entry>> {
+    ) -> Vec<Option<T>> {
         let mut kept = self.lock();
-        if kept.settings.as_ref() != Some(settings) {
-            kept.entries.clear();
-            kept.settings = Some(settings.clone());
-        }
-        accounts
-            .iter()
-            .map(|a| kept.entries.remove(&a.account))
-            .collect()
+        let kept = T::kept(kept.under(settings));
+        accounts.iter().map(|a| kept.remove(&a.account)).collect()
     }
 
-    /// Keeps entries made under `settings`, unless the entries kept now are another settings'.
-    pub(crate) fn give_back(
+    /// Keeps values made under `settings`, unless the values kept now are another settings'.
+    pub(crate) fn give_back<T: PerAccount>(
         &self,
         settings: &ReportSettings,
-        entries: impl IntoIterator<Item = (AccountId, Entry)>,
+        values: impl IntoIterator<Item = (AccountId, T)>,
     ) {
         let mut kept = self.lock();
         if kept.settings.as_ref() == Some(settings) {
-            kept.entries.extend(entries);
+            T::kept(&mut kept).extend(values);
         }
     }
 }
