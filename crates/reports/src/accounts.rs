@@ -1254,16 +1254,74 @@ pub fn account_status(
     account: &AccountId,
     at: Timestamp,
 ) -> Result<Option<AccountStatus>, ReportError> {
-    let Some(ledger) = model.ledger().account(account) else {
-        return Ok(None);
-    };
-    let Some(revenue) = AccountRevenue::of(account, ledger, settings, at)? else {
+    let Some(revenue) = status_revenue(model, settings, account, at)? else {
         return Ok(None);
     };
     let s = AccountInputs::new(model, settings, &revenue).state_dated(stages, at);
+    Ok(Some(status_of(&s, settings, at)))
+}
+
+/// [`account_status`] of each of `accounts` at `at`, in their order, going on from each
+/// customer's day ends that `kept` holds, as the account reports do: a server refreshing every
+/// status for what time alone changes evaluates only the days since its last refresh.
+pub fn account_statuses(
+    model: &Model,
+    settings: &ReportSettings,
+    stages: &Stages,
+    accounts: &[&AccountId],
+    at: Timestamp,
+    kept: &Lifecycles,
+) -> Vec<Result<Option<AccountStatus>, ReportError>> {
+    let revenues: Vec<Result<Option<AccountRevenue>, ReportError>> = accounts
+        .par_iter()
+        .map(|a| status_revenue(model, settings, a, at))
+        .collect();
+    let scored: Vec<&AccountRevenue> = revenues
+        .iter()
+        .filter_map(|r| r.as_ref().ok().and_then(Option::as_ref))
+        .collect();
+    let taken = kept.take(settings, &scored);
+    let (statuses, day_ends): (Vec<AccountStatus>, Vec<Option<DayEnds>>) = scored
+        .par_iter()
+        .zip(taken)
+        .map(|(r, day_ends)| {
+            let (s, day_ends) =
+                AccountInputs::new(model, settings, r).state_kept(stages, at, day_ends);
+            (status_of(&s, settings, at), day_ends)
+        })
+        .unzip();
+    kept.give_back(
+        settings,
+        scored
+            .iter()
+            .zip(day_ends)
+            .filter_map(|(r, d)| Some((r.account.clone(), d?))),
+    );
+    let mut statuses = statuses.into_iter();
+    revenues
+        .into_iter()
+        .map(|r| Ok(r?.map(|_| statuses.next().expect("one status per scored account"))))
+        .collect()
+}
+
+/// The account's revenue as of `at`, if it has a ledger and has ever paid or won a deal.
+fn status_revenue(
+    model: &Model,
+    settings: &ReportSettings,
+    account: &AccountId,
+    at: Timestamp,
+) -> Result<Option<AccountRevenue>, ReportError> {
+    match model.ledger().account(account) {
+        Some(ledger) => AccountRevenue::of(account, ledger, settings, at),
+        None => Ok(None),
+    }
+}
+
+/// What a status says of the account's state `s` at `at`.
+fn status_of(s: &State, settings: &ReportSettings, at: Timestamp) -> AccountStatus {
     let time = |ms: Option<i64>| ms.map(Timestamp::from_millis);
-    Ok(Some(AccountStatus {
-        account: account.clone(),
+    AccountStatus {
+        account: s.revenue.account.clone(),
         as_of: at,
         currency: settings.currency,
         mrr: money(s.facts.mrr, settings.currency).into(),
@@ -1282,7 +1340,7 @@ pub fn account_status(
             .collect(),
         activated_at: time(s.facts.activated_at),
         last_activity: time(s.facts.last_activity),
-        stage: s.stage,
+        stage: s.stage.clone(),
         health_config_version: settings.health.version(),
-    }))
+    }
 }

@@ -41,7 +41,7 @@ use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 
 pub use account_revenue::{AccountRevenue, Movement, MovementKind};
 pub use account_state::facts;
-pub use accounts::{account_status, AccountStatus, StatusSignal};
+pub use accounts::{account_status, account_statuses, AccountStatus, StatusSignal};
 pub use catalog::{
     spec, ByEntry, Groupings, Param, ParamEntry, ParamKind, ReportEntry, ReportSpec, Runner,
     ACCOUNT_ATTRIBUTES, AS_OF, CATALOG, REPORTS,

@@ -717,3 +717,29 @@ fn a_stopped_funnel_keeps_what_it_evaluated() {
     );
     assert_eq!(kept.len(), customers);
 }
+
+/// A server's status refresh, going on from the day ends it kept, gives every account the
+/// status scored from nothing, at instants moving on within a day and across days.
+#[test]
+fn kept_statuses_are_the_statuses_from_nothing() {
+    let (model, _) = common::company(200);
+    let settings = ReportSettings::default();
+    let stages = tenure_reports::stage_rules(&settings).unwrap();
+    let accounts: Vec<&tenure_core::AccountId> = model.account_ids().collect();
+    let kept = Lifecycles::default();
+    let start = Timestamp::parse("2026-06-14T09:30:00Z").unwrap();
+    let mut scored = 0;
+    for minutes in [0, 1, 600, 60 * 24, 60 * 24 * 9 + 7] {
+        let at = start.plus_millis(minutes * 60_000);
+        let kept_statuses =
+            tenure_reports::account_statuses(&model, &settings, &stages, &accounts, at, &kept);
+        for (account, status) in accounts.iter().zip(kept_statuses) {
+            let fresh =
+                tenure_reports::account_status(&model, &settings, &stages, account, at).unwrap();
+            assert_eq!(status.unwrap(), fresh, "{} at {at}", account.as_str());
+            scored += usize::from(fresh.is_some());
+        }
+    }
+    assert!(kept.day_ends_kept() >= 30, "{} kept", kept.day_ends_kept());
+    assert!(scored >= 150, "{scored} statuses");
+}

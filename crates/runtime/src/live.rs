@@ -33,14 +33,13 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, RwLock, TryLockError, Weak};
 use std::time::Instant;
 
-use rayon::prelude::*;
 use tenure_core::{AccountId, StoredEntry, Timestamp, WorkspaceId};
 use tenure_engine::snapshot::{self, Position, Reads};
 use tenure_engine::{EngineSettings, Model};
 use tenure_health::DAY_MS;
 use tenure_reports::{
-    account_status, daily_health, AccountStatus, Lifecycles, Limits, Report, ReportError,
-    ReportParams, ReportSettings,
+    account_status, account_statuses, daily_health, AccountStatus, Lifecycles, Limits, Report,
+    ReportError, ReportParams, ReportSettings,
 };
 use tenure_store::{HealthDay, LogPage, Store, StoreError, Unreadable};
 
@@ -797,11 +796,23 @@ impl Live {
             let fresh: Vec<(AccountId, AccountStatus)> = {
                 let state = shared.read().expect("workspace lock");
                 let ids: Vec<&AccountId> = state.model.account_ids().collect();
-                ids.par_iter()
-                    .filter_map(|a| {
-                        keeping
-                            .status(stages, &state.model, a, now)
-                            .map(|s| ((*a).clone(), s))
+                // Each customer goes on from its day ends of the last refresh (or report).
+                let statuses = account_statuses(
+                    &state.model,
+                    &keeping.settings,
+                    stages,
+                    &ids,
+                    now,
+                    &state.lifecycles,
+                );
+                ids.into_iter()
+                    .zip(statuses)
+                    .filter_map(|(account, status)| match status {
+                        Ok(status) => status.map(|s| (account.clone(), s)),
+                        Err(e) => {
+                            tracing::warn!(account = %account.as_str(), error = %e, "cannot score the account");
+                            None
+                        }
                     })
                     .collect()
             };
