@@ -8,7 +8,8 @@ use tenure_playbooks::{
 
 fn load(text: &str) -> Result<Playbooks, String> {
     let raw: PlaybooksConfig = toml::from_str(text).map_err(|e| e.to_string())?;
-    raw.validate(&Vocabulary::default()).map_err(|e| e.to_string())
+    raw.validate(&Vocabulary::default())
+        .map_err(|e| e.to_string())
 }
 
 const EXAMPLE: &str = include_str!("example.toml");
@@ -20,7 +21,11 @@ fn the_example_file_holds_the_five_playbooks_as_written() {
     let kinds: Vec<_> = all.destinations.iter().map(|d| d.kind).collect();
     assert_eq!(
         kinds,
-        [DestinationKind::Slack, DestinationKind::Smtp, DestinationKind::Webhook]
+        [
+            DestinationKind::Slack,
+            DestinationKind::Smtp,
+            DestinationKind::Webhook
+        ]
     );
     let names: Vec<&str> = all.playbooks.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(
@@ -42,7 +47,11 @@ fn the_example_file_holds_the_five_playbooks_as_written() {
     assert_eq!(renewal.limit, Limit::Contract);
     assert!(renewal.enabled);
     assert_eq!(renewal.on_enable, OnEnable::None);
-    let delays: Vec<String> = renewal.actions.iter().map(|s| s.delay.to_string()).collect();
+    let delays: Vec<String> = renewal
+        .actions
+        .iter()
+        .map(|s| s.delay.to_string())
+        .collect();
     assert_eq!(delays, ["0d", "30d", "60d", "60d"]);
     let kinds: Vec<&str> = renewal.actions.iter().map(|s| s.action.kind()).collect();
     assert_eq!(kinds, ["task", "task", "task", "slack"]);
@@ -58,14 +67,23 @@ fn the_example_file_holds_the_five_playbooks_as_written() {
     }
 
     let missed = all.get("activation_missed_day_14").unwrap();
-    assert_eq!(missed.trigger.to_owned(), Trigger::Calendar(CalendarRule::parse("conversion + 14d").unwrap()));
+    assert_eq!(
+        missed.trigger.to_owned(),
+        Trigger::Calendar(CalendarRule::parse("conversion + 14d").unwrap())
+    );
     assert_eq!(missed.for_whom.not_reached.0, ["activated"]);
     // Unless said otherwise: once ever, no flood on switch-on.
     assert_eq!(missed.limit, Limit::Ever);
     assert_eq!(missed.quiet_hours.unwrap().parts(), (18 * 60, 9 * 60, 0));
 
     let seats = all.get("seat_expansion").unwrap();
-    assert_eq!(seats.limit, Limit::Max { count: 2, per: Span::days(90) });
+    assert_eq!(
+        seats.limit,
+        Limit::Max {
+            count: 2,
+            per: Span::days(90)
+        }
+    );
     assert_eq!(seats.actions[1].action.destination(), Some("crm"));
 
     let advocate = all.get("advocate_review_request").unwrap();
@@ -84,11 +102,21 @@ fn a_changed_playbook_is_a_new_version_and_switching_it_off_is_not() {
     let version = |text: &str| load(text).unwrap().playbooks[0].version().to_owned();
     let base = EXAMPLE.replacen("due_in = \"2d\"", "due_in = \"48h\"", 1);
     let all = load(EXAMPLE).unwrap();
-    let drop = |text: &str| load(text).unwrap().get("usage_drop_task").unwrap().version().to_owned();
+    let drop = |text: &str| {
+        load(text)
+            .unwrap()
+            .get("usage_drop_task")
+            .unwrap()
+            .version()
+            .to_owned()
+    };
     // The same span written otherwise is the same playbook.
     assert_eq!(drop(&base), drop(EXAMPLE));
     // Another due date is another.
-    assert_ne!(drop(&EXAMPLE.replacen("due_in = \"2d\"", "due_in = \"3d\"", 1)), drop(EXAMPLE));
+    assert_ne!(
+        drop(&EXAMPLE.replacen("due_in = \"2d\"", "due_in = \"3d\"", 1)),
+        drop(EXAMPLE)
+    );
     // Stable across loads, and shaped like [health]'s.
     assert_eq!(drop(EXAMPLE), all.get("usage_drop_task").unwrap().version());
     assert!(drop(EXAMPLE).starts_with('p') && drop(EXAMPLE).len() == 13);
@@ -131,7 +159,8 @@ const OK: &str = "name = \"ok\"\ntrigger = { signal_raised = \"usage_drop\" }\na
 #[test]
 fn each_mistake_is_refused_with_its_key() {
     let signals = "no_activity, usage_drop, ticket_spike, not_activated, nps_detractor, failed_payment, champion_inactive, seat_utilization, usage_limit, feature_above_plan, active_users_up, advocate_ready, renewal_90, renewal_60, renewal_30";
-    let stages = "onboarding, activated, adopting, expanding, advocate, renewal_window, at_risk, churned";
+    let stages =
+        "onboarding, activated, adopting, expanding, advocate, renewal_window, at_risk, churned";
     let task = "actions = [{ task = { title = \"t\" } }]";
     let cases: Vec<(String, String)> = vec![
         (
@@ -245,7 +274,11 @@ fn each_mistake_is_refused_with_its_key() {
     ];
     for (playbook, expected) in cases {
         let second = OK.replace("\"ok\"", "\"second\"");
-        assert_eq!(error(&[OK, &second, &playbook]), expected, "for\n{playbook}");
+        assert_eq!(
+            error(&[OK, &second, &playbook]),
+            expected,
+            "for\n{playbook}"
+        );
     }
 }
 
@@ -269,9 +302,13 @@ fn destinations_are_checked_and_never_hold_secrets() {
         "destinations[0].url: \"ftp://x\" is not an http:// or https:// URL"
     );
     let twice = "[[destinations]]\nname = \"s\"\nkind = \"slack\"\nsecret_env = \"A\"\n[[destinations]]\nname = \"s\"\nkind = \"slack\"\nsecret_env = \"B\"\n";
-    assert_eq!(load(twice).unwrap_err(), "destinations[1].name: duplicate name \"s\" (also destinations[0])");
+    assert_eq!(
+        load(twice).unwrap_err(),
+        "destinations[1].name: duplicate name \"s\" (also destinations[0])"
+    );
     // Unknown keys are refused by serde, naming the key.
-    let typo = load("[[destinations]]\nname = \"s\"\nkind = \"slack\"\nsecret = \"A\"\n").unwrap_err();
+    let typo =
+        load("[[destinations]]\nname = \"s\"\nkind = \"slack\"\nsecret = \"A\"\n").unwrap_err();
     assert!(typo.contains("unknown field `secret`"), "{typo}");
     let cap = load("[playbook_settings]\nmax_firings_per_account_per_day = 0\n").unwrap_err();
     assert_eq!(cap, "playbook_settings.max_firings_per_account_per_day: 0 would stop every playbook; give at least 1 (default 3)");
@@ -284,6 +321,8 @@ fn custom_stages_are_the_vocabulary() {
     )
     .unwrap();
     assert!(raw.validate(&Vocabulary::default()).is_err());
-    let custom = Vocabulary { stages: vec!["paying".into(), "trouble".into()] };
+    let custom = Vocabulary {
+        stages: vec!["paying".into(), "trouble".into()],
+    };
     assert!(raw.validate(&custom).is_ok());
 }
