@@ -174,7 +174,7 @@ pub enum Trigger {
     },
     /// The account matches `filter`, and has for `for_days` days (0: as soon as it does).
     State {
-        filter: Filter,
+        filter: Box<Filter>,
         for_days: u32,
     },
     Calendar(CalendarRule),
@@ -386,7 +386,7 @@ impl TriggerConfig {
                 ));
             }
             return Ok(Trigger::State {
-                filter: filter.clone(),
+                filter: Box::new(filter.clone()),
                 for_days: self.for_days.unwrap_or(0),
             });
         }
