@@ -1,0 +1,329 @@
+//! What a playbook does: its actions, each optionally delayed to form a sequence.
+//!
+//! Texts sent (a Slack message, an e-mail's subject and body) are templates with fields
+//! written `{{ account.name }}`: a dotted path whose first part is one of
+//! [`TEMPLATE_ROOTS`]. That is the subset of minijinja's syntax this crate checks at load;
+//! the runtime renders with minijinja, so a template that passes here renders there.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Destination, DestinationKind};
+use crate::span::Span;
+use crate::PlaybookError;
+
+/// The objects a template may read fields of: the account (its status and profile), the
+/// playbook, the change that fired it and the firing itself.
+pub const TEMPLATE_ROOTS: &[&str] = &["account", "playbook", "change", "firing"];
+
+/// Checks a template: every `{{` is closed by `}}` around one dotted field path of
+/// lowercase names under one of [`TEMPLATE_ROOTS`]; statements (`{%`) and comments (`{#`) are
+/// refused, so a template never does more than fill in fields.
+pub fn check_template(text: &str) -> Result<(), String> {
+    for opener in ["{%", "{#"] {
+        if text.contains(opener) {
+            return Err(format!(
+                "templates only fill in fields such as {{{{ account.name }}}}; {opener:?} is not supported"
+            ));
+        }
+    }
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Err("a \"{{\" is not closed by \"}}\"".into());
+        };
+        let field = after[..end].trim();
+        let name_ok = |p: &str| {
+            p.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        let parts: Vec<&str> = field.split('.').collect();
+        if !parts.iter().all(|p| name_ok(p)) {
+            return Err(format!(
+                "{{{{ {field} }}}} is not a field: write a dotted path of lowercase names such as {{{{ account.name }}}}"
+            ));
+        }
+        if !TEMPLATE_ROOTS.contains(&parts[0]) || parts.len() < 2 {
+            return Err(format!(
+                "{{{{ {field} }}}} reads no known object (objects: {})",
+                TEMPLATE_ROOTS.join(", ")
+            ));
+        }
+        rest = &after[end + 2..];
+    }
+    if rest.contains("}}") {
+        return Err("a \"}}\" closes no \"{{\"".into());
+    }
+    Ok(())
+}
+
+/// An outbound webhook, signed with the destination's secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub destination: String,
+}
+
+/// A Slack-compatible message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slack {
+    pub destination: String,
+    pub text: String,
+}
+
+/// An e-mail over SMTP; every field but the destination is a template (`to` typically
+/// `{{ account.owner_email }}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Email {
+    pub destination: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// `task` as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskConfig {
+    pub title: String,
+    #[serde(default)]
+    pub due_in: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A task for the account's owner, stored in tenure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    /// A template.
+    pub title: String,
+    /// Due this long after it is created; none, no due date.
+    pub due_in: Option<Span>,
+    /// A template.
+    pub note: Option<String>,
+}
+
+/// Where a handoff takes the new owner from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerFrom {
+    /// The routing rules pick the owner within the team.
+    #[default]
+    Routing,
+    /// The team's queue, no one in particular.
+    Team,
+}
+
+/// `handoff` as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffConfig {
+    pub team: String,
+    #[serde(default)]
+    pub owner_from: OwnerFrom,
+    pub sla: String,
+}
+
+/// Hands the account over to a team, whose owner must act within the SLA.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Handoff {
+    pub team: String,
+    pub owner_from: OwnerFrom,
+    pub sla: Span,
+}
+
+/// One action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Webhook(Webhook),
+    Slack(Slack),
+    Email(Email),
+    Task(Task),
+    Handoff(Handoff),
+}
+
+impl Action {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Webhook(_) => "webhook",
+            Action::Slack(_) => "slack",
+            Action::Email(_) => "email",
+            Action::Task(_) => "task",
+            Action::Handoff(_) => "handoff",
+        }
+    }
+
+    /// The destination it is delivered to; tasks and handoffs stay in tenure.
+    pub fn destination(&self) -> Option<&str> {
+        match self {
+            Action::Webhook(a) => Some(&a.destination),
+            Action::Slack(a) => Some(&a.destination),
+            Action::Email(a) => Some(&a.destination),
+            Action::Task(_) | Action::Handoff(_) => None,
+        }
+    }
+}
+
+/// One entry of `actions` as written: exactly one action, and an optional `delay`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StepConfig {
+    pub delay: Option<String>,
+    pub webhook: Option<Webhook>,
+    pub slack: Option<Slack>,
+    pub email: Option<Email>,
+    pub task: Option<TaskConfig>,
+    pub handoff: Option<HandoffConfig>,
+}
+
+/// One action of a playbook and how long after the firing it is due. Delays count from the
+/// firing, not from the previous action, so each action's time reads on its own line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub delay: Span,
+    pub action: Action,
+}
+
+impl StepConfig {
+    pub(crate) fn validate(
+        &self,
+        key: &str,
+        destinations: &[Destination],
+    ) -> Result<Step, PlaybookError> {
+        let err =
+            |field: &str, message: String| PlaybookError::new(format!("{key}.{field}"), message);
+        let span = |field: &str, text: &str| Span::parse(text).map_err(|m| err(field, m));
+        let template = |field: &str, text: &str| check_template(text).map_err(|m| err(field, m));
+        let delay = match &self.delay {
+            Some(d) => span("delay", d)?,
+            None => Span::ZERO,
+        };
+        let mut actions = Vec::new();
+        if let Some(a) = &self.webhook {
+            destination(
+                &format!("{key}.webhook"),
+                &a.destination,
+                DestinationKind::Webhook,
+                "a webhook",
+                destinations,
+            )?;
+            actions.push(Action::Webhook(a.clone()));
+        }
+        if let Some(a) = &self.slack {
+            destination(
+                &format!("{key}.slack"),
+                &a.destination,
+                DestinationKind::Slack,
+                "a slack",
+                destinations,
+            )?;
+            template("slack.text", &a.text)?;
+            actions.push(Action::Slack(a.clone()));
+        }
+        if let Some(a) = &self.email {
+            destination(
+                &format!("{key}.email"),
+                &a.destination,
+                DestinationKind::Smtp,
+                "an email",
+                destinations,
+            )?;
+            template("email.to", &a.to)?;
+            template("email.subject", &a.subject)?;
+            template("email.body", &a.body)?;
+            actions.push(Action::Email(a.clone()));
+        }
+        if let Some(t) = &self.task {
+            if t.title.trim().is_empty() {
+                return Err(err("task.title", "a task needs a title".into()));
+            }
+            template("task.title", &t.title)?;
+            if let Some(note) = &t.note {
+                template("task.note", note)?;
+            }
+            let due_in = match &t.due_in {
+                Some(d) => Some(span("task.due_in", d)?),
+                None => None,
+            };
+            actions.push(Action::Task(Task {
+                title: t.title.clone(),
+                due_in,
+                note: t.note.clone(),
+            }));
+        }
+        if let Some(h) = &self.handoff {
+            if h.team.trim().is_empty() {
+                return Err(err(
+                    "handoff.team",
+                    "name the team that takes the account over, e.g. \"sales\"".into(),
+                ));
+            }
+            let sla = span("handoff.sla", &h.sla)?;
+            if sla == Span::ZERO {
+                return Err(err(
+                    "handoff.sla",
+                    "an SLA of 0 is breached at once; give the time the team has, e.g. \"2d\""
+                        .into(),
+                ));
+            }
+            actions.push(Action::Handoff(Handoff {
+                team: h.team.clone(),
+                owner_from: h.owner_from,
+                sla,
+            }));
+        }
+        if actions.len() != 1 {
+            return Err(PlaybookError::new(
+                key.to_owned(),
+                format!(
+                    "give exactly one of webhook, slack, email, task, handoff (found {}); write one entry per action",
+                    if actions.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        actions.iter().map(Action::kind).collect::<Vec<_>>().join(", ")
+                    }
+                ),
+            ));
+        }
+        Ok(Step {
+            delay,
+            action: actions.remove(0),
+        })
+    }
+}
+
+/// Checks that `name` is a configured destination of `kind`.
+fn destination(
+    key: &str,
+    name: &str,
+    kind: DestinationKind,
+    action: &str,
+    destinations: &[Destination],
+) -> Result<(), PlaybookError> {
+    let err = |message: String| PlaybookError::new(format!("{key}.destination"), message);
+    match destinations.iter().find(|d| d.name == name) {
+        None if destinations.is_empty() => Err(err(format!(
+            "unknown destination {name:?} (no [[destinations]] are configured)"
+        ))),
+        None => Err(err(format!(
+            "unknown destination {name:?} (destinations: {})",
+            destinations
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        Some(d) if d.kind != kind => Err(err(format!(
+            "{name:?} is a {} destination; {action} action needs a {} one",
+            d.kind.name(),
+            kind.name()
+        ))),
+        Some(_) => Ok(()),
+    }
+}
