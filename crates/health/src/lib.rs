@@ -45,4 +45,5 @@ pub use score::{
 pub use signals::{Signal, SignalError, SignalKind, SignalSettings, SIGNALS, TRACED};
 pub use stages::{
     Condition, Holding, StageError, StageRule, StageSettings, Stages, Standing, ADOPTING_DEPTH,
+    MILESTONES,
 };

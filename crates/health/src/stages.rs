@@ -19,6 +19,17 @@ use crate::signals::{Signal, SignalKind, SIGNALS};
 /// An account's depth of adoption at or above which it is adopting (SPEC §3, Adoption).
 pub const ADOPTING_DEPTH: f64 = 0.5;
 
+/// The first-time milestones SPEC §4 keeps on the account, in lifecycle order: the lifecycle
+/// finds them, playbooks trigger on them.
+pub const MILESTONES: &[&str] = &[
+    "activated",
+    "adopted",
+    "first_expansion",
+    "renewed",
+    "advocate",
+    "churned",
+];
+
 /// One stage: its name and the conditions that must all hold for an account to be in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

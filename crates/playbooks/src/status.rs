@@ -10,16 +10,7 @@ use serde::Serialize;
 use tenure_core::{AccountId, Timestamp};
 use tenure_health::Band;
 
-/// The first-time milestones an account reaches (SPEC §4), in lifecycle order. The same list as
-/// `tenure_reports::MILESTONES`, kept here so this crate need not depend on the reports.
-pub const MILESTONES: &[&str] = &[
-    "activated",
-    "adopted",
-    "first_expansion",
-    "renewed",
-    "advocate",
-    "churned",
-];
+pub use tenure_health::MILESTONES;
 
 /// The dates of an account a calendar trigger can count from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -41,15 +41,7 @@ use crate::calendar::day_end;
 use crate::churn::KeptSamples;
 use crate::{MovementKind, ReportError, ReportSettings};
 
-/// The first-time milestones SPEC §4 keeps on the account, in lifecycle order.
-pub const MILESTONES: &[&str] = &[
-    "activated",
-    "adopted",
-    "first_expansion",
-    "renewed",
-    "advocate",
-    "churned",
-];
+pub use tenure_health::MILESTONES;
 
 /// The first time of each of [`MILESTONES`], by index.
 type Firsts = [Option<Timestamp>; 6];
