@@ -13,6 +13,9 @@ use tenure_core::Currency;
 use tenure_engine::{ActivationSettings, ChannelSettings, EngineSettings, TouchpointSettings};
 use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 use tenure_ingest::segment::Limits;
+use tenure_playbooks::{
+    Destination, PlaybookConfig, PlaybookSettings, Playbooks, PlaybooksConfig, Vocabulary,
+};
 use tenure_reports::{AdoptionSettings, AttributionSettings, ReportSettings, RevenueSettings};
 
 /// The whole configuration, after defaults are filled in.
@@ -32,6 +35,12 @@ pub struct Config {
     pub signals: SignalSettings,
     pub stages: StageSettings,
     pub stripe: StripeSettings,
+    /// What holds across all playbooks.
+    pub playbook_settings: PlaybookSettings,
+    /// Where playbooks' actions are delivered.
+    pub destinations: Vec<Destination>,
+    /// When something happens to an account, for whom, do what, at most how often.
+    pub playbooks: Vec<PlaybookConfig>,
 }
 
 /// Stripe webhooks. The environment variable `TENURE_STRIPE_WEBHOOK_SECRET` takes precedence
@@ -291,7 +300,28 @@ impl Config {
             field: e.location.clone(),
             message: e.problem.clone(),
         })?;
+        self.playbooks_in(origin)?;
         Ok(())
+    }
+
+    /// The playbooks and their destinations, validated against the configured stages (as
+    /// reading the file did; a configuration built in code is checked here).
+    pub fn playbooks(&self) -> Result<Playbooks, ConfigError> {
+        self.playbooks_in("the configuration")
+    }
+
+    fn playbooks_in(&self, origin: &str) -> Result<Playbooks, ConfigError> {
+        PlaybooksConfig {
+            playbook_settings: self.playbook_settings.clone(),
+            destinations: self.destinations.clone(),
+            playbooks: self.playbooks.clone(),
+        }
+        .validate(&Vocabulary::new(&self.stages))
+        .map_err(|e| ConfigError::Invalid {
+            path: origin.to_owned(),
+            field: e.key,
+            message: e.message,
+        })
     }
 
     /// The engine's part of the configuration.
@@ -484,6 +514,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("sever"), "{err}");
+    }
+
+    #[test]
+    fn playbooks_are_read_and_checked_against_the_configured_stages() {
+        let file = "[[stages]]\nname = \"customer\"\nwhen = [\"customer\"]\n\n[[playbooks]]\nname = \"welcome\"\ntrigger = { stage_entered = \"customer\" }\nactions = [{ task = { title = \"Welcome {{ account.name }}\" } }]\n";
+        let config = Config::parse(file, "t.toml").unwrap();
+        let playbooks = config.playbooks().unwrap();
+        assert_eq!(playbooks.playbooks.len(), 1);
+        assert_eq!(playbooks.playbooks[0].name, "welcome");
+        // A stage of the default list is not a stage of this file.
+        let bad = file.replace(
+            "stage_entered = \"customer\"",
+            "stage_entered = \"at_risk\"",
+        );
+        let err = Config::parse(&bad, "t.toml").unwrap_err().to_string();
+        assert!(
+            err.starts_with("t.toml: playbooks[0].trigger.stage_entered: ")
+                && err.contains("at_risk"),
+            "{err}"
+        );
     }
 
     #[test]
