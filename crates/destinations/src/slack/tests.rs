@@ -213,3 +213,24 @@ fn the_url_comes_from_the_environment_and_stays_out_of_debug() {
         "{err}"
     );
 }
+
+#[test]
+fn a_failed_call_keeps_the_secret_url_out_of_its_reason() {
+    let url = format!(
+        "http://127.0.0.1:{}/services/T0/B0/s3cretpath",
+        crate::test_support::closed_port()
+    );
+    let destination = Slack::new("cs_channel", &url).unwrap();
+    match send(&destination, &payload()) {
+        Outcome::RetryLater {
+            code: None, reason, ..
+        } => {
+            assert!(reason.starts_with("cannot connect"), "{reason}");
+            assert!(
+                !reason.contains("s3cretpath") && !reason.contains("127.0.0.1"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
