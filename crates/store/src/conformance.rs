@@ -12,13 +12,17 @@ use tenure_core::{
     WorkspaceId,
 };
 
-use crate::{Scope, Store, StoreError};
+use crate::{
+    Attempted, DeliveryFilter, DeliveryId, DeliveryStatus, FiringFilter, NewDelivery, NewFiring,
+    NewTask, OwnerChange, Retried, Scope, Store, StoreError, TaskChange, TaskFilter, TaskStatus,
+};
 
 /// One `#[test]` per conformance check, in a module `conformance`, each on a fresh store.
 ///
 /// `fresh` makes a new, empty store and returns `(keep, store)`: `keep` is what must outlive
 /// the store (its temporary directory or test database; `()` if nothing). `reopen` opens the
-/// store `keep` holds again, as a restarted process would.
+/// store `keep` holds again, as a restarted process would; it is also called while the first
+/// handle is open, as a second process (or server) on the same store would.
 ///
 /// ```ignore
 /// tenure_store::conformance_tests!(
@@ -49,7 +53,32 @@ macro_rules! conformance_tests {
                 stable_through_covers_acknowledged_appends,
                 a_tail_through_stable_sees_every_entry_once,
                 a_closed_store_refuses_appends_and_loses_none,
+                a_firing_key_is_recorded_once_with_its_deliveries,
+                concurrent_claimers_never_share_a_delivery,
+                an_ended_lease_is_claimable_and_the_first_finish_refused,
+                a_retry_waits_for_its_instant,
+                dead_letters_are_retried_and_delivered_ones_refused,
+                every_attempt_is_audited,
+                an_open_task_is_updated_and_a_done_one_replaced,
+                a_snoozed_task_is_open_again_after,
+                owners_keep_their_history_and_sla,
+                a_lease_has_one_holder_until_it_ends,
             );
+
+            #[test]
+            fn two_handles_never_claim_the_same_delivery() {
+                let (keep, store) = ($fresh)();
+                let other = ($reopen)(&keep);
+                $crate::conformance::two_handles_never_claim_the_same_delivery(&store, &other);
+            }
+
+            #[test]
+            fn playbook_state_survives_closing_and_reopening() {
+                let (keep, store) = ($fresh)();
+                $crate::conformance::playbook_state_survives_closing_and_reopening(store, || {
+                    ($reopen)(&keep)
+                });
+            }
 
             #[test]
             fn entries_survive_closing_and_reopening() {
@@ -548,4 +577,894 @@ pub fn entries_survive_closing_and_reopening<S: Store>(store: S, reopen: impl Fn
         .append(vec![track("default", "m3", 3)])
         .expect("append");
     assert!(next.stored[0].seq > log[1].seq, "seqs go on above the old");
+}
+
+// Playbooks (issue 17): firings, the outbox, tasks, owners, leases.
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn firing(key: &str, account: &str, fired_at: i64) -> NewFiring {
+    NewFiring {
+        key: format!("renewal/v1/{account}/{key}"),
+        playbook: "renewal".into(),
+        version: "v1".into(),
+        account: account.into(),
+        period: key.into(),
+        fired_at: at(fired_at),
+        cause: serde_json::json!({ "calendar": "contract_end - 90d" }),
+    }
+}
+
+fn delivery(step: u32, destination: &str, due_at: i64) -> NewDelivery {
+    NewDelivery {
+        step,
+        destination: destination.into(),
+        kind: "webhook".into(),
+        payload: serde_json::json!({ "step": step }),
+        due_at: at(due_at),
+    }
+}
+
+/// Records one firing of `account` with one delivery due at `due_at`; its id.
+fn one_delivery(store: &dyn Store, account: &str, due_at: i64) -> DeliveryId {
+    let ws = workspace("default");
+    assert!(store
+        .record_firing(
+            &ws,
+            &firing("ever", account, 1),
+            &[delivery(0, "hook", due_at)]
+        )
+        .expect("record"));
+    let filter = DeliveryFilter {
+        account: Some(account.into()),
+        ..Default::default()
+    };
+    store.deliveries(&ws, &filter).expect("deliveries")[0].id
+}
+
+/// A firing key recorded twice is stored once and its deliveries once, whatever the second
+/// call brings; the same key in another workspace is another firing. Firings list newest
+/// first, filtered.
+pub fn a_firing_key_is_recorded_once_with_its_deliveries(store: &dyn Store) {
+    let ws = workspace("default");
+    let two = [delivery(0, "hook", 10), delivery(1, "slack", 20)];
+    assert!(store
+        .record_firing(&ws, &firing("ever", "a1", 5), &two)
+        .expect("record"));
+    assert!(
+        !store
+            .record_firing(&ws, &firing("ever", "a1", 6), &[delivery(2, "mail", 30)])
+            .expect("record again"),
+        "a key already recorded is refused"
+    );
+    assert!(store
+        .record_firing(&workspace("other"), &firing("ever", "a1", 7), &two)
+        .expect("another workspace"));
+    assert!(store
+        .record_firing(&ws, &firing("first", "a2", 8), &[])
+        .expect("record"));
+    let all = store
+        .deliveries(&ws, &DeliveryFilter::default())
+        .expect("deliveries");
+    let steps: Vec<_> = all
+        .iter()
+        .map(|d| (d.step, d.destination.as_str()))
+        .collect();
+    assert_eq!(steps, [(1, "slack"), (0, "hook")], "once, newest first");
+    let hook = &all[1];
+    assert_eq!(
+        (
+            hook.status,
+            hook.attempts,
+            hook.next_attempt_at,
+            hook.created_at
+        ),
+        (DeliveryStatus::Pending, 0, at(10), at(5)),
+        "pending, first due at its due_at"
+    );
+    assert_eq!(hook.firing_key, "renewal/v1/a1/ever");
+    assert_eq!(hook.payload, serde_json::json!({ "step": 0 }));
+    let firings = store
+        .firings(&ws, &FiringFilter::default())
+        .expect("firings");
+    let keys: Vec<_> = firings
+        .iter()
+        .map(|f| (f.account.as_str(), f.fired_at))
+        .collect();
+    assert_eq!(
+        keys,
+        [("a2", at(8)), ("a1", at(5))],
+        "newest first; the first record stands"
+    );
+    assert_eq!(firings[1], {
+        let f = firing("ever", "a1", 5);
+        crate::FiringRecord {
+            key: f.key,
+            playbook: f.playbook,
+            version: f.version,
+            account: f.account,
+            period: f.period,
+            fired_at: f.fired_at,
+            cause: f.cause,
+        }
+    });
+    let narrowed = |filter: FiringFilter| store.firings(&ws, &filter).expect("firings").len();
+    let account = |a: &str| Some(a.to_owned());
+    assert_eq!(
+        narrowed(FiringFilter {
+            account: account("a1"),
+            ..Default::default()
+        }),
+        1
+    );
+    assert_eq!(
+        narrowed(FiringFilter {
+            since: Some(at(6)),
+            ..Default::default()
+        }),
+        1
+    );
+    assert_eq!(
+        narrowed(FiringFilter {
+            limit: Some(1),
+            ..Default::default()
+        }),
+        1
+    );
+    assert_eq!(
+        narrowed(FiringFilter {
+            playbook: account("other"),
+            ..Default::default()
+        }),
+        0
+    );
+    // A firing whose deliveries cannot all be stored is not stored either: all or nothing.
+    let clash = [delivery(0, "hook", 1), delivery(0, "slack", 1)];
+    assert!(store
+        .record_firing(&ws, &firing("clash", "a3", 9), &clash)
+        .is_err());
+    assert_eq!(
+        narrowed(FiringFilter {
+            account: account("a3"),
+            ..Default::default()
+        }),
+        0
+    );
+    assert!(store
+        .record_firing(&ws, &firing("clash", "a3", 9), &clash[..1])
+        .expect("the key is still free"));
+}
+
+/// Claims `limit` at a time until none is left, with a lease long enough not to end.
+fn claim_all(store: &dyn Store, owner: &str) -> Vec<DeliveryId> {
+    let mut ids = Vec::new();
+    loop {
+        let claimed = store
+            .claim_deliveries(owner, at(1_000), 600_000, 3)
+            .expect("claim");
+        if claimed.is_empty() {
+            return ids;
+        }
+        assert!(claimed
+            .iter()
+            .all(|d| d.lease.as_ref().map(|l| l.owner.as_str()) == Some(owner)));
+        ids.extend(claimed.iter().map(|d| d.id));
+    }
+}
+
+fn many_deliveries(store: &dyn Store, n: usize) {
+    let ws = workspace("default");
+    for i in 0..n {
+        let steps = [
+            delivery(0, "hook", i as i64),
+            delivery(1, "slack", i as i64),
+        ];
+        assert!(store
+            .record_firing(&ws, &firing("ever", &format!("a{i}"), 0), &steps)
+            .expect("record"));
+    }
+}
+
+fn claimed_once(mut ids: Vec<DeliveryId>, expected: usize) {
+    ids.sort_unstable();
+    let claimed = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), claimed, "a delivery was claimed twice");
+    assert_eq!(claimed, expected, "every due delivery was claimed");
+}
+
+/// Four threads claiming from one store never get the same delivery.
+pub fn concurrent_claimers_never_share_a_delivery(store: &dyn Store) {
+    many_deliveries(store, 60);
+    let ids = std::thread::scope(|s| {
+        let claimers: Vec<_> = (0..4)
+            .map(|t| s.spawn(move || claim_all(store, &format!("claimer-{t}"))))
+            .collect();
+        claimers
+            .into_iter()
+            .flat_map(|c| c.join().expect("claimer"))
+            .collect()
+    });
+    claimed_once(ids, 120);
+}
+
+/// Two handles on one store (two processes, two servers) never claim the same delivery.
+pub fn two_handles_never_claim_the_same_delivery(one: &dyn Store, two: &dyn Store) {
+    many_deliveries(one, 60);
+    let ids = std::thread::scope(|s| {
+        let claimers: Vec<_> = [one, two, one, two]
+            .into_iter()
+            .enumerate()
+            .map(|(t, store)| s.spawn(move || claim_all(store, &format!("process-{t}"))))
+            .collect();
+        claimers
+            .into_iter()
+            .flat_map(|c| c.join().expect("claimer"))
+            .collect()
+    });
+    claimed_once(ids, 120);
+}
+
+/// Only due deliveries are claimed, earliest first; a leased one is not claimed again until
+/// its lease ends, then it is, and the first owner's finish is refused and changes nothing.
+pub fn an_ended_lease_is_claimable_and_the_first_finish_refused(store: &dyn Store) {
+    let ws = workspace("default");
+    let late = one_delivery(store, "late", 500);
+    let early = one_delivery(store, "early", 100);
+    assert!(
+        store
+            .claim_deliveries("a", at(99), 1_000, 10)
+            .expect("claim")
+            .is_empty(),
+        "none due"
+    );
+    let first = store
+        .claim_deliveries("a", at(1_000), 1_000, 10)
+        .expect("claim");
+    assert_eq!(
+        first.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [early, late],
+        "earliest due first"
+    );
+    assert_eq!(
+        first[0].lease,
+        Some(crate::Lease {
+            owner: "a".into(),
+            until: at(2_000)
+        })
+    );
+    assert!(
+        store
+            .claim_deliveries("b", at(1_999), 1_000, 10)
+            .expect("claim")
+            .is_empty(),
+        "leased"
+    );
+    let second = store
+        .claim_deliveries("b", at(2_000), 1_000, 1)
+        .expect("claim");
+    assert_eq!(
+        second.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [early],
+        "the lease ended"
+    );
+    let delivered = Attempted::Delivered { code: Some(200) };
+    assert!(
+        !store
+            .finish_delivery(early, "a", at(2_100), &delivered, 5)
+            .expect("finish"),
+        "a's lease was taken over"
+    );
+    assert!(
+        store
+            .delivery_attempts(&ws, early)
+            .expect("attempts")
+            .is_empty(),
+        "nothing recorded"
+    );
+    assert!(store
+        .finish_delivery(early, "b", at(2_100), &delivered, 5)
+        .expect("finish"));
+    // `late`'s lease ended too, but no one took it over: a's attempt still counts.
+    assert!(store
+        .finish_delivery(late, "a", at(2_200), &delivered, 5)
+        .expect("finish"));
+    assert!(
+        !store
+            .finish_delivery(late, "a", at(2_300), &delivered, 5)
+            .expect("finish"),
+        "finished once"
+    );
+}
+
+/// A retry is claimable again at its instant, not before; its attempt counts.
+pub fn a_retry_waits_for_its_instant(store: &dyn Store) {
+    let ws = workspace("default");
+    let id = one_delivery(store, "a1", 0);
+    assert_eq!(
+        store
+            .claim_deliveries("w", at(10), 1_000, 10)
+            .expect("claim")
+            .len(),
+        1
+    );
+    let retry = Attempted::Retry {
+        code: Some(429),
+        error: "throttled".into(),
+        at: at(5_000),
+    };
+    assert!(store
+        .finish_delivery(id, "w", at(20), &retry, 7)
+        .expect("finish"));
+    let d = &store
+        .deliveries(&ws, &DeliveryFilter::default())
+        .expect("list")[0];
+    assert_eq!(
+        (
+            d.status,
+            d.attempts,
+            d.next_attempt_at,
+            d.last_code,
+            d.last_error.as_deref(),
+            &d.lease
+        ),
+        (
+            DeliveryStatus::Pending,
+            1,
+            at(5_000),
+            Some(429),
+            Some("throttled"),
+            &None
+        )
+    );
+    assert!(store
+        .claim_deliveries("w", at(4_999), 1_000, 10)
+        .expect("claim")
+        .is_empty());
+    let again = store
+        .claim_deliveries("w", at(5_000), 1_000, 10)
+        .expect("claim");
+    assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), [id]);
+}
+
+/// A dead delivery is on the dead-letter list with its reason until retried, then pending and
+/// due at once; retrying a delivered one is refused; another workspace's id is not found.
+pub fn dead_letters_are_retried_and_delivered_ones_refused(store: &dyn Store) {
+    let ws = workspace("default");
+    let id = one_delivery(store, "a1", 0);
+    store
+        .claim_deliveries("w", at(10), 1_000, 10)
+        .expect("claim");
+    let dead = Attempted::Dead {
+        code: Some(410),
+        reason: "gone: the endpoint was removed".into(),
+    };
+    assert!(store
+        .finish_delivery(id, "w", at(20), &dead, 3)
+        .expect("finish"));
+    let letters = store
+        .deliveries(
+            &ws,
+            &DeliveryFilter {
+                status: Some(DeliveryStatus::Dead),
+                ..Default::default()
+            },
+        )
+        .expect("list");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        letters[0].last_error.as_deref(),
+        Some("gone: the endpoint was removed")
+    );
+    assert!(
+        store
+            .claim_deliveries("w", at(10_000), 1_000, 10)
+            .expect("claim")
+            .is_empty(),
+        "dead"
+    );
+    assert_eq!(
+        store
+            .retry_delivery(&workspace("other"), id, at(30))
+            .expect("retry"),
+        Retried::NotFound
+    );
+    let Retried::Pending { delivery } = store.retry_delivery(&ws, id, at(30)).expect("retry")
+    else {
+        panic!("a dead delivery is retried");
+    };
+    assert_eq!(
+        (delivery.status, delivery.next_attempt_at),
+        (DeliveryStatus::Pending, at(30))
+    );
+    let claimed = store
+        .claim_deliveries("w", at(30), 1_000, 10)
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let ok = Attempted::Delivered { code: Some(204) };
+    assert!(store
+        .finish_delivery(id, "w", at(40), &ok, 3)
+        .expect("finish"));
+    assert_eq!(
+        store.retry_delivery(&ws, id, at(50)).expect("retry"),
+        Retried::AlreadyDelivered {
+            delivered_at: Some(at(40))
+        }
+    );
+}
+
+/// Every attempt is recorded in order with its outcome, code, error and duration, within its
+/// workspace only.
+pub fn every_attempt_is_audited(store: &dyn Store) {
+    let ws = workspace("default");
+    let id = one_delivery(store, "a1", 0);
+    let outcomes = [
+        Attempted::Retry {
+            code: Some(500),
+            error: "server error".into(),
+            at: at(100),
+        },
+        Attempted::Retry {
+            code: None,
+            error: "timed out after 10 s".into(),
+            at: at(200),
+        },
+        Attempted::Delivered { code: Some(200) },
+    ];
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let now = at(i as i64 * 100);
+        assert_eq!(
+            store
+                .claim_deliveries("w", now, 50, 10)
+                .expect("claim")
+                .len(),
+            1
+        );
+        assert!(store
+            .finish_delivery(id, "w", now.plus_millis(10), outcome, 40 + i as u64)
+            .expect("finish"));
+    }
+    let audit = store.delivery_attempts(&ws, id).expect("attempts");
+    let flat: Vec<_> = audit
+        .iter()
+        .map(|a| {
+            (
+                a.attempt,
+                a.at,
+                a.outcome.as_str(),
+                a.code,
+                a.error.as_deref(),
+                a.duration_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        flat,
+        [
+            (1, at(10), "retry", Some(500), Some("server error"), 40),
+            (2, at(110), "retry", None, Some("timed out after 10 s"), 41),
+            (3, at(210), "delivered", Some(200), None, 42),
+        ]
+    );
+    let d = &store
+        .deliveries(&ws, &DeliveryFilter::default())
+        .expect("list")[0];
+    assert_eq!(
+        (
+            d.status,
+            d.attempts,
+            d.delivered_at,
+            d.last_code,
+            d.last_error.as_deref()
+        ),
+        (DeliveryStatus::Delivered, 3, Some(at(210)), Some(200), None)
+    );
+    assert!(store
+        .delivery_attempts(&workspace("other"), id)
+        .expect("attempts")
+        .is_empty());
+}
+
+fn task(account: &str, title: &str, at_ms: i64) -> NewTask {
+    NewTask {
+        playbook: "usage-drop".into(),
+        account: account.into(),
+        title: title.into(),
+        owner: Some("csm@example.com".into()),
+        due_at: Some(at(at_ms + 86_400_000)),
+        firing_key: Some(format!("usage-drop/v1/{account}/match:{at_ms}")),
+        at: at(at_ms),
+    }
+}
+
+/// An open task of the same playbook and account is updated, not duplicated (an assignment by
+/// hand stands); once done, the next firing creates a new one.
+pub fn an_open_task_is_updated_and_a_done_one_replaced(store: &dyn Store) {
+    let ws = workspace("default");
+    let (id, created) = store
+        .upsert_task(&ws, &task("a1", "usage dropped 40%", 10))
+        .expect("upsert");
+    assert!(created);
+    let reassigned = store
+        .update_task(
+            &ws,
+            id,
+            &TaskChange::Assign(Some("lead@example.com".into())),
+            at(15),
+        )
+        .expect("assign")
+        .expect("the task exists");
+    assert_eq!(reassigned.owner.as_deref(), Some("lead@example.com"));
+    let (again, created) = store
+        .upsert_task(&ws, &task("a1", "usage dropped 60%", 20))
+        .expect("upsert");
+    assert_eq!((again, created), (id, false), "updated, not duplicated");
+    let (other, created) = store
+        .upsert_task(&ws, &task("a2", "usage dropped", 20))
+        .expect("upsert");
+    assert!(created && other != id, "another account, another task");
+    let listed = store
+        .tasks(
+            &ws,
+            &TaskFilter {
+                account: Some("a1".into()),
+                ..Default::default()
+            },
+            at(30),
+        )
+        .expect("tasks");
+    assert_eq!(listed.len(), 1);
+    let t = &listed[0];
+    assert_eq!(
+        (
+            t.title.as_str(),
+            t.owner.as_deref(),
+            t.status,
+            t.created_at,
+            t.updated_at
+        ),
+        (
+            "usage dropped 60%",
+            Some("lead@example.com"),
+            TaskStatus::Open,
+            at(10),
+            at(20)
+        )
+    );
+    assert_eq!(t.firing_key.as_deref(), Some("usage-drop/v1/a1/match:20"));
+    let done = store
+        .update_task(&ws, id, &TaskChange::Complete, at(40))
+        .expect("complete")
+        .expect("exists");
+    assert_eq!(
+        (done.status, done.completed_at),
+        (TaskStatus::Done, Some(at(40)))
+    );
+    let (next, created) = store
+        .upsert_task(&ws, &task("a1", "usage dropped again", 50))
+        .expect("upsert");
+    assert!(
+        created && next != id,
+        "a done task is not reopened: a new one is created"
+    );
+    let by_status = |status| {
+        store
+            .tasks(
+                &ws,
+                &TaskFilter {
+                    status: Some(status),
+                    ..Default::default()
+                },
+                at(60),
+            )
+            .expect("tasks")
+            .iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by_status(TaskStatus::Done), [id]);
+    assert_eq!(by_status(TaskStatus::Open), [other, next]);
+    let by_owner = store
+        .tasks(
+            &ws,
+            &TaskFilter {
+                owner: Some("lead@example.com".into()),
+                ..Default::default()
+            },
+            at(60),
+        )
+        .expect("tasks");
+    assert_eq!(by_owner.len(), 1);
+    assert_eq!(
+        store
+            .update_task(&ws, crate::TaskId(999_999), &TaskChange::Complete, at(70))
+            .expect("update"),
+        None
+    );
+    assert_eq!(
+        store
+            .update_task(&workspace("other"), id, &TaskChange::Complete, at(70))
+            .expect("update"),
+        None
+    );
+}
+
+/// A snoozed task is listed as snoozed until its snooze ends, then as open.
+pub fn a_snoozed_task_is_open_again_after(store: &dyn Store) {
+    let ws = workspace("default");
+    let (id, _) = store
+        .upsert_task(&ws, &task("a1", "call them", 10))
+        .expect("upsert");
+    let snoozed = store
+        .update_task(&ws, id, &TaskChange::Snooze { until: at(1_000) }, at(20))
+        .expect("snooze")
+        .expect("exists");
+    assert_eq!(
+        (snoozed.status, snoozed.snoozed_until),
+        (TaskStatus::Snoozed, Some(at(1_000)))
+    );
+    let status_at = |now| {
+        let all = store
+            .tasks(&ws, &TaskFilter::default(), at(now))
+            .expect("tasks");
+        let open = store
+            .tasks(
+                &ws,
+                &TaskFilter {
+                    status: Some(TaskStatus::Open),
+                    ..Default::default()
+                },
+                at(now),
+            )
+            .expect("tasks");
+        (all[0].status, open.len())
+    };
+    assert_eq!(status_at(999), (TaskStatus::Snoozed, 0));
+    assert_eq!(status_at(1_000), (TaskStatus::Open, 1));
+    let (same, created) = store
+        .upsert_task(&ws, &task("a1", "call them now", 30))
+        .expect("upsert");
+    assert_eq!(
+        (same, created),
+        (id, false),
+        "a snoozed task is still the open one"
+    );
+}
+
+fn handoff(account: &str, team: &str, owner: &str, at_ms: i64, sla_ms: Option<i64>) -> OwnerChange {
+    OwnerChange {
+        account: account.into(),
+        team: team.into(),
+        owner: Some(owner.into()),
+        at: at(at_ms),
+        sla_due: sla_ms.map(|ms| at(at_ms + ms)),
+        playbook: Some("route".into()),
+    }
+}
+
+/// Every change of owner is kept; the current one is the latest by instant; only the current
+/// owner's SLA is met, once.
+pub fn owners_keep_their_history_and_sla(store: &dyn Store) {
+    let ws = workspace("default");
+    store
+        .set_owner(
+            &ws,
+            &handoff("a1", "sales", "ae@example.com", 10, Some(3_600_000)),
+        )
+        .expect("set");
+    store
+        .set_owner(&ws, &handoff("a2", "sales", "ae@example.com", 10, None))
+        .expect("set");
+    store
+        .set_owner(
+            &ws,
+            &handoff("a1", "cs", "csm@example.com", 30, Some(86_400_000)),
+        )
+        .expect("set");
+    // Recorded late, but earlier: history, not the current owner.
+    store
+        .set_owner(
+            &ws,
+            &handoff("a1", "marketing", "mops@example.com", 5, None),
+        )
+        .expect("set");
+    let history: Vec<_> = store
+        .owner_history(&ws, "a1")
+        .expect("history")
+        .into_iter()
+        .map(|o| (o.team, o.since))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            ("marketing".into(), at(5)),
+            ("sales".into(), at(10)),
+            ("cs".into(), at(30))
+        ]
+    );
+    let current = store.owners(&ws, None).expect("owners");
+    let flat: Vec<_> = current
+        .iter()
+        .map(|o| (o.account.as_str(), o.team.as_str()))
+        .collect();
+    assert_eq!(flat, [("a1", "cs"), ("a2", "sales")]);
+    assert_eq!(current[0].sla_due, Some(at(30 + 86_400_000)));
+    assert!(store.meet_sla(&ws, "a1", at(40)).expect("meet"));
+    assert!(
+        !store.meet_sla(&ws, "a1", at(50)).expect("meet"),
+        "met once"
+    );
+    assert!(
+        !store.meet_sla(&ws, "a2", at(50)).expect("meet"),
+        "no SLA to meet"
+    );
+    let a1 = store.owners(&ws, Some("a1")).expect("owners");
+    assert_eq!(a1.len(), 1);
+    assert_eq!(a1[0].sla_met_at, Some(at(40)));
+    let sales = &store.owner_history(&ws, "a1").expect("history")[1];
+    assert_eq!(
+        sales.sla_met_at, None,
+        "an earlier owner's SLA is not the current one's"
+    );
+    assert!(store
+        .owners(&workspace("other"), None)
+        .expect("owners")
+        .is_empty());
+}
+
+/// A lease has one holder: another is refused until it ends; the holder renews it; a released
+/// lease is free at once. Of many takers at one instant, exactly one wins.
+pub fn a_lease_has_one_holder_until_it_ends(store: &dyn Store) {
+    assert!(store
+        .take_lease("scheduler", "a", at(0), 1_000)
+        .expect("take"));
+    assert!(
+        !store
+            .take_lease("scheduler", "b", at(999), 1_000)
+            .expect("take"),
+        "held by a"
+    );
+    assert!(
+        store
+            .take_lease("scheduler", "a", at(900), 1_000)
+            .expect("renew"),
+        "renewed to 1,900"
+    );
+    assert!(
+        !store
+            .take_lease("scheduler", "b", at(1_500), 1_000)
+            .expect("take"),
+        "renewed"
+    );
+    assert!(
+        store
+            .take_lease("other", "b", at(1_500), 1_000)
+            .expect("take"),
+        "leases are by name"
+    );
+    assert!(
+        store
+            .take_lease("scheduler", "b", at(1_900), 1_000)
+            .expect("take"),
+        "it ended"
+    );
+    assert!(
+        !store
+            .take_lease("scheduler", "a", at(2_000), 1_000)
+            .expect("take"),
+        "b's now"
+    );
+    assert!(
+        !store.release_lease("scheduler", "a").expect("release"),
+        "a holds nothing"
+    );
+    assert!(store.release_lease("scheduler", "b").expect("release"));
+    let winners: usize = std::thread::scope(|s| {
+        let takers: Vec<_> = (0..8)
+            .map(|t| {
+                s.spawn(move || store.take_lease("scheduler", &format!("t{t}"), at(2_000), 1_000))
+            })
+            .collect();
+        takers
+            .into_iter()
+            .map(|t| usize::from(t.join().expect("taker").expect("take")))
+            .sum()
+    });
+    assert_eq!(winners, 1, "exactly one of eight takers holds it");
+}
+
+/// Firings, deliveries with their leases and attempts, tasks, owners and leases survive
+/// closing the store and opening it again; a recorded key is still refused.
+pub fn playbook_state_survives_closing_and_reopening<S: Store>(
+    store: S,
+    reopen: impl FnOnce() -> S,
+) {
+    let ws = workspace("default");
+    let first = one_delivery(&store, "a1", 0);
+    let second = one_delivery(&store, "a2", 0);
+    store
+        .claim_deliveries("w", at(10), 1_000, 1)
+        .expect("claim");
+    let retry = Attempted::Retry {
+        code: Some(503),
+        error: "unavailable".into(),
+        at: at(1_030),
+    };
+    assert!(store
+        .finish_delivery(first, "w", at(20), &retry, 9)
+        .expect("finish"));
+    store
+        .claim_deliveries("w", at(30), 1_000, 1)
+        .expect("claim second");
+    let (task_id, _) = store
+        .upsert_task(&ws, &task("a1", "call", 10))
+        .expect("task");
+    store
+        .set_owner(&ws, &handoff("a1", "cs", "csm@example.com", 10, Some(100)))
+        .expect("owner");
+    assert!(store
+        .take_lease("scheduler", "a", at(0), 10_000)
+        .expect("lease"));
+    let deliveries = store
+        .deliveries(&ws, &DeliveryFilter::default())
+        .expect("list");
+    let firings = store
+        .firings(&ws, &FiringFilter::default())
+        .expect("firings");
+    store.close();
+    drop(store);
+
+    let store = reopen();
+    assert_eq!(
+        store
+            .firings(&ws, &FiringFilter::default())
+            .expect("firings"),
+        firings
+    );
+    assert_eq!(
+        store
+            .deliveries(&ws, &DeliveryFilter::default())
+            .expect("list"),
+        deliveries
+    );
+    assert_eq!(
+        store.delivery_attempts(&ws, first).expect("attempts").len(),
+        1
+    );
+    assert!(
+        !store
+            .record_firing(&ws, &firing("ever", "a1", 1), &[delivery(0, "hook", 0)])
+            .expect("record"),
+        "a recorded key is refused after a restart"
+    );
+    assert!(
+        store
+            .claim_deliveries("x", at(1_029), 1_000, 10)
+            .expect("claim")
+            .is_empty(),
+        "the second's lease and the first's retry instant survive"
+    );
+    let claimed: Vec<_> = store
+        .claim_deliveries("x", at(1_030), 1_000, 10)
+        .expect("claim")
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(claimed, [second, first], "earliest due first");
+    let tasks = store
+        .tasks(&ws, &TaskFilter::default(), at(20))
+        .expect("tasks");
+    assert_eq!(tasks.iter().map(|t| t.id).collect::<Vec<_>>(), [task_id]);
+    assert_eq!(
+        store.owners(&ws, Some("a1")).expect("owners")[0].sla_due,
+        Some(at(110))
+    );
+    assert!(
+        !store
+            .take_lease("scheduler", "b", at(5_000), 1_000)
+            .expect("lease"),
+        "still a's"
+    );
 }

@@ -5,16 +5,23 @@
 //! trait is what the rest of tenure sees; [`SqliteStore`] is the embedded default. A second
 //! backend (PostgreSQL) must pass the same [`conformance`] suite.
 
+mod actions;
 mod backup;
 pub mod conformance;
 mod keys;
 mod metrics;
 mod sqlite;
+mod sqlite_actions;
 
 use std::collections::BTreeMap;
 
 use tenure_core::{Entry, StoredEntry, Timestamp, WorkspaceId};
 
+pub use actions::{
+    AttemptRecord, Attempted, Delivery, DeliveryFilter, DeliveryId, DeliveryStatus, FiringFilter,
+    FiringRecord, Lease, NewDelivery, NewFiring, NewTask, OwnerChange, OwnerRecord, Retried, Task,
+    TaskChange, TaskFilter, TaskId, TaskStatus,
+};
 pub use backup::{backup_dir, BackupSummary};
 pub use keys::{ApiKey, KeyInfo, Revoked, Scope};
 pub use sqlite::SqliteStore;
@@ -246,4 +253,143 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         workspace: &WorkspaceId,
         version: &str,
     ) -> Result<BTreeMap<String, Timestamp>, StoreError>;
+
+    // Playbooks (issue 17): the durable side of acting. Each call is one transaction, durable
+    // when it returns; instants are the caller's, never read by the store.
+
+    /// Records a firing and its deliveries (the outbox rows) in one transaction, only if no
+    /// firing with the same key is in the workspace: true if recorded, false (and nothing
+    /// stored) if the key was there. This is what makes a firing happen once however many
+    /// processes, restarts or replays decide it. Two deliveries with one step are an error.
+    fn record_firing(
+        &self,
+        workspace: &WorkspaceId,
+        firing: &NewFiring,
+        deliveries: &[NewDelivery],
+    ) -> Result<bool, StoreError>;
+
+    /// The workspace's firings, newest first.
+    fn firings(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &FiringFilter,
+    ) -> Result<Vec<FiringRecord>, StoreError>;
+
+    /// Leases to `owner` until `now + lease_ms` up to `limit` pending deliveries of any
+    /// workspace that are due (`next_attempt_at <= now`) and not leased (or whose lease ended),
+    /// earliest due first, and returns them. Atomic: two claimers, in one process or several,
+    /// never hold the same delivery at once. `owner` must be unique to the claiming process.
+    fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records an attempt at a delivery `owner` claimed, and moves it: delivered, pending again
+    /// from the retry's instant, or dead. False, with nothing changed, if `owner` no longer
+    /// holds it (its lease ended and another claimed it, or it is no longer pending).
+    fn finish_delivery(
+        &self,
+        id: DeliveryId,
+        owner: &str,
+        at: Timestamp,
+        attempt: &Attempted,
+        duration_ms: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// The workspace's deliveries, newest first.
+    fn deliveries(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Every attempt at the workspace's delivery `id`, first first; empty if there is none.
+    fn delivery_attempts(
+        &self,
+        workspace: &WorkspaceId,
+        id: DeliveryId,
+    ) -> Result<Vec<AttemptRecord>, StoreError>;
+
+    /// Makes a dead or pending delivery pending and due at `now` (a replay from the dead-letter
+    /// list, or a retry sooner than planned); a delivered one is refused. A lease held on it is
+    /// kept, so an attempt under way is not doubled.
+    fn retry_delivery(
+        &self,
+        workspace: &WorkspaceId,
+        id: DeliveryId,
+        now: Timestamp,
+    ) -> Result<Retried, StoreError>;
+
+    /// Creates a task, or updates the open one of the same playbook and account (title, due,
+    /// firing; its owner only if it has none, so an assignment by hand stands): its id, and
+    /// whether it was created.
+    fn upsert_task(
+        &self,
+        workspace: &WorkspaceId,
+        task: &NewTask,
+    ) -> Result<(TaskId, bool), StoreError>;
+
+    /// The workspace's tasks, by id, each with its status as of `now` (snoozed until its
+    /// snooze ends, then open).
+    fn tasks(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &TaskFilter,
+        now: Timestamp,
+    ) -> Result<Vec<Task>, StoreError>;
+
+    /// Applies `change` at `at` and returns the task as it then is; none if the workspace has
+    /// no task `id`. Snoozing a done task changes nothing.
+    fn update_task(
+        &self,
+        workspace: &WorkspaceId,
+        id: TaskId,
+        change: &TaskChange,
+        at: Timestamp,
+    ) -> Result<Option<Task>, StoreError>;
+
+    /// Records a change of an account's owner, kept beside every earlier one.
+    fn set_owner(&self, workspace: &WorkspaceId, change: &OwnerChange) -> Result<(), StoreError>;
+
+    /// The current owner of each account (of `account` only, if given): its latest change, by
+    /// instant, then order of recording.
+    fn owners(
+        &self,
+        workspace: &WorkspaceId,
+        account: Option<&str>,
+    ) -> Result<Vec<OwnerRecord>, StoreError>;
+
+    /// Every change of `account`'s owner, oldest first.
+    fn owner_history(
+        &self,
+        workspace: &WorkspaceId,
+        account: &str,
+    ) -> Result<Vec<OwnerRecord>, StoreError>;
+
+    /// Marks the SLA of `account`'s current owner met at `at`: true if it had one not yet met.
+    fn meet_sla(
+        &self,
+        workspace: &WorkspaceId,
+        account: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Takes or renews the lease `name` for `owner` until `now + ms`: true if it was free,
+    /// ended, or already `owner`'s; false if another holds it. Atomic, so of several servers on
+    /// one store exactly one runs a singleton (the playbooks' scheduler) at a time; the holder
+    /// renews well before the end and stops if a renewal fails.
+    fn take_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        now: Timestamp,
+        ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives up the lease `name` if `owner` holds it, so another may take it at once (a clean
+    /// shutdown): true if it was held.
+    fn release_lease(&self, name: &str, owner: &str) -> Result<bool, StoreError>;
 }

@@ -18,9 +18,12 @@ use tenure_core::{Entry, EntryBody, Source, StoredEntry, Timestamp, WorkspaceId}
 use crate::backup::DATABASE_FILE;
 use crate::keys::{hash_secret, new_secret, KEY_PREFIX_CHARS};
 use crate::metrics::WriterMetrics;
+use crate::sqlite_actions as actions;
 use crate::{
-    ApiKey, Appended, HealthDay, KeyInfo, Loaded, LogCount, LogPage, Revoked, Scope, Store,
-    StoreError, Unreadable,
+    ApiKey, Appended, AttemptRecord, Attempted, Delivery, DeliveryFilter, DeliveryId, FiringFilter,
+    FiringRecord, HealthDay, KeyInfo, Loaded, LogCount, LogPage, NewDelivery, NewFiring, NewTask,
+    OwnerChange, OwnerRecord, Retried, Revoked, Scope, Store, StoreError, Task, TaskChange,
+    TaskFilter, TaskId, Unreadable,
 };
 
 /// Versioned schema: migration `i` moves the database from `user_version` i to i + 1.
@@ -71,6 +74,94 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     INSERT INTO log_counts (workspace, kind, source, entries)
         SELECT workspace, kind, source, COUNT(*) FROM log GROUP BY workspace, kind, source;",
+    // 5: playbooks (issue 17): firings once per key, the delivery outbox and its attempts,
+    // tasks, account owners, leases. Times are milliseconds since the epoch, as elsewhere.
+    "CREATE TABLE firings (
+        workspace TEXT    NOT NULL,
+        key       TEXT    NOT NULL,
+        playbook  TEXT    NOT NULL,
+        version   TEXT    NOT NULL,
+        account   TEXT    NOT NULL,
+        period    TEXT    NOT NULL,
+        fired_at  INTEGER NOT NULL,
+        cause     TEXT    NOT NULL,
+        -- exactly once: the first insert of a key wins, whoever decided it
+        PRIMARY KEY (workspace, key)
+    );
+    CREATE INDEX firings_by_time ON firings (workspace, fired_at);
+    CREATE INDEX firings_by_playbook ON firings (workspace, playbook, fired_at);
+    CREATE INDEX firings_by_account ON firings (workspace, account, fired_at);
+    CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        workspace       TEXT    NOT NULL,
+        firing_key      TEXT    NOT NULL,
+        playbook        TEXT    NOT NULL,
+        account         TEXT    NOT NULL,
+        step            INTEGER NOT NULL,
+        destination     TEXT    NOT NULL,
+        kind            TEXT    NOT NULL,
+        payload         TEXT    NOT NULL,
+        due_at          INTEGER NOT NULL,
+        status          TEXT    NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        lease_owner     TEXT,
+        lease_until     INTEGER,
+        last_code       INTEGER,
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL,
+        delivered_at    INTEGER,
+        UNIQUE (workspace, firing_key, step)
+    );
+    -- what a claimer scans: only the pending rows, earliest due first
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE status = 'pending';
+    CREATE INDEX deliveries_by_status ON deliveries (workspace, status, id);
+    CREATE TABLE delivery_attempts (
+        delivery    INTEGER NOT NULL REFERENCES deliveries (id),
+        attempt     INTEGER NOT NULL,
+        at          INTEGER NOT NULL,
+        outcome     TEXT    NOT NULL,
+        code        INTEGER,
+        error       TEXT,
+        duration_ms INTEGER NOT NULL,
+        PRIMARY KEY (delivery, attempt)
+    ) WITHOUT ROWID;
+    CREATE TABLE tasks (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        workspace     TEXT    NOT NULL,
+        playbook      TEXT    NOT NULL,
+        account       TEXT    NOT NULL,
+        title         TEXT    NOT NULL,
+        owner         TEXT,
+        due_at        INTEGER,
+        firing_key    TEXT,
+        status        TEXT    NOT NULL CHECK (status IN ('open', 'done')),
+        snoozed_until INTEGER,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        completed_at  INTEGER
+    );
+    -- one open task per playbook and account: a later firing updates it
+    CREATE UNIQUE INDEX tasks_one_open ON tasks (workspace, playbook, account)
+        WHERE status = 'open';
+    CREATE INDEX tasks_by_workspace ON tasks (workspace, id);
+    CREATE TABLE account_owners (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        workspace  TEXT    NOT NULL,
+        account    TEXT    NOT NULL,
+        team       TEXT    NOT NULL,
+        owner      TEXT,
+        at         INTEGER NOT NULL,
+        sla_due    INTEGER,
+        sla_met_at INTEGER,
+        playbook   TEXT
+    );
+    CREATE INDEX account_owners_by_account ON account_owners (workspace, account, at, id);
+    CREATE TABLE leases (
+        name  TEXT    PRIMARY KEY,
+        owner TEXT    NOT NULL,
+        until INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// Health history rows per transaction: the history shares SQLite's one write lock with the
@@ -127,6 +218,9 @@ pub struct SqliteStore {
     reader: Mutex<Connection>,
     /// The health history's own connection, so writing it never holds the reader.
     history: Mutex<Connection>,
+    /// The playbooks' tables' own connection (`sqlite_actions`), so a claim or a firing never
+    /// waits behind a page of the log being read.
+    actions: Mutex<Connection>,
     metrics: WriterMetrics,
 }
 
@@ -200,19 +294,21 @@ impl SqliteStore {
             )));
         }
         let history = open()?;
+        let actions = open()?;
         Ok(Self {
             path,
             queue: Mutex::new(None),
             writer: Mutex::new(None),
             reader: Mutex::new(reader),
             history: Mutex::new(history),
+            actions: Mutex::new(actions),
             metrics: WriterMetrics::default(),
         })
     }
 
     /// Opens (creating if needed) the database file at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let (writer_conn, reader, history) = {
+        let (writer_conn, reader, history, actions) = {
             // Processes opening the same file take turns (see `OpeningLock`).
             let _turn = OpeningLock::take(path)?;
             let mut writer_conn = Connection::open(path)?;
@@ -222,7 +318,9 @@ impl SqliteStore {
             configure(&reader, READER_CACHE_KIB)?;
             let history = Connection::open(path)?;
             configure(&history, READER_CACHE_KIB)?;
-            (writer_conn, reader, history)
+            let actions = Connection::open(path)?;
+            configure(&actions, READER_CACHE_KIB)?;
+            (writer_conn, reader, history, actions)
         };
 
         let (tx, rx) = mpsc::sync_channel(WRITE_QUEUE);
@@ -238,6 +336,7 @@ impl SqliteStore {
             writer: Mutex::new(Some(handle)),
             reader: Mutex::new(reader),
             history: Mutex::new(history),
+            actions: Mutex::new(actions),
             metrics,
         })
     }
@@ -967,6 +1066,145 @@ impl Store for SqliteStore {
             ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record_firing(
+        &self,
+        workspace: &WorkspaceId,
+        firing: &NewFiring,
+        deliveries: &[NewDelivery],
+    ) -> Result<bool, StoreError> {
+        actions::record_firing(&mut self.actions(), workspace, firing, deliveries)
+    }
+
+    fn firings(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &FiringFilter,
+    ) -> Result<Vec<FiringRecord>, StoreError> {
+        actions::firings(&self.actions(), workspace, filter)
+    }
+
+    fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        actions::claim_deliveries(&mut self.actions(), owner, now, lease_ms, limit)
+    }
+
+    fn finish_delivery(
+        &self,
+        id: DeliveryId,
+        owner: &str,
+        at: Timestamp,
+        attempt: &Attempted,
+        duration_ms: u64,
+    ) -> Result<bool, StoreError> {
+        actions::finish_delivery(&mut self.actions(), id, owner, at, attempt, duration_ms)
+    }
+
+    fn deliveries(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        actions::deliveries(&self.actions(), workspace, filter)
+    }
+
+    fn delivery_attempts(
+        &self,
+        workspace: &WorkspaceId,
+        id: DeliveryId,
+    ) -> Result<Vec<AttemptRecord>, StoreError> {
+        actions::delivery_attempts(&self.actions(), workspace, id)
+    }
+
+    fn retry_delivery(
+        &self,
+        workspace: &WorkspaceId,
+        id: DeliveryId,
+        now: Timestamp,
+    ) -> Result<Retried, StoreError> {
+        actions::retry_delivery(&mut self.actions(), workspace, id, now)
+    }
+
+    fn upsert_task(
+        &self,
+        workspace: &WorkspaceId,
+        task: &NewTask,
+    ) -> Result<(TaskId, bool), StoreError> {
+        actions::upsert_task(&mut self.actions(), workspace, task)
+    }
+
+    fn tasks(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &TaskFilter,
+        now: Timestamp,
+    ) -> Result<Vec<Task>, StoreError> {
+        actions::tasks(&self.actions(), workspace, filter, now)
+    }
+
+    fn update_task(
+        &self,
+        workspace: &WorkspaceId,
+        id: TaskId,
+        change: &TaskChange,
+        at: Timestamp,
+    ) -> Result<Option<Task>, StoreError> {
+        actions::update_task(&mut self.actions(), workspace, id, change, at)
+    }
+
+    fn set_owner(&self, workspace: &WorkspaceId, change: &OwnerChange) -> Result<(), StoreError> {
+        actions::set_owner(&mut self.actions(), workspace, change)
+    }
+
+    fn owners(
+        &self,
+        workspace: &WorkspaceId,
+        account: Option<&str>,
+    ) -> Result<Vec<OwnerRecord>, StoreError> {
+        actions::owners(&self.actions(), workspace, account)
+    }
+
+    fn owner_history(
+        &self,
+        workspace: &WorkspaceId,
+        account: &str,
+    ) -> Result<Vec<OwnerRecord>, StoreError> {
+        actions::owner_history(&self.actions(), workspace, account)
+    }
+
+    fn meet_sla(
+        &self,
+        workspace: &WorkspaceId,
+        account: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        actions::meet_sla(&mut self.actions(), workspace, account, at)
+    }
+
+    fn take_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        now: Timestamp,
+        ms: i64,
+    ) -> Result<bool, StoreError> {
+        actions::take_lease(&mut self.actions(), name, owner, now, ms)
+    }
+
+    fn release_lease(&self, name: &str, owner: &str) -> Result<bool, StoreError> {
+        actions::release_lease(&mut self.actions(), name, owner)
+    }
+}
+
+impl SqliteStore {
+    fn actions(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.actions.lock().expect("actions lock")
     }
 }
 
