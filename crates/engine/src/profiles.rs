@@ -25,6 +25,13 @@ impl Profile {
         self.attributes.get(name).map(|(_, v)| v.as_str())
     }
 
+    /// Every attribute, by name in order, with its value.
+    pub fn attributes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.attributes
+            .iter()
+            .map(|(name, (_, value))| (name.as_str(), value.as_str()))
+    }
+
     fn set(&mut self, seq: i64, name: &str, value: String) {
         let (known, kept) = self
             .attributes

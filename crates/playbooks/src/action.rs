@@ -2,8 +2,9 @@
 //!
 //! Texts sent (a Slack message, an e-mail's subject and body) are templates with fields
 //! written `{{ account.name }}`: a dotted path whose first part is one of
-//! [`TEMPLATE_ROOTS`]. That is the subset of minijinja's syntax this crate checks at load;
-//! the runtime renders with minijinja, so a template that passes here renders there.
+//! [`TEMPLATE_ROOTS`], checked at load ([`check_template`]) and filled in by
+//! [`render_template`]. Nothing more (no statements, no filters), so a template never does
+//! more than fill in fields, and the syntax stays the subset of Jinja's that people know.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +59,26 @@ pub fn check_template(text: &str) -> Result<(), String> {
         return Err("a \"}}\" closes no \"{{\"".into());
     }
     Ok(())
+}
+
+/// `text` with each `{{ field }}` replaced by `field`'s value; a field without one (an
+/// account without an owner) is left empty, as Jinja leaves an undefined value. `text` is a
+/// template [`check_template`] accepted.
+pub fn render_template(text: &str, field: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        out.push_str(&field(after[..end].trim()).unwrap_or_default());
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// An outbound webhook, signed with the destination's secret.
@@ -325,5 +346,30 @@ fn destination(
             kind.name()
         ))),
         Some(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_fills_in_its_fields_and_leaves_missing_ones_empty() {
+        let fields = |name: &str| match name {
+            "account.name" => Some("Acme".to_owned()),
+            "account.arr" => Some("$12,000".to_owned()),
+            _ => None,
+        };
+        let text = "{{ account.name }} renews ({{account.arr}} ARR), owner {{ account.owner }}.";
+        assert!(check_template(text).is_ok());
+        assert_eq!(
+            render_template(text, &fields),
+            "Acme renews ($12,000 ARR), owner ."
+        );
+        assert_eq!(render_template("no fields", &fields), "no fields");
+        assert_eq!(
+            render_template("{{ account.name", &fields),
+            "{{ account.name"
+        );
     }
 }

@@ -23,8 +23,8 @@ mod status;
 mod trigger;
 
 pub use action::{
-    check_template, Action, Email, Handoff, HandoffConfig, OwnerFrom, Slack, Step, StepConfig,
-    Task, TaskConfig, Webhook, TEMPLATE_ROOTS,
+    check_template, render_template, Action, Email, Handoff, HandoffConfig, OwnerFrom, Slack, Step,
+    StepConfig, Task, TaskConfig, Webhook, TEMPLATE_ROOTS,
 };
 pub use config::{
     Destination, DestinationKind, Limit, LimitConfig, OnEnable, Playbook, PlaybookConfig,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tenure_store::Store;
 
 use crate::snapshots::{self, SnapshotFiles};
-use crate::{Clock, Live, Scheduler};
+use crate::{Actions, Clock, Live, Scheduler};
 
 /// How often a running server looks for entries other processes appended.
 pub const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
@@ -46,6 +46,36 @@ pub fn save_snapshots(scheduler: &mut Scheduler, live: &Arc<Live>, files: Snapsh
                 ),
             }
         }
+        Ok(())
+    });
+}
+
+/// How often the state and calendar triggers are evaluated (SPEC §5: at least every minute).
+pub const PLAYBOOK_TICK_EVERY: Duration = Duration::from_secs(60);
+/// How often the outbox is looked at for deliveries that are due.
+pub const DELIVER_EVERY: Duration = Duration::from_secs(1);
+
+/// Runs the playbooks' periodic work: the state and calendar triggers every
+/// [`PLAYBOOK_TICK_EVERY`] (on one server at a time: a lease in the store), and the outbox's
+/// due deliveries every [`DELIVER_EVERY`].
+pub fn run_playbooks(scheduler: &mut Scheduler, actions: &Arc<Actions>, live: &Arc<Live>) {
+    let (tick_actions, tick_live) = (Arc::clone(actions), Arc::clone(live));
+    scheduler.every(
+        "playbook-tick",
+        PLAYBOOK_TICK_EVERY,
+        Duration::ZERO,
+        move || {
+            let fired = tick_actions.tick(&tick_live)?;
+            if fired > 0 {
+                tracing::info!(fired, "state and calendar playbooks fired");
+            }
+            Ok(())
+        },
+    );
+    let deliver = Arc::clone(actions);
+    scheduler.every("deliveries", DELIVER_EVERY, Duration::ZERO, move || {
+        // A full pass may leave more due: go on until the outbox has nothing due.
+        while deliver.deliver()? > 0 {}
         Ok(())
     });
 }

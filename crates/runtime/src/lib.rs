@@ -11,6 +11,7 @@
 //! **Invariant: no HTTP and no command-line concerns; the derived state is the engine's, applied
 //! here exactly once per log entry whichever way the entry arrived.**
 
+pub mod actions;
 mod clock;
 pub mod jobs;
 mod live;
@@ -19,6 +20,7 @@ mod scheduler;
 pub mod snapshots;
 mod status;
 
+pub use actions::Actions;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use live::{Live, Rebuilt, StatusKeeping, StatusObserver};
 pub use scheduler::{JobError, Scheduler};

@@ -902,6 +902,27 @@ impl Live {
         state.statuses.get(account).cloned()
     }
 
+    /// Runs `f` on the workspace's model as it is, without waiting for what is submitted and
+    /// not yet applied (the playbooks, following statuses the applier announces); none for a
+    /// workspace not seen.
+    pub fn read_now<R>(&self, workspace: &WorkspaceId, f: impl FnOnce(&Model) -> R) -> Option<R> {
+        let shared = self.workspace(workspace)?;
+        let state = shared.read().expect("workspace lock");
+        Some(f(&state.model))
+    }
+
+    /// Every account's live status in the workspace (none while the first scoring runs, or
+    /// when statuses are not kept), with the model they were scored on, read under one lock.
+    pub fn with_statuses<R>(
+        &self,
+        workspace: &WorkspaceId,
+        f: impl FnOnce(&Model, &mut dyn Iterator<Item = &AccountStatus>) -> R,
+    ) -> Option<R> {
+        let shared = self.workspace(workspace)?;
+        let state = shared.read().expect("workspace lock");
+        Some(f(&state.model, &mut state.statuses.values()))
+    }
+
     /// The entries of the workspace's log that could not be read back, by seq.
     pub fn unreadable(&self, workspace: &WorkspaceId) -> Vec<Unreadable> {
         self.workspace(workspace)

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use tenure_engine::snapshot::Reads;
-use tenure_runtime::{jobs, snapshots, Clock, Live, SnapshotFiles, StatusKeeping, SystemClock};
+use tenure_runtime::{
+    jobs, snapshots, Actions, Clock, Live, SnapshotFiles, StatusKeeping, SystemClock,
+};
 use tenure_server::{AppState, Application, Sessions, StripeSecrets};
 use tenure_store::Store;
 
@@ -161,11 +163,25 @@ pub fn serve(
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let actions = Arc::new(
+        Actions::new(
+            ctx.config.playbooks()?,
+            ctx.config.report_settings(),
+            store.clone(),
+            clock.clone(),
+            &|name| std::env::var(name).ok(),
+        )
+        .context("building the playbooks' destinations")?,
+    );
+    let playing = actions.any_enabled();
+    let mut keeping = StatusKeeping::new(ctx.config.report_settings(), clock.clone());
+    if playing {
+        // Before the first scoring, whose statuses are each account's baseline.
+        actions.start(&live);
+        keeping.observer = Some(actions.observer());
+    }
     // Scored while the server already answers: status lookups wait for it, nothing else does.
-    live.keep_statuses_in_background(StatusKeeping::new(
-        ctx.config.report_settings(),
-        clock.clone(),
-    ))?;
+    live.keep_statuses_in_background(keeping)?;
     live.start_applier();
     runtime.block_on(async {
         let stripe_secrets =
@@ -188,6 +204,9 @@ pub fn serve(
         let _server_file = write_server_file(ctx, addr, token);
         let mut jobs = jobs::start(&live, &store, clock);
         jobs::save_snapshots(&mut jobs, &live, snapshot_files(ctx));
+        if playing {
+            jobs::run_playbooks(&mut jobs, &actions, &live);
+        }
 
         app.run(async {
             let signal = stop.await;
@@ -196,6 +215,7 @@ pub fn serve(
         .await?;
         // Before the store closes under them.
         jobs.stop();
+        actions.stop();
         anyhow::Ok(())
     })?;
     store.close();

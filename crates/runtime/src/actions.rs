@@ -1,0 +1,695 @@
+//! Playbooks at run time (SPEC §5): what tenure does about what it knows.
+//!
+//! Three moving parts, each a plain function of the store and the live models, so that a
+//! restart, a second server on the same store or a replay decides the same:
+//! - **changes**: every account status [`Live`] recomputes (as an event names the account) is
+//!   handed, through [`Actions::observer`], to a thread of its own ([`Actions::start`]), which
+//!   compares it with the account's previous status ([`tenure_playbooks::changes`]) and fires
+//!   the playbooks whose change trigger matches. An account's first status after start-up is
+//!   its baseline: nothing fires on it (what changed while the server was down is not known;
+//!   the state and calendar triggers still see where it stands).
+//! - **ticks** ([`Actions::tick`], every minute): the state and calendar triggers over every
+//!   account's status, by one server at a time (a lease in the store).
+//! - **deliveries** ([`Actions::deliver`]): the outbox, claimed under a lease and sent to each
+//!   destination, one thread per destination so an outage of one delays only its own.
+//!
+//! A firing is recorded with its deliveries in one transaction under its key's unique
+//! constraint ([`Store::record_firing`]): whichever path, process or replay decides it first,
+//! it is recorded and delivered once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use tenure_core::{AccountId, Timestamp, WorkspaceId};
+use tenure_destinations::{Destination, DestinationError, Outcome, Outgoing};
+use tenure_engine::Model;
+use tenure_playbooks::{
+    changes, fires, render_template, AccountDate, Action, Change, Firing, Occasion, OnEnable,
+    Playbook, Playbooks, Profile, Status,
+};
+use tenure_reports::{AccountRevenue, AccountStatus, ReportSettings};
+use tenure_store::{
+    Attempted, Delivery, FiringFilter, NewDelivery, NewFiring, NewTask, OwnerChange, Store,
+    StoreError,
+};
+
+use crate::{Clock, Live, StatusObserver};
+
+/// How long a claimed delivery is this process's: longer than any destination's timeout.
+const DELIVERY_LEASE_MS: i64 = 120_000;
+/// Deliveries claimed per pass.
+const DELIVERIES_PER_PASS: usize = 64;
+/// The lease that makes one server at a time evaluate the state and calendar triggers.
+const TICK_LEASE: &str = "playbooks.tick";
+const TICK_LEASE_MS: i64 = 120_000;
+/// The per-account cap counts the firings of the last day.
+const DAY_MS: i64 = 86_400_000;
+
+/// The running playbooks of a process: their configuration, the destinations built from it,
+/// and each account's last status seen.
+#[derive(Debug)]
+pub struct Actions {
+    playbooks: Playbooks,
+    settings: ReportSettings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    destinations: BTreeMap<String, Box<dyn Destination>>,
+    /// This process, as the owner of the leases it takes.
+    owner: String,
+    seen: Mutex<HashMap<(WorkspaceId, AccountId), Status>>,
+    queue: Mutex<Option<Sender<(WorkspaceId, AccountStatus)>>>,
+}
+
+impl Actions {
+    /// The playbooks of a configuration, with their destinations built (each secret read
+    /// through `env`; a missing one is an error naming its variable).
+    pub fn new(
+        playbooks: Playbooks,
+        settings: ReportSettings,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Actions, DestinationError> {
+        let destinations = playbooks
+            .destinations
+            .iter()
+            .map(|d| Ok((d.name.clone(), tenure_destinations::build(d, env)?)))
+            .collect::<Result<_, DestinationError>>()?;
+        Ok(Actions {
+            playbooks,
+            settings,
+            store,
+            clock,
+            destinations,
+            owner: format!("tenure-{}-{}", std::process::id(), random_u64()),
+            seen: Mutex::new(HashMap::new()),
+            queue: Mutex::new(None),
+        })
+    }
+
+    /// Whether any playbook is switched on.
+    pub fn any_enabled(&self) -> bool {
+        self.playbooks.playbooks.iter().any(|p| p.enabled)
+    }
+
+    /// What [`Live`] tells of every status it recomputes: handed on to the thread
+    /// [`Actions::start`] runs, never waiting (it is called under the workspace's lock).
+    pub fn observer(self: &Arc<Self>) -> StatusObserver {
+        let actions = Arc::clone(self);
+        Box::new(move |workspace, status| {
+            if let Some(queue) = actions.queue.lock().expect("queue").as_ref() {
+                // The thread gone (shutting down): nothing left to fire.
+                let _ = queue.send((workspace.clone(), status.clone()));
+            }
+        })
+    }
+
+    /// Starts the thread that fires change triggers on the statuses the observer hands on. It
+    /// ends when the queue closes ([`Actions::stop`]) or the models are gone.
+    pub fn start(self: &Arc<Self>, live: &Arc<Live>) {
+        let (tx, rx) = mpsc::channel();
+        *self.queue.lock().expect("queue") = Some(tx);
+        let (actions, live) = (Arc::clone(self), Arc::downgrade(live));
+        std::thread::Builder::new()
+            .name("tenure-playbooks".into())
+            .spawn(move || actions.follow(live, rx))
+            .expect("the playbooks thread starts");
+    }
+
+    /// Closes the queue: the thread ends once it has fired on what it holds.
+    pub fn stop(&self) {
+        self.queue.lock().expect("queue").take();
+    }
+
+    fn follow(&self, live: std::sync::Weak<Live>, rx: Receiver<(WorkspaceId, AccountStatus)>) {
+        for (workspace, status) in rx {
+            let Some(live) = live.upgrade() else { return };
+            if let Err(e) = self.on_status(&live, &workspace, &status) {
+                tracing::error!(workspace = %workspace, account = %status.account.as_str(), error = %e, "cannot record a playbook firing; the change is not acted on");
+            }
+        }
+    }
+
+    /// Fires the change triggers on one new status of an account; returns the firings
+    /// recorded.
+    pub fn on_status(
+        &self,
+        live: &Live,
+        workspace: &WorkspaceId,
+        status: &AccountStatus,
+    ) -> Result<usize, StoreError> {
+        let key = (workspace.clone(), status.account.clone());
+        let before = self.seen.lock().expect("seen").get(&key).cloned();
+        let Some(after) = live.read_now(workspace, |model| {
+            status_of(model, &self.settings, status, before.as_ref())
+        }) else {
+            return Ok(0);
+        };
+        let mut fired = 0;
+        if let Some(before) = &before {
+            let now = self.clock.now();
+            for change in changes(Some(before), &after) {
+                for playbook in self.playbooks.playbooks.iter().filter(|p| p.enabled) {
+                    let occasion = Occasion::Change(&change);
+                    if fires(playbook, &after, occasion, &[], now).is_none() {
+                        continue;
+                    }
+                    let cause = serde_json::to_value(&change).unwrap_or(Value::Null);
+                    fired += usize::from(self.fire(
+                        workspace,
+                        playbook,
+                        &after,
+                        occasion,
+                        cause,
+                        Some(&change),
+                        now,
+                    )?);
+                }
+            }
+        }
+        self.seen.lock().expect("seen").insert(key, after);
+        Ok(fired)
+    }
+
+    /// Evaluates the state and calendar triggers over every account's status, if this
+    /// process holds the tick's lease; returns the firings recorded.
+    pub fn tick(&self, live: &Live) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        if !self
+            .store
+            .take_lease(TICK_LEASE, &self.owner, now, TICK_LEASE_MS)?
+        {
+            return Ok(0);
+        }
+        let mut fired = 0;
+        for workspace in live.workspaces() {
+            let statuses: Vec<Status> = {
+                let seen = self.seen.lock().expect("seen");
+                live.with_statuses(&workspace, |model, statuses| {
+                    statuses
+                        .map(|s| {
+                            let before = seen.get(&(workspace.clone(), s.account.clone()));
+                            status_of(model, &self.settings, s, before)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+            };
+            for playbook in self.playbooks.playbooks.iter().filter(|p| p.enabled) {
+                // A playbook seen for the first time (or a new version of it) with
+                // `on_enable = "none"` records whom it matches now as seen, sending nothing.
+                let quiet = self.switched_on(&workspace, playbook, now)?
+                    && playbook.on_enable == OnEnable::None;
+                let held_by = |s: &&Status| playbook.trigger.holding(s).is_some();
+                for status in statuses.iter().filter(held_by) {
+                    let cause = json!({ "tick": now, "on_enable": quiet.then_some("none") });
+                    let recorded = if quiet {
+                        self.record_seen(&workspace, playbook, status, now)?
+                    } else {
+                        self.fire(
+                            &workspace,
+                            playbook,
+                            status,
+                            Occasion::Tick,
+                            cause,
+                            None,
+                            now,
+                        )?
+                    };
+                    fired += usize::from(recorded && !quiet);
+                }
+            }
+        }
+        Ok(fired)
+    }
+
+    /// Whether this version of `playbook` is switched on now in the workspace: the first
+    /// call for it records so (a firing for no account, `*`) and answers true; later calls,
+    /// by any process, false.
+    fn switched_on(
+        &self,
+        workspace: &WorkspaceId,
+        playbook: &Playbook,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let version = playbook.version().to_owned();
+        let marker = NewFiring {
+            key: format!("{}/{version}/*/switched_on", playbook.name),
+            playbook: playbook.name.clone(),
+            version,
+            account: "*".into(),
+            period: "switched_on".into(),
+            fired_at: now,
+            cause: json!({ "switched_on": now }),
+        };
+        self.store.record_firing(workspace, &marker, &[])
+    }
+
+    /// Records `playbook`'s firing for the account of `status` as seen, without deliveries.
+    fn record_seen(
+        &self,
+        workspace: &WorkspaceId,
+        playbook: &Playbook,
+        status: &Status,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let earlier = self.earlier(workspace, playbook, &status.account)?;
+        let Some(firing) = fires(playbook, status, Occasion::Tick, &earlier, now) else {
+            return Ok(false);
+        };
+        let seen = new_firing(playbook, &firing, json!({ "on_enable": "none" }));
+        self.store.record_firing(workspace, &seen, &[])
+    }
+
+    /// The instants of `playbook`'s earlier firings for the account.
+    fn earlier(
+        &self,
+        workspace: &WorkspaceId,
+        playbook: &Playbook,
+        account: &AccountId,
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        let filter = FiringFilter {
+            playbook: Some(playbook.name.clone()),
+            account: Some(account.as_str().to_owned()),
+            since: None,
+            limit: None,
+        };
+        Ok(self
+            .store
+            .firings(workspace, &filter)?
+            .into_iter()
+            .map(|f| f.fired_at)
+            .collect())
+    }
+
+    /// Decides and records one firing with its deliveries; whether it was recorded (false:
+    /// its key was, the limit's window is closed, or the account's daily cap is reached).
+    #[allow(clippy::too_many_arguments)]
+    fn fire(
+        &self,
+        workspace: &WorkspaceId,
+        playbook: &Playbook,
+        status: &Status,
+        occasion: Occasion<'_>,
+        cause: Value,
+        change: Option<&Change>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let earlier = self.earlier(workspace, playbook, &status.account)?;
+        let Some(firing) = fires(playbook, status, occasion, &earlier, now) else {
+            return Ok(false);
+        };
+        let today = FiringFilter {
+            playbook: None,
+            account: Some(status.account.as_str().to_owned()),
+            since: Some(now.plus_millis(-DAY_MS)),
+            limit: None,
+        };
+        let recent: Vec<Timestamp> = self
+            .store
+            .firings(workspace, &today)?
+            .into_iter()
+            .map(|f| f.fired_at)
+            .collect();
+        if !self.playbooks.settings.allows(&recent, now) {
+            tracing::info!(workspace = %workspace, account = %status.account.as_str(), playbook = %playbook.name, "not fired: the account's daily cap of firings is reached");
+            return Ok(false);
+        }
+        let deliveries: Vec<NewDelivery> = playbook
+            .actions
+            .iter()
+            .zip(&firing.due)
+            .enumerate()
+            .map(|(step, (s, due))| NewDelivery {
+                step: step as u32,
+                destination: s.action.destination().unwrap_or("tenure").to_owned(),
+                kind: s.action.kind().to_owned(),
+                payload: payload(&s.action, playbook, status, &firing, change),
+                due_at: *due,
+            })
+            .collect();
+        let recorded = new_firing(playbook, &firing, cause);
+        let new = self
+            .store
+            .record_firing(workspace, &recorded, &deliveries)?;
+        if new {
+            tracing::info!(workspace = %workspace, account = %status.account.as_str(), playbook = %playbook.name, key = %recorded.key, deliveries = deliveries.len(), "playbook fired");
+        }
+        Ok(new)
+    }
+
+    /// One pass of the outbox: claims what is due and sends it, each destination's on a thread
+    /// of its own; returns the deliveries attempted.
+    pub fn deliver(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let claimed = self.store.claim_deliveries(
+            &self.owner,
+            now,
+            DELIVERY_LEASE_MS,
+            DELIVERIES_PER_PASS,
+        )?;
+        let count = claimed.len();
+        let mut by_destination: BTreeMap<String, Vec<Delivery>> = BTreeMap::new();
+        for d in claimed {
+            by_destination
+                .entry(d.destination.clone())
+                .or_default()
+                .push(d);
+        }
+        std::thread::scope(|scope| {
+            let passes: Vec<_> = by_destination
+                .into_values()
+                .map(|deliveries| {
+                    scope.spawn(move || -> Result<(), StoreError> {
+                        for d in deliveries {
+                            self.attempt(&d)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            passes
+                .into_iter()
+                .try_for_each(|p| p.join().expect("a delivery thread"))
+        })?;
+        Ok(count)
+    }
+
+    /// Attempts one claimed delivery and records what came of it.
+    fn attempt(&self, d: &Delivery) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let attempt = d.attempts + 1;
+        let attempted = match d.kind.as_str() {
+            "task" => {
+                let owner = self
+                    .store
+                    .owners(&d.workspace, Some(&d.account))?
+                    .into_iter()
+                    .next()
+                    .and_then(|o| o.owner);
+                let task = NewTask {
+                    playbook: d.playbook.clone(),
+                    account: d.account.clone(),
+                    title: text(&d.payload, "title"),
+                    owner,
+                    due_at: d.payload["due_at"]
+                        .as_str()
+                        .and_then(|t| Timestamp::parse(t).ok()),
+                    firing_key: Some(d.firing_key.clone()),
+                    at: self.clock.now(),
+                };
+                self.store.upsert_task(&d.workspace, &task)?;
+                Attempted::Delivered { code: None }
+            }
+            "handoff" => {
+                let now = self.clock.now();
+                let sla_ms = d.payload["sla_ms"].as_i64().unwrap_or(0);
+                let change = OwnerChange {
+                    account: d.account.clone(),
+                    team: text(&d.payload, "team"),
+                    owner: None,
+                    at: now,
+                    sla_due: (sla_ms > 0).then(|| now.plus_millis(sla_ms)),
+                    playbook: Some(d.playbook.clone()),
+                };
+                self.store.set_owner(&d.workspace, &change)?;
+                Attempted::Delivered { code: None }
+            }
+            _ => match self.destinations.get(&d.destination) {
+                None => Attempted::Dead {
+                    code: None,
+                    reason: format!(
+                        "destination {:?} is not configured any more; configure it and retry the delivery",
+                        d.destination
+                    ),
+                },
+                Some(destination) => {
+                    let key = format!("{}/{}", d.firing_key, d.step);
+                    let outcome = destination.send(&Outgoing {
+                        delivery_id: d.id.0,
+                        idempotency_key: &key,
+                        payload: &d.payload,
+                        attempt,
+                    });
+                    attempted(&outcome, attempt, self.clock.now())
+                }
+            },
+        };
+        if let Attempted::Dead { reason, .. } = &attempted {
+            tracing::warn!(delivery = d.id.0, destination = %d.destination, reason = %reason, "a delivery is dead-lettered; `tenure playbooks retry` sends it again");
+        }
+        let ms = started.elapsed().as_millis() as u64;
+        if !self
+            .store
+            .finish_delivery(d.id, &self.owner, self.clock.now(), &attempted, ms)?
+        {
+            tracing::warn!(delivery = d.id.0, "a delivery's lease ran out before its outcome was recorded; another process may attempt it again");
+        }
+        Ok(())
+    }
+}
+
+/// What a destination's outcome makes of the delivery.
+fn attempted(outcome: &Outcome, attempt: u32, now: Timestamp) -> Attempted {
+    let code = outcome.code();
+    match outcome {
+        Outcome::Delivered { .. } => Attempted::Delivered { code },
+        Outcome::Permanent { reason, .. } => Attempted::Dead {
+            code,
+            reason: reason.clone(),
+        },
+        Outcome::RetryLater { .. } | Outcome::Throttled { .. } => {
+            let error = match outcome {
+                Outcome::RetryLater { reason, .. } => reason.clone(),
+                _ => "throttled by the receiver".to_owned(),
+            };
+            match tenure_destinations::retry_delay(outcome, attempt, random_unit()) {
+                Some(after) => Attempted::Retry {
+                    code,
+                    error,
+                    at: now.plus_millis(after.as_millis() as i64),
+                },
+                None => Attempted::Dead {
+                    code,
+                    reason: format!("gave up after {attempt} attempts; last: {error}"),
+                },
+            }
+        }
+    }
+}
+
+fn new_firing(playbook: &Playbook, firing: &Firing, cause: Value) -> NewFiring {
+    NewFiring {
+        key: firing.key.to_string(),
+        playbook: playbook.name.clone(),
+        version: firing.key.version.clone(),
+        account: firing.key.account.as_str().to_owned(),
+        period: firing.key.period.to_string(),
+        fired_at: firing.at,
+        cause: json!({ "cause": firing.cause, "detail": cause }),
+    }
+}
+
+fn text(payload: &Value, field: &str) -> String {
+    payload[field].as_str().unwrap_or_default().to_owned()
+}
+
+/// What a step sends, rendered when it fires: the account as it was then, not as it is when
+/// the delivery is attempted (a message about a red account stays one).
+fn payload(
+    action: &Action,
+    playbook: &Playbook,
+    status: &Status,
+    firing: &Firing,
+    change: Option<&Change>,
+) -> Value {
+    let field = |name: &str| template_field(name, playbook, status, firing, change);
+    let render = |text: &str| render_template(text, &field);
+    match action {
+        Action::Webhook(_) => json!({
+            "type": "playbook.fired",
+            "firing_key": firing.key.to_string(),
+            "playbook": playbook.name,
+            "version": firing.key.version,
+            "fired_at": firing.at,
+            "cause": firing.cause,
+            "change": change,
+            "account": status,
+        }),
+        Action::Slack(s) => json!({
+            "text": render(&s.text),
+            "playbook": playbook.name,
+            "account": { "name": account_name(status) },
+        }),
+        Action::Email(e) => json!({
+            "to": [render(&e.to)],
+            "subject": render(&e.subject),
+            "text": render(&e.body),
+        }),
+        Action::Task(t) => json!({
+            "title": render(&t.title),
+            "note": t.note.as_deref().map(render),
+            "due_at": t.due_in.map(|d| firing.at.plus_millis(d.millis())),
+        }),
+        Action::Handoff(h) => json!({
+            "team": h.team,
+            "owner_from": h.owner_from,
+            "sla_ms": h.sla.millis(),
+        }),
+    }
+}
+
+fn account_name(status: &Status) -> String {
+    status
+        .profile
+        .traits
+        .get("name")
+        .cloned()
+        .unwrap_or_else(|| status.account.as_str().to_owned())
+}
+
+/// A template field's value (`account.name`, `playbook.name`, `change.signal`, …).
+fn template_field(
+    name: &str,
+    playbook: &Playbook,
+    status: &Status,
+    firing: &Firing,
+    change: Option<&Change>,
+) -> Option<String> {
+    let (root, rest) = name.split_once('.')?;
+    match root {
+        "account" => match rest {
+            "id" => Some(status.account.as_str().to_owned()),
+            "name" => Some(account_name(status)),
+            "stage" => status.stage.clone(),
+            "band" => status.band.map(|b| b.name().to_owned()),
+            "tier" => status.profile.tier.clone(),
+            "segment" => status.profile.segment.clone(),
+            "plan" => status.profile.plan.clone(),
+            "owner" => status.profile.owner.clone(),
+            "channel" => status.profile.channel.clone(),
+            "signals" => Some(
+                status
+                    .signals
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            other => status.profile.traits.get(other).cloned(),
+        },
+        "playbook" => match rest {
+            "name" => Some(playbook.name.clone()),
+            "version" => Some(firing.key.version.clone()),
+            _ => None,
+        },
+        "firing" => match rest {
+            "key" => Some(firing.key.to_string()),
+            "at" => Some(firing.at.to_string()),
+            "cause" => Some(firing.cause.clone()),
+            _ => None,
+        },
+        "change" => {
+            let value = serde_json::to_value(change?).ok()?;
+            match &value[rest] {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The playbooks' view of an account's live status: its stage, band and signals, its profile
+/// and the dates calendar triggers count from, read from the model; the times its stage and
+/// band began and the milestones carried from the status `before`.
+pub fn status_of(
+    model: &Model,
+    settings: &ReportSettings,
+    s: &AccountStatus,
+    before: Option<&Status>,
+) -> Status {
+    let mut status = Status::new(s.account.clone(), s.as_of);
+    status.stage = s.stage.clone();
+    status.stage_since = match before {
+        Some(b) if b.stage == status.stage => b.stage_since,
+        _ => status.stage.as_ref().map(|_| s.as_of),
+    };
+    status.band = s.band.and_then(band);
+    status.band_since = match before {
+        Some(b) if b.band == status.band => b.band_since,
+        _ => status.band.map(|_| s.as_of),
+    };
+    status.signals = s
+        .signals
+        .iter()
+        .map(|x| (x.signal.to_owned(), x.started_at))
+        .collect();
+    if let Some(before) = before {
+        status.milestones = before.milestones.clone();
+    }
+    let mut dates = BTreeMap::new();
+    if let Some(ledger) = model.ledger().account(&s.account) {
+        if let Ok(Some(revenue)) = AccountRevenue::of(&s.account, ledger, settings, s.as_of) {
+            let facts = tenure_reports::facts(model, settings, &revenue, s.as_of);
+            let ms = Timestamp::from_millis;
+            if let Some(c) = facts.converted_at {
+                dates.insert(AccountDate::Conversion, ms(c));
+            }
+            if let Some(c) = facts.contract_end {
+                dates.insert(AccountDate::ContractEnd, ms(c));
+            }
+            if let Some(a) = facts.activated_at {
+                dates.insert(AccountDate::Activated, ms(a));
+                status.milestones.entry("activated".into()).or_insert(ms(a));
+            }
+            if let Some(c) = facts.churned_at {
+                status.milestones.entry("churned".into()).or_insert(ms(c));
+            }
+            status.churned = facts.converted_at.is_some() && facts.mrr <= 0;
+            status.profile.plan = facts.plan.clone();
+        }
+    }
+    if let Some(profile) = model.profiles().get(&s.account) {
+        if let Some(created) = profile.created_at {
+            dates.insert(AccountDate::Created, created);
+        }
+        let traits: BTreeMap<String, String> = profile
+            .attributes()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        status.profile = Profile {
+            tier: traits.get("tier").cloned(),
+            segment: traits.get("segment").cloned(),
+            plan: status.profile.plan.take(),
+            owner: traits.get("csm_owner").cloned(),
+            channel: None,
+            traits,
+        };
+    }
+    status.dates = dates;
+    status
+}
+
+fn band(name: &str) -> Option<tenure_health::Band> {
+    use tenure_health::Band;
+    [Band::Green, Band::Yellow, Band::Red]
+        .into_iter()
+        .find(|b| b.name() == name)
+}
+
+fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    // Without randomness the owner is still unique per process id; jitter is then fixed.
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes)
+}
+
+/// A uniform number in [0, 1): the jitter of a retry.
+fn random_unit() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}

@@ -1,0 +1,235 @@
+//! Playbooks at run time, end to end on a real store and a receiver on loopback: a change of
+//! an account's status fires a playbook once, its webhook is signed, retried after a 500 and
+//! delivered, its task is stored, and a second process seeing the same change fires nothing.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tenure_config::Config;
+use tenure_core::{
+    AccountId, Currency, Entry, EntryBody, Money, Source, SubscriptionRow, Timestamp, WorkspaceId,
+};
+use tenure_runtime::{Actions, Clock, Live, ManualClock, StatusKeeping};
+use tenure_store::{
+    DeliveryFilter, DeliveryStatus, FiringFilter, SqliteStore, Store, TaskFilter, TaskStatus,
+};
+
+const SECRET: &str = "whsec_playbook_test";
+
+/// One request the receiver took: its delivery id, whether its signature verified, its body.
+#[derive(Debug, Clone)]
+struct Received {
+    delivery: String,
+    signed: bool,
+    body: serde_json::Value,
+}
+
+/// An HTTP receiver on loopback that verifies each request's signature with [`SECRET`] and
+/// answers the statuses of `script` in turn (then 200).
+fn receiver(script: Vec<u16>) -> (String, Arc<Mutex<Vec<Received>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        let mut script = script.into_iter();
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = BTreeMap::new();
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            loop {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                let Some((name, value)) = line.trim_end().split_once(": ") else {
+                    break;
+                };
+                headers.insert(name.to_ascii_lowercase(), value.to_owned());
+            }
+            let length: usize = headers["content-length"].parse().unwrap();
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            let signed = tenure_destinations::webhook::verify(
+                SECRET.as_bytes(),
+                &headers["tenure-signature"],
+                &body,
+                now,
+                300,
+            )
+            .is_ok();
+            log.lock().unwrap().push(Received {
+                delivery: headers["tenure-delivery"].clone(),
+                signed,
+                body: serde_json::from_slice(&body).unwrap(),
+            });
+            let status = script.next().unwrap_or(200);
+            let answer =
+                format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            stream.write_all(answer.as_bytes()).unwrap();
+        }
+    });
+    (url, seen)
+}
+
+fn mrr(account: &str, effective: &str, cents: i64) -> Entry {
+    Entry {
+        workspace: WorkspaceId::default_workspace(),
+        source: Source::Import,
+        received_at: Timestamp::from_millis(0),
+        body: EntryBody::Subscription(SubscriptionRow {
+            account_id: AccountId::parse(account).unwrap(),
+            effective_at: Timestamp::parse(effective).unwrap(),
+            mrr: Money::new(cents, Currency::USD),
+            plan: None,
+            seats: None,
+        }),
+    }
+}
+
+fn config(url: &str) -> Config {
+    let text = format!(
+        r#"
+[[destinations]]
+name = "crm"
+kind = "webhook"
+url = "{url}"
+secret_env = "TEST_SECRET"
+
+[[playbooks]]
+name = "churn_alert"
+trigger = {{ stage_entered = "churned" }}
+for_whom = {{ include_churned = true }}
+actions = [
+  {{ webhook = {{ destination = "crm" }} }},
+  {{ task = {{ title = "Churned: {{{{ account.name }}}}", due_in = "2d" }} }},
+]
+"#
+    );
+    Config::parse(&text, "t.toml").unwrap()
+}
+
+fn actions(config: &Config, store: &Arc<dyn Store>, clock: &Arc<ManualClock>) -> Arc<Actions> {
+    let clock: Arc<dyn Clock> = clock.clone();
+    Arc::new(
+        Actions::new(
+            config.playbooks().unwrap(),
+            config.report_settings(),
+            Arc::clone(store),
+            clock,
+            &|name| (name == "TEST_SECRET").then(|| SECRET.to_owned()),
+        )
+        .unwrap(),
+    )
+}
+
+/// The firings recorded for accounts (not the markers of a playbook switched on).
+fn firings(store: &Arc<dyn Store>) -> Vec<tenure_store::FiringRecord> {
+    let ws = WorkspaceId::default_workspace();
+    let mut all = store.firings(&ws, &FiringFilter::default()).unwrap();
+    all.retain(|f| f.account != "*");
+    all
+}
+
+#[test]
+fn a_change_fires_once_and_its_deliveries_arrive_signed_after_a_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2025-04-01T00:00:00Z").unwrap(),
+    ));
+    let (url, received) = receiver(vec![500]);
+    let config = config(&url);
+    let live = Arc::new(Live::empty(config.engine()));
+    let actions = actions(&config, &store, &clock);
+    actions.start(&live);
+    let mut keeping = StatusKeeping::new(config.report_settings(), clock.clone());
+    keeping.observer = Some(actions.observer());
+    live.keep_statuses(keeping).unwrap();
+    let ws = WorkspaceId::default_workspace();
+    let account = AccountId::parse("acct_1").unwrap();
+
+    // Paying from March: the account's first status, its baseline.
+    let paying = store
+        .append(vec![mrr("acct_1", "2025-03-01T00:00:00Z", 10_000)])
+        .unwrap();
+    live.apply(&paying.stored);
+    let before = live.status(&ws, &account).unwrap();
+    assert_ne!(before.stage.as_deref(), Some("churned"));
+    // It churns: the stage `churned` is entered, and the playbook fires.
+    let churn = store
+        .append(vec![mrr("acct_1", "2025-03-20T00:00:00Z", 0)])
+        .unwrap();
+    live.apply(&churn.stored);
+    let after = live.status(&ws, &account).unwrap();
+    assert_eq!(after.stage.as_deref(), Some("churned"));
+    let waited = std::time::Instant::now();
+    while firings(&store).is_empty() {
+        assert!(waited.elapsed() < Duration::from_secs(30), "no firing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let fired = firings(&store);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0].playbook, "churn_alert");
+    assert_eq!(fired[0].account, "acct_1");
+
+    // The webhook's first attempt meets a 500 and waits its backoff; the task is stored.
+    assert_eq!(actions.deliver().unwrap(), 2);
+    let deliveries = |status| {
+        store
+            .deliveries(
+                &ws,
+                &DeliveryFilter {
+                    status: Some(status),
+                    ..DeliveryFilter::default()
+                },
+            )
+            .unwrap()
+    };
+    assert_eq!(deliveries(DeliveryStatus::Delivered).len(), 1);
+    let pending = deliveries(DeliveryStatus::Pending);
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].kind, "webhook");
+    assert_eq!(pending[0].last_code, Some(500));
+    assert_eq!(actions.deliver().unwrap(), 0, "not due before its backoff");
+    clock.advance(Duration::from_secs(3_600));
+    assert_eq!(actions.deliver().unwrap(), 1);
+    assert_eq!(deliveries(DeliveryStatus::Delivered).len(), 2);
+    assert!(deliveries(DeliveryStatus::Pending).is_empty());
+
+    // The receiver saw the same delivery twice, signed both times, about the churned account.
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].delivery, got[1].delivery);
+    assert!(got.iter().all(|r| r.signed));
+    assert_eq!(got[0].body["playbook"], "churn_alert");
+    assert_eq!(got[0].body["account"]["account"], "acct_1");
+    assert_eq!(got[0].body["change"]["stage"], "churned");
+    let tasks = store
+        .tasks(&ws, &TaskFilter::default(), clock.now())
+        .unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].title, "Churned: acct_1");
+    assert_eq!(tasks[0].status, TaskStatus::Open);
+
+    // A second process (a restart, another server) seeing the same change fires nothing: the
+    // firing's key is recorded.
+    actions.stop();
+    let again = self::actions(&config, &store, &clock);
+    assert_eq!(
+        again.on_status(&live, &ws, &before).unwrap(),
+        0,
+        "a baseline"
+    );
+    assert_eq!(again.on_status(&live, &ws, &after).unwrap(), 0);
+    assert_eq!(firings(&store).len(), 1);
+    assert_eq!(again.deliver().unwrap(), 0);
+    assert_eq!(received.lock().unwrap().len(), 2);
+}
