@@ -233,3 +233,98 @@ fn a_change_fires_once_and_its_deliveries_arrive_signed_after_a_retry() {
     assert_eq!(again.deliver().unwrap(), 0);
     assert_eq!(received.lock().unwrap().len(), 2);
 }
+
+fn task_playbooks() -> Config {
+    let text = r#"
+[[playbooks]]
+name = "quiet_start"
+trigger = { state = { stage = "churned" } }
+for_whom = { include_churned = true }
+on_enable = "none"
+actions = [{ task = { title = "Win back {{ account.id }}" } }]
+
+[[playbooks]]
+name = "loud_start"
+trigger = { state = { stage = "churned" } }
+for_whom = { include_churned = true }
+on_enable = "matching_now"
+actions = [{ task = { title = "Ask {{ account.id }} why" } }]
+"#;
+    Config::parse(text, "t.toml").unwrap()
+}
+
+/// The tick fires state triggers: a playbook switched on with `on_enable = "none"` records
+/// the accounts matching then as seen and fires only for later ones, `matching_now` fires for
+/// them all; one server at a time ticks, and a later tick fires nothing twice.
+#[test]
+fn the_tick_fires_state_triggers_honouring_on_enable_and_its_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2025-04-01T00:00:00Z").unwrap(),
+    ));
+    let config = task_playbooks();
+    let live = Arc::new(Live::empty(config.engine()));
+    live.keep_statuses(StatusKeeping::new(config.report_settings(), clock.clone()))
+        .unwrap();
+    let churned = |account: &str| {
+        vec![
+            mrr(account, "2025-03-01T00:00:00Z", 10_000),
+            mrr(account, "2025-03-10T00:00:00Z", 0),
+        ]
+    };
+    for account in ["acct_a", "acct_b"] {
+        live.apply(&store.append(churned(account)).unwrap().stored);
+    }
+    let first = actions(&config, &store, &clock);
+    let second = actions(&config, &store, &clock);
+    assert_eq!(first.tick(&live).unwrap(), 2, "loud_start for a and b");
+    let by_playbook = |name: &str| -> Vec<String> {
+        let mut accounts: Vec<String> = firings(&store)
+            .into_iter()
+            .filter(|f| f.playbook == name)
+            .map(|f| f.account)
+            .collect();
+        accounts.sort();
+        accounts
+    };
+    assert_eq!(
+        by_playbook("quiet_start"),
+        ["acct_a", "acct_b"],
+        "recorded as seen"
+    );
+    assert_eq!(by_playbook("loud_start"), ["acct_a", "acct_b"]);
+    assert_eq!(first.deliver().unwrap(), 2, "only loud_start's tasks");
+
+    // Later, c churns: both fire for it, and nothing fires twice.
+    live.apply(&store.append(churned("acct_c")).unwrap().stored);
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        second.tick(&live).unwrap(),
+        0,
+        "the first holds the tick's lease"
+    );
+    assert_eq!(first.tick(&live).unwrap(), 2);
+    assert_eq!(by_playbook("quiet_start"), ["acct_a", "acct_b", "acct_c"]);
+    assert_eq!(first.deliver().unwrap(), 2);
+    // Once the first server's lease has run out, another ticks, and finds nothing new.
+    clock.advance(Duration::from_secs(600));
+    assert_eq!(second.tick(&live).unwrap(), 0);
+    let ws = WorkspaceId::default_workspace();
+    let mut titles: Vec<String> = store
+        .tasks(&ws, &TaskFilter::default(), clock.now())
+        .unwrap()
+        .into_iter()
+        .map(|t| t.title)
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            "Ask acct_a why",
+            "Ask acct_b why",
+            "Ask acct_c why",
+            "Win back acct_c"
+        ]
+    );
+}
