@@ -73,6 +73,11 @@ impl Actions {
         clock: Arc<dyn Clock>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Actions, DestinationError> {
+        for playbook in &playbooks.playbooks {
+            if matches!(playbook.trigger, tenure_playbooks::Trigger::Event { .. }) {
+                tracing::warn!(playbook = %playbook.name, "event triggers are not evaluated yet: this playbook will not fire (docs/playbooks.md)");
+            }
+        }
         let destinations = playbooks
             .destinations
             .iter()
