@@ -698,3 +698,144 @@ fn random_u64() -> u64 {
 fn random_unit() -> f64 {
     (random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
+
+/// A playbook against every account as they stand: the dry-run's first form.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Preview {
+    pub playbook: String,
+    pub version: String,
+    pub enabled: bool,
+    /// `change` (fires when the change happens to an account that matches), `state` or
+    /// `calendar` (fires at the next tick for an account that matches).
+    pub trigger: &'static str,
+    /// Accounts whose conditions hold now (for a change trigger: its filters).
+    pub matching: usize,
+    /// The first of them, by id.
+    pub accounts: Vec<String>,
+    /// What each action would do for them: `(kind, destination, count)`.
+    pub actions: Vec<PreviewAction>,
+}
+
+/// One action of a [`Preview`]: how many deliveries it would make.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PreviewAction {
+    pub kind: &'static str,
+    pub destination: Option<String>,
+    pub deliveries: usize,
+}
+
+/// How many accounts a [`Preview`] names.
+const PREVIEW_ACCOUNTS: usize = 50;
+
+/// Who each playbook matches now among `statuses`, with what its actions would send.
+pub fn preview(playbooks: &Playbooks, statuses: &[Status]) -> Vec<Preview> {
+    playbooks
+        .playbooks
+        .iter()
+        .map(|playbook| {
+            let mut accounts: Vec<String> = statuses
+                .iter()
+                .filter(|s| tenure_playbooks::matches(playbook, s).held())
+                .map(|s| s.account.as_str().to_owned())
+                .collect();
+            accounts.sort();
+            let matching = accounts.len();
+            accounts.truncate(PREVIEW_ACCOUNTS);
+            Preview {
+                playbook: playbook.name.clone(),
+                version: playbook.version().to_owned(),
+                enabled: playbook.enabled,
+                trigger: trigger_kind(playbook),
+                matching,
+                accounts,
+                actions: playbook
+                    .actions
+                    .iter()
+                    .map(|step| PreviewAction {
+                        kind: step.action.kind(),
+                        destination: step.action.destination().map(str::to_owned),
+                        deliveries: matching,
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+fn trigger_kind(playbook: &Playbook) -> &'static str {
+    use tenure_playbooks::Trigger;
+    match playbook.trigger {
+        Trigger::State { .. } => "state",
+        Trigger::Calendar(_) => "calendar",
+        _ => "change",
+    }
+}
+
+/// One playbook against one account, step by step: the dry-run's second form.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Explained {
+    pub playbook: String,
+    pub account: String,
+    /// Every condition, whether it held and what the account had.
+    pub checks: Vec<tenure_playbooks::Check>,
+    /// The key it would fire under now (a state or calendar trigger that holds, or a change
+    /// trigger given the change), if it would.
+    pub firing_key: Option<String>,
+    /// What each action would send, rendered, and when.
+    pub actions: Vec<ExplainedAction>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExplainedAction {
+    pub kind: &'static str,
+    pub destination: Option<String>,
+    pub due_at: Option<Timestamp>,
+    pub payload: Value,
+}
+
+/// `playbook` against the account of `status` at `now`, given its earlier firings' instants
+/// (from the store) and, for a change trigger, the change to suppose.
+pub fn explain(
+    playbook: &Playbook,
+    status: &Status,
+    change: Option<&Change>,
+    earlier: &[Timestamp],
+    now: Timestamp,
+) -> Explained {
+    let occasion = change.map_or(Occasion::Tick, Occasion::Change);
+    let firing = fires(playbook, status, occasion, earlier, now);
+    let actions = playbook
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let due_at = firing.as_ref().map(|f| f.due[i]);
+            // Rendered as it would be sent: with the firing it would make, or one made up at
+            // `now` when it would not fire (so the text can still be read).
+            let shown = firing.clone().unwrap_or_else(|| Firing {
+                key: tenure_playbooks::FiringKey {
+                    playbook: playbook.name.clone(),
+                    version: playbook.version().to_owned(),
+                    account: status.account.clone(),
+                    period: tenure_playbooks::Period::First,
+                },
+                at: now,
+                cause: "dry-run".into(),
+                due: Vec::new(),
+            });
+            ExplainedAction {
+                kind: step.action.kind(),
+                destination: step.action.destination().map(str::to_owned),
+                due_at,
+                payload: payload(&step.action, playbook, status, &shown, change),
+            }
+        })
+        .collect();
+    Explained {
+        playbook: playbook.name.clone(),
+        account: status.account.as_str().to_owned(),
+        checks: tenure_playbooks::matches(playbook, status).checks,
+        firing_key: firing.map(|f| f.key.to_string()),
+        actions,
+    }
+}

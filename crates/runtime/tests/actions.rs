@@ -328,3 +328,60 @@ fn the_tick_fires_state_triggers_honouring_on_enable_and_its_lease() {
         ]
     );
 }
+
+/// The dry-run: who each playbook matches now with what its actions would make, and one
+/// account step by step with its conditions and the rendered text it would be sent.
+#[test]
+fn the_dry_run_shows_who_matches_and_one_account_step_by_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2025-04-01T00:00:00Z").unwrap(),
+    ));
+    let config = task_playbooks();
+    let live = Arc::new(Live::empty(config.engine()));
+    live.keep_statuses(StatusKeeping::new(config.report_settings(), clock.clone()))
+        .unwrap();
+    let entries = vec![
+        mrr("acct_a", "2025-03-01T00:00:00Z", 10_000),
+        mrr("acct_a", "2025-03-10T00:00:00Z", 0),
+        mrr("acct_b", "2025-03-01T00:00:00Z", 10_000),
+    ];
+    live.apply(&store.append(entries).unwrap().stored);
+    let ws = WorkspaceId::default_workspace();
+    let settings = config.report_settings();
+    let statuses: Vec<tenure_playbooks::Status> = live
+        .with_statuses(&ws, |model, all| {
+            all.map(|s| tenure_runtime::actions::status_of(model, &settings, s, None))
+                .collect()
+        })
+        .unwrap();
+    assert_eq!(statuses.len(), 2);
+    let playbooks = config.playbooks().unwrap();
+    let previews = tenure_runtime::actions::preview(&playbooks, &statuses);
+    assert_eq!(previews.len(), 2);
+    for p in &previews {
+        assert_eq!(p.trigger, "state");
+        assert_eq!(p.matching, 1, "{p:?}");
+        assert_eq!(p.accounts, ["acct_a"]);
+        assert_eq!(p.actions[0].kind, "task");
+        assert_eq!(p.actions[0].deliveries, 1);
+    }
+    let of = |id: &str| statuses.iter().find(|s| s.account.as_str() == id).unwrap();
+    let loud = &playbooks.playbooks[1];
+    let now = clock.now();
+    let a = tenure_runtime::actions::explain(loud, of("acct_a"), None, &[], now);
+    assert!(a.checks.iter().all(|c| c.held), "{:?}", a.checks);
+    assert!(a.firing_key.is_some());
+    assert_eq!(a.actions[0].payload["title"], "Ask acct_a why");
+    assert_eq!(a.actions[0].due_at, Some(now));
+    let b = tenure_runtime::actions::explain(loud, of("acct_b"), None, &[], now);
+    let failed: Vec<&tenure_playbooks::Check> = b.checks.iter().filter(|c| !c.held).collect();
+    assert_eq!(failed.len(), 1, "{:?}", b.checks);
+    assert!(failed[0].condition.contains("churned"), "{failed:?}");
+    assert_eq!(b.firing_key, None);
+    assert_eq!(
+        b.actions[0].payload["title"], "Ask acct_b why",
+        "rendered all the same"
+    );
+}
