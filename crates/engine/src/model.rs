@@ -949,6 +949,28 @@ impl Model {
         self.touches().tally(field).groups()
     }
 
+    /// The accounts a Segment message is about, as the model stands: the account it names
+    /// (`context.groupId` or a group call's id) and those linked to its sender's identity.
+    /// Sorted, each once.
+    pub fn accounts_of_message(&self, m: &SegmentMessage) -> Vec<AccountId> {
+        let mut out: Vec<AccountId> = m.account().into_iter().collect();
+        let sender = m
+            .user_id
+            .clone()
+            .and_then(|u| self.ids.lookup(&IdKey::User(u)))
+            .or_else(|| {
+                m.anonymous_id
+                    .clone()
+                    .and_then(|a| self.ids.lookup(&IdKey::Anon(a)))
+            });
+        if let Some(node) = sender {
+            out.extend(self.accounts_of_root(self.ids.root(node)).iter().cloned());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// The accounts linked to the identity of `root`, sorted.
     fn accounts_of_root(&self, root: usize) -> &[AccountId] {
         self.components

@@ -5,9 +5,10 @@
 //! - **changes**: every account status [`Live`] recomputes (as an event names the account) is
 //!   handed, through [`Actions::observer`], to a thread of its own ([`Actions::start`]), which
 //!   compares it with the account's previous status ([`tenure_playbooks::changes`]) and fires
-//!   the playbooks whose change trigger matches. An account's first status after start-up is
-//!   its baseline: nothing fires on it (what changed while the server was down is not known;
-//!   the state and calendar triggers still see where it stands).
+//!   the playbooks whose change trigger matches; track events an event trigger waits for come
+//!   the same way ([`Actions::entry_observer`]), after the status they changed. An account's
+//!   first status after start-up is its baseline: nothing fires on it (what changed while the
+//!   server was down is not known; the state and calendar triggers still see where it stands).
 //! - **ticks** ([`Actions::tick`], every minute): the state and calendar triggers over every
 //!   account's status, by one server at a time (a lease in the store).
 //! - **deliveries** ([`Actions::deliver`]): the outbox, claimed under a lease and sent to each
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use tenure_core::{AccountId, Timestamp, WorkspaceId};
+use tenure_core::{AccountId, EntryBody, MessageType, Timestamp, WorkspaceId};
 use tenure_destinations::{Destination, DestinationError, Outcome, Outgoing};
 use tenure_engine::Model;
 use tenure_playbooks::{
@@ -36,7 +37,7 @@ use tenure_store::{
     StoreError,
 };
 
-use crate::{Clock, Live, StatusObserver};
+use crate::{Clock, EntryObserver, Live, StatusObserver};
 
 /// How long a claimed delivery is this process's: longer than any destination's timeout.
 const DELIVERY_LEASE_MS: i64 = 120_000;
@@ -60,7 +61,16 @@ pub struct Actions {
     /// This process, as the owner of the leases it takes.
     owner: String,
     seen: Mutex<HashMap<(WorkspaceId, AccountId), Status>>,
-    queue: Mutex<Option<Sender<(WorkspaceId, AccountStatus)>>>,
+    queue: Mutex<Option<Sender<Noticed>>>,
+    /// The event names some playbook's trigger waits for.
+    events: std::collections::BTreeSet<String>,
+}
+
+/// What the live models tell the playbooks' thread, in the order it happened.
+#[derive(Debug)]
+enum Noticed {
+    Status(WorkspaceId, AccountStatus),
+    Event(WorkspaceId, AccountId, Change),
 }
 
 impl Actions {
@@ -73,11 +83,15 @@ impl Actions {
         clock: Arc<dyn Clock>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Actions, DestinationError> {
-        for playbook in &playbooks.playbooks {
-            if matches!(playbook.trigger, tenure_playbooks::Trigger::Event { .. }) {
-                tracing::warn!(playbook = %playbook.name, "event triggers are not evaluated yet: this playbook will not fire (docs/playbooks.md)");
-            }
-        }
+        let events = playbooks
+            .playbooks
+            .iter()
+            .filter(|p| p.enabled)
+            .filter_map(|p| match &p.trigger {
+                tenure_playbooks::Trigger::Event { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
         let destinations = playbooks
             .destinations
             .iter()
@@ -92,6 +106,7 @@ impl Actions {
             owner: format!("tenure-{}-{}", std::process::id(), random_u64()),
             seen: Mutex::new(HashMap::new()),
             queue: Mutex::new(None),
+            events,
         })
     }
 
@@ -105,11 +120,41 @@ impl Actions {
     pub fn observer(self: &Arc<Self>) -> StatusObserver {
         let actions = Arc::clone(self);
         Box::new(move |workspace, status| {
-            if let Some(queue) = actions.queue.lock().expect("queue").as_ref() {
-                // The thread gone (shutting down): nothing left to fire.
-                let _ = queue.send((workspace.clone(), status.clone()));
+            actions.notice(Noticed::Status(workspace.clone(), status.clone()));
+        })
+    }
+
+    /// What [`Live`] tells of every entry it applies: each track event an event trigger waits
+    /// for, with the accounts it is about, handed on as [`Actions::observer`] hands statuses.
+    pub fn entry_observer(self: &Arc<Self>) -> EntryObserver {
+        let actions = Arc::clone(self);
+        Box::new(move |workspace, model, stored| {
+            let EntryBody::Segment(m) = &stored.entry.body else {
+                return;
+            };
+            let Some(name) = m.event.as_deref().filter(|_| m.kind == MessageType::Track) else {
+                return;
+            };
+            if !actions.events.contains(name) {
+                return;
+            }
+            for account in model.accounts_of_message(m) {
+                let change = Change::Event {
+                    name: name.to_owned(),
+                    message_id: m.message_id.clone(),
+                    at: m.timestamp,
+                    properties: m.properties.clone(),
+                };
+                actions.notice(Noticed::Event(workspace.clone(), account, change));
             }
         })
+    }
+
+    fn notice(&self, noticed: Noticed) {
+        if let Some(queue) = self.queue.lock().expect("queue").as_ref() {
+            // The thread gone (shutting down): nothing left to fire.
+            let _ = queue.send(noticed);
+        }
     }
 
     /// Starts the thread that fires change triggers on the statuses the observer hands on. It
@@ -129,13 +174,60 @@ impl Actions {
         self.queue.lock().expect("queue").take();
     }
 
-    fn follow(&self, live: std::sync::Weak<Live>, rx: Receiver<(WorkspaceId, AccountStatus)>) {
-        for (workspace, status) in rx {
+    fn follow(&self, live: std::sync::Weak<Live>, rx: Receiver<Noticed>) {
+        for noticed in rx {
             let Some(live) = live.upgrade() else { return };
-            if let Err(e) = self.on_status(&live, &workspace, &status) {
-                tracing::error!(workspace = %workspace, account = %status.account.as_str(), error = %e, "cannot record a playbook firing; the change is not acted on");
+            let (workspace, account, done) = match &noticed {
+                Noticed::Status(ws, status) => {
+                    (ws, &status.account, self.on_status(&live, ws, status))
+                }
+                Noticed::Event(ws, account, change) => {
+                    (ws, account, self.on_event(ws, account, change))
+                }
+            };
+            if let Err(e) = done {
+                tracing::error!(workspace = %workspace, account = %account.as_str(), error = %e, "cannot record a playbook firing; the change is not acted on");
             }
         }
+    }
+
+    /// Fires the event triggers on one track event of an account, as the account last stood;
+    /// an account without a status (never a customer) is left alone. Returns the firings
+    /// recorded.
+    pub fn on_event(
+        &self,
+        workspace: &WorkspaceId,
+        account: &AccountId,
+        change: &Change,
+    ) -> Result<usize, StoreError> {
+        let status = self
+            .seen
+            .lock()
+            .expect("seen")
+            .get(&(workspace.clone(), account.clone()))
+            .cloned();
+        let Some(status) = status else {
+            return Ok(0);
+        };
+        let now = self.clock.now();
+        let mut fired = 0;
+        for playbook in self.playbooks.playbooks.iter().filter(|p| p.enabled) {
+            if !playbook.trigger.fires_on(change) {
+                continue;
+            }
+            let cause = serde_json::to_value(change).unwrap_or(Value::Null);
+            let occasion = Occasion::Change(change);
+            fired += usize::from(self.fire(
+                workspace,
+                playbook,
+                &status,
+                occasion,
+                cause,
+                Some(change),
+                now,
+            )?);
+        }
+        Ok(fired)
     }
 
     /// Fires the change triggers on one new status of an account; returns the firings

@@ -168,6 +168,7 @@ mod tests {
                     .unwrap()
                     .send((s.account.as_str().to_owned(), s.as_of));
             })),
+            entries: None,
         })
         .unwrap();
         // Appended before the jobs start: the first catch-up runs at once.

@@ -22,7 +22,7 @@ mod status;
 
 pub use actions::Actions;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use live::{Live, Rebuilt, StatusKeeping, StatusObserver};
+pub use live::{EntryObserver, Live, Rebuilt, StatusKeeping, StatusObserver};
 pub use scheduler::{JobError, Scheduler};
 pub use snapshots::SnapshotFiles;
 pub use status::{status, Status, Uninterpreted};

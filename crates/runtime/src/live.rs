@@ -230,12 +230,17 @@ struct Tickets {
 /// quick and must not call back into [`Live`].
 pub type StatusObserver = Box<dyn Fn(&WorkspaceId, &AccountStatus) + Send + Sync>;
 
+/// Called with every entry applied once statuses are kept, after the statuses it changed, while
+/// the live models are locked: it must be quick and must not call back into [`Live`].
+pub type EntryObserver = Box<dyn Fn(&WorkspaceId, &Model, &StoredEntry) + Send + Sync>;
+
 /// How statuses are kept: the report settings that score accounts, the clock that says "now",
-/// and who is told of each new status.
+/// and who is told of each new status (and of each entry applied).
 pub struct StatusKeeping {
     pub settings: ReportSettings,
     pub clock: Arc<dyn Clock>,
     pub observer: Option<StatusObserver>,
+    pub entries: Option<EntryObserver>,
 }
 
 impl std::fmt::Debug for StatusKeeping {
@@ -251,6 +256,7 @@ impl StatusKeeping {
             settings,
             clock,
             observer: None,
+            entries: None,
         }
     }
 
@@ -650,8 +656,12 @@ impl Live {
             for read in to_apply {
                 let ReadPage { seqs, more, page } = read?;
                 let mut state = shared.write().expect("workspace lock");
+                let mut new = Vec::new();
                 for stored in &page.entries {
-                    applied += u64::from(state.apply(stored));
+                    if state.apply(stored) {
+                        applied += 1;
+                        new.push(stored);
+                    }
                 }
                 for bad in page.unreadable {
                     state.quarantine(workspace, bad);
@@ -662,6 +672,7 @@ impl Live {
                     _ => state.seen_through(stable),
                 }
                 self.update_statuses(workspace, &mut state);
+                self.observe_entries(workspace, &state, &new);
                 drop(state);
                 progress(applied);
             }
@@ -958,10 +969,26 @@ impl Live {
         for (workspace, entries) in by_workspace {
             let shared = self.workspace_or_new(workspace);
             let mut state = shared.write().expect("workspace lock");
-            for stored in entries {
-                state.apply(stored);
-            }
+            let new: Vec<&StoredEntry> = entries.into_iter().filter(|s| state.apply(s)).collect();
             self.update_statuses(workspace, &mut state);
+            self.observe_entries(workspace, &state, &new);
+        }
+    }
+
+    /// Tells the entry observer, if any, of each entry just applied.
+    fn observe_entries(
+        &self,
+        workspace: &WorkspaceId,
+        state: &WorkspaceState,
+        new: &[&StoredEntry],
+    ) {
+        let Some((keeping, _)) = self.statuses.get() else {
+            return;
+        };
+        if let Some(observe) = &keeping.entries {
+            for stored in new {
+                observe(workspace, &state.model, stored);
+            }
         }
     }
 

@@ -385,3 +385,75 @@ fn the_dry_run_shows_who_matches_and_one_account_step_by_step() {
         "rendered all the same"
     );
 }
+
+fn track(account: &str, message_id: &str, plan: &str) -> Entry {
+    let line = serde_json::json!({
+        "type": "track", "event": "Export Failed", "userId": "user_1",
+        "messageId": message_id, "timestamp": "2025-03-20T10:00:00Z",
+        "properties": { "plan": plan }, "context": { "groupId": account },
+    })
+    .to_string();
+    let received = Timestamp::parse("2025-03-20T10:00:01Z").unwrap();
+    Entry {
+        workspace: WorkspaceId::default_workspace(),
+        source: Source::Http,
+        received_at: received,
+        body: EntryBody::Segment(
+            tenure_ingest::segment::parse_message(line.as_bytes(), received, &Default::default())
+                .unwrap(),
+        ),
+    }
+}
+
+/// An event trigger fires on a track event of the account whose properties match, once per
+/// event (`every_match`), and not on one whose properties do not.
+#[test]
+fn an_event_trigger_fires_on_matching_events_once_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2025-04-01T00:00:00Z").unwrap(),
+    ));
+    let text = r#"
+[[playbooks]]
+name = "export_failed"
+trigger = { event = "Export Failed", where = [{ property = "plan", equals = "pro" }] }
+limit = { every_match = true }
+actions = [{ task = { title = "Export failed for {{ account.id }}" } }]
+"#;
+    let config = Config::parse(text, "t.toml").unwrap();
+    let live = Arc::new(Live::empty(config.engine()));
+    let actions = actions(&config, &store, &clock);
+    actions.start(&live);
+    let mut keeping = StatusKeeping::new(config.report_settings(), clock.clone());
+    keeping.observer = Some(actions.observer());
+    keeping.entries = Some(actions.entry_observer());
+    live.keep_statuses(keeping).unwrap();
+    let apply = |entries: Vec<Entry>| live.apply(&store.append(entries).unwrap().stored);
+    apply(vec![mrr("acct_1", "2025-03-01T00:00:00Z", 10_000)]);
+    apply(vec![track("acct_1", "m-free", "free")]);
+    apply(vec![track("acct_1", "m-pro-1", "pro")]);
+    apply(vec![track("acct_1", "m-pro-2", "pro")]);
+    let waited = std::time::Instant::now();
+    while firings(&store).len() < 2 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            firings(&store)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The same message again (a retried send) is the same event: nothing more fires.
+    apply(vec![track("acct_1", "m-pro-1", "pro")]);
+    actions.stop();
+    std::thread::sleep(Duration::from_millis(200));
+    let fired = firings(&store);
+    assert_eq!(fired.len(), 2, "{fired:?}");
+    assert!(fired.iter().all(|f| f.playbook == "export_failed"));
+    let mut keys: Vec<&str> = fired.iter().map(|f| f.key.as_str()).collect();
+    keys.sort();
+    assert!(
+        keys[0].contains("m-pro-1") && keys[1].contains("m-pro-2"),
+        "{keys:?}"
+    );
+}

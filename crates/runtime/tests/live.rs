@@ -202,6 +202,7 @@ proptest! {
             settings: config.report_settings(),
             clock: Arc::new(ManualClock::new(tenure_core::Timestamp::parse("2025-06-30T00:00:00Z").unwrap())),
             observer: None,
+            entries: None,
         };
         live.keep_statuses(keeping()).unwrap();
         for chunk in entries.chunks(batch) {
@@ -291,6 +292,7 @@ fn the_daily_health_history_is_stored_and_catches_up() {
         settings: settings.clone(),
         clock: clock.clone(),
         observer: None,
+        entries: None,
     })
     .unwrap();
     let entry = |body| tenure_core::Entry {
@@ -402,6 +404,7 @@ fn after_a_replay_an_entry_rescores_only_its_account() {
         observer: Some(Box::new(move |_, s| {
             log.lock().unwrap().push(s.account.as_str().to_owned())
         })),
+        entries: None,
     })
     .unwrap();
     assert_eq!(*heard.lock().unwrap(), ["a", "b", "c"]);

@@ -92,6 +92,7 @@ fn main() {
                     });
             }
         })),
+        entries: None,
     })
     .expect("valid stage rules");
     let score_all = t.elapsed().as_secs_f64();

@@ -470,6 +470,7 @@ async fn an_event_updates_its_accounts_status_at_once() {
                 .unwrap()
                 .push((status.account.as_str().to_owned(), status.last_activity));
         })),
+        entries: None,
     })
     .unwrap();
     live.start_applier();

@@ -179,6 +179,7 @@ pub fn serve(
         // Before the first scoring, whose statuses are each account's baseline.
         actions.start(&live);
         keeping.observer = Some(actions.observer());
+        keeping.entries = Some(actions.entry_observer());
     }
     // Scored while the server already answers: status lookups wait for it, nothing else does.
     live.keep_statuses_in_background(keeping)?;
