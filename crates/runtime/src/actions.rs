@@ -747,6 +747,9 @@ pub fn status_of(
             if let Some(c) = facts.churned_at {
                 status.milestones.entry("churned".into()).or_insert(ms(c));
             }
+            for (name, at) in milestones(model, &revenue, s.as_of) {
+                status.milestones.entry(name.into()).or_insert(at);
+            }
             status.churned = facts.converted_at.is_some() && facts.mrr <= 0;
             status.profile.plan = facts.plan.clone();
         }
@@ -770,6 +773,44 @@ pub fn status_of(
     }
     status.dates = dates;
     status
+}
+
+/// The first-time milestones read off the account's facts as of `at` (as the lifecycle reads
+/// them): the first expansion, the first won renewal, the first advocacy after conversion.
+/// Adoption is a day's evaluation the lifecycle makes, not a fact: it is not among them.
+fn milestones(
+    model: &Model,
+    revenue: &AccountRevenue,
+    at: Timestamp,
+) -> Vec<(&'static str, Timestamp)> {
+    use tenure_core::{DealKind, DealStatus};
+    let mut out = Vec::new();
+    let Some(converted) = revenue.converted_at.filter(|c| *c <= at) else {
+        return out;
+    };
+    let expansion = revenue
+        .movements
+        .iter()
+        .filter(|m| m.at > converted && m.at <= at)
+        .find(|m| m.kind == tenure_reports::MovementKind::Expansion);
+    out.extend(expansion.map(|m| ("first_expansion", m.at)));
+    if let Some(ledger) = model.ledger().account(&revenue.account) {
+        let renewed = ledger
+            .deals()
+            .filter(|d| d.kind == DealKind::Renewal && d.status == DealStatus::Won)
+            .filter_map(|d| d.closed_at.filter(|c| *c <= at))
+            .min();
+        out.extend(renewed.map(|t| ("renewed", t)));
+    }
+    if let Some(success) = model.success().account(&revenue.account) {
+        let advocacy = success
+            .advocacy()
+            .map(|m| m.at)
+            .filter(|t| *t >= converted && *t <= at)
+            .min();
+        out.extend(advocacy.map(|t| ("advocate", t)));
+    }
+    out
 }
 
 fn band(name: &str) -> Option<tenure_health::Band> {

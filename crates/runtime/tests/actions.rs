@@ -457,3 +457,42 @@ actions = [{ task = { title = "Export failed for {{ account.id }}" } }]
         "{keys:?}"
     );
 }
+
+/// A milestone trigger fires when the account first reaches it: an expansion is the first
+/// expansion once, the second is not.
+#[test]
+fn a_milestone_trigger_fires_on_the_first_expansion_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2025-04-01T00:00:00Z").unwrap(),
+    ));
+    let text = r#"
+[[playbooks]]
+name = "expanded"
+trigger = { milestone = "first_expansion" }
+limit = { every_match = true }
+actions = [{ task = { title = "Thank {{ account.id }}" } }]
+"#;
+    let config = Config::parse(text, "t.toml").unwrap();
+    let live = Arc::new(Live::empty(config.engine()));
+    let actions = actions(&config, &store, &clock);
+    actions.start(&live);
+    let mut keeping = StatusKeeping::new(config.report_settings(), clock.clone());
+    keeping.observer = Some(actions.observer());
+    live.keep_statuses(keeping).unwrap();
+    let apply = |entries: Vec<Entry>| live.apply(&store.append(entries).unwrap().stored);
+    apply(vec![mrr("acct_1", "2025-02-01T00:00:00Z", 10_000)]);
+    apply(vec![mrr("acct_1", "2025-03-01T00:00:00Z", 20_000)]);
+    apply(vec![mrr("acct_1", "2025-03-15T00:00:00Z", 30_000)]);
+    let waited = std::time::Instant::now();
+    while firings(&store).is_empty() {
+        assert!(waited.elapsed() < Duration::from_secs(30), "no firing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    actions.stop();
+    std::thread::sleep(Duration::from_millis(200));
+    let fired = firings(&store);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert!(fired[0].key.contains("2025-03-01"), "{}", fired[0].key);
+}
