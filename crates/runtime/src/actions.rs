@@ -972,3 +972,23 @@ pub fn explain(
         actions,
     }
 }
+
+/// Every account's playbook status at `now`, scored afresh from the model (what a dry-run
+/// without a running server evaluates).
+pub fn statuses_at(
+    model: &Model,
+    settings: &ReportSettings,
+    now: Timestamp,
+) -> Result<Vec<Status>, tenure_reports::ReportError> {
+    let stages = tenure_reports::stage_rules(settings)?;
+    let ids: Vec<&AccountId> = model.account_ids().collect();
+    let kept = tenure_reports::Lifecycles::default();
+    let scored = tenure_reports::account_statuses(model, settings, &stages, &ids, now, &kept);
+    let mut out = Vec::new();
+    for status in scored {
+        if let Some(s) = status? {
+            out.push(status_of(model, settings, &s, None));
+        }
+    }
+    Ok(out)
+}
