@@ -21,9 +21,8 @@ use crate::rate::RateLimiter;
 use crate::session::Sessions;
 use crate::webhooks::StripeSecrets;
 use crate::{
-    browser, connections, dashboard, error, ingest, keys, openapi, playbooks_api, request_log, timeout,
-    webhooks,
-    ApiError,
+    browser, connections, dashboard, error, ingest, keys, openapi, playbooks_api, request_log,
+    timeout, webhooks, ApiError,
 };
 use prometheus_client::registry::Registry;
 use tenure_reports::{RawParams, Report, ReportEntry, ReportError, ReportParams, ReportSettings};

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use tenure_core::{Timestamp, WorkspaceId};
 use tenure_playbooks::{Limit, Playbook, Playbooks, PropertyTest, Scalar, Span, Trigger};
 use tenure_store::{
-    Delivery, DeliveryFilter, DeliveryId, DeliveryStatus, FiringFilter, Retried, Store,
-    StoreError, Task, TaskChange, TaskFilter, TaskId, TaskStatus,
+    Delivery, DeliveryFilter, DeliveryId, DeliveryStatus, FiringFilter, Retried, Store, StoreError,
+    Task, TaskChange, TaskFilter, TaskId, TaskStatus,
 };
 use utoipa::ToSchema;
 
@@ -38,7 +38,10 @@ pub enum ActionsError {
     UnknownTask(TaskId),
     /// A retry of a delivered delivery, refused: HTTP 409.
     #[error("delivery {id} was delivered{}; retrying it would deliver it twice, so nothing was changed", .at.map_or(String::new(), |t| format!(" at {t}")))]
-    AlreadyDelivered { id: DeliveryId, at: Option<Timestamp> },
+    AlreadyDelivered {
+        id: DeliveryId,
+        at: Option<Timestamp>,
+    },
     /// The configuration's playbooks cannot be read (checked when the configuration loads).
     #[error("{0}")]
     Config(String),
@@ -151,9 +154,7 @@ pub fn delivery_filter(given: &[(String, String)]) -> Result<DeliveryFilter, Act
     let status = match p.get("status") {
         None => None,
         Some(raw) => Some(DeliveryStatus::parse(raw.trim()).ok_or_else(|| {
-            parameter(format!(
-                "status {raw:?}: give pending, delivered or dead"
-            ))
+            parameter(format!("status {raw:?}: give pending, delivered or dead"))
         })?),
     };
     Ok(DeliveryFilter {
