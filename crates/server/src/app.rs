@@ -21,8 +21,8 @@ use crate::rate::RateLimiter;
 use crate::session::Sessions;
 use crate::webhooks::StripeSecrets;
 use crate::{
-    browser, connections, dashboard, error, ingest, keys, openapi, request_log, timeout, webhooks,
-    ApiError,
+    browser, connections, dashboard, error, ingest, keys, openapi, playbooks_api, request_log,
+    timeout, webhooks, ApiError,
 };
 use prometheus_client::registry::Registry;
 use tenure_reports::{RawParams, Report, ReportEntry, ReportError, ReportParams, ReportSettings};
@@ -133,6 +133,7 @@ pub fn router(state: AppState) -> Router {
             get(read_report).post(read_report_with_proposal),
         )
         .merge(keys::routes())
+        .merge(playbooks_api::routes())
         .route_layer(middleware::from_fn(auth::refuse_key_in_url))
         // Reports run to hundreds of kilobytes of JSON (the accounts report of 20,000
         // accounts: 718 KB); gzip when the client accepts it.

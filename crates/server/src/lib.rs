@@ -17,6 +17,8 @@ mod ingest;
 mod keys;
 mod metrics;
 mod openapi;
+pub mod playbooks;
+mod playbooks_api;
 mod rate;
 mod request_log;
 pub mod session;

@@ -9,6 +9,7 @@ mod demo;
 mod import;
 mod keys;
 mod log;
+mod playbooks;
 mod progress;
 mod report;
 mod serve;
@@ -117,6 +118,12 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// What the playbooks did: the configured playbooks, the firings log, deliveries and retries.
+    #[command(subcommand)]
+    Playbooks(playbooks::PlaybooksCommand),
+    /// The tasks playbooks made: list, assign, complete, snooze.
+    #[command(subcommand)]
+    Tasks(playbooks::TasksCommand),
     /// Validate the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -397,6 +404,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(args) => backup::run(&ctx, args),
         Command::Log(LogCommand::Unreadable { format }) => log::unreadable(&ctx, format),
         Command::Keys(command) => keys::run(&ctx, command),
+        Command::Playbooks(command) => playbooks::run(&ctx, command),
+        Command::Tasks(command) => playbooks::run_tasks(&ctx, command),
         Command::Config(ConfigCommand::Check) => {
             let default_workspace = tenure_core::WorkspaceId::default_workspace();
             // `vars_os`, not `vars`: a value that is not UTF-8 is still a secret set, and

@@ -1,0 +1,471 @@
+//! `tenure playbooks …` and `tenure tasks …`: what the playbooks did, the delivery outbox,
+//! retries, and tasks. The same parsing, the same answers and so the same JSON as the API
+//! (`tenure_server::playbooks`); this module only reads flags and lays out tables.
+
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use tenure_core::Timestamp;
+use tenure_server::playbooks::{self as views, ActionsError, DeliveryView, RetryAnswer, TaskView};
+use tenure_store::{Store, TaskChange};
+
+use crate::stdout::outln;
+use crate::{Context, Format, Usage};
+
+#[derive(Debug, Subcommand)]
+pub enum PlaybooksCommand {
+    /// List the configured playbooks with their firings and deliveries by status.
+    #[command(
+        after_help = "Examples:\n  tenure playbooks list\n  tenure playbooks list --format json"
+    )]
+    List {
+        /// `table` for people; `json` (the API's) for programs.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// The audit log of firings, newest first, with their deliveries' statuses.
+    #[command(
+        after_help = "Examples:\n  tenure playbooks log\n  tenure playbooks log --playbook renewal_90 --since 2026-01-01\n  tenure playbooks log --account acme --limit 20 --format json"
+    )]
+    Log(LogArgs),
+    /// The delivery outbox, newest first; with an ID, that delivery and every attempt.
+    #[command(
+        after_help = "Examples:\n  tenure playbooks deliveries --status dead\n  tenure playbooks deliveries --destination crm_webhook --limit 20\n  tenure playbooks deliveries 42"
+    )]
+    Deliveries(DeliveriesArgs),
+    /// Make a dead delivery pending and due now (a delivered one is refused).
+    #[command(
+        after_help = "Examples:\n  tenure playbooks retry 42\n  tenure playbooks retry --all-dead\n\nA running server attempts it at its next pass (within seconds)."
+    )]
+    Retry(RetryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only this playbook's firings.
+    #[arg(long)]
+    playbook: Option<String>,
+    /// Only this account's firings.
+    #[arg(long)]
+    account: Option<String>,
+    /// Only firings at or after this instant (RFC 3339, or a date: its midnight UTC).
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// At most this many (1 to 10000; default 100).
+    #[arg(long, value_name = "N")]
+    limit: Option<String>,
+    /// `table` for people; `json` (the API's) for programs.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    /// Show this delivery with its payload and attempts instead of a list.
+    id: Option<String>,
+    /// Only deliveries with this status.
+    #[arg(long, value_parser = ["pending", "delivered", "dead"])]
+    status: Option<String>,
+    #[arg(long)]
+    playbook: Option<String>,
+    #[arg(long)]
+    account: Option<String>,
+    /// The configured destination's name.
+    #[arg(long)]
+    destination: Option<String>,
+    /// At most this many (1 to 10000; default 100).
+    #[arg(long, value_name = "N")]
+    limit: Option<String>,
+    /// `table` for people; `json` (the API's) for programs.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// The delivery's id, as `tenure playbooks deliveries` lists it.
+    #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+    id: Option<String>,
+    /// Every dead delivery of the workspace.
+    #[arg(long)]
+    all_dead: bool,
+    /// `table` for people; `json` (the API's) for programs.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// List the tasks, by id, with their status now.
+    #[command(
+        after_help = "Examples:\n  tenure tasks list --status open\n  tenure tasks list --owner ana --format json"
+    )]
+    List {
+        #[arg(long, value_parser = ["open", "snoozed", "done"])]
+        status: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+        /// At most this many (1 to 10000; default 100).
+        #[arg(long, value_name = "N")]
+        limit: Option<String>,
+        /// `table` for people; `json` (the API's) for programs.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Give a task to an owner.
+    #[command(after_help = "Example:\n  tenure tasks assign 7 ana")]
+    Assign {
+        id: String,
+        owner: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Mark a task done.
+    #[command(after_help = "Example:\n  tenure tasks complete 7")]
+    Complete {
+        id: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Put a task off until a date or for a while; it is open again after.
+    #[command(
+        after_help = "Examples:\n  tenure tasks snooze 7 --for 3d\n  tenure tasks snooze 7 --until 2026-04-01"
+    )]
+    Snooze {
+        id: String,
+        /// Until this instant (RFC 3339, or a date: its midnight UTC); a past one ends a snooze.
+        #[arg(
+            long,
+            value_name = "DATE",
+            required_unless_present = "span",
+            conflicts_with = "span"
+        )]
+        until: Option<String>,
+        /// For this long from now: `3d`, `12h`, `30m`.
+        #[arg(long = "for", id = "span", value_name = "SPAN")]
+        span: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// A caller's mistake is a usage error (exit 2); the rest exit 1.
+fn cli_error(e: ActionsError) -> anyhow::Error {
+    match e {
+        ActionsError::Parameter(message) => Usage(message).into(),
+        other => other.into(),
+    }
+}
+
+fn pairs(given: &[(&str, &Option<String>)]) -> Vec<(String, String)> {
+    given
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| ((*k).to_owned(), v.clone())))
+        .collect()
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_datetime(chrono::Utc::now())
+}
+
+fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    outln!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn shown<T: ToString>(value: &Option<T>) -> String {
+    value.as_ref().map_or_else(|| "-".to_owned(), T::to_string)
+}
+
+/// Opens the store to change it: it must exist and hold the workspace.
+fn store_to_write(ctx: &Context) -> anyhow::Result<Arc<dyn Store>> {
+    ctx.require_store()?;
+    let store = ctx.open_store()?;
+    ctx.require_workspace(store.as_ref())?;
+    Ok(store)
+}
+
+pub fn run(ctx: &Context, command: PlaybooksCommand) -> anyhow::Result<()> {
+    match command {
+        PlaybooksCommand::List { format } => {
+            let playbooks = views::configured(&ctx.config).map_err(cli_error)?;
+            let store = ctx.open_store_to_read()?;
+            let list =
+                views::list(store.as_ref(), &ctx.workspace, &playbooks).map_err(cli_error)?;
+            if format == Format::Json {
+                return json(&list);
+            }
+            if list.playbooks.is_empty() {
+                eprintln!("no playbooks are configured: add [[playbooks]] to the configuration file (docs/configuration.md)");
+            }
+            for p in &list.playbooks {
+                outln!(
+                    "{} ({}, {})",
+                    p.name,
+                    p.version,
+                    if p.enabled { "enabled" } else { "disabled" }
+                );
+                outln!("  trigger   {}", p.trigger.text);
+                outln!("  for whom  {}", p.for_whom);
+                outln!("  limit     {}", p.limit);
+                for a in &p.actions {
+                    outln!(
+                        "  step {}    {} {} after {}",
+                        a.step,
+                        a.kind,
+                        a.destination
+                            .as_deref()
+                            .map_or(String::new(), |d| format!("to {d}")),
+                        a.delay
+                    );
+                }
+                outln!(
+                    "  firings {}; deliveries: {} pending, {} delivered, {} dead",
+                    p.firings,
+                    p.deliveries.pending,
+                    p.deliveries.delivered,
+                    p.deliveries.dead
+                );
+            }
+            Ok(())
+        }
+        PlaybooksCommand::Log(args) => {
+            let filter = views::firing_filter(&pairs(&[
+                ("playbook", &args.playbook),
+                ("account", &args.account),
+                ("since", &args.since),
+                ("limit", &args.limit),
+            ]))
+            .map_err(cli_error)?;
+            let store = ctx.open_store_to_read()?;
+            let log =
+                views::firing_log(store.as_ref(), &ctx.workspace, &filter).map_err(cli_error)?;
+            if args.format == Format::Json {
+                return json(&log);
+            }
+            outln!(
+                "{:<25} {:<24} {:<20} {:<14} deliveries",
+                "fired at",
+                "playbook",
+                "account",
+                "period"
+            );
+            for f in &log.firings {
+                let deliveries: Vec<String> = f
+                    .deliveries
+                    .iter()
+                    .map(|d| format!("#{} {} {}", d.id, d.kind, d.status))
+                    .collect();
+                outln!(
+                    "{:<25} {:<24} {:<20} {:<14} {}",
+                    f.fired_at.to_string(),
+                    f.playbook,
+                    f.account,
+                    f.period,
+                    if deliveries.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        deliveries.join(", ")
+                    }
+                );
+            }
+            Ok(())
+        }
+        PlaybooksCommand::Deliveries(args) => deliveries(ctx, args),
+        PlaybooksCommand::Retry(args) => {
+            let store = store_to_write(ctx)?;
+            let answer = match &args.id {
+                Some(id) => {
+                    let id = views::delivery_id(id).map_err(cli_error)?;
+                    views::retry(store.as_ref(), &ctx.workspace, id, now()).map_err(cli_error)?
+                }
+                None => {
+                    views::retry_dead(store.as_ref(), &ctx.workspace, now()).map_err(cli_error)?
+                }
+            };
+            eprintln!(
+                "{} delivery(ies) pending and due now; a running server attempts them within seconds",
+                answer.retried.len()
+            );
+            print_retried(&answer, args.format)
+        }
+    }
+}
+
+fn print_retried(answer: &RetryAnswer, format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        return json(answer);
+    }
+    delivery_table(&answer.retried);
+    Ok(())
+}
+
+fn delivery_table(deliveries: &[DeliveryView]) {
+    outln!(
+        "{:<8} {:<10} {:<24} {:<20} {:<8} {:<16} {:<8} {:<25} last error",
+        "id",
+        "status",
+        "playbook",
+        "account",
+        "kind",
+        "destination",
+        "attempts",
+        "next attempt"
+    );
+    for d in deliveries {
+        outln!(
+            "{:<8} {:<10} {:<24} {:<20} {:<8} {:<16} {:<8} {:<25} {}",
+            d.id,
+            d.status,
+            d.playbook,
+            d.account,
+            d.kind,
+            d.destination,
+            d.attempts,
+            d.next_attempt_at.to_string(),
+            shown(&d.last_error)
+        );
+    }
+}
+
+fn deliveries(ctx: &Context, args: DeliveriesArgs) -> anyhow::Result<()> {
+    if let Some(id) = &args.id {
+        let filters = [
+            &args.status,
+            &args.playbook,
+            &args.account,
+            &args.destination,
+            &args.limit,
+        ];
+        if filters.iter().any(|f| f.is_some()) {
+            return Err(Usage(format!(
+                "with a delivery id ({id}) no filter applies; leave out --status, --playbook, --account, --destination and --limit"
+            ))
+            .into());
+        }
+        let id = views::delivery_id(id).map_err(cli_error)?;
+        let store = ctx.open_store_to_read()?;
+        let detail = views::delivery(store.as_ref(), &ctx.workspace, id).map_err(cli_error)?;
+        if args.format == Format::Json {
+            return json(&detail);
+        }
+        delivery_table(std::slice::from_ref(&detail.delivery));
+        outln!("payload: {}", detail.payload);
+        if let Some(lease) = &detail.lease {
+            outln!("leased by {} until {}", lease.owner, lease.until);
+        }
+        outln!(
+            "{:<8} {:<25} {:<10} {:<5} {:<9} error",
+            "attempt",
+            "at",
+            "outcome",
+            "code",
+            "ms"
+        );
+        for a in &detail.attempts {
+            outln!(
+                "{:<8} {:<25} {:<10} {:<5} {:<9} {}",
+                a.attempt,
+                a.at.to_string(),
+                a.outcome,
+                shown(&a.code),
+                a.duration_ms,
+                shown(&a.error)
+            );
+        }
+        return Ok(());
+    }
+    let filter = views::delivery_filter(&pairs(&[
+        ("status", &args.status),
+        ("playbook", &args.playbook),
+        ("account", &args.account),
+        ("destination", &args.destination),
+        ("limit", &args.limit),
+    ]))
+    .map_err(cli_error)?;
+    let store = ctx.open_store_to_read()?;
+    let list = views::deliveries(store.as_ref(), &ctx.workspace, &filter).map_err(cli_error)?;
+    if args.format == Format::Json {
+        return json(&list);
+    }
+    delivery_table(&list.deliveries);
+    Ok(())
+}
+
+fn task_table(tasks: &[TaskView]) {
+    outln!(
+        "{:<6} {:<8} {:<16} {:<20} {:<24} {:<25} title",
+        "id",
+        "status",
+        "owner",
+        "account",
+        "playbook",
+        "due"
+    );
+    for t in tasks {
+        outln!(
+            "{:<6} {:<8} {:<16} {:<20} {:<24} {:<25} {}",
+            t.id,
+            t.status,
+            shown(&t.owner),
+            t.account,
+            t.playbook,
+            shown(&t.due_at),
+            t.title
+        );
+    }
+}
+
+pub fn run_tasks(ctx: &Context, command: TasksCommand) -> anyhow::Result<()> {
+    let (id, change, format) = match command {
+        TasksCommand::List {
+            status,
+            owner,
+            account,
+            limit,
+            format,
+        } => {
+            let filter = views::task_filter(&pairs(&[
+                ("status", &status),
+                ("owner", &owner),
+                ("account", &account),
+                ("limit", &limit),
+            ]))
+            .map_err(cli_error)?;
+            let store = ctx.open_store_to_read()?;
+            let list =
+                views::tasks(store.as_ref(), &ctx.workspace, &filter, now()).map_err(cli_error)?;
+            if format == Format::Json {
+                return json(&list);
+            }
+            task_table(&list.tasks);
+            return Ok(());
+        }
+        TasksCommand::Assign { id, owner, format } => {
+            (id, Ok(TaskChange::Assign(Some(owner))), format)
+        }
+        TasksCommand::Complete { id, format } => (id, Ok(TaskChange::Complete), format),
+        TasksCommand::Snooze {
+            id,
+            until,
+            span,
+            format,
+        } => {
+            let change = views::snooze_until(until.as_deref(), span.as_deref(), now())
+                .map(|until| TaskChange::Snooze { until });
+            (id, change, format)
+        }
+    };
+    let id = views::task_id(&id).map_err(cli_error)?;
+    let change = change.map_err(cli_error)?;
+    let store = store_to_write(ctx)?;
+    let task = views::change_task(store.as_ref(), &ctx.workspace, id, &change, now())
+        .map_err(cli_error)?;
+    if format == Format::Json {
+        return json(&task);
+    }
+    task_table(std::slice::from_ref(&task));
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! `tenure playbooks …` and `tenure tasks …` against the real binary: their `--format json`
+//! is the API's JSON for the same data, byte for byte once parsed, and their mistakes are
+//! usage errors (exit 2) or errors (exit 1) with a line that says what to do.
+
+mod common;
+
+use common::Tenure;
+use serde_json::{json, Value};
+use tenure_core::{Timestamp, WorkspaceId};
+use tenure_store::{Attempted, NewDelivery, NewFiring, NewTask, SqliteStore, Store};
+
+const CONFIG: &str = r#"
+[[destinations]]
+name = "crm"
+kind = "webhook"
+url = "https://crm.example/hook"
+secret_env = "CRM_WEBHOOK_SECRET"
+
+[[playbooks]]
+name = "usage_drop"
+trigger = { signal_raised = "usage_drop" }
+limit = { once_per = "30d" }
+actions = [
+  { webhook = { destination = "crm" } },
+  { delay = "2d", task = { title = "Call {{ account.name }}" } },
+]
+"#;
+
+fn at(text: &str) -> Timestamp {
+    Timestamp::parse(text).unwrap()
+}
+
+/// One firing with a dead webhook delivery and a delivered task delivery, and one open task;
+/// the id of the dead delivery, and of the delivered one.
+fn seed(t: &Tenure) -> (i64, i64) {
+    let store = SqliteStore::open_dir(&t.data_dir()).unwrap();
+    let ws = WorkspaceId::default_workspace();
+    let firing = NewFiring {
+        key: "usage_drop/p1/acme/30d:0".into(),
+        playbook: "usage_drop".into(),
+        version: "p1".into(),
+        account: "acme".into(),
+        period: "30d:0".into(),
+        fired_at: at("2026-03-01T10:00:00Z"),
+        cause: json!({ "signal_raised": "usage_drop" }),
+    };
+    let delivery = |step: u32, kind: &str| NewDelivery {
+        step,
+        destination: kind.into(),
+        kind: kind.into(),
+        payload: json!({ "step": step }),
+        due_at: at("2026-03-01T10:00:00Z"),
+    };
+    assert!(store
+        .record_firing(&ws, &firing, &[delivery(0, "webhook"), delivery(1, "task")])
+        .unwrap());
+    let claimed = store
+        .claim_deliveries("worker", at("2026-03-01T10:00:01Z"), 60_000, 10)
+        .unwrap();
+    let mut ids = (0, 0);
+    for d in claimed {
+        let attempt = if d.step == 0 {
+            ids.0 = d.id.0;
+            Attempted::Dead {
+                code: Some(404),
+                reason: "404 Not Found".into(),
+            }
+        } else {
+            ids.1 = d.id.0;
+            Attempted::Delivered { code: Some(200) }
+        };
+        assert!(store
+            .finish_delivery(d.id, "worker", at("2026-03-01T10:00:02Z"), &attempt, 5)
+            .unwrap());
+    }
+    store
+        .upsert_task(
+            &ws,
+            &NewTask {
+                playbook: "usage_drop".into(),
+                account: "acme".into(),
+                title: "Call Acme".into(),
+                owner: Some("ana".into()),
+                due_at: None,
+                firing_key: Some(firing.key),
+                at: at("2026-03-01T10:00:02Z"),
+            },
+        )
+        .unwrap();
+    store.close();
+    ids
+}
+
+fn cli_json(t: &Tenure, config: &str, args: &[&str]) -> Value {
+    let mut all = vec!["--config", config];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    serde_json::from_str(&t.ok(&all)).unwrap_or_else(|e| panic!("{args:?}: not JSON: {e}"))
+}
+
+#[test]
+fn the_cli_prints_the_apis_json_for_the_same_data() {
+    let t = Tenure::new();
+    let (dead, delivered) = seed(&t);
+    let admin = t.key("admin");
+    let config = t.write_file("tenure.toml", CONFIG);
+    let config = config.to_str().unwrap();
+    let server = t.serve(&["--config", config]);
+    let http = reqwest::blocking::Client::new();
+    let get = |path: &str| -> Value {
+        let response = http
+            .get(format!("{}{path}", server.url))
+            .bearer_auth(&admin)
+            .send()
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().unwrap()
+    };
+    let pairs: [(&[&str], String); 7] = [
+        (&["playbooks", "list"], "/api/v1/playbooks".into()),
+        (&["playbooks", "log"], "/api/v1/playbooks/firings".into()),
+        (
+            &[
+                "playbooks",
+                "log",
+                "--account",
+                "acme",
+                "--since",
+                "2026-03-01",
+            ],
+            "/api/v1/playbooks/firings?account=acme&since=2026-03-01".into(),
+        ),
+        (&["playbooks", "deliveries"], "/api/v1/deliveries".into()),
+        (
+            &["playbooks", "deliveries", "--status", "dead"],
+            "/api/v1/deliveries?status=dead".into(),
+        ),
+        (
+            &["playbooks", "deliveries", &dead.to_string()],
+            format!("/api/v1/deliveries/{dead}"),
+        ),
+        (
+            &["tasks", "list", "--owner", "ana"],
+            "/api/v1/tasks?owner=ana".into(),
+        ),
+    ];
+    for (args, path) in &pairs {
+        let cli = cli_json(&t, config, args);
+        assert_eq!(cli, get(path), "tenure {args:?} and GET {path} differ");
+    }
+    // Not empty answers compared: the data is there.
+    let list = cli_json(&t, config, &["playbooks", "list"]);
+    assert_eq!(list["playbooks"][0]["firings"], 1);
+    assert_eq!(
+        list["playbooks"][0]["deliveries"],
+        json!({ "pending": 0, "delivered": 1, "dead": 1 })
+    );
+    let log = cli_json(&t, config, &["playbooks", "log"]);
+    assert_eq!(log["firings"][0]["deliveries"][0]["status"], "dead");
+    assert_eq!(
+        cli_json(&t, config, &["tasks", "list", "--owner", "ana"])["tasks"][0]["title"],
+        "Call Acme"
+    );
+
+    // A retry over the CLI, seen by the API.
+    let retried = cli_json(&t, config, &["playbooks", "retry", &dead.to_string()]);
+    assert_eq!(retried["retried"][0]["id"], dead);
+    assert_eq!(retried["retried"][0]["status"], "pending");
+    assert_eq!(
+        get(&format!("/api/v1/deliveries/{dead}"))["delivery"]["status"],
+        "pending"
+    );
+
+    // A retry of a delivered delivery is refused, and says why.
+    let out = t.run(&["playbooks", "retry", &delivered.to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("delivery {delivered} was delivered at"))
+            && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+
+    // Task changes over the CLI, each printing the task the API then lists.
+    let task_id = get("/api/v1/tasks")["tasks"][0]["id"].as_i64().unwrap();
+    let id = task_id.to_string();
+    let assigned = cli_json(&t, config, &["tasks", "assign", &id, "bo"]);
+    assert_eq!(assigned["owner"], "bo");
+    let snoozed = cli_json(&t, config, &["tasks", "snooze", &id, "--for", "3d"]);
+    assert_eq!(snoozed["status"], "snoozed");
+    assert_eq!(get("/api/v1/tasks?status=snoozed")["tasks"][0], snoozed);
+    let done = cli_json(&t, config, &["tasks", "complete", &id]);
+    assert_eq!(done["status"], "done");
+    assert_eq!(get("/api/v1/tasks?status=done")["tasks"][0], done);
+}
+
+#[test]
+fn mistakes_say_what_was_wrong_with_the_right_exit_status() {
+    let t = Tenure::new();
+    let (dead, _) = seed(&t);
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["playbooks", "log", "--since", "last week"],
+            2,
+            "is not a date",
+        ),
+        (&["playbooks", "log", "--limit", "0"], 2, "from 1 to 10000"),
+        (
+            &["playbooks", "deliveries", "--status", "lost"],
+            2,
+            "invalid value",
+        ),
+        (&["playbooks", "deliveries", "999"], 1, "no delivery 999"),
+        (
+            &["playbooks", "deliveries", "abc"],
+            2,
+            "is not a delivery id",
+        ),
+        (&["playbooks", "retry", "999"], 1, "no delivery 999"),
+        (&["tasks", "complete", "999"], 1, "no task 999"),
+        (
+            &["tasks", "snooze", "1", "--until", "soon"],
+            2,
+            "until \"soon\" is not a date",
+        ),
+        (
+            &["tasks", "snooze", "1", "--for", "3 days"],
+            2,
+            "bad duration",
+        ),
+    ];
+    for (args, code, wanted) in cases {
+        let out = t.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {stderr}");
+        assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} wrote data on stdout");
+    }
+    let filtered = t.run(&[
+        "playbooks",
+        "deliveries",
+        &dead.to_string(),
+        "--status",
+        "dead",
+    ]);
+    assert_eq!(filtered.status.code(), Some(2));
+}
