@@ -46,6 +46,9 @@ const DELIVERIES_PER_PASS: usize = 64;
 /// The lease that makes one server at a time evaluate the state and calendar triggers.
 const TICK_LEASE: &str = "playbooks.tick";
 const TICK_LEASE_MS: i64 = 120_000;
+/// The account of the firing that marks a playbook version switched on in a workspace
+/// ([`Actions::tick`]): no account, so the audit views tell it apart.
+pub const SWITCHED_ON: &str = "*";
 /// The per-account cap counts the firings of the last day.
 const DAY_MS: i64 = 86_400_000;
 
@@ -337,7 +340,7 @@ impl Actions {
             key: format!("{}/{version}/*/switched_on", playbook.name),
             playbook: playbook.name.clone(),
             version,
-            account: "*".into(),
+            account: SWITCHED_ON.into(),
             period: "switched_on".into(),
             fired_at: now,
             cause: json!({ "switched_on": now }),

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use tenure_core::{Timestamp, WorkspaceId};
 use tenure_playbooks::{Limit, Playbook, Playbooks, PropertyTest, Scalar, Span, Trigger};
+use tenure_runtime::actions::SWITCHED_ON;
 use tenure_store::{
     Delivery, DeliveryFilter, DeliveryId, DeliveryStatus, FiringFilter, Retried, Store, StoreError,
     Task, TaskChange, TaskFilter, TaskId, TaskStatus,
@@ -234,8 +235,12 @@ pub struct PlaybookView {
     /// `none` or `matching_now`.
     pub on_enable: String,
     pub actions: Vec<ActionView>,
-    /// Firings recorded for it (every version).
+    /// Firings recorded for it (every version), for accounts.
     pub firings: u64,
+    /// When this version was first switched on (seen by a running server's tick); null
+    /// before. With `on_enable = "none"`, the accounts matching then were recorded as seen.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub switched_on: Option<Timestamp>,
     pub deliveries: DeliveryCounts,
 }
 
@@ -579,7 +584,12 @@ fn playbook_view(
                 delay: step.delay.to_string(),
             })
             .collect(),
-        firings: firings.len() as u64,
+        firings: firings.iter().filter(|f| f.account != SWITCHED_ON).count() as u64,
+        switched_on: firings
+            .iter()
+            .filter(|f| f.account == SWITCHED_ON && f.version == playbook.version())
+            .map(|f| f.fired_at)
+            .min(),
         deliveries: counts,
     })
 }
@@ -612,7 +622,8 @@ pub fn firing_log(
     // (playbook, account) pair listed, each bounded by that pair's own deliveries.
     let mut by_pair: BTreeMap<(String, String), Vec<Delivery>> = BTreeMap::new();
     let mut out = Vec::with_capacity(firings.len());
-    for firing in firings {
+    // A playbook version's switching on is told by `playbooks list`, not as a firing.
+    for firing in firings.into_iter().filter(|f| f.account != SWITCHED_ON) {
         let pair = (firing.playbook.clone(), firing.account.clone());
         if !by_pair.contains_key(&pair) {
             let found = store.deliveries(

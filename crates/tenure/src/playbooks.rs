@@ -33,6 +33,12 @@ pub enum PlaybooksCommand {
         after_help = "Examples:\n  tenure playbooks deliveries --status dead\n  tenure playbooks deliveries --destination crm_webhook --limit 20\n  tenure playbooks deliveries 42"
     )]
     Deliveries(DeliveriesArgs),
+    /// What the playbooks would do now, sending nothing: who each matches, with the deliveries
+    /// its actions would make; with --account, that account step by step.
+    #[command(
+        after_help = "Examples:\n  tenure playbooks dry-run\n  tenure playbooks dry-run --playbook usage_drop_task --account acct_0042\n  tenure playbooks dry-run --format json"
+    )]
+    DryRun(DryRunArgs),
     /// Make a dead delivery pending and due now (a delivered one is refused).
     #[command(
         after_help = "Examples:\n  tenure playbooks retry 42\n  tenure playbooks retry --all-dead\n\nA running server attempts it at its next pass (within seconds)."
@@ -77,6 +83,20 @@ pub struct DeliveriesArgs {
     #[arg(long, value_name = "N")]
     limit: Option<String>,
     /// `table` for people; `json` (the API's) for programs.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DryRunArgs {
+    /// Only this playbook.
+    #[arg(long)]
+    playbook: Option<String>,
+    /// Show this account step by step: every condition, the key it would fire under, and
+    /// each action rendered.
+    #[arg(long)]
+    account: Option<String>,
+    /// `table` for people; `json` for programs.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -274,6 +294,7 @@ pub fn run(ctx: &Context, command: PlaybooksCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PlaybooksCommand::Deliveries(args) => deliveries(ctx, args),
+        PlaybooksCommand::DryRun(args) => dry_run(ctx, args),
         PlaybooksCommand::Retry(args) => {
             let store = store_to_write(ctx)?;
             let answer = match &args.id {
@@ -468,4 +489,151 @@ pub fn run_tasks(ctx: &Context, command: TasksCommand) -> anyhow::Result<()> {
     }
     task_table(std::slice::from_ref(&task));
     Ok(())
+}
+
+/// `tenure playbooks dry-run`: every account scored now from the store's log (a running
+/// server's statuses are not asked), each playbook evaluated against them; nothing is recorded
+/// or sent.
+fn dry_run(ctx: &Context, args: DryRunArgs) -> anyhow::Result<()> {
+    use tenure_runtime::actions;
+    let playbooks = views::configured(&ctx.config).map_err(cli_error)?;
+    let chosen: Vec<&tenure_playbooks::Playbook> = playbooks
+        .playbooks
+        .iter()
+        .filter(|p| args.playbook.as_deref().is_none_or(|name| p.name == name))
+        .collect();
+    if let Some(name) = &args.playbook {
+        if chosen.is_empty() {
+            let known: Vec<&str> = playbooks
+                .playbooks
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect();
+            return Err(Usage(format!(
+                "no playbook {name:?} is configured (playbooks: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ))
+            .into());
+        }
+    }
+    let store = ctx.open_store_to_read()?;
+    let live = crate::serve::rebuild(ctx, store.as_ref())?;
+    let settings = ctx.config.report_settings();
+    let now = now();
+    let statuses = live.read(&ctx.workspace, |model| {
+        actions::statuses_at(model, &settings, now)
+    })?;
+    match &args.account {
+        None => {
+            let only = tenure_playbooks::Playbooks {
+                playbooks: chosen.into_iter().cloned().collect(),
+                ..playbooks.clone()
+            };
+            let previews = actions::preview(&only, &statuses);
+            if args.format == Format::Json {
+                return json(&serde_json::json!({ "as_of": now, "playbooks": previews }));
+            }
+            outln!(
+                "as of {now}, {} accounts scored; nothing is recorded or sent",
+                statuses.len()
+            );
+            for p in previews {
+                let actions: Vec<String> = p
+                    .actions
+                    .iter()
+                    .map(|a| match &a.destination {
+                        Some(d) => format!("{} {} to {d}", a.deliveries, a.kind),
+                        None => format!("{} {}", a.deliveries, a.kind),
+                    })
+                    .collect();
+                let shown: Vec<&str> = p.accounts.iter().take(10).map(String::as_str).collect();
+                let more = if p.matching > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                };
+                let who = if shown.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({}{more})", shown.join(", "))
+                };
+                let off = if p.enabled { "" } else { " [switched off]" };
+                if p.trigger == "change" {
+                    outln!(
+                        "{}{off}: fires on a change, for the {} accounts its filters hold for{who}; each firing would make {}",
+                        p.playbook,
+                        p.matching,
+                        actions.iter().map(|a| a.trim_start_matches(|c: char| c.is_ascii_digit()).trim()).collect::<Vec<_>>().join(", ")
+                    );
+                } else {
+                    outln!(
+                        "{}{off} ({} trigger): {} accounts match now{who}; would make {}",
+                        p.playbook,
+                        p.trigger,
+                        p.matching,
+                        actions.join(", ")
+                    );
+                }
+            }
+            Ok(())
+        }
+        Some(account) => {
+            let Some(status) = statuses.iter().find(|s| s.account.as_str() == account) else {
+                return Err(Usage(format!(
+                    "account {account:?} has no status now: it is unknown, or has never paid nor won a deal"
+                ))
+                .into());
+            };
+            let explained: Vec<actions::Explained> = chosen
+                .iter()
+                .map(|p| {
+                    let filter = tenure_store::FiringFilter {
+                        playbook: Some(p.name.clone()),
+                        account: Some(account.clone()),
+                        ..Default::default()
+                    };
+                    let earlier: Vec<Timestamp> = store
+                        .firings(&ctx.workspace, &filter)
+                        .map(|f| f.into_iter().map(|f| f.fired_at).collect())
+                        .unwrap_or_default();
+                    actions::explain(p, status, None, &earlier, now)
+                })
+                .collect();
+            if args.format == Format::Json {
+                return json(&serde_json::json!({ "as_of": now, "explained": explained }));
+            }
+            for e in explained {
+                outln!("{} for {} (as of {now}):", e.playbook, e.account);
+                for c in &e.checks {
+                    outln!(
+                        "  {} {}: {}",
+                        if c.held { "held  " } else { "failed" },
+                        c.condition,
+                        c.found
+                    );
+                }
+                match &e.firing_key {
+                    Some(key) => outln!("  would fire now as {key}"),
+                    None => outln!("  would not fire now"),
+                }
+                for a in &e.actions {
+                    outln!(
+                        "  {}{}{}: {}",
+                        a.kind,
+                        a.destination
+                            .as_deref()
+                            .map(|d| format!(" to {d}"))
+                            .unwrap_or_default(),
+                        a.due_at.map(|t| format!(" at {t}")).unwrap_or_default(),
+                        a.payload
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
 }

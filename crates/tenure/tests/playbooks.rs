@@ -105,7 +105,11 @@ fn the_cli_prints_the_apis_json_for_the_same_data() {
     let admin = t.key("admin");
     let config = t.write_file("tenure.toml", CONFIG);
     let config = config.to_str().unwrap();
-    let server = t.serve(&["--config", config]);
+    // A server builds every destination at start: the webhook's secret must be there.
+    let server = t.serve_with_env(
+        &["--config", config],
+        &[("CRM_WEBHOOK_SECRET", "whsec_test")],
+    );
     let http = reqwest::blocking::Client::new();
     let get = |path: &str| -> Value {
         let response = http
@@ -120,6 +124,13 @@ fn the_cli_prints_the_apis_json_for_the_same_data() {
         );
         response.json().unwrap()
     };
+    // The server's first tick marks the playbook switched on; compared after it, the CLI and
+    // the API read the same store.
+    let started = std::time::Instant::now();
+    while get("/api/v1/playbooks")["playbooks"][0]["switched_on"].is_null() {
+        assert!(started.elapsed().as_secs() < 30, "the first tick never ran");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let pairs: [(&[&str], String); 7] = [
         (&["playbooks", "list"], "/api/v1/playbooks".into()),
         (&["playbooks", "log"], "/api/v1/playbooks/firings".into()),
@@ -248,4 +259,69 @@ fn mistakes_say_what_was_wrong_with_the_right_exit_status() {
         "dead",
     ]);
     assert_eq!(filtered.status.code(), Some(2));
+}
+
+/// `tenure playbooks dry-run`: who a state playbook matches now among the store's accounts,
+/// and one account step by step; nothing is recorded.
+#[test]
+fn the_dry_run_shows_who_matches_and_records_nothing() {
+    let t = Tenure::new();
+    let csv = t.write_file(
+        "subscriptions.csv",
+        "account_id,effective_at,mrr,currency,plan,seats\n\
+         gone,2025-01-01T00:00:00Z,100.00,USD,starter,2\n\
+         gone,2025-02-01T00:00:00Z,0.00,USD,starter,0\n\
+         kept,2025-01-01T00:00:00Z,100.00,USD,starter,2\n",
+    );
+    t.ok(&["import", csv.to_str().unwrap()]);
+    let config = t.write_file(
+        "tenure.toml",
+        r#"
+[[playbooks]]
+name = "win_back"
+trigger = { state = { stage = "churned" } }
+for_whom = { include_churned = true }
+actions = [{ task = { title = "Win back {{ account.id }}" } }]
+"#,
+    );
+    let config = config.to_str().unwrap();
+    let preview = cli_json(&t, config, &["playbooks", "dry-run"]);
+    let p = &preview["playbooks"][0];
+    assert_eq!(p["playbook"], "win_back");
+    assert_eq!(p["trigger"], "state");
+    assert_eq!(p["matching"], 1, "{preview}");
+    assert_eq!(p["accounts"], json!(["gone"]));
+    assert_eq!(p["actions"][0]["deliveries"], 1);
+    let gone = cli_json(&t, config, &["playbooks", "dry-run", "--account", "gone"]);
+    let e = &gone["explained"][0];
+    assert!(
+        e["firing_key"].as_str().unwrap().starts_with("win_back/"),
+        "{gone}"
+    );
+    assert_eq!(e["actions"][0]["payload"]["title"], "Win back gone");
+    let kept = cli_json(&t, config, &["playbooks", "dry-run", "--account", "kept"]);
+    let e = &kept["explained"][0];
+    assert!(e["firing_key"].is_null(), "{kept}");
+    assert!(
+        e["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["held"] == false),
+        "{kept}"
+    );
+    // Nothing was recorded.
+    let log = cli_json(&t, config, &["playbooks", "log"]);
+    assert_eq!(log["firings"], json!([]), "{log}");
+    // An unknown playbook or account is a usage error that names the choices.
+    let out = t.run(&[
+        "--config",
+        config,
+        "playbooks",
+        "dry-run",
+        "--playbook",
+        "nope",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("win_back"));
 }
