@@ -16,7 +16,10 @@
 //! `BENCH_SECONDS` (default 20), `BENCH_CLIENTS` (default 8), `BENCH_HISTORY` (default 1; 0
 //! leaves the history out), `BENCH_FUNNEL` (default none; `turns` runs the `funnel` report over
 //! and over during the load, taking the model in turns as the HTTP API does, and `whole` the
-//! same under one read lock for the whole report, to compare).
+//! same under one read lock for the whole report, to compare), `BENCH_PLAYBOOKS` (default 0;
+//! N runs N playbooks as `tenure serve` does: one fires a task on every "Export Failed" event,
+//! which one event in a hundred is, and N − 1 watch signals and stages; the latency from an
+//! event's acknowledgement to its firing, and the tasks delivered per second, are measured).
 
 mod common;
 
@@ -26,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use tenure_config::Config;
 use tenure_core::{Timestamp, WorkspaceId};
-use tenure_runtime::{Live, StatusKeeping, SystemClock};
+use tenure_runtime::{Actions, Live, StatusKeeping, SystemClock};
 use tenure_server::{AppState, Application};
 use tenure_store::{Scope, Store};
 
@@ -47,6 +50,36 @@ struct Sent {
     events: Vec<(usize, i64)>,
     sent: Instant,
     acked: Instant,
+    /// The acknowledgement on the wall clock, which firings are recorded by.
+    acked_ms: i64,
+    /// The message id of its "Export Failed" event.
+    firing_event: String,
+}
+
+/// `n` playbooks: one on every "Export Failed" event (a task each), and `n − 1` on signals
+/// raised and stages entered, each a task, so every status change is evaluated against them.
+fn playbooks_config(n: usize) -> String {
+    let mut text = String::from(
+        "[playbook_settings]\nmax_firings_per_account_per_day = 1000000\n\n[[playbooks]]\nname = \"export_failed\"\ntrigger = { event = \"Export Failed\" }\nlimit = { every_match = true }\nactions = [{ task = { title = \"Export failed for {{ account.name }}\" } }]\n",
+    );
+    let watched = [
+        "signal_raised = \"usage_drop\"",
+        "signal_raised = \"no_activity\"",
+        "signal_cleared = \"no_activity\"",
+        "signal_raised = \"seat_utilization\"",
+        "signal_raised = \"advocate_ready\"",
+        "stage_entered = \"at_risk\"",
+        "stage_entered = \"expanding\"",
+        "stage_left = \"onboarding\"",
+        "milestone = \"activated\"",
+    ];
+    for i in 1..n {
+        text.push_str(&format!(
+            "\n[[playbooks]]\nname = \"watch_{i}\"\ntrigger = {{ {} }}\nlimit = {{ once_per = \"30d\" }}\nactions = [{{ task = {{ title = \"Look at {{{{ account.name }}}}\" }} }}]\n",
+            watched[i % watched.len()]
+        ));
+    }
+    text
 }
 
 fn now_ms() -> i64 {
@@ -63,11 +96,16 @@ fn main() {
     let seconds = common::setting::<u64>("BENCH_SECONDS", 20);
     let clients = common::setting::<u64>("BENCH_CLIENTS", 8) as usize;
     let with_history = common::setting::<u64>("BENCH_HISTORY", 1) == 1;
+    let playbooks = common::setting::<u64>("BENCH_PLAYBOOKS", 0) as usize;
     let funnel_mode = std::env::var("BENCH_FUNNEL").unwrap_or_default();
 
     let dir = tempfile::tempdir().expect("temp dir");
     let (store, entries) = common::simulated_store(dir.path(), accounts);
-    let config = Arc::new(Config::default());
+    let config = Arc::new(if playbooks > 0 {
+        Config::parse(&playbooks_config(playbooks), "bench.toml").expect("playbooks")
+    } else {
+        Config::default()
+    });
     let t = Instant::now();
     let live = Arc::new(Live::rebuild(store.as_ref(), config.engine(), |_| {}).expect("rebuild"));
     let rebuild = t.elapsed().as_secs_f64();
@@ -75,11 +113,32 @@ fn main() {
     // Every status the server computes, by account, with the instant it was computed.
     let seen: Arc<Mutex<HashMap<String, Vec<Seen>>>> = Arc::default();
     let log = Arc::clone(&seen);
+    let actions = (playbooks > 0).then(|| {
+        let dyn_store: Arc<dyn Store> = store.clone();
+        Arc::new(
+            Actions::new(
+                config.playbooks().expect("playbooks"),
+                config.report_settings(),
+                dyn_store,
+                Arc::new(SystemClock),
+                &|_| None,
+            )
+            .expect("no destinations"),
+        )
+    });
+    if let Some(actions) = &actions {
+        actions.start(&live);
+    }
+    let to_actions = actions.as_ref().map(|a| a.observer());
     let t = Instant::now();
     live.keep_statuses(StatusKeeping {
         settings: config.report_settings(),
         clock: Arc::new(SystemClock),
-        observer: Some(Box::new(move |_, status| {
+        entries: actions.as_ref().map(|a| a.entry_observer()),
+        observer: Some(Box::new(move |ws, status| {
+            if let Some(to_actions) = &to_actions {
+                to_actions(ws, status);
+            }
             let at = Instant::now();
             if let Some(last) = status.last_activity {
                 log.lock()
@@ -92,7 +151,6 @@ fn main() {
                     });
             }
         })),
-        entries: None,
     })
     .expect("valid stage rules");
     let score_all = t.elapsed().as_secs_f64();
@@ -199,8 +257,10 @@ fn main() {
                         if i > 0 {
                             body.push(',');
                         }
+                        // One event in a hundred is the one a playbook fires on.
+                        let event = if i == 0 { "Export Failed" } else { "Report Created" };
                         body.push_str(&format!(
-                            r#"{{"type":"track","messageId":"live-{c}-{at}-{i}","userId":"live-user-{a}","event":"Report Created","timestamp":"{}","context":{{"groupId":"{}"}}}}"#,
+                            r#"{{"type":"track","messageId":"live-{c}-{at}-{i}","userId":"live-user-{a}","event":"{event}","timestamp":"{}","context":{{"groupId":"{}"}}}}"#,
                             Timestamp::from_millis(at),
                             customers[a]
                         ));
@@ -217,11 +277,14 @@ fn main() {
                         .await
                         .expect("request");
                     let acked = Instant::now();
+                    let acked_ms = now_ms();
                     assert_eq!(response.status(), 200);
                     out.push(Sent {
                         events,
                         sent: started,
                         acked,
+                        acked_ms,
+                        firing_event: format!("live-{c}-{at}-0"),
                     });
                 }
                 out
@@ -301,6 +364,54 @@ fn main() {
                 .join(", ")
         );
     }
+    let mut firing_row = None;
+    if let Some(actions) = &actions {
+        // What the playbooks thread has not yet taken from its queue, it takes now.
+        std::thread::sleep(Duration::from_secs(2));
+        let all = store
+            .firings(&ws, &tenure_store::FiringFilter::default())
+            .expect("firings");
+        // The event playbook's firings by the message id their key ends with.
+        let fired_at: HashMap<&str, i64> = all
+            .iter()
+            .filter(|f| f.playbook == "export_failed")
+            .filter_map(|f| Some((f.key.rsplit_once("match:event:")?.1, f.fired_at.millis())))
+            .collect();
+        let mut firing: Vec<f64> = Vec::new();
+        let mut never = 0;
+        for batch in &sent {
+            match fired_at.get(batch.firing_event.as_str()) {
+                Some(at) => firing.push((at - batch.acked_ms).max(0) as f64),
+                None => never += 1,
+            }
+        }
+        firing.sort_by(f64::total_cmp);
+        let t = Instant::now();
+        let mut delivered = 0;
+        loop {
+            let n = actions.deliver().expect("deliver");
+            if n == 0 {
+                break;
+            }
+            delivered += n;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "playbooks: {playbooks}; firings recorded: {} ({} of the event playbook); tasks delivered after the load: {delivered} in {secs:.1} s ({:.0}/s)",
+            all.iter().filter(|f| f.account != "*").count(),
+            fired_at.len(),
+            delivered as f64 / secs.max(1e-9)
+        );
+        firing_row = (!firing.is_empty()).then(|| {
+            format!(
+                "| acknowledgement → firing recorded (event playbook) | {:.1} | {:.1} | {:.1} | {:.1} | {never} |",
+                percentile(&firing, 0.5),
+                percentile(&firing, 0.9),
+                percentile(&firing, 0.99),
+                firing[firing.len() - 1]
+            )
+        });
+    }
     println!("| latency | p50 ms | p90 ms | p99 ms | max ms | events never shown |");
     println!("|---|---:|---:|---:|---:|---:|");
     println!(
@@ -317,4 +428,7 @@ fn main() {
         percentile(&acks, 0.99),
         acks[acks.len() - 1]
     );
+    if let Some(row) = firing_row {
+        println!("{row}");
+    }
 }

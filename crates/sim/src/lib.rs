@@ -89,6 +89,10 @@ pub enum SimError {
     Shape(String),
 }
 
+/// The configuration written beside the company (`tenure.toml`): the defaults, and the
+/// example playbooks a customer-success team of this company would start with. Not imported.
+pub const CONFIG: &str = include_str!("tenure.toml");
+
 /// The output files, in the order they are written.
 pub const FILES: &[&str] = &[
     "accounts.csv",
@@ -215,6 +219,10 @@ pub fn simulate_shaped(
         dir,
     )?;
     out.finish()?;
+    std::fs::write(dir.join("tenure.toml"), CONFIG).map_err(|source| SimError::Io {
+        path: dir.join("tenure.toml").display().to_string(),
+        source,
+    })?;
     let truth = tally.finish(config, shape, &world, frame.start, &spend, events);
     let rest = serde_json::to_string_pretty(&truth).map_err(|e| truth_error(e.into()))?;
     truth_file.write_all(b"\n],\n").map_err(truth_error)?;

@@ -325,3 +325,61 @@ actions = [{ task = { title = "Win back {{ account.id }}" } }]
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("win_back"));
 }
+
+/// `tenure sim` writes beside the company a configuration with the five example playbooks,
+/// which `config check` accepts and a dry-run evaluates against the imported company.
+#[test]
+fn the_simulated_company_ships_its_playbooks() {
+    let t = Tenure::new();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    t.ok(&[
+        "sim",
+        "--out",
+        dir,
+        "--accounts",
+        "150",
+        "--months",
+        "12",
+        "--seed",
+        "7",
+    ]);
+    let config = out.path().join("tenure.toml");
+    let config = config.to_str().unwrap();
+    t.ok(&["--config", config, "config", "check"]);
+    let files: Vec<String> = tenure_sim::FILES
+        .iter()
+        .filter(|f| !f.ends_with(".json"))
+        .map(|f| out.path().join(f).to_str().unwrap().to_owned())
+        .collect();
+    let mut import = vec!["import"];
+    import.extend(files.iter().map(String::as_str));
+    t.ok(&import);
+    let preview = cli_json(&t, config, &["playbooks", "dry-run"]);
+    let playbooks = preview["playbooks"].as_array().unwrap();
+    let names: Vec<&str> = playbooks
+        .iter()
+        .map(|p| p["playbook"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "renewal_90_60_30",
+            "usage_drop_task",
+            "activation_missed_day_14",
+            "seat_expansion",
+            "advocate_review_request"
+        ]
+    );
+    let of = |name: &str| playbooks.iter().find(|p| p["playbook"] == name).unwrap();
+    assert_eq!(of("renewal_90_60_30")["trigger"], "calendar");
+    assert_eq!(
+        of("renewal_90_60_30")["actions"].as_array().unwrap().len(),
+        4
+    );
+    // A change playbook applies to the customers its filters hold for: some, not none.
+    assert!(
+        of("usage_drop_task")["matching"].as_u64().unwrap() > 0,
+        "{preview}"
+    );
+}
