@@ -31,12 +31,17 @@ pub struct PlaybookSettings {
     /// At most this many firings per account in any 24 hours, all playbooks together, so a
     /// bad day of an account does not become a dozen messages to its customer.
     pub max_firings_per_account_per_day: u32,
+    /// How long a server holds the deliveries it claims before another may take them: longer
+    /// than any one attempt (a webhook or Slack call times out after 10 s), and what a
+    /// delivery waits after its server died mid-pass.
+    pub delivery_lease_seconds: u32,
 }
 
 impl Default for PlaybookSettings {
     fn default() -> Self {
         PlaybookSettings {
             max_firings_per_account_per_day: 3,
+            delivery_lease_seconds: 120,
         }
     }
 }
@@ -275,6 +280,13 @@ impl PlaybooksConfig {
             return Err(PlaybookError::new(
                 "playbook_settings.max_firings_per_account_per_day".into(),
                 "0 would stop every playbook; give at least 1 (default 3)".into(),
+            ));
+        }
+        let lease = self.playbook_settings.delivery_lease_seconds;
+        if !(15..=86_400).contains(&lease) {
+            return Err(PlaybookError::new(
+                "playbook_settings.delivery_lease_seconds".into(),
+                format!("{lease} is not from 15 (longer than one attempt) to 86400 seconds (default 120)"),
             ));
         }
         let mut names: BTreeMap<&str, usize> = BTreeMap::new();

@@ -358,6 +358,7 @@ fn event_triggers_test_their_properties() {
 fn the_per_account_cap_counts_the_last_24_hours() {
     let settings = tenure_playbooks::PlaybookSettings {
         max_firings_per_account_per_day: 2,
+        ..tenure_playbooks::PlaybookSettings::default()
     };
     let now = t("2025-03-02T00:00:00Z");
     assert!(settings.allows(&[now.plus_millis(-DAY), now.plus_millis(-HOUR)], now));

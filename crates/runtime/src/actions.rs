@@ -39,10 +39,10 @@ use tenure_store::{
 
 use crate::{Clock, EntryObserver, Live, StatusObserver};
 
-/// How long a claimed delivery is this process's: longer than any destination's timeout.
-const DELIVERY_LEASE_MS: i64 = 120_000;
-/// Deliveries claimed per pass.
-const DELIVERIES_PER_PASS: usize = 64;
+/// The longest a delivery attempt may take (an SMTP conversation, the slowest): a pass claims
+/// no more deliveries than its lease has room for, one after another, so a lease never ends
+/// while its deliveries are still being attempted.
+const LONGEST_ATTEMPT_SECS: u32 = 30;
 /// The lease that makes one server at a time evaluate the state and calendar triggers.
 const TICK_LEASE: &str = "playbooks.tick";
 const TICK_LEASE_MS: i64 = 120_000;
@@ -445,11 +445,12 @@ impl Actions {
     /// of its own; returns the deliveries attempted.
     pub fn deliver(&self) -> Result<usize, StoreError> {
         let now = self.clock.now();
+        let lease = self.playbooks.settings.delivery_lease_seconds;
         let claimed = self.store.claim_deliveries(
             &self.owner,
             now,
-            DELIVERY_LEASE_MS,
-            DELIVERIES_PER_PASS,
+            i64::from(lease) * 1000,
+            (lease / LONGEST_ATTEMPT_SECS).max(1) as usize,
         )?;
         let count = claimed.len();
         let mut by_destination: BTreeMap<String, Vec<Delivery>> = BTreeMap::new();

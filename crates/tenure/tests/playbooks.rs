@@ -383,3 +383,148 @@ fn the_simulated_company_ships_its_playbooks() {
         "{preview}"
     );
 }
+
+/// A webhook receiver on loopback that counts requests by `Tenure-Delivery` id, taking a
+/// little time over each so a kill can fall among them.
+fn counting_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut id, mut length) = (String::new(), 0usize);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                let header = line.trim_end().to_ascii_lowercase();
+                if header.is_empty() {
+                    break;
+                }
+                if let Some(v) = header.strip_prefix("tenure-delivery: ") {
+                    id = v.to_owned();
+                }
+                if let Some(v) = header.strip_prefix("content-length: ") {
+                    length = v.parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(40));
+            log.lock().unwrap().push(id);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, seen)
+}
+
+/// The server is killed with SIGKILL while it delivers and started again: every firing's
+/// webhook reaches the receiver, each delivery id at least once and none lost; a repeat can
+/// only be the one delivery in flight at the kill, which the receiver drops by its id.
+#[test]
+fn deliveries_survive_sigkill_none_lost() {
+    let t = Tenure::new();
+    let csv = t.write_file(
+        "subscriptions.csv",
+        "account_id,effective_at,mrr,currency,plan,seats\nacme,2025-01-01T00:00:00Z,100.00,USD,pro,5\n",
+    );
+    t.ok(&["import", csv.to_str().unwrap()]);
+    let (url, received) = counting_receiver();
+    let config = t.write_file(
+        "tenure.toml",
+        &format!(
+            r#"
+[playbook_settings]
+max_firings_per_account_per_day = 1000
+delivery_lease_seconds = 15
+
+[[destinations]]
+name = "crm"
+kind = "webhook"
+url = "{url}"
+secret_env = "CRM_WEBHOOK_SECRET"
+
+[[playbooks]]
+name = "export_failed"
+trigger = {{ event = "Export Failed" }}
+limit = {{ every_match = true }}
+actions = [{{ webhook = {{ destination = "crm" }} }}]
+"#
+        ),
+    );
+    let config = config.to_str().unwrap();
+    let env = [("CRM_WEBHOOK_SECRET", "whsec_test")];
+    let write = t.key("write");
+    let read = t.key("read");
+    let http = reqwest::blocking::Client::new();
+    let server = t.serve_with_env(&["--config", config], &env);
+    // The account's status is its baseline; events after it fire.
+    let status = http
+        .get(format!("{}/api/v1/accounts/acme", server.url))
+        .bearer_auth(&read)
+        .send()
+        .unwrap();
+    assert!(status.status().is_success(), "{}", status.status());
+    const EVENTS: usize = 30;
+    let batch: Vec<Value> = (0..EVENTS)
+        .map(|i| {
+            json!({
+                "type": "track", "event": "Export Failed", "userId": "u1",
+                "messageId": format!("export-{i}"), "timestamp": "2025-03-01T10:00:00Z",
+                "context": { "groupId": "acme" },
+            })
+        })
+        .collect();
+    let sent = http
+        .post(format!("{}/v1/batch", server.url))
+        .basic_auth(&write, Some(""))
+        .json(&json!({ "batch": batch }))
+        .send()
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    // Killed once some deliveries have arrived, before all have.
+    let started = std::time::Instant::now();
+    while received.lock().unwrap().len() < 5 {
+        assert!(started.elapsed().as_secs() < 60, "no delivery arrived");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    drop(server);
+    let before_restart = received.lock().unwrap().len();
+    assert!(before_restart < EVENTS, "all delivered before the kill");
+    let server = t.serve_with_env(&["--config", config], &env);
+    let distinct = || {
+        let mut ids = received.lock().unwrap().clone();
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    };
+    while distinct() < EVENTS {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "{} of {EVENTS} delivered",
+            distinct()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let all = received.lock().unwrap().clone();
+    assert_eq!(distinct(), EVENTS);
+    assert!(
+        all.len() <= EVENTS + 1,
+        "{} requests for {EVENTS} deliveries: more than the one in flight repeated",
+        all.len()
+    );
+    let log = cli_json(
+        &t,
+        config,
+        &["playbooks", "deliveries", "--status", "delivered"],
+    );
+    assert_eq!(log["deliveries"].as_array().unwrap().len(), EVENTS, "{log}");
+    drop(server);
+}
