@@ -46,6 +46,32 @@ const LONGEST_ATTEMPT_SECS: u32 = 30;
 /// The lease that makes one server at a time evaluate the state and calendar triggers.
 const TICK_LEASE: &str = "playbooks.tick";
 const TICK_LEASE_MS: i64 = 120_000;
+/// At most this many noticed statuses and events are taken from the queue at once.
+const FOLLOW_BATCH: usize = 50_000;
+
+/// `batch` with each account's statuses replaced by its latest, at the place of its first;
+/// events kept, in order.
+fn coalesced(batch: Vec<Noticed>) -> Vec<Noticed> {
+    let mut first: HashMap<(WorkspaceId, AccountId), usize> = HashMap::new();
+    let mut out: Vec<Noticed> = Vec::with_capacity(batch.len());
+    for noticed in batch {
+        match noticed {
+            Noticed::Status(ws, status) => {
+                let key = (ws.clone(), status.account.clone());
+                match first.get(&key) {
+                    Some(&i) => out[i] = Noticed::Status(ws, status),
+                    None => {
+                        first.insert(key, out.len());
+                        out.push(Noticed::Status(ws, status));
+                    }
+                }
+            }
+            event => out.push(event),
+        }
+    }
+    out
+}
+
 /// The account of the firing that marks a playbook version switched on in a workspace
 /// ([`Actions::tick`]): no account, so the audit views tell it apart.
 pub const SWITCHED_ON: &str = "*";
@@ -178,18 +204,31 @@ impl Actions {
     }
 
     fn follow(&self, live: std::sync::Weak<Live>, rx: Receiver<Noticed>) {
-        for noticed in rx {
+        while let Ok(first) = rx.recv() {
             let Some(live) = live.upgrade() else { return };
-            let (workspace, account, done) = match &noticed {
-                Noticed::Status(ws, status) => {
-                    (ws, &status.account, self.on_status(&live, ws, status))
+            // Under a stream of events an account is rescored many times before this thread
+            // comes to it: what queued meanwhile is taken at once, and of an account's statuses
+            // only the latest is compared with what was seen (at the place of its first), so
+            // the thread keeps up. A change that came and went within that wait is not seen.
+            let mut batch = vec![first];
+            while batch.len() < FOLLOW_BATCH {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
                 }
-                Noticed::Event(ws, account, change) => {
-                    (ws, account, self.on_event(ws, account, change))
+            }
+            for noticed in coalesced(batch) {
+                let (workspace, account, done) = match &noticed {
+                    Noticed::Status(ws, status) => {
+                        (ws, &status.account, self.on_status(&live, ws, status))
+                    }
+                    Noticed::Event(ws, account, change) => {
+                        (ws, account, self.on_event(ws, account, change))
+                    }
+                };
+                if let Err(e) = done {
+                    tracing::error!(workspace = %workspace, account = %account.as_str(), error = %e, "cannot record a playbook firing; the change is not acted on");
                 }
-            };
-            if let Err(e) = done {
-                tracing::error!(workspace = %workspace, account = %account.as_str(), error = %e, "cannot record a playbook firing; the change is not acted on");
             }
         }
     }
