@@ -46,6 +46,29 @@ const LONGEST_ATTEMPT_SECS: u32 = 30;
 /// The lease that makes one server at a time evaluate the state and calendar triggers.
 const TICK_LEASE: &str = "playbooks.tick";
 const TICK_LEASE_MS: i64 = 120_000;
+/// Firings decided and not yet recorded: a batch of changes records its firings together.
+#[derive(Debug, Default)]
+struct Decided {
+    firings: Vec<(WorkspaceId, NewFiring, Vec<NewDelivery>)>,
+}
+
+impl Decided {
+    /// The instants of the firings decided for the account (of one playbook, if given).
+    fn of<'a>(
+        &'a self,
+        workspace: &'a WorkspaceId,
+        account: &'a str,
+        playbook: Option<&'a str>,
+    ) -> impl Iterator<Item = Timestamp> + 'a {
+        self.firings
+            .iter()
+            .filter(move |(ws, f, _)| {
+                ws == workspace && f.account == account && playbook.is_none_or(|p| f.playbook == p)
+            })
+            .map(|(_, f, _)| f.fired_at)
+    }
+}
+
 /// At most this many noticed statuses and events are taken from the queue at once.
 const FOLLOW_BATCH: usize = 50_000;
 
@@ -217,20 +240,53 @@ impl Actions {
                     Err(_) => break,
                 }
             }
+            // What the batch decides is recorded in one transaction at its end.
+            let mut decided = Decided::default();
             for noticed in coalesced(batch) {
                 let (workspace, account, done) = match &noticed {
-                    Noticed::Status(ws, status) => {
-                        (ws, &status.account, self.on_status(&live, ws, status))
-                    }
-                    Noticed::Event(ws, account, change) => {
-                        (ws, account, self.on_event(ws, account, change))
-                    }
+                    Noticed::Status(ws, status) => (
+                        ws,
+                        &status.account,
+                        self.status_into(&mut decided, &live, ws, status),
+                    ),
+                    Noticed::Event(ws, account, change) => (
+                        ws,
+                        account,
+                        self.event_into(&mut decided, ws, account, change),
+                    ),
                 };
                 if let Err(e) = done {
-                    tracing::error!(workspace = %workspace, account = %account.as_str(), error = %e, "cannot record a playbook firing; the change is not acted on");
+                    tracing::error!(workspace = %workspace, account = %account.as_str(), error = %e, "cannot decide a playbook firing; the change is not acted on");
+                }
+            }
+            if let Err(e) = self.record(decided) {
+                tracing::error!(error = %e, "cannot record the playbook firings decided; the changes are not acted on");
+            }
+        }
+    }
+
+    /// Records what was decided, each workspace's firings in one transaction; returns how
+    /// many were new (the others' keys were recorded already, by this or another process).
+    fn record(&self, decided: Decided) -> Result<usize, StoreError> {
+        let mut by_workspace: BTreeMap<WorkspaceId, Vec<(NewFiring, Vec<NewDelivery>)>> =
+            BTreeMap::new();
+        for (ws, firing, deliveries) in decided.firings {
+            by_workspace
+                .entry(ws)
+                .or_default()
+                .push((firing, deliveries));
+        }
+        let mut recorded = 0;
+        for (ws, firings) in by_workspace {
+            let new = self.store.record_firings(&ws, &firings)?;
+            for ((firing, deliveries), new) in firings.iter().zip(new) {
+                if new {
+                    recorded += 1;
+                    tracing::info!(workspace = %ws, account = %firing.account, playbook = %firing.playbook, key = %firing.key, deliveries = deliveries.len(), "playbook fired");
                 }
             }
         }
+        Ok(recorded)
     }
 
     /// Fires the event triggers on one track event of an account, as the account last stood;
@@ -242,6 +298,18 @@ impl Actions {
         account: &AccountId,
         change: &Change,
     ) -> Result<usize, StoreError> {
+        let mut decided = Decided::default();
+        self.event_into(&mut decided, workspace, account, change)?;
+        self.record(decided)
+    }
+
+    fn event_into(
+        &self,
+        decided: &mut Decided,
+        workspace: &WorkspaceId,
+        account: &AccountId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
         let status = self
             .seen
             .lock()
@@ -249,17 +317,17 @@ impl Actions {
             .get(&(workspace.clone(), account.clone()))
             .cloned();
         let Some(status) = status else {
-            return Ok(0);
+            return Ok(());
         };
         let now = self.clock.now();
-        let mut fired = 0;
         for playbook in self.playbooks.playbooks.iter().filter(|p| p.enabled) {
             if !playbook.trigger.fires_on(change) {
                 continue;
             }
             let cause = serde_json::to_value(change).unwrap_or(Value::Null);
             let occasion = Occasion::Change(change);
-            fired += usize::from(self.fire(
+            self.decide(
+                decided,
                 workspace,
                 playbook,
                 &status,
@@ -267,9 +335,9 @@ impl Actions {
                 cause,
                 Some(change),
                 now,
-            )?);
+            )?;
         }
-        Ok(fired)
+        Ok(())
     }
 
     /// Fires the change triggers on one new status of an account; returns the firings
@@ -280,14 +348,25 @@ impl Actions {
         workspace: &WorkspaceId,
         status: &AccountStatus,
     ) -> Result<usize, StoreError> {
+        let mut decided = Decided::default();
+        self.status_into(&mut decided, live, workspace, status)?;
+        self.record(decided)
+    }
+
+    fn status_into(
+        &self,
+        decided: &mut Decided,
+        live: &Live,
+        workspace: &WorkspaceId,
+        status: &AccountStatus,
+    ) -> Result<(), StoreError> {
         let key = (workspace.clone(), status.account.clone());
         let before = self.seen.lock().expect("seen").get(&key).cloned();
         let Some(after) = live.read_now(workspace, |model| {
             status_of(model, &self.settings, status, before.as_ref())
         }) else {
-            return Ok(0);
+            return Ok(());
         };
-        let mut fired = 0;
         if let Some(before) = &before {
             let now = self.clock.now();
             for change in changes(Some(before), &after) {
@@ -297,7 +376,8 @@ impl Actions {
                         continue;
                     }
                     let cause = serde_json::to_value(&change).unwrap_or(Value::Null);
-                    fired += usize::from(self.fire(
+                    self.decide(
+                        decided,
                         workspace,
                         playbook,
                         &after,
@@ -305,12 +385,12 @@ impl Actions {
                         cause,
                         Some(&change),
                         now,
-                    )?);
+                    )?;
                 }
             }
         }
         self.seen.lock().expect("seen").insert(key, after);
-        Ok(fired)
+        Ok(())
     }
 
     /// Evaluates the state and calendar triggers over every account's status, if this
@@ -343,12 +423,14 @@ impl Actions {
                 let quiet = self.switched_on(&workspace, playbook, now)?
                     && playbook.on_enable == OnEnable::None;
                 let held_by = |s: &&Status| playbook.trigger.holding(s).is_some();
+                let mut decided = Decided::default();
                 for status in statuses.iter().filter(held_by) {
-                    let cause = json!({ "tick": now, "on_enable": quiet.then_some("none") });
-                    let recorded = if quiet {
-                        self.record_seen(&workspace, playbook, status, now)?
+                    if quiet {
+                        self.record_seen(&workspace, playbook, status, now)?;
                     } else {
-                        self.fire(
+                        let cause = json!({ "tick": now });
+                        self.decide(
+                            &mut decided,
                             &workspace,
                             playbook,
                             status,
@@ -356,10 +438,10 @@ impl Actions {
                             cause,
                             None,
                             now,
-                        )?
-                    };
-                    fired += usize::from(recorded && !quiet);
+                        )?;
+                    }
                 }
+                fired += self.record(decided)?;
             }
         }
         Ok(fired)
@@ -424,11 +506,14 @@ impl Actions {
             .collect())
     }
 
-    /// Decides and records one firing with its deliveries; whether it was recorded (false:
-    /// its key was, the limit's window is closed, or the account's daily cap is reached).
+    /// Decides one firing with its deliveries into `decided`, to be recorded with the rest;
+    /// whether it was decided (false: the limit's window is closed, the account's daily cap
+    /// is reached, or the same key is decided already). Earlier firings are the store's and
+    /// those decided but not yet recorded.
     #[allow(clippy::too_many_arguments)]
-    fn fire(
+    fn decide(
         &self,
+        decided: &mut Decided,
         workspace: &WorkspaceId,
         playbook: &Playbook,
         status: &Status,
@@ -437,24 +522,35 @@ impl Actions {
         change: Option<&Change>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let earlier = self.earlier(workspace, playbook, &status.account)?;
+        let account = status.account.as_str();
+        let mut earlier = self.earlier(workspace, playbook, &status.account)?;
+        earlier.extend(decided.of(workspace, account, Some(&playbook.name)));
         let Some(firing) = fires(playbook, status, occasion, &earlier, now) else {
             return Ok(false);
         };
+        let key = firing.key.to_string();
+        if decided
+            .firings
+            .iter()
+            .any(|(ws, f, _)| ws == workspace && f.key == key)
+        {
+            return Ok(false);
+        }
         let today = FiringFilter {
             playbook: None,
-            account: Some(status.account.as_str().to_owned()),
+            account: Some(account.to_owned()),
             since: Some(now.plus_millis(-DAY_MS)),
             limit: None,
         };
-        let recent: Vec<Timestamp> = self
+        let mut recent: Vec<Timestamp> = self
             .store
             .firings(workspace, &today)?
             .into_iter()
             .map(|f| f.fired_at)
             .collect();
+        recent.extend(decided.of(workspace, account, None));
         if !self.playbooks.settings.allows(&recent, now) {
-            tracing::info!(workspace = %workspace, account = %status.account.as_str(), playbook = %playbook.name, "not fired: the account's daily cap of firings is reached");
+            tracing::info!(workspace = %workspace, account, playbook = %playbook.name, "not fired: the account's daily cap of firings is reached");
             return Ok(false);
         }
         let deliveries: Vec<NewDelivery> = playbook
@@ -470,14 +566,12 @@ impl Actions {
                 due_at: *due,
             })
             .collect();
-        let recorded = new_firing(playbook, &firing, cause);
-        let new = self
-            .store
-            .record_firing(workspace, &recorded, &deliveries)?;
-        if new {
-            tracing::info!(workspace = %workspace, account = %status.account.as_str(), playbook = %playbook.name, key = %recorded.key, deliveries = deliveries.len(), "playbook fired");
-        }
-        Ok(new)
+        decided.firings.push((
+            workspace.clone(),
+            new_firing(playbook, &firing, cause),
+            deliveries,
+        ));
+        Ok(true)
     }
 
     /// One pass of the outbox: claims what is due and sends it, each destination's on a thread

@@ -85,13 +85,12 @@ impl Store for OutOfOrder {
         self.inner.health_days_through(ws, version)
     }
     // The playbooks' tables are not what this test is about: the inner store answers.
-    fn record_firing(
+    fn record_firings(
         &self,
         ws: &WorkspaceId,
-        firing: &ts::NewFiring,
-        deliveries: &[ts::NewDelivery],
-    ) -> Result<bool, StoreError> {
-        self.inner.record_firing(ws, firing, deliveries)
+        firings: &[(ts::NewFiring, Vec<ts::NewDelivery>)],
+    ) -> Result<Vec<bool>, StoreError> {
+        self.inner.record_firings(ws, firings)
     }
     fn firings(
         &self,

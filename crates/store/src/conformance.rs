@@ -54,6 +54,7 @@ macro_rules! conformance_tests {
                 a_tail_through_stable_sees_every_entry_once,
                 a_closed_store_refuses_appends_and_loses_none,
                 a_firing_key_is_recorded_once_with_its_deliveries,
+                firings_recorded_together_are_each_recorded_once,
                 concurrent_claimers_never_share_a_delivery,
                 an_ended_lease_is_claimable_and_the_first_finish_refused,
                 a_retry_waits_for_its_instant,
@@ -622,6 +623,48 @@ fn one_delivery(store: &dyn Store, account: &str, due_at: i64) -> DeliveryId {
         ..Default::default()
     };
     store.deliveries(&ws, &filter).expect("deliveries")[0].id
+}
+
+/// Firings recorded together (one transaction) are each recorded once: a key already there,
+/// or twice in the batch, is refused for that firing alone; a batch with a bad firing (two
+/// deliveries with one step) records none of its firings.
+pub fn firings_recorded_together_are_each_recorded_once(store: &dyn Store) {
+    let ws = workspace("default");
+    assert!(store
+        .record_firing(&ws, &firing("ever", "a1", 5), &[delivery(0, "hook", 10)])
+        .expect("record"));
+    let batch = vec![
+        (firing("ever", "a2", 6), vec![delivery(0, "hook", 10)]),
+        (firing("ever", "a1", 7), vec![delivery(0, "hook", 10)]),
+        (
+            firing("ever", "a3", 8),
+            vec![delivery(0, "hook", 10), delivery(1, "mail", 11)],
+        ),
+        (firing("ever", "a2", 9), vec![delivery(0, "hook", 10)]),
+    ];
+    assert_eq!(
+        store.record_firings(&ws, &batch).expect("record together"),
+        [true, false, true, false]
+    );
+    let deliveries = store
+        .deliveries(&ws, &DeliveryFilter::default())
+        .expect("deliveries");
+    assert_eq!(deliveries.len(), 4, "a1's, a2's, a3's two");
+    let bad = vec![
+        (firing("ever", "a4", 10), vec![delivery(0, "hook", 10)]),
+        (
+            firing("ever", "a5", 11),
+            vec![delivery(0, "hook", 10), delivery(0, "mail", 11)],
+        ),
+    ];
+    assert!(store.record_firings(&ws, &bad).is_err());
+    let accounts: Vec<String> = store
+        .firings(&ws, &FiringFilter::default())
+        .expect("firings")
+        .into_iter()
+        .map(|f| f.account)
+        .collect();
+    assert_eq!(accounts, ["a3", "a2", "a1"], "nothing of the bad batch");
 }
 
 /// A firing key recorded twice is stored once and its deliveries once, whatever the second

@@ -266,7 +266,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         workspace: &WorkspaceId,
         firing: &NewFiring,
         deliveries: &[NewDelivery],
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        let recorded = self.record_firings(workspace, &[(firing.clone(), deliveries.to_vec())])?;
+        Ok(recorded.first().copied().unwrap_or(false))
+    }
+
+    /// [`record_firing`](Store::record_firing) of each of `firings`, in order, in one
+    /// transaction (one commit for all: what a stream of changes decides together); whether
+    /// each was recorded. An error records none of them.
+    fn record_firings(
+        &self,
+        workspace: &WorkspaceId,
+        firings: &[(NewFiring, Vec<NewDelivery>)],
+    ) -> Result<Vec<bool>, StoreError>;
 
     /// The workspace's firings, newest first.
     fn firings(

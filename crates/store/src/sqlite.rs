@@ -1068,13 +1068,12 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn record_firing(
+    fn record_firings(
         &self,
         workspace: &WorkspaceId,
-        firing: &NewFiring,
-        deliveries: &[NewDelivery],
-    ) -> Result<bool, StoreError> {
-        actions::record_firing(&mut self.actions(), workspace, firing, deliveries)
+        firings: &[(NewFiring, Vec<NewDelivery>)],
+    ) -> Result<Vec<bool>, StoreError> {
+        actions::record_firings(&mut self.actions(), workspace, firings)
     }
 
     fn firings(

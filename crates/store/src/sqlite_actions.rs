@@ -35,13 +35,27 @@ fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms)
 }
 
-pub(crate) fn record_firing(
+pub(crate) fn record_firings(
     conn: &mut Connection,
+    workspace: &WorkspaceId,
+    firings: &[(NewFiring, Vec<NewDelivery>)],
+) -> Result<Vec<bool>, StoreError> {
+    let tx = write(conn)?;
+    let mut recorded = Vec::with_capacity(firings.len());
+    for (firing, deliveries) in firings {
+        recorded.push(insert_firing(&tx, workspace, firing, deliveries)?);
+    }
+    tx.commit()?;
+    Ok(recorded)
+}
+
+/// Inserts the firing, and its deliveries if it was new; whether it was.
+fn insert_firing(
+    tx: &rusqlite::Transaction,
     workspace: &WorkspaceId,
     firing: &NewFiring,
     deliveries: &[NewDelivery],
 ) -> Result<bool, StoreError> {
-    let tx = write(conn)?;
     let inserted = tx.execute(
         "INSERT INTO firings (workspace, key, playbook, version, account, period, fired_at, cause)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (workspace, key) DO NOTHING",
@@ -57,39 +71,35 @@ pub(crate) fn record_firing(
         ],
     )?;
     if inserted == 0 {
-        // Dropping the transaction rolls it back; nothing was written anyway.
         return Ok(false);
     }
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO deliveries (workspace, firing_key, playbook, account, step, destination,
-                 kind, payload, due_at, status, next_attempt_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?9, ?10)",
-        )?;
-        for d in deliveries {
-            insert
-                .execute(params![
-                    workspace.as_str(),
-                    firing.key,
-                    firing.playbook,
-                    firing.account,
-                    d.step,
-                    d.destination,
-                    d.kind,
-                    to_json(&d.payload),
-                    d.due_at.millis(),
-                    firing.fired_at.millis(),
-                ])
-                .map_err(|e| match e.sqlite_error_code() {
-                    Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Database(format!(
-                        "firing {}: two deliveries have step {}; each step of a firing needs its own number",
-                        firing.key, d.step
-                    )),
-                    _ => e.into(),
-                })?;
-        }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO deliveries (workspace, firing_key, playbook, account, step, destination,
+             kind, payload, due_at, status, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?9, ?10)",
+    )?;
+    for d in deliveries {
+        insert
+            .execute(params![
+                workspace.as_str(),
+                firing.key,
+                firing.playbook,
+                firing.account,
+                d.step,
+                d.destination,
+                d.kind,
+                to_json(&d.payload),
+                d.due_at.millis(),
+                firing.fired_at.millis(),
+            ])
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Database(format!(
+                    "firing {}: two deliveries have step {}; each step of a firing needs its own number",
+                    firing.key, d.step
+                )),
+                _ => e.into(),
+            })?;
     }
-    tx.commit()?;
     Ok(true)
 }
 
