@@ -113,6 +113,8 @@ pub struct Actions {
     /// This process, as the owner of the leases it takes.
     owner: String,
     seen: Mutex<HashMap<(WorkspaceId, AccountId), Status>>,
+    /// The playbook versions known to be switched on, by workspace: the store is asked once.
+    switched: Mutex<std::collections::HashSet<(WorkspaceId, String)>>,
     queue: Mutex<Option<Sender<Noticed>>>,
     /// The event names some playbook's trigger waits for.
     events: std::collections::BTreeSet<String>,
@@ -157,6 +159,7 @@ impl Actions {
             destinations,
             owner: format!("tenure-{}-{}", std::process::id(), random_u64()),
             seen: Mutex::new(HashMap::new()),
+            switched: Mutex::new(Default::default()),
             queue: Mutex::new(None),
             events,
         })
@@ -372,9 +375,6 @@ impl Actions {
             for change in changes(Some(before), &after) {
                 for playbook in self.playbooks.playbooks.iter().filter(|p| p.enabled) {
                     let occasion = Occasion::Change(&change);
-                    if fires(playbook, &after, occasion, &[], now).is_none() {
-                        continue;
-                    }
                     let cause = serde_json::to_value(&change).unwrap_or(Value::Null);
                     self.decide(
                         decided,
@@ -457,6 +457,10 @@ impl Actions {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let version = playbook.version().to_owned();
+        let known = (workspace.clone(), format!("{}/{version}", playbook.name));
+        if self.switched.lock().expect("switched").contains(&known) {
+            return Ok(false);
+        }
         let marker = NewFiring {
             key: format!("{}/{version}/*/switched_on", playbook.name),
             playbook: playbook.name.clone(),
@@ -466,7 +470,9 @@ impl Actions {
             fired_at: now,
             cause: json!({ "switched_on": now }),
         };
-        self.store.record_firing(workspace, &marker, &[])
+        let first = self.store.record_firing(workspace, &marker, &[])?;
+        self.switched.lock().expect("switched").insert(known);
+        Ok(first)
     }
 
     /// Records `playbook`'s firing for the account of `status` as seen, without deliveries.
@@ -522,6 +528,11 @@ impl Actions {
         change: Option<&Change>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
+        // Without earlier firings a limit's window is open: what does not fire so never
+        // will, and needs no query of the store.
+        if fires(playbook, status, occasion, &[], now).is_none() {
+            return Ok(false);
+        }
         let account = status.account.as_str();
         let mut earlier = self.earlier(workspace, playbook, &status.account)?;
         earlier.extend(decided.of(workspace, account, Some(&playbook.name)));
