@@ -18,6 +18,49 @@ fn limit(limit: Option<usize>) -> i64 {
     limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX))
 }
 
+/// The conditions of a filtered read, only those given: `(? IS NULL OR column = ?)` would
+/// read the same rows, but SQLite cannot use an index through it and scans the workspace.
+struct Where {
+    sql: String,
+    values: Vec<rusqlite::types::Value>,
+}
+
+impl Where {
+    fn workspace(workspace: &WorkspaceId) -> Where {
+        Where {
+            sql: "workspace = ?1".into(),
+            values: vec![workspace.as_str().to_owned().into()],
+        }
+    }
+
+    /// Adds `condition` with its values, numbered after those before; `?` stands for each.
+    fn and(mut self, condition: &str, values: Vec<rusqlite::types::Value>) -> Where {
+        let mut numbered = String::new();
+        for (i, part) in condition.split('?').enumerate() {
+            if i > 0 {
+                self.values.push(values[i - 1].clone());
+                numbered.push_str(&format!("?{}", self.values.len()));
+            }
+            numbered.push_str(part);
+        }
+        self.sql.push_str(" AND ");
+        self.sql.push_str(&numbered);
+        self
+    }
+
+    /// Adds `column = value` if there is a value.
+    fn equals(self, column: &str, value: Option<&str>) -> Where {
+        match value {
+            Some(v) => self.and(&format!("{column} = ?"), vec![v.to_owned().into()]),
+            None => self,
+        }
+    }
+
+    fn params(&self) -> rusqlite::ParamsFromIter<&Vec<rusqlite::types::Value>> {
+        rusqlite::params_from_iter(&self.values)
+    }
+}
+
 fn write(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
     Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
 }
@@ -108,32 +151,29 @@ pub(crate) fn firings(
     workspace: &WorkspaceId,
     filter: &FiringFilter,
 ) -> Result<Vec<FiringRecord>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let mut filtered = Where::workspace(workspace)
+        .equals("playbook", filter.playbook.as_deref())
+        .equals("account", filter.account.as_deref());
+    if let Some(since) = filter.since {
+        filtered = filtered.and("fired_at >= ?", vec![since.millis().into()]);
+    }
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT key, playbook, version, account, period, fired_at, cause FROM firings
-         WHERE workspace = ?1 AND (?2 IS NULL OR playbook = ?2) AND (?3 IS NULL OR account = ?3)
-           AND (?4 IS NULL OR fired_at >= ?4)
-         ORDER BY fired_at DESC, rowid DESC LIMIT ?5",
-    )?;
-    let rows = stmt.query_map(
-        params![
-            workspace.as_str(),
-            filter.playbook,
-            filter.account,
-            filter.since.map(Timestamp::millis),
-            limit(filter.limit),
-        ],
-        |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, i64>(5)?,
-                row.get::<_, String>(6)?,
-            ))
-        },
-    )?;
+         WHERE {} ORDER BY fired_at DESC, rowid DESC LIMIT {}",
+        filtered.sql,
+        limit(filter.limit)
+    ))?;
+    let rows = stmt.query_map(filtered.params(), |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, String>(4)?,
+            row.get::<_, i64>(5)?,
+            row.get::<_, String>(6)?,
+        ))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (key, playbook, version, account, period, fired_at, cause) = row?;
@@ -351,23 +391,17 @@ pub(crate) fn deliveries(
     workspace: &WorkspaceId,
     filter: &DeliveryFilter,
 ) -> Result<Vec<Delivery>, StoreError> {
+    let filtered = Where::workspace(workspace)
+        .equals("status", filter.status.map(DeliveryStatus::as_str))
+        .equals("playbook", filter.playbook.as_deref())
+        .equals("account", filter.account.as_deref())
+        .equals("destination", filter.destination.as_deref());
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries
-         WHERE workspace = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR playbook = ?3)
-           AND (?4 IS NULL OR account = ?4) AND (?5 IS NULL OR destination = ?5)
-         ORDER BY id DESC LIMIT ?6"
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {} ORDER BY id DESC LIMIT {}",
+        filtered.sql,
+        limit(filter.limit)
     ))?;
-    let rows = stmt.query_map(
-        params![
-            workspace.as_str(),
-            filter.status.map(DeliveryStatus::as_str),
-            filter.playbook,
-            filter.account,
-            filter.destination,
-            limit(filter.limit),
-        ],
-        RawDelivery::read,
-    )?;
+    let rows = stmt.query_map(filtered.params(), RawDelivery::read)?;
     rows.map(|row| row?.check()).collect()
 }
 
@@ -513,32 +547,27 @@ pub(crate) fn tasks(
     now: Timestamp,
 ) -> Result<Vec<Task>, StoreError> {
     // The status as of `now` is worked out in SQL too, so that `limit` counts matching rows.
+    let now_ms = rusqlite::types::Value::from(now.millis());
+    let mut filtered = Where::workspace(workspace)
+        .equals("owner", filter.owner.as_deref())
+        .equals("account", filter.account.as_deref());
+    filtered = match filter.status {
+        None => filtered,
+        Some(TaskStatus::Done) => filtered.and("status = 'done'", vec![]),
+        Some(TaskStatus::Snoozed) => {
+            filtered.and("status = 'open' AND snoozed_until > ?", vec![now_ms])
+        }
+        Some(TaskStatus::Open) => filtered.and(
+            "status = 'open' AND (snoozed_until IS NULL OR snoozed_until <= ?)",
+            vec![now_ms],
+        ),
+    };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {TASK_COLUMNS} FROM tasks
-         WHERE workspace = ?1 AND (?2 IS NULL OR owner = ?2) AND (?3 IS NULL OR account = ?3)
-           AND (?4 IS NULL
-                OR (?4 = 'done' AND status = 'done')
-                OR (?4 = 'snoozed' AND status = 'open' AND snoozed_until > ?5)
-                OR (?4 = 'open' AND status = 'open'
-                    AND (snoozed_until IS NULL OR snoozed_until <= ?5)))
-         ORDER BY id LIMIT ?6"
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE {} ORDER BY id LIMIT {}",
+        filtered.sql,
+        limit(filter.limit)
     ))?;
-    let status = filter.status.map(|s| match s {
-        TaskStatus::Open => "open",
-        TaskStatus::Snoozed => "snoozed",
-        TaskStatus::Done => "done",
-    });
-    let rows = stmt.query_map(
-        params![
-            workspace.as_str(),
-            filter.owner,
-            filter.account,
-            status,
-            now.millis(),
-            limit(filter.limit),
-        ],
-        |row| read_task(row, now),
-    )?;
+    let rows = stmt.query_map(filtered.params(), |row| read_task(row, now))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -624,12 +653,13 @@ pub(crate) fn owners(
     workspace: &WorkspaceId,
     account: Option<&str>,
 ) -> Result<Vec<OwnerRecord>, StoreError> {
+    let filtered = Where::workspace(workspace).equals("account", account);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT account, team, owner, at, sla_due, sla_met_at, playbook FROM account_owners o
-         WHERE workspace = ?1 AND (?2 IS NULL OR account = ?2) AND {CURRENT_OWNER}
-         ORDER BY account"
+         WHERE {} AND {CURRENT_OWNER} ORDER BY account",
+        filtered.sql
     ))?;
-    let rows = stmt.query_map(params![workspace.as_str(), account], read_owner)?;
+    let rows = stmt.query_map(filtered.params(), read_owner)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
