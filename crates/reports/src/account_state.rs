@@ -5,7 +5,7 @@
 
 use tenure_core::{DealStatus, Timestamp};
 use tenure_engine::model::Generation;
-use tenure_engine::{Model, SurveyKind};
+use tenure_engine::{AccountLedger, Model, SurveyKind};
 use tenure_health::{
     Band, Facts, Health, Holding, Signal, SignalKind, Stages, Standing, DAY_MS, TRACED,
 };
@@ -174,13 +174,9 @@ impl<'m, 'r> AccountInputs<'m, 'r> {
                 .map(|i| i.at.millis())
                 .max()
         });
-        let contract_end = ledger.and_then(|l| {
-            l.deals()
-                .filter(|d| d.status == DealStatus::Won && d.closed_at.is_some_and(|c| c <= at))
-                .filter_map(|d| d.contract_end)
-                .max()
-                .map(Timestamp::millis)
-        });
+        let contract_end = ledger
+            .and_then(|l| contract_end(l, at))
+            .map(Timestamp::millis);
 
         Facts {
             as_of: at.millis(),
@@ -229,6 +225,16 @@ impl<'m, 'r> AccountInputs<'m, 'r> {
             contract_end,
         }
     }
+}
+
+/// The end of the latest contract won by `at`: the latest end date of the deals won and
+/// closed by then.
+pub fn contract_end(ledger: &AccountLedger, at: Timestamp) -> Option<Timestamp> {
+    ledger
+        .deals()
+        .filter(|d| d.status == DealStatus::Won && d.closed_at.is_some_and(|c| c <= at))
+        .filter_map(|d| d.contract_end)
+        .max()
 }
 
 /// What is known about `account` at `at` (SPEC §4's inputs), from what happened at or before it.

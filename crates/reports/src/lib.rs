@@ -40,7 +40,7 @@ use tenure_engine::Model;
 use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 
 pub use account_revenue::{AccountRevenue, Movement, MovementKind};
-pub use account_state::facts;
+pub use account_state::{contract_end, facts};
 pub use accounts::{account_status, account_statuses, AccountStatus, StatusSignal};
 pub use catalog::{
     spec, ByEntry, Groupings, Param, ParamEntry, ParamKind, ReportEntry, ReportSpec, Runner,

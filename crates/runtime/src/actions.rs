@@ -243,15 +243,22 @@ impl Actions {
                     Err(_) => break,
                 }
             }
+            let batch = coalesced(batch);
+            // The playbooks' view of every status in the batch, computed together: each
+            // account is in it once, so its status before is the one seen before the batch.
+            let mut viewed = self.view(&live, &batch).into_iter();
             // What the batch decides is recorded in one transaction at its end.
             let mut decided = Decided::default();
-            for noticed in coalesced(batch) {
-                let (workspace, account, done) = match &noticed {
-                    Noticed::Status(ws, status) => (
-                        ws,
-                        &status.account,
-                        self.status_into(&mut decided, &live, ws, status),
-                    ),
+            for noticed in &batch {
+                let (workspace, account, done) = match noticed {
+                    Noticed::Status(ws, status) => {
+                        let (before, after) = viewed.next().expect("a view of every status");
+                        let done = match after {
+                            Some(after) => self.changed_into(&mut decided, ws, before, after),
+                            None => Ok(()),
+                        };
+                        (ws, &status.account, done)
+                    }
                     Noticed::Event(ws, account, change) => (
                         ws,
                         account,
@@ -266,6 +273,45 @@ impl Actions {
                 tracing::error!(error = %e, "cannot record the playbook firings decided; the changes are not acted on");
             }
         }
+    }
+
+    /// For each status in `batch`, in order: the account's status seen before, and the
+    /// playbooks' view of the new one (none for a workspace gone). Read a few dozen at a time
+    /// under the workspace's lock, so the applier never waits long; on this one thread, so the
+    /// applier keeps a core (computed in parallel, they took the ingest's: acknowledgement to
+    /// status went from p99 91 to 260 ms in the live bench).
+    fn view(&self, live: &Live, batch: &[Noticed]) -> Vec<(Option<Status>, Option<Status>)> {
+        const CHUNK: usize = 64;
+        let statuses: Vec<(&WorkspaceId, &AccountStatus, Option<Status>)> = {
+            let seen = self.seen.lock().expect("seen");
+            batch
+                .iter()
+                .filter_map(|n| match n {
+                    Noticed::Status(ws, s) => {
+                        let before = seen.get(&(ws.clone(), s.account.clone())).cloned();
+                        Some((ws, s, before))
+                    }
+                    Noticed::Event(..) => None,
+                })
+                .collect()
+        };
+        let mut out = Vec::with_capacity(statuses.len());
+        for chunk in statuses.chunk_by(|a, b| a.0 == b.0) {
+            for part in chunk.chunks(CHUNK) {
+                let workspace = part[0].0;
+                let afters = live
+                    .read_now(workspace, |model| {
+                        part.iter()
+                            .map(|(_, s, before)| {
+                                Some(status_of(model, &self.settings, s, before.as_ref()))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_else(|| vec![None; part.len()]);
+                out.extend(part.iter().map(|p| p.2.clone()).zip(afters));
+            }
+        }
+        out
     }
 
     /// Records what was decided, each workspace's firings in one transaction; returns how
@@ -370,26 +416,53 @@ impl Actions {
         }) else {
             return Ok(());
         };
-        if let Some(before) = &before {
-            let now = self.clock.now();
-            for change in changes(Some(before), &after) {
-                for playbook in self.playbooks.playbooks.iter().filter(|p| p.enabled) {
-                    let occasion = Occasion::Change(&change);
-                    let cause = serde_json::to_value(&change).unwrap_or(Value::Null);
-                    self.decide(
-                        decided,
-                        workspace,
-                        playbook,
-                        &after,
-                        occasion,
-                        cause,
-                        Some(&change),
-                        now,
-                    )?;
-                }
+        self.changed_into(decided, workspace, before, after)
+    }
+
+    /// Decides the change triggers on what changed from `before` to `after` (nothing on an
+    /// account's first status, its baseline), and keeps `after` as the account's status seen.
+    fn changed_into(
+        &self,
+        decided: &mut Decided,
+        workspace: &WorkspaceId,
+        before: Option<Status>,
+        after: Status,
+    ) -> Result<(), StoreError> {
+        let result = match &before {
+            Some(before) => self.changes_into(decided, workspace, before, &after),
+            None => Ok(()),
+        };
+        self.seen
+            .lock()
+            .expect("seen")
+            .insert((workspace.clone(), after.account.clone()), after);
+        result
+    }
+
+    fn changes_into(
+        &self,
+        decided: &mut Decided,
+        workspace: &WorkspaceId,
+        before: &Status,
+        after: &Status,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        for change in changes(Some(before), after) {
+            for playbook in self.playbooks.playbooks.iter().filter(|p| p.enabled) {
+                let occasion = Occasion::Change(&change);
+                let cause = serde_json::to_value(&change).unwrap_or(Value::Null);
+                self.decide(
+                    decided,
+                    workspace,
+                    playbook,
+                    after,
+                    occasion,
+                    cause,
+                    Some(&change),
+                    now,
+                )?;
             }
         }
-        self.seen.lock().expect("seen").insert(key, after);
         Ok(())
     }
 
@@ -878,28 +951,29 @@ pub fn status_of(
         status.milestones = before.milestones.clone();
     }
     let mut dates = BTreeMap::new();
+    if let Some(a) = s.activated_at {
+        dates.insert(AccountDate::Activated, a);
+        status.milestones.entry("activated".into()).or_insert(a);
+    }
+    // What the ledger says, read as the account's facts read it (not the facts themselves:
+    // their usage windows are the status's work, done already, and would be most of the cost).
     if let Some(ledger) = model.ledger().account(&s.account) {
         if let Ok(Some(revenue)) = AccountRevenue::of(&s.account, ledger, settings, s.as_of) {
-            let facts = tenure_reports::facts(model, settings, &revenue, s.as_of);
-            let ms = Timestamp::from_millis;
-            if let Some(c) = facts.converted_at {
-                dates.insert(AccountDate::Conversion, ms(c));
+            let converted = revenue.converted_at.filter(|c| *c <= s.as_of);
+            if let Some(c) = converted {
+                dates.insert(AccountDate::Conversion, c);
             }
-            if let Some(c) = facts.contract_end {
-                dates.insert(AccountDate::ContractEnd, ms(c));
+            if let Some(c) = tenure_reports::contract_end(ledger, s.as_of) {
+                dates.insert(AccountDate::ContractEnd, c);
             }
-            if let Some(a) = facts.activated_at {
-                dates.insert(AccountDate::Activated, ms(a));
-                status.milestones.entry("activated".into()).or_insert(ms(a));
-            }
-            if let Some(c) = facts.churned_at {
-                status.milestones.entry("churned".into()).or_insert(ms(c));
+            if let Some(c) = revenue.churned_at.filter(|c| *c <= s.as_of) {
+                status.milestones.entry("churned".into()).or_insert(c);
             }
             for (name, at) in milestones(model, &revenue, s.as_of) {
                 status.milestones.entry(name.into()).or_insert(at);
             }
-            status.churned = facts.converted_at.is_some() && facts.mrr <= 0;
-            status.profile.plan = facts.plan.clone();
+            status.churned = converted.is_some() && revenue.mrr_at(s.as_of) <= 0;
+            status.profile.plan = ledger.plan_at(s.as_of).map(str::to_owned);
         }
     }
     if let Some(profile) = model.profiles().get(&s.account) {
