@@ -101,7 +101,8 @@ pub struct ReplayCount {
     /// Accounts matching its state or calendar trigger at the window's start, recorded as
     /// seen without firing (`on_enable = "none"`).
     pub seen_at_start: usize,
-    /// Firings it would have made but for the per-account daily cap.
+    /// Decisions to fire that the per-account daily cap held back (a state held back at
+    /// several ticks counts at each).
     pub capped: usize,
 }
 

@@ -1004,7 +1004,7 @@ pub struct ReplayAnswer {
     pub tick: String,
     /// Entries received within the window.
     pub entries: u64,
-    /// Per playbook shown: firings, accounts seen at the start, firings the cap held back.
+    /// Per playbook shown: firings, accounts seen at the start, decisions the cap held back.
     pub playbooks: Vec<ReplayCount>,
     /// Each firing, in the order it would have been decided.
     pub firings: Vec<ReplayedFiring>,
