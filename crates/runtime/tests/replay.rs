@@ -165,9 +165,9 @@ fn live_firings(
     config: &Config,
     store: &Arc<dyn Store>,
     log: &[StoredEntry],
+    w: Window,
 ) -> Vec<(String, Timestamp)> {
     let ws = WorkspaceId::default_workspace();
-    let w = window();
     let clock = Arc::new(ManualClock::new(w.from));
     let live = Arc::new(Live::empty(config.engine()));
     let (before, within): (Vec<StoredEntry>, Vec<StoredEntry>) = log
@@ -213,14 +213,14 @@ fn live_firings(
     live.keep_statuses(keeping).unwrap();
     drain();
     actions.tick(&live).unwrap();
-    let mut next_tick = Timestamp::from_millis((w.from.millis() / DAY_MS + 1) * DAY_MS);
+    let mut next_tick = Timestamp::from_millis((w.from.millis() / w.tick_ms + 1) * w.tick_ms);
     let ticks_through = |next_tick: &mut Timestamp, t: Timestamp| {
         while *next_tick <= t {
             clock.set(*next_tick);
             live.refresh_statuses();
             drain();
             actions.tick(&live).unwrap();
-            *next_tick = next_tick.plus_millis(DAY_MS);
+            *next_tick = next_tick.plus_millis(w.tick_ms);
         }
     };
     let mut i = 0;
@@ -291,7 +291,7 @@ fn a_replay_finds_the_firings_the_live_path_makes() {
         .unwrap()
         .is_empty());
 
-    let live = live_firings(&config, &store, &stored);
+    let live = live_firings(&config, &store, &stored, window());
     let replay = replayed_firings(&replayed);
     assert_eq!(replay, live, "the replay and the live path differ");
 
@@ -385,6 +385,45 @@ fn a_replay_finds_the_firings_the_live_path_makes() {
     assert_eq!(a.actions[0].kind, "task");
     assert_eq!(a.actions[0].payload["title"], "Churned: acct_a");
     assert_eq!(a.cause["detail"]["change"], "signal_cleared");
+}
+
+/// With an hourly tick, the state and calendar triggers fire at other instants, and still as
+/// the live path ticking hourly fires them.
+#[test]
+fn a_replay_with_an_hourly_tick_finds_the_firings_the_live_path_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+    let config = Config::parse(CONFIG, "t.toml").unwrap();
+    let stored = store.append(log()).unwrap().stored;
+    let ws = WorkspaceId::default_workspace();
+    let hourly = Window {
+        tick_ms: 3_600_000,
+        ..window()
+    };
+    let replayed = replay(
+        store.as_ref(),
+        &ws,
+        config.engine(),
+        &config.report_settings(),
+        &config.playbooks().unwrap(),
+        hourly,
+        &mut |_| {},
+    )
+    .unwrap();
+    let replay = replayed_firings(&replayed);
+    assert_eq!(
+        replay,
+        live_firings(&config, &store, &stored, hourly),
+        "the replay and the live path differ"
+    );
+    // c's two weeks fell due on 17 March at 10:00: the hourly tick then fires it.
+    let due: Vec<Timestamp> = replayed
+        .firings
+        .iter()
+        .filter(|f| f.playbook == "two_weeks_in")
+        .map(|f| f.fired_at)
+        .collect();
+    assert_eq!(due, [at("2025-03-17T10:00:00Z")]);
 }
 
 /// A replay supposes every playbook switched on at the window's start, with an empty
