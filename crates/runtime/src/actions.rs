@@ -95,11 +95,57 @@ fn coalesced(batch: Vec<Noticed>) -> Vec<Noticed> {
     out
 }
 
+/// The track event an entry holds, as the change each account it is about sees, if `events`
+/// (the names some playbook's trigger waits for) holds its name; nothing for any other entry.
+/// What the live path ([`Actions::entry_observer`]) and a replay ([`crate::replay`]) fire
+/// event triggers on.
+pub fn event_changes(
+    events: &std::collections::BTreeSet<String>,
+    model: &Model,
+    stored: &tenure_core::StoredEntry,
+) -> Vec<(AccountId, Change)> {
+    let EntryBody::Segment(m) = &stored.entry.body else {
+        return Vec::new();
+    };
+    let Some(name) = m.event.as_deref().filter(|_| m.kind == MessageType::Track) else {
+        return Vec::new();
+    };
+    if !events.contains(name) {
+        return Vec::new();
+    }
+    model
+        .accounts_of_message(m)
+        .into_iter()
+        .map(|account| {
+            let change = Change::Event {
+                name: name.to_owned(),
+                message_id: m.message_id.clone(),
+                at: m.timestamp,
+                properties: m.properties.clone(),
+            };
+            (account, change)
+        })
+        .collect()
+}
+
+/// The event names the switched-on playbooks' event triggers wait for.
+pub fn awaited_events(playbooks: &Playbooks) -> std::collections::BTreeSet<String> {
+    playbooks
+        .playbooks
+        .iter()
+        .filter(|p| p.enabled)
+        .filter_map(|p| match &p.trigger {
+            tenure_playbooks::Trigger::Event { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The account of the firing that marks a playbook version switched on in a workspace
 /// ([`Actions::tick`]): no account, so the audit views tell it apart.
 pub const SWITCHED_ON: &str = "*";
 /// The per-account cap counts the firings of the last day.
-const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 
 /// The running playbooks of a process: their configuration, the destinations built from it,
 /// and each account's last status seen.
@@ -137,15 +183,7 @@ impl Actions {
         clock: Arc<dyn Clock>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Actions, DestinationError> {
-        let events = playbooks
-            .playbooks
-            .iter()
-            .filter(|p| p.enabled)
-            .filter_map(|p| match &p.trigger {
-                tenure_playbooks::Trigger::Event { name, .. } => Some(name.clone()),
-                _ => None,
-            })
-            .collect();
+        let events = awaited_events(&playbooks);
         let destinations = playbooks
             .destinations
             .iter()
@@ -184,22 +222,7 @@ impl Actions {
     pub fn entry_observer(self: &Arc<Self>) -> EntryObserver {
         let actions = Arc::clone(self);
         Box::new(move |workspace, model, stored| {
-            let EntryBody::Segment(m) = &stored.entry.body else {
-                return;
-            };
-            let Some(name) = m.event.as_deref().filter(|_| m.kind == MessageType::Track) else {
-                return;
-            };
-            if !actions.events.contains(name) {
-                return;
-            }
-            for account in model.accounts_of_message(m) {
-                let change = Change::Event {
-                    name: name.to_owned(),
-                    message_id: m.message_id.clone(),
-                    at: m.timestamp,
-                    properties: m.properties.clone(),
-                };
+            for (account, change) in event_changes(&actions.events, model, stored) {
                 actions.notice(Noticed::Event(workspace.clone(), account, change));
             }
         })
@@ -816,7 +839,7 @@ fn attempted(outcome: &Outcome, attempt: u32, now: Timestamp) -> Attempted {
     }
 }
 
-fn new_firing(playbook: &Playbook, firing: &Firing, cause: Value) -> NewFiring {
+pub(crate) fn new_firing(playbook: &Playbook, firing: &Firing, cause: Value) -> NewFiring {
     NewFiring {
         key: firing.key.to_string(),
         playbook: playbook.name.clone(),
@@ -834,7 +857,7 @@ fn text(payload: &Value, field: &str) -> String {
 
 /// What a step sends, rendered when it fires: the account as it was then, not as it is when
 /// the delivery is attempted (a message about a red account stays one).
-fn payload(
+pub(crate) fn payload(
     action: &Action,
     playbook: &Playbook,
     status: &Status,

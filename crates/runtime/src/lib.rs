@@ -16,6 +16,7 @@ mod clock;
 pub mod jobs;
 mod live;
 mod metrics;
+pub mod replay;
 mod scheduler;
 pub mod snapshots;
 mod status;

@@ -46,6 +46,8 @@ use crate::error::ErrorBody;
         crate::keys::revoke,
         crate::playbooks_api::list_playbooks,
         crate::playbooks_api::list_firings,
+        crate::playbooks_api::dry_run,
+        crate::playbooks_api::replay,
         crate::playbooks_api::list_deliveries,
         crate::playbooks_api::read_delivery,
         crate::playbooks_api::retry_delivery,

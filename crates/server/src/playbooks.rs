@@ -12,8 +12,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use tenure_core::{Timestamp, WorkspaceId};
+use tenure_playbooks::Status;
 use tenure_playbooks::{Limit, Playbook, Playbooks, PropertyTest, Scalar, Span, Trigger};
-use tenure_runtime::actions::SWITCHED_ON;
+use tenure_reports::ReportSettings;
+use tenure_runtime::actions::{self, Explained, Preview, SWITCHED_ON};
+use tenure_runtime::replay::{ReplayCount, ReplayError, ReplayProgress, ReplayedFiring, Window};
+use tenure_runtime::Live;
 use tenure_store::{
     Delivery, DeliveryFilter, DeliveryId, DeliveryStatus, FiringFilter, Retried, Store, StoreError,
     Task, TaskChange, TaskFilter, TaskId, TaskStatus,
@@ -37,6 +41,9 @@ pub enum ActionsError {
     /// No task with this id in the workspace: HTTP 404.
     #[error("no task {0} in this workspace; `tenure tasks list` (GET /api/v1/tasks) lists them")]
     UnknownTask(TaskId),
+    /// A dry-run of an account without a status: HTTP 404.
+    #[error("account {0:?} has no status as of the dry-run: it is unknown, or has never paid nor won a deal; `tenure report accounts` lists the accounts")]
+    UnknownAccount(String),
     /// A retry of a delivered delivery, refused: HTTP 409.
     #[error("delivery {id} was delivered{}; retrying it would deliver it twice, so nothing was changed", .at.map_or(String::new(), |t| format!(" at {t}")))]
     AlreadyDelivered {
@@ -205,6 +212,113 @@ pub fn snooze_until(
             "give exactly one of until (a date or RFC 3339 instant) and for (a span such as 3d)",
         )),
     }
+}
+
+/// What a dry-run asks (`tenure playbooks dry-run`, `GET /api/v1/playbooks/dry_run`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DryRunQuery {
+    /// Only this playbook.
+    pub playbook: Option<String>,
+    /// This account step by step, instead of who matches.
+    pub account: Option<String>,
+    /// The instant every account is scored at; now when not given.
+    pub as_of: Option<Timestamp>,
+}
+
+/// The parameters of a dry-run: `playbook`, `account`, `as_of`.
+pub fn dry_run_query(given: &[(String, String)]) -> Result<DryRunQuery, ActionsError> {
+    let p = pairs(given, &["playbook", "account", "as_of"])?;
+    Ok(DryRunQuery {
+        playbook: text(p.get("playbook"), "playbook")?,
+        account: text(p.get("account"), "account")?,
+        as_of: p.get("as_of").map(|s| instant(s, "as_of")).transpose()?,
+    })
+}
+
+/// The most days a replay goes back.
+pub const MAX_REPLAY_DAYS: u32 = 366;
+
+/// What a replay asks (`tenure playbooks replay`, `GET /api/v1/playbooks/replay`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayQuery {
+    /// The window: this many days back from `until`.
+    pub days: u32,
+    /// Only this playbook's firings are shown (all are replayed: the cap is across them).
+    pub playbook: Option<String>,
+    /// The window's end; now when not given.
+    pub until: Option<Timestamp>,
+    /// How often the state and calendar triggers are evaluated.
+    pub tick: Span,
+}
+
+/// The parameters of a replay: `days` (required), `playbook`, `until`, `tick`.
+pub fn replay_query(given: &[(String, String)]) -> Result<ReplayQuery, ActionsError> {
+    let p = pairs(given, &["days", "playbook", "until", "tick"])?;
+    let days = match p.get("days") {
+        None => {
+            return Err(parameter(format!(
+                "days is missing: give how many days back to replay, 1 to {MAX_REPLAY_DAYS}"
+            )))
+        }
+        Some(raw) => match raw.trim().parse::<u32>() {
+            Ok(n) if (1..=MAX_REPLAY_DAYS).contains(&n) => n,
+            _ => {
+                return Err(parameter(format!(
+                    "days {raw:?}: give a whole number of days from 1 to {MAX_REPLAY_DAYS}"
+                )))
+            }
+        },
+    };
+    let tick = match p.get("tick") {
+        None => Span::days(1),
+        Some(raw) => {
+            let span = Span::parse(raw).map_err(|e| parameter(format!("tick: {e}")))?;
+            if !(60_000..=86_400_000).contains(&span.millis()) {
+                return Err(parameter(format!(
+                    "tick {raw:?}: give a span from 1m to 1d (default 1d)"
+                )));
+            }
+            span
+        }
+    };
+    Ok(ReplayQuery {
+        days,
+        playbook: text(p.get("playbook"), "playbook")?,
+        until: p.get("until").map(|s| instant(s, "until")).transpose()?,
+        tick,
+    })
+}
+
+/// The configured playbooks, or only the one named; an unknown name is refused with the
+/// names there are.
+pub fn chosen(playbooks: &Playbooks, name: Option<&str>) -> Result<Playbooks, ActionsError> {
+    let Some(name) = name else {
+        return Ok(playbooks.clone());
+    };
+    if playbooks.get(name).is_none() {
+        let known: Vec<&str> = playbooks
+            .playbooks
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        return Err(parameter(format!(
+            "no playbook {name:?} is configured (playbooks: {})",
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+    Ok(Playbooks {
+        playbooks: playbooks
+            .playbooks
+            .iter()
+            .filter(|p| p.name == name)
+            .cloned()
+            .collect(),
+        ..playbooks.clone()
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -809,6 +923,144 @@ pub fn change_task(
         .ok_or(ActionsError::UnknownTask(id))
 }
 
+/// `tenure playbooks dry-run` and `GET /api/v1/playbooks/dry_run`: who each playbook matches
+/// (the first form) or one account step by step (the second).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum DryRun {
+    Matching {
+        as_of: Timestamp,
+        playbooks: Vec<Preview>,
+    },
+    Account {
+        as_of: Timestamp,
+        explained: Vec<Explained>,
+    },
+}
+
+/// Every account's playbook status at `as_of`, scored afresh from the workspace's model: what
+/// a dry-run evaluates, the same on a server (its live model) as in the CLI (the model
+/// rebuilt from the log), so both answer a question about one instant alike.
+pub fn statuses_at(
+    live: &Live,
+    workspace: &WorkspaceId,
+    settings: &ReportSettings,
+    as_of: Timestamp,
+) -> Result<Vec<Status>, ActionsError> {
+    live.read(workspace, |model| {
+        actions::statuses_at(model, settings, as_of)
+    })
+    .map_err(|e| ActionsError::Config(format!("cannot score the accounts: {e}")))
+}
+
+/// The dry-run of `playbooks` (see [`chosen`]) over `statuses` scored at `as_of`; nothing is
+/// recorded or sent. For one account, its earlier firings are read from the store, as the
+/// live path counts them.
+pub fn dry_run(
+    store: &dyn Store,
+    workspace: &WorkspaceId,
+    playbooks: &Playbooks,
+    account: Option<&str>,
+    statuses: &[Status],
+    as_of: Timestamp,
+) -> Result<DryRun, ActionsError> {
+    let Some(account) = account else {
+        return Ok(DryRun::Matching {
+            as_of,
+            playbooks: actions::preview(playbooks, statuses),
+        });
+    };
+    let status = statuses
+        .iter()
+        .find(|s| s.account.as_str() == account)
+        .ok_or_else(|| ActionsError::UnknownAccount(account.to_owned()))?;
+    let explained = playbooks
+        .playbooks
+        .iter()
+        .map(|p| {
+            let filter = FiringFilter {
+                playbook: Some(p.name.clone()),
+                account: Some(account.to_owned()),
+                ..Default::default()
+            };
+            let earlier: Vec<Timestamp> = store
+                .firings(workspace, &filter)?
+                .into_iter()
+                .map(|f| f.fired_at)
+                .collect();
+            Ok(actions::explain(p, status, None, &earlier, as_of))
+        })
+        .collect::<Result<_, ActionsError>>()?;
+    Ok(DryRun::Account { as_of, explained })
+}
+
+/// `tenure playbooks replay` and `GET /api/v1/playbooks/replay`: what the playbooks would
+/// have fired over the window, and when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplayAnswer {
+    pub from: Timestamp,
+    pub until: Timestamp,
+    /// How often the state and calendar triggers were evaluated (`1d`, `1h`, …).
+    pub tick: String,
+    /// Entries received within the window.
+    pub entries: u64,
+    /// Per playbook shown: firings, accounts seen at the start, decisions the cap held back.
+    pub playbooks: Vec<ReplayCount>,
+    /// Each firing, in the order it would have been decided.
+    pub firings: Vec<ReplayedFiring>,
+}
+
+/// Replays every configured playbook over the workspace's log for `query.days` days up to
+/// `query.until` (else `now`), showing those of `query.playbook` if given (all are replayed,
+/// since the per-account cap is across them). Reads the whole log; records and sends nothing.
+pub fn replay(
+    store: &dyn Store,
+    workspace: &WorkspaceId,
+    config: &tenure_config::Config,
+    query: &ReplayQuery,
+    now: Timestamp,
+    progress: &mut dyn FnMut(ReplayProgress),
+) -> Result<ReplayAnswer, ActionsError> {
+    let playbooks = configured(config)?;
+    let shown = chosen(&playbooks, query.playbook.as_deref())?;
+    let until = query.until.unwrap_or(now);
+    let window = Window {
+        from: until.plus_millis(-i64::from(query.days) * Span::days(1).millis()),
+        until,
+        tick_ms: query.tick.millis(),
+    };
+    let replayed = tenure_runtime::replay::replay(
+        store,
+        workspace,
+        config.engine(),
+        &config.report_settings(),
+        &playbooks,
+        window,
+        progress,
+    )
+    .map_err(|e| match e {
+        ReplayError::Store(e) => ActionsError::Store(e),
+        ReplayError::Report(e) => ActionsError::Config(format!("cannot score the accounts: {e}")),
+    })?;
+    let is_shown = |name: &str| shown.get(name).is_some();
+    Ok(ReplayAnswer {
+        from: window.from,
+        until,
+        tick: query.tick.to_string(),
+        entries: replayed.entries,
+        playbooks: replayed
+            .counts
+            .into_iter()
+            .filter(|c| is_shown(&c.playbook))
+            .collect(),
+        firings: replayed
+            .firings
+            .into_iter()
+            .filter(|f| is_shown(&f.playbook))
+            .collect(),
+    })
+}
+
 /// The configured playbooks, validated (the configuration was checked when it loaded).
 pub fn configured(config: &tenure_config::Config) -> Result<Playbooks, ActionsError> {
     config
@@ -851,6 +1103,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("give open, snoozed or done"), "{err}");
+    }
+
+    #[test]
+    fn dry_run_and_replay_parameters_are_checked() {
+        let q = dry_run_query(&given(&[("account", "acme"), ("as_of", "2026-03-01")])).unwrap();
+        assert_eq!(q.account.as_deref(), Some("acme"));
+        assert_eq!(q.as_of, Some(Timestamp::parse("2026-03-01").unwrap()));
+        let err = dry_run_query(&given(&[("as_of", "now")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("as_of \"now\" is not a date"), "{err}");
+        let q = replay_query(&given(&[("days", "30")])).unwrap();
+        assert_eq!(
+            (q.days, q.tick.to_string(), q.until),
+            (30, "1d".to_owned(), None)
+        );
+        let q = replay_query(&given(&[("days", "7"), ("tick", "60m")])).unwrap();
+        assert_eq!(q.tick.to_string(), "1h");
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[], "days is missing"),
+            (&[("days", "0")], "from 1 to 366"),
+            (&[("days", "367")], "from 1 to 366"),
+            (&[("days", "3"), ("tick", "2d")], "from 1m to 1d"),
+            (&[("days", "3"), ("tick", "soon")], "bad duration"),
+            (
+                &[("days", "3"), ("until", "later")],
+                "until \"later\" is not a date",
+            ),
+            (
+                &[("days", "3"), ("account", "acme")],
+                "unknown parameter \"account\"",
+            ),
+        ];
+        for (pairs, wanted) in cases {
+            let err = replay_query(&given(pairs)).unwrap_err().to_string();
+            assert!(err.contains(wanted), "{pairs:?}: {err}");
+        }
     }
 
     #[test]

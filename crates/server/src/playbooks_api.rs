@@ -1,4 +1,5 @@
 //! The playbooks' and tasks' routes: `/api/v1/playbooks`, `/api/v1/playbooks/firings`,
+//! `/api/v1/playbooks/dry_run`, `/api/v1/playbooks/replay`,
 //! `/api/v1/deliveries…` and `/api/v1/tasks…`, the API twins of `tenure playbooks …` and
 //! `tenure tasks …` with the same JSON ([`crate::playbooks`]). Reads take a read key; retries
 //! and task changes act, so they take the admin key.
@@ -17,8 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::header_key;
 use crate::playbooks::{
-    self as views, ActionsError, DeliveryDetail, DeliveryList, FiringLog, PlaybookList,
-    RetryAnswer, TaskList, TaskView,
+    self as views, ActionsError, DeliveryDetail, DeliveryList, DryRun, FiringLog, PlaybookList,
+    ReplayAnswer, RetryAnswer, TaskList, TaskView,
 };
 use crate::{ApiError, AppState};
 
@@ -26,6 +27,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/playbooks", get(list_playbooks))
         .route("/api/v1/playbooks/firings", get(list_firings))
+        .route("/api/v1/playbooks/dry_run", get(dry_run))
+        .route("/api/v1/playbooks/replay", get(replay))
         .route("/api/v1/deliveries", get(list_deliveries))
         .route("/api/v1/deliveries/retry_dead", post(retry_dead))
         .route("/api/v1/deliveries/{id}", get(read_delivery))
@@ -45,6 +48,9 @@ impl From<ActionsError> for ApiError {
             }
             ActionsError::UnknownTask(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "unknown_task", e.to_string())
+            }
+            ActionsError::UnknownAccount(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_account", e.to_string())
             }
             ActionsError::AlreadyDelivered { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "already_delivered", e.to_string())
@@ -108,6 +114,36 @@ pub(crate) struct FiringQuery {
     limit: Option<usize>,
 }
 
+/// Query of `GET /api/v1/playbooks/dry_run`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read as pairs, declared for the API document
+pub(crate) struct DryRunParams {
+    /// Only this playbook.
+    playbook: Option<String>,
+    /// This account step by step (every condition, the key it would fire under, each action
+    /// rendered) instead of who matches.
+    account: Option<String>,
+    /// Score the accounts at this instant (RFC 3339, or a date meaning its midnight UTC);
+    /// default now.
+    as_of: Option<String>,
+}
+
+/// Query of `GET /api/v1/playbooks/replay`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read as pairs, declared for the API document
+pub(crate) struct ReplayParams {
+    /// How many days back to replay, 1 to 366 (required).
+    days: u32,
+    /// Show only this playbook's firings (all are replayed: the daily cap is across them).
+    playbook: Option<String>,
+    /// The window's end (RFC 3339, or a date meaning its midnight UTC); default now.
+    until: Option<String>,
+    /// How often the state and calendar triggers are evaluated: `1m` to `1d` (default `1d`).
+    tick: Option<String>,
+}
+
 /// Query of `GET /api/v1/deliveries`.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -165,6 +201,60 @@ pub(crate) async fn list_firings(
     let filter = views::firing_filter(&pairs)?;
     blocking(
         move |store| views::firing_log(store, &ws, &filter),
+        Arc::clone(&state.store),
+    )
+    .await
+}
+
+/// `GET /api/v1/playbooks/dry_run`: what the playbooks would do at an instant, sending
+/// nothing; the JSON of `tenure playbooks dry-run --format json`.
+#[utoipa::path(get, path = "/api/v1/playbooks/dry_run", tag = "playbooks", params(DryRunParams),
+    responses((status = 200, description = "Without `account`: `{as_of, playbooks}`, each playbook with the accounts it matches (the first 50 by id), how many, and the deliveries each action would make. With `account`: `{as_of, explained}`, each playbook's conditions with what the account had, the key it would fire under, and each action rendered. 404 `unknown_account` for an account without a status", body = Object)))]
+pub(crate) async fn dry_run(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: Pairs,
+) -> Result<Json<DryRun>, ApiError> {
+    let pairs = query(q)?;
+    let ws = workspace(&state, &headers, Scope::Read)?;
+    let q = views::dry_run_query(&pairs)?;
+    let playbooks = views::chosen(&views::configured(&state.config)?, q.playbook.as_deref())?;
+    let (live, settings) = (Arc::clone(&state.live), Arc::clone(&state.report_settings));
+    blocking(
+        move |store| {
+            let as_of = q.as_of.unwrap_or_else(now);
+            let statuses = views::statuses_at(&live, &ws, &settings, as_of)?;
+            views::dry_run(
+                store,
+                &ws,
+                &playbooks,
+                q.account.as_deref(),
+                &statuses,
+                as_of,
+            )
+        },
+        Arc::clone(&state.store),
+    )
+    .await
+}
+
+/// `GET /api/v1/playbooks/replay`: what the playbooks would have fired over the last days of
+/// the log, and when, recording and sending nothing; the JSON of `tenure playbooks replay
+/// --format json`. It reads the whole log: seconds to minutes on a large workspace.
+#[utoipa::path(get, path = "/api/v1/playbooks/replay", tag = "playbooks", params(ReplayParams),
+    responses((status = 200, description = "`{from, until, tick, entries, playbooks, firings}`: per playbook its firings, the accounts recorded as seen at the start (`on_enable = \"none\"`) and the firings the daily cap held back; each firing with its key, instant, cause and what each action would have sent", body = Object)))]
+pub(crate) async fn replay(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: Pairs,
+) -> Result<Json<ReplayAnswer>, ApiError> {
+    let pairs = query(q)?;
+    let ws = workspace(&state, &headers, Scope::Read)?;
+    let q = views::replay_query(&pairs)?;
+    let config = Arc::clone(&state.config);
+    views::chosen(&views::configured(&config)?, q.playbook.as_deref())?;
+    blocking(
+        move |store| views::replay(store, &ws, &config, &q, now(), &mut |_| {}),
         Arc::clone(&state.store),
     )
     .await

@@ -604,6 +604,64 @@ async fn tasks_are_listed_and_changed_with_the_admin_key_only() {
     );
 }
 
+/// The dry-run and the replay take a read key (a write key is refused), answer every
+/// configured playbook, and refuse a bad question with what to do.
+#[tokio::test]
+async fn the_dry_run_and_the_replay_are_read_with_a_read_key() {
+    let app = TestApp::new();
+    let ws = WorkspaceId::default_workspace();
+    let write_key = app.store.create_key(&ws, Scope::Write).unwrap();
+    for path in [
+        "/api/v1/playbooks/dry_run",
+        "/api/v1/playbooks/replay?days=7",
+    ] {
+        let (status, body) = app.send(Method::GET, path, &write_key, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+    }
+    let preview = app.get("/api/v1/playbooks/dry_run?as_of=2026-03-01").await;
+    assert_eq!(preview["as_of"], "2026-03-01T00:00:00.000Z");
+    let names: Vec<&str> = preview["playbooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["playbook"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["usage_drop", "renewal_90"]);
+    assert_eq!(preview["playbooks"][1]["enabled"], false);
+    assert_eq!(preview["playbooks"][1]["trigger"], "calendar");
+    // The store holds no entries: the replay goes through an empty window.
+    let replay = app
+        .get("/api/v1/playbooks/replay?days=2&until=2026-03-03&playbook=usage_drop")
+        .await;
+    assert_eq!(replay["from"], "2026-03-01T00:00:00.000Z");
+    assert_eq!(replay["tick"], "1d");
+    assert_eq!(replay["firings"], json!([]));
+    assert_eq!(replay["playbooks"].as_array().unwrap().len(), 1);
+    assert_eq!(replay["playbooks"][0]["playbook"], "usage_drop");
+    for (path, code, wanted) in [
+        (
+            "/api/v1/playbooks/dry_run?account=acme",
+            "unknown_account",
+            "has no status",
+        ),
+        (
+            "/api/v1/playbooks/dry_run?playbook=nope",
+            "invalid_parameter",
+            "usage_drop, renewal_90",
+        ),
+        (
+            "/api/v1/playbooks/replay?days=many",
+            "invalid_parameter",
+            "from 1 to 366",
+        ),
+    ] {
+        let (status, body) = app.send(Method::GET, path, &app.read_key, None).await;
+        assert!(status.is_client_error(), "{path}: {status}");
+        assert_eq!(body["code"], code, "{path}: {body}");
+        assert!(body.to_string().contains(wanted), "{path}: {body}");
+    }
+}
+
 #[tokio::test]
 async fn every_new_route_is_in_the_api_document() {
     let app = TestApp::new();
@@ -611,6 +669,8 @@ async fn every_new_route_is_in_the_api_document() {
     for (path, method) in [
         ("/api/v1/playbooks", "get"),
         ("/api/v1/playbooks/firings", "get"),
+        ("/api/v1/playbooks/dry_run", "get"),
+        ("/api/v1/playbooks/replay", "get"),
         ("/api/v1/deliveries", "get"),
         ("/api/v1/deliveries/{id}", "get"),
         ("/api/v1/deliveries/{id}/retry", "post"),

@@ -9,6 +9,7 @@ use tenure_core::Timestamp;
 use tenure_server::playbooks::{self as views, ActionsError, DeliveryView, RetryAnswer, TaskView};
 use tenure_store::{Store, TaskChange};
 
+use crate::progress::{Progress, Unit};
 use crate::stdout::outln;
 use crate::{Context, Format, Usage};
 
@@ -39,6 +40,13 @@ pub enum PlaybooksCommand {
         after_help = "Examples:\n  tenure playbooks dry-run\n  tenure playbooks dry-run --playbook usage_drop_task --account acct_0042\n  tenure playbooks dry-run --format json"
     )]
     DryRun(DryRunArgs),
+    /// What the playbooks would have fired over the last days of the log, and when: the log
+    /// replayed as a server running through those days would have acted on it, sending
+    /// nothing.
+    #[command(
+        after_help = "Examples:\n  tenure playbooks replay --days 30\n  tenure playbooks replay --days 7 --playbook usage_drop_task --format json\n  tenure playbooks replay --days 90 --tick 1h\n\nEvery playbook is supposed switched on at the window's start, with no firing before it;\nthe state and calendar triggers are evaluated at each tick (default: each midnight UTC).\nA playbook switched off fires nothing: to try one, replay with a copy of the\nconfiguration where it is on (--config)."
+    )]
+    Replay(ReplayArgs),
     /// Make a dead delivery pending and due now (a delivered one is refused).
     #[command(
         after_help = "Examples:\n  tenure playbooks retry 42\n  tenure playbooks retry --all-dead\n\nA running server attempts it at its next pass (within seconds)."
@@ -96,7 +104,29 @@ pub struct DryRunArgs {
     /// each action rendered.
     #[arg(long)]
     account: Option<String>,
-    /// `table` for people; `json` for programs.
+    /// Score the accounts at this instant (RFC 3339, or a date: its midnight UTC); default now.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
+    /// `table` for people; `json` (the API's) for programs.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// How many days back to replay (1 to 366).
+    #[arg(long, value_name = "N")]
+    days: String,
+    /// Show only this playbook's firings (all are replayed: the daily cap is across them).
+    #[arg(long)]
+    playbook: Option<String>,
+    /// The window's end (RFC 3339, or a date: its midnight UTC); default now.
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+    /// How often the state and calendar triggers are evaluated: 1m to 1d (default 1d).
+    #[arg(long, value_name = "SPAN")]
+    tick: Option<String>,
+    /// `table` for people; `json` (the API's) for programs.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -295,6 +325,7 @@ pub fn run(ctx: &Context, command: PlaybooksCommand) -> anyhow::Result<()> {
         }
         PlaybooksCommand::Deliveries(args) => deliveries(ctx, args),
         PlaybooksCommand::DryRun(args) => dry_run(ctx, args),
+        PlaybooksCommand::Replay(args) => replay(ctx, args),
         PlaybooksCommand::Retry(args) => {
             let store = store_to_write(ctx)?;
             let answer = match &args.id {
@@ -491,57 +522,43 @@ pub fn run_tasks(ctx: &Context, command: TasksCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `tenure playbooks dry-run`: every account scored now from the store's log (a running
-/// server's statuses are not asked), each playbook evaluated against them; nothing is recorded
-/// or sent.
+/// `tenure playbooks dry-run`: every account scored afresh at `--as-of` (default now) from the
+/// store's log, as `GET /api/v1/playbooks/dry_run` scores the server's live model, each
+/// playbook evaluated against them; nothing is recorded or sent.
 fn dry_run(ctx: &Context, args: DryRunArgs) -> anyhow::Result<()> {
-    use tenure_runtime::actions;
+    let query = views::dry_run_query(&pairs(&[
+        ("playbook", &args.playbook),
+        ("account", &args.account),
+        ("as_of", &args.as_of),
+    ]))
+    .map_err(cli_error)?;
     let playbooks = views::configured(&ctx.config).map_err(cli_error)?;
-    let chosen: Vec<&tenure_playbooks::Playbook> = playbooks
-        .playbooks
-        .iter()
-        .filter(|p| args.playbook.as_deref().is_none_or(|name| p.name == name))
-        .collect();
-    if let Some(name) = &args.playbook {
-        if chosen.is_empty() {
-            let known: Vec<&str> = playbooks
-                .playbooks
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect();
-            return Err(Usage(format!(
-                "no playbook {name:?} is configured (playbooks: {})",
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            ))
-            .into());
-        }
-    }
+    let chosen = views::chosen(&playbooks, query.playbook.as_deref()).map_err(cli_error)?;
     let store = ctx.open_store_to_read()?;
     let live = crate::serve::rebuild(ctx, store.as_ref())?;
     let settings = ctx.config.report_settings();
-    let now = now();
-    let statuses = live.read(&ctx.workspace, |model| {
-        actions::statuses_at(model, &settings, now)
-    })?;
-    match &args.account {
-        None => {
-            let only = tenure_playbooks::Playbooks {
-                playbooks: chosen.into_iter().cloned().collect(),
-                ..playbooks.clone()
-            };
-            let previews = actions::preview(&only, &statuses);
-            if args.format == Format::Json {
-                return json(&serde_json::json!({ "as_of": now, "playbooks": previews }));
-            }
+    let as_of = query.as_of.unwrap_or_else(now);
+    let statuses =
+        views::statuses_at(&live, &ctx.workspace, &settings, as_of).map_err(cli_error)?;
+    let answer = views::dry_run(
+        store.as_ref(),
+        &ctx.workspace,
+        &chosen,
+        query.account.as_deref(),
+        &statuses,
+        as_of,
+    )
+    .map_err(cli_error)?;
+    if args.format == Format::Json {
+        return json(&answer);
+    }
+    match answer {
+        views::DryRun::Matching { as_of, playbooks } => {
             outln!(
-                "as of {now}, {} accounts scored; nothing is recorded or sent",
+                "as of {as_of}, {} accounts scored; nothing is recorded or sent",
                 statuses.len()
             );
-            for p in previews {
+            for p in playbooks {
                 let actions: Vec<String> = p
                     .actions
                     .iter()
@@ -579,35 +596,10 @@ fn dry_run(ctx: &Context, args: DryRunArgs) -> anyhow::Result<()> {
                     );
                 }
             }
-            Ok(())
         }
-        Some(account) => {
-            let Some(status) = statuses.iter().find(|s| s.account.as_str() == account) else {
-                return Err(Usage(format!(
-                    "account {account:?} has no status now: it is unknown, or has never paid nor won a deal"
-                ))
-                .into());
-            };
-            let explained: Vec<actions::Explained> = chosen
-                .iter()
-                .map(|p| {
-                    let filter = tenure_store::FiringFilter {
-                        playbook: Some(p.name.clone()),
-                        account: Some(account.clone()),
-                        ..Default::default()
-                    };
-                    let earlier: Vec<Timestamp> = store
-                        .firings(&ctx.workspace, &filter)
-                        .map(|f| f.into_iter().map(|f| f.fired_at).collect())
-                        .unwrap_or_default();
-                    actions::explain(p, status, None, &earlier, now)
-                })
-                .collect();
-            if args.format == Format::Json {
-                return json(&serde_json::json!({ "as_of": now, "explained": explained }));
-            }
+        views::DryRun::Account { as_of, explained } => {
             for e in explained {
-                outln!("{} for {} (as of {now}):", e.playbook, e.account);
+                outln!("{} for {} (as of {as_of}):", e.playbook, e.account);
                 for c in &e.checks {
                     outln!(
                         "  {} {}: {}",
@@ -633,7 +625,110 @@ fn dry_run(ctx: &Context, args: DryRunArgs) -> anyhow::Result<()> {
                     );
                 }
             }
-            Ok(())
         }
     }
+    Ok(())
+}
+
+/// `tenure playbooks replay`: the log read from its start, the window replayed (see
+/// `tenure_runtime::replay`), progress on stderr; nothing is recorded or sent.
+fn replay(ctx: &Context, args: ReplayArgs) -> anyhow::Result<()> {
+    use tenure_runtime::replay::ReplayProgress;
+    let days = Some(args.days.clone());
+    let query = views::replay_query(&pairs(&[
+        ("days", &days),
+        ("playbook", &args.playbook),
+        ("until", &args.until),
+        ("tick", &args.tick),
+    ]))
+    .map_err(cli_error)?;
+    views::chosen(
+        &views::configured(&ctx.config).map_err(cli_error)?,
+        query.playbook.as_deref(),
+    )
+    .map_err(cli_error)?;
+    let store = ctx.open_store_to_read()?;
+    let mut building = Some(Progress::new(
+        "replay: building the model before the window".into(),
+        Unit::Entries,
+        None,
+        "{spinner} {msg}: {pos} entries ({per_sec})",
+    ));
+    let mut last_line = std::time::Instant::now();
+    let mut progress = |p: ReplayProgress| match p {
+        ReplayProgress::Building { entries } => {
+            if let Some(b) = building.as_mut() {
+                b.set_position(entries);
+            }
+        }
+        ReplayProgress::Replaying { entries, at } => {
+            if let Some(b) = building.take() {
+                b.finish();
+            }
+            if last_line.elapsed() >= crate::progress::EVERY {
+                last_line = std::time::Instant::now();
+                eprintln!("replay: at {at}, {entries} entries of the window applied");
+            }
+        }
+    };
+    let answer = views::replay(
+        store.as_ref(),
+        &ctx.workspace,
+        &ctx.config,
+        &query,
+        now(),
+        &mut progress,
+    )
+    .map_err(cli_error)?;
+    if let Some(b) = building.take() {
+        b.finish();
+    }
+    if args.format == Format::Json {
+        return json(&answer);
+    }
+    eprintln!(
+        "replayed {} to {} ({} entries, triggers on the calendar and on states every {}); nothing is recorded or sent",
+        answer.from, answer.until, answer.entries, answer.tick
+    );
+    outln!(
+        "{:<24} {:>8} {:>14} {:>7}",
+        "playbook",
+        "firings",
+        "seen at start",
+        "capped"
+    );
+    for c in &answer.playbooks {
+        let off = if c.enabled { "" } else { " [off]" };
+        outln!(
+            "{:<24} {:>8} {:>14} {:>7}",
+            format!("{}{off}", c.playbook),
+            c.firings,
+            c.seen_at_start,
+            c.capped
+        );
+    }
+    outln!();
+    outln!(
+        "{:<25} {:<24} {:<20} {:<30} actions",
+        "fired at",
+        "playbook",
+        "account",
+        "cause"
+    );
+    for f in &answer.firings {
+        let actions: Vec<String> = f
+            .actions
+            .iter()
+            .map(|a| format!("{} at {}", a.kind, a.due_at))
+            .collect();
+        outln!(
+            "{:<25} {:<24} {:<20} {:<30} {}",
+            f.fired_at.to_string(),
+            f.playbook,
+            f.account,
+            f.cause["cause"].as_str().unwrap_or("-"),
+            actions.join(", ")
+        );
+    }
+    Ok(())
 }

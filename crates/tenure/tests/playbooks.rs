@@ -326,6 +326,175 @@ actions = [{ task = { title = "Win back {{ account.id }}" } }]
     assert!(String::from_utf8_lossy(&out.stderr).contains("win_back"));
 }
 
+/// The dry-run's three forms over the CLI and the API give the same JSON for the same
+/// question: who matches and one account step by step at one instant (`as_of`; a server
+/// scores its live model afresh at it, the CLI the model rebuilt from the log), and a replay
+/// of the log's last days up to one instant (`until`).
+#[test]
+fn the_dry_run_and_the_replay_answer_alike_over_the_cli_and_the_api() {
+    let t = Tenure::new();
+    let csv = t.write_file(
+        "subscriptions.csv",
+        "account_id,effective_at,mrr,currency,plan,seats\n\
+         gone,2025-01-01T00:00:00Z,100.00,USD,starter,2\n\
+         gone,2025-02-01T00:00:00Z,0.00,USD,starter,0\n\
+         kept,2025-01-01T00:00:00Z,100.00,USD,starter,2\n",
+    );
+    t.ok(&["import", csv.to_str().unwrap()]);
+    let config = t.write_file(
+        "tenure.toml",
+        r#"
+[[playbooks]]
+name = "win_back"
+trigger = { state = { stage = "churned" } }
+for_whom = { include_churned = true }
+actions = [{ task = { title = "Win back {{ account.id }}" } }]
+
+[[playbooks]]
+name = "churn_alert"
+trigger = { stage_entered = "churned" }
+for_whom = { include_churned = true }
+actions = [{ task = { title = "Churned: {{ account.id }}" } }]
+"#,
+    );
+    let config = config.to_str().unwrap();
+    // The import was received today: a window from yesterday to the day after tomorrow
+    // holds it, with two midnight ticks after it.
+    let today = chrono::Utc::now().date_naive();
+    let until = (today + chrono::Days::new(2)).to_string();
+    let pairs: [(Vec<&str>, String); 4] = [
+        (
+            vec!["playbooks", "dry-run", "--as-of", "2025-06-01"],
+            "/api/v1/playbooks/dry_run?as_of=2025-06-01".into(),
+        ),
+        (
+            vec![
+                "playbooks",
+                "dry-run",
+                "--account",
+                "gone",
+                "--as-of",
+                "2025-06-01",
+            ],
+            "/api/v1/playbooks/dry_run?account=gone&as_of=2025-06-01".into(),
+        ),
+        (
+            vec![
+                "playbooks",
+                "dry-run",
+                "--playbook",
+                "win_back",
+                "--as-of",
+                "2025-06-01T12:00:00Z",
+            ],
+            "/api/v1/playbooks/dry_run?playbook=win_back&as_of=2025-06-01T12:00:00Z".into(),
+        ),
+        (
+            vec!["playbooks", "replay", "--days", "3", "--until", &until],
+            format!("/api/v1/playbooks/replay?days=3&until={until}"),
+        ),
+    ];
+    // Asked over the CLI first, with no server running: nothing is recorded.
+    let answers: Vec<Value> = pairs
+        .iter()
+        .map(|(args, _)| cli_json(&t, config, args))
+        .collect();
+    assert_eq!(
+        cli_json(&t, config, &["playbooks", "log"])["firings"],
+        json!([])
+    );
+    let read = t.key("read");
+    let server = t.serve(&["--config", config]);
+    let http = reqwest::blocking::Client::new();
+    let get = |path: &str| {
+        http.get(format!("{}{path}", server.url))
+            .bearer_auth(&read)
+            .send()
+            .unwrap()
+    };
+    for ((args, path), cli) in pairs.iter().zip(&answers) {
+        let response = get(path);
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        let api: Value = response.json().unwrap();
+        assert_eq!(cli, &api, "tenure {args:?} and GET {path} differ");
+    }
+    // Not empty answers compared.
+    let preview = &answers[0];
+    assert_eq!(preview["as_of"], "2025-06-01T00:00:00.000Z", "{preview}");
+    assert_eq!(preview["playbooks"][0]["accounts"], json!(["gone"]));
+    let gone = &answers[1];
+    assert_eq!(
+        gone["explained"][0]["actions"][0]["payload"]["title"],
+        "Win back gone"
+    );
+    let replay = &answers[3];
+    let firings = replay["firings"].as_array().unwrap();
+    // The import is each account's first status (its baseline: no change fires on it); the
+    // state trigger fires for the churned account at the first midnight after it.
+    assert_eq!(firings.len(), 1, "{replay}");
+    assert_eq!(firings[0]["playbook"], "win_back");
+    assert_eq!(firings[0]["account"], "gone");
+    assert_eq!(
+        firings[0]["fired_at"],
+        format!("{}T00:00:00.000Z", today + chrono::Days::new(1))
+    );
+    assert_eq!(
+        firings[0]["actions"][0]["payload"]["title"],
+        "Win back gone"
+    );
+    assert_eq!(replay["entries"], 3);
+    assert_eq!(replay["playbooks"][0]["firings"], 1);
+
+    // The same mistakes, said alike.
+    let response = get("/api/v1/playbooks/dry_run?account=nobody&as_of=2025-06-01");
+    assert_eq!(response.status().as_u16(), 404);
+    let out = t.run(&[
+        "--config",
+        config,
+        "playbooks",
+        "dry-run",
+        "--account",
+        "nobody",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("account \"nobody\" has no status"));
+    for (args, path, wanted) in [
+        (
+            vec!["playbooks", "replay", "--days", "0"],
+            "/api/v1/playbooks/replay?days=0",
+            "from 1 to 366",
+        ),
+        (
+            vec!["playbooks", "replay", "--days", "3", "--playbook", "nope"],
+            "/api/v1/playbooks/replay?days=3&playbook=nope",
+            "win_back, churn_alert",
+        ),
+        (
+            vec!["playbooks", "replay", "--days", "3", "--tick", "10s"],
+            "/api/v1/playbooks/replay?days=3&tick=10s",
+            "bad duration",
+        ),
+    ] {
+        let mut all = vec!["--config", config];
+        all.extend_from_slice(&args);
+        let out = t.run(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+        let response = get(path);
+        assert_eq!(response.status().as_u16(), 400, "{path}");
+        let body = response.text().unwrap();
+        assert!(body.contains(wanted), "{path}: {body}");
+    }
+    let response = get("/api/v1/playbooks/replay");
+    assert_eq!(response.status().as_u16(), 400);
+    assert!(response.text().unwrap().contains("days is missing"));
+}
+
 /// `tenure sim` writes beside the company a configuration with the five example playbooks,
 /// which `config check` accepts and a dry-run evaluates against the imported company.
 #[test]
