@@ -28,15 +28,15 @@ use tenure_core::{AccountId, EntryBody, MessageType, Timestamp, WorkspaceId};
 use tenure_destinations::{Destination, DestinationError, Outcome, Outgoing};
 use tenure_engine::Model;
 use tenure_playbooks::{
-    changes, fires, render_template, AccountDate, Action, Change, Firing, Occasion, OnEnable,
-    Playbook, Playbooks, Profile, Status,
+    fires, render_template, AccountDate, Action, Change, Firing, Occasion, OnEnable, Playbook,
+    Playbooks, Profile, Status,
 };
 use tenure_reports::{AccountRevenue, AccountStatus, ReportSettings};
 use tenure_store::{
-    Attempted, Delivery, FiringFilter, NewDelivery, NewFiring, NewTask, OwnerChange, Store,
-    StoreError,
+    Attempted, Delivery, NewDelivery, NewFiring, NewTask, OwnerChange, Store, StoreError,
 };
 
+use crate::deciding::{Decided, Deciding};
 use crate::{Clock, EntryObserver, Live, StatusObserver};
 
 /// The longest a delivery attempt may take (an SMTP conversation, the slowest): a pass claims
@@ -46,29 +46,6 @@ const LONGEST_ATTEMPT_SECS: u32 = 30;
 /// The lease that makes one server at a time evaluate the state and calendar triggers.
 const TICK_LEASE: &str = "playbooks.tick";
 const TICK_LEASE_MS: i64 = 120_000;
-/// Firings decided and not yet recorded: a batch of changes records its firings together.
-#[derive(Debug, Default)]
-struct Decided {
-    firings: Vec<(WorkspaceId, NewFiring, Vec<NewDelivery>)>,
-}
-
-impl Decided {
-    /// The instants of the firings decided for the account (of one playbook, if given).
-    fn of<'a>(
-        &'a self,
-        workspace: &'a WorkspaceId,
-        account: &'a str,
-        playbook: Option<&'a str>,
-    ) -> impl Iterator<Item = Timestamp> + 'a {
-        self.firings
-            .iter()
-            .filter(move |(ws, f, _)| {
-                ws == workspace && f.account == account && playbook.is_none_or(|p| f.playbook == p)
-            })
-            .map(|(_, f, _)| f.fired_at)
-    }
-}
-
 /// At most this many noticed statuses and events are taken from the queue at once.
 const FOLLOW_BATCH: usize = 50_000;
 
@@ -144,8 +121,6 @@ pub fn awaited_events(playbooks: &Playbooks) -> std::collections::BTreeSet<Strin
 /// The account of the firing that marks a playbook version switched on in a workspace
 /// ([`Actions::tick`]): no account, so the audit views tell it apart.
 pub const SWITCHED_ON: &str = "*";
-/// The per-account cap counts the firings of the last day.
-pub(crate) const DAY_MS: i64 = 86_400_000;
 
 /// The running playbooks of a process: their configuration, the destinations built from it,
 /// and each account's last status seen.
@@ -201,6 +176,15 @@ impl Actions {
             queue: Mutex::new(None),
             events,
         })
+    }
+
+    /// The playbooks deciding at `now`, against the store's firings.
+    fn deciding(&self, now: Timestamp) -> Deciding<'_, dyn Store> {
+        Deciding {
+            playbooks: &self.playbooks,
+            fired: &*self.store,
+            now,
+        }
     }
 
     /// Whether any playbook is switched on.
@@ -351,6 +335,13 @@ impl Actions {
     /// Records what was decided, each workspace's firings in one transaction; returns how
     /// many were new (the others' keys were recorded already, by this or another process).
     fn record(&self, decided: Decided) -> Result<usize, StoreError> {
+        for (playbook, account) in &decided.capped {
+            tracing::info!(
+                account,
+                playbook,
+                "not fired: the account's daily cap of firings is reached"
+            );
+        }
         let mut by_workspace: BTreeMap<WorkspaceId, Vec<(NewFiring, Vec<NewDelivery>)>> =
             BTreeMap::new();
         for (ws, firing, deliveries) in decided.firings {
@@ -402,25 +393,8 @@ impl Actions {
         let Some(status) = status else {
             return Ok(());
         };
-        let now = self.clock.now();
-        for playbook in self.playbooks.playbooks.iter().filter(|p| p.enabled) {
-            if !playbook.trigger.fires_on(change) {
-                continue;
-            }
-            let cause = serde_json::to_value(change).unwrap_or(Value::Null);
-            let occasion = Occasion::Change(change);
-            self.decide(
-                decided,
-                workspace,
-                playbook,
-                &status,
-                occasion,
-                cause,
-                Some(change),
-                now,
-            )?;
-        }
-        Ok(())
+        self.deciding(self.clock.now())
+            .event(decided, workspace, &status, change)
     }
 
     /// Fires the change triggers on one new status of an account; returns the firings
@@ -480,24 +454,8 @@ impl Actions {
         before: &Status,
         after: &Status,
     ) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        for change in changes(Some(before), after) {
-            for playbook in self.playbooks.playbooks.iter().filter(|p| p.enabled) {
-                let occasion = Occasion::Change(&change);
-                let cause = serde_json::to_value(&change).unwrap_or(Value::Null);
-                self.decide(
-                    decided,
-                    workspace,
-                    playbook,
-                    after,
-                    occasion,
-                    cause,
-                    Some(&change),
-                    now,
-                )?;
-            }
-        }
-        Ok(())
+        self.deciding(self.clock.now())
+            .changes(decided, workspace, before, after)
     }
 
     /// Evaluates the state and calendar triggers over every account's status, if this
@@ -537,21 +495,12 @@ impl Actions {
                     && playbook.on_enable == OnEnable::None;
                 let held_by = |s: &&Status| playbook.trigger.holding(s).is_some();
                 let mut decided = Decided::default();
+                let deciding = self.deciding(now);
                 for status in statuses.iter().filter(held_by) {
-                    if quiet {
-                        self.record_seen(&workspace, playbook, status, now)?;
-                    } else {
-                        let cause = json!({ "tick": now });
-                        self.decide(
-                            &mut decided,
-                            &workspace,
-                            playbook,
-                            status,
-                            Occasion::Tick,
-                            cause,
-                            None,
-                            now,
-                        )?;
+                    if !quiet {
+                        deciding.tick(&mut decided, &workspace, playbook, status)?;
+                    } else if let Some(seen) = deciding.seen(&workspace, playbook, status)? {
+                        self.store.record_firing(&workspace, &seen, &[])?;
                     }
                 }
                 fired += self.record(decided)?;
@@ -586,116 +535,6 @@ impl Actions {
         let first = self.store.record_firing(workspace, &marker, &[])?;
         self.switched.lock().expect("switched").insert(known);
         Ok(first)
-    }
-
-    /// Records `playbook`'s firing for the account of `status` as seen, without deliveries.
-    fn record_seen(
-        &self,
-        workspace: &WorkspaceId,
-        playbook: &Playbook,
-        status: &Status,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let earlier = self.earlier(workspace, playbook, &status.account)?;
-        let Some(firing) = fires(playbook, status, Occasion::Tick, &earlier, now) else {
-            return Ok(false);
-        };
-        let seen = new_firing(playbook, &firing, json!({ "on_enable": "none" }));
-        self.store.record_firing(workspace, &seen, &[])
-    }
-
-    /// The instants of `playbook`'s earlier firings for the account.
-    fn earlier(
-        &self,
-        workspace: &WorkspaceId,
-        playbook: &Playbook,
-        account: &AccountId,
-    ) -> Result<Vec<Timestamp>, StoreError> {
-        let filter = FiringFilter {
-            playbook: Some(playbook.name.clone()),
-            account: Some(account.as_str().to_owned()),
-            since: None,
-            limit: None,
-        };
-        Ok(self
-            .store
-            .firings(workspace, &filter)?
-            .into_iter()
-            .map(|f| f.fired_at)
-            .collect())
-    }
-
-    /// Decides one firing with its deliveries into `decided`, to be recorded with the rest;
-    /// whether it was decided (false: the limit's window is closed, the account's daily cap
-    /// is reached, or the same key is decided already). Earlier firings are the store's and
-    /// those decided but not yet recorded.
-    #[allow(clippy::too_many_arguments)]
-    fn decide(
-        &self,
-        decided: &mut Decided,
-        workspace: &WorkspaceId,
-        playbook: &Playbook,
-        status: &Status,
-        occasion: Occasion<'_>,
-        cause: Value,
-        change: Option<&Change>,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        // Without earlier firings a limit's window is open: what does not fire so never
-        // will, and needs no query of the store.
-        if fires(playbook, status, occasion, &[], now).is_none() {
-            return Ok(false);
-        }
-        let account = status.account.as_str();
-        let mut earlier = self.earlier(workspace, playbook, &status.account)?;
-        earlier.extend(decided.of(workspace, account, Some(&playbook.name)));
-        let Some(firing) = fires(playbook, status, occasion, &earlier, now) else {
-            return Ok(false);
-        };
-        let key = firing.key.to_string();
-        if decided
-            .firings
-            .iter()
-            .any(|(ws, f, _)| ws == workspace && f.key == key)
-        {
-            return Ok(false);
-        }
-        let today = FiringFilter {
-            playbook: None,
-            account: Some(account.to_owned()),
-            since: Some(now.plus_millis(-DAY_MS)),
-            limit: None,
-        };
-        let mut recent: Vec<Timestamp> = self
-            .store
-            .firings(workspace, &today)?
-            .into_iter()
-            .map(|f| f.fired_at)
-            .collect();
-        recent.extend(decided.of(workspace, account, None));
-        if !self.playbooks.settings.allows(&recent, now) {
-            tracing::info!(workspace = %workspace, account, playbook = %playbook.name, "not fired: the account's daily cap of firings is reached");
-            return Ok(false);
-        }
-        let deliveries: Vec<NewDelivery> = playbook
-            .actions
-            .iter()
-            .zip(&firing.due)
-            .enumerate()
-            .map(|(step, (s, due))| NewDelivery {
-                step: step as u32,
-                destination: s.action.destination().unwrap_or("tenure").to_owned(),
-                kind: s.action.kind().to_owned(),
-                payload: payload(&s.action, playbook, status, &firing, change),
-                due_at: *due,
-            })
-            .collect();
-        decided.firings.push((
-            workspace.clone(),
-            new_firing(playbook, &firing, cause),
-            deliveries,
-        ));
-        Ok(true)
     }
 
     /// One pass of the outbox: claims what is due and sends it, each destination's on a thread

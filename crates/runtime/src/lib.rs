@@ -13,6 +13,7 @@
 
 pub mod actions;
 mod clock;
+mod deciding;
 pub mod jobs;
 mod live;
 mod metrics;

@@ -29,15 +29,19 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tenure_core::{AccountId, StoredEntry, Timestamp, WorkspaceId};
 use tenure_engine::EngineSettings;
-use tenure_playbooks::{changes, fires, Change, Occasion, OnEnable, Playbook, Playbooks, Status};
+use tenure_playbooks::{Change, OnEnable, Playbook, Playbooks, Status};
 use tenure_reports::{AccountStatus, ReportError, ReportSettings};
-use tenure_store::{NewDelivery, NewFiring, Store, StoreError};
+use tenure_store::{NewFiring, Store, StoreError};
 
-use crate::actions::{awaited_events, event_changes, new_firing, payload, status_of, DAY_MS};
+use crate::actions::{awaited_events, event_changes, status_of};
+use crate::deciding::{Decided, Deciding, Fired};
 use crate::{Clock, Live, ManualClock, StatusKeeping};
+
+/// Why deciding in a replay cannot fail: it reads the firings it keeps itself.
+const IN_MEMORY: &str = "a replay's firings are its own, read from memory";
 
 /// Entries read from the log at once.
 const PAGE: usize = 10_000;
@@ -241,24 +245,26 @@ struct History {
     by_account: HashMap<String, Vec<(String, Timestamp)>>,
 }
 
-impl History {
-    /// As the store's `firings` answers: the account's firings (of one playbook, if given)
-    /// at or after `since`.
-    fn of(
+impl Fired for History {
+    fn instants(
         &self,
+        _: &WorkspaceId,
         account: &str,
         playbook: Option<&str>,
         since: Option<Timestamp>,
-    ) -> Vec<Timestamp> {
-        self.by_account
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        Ok(self
+            .by_account
             .get(account)
             .into_iter()
             .flatten()
             .filter(|(p, t)| playbook.is_none_or(|name| p == name) && since.is_none_or(|s| *t >= s))
             .map(|(_, t)| *t)
-            .collect()
+            .collect())
     }
+}
 
+impl History {
     /// Records a firing under its key's unique constraint: whether it was new.
     fn record(&mut self, firing: &NewFiring) -> bool {
         if !self.keys.insert(firing.key.clone()) {
@@ -270,21 +276,6 @@ impl History {
             .push((firing.playbook.clone(), firing.fired_at));
         true
     }
-}
-
-/// Firings decided and not yet recorded, as the live path's `Decided`.
-type Decided = Vec<(NewFiring, Vec<NewDelivery>)>;
-
-/// The instants of the firings decided for the account (of one playbook, if given).
-fn decided_of<'d>(
-    decided: &'d Decided,
-    account: &'d str,
-    playbook: Option<&'d str>,
-) -> impl Iterator<Item = Timestamp> + 'd {
-    decided
-        .iter()
-        .filter(move |(f, _)| f.account == account && playbook.is_none_or(|p| f.playbook == p))
-        .map(|(f, _)| f.fired_at)
 }
 
 fn enabled(playbooks: &Playbooks) -> impl Iterator<Item = &Playbook> {
@@ -420,22 +411,11 @@ impl<'a> Run<'a> {
             return;
         };
         if let Some(before) = &before {
-            let mut decided = Decided::new();
-            for change in changes(Some(before), &after) {
-                for playbook in enabled(self.playbooks) {
-                    let cause = serde_json::to_value(&change).unwrap_or(Value::Null);
-                    let occasion = Occasion::Change(&change);
-                    self.decide(
-                        &mut decided,
-                        playbook,
-                        &after,
-                        occasion,
-                        cause,
-                        Some(&change),
-                        now,
-                    );
-                }
-            }
+            let mut decided = Decided::default();
+            let deciding = self.deciding(now);
+            deciding
+                .changes(&mut decided, self.workspace, before, &after)
+                .expect(IN_MEMORY);
             self.record(decided);
         }
         self.seen.insert(status.account.clone(), after);
@@ -447,23 +427,10 @@ impl<'a> Run<'a> {
         let Some(status) = self.seen.get(account).cloned() else {
             return;
         };
-        let mut decided = Decided::new();
-        for playbook in enabled(self.playbooks) {
-            if !playbook.trigger.fires_on(change) {
-                continue;
-            }
-            let cause = serde_json::to_value(change).unwrap_or(Value::Null);
-            let occasion = Occasion::Change(change);
-            self.decide(
-                &mut decided,
-                playbook,
-                &status,
-                occasion,
-                cause,
-                Some(change),
-                now,
-            );
-        }
+        let mut decided = Decided::default();
+        self.deciding(now)
+            .event(&mut decided, self.workspace, &status, change)
+            .expect(IN_MEMORY);
         self.record(decided);
     }
 
@@ -483,95 +450,48 @@ impl<'a> Run<'a> {
             .unwrap_or_default();
         for playbook in enabled(self.playbooks) {
             let quiet = first && playbook.on_enable == OnEnable::None;
-            let mut decided = Decided::new();
+            let mut decided = Decided::default();
+            let mut seen = Vec::new();
+            let deciding = self.deciding(now);
             for status in statuses
                 .iter()
                 .filter(|s| playbook.trigger.holding(s).is_some())
             {
-                if quiet {
-                    self.record_seen(playbook, status, now);
-                } else {
-                    let cause = json!({ "tick": now });
-                    self.decide(
-                        &mut decided,
-                        playbook,
-                        status,
-                        Occasion::Tick,
-                        cause,
-                        None,
-                        now,
-                    );
+                if !quiet {
+                    deciding
+                        .tick(&mut decided, self.workspace, playbook, status)
+                        .expect(IN_MEMORY);
+                } else if let Some(firing) = deciding
+                    .seen(self.workspace, playbook, status)
+                    .expect(IN_MEMORY)
+                {
+                    seen.push(firing);
+                }
+            }
+            for firing in seen {
+                if self.history.record(&firing) {
+                    *self.seen_at_start.entry(playbook.name.clone()).or_default() += 1;
                 }
             }
             self.record(decided);
         }
     }
 
-    /// As `Actions::record_seen`: the firing recorded without deliveries and not shown.
-    fn record_seen(&mut self, playbook: &Playbook, status: &Status, now: Timestamp) {
-        let account = status.account.as_str();
-        let earlier = self.history.of(account, Some(&playbook.name), None);
-        let Some(firing) = fires(playbook, status, Occasion::Tick, &earlier, now) else {
-            return;
-        };
-        let seen = new_firing(playbook, &firing, json!({ "on_enable": "none" }));
-        if self.history.record(&seen) {
-            *self.seen_at_start.entry(playbook.name.clone()).or_default() += 1;
+    /// The playbooks deciding at `now`, against the replay's own firings.
+    fn deciding(&self, now: Timestamp) -> Deciding<'_, History> {
+        Deciding {
+            playbooks: self.playbooks,
+            fired: &self.history,
+            now,
         }
-    }
-
-    /// As `Actions::decide`, against the in-memory history.
-    #[allow(clippy::too_many_arguments)]
-    fn decide(
-        &mut self,
-        decided: &mut Decided,
-        playbook: &Playbook,
-        status: &Status,
-        occasion: Occasion<'_>,
-        cause: Value,
-        change: Option<&Change>,
-        now: Timestamp,
-    ) {
-        if fires(playbook, status, occasion, &[], now).is_none() {
-            return;
-        }
-        let account = status.account.as_str();
-        let mut earlier = self.history.of(account, Some(&playbook.name), None);
-        earlier.extend(decided_of(decided, account, Some(&playbook.name)));
-        let Some(firing) = fires(playbook, status, occasion, &earlier, now) else {
-            return;
-        };
-        let key = firing.key.to_string();
-        if decided.iter().any(|(f, _)| f.key == key) {
-            return;
-        }
-        let mut recent = self
-            .history
-            .of(account, None, Some(now.plus_millis(-DAY_MS)));
-        recent.extend(decided_of(decided, account, None));
-        if !self.playbooks.settings.allows(&recent, now) {
-            *self.capped.entry(playbook.name.clone()).or_default() += 1;
-            return;
-        }
-        let deliveries = playbook
-            .actions
-            .iter()
-            .zip(&firing.due)
-            .enumerate()
-            .map(|(step, (s, due))| NewDelivery {
-                step: step as u32,
-                destination: s.action.destination().unwrap_or("tenure").to_owned(),
-                kind: s.action.kind().to_owned(),
-                payload: payload(&s.action, playbook, status, &firing, change),
-                due_at: *due,
-            })
-            .collect();
-        decided.push((new_firing(playbook, &firing, cause), deliveries));
     }
 
     /// Records what was decided, each key once, as the store would.
     fn record(&mut self, decided: Decided) {
-        for (firing, deliveries) in decided {
+        for (playbook, _) in decided.capped {
+            *self.capped.entry(playbook).or_default() += 1;
+        }
+        for (_, firing, deliveries) in decided.firings {
             if !self.history.record(&firing) {
                 continue;
             }

@@ -1,0 +1,243 @@
+//! Deciding what fires: one mechanism for the live path ([`crate::Actions`]) and a replay
+//! ([`crate::replay`]), so that a replay over a log finds what a server made of it.
+//!
+//! The two differ only in where the firings already made are read from ([`Fired`]: the store
+//! for a server, an in-memory history for a replay) and in what they do with what is decided
+//! ([`Decided`]: recorded in the store, or listed).
+
+use serde_json::{json, Value};
+use tenure_core::{Timestamp, WorkspaceId};
+use tenure_playbooks::{changes, fires, Change, Occasion, Playbook, Playbooks, Status};
+use tenure_store::{FiringFilter, NewDelivery, NewFiring, Store, StoreError};
+
+use crate::actions::{new_firing, payload};
+
+/// The per-account cap counts the firings of the last day.
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
+/// The firings already made, as deciding reads them.
+pub(crate) trait Fired {
+    /// The instants of the account's firings in the workspace (of one playbook, if given) at
+    /// or after `since`.
+    fn instants(
+        &self,
+        workspace: &WorkspaceId,
+        account: &str,
+        playbook: Option<&str>,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<Timestamp>, StoreError>;
+}
+
+impl Fired for dyn Store {
+    fn instants(
+        &self,
+        workspace: &WorkspaceId,
+        account: &str,
+        playbook: Option<&str>,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        let filter = FiringFilter {
+            playbook: playbook.map(str::to_owned),
+            account: Some(account.to_owned()),
+            since,
+            limit: None,
+        };
+        Ok(self
+            .firings(workspace, &filter)?
+            .into_iter()
+            .map(|f| f.fired_at)
+            .collect())
+    }
+}
+
+/// Firings decided and not yet recorded (a batch of changes records its firings together),
+/// and the playbooks held back by the per-account cap.
+#[derive(Debug, Default)]
+pub(crate) struct Decided {
+    pub firings: Vec<(WorkspaceId, NewFiring, Vec<NewDelivery>)>,
+    /// The playbook of each decision the daily cap held back, with its account.
+    pub capped: Vec<(String, String)>,
+}
+
+impl Decided {
+    /// The instants of the firings decided for the account (of one playbook, if given).
+    fn of<'a>(
+        &'a self,
+        workspace: &'a WorkspaceId,
+        account: &'a str,
+        playbook: Option<&'a str>,
+    ) -> impl Iterator<Item = Timestamp> + 'a {
+        self.firings
+            .iter()
+            .filter(move |(ws, f, _)| {
+                ws == workspace && f.account == account && playbook.is_none_or(|p| f.playbook == p)
+            })
+            .map(|(_, f, _)| f.fired_at)
+    }
+}
+
+/// The playbooks deciding at one instant, against the firings already made.
+pub(crate) struct Deciding<'a, F: Fired + ?Sized> {
+    pub playbooks: &'a Playbooks,
+    pub fired: &'a F,
+    pub now: Timestamp,
+}
+
+impl<F: Fired + ?Sized> Deciding<'_, F> {
+    fn enabled(&self) -> impl Iterator<Item = &Playbook> {
+        self.playbooks.playbooks.iter().filter(|p| p.enabled)
+    }
+
+    /// The change triggers on what changed from `before` to `after`.
+    pub fn changes(
+        &self,
+        decided: &mut Decided,
+        workspace: &WorkspaceId,
+        before: &Status,
+        after: &Status,
+    ) -> Result<(), StoreError> {
+        for change in changes(Some(before), after) {
+            for playbook in self.enabled() {
+                let cause = serde_json::to_value(&change).unwrap_or(Value::Null);
+                let occasion = Occasion::Change(&change);
+                self.decide(
+                    decided,
+                    workspace,
+                    playbook,
+                    after,
+                    occasion,
+                    cause,
+                    Some(&change),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The event triggers on one track event of the account of `status`, as it last stood.
+    pub fn event(
+        &self,
+        decided: &mut Decided,
+        workspace: &WorkspaceId,
+        status: &Status,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        for playbook in self.enabled().filter(|p| p.trigger.fires_on(change)) {
+            let cause = serde_json::to_value(change).unwrap_or(Value::Null);
+            let occasion = Occasion::Change(change);
+            self.decide(
+                decided,
+                workspace,
+                playbook,
+                status,
+                occasion,
+                cause,
+                Some(change),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A state or calendar trigger of `playbook` at a tick, on the account of `status`.
+    pub fn tick(
+        &self,
+        decided: &mut Decided,
+        workspace: &WorkspaceId,
+        playbook: &Playbook,
+        status: &Status,
+    ) -> Result<bool, StoreError> {
+        let cause = json!({ "tick": self.now });
+        self.decide(
+            decided,
+            workspace,
+            playbook,
+            status,
+            Occasion::Tick,
+            cause,
+            None,
+        )
+    }
+
+    /// What `on_enable = "none"` records for an account `playbook` matches when it is switched
+    /// on: the firing it would make, as seen, with no deliveries; none if it would not fire.
+    pub fn seen(
+        &self,
+        workspace: &WorkspaceId,
+        playbook: &Playbook,
+        status: &Status,
+    ) -> Result<Option<NewFiring>, StoreError> {
+        let account = status.account.as_str();
+        let earlier = self
+            .fired
+            .instants(workspace, account, Some(&playbook.name), None)?;
+        Ok(fires(playbook, status, Occasion::Tick, &earlier, self.now)
+            .map(|firing| new_firing(playbook, &firing, json!({ "on_enable": "none" }))))
+    }
+
+    /// Decides one firing with its deliveries into `decided`, to be recorded with the rest;
+    /// whether it was decided (false: the limit's window is closed, the account's daily cap
+    /// is reached, or the same key is decided already). Earlier firings are those made and
+    /// those decided but not yet recorded.
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        decided: &mut Decided,
+        workspace: &WorkspaceId,
+        playbook: &Playbook,
+        status: &Status,
+        occasion: Occasion<'_>,
+        cause: Value,
+        change: Option<&Change>,
+    ) -> Result<bool, StoreError> {
+        let now = self.now;
+        // Without earlier firings a limit's window is open: what does not fire so never
+        // will, and needs no look at the firings made.
+        if fires(playbook, status, occasion, &[], now).is_none() {
+            return Ok(false);
+        }
+        let account = status.account.as_str();
+        let mut earlier = self
+            .fired
+            .instants(workspace, account, Some(&playbook.name), None)?;
+        earlier.extend(decided.of(workspace, account, Some(&playbook.name)));
+        let Some(firing) = fires(playbook, status, occasion, &earlier, now) else {
+            return Ok(false);
+        };
+        let key = firing.key.to_string();
+        if decided
+            .firings
+            .iter()
+            .any(|(ws, f, _)| ws == workspace && f.key == key)
+        {
+            return Ok(false);
+        }
+        let since = Some(now.plus_millis(-DAY_MS));
+        let mut recent = self.fired.instants(workspace, account, None, since)?;
+        recent.extend(decided.of(workspace, account, None));
+        if !self.playbooks.settings.allows(&recent, now) {
+            decided
+                .capped
+                .push((playbook.name.clone(), account.to_owned()));
+            return Ok(false);
+        }
+        let deliveries: Vec<NewDelivery> = playbook
+            .actions
+            .iter()
+            .zip(&firing.due)
+            .enumerate()
+            .map(|(step, (s, due))| NewDelivery {
+                step: step as u32,
+                destination: s.action.destination().unwrap_or("tenure").to_owned(),
+                kind: s.action.kind().to_owned(),
+                payload: payload(&s.action, playbook, status, &firing, change),
+                due_at: *due,
+            })
+            .collect();
+        decided.firings.push((
+            workspace.clone(),
+            new_firing(playbook, &firing, cause),
+            deliveries,
+        ));
+        Ok(true)
+    }
+}
