@@ -46,6 +46,7 @@ use crate::error::ErrorBody;
         crate::keys::revoke,
         crate::playbooks_api::list_playbooks,
         crate::playbooks_api::list_firings,
+        crate::playbooks_api::account_playbooks,
         crate::playbooks_api::list_deliveries,
         crate::playbooks_api::read_delivery,
         crate::playbooks_api::retry_delivery,
