@@ -562,9 +562,14 @@ fn dry_run(ctx: &Context, args: DryRunArgs) -> anyhow::Result<()> {
                     format!(" ({}{more})", shown.join(", "))
                 };
                 let off = if p.enabled { "" } else { " [switched off]" };
-                if p.trigger == "change" {
+                if p.trigger == "change" || p.trigger == "sla_breached" {
+                    let on = if p.trigger == "change" {
+                        "a change"
+                    } else {
+                        "a handoff's SLA breach"
+                    };
                     outln!(
-                        "{}{off}: fires on a change, for the {} accounts its filters hold for{who}; each firing would make {}",
+                        "{}{off}: fires on {on}, for the {} accounts its filters hold for{who}; each firing would make {}",
                         p.playbook,
                         p.matching,
                         actions.iter().map(|a| a.trim_start_matches(|c: char| c.is_ascii_digit()).trim()).collect::<Vec<_>>().join(", ")

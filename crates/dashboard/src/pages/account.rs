@@ -434,4 +434,50 @@ mod tests {
         // markov credits no single journey: not offered for the journey.
         assert!(!html.contains(r#"value="markov""#));
     }
+
+    fn with_playbooks(view: serde_json::Value) -> String {
+        let query = PageQuery::new([("account", "acct/1")]);
+        let answers = Answers {
+            calls: (PAGE.calls)(&query, Timestamp::from_millis(0)),
+            playbooks: Some(Ok(view)),
+            ..Answers::default()
+        };
+        (PAGE.render)(&query, &answers)
+            .iter()
+            .map(|b| b.render(PAGE.name, &query, &query).into_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_playbooks_block_shows_the_owner_sla_and_each_delivery() {
+        let html = with_playbooks(json!({
+            "account": "acct/1",
+            "owner": {"team": "cs", "owner": null, "since": "2026-03-01T10:00:00.000Z",
+                      "sla_due": "2026-03-01T11:00:00.000Z", "sla_met_at": null, "sla": "met_late",
+                      "playbook": "handoff"},
+            "open_tasks": [{"title": "Call", "owner": "ana", "due_at": null, "status": "open", "playbook": "p"}],
+            "firings": [],
+            "activity": [
+                {"fired_at": "2026-03-01T10:00:00.000Z", "playbook": "p", "firing_key": "k", "step": 0,
+                 "kind": "webhook", "destination": "crm", "status": "dead", "attempts": 3,
+                 "last_code": 503, "last_attempt_at": "2026-03-01T10:06:00.000Z", "delivered_at": null},
+            ],
+        }));
+        for expected in [
+            // The account id is one path segment of the API's address.
+            r#"data-source="/api/v1/accounts/acct%2F1/playbooks""#,
+            r#"data-keys="fired_at,playbook,kind,destination,status,attempts,last_code,last_attempt_at,delivered_at""#,
+            "s queue",
+            "met late",
+            "503",
+            "crm",
+            "Call",
+        ] {
+            assert!(html.contains(expected), "{expected} not in {html}");
+        }
+        let none = with_playbooks(
+            json!({"account": "acct/1", "owner": null, "open_tasks": [], "firings": [], "activity": []}),
+        );
+        assert!(none.contains("Not handed off"));
+    }
 }
