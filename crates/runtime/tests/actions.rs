@@ -498,7 +498,11 @@ actions = [{ task = { title = "Thank {{ account.id }}" } }]
 }
 
 fn handoff_playbooks() -> Config {
-    let text = r#"
+    Config::parse(handoff_config_text(), "t.toml").unwrap()
+}
+
+fn handoff_config_text() -> &'static str {
+    r#"
 [[routing]]
 name = "cs_pool"
 team = "cs"
@@ -519,8 +523,7 @@ name = "sla_missed"
 trigger = { sla_breached = "cs" }
 limit = { every_match = true }
 actions = [{ task = { title = "SLA missed on {{ account.id }} ({{ change.team }})" } }]
-"#;
-    Config::parse(text, "t.toml").unwrap()
+"#
 }
 
 /// A handoff routes the account to an owner of the team's round robin (recorded in its
@@ -634,4 +637,27 @@ fn a_routed_handoff_whose_sla_ends_unmet_fires_its_breach_once() {
         .map(|t| t.title)
         .collect();
     assert_eq!(titles, ["SLA missed on acct_late (cs)"]);
+
+    // A playbook on any team's breaches switched on now, with `on_enable = "none"`: the breach
+    // already there is recorded as seen, with nothing to deliver.
+    let text = format!(
+        "{}\n[[playbooks]]\nname = \"sla_any\"\ntrigger = {{ sla_breached = \"any\" }}\nlimit = {{ every_match = true }}\nactions = [{{ task = {{ title = \"t\" }} }}]\n",
+        handoff_config_text()
+    );
+    let later = Config::parse(&text, "t.toml").unwrap();
+    clock.set(t0.plus_millis(75 * 60_000));
+    let switched = self::actions(&later, &store, &clock);
+    assert_eq!(
+        switched.tick(&live).unwrap(),
+        0,
+        "switching it on fires nothing"
+    );
+    let seen: Vec<_> = firings(&store)
+        .into_iter()
+        .filter(|f| f.playbook == "sla_any")
+        .collect();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].account, "acct_late");
+    assert_eq!(seen[0].cause["detail"]["on_enable"], "none");
+    assert_eq!(switched.deliver().unwrap(), 0);
 }
