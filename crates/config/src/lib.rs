@@ -14,7 +14,8 @@ use tenure_engine::{ActivationSettings, ChannelSettings, EngineSettings, Touchpo
 use tenure_health::{HealthSettings, SignalSettings, StageSettings};
 use tenure_ingest::segment::Limits;
 use tenure_playbooks::{
-    Destination, PlaybookConfig, PlaybookSettings, Playbooks, PlaybooksConfig, Vocabulary,
+    Destination, PlaybookConfig, PlaybookSettings, Playbooks, PlaybooksConfig, RouteConfig,
+    Vocabulary,
 };
 use tenure_reports::{AdoptionSettings, AttributionSettings, ReportSettings, RevenueSettings};
 
@@ -39,6 +40,8 @@ pub struct Config {
     pub playbook_settings: PlaybookSettings,
     /// Where playbooks' actions are delivered.
     pub destinations: Vec<Destination>,
+    /// Who takes an account over when a playbook hands it off.
+    pub routing: Vec<RouteConfig>,
     /// When something happens to an account, for whom, do what, at most how often.
     pub playbooks: Vec<PlaybookConfig>,
 }
@@ -314,6 +317,7 @@ impl Config {
         PlaybooksConfig {
             playbook_settings: self.playbook_settings.clone(),
             destinations: self.destinations.clone(),
+            routing: self.routing.clone(),
             playbooks: self.playbooks.clone(),
         }
         .validate(&Vocabulary::new(&self.stages))

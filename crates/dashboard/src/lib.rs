@@ -67,6 +67,9 @@ pub struct Answers {
     pub reports: Vec<Result<Report, String>>,
     /// `GET /api/v1/status`'s JSON, for the pages that show it.
     pub status: Option<Value>,
+    /// `GET /api/v1/accounts/{account}/playbooks`'s JSON, for the account page, or why the
+    /// server could not read it.
+    pub playbooks: Option<Result<Value, String>>,
     /// The session's token against cross-site forms, for a page whose own form changes what
     /// it shows (the health back-test's proposal is a POST).
     pub csrf: String,

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Destination, DestinationKind};
+use crate::routing::{Route, Routed};
 use crate::span::Span;
 use crate::PlaybookError;
 
@@ -144,7 +145,9 @@ pub enum OwnerFrom {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HandoffConfig {
-    pub team: String,
+    /// None: the `[[routing]]` rules choose the team as well as the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     #[serde(default)]
     pub owner_from: OwnerFrom,
     pub sla: String,
@@ -153,9 +156,33 @@ pub struct HandoffConfig {
 /// Hands the account over to a team, whose owner must act within the SLA.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Handoff {
-    pub team: String,
+    /// None: the routing rules choose the team.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     pub owner_from: OwnerFrom,
     pub sla: Span,
+    /// The `[[routing]]` rules that may apply (those of `team`, or all without one), in order.
+    /// Not part of the playbook's version: editing the routing changes who later handoffs go
+    /// to, it does not make the playbook fire anew.
+    #[serde(skip)]
+    pub routes: Vec<Route>,
+}
+
+impl Handoff {
+    /// Where the account of `status` goes: the routing rules' choice
+    /// ([`route`](crate::route)), or the team's queue with `owner_from = "team"`; `None` when
+    /// no team is named and no rule holds.
+    pub fn routed(&self, status: &crate::Status) -> Option<Routed> {
+        match self.owner_from {
+            OwnerFrom::Routing => crate::routing::route(&self.routes, self.team.as_deref(), status),
+            OwnerFrom::Team => self.team.as_ref().map(|t| Routed {
+                team: t.clone(),
+                owner: None,
+                rule: None,
+                method: "queue",
+            }),
+        }
+    }
 }
 
 /// One action.
@@ -216,6 +243,7 @@ impl StepConfig {
         &self,
         key: &str,
         destinations: &[Destination],
+        routes: &[Route],
     ) -> Result<Step, PlaybookError> {
         let err =
             |field: &str, message: String| PlaybookError::new(format!("{key}.{field}"), message);
@@ -279,11 +307,28 @@ impl StepConfig {
             }));
         }
         if let Some(h) = &self.handoff {
-            if h.team.trim().is_empty() {
-                return Err(err(
-                    "handoff.team",
-                    "name the team that takes the account over, e.g. \"sales\"".into(),
-                ));
+            let team = h.team.as_deref().map(str::trim);
+            match (team, h.owner_from) {
+                (Some(""), _) => {
+                    return Err(err(
+                        "handoff.team",
+                        "name the team that takes the account over, e.g. \"sales\"".into(),
+                    ))
+                }
+                (None, OwnerFrom::Team) => {
+                    return Err(err(
+                        "handoff.team",
+                        "owner_from = \"team\" hands the account to a team's queue: name the team"
+                            .into(),
+                    ))
+                }
+                (None, OwnerFrom::Routing) if routes.is_empty() => {
+                    return Err(err(
+                        "handoff.team",
+                        "without a team the [[routing]] rules choose one, and none are configured: name the team (e.g. \"sales\") or add [[routing]] rules".into(),
+                    ))
+                }
+                _ => {}
             }
             let sla = span("handoff.sla", &h.sla)?;
             if sla == Span::ZERO {
@@ -293,10 +338,19 @@ impl StepConfig {
                         .into(),
                 ));
             }
+            let routes = match h.owner_from {
+                OwnerFrom::Team => Vec::new(),
+                OwnerFrom::Routing => routes
+                    .iter()
+                    .filter(|r| team.is_none_or(|t| t == r.team))
+                    .cloned()
+                    .collect(),
+            };
             actions.push(Action::Handoff(Handoff {
-                team: h.team.clone(),
+                team: team.map(str::to_owned),
                 owner_from: h.owner_from,
                 sla,
+                routes,
             }));
         }
         if actions.len() != 1 {

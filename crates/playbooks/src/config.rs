@@ -11,6 +11,7 @@ use tenure_health::{StageSettings, SIGNALS};
 use crate::action::{Step, StepConfig};
 use crate::filter::Filter;
 use crate::quiet_hours::{QuietHours, QuietHoursConfig};
+use crate::routing::{Route, RouteConfig};
 use crate::span::{Span, DAY};
 use crate::trigger::{Trigger, TriggerConfig};
 use crate::PlaybookError;
@@ -21,6 +22,7 @@ use crate::PlaybookError;
 pub struct PlaybooksConfig {
     pub playbook_settings: PlaybookSettings,
     pub destinations: Vec<Destination>,
+    pub routing: Vec<RouteConfig>,
     pub playbooks: Vec<PlaybookConfig>,
 }
 
@@ -248,6 +250,8 @@ impl Default for Vocabulary {
 pub struct Playbooks {
     pub settings: PlaybookSettings,
     pub destinations: Vec<Destination>,
+    /// The `[[routing]]` rules, in order (each handoff holds those that apply to it).
+    pub routing: Vec<Route>,
     pub playbooks: Vec<Playbook>,
 }
 
@@ -257,7 +261,7 @@ impl Playbooks {
     }
 }
 
-fn is_name(name: &str) -> bool {
+pub(crate) fn is_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()
@@ -300,6 +304,17 @@ impl PlaybooksConfig {
             }
         }
         let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut routing = Vec::with_capacity(self.routing.len());
+        for (i, r) in self.routing.iter().enumerate() {
+            routing.push(r.validate(&format!("routing[{i}]"), vocabulary)?);
+            if let Some(first) = names.insert(&r.name, i) {
+                return Err(PlaybookError::new(
+                    format!("routing[{i}].name"),
+                    format!("duplicate name {:?} (also routing[{first}])", r.name),
+                ));
+            }
+        }
+        let mut names: BTreeMap<&str, usize> = BTreeMap::new();
         let mut playbooks = Vec::with_capacity(self.playbooks.len());
         for (i, p) in self.playbooks.iter().enumerate() {
             let key = format!("playbooks[{i}]");
@@ -318,14 +333,49 @@ impl PlaybooksConfig {
                     format!("duplicate name {:?} (also playbooks[{first}])", p.name),
                 ));
             }
-            playbooks.push(p.validate(&key, vocabulary, &self.destinations)?);
+            playbooks.push(p.validate(&key, vocabulary, &self.destinations, &routing)?);
         }
+        check_breach_teams(&playbooks, &routing)?;
         Ok(Playbooks {
             settings: self.playbook_settings.clone(),
             destinations: self.destinations.clone(),
+            routing,
             playbooks,
         })
     }
+}
+
+/// An `sla_breached` trigger names `any` or a team some handoff or routing rule hands accounts
+/// to: a misspelt team would wait for breaches that never come.
+fn check_breach_teams(playbooks: &[Playbook], routing: &[Route]) -> Result<(), PlaybookError> {
+    let mut teams: Vec<&str> = routing.iter().map(|r| r.team.as_str()).collect();
+    for p in playbooks {
+        for step in &p.actions {
+            if let crate::Action::Handoff(h) = &step.action {
+                teams.extend(h.team.as_deref());
+            }
+        }
+    }
+    teams.sort_unstable();
+    teams.dedup();
+    for (i, p) in playbooks.iter().enumerate() {
+        if let Trigger::SlaBreached(team) = &p.trigger {
+            if team != crate::trigger::ANY_TEAM && !teams.contains(&team.as_str()) {
+                return Err(PlaybookError::new(
+                    format!("playbooks[{i}].trigger.sla_breached"),
+                    if teams.is_empty() {
+                        format!("no handoff or [[routing]] rule hands accounts to {team:?} (none hands any over): add a handoff action, or write \"any\"")
+                    } else {
+                        format!(
+                            "no handoff or [[routing]] rule hands accounts to {team:?} (teams: {}); or write \"any\"",
+                            teams.join(", ")
+                        )
+                    },
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn validate_destination(key: &str, d: &Destination) -> Result<(), PlaybookError> {
@@ -428,6 +478,7 @@ impl PlaybookConfig {
         key: &str,
         vocabulary: &Vocabulary,
         destinations: &[Destination],
+        routing: &[Route],
     ) -> Result<Playbook, PlaybookError> {
         let err =
             |field: &str, message: String| PlaybookError::new(format!("{key}.{field}"), message);
@@ -446,7 +497,7 @@ impl PlaybookConfig {
             .actions
             .iter()
             .enumerate()
-            .map(|(i, a)| a.validate(&format!("{key}.actions[{i}]"), destinations))
+            .map(|(i, a)| a.validate(&format!("{key}.actions[{i}]"), destinations, routing))
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(i) = (1..actions.len()).find(|&i| actions[i].delay < actions[i - 1].delay) {
             return Err(err(

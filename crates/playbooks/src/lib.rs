@@ -17,6 +17,7 @@ mod config;
 mod filter;
 mod firing;
 mod quiet_hours;
+mod routing;
 mod schedule;
 mod span;
 mod status;
@@ -33,12 +34,13 @@ pub use config::{
 pub use filter::{Check, Filter, Values};
 pub use firing::{fires, matches, Firing, FiringKey, Match, Occasion, Period};
 pub use quiet_hours::{QuietHours, QuietHoursConfig};
+pub use routing::{route, stable_hash, OwnerRule, Route, RouteConfig, Routed};
 pub use schedule::schedule;
 pub use span::Span;
 pub use status::{changes, AccountDate, Change, Profile, Status, MILESTONES};
 pub use trigger::{
     CalendarRule, PropertyCondition, PropertyTest, Scalar, Trigger, TriggerConfig, WhereConfig,
-    CALENDAR_GRACE_DAYS,
+    ANY_TEAM, CALENDAR_GRACE_DAYS, SLA_BREACH_GRACE_DAYS,
 };
 
 /// Why the playbook configuration cannot be used: the key (`playbooks[2].trigger.signal_raised`)

@@ -142,6 +142,15 @@ pub enum Change {
         at: Timestamp,
         properties: serde_json::Map<String, serde_json::Value>,
     },
+    /// The SLA of a handoff passed without its owner acting (the runtime makes these from the
+    /// store's owner changes, not from statuses). `handed_at` is the handoff's time, which
+    /// tells one handoff of the account from the next.
+    SlaBreached {
+        team: String,
+        owner: Option<String>,
+        handed_at: Timestamp,
+        sla_due: Timestamp,
+    },
 }
 
 impl Change {
@@ -154,6 +163,7 @@ impl Change {
             | Change::StageLeft { at, .. }
             | Change::MilestoneReached { at, .. }
             | Change::Event { at, .. } => *at,
+            Change::SlaBreached { sla_due, .. } => *sla_due,
         }
     }
 
@@ -173,6 +183,9 @@ impl Change {
             Change::StageLeft { stage, at } => format!("stage_left:{stage}@{at}"),
             Change::MilestoneReached { milestone, at } => format!("milestone:{milestone}@{at}"),
             Change::Event { message_id, .. } => format!("event:{message_id}"),
+            Change::SlaBreached {
+                team, handed_at, ..
+            } => format!("sla_breached:{team}@{handed_at}"),
         }
     }
 }

@@ -30,7 +30,16 @@ pub struct TriggerConfig {
     pub state: Option<Filter>,
     pub for_days: Option<u32>,
     pub calendar: Option<String>,
+    /// A handoff's SLA passed without the owner acting: a team's name, or `"any"`.
+    pub sla_breached: Option<String>,
 }
+
+/// What `sla_breached` is given to fire on a breach of any team's SLA.
+pub const ANY_TEAM: &str = "any";
+
+/// How long after its due instant a breached SLA still fires a playbook: a scheduler that was
+/// down catches up within it, and a playbook switched on does not reach back further.
+pub const SLA_BREACH_GRACE_DAYS: u32 = CALENDAR_GRACE_DAYS;
 
 /// A value an event property is compared with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,6 +187,10 @@ pub enum Trigger {
         for_days: u32,
     },
     Calendar(CalendarRule),
+    /// The SLA of a handoff to this team (or [`ANY_TEAM`]) passed without the owner acting;
+    /// the scheduler finds breaches in the store and fires on each as a change
+    /// ([`Change::SlaBreached`]).
+    SlaBreached(String),
 }
 
 impl Trigger {
@@ -203,6 +216,9 @@ impl Trigger {
                     ..
                 },
             ) => name == seen && conditions.iter().all(|c| c.holds(properties)),
+            (Trigger::SlaBreached(t), Change::SlaBreached { team, .. }) => {
+                t == ANY_TEAM || t == team
+            }
             _ => false,
         }
     }
@@ -275,6 +291,7 @@ impl TriggerConfig {
             ("event", self.event.is_some()),
             ("state", self.state.is_some()),
             ("calendar", self.calendar.is_some()),
+            ("sla_breached", self.sla_breached.is_some()),
         ];
         let given: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
         let all: Vec<&str> = kinds.iter().map(|k| k.0).collect();
@@ -389,6 +406,17 @@ impl TriggerConfig {
                 filter: Box::new(filter.clone()),
                 for_days: self.for_days.unwrap_or(0),
             });
+        }
+        if let Some(team) = &self.sla_breached {
+            let team = team.trim();
+            if team.is_empty() {
+                return Err(err(
+                    "sla_breached",
+                    "name the team whose breaches fire the playbook, e.g. \"sales\", or \"any\""
+                        .into(),
+                ));
+            }
+            return Ok(Trigger::SlaBreached(team.to_owned()));
         }
         let text = self.calendar.as_deref().unwrap_or_default();
         CalendarRule::parse(text)

@@ -177,7 +177,7 @@ fn each_mistake_is_refused_with_its_key() {
         ),
         (
             format!("name = \"c\"\ntrigger = {{ signal_raised = \"usage_drop\", stage_left = \"churned\" }}\n{task}"),
-            "playbooks[2].trigger: give exactly one of signal_raised, signal_cleared, stage_entered, stage_left, milestone, event, state, calendar (found signal_raised, stage_left)".into(),
+            "playbooks[2].trigger: give exactly one of signal_raised, signal_cleared, stage_entered, stage_left, milestone, event, state, calendar, sla_breached (found signal_raised, stage_left)".into(),
         ),
         (
             "name = \"c\"\ntrigger = { stage_left = \"churned\" }\nactions = [{ slack = { destination = \"sales_slack\", text = \"hi\" } }]".into(),
@@ -325,4 +325,75 @@ fn custom_stages_are_the_vocabulary() {
         stages: vec!["paying".into(), "trouble".into()],
     };
     assert!(raw.validate(&custom).is_ok());
+}
+
+#[test]
+fn routing_rules_and_sla_breaches_are_checked_with_their_keys() {
+    let rule = |lines: &str| format!("[[routing]]\n{lines}\n");
+    let handoff = |extra: &str| {
+        format!("[[playbooks]]\nname = \"h\"\ntrigger = {{ stage_entered = \"onboarding\" }}\nactions = [{{ handoff = {{ {extra}sla = \"1d\" }} }}]\n")
+    };
+    let sales = rule("name = \"sales_pool\"\nteam = \"sales\"\nround_robin = [\"a@x\", \"b@x\"]");
+    let cases: Vec<(String, &str)> = vec![
+        (
+            rule("name = \"r\"\nteam = \"sales\""),
+            "routing[0]: give exactly one of owner, owner_trait, round_robin (found none)",
+        ),
+        (
+            rule("name = \"r\"\nteam = \"sales\"\nowner = \"a@x\"\nowner_trait = \"csm_owner\""),
+            "routing[0]: give exactly one of owner, owner_trait, round_robin (found owner, owner_trait)",
+        ),
+        (
+            rule("name = \"r\"\nteam = \"sales\"\nround_robin = []"),
+            "routing[0].round_robin: list the owners to spread accounts over, e.g. [\"ana@acme.io\", \"bo@acme.io\"]",
+        ),
+        (
+            rule("name = \"r\"\nteam = \"sales\"\nwhen = { stage = \"sql\" }\nowner = \"a@x\""),
+            "routing[0].when.stage: unknown stage \"sql\" (stages: onboarding, activated, adopting, expanding, advocate, renewal_window, at_risk, churned)",
+        ),
+        (
+            rule("name = \"Sales\"\nteam = \"sales\"\nowner = \"a@x\""),
+            "routing[0].name: \"Sales\" is not a rule name: use lowercase letters, digits and _",
+        ),
+        (
+            format!("{sales}{sales}"),
+            "routing[1].name: duplicate name \"sales_pool\" (also routing[0])",
+        ),
+        (
+            handoff(""),
+            "playbooks[0].actions[0].handoff.team: without a team the [[routing]] rules choose one, and none are configured: name the team (e.g. \"sales\") or add [[routing]] rules",
+        ),
+        (
+            handoff("owner_from = \"team\", "),
+            "playbooks[0].actions[0].handoff.team: owner_from = \"team\" hands the account to a team's queue: name the team",
+        ),
+        (
+            format!("{sales}[[playbooks]]\nname = \"b\"\ntrigger = {{ sla_breached = \"slaes\" }}\nactions = [{{ task = {{ title = \"t\" }} }}]\n"),
+            "playbooks[0].trigger.sla_breached: no handoff or [[routing]] rule hands accounts to \"slaes\" (teams: sales); or write \"any\"",
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(load(&text).expect_err("accepted"), expected, "for\n{text}");
+    }
+
+    // Accepted: a handoff without a team, and a breach trigger on a routed team and on any.
+    let text = format!("{sales}{}[[playbooks]]\nname = \"b\"\ntrigger = {{ sla_breached = \"sales\" }}\nactions = [{{ task = {{ title = \"t\" }} }}]\n[[playbooks]]\nname = \"c\"\ntrigger = {{ sla_breached = \"any\" }}\nactions = [{{ task = {{ title = \"t\" }} }}]\n", handoff(""));
+    let all = load(&text).unwrap();
+    assert_eq!(all.routing.len(), 1);
+    let Action::Handoff(h) = &all.playbooks[0].actions[0].action else {
+        panic!("a handoff");
+    };
+    assert_eq!((h.team.as_deref(), h.routes.len()), (None, 1));
+    assert_eq!(
+        all.playbooks[1].trigger,
+        Trigger::SlaBreached("sales".into())
+    );
+    assert_eq!(all.playbooks[2].trigger, Trigger::SlaBreached("any".into()));
+
+    // The routing is not part of a playbook's version: editing it does not fire anew.
+    let edited = text.replace("[\"a@x\", \"b@x\"]", "[\"c@x\"]");
+    assert_eq!(
+        load(&edited).unwrap().playbooks[0].version(),
+        all.playbooks[0].version()
+    );
 }

@@ -10,7 +10,8 @@
 //!   first status after start-up is its baseline: nothing fires on it (what changed while the
 //!   server was down is not known; the state and calendar triggers still see where it stands).
 //! - **ticks** ([`Actions::tick`], every minute): the state and calendar triggers over every
-//!   account's status, by one server at a time (a lease in the store).
+//!   account's status, and the `sla_breached` trigger over the handoffs whose SLA ended unmet
+//!   ([`Store::sla_breaches`]), by one server at a time (a lease in the store).
 //! - **deliveries** ([`Actions::deliver`]): the outbox, claimed under a lease and sent to each
 //!   destination, one thread per destination so an outage of one delays only its own.
 //!
@@ -29,14 +30,14 @@ use tenure_destinations::{Destination, DestinationError, Outcome, Outgoing};
 use tenure_engine::Model;
 use tenure_playbooks::{
     fires, render_template, AccountDate, Action, Change, Firing, Occasion, OnEnable, Playbook,
-    Playbooks, Profile, Status,
+    Playbooks, Profile, Status, SLA_BREACH_GRACE_DAYS,
 };
 use tenure_reports::{AccountRevenue, AccountStatus, ReportSettings};
 use tenure_store::{
     Attempted, Delivery, NewDelivery, NewFiring, NewTask, OwnerChange, Store, StoreError,
 };
 
-use crate::deciding::{Decided, Deciding};
+use crate::deciding::{Decided, Deciding, DAY_MS};
 use crate::{Clock, EntryObserver, Live, StatusObserver};
 
 /// The longest a delivery attempt may take (an SMTP conversation, the slowest): a pass claims
@@ -488,7 +489,8 @@ impl Actions {
                 .into_iter()
                 .flatten()
                 .collect();
-            for playbook in self.playbooks.playbooks.iter().filter(|p| p.enabled) {
+            let scheduled = |p: &&Playbook| p.enabled && !is_sla_breach(p);
+            for playbook in self.playbooks.playbooks.iter().filter(scheduled) {
                 // A playbook seen for the first time (or a new version of it) with
                 // `on_enable = "none"` records whom it matches now as seen, sending nothing.
                 let quiet = self.switched_on(&workspace, playbook, now)?
@@ -499,12 +501,76 @@ impl Actions {
                 for status in statuses.iter().filter(held_by) {
                     if !quiet {
                         deciding.tick(&mut decided, &workspace, playbook, status)?;
-                    } else if let Some(seen) = deciding.seen(&workspace, playbook, status)? {
+                    } else if let Some(seen) = deciding.seen(&workspace, playbook, status, None)? {
                         self.store.record_firing(&workspace, &seen, &[])?;
                     }
                 }
                 fired += self.record(decided)?;
             }
+            fired += self.tick_breaches(&workspace, &statuses, now)?;
+        }
+        Ok(fired)
+    }
+
+    /// Fires the `sla_breached` playbooks on the SLAs that ended unmet within the grace
+    /// period ([`SLA_BREACH_GRACE_DAYS`]), each breach a change of its account keyed by its
+    /// handoff, so it fires once however many ticks see it. An account without a status (a
+    /// prospect handed to sales) is judged by its id alone. Returns the firings recorded.
+    fn tick_breaches(
+        &self,
+        workspace: &WorkspaceId,
+        statuses: &[Status],
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let playbooks: Vec<&Playbook> = self
+            .playbooks
+            .playbooks
+            .iter()
+            .filter(|p| p.enabled && is_sla_breach(p))
+            .collect();
+        if playbooks.is_empty() {
+            return Ok(0);
+        }
+        let grace = i64::from(SLA_BREACH_GRACE_DAYS) * DAY_MS;
+        let breaches = self
+            .store
+            .sla_breaches(workspace, now.plus_millis(-grace), now)?;
+        let by_account: HashMap<&str, &Status> =
+            statuses.iter().map(|s| (s.account.as_str(), s)).collect();
+        let mut fired = 0;
+        for playbook in playbooks {
+            // Switched on now with `on_enable = "none"`: the breaches of the grace period are
+            // recorded as seen, and only later ones fire.
+            let quiet =
+                self.switched_on(workspace, playbook, now)? && playbook.on_enable == OnEnable::None;
+            let mut decided = Decided::default();
+            for b in &breaches {
+                let Some(sla_due) = b.sla_due else { continue };
+                let change = Change::SlaBreached {
+                    team: b.team.clone(),
+                    owner: b.owner.clone(),
+                    handed_at: b.since,
+                    sla_due,
+                };
+                if !playbook.trigger.fires_on(&change) {
+                    continue;
+                }
+                let Ok(account) = AccountId::parse(&b.account) else {
+                    continue;
+                };
+                let status = by_account
+                    .get(b.account.as_str())
+                    .map_or_else(|| Status::new(account, now), |s| (*s).clone());
+                let deciding = self.deciding(now);
+                if !quiet {
+                    deciding.change(&mut decided, workspace, playbook, &status, &change)?;
+                } else if let Some(seen) =
+                    deciding.seen(workspace, playbook, &status, Some(&change))?
+                {
+                    self.store.record_firing(workspace, &seen, &[])?;
+                }
+            }
+            fired += self.record(decided)?;
         }
         Ok(fired)
     }
@@ -581,12 +647,14 @@ impl Actions {
         let attempt = d.attempts + 1;
         let attempted = match d.kind.as_str() {
             "task" => {
+                // The owner a handoff routed the account to, else its profile's owner.
                 let owner = self
                     .store
                     .owners(&d.workspace, Some(&d.account))?
                     .into_iter()
                     .next()
-                    .and_then(|o| o.owner);
+                    .and_then(|o| o.owner)
+                    .or_else(|| d.payload["account_owner"].as_str().map(str::to_owned));
                 let task = NewTask {
                     playbook: d.playbook.clone(),
                     account: d.account.clone(),
@@ -601,20 +669,26 @@ impl Actions {
                 self.store.upsert_task(&d.workspace, &task)?;
                 Attempted::Delivered { code: None }
             }
-            "handoff" => {
-                let now = self.clock.now();
-                let sla_ms = d.payload["sla_ms"].as_i64().unwrap_or(0);
-                let change = OwnerChange {
-                    account: d.account.clone(),
-                    team: text(&d.payload, "team"),
-                    owner: None,
-                    at: now,
-                    sla_due: (sla_ms > 0).then(|| now.plus_millis(sla_ms)),
-                    playbook: Some(d.playbook.clone()),
-                };
-                self.store.set_owner(&d.workspace, &change)?;
-                Attempted::Delivered { code: None }
-            }
+            "handoff" => match d.payload["team"].as_str() {
+                None => Attempted::Dead {
+                    code: None,
+                    reason: "no [[routing]] rule held for the account, and the handoff names no team; add a rule that matches it (or a catch-all without `when`), or name the team in the handoff".into(),
+                },
+                Some(team) => {
+                    let now = self.clock.now();
+                    let sla_ms = d.payload["sla_ms"].as_i64().unwrap_or(0);
+                    let change = OwnerChange {
+                        account: d.account.clone(),
+                        team: team.to_owned(),
+                        owner: d.payload["owner"].as_str().map(str::to_owned),
+                        at: now,
+                        sla_due: (sla_ms > 0).then(|| now.plus_millis(sla_ms)),
+                        playbook: Some(d.playbook.clone()),
+                    };
+                    self.store.set_owner(&d.workspace, &change)?;
+                    Attempted::Delivered { code: None }
+                }
+            },
             _ => match self.destinations.get(&d.destination) {
                 None => Attempted::Dead {
                     code: None,
@@ -728,14 +802,24 @@ pub(crate) fn payload(
         }),
         Action::Task(t) => json!({
             "title": render(&t.title),
+            // The account's owner as its profile says, for when no handoff has routed it.
+            "account_owner": status.profile.owner,
             "note": t.note.as_deref().map(render),
             "due_at": t.due_in.map(|d| firing.at.plus_millis(d.millis())),
         }),
-        Action::Handoff(h) => json!({
-            "team": h.team,
-            "owner_from": h.owner_from,
-            "sla_ms": h.sla.millis(),
-        }),
+        Action::Handoff(h) => {
+            // Routed when it fires, from the account as it was then: a replay or a second
+            // server routes the same account to the same owner.
+            let routed = h.routed(status);
+            json!({
+                "team": routed.as_ref().map(|r| &r.team),
+                "owner": routed.as_ref().and_then(|r| r.owner.as_ref()),
+                "rule": routed.as_ref().and_then(|r| r.rule.as_ref()),
+                "chosen_by": routed.as_ref().map(|r| r.method),
+                "owner_from": h.owner_from,
+                "sla_ms": h.sla.millis(),
+            })
+        }
     }
 }
 
@@ -940,7 +1024,8 @@ pub struct Preview {
     pub version: String,
     pub enabled: bool,
     /// `change` (fires when the change happens to an account that matches), `state` or
-    /// `calendar` (fires at the next tick for an account that matches).
+    /// `calendar` (fires at the next tick for an account that matches), `sla_breached` (fires
+    /// at the tick after a handoff's SLA ends unmet, for an account that matches).
     pub trigger: &'static str,
     /// Accounts whose conditions hold now (for a change trigger: its filters).
     pub matching: usize,
@@ -996,11 +1081,17 @@ pub fn preview(playbooks: &Playbooks, statuses: &[Status]) -> Vec<Preview> {
         .collect()
 }
 
+/// Whether `playbook` fires on SLA breaches, which the tick finds in the store.
+fn is_sla_breach(playbook: &Playbook) -> bool {
+    matches!(playbook.trigger, tenure_playbooks::Trigger::SlaBreached(_))
+}
+
 fn trigger_kind(playbook: &Playbook) -> &'static str {
     use tenure_playbooks::Trigger;
     match playbook.trigger {
         Trigger::State { .. } => "state",
         Trigger::Calendar(_) => "calendar",
+        Trigger::SlaBreached(_) => "sla_breached",
         _ => "change",
     }
 }

@@ -98,17 +98,7 @@ impl<F: Fired + ?Sized> Deciding<'_, F> {
     ) -> Result<(), StoreError> {
         for change in changes(Some(before), after) {
             for playbook in self.enabled() {
-                let cause = serde_json::to_value(&change).unwrap_or(Value::Null);
-                let occasion = Occasion::Change(&change);
-                self.decide(
-                    decided,
-                    workspace,
-                    playbook,
-                    after,
-                    occasion,
-                    cause,
-                    Some(&change),
-                )?;
+                self.change(decided, workspace, playbook, after, &change)?;
             }
         }
         Ok(())
@@ -123,19 +113,31 @@ impl<F: Fired + ?Sized> Deciding<'_, F> {
         change: &Change,
     ) -> Result<(), StoreError> {
         for playbook in self.enabled().filter(|p| p.trigger.fires_on(change)) {
-            let cause = serde_json::to_value(change).unwrap_or(Value::Null);
-            let occasion = Occasion::Change(change);
-            self.decide(
-                decided,
-                workspace,
-                playbook,
-                status,
-                occasion,
-                cause,
-                Some(change),
-            )?;
+            self.change(decided, workspace, playbook, status, change)?;
         }
         Ok(())
+    }
+
+    /// `playbook` on one change of the account of `status`.
+    pub fn change(
+        &self,
+        decided: &mut Decided,
+        workspace: &WorkspaceId,
+        playbook: &Playbook,
+        status: &Status,
+        change: &Change,
+    ) -> Result<bool, StoreError> {
+        let cause = serde_json::to_value(change).unwrap_or(Value::Null);
+        let occasion = Occasion::Change(change);
+        self.decide(
+            decided,
+            workspace,
+            playbook,
+            status,
+            occasion,
+            cause,
+            Some(change),
+        )
     }
 
     /// A state or calendar trigger of `playbook` at a tick, on the account of `status`.
@@ -159,18 +161,21 @@ impl<F: Fired + ?Sized> Deciding<'_, F> {
     }
 
     /// What `on_enable = "none"` records for an account `playbook` matches when it is switched
-    /// on: the firing it would make, as seen, with no deliveries; none if it would not fire.
+    /// on (at a tick, or on a `change` that stands, such as an SLA breached): the firing it
+    /// would make, as seen, with no deliveries; none if it would not fire.
     pub fn seen(
         &self,
         workspace: &WorkspaceId,
         playbook: &Playbook,
         status: &Status,
+        change: Option<&Change>,
     ) -> Result<Option<NewFiring>, StoreError> {
+        let occasion = change.map_or(Occasion::Tick, Occasion::Change);
         let account = status.account.as_str();
         let earlier = self
             .fired
             .instants(workspace, account, Some(&playbook.name), None)?;
-        Ok(fires(playbook, status, Occasion::Tick, &earlier, self.now)
+        Ok(fires(playbook, status, occasion, &earlier, self.now)
             .map(|firing| new_firing(playbook, &firing, json!({ "on_enable": "none" }))))
     }
 

@@ -462,7 +462,7 @@ impl<'a> Run<'a> {
                         .tick(&mut decided, self.workspace, playbook, status)
                         .expect(IN_MEMORY);
                 } else if let Some(firing) = deciding
-                    .seen(self.workspace, playbook, status)
+                    .seen(self.workspace, playbook, status, None)
                     .expect(IN_MEMORY)
                 {
                     seen.push(firing);

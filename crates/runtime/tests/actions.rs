@@ -496,3 +496,168 @@ actions = [{ task = { title = "Thank {{ account.id }}" } }]
     assert_eq!(fired.len(), 1, "{fired:?}");
     assert!(fired[0].key.contains("2025-03-01"), "{}", fired[0].key);
 }
+
+fn handoff_playbooks() -> Config {
+    Config::parse(handoff_config_text(), "t.toml").unwrap()
+}
+
+fn handoff_config_text() -> &'static str {
+    r#"
+[[routing]]
+name = "cs_pool"
+team = "cs"
+when = { stage = "onboarding" }
+round_robin = ["ana@example.com", "bo@example.com", "cy@example.com"]
+
+[[playbooks]]
+name = "welcome_handoff"
+trigger = { state = { stage = "onboarding" } }
+on_enable = "matching_now"
+actions = [
+  { handoff = { team = "cs", sla = "1h" } },
+  { task = { title = "Welcome {{ account.id }}" } },
+]
+
+[[playbooks]]
+name = "sla_missed"
+trigger = { sla_breached = "cs" }
+limit = { every_match = true }
+actions = [{ task = { title = "SLA missed on {{ account.id }} ({{ change.team }})" } }]
+"#
+}
+
+/// A handoff routes the account to an owner of the team's round robin (recorded in its
+/// payload with the rule), the task after it goes to that owner, and an SLA that ends unmet
+/// fires the `sla_breached` playbook at the first tick after its end, once; a met SLA never.
+#[test]
+fn a_routed_handoff_whose_sla_ends_unmet_fires_its_breach_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+    let t0 = Timestamp::parse("2025-04-01T00:00:00Z").unwrap();
+    let clock = Arc::new(ManualClock::new(t0));
+    let config = handoff_playbooks();
+    let live = Arc::new(Live::empty(config.engine()));
+    live.keep_statuses(StatusKeeping::new(config.report_settings(), clock.clone()))
+        .unwrap();
+    for account in ["acct_late", "acct_prompt"] {
+        let entries = vec![mrr(account, "2025-03-30T00:00:00Z", 10_000)];
+        live.apply(&store.append(entries).unwrap().stored);
+    }
+    let actions = actions(&config, &store, &clock);
+    let ws = WorkspaceId::default_workspace();
+
+    assert_eq!(
+        actions.tick(&live).unwrap(),
+        2,
+        "a handoff for each account"
+    );
+    assert_eq!(actions.deliver().unwrap(), 4, "two handoffs, two tasks");
+    let pool = ["ana@example.com", "bo@example.com", "cy@example.com"];
+    let routed = |account: &str| pool[(tenure_playbooks::stable_hash(account) % 3) as usize];
+    for account in ["acct_late", "acct_prompt"] {
+        let handoff = store
+            .deliveries(
+                &ws,
+                &DeliveryFilter {
+                    account: Some(account.into()),
+                    playbook: Some("welcome_handoff".into()),
+                    ..DeliveryFilter::default()
+                },
+            )
+            .unwrap()
+            .into_iter()
+            .find(|d| d.kind == "handoff")
+            .unwrap();
+        assert_eq!(handoff.status, DeliveryStatus::Delivered);
+        assert_eq!(handoff.payload["team"], "cs");
+        assert_eq!(handoff.payload["owner"], routed(account));
+        assert_eq!(handoff.payload["rule"], "cs_pool");
+        assert_eq!(handoff.payload["chosen_by"], "round_robin");
+        let owner = &store.owners(&ws, Some(account)).unwrap()[0];
+        assert_eq!(owner.owner.as_deref(), Some(routed(account)));
+        assert_eq!(owner.sla_due, Some(t0.plus_millis(3_600_000)));
+        let tasks = store
+            .tasks(
+                &ws,
+                &TaskFilter {
+                    account: Some(account.into()),
+                    ..TaskFilter::default()
+                },
+                clock.now(),
+            )
+            .unwrap();
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(
+            tasks[0].owner.as_deref(),
+            Some(routed(account)),
+            "the routed owner"
+        );
+    }
+
+    // acct_prompt's owner acts within the hour; acct_late's does not.
+    clock.advance(Duration::from_secs(30 * 60));
+    assert!(store.meet_sla(&ws, "acct_prompt", clock.now()).unwrap());
+    let breaches = |store: &Arc<dyn Store>| -> Vec<tenure_store::FiringRecord> {
+        firings(store)
+            .into_iter()
+            .filter(|f| f.playbook == "sla_missed")
+            .collect()
+    };
+    clock.set(t0.plus_millis(59 * 60_000));
+    assert_eq!(actions.tick(&live).unwrap(), 0, "the SLA has a minute left");
+    assert!(breaches(&store).is_empty());
+
+    clock.set(t0.plus_millis(61 * 60_000));
+    assert_eq!(
+        actions.tick(&live).unwrap(),
+        1,
+        "acct_late's SLA is breached"
+    );
+    let fired = breaches(&store);
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].account, "acct_late");
+    assert_eq!(fired[0].period, format!("match:sla_breached:cs@{t0}"));
+    assert_eq!(fired[0].cause["detail"]["change"], "sla_breached");
+    assert_eq!(fired[0].cause["detail"]["owner"], routed("acct_late"));
+
+    clock.set(t0.plus_millis(62 * 60_000));
+    assert_eq!(actions.tick(&live).unwrap(), 0, "once per breach");
+    // A second server, seeing the same breach after the first's lease ended: nothing new.
+    clock.set(t0.plus_millis(70 * 60_000));
+    let other = self::actions(&config, &store, &clock);
+    assert_eq!(other.tick(&live).unwrap(), 0);
+    assert_eq!(breaches(&store).len(), 1);
+
+    assert_eq!(actions.deliver().unwrap(), 1);
+    let titles: Vec<String> = store
+        .tasks(&ws, &TaskFilter::default(), clock.now())
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.playbook == "sla_missed")
+        .map(|t| t.title)
+        .collect();
+    assert_eq!(titles, ["SLA missed on acct_late (cs)"]);
+
+    // A playbook on any team's breaches switched on now, with `on_enable = "none"`: the breach
+    // already there is recorded as seen, with nothing to deliver.
+    let text = format!(
+        "{}\n[[playbooks]]\nname = \"sla_any\"\ntrigger = {{ sla_breached = \"any\" }}\nlimit = {{ every_match = true }}\nactions = [{{ task = {{ title = \"t\" }} }}]\n",
+        handoff_config_text()
+    );
+    let later = Config::parse(&text, "t.toml").unwrap();
+    clock.set(t0.plus_millis(75 * 60_000));
+    let switched = self::actions(&later, &store, &clock);
+    assert_eq!(
+        switched.tick(&live).unwrap(),
+        0,
+        "switching it on fires nothing"
+    );
+    let seen: Vec<_> = firings(&store)
+        .into_iter()
+        .filter(|f| f.playbook == "sla_any")
+        .collect();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].account, "acct_late");
+    assert_eq!(seen[0].cause["detail"]["on_enable"], "none");
+    assert_eq!(switched.deliver().unwrap(), 0);
+}

@@ -185,6 +185,14 @@ impl Store for OutOfOrder {
     fn meet_sla(&self, ws: &WorkspaceId, account: &str, at: Timestamp) -> Result<bool, StoreError> {
         self.inner.meet_sla(ws, account, at)
     }
+    fn sla_breaches(
+        &self,
+        ws: &WorkspaceId,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<ts::OwnerRecord>, StoreError> {
+        self.inner.sla_breaches(ws, since, now)
+    }
     fn take_lease(
         &self,
         name: &str,

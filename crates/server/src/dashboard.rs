@@ -360,6 +360,14 @@ async fn run(
             }
             answers.status = Some(status);
         }
+        if page.needs_playbooks {
+            let account = query.get("account").unwrap_or_default();
+            let view =
+                crate::playbooks::account_playbooks(store.as_ref(), &workspace, account, now)
+                    .map(|v| serde_json::to_value(v).unwrap_or_default())
+                    .map_err(|e| e.to_string());
+            answers.playbooks = Some(view);
+        }
         let blocks = (page.render)(&query, &answers);
         Ok::<_, ApiError>((answers, blocks))
     });

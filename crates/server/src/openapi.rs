@@ -48,6 +48,7 @@ use crate::error::ErrorBody;
         crate::playbooks_api::list_firings,
         crate::playbooks_api::dry_run,
         crate::playbooks_api::replay,
+        crate::playbooks_api::account_playbooks,
         crate::playbooks_api::list_deliveries,
         crate::playbooks_api::read_delivery,
         crate::playbooks_api::retry_delivery,

@@ -424,6 +424,18 @@ pub struct FiringDelivery {
     /// `pending`, `delivered` or `dead`.
     pub status: String,
     pub attempts: u32,
+    /// The response code of the last attempt, when the destination gave one.
+    pub last_code: Option<u16>,
+    /// When the last attempt was made; none before the first.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_attempt_at: Option<Timestamp>,
+    /// The last attempt's error; for a dead delivery, why it was given up.
+    pub last_error: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<Timestamp>,
+    /// When a pending delivery is next attempted.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<Timestamp>,
 }
 
 /// `tenure playbooks deliveries` and `GET /api/v1/deliveries`.
@@ -628,6 +640,10 @@ pub fn trigger_text(trigger: &Trigger) -> String {
             }
         }
         Trigger::Calendar(rule) => format!("on {rule}"),
+        Trigger::SlaBreached(team) if team == tenure_playbooks::ANY_TEAM => {
+            "a handoff's SLA breached (any team)".to_owned()
+        }
+        Trigger::SlaBreached(team) => format!("a handoff's SLA to {team} breached"),
     }
 }
 
@@ -753,15 +769,33 @@ pub fn firing_log(
         let mut deliveries: Vec<FiringDelivery> = by_pair[&pair]
             .iter()
             .filter(|d| d.firing_key == firing.key)
-            .map(|d| FiringDelivery {
-                id: d.id.0,
-                step: d.step,
-                kind: d.kind.clone(),
-                destination: d.destination.clone(),
-                status: d.status.as_str().to_owned(),
-                attempts: d.attempts,
+            .map(|d| {
+                // The last attempt's time is in the audit of attempts: asked only of a
+                // delivery attempted at least once.
+                let last_attempt_at = if d.attempts > 0 {
+                    store
+                        .delivery_attempts(workspace, d.id)?
+                        .last()
+                        .map(|a| a.at)
+                } else {
+                    None
+                };
+                Ok(FiringDelivery {
+                    id: d.id.0,
+                    step: d.step,
+                    kind: d.kind.clone(),
+                    destination: d.destination.clone(),
+                    status: d.status.as_str().to_owned(),
+                    attempts: d.attempts,
+                    last_code: d.last_code,
+                    last_attempt_at,
+                    last_error: d.last_error.clone(),
+                    delivered_at: d.delivered_at,
+                    next_attempt_at: (d.status == DeliveryStatus::Pending)
+                        .then_some(d.next_attempt_at),
+                })
             })
-            .collect();
+            .collect::<Result<_, StoreError>>()?;
         deliveries.sort_by_key(|d| d.step);
         out.push(FiringView {
             key: firing.key,
@@ -917,10 +951,152 @@ pub fn change_task(
             return Err(parameter("owner is empty; give the owner's name"));
         }
     }
-    store
+    let task = store
         .update_task(workspace, id, change, now)?
+        .ok_or(ActionsError::UnknownTask(id))?;
+    // Completing a task of the account is its owner acting: the SLA of the handoff that gave
+    // them the account is met (if it was not yet, and whether or not it had ended).
+    if matches!(change, TaskChange::Complete) && store.meet_sla(workspace, &task.account, now)? {
+        tracing::info!(workspace = %workspace, account = %task.account, task = task.id.0, "a handoff's SLA is met by a completed task");
+    }
+    Ok(TaskView::from(task))
+}
+
+/// `GET /api/v1/accounts/{account}/playbooks` (and the dashboard's account page): what the
+/// playbooks did for one account and where it stands with them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AccountPlaybooks {
+    pub account: String,
+    /// Its current owner and team from the latest handoff; none if never handed off.
+    pub owner: Option<OwnerView>,
+    /// Its tasks not done (open or snoozed), by id.
+    pub open_tasks: Vec<TaskView>,
+    /// Its firings, newest first (at most [`ACCOUNT_FIRINGS`]), each with its deliveries.
+    pub firings: Vec<FiringView>,
+    /// The same firings as flat rows, one per delivery (one, without delivery fields, for a
+    /// firing recorded without deliveries): what the dashboard's table lists.
+    pub activity: Vec<ActivityRow>,
+}
+
+/// One delivery of one of an account's firings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ActivityRow {
+    #[schema(value_type = String, format = DateTime)]
+    pub fired_at: Timestamp,
+    pub playbook: String,
+    pub firing_key: String,
+    pub step: Option<u32>,
+    pub kind: Option<String>,
+    pub destination: Option<String>,
+    /// `pending`, `delivered` or `dead`; none for a firing without deliveries.
+    pub status: Option<String>,
+    pub attempts: u32,
+    pub last_code: Option<u16>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_attempt_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// An account's owner from a handoff on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OwnerView {
+    pub team: String,
+    pub owner: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub since: Timestamp,
+    /// When the owner must have acted, if the handoff set an SLA.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sla_due: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sla_met_at: Option<Timestamp>,
+    /// `none` (no SLA), `open` (not met, not ended), `met`, `met_late` or `breached`, as of
+    /// the answer.
+    pub sla: String,
+    /// The playbook whose handoff it was; none for a change by hand.
+    pub playbook: Option<String>,
+}
+
+/// How many firings the account view lists.
+pub const ACCOUNT_FIRINGS: usize = 50;
+
+/// `account`'s owner, open tasks and firings as of `now`.
+pub fn account_playbooks(
+    store: &dyn Store,
+    workspace: &WorkspaceId,
+    account: &str,
+    now: Timestamp,
+) -> Result<AccountPlaybooks, ActionsError> {
+    let owner = store
+        .owners(workspace, Some(account))?
+        .into_iter()
+        .next()
+        .map(|o| OwnerView {
+            sla: match (o.sla_due, o.sla_met_at) {
+                (None, _) => "none",
+                (Some(due), Some(met)) if met <= due => "met",
+                (Some(_), Some(_)) => "met_late",
+                (Some(due), None) if now < due => "open",
+                (Some(_), None) => "breached",
+            }
+            .to_owned(),
+            team: o.team,
+            owner: o.owner,
+            since: o.since,
+            sla_due: o.sla_due,
+            sla_met_at: o.sla_met_at,
+            playbook: o.playbook,
+        });
+    let open_tasks = store
+        .tasks(
+            workspace,
+            &TaskFilter {
+                account: Some(account.to_owned()),
+                ..TaskFilter::default()
+            },
+            now,
+        )?
+        .into_iter()
+        .filter(|t| t.status != TaskStatus::Done)
         .map(TaskView::from)
-        .ok_or(ActionsError::UnknownTask(id))
+        .collect();
+    let firings = firing_log(
+        store,
+        workspace,
+        &FiringFilter {
+            account: Some(account.to_owned()),
+            limit: Some(ACCOUNT_FIRINGS),
+            ..FiringFilter::default()
+        },
+    )?
+    .firings;
+    let mut activity = Vec::new();
+    for f in &firings {
+        let row = |d: Option<&FiringDelivery>| ActivityRow {
+            fired_at: f.fired_at,
+            playbook: f.playbook.clone(),
+            firing_key: f.key.clone(),
+            step: d.map(|d| d.step),
+            kind: d.map(|d| d.kind.clone()),
+            destination: d.map(|d| d.destination.clone()),
+            status: d.map(|d| d.status.clone()),
+            attempts: d.map_or(0, |d| d.attempts),
+            last_code: d.and_then(|d| d.last_code),
+            last_attempt_at: d.and_then(|d| d.last_attempt_at),
+            delivered_at: d.and_then(|d| d.delivered_at),
+        };
+        if f.deliveries.is_empty() {
+            activity.push(row(None));
+        }
+        activity.extend(f.deliveries.iter().map(|d| row(Some(d))));
+    }
+    Ok(AccountPlaybooks {
+        account: account.to_owned(),
+        owner,
+        open_tasks,
+        firings,
+        activity,
+    })
 }
 
 /// `tenure playbooks dry-run` and `GET /api/v1/playbooks/dry_run`: who each playbook matches

@@ -18,8 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::header_key;
 use crate::playbooks::{
-    self as views, ActionsError, DeliveryDetail, DeliveryList, DryRun, FiringLog, PlaybookList,
-    ReplayAnswer, RetryAnswer, TaskList, TaskView,
+    self as views, AccountPlaybooks, ActionsError, DeliveryDetail, DeliveryList, DryRun, FiringLog,
+    PlaybookList, ReplayAnswer, RetryAnswer, TaskList, TaskView,
 };
 use crate::{ApiError, AppState};
 
@@ -33,6 +33,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/deliveries/retry_dead", post(retry_dead))
         .route("/api/v1/deliveries/{id}", get(read_delivery))
         .route("/api/v1/deliveries/{id}/retry", post(retry_delivery))
+        .route(
+            "/api/v1/accounts/{account}/playbooks",
+            get(account_playbooks),
+        )
         .route("/api/v1/tasks", get(list_tasks))
         .route("/api/v1/tasks/{id}/assign", post(assign_task))
         .route("/api/v1/tasks/{id}/complete", post(complete_task))
@@ -255,6 +259,23 @@ pub(crate) async fn replay(
     views::chosen(&views::configured(&config)?, q.playbook.as_deref())?;
     blocking(
         move |store| views::replay(store, &ws, &config, &q, now(), &mut |_| {}),
+        Arc::clone(&state.store),
+    )
+    .await
+}
+
+/// `GET /api/v1/accounts/{account}/playbooks`: one account's owner, open tasks and firings.
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/playbooks", tag = "playbooks",
+    params(("account" = String, Path, description = "The account's id")),
+    responses((status = 200, description = "The account's current owner and team with its SLA, its open tasks, and its latest firings (newest first) each with its deliveries' status, attempts, last code and times", body = AccountPlaybooks)))]
+pub(crate) async fn account_playbooks(
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<AccountPlaybooks>, ApiError> {
+    let ws = workspace(&state, &headers, Scope::Read)?;
+    blocking(
+        move |store| views::account_playbooks(store, &ws, &account, now()),
         Arc::clone(&state.store),
     )
     .await

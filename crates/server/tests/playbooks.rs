@@ -273,8 +273,12 @@ async fn the_firings_log_lists_firings_with_their_deliveries_and_filters_them() 
             "fired_at": "2026-03-01T10:00:00.000Z",
             "cause": { "signal_raised": "usage_drop" },
             "deliveries": [
-                { "id": app.dead.0, "step": 0, "kind": "webhook", "destination": "crm", "status": "dead", "attempts": 2 },
-                { "id": app.delivered.0, "step": 1, "kind": "task", "destination": "tasks", "status": "delivered", "attempts": 1 },
+                { "id": app.dead.0, "step": 0, "kind": "webhook", "destination": "crm", "status": "dead", "attempts": 2,
+                  "last_code": 410, "last_attempt_at": "2026-03-01T10:06:01.000Z", "last_error": "410 Gone: the endpoint is gone",
+                  "delivered_at": null, "next_attempt_at": null },
+                { "id": app.delivered.0, "step": 1, "kind": "task", "destination": "tasks", "status": "delivered", "attempts": 1,
+                  "last_code": null, "last_attempt_at": "2026-03-01T10:00:02.000Z", "last_error": null,
+                  "delivered_at": "2026-03-01T10:00:02.000Z", "next_attempt_at": null },
             ],
         }]})
     );
@@ -671,6 +675,7 @@ async fn every_new_route_is_in_the_api_document() {
         ("/api/v1/playbooks/firings", "get"),
         ("/api/v1/playbooks/dry_run", "get"),
         ("/api/v1/playbooks/replay", "get"),
+        ("/api/v1/accounts/{account}/playbooks", "get"),
         ("/api/v1/deliveries", "get"),
         ("/api/v1/deliveries/{id}", "get"),
         ("/api/v1/deliveries/{id}/retry", "post"),
@@ -694,6 +699,9 @@ async fn every_new_route_is_in_the_api_document() {
         "FiringLog",
         "FiringView",
         "FiringDelivery",
+        "AccountPlaybooks",
+        "OwnerView",
+        "ActivityRow",
         "DeliveryList",
         "DeliveryView",
         "DeliveryDetail",
@@ -707,4 +715,142 @@ async fn every_new_route_is_in_the_api_document() {
             "schema {schema} is missing"
         );
     }
+}
+
+/// The session cookie of a browser signed in with `key` through the dashboard's form.
+async fn signed_in(app: &TestApp, key: &str) -> String {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/signin")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("host", "127.0.0.1:7070")
+        .header("origin", "http://127.0.0.1:7070")
+        .body(Body::from(format!("key={key}&next=%2Fstatus")))
+        .unwrap();
+    let response = router(app.state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let set = response.headers()["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
+async fn page(app: &TestApp, path: &str, cookie: &str) -> String {
+    let request = Request::get(path)
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .unwrap();
+    let response = router(app.state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// A CSV cell holds the JSON value as the browser check reads it: empty for null, the text
+/// of a number, a string or a flag.
+fn same(cell: &str, value: &Value) -> bool {
+    match value {
+        Value::Null => cell.is_empty(),
+        Value::Number(n) => cell.parse::<f64>().ok() == n.as_f64(),
+        Value::String(s) => cell == s,
+        Value::Bool(b) => cell == if *b { "true" } else { "false" },
+        // No list or object is a column of these tables.
+        _ => false,
+    }
+}
+
+/// An account's playbooks: its owner and SLA from the latest handoff, its open tasks, and its
+/// firings with each delivery's status, attempts, last code and times; completing its task
+/// meets the SLA; and the dashboard's account page shows the same figures as the API.
+#[tokio::test]
+async fn an_accounts_playbooks_are_in_the_api_and_on_its_dashboard_page() {
+    let app = TestApp::new();
+    let ws = WorkspaceId::default_workspace();
+    app.store
+        .set_owner(
+            &ws,
+            &tenure_store::OwnerChange {
+                account: "acme".into(),
+                team: "cs".into(),
+                owner: Some("maria@example.com".into()),
+                at: at("2026-03-01T10:00:02Z"),
+                sla_due: Some(at("2026-03-01T11:00:02Z")),
+                playbook: Some("usage_drop".into()),
+            },
+        )
+        .unwrap();
+    let view = app.get("/api/v1/accounts/acme/playbooks").await;
+    assert_eq!(view["account"], "acme");
+    assert_eq!(view["owner"]["team"], "cs");
+    assert_eq!(view["owner"]["owner"], "maria@example.com");
+    assert_eq!(view["owner"]["sla_due"], "2026-03-01T11:00:02.000Z");
+    assert_eq!(view["owner"]["sla"], "breached", "long past, unmet");
+    assert_eq!(view["open_tasks"][0]["title"], "Call Acme");
+    assert_eq!(view["firings"][0]["key"], "usage_drop/p1/acme/30d:0");
+    let activity = view["activity"].as_array().unwrap();
+    assert_eq!(activity.len(), 2, "one row per delivery");
+    assert_eq!(
+        (
+            activity[0]["kind"].as_str(),
+            activity[0]["status"].as_str(),
+            activity[0]["attempts"].as_u64(),
+            activity[0]["last_code"].as_u64()
+        ),
+        (Some("webhook"), Some("dead"), Some(2), Some(410))
+    );
+    assert_eq!(activity[0]["last_attempt_at"], "2026-03-01T10:06:01.000Z");
+    assert_eq!(activity[1]["delivered_at"], "2026-03-01T10:00:02.000Z");
+    let other = app.get("/api/v1/accounts/someone_else/playbooks").await;
+    assert_eq!(other["owner"], Value::Null);
+    assert!(other["activity"].as_array().unwrap().is_empty());
+
+    // The page and its CSVs: every figure's rows are the API's, field by field.
+    let cookie = signed_in(&app, &app.read_key).await;
+    let html = page(&app, "/accounts/acme", &cookie).await;
+    for expected in [
+        r#"data-source="/api/v1/accounts/acme/playbooks""#,
+        r#"data-rows="activity""#,
+        r#"data-rows="open_tasks""#,
+        "maria@example.com",
+        "Owner and SLA",
+        "breached",
+    ] {
+        assert!(html.contains(expected), "{expected} not on the page");
+    }
+    for (figure, rows) in [("playbooks", "activity"), ("tasks", "open_tasks")] {
+        let csv = page(
+            &app,
+            &format!("/csv/account?account=acme&figure={figure}"),
+            &cookie,
+        )
+        .await;
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let body: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        let listed = view[rows].as_array().unwrap();
+        assert_eq!(body.len(), listed.len(), "{figure}");
+        for (line, record) in body.iter().zip(listed) {
+            for (key, cell) in header.iter().zip(line) {
+                let cell = cell.trim_matches('"');
+                assert!(
+                    same(cell, &record[*key]),
+                    "{figure} {key}: CSV {cell:?}, API {}",
+                    record[*key]
+                );
+            }
+        }
+    }
+
+    // The owner completes the task: the SLA is met (late, as it had ended).
+    let (status, _) = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/tasks/{}/complete", app.task),
+            &app.admin_key,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let view = app.get("/api/v1/accounts/acme/playbooks").await;
+    assert_eq!(view["owner"]["sla"], "met_late");
+    assert!(view["owner"]["sla_met_at"].is_string());
+    assert!(view["open_tasks"].as_array().unwrap().is_empty());
 }

@@ -63,6 +63,7 @@ macro_rules! conformance_tests {
                 an_open_task_is_updated_and_a_done_one_replaced,
                 a_snoozed_task_is_open_again_after,
                 owners_keep_their_history_and_sla,
+                sla_breaches_are_the_unmet_ends,
                 a_lease_has_one_holder_until_it_ends,
             );
 
@@ -1355,6 +1356,59 @@ pub fn owners_keep_their_history_and_sla(store: &dyn Store) {
         .owners(&workspace("other"), None)
         .expect("owners")
         .is_empty());
+}
+
+/// The breaches are the SLAs that ended unmet in the window asked, of handoffs not superseded
+/// before their end: one met in time, one not yet ended, one of another workspace, and one
+/// moved on before its end are not breaches; one met late is.
+pub fn sla_breaches_are_the_unmet_ends(store: &dyn Store) {
+    let ws = workspace("default");
+    let hour = 3_600_000;
+    let set = |account: &str, team: &str, at_ms: i64, sla: Option<i64>| {
+        store
+            .set_owner(&ws, &handoff(account, team, "o@example.com", at_ms, sla))
+            .expect("set");
+    };
+    set("late", "sales", 0, Some(hour)); // ends at 1h, unmet
+    set("met", "sales", 0, Some(hour)); // met in time below
+    set("met_late", "cs", 10, Some(hour)); // met after its end below
+    set("future", "sales", 0, Some(3 * hour)); // ends after now
+    set("moved", "sales", 0, Some(hour)); // superseded before its end…
+    set("moved", "cs", hour / 2, None); // …by a handoff without an SLA
+    set("after", "sales", 0, Some(hour)); // ends unmet, then handed on after the end
+    set("after", "cs", 2 * hour, None);
+    set("old", "sales", -10 * hour, Some(hour)); // ended before the window
+    store
+        .set_owner(
+            &workspace("other"),
+            &handoff("late", "sales", "o@example.com", 0, Some(hour)),
+        )
+        .expect("set");
+    assert!(store.meet_sla(&ws, "met", at(hour - 1)).expect("meet"));
+    assert!(store.meet_sla(&ws, "met_late", at(2 * hour)).expect("meet"));
+    let breaches = store
+        .sla_breaches(&ws, at(-hour), at(2 * hour + 30))
+        .expect("breaches");
+    let found: Vec<(&str, &str, Timestamp, Option<Timestamp>)> = breaches
+        .iter()
+        .map(|b| (b.account.as_str(), b.team.as_str(), b.since, b.sla_due))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("after", "sales", at(0), Some(at(hour))),
+            ("late", "sales", at(0), Some(at(hour))),
+            ("met_late", "cs", at(10), Some(at(hour + 10))),
+        ]
+    );
+    assert_eq!(breaches[2].sla_met_at, Some(at(2 * hour)));
+    assert!(
+        store
+            .sla_breaches(&ws, at(hour + 10), at(2 * hour))
+            .expect("breaches")
+            .is_empty(),
+        "the window is (since, now]"
+    );
 }
 
 /// A lease has one holder: another is refused until it ends; the holder renews it; a released

@@ -389,6 +389,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: Timestamp,
     ) -> Result<bool, StoreError>;
 
+    /// The owner changes whose SLA ended in `(since, now]` unmet (not met, or met after its
+    /// end), and that no later change of the account's owner superseded before the end (a
+    /// handoff moved on in time has no SLA left to breach). Oldest end first, then by account.
+    fn sla_breaches(
+        &self,
+        workspace: &WorkspaceId,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<OwnerRecord>, StoreError>;
+
     /// Takes or renews the lease `name` for `owner` until `now + ms`: true if it was free,
     /// ended, or already `owner`'s; false if another holds it. Atomic, so of several servers on
     /// one store exactly one runs a singleton (the playbooks' scheduler) at a time; the holder

@@ -1191,6 +1191,15 @@ impl Store for SqliteStore {
         actions::meet_sla(&mut self.actions(), workspace, account, at)
     }
 
+    fn sla_breaches(
+        &self,
+        workspace: &WorkspaceId,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<OwnerRecord>, StoreError> {
+        actions::sla_breaches(&self.actions(), workspace, since, now)
+    }
+
     fn take_lease(
         &self,
         name: &str,

@@ -695,6 +695,30 @@ pub(crate) fn meet_sla(
     Ok(met == 1)
 }
 
+pub(crate) fn sla_breaches(
+    conn: &Connection,
+    workspace: &WorkspaceId,
+    since: Timestamp,
+    now: Timestamp,
+) -> Result<Vec<OwnerRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT account, team, owner, at, sla_due, sla_met_at, playbook FROM account_owners o
+         WHERE workspace = ?1 AND sla_due > ?2 AND sla_due <= ?3
+           AND (sla_met_at IS NULL OR sla_met_at > sla_due)
+           AND NOT EXISTS (
+               SELECT 1 FROM account_owners later
+               WHERE later.workspace = o.workspace AND later.account = o.account
+                 AND (later.at > o.at OR (later.at = o.at AND later.id > o.id))
+                 AND later.at < o.sla_due)
+         ORDER BY sla_due, account, id",
+    )?;
+    let rows = stmt.query_map(
+        params![workspace.as_str(), since.millis(), now.millis()],
+        read_owner,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub(crate) fn take_lease(
     conn: &mut Connection,
     name: &str,

@@ -29,6 +29,18 @@ pub enum PlaybooksCommand {
         after_help = "Examples:\n  tenure playbooks log\n  tenure playbooks log --playbook renewal_90 --since 2026-01-01\n  tenure playbooks log --account acme --limit 20 --format json"
     )]
     Log(LogArgs),
+    /// One account's playbooks: its owner, team and SLA, its open tasks, and its latest
+    /// firings with each delivery's status, attempts, last response code and times.
+    #[command(
+        after_help = "Examples:\n  tenure playbooks account acme\n  tenure playbooks account acme --format json"
+    )]
+    Account {
+        /// The account's id.
+        account: String,
+        /// `table` for people; `json` (the API's) for programs.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// The delivery outbox, newest first; with an ID, that delivery and every attempt.
     #[command(
         after_help = "Examples:\n  tenure playbooks deliveries --status dead\n  tenure playbooks deliveries --destination crm_webhook --limit 20\n  tenure playbooks deliveries 42"
@@ -323,6 +335,60 @@ pub fn run(ctx: &Context, command: PlaybooksCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        PlaybooksCommand::Account { account, format } => {
+            let store = ctx.open_store_to_read()?;
+            let view = views::account_playbooks(store.as_ref(), &ctx.workspace, &account, now())
+                .map_err(cli_error)?;
+            if format == Format::Json {
+                return json(&view);
+            }
+            match &view.owner {
+                None => outln!("{account}: not handed off (no team, no owner from a playbook)"),
+                Some(o) => outln!(
+                    "{account}: team {}, owner {}, since {}; SLA {} (due {})",
+                    o.team,
+                    o.owner.as_deref().unwrap_or("none (the team's queue)"),
+                    o.since,
+                    o.sla.replace('_', " "),
+                    shown(&o.sla_due)
+                ),
+            }
+            outln!("open tasks: {}", view.open_tasks.len());
+            for t in &view.open_tasks {
+                outln!(
+                    "  #{} {} (owner {}, due {}, {})",
+                    t.id,
+                    t.title,
+                    shown(&t.owner),
+                    shown(&t.due_at),
+                    t.playbook
+                );
+            }
+            outln!(
+                "{:<25} {:<24} {:<9} {:<10} {:>8} {:>5} {:<25} delivered at",
+                "fired at",
+                "playbook",
+                "action",
+                "status",
+                "attempts",
+                "code",
+                "last attempt"
+            );
+            for r in &view.activity {
+                outln!(
+                    "{:<25} {:<24} {:<9} {:<10} {:>8} {:>5} {:<25} {}",
+                    r.fired_at.to_string(),
+                    r.playbook,
+                    shown(&r.kind),
+                    shown(&r.status),
+                    r.attempts,
+                    shown(&r.last_code),
+                    shown(&r.last_attempt_at),
+                    shown(&r.delivered_at)
+                );
+            }
+            Ok(())
+        }
         PlaybooksCommand::Deliveries(args) => deliveries(ctx, args),
         PlaybooksCommand::DryRun(args) => dry_run(ctx, args),
         PlaybooksCommand::Replay(args) => replay(ctx, args),
@@ -579,9 +645,14 @@ fn dry_run(ctx: &Context, args: DryRunArgs) -> anyhow::Result<()> {
                     format!(" ({}{more})", shown.join(", "))
                 };
                 let off = if p.enabled { "" } else { " [switched off]" };
-                if p.trigger == "change" {
+                if p.trigger == "change" || p.trigger == "sla_breached" {
+                    let on = if p.trigger == "change" {
+                        "a change"
+                    } else {
+                        "a handoff's SLA breach"
+                    };
                     outln!(
-                        "{}{off}: fires on a change, for the {} accounts its filters hold for{who}; each firing would make {}",
+                        "{}{off}: fires on {on}, for the {} accounts its filters hold for{who}; each firing would make {}",
                         p.playbook,
                         p.matching,
                         actions.iter().map(|a| a.trim_start_matches(|c: char| c.is_ascii_digit()).trim()).collect::<Vec<_>>().join(", ")

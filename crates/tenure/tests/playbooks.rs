@@ -131,7 +131,11 @@ fn the_cli_prints_the_apis_json_for_the_same_data() {
         assert!(started.elapsed().as_secs() < 30, "the first tick never ran");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let pairs: [(&[&str], String); 7] = [
+    let pairs: [(&[&str], String); 8] = [
+        (
+            &["playbooks", "account", "acme"],
+            "/api/v1/accounts/acme/playbooks".into(),
+        ),
         (&["playbooks", "list"], "/api/v1/playbooks".into()),
         (&["playbooks", "log"], "/api/v1/playbooks/firings".into()),
         (
@@ -172,6 +176,9 @@ fn the_cli_prints_the_apis_json_for_the_same_data() {
     );
     let log = cli_json(&t, config, &["playbooks", "log"]);
     assert_eq!(log["firings"][0]["deliveries"][0]["status"], "dead");
+    let account = cli_json(&t, config, &["playbooks", "account", "acme"]);
+    assert_eq!(account["activity"].as_array().unwrap().len(), 2);
+    assert_eq!(account["open_tasks"][0]["title"], "Call Acme");
     assert_eq!(
         cli_json(&t, config, &["tasks", "list", "--owner", "ana"])["tasks"][0]["title"],
         "Call Acme"

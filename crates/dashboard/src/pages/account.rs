@@ -3,14 +3,14 @@
 
 use maud::html;
 use serde_json::Value;
-use tenure_core::Timestamp;
+use tenure_core::{Currency, Timestamp};
 use tenure_reports::{Report, Unit};
 
 use super::attribution::{model_select, DEFAULT_MODEL};
 use super::{missing, Page};
 use crate::chart::{Chart, HBars};
 use crate::docs::Link;
-use crate::figure::{Figure, LinkTo, Table};
+use crate::figure::{Column, Figure, LinkTo, Source, Table};
 use crate::format::cell;
 use crate::{Answers, Block, Call, Controls, PageQuery, Tile};
 
@@ -25,11 +25,13 @@ pub const PAGE: Page = Page {
     calls,
     render,
     needs_status: false,
+    needs_playbooks: true,
 };
 
 const ACCOUNT: Link = Link::new("reports", "`account ACCOUNT`: one customer explained");
 const JOURNEY: Link = Link::new("reports", "`journey ACCOUNT`: one account's path");
 const HEALTH: Link = Link::new("health", "The health score");
+const PLAYBOOKS: Link = Link::new("dashboard", "Playbooks on the account page");
 
 fn calls(query: &PageQuery, _: Timestamp) -> Vec<Call> {
     let account = query.get_or("account", "");
@@ -83,6 +85,18 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
     match answers.report(1) {
         Ok(report) => blocks.push(Block::figure(journey(report).from(&answers.calls[1]))),
         Err(message) => blocks.push(missing("Journey", message)),
+    }
+    match &answers.playbooks {
+        Some(Ok(view)) => {
+            let currency = answers.report(0).map_or_else(
+                |_| tenure_core::Currency::parse("USD").expect("USD"),
+                |r| r.currency,
+            );
+            let account = query.get_or("account", "");
+            blocks.extend(playbooks(account, view, currency));
+        }
+        Some(Err(message)) => blocks.push(missing("Playbooks", message)),
+        None => {}
     }
     // Last: the longest, read by scrolling through it.
     if let Ok(report) = answers.report(0) {
@@ -162,6 +176,101 @@ fn tiles(report: &Report) -> Vec<Tile> {
         tile("Band", value(&["health", "band"], Unit::Text), HEALTH),
         tile("Stage", value(&["stage"], Unit::Text), ACCOUNT),
         tile("Signals", signals.to_string(), ACCOUNT),
+    ]
+}
+
+/// `rows` (a list of the account playbooks' JSON) as a table of `columns` (key, unit).
+fn records(view: &Value, rows: &str, columns: &[(&str, Unit)], currency: Currency) -> Table {
+    Table {
+        columns: columns.iter().map(|(k, u)| Column::new(k, *u)).collect(),
+        rows: view
+            .get(rows)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                columns
+                    .iter()
+                    .map(|(k, _)| r.get(*k).cloned().unwrap_or(Value::Null))
+                    .collect()
+            })
+            .collect(),
+        currency,
+    }
+}
+
+/// What the playbooks did for the account: its owner and SLA, its open tasks, and its firings
+/// with each delivery's status, from `GET /api/v1/accounts/ID/playbooks`.
+fn playbooks(account: &str, view: &Value, currency: Currency) -> Vec<Block> {
+    let api = format!(
+        "/api/v1/accounts/{}/playbooks",
+        crate::query::path_segment(account)
+    );
+    let source = |rows: &'static str| Source {
+        api: api.clone(),
+        rows,
+    };
+    let time = |v: Option<&Value>| cell(v.unwrap_or(&Value::Null), Unit::Time, currency);
+    let owner = view.get("owner").filter(|o| !o.is_null());
+    let text = |o: &Value, key: &str| {
+        o.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let owner_block = html! {
+        section.figure #owner aria-labelledby="owner-title" {
+            header { h2 #owner-title { "Owner and SLA" } p.how { a href=(PLAYBOOKS.href()) { "How this is shown" } } }
+            @match owner {
+                None => p { "Not handed off: no playbook has given the account to a team." }
+                Some(o) => dl.facts {
+                    dt { "Team" } dd.team { (text(o, "team")) }
+                    dt { "Owner" } dd.owner { @let w = text(o, "owner"); @if w.is_empty() { "the team's queue" } @else { (w) } }
+                    dt { "Since" } dd { (time(o.get("since"))) }
+                    dt { "SLA due" } dd.sla-due { @let d = time(o.get("sla_due")); @if d.is_empty() { "no SLA" } @else { (d) } }
+                    dt { "SLA" } dd.sla { (text(o, "sla").replace('_', " ")) }
+                }
+            }
+        }
+    };
+    let tasks = records(
+        view,
+        "open_tasks",
+        &[
+            ("title", Unit::Text),
+            ("owner", Unit::Text),
+            ("due_at", Unit::Time),
+            ("status", Unit::Text),
+            ("playbook", Unit::Text),
+        ],
+        currency,
+    );
+    let mut tasks = Figure::new("tasks", "Open tasks", PLAYBOOKS, tasks).open();
+    tasks.source = Some(source("open_tasks"));
+    let activity = records(
+        view,
+        "activity",
+        &[
+            ("fired_at", Unit::Time),
+            ("playbook", Unit::Text),
+            ("kind", Unit::Text),
+            ("destination", Unit::Text),
+            ("status", Unit::Text),
+            ("attempts", Unit::Count),
+            ("last_code", Unit::Number),
+            ("last_attempt_at", Unit::Time),
+            ("delivered_at", Unit::Time),
+        ],
+        currency,
+    );
+    let mut firings = Figure::new("playbooks", "Playbooks: firings and deliveries", PLAYBOOKS, activity)
+        .note("Its latest firings, newest first, one row per delivery: the action, where it went, where it stands, how many attempts, the last response code and when.")
+        .open();
+    firings.source = Some(source("activity"));
+    vec![
+        Block::Text(owner_block),
+        Block::figure(firings),
+        Block::figure(tasks),
     ]
 }
 
@@ -324,5 +433,51 @@ mod tests {
         }
         // markov credits no single journey: not offered for the journey.
         assert!(!html.contains(r#"value="markov""#));
+    }
+
+    fn with_playbooks(view: serde_json::Value) -> String {
+        let query = PageQuery::new([("account", "acct/1")]);
+        let answers = Answers {
+            calls: (PAGE.calls)(&query, Timestamp::from_millis(0)),
+            playbooks: Some(Ok(view)),
+            ..Answers::default()
+        };
+        (PAGE.render)(&query, &answers)
+            .iter()
+            .map(|b| b.render(PAGE.name, &query, &query).into_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_playbooks_block_shows_the_owner_sla_and_each_delivery() {
+        let html = with_playbooks(json!({
+            "account": "acct/1",
+            "owner": {"team": "cs", "owner": null, "since": "2026-03-01T10:00:00.000Z",
+                      "sla_due": "2026-03-01T11:00:00.000Z", "sla_met_at": null, "sla": "met_late",
+                      "playbook": "handoff"},
+            "open_tasks": [{"title": "Call", "owner": "ana", "due_at": null, "status": "open", "playbook": "p"}],
+            "firings": [],
+            "activity": [
+                {"fired_at": "2026-03-01T10:00:00.000Z", "playbook": "p", "firing_key": "k", "step": 0,
+                 "kind": "webhook", "destination": "crm", "status": "dead", "attempts": 3,
+                 "last_code": 503, "last_attempt_at": "2026-03-01T10:06:00.000Z", "delivered_at": null},
+            ],
+        }));
+        for expected in [
+            // The account id is one path segment of the API's address.
+            r#"data-source="/api/v1/accounts/acct%2F1/playbooks""#,
+            r#"data-keys="fired_at,playbook,kind,destination,status,attempts,last_code,last_attempt_at,delivered_at""#,
+            "s queue",
+            "met late",
+            "503",
+            "crm",
+            "Call",
+        ] {
+            assert!(html.contains(expected), "{expected} not in {html}");
+        }
+        let none = with_playbooks(
+            json!({"account": "acct/1", "owner": null, "open_tasks": [], "firings": [], "activity": []}),
+        );
+        assert!(none.contains("Not handed off"));
     }
 }

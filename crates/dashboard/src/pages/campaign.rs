@@ -25,6 +25,7 @@ pub const PAGE: Page = Page {
     calls,
     render,
     needs_status: false,
+    needs_playbooks: false,
 };
 
 const CAMPAIGN: Link = Link::new(

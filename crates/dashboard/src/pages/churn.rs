@@ -22,6 +22,7 @@ pub const PAGE: Page = Page {
     calls,
     render,
     needs_status: false,
+    needs_playbooks: false,
 };
 
 const MODEL: Link = Link::new("reports", "`churn-model`: what drives churn");

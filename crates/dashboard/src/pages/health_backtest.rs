@@ -23,6 +23,7 @@ pub const PAGE: Page = Page {
     calls,
     render,
     needs_status: false,
+    needs_playbooks: false,
 };
 
 const BACKTEST: Link = Link::new(

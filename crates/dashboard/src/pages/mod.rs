@@ -42,6 +42,9 @@ pub struct Page {
     pub render: fn(&PageQuery, &Answers) -> Vec<Block>,
     /// Whether it shows what the store holds (`GET /api/v1/status`).
     pub needs_status: bool,
+    /// Whether it shows what the playbooks did for its account
+    /// (`GET /api/v1/accounts/{account}/playbooks`).
+    pub needs_playbooks: bool,
 }
 
 impl Page {
@@ -240,6 +243,7 @@ pub(crate) mod fixture {
             calls: calls.clone(),
             reports: reports.into_iter().map(Ok).collect(),
             status: None,
+            playbooks: None,
             csrf: "token".to_owned(),
             proposal: None,
             stages: vec!["onboarding".to_owned(), "at_risk".to_owned()],

@@ -25,6 +25,7 @@ pub const PAGE: Page = Page {
     calls,
     render,
     needs_status: false,
+    needs_playbooks: false,
 };
 
 const RENEWALS: Link = Link::new("reports", "`renewals`: contracts ending within 90 days");

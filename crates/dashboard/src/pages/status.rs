@@ -20,6 +20,7 @@ pub const PAGE: Page = Page {
     calls: no_calls,
     render,
     needs_status: true,
+    needs_playbooks: false,
 };
 
 const STATUS: Link = Link::new("operations", "Metrics");

@@ -24,6 +24,7 @@ pub const PAGE: Page = Page {
     calls,
     render,
     needs_status: false,
+    needs_playbooks: false,
 };
 
 const SURVIVAL: Link = Link::new("reports", "`survival`: customer lifetime curves");
