@@ -12,8 +12,8 @@
 //! - **ticks** ([`Actions::tick`], every minute): the state and calendar triggers over every
 //!   account's status, and the `sla_breached` trigger over the handoffs whose SLA ended unmet
 //!   ([`Store::sla_breaches`]), by one server at a time (a lease in the store).
-//! - **deliveries** ([`Actions::deliver`]): the outbox, claimed under a lease and sent to each
-//!   destination, one thread per destination so an outage of one delays only its own.
+//! - **deliveries** ([`Actions::deliver_to`]): the outbox, claimed under a lease by a worker
+//!   per destination, each taking only its own, so an outage of one delays only its own.
 //!
 //! A firing is recorded with its deliveries in one transaction under its key's unique
 //! constraint ([`Store::record_firing`]): whichever path, process or replay decides it first,
@@ -34,7 +34,7 @@ use tenure_playbooks::{
 };
 use tenure_reports::{AccountRevenue, AccountStatus, ReportSettings};
 use tenure_store::{
-    Attempted, Delivery, NewDelivery, NewFiring, NewTask, OwnerChange, Store, StoreError,
+    Attempted, ClaimFor, Delivery, NewDelivery, NewFiring, NewTask, OwnerChange, Store, StoreError,
 };
 
 use crate::deciding::{Decided, Deciding, DAY_MS};
@@ -44,6 +44,8 @@ use crate::{Clock, EntryObserver, Live, StatusObserver};
 /// no more deliveries than its lease has room for, one after another, so a lease never ends
 /// while its deliveries are still being attempted.
 const LONGEST_ATTEMPT_SECS: u32 = 30;
+/// The destination of the actions tenure carries out itself, in its store: tasks and handoffs.
+pub const IN_STORE: &str = "tenure";
 /// The lease that makes one server at a time evaluate the state and calendar triggers.
 const TICK_LEASE: &str = "playbooks.tick";
 const TICK_LEASE_MS: i64 = 120_000;
@@ -603,42 +605,55 @@ impl Actions {
         Ok(first)
     }
 
-    /// One pass of the outbox: claims what is due and sends it, each destination's on a thread
-    /// of its own; returns the deliveries attempted.
-    pub fn deliver(&self) -> Result<usize, StoreError> {
+    /// Where deliveries go, each with a worker of its own: every configured destination, and
+    /// [`IN_STORE`] (tasks and handoffs).
+    pub fn delivery_destinations(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.destinations.keys().cloned().collect();
+        names.push(IN_STORE.to_owned());
+        names
+    }
+
+    /// One pass of the outbox for one destination (`None`: those no longer configured, which
+    /// are dead-lettered saying so): claims what is due for it, no more than its lease has
+    /// room for, and attempts them one after another; returns the deliveries attempted. Each
+    /// destination's worker runs its own passes, so an outage of one delays only its own.
+    pub fn deliver_to(&self, destination: Option<&str>) -> Result<usize, StoreError> {
         let now = self.clock.now();
         let lease = self.playbooks.settings.delivery_lease_seconds;
+        let known = self.delivery_destinations();
+        let whose = match destination {
+            Some(name) => ClaimFor::Only(name),
+            None => ClaimFor::NoneOf(&known),
+        };
         let claimed = self.store.claim_deliveries(
             &self.owner,
             now,
             i64::from(lease) * 1000,
             (lease / LONGEST_ATTEMPT_SECS).max(1) as usize,
+            whose,
         )?;
-        let count = claimed.len();
-        let mut by_destination: BTreeMap<String, Vec<Delivery>> = BTreeMap::new();
-        for d in claimed {
-            by_destination
-                .entry(d.destination.clone())
-                .or_default()
-                .push(d);
+        for d in &claimed {
+            self.attempt(d)?;
         }
+        Ok(claimed.len())
+    }
+
+    /// One pass of the outbox for every destination at once, each on a thread of its own;
+    /// returns the deliveries attempted.
+    pub fn deliver(&self) -> Result<usize, StoreError> {
+        let mut workers: Vec<Option<String>> =
+            self.delivery_destinations().into_iter().map(Some).collect();
+        workers.push(None);
         std::thread::scope(|scope| {
-            let passes: Vec<_> = by_destination
-                .into_values()
-                .map(|deliveries| {
-                    scope.spawn(move || -> Result<(), StoreError> {
-                        for d in deliveries {
-                            self.attempt(&d)?;
-                        }
-                        Ok(())
-                    })
-                })
+            let passes: Vec<_> = workers
+                .iter()
+                .map(|w| scope.spawn(move || self.deliver_to(w.as_deref())))
                 .collect();
             passes
                 .into_iter()
-                .try_for_each(|p| p.join().expect("a delivery thread"))
-        })?;
-        Ok(count)
+                .map(|p| p.join().expect("a delivery thread"))
+                .sum()
+        })
     }
 
     /// Attempts one claimed delivery and records what came of it.

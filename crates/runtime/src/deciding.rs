@@ -10,7 +10,7 @@ use tenure_core::{Timestamp, WorkspaceId};
 use tenure_playbooks::{changes, fires, Change, Occasion, Playbook, Playbooks, Status};
 use tenure_store::{FiringFilter, NewDelivery, NewFiring, Store, StoreError};
 
-use crate::actions::{new_firing, payload};
+use crate::actions::{new_firing, payload, IN_STORE};
 
 /// The per-account cap counts the firings of the last day.
 pub(crate) const DAY_MS: i64 = 86_400_000;
@@ -232,7 +232,7 @@ impl<F: Fired + ?Sized> Deciding<'_, F> {
             .enumerate()
             .map(|(step, (s, due))| NewDelivery {
                 step: step as u32,
-                destination: s.action.destination().unwrap_or("tenure").to_owned(),
+                destination: s.action.destination().unwrap_or(IN_STORE).to_owned(),
                 kind: s.action.kind().to_owned(),
                 payload: payload(&s.action, playbook, status, &firing, change),
                 due_at: *due,

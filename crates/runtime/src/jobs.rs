@@ -57,7 +57,7 @@ pub const DELIVER_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs the playbooks' periodic work: the state and calendar triggers every
 /// [`PLAYBOOK_TICK_EVERY`] (on one server at a time: a lease in the store), and the outbox's
-/// due deliveries every [`DELIVER_EVERY`].
+/// due deliveries every [`DELIVER_EVERY`], by a worker per destination.
 pub fn run_playbooks(scheduler: &mut Scheduler, actions: &Arc<Actions>, live: &Arc<Live>) {
     let (tick_actions, tick_live) = (Arc::clone(actions), Arc::clone(live));
     scheduler.every(
@@ -72,12 +72,26 @@ pub fn run_playbooks(scheduler: &mut Scheduler, actions: &Arc<Actions>, live: &A
             Ok(())
         },
     );
-    let deliver = Arc::clone(actions);
-    scheduler.every("deliveries", DELIVER_EVERY, Duration::ZERO, move || {
-        // A full pass may leave more due: go on until the outbox has nothing due.
-        while deliver.deliver()? > 0 {}
-        Ok(())
-    });
+    // A worker per destination (and one for those no longer configured), so an outage of one
+    // delays only its own deliveries.
+    let mut workers: Vec<Option<String>> = actions
+        .delivery_destinations()
+        .into_iter()
+        .map(Some)
+        .collect();
+    workers.push(None);
+    for destination in workers {
+        let deliver = Arc::clone(actions);
+        let name = format!(
+            "deliveries-{}",
+            destination.as_deref().unwrap_or("unconfigured")
+        );
+        scheduler.every(name, DELIVER_EVERY, Duration::ZERO, move || {
+            // A full pass may leave more due: go on until nothing is due.
+            while deliver.deliver_to(destination.as_deref())? > 0 {}
+            Ok(())
+        });
+    }
 }
 
 /// Starts the periodic jobs of a server over `live` and `store`: the catch-up and the history

@@ -25,7 +25,7 @@ pub type JobError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Scheduler {
     clock: Arc<dyn Clock>,
     signal: Arc<Signal>,
-    threads: Vec<(&'static str, JoinHandle<()>)>,
+    threads: Vec<(Arc<str>, JoinHandle<()>)>,
 }
 
 /// Tells the job threads to look at the clock again, or to stop.
@@ -47,11 +47,12 @@ impl Scheduler {
     /// Runs `work` every `period`, the first time `first_after` from now.
     pub fn every(
         &mut self,
-        name: &'static str,
+        name: impl Into<String>,
         period: Duration,
         first_after: Duration,
         work: impl FnMut() -> Result<(), JobError> + Send + 'static,
     ) {
+        let name: Arc<str> = name.into().into();
         let clock = Arc::clone(&self.clock);
         let signal = Arc::clone(&self.signal);
         let first = clock.now().plus_millis(millis(first_after));
@@ -59,7 +60,10 @@ impl Scheduler {
         let longest = millis(period.max(first_after));
         let thread = std::thread::Builder::new()
             .name(format!("tenure-{name}"))
-            .spawn(move || run(name, period, first, longest, work, clock.as_ref(), &signal))
+            .spawn({
+                let name = Arc::clone(&name);
+                move || run(&name, period, first, longest, work, clock.as_ref(), &signal)
+            })
             .expect("a job's thread starts");
         self.threads.push((name, thread));
     }
@@ -76,7 +80,7 @@ impl Scheduler {
         self.signal.changed.notify_all();
         for (name, thread) in self.threads.drain(..) {
             if thread.join().is_err() {
-                tracing::error!(job = name, "a periodic job's thread ended in a panic");
+                tracing::error!(job = %name, "a periodic job's thread ended in a panic");
             }
         }
     }
@@ -95,7 +99,7 @@ fn millis(d: Duration) -> i64 {
 /// One job's thread: wait until due (or stopped), run, repeat. `longest` is the longest wait
 /// a clock that only goes forward can ask for.
 fn run(
-    name: &'static str,
+    name: &str,
     period: Duration,
     first: Timestamp,
     longest: i64,

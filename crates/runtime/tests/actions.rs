@@ -661,3 +661,115 @@ fn a_routed_handoff_whose_sla_ends_unmet_fires_its_breach_once() {
     assert_eq!(seen[0].cause["detail"]["on_enable"], "none");
     assert_eq!(switched.deliver().unwrap(), 0);
 }
+
+/// A receiver on loopback that tells `arrived` of each request it reads and answers 200 only
+/// once `release` says so: a destination that hangs until the test lets it go.
+fn held_receiver(
+    arrived: std::sync::mpsc::Sender<()>,
+    release: std::sync::mpsc::Receiver<()>,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            loop {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                match line.trim_end().split_once(": ") {
+                    Some((name, value)) if name.eq_ignore_ascii_case("content-length") => {
+                        length = value.parse().unwrap();
+                    }
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            reader.read_exact(&mut vec![0; length]).unwrap();
+            arrived.send(()).unwrap();
+            release.recv().unwrap();
+            let answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            stream.write_all(answer.as_bytes()).unwrap();
+        }
+    });
+    url
+}
+
+#[test]
+fn a_hanging_destination_delays_only_its_own_deliveries() {
+    let (arrived_tx, arrived) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let slow = held_receiver(arrived_tx, release_rx);
+    let (fast, fast_seen) = receiver(vec![]);
+    let text = format!(
+        r#"
+[[destinations]]
+name = "slow"
+kind = "webhook"
+url = "{slow}"
+secret_env = "TEST_SECRET"
+
+[[destinations]]
+name = "fast"
+kind = "webhook"
+url = "{fast}"
+secret_env = "TEST_SECRET"
+"#
+    );
+    let config = Config::parse(&text, "t.toml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
+    let clock = Arc::new(ManualClock::new(Timestamp::from_datetime(
+        chrono::Utc::now(),
+    )));
+    let actions = actions(&config, &store, &clock);
+    let ws = WorkspaceId::default_workspace();
+    let now = clock.now();
+    // One firing with a delivery to each destination, and one to a destination since removed.
+    let step = |step: u32, destination: &str| tenure_store::NewDelivery {
+        step,
+        destination: destination.into(),
+        kind: "webhook".into(),
+        payload: serde_json::json!({ "step": step }),
+        due_at: now,
+    };
+    let firing = tenure_store::NewFiring {
+        key: "p/v1/a1/first".into(),
+        playbook: "p".into(),
+        version: "v1".into(),
+        account: "a1".into(),
+        period: "first".into(),
+        fired_at: now,
+        cause: serde_json::json!({}),
+    };
+    let steps = [step(0, "slow"), step(1, "fast"), step(2, "gone")];
+    assert!(store.record_firing(&ws, &firing, &steps).unwrap());
+    let status_of = |destination: &str| {
+        let all = store.deliveries(&ws, &DeliveryFilter::default()).unwrap();
+        let d = all.iter().find(|d| d.destination == destination).unwrap();
+        (d.status, d.last_error.clone())
+    };
+
+    std::thread::scope(|scope| {
+        let slow_worker = scope.spawn(|| actions.deliver_to(Some("slow")).unwrap());
+        arrived
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the slow destination got its request");
+        // The slow destination holds its request; the fast one's worker is not held up by it.
+        assert_eq!(actions.deliver_to(Some("fast")).unwrap(), 1);
+        assert_eq!(fast_seen.lock().unwrap().len(), 1);
+        assert_eq!(status_of("fast").0, DeliveryStatus::Delivered);
+        assert_eq!(status_of("slow").0, DeliveryStatus::Pending);
+        // The worker of destinations no longer configured dead-letters what is left for them.
+        assert_eq!(actions.deliver_to(None).unwrap(), 1);
+        let (gone, reason) = status_of("gone");
+        assert_eq!(gone, DeliveryStatus::Dead);
+        assert!(reason.unwrap().contains("not configured"));
+        release.send(()).unwrap();
+        assert_eq!(slow_worker.join().unwrap(), 1);
+    });
+    assert_eq!(status_of("slow").0, DeliveryStatus::Delivered);
+}

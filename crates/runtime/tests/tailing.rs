@@ -105,8 +105,10 @@ impl Store for OutOfOrder {
         now: Timestamp,
         lease_ms: i64,
         limit: usize,
+        whose: ts::ClaimFor<'_>,
     ) -> Result<Vec<ts::Delivery>, StoreError> {
-        self.inner.claim_deliveries(owner, now, lease_ms, limit)
+        self.inner
+            .claim_deliveries(owner, now, lease_ms, limit, whose)
     }
     fn finish_delivery(
         &self,

@@ -13,8 +13,8 @@ use tenure_core::{Timestamp, WorkspaceId};
 use tenure_runtime::Live;
 use tenure_server::{router, AppState};
 use tenure_store::{
-    Attempted, DeliveryFilter, DeliveryId, NewDelivery, NewFiring, NewTask, Scope, SqliteStore,
-    Store,
+    Attempted, ClaimFor, DeliveryFilter, DeliveryId, NewDelivery, NewFiring, NewTask, Scope,
+    SqliteStore, Store,
 };
 use tower::ServiceExt;
 
@@ -146,7 +146,7 @@ fn seed(store: &dyn Store) -> (DeliveryId, DeliveryId, i64) {
     // Claimed at a later instant each time, so the lease of one round is over at the next.
     let claim = |now: &str| {
         store
-            .claim_deliveries("worker-1", at(now), 60_000, 10)
+            .claim_deliveries("worker-1", at(now), 60_000, 10, ClaimFor::Any)
             .unwrap()
     };
     let first = claim("2026-03-01T10:00:01Z");
@@ -396,6 +396,7 @@ async fn a_dead_delivery_is_retried_with_the_admin_key_only_and_a_delivered_one_
             Timestamp::from_datetime(chrono::Utc::now()),
             60_000,
             10,
+            ClaimFor::Any,
         )
         .unwrap();
     assert_eq!(

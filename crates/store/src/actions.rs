@@ -135,6 +135,15 @@ pub struct Delivery {
     pub delivered_at: Option<Timestamp>,
 }
 
+/// Whose deliveries a claim takes: each destination's worker claims its own, so an outage of
+/// one delays no other; a sweeper claims those of destinations no longer configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimFor<'a> {
+    Any,
+    Only(&'a str),
+    NoneOf(&'a [String]),
+}
+
 /// Which deliveries to list, newest first; every field set narrows the list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryFilter {

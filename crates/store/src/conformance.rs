@@ -13,8 +13,9 @@ use tenure_core::{
 };
 
 use crate::{
-    Attempted, DeliveryFilter, DeliveryId, DeliveryStatus, FiringFilter, NewDelivery, NewFiring,
-    NewTask, OwnerChange, Retried, Scope, Store, StoreError, TaskChange, TaskFilter, TaskStatus,
+    Attempted, ClaimFor, DeliveryFilter, DeliveryId, DeliveryStatus, FiringFilter, NewDelivery,
+    NewFiring, NewTask, OwnerChange, Retried, Scope, Store, StoreError, TaskChange, TaskFilter,
+    TaskStatus,
 };
 
 /// One `#[test]` per conformance check, in a module `conformance`, each on a fresh store.
@@ -56,6 +57,7 @@ macro_rules! conformance_tests {
                 a_firing_key_is_recorded_once_with_its_deliveries,
                 firings_recorded_together_are_each_recorded_once,
                 concurrent_claimers_never_share_a_delivery,
+                a_claim_for_one_destination_takes_only_its_own,
                 an_ended_lease_is_claimable_and_the_first_finish_refused,
                 a_retry_waits_for_its_instant,
                 dead_letters_are_retried_and_delivered_ones_refused,
@@ -786,7 +788,7 @@ fn claim_all(store: &dyn Store, owner: &str) -> Vec<DeliveryId> {
     let mut ids = Vec::new();
     loop {
         let claimed = store
-            .claim_deliveries(owner, at(1_000), 600_000, 3)
+            .claim_deliveries(owner, at(1_000), 600_000, 3, ClaimFor::Any)
             .expect("claim");
         if claimed.is_empty() {
             return ids;
@@ -834,6 +836,31 @@ pub fn concurrent_claimers_never_share_a_delivery(store: &dyn Store) {
     claimed_once(ids, 120);
 }
 
+/// A claim for one destination takes only that destination's deliveries, so each
+/// destination's worker goes at its own pace and an outage of one delays no other; a claim
+/// for none of some destinations takes the others'.
+pub fn a_claim_for_one_destination_takes_only_its_own(store: &dyn Store) {
+    many_deliveries(store, 5);
+    let claim = |whose: ClaimFor<'_>| {
+        store
+            .claim_deliveries("w", at(1_000), 600_000, 100, whose)
+            .expect("claim")
+    };
+    let hook = claim(ClaimFor::Only("hook"));
+    assert_eq!(hook.len(), 5);
+    assert!(hook.iter().all(|d| d.destination == "hook"));
+    assert!(
+        claim(ClaimFor::Only("hook")).is_empty(),
+        "the hook's are leased"
+    );
+    assert!(claim(ClaimFor::Only("mail")).is_empty(), "none is to mail");
+    let configured = ["slack".to_owned()];
+    assert!(claim(ClaimFor::NoneOf(&configured)).is_empty());
+    let rest = claim(ClaimFor::NoneOf(&["mail".to_owned()]));
+    assert_eq!(rest.len(), 5);
+    assert!(rest.iter().all(|d| d.destination == "slack"));
+}
+
 /// Two handles on one store (two processes, two servers) never claim the same delivery.
 pub fn two_handles_never_claim_the_same_delivery(one: &dyn Store, two: &dyn Store) {
     many_deliveries(one, 60);
@@ -859,13 +886,13 @@ pub fn an_ended_lease_is_claimable_and_the_first_finish_refused(store: &dyn Stor
     let early = one_delivery(store, "early", 100);
     assert!(
         store
-            .claim_deliveries("a", at(99), 1_000, 10)
+            .claim_deliveries("a", at(99), 1_000, 10, ClaimFor::Any)
             .expect("claim")
             .is_empty(),
         "none due"
     );
     let first = store
-        .claim_deliveries("a", at(1_000), 1_000, 10)
+        .claim_deliveries("a", at(1_000), 1_000, 10, ClaimFor::Any)
         .expect("claim");
     assert_eq!(
         first.iter().map(|d| d.id).collect::<Vec<_>>(),
@@ -881,13 +908,13 @@ pub fn an_ended_lease_is_claimable_and_the_first_finish_refused(store: &dyn Stor
     );
     assert!(
         store
-            .claim_deliveries("b", at(1_999), 1_000, 10)
+            .claim_deliveries("b", at(1_999), 1_000, 10, ClaimFor::Any)
             .expect("claim")
             .is_empty(),
         "leased"
     );
     let second = store
-        .claim_deliveries("b", at(2_000), 1_000, 1)
+        .claim_deliveries("b", at(2_000), 1_000, 1, ClaimFor::Any)
         .expect("claim");
     assert_eq!(
         second.iter().map(|d| d.id).collect::<Vec<_>>(),
@@ -929,7 +956,7 @@ pub fn a_retry_waits_for_its_instant(store: &dyn Store) {
     let id = one_delivery(store, "a1", 0);
     assert_eq!(
         store
-            .claim_deliveries("w", at(10), 1_000, 10)
+            .claim_deliveries("w", at(10), 1_000, 10, ClaimFor::Any)
             .expect("claim")
             .len(),
         1
@@ -964,11 +991,11 @@ pub fn a_retry_waits_for_its_instant(store: &dyn Store) {
         )
     );
     assert!(store
-        .claim_deliveries("w", at(4_999), 1_000, 10)
+        .claim_deliveries("w", at(4_999), 1_000, 10, ClaimFor::Any)
         .expect("claim")
         .is_empty());
     let again = store
-        .claim_deliveries("w", at(5_000), 1_000, 10)
+        .claim_deliveries("w", at(5_000), 1_000, 10, ClaimFor::Any)
         .expect("claim");
     assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), [id]);
 }
@@ -979,7 +1006,7 @@ pub fn dead_letters_are_retried_and_delivered_ones_refused(store: &dyn Store) {
     let ws = workspace("default");
     let id = one_delivery(store, "a1", 0);
     store
-        .claim_deliveries("w", at(10), 1_000, 10)
+        .claim_deliveries("w", at(10), 1_000, 10, ClaimFor::Any)
         .expect("claim");
     let dead = Attempted::Dead {
         code: Some(410),
@@ -1004,7 +1031,7 @@ pub fn dead_letters_are_retried_and_delivered_ones_refused(store: &dyn Store) {
     );
     assert!(
         store
-            .claim_deliveries("w", at(10_000), 1_000, 10)
+            .claim_deliveries("w", at(10_000), 1_000, 10, ClaimFor::Any)
             .expect("claim")
             .is_empty(),
         "dead"
@@ -1024,7 +1051,7 @@ pub fn dead_letters_are_retried_and_delivered_ones_refused(store: &dyn Store) {
         (DeliveryStatus::Pending, at(30))
     );
     let claimed = store
-        .claim_deliveries("w", at(30), 1_000, 10)
+        .claim_deliveries("w", at(30), 1_000, 10, ClaimFor::Any)
         .expect("claim");
     assert_eq!(claimed.len(), 1);
     let ok = Attempted::Delivered { code: Some(204) };
@@ -1061,7 +1088,7 @@ pub fn every_attempt_is_audited(store: &dyn Store) {
         let now = at(i as i64 * 100);
         assert_eq!(
             store
-                .claim_deliveries("w", now, 50, 10)
+                .claim_deliveries("w", now, 50, 10, ClaimFor::Any)
                 .expect("claim")
                 .len(),
             1
@@ -1482,7 +1509,7 @@ pub fn playbook_state_survives_closing_and_reopening<S: Store>(
     let first = one_delivery(&store, "a1", 0);
     let second = one_delivery(&store, "a2", 0);
     store
-        .claim_deliveries("w", at(10), 1_000, 1)
+        .claim_deliveries("w", at(10), 1_000, 1, ClaimFor::Any)
         .expect("claim");
     let retry = Attempted::Retry {
         code: Some(503),
@@ -1493,7 +1520,7 @@ pub fn playbook_state_survives_closing_and_reopening<S: Store>(
         .finish_delivery(first, "w", at(20), &retry, 9)
         .expect("finish"));
     store
-        .claim_deliveries("w", at(30), 1_000, 1)
+        .claim_deliveries("w", at(30), 1_000, 1, ClaimFor::Any)
         .expect("claim second");
     let (task_id, _) = store
         .upsert_task(&ws, &task("a1", "call", 10))
@@ -1538,13 +1565,13 @@ pub fn playbook_state_survives_closing_and_reopening<S: Store>(
     );
     assert!(
         store
-            .claim_deliveries("x", at(1_029), 1_000, 10)
+            .claim_deliveries("x", at(1_029), 1_000, 10, ClaimFor::Any)
             .expect("claim")
             .is_empty(),
         "the second's lease and the first's retry instant survive"
     );
     let claimed: Vec<_> = store
-        .claim_deliveries("x", at(1_030), 1_000, 10)
+        .claim_deliveries("x", at(1_030), 1_000, 10, ClaimFor::Any)
         .expect("claim")
         .iter()
         .map(|d| d.id)

@@ -18,9 +18,9 @@ use std::collections::BTreeMap;
 use tenure_core::{Entry, StoredEntry, Timestamp, WorkspaceId};
 
 pub use actions::{
-    AttemptRecord, Attempted, Delivery, DeliveryFilter, DeliveryId, DeliveryStatus, FiringFilter,
-    FiringRecord, Lease, NewDelivery, NewFiring, NewTask, OwnerChange, OwnerRecord, Retried, Task,
-    TaskChange, TaskFilter, TaskId, TaskStatus,
+    AttemptRecord, Attempted, ClaimFor, Delivery, DeliveryFilter, DeliveryId, DeliveryStatus,
+    FiringFilter, FiringRecord, Lease, NewDelivery, NewFiring, NewTask, OwnerChange, OwnerRecord,
+    Retried, Task, TaskChange, TaskFilter, TaskId, TaskStatus,
 };
 pub use backup::{backup_dir, BackupSummary};
 pub use keys::{ApiKey, KeyInfo, Revoked, Scope};
@@ -288,15 +288,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<FiringRecord>, StoreError>;
 
     /// Leases to `owner` until `now + lease_ms` up to `limit` pending deliveries of any
-    /// workspace that are due (`next_attempt_at <= now`) and not leased (or whose lease ended),
-    /// earliest due first, and returns them. Atomic: two claimers, in one process or several,
-    /// never hold the same delivery at once. `owner` must be unique to the claiming process.
+    /// workspace (of the destinations `whose` says) that are due (`next_attempt_at <= now`) and
+    /// not leased (or whose lease ended), earliest due first, and returns them. Atomic: two
+    /// claimers, in one process or several, never hold the same delivery at once. `owner` must
+    /// be unique to the claiming process.
     fn claim_deliveries(
         &self,
         owner: &str,
         now: Timestamp,
         lease_ms: i64,
         limit: usize,
+        whose: ClaimFor<'_>,
     ) -> Result<Vec<Delivery>, StoreError>;
 
     /// Records an attempt at a delivery `owner` claimed, and moves it: delivered, pending again

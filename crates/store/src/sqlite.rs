@@ -20,10 +20,10 @@ use crate::keys::{hash_secret, new_secret, KEY_PREFIX_CHARS};
 use crate::metrics::WriterMetrics;
 use crate::sqlite_actions as actions;
 use crate::{
-    ApiKey, Appended, AttemptRecord, Attempted, Delivery, DeliveryFilter, DeliveryId, FiringFilter,
-    FiringRecord, HealthDay, KeyInfo, Loaded, LogCount, LogPage, NewDelivery, NewFiring, NewTask,
-    OwnerChange, OwnerRecord, Retried, Revoked, Scope, Store, StoreError, Task, TaskChange,
-    TaskFilter, TaskId, Unreadable,
+    ApiKey, Appended, AttemptRecord, Attempted, ClaimFor, Delivery, DeliveryFilter, DeliveryId,
+    FiringFilter, FiringRecord, HealthDay, KeyInfo, Loaded, LogCount, LogPage, NewDelivery,
+    NewFiring, NewTask, OwnerChange, OwnerRecord, Retried, Revoked, Scope, Store, StoreError, Task,
+    TaskChange, TaskFilter, TaskId, Unreadable,
 };
 
 /// Versioned schema: migration `i` moves the database from `user_version` i to i + 1.
@@ -1095,8 +1095,9 @@ impl Store for SqliteStore {
         now: Timestamp,
         lease_ms: i64,
         limit: usize,
+        whose: ClaimFor<'_>,
     ) -> Result<Vec<Delivery>, StoreError> {
-        actions::claim_deliveries(&mut self.actions(), owner, now, lease_ms, limit)
+        actions::claim_deliveries(&mut self.actions(), owner, now, lease_ms, limit, whose)
     }
 
     fn finish_delivery(

@@ -296,8 +296,32 @@ pub(crate) fn claim_deliveries(
     now: Timestamp,
     lease_ms: i64,
     max: usize,
+    whose: ClaimFor<'_>,
 ) -> Result<Vec<Delivery>, StoreError> {
     let until = now.plus_millis(lease_ms.max(0));
+    let mut values: Vec<rusqlite::types::Value> = vec![
+        owner.to_owned().into(),
+        until.millis().into(),
+        now.millis().into(),
+        limit(Some(max)).into(),
+    ];
+    // The rows come from the index of pending deliveries by due instant; the destination
+    // only filters them.
+    let destination = match whose {
+        ClaimFor::Any => String::new(),
+        ClaimFor::Only(name) => {
+            values.push(name.to_owned().into());
+            "AND destination = ?5".to_owned()
+        }
+        ClaimFor::NoneOf(names) => {
+            let mut marks = Vec::new();
+            for name in names {
+                values.push(name.clone().into());
+                marks.push(format!("?{}", values.len()));
+            }
+            format!("AND destination NOT IN ({})", marks.join(", "))
+        }
+    };
     let tx = write(conn)?;
     let claimed: Vec<RawDelivery> = {
         // `RETURNING` leases and reads in one statement; the write lock the transaction holds
@@ -307,14 +331,11 @@ pub(crate) fn claim_deliveries(
              WHERE id IN (
                  SELECT id FROM deliveries
                  WHERE status = 'pending' AND next_attempt_at <= ?3
-                   AND (lease_until IS NULL OR lease_until <= ?3)
+                   AND (lease_until IS NULL OR lease_until <= ?3) {destination}
                  ORDER BY next_attempt_at, id LIMIT ?4)
              RETURNING {DELIVERY_COLUMNS}"
         ))?;
-        let rows = stmt.query_map(
-            params![owner, until.millis(), now.millis(), limit(Some(max))],
-            RawDelivery::read,
-        )?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(&values), RawDelivery::read)?;
         rows.collect::<Result<_, _>>()?
     };
     tx.commit()?;

@@ -7,7 +7,7 @@ mod common;
 use common::Tenure;
 use serde_json::{json, Value};
 use tenure_core::{Timestamp, WorkspaceId};
-use tenure_store::{Attempted, NewDelivery, NewFiring, NewTask, SqliteStore, Store};
+use tenure_store::{Attempted, ClaimFor, NewDelivery, NewFiring, NewTask, SqliteStore, Store};
 
 const CONFIG: &str = r#"
 [[destinations]]
@@ -55,7 +55,13 @@ fn seed(t: &Tenure) -> (i64, i64) {
         .record_firing(&ws, &firing, &[delivery(0, "webhook"), delivery(1, "task")])
         .unwrap());
     let claimed = store
-        .claim_deliveries("worker", at("2026-03-01T10:00:01Z"), 60_000, 10)
+        .claim_deliveries(
+            "worker",
+            at("2026-03-01T10:00:01Z"),
+            60_000,
+            10,
+            ClaimFor::Any,
+        )
         .unwrap();
     let mut ids = (0, 0);
     for d in claimed {
