@@ -37,7 +37,7 @@ use tenure_store::{
     Attempted, ClaimFor, Delivery, NewDelivery, NewFiring, NewTask, OwnerChange, Store, StoreError,
 };
 
-use crate::deciding::{Decided, Deciding, DAY_MS};
+use crate::deciding::{Decided, Deciding, FiredKept, DAY_MS};
 use crate::{Clock, EntryObserver, Live, StatusObserver};
 
 /// The longest a delivery attempt may take (an SMTP conversation, the slowest): a pass claims
@@ -132,6 +132,8 @@ pub struct Actions {
     playbooks: Playbooks,
     settings: ReportSettings,
     store: Arc<dyn Store>,
+    /// The firings made, as decisions read them.
+    fired: FiredKept,
     clock: Arc<dyn Clock>,
     destinations: BTreeMap<String, Box<dyn Destination>>,
     /// This process, as the owner of the leases it takes.
@@ -170,6 +172,7 @@ impl Actions {
         Ok(Actions {
             playbooks,
             settings,
+            fired: FiredKept::new(Arc::clone(&store)),
             store,
             clock,
             destinations,
@@ -182,12 +185,22 @@ impl Actions {
     }
 
     /// The playbooks deciding at `now`, against the store's firings.
-    fn deciding(&self, now: Timestamp) -> Deciding<'_, dyn Store> {
+    fn deciding(&self, now: Timestamp) -> Deciding<'_, FiredKept> {
         Deciding {
             playbooks: &self.playbooks,
-            fired: &*self.store,
+            fired: &self.fired,
             now,
         }
+    }
+
+    /// Records one firing without deliveries (a playbook switched on, an account seen),
+    /// keeping it for later decisions; whether it was new.
+    fn record_one(&self, workspace: &WorkspaceId, firing: &NewFiring) -> Result<bool, StoreError> {
+        let new = self.store.record_firing(workspace, firing, &[])?;
+        if new {
+            self.fired.remember(workspace, firing);
+        }
+        Ok(new)
     }
 
     /// Whether any playbook is switched on.
@@ -358,6 +371,7 @@ impl Actions {
             let new = self.store.record_firings(&ws, &firings)?;
             for ((firing, deliveries), new) in firings.iter().zip(new) {
                 if new {
+                    self.fired.remember(&ws, firing);
                     recorded += 1;
                     tracing::info!(workspace = %ws, account = %firing.account, playbook = %firing.playbook, key = %firing.key, deliveries = deliveries.len(), "playbook fired");
                 }
@@ -504,7 +518,7 @@ impl Actions {
                     if !quiet {
                         deciding.tick(&mut decided, &workspace, playbook, status)?;
                     } else if let Some(seen) = deciding.seen(&workspace, playbook, status, None)? {
-                        self.store.record_firing(&workspace, &seen, &[])?;
+                        self.record_one(&workspace, &seen)?;
                     }
                 }
                 fired += self.record(decided)?;
@@ -569,7 +583,7 @@ impl Actions {
                 } else if let Some(seen) =
                     deciding.seen(workspace, playbook, &status, Some(&change))?
                 {
-                    self.store.record_firing(workspace, &seen, &[])?;
+                    self.record_one(workspace, &seen)?;
                 }
             }
             fired += self.record(decided)?;
@@ -600,7 +614,7 @@ impl Actions {
             fired_at: now,
             cause: json!({ "switched_on": now }),
         };
-        let first = self.store.record_firing(workspace, &marker, &[])?;
+        let first = self.record_one(workspace, &marker)?;
         self.switched.lock().expect("switched").insert(known);
         Ok(first)
     }

@@ -1,9 +1,12 @@
 //! Deciding what fires: one mechanism for the live path ([`crate::Actions`]) and a replay
 //! ([`crate::replay`]), so that a replay over a log finds what a server made of it.
 //!
-//! The two differ only in where the firings already made are read from ([`Fired`]: the store
-//! for a server, an in-memory history for a replay) and in what they do with what is decided
+//! The two differ only in where the firings already made are read from ([`Fired`]: the store,
+//! kept in memory as read, for a server; the replay's own history for a replay) and in what they do with what is decided
 //! ([`Decided`]: recorded in the store, or listed).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 use tenure_core::{Timestamp, WorkspaceId};
@@ -28,7 +31,39 @@ pub(crate) trait Fired {
     ) -> Result<Vec<Timestamp>, StoreError>;
 }
 
-impl Fired for dyn Store {
+/// An account's firings: playbook and instant.
+type AccountFirings = Vec<(String, Timestamp)>;
+
+/// The store's firings, each account's read once and then kept in memory with the firings
+/// this process records: a decision reads no store (at 100,000 accounts, two queries per
+/// decision were most of the live path's time). A firing another process records is not seen
+/// until this one restarts; its key is still refused by the store, so nothing fires twice,
+/// and only a window limit's count could be short by it.
+#[derive(Debug)]
+pub(crate) struct FiredKept {
+    store: Arc<dyn Store>,
+    kept: Mutex<HashMap<(WorkspaceId, String), AccountFirings>>,
+}
+
+impl FiredKept {
+    pub fn new(store: Arc<dyn Store>) -> FiredKept {
+        FiredKept {
+            store,
+            kept: Mutex::default(),
+        }
+    }
+
+    /// Keeps a firing just recorded, if its account's are kept (else they are read, with it,
+    /// when next needed).
+    pub fn remember(&self, workspace: &WorkspaceId, firing: &NewFiring) {
+        let key = (workspace.clone(), firing.account.clone());
+        if let Some(firings) = self.kept.lock().expect("kept firings").get_mut(&key) {
+            firings.push((firing.playbook.clone(), firing.fired_at));
+        }
+    }
+}
+
+impl Fired for FiredKept {
     fn instants(
         &self,
         workspace: &WorkspaceId,
@@ -36,16 +71,21 @@ impl Fired for dyn Store {
         playbook: Option<&str>,
         since: Option<Timestamp>,
     ) -> Result<Vec<Timestamp>, StoreError> {
-        let filter = FiringFilter {
-            playbook: playbook.map(str::to_owned),
-            account: Some(account.to_owned()),
-            since,
-            limit: None,
-        };
-        Ok(self
-            .firings(workspace, &filter)?
-            .into_iter()
-            .map(|f| f.fired_at)
+        let key = (workspace.clone(), account.to_owned());
+        let mut kept = self.kept.lock().expect("kept firings");
+        if !kept.contains_key(&key) {
+            let filter = FiringFilter {
+                account: Some(account.to_owned()),
+                ..FiringFilter::default()
+            };
+            let read = self.store.firings(workspace, &filter)?;
+            let firings = read.into_iter().map(|f| (f.playbook, f.fired_at)).collect();
+            kept.insert(key.clone(), firings);
+        }
+        Ok(kept[&key]
+            .iter()
+            .filter(|(p, t)| playbook.is_none_or(|name| p == name) && since.is_none_or(|s| *t >= s))
+            .map(|(_, t)| *t)
             .collect())
     }
 }
