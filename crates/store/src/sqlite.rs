@@ -163,10 +163,13 @@ const MIGRATIONS: &[&str] = &[
         until INTEGER NOT NULL
     ) WITHOUT ROWID;",
     // 6: the audit's reads by account and by playbook (an account's timeline, a playbook's
-    // deliveries) use an index instead of reading every row of the workspace.
+    // deliveries) and the minute's look for SLAs ended unmet use an index instead of reading
+    // every row of the workspace.
     "CREATE INDEX deliveries_by_account ON deliveries (workspace, account, id);
     CREATE INDEX deliveries_by_playbook ON deliveries (workspace, playbook, id);
-    CREATE INDEX tasks_by_account ON tasks (workspace, account, id);",
+    CREATE INDEX tasks_by_account ON tasks (workspace, account, id);
+    CREATE INDEX account_owners_by_sla_due ON account_owners (workspace, sla_due)
+        WHERE sla_due IS NOT NULL;",
 ];
 
 /// Health history rows per transaction: the history shares SQLite's one write lock with the
