@@ -17,9 +17,10 @@
 //! leaves the history out), `BENCH_FUNNEL` (default none; `turns` runs the `funnel` report over
 //! and over during the load, taking the model in turns as the HTTP API does, and `whole` the
 //! same under one read lock for the whole report, to compare), `BENCH_PLAYBOOKS` (default 0;
-//! N runs N playbooks as `tenure serve` does: one fires a task on every "Export Failed" event,
-//! which one event in a hundred is, and N − 1 watch signals and stages; the latency from an
-//! event's acknowledgement to its firing, and the tasks delivered per second, are measured).
+//! N runs N playbooks as `tenure serve` does: one fires a task and a signed webhook to a
+//! receiver on loopback on every "Export Failed" event, which one event in a hundred is, and
+//! N − 1 watch signals and stages; the latency from an event's acknowledgement to its firing,
+//! and the deliveries per second after the load, are measured).
 
 mod common;
 
@@ -58,9 +59,9 @@ struct Sent {
 
 /// `n` playbooks: one on every "Export Failed" event (a task each), and `n − 1` on signals
 /// raised and stages entered, each a task, so every status change is evaluated against them.
-fn playbooks_config(n: usize) -> String {
-    let mut text = String::from(
-        "[playbook_settings]\nmax_firings_per_account_per_day = 1000000\n\n[[playbooks]]\nname = \"export_failed\"\ntrigger = { event = \"Export Failed\" }\nlimit = { every_match = true }\nactions = [{ task = { title = \"Export failed for {{ account.name }}\" } }]\n",
+fn playbooks_config(n: usize, receiver: &str) -> String {
+    let mut text = format!(
+        "[playbook_settings]\nmax_firings_per_account_per_day = 1000000\n\n[[destinations]]\nname = \"receiver\"\nkind = \"webhook\"\nurl = \"{receiver}\"\nsecret_env = \"BENCH_WEBHOOK_SECRET\"\n\n[[playbooks]]\nname = \"export_failed\"\ntrigger = {{ event = \"Export Failed\" }}\nlimit = {{ every_match = true }}\nactions = [{{ task = {{ title = \"Export failed for {{{{ account.name }}}}\" }} }}, {{ webhook = {{ destination = \"receiver\" }} }}]\n",
     );
     let watched = [
         "signal_raised = \"usage_drop\"",
@@ -82,6 +83,40 @@ fn playbooks_config(n: usize) -> String {
     text
 }
 
+/// An HTTP receiver on loopback: reads each request (headers, then the body its length
+/// gives), answers 200 and counts it. Its URL, and the count.
+fn receiver() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
+    let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&count);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("stream"));
+            let (mut line, mut length) = (String::new(), 0usize);
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                let header = line.trim_end().to_ascii_lowercase();
+                if header.is_empty() {
+                    break;
+                }
+                if let Some(v) = header.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        }
+    });
+    (url, count)
+}
+
 fn now_ms() -> i64 {
     Timestamp::from_datetime(chrono::Utc::now()).millis()
 }
@@ -101,8 +136,10 @@ fn main() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let (store, entries) = common::simulated_store(dir.path(), accounts);
+    // The receiver the event playbook's webhooks go to: it reads each request and answers 200.
+    let (receiver, received) = receiver();
     let config = Arc::new(if playbooks > 0 {
-        Config::parse(&playbooks_config(playbooks), "bench.toml").expect("playbooks")
+        Config::parse(&playbooks_config(playbooks, &receiver), "bench.toml").expect("playbooks")
     } else {
         Config::default()
     });
@@ -121,9 +158,9 @@ fn main() {
                 config.report_settings(),
                 dyn_store,
                 Arc::new(SystemClock),
-                &|_| None,
+                &|name| (name == "BENCH_WEBHOOK_SECRET").then(|| "whsec_bench".to_owned()),
             )
-            .expect("no destinations"),
+            .expect("the receiver's secret is given"),
         )
     });
     if let Some(actions) = &actions {
@@ -396,8 +433,9 @@ fn main() {
             delivered += n;
         }
         let secs = t.elapsed().as_secs_f64();
+        let webhooks = received.load(std::sync::atomic::Ordering::SeqCst);
         println!(
-            "playbooks: {playbooks}; firings recorded: {} ({} of the event playbook); tasks delivered after the load: {delivered} in {secs:.1} s ({:.0}/s)",
+            "playbooks: {playbooks}; firings recorded: {} ({} of the event playbook); delivered after the load: {delivered} in {secs:.1} s ({:.0}/s), of which {webhooks} signed webhooks answered by the receiver on loopback",
             all.iter().filter(|f| f.account != "*").count(),
             fired_at.len(),
             delivered as f64 / secs.max(1e-9)
