@@ -25,6 +25,8 @@ struct Received {
     delivery: String,
     signed: bool,
     body: serde_json::Value,
+    /// The status the receiver answered.
+    answered: u16,
 }
 
 /// An HTTP receiver on loopback that verifies each request's signature with [`SECRET`] and
@@ -65,12 +67,13 @@ fn receiver(script: Vec<u16>) -> (String, Arc<Mutex<Vec<Received>>>) {
                 300,
             )
             .is_ok();
+            let status = script.next().unwrap_or(200);
             log.lock().unwrap().push(Received {
                 delivery: headers["tenure-delivery"].clone(),
                 signed,
                 body: serde_json::from_slice(&body).unwrap(),
+                answered: status,
             });
-            let status = script.next().unwrap_or(200);
             let answer =
                 format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             stream.write_all(answer.as_bytes()).unwrap();
@@ -772,4 +775,71 @@ secret_env = "TEST_SECRET"
         assert_eq!(slow_worker.join().unwrap(), 1);
     });
     assert_eq!(status_of("slow").0, DeliveryStatus::Delivered);
+}
+
+#[test]
+fn deliveries_through_500s_and_429s_arrive_exactly_once_each() {
+    // The receiver fails the first twelve requests, 500s and 429s in turn, then recovers.
+    let script = [500, 429].repeat(6);
+    let (url, seen) = receiver(script);
+    let config = config(&url);
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
+    let clock = Arc::new(ManualClock::new(Timestamp::from_datetime(
+        chrono::Utc::now(),
+    )));
+    let actions = actions(&config, &store, &clock);
+    let ws = WorkspaceId::default_workspace();
+    let now = clock.now();
+    let firings = 8;
+    for i in 0..firings {
+        let firing = tenure_store::NewFiring {
+            key: format!("p/v1/a{i}/first"),
+            playbook: "p".into(),
+            version: "v1".into(),
+            account: format!("a{i}"),
+            period: "first".into(),
+            fired_at: now,
+            cause: serde_json::json!({}),
+        };
+        let delivery = tenure_store::NewDelivery {
+            step: 0,
+            destination: "crm".into(),
+            kind: "webhook".into(),
+            payload: serde_json::json!({ "account": i }),
+            due_at: now,
+        };
+        assert!(store.record_firing(&ws, &firing, &[delivery]).unwrap());
+    }
+    // Workers pass over the outbox as time goes on, past each retry's backoff.
+    for _ in 0..40 {
+        while actions.deliver_to(Some("crm")).unwrap() > 0 {}
+        clock.advance(Duration::from_secs(600));
+    }
+    let all = store.deliveries(&ws, &DeliveryFilter::default()).unwrap();
+    assert_eq!(all.len(), firings);
+    assert!(all.iter().all(|d| d.status == DeliveryStatus::Delivered));
+    let got = seen.lock().unwrap();
+    assert_eq!(
+        got.len(),
+        firings + 12,
+        "each failure was tried again, nothing more"
+    );
+    assert!(got.iter().all(|r| r.signed));
+    // Counted at the receiver by delivery id: each accepted exactly once, none lost.
+    let mut accepted: Vec<&str> = got
+        .iter()
+        .filter(|r| r.answered == 200)
+        .map(|r| r.delivery.as_str())
+        .collect();
+    accepted.sort_unstable();
+    accepted.dedup();
+    assert_eq!(accepted.len(), firings);
+    assert_eq!(got.iter().filter(|r| r.answered == 200).count(), firings);
+    // The audit shows every attempt: the failures with their codes, then the success.
+    let attempts: usize = all
+        .iter()
+        .map(|d| store.delivery_attempts(&ws, d.id).unwrap().len())
+        .sum();
+    assert_eq!(attempts, firings + 12);
 }
