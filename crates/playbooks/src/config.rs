@@ -360,6 +360,14 @@ fn check_breach_teams(playbooks: &[Playbook], routing: &[Route]) -> Result<(), P
     teams.dedup();
     for (i, p) in playbooks.iter().enumerate() {
         if let Trigger::SlaBreached(team) = &p.trigger {
+            // A breach stands for 7 days and every tick sees it again: a window limit would
+            // fire again for the same breach each time its window opens.
+            if matches!(p.limit, Limit::OncePer(_) | Limit::Max { .. }) {
+                return Err(PlaybookError::new(
+                    format!("playbooks[{i}].limit"),
+                    "an sla_breached playbook fires once per breach with `every_match = true`, or once ever or per contract; `once_per` and `max` would fire again for the same breach at later ticks".to_owned(),
+                ));
+            }
             if team != crate::trigger::ANY_TEAM && !teams.contains(&team.as_str()) {
                 return Err(PlaybookError::new(
                     format!("playbooks[{i}].trigger.sla_breached"),

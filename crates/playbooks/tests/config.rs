@@ -371,6 +371,10 @@ fn routing_rules_and_sla_breaches_are_checked_with_their_keys() {
             format!("{sales}[[playbooks]]\nname = \"b\"\ntrigger = {{ sla_breached = \"slaes\" }}\nactions = [{{ task = {{ title = \"t\" }} }}]\n"),
             "playbooks[0].trigger.sla_breached: no handoff or [[routing]] rule hands accounts to \"slaes\" (teams: sales); or write \"any\"",
         ),
+        (
+            format!("{sales}[[playbooks]]\nname = \"b\"\ntrigger = {{ sla_breached = \"sales\" }}\nlimit = {{ once_per = \"1d\" }}\nactions = [{{ task = {{ title = \"t\" }} }}]\n"),
+            "playbooks[0].limit: an sla_breached playbook fires once per breach with `every_match = true`, or once ever or per contract; `once_per` and `max` would fire again for the same breach at later ticks",
+        ),
     ];
     for (text, expected) in cases {
         assert_eq!(load(&text).expect_err("accepted"), expected, "for\n{text}");

@@ -197,9 +197,7 @@ impl Actions {
     /// keeping it for later decisions; whether it was new.
     fn record_one(&self, workspace: &WorkspaceId, firing: &NewFiring) -> Result<bool, StoreError> {
         let new = self.store.record_firing(workspace, firing, &[])?;
-        if new {
-            self.fired.remember(workspace, firing);
-        }
+        self.fired.recorded(workspace, firing, new);
         Ok(new)
     }
 
@@ -370,8 +368,8 @@ impl Actions {
         for (ws, firings) in by_workspace {
             let new = self.store.record_firings(&ws, &firings)?;
             for ((firing, deliveries), new) in firings.iter().zip(new) {
+                self.fired.recorded(&ws, firing, new);
                 if new {
-                    self.fired.remember(&ws, firing);
                     recorded += 1;
                     tracing::info!(workspace = %ws, account = %firing.account, playbook = %firing.playbook, key = %firing.key, deliveries = deliveries.len(), "playbook fired");
                 }
@@ -478,6 +476,11 @@ impl Actions {
     /// Evaluates the state and calendar triggers over every account's status, if this
     /// process holds the tick's lease; returns the firings recorded.
     pub fn tick(&self, live: &Live) -> Result<usize, StoreError> {
+        // Before the first scoring ends, the accounts not yet scored would look unmatched:
+        // `on_enable = "none"` would record them as nothing, and the next tick fire for them.
+        if live.still_scoring() {
+            return Ok(0);
+        }
         let now = self.clock.now();
         if !self
             .store

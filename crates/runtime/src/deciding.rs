@@ -31,14 +31,15 @@ pub(crate) trait Fired {
     ) -> Result<Vec<Timestamp>, StoreError>;
 }
 
-/// An account's firings: playbook and instant.
-type AccountFirings = Vec<(String, Timestamp)>;
+/// An account's firings: key, playbook and instant.
+type AccountFirings = Vec<(String, String, Timestamp)>;
 
 /// The store's firings, each account's read once and then kept in memory with the firings
 /// this process records: a decision reads no store (at 100,000 accounts, two queries per
-/// decision were most of the live path's time). A firing another process records is not seen
-/// until this one restarts; its key is still refused by the store, so nothing fires twice,
-/// and only a window limit's count could be short by it.
+/// decision were most of the live path's time). A key the store refuses (another process
+/// recorded it) makes the account's firings read again at the next decision, so a firing of
+/// another server is seen as soon as this one decides the same; until then it counts towards
+/// no limit here, and the store still refuses its key, so nothing fires twice.
 #[derive(Debug)]
 pub(crate) struct FiredKept {
     store: Arc<dyn Store>,
@@ -53,12 +54,18 @@ impl FiredKept {
         }
     }
 
-    /// Keeps a firing just recorded, if its account's are kept (else they are read, with it,
-    /// when next needed).
-    pub fn remember(&self, workspace: &WorkspaceId, firing: &NewFiring) {
+    /// What recording `firing` came to: a new firing is kept (if its account's are, else
+    /// it is read with them when next needed; once, even if that read saw it already); a key
+    /// the store refused means the account's kept firings are stale, and they are dropped.
+    pub fn recorded(&self, workspace: &WorkspaceId, firing: &NewFiring, new: bool) {
         let key = (workspace.clone(), firing.account.clone());
-        if let Some(firings) = self.kept.lock().expect("kept firings").get_mut(&key) {
-            firings.push((firing.playbook.clone(), firing.fired_at));
+        let mut kept = self.kept.lock().expect("kept firings");
+        if !new {
+            kept.remove(&key);
+        } else if let Some(firings) = kept.get_mut(&key) {
+            if !firings.iter().any(|(k, _, _)| *k == firing.key) {
+                firings.push((firing.key.clone(), firing.playbook.clone(), firing.fired_at));
+            }
         }
     }
 }
@@ -79,13 +86,18 @@ impl Fired for FiredKept {
                 ..FiringFilter::default()
             };
             let read = self.store.firings(workspace, &filter)?;
-            let firings = read.into_iter().map(|f| (f.playbook, f.fired_at)).collect();
+            let firings = read
+                .into_iter()
+                .map(|f| (f.key, f.playbook, f.fired_at))
+                .collect();
             kept.insert(key.clone(), firings);
         }
         Ok(kept[&key]
             .iter()
-            .filter(|(p, t)| playbook.is_none_or(|name| p == name) && since.is_none_or(|s| *t >= s))
-            .map(|(_, t)| *t)
+            .filter(|(_, p, t)| {
+                playbook.is_none_or(|name| p == name) && since.is_none_or(|s| *t >= s)
+            })
+            .map(|(_, _, t)| *t)
             .collect())
     }
 }
@@ -284,5 +296,52 @@ impl<F: Fired + ?Sized> Deciding<'_, F> {
             deliveries,
         ));
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenure_store::SqliteStore;
+
+    fn firing(key: &str, at_ms: i64) -> NewFiring {
+        NewFiring {
+            key: key.into(),
+            playbook: "p".into(),
+            version: "v1".into(),
+            account: "a1".into(),
+            period: key.into(),
+            fired_at: Timestamp::from_millis(at_ms),
+            cause: json!({}),
+        }
+    }
+
+    #[test]
+    fn kept_firings_are_read_again_once_the_store_refuses_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
+        let ws = WorkspaceId::default_workspace();
+        let kept = FiredKept::new(Arc::clone(&store));
+        let instants = || kept.instants(&ws, "a1", Some("p"), None).unwrap();
+        assert!(instants().is_empty());
+        // Another process records a firing: not seen here yet.
+        let theirs = firing("p/v1/a1/first", 10);
+        assert!(store.record_firing(&ws, &theirs, &[]).unwrap());
+        assert!(instants().is_empty());
+        // This process decides the same firing and finds its key taken: read again.
+        assert!(!store.record_firing(&ws, &theirs, &[]).unwrap());
+        kept.recorded(&ws, &theirs, false);
+        assert_eq!(instants(), [Timestamp::from_millis(10)]);
+        // A firing of its own is kept once, however often it is told.
+        let ours = firing("p/v1/a1/after:10", 20);
+        assert!(store.record_firing(&ws, &ours, &[]).unwrap());
+        kept.recorded(&ws, &ours, true);
+        kept.recorded(&ws, &ours, true);
+        let mut got = instants();
+        got.sort();
+        assert_eq!(
+            got,
+            [Timestamp::from_millis(10), Timestamp::from_millis(20)]
+        );
     }
 }

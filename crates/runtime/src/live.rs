@@ -899,6 +899,12 @@ impl Live {
         Ok(written)
     }
 
+    /// Whether the first scoring of every account ([`Live::keep_statuses_in_background`]) is
+    /// still running: until it ends, the statuses are not all there.
+    pub fn still_scoring(&self) -> bool {
+        *self.scoring.lock().expect("scoring flag")
+    }
+
     /// The account's live status, once everything submitted before the call is applied; none
     /// when statuses are not kept or the account has never paid nor won a deal.
     pub fn status(&self, workspace: &WorkspaceId, account: &AccountId) -> Option<AccountStatus> {
