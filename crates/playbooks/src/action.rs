@@ -28,13 +28,13 @@ pub fn check_template(text: &str) -> Result<(), String> {
             ));
         }
     }
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err("a \"{{\" is not closed by \"}}\"".into());
+    for piece in pieces(text) {
+        let field = match piece {
+            Piece::Unclosed(_) => return Err("a \"{{\" is not closed by \"}}\"".into()),
+            Piece::Text(t) if t.contains("}}") => return Err("a \"}}\" closes no \"{{\"".into()),
+            Piece::Text(_) => continue,
+            Piece::Field(field) => field,
         };
-        let field = after[..end].trim();
         let name_ok = |p: &str| {
             p.chars()
                 .next()
@@ -54,10 +54,6 @@ pub fn check_template(text: &str) -> Result<(), String> {
                 TEMPLATE_ROOTS.join(", ")
             ));
         }
-        rest = &after[end + 2..];
-    }
-    if rest.contains("}}") {
-        return Err("a \"}}\" closes no \"{{\"".into());
     }
     Ok(())
 }
@@ -67,18 +63,38 @@ pub fn check_template(text: &str) -> Result<(), String> {
 /// template [`check_template`] accepted.
 pub fn render_template(text: &str, field: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len());
+    for piece in pieces(text) {
+        match piece {
+            Piece::Text(t) | Piece::Unclosed(t) => out.push_str(t),
+            Piece::Field(name) => out.push_str(&field(name).unwrap_or_default()),
+        }
+    }
+    out
+}
+
+/// A part of a template: literal text, a field between `{{` and `}}` (its name trimmed), or
+/// the rest of a text whose last `{{` is not closed (left as it is).
+enum Piece<'a> {
+    Text(&'a str),
+    Field(&'a str),
+    Unclosed(&'a str),
+}
+
+/// A template's parts, in order: what [`check_template`] checks and [`render_template`] fills.
+fn pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
+        out.push(Piece::Text(&rest[..start]));
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else {
-            out.push_str(&rest[start..]);
+            out.push(Piece::Unclosed(&rest[start..]));
             return out;
         };
-        out.push_str(&field(after[..end].trim()).unwrap_or_default());
+        out.push(Piece::Field(after[..end].trim()));
         rest = &after[end + 2..];
     }
-    out.push_str(rest);
+    out.push(Piece::Text(rest));
     out
 }
 
@@ -425,5 +441,24 @@ mod tests {
             render_template("{{ account.name", &fields),
             "{{ account.name"
         );
+    }
+
+    #[test]
+    fn a_template_with_a_stray_brace_pair_is_refused_wherever_it_is() {
+        let unclosed = Err("a \"{{\" is not closed by \"}}\"".to_owned());
+        let stray = Err("a \"}}\" closes no \"{{\"".to_owned());
+        assert_eq!(check_template("Hi {{ account.name"), unclosed);
+        assert_eq!(check_template("Hi }} {{ account.name }}"), stray);
+        assert_eq!(check_template("{{ account.name }} and }}"), stray);
+        assert_eq!(
+            check_template("{{ account.name }} and {{ firing.key }}"),
+            Ok(())
+        );
+        assert!(check_template("{{ Account }}")
+            .unwrap_err()
+            .contains("is not a field"));
+        assert!(check_template("{{ deal.x }}")
+            .unwrap_err()
+            .contains("no known object"));
     }
 }
