@@ -508,8 +508,9 @@ actions = [{ task = { title = "Churned: {{ account.id }}" } }]
     assert!(response.text().unwrap().contains("days is missing"));
 }
 
-/// `tenure sim` writes beside the company a configuration with the five example playbooks,
-/// which `config check` accepts and a dry-run evaluates against the imported company.
+/// `tenure sim` writes beside the company a configuration with the five example playbooks the
+/// issue asks for and a handoff with its SLA breach, which `config check` accepts and a
+/// dry-run evaluates against the imported company.
 #[test]
 fn the_simulated_company_ships_its_playbooks() {
     let t = Tenure::new();
@@ -550,10 +551,13 @@ fn the_simulated_company_ships_its_playbooks() {
             "usage_drop_task",
             "activation_missed_day_14",
             "seat_expansion",
-            "advocate_review_request"
+            "advocate_review_request",
+            "at_risk_handoff",
+            "cs_sla_breached"
         ]
     );
     let of = |name: &str| playbooks.iter().find(|p| p["playbook"] == name).unwrap();
+    assert_eq!(of("cs_sla_breached")["trigger"], "sla_breached");
     assert_eq!(of("renewal_90_60_30")["trigger"], "calendar");
     assert_eq!(
         of("renewal_90_60_30")["actions"].as_array().unwrap().len(),
