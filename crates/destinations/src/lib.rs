@@ -23,6 +23,7 @@ use std::time::Duration;
 mod backoff;
 mod error;
 mod http;
+pub mod matching;
 pub mod slack;
 pub mod smtp;
 pub mod webhook;
