@@ -259,6 +259,11 @@ impl Playbooks {
     pub fn get(&self, name: &str) -> Option<&Playbook> {
         self.playbooks.iter().find(|p| p.name == name)
     }
+
+    /// The playbooks switched on (`enabled`), in the configuration's order.
+    pub fn enabled(&self) -> impl Iterator<Item = &Playbook> {
+        self.playbooks.iter().filter(|p| p.enabled)
+    }
 }
 
 pub(crate) fn is_name(name: &str) -> bool {

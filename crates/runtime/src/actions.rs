@@ -111,9 +111,7 @@ pub fn event_changes(
 /// The event names the switched-on playbooks' event triggers wait for.
 pub fn awaited_events(playbooks: &Playbooks) -> std::collections::BTreeSet<String> {
     playbooks
-        .playbooks
-        .iter()
-        .filter(|p| p.enabled)
+        .enabled()
         .filter_map(|p| match &p.trigger {
             tenure_playbooks::Trigger::Event { name, .. } => Some(name.clone()),
             _ => None,
@@ -203,7 +201,7 @@ impl Actions {
 
     /// Whether any playbook is switched on.
     pub fn any_enabled(&self) -> bool {
-        self.playbooks.playbooks.iter().any(|p| p.enabled)
+        self.playbooks.enabled().next().is_some()
     }
 
     /// What [`Live`] tells of every status it recomputes: handed on to the thread
@@ -434,9 +432,11 @@ impl Actions {
     ) -> Result<(), StoreError> {
         let key = (workspace.clone(), status.account.clone());
         let before = self.seen.lock().expect("seen").get(&key).cloned();
-        let Some(after) = live.read_now(workspace, |model| {
-            status_of(model, &self.settings, status, before.as_ref())
-        }) else {
+        let Some(after) = self
+            .views(live, workspace, &[(status, &before)])
+            .pop()
+            .flatten()
+        else {
             return Ok(());
         };
         self.changed_into(decided, workspace, before, after)
@@ -452,7 +452,9 @@ impl Actions {
         after: Status,
     ) -> Result<(), StoreError> {
         let result = match &before {
-            Some(before) => self.changes_into(decided, workspace, before, &after),
+            Some(before) => self
+                .deciding(self.clock.now())
+                .changes(decided, workspace, before, &after),
             None => Ok(()),
         };
         self.seen
@@ -460,17 +462,6 @@ impl Actions {
             .expect("seen")
             .insert((workspace.clone(), after.account.clone()), after);
         result
-    }
-
-    fn changes_into(
-        &self,
-        decided: &mut Decided,
-        workspace: &WorkspaceId,
-        before: &Status,
-        after: &Status,
-    ) -> Result<(), StoreError> {
-        self.deciding(self.clock.now())
-            .changes(decided, workspace, before, after)
     }
 
     /// Evaluates the state and calendar triggers over every account's status, if this
@@ -508,21 +499,21 @@ impl Actions {
                 .into_iter()
                 .flatten()
                 .collect();
-            let scheduled = |p: &&Playbook| p.enabled && !is_sla_breach(p);
-            for playbook in self.playbooks.playbooks.iter().filter(scheduled) {
+            for playbook in self.playbooks.enabled().filter(|p| !is_sla_breach(p)) {
                 // A playbook seen for the first time (or a new version of it) with
                 // `on_enable = "none"` records whom it matches now as seen, sending nothing.
                 let quiet = self.switched_on(&workspace, playbook, now)?
                     && playbook.on_enable == OnEnable::None;
-                let held_by = |s: &&Status| playbook.trigger.holding(s).is_some();
                 let mut decided = Decided::default();
-                let deciding = self.deciding(now);
-                for status in statuses.iter().filter(held_by) {
-                    if !quiet {
-                        deciding.tick(&mut decided, &workspace, playbook, status)?;
-                    } else if let Some(seen) = deciding.seen(&workspace, playbook, status, None)? {
-                        self.record_one(&workspace, &seen)?;
-                    }
+                let seen = self.deciding(now).tick(
+                    &mut decided,
+                    &workspace,
+                    playbook,
+                    &statuses,
+                    quiet,
+                )?;
+                for firing in &seen {
+                    self.record_one(&workspace, firing)?;
                 }
                 fired += self.record(decided)?;
             }
@@ -543,9 +534,8 @@ impl Actions {
     ) -> Result<usize, StoreError> {
         let playbooks: Vec<&Playbook> = self
             .playbooks
-            .playbooks
-            .iter()
-            .filter(|p| p.enabled && is_sla_breach(p))
+            .enabled()
+            .filter(|p| is_sla_breach(p))
             .collect();
         if playbooks.is_empty() {
             return Ok(0);

@@ -136,10 +136,6 @@ pub(crate) struct Deciding<'a, F: Fired + ?Sized> {
 }
 
 impl<F: Fired + ?Sized> Deciding<'_, F> {
-    fn enabled(&self) -> impl Iterator<Item = &Playbook> {
-        self.playbooks.playbooks.iter().filter(|p| p.enabled)
-    }
-
     /// The change triggers on what changed from `before` to `after`.
     pub fn changes(
         &self,
@@ -149,7 +145,7 @@ impl<F: Fired + ?Sized> Deciding<'_, F> {
         after: &Status,
     ) -> Result<(), StoreError> {
         for change in changes(Some(before), after) {
-            for playbook in self.enabled() {
+            for playbook in self.playbooks.enabled() {
                 self.change(decided, workspace, playbook, after, &change)?;
             }
         }
@@ -164,7 +160,11 @@ impl<F: Fired + ?Sized> Deciding<'_, F> {
         status: &Status,
         change: &Change,
     ) -> Result<(), StoreError> {
-        for playbook in self.enabled().filter(|p| p.trigger.fires_on(change)) {
+        for playbook in self
+            .playbooks
+            .enabled()
+            .filter(|p| p.trigger.fires_on(change))
+        {
             self.change(decided, workspace, playbook, status, change)?;
         }
         Ok(())
@@ -192,24 +192,39 @@ impl<F: Fired + ?Sized> Deciding<'_, F> {
         )
     }
 
-    /// A state or calendar trigger of `playbook` at a tick, on the account of `status`.
+    /// `playbook`'s state or calendar trigger at a tick, over the accounts of `statuses` it
+    /// holds for: its firings decided into `decided`; or, when `quiet` (just switched on with
+    /// `on_enable = "none"`), none decided and the firings it would make returned, to be
+    /// recorded as seen.
     pub fn tick(
         &self,
         decided: &mut Decided,
         workspace: &WorkspaceId,
         playbook: &Playbook,
-        status: &Status,
-    ) -> Result<bool, StoreError> {
-        let cause = json!({ "tick": self.now });
-        self.decide(
-            decided,
-            workspace,
-            playbook,
-            status,
-            Occasion::Tick,
-            cause,
-            None,
-        )
+        statuses: &[Status],
+        quiet: bool,
+    ) -> Result<Vec<NewFiring>, StoreError> {
+        let mut seen = Vec::new();
+        for status in statuses
+            .iter()
+            .filter(|s| playbook.trigger.holding(s).is_some())
+        {
+            if quiet {
+                seen.extend(self.seen(workspace, playbook, status, None)?);
+            } else {
+                let cause = json!({ "tick": self.now });
+                self.decide(
+                    decided,
+                    workspace,
+                    playbook,
+                    status,
+                    Occasion::Tick,
+                    cause,
+                    None,
+                )?;
+            }
+        }
+        Ok(seen)
     }
 
     /// What `on_enable = "none"` records for an account `playbook` matches when it is switched

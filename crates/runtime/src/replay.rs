@@ -32,7 +32,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tenure_core::{AccountId, StoredEntry, Timestamp, WorkspaceId};
 use tenure_engine::EngineSettings;
-use tenure_playbooks::{Change, OnEnable, Playbook, Playbooks, Status};
+use tenure_playbooks::{Change, OnEnable, Playbooks, Status};
 use tenure_reports::{AccountStatus, ReportError, ReportSettings};
 use tenure_store::{NewFiring, Store, StoreError};
 
@@ -278,10 +278,6 @@ impl History {
     }
 }
 
-fn enabled(playbooks: &Playbooks) -> impl Iterator<Item = &Playbook> {
-    playbooks.playbooks.iter().filter(|p| p.enabled)
-}
-
 /// The first tick boundary after `t`.
 fn next_boundary(t: Timestamp, tick_ms: i64) -> Timestamp {
     Timestamp::from_millis((t.millis().div_euclid(tick_ms) + 1) * tick_ms)
@@ -448,26 +444,13 @@ impl<'a> Run<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        for playbook in enabled(self.playbooks) {
+        for playbook in self.playbooks.enabled() {
             let quiet = first && playbook.on_enable == OnEnable::None;
             let mut decided = Decided::default();
-            let mut seen = Vec::new();
-            let deciding = self.deciding(now);
-            for status in statuses
-                .iter()
-                .filter(|s| playbook.trigger.holding(s).is_some())
-            {
-                if !quiet {
-                    deciding
-                        .tick(&mut decided, self.workspace, playbook, status)
-                        .expect(IN_MEMORY);
-                } else if let Some(firing) = deciding
-                    .seen(self.workspace, playbook, status, None)
-                    .expect(IN_MEMORY)
-                {
-                    seen.push(firing);
-                }
-            }
+            let seen = self
+                .deciding(now)
+                .tick(&mut decided, self.workspace, playbook, &statuses, quiet)
+                .expect(IN_MEMORY);
             for firing in seen {
                 if self.history.record(&firing) {
                     *self.seen_at_start.entry(playbook.name.clone()).or_default() += 1;
