@@ -46,7 +46,11 @@ pub fn backoff(attempt: u32, random: f64) -> Duration {
 /// is honoured when it asks for longer than our backoff (up to a day).
 pub fn retry_delay(outcome: &Outcome, attempt: u32, random: f64) -> Option<Duration> {
     let after = match outcome {
-        Outcome::Delivered { .. } | Outcome::Permanent { .. } => return None,
+        Outcome::Delivered { .. }
+        | Outcome::Permanent { .. }
+        | Outcome::Duplicate { .. }
+        | Outcome::Unmatched { .. }
+        | Outcome::Expired { .. } => return None,
         Outcome::RetryLater { after, .. } | Outcome::Throttled { after, .. } => *after,
     };
     if attempt >= MAX_ATTEMPTS {

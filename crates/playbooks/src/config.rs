@@ -68,6 +68,18 @@ pub enum DestinationKind {
     Slack,
     /// An SMTP server sending e-mail.
     Smtp,
+    /// Meta's Conversions API (conversions only).
+    Meta,
+    /// Google's Data Manager API, `events:ingest` (conversions and their adjustments).
+    Google,
+    /// The Google Ads API, `uploadClickConversions` and `uploadConversionAdjustments`, for
+    /// those who hold a developer token.
+    GoogleAds,
+    /// Google's offline-conversion CSV: nothing is sent, `tenure conversions export
+    /// google-csv` writes the files to import by hand.
+    GoogleCsv,
+    /// LinkedIn's Conversions API (conversions only).
+    Linkedin,
 }
 
 impl DestinationKind {
@@ -76,7 +88,24 @@ impl DestinationKind {
             DestinationKind::Webhook => "webhook",
             DestinationKind::Slack => "slack",
             DestinationKind::Smtp => "smtp",
+            DestinationKind::Meta => "meta",
+            DestinationKind::Google => "google",
+            DestinationKind::GoogleAds => "google_ads",
+            DestinationKind::GoogleCsv => "google_csv",
+            DestinationKind::Linkedin => "linkedin",
         }
+    }
+
+    /// Whether it takes conversions (`[[conversions]]`) rather than playbook actions.
+    pub fn is_ad_platform(self) -> bool {
+        matches!(
+            self,
+            DestinationKind::Meta
+                | DestinationKind::Google
+                | DestinationKind::GoogleAds
+                | DestinationKind::GoogleCsv
+                | DestinationKind::Linkedin
+        )
     }
 }
 
@@ -103,9 +132,69 @@ pub struct Destination {
     /// SMTP: the user to authenticate as.
     #[serde(default)]
     pub username: Option<String>,
-    /// The NAME of the environment variable holding the secret.
+    /// The NAME of the environment variable holding the secret (for the ad platforms, the
+    /// access token).
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// The ad platforms: a file holding the access token instead (e.g. a mounted secret),
+    /// read at start; its first line is the token.
+    #[serde(default)]
+    pub secret_file: Option<String>,
+    /// Meta: the pixel (dataset) id events are sent to.
+    #[serde(default)]
+    pub pixel_id: Option<String>,
+    /// Google: the Google Ads customer id conversions belong to (digits, dashes allowed).
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    /// Google: the manager account's customer id, when access goes through one.
+    #[serde(default)]
+    pub login_customer_id: Option<String>,
+    /// Google Ads API: the NAME of the environment variable holding the developer token.
+    #[serde(default)]
+    pub developer_token_env: Option<String>,
+    /// The platform's API version, pinned (Meta `v25.0`, Google Ads `v26`, LinkedIn `202511`);
+    /// each has a default.
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// Meta: sends to Events Manager's test view under this code instead of the live data.
+    #[serde(default)]
+    pub test_event_code: Option<String>,
+    /// Google: have the platform check every request without recording anything.
+    #[serde(default)]
+    pub validate_only: bool,
+    /// How long before a conversion a click may be and still be matched, and (for Google) how
+    /// long after the click the conversion may be sent: the conversion action's click window.
+    #[serde(default)]
+    pub click_window_days: Option<u32>,
+    /// At most this many requests a minute, counted here before the platform counts them.
+    #[serde(default)]
+    pub rate_per_minute: Option<u32>,
+}
+
+impl Destination {
+    /// A destination of `kind` named `name`, every other field unset.
+    pub fn named(name: &str, kind: DestinationKind) -> Destination {
+        Destination {
+            name: name.to_owned(),
+            kind,
+            url: None,
+            host: None,
+            port: None,
+            from: None,
+            username: None,
+            secret_env: None,
+            secret_file: None,
+            pixel_id: None,
+            customer_id: None,
+            login_customer_id: None,
+            developer_token_env: None,
+            api_version: None,
+            test_event_code: None,
+            validate_only: false,
+            click_window_days: None,
+            rate_per_minute: None,
+        }
+    }
 }
 
 /// When a playbook that is switched on acts for the accounts that already match it.
@@ -429,6 +518,25 @@ fn validate_destination(key: &str, d: &Destination) -> Result<(), PlaybookError>
             Ok(())
         }
     };
+    let platform_fields = [
+        ("secret_file", d.secret_file.is_some()),
+        ("pixel_id", d.pixel_id.is_some()),
+        ("customer_id", d.customer_id.is_some()),
+        ("login_customer_id", d.login_customer_id.is_some()),
+        ("developer_token_env", d.developer_token_env.is_some()),
+        ("api_version", d.api_version.is_some()),
+        ("test_event_code", d.test_event_code.is_some()),
+        ("validate_only", d.validate_only),
+        ("click_window_days", d.click_window_days.is_some()),
+        ("rate_per_minute", d.rate_per_minute.is_some()),
+    ];
+    if !d.kind.is_ad_platform() {
+        for (field, given) in platform_fields {
+            misplaced(field, given)?;
+        }
+    } else {
+        return validate_ad_platform(d, &err, &misplaced);
+    }
     match d.kind {
         DestinationKind::Webhook => {
             if d.url.is_none() {
@@ -481,8 +589,130 @@ fn validate_destination(key: &str, d: &Destination) -> Result<(), PlaybookError>
             }
             misplaced("url", d.url.is_some())?;
         }
+        _ => unreachable!("the ad platforms are checked above"),
     }
     Ok(())
+}
+
+/// The fields of an ad platform's destination: each platform's own ids, the token from the
+/// environment or a file (never the config), sane windows and rates.
+fn validate_ad_platform(
+    d: &Destination,
+    err: &dyn Fn(&str, String) -> PlaybookError,
+    misplaced: &dyn Fn(&str, bool) -> Result<(), PlaybookError>,
+) -> Result<(), PlaybookError> {
+    misplaced("host", d.host.is_some())?;
+    misplaced("port", d.port.is_some())?;
+    misplaced("from", d.from.is_some())?;
+    misplaced("username", d.username.is_some())?;
+    let kind = d.kind;
+    let only = |field: &str, given: bool, kinds: &[DestinationKind]| {
+        if given && !kinds.contains(&kind) {
+            misplaced(field, true)
+        } else {
+            Ok(())
+        }
+    };
+    use DestinationKind::{Google, GoogleAds, GoogleCsv, Meta};
+    only("pixel_id", d.pixel_id.is_some(), &[Meta])?;
+    only("test_event_code", d.test_event_code.is_some(), &[Meta])?;
+    only("customer_id", d.customer_id.is_some(), &[Google, GoogleAds])?;
+    only(
+        "login_customer_id",
+        d.login_customer_id.is_some(),
+        &[Google, GoogleAds],
+    )?;
+    only(
+        "developer_token_env",
+        d.developer_token_env.is_some(),
+        &[GoogleAds],
+    )?;
+    only("validate_only", d.validate_only, &[Google, GoogleAds])?;
+    if kind == GoogleCsv {
+        for (field, given) in [
+            ("url", d.url.is_some()),
+            ("secret_env", d.secret_env.is_some()),
+            ("secret_file", d.secret_file.is_some()),
+            ("api_version", d.api_version.is_some()),
+            ("rate_per_minute", d.rate_per_minute.is_some()),
+        ] {
+            misplaced(field, given)?;
+        }
+    } else {
+        match (&d.secret_env, &d.secret_file) {
+            (None, None) => {
+                return Err(err(
+                    "secret_env",
+                    format!("a {} destination needs its access token: name the environment variable holding it (secret_env) or a file holding it (secret_file), never the token itself", kind.name()),
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "secret_file",
+                    "give the token in one place: secret_env or secret_file, not both".into(),
+                ))
+            }
+            _ => {}
+        }
+    }
+    if let Some(env) = &d.developer_token_env {
+        if !is_env_name(env) {
+            return Err(err(
+                "developer_token_env",
+                format!("{env:?} is not an environment variable name: give the NAME of the variable holding the developer token"),
+            ));
+        }
+    }
+    if kind == GoogleAds && d.developer_token_env.is_none() {
+        return Err(err(
+            "developer_token_env",
+            "the Google Ads API needs a developer token: name the environment variable holding it (or use kind = \"google\", the Data Manager API, which needs none)".into(),
+        ));
+    }
+    if kind == Meta && d.pixel_id.as_deref().is_none_or(|p| !is_digits(p)) {
+        return Err(err(
+            "pixel_id",
+            "a meta destination needs the pixel (dataset) id events go to, digits only".into(),
+        ));
+    }
+    for (field, value) in [
+        ("customer_id", &d.customer_id),
+        ("login_customer_id", &d.login_customer_id),
+    ] {
+        if let Some(id) = value {
+            if !is_digits(&id.replace('-', "")) {
+                return Err(err(
+                    field,
+                    format!("{id:?} is not a Google Ads customer id: write its digits, e.g. \"123-456-7890\""),
+                ));
+            }
+        }
+    }
+    if matches!(kind, Google | GoogleAds) && d.customer_id.is_none() {
+        return Err(err(
+            "customer_id",
+            "a google destination needs the Google Ads customer id conversions belong to".into(),
+        ));
+    }
+    if let Some(days) = d.click_window_days {
+        if !(1..=90).contains(&days) {
+            return Err(err(
+                "click_window_days",
+                format!("{days} is outside 1–90 days, the click windows the ad platforms allow"),
+            ));
+        }
+    }
+    if d.rate_per_minute == Some(0) {
+        return Err(err(
+            "rate_per_minute",
+            "0 requests a minute would send nothing: give a positive number, or leave it out for the platform's default".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn is_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl PlaybookConfig {

@@ -758,6 +758,14 @@ fn attempted(outcome: &Outcome, attempt: u32, now: Timestamp) -> Attempted {
             code,
             reason: reason.clone(),
         },
+        Outcome::Duplicate { .. } => Attempted::Duplicate { code },
+        Outcome::Unmatched { reason, .. } => Attempted::Unmatched {
+            code,
+            reason: reason.clone(),
+        },
+        Outcome::Expired { reason } => Attempted::Expired {
+            reason: reason.clone(),
+        },
         Outcome::RetryLater { .. } | Outcome::Throttled { .. } => {
             let error = match outcome {
                 Outcome::RetryLater { reason, .. } => reason.clone(),

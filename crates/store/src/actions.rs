@@ -133,6 +133,9 @@ pub struct Delivery {
     /// When its firing was recorded.
     pub created_at: Timestamp,
     pub delivered_at: Option<Timestamp>,
+    /// What the destination made of it, once finished: `accepted`, `duplicate` or `unmatched`
+    /// (delivered), `rejected` or `expired` (dead); none while pending.
+    pub result: Option<String>,
 }
 
 /// Whose deliveries a claim takes: each destination's worker claims its own, so an outage of
@@ -168,6 +171,12 @@ pub enum Attempted {
     },
     /// Failed for good (a 4xx, attempts exhausted): the delivery goes to the dead-letter list.
     Dead { code: Option<u16>, reason: String },
+    /// The receiver had it already (an ad platform's duplicate): done, as delivered.
+    Duplicate { code: Option<u16> },
+    /// The receiver took it but matched it to no one: done, as delivered, with why.
+    Unmatched { code: Option<u16>, reason: String },
+    /// Past the receiver's deadline: never sent, never retried; dead, with why.
+    Expired { reason: String },
 }
 
 impl Attempted {
@@ -176,6 +185,32 @@ impl Attempted {
             Attempted::Delivered { .. } => "delivered",
             Attempted::Retry { .. } => "retry",
             Attempted::Dead { .. } => "dead",
+            Attempted::Duplicate { .. } => "duplicate",
+            Attempted::Unmatched { .. } => "unmatched",
+            Attempted::Expired { .. } => "expired",
+        }
+    }
+
+    /// Where it leaves the delivery.
+    pub fn status(&self) -> DeliveryStatus {
+        match self {
+            Attempted::Delivered { .. }
+            | Attempted::Duplicate { .. }
+            | Attempted::Unmatched { .. } => DeliveryStatus::Delivered,
+            Attempted::Retry { .. } => DeliveryStatus::Pending,
+            Attempted::Dead { .. } | Attempted::Expired { .. } => DeliveryStatus::Dead,
+        }
+    }
+
+    /// The delivery's `result` once it is finished; none while it waits for a retry.
+    pub fn result(&self) -> Option<&'static str> {
+        match self {
+            Attempted::Delivered { .. } => Some("accepted"),
+            Attempted::Duplicate { .. } => Some("duplicate"),
+            Attempted::Unmatched { .. } => Some("unmatched"),
+            Attempted::Dead { .. } => Some("rejected"),
+            Attempted::Expired { .. } => Some("expired"),
+            Attempted::Retry { .. } => None,
         }
     }
 
@@ -183,15 +218,20 @@ impl Attempted {
         match self {
             Attempted::Delivered { code }
             | Attempted::Retry { code, .. }
-            | Attempted::Dead { code, .. } => *code,
+            | Attempted::Dead { code, .. }
+            | Attempted::Duplicate { code }
+            | Attempted::Unmatched { code, .. } => *code,
+            Attempted::Expired { .. } => None,
         }
     }
 
     pub fn error(&self) -> Option<&str> {
         match self {
-            Attempted::Delivered { .. } => None,
+            Attempted::Delivered { .. } | Attempted::Duplicate { .. } => None,
             Attempted::Retry { error, .. } => Some(error),
-            Attempted::Dead { reason, .. } => Some(reason),
+            Attempted::Dead { reason, .. }
+            | Attempted::Unmatched { reason, .. }
+            | Attempted::Expired { reason } => Some(reason),
         }
     }
 }

@@ -170,6 +170,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tasks_by_account ON tasks (workspace, account, id);
     CREATE INDEX account_owners_by_sla_due ON account_owners (workspace, sla_due)
         WHERE sla_due IS NOT NULL;",
+    // 7: what a destination made of a finished delivery, finer than its status (issue 18): an
+    // ad platform's duplicate or unmatched answer is delivered, an expired conversion is dead.
+    "ALTER TABLE deliveries ADD COLUMN result TEXT;",
 ];
 
 /// Health history rows per transaction: the history shares SQLite's one write lock with the

@@ -193,7 +193,7 @@ pub(crate) fn firings(
 
 const DELIVERY_COLUMNS: &str = "id, workspace, firing_key, playbook, account, step, destination,
     kind, payload, due_at, status, attempts, next_attempt_at, lease_owner, lease_until,
-    last_code, last_error, created_at, delivered_at";
+    last_code, last_error, created_at, delivered_at, result";
 
 /// A delivery row as read, before its text columns are checked.
 struct RawDelivery {
@@ -216,6 +216,7 @@ struct RawDelivery {
     last_error: Option<String>,
     created_at: i64,
     delivered_at: Option<i64>,
+    result: Option<String>,
 }
 
 impl RawDelivery {
@@ -240,6 +241,7 @@ impl RawDelivery {
             last_error: row.get(16)?,
             created_at: row.get(17)?,
             delivered_at: row.get(18)?,
+            result: row.get(19)?,
         })
     }
 
@@ -272,6 +274,7 @@ impl RawDelivery {
             last_error: self.last_error,
             created_at: ts(self.created_at),
             delivered_at: self.delivered_at.map(ts),
+            result: self.result,
         })
     }
 }
@@ -383,24 +386,26 @@ pub(crate) fn finish_delivery(
             i64::try_from(duration_ms).unwrap_or(i64::MAX),
         ],
     )?;
-    let (status, next, delivered_at) = match attempt {
-        Attempted::Delivered { .. } => ("delivered", None, Some(at.millis())),
-        Attempted::Retry { at: next, .. } => ("pending", Some(next.millis()), None),
-        Attempted::Dead { .. } => ("dead", None, None),
+    let status = attempt.status();
+    let next = match attempt {
+        Attempted::Retry { at: next, .. } => Some(next.millis()),
+        _ => None,
     };
+    let delivered_at = (status == DeliveryStatus::Delivered).then(|| at.millis());
     tx.execute(
         "UPDATE deliveries SET status = ?2, attempts = ?3,
              next_attempt_at = COALESCE(?4, next_attempt_at), delivered_at = ?5,
-             last_code = ?6, last_error = ?7, lease_owner = NULL, lease_until = NULL
+             last_code = ?6, last_error = ?7, result = ?8, lease_owner = NULL, lease_until = NULL
          WHERE id = ?1",
         params![
             id.0,
-            status,
+            status.as_str(),
             number,
             next,
             delivered_at,
             attempt.code(),
             attempt.error(),
+            attempt.result(),
         ],
     )?;
     tx.commit()?;
@@ -467,7 +472,7 @@ pub(crate) fn retry_delivery(
         });
     }
     tx.execute(
-        "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2 WHERE id = ?1",
+        "UPDATE deliveries SET status = 'pending', result = NULL, next_attempt_at = ?2 WHERE id = ?1",
         params![id.0, now.millis()],
     )?;
     let delivery = delivery_by_id(&tx, workspace, id)?

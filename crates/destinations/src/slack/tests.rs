@@ -79,14 +79,8 @@ fn slack_checks(r: &Request) -> Result<(), String> {
 
 fn slack(receiver: &HttpReceiver) -> Box<dyn Destination> {
     let config = Config {
-        name: "cs_channel".into(),
-        kind: DestinationKind::Slack,
-        url: None,
-        host: None,
-        port: None,
-        from: None,
-        username: None,
         secret_env: Some("TENURE_SLACK_URL".into()),
+        ..Config::named("cs_channel", DestinationKind::Slack)
     };
     let url = receiver.url.clone();
     crate::build(&config, &move |name| {
@@ -189,14 +183,8 @@ fn the_url_comes_from_the_environment_and_stays_out_of_debug() {
     let destination = slack(&receiver);
     assert!(!format!("{destination:?}").contains(&receiver.url));
     let config = Config {
-        name: "cs_channel".into(),
-        kind: DestinationKind::Slack,
-        url: None,
-        host: None,
-        port: None,
-        from: None,
-        username: None,
         secret_env: Some("TENURE_SLACK_URL".into()),
+        ..Config::named("cs_channel", DestinationKind::Slack)
     };
     let err = crate::build(&config, &|_| {
         Some("hooks.slack.com/services/T0/B0/x".into())

@@ -8,14 +8,12 @@ use crate::test_support::{closed_port, SmtpReceiver};
 
 fn config(port: u16, username: Option<&str>) -> Config {
     Config {
-        name: "mail".into(),
-        kind: DestinationKind::Smtp,
-        url: None,
         host: Some("127.0.0.1".into()),
         port: Some(port),
         from: Some("Acme CS <cs@acme.io>".into()),
         username: username.map(str::to_owned),
         secret_env: username.map(|_| "TENURE_SMTP_PASSWORD".to_owned()),
+        ..Config::named("mail", DestinationKind::Smtp)
     }
 }
 

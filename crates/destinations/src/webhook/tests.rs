@@ -48,14 +48,9 @@ fn receiver_checks(secret: &'static str) -> impl Fn(&Request) -> Result<(), Stri
 
 fn config(url: &str) -> Config {
     Config {
-        name: "crm".into(),
-        kind: DestinationKind::Webhook,
         url: Some(url.into()),
-        host: None,
-        port: None,
-        from: None,
-        username: None,
         secret_env: Some("TENURE_CRM_SECRET".into()),
+        ..Config::named("crm", DestinationKind::Webhook)
     }
 }
 
