@@ -220,6 +220,15 @@ pub struct Outcomes<'a> {
     rmst_months: f64,
 }
 
+impl std::fmt::Debug for Outcomes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outcomes")
+            .field("as_of", &self.revenue.as_of)
+            .field("rmst_months", &self.rmst_months)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'a> Outcomes<'a> {
     pub fn new(model: &'a Derived, revenue: &'a Revenue, settings: &'a ReportSettings) -> Self {
         let obs = observations(revenue.all(), revenue.as_of);

@@ -61,7 +61,7 @@ pub use accounts::{
 };
 pub use attribution::{
     AttributionCompareRow, AttributionRow, AttributionSummary, CampaignAccountsRow,
-    CampaignAccountsSummary, JourneyOrigin, JourneyRow, JourneySummary,
+    CampaignAccountsSummary, JourneyOrigin, JourneyRow, JourneySummary, Outcomes,
 };
 pub use churn::{
     ChurnCalibrationBin, ChurnModelRow, ChurnModelSummary, ForecastBacktest, ForecastRow,
