@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use tenure_conversions::{ConversionConfig, Rule as ConversionRule};
 use tenure_core::Currency;
 use tenure_engine::{ActivationSettings, ChannelSettings, EngineSettings, TouchpointSettings};
 use tenure_health::{HealthSettings, SignalSettings, StageSettings};
@@ -44,6 +45,8 @@ pub struct Config {
     pub routing: Vec<RouteConfig>,
     /// When something happens to an account, for whom, do what, at most how often.
     pub playbooks: Vec<PlaybookConfig>,
+    /// Which milestones go back to the ad platforms, with which value.
+    pub conversions: Vec<ConversionConfig>,
 }
 
 /// Stripe webhooks. The environment variable `TENURE_STRIPE_WEBHOOK_SECRET` takes precedence
@@ -303,8 +306,32 @@ impl Config {
             field: e.location.clone(),
             message: e.problem.clone(),
         })?;
-        self.playbooks_in(origin)?;
+        self.conversions_in(origin)?;
         Ok(())
+    }
+
+    /// The conversion rules, validated against the destinations, stages and playbooks.
+    pub fn conversions(&self) -> Result<Vec<ConversionRule>, ConfigError> {
+        self.conversions_in("the configuration")
+    }
+
+    fn conversions_in(&self, origin: &str) -> Result<Vec<ConversionRule>, ConfigError> {
+        let playbooks = self.playbooks_in(origin)?;
+        let stages: Vec<String> = self.stages.stages.iter().map(|s| s.name.clone()).collect();
+        let names: Vec<String> = playbooks.playbooks.iter().map(|p| p.name.clone()).collect();
+        tenure_conversions::validate(
+            &self.conversions,
+            tenure_conversions::Known {
+                destinations: &playbooks.destinations,
+                stages: &stages,
+                playbooks: &names,
+            },
+        )
+        .map_err(|e| ConfigError::Invalid {
+            path: origin.to_owned(),
+            field: e.key,
+            message: e.message,
+        })
     }
 
     /// The playbooks and their destinations, validated against the configured stages (as

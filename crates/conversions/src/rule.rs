@@ -129,9 +129,9 @@ pub struct ConversionConfig {
     /// With `milestone = "playbook_fired"`: the playbook.
     #[serde(default)]
     pub playbook: Option<String>,
-    /// One of [`ValueKind::NAMES`] (default `none`).
-    #[serde(default)]
-    pub value: Option<String>,
+    /// One of [`ValueKind::NAMES`].
+    #[serde(default = "no_value")]
+    pub value: String,
     /// With `value = "fixed"`: the amount, in the reporting currency.
     #[serde(default)]
     pub fixed_value: Option<f64>,
@@ -151,6 +151,10 @@ pub struct ConversionConfig {
 
 fn yes() -> bool {
     true
+}
+
+fn no_value() -> String {
+    "none".to_owned()
 }
 
 /// Where a rule sends, checked against `[[destinations]]`.
@@ -326,7 +330,7 @@ impl ConversionConfig {
                 "only milestone = \"playbook_fired\" takes a playbook".into(),
             );
         }
-        let value = match self.value.as_deref().unwrap_or("none") {
+        let value = match self.value.as_str() {
             "initial_arr" => ValueKind::InitialArr,
             "realized_revenue" => ValueKind::RealizedRevenue,
             "expansion_arr" => ValueKind::ExpansionArr,
