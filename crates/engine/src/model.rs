@@ -988,6 +988,34 @@ impl Model {
             .collect()
     }
 
+    /// The e-mails of the people linked to each account (by `group` or `context.groupId`),
+    /// each list sorted: what the ad platforms match a conversion on. Built in one pass over
+    /// the e-mails seen, not account by account (every account would scan every e-mail).
+    pub fn account_emails(&self) -> HashMap<AccountId, Vec<Email>> {
+        let mut by_root: HashMap<usize, Vec<&Email>> = HashMap::new();
+        for (email, nodes) in &self.emails {
+            for &node in nodes.keys() {
+                by_root.entry(self.ids.root(node)).or_default().push(email);
+            }
+        }
+        let mut out = HashMap::new();
+        for (account, nodes) in &self.account_links {
+            let mut emails: Vec<Email> = nodes
+                .keys()
+                .filter_map(|&node| by_root.get(&self.ids.root(node)))
+                .flatten()
+                .map(|e| (*e).clone())
+                .collect();
+            if emails.is_empty() {
+                continue;
+            }
+            emails.sort();
+            emails.dedup();
+            out.insert(account.clone(), emails);
+        }
+        out
+    }
+
     /// The touchpoints of everyone linked to the account, plus offline rows naming it, in
     /// time order.
     pub fn account_touchpoints(&self, account: &AccountId) -> Vec<Touchpoint> {

@@ -46,7 +46,7 @@ pub use catalog::{
     spec, ByEntry, Groupings, Param, ParamEntry, ParamKind, ReportEntry, ReportSpec, Runner,
     ACCOUNT_ATTRIBUTES, AS_OF, CATALOG, REPORTS,
 };
-pub use lifecycle::{daily_health, stage_rules, HealthOfDay, Lifecycles};
+pub use lifecycle::{daily_health, lifecycle, stage_rules, HealthOfDay, Lifecycles};
 pub use page::{paginate, Cursor, Page, MAX_LIMIT};
 pub use render::{format, grid, integer, money, money_minor, percent};
 pub use revenue::Revenue;

@@ -636,17 +636,57 @@ impl Actions {
                 ClaimFor::NoneOf(&known)
             }
         };
+        // A destination that sends many deliveries a request (an ad platform) is handed as
+        // many requests' worth as the lease has room for.
+        let batch = destination
+            .and_then(|name| self.destinations.get(name))
+            .map_or(1, |d| d.batch_limit().max(1));
         let claimed = self.store.claim_deliveries(
             &self.owner,
             now,
             i64::from(lease) * 1000,
-            (lease / LONGEST_ATTEMPT_SECS).max(1) as usize,
+            batch * (lease / LONGEST_ATTEMPT_SECS).max(1) as usize,
             whose,
         )?;
-        for d in &claimed {
-            self.attempt(d)?;
+        match destination.and_then(|name| self.destinations.get(name)) {
+            Some(to) if batch > 1 => {
+                for chunk in claimed.chunks(batch) {
+                    self.attempt_batch(to.as_ref(), chunk)?;
+                }
+            }
+            _ => {
+                for d in &claimed {
+                    self.attempt(d)?;
+                }
+            }
         }
         Ok(claimed.len())
+    }
+
+    /// Attempts claimed deliveries to one destination together, as few requests as it can
+    /// make of them, and records what came of each.
+    fn attempt_batch(&self, to: &dyn Destination, batch: &[Delivery]) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let keys: Vec<String> = batch
+            .iter()
+            .map(|d| format!("{}/{}", d.firing_key, d.step))
+            .collect();
+        let outgoing: Vec<Outgoing> = batch
+            .iter()
+            .zip(&keys)
+            .map(|(d, key)| Outgoing {
+                delivery_id: d.id.0,
+                idempotency_key: key,
+                payload: &d.payload,
+                attempt: d.attempts + 1,
+            })
+            .collect();
+        let outcomes = to.send_batch(&outgoing);
+        let ms = started.elapsed().as_millis() as u64;
+        for (d, outcome) in batch.iter().zip(&outcomes) {
+            self.finish(d, attempted(outcome, d.attempts + 1, self.clock.now()), ms)?;
+        }
+        Ok(())
     }
 
     /// One pass of the outbox for every destination at once, each on a thread of its own;
@@ -735,10 +775,20 @@ impl Actions {
                 }
             },
         };
-        if let Attempted::Dead { reason, .. } = &attempted {
-            tracing::warn!(delivery = d.id.0, destination = %d.destination, reason = %reason, "a delivery is dead-lettered; `tenure playbooks retry` sends it again");
+        self.finish(d, attempted, started.elapsed().as_millis() as u64)
+    }
+
+    /// Records what came of an attempt at `d`.
+    fn finish(&self, d: &Delivery, attempted: Attempted, ms: u64) -> Result<(), StoreError> {
+        match &attempted {
+            Attempted::Dead { reason, .. } => {
+                tracing::warn!(delivery = d.id.0, destination = %d.destination, reason = %reason, "a delivery is dead-lettered; `tenure playbooks retry` sends it again");
+            }
+            Attempted::Expired { reason } => {
+                tracing::warn!(delivery = d.id.0, destination = %d.destination, reason = %reason, "a conversion expired before it could be sent");
+            }
+            _ => {}
         }
-        let ms = started.elapsed().as_millis() as u64;
         if !self
             .store
             .finish_delivery(d.id, &self.owner, self.clock.now(), &attempted, ms)?

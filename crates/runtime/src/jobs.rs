@@ -8,7 +8,7 @@ use std::time::Duration;
 use tenure_store::Store;
 
 use crate::snapshots::{self, SnapshotFiles};
-use crate::{Actions, Clock, Live, Scheduler};
+use crate::{Actions, Clock, Conversions, Live, Scheduler};
 
 /// How often a running server looks for entries other processes appended.
 pub const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
@@ -92,6 +92,37 @@ pub fn run_playbooks(scheduler: &mut Scheduler, actions: &Arc<Actions>, live: &A
             Ok(())
         });
     }
+}
+
+/// How often the conversion rules look for milestones reached and for conversions to
+/// correct: the ad platforms take conversions hours late, and a pass reads every account.
+pub const CONVERSIONS_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// Runs the conversion rules every [`CONVERSIONS_EVERY`] (on one server at a time: a lease in
+/// the store); their deliveries go through the playbooks' workers ([`run_playbooks`]).
+pub fn run_conversions(
+    scheduler: &mut Scheduler,
+    conversions: &Arc<Conversions>,
+    live: &Arc<Live>,
+) {
+    let (conversions, live) = (Arc::clone(conversions), Arc::clone(live));
+    scheduler.every(
+        "conversions",
+        CONVERSIONS_EVERY,
+        Duration::ZERO,
+        move || {
+            let converted = conversions.pass(&live)?;
+            if converted.total() > 0 {
+                tracing::info!(
+                    conversions = converted.conversions,
+                    restatements = converted.restatements,
+                    retractions = converted.retractions,
+                    "conversions recorded for the ad platforms"
+                );
+            }
+            Ok(())
+        },
+    );
 }
 
 /// Starts the periodic jobs of a server over `live` and `store`: the catch-up and the history

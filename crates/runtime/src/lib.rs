@@ -13,6 +13,7 @@
 
 pub mod actions;
 mod clock;
+pub mod conversions;
 mod deciding;
 pub mod jobs;
 mod live;
@@ -24,6 +25,7 @@ mod status;
 
 pub use actions::Actions;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use conversions::{Conversions, Converted};
 pub use live::{EntryObserver, Live, Rebuilt, StatusKeeping, StatusObserver};
 pub use scheduler::{JobError, Scheduler};
 pub use snapshots::SnapshotFiles;

@@ -135,6 +135,13 @@ impl Store for OutOfOrder {
     ) -> Result<Vec<ts::AttemptRecord>, StoreError> {
         self.inner.delivery_attempts(ws, id)
     }
+    fn delivery_tally(
+        &self,
+        ws: &WorkspaceId,
+        prefix: &str,
+    ) -> Result<Vec<ts::DeliveryTally>, StoreError> {
+        self.inner.delivery_tally(ws, prefix)
+    }
     fn retry_delivery(
         &self,
         ws: &WorkspaceId,

@@ -157,6 +157,21 @@ pub struct DeliveryFilter {
     pub limit: Option<usize>,
 }
 
+/// How many of the deliveries of one playbook (or conversion rule) to one destination stand
+/// where: one row per playbook, destination, status, result and reason (the last error of a
+/// dead delivery, which says why it was rejected or expired; none otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryTally {
+    pub playbook: String,
+    pub destination: String,
+    pub status: DeliveryStatus,
+    pub result: Option<String>,
+    pub reason: Option<String>,
+    pub count: u64,
+    /// When the latest of them was recorded.
+    pub latest: Timestamp,
+}
+
 /// What an attempt at a delivery came to, as its destination classified the answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]

@@ -62,6 +62,7 @@ macro_rules! conformance_tests {
                 a_retry_waits_for_its_instant,
                 dead_letters_are_retried_and_delivered_ones_refused,
                 every_attempt_is_audited,
+                results_are_kept_and_tallied_by_playbook_and_destination,
                 an_open_task_is_updated_and_a_done_one_replaced,
                 a_snoozed_task_is_open_again_after,
                 owners_keep_their_history_and_sla,
@@ -1591,4 +1592,159 @@ pub fn playbook_state_survives_closing_and_reopening<S: Store>(
             .expect("lease"),
         "still a's"
     );
+}
+
+/// What a destination made of each delivery is kept as its result (a duplicate or unmatched
+/// answer is delivered, an expired conversion is dead, a retry has none yet), and the tally
+/// counts a prefix's deliveries by playbook, destination, status, result and reason.
+pub fn results_are_kept_and_tallied_by_playbook_and_destination(store: &dyn Store) {
+    let ws = workspace("default");
+    let conversion = |rule: &str, account: &str| NewFiring {
+        key: format!("conversion:{rule}/{account}/first"),
+        playbook: format!("conversion:{rule}"),
+        version: "1".into(),
+        account: account.into(),
+        period: "first".into(),
+        fired_at: at(5),
+        cause: serde_json::json!({ "kind": "conversion" }),
+    };
+    let accounts = ["a1", "a2", "a3", "a4", "a5", "a6"];
+    for account in accounts {
+        assert!(store
+            .record_firing(&ws, &conversion("paid", account), &[delivery(0, "meta", 0)])
+            .expect("record"));
+    }
+    // Another rule, a playbook and another workspace stay out of the tally.
+    store
+        .record_firing(&ws, &conversion("renewed", "a1"), &[delivery(0, "meta", 0)])
+        .expect("record");
+    store
+        .record_firing(&ws, &firing("ever", "a1", 5), &[delivery(0, "meta", 0)])
+        .expect("record");
+    store
+        .record_firing(
+            &workspace("other"),
+            &conversion("paid", "a1"),
+            &[delivery(0, "meta", 0)],
+        )
+        .expect("record");
+    let outcomes = [
+        Attempted::Delivered { code: Some(200) },
+        Attempted::Duplicate { code: Some(200) },
+        Attempted::Unmatched {
+            code: Some(200),
+            reason: "CLICK_NOT_FOUND".into(),
+        },
+        Attempted::Dead {
+            code: Some(400),
+            reason: "bad em".into(),
+        },
+        Attempted::Expired {
+            reason: "older than 7 days".into(),
+        },
+        Attempted::Retry {
+            code: Some(503),
+            error: "busy".into(),
+            at: at(1_000),
+        },
+    ];
+    let claimed = store
+        .claim_deliveries("w", at(10), 50, 100, ClaimFor::Only("meta"))
+        .expect("claim");
+    for (account, outcome) in accounts.iter().zip(&outcomes) {
+        let filter = DeliveryFilter {
+            account: Some((*account).into()),
+            playbook: Some("conversion:paid".into()),
+            ..Default::default()
+        };
+        let id = store.deliveries(&ws, &filter).expect("deliveries")[0].id;
+        assert!(claimed.iter().any(|d| d.id == id));
+        assert!(store
+            .finish_delivery(id, "w", at(11), outcome, 5)
+            .expect("finish"));
+        let d = store
+            .deliveries(&ws, &filter)
+            .expect("deliveries")
+            .remove(0);
+        assert_eq!(d.status, outcome.status(), "{outcome:?}");
+        assert_eq!(d.result.as_deref(), outcome.result(), "{outcome:?}");
+    }
+    let tally = store.delivery_tally(&ws, "conversion:paid").expect("tally");
+    type Row<'a> = (
+        &'a str,
+        &'a str,
+        DeliveryStatus,
+        Option<&'a str>,
+        Option<&'a str>,
+        u64,
+    );
+    let flat: Vec<Row> = tally
+        .iter()
+        .map(|t| {
+            (
+                t.playbook.as_str(),
+                t.destination.as_str(),
+                t.status,
+                t.result.as_deref(),
+                t.reason.as_deref(),
+                t.count,
+            )
+        })
+        .collect();
+    let paid = "conversion:paid";
+    assert_eq!(
+        flat,
+        vec![
+            (
+                paid,
+                "meta",
+                DeliveryStatus::Dead,
+                Some("expired"),
+                Some("older than 7 days"),
+                1
+            ),
+            (
+                paid,
+                "meta",
+                DeliveryStatus::Dead,
+                Some("rejected"),
+                Some("bad em"),
+                1
+            ),
+            (
+                paid,
+                "meta",
+                DeliveryStatus::Delivered,
+                Some("accepted"),
+                None,
+                1
+            ),
+            (
+                paid,
+                "meta",
+                DeliveryStatus::Delivered,
+                Some("duplicate"),
+                None,
+                1
+            ),
+            (
+                paid,
+                "meta",
+                DeliveryStatus::Delivered,
+                Some("unmatched"),
+                None,
+                1
+            ),
+            (paid, "meta", DeliveryStatus::Pending, None, None, 1),
+        ]
+    );
+    assert!(tally.iter().all(|t| t.latest == at(5)));
+    // Every rule at once.
+    let all: u64 = store
+        .delivery_tally(&ws, "conversion:")
+        .expect("tally")
+        .iter()
+        .map(|t| t.count)
+        .sum();
+    assert_eq!(all, 7);
 }

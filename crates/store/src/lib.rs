@@ -19,8 +19,8 @@ use tenure_core::{Entry, StoredEntry, Timestamp, WorkspaceId};
 
 pub use actions::{
     AttemptRecord, Attempted, ClaimFor, Delivery, DeliveryFilter, DeliveryId, DeliveryStatus,
-    FiringFilter, FiringRecord, Lease, NewDelivery, NewFiring, NewTask, OwnerChange, OwnerRecord,
-    Retried, Task, TaskChange, TaskFilter, TaskId, TaskStatus,
+    DeliveryTally, FiringFilter, FiringRecord, Lease, NewDelivery, NewFiring, NewTask, OwnerChange,
+    OwnerRecord, Retried, Task, TaskChange, TaskFilter, TaskId, TaskStatus,
 };
 pub use backup::{backup_dir, BackupSummary};
 pub use keys::{ApiKey, KeyInfo, Revoked, Scope};
@@ -319,6 +319,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         workspace: &WorkspaceId,
         filter: &DeliveryFilter,
     ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// The workspace's deliveries of the playbooks whose names start with `prefix`, counted by
+    /// playbook, destination, status, result and (for dead ones) reason: what the conversions'
+    /// status shows without reading every payload.
+    fn delivery_tally(
+        &self,
+        workspace: &WorkspaceId,
+        prefix: &str,
+    ) -> Result<Vec<DeliveryTally>, StoreError>;
 
     /// Every attempt at the workspace's delivery `id`, first first; empty if there is none.
     fn delivery_attempts(

@@ -21,9 +21,9 @@ use crate::metrics::WriterMetrics;
 use crate::sqlite_actions as actions;
 use crate::{
     ApiKey, Appended, AttemptRecord, Attempted, ClaimFor, Delivery, DeliveryFilter, DeliveryId,
-    FiringFilter, FiringRecord, HealthDay, KeyInfo, Loaded, LogCount, LogPage, NewDelivery,
-    NewFiring, NewTask, OwnerChange, OwnerRecord, Retried, Revoked, Scope, Store, StoreError, Task,
-    TaskChange, TaskFilter, TaskId, Unreadable,
+    DeliveryTally, FiringFilter, FiringRecord, HealthDay, KeyInfo, Loaded, LogCount, LogPage,
+    NewDelivery, NewFiring, NewTask, OwnerChange, OwnerRecord, Retried, Revoked, Scope, Store,
+    StoreError, Task, TaskChange, TaskFilter, TaskId, Unreadable,
 };
 
 /// Versioned schema: migration `i` moves the database from `user_version` i to i + 1.
@@ -1131,6 +1131,14 @@ impl Store for SqliteStore {
         id: DeliveryId,
     ) -> Result<Vec<AttemptRecord>, StoreError> {
         actions::delivery_attempts(&self.actions(), workspace, id)
+    }
+
+    fn delivery_tally(
+        &self,
+        workspace: &WorkspaceId,
+        prefix: &str,
+    ) -> Result<Vec<DeliveryTally>, StoreError> {
+        actions::delivery_tally(&self.actions(), workspace, prefix)
     }
 
     fn retry_delivery(

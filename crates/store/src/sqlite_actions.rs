@@ -431,6 +431,52 @@ pub(crate) fn deliveries(
     rows.map(|row| row?.check()).collect()
 }
 
+pub(crate) fn delivery_tally(
+    conn: &Connection,
+    workspace: &WorkspaceId,
+    prefix: &str,
+) -> Result<Vec<DeliveryTally>, StoreError> {
+    // A range on the playbook column rather than LIKE: the (workspace, playbook, id) index
+    // serves it, and a prefix holding % or _ means itself.
+    let mut stmt = conn.prepare_cached(
+        "SELECT playbook, destination, status, result,
+                CASE WHEN status = 'dead' THEN last_error END AS reason,
+                COUNT(*), MAX(created_at)
+         FROM deliveries
+         WHERE workspace = ?1 AND playbook >= ?2 AND playbook < ?3
+         GROUP BY playbook, destination, status, result, reason
+         ORDER BY playbook, destination, status, result, reason",
+    )?;
+    let end = format!("{prefix}\u{10FFFF}");
+    let rows = stmt.query_map(params![workspace.as_str(), prefix, end], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, Option<String>>(3)?,
+            row.get::<_, Option<String>>(4)?,
+            row.get::<_, i64>(5)?,
+            row.get::<_, i64>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (playbook, destination, status, result, reason, count, latest) = row?;
+        out.push(DeliveryTally {
+            status: DeliveryStatus::parse(&status).ok_or_else(|| {
+                StoreError::Corrupt(format!("a delivery of {playbook} has status {status:?}"))
+            })?,
+            playbook,
+            destination,
+            result,
+            reason,
+            count: u64::try_from(count).unwrap_or(0),
+            latest: ts(latest),
+        });
+    }
+    Ok(out)
+}
+
 pub(crate) fn delivery_attempts(
     conn: &Connection,
     workspace: &WorkspaceId,

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::Args;
 use tenure_engine::snapshot::Reads;
 use tenure_runtime::{
-    jobs, snapshots, Actions, Clock, Live, SnapshotFiles, StatusKeeping, SystemClock,
+    jobs, snapshots, Actions, Clock, Conversions, Live, SnapshotFiles, StatusKeeping, SystemClock,
 };
 use tenure_server::{AppState, Application, Sessions, StripeSecrets};
 use tenure_store::Store;
@@ -173,7 +173,14 @@ pub fn serve(
         )
         .context("building the playbooks' destinations")?,
     );
+    let conversions = Arc::new(Conversions::new(
+        ctx.config.conversions()?,
+        ctx.config.report_settings(),
+        store.clone(),
+        clock.clone(),
+    ));
     let playing = actions.any_enabled();
+    let converting = conversions.any_enabled();
     let mut keeping = StatusKeeping::new(ctx.config.report_settings(), clock.clone());
     if playing {
         // Before the first scoring, whose statuses are each account's baseline.
@@ -205,8 +212,12 @@ pub fn serve(
         let _server_file = write_server_file(ctx, addr, token);
         let mut jobs = jobs::start(&live, &store, clock);
         jobs::save_snapshots(&mut jobs, &live, snapshot_files(ctx));
-        if playing {
+        if playing || converting {
+            // The conversions' deliveries go through the playbooks' outbox workers.
             jobs::run_playbooks(&mut jobs, &actions, &live);
+        }
+        if converting {
+            jobs::run_conversions(&mut jobs, &conversions, &live);
         }
 
         app.run(async {

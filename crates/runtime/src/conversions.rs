@@ -1,0 +1,633 @@
+//! Conversions at run time (SPEC §5, issue 18): what each `[[conversions]]` rule owes the ad
+//! platforms, recorded in the playbooks' outbox and delivered by the same workers.
+//!
+//! A pass ([`Conversions::pass`], every [`crate::jobs::CONVERSIONS_EVERY`], by one server at a
+//! time under a lease) reads each account's history from the live model, asks
+//! [`tenure_conversions`] which milestones it reached (within each rule's lookback) and which
+//! conversions sent need a correction, and records each as a firing of `conversion:<rule>`
+//! with one delivery per destination. The firing's key names the conversion (or the
+//! correction), so the store's unique key makes it happen once whichever pass, server or
+//! replay decides it; the delivery's payload is a [`ConversionEvent`] with the match keys
+//! already hashed the way that platform requires, so no e-mail is stored in the clear.
+//!
+//! What has been sent of a conversion is read back from its firings (their `cause`), never
+//! kept in memory: a restart decides from the store what the process before it decided.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::json;
+use tenure_conversions::{
+    adjustment, churn_within, event_id, occurrences, Adjustment, History, Milestone, Occurrence,
+    Rule, Send, Sent, ValueKind,
+};
+use tenure_core::{AccountId, DealKind, DealStatus, Email, Timestamp, WorkspaceId};
+use tenure_destinations::conversion::{Click, ConversionEvent, EventKind, MatchKeys};
+use tenure_destinations::matching::{hashed_email, sha256_hex, Platform};
+use tenure_engine::Model;
+use tenure_playbooks::DestinationKind;
+use tenure_reports::{AccountRevenue, Outcomes, ReportParams, ReportSettings, Revenue};
+use tenure_store::{FiringFilter, FiringRecord, NewDelivery, NewFiring, Store, StoreError};
+
+use crate::{Clock, Live};
+
+/// The lease that makes one server at a time decide conversions.
+const PASS_LEASE: &str = "conversions.pass";
+const PASS_LEASE_MS: i64 = 10 * 60_000;
+const DAY_MS: i64 = 86_400_000;
+/// The most e-mails one conversion carries: Google's Ads API takes 5 user identifiers.
+const MAX_EMAILS: usize = 5;
+
+/// What one pass recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Converted {
+    pub conversions: usize,
+    pub restatements: usize,
+    pub retractions: usize,
+}
+
+impl Converted {
+    pub fn total(&self) -> usize {
+        self.conversions + self.restatements + self.retractions
+    }
+}
+
+/// One thing a pass decided: a conversion or a correction, as the firing and deliveries to
+/// record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub kind: EventKind,
+    pub firing: NewFiring,
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// The conversion rules of a configuration, with what they need to decide.
+#[derive(Debug)]
+pub struct Conversions {
+    rules: Vec<Rule>,
+    settings: ReportSettings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    owner: String,
+}
+
+impl Conversions {
+    pub fn new(
+        rules: Vec<Rule>,
+        settings: ReportSettings,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Conversions {
+        Conversions {
+            rules,
+            settings,
+            store,
+            clock,
+            owner: format!("tenure-conversions-{}", std::process::id()),
+        }
+    }
+
+    /// The rules switched on.
+    pub fn enabled(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(|r| r.enabled)
+    }
+
+    pub fn any_enabled(&self) -> bool {
+        self.enabled().next().is_some()
+    }
+
+    /// Decides every workspace's conversions now and records them, on one server at a time;
+    /// what it recorded (nothing when another server holds the lease).
+    pub fn pass(&self, live: &Live) -> Result<Converted, StoreError> {
+        let mut converted = Converted::default();
+        if !self.any_enabled() {
+            return Ok(converted);
+        }
+        let now = self.clock.now();
+        if !self
+            .store
+            .take_lease(PASS_LEASE, &self.owner, now, PASS_LEASE_MS)?
+        {
+            return Ok(converted);
+        }
+        for workspace in live.workspaces() {
+            let recorded = self.recorded(&workspace, now)?;
+            let decisions = live
+                .read_now(&workspace, |model| {
+                    self.decide(&workspace, model, now, &recorded)
+                })
+                .unwrap_or_default();
+            converted = add(converted, self.record(&workspace, &decisions)?);
+        }
+        Ok(converted)
+    }
+
+    /// Records `decisions` in one transaction; what was new.
+    pub fn record(
+        &self,
+        workspace: &WorkspaceId,
+        decisions: &[Decision],
+    ) -> Result<Converted, StoreError> {
+        let firings: Vec<(NewFiring, Vec<NewDelivery>)> = decisions
+            .iter()
+            .map(|d| (d.firing.clone(), d.deliveries.clone()))
+            .collect();
+        let mut converted = Converted::default();
+        for (d, new) in decisions
+            .iter()
+            .zip(self.store.record_firings(workspace, &firings)?)
+        {
+            if new {
+                match d.kind {
+                    EventKind::Conversion => converted.conversions += 1,
+                    EventKind::Restatement => converted.restatements += 1,
+                    EventKind::Retraction => converted.retractions += 1,
+                }
+            }
+        }
+        Ok(converted)
+    }
+
+    /// What the store holds that the decisions read: each rule's firings within its reach,
+    /// and the firings of the playbooks a `playbook_fired` rule follows.
+    pub fn recorded(
+        &self,
+        workspace: &WorkspaceId,
+        now: Timestamp,
+    ) -> Result<Recorded, StoreError> {
+        let mut recorded = Recorded::default();
+        for rule in self.enabled() {
+            let since = now.plus_millis(-i64::from(reach_days(rule)) * DAY_MS);
+            let firings = self.store.firings(
+                workspace,
+                &FiringFilter {
+                    playbook: Some(rule.firing_name()),
+                    since: Some(since),
+                    ..FiringFilter::default()
+                },
+            )?;
+            recorded.sent.insert(rule.name.clone(), sent_of(&firings));
+            if let Milestone::PlaybookFired { playbook } = &rule.milestone {
+                let firings = self.store.firings(
+                    workspace,
+                    &FiringFilter {
+                        playbook: Some(playbook.clone()),
+                        since: Some(now.plus_millis(-i64::from(rule.lookback_days) * DAY_MS)),
+                        ..FiringFilter::default()
+                    },
+                )?;
+                for f in firings {
+                    recorded
+                        .playbook_firings
+                        .entry(f.account.clone())
+                        .or_default()
+                        .push((f.playbook, f.key, f.fired_at));
+                }
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// What every enabled rule owes the platforms at `now`, given what is `recorded`: the
+    /// conversions not yet recorded within the lookback, and the corrections of those recorded.
+    pub fn decide(
+        &self,
+        workspace: &WorkspaceId,
+        model: &Model,
+        now: Timestamp,
+        recorded: &Recorded,
+    ) -> Vec<Decision> {
+        let rules: Vec<&Rule> = self.enabled().collect();
+        if rules.is_empty() {
+            return Vec::new();
+        }
+        let Ok(revenue) = Revenue::ungrouped(model, &self.settings, &ReportParams::at(now)) else {
+            return Vec::new();
+        };
+        let minor = 10f64.powi(self.settings.currency.exponent() as i32);
+        let ltv = rules
+            .iter()
+            .any(|r| r.value == ValueKind::PredictedLtv)
+            .then(|| Outcomes::new(model, &revenue, &self.settings));
+        let stages = rules
+            .iter()
+            .any(|r| matches!(r.milestone, Milestone::StageEntered { .. }))
+            .then(|| tenure_reports::stage_rules(&self.settings).ok())
+            .flatten();
+        let mut keys = Keys::new(model);
+        let mut out = Vec::new();
+        for account in &revenue.accounts {
+            let history = History {
+                revenue: account,
+                minor_per_major: minor,
+                activated_at: model.usage().activated_at(
+                    &account.account,
+                    &self.settings.activation,
+                    now,
+                ),
+                renewals: renewals(model, &account.account),
+                stage_entries: stages
+                    .as_ref()
+                    .map(|s| stage_entries(model, &self.settings, s, account, now))
+                    .unwrap_or_default(),
+                firings: recorded
+                    .playbook_firings
+                    .get(account.account.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+                predicted_ltv: ltv
+                    .as_ref()
+                    .map(|o| o.value("predicted_ltv", account) / minor),
+            };
+            for rule in &rules {
+                let sent = recorded.sent.get(&rule.name);
+                for occurrence in occurrences(rule, &account.account, &history, now) {
+                    let key = conversion_key(rule, &occurrence);
+                    match sent.and_then(|s| s.get(&key)) {
+                        None => {
+                            let lookback = now.plus_millis(-i64::from(rule.lookback_days) * DAY_MS);
+                            if occurrence.at >= lookback {
+                                out.push(self.conversion(
+                                    workspace,
+                                    rule,
+                                    &occurrence,
+                                    &mut keys,
+                                    now,
+                                ));
+                            }
+                        }
+                        Some(sent) => {
+                            if let Some(a) = self.correction(rule, &occurrence, sent, account, now)
+                            {
+                                out.push(self.adjusted(
+                                    workspace,
+                                    rule,
+                                    &occurrence,
+                                    sent,
+                                    &a,
+                                    &mut keys,
+                                    now,
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A new conversion: its firing, and a delivery to each of the rule's destinations.
+    fn conversion(
+        &self,
+        workspace: &WorkspaceId,
+        rule: &Rule,
+        occurrence: &Occurrence,
+        keys: &mut Keys<'_>,
+        now: Timestamp,
+    ) -> Decision {
+        let id = event_id(
+            workspace.as_str(),
+            &rule.name,
+            occurrence.account.as_str(),
+            &occurrence.key,
+        );
+        let key = conversion_key(rule, occurrence);
+        let deliveries = rule
+            .send
+            .iter()
+            .enumerate()
+            .map(|(step, send)| {
+                let event = self.event(EventKind::Conversion, &id, rule, send, occurrence, keys);
+                delivery(step, send, &event, now)
+            })
+            .collect();
+        Decision {
+            kind: EventKind::Conversion,
+            firing: NewFiring {
+                key: key.clone(),
+                playbook: rule.firing_name(),
+                version: "1".into(),
+                account: occurrence.account.as_str().to_owned(),
+                period: occurrence.key.clone(),
+                fired_at: now,
+                cause: json!({
+                    "kind": "conversion",
+                    "conversion": key,
+                    "event_id": id,
+                    "milestone": rule.milestone.name(),
+                    "occurred_at": occurrence.at,
+                    "value": occurrence.value,
+                    "currency": self.settings.currency.as_str(),
+                }),
+            },
+            deliveries,
+        }
+    }
+
+    /// The correction a conversion recorded needs now, if its rule has a destination that
+    /// takes one.
+    fn correction(
+        &self,
+        rule: &Rule,
+        occurrence: &Occurrence,
+        sent: &Sent,
+        revenue: &AccountRevenue,
+        now: Timestamp,
+    ) -> Option<Adjustment> {
+        let window = adjust_window_days(rule)?;
+        let until = occurrence.at.plus_millis(i64::from(window) * DAY_MS);
+        let churned = churn_within(revenue, occurrence.at, until.min(now));
+        adjustment(
+            occurrence,
+            sent,
+            churned,
+            window,
+            rule.restate_threshold,
+            now,
+        )
+    }
+
+    /// A correction's firing, and a delivery to each destination that takes corrections.
+    #[allow(clippy::too_many_arguments)]
+    fn adjusted(
+        &self,
+        workspace: &WorkspaceId,
+        rule: &Rule,
+        occurrence: &Occurrence,
+        sent: &Sent,
+        adjustment: &Adjustment,
+        keys: &mut Keys<'_>,
+        now: Timestamp,
+    ) -> Decision {
+        let id = event_id(
+            workspace.as_str(),
+            &rule.name,
+            occurrence.account.as_str(),
+            &occurrence.key,
+        );
+        let conversion = conversion_key(rule, occurrence);
+        let at = adjustment.at();
+        let (kind, key, value) = match adjustment {
+            Adjustment::Restate { value, .. } => (
+                EventKind::Restatement,
+                format!("{conversion}/restate@{}", at.millis() / 1000),
+                Some(*value),
+            ),
+            Adjustment::Retract { .. } => {
+                (EventKind::Retraction, format!("{conversion}/retract"), None)
+            }
+        };
+        let deliveries = rule
+            .send
+            .iter()
+            .enumerate()
+            .filter(|(_, send)| send.takes_adjustments())
+            .map(|(step, send)| {
+                let mut event = self.event(kind, &id, rule, send, occurrence, keys);
+                event.value = value;
+                event.adjusted_at = Some(at);
+                event.previous_value = sent.value;
+                delivery(step, send, &event, now)
+            })
+            .collect();
+        Decision {
+            kind,
+            firing: NewFiring {
+                key,
+                playbook: rule.firing_name(),
+                version: "1".into(),
+                account: occurrence.account.as_str().to_owned(),
+                period: occurrence.key.clone(),
+                fired_at: now,
+                cause: json!({
+                    "kind": kind.name(),
+                    "conversion": conversion,
+                    "event_id": id,
+                    "milestone": rule.milestone.name(),
+                    "occurred_at": occurrence.at,
+                    "value": value,
+                    "previous_value": sent.value,
+                    "adjusted_at": at,
+                    "currency": self.settings.currency.as_str(),
+                }),
+            },
+            deliveries,
+        }
+    }
+
+    /// The event one destination receives, with the account's match keys for that platform.
+    fn event(
+        &self,
+        kind: EventKind,
+        id: &str,
+        rule: &Rule,
+        send: &Send,
+        occurrence: &Occurrence,
+        keys: &mut Keys<'_>,
+    ) -> ConversionEvent {
+        ConversionEvent {
+            kind,
+            event_id: id.to_owned(),
+            rule: rule.name.clone(),
+            account: occurrence.account.as_str().to_owned(),
+            platform_name: send.platform_name.clone(),
+            occurred_at: occurrence.at,
+            value: occurrence.value,
+            currency: self.settings.currency.as_str().to_owned(),
+            adjusted_at: None,
+            previous_value: None,
+            match_keys: keys.for_platform(&occurrence.account, send, occurrence.at),
+        }
+    }
+}
+
+fn add(a: Converted, b: Converted) -> Converted {
+    Converted {
+        conversions: a.conversions + b.conversions,
+        restatements: a.restatements + b.restatements,
+        retractions: a.retractions + b.retractions,
+    }
+}
+
+fn delivery(step: usize, send: &Send, event: &ConversionEvent, now: Timestamp) -> NewDelivery {
+    NewDelivery {
+        step: step as u32,
+        destination: send.destination.clone(),
+        kind: send.kind.name().to_owned(),
+        payload: event.to_payload(),
+        due_at: now,
+    }
+}
+
+/// What the store holds that a pass reads.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    /// By rule, then by conversion key: what was sent of each conversion.
+    pub sent: HashMap<String, HashMap<String, Sent>>,
+    /// By account: the firings of the playbooks `playbook_fired` rules follow.
+    pub playbook_firings: HashMap<String, Vec<(String, String, Timestamp)>>,
+}
+
+/// A conversion's firing key: the rule, the account and the occurrence.
+fn conversion_key(rule: &Rule, occurrence: &Occurrence) -> String {
+    format!(
+        "{}/{}/{}",
+        rule.firing_name(),
+        occurrence.account.as_str(),
+        occurrence.key
+    )
+}
+
+/// How far back a rule's firings matter: its lookback, or its correction window if longer.
+fn reach_days(rule: &Rule) -> u32 {
+    rule.lookback_days
+        .max(adjust_window_days(rule).unwrap_or(0))
+}
+
+/// How long after a conversion it may be corrected: the longest click window of the rule's
+/// destinations that take corrections; none when none does.
+fn adjust_window_days(rule: &Rule) -> Option<u32> {
+    rule.send
+        .iter()
+        .filter(|s| s.takes_adjustments())
+        .map(|s| s.click_window_days)
+        .max()
+}
+
+/// What was sent of each conversion, read from a rule's firings (their `cause`).
+fn sent_of(firings: &[FiringRecord]) -> HashMap<String, Sent> {
+    let mut out: HashMap<String, Sent> = HashMap::new();
+    // Oldest first, so the latest restatement's value is the one left.
+    let mut sorted: Vec<&FiringRecord> = firings.iter().collect();
+    sorted.sort_by_key(|f| (f.fired_at, f.key.clone()));
+    for f in sorted {
+        let Some(conversion) = f.cause["conversion"].as_str() else {
+            continue;
+        };
+        let sent = out.entry(conversion.to_owned()).or_default();
+        let value = f.cause["value"].as_f64();
+        let adjusted_at = f.cause["adjusted_at"]
+            .as_str()
+            .and_then(|t| Timestamp::parse(t).ok());
+        match f.cause["kind"].as_str() {
+            Some("conversion") if sent.restatements == 0 => sent.value = value,
+            Some("restatement") => {
+                sent.value = value;
+                sent.restatements += 1;
+                sent.last_adjusted_at = sent.last_adjusted_at.max(adjusted_at);
+            }
+            Some("retraction") => {
+                sent.retracted = true;
+                sent.last_adjusted_at = sent.last_adjusted_at.max(adjusted_at);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The account's won renewal deals, `(deal id, closed at)`.
+fn renewals(model: &Model, account: &AccountId) -> Vec<(String, Timestamp)> {
+    let Some(ledger) = model.ledger().account(account) else {
+        return Vec::new();
+    };
+    ledger
+        .deals()
+        .filter(|d| d.kind == DealKind::Renewal && d.status == DealStatus::Won)
+        .filter_map(|d| Some((d.deal_id.clone(), d.closed_at?)))
+        .collect()
+}
+
+/// The account's entries into stages, as its lifecycle dates the transitions.
+fn stage_entries(
+    model: &Model,
+    settings: &ReportSettings,
+    stages: &tenure_health::Stages,
+    revenue: &AccountRevenue,
+    now: Timestamp,
+) -> Vec<(String, Timestamp)> {
+    let names: Vec<&str> = stages.names().collect();
+    tenure_reports::lifecycle(model, settings, stages, revenue, now)
+        .course
+        .transitions
+        .iter()
+        .filter_map(|t| Some((names.get(t.to?)?.to_string(), t.at)))
+        .collect()
+}
+
+/// The match keys of accounts, read from the model once per pass.
+struct Keys<'m> {
+    model: &'m Model,
+    emails: Option<HashMap<AccountId, Vec<Email>>>,
+    clicks: BTreeMap<AccountId, Vec<Click>>,
+}
+
+impl<'m> Keys<'m> {
+    fn new(model: &'m Model) -> Keys<'m> {
+        Keys {
+            model,
+            emails: None,
+            clicks: BTreeMap::new(),
+        }
+    }
+
+    /// What `send`'s platform can match the account on for a conversion at `at`: its people's
+    /// e-mails hashed as that platform requires, and its click ids that platform reads from
+    /// within the platform's click window before the conversion.
+    fn for_platform(&mut self, account: &AccountId, send: &Send, at: Timestamp) -> MatchKeys {
+        let (platform, kinds): (Platform, &[&str]) = match send.kind {
+            DestinationKind::Meta => (Platform::Meta, &["fbclid"]),
+            DestinationKind::Google | DestinationKind::GoogleAds | DestinationKind::GoogleCsv => {
+                (Platform::Google, &["gclid", "gbraid", "wbraid"])
+            }
+            DestinationKind::Linkedin => (Platform::LinkedIn, &["li_fat_id"]),
+            _ => (
+                Platform::Meta,
+                &["gclid", "gbraid", "wbraid", "fbclid", "li_fat_id"],
+            ),
+        };
+        let model = self.model;
+        let emails = self.emails.get_or_insert_with(|| model.account_emails());
+        let hashed_emails: Vec<String> = emails
+            .get(account)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| hashed_email(platform, e.as_str()))
+            .take(MAX_EMAILS)
+            .collect();
+        let since = at.plus_millis(-i64::from(send.click_window_days) * DAY_MS);
+        let clicks = self
+            .clicks
+            .entry(account.clone())
+            .or_insert_with(|| clicks_of(model, account));
+        let mut clicks: Vec<Click> = clicks
+            .iter()
+            .filter(|c| kinds.contains(&c.kind.as_str()) && c.at >= since && c.at <= at)
+            .cloned()
+            .collect();
+        clicks.sort_by_key(|c| std::cmp::Reverse(c.at));
+        MatchKeys {
+            hashed_emails,
+            clicks,
+            external_id: (send.kind == DestinationKind::Meta).then(|| sha256_hex(account.as_str())),
+        }
+    }
+}
+
+/// Every ad click id in the account's journey.
+fn clicks_of(model: &Model, account: &AccountId) -> Vec<Click> {
+    model
+        .account_touchpoints(account)
+        .iter()
+        .filter_map(|t| {
+            let (kind, id) = t.click_id()?;
+            Some(Click {
+                kind: kind.to_string(),
+                id: id.to_string(),
+                at: t.occurred_at,
+            })
+        })
+        .collect()
+}
