@@ -4,7 +4,9 @@
 //! - [`webhook`]: JSON posted to an endpoint, signed with HMAC-SHA256 (Stripe's scheme), and
 //!   [`webhook::verify`] for receivers;
 //! - [`slack`]: a Slack-compatible incoming webhook, as Block Kit;
-//! - [`smtp`]: e-mail over SMTP, with a `Message-ID` derived from the idempotency key.
+//! - [`smtp`]: e-mail over SMTP, with a `Message-ID` derived from the idempotency key;
+//! - [`meta`]: conversions sent to Meta's Conversions API, in batches, each event checked
+//!   before it is sent.
 //!
 //! A destination sends one delivery and says what came of it as an [`Outcome`]; it never
 //! retries by itself. The durable outbox in the runtime owns retries: it reads the outcome,
@@ -26,6 +28,7 @@ pub mod conversion;
 mod error;
 mod http;
 pub mod matching;
+pub mod meta;
 pub mod slack;
 pub mod smtp;
 pub mod webhook;
@@ -164,8 +167,8 @@ pub fn build(
         DestinationKind::Webhook => Box::new(webhook::Webhook::from_config(config, env)?),
         DestinationKind::Slack => Box::new(slack::Slack::from_config(config, env)?),
         DestinationKind::Smtp => Box::new(smtp::Smtp::from_config(config, env)?),
-        DestinationKind::Meta
-        | DestinationKind::Google
+        DestinationKind::Meta => Box::new(meta::Meta::from_config(config, env)?),
+        DestinationKind::Google
         | DestinationKind::GoogleAds
         | DestinationKind::GoogleCsv
         | DestinationKind::Linkedin => {
@@ -200,7 +203,6 @@ pub(crate) fn secret(
 /// An ad platform's access token: from the environment variable `secret_env` names, or the
 /// first line of the file `secret_file` names (a mounted secret). Never from the config file,
 /// and never in a log line or an error.
-#[allow(dead_code)] // the ad platforms' modules read their tokens with it (landing next)
 pub(crate) fn token(
     config: &tenure_playbooks::Destination,
     env: &dyn Fn(&str) -> Option<String>,
