@@ -5,8 +5,8 @@
 //!   [`webhook::verify`] for receivers;
 //! - [`slack`]: a Slack-compatible incoming webhook, as Block Kit;
 //! - [`smtp`]: e-mail over SMTP, with a `Message-ID` derived from the idempotency key;
-//! - [`meta`]: conversions sent to Meta's Conversions API, in batches, each event checked
-//!   before it is sent.
+//! - [`meta`] and [`linkedin`]: conversions sent to Meta's and LinkedIn's Conversions APIs, in
+//!   batches, each event checked before it is sent.
 //!
 //! A destination sends one delivery and says what came of it as an [`Outcome`]; it never
 //! retries by itself. The durable outbox in the runtime owns retries: it reads the outcome,
@@ -27,6 +27,7 @@ pub mod batch;
 pub mod conversion;
 mod error;
 mod http;
+pub mod linkedin;
 pub mod matching;
 pub mod meta;
 pub mod slack;
@@ -168,10 +169,8 @@ pub fn build(
         DestinationKind::Slack => Box::new(slack::Slack::from_config(config, env)?),
         DestinationKind::Smtp => Box::new(smtp::Smtp::from_config(config, env)?),
         DestinationKind::Meta => Box::new(meta::Meta::from_config(config, env)?),
-        DestinationKind::Google
-        | DestinationKind::GoogleAds
-        | DestinationKind::GoogleCsv
-        | DestinationKind::Linkedin => {
+        DestinationKind::Linkedin => Box::new(linkedin::Linkedin::from_config(config, env)?),
+        DestinationKind::Google | DestinationKind::GoogleAds | DestinationKind::GoogleCsv => {
             return Err(DestinationError::Invalid {
                 destination: config.name.clone(),
                 field: "kind",

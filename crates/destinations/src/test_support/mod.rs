@@ -5,10 +5,12 @@
 //! is exactly what the tests say.
 
 mod http_receiver;
+mod linkedin_api;
 mod meta_graph;
 mod smtp_receiver;
 
 pub use http_receiver::{HttpReceiver, Reply, Request};
+pub use linkedin_api::{linkedin_error, LinkedinApi};
 pub use meta_graph::{graph_error, MetaGraph};
 pub use smtp_receiver::SmtpReceiver;
 
