@@ -11,8 +11,9 @@
 //! A destination sends one delivery and says what came of it as an [`Outcome`]; it never
 //! retries by itself. The durable outbox in the runtime owns retries: it reads the outcome,
 //! asks [`retry_delay`] when to try again, and dead-letters a delivery after [`MAX_ATTEMPTS`].
-//! HTTP answers are classified in one place, [`classify`], so every HTTP destination (and the
-//! ad platforms to come) agree on what a 429 or a 503 means.
+//! HTTP answers are classified in one place, [`classify`], so every HTTP destination agrees on
+//! what a 429 or a 503 means; the ad platforms read their own error codes and per-event
+//! results on top of it.
 //!
 //! **Architecture invariant:** this is the only crate besides the server that talks to the
 //! network, and every call it makes is bounded by a timeout ([`HTTP_TIMEOUT`],

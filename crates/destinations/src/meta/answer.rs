@@ -87,6 +87,15 @@ pub(crate) fn answer(
     if status == 429 || graph_code.is_some_and(throttling) {
         return Answer::All(Outcome::Throttled { code, after });
     }
+    if matches!(status, 401 | 403) || graph_code.is_some_and(refused_token) {
+        let reason = error
+            .as_ref()
+            .map_or_else(|| format!("HTTP {status}"), GraphError::reason);
+        return Answer::All(Outcome::Permanent {
+            code,
+            reason: format!("{reason}; Meta refused the access token: give the destination a valid system-user token with access to the pixel"),
+        });
+    }
     let Some(error) = error else {
         // Not a Graph error (a proxy's page, an empty body): the status alone decides, and a
         // 400 without Meta's words is still a refusal of something in the request.
@@ -98,12 +107,6 @@ pub(crate) fn answer(
         };
     };
     let reason = error.reason();
-    if matches!(status, 401 | 403) || graph_code.is_some_and(refused_token) {
-        return Answer::All(Outcome::Permanent {
-            code,
-            reason: format!("{reason}; Meta refused the access token: give the destination a valid system-user token with access to the pixel"),
-        });
-    }
     // "Unsupported post request": no such pixel, or the token cannot see it. No event is at
     // fault, so splitting the request would only repeat the refusal.
     if graph_code == Some(100) && error.error_subcode == Some(33) {

@@ -572,6 +572,11 @@ fn meta_answers_table() {
             "{status}/{code}: {answer:?}"
         );
     }
+    // A 401 without Graph's words (a proxy's) is still about the token, and is not split.
+    assert!(matches!(
+        answer::answer(401, None, "Unauthorized", 2, SystemTime::UNIX_EPOCH),
+        Answer::All(Outcome::Permanent { code: Some(401), reason }) if reason.contains("refused the access token")
+    ));
     let answer = answer::answer(
         400,
         None,
