@@ -59,6 +59,52 @@ pub fn send_split(items: usize, send: &mut dyn FnMut(&[usize]) -> Answer) -> Vec
         .collect()
 }
 
+/// What a preview shows in place of an access token.
+pub(crate) const REDACTED: &str = "<redacted>";
+
+/// Now, in unix milliseconds: a platform's deadline counts to the attempt, not to the day the
+/// delivery was queued.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// `outcome` with `secret` cut out of its reason: a platform that echoes part of a request in
+/// its error must not put the token into the dead letters.
+pub(crate) fn redacted(outcome: Outcome, secret: &str) -> Outcome {
+    let clean = |reason: String| {
+        if secret.is_empty() {
+            reason
+        } else {
+            reason.replace(secret, REDACTED)
+        }
+    };
+    match outcome {
+        Outcome::RetryLater {
+            code,
+            reason,
+            after,
+        } => Outcome::RetryLater {
+            code,
+            reason: clean(reason),
+            after,
+        },
+        Outcome::Permanent { code, reason } => Outcome::Permanent {
+            code,
+            reason: clean(reason),
+        },
+        Outcome::Unmatched { code, reason } => Outcome::Unmatched {
+            code,
+            reason: clean(reason),
+        },
+        Outcome::Expired { reason } => Outcome::Expired {
+            reason: clean(reason),
+        },
+        other => other,
+    }
+}
+
 /// At most `per_minute` requests in any minute, spaced evenly: the caller waits for its turn
 /// (each destination has a worker thread of its own, so only that destination waits).
 #[derive(Debug)]
@@ -155,6 +201,20 @@ mod tests {
         assert_eq!(calls, 1, "a 5xx is not split: it is retried later");
         assert_eq!(outcomes, vec![busy; 5]);
         assert!(send_split(0, &mut |_| panic!("nothing to send")).is_empty());
+    }
+
+    #[test]
+    fn a_secret_echoed_in_a_reason_is_cut_out() {
+        let echoed = Outcome::Permanent {
+            code: Some(400),
+            reason: "bad request ?access_token=EAAB123 (EAAB123)".into(),
+        };
+        assert_eq!(
+            redacted(echoed, "EAAB123"),
+            permanent("bad request ?access_token=<redacted> (<redacted>)")
+        );
+        let delivered = Outcome::Delivered { code: Some(200) };
+        assert_eq!(redacted(delivered.clone(), "EAAB123"), delivered);
     }
 
     #[test]

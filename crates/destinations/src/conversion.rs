@@ -115,6 +115,13 @@ impl ConversionEvent {
             .map_err(|e| format!("the delivery is not a conversion event ({e}); it was recorded by another kind of rule and cannot go to an ad platform"))
     }
 
+    /// The currency as the platforms take it, ISO 4217's three letters in capitals; None for
+    /// anything else.
+    pub fn currency_code(&self) -> Option<String> {
+        let code = self.currency.trim().to_ascii_uppercase();
+        (code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())).then_some(code)
+    }
+
     /// Its payload, as the outbox stores it.
     pub fn to_payload(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("a conversion event serialises")
@@ -149,6 +156,19 @@ mod tests {
             },
         };
         let payload = event.to_payload();
+        assert_eq!(event.currency_code().as_deref(), Some("USD"));
+        for (raw, code) in [
+            (" eur ", Some("EUR")),
+            ("US", None),
+            ("US1", None),
+            ("", None),
+        ] {
+            let other = ConversionEvent {
+                currency: raw.into(),
+                ..event.clone()
+            };
+            assert_eq!(other.currency_code().as_deref(), code, "{raw:?}");
+        }
         assert_eq!(payload["kind"], "restatement");
         assert_eq!(payload["occurred_at"], "2026-03-01T12:00:00.000Z");
         assert_eq!(ConversionEvent::from_payload(&payload).unwrap(), event);

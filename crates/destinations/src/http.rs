@@ -21,9 +21,17 @@ const REASON_CHARS: usize = 200;
 
 /// The client for one destination.
 pub(crate) fn client(destination: &str) -> Result<reqwest::blocking::Client, DestinationError> {
+    client_with_timeout(destination, HTTP_TIMEOUT)
+}
+
+/// The client for a destination whose platform documents a deadline of its own (Meta: 1.5 s).
+pub(crate) fn client_with_timeout(
+    destination: &str,
+    timeout: Duration,
+) -> Result<reqwest::blocking::Client, DestinationError> {
     reqwest::blocking::Client::builder()
-        .timeout(HTTP_TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(timeout)
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
         .user_agent(USER_AGENT)
         // A redirect is refused rather than followed: following would re-send a signed body
         // to an address nobody configured. classify() makes it a permanent failure instead.
@@ -38,6 +46,33 @@ pub(crate) fn client(destination: &str) -> Result<reqwest::blocking::Client, Des
 
 /// Sends a built request and classifies what came of it.
 pub(crate) fn send(request: reqwest::blocking::RequestBuilder) -> Outcome {
+    match exchange(request, HTTP_TIMEOUT, BODY_LIMIT) {
+        Ok(answer) => classify(
+            answer.status,
+            answer.retry_after.as_deref(),
+            &answer.body,
+            SystemTime::now(),
+        ),
+        Err(outcome) => outcome,
+    }
+}
+
+/// An answer as read, for a destination that reads more of it than its status (the ad
+/// platforms' error codes and per-item results).
+#[derive(Debug, Clone)]
+pub(crate) struct Answered {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: String,
+}
+
+/// Sends a built request and reads the answer, at most `body_limit` bytes of its body. No
+/// answer (`timeout` is the client's, for the reason) and a redirect are outcomes already.
+pub(crate) fn exchange(
+    request: reqwest::blocking::RequestBuilder,
+    timeout: Duration,
+    body_limit: u64,
+) -> Result<Answered, Outcome> {
     match request.send() {
         Ok(response) => {
             let status = response.status().as_u16();
@@ -45,19 +80,23 @@ pub(crate) fn send(request: reqwest::blocking::RequestBuilder) -> Outcome {
             let location = header(&response, reqwest::header::LOCATION);
             let mut body = String::new();
             // A body cut short or not UTF-8 still leaves what was read; the status decides.
-            let _ = response.take(BODY_LIMIT).read_to_string(&mut body);
+            let _ = response.take(body_limit).read_to_string(&mut body);
             if (300..400).contains(&status) {
-                return Outcome::Permanent {
+                return Err(Outcome::Permanent {
                     code: Some(status),
                     reason: format!(
                         "the receiver redirects to {}: set the destination's url to the final address",
                         location.as_deref().unwrap_or("another address")
                     ),
-                };
+                });
             }
-            classify(status, retry_after.as_deref(), &body, SystemTime::now())
+            Ok(Answered {
+                status,
+                retry_after,
+                body,
+            })
         }
-        Err(e) => failed(&e),
+        Err(e) => Err(failed(&e, timeout)),
     }
 }
 
@@ -74,7 +113,7 @@ fn header(
 
 /// A call that got no answer. Connection failures and timeouts may pass; a request we could
 /// not even build never will.
-fn failed(e: &reqwest::Error) -> Outcome {
+fn failed(e: &reqwest::Error, timeout: Duration) -> Outcome {
     if e.is_builder() {
         return Outcome::Permanent {
             code: None,
@@ -82,7 +121,7 @@ fn failed(e: &reqwest::Error) -> Outcome {
         };
     }
     let reason = if e.is_timeout() {
-        format!("no answer within {} s", HTTP_TIMEOUT.as_secs())
+        format!("no answer within {} s", timeout.as_secs_f64())
     } else if e.is_connect() {
         format!("cannot connect: {}", chain(e))
     } else {

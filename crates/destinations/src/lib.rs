@@ -4,13 +4,16 @@
 //! - [`webhook`]: JSON posted to an endpoint, signed with HMAC-SHA256 (Stripe's scheme), and
 //!   [`webhook::verify`] for receivers;
 //! - [`slack`]: a Slack-compatible incoming webhook, as Block Kit;
-//! - [`smtp`]: e-mail over SMTP, with a `Message-ID` derived from the idempotency key.
+//! - [`smtp`]: e-mail over SMTP, with a `Message-ID` derived from the idempotency key;
+//! - [`meta`] and [`linkedin`]: conversions sent to Meta's and LinkedIn's Conversions APIs, in
+//!   batches, each event checked before it is sent.
 //!
 //! A destination sends one delivery and says what came of it as an [`Outcome`]; it never
 //! retries by itself. The durable outbox in the runtime owns retries: it reads the outcome,
 //! asks [`retry_delay`] when to try again, and dead-letters a delivery after [`MAX_ATTEMPTS`].
-//! HTTP answers are classified in one place, [`classify`], so every HTTP destination (and the
-//! ad platforms to come) agree on what a 429 or a 503 means.
+//! HTTP answers are classified in one place, [`classify`], so every HTTP destination agrees on
+//! what a 429 or a 503 means; the ad platforms read their own error codes and per-event
+//! results on top of it.
 //!
 //! **Architecture invariant:** this is the only crate besides the server that talks to the
 //! network, and every call it makes is bounded by a timeout ([`HTTP_TIMEOUT`],
@@ -25,7 +28,9 @@ pub mod batch;
 pub mod conversion;
 mod error;
 mod http;
+pub mod linkedin;
 pub mod matching;
+pub mod meta;
 pub mod slack;
 pub mod smtp;
 pub mod webhook;
@@ -164,11 +169,9 @@ pub fn build(
         DestinationKind::Webhook => Box::new(webhook::Webhook::from_config(config, env)?),
         DestinationKind::Slack => Box::new(slack::Slack::from_config(config, env)?),
         DestinationKind::Smtp => Box::new(smtp::Smtp::from_config(config, env)?),
-        DestinationKind::Meta
-        | DestinationKind::Google
-        | DestinationKind::GoogleAds
-        | DestinationKind::GoogleCsv
-        | DestinationKind::Linkedin => {
+        DestinationKind::Meta => Box::new(meta::Meta::from_config(config, env)?),
+        DestinationKind::Linkedin => Box::new(linkedin::Linkedin::from_config(config, env)?),
+        DestinationKind::Google | DestinationKind::GoogleAds | DestinationKind::GoogleCsv => {
             return Err(DestinationError::Invalid {
                 destination: config.name.clone(),
                 field: "kind",
@@ -200,7 +203,6 @@ pub(crate) fn secret(
 /// An ad platform's access token: from the environment variable `secret_env` names, or the
 /// first line of the file `secret_file` names (a mounted secret). Never from the config file,
 /// and never in a log line or an error.
-#[allow(dead_code)] // the ad platforms' modules read their tokens with it (landing next)
 pub(crate) fn token(
     config: &tenure_playbooks::Destination,
     env: &dyn Fn(&str) -> Option<String>,

@@ -65,6 +65,12 @@ pub fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
+/// Whether `text` has the form of a hashed identifier: 64 lowercase hex characters. What is
+/// not in that form may be an address in the clear, and must not leave.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// The hashed e-mail `platform` matches on, if `raw` is an address.
 pub fn hashed_email(platform: Platform, raw: &str) -> Option<String> {
     normalized_email(platform, raw).map(|e| sha256_hex(&e))
@@ -103,6 +109,22 @@ mod tests {
             hashed_email(Platform::LinkedIn, "john.smith@example.com").as_deref(),
             Some("8e621e3d0368631d263d07a351fa8d34fba0d17c15fbcdec11a5f58008d022a0")
         );
+    }
+
+    #[test]
+    fn only_a_sha256_digest_passes_as_hashed() {
+        let digest = hashed_email(Platform::Meta, "John_Smith@gmail.com").unwrap();
+        assert!(is_sha256_hex(&digest));
+        for text in [
+            "john_smith@gmail.com".to_owned(),
+            digest.to_uppercase(),
+            digest[..63].to_owned(),
+            format!("{digest}0"),
+            format!("{}g", &digest[..63]),
+            String::new(),
+        ] {
+            assert!(!is_sha256_hex(&text), "{text:?}");
+        }
     }
 
     #[test]

@@ -1,11 +1,17 @@
 //! Real receivers on loopback for the destinations' tests: an HTTP server and an SMTP server,
-//! each a plain `std::net::TcpListener` on 127.0.0.1:0 with a thread per connection. Written
-//! here rather than taken from a crate so that what they accept is exactly what the tests say.
+//! each a plain `std::net::TcpListener` on 127.0.0.1:0 with a thread per connection, and on the
+//! HTTP one, fakes of Meta's and LinkedIn's Conversions APIs that refuse what each platform
+//! documents it refuses. Written here rather than taken from a crate so that what they accept
+//! is exactly what the tests say.
 
 mod http_receiver;
+mod linkedin_api;
+mod meta_graph;
 mod smtp_receiver;
 
 pub use http_receiver::{HttpReceiver, Reply, Request};
+pub use linkedin_api::{linkedin_error, LinkedinApi};
+pub use meta_graph::{graph_error, MetaGraph};
 pub use smtp_receiver::SmtpReceiver;
 
 /// A port on loopback nothing listens on: bound, then released.
