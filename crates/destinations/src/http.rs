@@ -38,27 +38,51 @@ pub(crate) fn client(destination: &str) -> Result<reqwest::blocking::Client, Des
 
 /// Sends a built request and classifies what came of it.
 pub(crate) fn send(request: reqwest::blocking::RequestBuilder) -> Outcome {
-    match request.send() {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let retry_after = header(&response, reqwest::header::RETRY_AFTER);
-            let location = header(&response, reqwest::header::LOCATION);
-            let mut body = String::new();
-            // A body cut short or not UTF-8 still leaves what was read; the status decides.
-            let _ = response.take(BODY_LIMIT).read_to_string(&mut body);
-            if (300..400).contains(&status) {
-                return Outcome::Permanent {
-                    code: Some(status),
-                    reason: format!(
-                        "the receiver redirects to {}: set the destination's url to the final address",
-                        location.as_deref().unwrap_or("another address")
-                    ),
-                };
-            }
-            classify(status, retry_after.as_deref(), &body, SystemTime::now())
-        }
-        Err(e) => failed(&e),
+    match call(request) {
+        Ok(reply) => classify(
+            reply.status,
+            reply.retry_after.as_deref(),
+            &reply.body,
+            SystemTime::now(),
+        ),
+        Err(outcome) => outcome,
     }
+}
+
+/// An answer as it came, for a destination that reads more than the status (the ad platforms
+/// answer per item inside a 200).
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    /// At most the first 64 KiB.
+    pub body: String,
+}
+
+/// Sends a built request and returns the answer; no answer at all, or a redirect (never
+/// followed), is already an outcome.
+pub(crate) fn call(request: reqwest::blocking::RequestBuilder) -> Result<Reply, Outcome> {
+    let response = request.send().map_err(|e| failed(&e))?;
+    let status = response.status().as_u16();
+    let retry_after = header(&response, reqwest::header::RETRY_AFTER);
+    let location = header(&response, reqwest::header::LOCATION);
+    let mut body = String::new();
+    // A body cut short or not UTF-8 still leaves what was read; the status decides.
+    let _ = response.take(BODY_LIMIT).read_to_string(&mut body);
+    if (300..400).contains(&status) {
+        return Err(Outcome::Permanent {
+            code: Some(status),
+            reason: format!(
+                "the receiver redirects to {}: set the destination's url to the final address",
+                location.as_deref().unwrap_or("another address")
+            ),
+        });
+    }
+    Ok(Reply {
+        status,
+        retry_after,
+        body,
+    })
 }
 
 fn header(
