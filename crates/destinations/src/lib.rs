@@ -4,7 +4,8 @@
 //! - [`webhook`]: JSON posted to an endpoint, signed with HMAC-SHA256 (Stripe's scheme), and
 //!   [`webhook::verify`] for receivers;
 //! - [`slack`]: a Slack-compatible incoming webhook, as Block Kit;
-//! - [`smtp`]: e-mail over SMTP, with a `Message-ID` derived from the idempotency key.
+//! - [`smtp`]: e-mail over SMTP, with a `Message-ID` derived from the idempotency key;
+//! - [`google`]: conversions to Google Ads (Data Manager API, Google Ads API, CSV export).
 //!
 //! A destination sends one delivery and says what came of it as an [`Outcome`]; it never
 //! retries by itself. The durable outbox in the runtime owns retries: it reads the outcome,
@@ -24,6 +25,7 @@ mod backoff;
 pub mod batch;
 pub mod conversion;
 mod error;
+pub mod google;
 mod http;
 pub mod matching;
 pub mod slack;
@@ -164,11 +166,10 @@ pub fn build(
         DestinationKind::Webhook => Box::new(webhook::Webhook::from_config(config, env)?),
         DestinationKind::Slack => Box::new(slack::Slack::from_config(config, env)?),
         DestinationKind::Smtp => Box::new(smtp::Smtp::from_config(config, env)?),
-        DestinationKind::Meta
-        | DestinationKind::Google
-        | DestinationKind::GoogleAds
-        | DestinationKind::GoogleCsv
-        | DestinationKind::Linkedin => {
+        DestinationKind::Google => Box::new(google::DataManager::from_config(config, env)?),
+        DestinationKind::GoogleAds => Box::new(google::AdsApi::from_config(config, env)?),
+        DestinationKind::GoogleCsv => Box::new(google::CsvExport::from_config(config)?),
+        DestinationKind::Meta | DestinationKind::Linkedin => {
             return Err(DestinationError::Invalid {
                 destination: config.name.clone(),
                 field: "kind",
@@ -200,7 +201,6 @@ pub(crate) fn secret(
 /// An ad platform's access token: from the environment variable `secret_env` names, or the
 /// first line of the file `secret_file` names (a mounted secret). Never from the config file,
 /// and never in a log line or an error.
-#[allow(dead_code)] // the ad platforms' modules read their tokens with it (landing next)
 pub(crate) fn token(
     config: &tenure_playbooks::Destination,
     env: &dyn Fn(&str) -> Option<String>,
