@@ -515,3 +515,17 @@ fn built_from_the_config_file_entry() {
     let err = crate::build(&config(&fake.url()), &|_: &str| None).unwrap_err();
     assert!(err.to_string().contains("TENURE_GOOGLE_TOKEN"), "{err}");
 }
+
+#[test]
+fn at_most_ten_e_mails_an_event() {
+    let fake = fake();
+    let google = destination(&config(&fake.url()));
+    let mut event = renewed("tn-1", 1.0);
+    event.match_keys.hashed_emails = vec![JOHN.to_owned(); 12];
+    assert_eq!(
+        google.send_batch(&Batch::new(&[event]).outgoing()),
+        vec![Outcome::Delivered { code: Some(200) }]
+    );
+    let identifiers = &bodies(&fake)[0]["events"][0]["userData"]["userIdentifiers"];
+    assert_eq!(identifiers.as_array().unwrap().len(), 10);
+}
