@@ -165,6 +165,15 @@ impl DataManager {
                 if status.as_deref() == Some("RESOURCE_EXHAUSTED") {
                     return Answer::All(super::whole_request(&reply));
                 }
+                // A refusal that names fields, none of them an event's (a wrong customer id),
+                // is the same for every part of the request: splitting would only repeat it.
+                let fields = field_violations(&reply.body);
+                if !fields.is_empty() && !fields.iter().any(|f| f.starts_with("events")) {
+                    return Answer::All(Outcome::Permanent {
+                        code: Some(400),
+                        reason: format!("Google refused the request: {message}"),
+                    });
+                }
                 Answer::Rejected {
                     code: Some(400),
                     reason: format!("Google refused the event: {message}"),
@@ -173,6 +182,26 @@ impl DataManager {
             _ => Answer::All(super::whole_request(&reply)),
         }
     }
+}
+
+/// The fields a 400 names: `error.details[]` of type `google.rpc.BadRequest`, each
+/// `fieldViolations[].field` (the error model of Google APIs, google.rpc error details).
+fn field_violations(body: &str) -> Vec<String> {
+    let Ok(answer) = serde_json::from_str::<Value>(body) else {
+        return Vec::new();
+    };
+    answer["error"]["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| {
+            d["@type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("google.rpc.BadRequest"))
+        })
+        .flat_map(|d| d["fieldViolations"].as_array().into_iter().flatten())
+        .filter_map(|v| v["field"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// One event of the request.

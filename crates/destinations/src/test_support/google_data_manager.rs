@@ -180,8 +180,23 @@ fn answer(state: &mut State, request: &Request) -> Reply {
     )
 }
 
+/// A 400 naming the field at fault, as Google's `google.rpc.BadRequest` detail does: `why`
+/// starts with the field's path (`events[3]: …`, `destinations[0].productDestinationId: …`).
 fn invalid(why: &str) -> Reply {
-    google_error(400, "INVALID_ARGUMENT", why)
+    let field = why.split_once(": ").map_or("", |(field, _)| field);
+    Reply::new(
+        400,
+        &json!({"error": {
+            "code": 400,
+            "message": why,
+            "status": "INVALID_ARGUMENT",
+            "details": [{
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": field, "description": why}],
+            }],
+        }})
+        .to_string(),
+    )
 }
 
 /// The whole request's checks; the conversion actions it goes to.

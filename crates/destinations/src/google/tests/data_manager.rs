@@ -529,3 +529,27 @@ fn at_most_ten_e_mails_an_event() {
     let identifiers = &bodies(&fake)[0]["events"][0]["userData"]["userIdentifiers"];
     assert_eq!(identifiers.as_array().unwrap().len(), 10);
 }
+
+#[test]
+fn a_refusal_naming_no_event_fails_every_item_without_splitting() {
+    let fake = fake();
+    // Digits, so tenure's config takes it, but not the 10 Google wants.
+    let google = destination(&Config {
+        customer_id: Some("12345".into()),
+        ..config(&fake.url())
+    });
+    let events: Vec<ConversionEvent> = (0..4).map(|i| renewed(&format!("tn-{i}"), 1.0)).collect();
+    let outcomes = google.send_batch(&Batch::new(&events).outgoing());
+    for outcome in &outcomes {
+        match outcome {
+            Outcome::Permanent {
+                code: Some(400),
+                reason,
+            } => {
+                assert!(reason.contains("operatingAccount.accountId"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(fake.requests().len(), 1);
+}
