@@ -15,7 +15,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const USER_AGENT: &str = concat!("tenure/", env!("CARGO_PKG_VERSION"), " (destinations)");
 /// How much of an answer's body we read: enough for any error message, and a receiver that
 /// streams megabytes back cannot hold a worker.
-const BODY_LIMIT: u64 = 64 * 1024;
+pub(crate) const BODY_LIMIT: u64 = 64 * 1024;
 /// How much of the body a permanent failure keeps as its reason.
 const REASON_CHARS: usize = 200;
 

@@ -6,7 +6,8 @@
 //! - [`slack`]: a Slack-compatible incoming webhook, as Block Kit;
 //! - [`smtp`]: e-mail over SMTP, with a `Message-ID` derived from the idempotency key;
 //! - [`meta`] and [`linkedin`]: conversions sent to Meta's and LinkedIn's Conversions APIs, in
-//!   batches, each event checked before it is sent.
+//!   batches, each event checked before it is sent;
+//! - [`google`]: conversions to Google Ads (Data Manager API, Google Ads API, CSV export).
 //!
 //! A destination sends one delivery and says what came of it as an [`Outcome`]; it never
 //! retries by itself. The durable outbox in the runtime owns retries: it reads the outcome,
@@ -27,6 +28,7 @@ mod backoff;
 pub mod batch;
 pub mod conversion;
 mod error;
+pub mod google;
 mod http;
 pub mod linkedin;
 pub mod matching;
@@ -171,13 +173,9 @@ pub fn build(
         DestinationKind::Smtp => Box::new(smtp::Smtp::from_config(config, env)?),
         DestinationKind::Meta => Box::new(meta::Meta::from_config(config, env)?),
         DestinationKind::Linkedin => Box::new(linkedin::Linkedin::from_config(config, env)?),
-        DestinationKind::Google | DestinationKind::GoogleAds | DestinationKind::GoogleCsv => {
-            return Err(DestinationError::Invalid {
-                destination: config.name.clone(),
-                field: "kind",
-                message: format!("{} is not built yet", config.kind.name()),
-            })
-        }
+        DestinationKind::Google => Box::new(google::DataManager::from_config(config, env)?),
+        DestinationKind::GoogleAds => Box::new(google::AdsApi::from_config(config, env)?),
+        DestinationKind::GoogleCsv => Box::new(google::CsvExport::from_config(config)?),
     })
 }
 
