@@ -103,6 +103,19 @@ impl Outcome {
         }
     }
 
+    /// Why it failed or was held back, if it says.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::RetryLater { reason, .. }
+            | Outcome::Permanent { reason, .. }
+            | Outcome::Unmatched { reason, .. }
+            | Outcome::Expired { reason } => Some(reason),
+            Outcome::Delivered { .. } | Outcome::Duplicate { .. } | Outcome::Throttled { .. } => {
+                None
+            }
+        }
+    }
+
     /// Short, stable name for logs and the deliveries table.
     pub fn label(&self) -> &'static str {
         match self {
@@ -149,6 +162,14 @@ pub trait Destination: Send + Sync + std::fmt::Debug {
     /// before sending and splits a rejected request to find the bad one.
     fn send_batch(&self, batch: &[Outgoing]) -> Vec<Outcome> {
         batch.iter().map(|out| self.send(out)).collect()
+    }
+
+    /// What the destination would make of `out` without sending it, if its own checks decide
+    /// (a conversion past the platform's deadline is expired, one the platform would refuse is
+    /// permanent); none when only sending can tell. The dry run shows it.
+    fn check(&self, out: &Outgoing) -> Option<Outcome> {
+        let _ = out;
+        None
     }
 
     /// The requests [`Destination::send_batch`] would make for `batch`, without sending them

@@ -21,8 +21,8 @@ use crate::rate::RateLimiter;
 use crate::session::Sessions;
 use crate::webhooks::StripeSecrets;
 use crate::{
-    browser, connections, dashboard, error, ingest, keys, openapi, playbooks_api, request_log,
-    timeout, webhooks, ApiError,
+    browser, connections, conversions_api, dashboard, error, ingest, keys, openapi, playbooks_api,
+    request_log, timeout, webhooks, ApiError,
 };
 use prometheus_client::registry::Registry;
 use tenure_reports::{RawParams, Report, ReportEntry, ReportError, ReportParams, ReportSettings};
@@ -134,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(keys::routes())
         .merge(playbooks_api::routes())
+        .merge(conversions_api::routes())
         .route_layer(middleware::from_fn(auth::refuse_key_in_url))
         // Reports run to hundreds of kilobytes of JSON (the accounts report of 20,000
         // accounts: 718 KB); gzip when the client accepts it.

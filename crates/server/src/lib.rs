@@ -11,6 +11,8 @@ mod app;
 mod auth;
 mod browser;
 mod connections;
+pub mod conversions;
+mod conversions_api;
 mod dashboard;
 mod error;
 mod ingest;

@@ -63,7 +63,7 @@ fn parameter(message: impl Into<String>) -> ActionsError {
 
 /// Reads `(name, value)` pairs against the names a call takes; an unknown name, or one given
 /// twice, is refused with the names it does take.
-fn pairs<'a>(
+pub(crate) fn pairs<'a>(
     given: &'a [(String, String)],
     known: &[&str],
 ) -> Result<HashMap<&'a str, &'a str>, ActionsError> {
@@ -82,7 +82,7 @@ fn pairs<'a>(
     Ok(out)
 }
 
-fn text(value: Option<&&str>, name: &str) -> Result<Option<String>, ActionsError> {
+pub(crate) fn text(value: Option<&&str>, name: &str) -> Result<Option<String>, ActionsError> {
     match value {
         Some(v) if v.trim().is_empty() => Err(parameter(format!(
             "{name} is empty; give a value or leave it out"
@@ -92,7 +92,7 @@ fn text(value: Option<&&str>, name: &str) -> Result<Option<String>, ActionsError
     }
 }
 
-fn limit(value: Option<&&str>) -> Result<usize, ActionsError> {
+pub(crate) fn limit(value: Option<&&str>) -> Result<usize, ActionsError> {
     let Some(raw) = value else {
         return Ok(DEFAULT_LIMIT);
     };

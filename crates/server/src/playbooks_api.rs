@@ -72,7 +72,11 @@ impl From<ActionsError> for ApiError {
     }
 }
 
-fn workspace(state: &AppState, headers: &HeaderMap, scope: Scope) -> Result<WorkspaceId, ApiError> {
+pub(crate) fn workspace(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Scope,
+) -> Result<WorkspaceId, ApiError> {
     let secret = header_key(headers)?;
     Ok(state
         .keys
@@ -80,15 +84,15 @@ fn workspace(state: &AppState, headers: &HeaderMap, scope: Scope) -> Result<Work
         .workspace)
 }
 
-type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+pub(crate) type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
-fn query(q: Pairs) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn query(q: Pairs) -> Result<Vec<(String, String)>, ApiError> {
     q.map(|Query(pairs)| pairs)
         .map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))
 }
 
 /// Runs a store call off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&dyn Store) -> Result<T, ActionsError> + Send + 'static,
     store: Arc<dyn Store>,
 ) -> Result<Json<T>, ApiError> {
@@ -99,7 +103,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::from_datetime(chrono::Utc::now())
 }
 

@@ -5,6 +5,7 @@
 //! report refuses).
 
 mod backup;
+mod conversions;
 mod demo;
 mod import;
 mod keys;
@@ -124,6 +125,11 @@ enum Command {
     /// The tasks playbooks made: list, assign, complete, snooze.
     #[command(subcommand)]
     Tasks(playbooks::TasksCommand),
+    /// What tenure sent the ad platforms: status per rule and destination, the log of
+    /// conversions and corrections, a dry run with the exact requests, a pass now, and
+    /// Google's offline-conversion CSV.
+    #[command(subcommand)]
+    Conversions(conversions::ConversionsCommand),
     /// Validate the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -406,6 +412,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys::run(&ctx, command),
         Command::Playbooks(command) => playbooks::run(&ctx, command),
         Command::Tasks(command) => playbooks::run_tasks(&ctx, command),
+        Command::Conversions(command) => conversions::run(&ctx, command),
         Command::Config(ConfigCommand::Check) => {
             let default_workspace = tenure_core::WorkspaceId::default_workspace();
             // `vars_os`, not `vars`: a value that is not UTF-8 is still a secret set, and

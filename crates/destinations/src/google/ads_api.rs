@@ -342,6 +342,10 @@ impl Destination for AdsApi {
         MAX_ITEMS
     }
 
+    fn check(&self, out: &Outgoing) -> Option<Outcome> {
+        super::check(0, out, (self.clock)(), self.account.window_days).err()
+    }
+
     fn send_batch(&self, batch: &[Outgoing]) -> Vec<Outcome> {
         let (mut outcomes, ready) = check_all(batch, (self.clock)(), self.account.window_days);
         for (call, items) in self.requests(&ready) {

@@ -291,4 +291,11 @@ impl Destination for CsvExport {
             Ok(_) => Outcome::Delivered { code: None },
         }
     }
+
+    fn check(&self, out: &Outgoing) -> Option<Outcome> {
+        match self.send(out) {
+            Outcome::Delivered { .. } => None,
+            held => Some(held),
+        }
+    }
 }

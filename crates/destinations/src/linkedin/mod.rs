@@ -163,6 +163,10 @@ impl Destination for Linkedin {
         MAX_EVENTS
     }
 
+    fn check(&self, out: &Outgoing) -> Option<Outcome> {
+        element::element(out.payload, batch::now_ms()).err()
+    }
+
     fn send_batch(&self, batch: &[Outgoing]) -> Vec<Outcome> {
         let elements = Linkedin::elements(batch);
         let mut outcomes: Vec<Option<Outcome>> =

@@ -189,6 +189,10 @@ impl Destination for Meta {
         MAX_EVENTS
     }
 
+    fn check(&self, out: &Outgoing) -> Option<Outcome> {
+        event::event(out.payload, batch::now_ms()).err()
+    }
+
     fn send_batch(&self, batch: &[Outgoing]) -> Vec<Outcome> {
         let events = Meta::events(batch);
         let mut outcomes: Vec<Option<Outcome>> =
