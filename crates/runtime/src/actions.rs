@@ -1089,7 +1089,7 @@ fn band(name: &str) -> Option<tenure_health::Band> {
         .find(|b| b.name() == name)
 }
 
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     let mut bytes = [0u8; 8];
     // Without randomness the owner is still unique per process id; jitter is then fixed.
     let _ = getrandom::fill(&mut bytes);

@@ -84,7 +84,11 @@ impl Conversions {
             settings,
             store,
             clock,
-            owner: format!("tenure-conversions-{}", std::process::id()),
+            owner: format!(
+                "tenure-conversions-{}-{}",
+                std::process::id(),
+                crate::actions::random_u64()
+            ),
         }
     }
 
@@ -100,17 +104,25 @@ impl Conversions {
     /// Decides every workspace's conversions now and records them, on one server at a time;
     /// what it recorded (nothing when another server holds the lease).
     pub fn pass(&self, live: &Live) -> Result<Converted, StoreError> {
-        let mut converted = Converted::default();
         if !self.any_enabled() {
-            return Ok(converted);
+            return Ok(Converted::default());
         }
         let now = self.clock.now();
         if !self
             .store
             .take_lease(PASS_LEASE, &self.owner, now, PASS_LEASE_MS)?
         {
-            return Ok(converted);
+            return Ok(Converted::default());
         }
+        let passed = self.pass_every_workspace(live, now);
+        // Let go at once, so the next pass (this server's, another's, or `tenure conversions
+        // run`) need not wait for the lease to end.
+        self.store.release_lease(PASS_LEASE, &self.owner)?;
+        passed
+    }
+
+    fn pass_every_workspace(&self, live: &Live, now: Timestamp) -> Result<Converted, StoreError> {
+        let mut converted = Converted::default();
         for workspace in live.workspaces() {
             let recorded = self.recorded(&workspace, now)?;
             let decisions = live
@@ -383,7 +395,15 @@ impl Conversions {
             .send
             .iter()
             .enumerate()
-            .filter(|(_, send)| send.takes_adjustments())
+            // Only where the platform still takes it: a destination past its own window
+            // would only mark it expired.
+            .filter(|(_, send)| {
+                send.takes_adjustments()
+                    && at
+                        <= occurrence
+                            .at
+                            .plus_millis(i64::from(send_adjust_window_days(send)) * DAY_MS)
+            })
             .map(|(step, send)| {
                 let mut event = self.event(kind, &id, rule, send, occurrence, keys);
                 event.value = value;
@@ -486,14 +506,25 @@ fn reach_days(rule: &Rule) -> u32 {
         .max(adjust_window_days(rule).unwrap_or(0))
 }
 
-/// How long after a conversion it may be corrected: the longest click window of the rule's
+/// How long after a conversion it may be corrected: the longest window of the rule's
 /// destinations that take corrections; none when none does.
 fn adjust_window_days(rule: &Rule) -> Option<u32> {
     rule.send
         .iter()
         .filter(|s| s.takes_adjustments())
-        .map(|s| s.click_window_days)
+        .map(send_adjust_window_days)
         .max()
+}
+
+/// How long after a conversion one destination takes a correction of it: its click window,
+/// and for Google no more than the 54 days Google adjusts conversions within.
+fn send_adjust_window_days(send: &Send) -> u32 {
+    match send.kind {
+        DestinationKind::Google | DestinationKind::GoogleAds | DestinationKind::GoogleCsv => send
+            .click_window_days
+            .min(tenure_destinations::google::ADJUSTMENT_WINDOW_DAYS),
+        _ => send.click_window_days,
+    }
 }
 
 /// What was sent of each conversion, read from a rule's firings (their `cause`).

@@ -332,7 +332,7 @@ pub fn destinations(
 }
 
 /// Google's offline-conversion CSV (or, with `adjustments`, its adjustments CSV) of the
-/// conversions recorded for `destination` (a `google`, `google_ads` or `google_csv` one),
+/// conversions delivered to `destination` (a `google`, `google_ads` or `google_csv` one),
 /// oldest first, those recorded before `since` left out. Events Google would not take in a
 /// file (no click id in the window, a wbraid adjustment) are left out and said on stderr by
 /// the caller ([`GoogleCsv::skipped`]).
@@ -362,10 +362,13 @@ pub fn google_csv(
     let window = d
         .click_window_days
         .unwrap_or_else(|| tenure_conversions::default_click_window_days(d.kind));
+    // Those the destination took: one it marked expired or refused is no row of a file Google
+    // would accept either.
     let mut found = store.deliveries(
         workspace,
         &tenure_store::DeliveryFilter {
             destination: Some(destination.to_owned()),
+            status: Some(DeliveryStatus::Delivered),
             ..tenure_store::DeliveryFilter::default()
         },
     )?;
