@@ -3,6 +3,7 @@
 //! exactly one retraction, passes and servers deciding again record nothing new, and a server
 //! that died holding deliveries leaves them to the next, which sends each once.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -53,6 +54,10 @@ fn segment(message: Value) -> Entry {
 }
 
 fn config(url: &str) -> Config {
+    config_with(url, "first_payment", "initial_arr")
+}
+
+fn config_with(url: &str, milestone: &str, value: &str) -> Config {
     let text = format!(
         r#"
 [[destinations]]
@@ -63,8 +68,8 @@ secret_env = "TEST_SECRET"
 
 [[conversions]]
 name = "paid"
-milestone = "first_payment"
-value = "initial_arr"
+milestone = "{milestone}"
+value = "{value}"
 send = [{{ destination = "crm", as = "Paid" }}]
 lookback_days = 60
 "#
@@ -82,9 +87,12 @@ struct World {
 
 impl World {
     fn new(url: &str, now: &str) -> World {
+        World::with(config(url), now)
+    }
+
+    fn with(config: Config, now: &str) -> World {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
-        let config = config(url);
         let live = Arc::new(Live::empty(config.engine()));
         World {
             _dir: dir,
@@ -304,4 +312,78 @@ fn a_server_that_died_mid_delivery_leaves_its_deliveries_to_the_next_which_sends
     assert!(delivered
         .iter()
         .all(|d| d.result.as_deref() == Some("accepted")));
+}
+
+#[test]
+fn a_value_that_moves_is_restated_each_time_later_and_nothing_follows_a_retraction() {
+    let receiver = HttpReceiver::start(|_| Reply::new(200, "ok"));
+    let w = World::with(
+        config_with(&receiver.url, "first_payment", "predicted_ltv"),
+        "2026-03-01T12:00:00Z",
+    );
+    // acct_a converts within the 60-day lookback; the others long before it, so they are
+    // never sent, but their churn moves every account's expected lifetime.
+    let mut entries = vec![mrr("acct_a", "2026-02-01T00:00:00Z", 10_000)];
+    for other in ["acct_b", "acct_c", "acct_d", "acct_e"] {
+        entries.push(mrr(other, "2025-06-01T00:00:00Z", 10_000));
+    }
+    w.apply(entries);
+    let conversions = w.conversions();
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(1, 0, 0));
+    let second = std::time::Duration::from_secs(1);
+    w.clock.advance(second);
+
+    // Two of the others churn: the company's survival falls, and with it acct_a's predicted
+    // lifetime value, by more than 5 %: restated once.
+    w.apply(vec![
+        mrr("acct_b", "2025-08-01T00:00:00Z", 0),
+        mrr("acct_c", "2025-09-01T00:00:00Z", 0),
+    ]);
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 1, 0));
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 0, 0));
+    // A third churns in the same second of the clock: the second restatement is still dated
+    // a second after the first, or Google would drop it as a duplicate.
+    w.apply(vec![mrr("acct_d", "2025-10-01T00:00:00Z", 0)]);
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 1, 0));
+    // acct_a churns inside the window: retracted, and then nothing more, however its value
+    // would move.
+    w.clock.advance(second);
+    w.apply(vec![mrr("acct_a", "2026-03-01T00:00:00Z", 0)]);
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 0, 1));
+    w.apply(vec![mrr("acct_e", "2025-11-01T00:00:00Z", 0)]);
+    w.clock.advance(second);
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 0, 0));
+
+    assert_eq!(deliver_all(&w.actions()), 4);
+    let mut events: Vec<Value> = receiver.requests().iter().map(|r| r.json()).collect();
+    events.sort_by_key(|e| {
+        (
+            e["adjusted_at"].as_str().unwrap_or("").to_owned(),
+            e["kind"].as_str().unwrap().to_owned(),
+        )
+    });
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["conversion", "restatement", "restatement", "retraction"]
+    );
+    let value = |e: &Value| e["value"].as_f64().unwrap();
+    // Each restatement lower than the value before it, and naming it.
+    assert!(value(&events[1]) < 0.95 * value(&events[0]), "{events:?}");
+    assert_eq!(events[1]["previous_value"], events[0]["value"]);
+    assert!(value(&events[2]) < 0.95 * value(&events[1]), "{events:?}");
+    assert_eq!(events[2]["previous_value"], events[1]["value"]);
+    assert_eq!(events[3]["previous_value"], events[2]["value"]);
+    // One conversion on the platform, each correction dated later than the one before.
+    let ids: BTreeSet<&str> = events
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    let adjusted: Vec<Timestamp> = events[1..]
+        .iter()
+        .map(|e| Timestamp::parse(e["adjusted_at"].as_str().unwrap()).unwrap())
+        .collect();
+    assert!(adjusted.windows(2).all(|w| w[0] < w[1]), "{adjusted:?}");
+    assert_eq!(adjusted[1].millis() - adjusted[0].millis(), 1000);
 }
