@@ -35,6 +35,7 @@ pub mod matching;
 pub mod meta;
 pub mod slack;
 pub mod smtp;
+mod token;
 pub mod webhook;
 
 /// Receivers on loopback, and fakes of the ad platforms that enforce their documented
@@ -46,6 +47,7 @@ pub mod test_support;
 pub use backoff::{backoff, backoff_ceiling, retry_delay, BACKOFF_BASE, BACKOFF_CAP, MAX_ATTEMPTS};
 pub use error::DestinationError;
 pub use http::{classify, parse_retry_after, HTTP_TIMEOUT, USER_AGENT};
+pub(crate) use token::{token, Token};
 
 /// One delivery, as the outbox hands it to a destination.
 #[derive(Debug, Clone, Copy)]
@@ -217,34 +219,4 @@ pub(crate) fn secret(
             what,
         }),
     }
-}
-
-/// An ad platform's access token: from the environment variable `secret_env` names, or the
-/// first line of the file `secret_file` names (a mounted secret). Never from the config file,
-/// and never in a log line or an error.
-pub(crate) fn token(
-    config: &tenure_playbooks::Destination,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, DestinationError> {
-    if let Some(path) = &config.secret_file {
-        let text = std::fs::read_to_string(path).map_err(|e| DestinationError::Invalid {
-            destination: config.name.clone(),
-            field: "secret_file",
-            message: format!("cannot read the access token from {path}: {e}"),
-        })?;
-        let token = text.lines().next().unwrap_or_default().trim().to_owned();
-        if token.is_empty() {
-            return Err(DestinationError::Invalid {
-                destination: config.name.clone(),
-                field: "secret_file",
-                message: format!("{path} is empty: its first line must be the access token"),
-            });
-        }
-        return Ok(token);
-    }
-    secret(config, env, "the access token")?.ok_or_else(|| DestinationError::Invalid {
-        destination: config.name.clone(),
-        field: "secret_env",
-        message: "no access token: name the environment variable holding it (secret_env) or a file holding it (secret_file)".into(),
-    })
 }

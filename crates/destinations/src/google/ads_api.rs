@@ -238,7 +238,7 @@ impl AdsApi {
         let mut request = self
             .client
             .post(self.url(call))
-            .bearer_auth(&self.account.token)
+            .bearer_auth(self.account.token.current())
             .header("developer-token", &self.developer_token)
             .json(&self.body(call, items));
         if let Some(login) = &self.account.login_customer_id {

@@ -146,7 +146,7 @@ impl DataManager {
         let request = self
             .client
             .post(&self.endpoint)
-            .bearer_auth(&self.account.token)
+            .bearer_auth(self.account.token.current())
             .json(body);
         let reply = match http::exchange(request, http::HTTP_TIMEOUT, http::BODY_LIMIT) {
             Ok(reply) => reply,

@@ -232,13 +232,12 @@ pub(crate) fn customer_digits(id: &str) -> String {
 }
 
 /// The settings both APIs read the same way.
-#[derive(Clone)]
 pub(crate) struct Account {
     pub customer_id: String,
     pub login_customer_id: Option<String>,
     pub window_days: u32,
     pub validate_only: bool,
-    pub token: String,
+    pub token: crate::Token,
 }
 
 impl Account {

@@ -43,7 +43,7 @@ pub struct Linkedin {
     /// `{base}/rest/conversionEvents`.
     endpoint: String,
     version: String,
-    token: String,
+    token: crate::Token,
     client: reqwest::blocking::Client,
     rate: RateLimit,
 }
@@ -85,13 +85,6 @@ impl Linkedin {
             .unwrap_or(DEFAULT_BASE_URL)
             .trim_end_matches('/');
         let token = crate::token(config, env)?;
-        if !token.bytes().all(|b| b.is_ascii_graphic()) {
-            // Not the value: it is the secret.
-            return Err(invalid(
-                "secret_env",
-                "the access token holds spaces or characters outside printable ASCII: copy it again from LinkedIn's developer portal".into(),
-            ));
-        }
         Ok(Linkedin {
             name: config.name.clone(),
             endpoint: format!("{base}/rest/conversionEvents"),
@@ -120,7 +113,7 @@ impl Linkedin {
             serde_json::to_vec(&json!({ "elements": elements })).expect("an element serialises");
         self.rate.wait();
         let request = self
-            .headers(&self.token)
+            .headers(&self.token.current())
             .into_iter()
             .fold(self.client.post(&self.endpoint), |r, (name, value)| {
                 r.header(name, value)
@@ -183,7 +176,7 @@ impl Destination for Linkedin {
                 self.post(&part)
             });
             for (&i, outcome) in chunk.iter().zip(sent) {
-                outcomes[i] = Some(batch::redacted(outcome, &self.token));
+                outcomes[i] = Some(batch::redacted(outcome, &self.token.current()));
             }
         }
         outcomes

@@ -43,7 +43,7 @@ pub struct Meta {
     name: String,
     /// `{base}/{version}/{pixel_id}/events`, without the token.
     endpoint: String,
-    token: String,
+    token: crate::Token,
     test_event_code: Option<String>,
     client: reqwest::blocking::Client,
     rate: RateLimit,
@@ -104,13 +104,6 @@ impl Meta {
             .unwrap_or(DEFAULT_BASE_URL)
             .trim_end_matches('/');
         let token = crate::token(config, env)?;
-        if !token.bytes().all(|b| b.is_ascii_graphic()) {
-            // Not the value: it is the secret.
-            return Err(invalid(
-                "secret_env",
-                "the access token holds spaces or characters outside printable ASCII: copy it again from Meta's Events Manager".into(),
-            ));
-        }
         Ok(Meta {
             name: config.name.clone(),
             endpoint: format!("{base}/{version}/{pixel_id}/events"),
@@ -143,7 +136,7 @@ impl Meta {
 
     /// Posts `events` once and reads what Meta said of them.
     fn post(&self, events: &[&Value]) -> Answer {
-        let request = self.request(events, &encode(&self.token));
+        let request = self.request(events, &encode(&self.token.current()));
         let body = serde_json::to_vec(&request.body).expect("an event serialises");
         self.rate.wait();
         let sent = Meta::headers()
@@ -207,7 +200,7 @@ impl Destination for Meta {
                 self.post(&part)
             });
             for (&i, outcome) in chunk.iter().zip(sent) {
-                outcomes[i] = Some(batch::redacted(outcome, &self.token));
+                outcomes[i] = Some(batch::redacted(outcome, &self.token.current()));
             }
         }
         outcomes
