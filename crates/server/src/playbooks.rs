@@ -436,6 +436,8 @@ pub struct FiringDelivery {
     /// When a pending delivery is next attempted.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_attempt_at: Option<Timestamp>,
+    /// Once finished, what the destination made of it (as in the deliveries list).
+    pub result: Option<String>,
 }
 
 /// `tenure playbooks deliveries` and `GET /api/v1/deliveries`.
@@ -473,6 +475,9 @@ pub struct DeliveryView {
     pub created_at: Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub delivered_at: Option<Timestamp>,
+    /// Once finished, what the destination made of it: `accepted`, `duplicate` or
+    /// `unmatched` (delivered), `rejected` or `expired` (dead); null while pending.
+    pub result: Option<String>,
 }
 
 /// `tenure playbooks deliveries ID` and `GET /api/v1/deliveries/{id}`: a delivery with what it
@@ -567,6 +572,7 @@ impl From<&Delivery> for DeliveryView {
             last_error: d.last_error.clone(),
             created_at: d.created_at,
             delivered_at: d.delivered_at,
+            result: d.result.clone(),
         }
     }
 }
@@ -793,6 +799,7 @@ pub fn firing_log(
                     delivered_at: d.delivered_at,
                     next_attempt_at: (d.status == DeliveryStatus::Pending)
                         .then_some(d.next_attempt_at),
+                    result: d.result.clone(),
                 })
             })
             .collect::<Result<_, StoreError>>()?;
