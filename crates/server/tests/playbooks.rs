@@ -275,10 +275,10 @@ async fn the_firings_log_lists_firings_with_their_deliveries_and_filters_them() 
             "deliveries": [
                 { "id": app.dead.0, "step": 0, "kind": "webhook", "destination": "crm", "status": "dead", "attempts": 2,
                   "last_code": 410, "last_attempt_at": "2026-03-01T10:06:01.000Z", "last_error": "410 Gone: the endpoint is gone",
-                  "delivered_at": null, "next_attempt_at": null },
+                  "delivered_at": null, "next_attempt_at": null, "result": "rejected" },
                 { "id": app.delivered.0, "step": 1, "kind": "task", "destination": "tasks", "status": "delivered", "attempts": 1,
                   "last_code": null, "last_attempt_at": "2026-03-01T10:00:02.000Z", "last_error": null,
-                  "delivered_at": "2026-03-01T10:00:02.000Z", "next_attempt_at": null },
+                  "delivered_at": "2026-03-01T10:00:02.000Z", "next_attempt_at": null, "result": "accepted" },
             ],
         }]})
     );

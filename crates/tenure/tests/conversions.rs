@@ -243,6 +243,27 @@ fn the_conversions_sent_are_what_the_reports_say_happened() {
     );
     let config = config.to_str().unwrap();
 
+    // The dry run first: it records and sends nothing, and shows the requests a run makes.
+    let dry = json(&run(
+        &t,
+        config,
+        &["conversions", "dry-run", "--format", "json"],
+    ));
+    let dry_again = json(&run(
+        &t,
+        config,
+        &["conversions", "dry-run", "--format", "json"],
+    ));
+    let keys = |dry: &Value| -> Vec<String> {
+        dry["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["firing"]["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(keys(&dry), keys(&dry_again), "a dry run records nothing");
+    assert!(meta.requests().is_empty() && hook.requests().is_empty());
     let first = json(&run(
         &t,
         config,
@@ -532,6 +553,44 @@ fn the_conversions_sent_are_what_the_reports_say_happened() {
         .sum();
     assert_eq!(hook.requests().len() as u64, hooks_sent);
 
+    // The dry run showed Meta's exact request: the events Meta took, and no token.
+    let meta_preview = dry["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["destination"] == "meta")
+        .unwrap();
+    let previewed: Vec<&Value> = meta_preview["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["body"]["data"].as_array().unwrap())
+        .collect();
+    let taken: Vec<Value> = meta.accepted();
+    assert_eq!(previewed.len(), taken.len());
+    for (shown, got) in previewed.iter().zip(&taken) {
+        assert_eq!(*shown, got);
+    }
+    let request = &meta_preview["requests"][0];
+    assert!(
+        request["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("access_token=<redacted>"),
+        "{request}"
+    );
+    assert!(!dry.to_string().contains("meta-token") && !dry.to_string().contains("google-token"));
+    assert_eq!(
+        meta_preview["held_back"].as_array().unwrap().len(),
+        paid.len() - meta_set.len(),
+        "the older conversions are shown held back as expired"
+    );
+    assert!(meta_preview["held_back"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["result"] == "expired"));
+
     // The CLI's JSON is the API's.
     let read = t.key("read");
     let mut env: Vec<(&str, &str)> = ENV.to_vec();
@@ -545,6 +604,45 @@ fn the_conversions_sent_are_what_the_reports_say_happened() {
         .json()
         .unwrap();
     assert_eq!(api, status);
+    let get = |path: &str| -> (u16, Value) {
+        let response = reqwest::blocking::Client::new()
+            .get(format!("{}{path}", server.url))
+            .bearer_auth(&read)
+            .send()
+            .unwrap();
+        (response.status().as_u16(), response.json().unwrap())
+    };
+    let cli_log = json(&run(
+        &t,
+        config,
+        &[
+            "conversions",
+            "log",
+            "--rule",
+            "paid",
+            "--limit",
+            "10000",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(
+        get("/api/v1/conversions/log?rule=paid&limit=10000"),
+        (200, cli_log)
+    );
+    let (code, body) = get("/api/v1/conversions/log?rule=nope");
+    assert_eq!(code, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("paid, renewed, expanded"),
+        "{body}"
+    );
+    // Everything recorded: a dry run now would record nothing.
+    let (code, body) = get("/api/v1/conversions/dry_run");
+    assert_eq!(code, 200);
+    assert_eq!(body["decisions"], serde_json::json!([]));
     drop(server);
 
     // Google's CSV: the header rows Google documents, one row per conversion the export took.
