@@ -24,8 +24,8 @@ pub mod rule;
 pub use adjustment::{adjustment, Adjustment, Sent};
 pub use occurrence::{churn_within, event_id, occurrences, History, Occurrence};
 pub use rule::{
-    default_click_window_days, validate, ConversionConfig, Known, Milestone, Rule, Send,
-    SendConfig, ValueKind,
+    default_click_window_days, is_conversion, validate, ConversionConfig, Known, Milestone, Rule,
+    Send, SendConfig, ValueKind, FIRING_PREFIX,
 };
 
 /// Why `[[conversions]]` cannot be used: the key (`conversions[1].send[0].as`) and what is

@@ -157,6 +157,16 @@ fn no_value() -> String {
     "none".to_owned()
 }
 
+/// What every conversion rule's firings are recorded under, before the rule's name: they share
+/// the playbooks' outbox, and whatever counts the playbooks' own firings (the per-account daily
+/// cap on messages) leaves these out.
+pub const FIRING_PREFIX: &str = "conversion:";
+
+/// Whether a firing recorded under `name` is a conversion rule's, not a playbook's.
+pub fn is_conversion(name: &str) -> bool {
+    name.starts_with(FIRING_PREFIX)
+}
+
 /// Where a rule sends, checked against `[[destinations]]`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Send {
@@ -201,7 +211,7 @@ impl Rule {
     /// What the firings of this rule are recorded under, apart from any playbook's name
     /// (a playbook's name has no `:`).
     pub fn firing_name(&self) -> String {
-        format!("conversion:{}", self.name)
+        format!("{FIRING_PREFIX}{}", self.name)
     }
 
     /// Whether any of its destinations takes corrections.

@@ -86,8 +86,11 @@ impl Fired for FiredKept {
                 ..FiringFilter::default()
             };
             let read = self.store.firings(workspace, &filter)?;
+            // A conversion sent to an ad platform is no playbook's: it neither counts toward
+            // the daily cap on messages nor is any playbook's earlier firing.
             let firings = read
                 .into_iter()
+                .filter(|f| !tenure_conversions::is_conversion(&f.playbook))
                 .map(|f| (f.key, f.playbook, f.fired_at))
                 .collect();
             kept.insert(key.clone(), firings);

@@ -111,14 +111,19 @@ pub fn run_conversions(
         CONVERSIONS_EVERY,
         Duration::ZERO,
         move || {
+            let started = std::time::Instant::now();
             let converted = conversions.pass(&live)?;
+            let ms = started.elapsed().as_millis() as u64;
             if converted.total() > 0 {
                 tracing::info!(
                     conversions = converted.conversions,
                     restatements = converted.restatements,
                     retractions = converted.retractions,
+                    ms,
                     "conversions recorded for the ad platforms"
                 );
+            } else {
+                tracing::debug!(ms, "conversions: nothing new");
             }
             Ok(())
         },

@@ -387,3 +387,55 @@ fn a_value_that_moves_is_restated_each_time_later_and_nothing_follows_a_retracti
     assert!(adjusted.windows(2).all(|w| w[0] < w[1]), "{adjusted:?}");
     assert_eq!(adjusted[1].millis() - adjusted[0].millis(), 1000);
 }
+
+#[test]
+fn a_conversion_is_no_message_the_daily_cap_counts() {
+    let receiver = HttpReceiver::start(|_| Reply::new(200, "ok"));
+    let text = format!(
+        r#"
+[playbook_settings]
+max_firings_per_account_per_day = 1
+
+[[destinations]]
+name = "crm"
+kind = "webhook"
+url = "{url}"
+secret_env = "TEST_SECRET"
+
+[[playbooks]]
+name = "welcome"
+trigger = {{ state = {{ stage = "onboarding" }} }}
+on_enable = "matching_now"
+actions = [{{ webhook = {{ destination = "crm" }} }}]
+
+[[conversions]]
+name = "paid"
+milestone = "first_payment"
+value = "initial_arr"
+send = [{{ destination = "crm" }}]
+"#,
+        url = receiver.url
+    );
+    let w = World::with(
+        Config::parse(&text, "t.toml").unwrap(),
+        "2026-03-01T12:00:00Z",
+    );
+    w.live
+        .keep_statuses(tenure_runtime::StatusKeeping::new(
+            w.config.report_settings(),
+            w.clock.clone(),
+        ))
+        .unwrap();
+    w.apply(vec![mrr("acct_1", "2026-02-20T00:00:00Z", 10_000)]);
+    // The conversion first, then the playbook, the same day, under a cap of one a day: the
+    // playbook still fires, as the conversion is no message to the account's people.
+    assert_eq!(w.conversions().pass(&w.live).unwrap(), converted(1, 0, 0));
+    assert_eq!(w.actions().tick(&w.live).unwrap(), 1);
+    let playbooks: Vec<String> = w
+        .firings()
+        .into_iter()
+        .filter(|f| f.account == "acct_1")
+        .map(|f| f.playbook)
+        .collect();
+    assert_eq!(playbooks, ["conversion:paid", "welcome"]);
+}

@@ -87,7 +87,7 @@ pub fn status(
     workspace: &WorkspaceId,
     rules: &[Rule],
 ) -> Result<ConversionStatus, ActionsError> {
-    let tally = store.delivery_tally(workspace, "conversion:")?;
+    let tally = store.delivery_tally(workspace, tenure_conversions::FIRING_PREFIX)?;
     let rules = rules
         .iter()
         .map(|rule| {
@@ -376,7 +376,7 @@ pub fn google_csv(
     found.reverse();
     let events: Vec<ConversionEvent> = found
         .iter()
-        .filter(|d| d.playbook.starts_with("conversion:"))
+        .filter(|d| tenure_conversions::is_conversion(&d.playbook))
         .filter(|d| since.is_none_or(|s| d.created_at >= s))
         .filter_map(|d| ConversionEvent::from_payload(&d.payload).ok())
         .collect();

@@ -192,8 +192,10 @@ pub fn run(ctx: &Context, command: ConversionsCommand) -> anyhow::Result<()> {
                 Arc::clone(&store),
                 clock,
             );
+            let started = std::time::Instant::now();
             let answer = views::dry_run(&conversions, &live, &ctx.workspace, &destinations, now())
                 .map_err(cli_error)?;
+            eprintln!("decided in {} ms", started.elapsed().as_millis());
             if format == Format::Json {
                 return json(&answer);
             }
@@ -285,7 +287,9 @@ fn run_now(ctx: &Context, format: Format) -> anyhow::Result<()> {
         Arc::clone(&store),
         Arc::clone(&clock),
     );
+    let started = std::time::Instant::now();
     let converted = conversions.pass(&live)?;
+    eprintln!("decided in {} ms", started.elapsed().as_millis());
     let actions = Actions::new(
         ctx.config.playbooks()?,
         ctx.config.report_settings(),
