@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 use tenure_conversions::{
@@ -214,8 +215,12 @@ impl Conversions {
         if rules.is_empty() {
             return Vec::new();
         }
-        let Ok(revenue) = Revenue::ungrouped(model, &self.settings, &ReportParams::at(now)) else {
-            return Vec::new();
+        let revenue = match Revenue::ungrouped(model, &self.settings, &ReportParams::at(now)) {
+            Ok(revenue) => revenue,
+            Err(e) => {
+                tracing::error!(workspace = %workspace, error = %e, "cannot read the accounts' revenue; no conversion is decided");
+                return Vec::new();
+            }
         };
         let minor = 10f64.powi(self.settings.currency.exponent() as i32);
         let ltv = rules
@@ -227,64 +232,78 @@ impl Conversions {
             .any(|r| matches!(r.milestone, Milestone::StageEntered { .. }))
             .then(|| tenure_reports::stage_rules(&self.settings).ok())
             .flatten();
+        // Each account's history and what it owes, in parallel (a stage rule evaluates every
+        // account's lifecycle, most of a pass); the few decisions found then take their match
+        // keys one after another.
+        let owed: Vec<Owed> = revenue
+            .accounts
+            .par_iter()
+            .flat_map_iter(|account| {
+                let history = History {
+                    revenue: account,
+                    minor_per_major: minor,
+                    activated_at: model.usage().activated_at(
+                        &account.account,
+                        &self.settings.activation,
+                        now,
+                    ),
+                    renewals: renewals(model, &account.account),
+                    stage_entries: stages
+                        .as_ref()
+                        .map(|s| stage_entries(model, &self.settings, s, account, now))
+                        .unwrap_or_default(),
+                    firings: recorded
+                        .playbook_firings
+                        .get(account.account.as_str())
+                        .cloned()
+                        .unwrap_or_default(),
+                    predicted_ltv: ltv
+                        .as_ref()
+                        .map(|o| o.value("predicted_ltv", account) / minor),
+                };
+                self.owed(&rules, account, &history, recorded, now)
+            })
+            .collect();
         let mut keys = Keys::new(model);
-        let mut out = Vec::new();
-        for account in &revenue.accounts {
-            let history = History {
-                revenue: account,
-                minor_per_major: minor,
-                activated_at: model.usage().activated_at(
-                    &account.account,
-                    &self.settings.activation,
-                    now,
-                ),
-                renewals: renewals(model, &account.account),
-                stage_entries: stages
-                    .as_ref()
-                    .map(|s| stage_entries(model, &self.settings, s, account, now))
-                    .unwrap_or_default(),
-                firings: recorded
-                    .playbook_firings
-                    .get(account.account.as_str())
-                    .cloned()
-                    .unwrap_or_default(),
-                predicted_ltv: ltv
-                    .as_ref()
-                    .map(|o| o.value("predicted_ltv", account) / minor),
-            };
-            for rule in &rules {
-                let sent = recorded.sent.get(&rule.name);
-                for occurrence in occurrences(rule, &account.account, &history, now) {
-                    let key = conversion_key(rule, &occurrence);
-                    match sent.and_then(|s| s.get(&key)) {
-                        None => {
-                            let lookback = now.plus_millis(-i64::from(rule.lookback_days) * DAY_MS);
-                            if occurrence.at >= lookback {
-                                out.push(self.conversion(
-                                    workspace,
-                                    rule,
-                                    &occurrence,
-                                    &mut keys,
-                                    now,
-                                ));
-                            }
-                        }
-                        Some(sent) => {
-                            if let Some(a) = self.correction(rule, &occurrence, sent, account, now)
-                            {
-                                out.push(self.adjusted(
-                                    workspace,
-                                    rule,
-                                    &occurrence,
-                                    sent,
-                                    &a,
-                                    &mut keys,
-                                    now,
-                                ));
-                            }
-                        }
-                    }
+        owed.into_iter()
+            .map(|o| match o.correction {
+                None => self.conversion(workspace, o.rule, &o.occurrence, &mut keys, now),
+                Some((sent, a)) => {
+                    self.adjusted(workspace, o.rule, &o.occurrence, sent, &a, &mut keys, now)
                 }
+            })
+            .collect()
+    }
+
+    /// What one account owes the platforms: each occurrence not yet recorded within its rule's
+    /// lookback, and each recorded one that needs a correction.
+    fn owed<'r>(
+        &self,
+        rules: &[&'r Rule],
+        account: &AccountRevenue,
+        history: &History<'_>,
+        recorded: &'r Recorded,
+        now: Timestamp,
+    ) -> Vec<Owed<'r>> {
+        let mut out = Vec::new();
+        for rule in rules {
+            let sent = recorded.sent.get(&rule.name);
+            let lookback = now.plus_millis(-i64::from(rule.lookback_days) * DAY_MS);
+            for occurrence in occurrences(rule, &account.account, history, now) {
+                let key = conversion_key(rule, &occurrence);
+                let correction = match sent.and_then(|s| s.get(&key)) {
+                    None if occurrence.at >= lookback => None,
+                    None => continue,
+                    Some(sent) => match self.correction(rule, &occurrence, sent, account, now) {
+                        Some(a) => Some((sent, a)),
+                        None => continue,
+                    },
+                };
+                out.push(Owed {
+                    rule,
+                    occurrence,
+                    correction,
+                });
             }
         }
         out
@@ -479,6 +498,13 @@ fn delivery(step: usize, send: &Send, event: &ConversionEvent, now: Timestamp) -
         payload: event.to_payload(),
         due_at: now,
     }
+}
+
+/// A conversion an account owes, or a correction of one recorded (with what was sent of it).
+struct Owed<'r> {
+    rule: &'r Rule,
+    occurrence: Occurrence,
+    correction: Option<(&'r Sent, Adjustment)>,
 }
 
 /// What the store holds that a pass reads.
