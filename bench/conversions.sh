@@ -73,7 +73,8 @@ for variant in milestones stage; do
     BENCH_TOKEN=bench timed "$WORK/conversions-$variant-$rep" \
       "${BINS[0]}" --data-dir "$data" --config "$WORK/conversions-$variant.toml" conversions dry-run --format json
     read -r wall rss rc cpu <"$WORK/conversions-$variant-$rep"
-    decided=$(sed -n 's/^decided in \([0-9]*\) ms$/\1/p' "$WORK/conversions-$variant-$rep.err")
-    echo "$accounts accounts, rules: $variant, rep $rep: decided in ${decided} ms; dry-run wall ${wall} s, peak RSS $((rss / 1024)) MB, exit $rc"
+    decided=$(sed -n 's/^decided in \([0-9]*\) ms, .*$/\1/p' "$WORK/conversions-$variant-$rep.err")
+    turn=$(sed -n 's/^decided in .* held at most \([0-9]*\) ms at once$/\1/p' "$WORK/conversions-$variant-$rep.err")
+    echo "$accounts accounts, rules: $variant, rep $rep: decided in ${decided} ms, longest hold of the model's lock ${turn} ms; dry-run wall ${wall} s, peak RSS $((rss / 1024)) MB, exit $rc"
   done
 done

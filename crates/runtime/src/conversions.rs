@@ -36,6 +36,8 @@ use crate::{Clock, Live};
 /// The lease that makes one server at a time decide conversions.
 const PASS_LEASE: &str = "conversions.pass";
 const PASS_LEASE_MS: i64 = 10 * 60_000;
+/// Accounts whose histories are read under one turn of the workspace's lock.
+const DECIDE_CHUNK: usize = 256;
 const DAY_MS: i64 = 86_400_000;
 /// The most e-mails one conversion carries: Google's Ads API takes 5 user identifiers.
 const MAX_EMAILS: usize = 5;
@@ -71,6 +73,9 @@ pub struct Conversions {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     owner: String,
+    /// The longest the last decision held the workspace's lock at once, in milliseconds: what
+    /// the applier may have waited (`bench/conversions.sh` reports it).
+    longest_turn_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Conversions {
@@ -90,7 +95,30 @@ impl Conversions {
                 std::process::id(),
                 crate::actions::random_u64()
             ),
+            longest_turn_ms: Default::default(),
         }
+    }
+
+    /// The longest the last decision held the workspace's lock at once, in milliseconds.
+    pub fn longest_turn_ms(&self) -> u64 {
+        self.longest_turn_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `f` on the workspace's model under its lock, the turn's length kept if the longest.
+    fn turn<R>(
+        &self,
+        live: &Live,
+        workspace: &WorkspaceId,
+        f: impl FnOnce(&Model) -> R,
+    ) -> Option<R> {
+        let started = std::time::Instant::now();
+        let out = live.read_now(workspace, f);
+        self.longest_turn_ms.fetch_max(
+            started.elapsed().as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        out
     }
 
     /// The rules switched on.
@@ -126,11 +154,7 @@ impl Conversions {
         let mut converted = Converted::default();
         for workspace in live.workspaces() {
             let recorded = self.recorded(&workspace, now)?;
-            let decisions = live
-                .read_now(&workspace, |model| {
-                    self.decide(&workspace, model, now, &recorded)
-                })
-                .unwrap_or_default();
+            let decisions = self.decide(live, &workspace, now, &recorded);
             converted = add(converted, self.record(&workspace, &decisions)?);
         }
         Ok(converted)
@@ -204,10 +228,16 @@ impl Conversions {
 
     /// What every enabled rule owes the platforms at `now`, given what is `recorded`: the
     /// conversions not yet recorded within the lookback, and the corrections of those recorded.
+    ///
+    /// The workspace's model is read in short turns, so the applier never waits long: the
+    /// company-wide figures once (every account's revenue, and the survival curve predicted
+    /// LTV reads), each account's history a chunk at a time (a stage rule evaluates every
+    /// account's lifecycle, most of a pass, in parallel within a chunk), and the match keys of
+    /// the few decisions found once more.
     pub fn decide(
         &self,
+        live: &Live,
         workspace: &WorkspaceId,
-        model: &Model,
         now: Timestamp,
         recorded: &Recorded,
     ) -> Vec<Decision> {
@@ -215,64 +245,95 @@ impl Conversions {
         if rules.is_empty() {
             return Vec::new();
         }
-        let revenue = match Revenue::ungrouped(model, &self.settings, &ReportParams::at(now)) {
-            Ok(revenue) => revenue,
-            Err(e) => {
+        let minor = 10f64.powi(self.settings.currency.exponent() as i32);
+        let wants_ltv = rules.iter().any(|r| r.value == ValueKind::PredictedLtv);
+        self.longest_turn_ms
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        let company = self.turn(live, workspace, |model| {
+            let revenue = Revenue::ungrouped(model, &self.settings, &ReportParams::at(now))?;
+            let ltv: HashMap<AccountId, f64> = if wants_ltv {
+                let outcomes = Outcomes::new(model, &revenue, &self.settings);
+                revenue
+                    .accounts
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.account.clone(),
+                            outcomes.value("predicted_ltv", a) / minor,
+                        )
+                    })
+                    .collect()
+            } else {
+                HashMap::new()
+            };
+            let accounts: Vec<AccountId> =
+                revenue.accounts.into_iter().map(|a| a.account).collect();
+            Ok::<_, tenure_reports::ReportError>((accounts, ltv))
+        });
+        let (accounts, ltv) = match company {
+            None => return Vec::new(),
+            Some(Ok(found)) => found,
+            Some(Err(e)) => {
                 tracing::error!(workspace = %workspace, error = %e, "cannot read the accounts' revenue; no conversion is decided");
                 return Vec::new();
             }
         };
-        let minor = 10f64.powi(self.settings.currency.exponent() as i32);
-        let ltv = rules
-            .iter()
-            .any(|r| r.value == ValueKind::PredictedLtv)
-            .then(|| Outcomes::new(model, &revenue, &self.settings));
         let stages = rules
             .iter()
             .any(|r| matches!(r.milestone, Milestone::StageEntered { .. }))
             .then(|| tenure_reports::stage_rules(&self.settings).ok())
             .flatten();
-        // Each account's history and what it owes, in parallel (a stage rule evaluates every
-        // account's lifecycle, most of a pass); the few decisions found then take their match
-        // keys one after another.
-        let owed: Vec<Owed> = revenue
-            .accounts
-            .par_iter()
-            .flat_map_iter(|account| {
-                let history = History {
-                    revenue: account,
-                    minor_per_major: minor,
-                    activated_at: model.usage().activated_at(
-                        &account.account,
-                        &self.settings.activation,
-                        now,
-                    ),
-                    renewals: renewals(model, &account.account),
-                    stage_entries: stages
-                        .as_ref()
-                        .map(|s| stage_entries(model, &self.settings, s, account, now))
-                        .unwrap_or_default(),
-                    firings: recorded
-                        .playbook_firings
-                        .get(account.account.as_str())
-                        .cloned()
-                        .unwrap_or_default(),
-                    predicted_ltv: ltv
-                        .as_ref()
-                        .map(|o| o.value("predicted_ltv", account) / minor),
-                };
-                self.owed(&rules, account, &history, recorded, now)
-            })
-            .collect();
-        let mut keys = Keys::new(model);
-        owed.into_iter()
-            .map(|o| match o.correction {
-                None => self.conversion(workspace, o.rule, &o.occurrence, &mut keys, now),
-                Some((sent, a)) => {
-                    self.adjusted(workspace, o.rule, &o.occurrence, sent, &a, &mut keys, now)
-                }
-            })
-            .collect()
+        let mut owed: Vec<Owed> = Vec::new();
+        for chunk in accounts.chunks(DECIDE_CHUNK) {
+            let found = self.turn(live, workspace, |model| {
+                chunk
+                    .par_iter()
+                    .flat_map_iter(|account| {
+                        let ledger = model.ledger().account(account)?;
+                        let revenue =
+                            AccountRevenue::of(account, ledger, &self.settings, now).ok()??;
+                        let history = History {
+                            revenue: &revenue,
+                            minor_per_major: minor,
+                            activated_at: model.usage().activated_at(
+                                account,
+                                &self.settings.activation,
+                                now,
+                            ),
+                            renewals: renewals(model, account),
+                            stage_entries: stages
+                                .as_ref()
+                                .map(|s| stage_entries(model, &self.settings, s, &revenue, now))
+                                .unwrap_or_default(),
+                            firings: recorded
+                                .playbook_firings
+                                .get(account.as_str())
+                                .cloned()
+                                .unwrap_or_default(),
+                            predicted_ltv: ltv.get(account).copied(),
+                        };
+                        Some(self.owed(&rules, &revenue, &history, recorded, now))
+                    })
+                    .flatten()
+                    .collect::<Vec<Owed>>()
+            });
+            owed.extend(found.into_iter().flatten());
+        }
+        if owed.is_empty() {
+            return Vec::new();
+        }
+        self.turn(live, workspace, |model| {
+            let mut keys = Keys::new(model);
+            owed.into_iter()
+                .map(|o| match o.correction {
+                    None => self.conversion(workspace, o.rule, &o.occurrence, &mut keys, now),
+                    Some((sent, a)) => {
+                        self.adjusted(workspace, o.rule, &o.occurrence, sent, &a, &mut keys, now)
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     /// What one account owes the platforms: each occurrence not yet recorded within its rule's

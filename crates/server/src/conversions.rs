@@ -241,11 +241,7 @@ pub fn dry_run(
     now: Timestamp,
 ) -> Result<DryRun, ActionsError> {
     let recorded = conversions.recorded(workspace, now)?;
-    let decisions = live
-        .read_now(workspace, |model| {
-            conversions.decide(workspace, model, now, &recorded)
-        })
-        .unwrap_or_default();
+    let decisions = conversions.decide(live, workspace, now, &recorded);
     let mut by_destination: BTreeMap<&str, Vec<(i64, &serde_json::Value)>> = BTreeMap::new();
     let mut id = 0;
     for decision in &decisions {

@@ -195,7 +195,11 @@ pub fn run(ctx: &Context, command: ConversionsCommand) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let answer = views::dry_run(&conversions, &live, &ctx.workspace, &destinations, now())
                 .map_err(cli_error)?;
-            eprintln!("decided in {} ms", started.elapsed().as_millis());
+            eprintln!(
+                "decided in {} ms, the model's lock held at most {} ms at once",
+                started.elapsed().as_millis(),
+                conversions.longest_turn_ms()
+            );
             if format == Format::Json {
                 return json(&answer);
             }
@@ -289,7 +293,11 @@ fn run_now(ctx: &Context, format: Format) -> anyhow::Result<()> {
     );
     let started = std::time::Instant::now();
     let converted = conversions.pass(&live)?;
-    eprintln!("decided in {} ms", started.elapsed().as_millis());
+    eprintln!(
+        "decided in {} ms, the model's lock held at most {} ms at once",
+        started.elapsed().as_millis(),
+        conversions.longest_turn_ms()
+    );
     let actions = Actions::new(
         ctx.config.playbooks()?,
         ctx.config.report_settings(),
