@@ -410,7 +410,13 @@ impl ConversionConfig {
             }
             let platform_name = match (&s.platform_name, d.kind) {
                 (Some(n), _) if n.trim().is_empty() => {
-                    return err(&format!("{skey}.as"), "an empty name".into())
+                    return err(
+                        &format!("{skey}.as"),
+                        format!(
+                            "an empty name: give the platform's name for the conversion ({})",
+                            id_of(d.kind)
+                        ),
+                    )
                 }
                 (
                     Some(n),
