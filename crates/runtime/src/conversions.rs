@@ -658,7 +658,9 @@ fn renewals(model: &Model, account: &AccountId) -> Vec<(String, Timestamp)> {
         .collect()
 }
 
-/// The account's entries into stages, as its lifecycle dates the transitions.
+/// The account's entries into stages, as its lifecycle dates the transitions at the end of
+/// the day each was first seen. One seen only at `now` (today, before the day's end) is left
+/// for the pass after the day ends: dated `now`, it would be named anew at every pass.
 fn stage_entries(
     model: &Model,
     settings: &ReportSettings,
@@ -671,6 +673,7 @@ fn stage_entries(
         .course
         .transitions
         .iter()
+        .filter(|t| t.at < now)
         .filter_map(|t| Some((names.get(t.to?)?.to_string(), t.at)))
         .collect()
 }

@@ -439,3 +439,53 @@ send = [{{ destination = "crm" }}]
         .collect();
     assert_eq!(playbooks, ["conversion:paid", "welcome"]);
 }
+
+#[test]
+fn a_stage_entered_today_is_sent_once_dated_at_the_days_end() {
+    let receiver = HttpReceiver::start(|_| Reply::new(200, "ok"));
+    let w = World::with(
+        config_with_stage(&receiver.url, "churned"),
+        "2026-03-01T12:00:00Z",
+    );
+    w.apply(vec![
+        mrr("acct_1", "2026-01-10T00:00:00Z", 10_000),
+        mrr("acct_1", "2026-03-01T10:00:00Z", 0),
+    ]);
+    let conversions = w.conversions();
+    // Churned this morning: only the day's end dates the entry, so no pass today sends it
+    // (each would have named it by its own instant).
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 0, 0));
+    w.clock.advance(std::time::Duration::from_secs(300));
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 0, 0));
+    // Past midnight: sent once, dated at the end of the day it happened.
+    w.clock.set(at("2026-03-02T00:30:00Z"));
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(1, 0, 0));
+    w.clock.advance(std::time::Duration::from_secs(300));
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 0, 0));
+    let fired = w.firings();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(
+        fired[0].cause["occurred_at"], "2026-03-01T23:59:59.999Z",
+        "{:?}",
+        fired[0]
+    );
+}
+
+fn config_with_stage(url: &str, stage: &str) -> Config {
+    let text = format!(
+        r#"
+[[destinations]]
+name = "crm"
+kind = "webhook"
+url = "{url}"
+secret_env = "TEST_SECRET"
+
+[[conversions]]
+name = "lost"
+milestone = "stage_entered"
+stage = "{stage}"
+send = [{{ destination = "crm" }}]
+"#
+    );
+    Config::parse(&text, "t.toml").unwrap()
+}
