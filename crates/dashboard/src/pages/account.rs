@@ -26,6 +26,7 @@ pub const PAGE: Page = Page {
     render,
     needs_status: false,
     needs_playbooks: true,
+    needs_conversions: false,
 };
 
 const ACCOUNT: Link = Link::new("reports", "`account ACCOUNT`: one customer explained");
