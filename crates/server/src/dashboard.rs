@@ -676,7 +676,7 @@ fn with_cookie(
 #[cfg(test)]
 mod tests {
     //! The pages' answers as the server builds them: the status page's conversions are
-    //! `GET /api/v1/conversions`'s JSON.
+    //! `GET /api/v1/conversions`'s JSON, and an account's conversion firings read as such.
 
     use axum::body::Body;
     use axum::http::Request;
@@ -781,5 +781,22 @@ send = [{ destination = "file" }]
             row.starts_with("paid,first_payment,true,file,google_csv,paid,2,0,0,0,0,0,2,"),
             "{csv}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_accounts_conversions_read_as_what_they_sent() {
+        let (_dir, state, _) = app();
+        let query = PageQuery::new([("account", "acct_1")]);
+        let (_, blocks) = answers_of(&state, "account", query.clone()).await;
+        let html: String = blocks
+            .iter()
+            .map(|b| b.render("account", &query, &query).into_string())
+            .collect();
+        for expected in [
+            "conversion paid — restatement to $900.00 (was $1,200.00)",
+            "conversion paid — conversion of $1,200.00",
+        ] {
+            assert!(html.contains(expected), "{expected} not in {html}");
+        }
     }
 }
