@@ -14,6 +14,10 @@ by its link, walks the controls with the keyboard, and signs out. On every page 
   row per CSV row;
 - every control has a label, and every chart a text alternative.
 
+The status page's conversions (nested per rule and destination in the API) are checked on
+their own: the line saying no rule is configured, or one row per rule and destination with
+the API's counts.
+
 Takes a screenshot of every page at a desktop and a phone width into SCREENSHOT_DIR. Prints a
 JSON summary on stdout; exits non-zero with the problems on stderr if there are any.
 
@@ -163,6 +167,51 @@ def check_doc_links(page, where):
             problem(f"{where}: {href} opens no heading of {doc}")
 
 
+CONVERSION_COUNTS = ("sent", "accepted", "duplicate", "unmatched", "rejected", "expired", "pending")
+
+
+def check_conversions(page, seen):
+    """The status page's conversions against `GET /api/v1/conversions`, whose rows are nested
+    (rules, then destinations) where `data-rows` names a flat list: with no rule configured,
+    the line saying so and no table; otherwise one row per rule and destination, the CSV's
+    counts the API's."""
+    seen.clear()
+    page.goto(BASE + "/status")
+    page.wait_for_load_state("networkidle")
+    where = "status (conversions)"
+    document = api(page.request, "/api/v1/conversions")
+    if document is None:
+        return
+    section = page.query_selector("section#conversions")
+    if section is None:
+        problem(f"{where}: the page has no conversions block")
+        return
+    expected = [(r["rule"], d) for r in document["rules"] for d in r["destinations"]]
+    if not expected:
+        line = section.query_selector("p.none-configured")
+        if line is None or "No conversion rule is configured" not in line.inner_text():
+            problem(f"{where}: no rule is configured and the page does not say so")
+        if section.query_selector("table") is not None:
+            problem(f"{where}: no rule is configured, yet the page shows a table")
+    else:
+        link = section.query_selector("a[download]")
+        answer = page.request.get(urljoin(BASE, link.get_attribute("href"))) if link else None
+        if answer is None or answer.status != 200:
+            problem(f"{where}: the conversions table has no CSV")
+            return
+        rows = list(csv.DictReader(io.StringIO(answer.text())))
+        if len(rows) != len(expected):
+            problem(f"{where}: {len(rows)} rows, the API has {len(expected)} rule × destination")
+        for row, (rule, d) in zip(rows, expected):
+            for key, want in [("rule", rule), ("destination", d["destination"])] + [
+                (k, d[k]) for k in CONVERSION_COUNTS
+            ]:
+                if not same(row.get(key, ""), want):
+                    problem(f"{where}: {rule}/{d['destination']} {key}: CSV {row.get(key)!r}, API {want!r}")
+    summary["conversion_rows"] = len(expected)
+    flush(seen, where)
+
+
 def shoot(page, name):
     for size, tag in ((DESKTOP, "desktop"), (PHONE, "phone")):
         page.set_viewport_size(size)
@@ -285,6 +334,8 @@ def main():
             name = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
             visit(page, seen, urljoin(BASE, href), name)
             change_selectors(page, seen, name)
+
+        check_conversions(page, seen)
 
         # Drill-downs: a campaign to its accounts, an account to its page and its journey.
         page.goto(BASE + "/attribution?by=campaign")

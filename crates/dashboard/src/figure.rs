@@ -54,6 +54,10 @@ pub struct Column {
     pub unit: Unit,
     /// Makes each cell a link: given the cell's text, the address it opens.
     pub link: Option<LinkTo>,
+    /// By row, the words a cell shows in place of its value when the value alone reads
+    /// poorly (a conversion's firing, `conversion:paid`, with what it sent); the CSV keeps the
+    /// value, as the API gives it.
+    pub shown: Vec<Option<String>>,
 }
 
 /// Where a cell's value leads.
@@ -72,6 +76,7 @@ impl Column {
             label: label(key),
             unit,
             link: None,
+            shown: Vec::new(),
         }
     }
 
@@ -213,10 +218,11 @@ impl Table {
                         }
                     } }
                     tbody {
-                        @for row in &self.rows {
+                        @for (i, row) in self.rows.iter().enumerate() {
                             tr {
                                 @for (c, value) in self.columns.iter().zip(row) {
-                                    @let text = cell(value, c.unit, self.currency);
+                                    @let text = c.shown.get(i).cloned().flatten()
+                                        .unwrap_or_else(|| cell(value, c.unit, self.currency));
                                     td class=[c.unit.is_numeric().then_some("num")] {
                                         @match (c.link, value.as_str()) {
                                             (Some(to), Some(id)) if !id.is_empty() => {

@@ -70,6 +70,9 @@ pub struct Answers {
     /// `GET /api/v1/accounts/{account}/playbooks`'s JSON, for the account page, or why the
     /// server could not read it.
     pub playbooks: Option<Result<Value, String>>,
+    /// `GET /api/v1/conversions`'s JSON, for the status page, or why the server could not
+    /// read it.
+    pub conversions: Option<Result<Value, String>>,
     /// The session's token against cross-site forms, for a page whose own form changes what
     /// it shows (the health back-test's proposal is a POST).
     pub csrf: String,

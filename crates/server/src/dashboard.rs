@@ -294,10 +294,11 @@ async fn run(
     let budget = Duration::from_secs_f64(state.config.server.report_timeout_seconds);
     let stop = StopOnDrop::default();
     let flag = Arc::clone(&stop.0);
-    let (live, settings, store) = (
+    let (live, settings, store, config) = (
         Arc::clone(&state.live),
         Arc::clone(&state.report_settings),
         Arc::clone(&state.store),
+        Arc::clone(&state.config),
     );
     let ingest = page
         .needs_status
@@ -367,6 +368,14 @@ async fn run(
                     .map(|v| serde_json::to_value(v).unwrap_or_default())
                     .map_err(|e| e.to_string());
             answers.playbooks = Some(view);
+        }
+        if page.needs_conversions {
+            // As `GET /api/v1/conversions` builds it: the same rules, the same JSON.
+            let view = crate::conversions::configured(&config)
+                .and_then(|rules| crate::conversions::status(store.as_ref(), &workspace, &rules))
+                .map(|v| serde_json::to_value(v).unwrap_or_default())
+                .map_err(|e| e.to_string());
+            answers.conversions = Some(view);
         }
         let blocks = (page.render)(&query, &answers);
         Ok::<_, ApiError>((answers, blocks))
@@ -662,4 +671,132 @@ fn with_cookie(
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    //! The pages' answers as the server builds them: the status page's conversions are
+    //! `GET /api/v1/conversions`'s JSON, and an account's conversion firings read as such.
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use serde_json::{json, Value};
+    use tenure_store::{NewDelivery, NewFiring, SqliteStore, Store};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    const CONFIG: &str = r#"
+[[destinations]]
+name = "file"
+kind = "google_csv"
+
+[[conversions]]
+name = "paid"
+milestone = "first_payment"
+value = "initial_arr"
+send = [{ destination = "file" }]
+"#;
+
+    /// A store holding a conversion of acct_1 and its restatement, each waiting to be sent.
+    fn app() -> (tempfile::TempDir, AppState, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
+        let ws = WorkspaceId::default_workspace();
+        let key = store.create_key(&ws, Scope::Read).unwrap();
+        let at = Timestamp::parse("2026-03-01T10:00:00Z").unwrap();
+        for (key, cause) in [
+            (
+                "paid/acct_1",
+                json!({"kind": "conversion", "value": 1200.0, "currency": "USD"}),
+            ),
+            (
+                "paid/acct_1/restate",
+                json!({"kind": "restatement", "value": 900.0, "previous_value": 1200.0, "currency": "USD"}),
+            ),
+        ] {
+            let firing = NewFiring {
+                key: key.to_owned(),
+                playbook: "conversion:paid".to_owned(),
+                version: "1".to_owned(),
+                account: "acct_1".to_owned(),
+                period: "p".to_owned(),
+                fired_at: at,
+                cause,
+            };
+            let delivery = NewDelivery {
+                step: 0,
+                destination: "file".to_owned(),
+                kind: "google_csv".to_owned(),
+                payload: json!({}),
+                due_at: at,
+            };
+            assert!(store.record_firing(&ws, &firing, &[delivery]).unwrap());
+        }
+        let config = tenure_config::Config::parse(CONFIG, "the test configuration").unwrap();
+        let live = Arc::new(tenure_runtime::Live::empty(config.engine()));
+        let store: Arc<dyn Store> = store;
+        (dir, AppState::new(store, live, Arc::new(config)), key)
+    }
+
+    async fn answers_of(state: &AppState, page: &str, query: PageQuery) -> (Answers, Vec<Block>) {
+        let page = tenure_dashboard::page(page).unwrap();
+        let ws = WorkspaceId::default_workspace();
+        run(state, page, &query, (ws, "csrf".to_owned()), None)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_status_page_shows_the_apis_conversions() {
+        let (_dir, state, key) = app();
+        let request = Request::get("/api/v1/conversions")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = crate::router(state.clone()).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let api: Value = serde_json::from_slice(&bytes).unwrap();
+        // Two recorded, neither sent yet.
+        let d = &api["rules"][0]["destinations"][0];
+        assert_eq!(
+            (d["sent"].as_u64(), d["pending"].as_u64()),
+            (Some(2), Some(2))
+        );
+
+        let (answers, blocks) = answers_of(&state, "status", PageQuery::default()).await;
+        assert_eq!(answers.conversions, Some(Ok(api)));
+        let table = blocks
+            .iter()
+            .find_map(|b| match b {
+                Block::Figure(f) if f.id == "conversions" => Some(&f.table),
+                _ => None,
+            })
+            .expect("the conversions table");
+        let csv = table.csv();
+        let row = csv.lines().nth(1).unwrap();
+        assert!(
+            row.starts_with("paid,first_payment,true,file,google_csv,paid,2,0,0,0,0,0,2,"),
+            "{csv}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_accounts_conversions_read_as_what_they_sent() {
+        let (_dir, state, _) = app();
+        let query = PageQuery::new([("account", "acct_1")]);
+        let (_, blocks) = answers_of(&state, "account", query.clone()).await;
+        let html: String = blocks
+            .iter()
+            .map(|b| b.render("account", &query, &query).into_string())
+            .collect();
+        for expected in [
+            "conversion paid — restatement to $900.00 (was $1,200.00)",
+            "conversion paid — conversion of $1,200.00",
+        ] {
+            assert!(html.contains(expected), "{expected} not in {html}");
+        }
+    }
 }

@@ -26,6 +26,7 @@ pub const PAGE: Page = Page {
     render,
     needs_status: false,
     needs_playbooks: true,
+    needs_conversions: false,
 };
 
 const ACCOUNT: Link = Link::new("reports", "`account ACCOUNT`: one customer explained");
@@ -247,7 +248,7 @@ fn playbooks(account: &str, view: &Value, currency: Currency) -> Vec<Block> {
     );
     let mut tasks = Figure::new("tasks", "Open tasks", PLAYBOOKS, tasks).open();
     tasks.source = Some(source("open_tasks"));
-    let activity = records(
+    let mut activity = records(
         view,
         "activity",
         &[
@@ -263,8 +264,11 @@ fn playbooks(account: &str, view: &Value, currency: Currency) -> Vec<Block> {
         ],
         currency,
     );
+    if let Some(column) = activity.column("playbook") {
+        column.shown = conversions_shown(view, currency);
+    }
     let mut firings = Figure::new("playbooks", "Playbooks: firings and deliveries", PLAYBOOKS, activity)
-        .note("Its latest firings, newest first, one row per delivery: the action, where it went, where it stands, how many attempts, the last response code and when.")
+        .note("Its latest firings, newest first, one row per delivery: the action, where it went, where it stands, how many attempts, the last response code and when. A conversion sent to an ad platform is a firing too, with what it sent: the conversion, a restatement of its value or its retraction.")
         .open();
     firings.source = Some(source("activity"));
     vec![
@@ -272,6 +276,58 @@ fn playbooks(account: &str, view: &Value, currency: Currency) -> Vec<Block> {
         Block::figure(firings),
         Block::figure(tasks),
     ]
+}
+
+/// By row of the account's activity, how a conversion's firing reads (`conversion:paid` as
+/// `conversion paid — restatement to $900.00 (was $1,200.00)`): the rule, then what the
+/// firing's cause says it sent. Other playbooks' rows keep their name.
+fn conversions_shown(view: &Value, currency: Currency) -> Vec<Option<String>> {
+    let list = |key: &str| {
+        view.get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    };
+    let cause_of = |key: &str| {
+        list("firings")
+            .find(|f| f.get("key").and_then(Value::as_str) == Some(key))
+            .and_then(|f| f.get("cause"))
+    };
+    list("activity")
+        .map(|row| {
+            let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or_default();
+            conversion_text(text("playbook"), cause_of(text("firing_key")), currency)
+        })
+        .collect()
+}
+
+/// A conversion's firing in words, or none for another playbook's.
+fn conversion_text(playbook: &str, cause: Option<&Value>, currency: Currency) -> Option<String> {
+    let rule = playbook.strip_prefix("conversion:")?;
+    let cause = cause.unwrap_or(&Value::Null);
+    // The cause says the currency the value was sent in; the report's is the fallback.
+    let currency = cause
+        .get("currency")
+        .and_then(Value::as_str)
+        .and_then(|c| Currency::parse(c).ok())
+        .unwrap_or(currency);
+    let money = |key: &str| {
+        cause
+            .get(key)
+            .filter(|v| v.is_number())
+            .map(|v| cell(v, Unit::Money, currency))
+    };
+    let what = match (cause.get("kind").and_then(Value::as_str), money("value")) {
+        (Some("retraction"), _) => "retraction".to_owned(),
+        (Some("restatement"), Some(value)) => match money("previous_value") {
+            Some(was) => format!("restatement to {value} (was {was})"),
+            None => format!("restatement to {value}"),
+        },
+        (Some(kind), Some(value)) => format!("{kind} of {value}"),
+        (Some(kind), None) => kind.to_owned(),
+        (None, _) => return Some(format!("conversion {rule}")),
+    };
+    Some(format!("conversion {rule} — {what}"))
 }
 
 fn health(report: &Report) -> Figure {
@@ -479,5 +535,94 @@ mod tests {
             json!({"account": "acct/1", "owner": null, "open_tasks": [], "firings": [], "activity": []}),
         );
         assert!(none.contains("Not handed off"));
+    }
+
+    #[test]
+    fn a_conversion_reads_as_its_rule_with_what_it_sent_and_its_csv_keeps_the_apis_value() {
+        let delivery = |key: &str, playbook: &str, destination: &str| {
+            json!({"fired_at": "2026-03-01T10:00:00.000Z", "playbook": playbook, "firing_key": key,
+                   "step": 0, "kind": destination, "destination": destination, "status": "delivered",
+                   "attempts": 1, "last_code": 200, "last_attempt_at": null, "delivered_at": null})
+        };
+        let firing = |key: &str, playbook: &str, cause: serde_json::Value| {
+            json!({"key": key, "playbook": playbook, "version": "1", "account": "acct/1",
+                   "period": "p", "fired_at": "2026-03-01T10:00:00.000Z", "cause": cause,
+                   "deliveries": []})
+        };
+        let view = json!({
+            "account": "acct/1", "owner": null, "open_tasks": [],
+            "firings": [
+                firing("c/retract", "conversion:paid", json!({"kind": "retraction", "value": null,
+                    "previous_value": 900.0, "currency": "EUR", "event_id": "e1"})),
+                firing("c/restate", "conversion:paid", json!({"kind": "restatement", "value": 900.0,
+                    "previous_value": 1200.0, "currency": "EUR", "event_id": "e1"})),
+                firing("c", "conversion:paid", json!({"kind": "conversion", "value": 1200.0,
+                    "currency": "EUR", "event_id": "e1"})),
+                firing("w", "welcome", json!({"kind": "conversion", "value": 5.0})),
+            ],
+            "activity": [
+                delivery("c/retract", "conversion:paid", "gads"),
+                delivery("c/restate", "conversion:paid", "gads"),
+                delivery("c", "conversion:paid", "meta"),
+                delivery("c", "conversion:paid", "gads"),
+                delivery("w", "welcome", "crm"),
+            ],
+        });
+        let query = PageQuery::new([("account", "acct/1")]);
+        let answers = Answers {
+            calls: (PAGE.calls)(&query, Timestamp::from_millis(0)),
+            playbooks: Some(Ok(view)),
+            ..Answers::default()
+        };
+        let blocks = (PAGE.render)(&query, &answers);
+        let Some(firings) = blocks.iter().find_map(|b| match b {
+            Block::Figure(f) if f.id == "playbooks" => Some(f),
+            _ => None,
+        }) else {
+            panic!("no firings table");
+        };
+        let html = firings.render(PAGE.name, &query, &query).into_string();
+        // Each row in the order of the API's activity: the cause of its own firing.
+        let cells: Vec<&str> = html
+            .split("<td>")
+            .skip(1)
+            .filter_map(|td| td.split_once("</td>").map(|(text, _)| text))
+            .filter(|text| text.starts_with("conversion ") || *text == "welcome")
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                "conversion paid — retraction",
+                "conversion paid — restatement to €900.00 (was €1,200.00)",
+                "conversion paid — conversion of €1,200.00",
+                "conversion paid — conversion of €1,200.00",
+                // Another playbook's firing keeps its name, whatever its cause holds.
+                "welcome",
+            ]
+        );
+        // One table for every firing, and its CSV is the API's `activity`, value for value.
+        assert_eq!(
+            blocks
+                .iter()
+                .filter(|b| matches!(b, Block::Figure(f) if f.id == "playbooks"))
+                .count(),
+            1
+        );
+        let csv = firings.table.csv();
+        let playbooks: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap_or_default())
+            .collect();
+        assert_eq!(
+            playbooks,
+            [
+                "conversion:paid",
+                "conversion:paid",
+                "conversion:paid",
+                "conversion:paid",
+                "welcome"
+            ]
+        );
     }
 }

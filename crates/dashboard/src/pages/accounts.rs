@@ -25,6 +25,7 @@ pub const PAGE: Page = Page {
     render,
     needs_status: false,
     needs_playbooks: false,
+    needs_conversions: false,
 };
 
 const ACCOUNTS: Link = Link::new("reports", "`accounts`: every customer");

@@ -23,6 +23,7 @@ pub const PAGE: Page = Page {
     render,
     needs_status: false,
     needs_playbooks: false,
+    needs_conversions: false,
 };
 
 const ATTRIBUTION: Link = Link::new(

@@ -24,6 +24,7 @@ pub const PAGE: Page = Page {
     render,
     needs_status: false,
     needs_playbooks: false,
+    needs_conversions: false,
 };
 
 const COHORTS: Link = Link::new("reports", "`cohorts`: retention by conversion month");

@@ -24,6 +24,7 @@ pub const PAGE: Page = Page {
     render,
     needs_status: false,
     needs_playbooks: false,
+    needs_conversions: false,
 };
 
 const FUNNEL: Link = Link::new("reports", "`funnel`: the lifecycle stages");

@@ -45,6 +45,9 @@ pub struct Page {
     /// Whether it shows what the playbooks did for its account
     /// (`GET /api/v1/accounts/{account}/playbooks`).
     pub needs_playbooks: bool,
+    /// Whether it shows where the conversions sent to the ad platforms stand
+    /// (`GET /api/v1/conversions`).
+    pub needs_conversions: bool,
 }
 
 impl Page {
@@ -244,6 +247,7 @@ pub(crate) mod fixture {
             reports: reports.into_iter().map(Ok).collect(),
             status: None,
             playbooks: None,
+            conversions: None,
             csrf: "token".to_owned(),
             proposal: None,
             stages: vec!["onboarding".to_owned(), "at_risk".to_owned()],

@@ -26,6 +26,7 @@ pub const PAGE: Page = Page {
     render,
     needs_status: false,
     needs_playbooks: false,
+    needs_conversions: false,
 };
 
 const RENEWALS: Link = Link::new("reports", "`renewals`: contracts ending within 90 days");

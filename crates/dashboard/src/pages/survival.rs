@@ -25,6 +25,7 @@ pub const PAGE: Page = Page {
     render,
     needs_status: false,
     needs_playbooks: false,
+    needs_conversions: false,
 };
 
 const SURVIVAL: Link = Link::new("reports", "`survival`: customer lifetime curves");
