@@ -23,6 +23,7 @@ pub const DOCS: &[(&str, &str)] = &[
     ),
     ("simulator", include_str!("../../../docs/simulator.md")),
     ("dashboard", include_str!("../../../docs/dashboard.md")),
+    ("conversions", include_str!("../../../docs/conversions.md")),
 ];
 
 /// A section of the docs: a page and the text of one of its headings.

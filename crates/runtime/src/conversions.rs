@@ -13,7 +13,7 @@
 //! What has been sent of a conversion is read back from its firings (their `cause`), never
 //! kept in memory: a restart decides from the store what the process before it decided.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -29,7 +29,9 @@ use tenure_destinations::matching::{hashed_email, sha256_hex, Platform};
 use tenure_engine::Model;
 use tenure_playbooks::DestinationKind;
 use tenure_reports::{AccountRevenue, Outcomes, ReportParams, ReportSettings, Revenue};
-use tenure_store::{FiringFilter, FiringRecord, NewDelivery, NewFiring, Store, StoreError};
+use tenure_store::{
+    DeliveryStatus, FiringFilter, FiringRecord, NewDelivery, NewFiring, Store, StoreError,
+};
 
 use crate::{Clock, Live};
 
@@ -322,18 +324,82 @@ impl Conversions {
         if owed.is_empty() {
             return Vec::new();
         }
+        // A correction goes only where the conversion it corrects was taken, and waits while
+        // that conversion is still being delivered: sent before it (or after it was refused),
+        // it would reach a platform that has nothing to correct.
+        let mut corrections: Vec<(Owed, BTreeSet<String>)> = Vec::new();
+        let mut conversions: Vec<Owed> = Vec::new();
+        for o in owed {
+            if o.correction.is_none() {
+                conversions.push(o);
+                continue;
+            }
+            match self.taken_by(workspace, o.rule, &o.occurrence) {
+                Ok(Some(taken)) => corrections.push((o, taken)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(workspace = %workspace, error = %e, "cannot read a conversion's deliveries; its correction waits for the next pass");
+                }
+            }
+        }
         self.turn(live, workspace, |model| {
             let mut keys = Keys::new(model);
-            owed.into_iter()
-                .map(|o| match o.correction {
-                    None => self.conversion(workspace, o.rule, &o.occurrence, &mut keys, now),
-                    Some((sent, a)) => {
-                        self.adjusted(workspace, o.rule, &o.occurrence, sent, &a, &mut keys, now)
-                    }
-                })
-                .collect()
+            let mut out: Vec<Decision> = conversions
+                .iter()
+                .map(|o| self.conversion(workspace, o.rule, &o.occurrence, &mut keys, now))
+                .collect();
+            for (o, taken) in &corrections {
+                if let Some((sent, a)) = &o.correction {
+                    out.push(self.adjusted(
+                        workspace,
+                        o.rule,
+                        &o.occurrence,
+                        sent,
+                        a,
+                        taken,
+                        &mut keys,
+                        now,
+                    ));
+                }
+            }
+            out
         })
         .unwrap_or_default()
+    }
+
+    /// The destinations that took the conversion of `occurrence` (accepted, or had it
+    /// already); none while any of its deliveries to a destination taking corrections is
+    /// still pending.
+    fn taken_by(
+        &self,
+        workspace: &WorkspaceId,
+        rule: &Rule,
+        occurrence: &Occurrence,
+    ) -> Result<Option<BTreeSet<String>>, StoreError> {
+        let key = conversion_key(rule, occurrence);
+        let deliveries = self.store.deliveries(
+            workspace,
+            &tenure_store::DeliveryFilter {
+                playbook: Some(rule.firing_name()),
+                account: Some(occurrence.account.as_str().to_owned()),
+                ..tenure_store::DeliveryFilter::default()
+            },
+        )?;
+        let mut taken = BTreeSet::new();
+        for d in deliveries.iter().filter(|d| d.firing_key == key) {
+            let corrects = rule
+                .send
+                .iter()
+                .any(|s| s.destination == d.destination && s.takes_adjustments());
+            match (d.status, d.result.as_deref()) {
+                (DeliveryStatus::Pending, _) if corrects => return Ok(None),
+                (DeliveryStatus::Delivered, None | Some("accepted") | Some("duplicate")) => {
+                    taken.insert(d.destination.clone());
+                }
+                _ => {}
+            }
+        }
+        Ok(Some(taken))
     }
 
     /// What one account owes the platforms: each occurrence not yet recorded within its rule's
@@ -441,7 +507,9 @@ impl Conversions {
         )
     }
 
-    /// A correction's firing, and a delivery to each destination that takes corrections.
+    /// A correction's firing, and a delivery to each destination that takes corrections, took
+    /// the conversion (`taken`) and is still within its window. With none, the correction is
+    /// recorded without deliveries, so that what was sent says so and it is decided once.
     #[allow(clippy::too_many_arguments)]
     fn adjusted(
         &self,
@@ -450,6 +518,7 @@ impl Conversions {
         occurrence: &Occurrence,
         sent: &Sent,
         adjustment: &Adjustment,
+        taken: &BTreeSet<String>,
         keys: &mut Keys<'_>,
         now: Timestamp,
     ) -> Decision {
@@ -479,6 +548,7 @@ impl Conversions {
             // would only mark it expired.
             .filter(|(_, send)| {
                 send.takes_adjustments()
+                    && taken.contains(&send.destination)
                     && at
                         <= occurrence
                             .at

@@ -185,7 +185,11 @@ fn each_milestone_is_sent_once_and_a_churn_inside_the_window_retracts_it_once() 
     ]);
     let conversions = w.conversions();
     assert_eq!(conversions.pass(&w.live).unwrap(), converted(2, 0, 0));
-    // The next pass reads what was sent from the store: acct_2's churn retracts its conversion.
+    // acct_2's churn is known, but its conversion is still being delivered: a retraction now
+    // could reach the platform before the conversion it retracts. It waits.
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 0, 0));
+    assert_eq!(deliver_all(&w.actions()), 2);
+    // Delivered: the next pass, reading what was sent from the store, retracts it.
     assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 0, 1));
     // Once: neither a later pass nor another server (a restart) decides anything more.
     w.clock
@@ -205,7 +209,7 @@ fn each_milestone_is_sent_once_and_a_churn_inside_the_window_retracts_it_once() 
     );
 
     // Delivered as signed webhooks, each once.
-    assert_eq!(deliver_all(&w.actions()), 3);
+    assert_eq!(deliver_all(&w.actions()), 1);
     let requests = receiver.requests();
     assert_eq!(requests.len(), 3);
     let mut bodies: Vec<Value> = Vec::new();
@@ -330,6 +334,7 @@ fn a_value_that_moves_is_restated_each_time_later_and_nothing_follows_a_retracti
     w.apply(entries);
     let conversions = w.conversions();
     assert_eq!(conversions.pass(&w.live).unwrap(), converted(1, 0, 0));
+    assert_eq!(deliver_all(&w.actions()), 1);
     let second = std::time::Duration::from_secs(1);
     w.clock.advance(second);
 
@@ -354,7 +359,7 @@ fn a_value_that_moves_is_restated_each_time_later_and_nothing_follows_a_retracti
     w.clock.advance(second);
     assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 0, 0));
 
-    assert_eq!(deliver_all(&w.actions()), 4);
+    assert_eq!(deliver_all(&w.actions()), 3);
     let mut events: Vec<Value> = receiver.requests().iter().map(|r| r.json()).collect();
     events.sort_by_key(|e| {
         (
@@ -488,4 +493,59 @@ send = [{{ destination = "crm" }}]
 "#
     );
     Config::parse(&text, "t.toml").unwrap()
+}
+
+#[test]
+fn a_correction_goes_only_where_its_conversion_was_taken() {
+    let taking = HttpReceiver::start(|_| Reply::new(200, "ok"));
+    let refusing = HttpReceiver::start(|_| Reply::new(400, "no such conversion action"));
+    let text = format!(
+        r#"
+[[destinations]]
+name = "crm"
+kind = "webhook"
+url = "{taking}"
+secret_env = "TEST_SECRET"
+
+[[destinations]]
+name = "warehouse"
+kind = "webhook"
+url = "{refusing}"
+secret_env = "TEST_SECRET"
+
+[[conversions]]
+name = "paid"
+milestone = "first_payment"
+value = "initial_arr"
+send = [{{ destination = "crm" }}, {{ destination = "warehouse" }}]
+"#,
+        taking = taking.url,
+        refusing = refusing.url,
+    );
+    let w = World::with(
+        Config::parse(&text, "t.toml").unwrap(),
+        "2026-03-01T12:00:00Z",
+    );
+    w.apply(vec![
+        mrr("acct_1", "2026-01-20T00:00:00Z", 20_000),
+        mrr("acct_1", "2026-02-09T00:00:00Z", 0),
+    ]);
+    let conversions = w.conversions();
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(1, 0, 0));
+    // The warehouse refuses the conversion for good; the crm takes it.
+    assert_eq!(deliver_all(&w.actions()), 2);
+    assert_eq!(conversions.pass(&w.live).unwrap(), converted(0, 0, 1));
+    assert_eq!(deliver_all(&w.actions()), 1);
+    let kinds = |r: &HttpReceiver| -> Vec<String> {
+        r.requests()
+            .iter()
+            .map(|q| q.json()["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(kinds(&taking), ["conversion", "retraction"]);
+    assert_eq!(
+        kinds(&refusing),
+        ["conversion"],
+        "no retraction of what it never took"
+    );
 }
