@@ -636,18 +636,20 @@ impl Actions {
                 ClaimFor::NoneOf(&known)
             }
         };
-        // A destination that sends many deliveries a request (an ad platform) is handed as
-        // many requests' worth as the lease has room for.
+        // A destination that sends many deliveries a request (an ad platform) is handed one
+        // request's worth a pass: a request it splits (one bad event in a batch a platform
+        // rejects whole) costs a dozen calls or more, and the pass must end within its lease.
         let batch = destination
             .and_then(|name| self.destinations.get(name))
             .map_or(1, |d| d.batch_limit().max(1));
-        let claimed = self.store.claim_deliveries(
-            &self.owner,
-            now,
-            i64::from(lease) * 1000,
-            batch * (lease / LONGEST_ATTEMPT_SECS).max(1) as usize,
-            whose,
-        )?;
+        let limit = if batch > 1 {
+            batch
+        } else {
+            (lease / LONGEST_ATTEMPT_SECS).max(1) as usize
+        };
+        let claimed =
+            self.store
+                .claim_deliveries(&self.owner, now, i64::from(lease) * 1000, limit, whose)?;
         match destination.and_then(|name| self.destinations.get(name)) {
             Some(to) if batch > 1 => {
                 for chunk in claimed.chunks(batch) {

@@ -328,7 +328,7 @@ pub fn destinations(
 }
 
 /// Google's offline-conversion CSV (or, with `adjustments`, its adjustments CSV) of the
-/// conversions delivered to `destination` (a `google`, `google_ads` or `google_csv` one),
+/// conversions delivered to `destination` (a `google_csv` one),
 /// oldest first, those recorded before `since` left out. Events Google would not take in a
 /// file (no click id in the window, a wbraid adjustment) are left out and said on stderr by
 /// the caller ([`GoogleCsv::skipped`]).
@@ -346,12 +346,11 @@ pub fn google_csv(
             "no [[destinations]] entry is named {destination:?}"
         )));
     };
-    if !matches!(
-        d.kind,
-        DestinationKind::Google | DestinationKind::GoogleAds | DestinationKind::GoogleCsv
-    ) {
+    // A google_csv destination's `as` is the conversion action's name, what the file's
+    // "Conversion Name" must hold; the API destinations' is the action's numeric id.
+    if d.kind != DestinationKind::GoogleCsv {
         return Err(ActionsError::Parameter(format!(
-            "{destination:?} is a {} destination; the Google CSV is written for a google, google_ads or google_csv one",
+            "{destination:?} is a {} destination; the Google CSV is written for a google_csv one, whose `as` names the conversion action as Google Ads shows it",
             d.kind.name()
         )));
     }

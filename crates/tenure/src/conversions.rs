@@ -83,7 +83,7 @@ pub enum ExportCommand {
         after_help = "Examples:\n  tenure conversions export google-csv --destination google_csv > conversions.csv\n  tenure conversions export google-csv --destination google_csv --adjustments > adjustments.csv\n  tenure conversions export google-csv --destination google_csv --since 2026-11-01\n\nGoogle never takes new conversions and adjustments in one file: upload each file as its own\nimport (Goals > Conversions > Uploads). Rows carry the conversion's order id, so a file\nuploaded twice is counted once."
     )]
     GoogleCsv {
-        /// The `google`, `google_ads` or `google_csv` destination whose conversions to write.
+        /// The `google_csv` destination whose conversions to write.
         #[arg(long)]
         destination: String,
         /// Write the adjustments (restatements and retractions) instead of the conversions.

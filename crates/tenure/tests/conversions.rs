@@ -501,6 +501,15 @@ fn the_conversions_sent_are_what_the_reports_say_happened() {
         paid.len() - meta_set.len()
     );
     assert_eq!(m["pending"], 0);
+    // The expired are counted under one reason, not one each.
+    assert_eq!(
+        m["reasons"],
+        serde_json::json!([{
+            "result": "expired",
+            "reason": "more than 7 days old when it was to be sent: Meta refuses older events",
+            "count": paid.len() - meta_set.len(),
+        }])
+    );
     // Every destination's counts add up, and each platform's accepted count is what it holds.
     for r in status["rules"].as_array().unwrap() {
         for d in r["destinations"].as_array().unwrap() {
@@ -705,6 +714,22 @@ fn the_conversions_sent_are_what_the_reports_say_happened() {
             "--adjustments",
         ],
     );
+    // A destination whose `as` is a conversion action's id, not its name, makes no file.
+    let refused = t
+        .command()
+        .args([
+            "--config",
+            config,
+            "conversions",
+            "export",
+            "google-csv",
+            "--destination",
+            "google_ads",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("google_csv"));
     let mut lines = adjustments.lines();
     assert_eq!(lines.next(), Some("Parameters:TimeZone=+0000"));
     assert_eq!(

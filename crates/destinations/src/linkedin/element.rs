@@ -27,9 +27,11 @@ pub(crate) fn element(payload: &Value, now_ms: i64) -> Result<Value, Outcome> {
     let occurred = conversion.occurred_at;
     if now_ms.saturating_sub(occurred.millis()) > MAX_AGE_MS {
         return Err(Outcome::Expired {
-            reason: format!(
-                "the conversion happened at {occurred}, more than 90 days before this attempt: LinkedIn refuses older conversions"
-            ),
+            // No instant in the reason: reasons are counted alike in the status, and the
+            // event's own time is in its payload.
+            reason:
+                "more than 90 days old when it was to be sent: LinkedIn refuses older conversions"
+                    .into(),
         });
     }
     let rule = conversion.platform_name.trim();

@@ -111,9 +111,11 @@ fn deadlines_the_click_window_from_the_click_the_conversion_time_for_e_mail_only
     assert!(checked_at(&clicked, "2026-05-02T12:00:00Z").is_ok());
     let reason = expired(checked_at(&clicked, "2026-05-02T12:00:00.001Z"));
     assert!(
-        reason.contains("gclid click of 2026-02-01T12:00:00.000Z"),
+        reason.contains("gclid click is more than 90 days old"),
         "{reason}"
     );
+    // The reason holds no instant, so expired conversions are counted under one reason.
+    assert!(!reason.contains("2026"), "{reason}");
     // Matched by e-mail alone: the conversion plus 90 days.
     let emailed = with_email(conversion("c2", "555", "2026-02-01T12:00:00Z", None), JANE);
     assert!(checked_at(&emailed, "2026-05-02T12:00:00Z").is_ok());
