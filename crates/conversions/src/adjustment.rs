@@ -13,7 +13,7 @@ use tenure_core::Timestamp;
 use crate::occurrence::Occurrence;
 
 const SECOND_MS: i64 = 1000;
-const DAY_MS: i64 = 86_400_000;
+const DAY_MS: i64 = Timestamp::MS_PER_DAY;
 
 /// What has been sent of one conversion so far, read from its firings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]

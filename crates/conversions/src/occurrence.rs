@@ -9,7 +9,7 @@ use tenure_reports::{AccountRevenue, MovementKind};
 
 use crate::rule::{Milestone, Rule, ValueKind};
 
-const DAY_MS: i64 = 86_400_000;
+const DAY_MS: i64 = Timestamp::MS_PER_DAY;
 
 /// One account's history as the conversions read it. The runtime fills it from the live
 /// models; every figure is one a report shows.

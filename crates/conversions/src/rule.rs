@@ -213,11 +213,6 @@ impl Rule {
     pub fn firing_name(&self) -> String {
         format!("{FIRING_PREFIX}{}", self.name)
     }
-
-    /// Whether any of its destinations takes corrections.
-    pub fn adjusts(&self) -> bool {
-        self.send.iter().any(Send::takes_adjustments)
-    }
 }
 
 /// The default click window of each platform, in days: how long before a conversion an ad

@@ -84,8 +84,8 @@ send = [{ destination = "meta", as = "Renewed" }, { destination = "google", as =
             ("hooks", "renewed", 90)
         ]
     );
-    assert!(r.adjusts());
     assert!(!r.send[0].takes_adjustments());
+    assert!(r.send[1].takes_adjustments() && r.send[2].takes_adjustments());
     assert_eq!(r.lookback_days, 90);
     assert_eq!(r.restate_threshold, 0.05);
 }

@@ -62,21 +62,6 @@ pub struct MatchKeys {
     pub external_id: Option<String>,
 }
 
-impl MatchKeys {
-    /// Whether there is anything to match on at all.
-    pub fn is_empty(&self) -> bool {
-        self.hashed_emails.is_empty() && self.clicks.is_empty() && self.external_id.is_none()
-    }
-
-    /// The latest click of one of `kinds`.
-    pub fn click(&self, kinds: &[&str]) -> Option<&Click> {
-        self.clicks
-            .iter()
-            .filter(|c| kinds.contains(&c.kind.as_str()))
-            .max_by_key(|c| c.at)
-    }
-}
-
 /// One conversion event for one destination: the payload of a conversion's delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversionEvent {
@@ -175,34 +160,5 @@ mod tests {
         let err =
             ConversionEvent::from_payload(&serde_json::json!({"title": "a task"})).unwrap_err();
         assert!(err.contains("not a conversion event"), "{err}");
-    }
-
-    #[test]
-    fn the_latest_click_of_the_kinds_asked_for() {
-        let at = |t: &str| Timestamp::parse(t).unwrap();
-        let keys = MatchKeys {
-            clicks: vec![
-                Click {
-                    kind: "gclid".into(),
-                    id: "old".into(),
-                    at: at("2026-01-01T00:00:00Z"),
-                },
-                Click {
-                    kind: "fbclid".into(),
-                    id: "fb".into(),
-                    at: at("2026-01-05T00:00:00Z"),
-                },
-                Click {
-                    kind: "gbraid".into(),
-                    id: "new".into(),
-                    at: at("2026-01-03T00:00:00Z"),
-                },
-            ],
-            ..MatchKeys::default()
-        };
-        assert_eq!(keys.click(&["gclid", "gbraid"]).unwrap().id, "new");
-        assert_eq!(keys.click(&["li_fat_id"]), None);
-        assert!(!keys.is_empty());
-        assert!(MatchKeys::default().is_empty());
     }
 }

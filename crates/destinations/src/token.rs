@@ -39,20 +39,15 @@ impl Token {
         if modified.is_some() && modified != kept.0 {
             match read(path) {
                 Ok(token) => *kept = (modified, token),
-                Err(why) => tracing_free_warning(path, &why),
+                Err(why) => tracing::warn!(
+                    file = %path.display(),
+                    error = %why,
+                    "cannot read the access token again; the last one read is used"
+                ),
             }
         }
         kept.1.clone()
     }
-}
-
-/// A refreshed file that cannot be used is said on stderr (this crate logs nothing else): the
-/// last token goes on being sent, and the platform's answer will say if it expired.
-fn tracing_free_warning(path: &std::path::Path, why: &str) {
-    eprintln!(
-        "warning: cannot read the access token again from {}: {why}; the last one read is used",
-        path.display()
-    );
 }
 
 fn read(path: &std::path::Path) -> Result<String, String> {

@@ -40,7 +40,7 @@ const PASS_LEASE: &str = "conversions.pass";
 const PASS_LEASE_MS: i64 = 10 * 60_000;
 /// Accounts whose histories are read under one turn of the workspace's lock.
 const DECIDE_CHUNK: usize = 256;
-const DAY_MS: i64 = 86_400_000;
+const DAY_MS: i64 = Timestamp::MS_PER_DAY;
 /// The most e-mails one conversion carries: Google's Ads API takes 5 user identifiers.
 const MAX_EMAILS: usize = 5;
 

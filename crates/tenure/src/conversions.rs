@@ -168,7 +168,8 @@ pub fn run(ctx: &Context, command: ConversionsCommand) -> anyhow::Result<()> {
                     "{:<25} {:<12} {:<22} {:<20} {:>12}  {}",
                     f.fired_at.to_string(),
                     f.cause["kind"].as_str().unwrap_or("-"),
-                    f.playbook.trim_start_matches("conversion:"),
+                    f.playbook
+                        .trim_start_matches(tenure_conversions::FIRING_PREFIX),
                     f.account,
                     f.cause["value"]
                         .as_f64()

@@ -89,11 +89,6 @@ pub fn deadline(event: &ConversionEvent, click: Option<&Click>, window_days: u32
     from.plus_millis(i64::from(days) * MS_PER_DAY)
 }
 
-/// Whether `text` is a SHA-256 digest as lowercase hex, the only form of e-mail tenure sends.
-pub fn is_sha256_hex(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 /// A conversion that passed the local checks, with the click it will be sent with.
 #[derive(Debug, Clone)]
 pub(crate) struct Ready {
@@ -121,7 +116,7 @@ pub(crate) fn check(
         .match_keys
         .hashed_emails
         .iter()
-        .position(|h| !is_sha256_hex(h))
+        .position(|h| !crate::matching::is_sha256_hex(h))
     {
         return Err(permanent(format!(
             "hashed e-mail #{} is not a SHA-256 digest in lowercase hex (64 characters 0-9a-f): \

@@ -14,8 +14,6 @@ use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
-pub use element::{CONVERSION_URN_PREFIX, MAX_AGE_MS};
-
 use crate::batch::{self, Answer, RateLimit, REDACTED};
 use crate::{
     http, Destination, DestinationError, Outcome, Outgoing, RequestPreview, HTTP_TIMEOUT,

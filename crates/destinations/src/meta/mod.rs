@@ -16,8 +16,6 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
 
-pub use event::{ACTION_SOURCE, MAX_AGE_MS};
-
 use crate::batch::{self, Answer, RateLimit, REDACTED};
 use crate::{http, Destination, DestinationError, Outcome, Outgoing, RequestPreview, USER_AGENT};
 
@@ -35,8 +33,6 @@ pub const TIMEOUT: Duration = Duration::from_millis(1500);
 /// 60,000 events a minute, far more than lifecycle milestones ever make, and spaces out the
 /// extra requests of a split so they do not trip Meta's throttling.
 pub const DEFAULT_RATE_PER_MINUTE: u32 = 60;
-/// Meta's error bodies are short; enough for any of them.
-const BODY_LIMIT: u64 = 64 * 1024;
 
 /// A Meta Conversions API destination, built from its `[[destinations]]` entry.
 pub struct Meta {
@@ -145,7 +141,7 @@ impl Meta {
                 r.header(name, value)
             })
             .body(body);
-        match http::exchange(sent, TIMEOUT, BODY_LIMIT) {
+        match http::exchange(sent, TIMEOUT, http::BODY_LIMIT) {
             Ok(got) => answer::answer(
                 got.status,
                 got.retry_after.as_deref(),

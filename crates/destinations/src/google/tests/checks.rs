@@ -3,7 +3,8 @@
 use serde_json::json;
 
 use super::*;
-use crate::google::{ads_datetime, check, csv_datetime, is_sha256_hex};
+use crate::google::{ads_datetime, check, csv_datetime};
+use crate::matching::is_sha256_hex;
 use crate::matching::{hashed_email, Platform};
 use crate::Outcome;
 
