@@ -44,7 +44,8 @@ pub enum ConversionsCommand {
         format: Format,
     },
     /// Decide and send now, as a server's pass and delivery workers do, then exit: for
-    /// running conversions from a scheduler instead of a server.
+    /// running conversions from a scheduler instead of a server. It attempts every delivery
+    /// due, the playbooks' too.
     #[command(
         after_help = "Examples:\n  tenure conversions run\n  tenure conversions run --format json\n\nSafe beside a running server: the store's leases let one of them decide at a time, and a\nconversion is recorded once whoever decides it."
     )]
