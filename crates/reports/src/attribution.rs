@@ -229,20 +229,37 @@ impl std::fmt::Debug for Outcomes<'_> {
     }
 }
 
+/// The expected lifetime, in months, that predicted LTV prices an account's first MRR over:
+/// the area under the Kaplan–Meier curve of `accounts` up to the LTV horizon (SPEC §3).
+pub fn expected_lifetime_months<'a>(
+    accounts: impl Iterator<Item = (&'a AccountRevenue, f64)>,
+    as_of: Timestamp,
+    settings: &ReportSettings,
+) -> f64 {
+    let obs = observations(accounts, as_of);
+    let horizon = f64::from(settings.revenue.ltv_horizon_months) * DAYS_PER_MONTH;
+    if obs.is_empty() {
+        0.0
+    } else {
+        KaplanMeier::fit(&obs).rmst(horizon) / DAYS_PER_MONTH
+    }
+}
+
+/// One account's predicted LTV in minor units: its first MRR for the company's expected
+/// lifetime ([`expected_lifetime_months`]), at the gross margin — the survival form of SPEC's
+/// predicted LTV, one account at a time.
+pub fn predicted_ltv(a: &AccountRevenue, settings: &ReportSettings, lifetime_months: f64) -> f64 {
+    let initial = a.first_paid.map_or(0, |(_, m)| m) as f64;
+    initial * settings.revenue.gross_margin * lifetime_months
+}
+
 impl<'a> Outcomes<'a> {
     pub fn new(model: &'a Derived, revenue: &'a Revenue, settings: &'a ReportSettings) -> Self {
-        let obs = observations(revenue.all(), revenue.as_of);
-        let horizon = f64::from(settings.revenue.ltv_horizon_months) * DAYS_PER_MONTH;
-        let rmst_months = if obs.is_empty() {
-            0.0
-        } else {
-            KaplanMeier::fit(&obs).rmst(horizon) / DAYS_PER_MONTH
-        };
         Self {
             model,
             revenue,
             settings,
-            rmst_months,
+            rmst_months: expected_lifetime_months(revenue.all(), revenue.as_of, settings),
         }
     }
 
@@ -264,9 +281,7 @@ impl<'a> Outcomes<'a> {
                 .filter(|m| m.kind == MovementKind::Expansion && m.at >= converted)
                 .map(|m| m.amount as f64)
                 .sum(),
-            // The account's first MRR for the group's expected lifetime: the survival form of
-            // SPEC's predicted LTV, one account at a time.
-            "predicted_ltv" => initial * self.settings.revenue.gross_margin * self.rmst_months,
+            "predicted_ltv" => predicted_ltv(a, self.settings, self.rmst_months),
             "activated" => f64::from(u8::from(
                 self.model
                     .usage()

@@ -59,9 +59,10 @@ pub use accounts::{
     AdoptionRow, AdoptionSummary, BandCounts, HealthBacktestConfig, HealthBacktestRow,
     HealthBacktestSummary, RenewalsRow, RenewalsSummary, SignalsRow,
 };
+pub use attribution::{expected_lifetime_months, predicted_ltv};
 pub use attribution::{
     AttributionCompareRow, AttributionRow, AttributionSummary, CampaignAccountsRow,
-    CampaignAccountsSummary, JourneyOrigin, JourneyRow, JourneySummary, Outcomes,
+    CampaignAccountsSummary, JourneyOrigin, JourneyRow, JourneySummary,
 };
 pub use churn::{
     ChurnCalibrationBin, ChurnModelRow, ChurnModelSummary, ForecastBacktest, ForecastRow,

@@ -28,7 +28,7 @@ use tenure_destinations::conversion::{Click, ConversionEvent, EventKind, MatchKe
 use tenure_destinations::matching::{hashed_email, sha256_hex, Platform};
 use tenure_engine::Model;
 use tenure_playbooks::DestinationKind;
-use tenure_reports::{AccountRevenue, Outcomes, ReportParams, ReportSettings, Revenue};
+use tenure_reports::{AccountRevenue, ReportSettings};
 use tenure_store::{
     DeliveryStatus, FiringFilter, FiringRecord, NewDelivery, NewFiring, Store, StoreError,
 };
@@ -231,11 +231,11 @@ impl Conversions {
     /// What every enabled rule owes the platforms at `now`, given what is `recorded`: the
     /// conversions not yet recorded within the lookback, and the corrections of those recorded.
     ///
-    /// The workspace's model is read in short turns, so the applier never waits long: the
-    /// company-wide figures once (every account's revenue, and the survival curve predicted
-    /// LTV reads), each account's history a chunk at a time (a stage rule evaluates every
-    /// account's lifecycle, most of a pass, in parallel within a chunk), and the match keys of
-    /// the few decisions found once more.
+    /// The workspace's model is read in short turns, so the applier never waits long: every
+    /// account's revenue a chunk at a time (the expected lifetime predicted LTV prices is the
+    /// company's, computed from them between turns), then each account's history a chunk at a
+    /// time (a stage rule evaluates every account's lifecycle, most of a pass, in parallel
+    /// within a chunk), and the match keys of the few decisions found once more.
     pub fn decide(
         &self,
         live: &Live,
@@ -248,54 +248,62 @@ impl Conversions {
             return Vec::new();
         }
         let minor = 10f64.powi(self.settings.currency.exponent() as i32);
-        let wants_ltv = rules.iter().any(|r| r.value == ValueKind::PredictedLtv);
         self.longest_turn_ms
             .store(0, std::sync::atomic::Ordering::Relaxed);
-        let company = self.turn(live, workspace, |model| {
-            let revenue = Revenue::ungrouped(model, &self.settings, &ReportParams::at(now))?;
-            let ltv: HashMap<AccountId, f64> = if wants_ltv {
-                let outcomes = Outcomes::new(model, &revenue, &self.settings);
-                revenue
-                    .accounts
-                    .iter()
-                    .map(|a| {
-                        (
-                            a.account.clone(),
-                            outcomes.value("predicted_ltv", a) / minor,
-                        )
-                    })
-                    .collect()
-            } else {
-                HashMap::new()
-            };
-            let accounts: Vec<AccountId> =
-                revenue.accounts.into_iter().map(|a| a.account).collect();
-            Ok::<_, tenure_reports::ReportError>((accounts, ltv))
-        });
-        let (accounts, ltv) = match company {
-            None => return Vec::new(),
-            Some(Ok(found)) => found,
-            Some(Err(e)) => {
-                tracing::error!(workspace = %workspace, error = %e, "cannot read the accounts' revenue; no conversion is decided");
-                return Vec::new();
-            }
+        let Some(ids) = self.turn(live, workspace, |model| {
+            model
+                .ledger()
+                .accounts()
+                .map(|(id, _)| id.clone())
+                .collect::<Vec<AccountId>>()
+        }) else {
+            return Vec::new();
         };
+        // Every account's revenue, a chunk a turn: the expected lifetime predicted LTV prices
+        // is the whole company's.
+        let mut revenues: Vec<AccountRevenue> = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(DECIDE_CHUNK) {
+            let found = self.turn(live, workspace, |model| {
+                chunk
+                    .par_iter()
+                    .filter_map(|id| {
+                        let ledger = model.ledger().account(id)?;
+                        match AccountRevenue::of(id, ledger, &self.settings, now) {
+                            Ok(revenue) => revenue,
+                            Err(e) => {
+                                tracing::warn!(workspace = %workspace, account = %id.as_str(), error = %e, "cannot read the account's revenue; its conversions wait");
+                                None
+                            }
+                        }
+                    })
+                    .collect::<Vec<AccountRevenue>>()
+            });
+            revenues.extend(found.into_iter().flatten());
+        }
+        let lifetime = rules
+            .iter()
+            .any(|r| r.value == ValueKind::PredictedLtv)
+            .then(|| {
+                tenure_reports::expected_lifetime_months(
+                    revenues.iter().map(|a| (a, 1.0)),
+                    now,
+                    &self.settings,
+                )
+            });
         let stages = rules
             .iter()
             .any(|r| matches!(r.milestone, Milestone::StageEntered { .. }))
             .then(|| tenure_reports::stage_rules(&self.settings).ok())
             .flatten();
         let mut owed: Vec<Owed> = Vec::new();
-        for chunk in accounts.chunks(DECIDE_CHUNK) {
+        for chunk in revenues.chunks(DECIDE_CHUNK) {
             let found = self.turn(live, workspace, |model| {
                 chunk
                     .par_iter()
-                    .flat_map_iter(|account| {
-                        let ledger = model.ledger().account(account)?;
-                        let revenue =
-                            AccountRevenue::of(account, ledger, &self.settings, now).ok()??;
+                    .flat_map_iter(|revenue| {
+                        let account = &revenue.account;
                         let history = History {
-                            revenue: &revenue,
+                            revenue,
                             minor_per_major: minor,
                             activated_at: model.usage().activated_at(
                                 account,
@@ -305,18 +313,20 @@ impl Conversions {
                             renewals: renewals(model, account),
                             stage_entries: stages
                                 .as_ref()
-                                .map(|s| stage_entries(model, &self.settings, s, &revenue, now))
+                                .map(|s| stage_entries(model, &self.settings, s, revenue, now))
                                 .unwrap_or_default(),
                             firings: recorded
                                 .playbook_firings
                                 .get(account.as_str())
                                 .cloned()
                                 .unwrap_or_default(),
-                            predicted_ltv: ltv.get(account).copied(),
+                            predicted_ltv: lifetime.map(|months| {
+                                tenure_reports::predicted_ltv(revenue, &self.settings, months)
+                                    / minor
+                            }),
                         };
-                        Some(self.owed(&rules, &revenue, &history, recorded, now))
+                        self.owed(&rules, revenue, &history, recorded, now)
                     })
-                    .flatten()
                     .collect::<Vec<Owed>>()
             });
             owed.extend(found.into_iter().flatten());

@@ -153,6 +153,13 @@ send = [
 ]
 
 [[conversions]]
+name = "paid_ltv"
+milestone = "first_payment"
+value = "predicted_ltv"
+lookback_days = 3650
+send = [{{ destination = "hooks" }}]
+
+[[conversions]]
 name = "renewed"
 milestone = "renewed"
 value = "predicted_ltv"
@@ -299,6 +306,34 @@ fn the_conversions_sent_are_what_the_reports_say_happened() {
     assert!(
         (value_sum(&paid) - attribution_total(&t, "initial_arr")).abs() < 0.01 * paid.len() as f64
     );
+    // Predicted LTV as the report credits it. The report reads the company's survival as of
+    // its instant and the run as of its own (seconds apart): equal to within 0.1 %.
+    let ltv = of("paid_ltv", "conversion");
+    assert_eq!(ltv.len(), paid.len());
+    let as_of = now().to_string();
+    let report = json(&t.ok(&[
+        "report",
+        "attribution",
+        "--model",
+        "first_touch",
+        "--metric",
+        "predicted_ltv",
+        "--as-of",
+        &as_of,
+        "--format",
+        "json",
+    ]));
+    let reported: f64 = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["predicted_ltv"].as_f64().unwrap())
+        .sum();
+    let sent = value_sum(&ltv);
+    assert!(
+        (sent - reported).abs() <= 0.001 * reported,
+        "predicted LTV sent {sent} vs the report's {reported}"
+    );
     let renewed = of("renewed", "conversion");
     let renewing: BTreeSet<&str> = renewed
         .iter()
@@ -317,7 +352,7 @@ fn the_conversions_sent_are_what_the_reports_say_happened() {
     );
     assert_eq!(
         first["conversions"].as_u64().unwrap() as usize,
-        paid.len() + renewed.len() + expanded.len()
+        paid.len() + ltv.len() + renewed.len() + expanded.len()
     );
 
     // Two accounts converted in the last 30 days churn now (the simulated company's churn
@@ -380,9 +415,10 @@ fn the_conversions_sent_are_what_the_reports_say_happened() {
     assert_eq!(second["conversions"], 0);
     // A pass corrects what was recorded before it: the first recorded no retraction.
     assert_eq!(first["retractions"], 0);
+    // Both first-payment rules send to the webhook, which takes corrections.
     assert_eq!(
         second["retractions"].as_u64().unwrap() as usize,
-        expected.len()
+        2 * expected.len()
     );
     let log = json(&run(
         &t,
@@ -556,7 +592,7 @@ fn the_conversions_sent_are_what_the_reports_say_happened() {
     );
 
     // The webhook got every conversion and correction, signed.
-    let hooks_sent: u64 = ["paid", "renewed", "expanded"]
+    let hooks_sent: u64 = ["paid", "paid_ltv", "renewed", "expanded"]
         .iter()
         .map(|r| counts(r, "hooks")["accepted"].as_u64().unwrap())
         .sum();
@@ -645,7 +681,7 @@ fn the_conversions_sent_are_what_the_reports_say_happened() {
         body["message"]
             .as_str()
             .unwrap()
-            .contains("paid, renewed, expanded"),
+            .contains("paid, paid_ltv, renewed, expanded"),
         "{body}"
     );
     // Everything recorded: a dry run now would record nothing.
