@@ -23,7 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/conversions", get(conversion_status))
         .route("/api/v1/conversions/log", get(conversion_log))
-        .route("/api/v1/conversions/dry_run", get(dry_run))
+        .route("/api/v1/conversions/dry_run", get(conversions_dry_run))
 }
 
 /// Query of `GET /api/v1/conversions/log`.
@@ -79,7 +79,7 @@ pub(crate) async fn conversion_log(
 /// platform would receive (tokens redacted), sending and recording nothing.
 #[utoipa::path(get, path = "/api/v1/conversions/dry_run", tag = "conversions",
     responses((status = 200, description = "`{as_of, decisions, requests}`: each conversion or correction a pass would record with its deliveries' payloads, and per destination the requests it would make and the deliveries its checks would hold back (expired or invalid) with why", body = Object)))]
-pub(crate) async fn dry_run(
+pub(crate) async fn conversions_dry_run(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<DryRun>, ApiError> {

@@ -59,7 +59,7 @@ use crate::error::ErrorBody;
         crate::playbooks_api::snooze_task,
         crate::conversions_api::conversion_status,
         crate::conversions_api::conversion_log,
-        crate::conversions_api::dry_run,
+        crate::conversions_api::conversions_dry_run,
     ),
     components(schemas(ErrorBody, Report, ReportEntry)),
     modifiers(&Security, &Reports, &Ingest, &Errors),
