@@ -105,6 +105,42 @@ pub(crate) fn redacted(outcome: Outcome, secret: &str) -> Outcome {
     }
 }
 
+/// Built items (each an item to send, or why it is not sent) sent in requests of at most
+/// `limit`, each request through `post` and split by [`send_split`] when refused whole; one
+/// outcome per item, `token` cut out of every reason. What Meta and LinkedIn share.
+pub(crate) fn send_items(
+    items: &[Result<serde_json::Value, Outcome>],
+    limit: usize,
+    token: &str,
+    post: &dyn Fn(&[&serde_json::Value]) -> Answer,
+) -> Vec<Outcome> {
+    let mut outcomes: Vec<Option<Outcome>> =
+        items.iter().map(|e| e.as_ref().err().cloned()).collect();
+    for chunk in ready_chunks(items, limit) {
+        let sent = send_split(chunk.len(), &mut |part: &[usize]| {
+            let part: Vec<&serde_json::Value> = part
+                .iter()
+                .filter_map(|&j| items[chunk[j]].as_ref().ok())
+                .collect();
+            post(&part)
+        });
+        for (&i, outcome) in chunk.iter().zip(sent) {
+            outcomes[i] = Some(redacted(outcome, token));
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.expect("every delivery has an outcome"))
+        .collect()
+}
+
+/// The indexes of the items that would be sent, in requests of at most `limit`: what a
+/// preview shows as [`send_items`] would send it.
+pub(crate) fn ready_chunks<T, E>(items: &[Result<T, E>], limit: usize) -> Vec<Vec<usize>> {
+    let ready: Vec<usize> = (0..items.len()).filter(|&i| items[i].is_ok()).collect();
+    ready.chunks(limit.max(1)).map(<[usize]>::to_vec).collect()
+}
+
 /// At most `per_minute` requests in any minute, spaced evenly: the caller waits for its turn
 /// (each destination has a worker thread of its own, so only that destination waits).
 #[derive(Debug)]

@@ -356,17 +356,16 @@ impl Conversions {
             let mut keys = Keys::new(model);
             let mut out: Vec<Decision> = conversions
                 .iter()
-                .map(|o| self.conversion(workspace, o.rule, &o.occurrence, &mut keys, now))
+                .map(|o| self.decision(workspace, o.rule, &o.occurrence, None, &mut keys, now))
                 .collect();
             for (o, taken) in &corrections {
                 if let Some((sent, a)) = &o.correction {
-                    out.push(self.adjusted(
+                    let correction = Some((*sent, a, taken));
+                    out.push(self.decision(
                         workspace,
                         o.rule,
                         &o.occurrence,
-                        sent,
-                        a,
-                        taken,
+                        correction,
                         &mut keys,
                         now,
                     ));
@@ -446,54 +445,6 @@ impl Conversions {
         out
     }
 
-    /// A new conversion: its firing, and a delivery to each of the rule's destinations.
-    fn conversion(
-        &self,
-        workspace: &WorkspaceId,
-        rule: &Rule,
-        occurrence: &Occurrence,
-        keys: &mut Keys<'_>,
-        now: Timestamp,
-    ) -> Decision {
-        let id = event_id(
-            workspace.as_str(),
-            &rule.name,
-            occurrence.account.as_str(),
-            &occurrence.key,
-        );
-        let key = conversion_key(rule, occurrence);
-        let deliveries = rule
-            .send
-            .iter()
-            .enumerate()
-            .map(|(step, send)| {
-                let event = self.event(EventKind::Conversion, &id, rule, send, occurrence, keys);
-                delivery(step, send, &event, now)
-            })
-            .collect();
-        Decision {
-            kind: EventKind::Conversion,
-            firing: NewFiring {
-                key: key.clone(),
-                playbook: rule.firing_name(),
-                version: "1".into(),
-                account: occurrence.account.as_str().to_owned(),
-                period: occurrence.key.clone(),
-                fired_at: now,
-                cause: json!({
-                    "kind": "conversion",
-                    "conversion": key,
-                    "event_id": id,
-                    "milestone": rule.milestone.name(),
-                    "occurred_at": occurrence.at,
-                    "value": occurrence.value,
-                    "currency": self.settings.currency.as_str(),
-                }),
-            },
-            deliveries,
-        }
-    }
-
     /// The correction a conversion recorded needs now, if its rule has a destination that
     /// takes one.
     fn correction(
@@ -517,18 +468,17 @@ impl Conversions {
         )
     }
 
-    /// A correction's firing, and a delivery to each destination that takes corrections, took
-    /// the conversion (`taken`) and is still within its window. With none, the correction is
-    /// recorded without deliveries, so that what was sent says so and it is decided once.
-    #[allow(clippy::too_many_arguments)]
-    fn adjusted(
+    /// A conversion's firing and a delivery to each of the rule's destinations; or, given a
+    /// correction (with what was sent, and the destinations that took the conversion), the
+    /// correction's firing and a delivery to each destination that takes corrections, took the
+    /// conversion and is still within its window. With none, a correction is recorded without
+    /// deliveries, so that what was sent says so and it is decided once.
+    fn decision(
         &self,
         workspace: &WorkspaceId,
         rule: &Rule,
         occurrence: &Occurrence,
-        sent: &Sent,
-        adjustment: &Adjustment,
-        taken: &BTreeSet<String>,
+        correction: Option<(&Sent, &Adjustment, &BTreeSet<String>)>,
         keys: &mut Keys<'_>,
         now: Timestamp,
     ) -> Decision {
@@ -539,39 +489,64 @@ impl Conversions {
             &occurrence.key,
         );
         let conversion = conversion_key(rule, occurrence);
-        let at = adjustment.at();
-        let (kind, key, value) = match adjustment {
-            Adjustment::Restate { value, .. } => (
-                EventKind::Restatement,
-                format!("{conversion}/restate@{}", at.millis() / 1000),
-                Some(*value),
+        let (kind, key, value, adjusted_at) = match correction.map(|c| c.1) {
+            None => (
+                EventKind::Conversion,
+                conversion.clone(),
+                occurrence.value,
+                None,
             ),
-            Adjustment::Retract { .. } => {
-                (EventKind::Retraction, format!("{conversion}/retract"), None)
-            }
+            Some(a @ Adjustment::Restate { value, .. }) => (
+                EventKind::Restatement,
+                format!("{conversion}/restate@{}", a.at().millis() / 1000),
+                Some(*value),
+                Some(a.at()),
+            ),
+            Some(a @ Adjustment::Retract { .. }) => (
+                EventKind::Retraction,
+                format!("{conversion}/retract"),
+                None,
+                Some(a.at()),
+            ),
         };
+        let previous = correction.and_then(|c| c.0.value);
         let deliveries = rule
             .send
             .iter()
             .enumerate()
-            // Only where the platform still takes it: a destination past its own window
-            // would only mark it expired.
-            .filter(|(_, send)| {
-                send.takes_adjustments()
-                    && taken.contains(&send.destination)
-                    && at
-                        <= occurrence
-                            .at
-                            .plus_millis(i64::from(send_adjust_window_days(send)) * DAY_MS)
+            .filter(|(_, send)| match (correction, adjusted_at) {
+                (Some((_, _, taken)), Some(at)) => {
+                    send.takes_adjustments()
+                        && taken.contains(&send.destination)
+                        // A destination past its own window would only mark it expired.
+                        && at
+                            <= occurrence
+                                .at
+                                .plus_millis(i64::from(send_adjust_window_days(send)) * DAY_MS)
+                }
+                _ => true,
             })
             .map(|(step, send)| {
                 let mut event = self.event(kind, &id, rule, send, occurrence, keys);
                 event.value = value;
-                event.adjusted_at = Some(at);
-                event.previous_value = sent.value;
+                event.adjusted_at = adjusted_at;
+                event.previous_value = previous;
                 delivery(step, send, &event, now)
             })
             .collect();
+        let mut cause = json!({
+            "kind": kind.name(),
+            "conversion": conversion,
+            "event_id": id,
+            "milestone": rule.milestone.name(),
+            "occurred_at": occurrence.at,
+            "value": value,
+            "currency": self.settings.currency.as_str(),
+        });
+        if let Some(at) = adjusted_at {
+            cause["previous_value"] = json!(previous);
+            cause["adjusted_at"] = json!(at);
+        }
         Decision {
             kind,
             firing: NewFiring {
@@ -581,17 +556,7 @@ impl Conversions {
                 account: occurrence.account.as_str().to_owned(),
                 period: occurrence.key.clone(),
                 fired_at: now,
-                cause: json!({
-                    "kind": kind.name(),
-                    "conversion": conversion,
-                    "event_id": id,
-                    "milestone": rule.milestone.name(),
-                    "occurred_at": occurrence.at,
-                    "value": value,
-                    "previous_value": sent.value,
-                    "adjusted_at": at,
-                    "currency": self.settings.currency.as_str(),
-                }),
+                cause,
             },
             deliveries,
         }

@@ -183,33 +183,18 @@ impl Destination for Meta {
     }
 
     fn send_batch(&self, batch: &[Outgoing]) -> Vec<Outcome> {
-        let events = Meta::events(batch);
-        let mut outcomes: Vec<Option<Outcome>> =
-            events.iter().map(|e| e.as_ref().err().cloned()).collect();
-        let valid: Vec<usize> = (0..events.len()).filter(|&i| events[i].is_ok()).collect();
-        for chunk in valid.chunks(MAX_EVENTS) {
-            let sent = batch::send_split(chunk.len(), &mut |part: &[usize]| {
-                let part: Vec<&Value> = part
-                    .iter()
-                    .filter_map(|&j| events[chunk[j]].as_ref().ok())
-                    .collect();
-                self.post(&part)
-            });
-            for (&i, outcome) in chunk.iter().zip(sent) {
-                outcomes[i] = Some(batch::redacted(outcome, &self.token.current()));
-            }
-        }
-        outcomes
-            .into_iter()
-            .map(|o| o.expect("every delivery has an outcome"))
-            .collect()
+        batch::send_items(
+            &Meta::events(batch),
+            MAX_EVENTS,
+            &self.token.current(),
+            &|part| self.post(part),
+        )
     }
 
     fn preview(&self, batch: &[Outgoing]) -> Vec<RequestPreview> {
         let events = Meta::events(batch);
-        let valid: Vec<usize> = (0..events.len()).filter(|&i| events[i].is_ok()).collect();
-        valid
-            .chunks(MAX_EVENTS)
+        batch::ready_chunks(&events, MAX_EVENTS)
+            .into_iter()
             .map(|chunk| {
                 let part: Vec<&Value> = chunk
                     .iter()
