@@ -46,8 +46,18 @@ fn every_page_works_in_a_browser_and_shows_the_apis_figures() {
     let mut import = vec!["import"];
     import.extend(files.iter().map(String::as_str));
     tenure.ok(&import);
+    // A conversion rule to a Google CSV destination (no network): the status page's
+    // conversions table then has a row to check against the API.
+    let config = tenure.write_file(
+        "tenure.toml",
+        "[[destinations]]\nname = \"csv\"\nkind = \"google_csv\"\n\n\
+         [[conversions]]\nname = \"paid\"\nmilestone = \"first_payment\"\n\
+         value = \"initial_arr\"\nsend = [{ destination = \"csv\", as = \"Paid\" }]\n",
+    );
+    let config = config.to_str().unwrap();
+    tenure.ok(&["--config", config, "conversions", "run"]);
     let read_key = tenure.key("read");
-    let server = tenure.serve(&[]);
+    let server = tenure.serve(&["--config", config]);
 
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
@@ -63,6 +73,8 @@ fn every_page_works_in_a_browser_and_shows_the_apis_figures() {
         server.log.lock().unwrap().join("\n")
     );
     let summary: Value = serde_json::from_slice(&out.stdout).expect("a JSON summary");
+    // The conversions table was there, one rule to one destination, and matched the API.
+    assert_eq!(summary["conversion_rows"], 1);
     let pages: Vec<&str> = summary["pages"]
         .as_array()
         .unwrap()
