@@ -211,11 +211,22 @@ pub(crate) fn secret(
     let Some(variable) = &config.secret_env else {
         return Ok(None);
     };
+    secret_in(config, variable, env, what).map(Some)
+}
+
+/// Reads the secret the environment variable `variable` holds for `config`'s destination;
+/// absent or empty is an error naming the variable.
+pub(crate) fn secret_in(
+    config: &tenure_playbooks::Destination,
+    variable: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    what: &'static str,
+) -> Result<String, DestinationError> {
     match env(variable) {
-        Some(value) if !value.trim().is_empty() => Ok(Some(value)),
+        Some(value) if !value.trim().is_empty() => Ok(value),
         _ => Err(DestinationError::MissingSecret {
             destination: config.name.clone(),
-            variable: variable.clone(),
+            variable: variable.to_owned(),
             what,
         }),
     }

@@ -6,13 +6,12 @@
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use tenure_core::Timestamp;
 use tenure_runtime::{Actions, Clock, Conversions, SystemClock};
 use tenure_server::conversions as views;
-use tenure_server::playbooks::ActionsError;
 
+use crate::playbooks::{cli_error, json, now, pairs};
 use crate::stdout::{out, outln};
-use crate::{Context, Format, Usage};
+use crate::{Context, Format};
 
 #[derive(Debug, Subcommand)]
 pub enum ConversionsCommand {
@@ -96,23 +95,6 @@ pub enum ExportCommand {
     },
 }
 
-/// A caller's mistake is a usage error (exit 2); the rest exit 1.
-fn cli_error(e: ActionsError) -> anyhow::Error {
-    match e {
-        ActionsError::Parameter(message) => Usage(message).into(),
-        other => other.into(),
-    }
-}
-
-fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    outln!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
-}
-
-fn now() -> Timestamp {
-    Timestamp::from_datetime(chrono::Utc::now())
-}
-
 fn rules(ctx: &Context) -> anyhow::Result<Vec<tenure_conversions::Rule>> {
     let rules = views::configured(&ctx.config).map_err(cli_error)?;
     if rules.is_empty() {
@@ -135,15 +117,12 @@ pub fn run(ctx: &Context, command: ConversionsCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ConversionsCommand::Log(args) => {
-            let given: Vec<(String, String)> = [
+            let query = views::log_query(&pairs(&[
                 ("rule", &args.rule),
                 ("account", &args.account),
                 ("limit", &args.limit),
-            ]
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| ((*k).to_owned(), v.clone())))
-            .collect();
-            let query = views::log_query(&given).map_err(cli_error)?;
+            ]))
+            .map_err(cli_error)?;
             let rules = rules(ctx)?;
             let store = ctx.open_store_to_read()?;
             let log =

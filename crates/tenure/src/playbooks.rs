@@ -214,25 +214,25 @@ pub enum TasksCommand {
 }
 
 /// A caller's mistake is a usage error (exit 2); the rest exit 1.
-fn cli_error(e: ActionsError) -> anyhow::Error {
+pub(crate) fn cli_error(e: ActionsError) -> anyhow::Error {
     match e {
         ActionsError::Parameter(message) => Usage(message).into(),
         other => other.into(),
     }
 }
 
-fn pairs(given: &[(&str, &Option<String>)]) -> Vec<(String, String)> {
+pub(crate) fn pairs(given: &[(&str, &Option<String>)]) -> Vec<(String, String)> {
     given
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| ((*k).to_owned(), v.clone())))
         .collect()
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::from_datetime(chrono::Utc::now())
 }
 
-fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub(crate) fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

@@ -100,13 +100,8 @@ impl AdsApi {
                 field: "developer_token_env",
                 message: "the Google Ads API needs a developer token: name the environment variable holding it (or use kind = \"google\", the Data Manager API, which needs none)".into(),
             })?;
-        let developer_token = env(variable)
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| DestinationError::MissingSecret {
-                destination: config.name.clone(),
-                variable: variable.to_owned(),
-                what: "the Google Ads developer token",
-            })?;
+        let developer_token =
+            crate::secret_in(config, variable, env, "the Google Ads developer token")?;
         Ok(AdsApi {
             name: config.name.clone(),
             base: config
