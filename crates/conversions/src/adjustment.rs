@@ -23,7 +23,6 @@ pub struct Sent {
     pub retracted: bool,
     /// When the latest adjustment was dated.
     pub last_adjusted_at: Option<Timestamp>,
-    pub restatements: u32,
 }
 
 /// A correction to send.

@@ -430,7 +430,6 @@ fn a_value_that_moved_is_restated_each_time_later() {
     let restated = Sent {
         value: Some(900.0),
         last_adjusted_at: Some(at("2026-01-05T00:00:00Z")),
-        restatements: 1,
         retracted: false,
     };
     let again = adjustment(

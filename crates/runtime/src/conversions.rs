@@ -662,7 +662,8 @@ fn send_adjust_window_days(send: &Send) -> u32 {
 /// What was sent of each conversion, read from a rule's firings (their `cause`).
 fn sent_of(firings: &[FiringRecord]) -> HashMap<String, Sent> {
     let mut out: HashMap<String, Sent> = HashMap::new();
-    // Oldest first, so the latest restatement's value is the one left.
+    // Oldest first (a conversion is always recorded before its corrections), so the latest
+    // restatement's value is the one left.
     let mut sorted: Vec<&FiringRecord> = firings.iter().collect();
     sorted.sort_by_key(|f| (f.fired_at, f.key.clone()));
     for f in sorted {
@@ -675,10 +676,9 @@ fn sent_of(firings: &[FiringRecord]) -> HashMap<String, Sent> {
             .as_str()
             .and_then(|t| Timestamp::parse(t).ok());
         match f.cause["kind"].as_str() {
-            Some("conversion") if sent.restatements == 0 => sent.value = value,
+            Some("conversion") => sent.value = value,
             Some("restatement") => {
                 sent.value = value;
-                sent.restatements += 1;
                 sent.last_adjusted_at = sent.last_adjusted_at.max(adjusted_at);
             }
             Some("retraction") => {
