@@ -38,6 +38,8 @@ EXAMPLES = {
     "adoption": (["adoption", "--band", "red"], 8),
     "health-backtest": (["health-backtest"], 12),
     "churn-model": (["churn-model"], 10),
+    "predicted-ltv": (["predicted-ltv"], 10),
+    "ltv-backtest": (["ltv-backtest"], 8),
     "forecast": (["forecast"], 10),
 }
 doc = open(DOC).read()

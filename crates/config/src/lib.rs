@@ -294,6 +294,17 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        if !(revenue.annual_discount_rate.is_finite()
+            && (0.0..1.0).contains(&revenue.annual_discount_rate))
+        {
+            return Err(invalid(
+                "revenue.annual_discount_rate",
+                format!(
+                    "{} is not a yearly rate from 0 up to (not including) 1, e.g. 0.1 for 10%",
+                    revenue.annual_discount_rate
+                ),
+            ));
+        }
         let parse = |message: String| ConfigError::Parse {
             path: origin.to_owned(),
             message,

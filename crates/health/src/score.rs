@@ -22,6 +22,9 @@ pub enum Metric {
     DaysSinceCsmTouch,
     /// Failed payments in the last 30 days that no payment has followed (0 or 1).
     FailedPayments,
+    /// Whether the account has met the activation rule (1) or not yet (0); none before it
+    /// converted.
+    Activation,
     /// Churn-risk signals holding (SPEC §4): what the signals already say counts in the score,
     /// so an account with several of them is not left green or yellow by the components that
     /// have nothing against it.
@@ -49,6 +52,9 @@ impl Metric {
             }),
             Metric::DaysSinceCsmTouch => f.last_csm_touch.map(|t| f.days_since(t)),
             Metric::FailedPayments => Some(f64::from(u8::from(f.failed_payment.is_some()))),
+            Metric::Activation => f
+                .converted_at
+                .map(|_| f64::from(u8::from(f.activated_at.is_some_and(|a| a <= f.as_of)))),
             Metric::RiskSignals => Some(
                 signals
                     .iter()
@@ -161,7 +167,7 @@ fn steps(pairs: &[(f64, f64)]) -> Vec<Step> {
 }
 
 impl Default for HealthSettings {
-    /// SPEC §4's seven components. The scales are tenure's starting point, meant to be tuned with
+    /// SPEC §4's seven components, with activation and the risk signals. The scales are tenure's starting point, meant to be tuned with
     /// `health-backtest`.
     fn default() -> Self {
         let component = |name: &str, metric, weight, scale: &[(f64, f64)]| Component {
@@ -216,6 +222,12 @@ impl Default for HealthSettings {
                     Metric::DaysSinceCsmTouch,
                     0.1,
                     &[(0.0, 100.0), (45.0, 70.0), (90.0, 40.0), (180.0, 10.0)],
+                ),
+                component(
+                    "activation",
+                    Metric::Activation,
+                    0.15,
+                    &[(0.0, 0.0), (1.0, 100.0)],
                 ),
                 component(
                     "billing",

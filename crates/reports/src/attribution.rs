@@ -7,24 +7,26 @@
 //! expansion revenue, predicted LTV, activated, retained at 90 and 365 days, renewed; and NRR,
 //! credit-weighted (Σ credit × MRR(t1) ÷ Σ credit × MRR(t0) over the accounts paying at t0).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use tenure_attribution::{credit, weights, Journey, Model, States};
-use tenure_core::{DealKind, DealStatus, Timestamp};
+use tenure_core::{AccountId, DealKind, DealStatus, Timestamp};
 use tenure_engine::{Model as Derived, TouchpointOrigin, DIRECT};
-use tenure_survival::KaplanMeier;
 use utoipa::ToSchema;
 
 use crate::account_revenue::MovementKind;
 use crate::calendar::DAY_MS;
 use crate::grouping::TOUCH_GROUPINGS;
 use crate::journeys::{converting_journey, journeys, model_of, Journeys};
+use crate::lifetime_value::{account_values, AccountLtv, SMALL_SAMPLE_CUSTOMERS, Z_90};
 use crate::retention::window;
 use crate::revenue::Revenue;
 use crate::row::{grouped_rows, money, money_f, rate, to_rows, to_summary};
-use crate::survival::{observations, DAYS_PER_MONTH};
-use crate::{AccountRevenue, Report, ReportError, ReportParams, ReportSettings};
+use crate::{
+    AccountRevenue, Lifecycles, Report, ReportError, ReportParams, ReportSettings, ShouldStop,
+    WithModel,
+};
 
 /// One channel (or source, medium, campaign, content: the value is under the grouping's name)
 /// with what one model credits it, and what it cost.
@@ -51,6 +53,16 @@ pub struct AttributionRow {
     pub cost_per: Option<f64>,
     /// The credited money metric ÷ spend; null for the other metrics and without spend.
     pub roas: Option<f64>,
+    /// Converting accounts credited to the group (credit-weighted; for `nrr`, those paying at
+    /// the window's start).
+    pub customers: f64,
+    /// Whether fewer than 30 customers are credited to the group: too few to rank it by.
+    pub small_sample: bool,
+    /// Lower end of the 90% interval of the credited metric, for `predicted_ltv` (null for
+    /// the others, which are facts rather than predictions).
+    pub low_90: Option<f64>,
+    /// Upper end of that interval.
+    pub high_90: Option<f64>,
 }
 
 /// One channel (or source, medium, campaign, content: the value is under the grouping's name)
@@ -212,54 +224,45 @@ fn dimension(params: &ReportParams) -> Result<String, ReportError> {
     }
 }
 
+/// Each converted account's predicted lifetime value, by account: what `predicted_ltv`
+/// credits.
+pub(crate) type AccountValues = HashMap<AccountId, AccountLtv>;
+
 /// One account's value of `metric`, in minor units for money.
-pub struct Outcomes<'a> {
+#[derive(Debug)]
+pub(crate) struct Outcomes<'a> {
     model: &'a Derived,
     revenue: &'a Revenue,
     settings: &'a ReportSettings,
-    rmst_months: f64,
-}
-
-impl std::fmt::Debug for Outcomes<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outcomes")
-            .field("as_of", &self.revenue.as_of)
-            .field("rmst_months", &self.rmst_months)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The expected lifetime, in months, that predicted LTV prices an account's first MRR over:
-/// the area under the Kaplan–Meier curve of `accounts` up to the LTV horizon (SPEC §3).
-pub fn expected_lifetime_months<'a>(
-    accounts: impl Iterator<Item = (&'a AccountRevenue, f64)>,
-    as_of: Timestamp,
-    settings: &ReportSettings,
-) -> f64 {
-    let obs = observations(accounts, as_of);
-    let horizon = f64::from(settings.revenue.ltv_horizon_months) * DAYS_PER_MONTH;
-    if obs.is_empty() {
-        0.0
-    } else {
-        KaplanMeier::fit(&obs).rmst(horizon) / DAYS_PER_MONTH
-    }
-}
-
-/// One account's predicted LTV in minor units: its first MRR for the company's expected
-/// lifetime ([`expected_lifetime_months`]), at the gross margin — the survival form of SPEC's
-/// predicted LTV, one account at a time.
-pub fn predicted_ltv(a: &AccountRevenue, settings: &ReportSettings, lifetime_months: f64) -> f64 {
-    let initial = a.first_paid.map_or(0, |(_, m)| m) as f64;
-    initial * settings.revenue.gross_margin * lifetime_months
+    ltv: Option<&'a AccountValues>,
 }
 
 impl<'a> Outcomes<'a> {
-    pub fn new(model: &'a Derived, revenue: &'a Revenue, settings: &'a ReportSettings) -> Self {
+    /// `ltv` holds the accounts' predicted values when the metric is `predicted_ltv`.
+    pub(crate) fn new(
+        model: &'a Derived,
+        revenue: &'a Revenue,
+        settings: &'a ReportSettings,
+        ltv: Option<&'a AccountValues>,
+    ) -> Self {
         Self {
             model,
             revenue,
             settings,
-            rmst_months: expected_lifetime_months(revenue.all(), revenue.as_of, settings),
+            ltv,
+        }
+    }
+
+    fn ltv(&self, a: &AccountRevenue) -> Option<&AccountLtv> {
+        self.ltv.and_then(|values| values.get(&a.account))
+    }
+
+    /// The variance of the account's value of `metric`: that of its predicted LTV, else 0 (a
+    /// fact, not a prediction).
+    fn variance(&self, metric: &str, a: &AccountRevenue) -> f64 {
+        match metric {
+            "predicted_ltv" => self.ltv(a).map_or(0.0, |v| v.variance),
+            _ => 0.0,
         }
     }
 
@@ -281,7 +284,7 @@ impl<'a> Outcomes<'a> {
                 .filter(|m| m.kind == MovementKind::Expansion && m.at >= converted)
                 .map(|m| m.amount as f64)
                 .sum(),
-            "predicted_ltv" => predicted_ltv(a, self.settings, self.rmst_months),
+            "predicted_ltv" => self.ltv(a).map_or(0.0, |v| v.predicted),
             "activated" => f64::from(u8::from(
                 self.model
                     .usage()
@@ -384,6 +387,10 @@ struct Inputs {
     journeys: Vec<Journey>,
     values: Vec<f64>,
     bases: Option<Vec<f64>>,
+    /// 1 for each journey credited, to count customers by the same weights.
+    counted: Vec<f64>,
+    /// The variance of each journey's value.
+    variances: Vec<f64>,
 }
 
 fn inputs(
@@ -397,6 +404,7 @@ fn inputs(
     let mut all: Vec<Journey> = Vec::with_capacity(converting.len() + other.len());
     let mut values = Vec::new();
     let mut bases = Vec::new();
+    let mut variances = Vec::new();
     let (t0, t1) = window(params);
     for (i, j) in converting {
         let a = &revenue.accounts[i];
@@ -410,10 +418,14 @@ fn inputs(
         } else {
             values.push(outcomes.value(metric, a));
         }
+        variances.push(outcomes.variance(metric, a));
         all.push(j);
     }
+    let mut counted = vec![1.0; all.len()];
     all.extend(other);
     values.resize(all.len(), 0.0);
+    counted.resize(all.len(), 0.0);
+    variances.resize(all.len(), 0.0);
     let bases = (metric == "nrr").then(|| {
         bases.resize(all.len(), 0.0);
         bases
@@ -422,6 +434,8 @@ fn inputs(
         journeys: all,
         values,
         bases,
+        counted,
+        variances,
     }
 }
 
@@ -442,6 +456,23 @@ fn credited(model: &Model, inputs: &Inputs) -> Result<Vec<(f64, f64)>, ReportErr
         .enumerate()
         .map(|(s, &n)| (n, denominator.get(s).copied().unwrap_or(0.0)))
         .collect())
+}
+
+/// Per state id: the customers credited, and the variance of the credited metric. A model that
+/// splits an account credits its variance by the same weights, which for a share w below 1
+/// counts w × variance where w² × variance would do: the interval errs wide.
+fn spread(model: &Model, inputs: &Inputs) -> Result<(Vec<f64>, Vec<f64>), ReportError> {
+    let err = |e: tenure_attribution::AttributionError| ReportError::Parameter {
+        name: "model",
+        reason: e.to_string(),
+    };
+    let customers = credit(model, &inputs.journeys, &inputs.counted).map_err(err)?;
+    let variances = if inputs.variances.iter().any(|v| *v > 0.0) {
+        credit(model, &inputs.journeys, &inputs.variances).map_err(err)?
+    } else {
+        Vec::new()
+    };
+    Ok((customers, variances))
 }
 
 fn metric_of(params: &ReportParams) -> Result<String, ReportError> {
@@ -471,10 +502,61 @@ fn shown(metric: &str, v: f64, revenue: &Revenue) -> Option<f64> {
     }
 }
 
-pub(crate) fn report(
+/// The accounts' predicted values when `metric` is `predicted_ltv`, taken from the model in
+/// turns, before the report's own turn.
+fn values_for(
+    metric: &str,
+    with_model: WithModel,
+    settings: &ReportSettings,
+    params: &ReportParams,
+    kept: Option<&Lifecycles>,
+) -> Result<Option<AccountValues>, ReportError> {
+    (metric == "predicted_ltv")
+        .then(|| account_values(with_model, settings, params, kept))
+        .transpose()
+}
+
+/// `attribution`: the accounts' predicted values first (for `predicted_ltv`), then the credit
+/// in one turn with the model.
+pub(crate) fn report_in_turns(
+    with_model: WithModel,
+    settings: &ReportSettings,
+    params: &ReportParams,
+    _: ShouldStop,
+    kept: Option<&Lifecycles>,
+) -> Result<Report, ReportError> {
+    let values = values_for(&metric_of(params)?, with_model, settings, params, kept)?;
+    let mut out = None;
+    with_model(&mut |model| out = Some(report(model, settings, params, values.as_ref())));
+    out.unwrap_or(Err(ReportError::Cancelled))
+}
+
+/// `campaign-accounts`, as [`report_in_turns`].
+pub(crate) fn campaign_accounts_in_turns(
+    with_model: WithModel,
+    settings: &ReportSettings,
+    params: &ReportParams,
+    _: ShouldStop,
+    kept: Option<&Lifecycles>,
+) -> Result<Report, ReportError> {
+    let values = values_for(&metric_of(params)?, with_model, settings, params, kept)?;
+    let mut out = None;
+    with_model(&mut |model| {
+        out = Some(campaign_accounts_report(
+            model,
+            settings,
+            params,
+            values.as_ref(),
+        ))
+    });
+    out.unwrap_or(Err(ReportError::Cancelled))
+}
+
+fn report(
     model: &Derived,
     settings: &ReportSettings,
     params: &ReportParams,
+    ltv: Option<&AccountValues>,
 ) -> Result<Report, ReportError> {
     let by = dimension(params)?;
     let metric = metric_of(params)?;
@@ -495,7 +577,7 @@ pub(crate) fn report(
         |at| metric == "nrr" || window.contains(at),
     );
     let (converting_count, non_converting) = (converting.len(), other.len());
-    let outcomes = Outcomes::new(model, &revenue, settings);
+    let outcomes = Outcomes::new(model, &revenue, settings, ltv);
     let inputs = inputs(converting, other, &revenue, &outcomes, &metric, params);
     let models: Vec<Model> = if params.compare {
         Model::NAMES
@@ -549,10 +631,32 @@ pub(crate) fn report(
         grouped_rows(Some(&by), rows)
     } else {
         let r = &results[0];
+        let (customers, variances) = spread(&models[0], &inputs)?;
         let total: f64 = r.iter().map(|(n, _)| n).sum();
-        columns.extend([metric.as_str(), "share", "spend", "cost_per", "roas"].map(str::to_owned));
+        columns.extend(
+            [
+                metric.as_str(),
+                "share",
+                "spend",
+                "cost_per",
+                "roas",
+                "customers",
+                "small_sample",
+                "low_90",
+                "high_90",
+            ]
+            .map(str::to_owned),
+        );
+        let at = |v: &Vec<f64>, name: &str| {
+            states
+                .get(name)
+                .and_then(|s| v.get(s as usize).copied())
+                .unwrap_or_default()
+        };
         let rows = names.iter().map(|s| {
             let (num, den) = figure(r, s);
+            let n = at(&customers, s);
+            let half = (!variances.is_empty()).then(|| Z_90 * at(&variances, s).sqrt());
             let cost = spend.as_ref().map(|sp| sp.get(s).copied().unwrap_or(0));
             let (value, share) = if metric == "nrr" {
                 (rate((den > 0.0).then(|| num / den)), None)
@@ -581,6 +685,10 @@ pub(crate) fn report(
                 } else {
                     None
                 }),
+                customers: rate(Some(n)).unwrap_or(0.0),
+                small_sample: n < SMALL_SAMPLE_CUSTOMERS,
+                low_90: half.and_then(|h| shown(&metric, (num - h).max(0.0), &revenue)),
+                high_90: half.and_then(|h| shown(&metric, num + h, &revenue)),
             };
             (s.clone(), row)
         });
@@ -685,10 +793,11 @@ pub(crate) fn journey_report(
 /// touched the campaign, each with the share of its conversion the model credits the campaign
 /// and its value of the metric. The rows' credited values add up to the campaign's row of
 /// `attribution --by campaign` under the same model, metric and window.
-pub(crate) fn campaign_accounts_report(
+fn campaign_accounts_report(
     model: &Derived,
     settings: &ReportSettings,
     params: &ReportParams,
+    ltv: Option<&AccountValues>,
 ) -> Result<Report, ReportError> {
     let campaign = params
         .campaign
@@ -730,7 +839,7 @@ pub(crate) fn campaign_accounts_report(
         "campaign",
         |at| window.contains(at),
     );
-    let outcomes = Outcomes::new(model, &revenue, settings);
+    let outcomes = Outcomes::new(model, &revenue, settings, ltv);
     let c = revenue.currency;
     let money_metric = MONEY.contains(&metric.as_str());
     let major = |minor: f64| {

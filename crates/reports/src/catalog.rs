@@ -336,7 +336,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "attribution",
         about: "Lifetime outcomes (conversions, revenue, LTV, retention) credited to channels, sources, campaigns by a model",
-        run: Runner::Once(crate::attribution::report),
+        run: Runner::Turns(crate::attribution::report_in_turns),
         rows: either_of::<crate::AttributionRow, crate::AttributionCompareRow>,
         summary: Some(schema_of::<crate::AttributionSummary>),
         params: &[
@@ -353,7 +353,7 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "campaign-accounts",
         about: "The converting accounts whose journeys a campaign touched, with each one's credit to it under a model",
-        run: Runner::Once(crate::attribution::campaign_accounts_report),
+        run: Runner::Turns(crate::attribution::campaign_accounts_in_turns),
         rows: schema_of::<crate::CampaignAccountsRow>,
         summary: Some(schema_of::<crate::CampaignAccountsSummary>),
         params: &[
@@ -439,12 +439,13 @@ pub const CATALOG: &[ReportSpec] = &[
     ReportSpec {
         name: "unit-economics",
         about: "CAC, LTV:CAC, payback and ROAS by channel, source or campaign",
-        run: Runner::Once(crate::unit_economics_report),
+        run: Runner::Turns(crate::unit_economics_report),
         rows: schema_of::<crate::UnitEconomicsRow>,
         summary: None,
         params: GROUPED_WINDOW,
         by: Groupings::Touch(crate::attribution::SPEND_GROUPINGS),
-        reads: JOURNEYS,
+        // Its predicted LTV reads each account's facts.
+        reads: Reads::ALL,
     },
     ReportSpec {
         name: "touchpoints",
@@ -563,6 +564,30 @@ pub const CATALOG: &[ReportSpec] = &[
         by: NO_BY,
         reads: Reads::ALL,
     },
+    ReportSpec {
+        name: "predicted-ltv",
+        about: "Each customer's predicted lifetime value with a 90% interval, from a model of that account",
+        run: Runner::Turns(|with_model, settings, params, _, kept| {
+            crate::lifetime_value::report(with_model, settings, params, kept)
+        }),
+        rows: schema_of::<crate::PredictedLtvRow>,
+        summary: Some(schema_of::<crate::PredictedLtvSummary>),
+        params: &[Param::Limit, Param::Cursor],
+        by: NO_BY,
+        reads: Reads::ALL,
+    },
+    ReportSpec {
+        name: "ltv-backtest",
+        about: "How well predicted lifetime values foretold revenue, from month ends 3 to 12 months back",
+        run: Runner::Turns(|with_model, settings, params, _, kept| {
+            crate::lifetime_value::backtest_report(with_model, settings, params, kept)
+        }),
+        rows: schema_of::<crate::LtvBacktestRow>,
+        summary: Some(schema_of::<crate::LtvBacktestSummary>),
+        params: &[],
+        by: NO_BY,
+        reads: Reads::ALL,
+    },
 ];
 
 const NAMES: [&str; CATALOG.len()] = {
@@ -615,6 +640,10 @@ impl ReportSpec {
         }
         if params.metric.as_deref() == Some("activated") {
             reads = reads.with(Reads::USAGE);
+        }
+        // Each account's predicted lifetime value reads its facts, as the churn model does.
+        if params.metric.as_deref() == Some("predicted_ltv") {
+            reads = Reads::ALL;
         }
         reads
     }

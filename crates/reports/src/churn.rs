@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use crate::account_state::{facts, AccountInputs};
 use crate::accounts::{churns_within, ungrouped_in_turn, SNAPSHOT_ACCOUNTS_PER_TURN};
 use crate::calendar::month_start;
+use crate::lifetime_value::Z_90;
 use crate::revenue::Revenue;
 use crate::row::{money, rate, to_rows, to_summary};
 use crate::{
@@ -139,6 +140,11 @@ pub struct ForecastSummary {
     pub arr_up_for_renewal: f64,
     /// Σ ARR × (1 − churn probability).
     pub expected_renewal_arr: f64,
+    /// Lower end of its 90% interval: each contract renews or not, independently, with its
+    /// probability (variance Σ ARR² × p × (1 − p)).
+    pub expected_renewal_arr_low_90: f64,
+    /// Upper end of that interval.
+    pub expected_renewal_arr_high_90: f64,
     /// The same forecast made 90 days before `as_of`, against what its accounts pay now.
     pub backtest: ForecastBacktest,
 }
@@ -306,7 +312,7 @@ fn account_samples(
 /// behaviour. So the logistic regression is fitted on the accounts that can leave within the
 /// horizon (monthly payers, and contracts ending within it), on standardised features, and a
 /// bound account's probability is the churn rate seen among bound snapshots.
-struct ChurnModel {
+pub(crate) struct ChurnModel {
     means: Vec<f64>,
     scales: Vec<f64>,
     logistic: Logistic,
@@ -318,6 +324,21 @@ struct ChurnModel {
 }
 
 impl ChurnModel {
+    /// The model forecasts use at `at`: trained on the 24 month ends whose 90-day outcome was
+    /// known by then.
+    pub(crate) fn known_at(
+        with_model: WithModel,
+        settings: &ReportSettings,
+        revenue: &Revenue,
+        at: Timestamp,
+        kept: Option<&Lifecycles>,
+    ) -> Result<ChurnModel, ReportError> {
+        let ends = month_ends(at.plus_millis(-CHURN_HORIZON_MS), 24);
+        let known = samples(with_model, settings, revenue, &ends, kept);
+        let train: Vec<&Sample> = known.iter().collect();
+        ChurnModel::train(&train)
+    }
+
     fn train(samples: &[&Sample]) -> Result<ChurnModel, ReportError> {
         let (bound, can_leave): (Vec<&Sample>, Vec<&Sample>) =
             samples.iter().partition(|s| s.bound);
@@ -369,7 +390,7 @@ impl ChurnModel {
 
     /// The probability of churn within the horizon of an account with `features`, `bound` by a
     /// contract past it or not.
-    fn probability(&self, features: &[f64], bound: bool) -> f64 {
+    pub(crate) fn probability(&self, features: &[f64], bound: bool) -> f64 {
         if bound {
             self.bound_rate
         } else {
@@ -535,10 +556,7 @@ fn forecast_at(
     at: Timestamp,
     kept: Option<&Lifecycles>,
 ) -> Result<Vec<(usize, i64, f64)>, ReportError> {
-    let ends = month_ends(at.plus_millis(-CHURN_HORIZON_MS), 24);
-    let known = samples(with_model, settings, revenue, &ends, kept);
-    let train: Vec<&Sample> = known.iter().collect();
-    let fitted = ChurnModel::train(&train)?;
+    let fitted = ChurnModel::known_at(with_model, settings, revenue, at, kept)?;
     let mut due = Vec::new();
     with_model(&mut |model| {
         due = revenue
@@ -567,6 +585,14 @@ fn forecast_at(
     Ok(due)
 }
 
+/// The variance of the ARR renewed when each contract `(_, arr, p)` renews with probability
+/// 1 − p, independently: Σ ARR² × p × (1 − p).
+fn renewal_variance(due: &[(usize, i64, f64)]) -> f64 {
+    due.iter()
+        .map(|&(_, arr, p)| (arr as f64).powi(2) * p * (1.0 - p))
+        .sum()
+}
+
 /// `forecast`: expected renewal ARR for the next 90 days, and the same forecast made 90 days
 /// ago against what those contracts' accounts pay now.
 pub(crate) fn forecast_report(
@@ -589,6 +615,7 @@ pub(crate) fn forecast_report(
     }));
     let up: i64 = due.iter().map(|(_, arr, _)| arr).sum();
     let expected: f64 = due.iter().map(|(_, arr, p)| *arr as f64 * (1.0 - p)).sum();
+    let half = Z_90 * renewal_variance(&due).sqrt();
     let back = params.as_of.plus_millis(-CHURN_HORIZON_MS);
     let backtest = match forecast_at(with_model, settings, &revenue, back, kept) {
         Ok(due) => {
@@ -624,6 +651,8 @@ pub(crate) fn forecast_report(
         contracts: due.len(),
         arr_up_for_renewal: money(up, c),
         expected_renewal_arr: money(expected.round() as i64, c),
+        expected_renewal_arr_low_90: money((expected - half).max(0.0).round() as i64, c),
+        expected_renewal_arr_high_90: money((expected + half).round() as i64, c),
         backtest,
     }));
     Ok(report)
@@ -700,6 +729,13 @@ mod tests {
         let odds_ratio = top.odds_ratio_per_sd.unwrap();
         assert!(1.0 < odds_ratio && odds_ratio < 3.0, "{odds_ratio}");
         assert!(drivers[1..].iter().all(|r| r.direction == "none"));
+    }
+
+    /// Two contracts: 1,200 at p = 0.5 and 600 at p = 0.1: 1,200² · 0.25 + 600² · 0.09.
+    #[test]
+    fn renewal_variance_by_hand() {
+        let due = [(0, 1_200, 0.5), (1, 600, 0.1)];
+        assert!((renewal_variance(&due) - (360_000.0 + 32_400.0)).abs() < 1e-6);
     }
 
     #[test]

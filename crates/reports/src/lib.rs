@@ -19,6 +19,7 @@ mod funnel;
 mod grouping;
 mod journeys;
 mod lifecycle;
+mod lifetime_value;
 mod ltv;
 mod mrr;
 mod page;
@@ -59,7 +60,6 @@ pub use accounts::{
     AdoptionRow, AdoptionSummary, BandCounts, HealthBacktestConfig, HealthBacktestRow,
     HealthBacktestSummary, RenewalsRow, RenewalsSummary, SignalsRow,
 };
-pub use attribution::{expected_lifetime_months, predicted_ltv};
 pub use attribution::{
     AttributionCompareRow, AttributionRow, AttributionSummary, CampaignAccountsRow,
     CampaignAccountsSummary, JourneyOrigin, JourneyRow, JourneySummary,
@@ -72,6 +72,10 @@ pub use cohorts::CohortsRow;
 pub use funnel::{
     FunnelActivation, FunnelGroup, FunnelMilestone, FunnelRow, FunnelSummary, FunnelTimeToValue,
     FunnelTtvBucket,
+};
+pub use lifetime_value::{
+    predicted_ltvs, AccountLtv, LtvBacktestRow, LtvBacktestSummary, LtvCalibrationBin, LtvMethod,
+    PredictedLtvRow, PredictedLtvSummary,
 };
 pub use ltv::LtvRow;
 pub use mrr::MrrRow;
@@ -394,6 +398,9 @@ pub struct RevenueSettings {
     pub gross_margin: f64,
     /// Horizon of the restricted mean lifetime behind predicted LTV.
     pub ltv_horizon_months: u32,
+    /// Annual rate at which an account's expected future revenue is discounted to the report
+    /// instant in its predicted LTV (default 0: not discounted).
+    pub annual_discount_rate: f64,
 }
 
 impl Default for RevenueSettings {
@@ -401,6 +408,7 @@ impl Default for RevenueSettings {
         Self {
             gross_margin: 1.0,
             ltv_horizon_months: 60,
+            annual_discount_rate: 0.0,
         }
     }
 }
@@ -1000,12 +1008,16 @@ fn check_window(params: &ReportParams) -> Result<(), ReportError> {
 }
 
 /// `unit-economics`: without `--by` (and so without `--model`, which needs one) it is by
-/// channel, the revenue grouped so from the start, once.
+/// channel, the revenue grouped so from the start, once; the accounts' predicted lifetime
+/// values are taken in turns before.
 pub(crate) fn unit_economics_report(
-    model: &Model,
+    with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
+    _: ShouldStop,
+    kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
+    let values = lifetime_value::account_values(with_model, settings, params, kept)?;
     let by_channel;
     let params = if params.by.is_none() && params.model.is_none() {
         by_channel = ReportParams {
@@ -1016,12 +1028,14 @@ pub(crate) fn unit_economics_report(
     } else {
         params
     };
-    unit_economics::report(
-        model,
-        &Revenue::build(model, settings, params)?,
-        settings,
-        params,
-    )
+    let mut out = None;
+    with_model(&mut |model| {
+        out =
+            Some(Revenue::build(model, settings, params).and_then(|revenue| {
+                unit_economics::report(model, &revenue, &values, settings, params)
+            }))
+    });
+    out.unwrap_or(Err(ReportError::Cancelled))
 }
 
 impl Report {

@@ -145,6 +145,8 @@ fn column(report: &str, name: &str, by: Option<&str>, metric: Option<Unit>) -> O
         ("attribution", "cost_per") if metric == Some(Unit::Money) => Some(Unit::Multiple),
         ("attribution", "cost_per") => Some(Unit::Money),
         ("attribution", "roas") => Some(Unit::Multiple),
+        ("attribution", "customers") => Some(Unit::Count),
+        ("attribution", "small_sample") => Some(Unit::Flag),
         ("attribution", _) if name != "channel" => metric,
         ("accounts" | "renewals", "risk") => Some(Unit::Count),
         ("renewals", "window") => Some(Unit::Days),
@@ -155,6 +157,8 @@ fn column(report: &str, name: &str, by: Option<&str>, metric: Option<Unit>) -> O
         ("campaign-accounts", "touches" | "journey_touches") => Some(Unit::Count),
         ("campaign-accounts", "outcome" | "credited") => metric,
         ("funnel", "now") => Some(Unit::Count),
+        ("predicted-ltv", "active") => Some(Unit::Flag),
+        ("ltv-backtest", "error") => Some(Unit::Fraction),
         _ => None,
     };
     own.or_else(|| by_name(name))
@@ -177,6 +181,9 @@ fn summary(report: &str, path: &str, metric: Option<Unit>) -> Option<Unit> {
         }
         ("funnel", p) if p.starts_with("milestones.") && last == "accounts" => Some(Unit::Count),
         ("forecast", "backtest.error") => Some(Unit::Fraction),
+        ("ltv-backtest", "error") => Some(Unit::Fraction),
+        ("ltv-backtest", "calibration.decile") => Some(Unit::Count),
+        ("ltv-backtest", "calibration.predicted" | "calibration.actual") => Some(Unit::Money),
         ("forecast", "backtest.expected_renewals" | "backtest.actual_renewals") => {
             Some(Unit::Count)
         }
@@ -235,7 +242,17 @@ fn by_name(name: &str) -> Option<Unit> {
         | "expected_arr"
         | "actual_arr"
         | "arr_up_for_renewal"
-        | "expected_renewal_arr" => Unit::Money,
+        | "expected_renewal_arr"
+        | "expected_renewal_arr_low_90"
+        | "expected_renewal_arr_high_90"
+        | "predicted_ltv_low_90"
+        | "predicted_ltv_high_90"
+        | "cac_low_90"
+        | "cac_high_90"
+        | "expected_future_revenue"
+        | "total_predicted_ltv"
+        | "predicted_revenue"
+        | "actual_revenue" => Unit::Money,
         "share"
         | "gross_mrr_churn_rate"
         | "net_mrr_churn_rate"
@@ -257,9 +274,18 @@ fn by_name(name: &str) -> Option<Unit> {
         | "bound_churn_rate"
         | "holdout_base_rate"
         | "observed"
-        | "predicted" => Unit::Fraction,
+        | "predicted"
+        | "monthly_churn"
+        | "monthly_growth"
+        | "interval_coverage"
+        | "gross_margin"
+        | "annual_discount_rate"
+        | "company_monthly_churn"
+        | "company_monthly_reactivation"
+        | "company_monthly_growth" => Unit::Fraction,
         "quick_ratio" | "ltv_to_cac" | "roas" | "roas_realized" | "roas_predicted"
-        | "odds_ratio_per_sd" | "odds_ratio_low_95" | "odds_ratio_high_95" => Unit::Multiple,
+        | "odds_ratio_per_sd" | "odds_ratio_low_95" | "odds_ratio_high_95"
+        | "ltv_to_cac_low_90" | "ltv_to_cac_high_90" => Unit::Multiple,
         "customers"
         | "accounts"
         | "active"
@@ -292,6 +318,7 @@ fn by_name(name: &str) -> Option<Unit> {
         | "training_bound_snapshots"
         | "training_churned"
         | "training_snapshots"
+        | "predictions"
         | "adopting" => Unit::Count,
         "time_days"
         | "median_days"
@@ -303,7 +330,7 @@ fn by_name(name: &str) -> Option<Unit> {
         | "mean_days_in_stage"
         | "within_days"
         | "median_days_from_conversion" => Unit::Days,
-        "rmst_months" | "payback_months" => Unit::Months,
+        "rmst_months" | "payback_months" | "horizon_months" => Unit::Months,
         "health" | "score" => Unit::Score,
         "roc_auc"
         | "holdout_roc_auc"
@@ -314,11 +341,12 @@ fn by_name(name: &str) -> Option<Unit> {
         | "std_error"
         | "statistic"
         | "p_value"
-        | "degrees_of_freedom" => Unit::Number,
+        | "degrees_of_freedom"
+        | "calibration_slope" => Unit::Number,
         "at" | "started_at" | "first_at" | "last_at" | "contract_end" | "converted_at"
-        | "occurred_at" | "holdout_from" | "forecast_at" => Unit::Time,
+        | "occurred_at" | "holdout_from" | "forecast_at" | "predicted_at" => Unit::Time,
         "month" | "cohort" => Unit::Month,
-        "significant" | "in_journey" => Unit::Flag,
+        "significant" | "in_journey" | "small_sample" => Unit::Flag,
         "models" | "key_features" => Unit::List,
         _ => return None,
     })

@@ -318,7 +318,16 @@ fn attribution_cost_per_is_money_per_count_and_a_multiple_per_dollar() {
     let direct = table.lines().find(|l| l.starts_with("direct")).unwrap();
     assert_eq!(
         direct.split_whitespace().collect::<Vec<_>>(),
-        ["direct", "2", "100.0%", "$8,007.36", "$4,003.68"],
+        // Then its 2 customers, flagged as too few to rank by.
+        [
+            "direct",
+            "2",
+            "100.0%",
+            "$8,007.36",
+            "$4,003.68",
+            "2",
+            "yes"
+        ],
         "\n{table}"
     );
 
@@ -336,7 +345,9 @@ fn attribution_cost_per_is_money_per_count_and_a_multiple_per_dollar() {
             "100.0%",
             "$8,007.36",
             "0.50",
-            "2.00"
+            "2.00",
+            "2",
+            "yes"
         ],
         "\n{table}"
     );

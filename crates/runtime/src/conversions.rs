@@ -280,16 +280,25 @@ impl Conversions {
             });
             revenues.extend(found.into_iter().flatten());
         }
-        let lifetime = rules
+        // Each account's predicted lifetime value, as the attribution report credits it.
+        let lifetimes = rules
             .iter()
             .any(|r| r.value == ValueKind::PredictedLtv)
             .then(|| {
-                tenure_reports::expected_lifetime_months(
-                    revenues.iter().map(|a| (a, 1.0)),
-                    now,
+                let kept = live.lifecycles(workspace);
+                let found = tenure_reports::predicted_ltvs(
+                    &|f| {
+                        self.turn(live, workspace, |model| f(model));
+                    },
                     &self.settings,
-                )
-            });
+                    now,
+                    kept.as_deref(),
+                );
+                found
+                    .map_err(|e| tracing::warn!(workspace = %workspace, error = %e, "cannot predict the accounts' lifetime values; conversions valued by them wait"))
+                    .ok()
+            })
+            .flatten();
         let stages = rules
             .iter()
             .any(|r| matches!(r.milestone, Milestone::StageEntered { .. }))
@@ -320,9 +329,8 @@ impl Conversions {
                                 .get(account.as_str())
                                 .cloned()
                                 .unwrap_or_default(),
-                            predicted_ltv: lifetime.map(|months| {
-                                tenure_reports::predicted_ltv(revenue, &self.settings, months)
-                                    / minor
+                            predicted_ltv: lifetimes.as_ref().map(|values| {
+                                values.get(account).map_or(0.0, |v| v.predicted) / minor
                             }),
                         };
                         self.owed(&rules, revenue, &history, recorded, now)

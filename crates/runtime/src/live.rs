@@ -1008,6 +1008,13 @@ impl Live {
         }
     }
 
+    /// The customer lifecycles and churn-model snapshots the workspace keeps between reports;
+    /// none for a workspace not loaded.
+    pub fn lifecycles(&self, workspace: &WorkspaceId) -> Option<Arc<Lifecycles>> {
+        self.workspace(workspace)
+            .map(|shared| Arc::clone(&shared.read().expect("workspace lock").lifecycles))
+    }
+
     /// Runs report `name` over the workspace's model as [`tenure_reports::run_in_turns`] does,
     /// taking it in turns through [`Live::read`], and with the customer lifecycles the
     /// workspace keeps between reports, so that `funnel` evaluates only the days and the
