@@ -15,6 +15,7 @@ mod calendar;
 mod catalog;
 mod churn;
 mod cohorts;
+mod experiment;
 mod funnel;
 mod grouping;
 mod journeys;
@@ -26,6 +27,7 @@ mod render;
 mod retention;
 mod revenue;
 pub mod row;
+pub mod significance;
 mod survival;
 mod touchpoints;
 mod unit_economics;
@@ -69,6 +71,9 @@ pub use churn::{
     ForecastSummary,
 };
 pub use cohorts::CohortsRow;
+pub use experiment::{
+    ControlSource, ExperimentRow, ExperimentSampleRatio, ExperimentSummary, VariantSource,
+};
 pub use funnel::{
     FunnelActivation, FunnelGroup, FunnelMilestone, FunnelRow, FunnelSummary, FunnelTimeToValue,
     FunnelTtvBucket,
@@ -127,6 +132,8 @@ pub struct ReportParams {
     pub cursor: Option<Cursor>,
     /// The campaign of `campaign-accounts`.
     pub campaign: Option<String>,
+    /// The variant of `experiment` the others are compared with.
+    pub control: Option<String>,
 }
 
 /// Where a report's instant came from: given by the caller, or by default the end of the data
@@ -187,6 +194,7 @@ pub struct RawParams {
     pub cursor: Option<String>,
     pub campaign: Option<String>,
     pub search: Option<String>,
+    pub control: Option<String>,
 }
 
 impl RawParams {
@@ -259,6 +267,7 @@ impl RawParams {
             Param::Cursor => self.cursor = text,
             Param::Campaign => self.campaign = text,
             Param::Search => self.search = text,
+            Param::Control => self.control = text,
             // A file, which the edge reads into `ReportParams::proposed` itself.
             Param::Proposed => {}
         }
@@ -300,6 +309,7 @@ impl ReportParams {
             limit: None,
             cursor: None,
             campaign: None,
+            control: None,
         }
     }
 
@@ -382,6 +392,7 @@ impl ReportParams {
             limit,
             cursor,
             campaign: raw.campaign.clone(),
+            control: raw.control.clone(),
         })
     }
 }

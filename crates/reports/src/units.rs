@@ -155,6 +155,7 @@ fn column(report: &str, name: &str, by: Option<&str>, metric: Option<Unit>) -> O
         ("campaign-accounts", "touches" | "journey_touches") => Some(Unit::Count),
         ("campaign-accounts", "outcome" | "credited") => metric,
         ("funnel", "now") => Some(Unit::Count),
+        ("experiment", "control") => Some(Unit::Flag),
         _ => None,
     };
     own.or_else(|| by_name(name))
@@ -235,7 +236,9 @@ fn by_name(name: &str) -> Option<Unit> {
         | "expected_arr"
         | "actual_arr"
         | "arr_up_for_renewal"
-        | "expected_renewal_arr" => Unit::Money,
+        | "expected_renewal_arr"
+        | "expansion_mrr"
+        | "mean_mrr" => Unit::Money,
         "share"
         | "gross_mrr_churn_rate"
         | "net_mrr_churn_rate"
@@ -257,7 +260,16 @@ fn by_name(name: &str) -> Option<Unit> {
         | "bound_churn_rate"
         | "holdout_base_rate"
         | "observed"
-        | "predicted" => Unit::Fraction,
+        | "predicted"
+        | "activation_rate"
+        | "activation_difference"
+        | "activation_difference_low_95"
+        | "activation_difference_high_95"
+        | "retention_90d"
+        | "retention_difference"
+        | "retention_difference_low_95"
+        | "retention_difference_high_95"
+        | "expanded_share" => Unit::Fraction,
         "quick_ratio" | "ltv_to_cac" | "roas" | "roas_realized" | "roas_predicted"
         | "odds_ratio_per_sd" | "odds_ratio_low_95" | "odds_ratio_high_95" => Unit::Multiple,
         "customers"
@@ -292,7 +304,12 @@ fn by_name(name: &str) -> Option<Unit> {
         | "training_bound_snapshots"
         | "training_churned"
         | "training_snapshots"
-        | "adopting" => Unit::Count,
+        | "adopting"
+        | "activation_eligible"
+        | "retention_eligible"
+        | "retained_90d"
+        | "expanded"
+        | "without_variant" => Unit::Count,
         "time_days"
         | "median_days"
         | "rmst_days"
@@ -302,7 +319,9 @@ fn by_name(name: &str) -> Option<Unit> {
         | "median_days_in_stage"
         | "mean_days_in_stage"
         | "within_days"
-        | "median_days_from_conversion" => Unit::Days,
+        | "median_days_from_conversion"
+        | "median_time_to_value_days"
+        | "activation_window_days" => Unit::Days,
         "rmst_months" | "payback_months" => Unit::Months,
         "health" | "score" => Unit::Score,
         "roc_auc"
@@ -314,7 +333,11 @@ fn by_name(name: &str) -> Option<Unit> {
         | "std_error"
         | "statistic"
         | "p_value"
-        | "degrees_of_freedom" => Unit::Number,
+        | "degrees_of_freedom"
+        | "activation_p_value"
+        | "time_to_value_p_value"
+        | "retention_p_value"
+        | "time_to_churn_p_value" => Unit::Number,
         "at" | "started_at" | "first_at" | "last_at" | "contract_end" | "converted_at"
         | "occurred_at" | "holdout_from" | "forecast_at" => Unit::Time,
         "month" | "cohort" => Unit::Month,
