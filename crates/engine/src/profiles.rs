@@ -212,7 +212,11 @@ mod tests {
         let mut first_half = Exposures::default();
         let mut second_half = Exposures::default();
         for (i, (e, v, at)) in shown.into_iter().enumerate() {
-            let half = if i % 2 == 0 { &mut first_half } else { &mut second_half };
+            let half = if i % 2 == 0 {
+                &mut first_half
+            } else {
+                &mut second_half
+            };
             half.exposed(e, v, at);
         }
         first_half.absorb(second_half);

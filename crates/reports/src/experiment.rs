@@ -56,6 +56,20 @@ pub struct ExperimentRow {
     pub activation_difference_high_95: Option<f64>,
     /// The two-proportion z-test of "the rates are equal", two-sided, unrounded.
     pub activation_p_value: Option<f64>,
+    /// Of the activation_eligible customers, those activated by `as_of`, however long after
+    /// converting.
+    pub activated_to_date: usize,
+    /// activated_to_date ÷ activation_eligible, 0–1: whether customers activate at all, where
+    /// activation_rate also counts how soon.
+    pub activation_to_date_rate: Option<f64>,
+    /// activation_to_date_rate minus the control's.
+    pub activation_to_date_difference: Option<f64>,
+    /// Lower end of its 95% interval (Newcombe's hybrid score interval).
+    pub activation_to_date_difference_low_95: Option<f64>,
+    /// Upper end of its 95% interval.
+    pub activation_to_date_difference_high_95: Option<f64>,
+    /// The two-proportion z-test of "the rates are equal", two-sided, unrounded.
+    pub activation_to_date_p_value: Option<f64>,
     /// Median days from conversion to activation of the customers activated by `as_of`
     /// (activation before conversion counts as day 0).
     pub median_time_to_value_days: Option<f64>,
@@ -172,6 +186,7 @@ impl Customer<'_> {
 struct Figures<'a> {
     customers: Vec<Customer<'a>>,
     activation: (u64, u64),
+    activation_to_date: (u64, u64),
     retention: (u64, u64),
     times_to_value: Vec<f64>,
     lifetimes: Vec<Observation>,
@@ -187,6 +202,10 @@ impl<'a> Figures<'a> {
             .iter()
             .filter(|c| c.activated.is_some_and(|t| t <= c.after(window)))
             .count();
+        let activated_to_date = activation_eligible
+            .iter()
+            .filter(|c| c.activated.is_some())
+            .count();
         let retention_eligible: Vec<&Customer> = customers
             .iter()
             .filter(|c| eligible(c, RETENTION_DAYS))
@@ -199,12 +218,15 @@ impl<'a> Figures<'a> {
                     .is_none_or(|t| t > c.after(RETENTION_DAYS))
             })
             .count();
-        let mut times_to_value: Vec<f64> =
-            customers.iter().filter_map(Customer::time_to_value).collect();
+        let mut times_to_value: Vec<f64> = customers
+            .iter()
+            .filter_map(Customer::time_to_value)
+            .collect();
         times_to_value.sort_by(f64::total_cmp);
         let lifetimes = observations(customers.iter().map(|c| (c.revenue, 1.0)), as_of);
         Figures {
             activation: (activated as u64, activation_eligible.len() as u64),
+            activation_to_date: (activated_to_date as u64, activation_eligible.len() as u64),
             retention: (retained as u64, retention_eligible.len() as u64),
             times_to_value,
             lifetimes,
@@ -281,7 +303,10 @@ fn control_of(
     }
     Ok(match names.iter().find(|n| n.as_str() == CONTROL) {
         Some(name) => (Some((*name).clone()), ControlSource::Named),
-        None => (names.first().map(|n| (*n).clone()), ControlSource::FirstInOrder),
+        None => (
+            names.first().map(|n| (*n).clone()),
+            ControlSource::FirstInOrder,
+        ),
     })
 }
 
@@ -349,6 +374,12 @@ pub(crate) fn report(
         "activation_difference_low_95",
         "activation_difference_high_95",
         "activation_p_value",
+        "activated_to_date",
+        "activation_to_date_rate",
+        "activation_to_date_difference",
+        "activation_to_date_difference_low_95",
+        "activation_to_date_difference_high_95",
+        "activation_to_date_p_value",
         "median_time_to_value_days",
         "time_to_value_p_value",
         "retention_eligible",
@@ -405,6 +436,7 @@ fn row(
         })
     };
     let activation = against(f.activation, |c| c.activation);
+    let to_date = against(f.activation_to_date, |c| c.activation_to_date);
     let retention = against(f.retention, |c| c.retention);
     let ttv = control.and_then(|c| mann_whitney(&f.times_to_value, &c.times_to_value));
     let churn = control.and_then(|c| log_rank(&[&f.lifetimes, &c.lifetimes]));
@@ -435,6 +467,12 @@ fn row(
         activation_difference_low_95: rate(activation.map(|d| d.low_95)),
         activation_difference_high_95: rate(activation.map(|d| d.high_95)),
         activation_p_value: activation.map(|d| d.p_value),
+        activated_to_date: f.activation_to_date.0 as usize,
+        activation_to_date_rate: ratio(f.activation_to_date),
+        activation_to_date_difference: rate(to_date.map(|d| d.difference)),
+        activation_to_date_difference_low_95: rate(to_date.map(|d| d.low_95)),
+        activation_to_date_difference_high_95: rate(to_date.map(|d| d.high_95)),
+        activation_to_date_p_value: to_date.map(|d| d.p_value),
         median_time_to_value_days: rate(median(&f.times_to_value)),
         time_to_value_p_value: ttv.map(|t| t.p_value),
         retention_eligible: f.retention.1 as usize,
@@ -470,7 +508,7 @@ mod tests {
             (Some(control.clone()), ControlSource::Named)
         );
         assert_eq!(
-            control_of(&[&guided, &a], None).unwrap(),
+            control_of(&[&a, &guided], None).unwrap(),
             (Some(a.clone()), ControlSource::FirstInOrder)
         );
         match control_of(&names, Some("guidd")) {

@@ -100,10 +100,11 @@ pub fn mann_whitney(x: &[f64], y: &[f64]) -> Option<MannWhitney> {
     let mut ties = 0.0;
     let mut start = 0;
     while start < pooled.len() {
-        let end = start + pooled[start..]
-            .iter()
-            .take_while(|(v, _)| *v == pooled[start].0)
-            .count();
+        let end = start
+            + pooled[start..]
+                .iter()
+                .take_while(|(v, _)| *v == pooled[start].0)
+                .count();
         let t = (end - start) as f64;
         let midrank = (start + end + 1) as f64 / 2.0;
         rank_sum_x += midrank * pooled[start..end].iter().filter(|(_, in_x)| *in_x).count() as f64;

@@ -269,7 +269,11 @@ fn by_name(name: &str) -> Option<Unit> {
         | "retention_difference"
         | "retention_difference_low_95"
         | "retention_difference_high_95"
-        | "expanded_share" => Unit::Fraction,
+        | "expanded_share"
+        | "activation_to_date_rate"
+        | "activation_to_date_difference"
+        | "activation_to_date_difference_low_95"
+        | "activation_to_date_difference_high_95" => Unit::Fraction,
         "quick_ratio" | "ltv_to_cac" | "roas" | "roas_realized" | "roas_predicted"
         | "odds_ratio_per_sd" | "odds_ratio_low_95" | "odds_ratio_high_95" => Unit::Multiple,
         "customers"
@@ -308,6 +312,7 @@ fn by_name(name: &str) -> Option<Unit> {
         | "activation_eligible"
         | "retention_eligible"
         | "retained_90d"
+        | "activated_to_date"
         | "expanded"
         | "without_variant" => Unit::Count,
         "time_days"
@@ -335,6 +340,7 @@ fn by_name(name: &str) -> Option<Unit> {
         | "p_value"
         | "degrees_of_freedom"
         | "activation_p_value"
+        | "activation_to_date_p_value"
         | "time_to_value_p_value"
         | "retention_p_value"
         | "time_to_churn_p_value" => Unit::Number,

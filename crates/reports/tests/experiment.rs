@@ -2,7 +2,7 @@
 //! company assigns each new customer `control` or `guided` at random, sends the variant both as
 //! the group trait `onboarding_variant` and in an `Experiment Viewed` track of experiment
 //! `onboarding_v2`, and adds `world.experiment.activation_lift` to the guided customers'
-//! probability of activating.
+//! probability of activating (and shortens their time to value).
 
 mod common;
 
@@ -63,21 +63,41 @@ fn the_experiment_recovers_the_planted_activation_lift_both_ways_of_reading_the_
     // A fair coin split them: no sample-ratio mismatch.
     assert_eq!(summary(&by_trait, "sample_ratio")["mismatch"], false);
 
-    // The planted lift is inside the 95% interval of guided's difference from control.
+    // The planted lift is on whether a customer activates at all: inside the 95% interval of
+    // guided's difference from control in activation to date. (Activation within the window
+    // differs by more, as guided customers also activate sooner.)
     let lift = truth["world"]["experiment"]["activation_lift"]
         .as_f64()
         .unwrap();
     let guided = row(&by_trait, "guided");
     let (low, high) = (
-        number(guided, "activation_difference_low_95"),
-        number(guided, "activation_difference_high_95"),
+        number(guided, "activation_to_date_difference_low_95"),
+        number(guided, "activation_to_date_difference_high_95"),
     );
     eprintln!(
-        "activation difference {} [{low}, {high}], planted {lift}; p {}",
-        number(guided, "activation_difference"),
-        number(guided, "activation_p_value")
+        "activation to date: difference {} [{low}, {high}], planted {lift}; p {}",
+        number(guided, "activation_to_date_difference"),
+        number(guided, "activation_to_date_p_value")
     );
-    assert!(low <= lift && lift <= high, "{lift} outside [{low}, {high}]");
+    assert!(
+        low <= lift && lift <= high,
+        "{lift} outside [{low}, {high}]"
+    );
+    // Each variant's rate is the simulator's (over all its customers, the report's over those
+    // converted at least the window ago).
+    for planted in truth["experiment"].as_array().unwrap() {
+        let variant = planted["variant"].as_str().unwrap();
+        let rate = number(row(&by_trait, variant), "activation_to_date_rate");
+        let truth = planted["activation_rate"].as_f64().unwrap();
+        assert!(
+            (rate - truth).abs() < 0.04,
+            "{variant}: {rate} against {truth}"
+        );
+    }
+    assert!(
+        number(guided, "activation_difference") > 0.0
+            && number(guided, "activation_p_value") < 0.05
+    );
     // Guided onboarding is faster too (the simulator shortens its mean time to value by 30%).
     assert!(
         number(guided, "median_time_to_value_days")
@@ -105,7 +125,9 @@ fn the_control_can_be_named_and_an_unknown_name_is_refused_naming_both_places_lo
         other => panic!("{other:?}"),
     }
     match experiment(&model, "onboarding_variant", Some("guidd")) {
-        Err(ReportError::Parameter { name: "control", .. }) => {}
+        Err(ReportError::Parameter {
+            name: "control", ..
+        }) => {}
         other => panic!("{other:?}"),
     }
     // Without --by, the error names the flag.
@@ -118,8 +140,12 @@ fn the_control_can_be_named_and_an_unknown_name_is_refused_naming_both_places_lo
     }
 }
 
-/// The lead's check over 20 seeds: how often the 95% interval holds the planted lift. Slow
-/// (20 simulated companies); run with `--ignored` to see it.
+/// The check over 20 seeds: how often the 95% interval of the difference in activation to
+/// date holds the planted lift; it prints the difference within the window beside it, which
+/// is larger (guided customers also activate sooner) and so holds the planted lift less often.
+/// A 95% interval misses once in 20 on average, so even a sound one holds it on 19 or 20 seeds
+/// only about three times in four. Slow (20 simulated companies): run with `--ignored`. On
+/// seeds 100–119 it held on 19 (seed 109's simulated variants activated 0.216 apart by chance).
 #[test]
 #[ignore]
 fn the_interval_holds_the_planted_lift_on_nineteen_seeds_of_twenty() {
@@ -131,14 +157,29 @@ fn the_interval_holds_the_planted_lift_on_nineteen_seeds_of_twenty() {
             .unwrap();
         let report = experiment(&model, "onboarding_variant", None).unwrap();
         let guided = row(&report, "guided");
-        let (d, low, high) = (
-            number(guided, "activation_difference"),
-            number(guided, "activation_difference_low_95"),
-            number(guided, "activation_difference_high_95"),
-        );
+        let interval = |name: &str| {
+            (
+                number(guided, &format!("{name}_difference")),
+                number(guided, &format!("{name}_difference_low_95")),
+                number(guided, &format!("{name}_difference_high_95")),
+            )
+        };
+        let (d, low, high) = interval("activation_to_date");
+        let (w, wlow, whigh) = interval("activation");
         let inside = low <= lift && lift <= high;
         held += usize::from(inside);
-        eprintln!("seed {seed}: {d:.4} [{low:.4}, {high:.4}] {inside}");
+        let truth: Vec<f64> = truth["experiment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["activation_rate"].as_f64().unwrap())
+            .collect();
+        eprintln!(
+            "seed {seed}: to date {d:.4} [{low:.4}, {high:.4}] {inside}; within window {w:.4} [{wlow:.4}, {whigh:.4}] {}; truth {truth:?}, rates {} {}",
+            wlow <= lift && lift <= whigh,
+            number(row(&report, "control"), "activation_to_date_rate"),
+            number(guided, "activation_to_date_rate"),
+        );
     }
     assert!(held >= 19, "{held} of 20");
 }

@@ -105,6 +105,9 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
             "activation_difference_low_95",
             "activation_difference_high_95",
             "activation_p_value",
+            "activation_to_date_rate",
+            "activation_to_date_difference",
+            "activation_to_date_p_value",
             "median_time_to_value_days",
             "time_to_value_p_value",
         ],
@@ -125,7 +128,7 @@ fn render(query: &PageQuery, answers: &Answers) -> Vec<Block> {
     }
     blocks.push(Block::figure(
         Figure::new("activation", format!("Activated within {} days", summary::text(report, "activation_window_days")), MEANING, activation)
-            .note("Of the customers converted at least the activation window ago; each difference is from the control's rate, with its 95% interval and p-value.")
+            .note("Of the customers converted at least the activation window ago: activated within the window, and activated by now however long it took; each difference is from the control's rate, with its 95% interval and p-value.")
             .chart(chart)
             .from(&answers.calls[0]),
     ));
@@ -263,7 +266,7 @@ mod tests {
             html.contains("guided: more customers activate than in the control (+15.0 points, 95% interval +7.0 to +22.0, p &lt; 0.001)."),
             "{html}"
         );
-        assert!(html.contains("video: no evidence its activation differs from the control&#39;s (+2.0 points, 95% interval -6.0 to +10.0, p = 0.610)."), "{html}");
+        assert!(html.contains("video: no evidence its activation differs from the control's (+2.0 points, 95% interval -6.0 to +10.0, p = 0.610)."), "{html}");
         assert!(html.contains("far from an equal split"), "{html}");
         assert!(html.contains("Activated within 30 days"), "{html}");
     }
