@@ -320,8 +320,8 @@ pub const ACCOUNT_ATTRIBUTES: &[&str] = &[
 const STATE_GROUPINGS: &[&str] = &["stage", "band"];
 
 /// What `--by` of a report by variant may name.
-const VARIANT_EXPECTED: &str = "a group trait some account has (e.g. onboarding_variant) or the \
-     `experiment` of `Experiment Viewed` events naming accounts (e.g. onboarding_v2)";
+const VARIANT_EXPECTED: &str = "a group trait some account has (e.g. onboarding_variant), or an \
+     experiment `Experiment Viewed` events showed some account (e.g. onboarding_v2)";
 
 /// The sorts of `accounts`.
 pub const SORTS: &[&str] = &["arr", "health", "risk"];
@@ -811,8 +811,8 @@ impl ReportSpec {
                 report: self.name,
                 by: by.to_owned(),
                 expected: format!(
-                    "{VARIANT_EXPECTED}; no account has a group trait {by:?}, and no \
-                     `Experiment Viewed` event naming an account has experiment {by:?}"
+                    "{VARIANT_EXPECTED}; no account has the group trait {by:?}, and no \
+                     `Experiment Viewed` event of experiment {by:?} counts for an account"
                 ),
             });
         }
