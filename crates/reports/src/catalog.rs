@@ -37,6 +37,7 @@ pub enum Param {
     Campaign,
     Search,
     Control,
+    ExpectedSplit,
 }
 
 /// What a parameter's value is.
@@ -78,6 +79,7 @@ impl Param {
             Param::Campaign => "--campaign",
             Param::Search => "--search",
             Param::Control => "--control",
+            Param::ExpectedSplit => "--expected-split",
         }
     }
 
@@ -104,6 +106,7 @@ impl Param {
             Param::Campaign => "campaign",
             Param::Search => "search",
             Param::Control => "control",
+            Param::ExpectedSplit => "expected_split",
         }
     }
 
@@ -169,6 +172,10 @@ impl Param {
                 "The variant the others are compared with; default: the variant named \
                  `control`, else the first in sort order"
             }
+            Param::ExpectedSplit => {
+                "The split of the accounts the experiment meant, as weights by variant \
+                 (`control=50,guided=50`), for the sample-ratio check; default: equal"
+            }
         }
     }
 
@@ -212,10 +219,11 @@ impl Param {
             Param::Campaign => p.campaign.is_some(),
             Param::Search => f.search.is_some(),
             Param::Control => p.control.is_some(),
+            Param::ExpectedSplit => p.expected_split.is_some(),
         }
     }
 
-    pub const ALL: [Param; 20] = [
+    pub const ALL: [Param; 21] = [
         Param::From,
         Param::To,
         Param::By,
@@ -236,6 +244,7 @@ impl Param {
         Param::Campaign,
         Param::Search,
         Param::Control,
+        Param::ExpectedSplit,
     ];
 }
 
@@ -488,7 +497,7 @@ pub const CATALOG: &[ReportSpec] = &[
         run: Runner::Once(crate::experiment::report),
         rows: schema_of::<crate::ExperimentRow>,
         summary: Some(schema_of::<crate::ExperimentSummary>),
-        params: &[Param::By, Param::Control],
+        params: &[Param::By, Param::Control, Param::ExpectedSplit],
         by: Groupings::Variant,
         // Activation is read from product usage; the variants from the profiles.
         reads: REVENUE.with(Reads::USAGE),

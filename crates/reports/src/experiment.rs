@@ -144,8 +144,11 @@ pub struct ExperimentSummary {
     pub without_variant: usize,
     /// How the differences' intervals are computed: `newcombe_hybrid_score`.
     pub interval: &'static str,
-    /// The χ² test of the variants' customer counts against an equal split; null with fewer
-    /// than two variants.
+    /// The share of the customers each variant was meant to have, 0–1: from
+    /// `--expected-split`, else equal. A variant named there without customers counts with 0.
+    pub expected_shares: BTreeMap<String, f64>,
+    /// The χ² test of the variants' customer counts against the expected shares; null with
+    /// fewer than two variants.
     pub sample_ratio: Option<ExperimentSampleRatio>,
 }
 
@@ -280,6 +283,69 @@ fn variants<'a>(
     (source, customers)
 }
 
+/// The weights of `--expected-split` (`control=50,guided=50`) by variant.
+fn parse_split(text: &str) -> Result<BTreeMap<String, f64>, ReportError> {
+    let refuse = |reason: String| ReportError::Parameter {
+        name: "expected_split",
+        reason,
+    };
+    let mut weights = BTreeMap::new();
+    for part in text.split(',') {
+        let (name, weight) = part.split_once('=').ok_or_else(|| {
+            refuse(format!(
+                "{part:?} is not VARIANT=WEIGHT: give the split as e.g. control=50,guided=50"
+            ))
+        })?;
+        let name = name.trim();
+        let weight = weight
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|w| w.is_finite() && *w > 0.0)
+            .ok_or_else(|| refuse(format!("the weight of {name:?} is not a positive number")))?;
+        if name.is_empty() {
+            return Err(refuse(format!("{part:?} names no variant")));
+        }
+        if weights.insert(name.to_owned(), weight).is_some() {
+            return Err(refuse(format!("{name:?} is given twice")));
+        }
+    }
+    Ok(weights)
+}
+
+/// Each variant's customers and the weight it was meant to have: from `split` when given
+/// (which must name every variant with customers), else equal.
+fn expected(
+    counts: &BTreeMap<&String, u64>,
+    split: Option<&str>,
+) -> Result<Vec<(String, u64, f64)>, ReportError> {
+    let Some(text) = split else {
+        return Ok(counts
+            .iter()
+            .map(|(v, n)| ((*v).clone(), *n, 1.0))
+            .collect());
+    };
+    let weights = parse_split(text)?;
+    let unnamed: Vec<&str> = counts
+        .keys()
+        .filter(|v| !weights.contains_key(v.as_str()))
+        .map(|v| v.as_str())
+        .collect();
+    if !unnamed.is_empty() {
+        return Err(ReportError::Parameter {
+            name: "expected_split",
+            reason: format!("it gives no weight to variant {}", unnamed.join(", ")),
+        });
+    }
+    Ok(weights
+        .into_iter()
+        .map(|(v, w)| {
+            let n = counts.get(&v).copied().unwrap_or(0);
+            (v, n, w)
+        })
+        .collect())
+}
+
 /// The control among `names` (in sort order): `--control`, else `control`, else the first.
 fn control_of(
     names: &[&String],
@@ -338,9 +404,19 @@ pub(crate) fn report(
     }
     let names: Vec<&String> = by_variant.keys().collect();
     let (control, control_source) = control_of(&names, params.control.as_deref())?;
-    let counts: Vec<u64> = by_variant.values().map(|c| c.len() as u64).collect();
-    let total: u64 = counts.iter().sum();
-    let srm = sample_ratio(&counts).map(|s| ExperimentSampleRatio {
+    let counts: BTreeMap<&String, u64> = by_variant
+        .iter()
+        .map(|(v, c)| (v, c.len() as u64))
+        .collect();
+    let total: u64 = counts.values().sum();
+    let split = expected(&counts, params.expected_split.as_deref())?;
+    let scale: f64 = split.iter().map(|(_, _, w)| w).sum();
+    let expected_shares = split
+        .iter()
+        .filter_map(|(v, _, w)| Some((v.clone(), rate(Some(w / scale))?)))
+        .collect();
+    let (observed, weights): (Vec<u64>, Vec<f64>) = split.iter().map(|(_, n, w)| (*n, *w)).unzip();
+    let srm = sample_ratio(&observed, &weights).map(|s| ExperimentSampleRatio {
         statistic: rate(Some(s.statistic)),
         degrees_of_freedom: s.degrees_of_freedom,
         p_value: s.p_value,
@@ -413,6 +489,7 @@ pub(crate) fn report(
         customers: total as usize,
         without_variant,
         interval: "newcombe_hybrid_score",
+        expected_shares,
         sample_ratio: srm,
     }));
     Ok(report)
@@ -517,6 +594,40 @@ mod tests {
                 assert!(reason.contains("a, control, guided"), "{reason}");
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_expected_split_names_every_variant_with_a_positive_weight() {
+        let (control, guided) = ("control".to_owned(), "guided".to_owned());
+        let counts = BTreeMap::from([(&control, 60), (&guided, 40)]);
+        assert_eq!(
+            expected(&counts, None).unwrap(),
+            [("control".into(), 60, 1.0), ("guided".into(), 40, 1.0)]
+        );
+        // A variant named without customers counts with none.
+        assert_eq!(
+            expected(&counts, Some("control = 3, guided=2,video=1")).unwrap(),
+            [
+                ("control".into(), 60, 3.0),
+                ("guided".into(), 40, 2.0),
+                ("video".into(), 0, 1.0)
+            ]
+        );
+        for (text, says) in [
+            ("control=1", "no weight to variant guided"),
+            ("control=1,guided=0", "not a positive number"),
+            ("control=1,guided", "is not VARIANT=WEIGHT"),
+            ("control=1,control=2,guided=1", "given twice"),
+            ("=1,control=1,guided=1", "names no variant"),
+        ] {
+            match expected(&counts, Some(text)) {
+                Err(ReportError::Parameter {
+                    name: "expected_split",
+                    reason,
+                }) => assert!(reason.contains(says), "{text}: {reason}"),
+                other => panic!("{text}: {other:?}"),
+            }
         }
     }
 

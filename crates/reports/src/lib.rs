@@ -134,6 +134,8 @@ pub struct ReportParams {
     pub campaign: Option<String>,
     /// The variant of `experiment` the others are compared with.
     pub control: Option<String>,
+    /// The split `experiment`'s sample-ratio check expects, as `control=50,guided=50`.
+    pub expected_split: Option<String>,
 }
 
 /// Where a report's instant came from: given by the caller, or by default the end of the data
@@ -195,6 +197,7 @@ pub struct RawParams {
     pub campaign: Option<String>,
     pub search: Option<String>,
     pub control: Option<String>,
+    pub expected_split: Option<String>,
 }
 
 impl RawParams {
@@ -268,6 +271,7 @@ impl RawParams {
             Param::Campaign => self.campaign = text,
             Param::Search => self.search = text,
             Param::Control => self.control = text,
+            Param::ExpectedSplit => self.expected_split = text,
             // A file, which the edge reads into `ReportParams::proposed` itself.
             Param::Proposed => {}
         }
@@ -310,6 +314,7 @@ impl ReportParams {
             cursor: None,
             campaign: None,
             control: None,
+            expected_split: None,
         }
     }
 
@@ -393,6 +398,7 @@ impl ReportParams {
             cursor,
             campaign: raw.campaign.clone(),
             control: raw.control.clone(),
+            expected_split: raw.expected_split.clone(),
         })
     }
 }

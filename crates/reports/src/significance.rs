@@ -125,7 +125,7 @@ pub fn mann_whitney(x: &[f64], y: &[f64]) -> Option<MannWhitney> {
     Some(MannWhitney { u, p_value })
 }
 
-/// The χ² goodness-of-fit test of the accounts per variant against an equal split: a small
+/// The χ² goodness-of-fit test of the accounts per variant against the split meant: a small
 /// p-value says the assignment, or what is recorded of it, is not what was meant (a
 /// sample-ratio mismatch), and the variants' figures cannot be compared as they are.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
@@ -134,7 +134,7 @@ pub struct SampleRatio {
     pub statistic: f64,
     /// The number of variants − 1.
     pub degrees_of_freedom: u32,
-    /// P(χ² > statistic): `scipy.stats.chisquare(counts)`.
+    /// P(χ² > statistic): `scipy.stats.chisquare(counts, f_exp)`.
     pub p_value: f64,
     /// Whether p < [`SAMPLE_RATIO_ALARM`].
     pub mismatch: bool,
@@ -144,17 +144,23 @@ pub struct SampleRatio {
 /// experiment and a false alarm discards a sound one.
 pub const SAMPLE_RATIO_ALARM: f64 = 0.001;
 
-/// The check of `counts` (accounts per variant); none with fewer than two variants or no
-/// accounts.
-pub fn sample_ratio(counts: &[u64]) -> Option<SampleRatio> {
+/// The check of `counts` (accounts per variant) against the split `weights` means (one
+/// positive weight per variant, of any scale: `[1, 1]` is an equal split); none with fewer
+/// than two variants or no accounts.
+pub fn sample_ratio(counts: &[u64], weights: &[f64]) -> Option<SampleRatio> {
+    assert_eq!(counts.len(), weights.len(), "a weight per variant");
     let total: u64 = counts.iter().sum();
+    let scale: f64 = weights.iter().sum();
     if counts.len() < 2 || total == 0 {
         return None;
     }
-    let expected = total as f64 / counts.len() as f64;
     let statistic: f64 = counts
         .iter()
-        .map(|&c| (c as f64 - expected).powi(2) / expected)
+        .zip(weights)
+        .map(|(&c, w)| {
+            let expected = total as f64 * w / scale;
+            (c as f64 - expected).powi(2) / expected
+        })
         .sum();
     let degrees_of_freedom = counts.len() as u32 - 1;
     let p_value = chi_squared_sf(statistic, degrees_of_freedom);
@@ -209,14 +215,18 @@ mod tests {
 
     #[test]
     fn an_even_split_is_no_mismatch() {
-        let even = sample_ratio(&[500, 500]).unwrap();
+        let even = sample_ratio(&[500, 500], &[1.0, 1.0]).unwrap();
         assert_eq!(even.statistic, 0.0);
         assert_eq!(even.p_value, 1.0);
         assert!(!even.mismatch);
         // 600 against 400: (100² + 100²) ÷ 500 = 40, far past the alarm.
-        let skewed = sample_ratio(&[600, 400]).unwrap();
+        let skewed = sample_ratio(&[600, 400], &[1.0, 1.0]).unwrap();
         assert_eq!(skewed.statistic, 40.0);
         assert!(skewed.mismatch);
-        assert!(sample_ratio(&[7]).is_none());
+        // Meant 60/40 (in any scale), it is no mismatch.
+        let meant = sample_ratio(&[600, 400], &[3.0, 2.0]).unwrap();
+        assert!(meant.statistic.abs() < 1e-12);
+        assert!(!meant.mismatch);
+        assert!(sample_ratio(&[7], &[1.0]).is_none());
     }
 }

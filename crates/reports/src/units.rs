@@ -171,6 +171,7 @@ fn summary(report: &str, path: &str, metric: Option<Unit>) -> Option<Unit> {
             Some(Unit::Count)
         }
         ("survival", p) if p.starts_with("groups.at_risk.") => Some(Unit::Count),
+        ("experiment", p) if p.starts_with("expected_shares.") => Some(Unit::Fraction),
         ("funnel", "time_to_value_days.histogram.days") => Some(Unit::Text),
         ("funnel", "time_to_value_days.histogram.accounts") => Some(Unit::Count),
         ("funnel", p) if p.starts_with("time_to_value_days.") && last != "activated" => {

@@ -124,6 +124,21 @@ fn the_control_can_be_named_and_an_unknown_name_is_refused_naming_both_places_lo
         }
         other => panic!("{other:?}"),
     }
+    // A fair coin's split is no mismatch against an equal split; against a split meant to be
+    // 1 to 9 it is.
+    let srm = |r: &Report| r.summary.as_ref().unwrap()["sample_ratio"]["mismatch"].clone();
+    assert_eq!(srm(&normal), false);
+    let params = ReportParams {
+        by: Some("onboarding_variant".into()),
+        expected_split: Some("control=1,guided=9".into()),
+        ..ReportParams::at(Timestamp::parse("2026-11-01T23:59:59.999Z").unwrap())
+    };
+    let meant = run("experiment", &model, &ReportSettings::default(), &params).unwrap();
+    assert_eq!(srm(&meant), true, "{:?}", meant.summary);
+    assert_eq!(
+        meant.summary.as_ref().unwrap()["expected_shares"],
+        serde_json::json!({"control": 0.1, "guided": 0.9})
+    );
     match experiment(&model, "onboarding_variant", Some("guidd")) {
         Err(ReportError::Parameter {
             name: "control", ..

@@ -14,7 +14,8 @@ Every figure comes straight from a package function:
 - its test: `statsmodels.stats.proportion.proportions_ztest([c1, c2], [n1, n2])` (pooled, two-sided);
 - Mann-Whitney: `scipy.stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic")`
   (tie and continuity corrections, scipy's defaults);
-- the sample-ratio check: `scipy.stats.chisquare(counts)` (an equal split expected).
+- the sample-ratio check: `scipy.stats.chisquare(counts)` (an equal split expected), or
+  `scipy.stats.chisquare(counts, f_exp)` with f_exp = sum(counts) * weights / sum(weights).
 
 The samples are seeded, so re-running reproduces the file.
 """
@@ -47,10 +48,17 @@ def mann_whitney(name, x, y):
             "u": float(result.statistic), "p_value": float(result.pvalue)}
 
 
-def sample_ratio(counts):
-    result = chisquare(counts)
-    return {"counts": counts, "statistic": float(result.statistic),
-            "p_value": float(result.pvalue)}
+def sample_ratio(counts, weights=None):
+    if weights is None:
+        result = chisquare(counts)
+    else:
+        f_exp = np.array(weights, dtype=float) * sum(counts) / sum(weights)
+        result = chisquare(counts, f_exp)
+    out = {"counts": counts, "statistic": float(result.statistic),
+           "p_value": float(result.pvalue)}
+    if weights is not None:
+        out["weights"] = weights
+    return out
 
 
 def main():
@@ -82,6 +90,9 @@ def main():
             sample_ratio([310, 350, 290]),
             sample_ratio([5000, 5250]),
             sample_ratio([1100, 900]),
+            sample_ratio([1480, 520], [3, 1]),
+            sample_ratio([700, 240, 60], [70, 20, 10]),
+            sample_ratio([2000, 0], [1, 1]),
         ],
     }
     json.dump(out, sys.stdout, indent=1)
