@@ -31,6 +31,7 @@ EXAMPLES = {
     "journey": (["journey", account, "--model", "w_shaped"], 10),
     "touchpoints": (["touchpoints"], 14),
     "funnel": (["funnel"], 14),
+    "experiment": (["experiment", "--by", "onboarding_variant"], 20),
     "accounts": (["accounts", "--sort", "risk"], 8),
     "account": (["account", account], 12),
     "signals": (["signals", "--signal", "usage_drop"], 8),

@@ -350,6 +350,11 @@ def main():
             else:
                 visit(page, seen, urljoin(BASE, account.get_attribute("href")), "account")
         flush(seen, "the campaign drill-down")
+        # The experiment by the simulated company's trait: its figures against the API's.
+        visit(page, seen, BASE + "/experiment?by=onboarding_variant", "experiment-by-trait")
+        if page.query_selector("section.figure#activation") is None:
+            problem("the experiment page by onboarding_variant shows no activation figure")
+        flush(seen, "the experiment by its trait")
         page.goto(BASE + "/accounts")
         first = page.query_selector("section.figure a[href^='/accounts/']")
         if first is None:

@@ -43,7 +43,7 @@ pub use identity::PersonId;
 pub use ledger::{AccountLedger, Change, Invoice, Ledger, Stream};
 pub use marketing::CLICK_IDS;
 pub use model::{EngineSettings, IdentitySnapshot, Model, Snapshot, Summary, TouchGroup};
-pub use profiles::{Profile, Profiles};
+pub use profiles::{Profile, Profiles, EXPERIMENT_VIEWED};
 pub use sessions::{TouchField, Touchpoint, TouchpointOrigin, TouchpointSettings, Visitor};
 pub use success::{AccountSuccess, Answer, Moment, Success, SurveyKind, Ticket};
 pub use text::Text;

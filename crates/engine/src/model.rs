@@ -29,7 +29,7 @@ use crate::identity::{IdKey, IdentityGraph, PersonId};
 use crate::index::{Number, Numbered};
 use crate::ledger::{Change, Invoice, Ledger, Stream};
 use crate::marketing::{self, page_facts, Marketing, PageFacts};
-use crate::profiles::Profiles;
+use crate::profiles::{exposure_of, Exposures, Profiles, EXPERIMENT_VIEWED};
 use crate::sessions::{
     online_touchpoint, sessions, Groupings, Keyed, Landing, Page, PageFactsTable, PageView,
     TouchField, Touchpoint, TouchpointOrigin, TouchpointSettings,
@@ -196,6 +196,7 @@ impl Component {
             (Some(mine), Some(theirs)) => {
                 mine.usage.absorb(theirs.usage);
                 mine.success.absorb(theirs.success);
+                mine.exposures.absorb(theirs.exposures);
             }
             (mine @ None, theirs) => *mine = theirs,
             (Some(_), None) => {}
@@ -227,6 +228,9 @@ impl Component {
 struct Held {
     usage: HeldUsage,
     success: HeldSuccess,
+    /// `Experiment Viewed` tracks that named no account: they count for every account the
+    /// identity is linked to.
+    exposures: Exposures,
 }
 
 /// The derived state of one workspace.
@@ -588,6 +592,9 @@ impl Model {
             }
         }
         if let (MessageType::Track, Some(event)) = (m.kind, m.event.as_deref()) {
+            if event == EXPERIMENT_VIEWED {
+                self.record_exposure(m, account.as_ref(), main);
+            }
             self.record_track(m, event, account.as_ref(), main);
         }
         let Some(main) = main else { return };
@@ -709,6 +716,62 @@ impl Model {
         }
         let root = self.ids.find(main);
         self.see_linked(root);
+    }
+
+    /// An `Experiment Viewed` track: the account's when it names one; otherwise it waits with
+    /// its sender's identity and counts for every account the identity is linked to, whenever
+    /// linked (as product usage does).
+    fn record_exposure(
+        &mut self,
+        m: &SegmentMessage,
+        account: Option<&AccountId>,
+        main: Option<usize>,
+    ) {
+        let Some((experiment, variant)) = exposure_of(&m.properties) else {
+            return;
+        };
+        match (account, main) {
+            (Some(account), _) => {
+                self.profiles
+                    .add_exposure(account, &experiment, &variant, m.timestamp)
+            }
+            (None, Some(main)) => self
+                .component_mut(main)
+                .held
+                .get_or_insert_default()
+                .exposures
+                .exposed(&experiment, &variant, m.timestamp.millis()),
+            // Ingest refuses a message with neither id.
+            (None, None) => {}
+        }
+    }
+
+    /// The variant of `experiment` the account was first shown, and when: by an `Experiment
+    /// Viewed` track naming it, or one naming no account sent by someone linked to it.
+    pub fn exposure(&self, account: &AccountId, experiment: &str) -> Option<(Timestamp, &str)> {
+        let own = self
+            .profiles
+            .get(account)
+            .and_then(|p| p.exposure(experiment));
+        let held = self.roots_of(account).into_iter().filter_map(|root| {
+            let held = self.components.get(&root)?.held.as_ref()?;
+            held.exposures.get(experiment)
+        });
+        own.into_iter()
+            .chain(held)
+            .min()
+            .map(|(at, variant)| (Timestamp::from_millis(at), variant))
+    }
+
+    /// Whether some account was shown a variant of `experiment` ([`Model::exposure`]).
+    pub fn has_experiment(&self, experiment: &str) -> bool {
+        self.profiles.has_experiment(experiment)
+            || self.components.values().any(|c| {
+                !c.accounts.is_empty()
+                    && c.held
+                        .as_ref()
+                        .is_some_and(|h| h.exposures.get(experiment).is_some())
+            })
     }
 
     /// Marks the accounts linked to a component as touched, their facts as changed.

@@ -36,6 +36,8 @@ pub enum Param {
     Cursor,
     Campaign,
     Search,
+    Control,
+    ExpectedSplit,
 }
 
 /// What a parameter's value is.
@@ -76,6 +78,8 @@ impl Param {
             Param::Cursor => "--cursor",
             Param::Campaign => "--campaign",
             Param::Search => "--search",
+            Param::Control => "--control",
+            Param::ExpectedSplit => "--expected-split",
         }
     }
 
@@ -101,6 +105,8 @@ impl Param {
             Param::Cursor => "cursor",
             Param::Campaign => "campaign",
             Param::Search => "search",
+            Param::Control => "control",
+            Param::ExpectedSplit => "expected_split",
         }
     }
 
@@ -162,6 +168,14 @@ impl Param {
             Param::Search => {
                 "Only accounts whose name or domain contains this text (case-insensitive)"
             }
+            Param::Control => {
+                "The variant the others are compared with; default: the variant named \
+                 `control`, else the first in sort order"
+            }
+            Param::ExpectedSplit => {
+                "The split of the accounts the experiment meant, as weights by variant \
+                 (`control=50,guided=50`), for the sample-ratio check; default: equal"
+            }
         }
     }
 
@@ -204,10 +218,12 @@ impl Param {
             Param::Cursor => p.cursor.is_some(),
             Param::Campaign => p.campaign.is_some(),
             Param::Search => f.search.is_some(),
+            Param::Control => p.control.is_some(),
+            Param::ExpectedSplit => p.expected_split.is_some(),
         }
     }
 
-    pub const ALL: [Param; 19] = [
+    pub const ALL: [Param; 21] = [
         Param::From,
         Param::To,
         Param::By,
@@ -227,6 +243,8 @@ impl Param {
         Param::Cursor,
         Param::Campaign,
         Param::Search,
+        Param::Control,
+        Param::ExpectedSplit,
     ];
 }
 
@@ -238,6 +256,9 @@ pub enum Groupings {
     /// The touch groupings, an account attribute or group trait, or the account's `stage` or
     /// `band` at the report instant: the revenue reports.
     Any,
+    /// The variant of an experiment: a group trait some account has, or the name of an
+    /// experiment `Experiment Viewed` events name (`experiment`). Required.
+    Variant,
 }
 
 /// How a report runs: over the model in one turn, or in turns it takes itself through the
@@ -306,6 +327,10 @@ pub const ACCOUNT_ATTRIBUTES: &[&str] = &[
 
 /// The account's state at the report instant.
 const STATE_GROUPINGS: &[&str] = &["stage", "band"];
+
+/// What `--by` of a report by variant may name.
+const VARIANT_EXPECTED: &str = "a group trait some account has (e.g. onboarding_variant), or an \
+     experiment `Experiment Viewed` events showed some account (e.g. onboarding_v2)";
 
 /// The sorts of `accounts`.
 pub const SORTS: &[&str] = &["arr", "health", "risk"];
@@ -466,6 +491,17 @@ pub const CATALOG: &[ReportSpec] = &[
         params: &[Param::By],
         by: Groupings::Any,
         reads: Reads::ALL,
+    },
+    ReportSpec {
+        name: "experiment",
+        about: "Each variant of an experiment: activation, time to value, 90-day retention, expansion, MRR, against the control",
+        run: Runner::Once(crate::experiment::report),
+        rows: schema_of::<crate::ExperimentRow>,
+        summary: Some(schema_of::<crate::ExperimentSummary>),
+        params: &[Param::By, Param::Control, Param::ExpectedSplit],
+        by: Groupings::Variant,
+        // Activation is read from product usage; the variants from the profiles.
+        reads: REVENUE.with(Reads::USAGE),
     },
     ReportSpec {
         name: "adoption",
@@ -696,8 +732,20 @@ impl ReportSpec {
                 ),
             ));
         }
-        if let Some(by) = params.by.as_deref() {
-            self.check_by_shape(by)?;
+        match params.by.as_deref() {
+            Some(by) => self.check_by_shape(by)?,
+            None if self.requires(Param::By) => {
+                return Err(refuse(
+                    "by",
+                    format!(
+                        "the {} report compares the variants of one experiment: give --by with \
+                         the group trait holding each account's variant or the experiment its \
+                         `Experiment Viewed` events name, e.g. `--by onboarding_variant`",
+                        self.name
+                    ),
+                ))
+            }
+            None => {}
         }
         if let Some(model) = params.model.as_deref() {
             if !tenure_attribution::Model::NAMES.contains(&model) {
@@ -765,6 +813,7 @@ impl ReportSpec {
                 Err(refuse_by(accepted.join(", ")))
             }
             Groupings::Any if by.trim().is_empty() => Err(refuse_by(self.any_expected())),
+            Groupings::Variant if by.trim().is_empty() => Err(refuse_by(VARIANT_EXPECTED.into())),
             _ => Ok(()),
         }
     }
@@ -779,12 +828,32 @@ impl ReportSpec {
         format!("{}, or a group trait some account has", known.join(", "))
     }
 
+    /// Whether the report cannot run without `param`.
+    pub fn requires(&self, param: Param) -> bool {
+        self.params.contains(&param)
+            && (param.required() || (param == Param::By && self.by == Groupings::Variant))
+    }
+
     /// A `--by` naming an account trait must name one some account has: otherwise every
-    /// account would fall under "(none)".
+    /// account would fall under "(none)". A variant's must name a group trait some account
+    /// has or an experiment some account was shown.
     pub fn check_by_in(&self, model: &Model, params: &ReportParams) -> Result<(), ReportError> {
         let Some(by) = params.by.as_deref() else {
             return Ok(());
         };
+        if self.by == Groupings::Variant {
+            if model.profiles().has_attribute(by) || model.has_experiment(by) {
+                return Ok(());
+            }
+            return Err(ReportError::Grouping {
+                report: self.name,
+                by: by.to_owned(),
+                expected: format!(
+                    "{VARIANT_EXPECTED}; no account has the group trait {by:?}, and no \
+                     `Experiment Viewed` event of experiment {by:?} counts for an account"
+                ),
+            });
+        }
         if self.by != Groupings::Any
             || TOUCH_GROUPINGS.contains(&by)
             || STATE_GROUPINGS.contains(&by)
@@ -841,6 +910,9 @@ pub struct ByEntry {
     pub values: Vec<&'static str>,
     /// Whether a group trait some account has is accepted too.
     pub group_traits: bool,
+    /// Whether the name of an experiment some account was shown (the `experiment` of its
+    /// `Experiment Viewed` events) is accepted too.
+    pub experiments: bool,
 }
 
 impl ParamKind {
@@ -876,13 +948,14 @@ impl ReportSpec {
                 kind: p.kind().name(),
                 description: p.help(),
                 values: p.values(),
-                required: p.required(),
+                required: self.requires(p),
             }))
             .collect();
         let by = self.params.contains(&Param::By).then(|| match self.by {
             Groupings::Touch(values) => ByEntry {
                 values: values.to_vec(),
                 group_traits: false,
+                experiments: false,
             },
             Groupings::Any => ByEntry {
                 values: TOUCH_GROUPINGS
@@ -892,6 +965,12 @@ impl ReportSpec {
                     .copied()
                     .collect(),
                 group_traits: true,
+                experiments: false,
+            },
+            Groupings::Variant => ByEntry {
+                values: Vec::new(),
+                group_traits: true,
+                experiments: true,
             },
         });
         ReportEntry {

@@ -15,6 +15,7 @@ mod calendar;
 mod catalog;
 mod churn;
 mod cohorts;
+mod experiment;
 mod funnel;
 mod grouping;
 mod journeys;
@@ -27,6 +28,7 @@ mod render;
 mod retention;
 mod revenue;
 pub mod row;
+pub mod significance;
 mod survival;
 mod touchpoints;
 mod unit_economics;
@@ -69,6 +71,9 @@ pub use churn::{
     ForecastSummary,
 };
 pub use cohorts::CohortsRow;
+pub use experiment::{
+    ControlSource, ExperimentRow, ExperimentSampleRatio, ExperimentSummary, VariantSource,
+};
 pub use funnel::{
     FunnelActivation, FunnelGroup, FunnelMilestone, FunnelRow, FunnelSummary, FunnelTimeToValue,
     FunnelTtvBucket,
@@ -131,6 +136,10 @@ pub struct ReportParams {
     pub cursor: Option<Cursor>,
     /// The campaign of `campaign-accounts`.
     pub campaign: Option<String>,
+    /// The variant of `experiment` the others are compared with.
+    pub control: Option<String>,
+    /// The split `experiment`'s sample-ratio check expects, as `control=50,guided=50`.
+    pub expected_split: Option<String>,
 }
 
 /// Where a report's instant came from: given by the caller, or by default the end of the data
@@ -191,6 +200,8 @@ pub struct RawParams {
     pub cursor: Option<String>,
     pub campaign: Option<String>,
     pub search: Option<String>,
+    pub control: Option<String>,
+    pub expected_split: Option<String>,
 }
 
 impl RawParams {
@@ -263,6 +274,8 @@ impl RawParams {
             Param::Cursor => self.cursor = text,
             Param::Campaign => self.campaign = text,
             Param::Search => self.search = text,
+            Param::Control => self.control = text,
+            Param::ExpectedSplit => self.expected_split = text,
             // A file, which the edge reads into `ReportParams::proposed` itself.
             Param::Proposed => {}
         }
@@ -304,6 +317,8 @@ impl ReportParams {
             limit: None,
             cursor: None,
             campaign: None,
+            control: None,
+            expected_split: None,
         }
     }
 
@@ -386,6 +401,8 @@ impl ReportParams {
             limit,
             cursor,
             campaign: raw.campaign.clone(),
+            control: raw.control.clone(),
+            expected_split: raw.expected_split.clone(),
         })
     }
 }

@@ -159,6 +159,7 @@ fn column(report: &str, name: &str, by: Option<&str>, metric: Option<Unit>) -> O
         ("funnel", "now") => Some(Unit::Count),
         ("predicted-ltv", "active") => Some(Unit::Flag),
         ("ltv-backtest", "error") => Some(Unit::Fraction),
+        ("experiment", "control") => Some(Unit::Flag),
         _ => None,
     };
     own.or_else(|| by_name(name))
@@ -174,6 +175,7 @@ fn summary(report: &str, path: &str, metric: Option<Unit>) -> Option<Unit> {
             Some(Unit::Count)
         }
         ("survival", p) if p.starts_with("groups.at_risk.") => Some(Unit::Count),
+        ("experiment", p) if p.starts_with("expected_shares.") => Some(Unit::Fraction),
         ("funnel", "time_to_value_days.histogram.days") => Some(Unit::Text),
         ("funnel", "time_to_value_days.histogram.accounts") => Some(Unit::Count),
         ("funnel", p) if p.starts_with("time_to_value_days.") && last != "activated" => {
@@ -252,7 +254,9 @@ fn by_name(name: &str) -> Option<Unit> {
         | "expected_future_revenue"
         | "total_predicted_ltv"
         | "predicted_revenue"
-        | "actual_revenue" => Unit::Money,
+        | "actual_revenue"
+        | "expansion_mrr"
+        | "mean_mrr" => Unit::Money,
         "share"
         | "gross_mrr_churn_rate"
         | "net_mrr_churn_rate"
@@ -282,7 +286,20 @@ fn by_name(name: &str) -> Option<Unit> {
         | "annual_discount_rate"
         | "company_monthly_churn"
         | "company_monthly_reactivation"
-        | "company_monthly_growth" => Unit::Fraction,
+        | "company_monthly_growth"
+        | "activation_rate"
+        | "activation_difference"
+        | "activation_difference_low_95"
+        | "activation_difference_high_95"
+        | "retention_90d"
+        | "retention_difference"
+        | "retention_difference_low_95"
+        | "retention_difference_high_95"
+        | "expanded_share"
+        | "activation_to_date_rate"
+        | "activation_to_date_difference"
+        | "activation_to_date_difference_low_95"
+        | "activation_to_date_difference_high_95" => Unit::Fraction,
         "quick_ratio" | "ltv_to_cac" | "roas" | "roas_realized" | "roas_predicted"
         | "odds_ratio_per_sd" | "odds_ratio_low_95" | "odds_ratio_high_95"
         | "ltv_to_cac_low_90" | "ltv_to_cac_high_90" => Unit::Multiple,
@@ -319,7 +336,14 @@ fn by_name(name: &str) -> Option<Unit> {
         | "training_churned"
         | "training_snapshots"
         | "predictions"
-        | "adopting" => Unit::Count,
+        | "adopting"
+        | "adopting"
+        | "activation_eligible"
+        | "retention_eligible"
+        | "retained_90d"
+        | "activated_to_date"
+        | "expanded"
+        | "without_variant" => Unit::Count,
         "time_days"
         | "median_days"
         | "rmst_days"
@@ -329,7 +353,9 @@ fn by_name(name: &str) -> Option<Unit> {
         | "median_days_in_stage"
         | "mean_days_in_stage"
         | "within_days"
-        | "median_days_from_conversion" => Unit::Days,
+        | "median_days_from_conversion"
+        | "median_time_to_value_days"
+        | "activation_window_days" => Unit::Days,
         "rmst_months" | "payback_months" | "horizon_months" => Unit::Months,
         "health" | "score" => Unit::Score,
         "roc_auc"
@@ -342,7 +368,12 @@ fn by_name(name: &str) -> Option<Unit> {
         | "statistic"
         | "p_value"
         | "degrees_of_freedom"
-        | "calibration_slope" => Unit::Number,
+        | "calibration_slope"
+        | "activation_p_value"
+        | "activation_to_date_p_value"
+        | "time_to_value_p_value"
+        | "retention_p_value"
+        | "time_to_churn_p_value" => Unit::Number,
         "at" | "started_at" | "first_at" | "last_at" | "contract_end" | "converted_at"
         | "occurred_at" | "holdout_from" | "forecast_at" | "predicted_at" => Unit::Time,
         "month" | "cohort" => Unit::Month,

@@ -129,6 +129,8 @@ fn every_parameter_a_report_does_not_read_is_refused_naming_the_reports_that_do(
             Param::Limit => p.limit = Some(10),
             Param::Campaign => p.campaign = Some("spring".into()),
             Param::Search => p.filters.search = Some("acme".into()),
+            Param::Control => p.control = Some("control".into()),
+            Param::ExpectedSplit => p.expected_split = Some("control=1,guided=1".into()),
             Param::Cursor => {
                 p.cursor = Some(
                     tenure_reports::RawParams::from_pairs([("cursor", "p1.10.0.10.0")])

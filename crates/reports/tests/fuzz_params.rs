@@ -95,6 +95,9 @@ const WORDS: &[&str] = &[
     "acct_404",
     "maria",
     "paid_search",
+    "onboarding_variant",
+    "control",
+    "control=50,guided=50",
 ];
 
 fn instant() -> impl Strategy<Value = Option<String>> {
@@ -119,13 +122,13 @@ fn raw_params() -> impl Strategy<Value = RawParams> {
     let times = (instant(), instant(), instant());
     let names = (word(), word(), word(), any::<bool>(), word(), word());
     let filters = (word(), word(), word(), word(), word(), word());
-    let pages = (page_size(), cursor(), word(), word());
+    let pages = (page_size(), cursor(), word(), word(), (word(), word()));
     (times, names, filters, pages).prop_map(
         |(
             (as_of, from, to),
             (by, model, metric, compare, account, sort),
             (stage, band, signal, tier, owner, channel),
-            (limit, cursor, campaign, search),
+            (limit, cursor, campaign, search, (control, expected_split)),
         )| RawParams {
             as_of,
             from,
@@ -146,6 +149,8 @@ fn raw_params() -> impl Strategy<Value = RawParams> {
             cursor,
             campaign,
             search,
+            control,
+            expected_split,
         },
     )
 }

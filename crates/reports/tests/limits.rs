@@ -24,11 +24,20 @@ fn sub(account: &str, at: &str, mrr: Money) -> EntryBody {
     })
 }
 
+/// Two accounts, one of which has the group trait `onboarding_variant`.
 fn small_model() -> Model {
+    let group = tenure_ingest::segment::parse_message(
+        br#"{"type":"group","messageId":"g1","userId":"u1","groupId":"b",
+            "traits":{"onboarding_variant":"guided"},"timestamp":"2025-01-15T08:00:00Z"}"#,
+        t("2025-01-15T08:00:00Z"),
+        &tenure_ingest::segment::Limits::default(),
+    )
+    .unwrap();
     common::model_of([
         sub("a", "2024-03-01", Money::new(10_000, Currency::USD)),
         sub("b", "2025-01-15", Money::new(20_000, Currency::USD)),
         sub("a", "2025-06-01", Money::new(0, Currency::USD)),
+        EntryBody::Segment(group),
     ])
 }
 
@@ -85,6 +94,7 @@ fn instants_far_from_the_data_are_refused_with_the_range() {
         let params = ReportParams {
             account: about_one_account(name).then(|| "a".into()),
             campaign: about_one_campaign(name).then(|| "spring".into()),
+            by: by_variant(name),
             ..ReportParams::at(far)
         };
         match limited(&model, name, &params, now) {
@@ -141,6 +151,7 @@ fn a_stop_ends_every_report_with_cancelled() {
         let params = ReportParams {
             account: about_one_account(name).then(|| "b".into()),
             campaign: about_one_campaign(name).then(|| "spring".into()),
+            by: by_variant(name),
             ..params.clone()
         };
         let limits = Limits {
@@ -243,6 +254,7 @@ fn an_amount_without_a_rate_is_left_out_with_a_warning() {
         let mut params = ReportParams {
             account: about_one_account(name).then(|| customer.as_str().to_owned()),
             campaign: about_one_campaign(name).then(|| "spring".into()),
+            by: by_variant(name),
             ..ReportParams::at(as_of)
         };
         if *name == "unit-economics" {
@@ -284,6 +296,14 @@ fn about_one_campaign(name: &str) -> bool {
         .unwrap()
         .params
         .contains(&tenure_reports::Param::Campaign)
+}
+
+/// The group trait of the variants, for the report that compares them (and so needs one).
+fn by_variant(name: &str) -> Option<String> {
+    tenure_reports::spec(name)
+        .unwrap()
+        .requires(tenure_reports::Param::By)
+        .then(|| "onboarding_variant".into())
 }
 
 /// Whether report `name` is about one account (and so takes one).

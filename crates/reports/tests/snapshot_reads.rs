@@ -96,10 +96,17 @@ fn requests(model: &Model) -> Vec<(&'static str, ReportParams)> {
         if takes(Param::Campaign) {
             variants = vec![with(&|p| p.campaign = Some(campaign.clone()))];
         }
-        if takes(Param::By) {
+        if spec.requires(Param::By) {
+            // The variant of an experiment: a group trait, or the experiment's name.
+            variants = vec![
+                with(&|p| p.by = Some("onboarding_variant".to_owned())),
+                with(&|p| p.by = Some("onboarding_v2".to_owned())),
+            ];
+        } else if takes(Param::By) {
             let by: &[&str] = match spec.by {
                 tenure_reports::Groupings::Any => &["channel", "campaign", "tier", "plan", "stage"],
                 tenure_reports::Groupings::Touch(accepted) => accepted,
+                tenure_reports::Groupings::Variant => unreachable!("by is required"),
             };
             for &by in by {
                 variants.push(with(&|p| p.by = Some(by.to_owned())));

@@ -224,7 +224,7 @@ fn parameters(spec: &ReportSpec) -> Vec<utoipa::openapi::path::Parameter> {
             ParameterBuilder::new()
                 .name(param.name())
                 .parameter_in(ParameterIn::Query)
-                .required(if param.required() {
+                .required(if spec.requires(param) {
                     Required::True
                 } else {
                     Required::False

@@ -88,6 +88,7 @@ fn every_page_works_in_a_browser_and_shows_the_apis_figures() {
         "cohorts",
         "survival",
         "funnel",
+        "experiment",
         "accounts",
         "renewals",
         "signals",
@@ -96,6 +97,7 @@ fn every_page_works_in_a_browser_and_shows_the_apis_figures() {
         "status",
         "campaign",
         "account",
+        "experiment-by-trait",
     ] {
         assert!(pages.contains(&page), "{page} not visited: {pages:?}");
     }

@@ -330,6 +330,88 @@ fn a_report_is_the_same_json_from_the_cli_and_the_api() {
     );
 }
 
+/// `experiment` is the same JSON from the CLI and the API, by the group trait and by the
+/// experiment's name; without `--by` both say what to give.
+#[test]
+fn the_experiment_report_is_the_same_json_from_the_cli_and_the_api() {
+    let tenure = Tenure::new();
+    let company = tenure.data_dir().join("company");
+    let company = company.to_str().unwrap();
+    tenure.ok(&[
+        "sim",
+        "--out",
+        company,
+        "--accounts",
+        "300",
+        "--months",
+        "18",
+        "--seed",
+        "7",
+    ]);
+    let files: Vec<String> = [
+        "accounts.csv",
+        "subscriptions.csv",
+        "deals.csv",
+        "spend.csv",
+        "touchpoints.csv",
+        "events.ndjson",
+    ]
+    .iter()
+    .map(|f| format!("{company}/{f}"))
+    .collect();
+    let mut import = vec!["import"];
+    import.extend(files.iter().map(String::as_str));
+    tenure.ok(&import);
+    let read_key = tenure.key("read");
+    let cli = |by: &str, control: &str| -> Value {
+        let mut args = vec!["report", "experiment", "--as-of", "2026-06-30", "--by", by];
+        if !control.is_empty() {
+            args.extend(["--control", control]);
+        }
+        args.extend(["--format", "json"]);
+        serde_json::from_str(&tenure.ok(&args)).unwrap()
+    };
+    let by_trait = cli("onboarding_variant", "");
+    let by_event = cli("onboarding_v2", "guided");
+    // Without --by: a usage error naming the flag.
+    let out = tenure.run(&["report", "experiment"]);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--by"));
+
+    let server = tenure.serve(&[]);
+    let get = |query: &str| {
+        reqwest::blocking::Client::new()
+            .get(format!(
+                "{}/api/v1/reports/experiment?as_of=2026-06-30{query}",
+                server.url
+            ))
+            .basic_auth(&read_key, Some(""))
+            .send()
+            .unwrap()
+    };
+    let api: Value = get("&by=onboarding_variant").json().unwrap();
+    assert_eq!(by_trait, api);
+    let api: Value = get("&by=onboarding_v2&control=guided").json().unwrap();
+    assert_eq!(by_event, api);
+    assert_eq!(api["summary"]["variant_source"], "experiment_viewed");
+    assert_eq!(api["summary"]["control"], "guided");
+    assert_eq!(by_trait["summary"]["variant_source"], "group_trait");
+    let variants: Vec<&str> = by_trait["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["variant"].as_str().unwrap())
+        .collect();
+    assert_eq!(variants, ["control", "guided"]);
+    let refused = get("");
+    assert_eq!(refused.status(), 400);
+    let refused: Value = refused.json().unwrap();
+    assert!(
+        refused["message"].as_str().unwrap().contains("--by"),
+        "{refused}"
+    );
+}
+
 #[test]
 fn demo_serves_the_company_with_a_read_key_until_interrupted() {
     use std::io::BufRead;

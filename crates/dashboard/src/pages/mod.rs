@@ -7,6 +7,7 @@ mod attribution;
 mod campaign;
 mod churn;
 mod cohorts;
+mod experiment;
 mod funnel;
 mod health_backtest;
 mod overview;
@@ -71,6 +72,7 @@ pub static PAGES: &[Page] = &[
     cohorts::PAGE,
     survival::PAGE,
     funnel::PAGE,
+    experiment::PAGE,
     accounts::PAGE,
     account::PAGE,
     renewals::PAGE,

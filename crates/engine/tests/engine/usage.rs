@@ -264,3 +264,59 @@ fn activation_rule_cases() {
         }
     }
 }
+
+/// The variant of `experiment` first shown to the account, as (day, variant).
+fn exposure(m: &Model, a: &str, experiment: &str) -> Option<(i64, String)> {
+    m.exposure(&account(a), experiment)
+        .map(|(at, v)| ((at.millis() - t0()) / DAY, v.to_owned()))
+}
+
+#[test]
+fn an_experiment_viewed_counts_for_the_account_it_names_or_its_senders_in_any_order() {
+    let viewed = |id: &str, user: &str, day: i64, variant: &str| {
+        Msg::track(id, "Experiment Viewed")
+            .user(user)
+            .at(day * DAY)
+            .property("experiment", "onboarding_v2")
+            .property("variant", variant)
+    };
+    let entries = [
+        // u1 sees guided naming no account, before being grouped with acct_1 on day 20; a
+        // later exposure naming the account does not replace it.
+        viewed("e1", "u1", 2, "guided").entry(),
+        viewed("e2", "u1", 9, "control")
+            .context("groupId", json!("acct_1"))
+            .entry(),
+        Msg::group("g1", "acct_1").user("u1").at(20 * DAY).entry(),
+        // acct_2's exposure names it; u2 is never grouped.
+        viewed("e3", "u2", 4, "control")
+            .context("groupId", json!("acct_2"))
+            .entry(),
+        // u3 is grouped with no account: its exposure counts for none.
+        viewed("e4", "u3", 1, "guided").entry(),
+        // An Experiment Viewed without a variant is no exposure.
+        Msg::track("e5", "Experiment Viewed")
+            .user("u2")
+            .at(DAY)
+            .property("experiment", "onboarding_v2")
+            .context("groupId", json!("acct_2"))
+            .entry(),
+    ];
+    for order in orders(&entries) {
+        let m = model(&order);
+        assert_eq!(
+            exposure(&m, "acct_1", "onboarding_v2"),
+            Some((2, "guided".to_owned()))
+        );
+        assert_eq!(
+            exposure(&m, "acct_2", "onboarding_v2"),
+            Some((4, "control".to_owned()))
+        );
+        assert_eq!(exposure(&m, "acct_1", "pricing"), None);
+        assert!(m.has_experiment("onboarding_v2"));
+        assert!(!m.has_experiment("pricing"));
+    }
+    // An identity linked to no account shows no account anything.
+    let alone = model(&entries[4..5]);
+    assert!(!alone.has_experiment("onboarding_v2"));
+}
