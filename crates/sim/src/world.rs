@@ -229,7 +229,8 @@ impl Default for World {
         // effects: conversion, activation, churn, expansion, engagement shift (who it reaches);
         // touch: conversion odds, churn and expansion multipliers per touch (what it changes).
         // Webinars, LinkedIn ABM and outbound change most; display retargeting and direct
-        // visits next to nothing, so a model that credits them is shown wrong.
+        // visits nothing (they reach people who would have come anyway), so a model that
+        // credits them is shown wrong.
         let campaigns = vec![
             campaign(
                 "brand_search",
@@ -277,7 +278,7 @@ impl Default for World {
                 300,
                 MIXED,
                 [0.9, 0.95, 1.0, 0.9, 0.0],
-                [1.05, 1.0, 1.0],
+                [1.1, 1.0, 1.0],
             ),
             campaign(
                 "fb_smb_promo",
@@ -320,7 +321,7 @@ impl Default for World {
                 120,
                 MIXED,
                 [0.6, 0.9, 1.2, 0.8, -0.05],
-                [1.01, 1.0, 1.0],
+                [1.0, 1.0, 1.0],
             ),
             campaign(
                 "capterra_listing",
