@@ -13,7 +13,7 @@ import os, re, subprocess, sys, tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, "target", "release", "tenure")
 DOC = os.path.join(ROOT, "docs", "reports.md")
-account = sys.argv[1] if len(sys.argv) > 1 else "acct_000029"
+account = sys.argv[1] if len(sys.argv) > 1 else "acct_000001"
 work = tempfile.mkdtemp(prefix="tenure-doc-examples-")
 SIM, DATA = os.path.join(work, "sim"), os.path.join(work, "data")
 subprocess.run([BIN, "sim", "--out", SIM, "--accounts", "300", "--months", "18", "--seed", "7"],

@@ -1,27 +1,29 @@
-//! One account's life, from the first touch to the end of the simulated window.
+//! One account's life, from the first touch to the end of the simulated window, as messages and
+//! rows.
 //!
-//! Each account draws from its own random stream (seeded from the company seed and the account's
-//! index), so accounts can be simulated in any order or in parallel and the output is the same.
+//! Each account draws from its own random streams (seeded from the company seed and the
+//! account's index), so accounts can be simulated in any order or in parallel and the output is
+//! the same. Its fate (whether it buys, and its life as a customer) is decided first from a
+//! stream of its own ([`crate::fate`]); what it sends is written from that fate with another.
 
 use std::collections::HashSet;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Binomial, Distribution, Exp1, Poisson, StandardNormal};
+use rand_distr::{Binomial, Distribution, Poisson, StandardNormal};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tenure_core::Timestamp;
 
+use crate::fate::{self, Change, Customer, Draws, Prospect, Touch};
 use crate::names;
 use crate::shape::{copies, Shape};
-use crate::world::{Campaign, Reach, World};
+use crate::world::{Campaign, Plan, Reach, World};
 
 pub const DAY: i64 = 86_400_000;
-const MINUTE: i64 = 60_000;
+pub const MINUTE: i64 = 60_000;
 /// The simulation steps customers in 30-day months.
-const MONTH: i64 = 30 * DAY;
-/// Product users simulated per account at most (the rest of the seats exist but stay silent).
-const MAX_USERS: u32 = 12;
+pub const MONTH: i64 = 30 * DAY;
 
 // How the company's tools shape what they send (none of it changes what happened):
 /// The share of a grouped person's tracks that name the account in `context.groupId`, as from a
@@ -57,6 +59,9 @@ pub struct AccountTruth {
     pub final_mrr_cents: i64,
     /// MRR integrated over time until the end of the window: MRR × days × 12 / 365.25.
     pub realized_revenue_cents: i64,
+    /// MRR integrated from conversion over the LTV horizon (60 months of 365.25 / 12 days),
+    /// the life after the window's end included; 0 for an account that is no customer.
+    pub planted_ltv_cents: i64,
 }
 
 /// Everything one account contributes to the output files.
@@ -69,6 +74,9 @@ pub struct AccountStory {
     pub deals: Vec<Vec<String>>,
     pub touchpoints: Vec<Vec<String>>,
     pub truth: Option<AccountTruth>,
+    /// Per touch type whose effects reach the account: its planted LTV with every effect less
+    /// its planted LTV without that type's effects, in cents.
+    pub increments: Vec<(usize, f64)>,
 }
 
 /// The fixed frame of one simulation run.
@@ -178,6 +186,9 @@ struct Life<'a> {
     /// rows carry only an e-mail, who re-lands from another site): drawn from a stream of its
     /// own, so the company's behaviour and its ground truth do not depend on it.
     sdk: ChaCha8Rng,
+    /// The draws of the account's fate ([`Draws`]): a stream of its own, so that what is sent
+    /// and how does not move them.
+    fate: ChaCha8Rng,
     index: usize,
     account_id: String,
     domain: String,
@@ -214,17 +225,14 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
     rng.sample(StandardNormal)
 }
 
-fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
-    let e: f64 = rng.sample(Exp1);
-    e * mean
-}
-
 /// Simulates account `index` of the company, its messages shaped by `shape`.
 pub fn simulate_account(world: &World, frame: Frame, shape: &Shape, index: usize) -> AccountStory {
     let seed = stream_seed(frame.seed, index as u64);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut sdk = ChaCha8Rng::seed_from_u64(seed);
     sdk.set_stream(1);
+    let mut fate = ChaCha8Rng::seed_from_u64(seed);
+    fate.set_stream(2);
     let first = *pick(&mut rng, names::COMPANY_FIRST);
     let second = *pick(&mut rng, names::COMPANY_SECOND);
     let account_id = format!("acct_{index:06}");
@@ -238,6 +246,7 @@ pub fn simulate_account(world: &World, frame: Frame, shape: &Shape, index: usize
         frame,
         rng,
         sdk,
+        fate,
         index,
         account_id,
         domain,
@@ -330,36 +339,49 @@ impl Life<'_> {
             initial_mrr_cents: 0,
             final_mrr_cents: 0,
             realized_revenue_cents: 0,
+            planted_ltv_cents: 0,
         };
         self.touch(campaign, 0, created);
+        let acquisition = world
+            .campaigns
+            .iter()
+            .position(|c| c.name == campaign.name)
+            .expect("the campaign is the world's");
+        let mut touches = vec![Touch {
+            kind: acquisition,
+            at: created,
+        }];
         // B2B buyers come back many times before they buy, bigger companies more.
         let extra = poisson(&mut self.rng, 3.0 + 1.5 * tier_index as f64);
-        let mut touch_times = vec![created];
         for _ in 0..extra {
             let at = created + (self.rng.random::<f64>() * 45.0 * DAY as f64) as i64;
             let person = self.rng.random_range(0..self.people.len());
-            let nurture = weighted(&mut self.rng, &world.nurture);
-            let touch = if nurture == "newsletter" {
-                World::newsletter()
-            } else {
-                world.campaign(nurture).clone()
-            };
-            self.touch(&touch, person, at);
-            touch_times.push(at);
+            let kind = world.nurture_type(weighted(&mut self.rng, &world.nurture));
+            self.touch(world.touch_type(kind), person, at);
+            touches.push(Touch { kind, at });
         }
-        touch_times.sort_unstable();
+        // Stable: the acquisition touch stays first.
+        touches.sort_by_key(|t| t.at);
 
-        let conv = campaign.conversion;
-        let p = |base: f64| (base * conv).min(0.95);
-        if !self.rng.random_bool(p(world.funnel[0])) {
+        let prospect = Prospect {
+            campaign,
+            plan,
+            tier_index,
+            touches: &touches,
+        };
+        let end = self.frame.end;
+        let draws = Draws::new(&mut self.fate, &touches, plan, end);
+        let outcome = fate::decide(world, &prospect, &draws, end, None);
+        let value = fate::value(&outcome);
+        for kind in fate::effective_types(world, &prospect, &draws) {
+            let without = fate::value(&fate::decide(world, &prospect, &draws, end, Some(kind)));
+            self.story.increments.push((kind, value - without));
+        }
+
+        let Some(lead_at) = outcome.lead_at else {
             self.story.truth = Some(truth);
             return;
-        }
-        let lead_at = touch_times[self.rng.random_range(0..touch_times.len())] + 3 * MINUTE;
-        if lead_at >= self.frame.end {
-            self.story.truth = Some(truth);
-            return;
-        }
+        };
         truth.lead = true;
         self.identify(
             0,
@@ -384,62 +406,39 @@ impl Life<'_> {
             self.identify(j, at + MINUTE, None, None, None, company_name);
         }
 
-        if !self.rng.random_bool(p(world.funnel[1])) {
+        let Some(opportunity) = &outcome.opportunity else {
             self.story.truth = Some(truth);
             return;
-        }
-        let seats = self.rng.random_range(plan.seats.0..=plan.seats.1);
-        let annual = self.rng.random_bool(plan.annual_share);
-        let discount = if annual {
-            0.15
-        } else if self.rng.random_bool(0.1) {
-            0.10
-        } else {
-            0.0
         };
-        let mrr = mrr_of(plan.seat_price_cents, seats, discount);
-        let opp_at = lead_at + (1.0 + self.rng.random::<f64>() * 20.0) as i64 * DAY;
-        if opp_at >= self.frame.end {
-            self.story.truth = Some(truth);
-            return;
-        }
         truth.opportunity = true;
+        let mrr = opportunity.mrr;
         let deal_id = format!("deal_{:06}_new", self.index);
         self.track(
             0,
-            opp_at,
+            opportunity.at,
             "Opportunity Created",
             json!({"deal_id": deal_id, "amount": mrr * 12 / 100}),
         );
-        let won = self.rng.random_bool(p(world.funnel[2]));
-        let close_at = opp_at + (7.0 + self.rng.random::<f64>() * 38.0) as i64 * DAY;
-        if close_at >= self.frame.end {
+        let (opp_at, close_at) = (opportunity.at, opportunity.close_at);
+        let Some(customer) = &outcome.customer else {
+            let (status, closed) = if close_at >= end {
+                ("open", None)
+            } else {
+                ("lost", Some(close_at))
+            };
             self.deal(
                 &deal_id,
                 "new_business",
-                "open",
+                status,
                 mrr * 12,
                 opp_at,
-                None,
+                closed,
                 None,
             );
             self.story.truth = Some(truth);
             return;
-        }
-        if !won {
-            self.deal(
-                &deal_id,
-                "new_business",
-                "lost",
-                mrr * 12,
-                opp_at,
-                Some(close_at),
-                None,
-            );
-            self.story.truth = Some(truth);
-            return;
-        }
-        let term = if annual { 12 } else { 1 };
+        };
+        let term = if opportunity.annual { 12 } else { 1 };
         self.deal(
             &deal_id,
             "new_business",
@@ -449,18 +448,7 @@ impl Life<'_> {
             Some(close_at),
             Some((close_at, term)),
         );
-        self.customer(
-            &mut truth,
-            plan.name,
-            plan.seat_price_cents,
-            plan.monthly_churn,
-            seats,
-            annual,
-            discount,
-            tier_index,
-            close_at,
-            campaign,
-        );
+        self.customer(&mut truth, plan, tier_index, opportunity.seats, customer);
         self.story.truth = Some(truth);
     }
 
@@ -692,37 +680,34 @@ impl Life<'_> {
         ]);
     }
 
-    /// Life as a customer: onboarding, usage, support, surveys, renewals, churn.
-    #[allow(clippy::too_many_arguments)]
+    /// Life as a customer within the window, as its fate decided it: onboarding, usage,
+    /// support, surveys, renewals, expansion, contraction, churn.
     fn customer(
         &mut self,
         truth: &mut AccountTruth,
-        plan: &'static str,
-        seat_price: i64,
-        base_churn: f64,
-        mut seats: u32,
-        annual: bool,
-        discount: f64,
+        plan: &Plan,
         tier_index: usize,
-        start: i64,
-        campaign: &Campaign,
+        seats: u32,
+        customer: &Customer,
     ) {
         let world = self.world;
         let end = self.frame.end;
-        let first_seats = seats;
-        let mut mrr = mrr_of(seat_price, seats, discount);
+        let start = customer.start;
         truth.converted_at = Some(start);
-        truth.initial_mrr_cents = mrr;
-        self.subscription(start, mrr, plan, seats);
+        truth.initial_mrr_cents = customer.mrr;
+        truth.activated_at = customer.activated_at.filter(|a| *a < end);
+        truth.final_mrr_cents = customer.mrr_before(end);
+        truth.realized_revenue_cents = customer.revenue_until(end).round() as i64;
+        truth.planted_ltv_cents = customer.ltv().round() as i64;
+        self.subscription(start, customer.mrr, plan.name, seats);
 
         let exp = &world.experiment;
-        let guided = self.rng.random_bool(0.5);
-        let variant = exp.variants[usize::from(guided)];
+        let variant = exp.variants[usize::from(customer.guided)];
         truth.variant = Some(variant);
         self.events.push(
             start + MINUTE,
             json!({"type": "group", "userId": self.people[0].user, "groupId": self.account_id,
-            "traits": {"plan": plan, "seats": seats, "onboarding_variant": variant}}),
+            "traits": {"plan": plan.name, "seats": seats, "onboarding_variant": variant}}),
         );
         self.track(
             0,
@@ -730,44 +715,18 @@ impl Life<'_> {
             "Experiment Viewed",
             json!({"experiment": exp.name, "variant": variant}),
         );
+        // Product users beyond the buying committee join as the account onboards, one a seat.
+        self.add_users(seats, start);
+        self.changes(truth, plan, customer);
 
-        // Product users beyond the buying committee join as the account onboards.
-        let users = seats.min(MAX_USERS) as usize;
-        while self.people.len() < users {
-            let j = self.people.len();
-            self.add_person(j);
-            let at = start + self.rng.random_range(1..20) * DAY;
-            self.identify(j, at, None, None, None, "");
-        }
-
-        let p_activate = (world.activation * campaign.activation
-            + if guided { exp.activation_lift } else { 0.0 })
-        .clamp(0.0, 0.98);
-        let activated_at = if self.rng.random_bool(p_activate) {
-            let mean =
-                world.ttv_days / campaign.activation * if guided { exp.ttv_factor } else { 1.0 };
-            Some(start + ((1.0 + exponential(&mut self.rng, mean)) * DAY as f64) as i64)
-        } else {
-            None
-        };
-        let mut engagement: f64 =
-            (0.55 + campaign.engagement + 0.15 * normal(&mut self.rng)).clamp(0.05, 0.95);
-        let mut active = true;
-        let mut month_start = start;
-        let mut contract_end = start + 12 * MONTH;
-        let mut year_survival = 1.0;
-        let mut detractor = false;
+        let activated_at = customer.activated_at;
         let mut ticket = 0u32;
-        let mut expansion_n = 0u32;
-        let mut revenue_since = start;
-        let mut revenue: f64 = 0.0;
-        let mut renewal_n = 0u32;
-
-        while month_start < end {
-            let month_end = (month_start + MONTH).min(end);
+        for month in customer.months.iter().take_while(|m| m.start < end) {
+            let month_start = month.start;
+            let month_end = month_start + MONTH;
+            let n = (month_start - start) / MONTH;
             let is_activated = activated_at.is_some_and(|a| a < month_end);
             if let Some(a) = activated_at.filter(|a| *a >= month_start && *a < month_end) {
-                truth.activated_at = Some(a);
                 // The activation rule: an activation event and two distinct users within 14 days;
                 // the account activates when the second user's event arrives.
                 self.track(
@@ -779,107 +738,94 @@ impl Life<'_> {
                 let other = 1.min(self.people.len() - 1);
                 self.track(other, a, world.activation_events[0], json!({}));
             }
-            if active {
-                let level = if is_activated {
-                    engagement
+            if !month.active {
+                continue;
+            }
+            let engagement = month.engagement;
+            let level = if is_activated {
+                engagement
+            } else {
+                engagement.min(0.35) * 0.5
+            };
+            self.usage(
+                month_start,
+                month_end.min(end),
+                level,
+                activated_at,
+                month.seats,
+            );
+            for _ in 0..month.tickets {
+                ticket += 1;
+                let at = month_start + self.rng.random_range(0..MONTH);
+                let id = format!("t_{:06}_{ticket}", self.index);
+                let who = self.rng.random_range(0..self.people.len());
+                let priority = if self.rng.random_bool(0.2) {
+                    "high"
                 } else {
-                    engagement.min(0.35) * 0.5
+                    "normal"
                 };
-                self.usage(month_start, month_end, level, activated_at, seats);
-                let tickets = poisson(
-                    &mut self.rng,
-                    0.15 + (1.0 - engagement) * [0.6, 1.0, 1.6][tier_index],
+                self.track(
+                    who,
+                    at,
+                    "Ticket Created",
+                    json!({"ticket_id": id, "priority": priority}),
                 );
-                for _ in 0..tickets {
-                    ticket += 1;
-                    let at = month_start + self.rng.random_range(0..MONTH);
-                    let id = format!("t_{:06}_{ticket}", self.index);
-                    let who = self.rng.random_range(0..self.people.len());
-                    let priority = if self.rng.random_bool(0.2) {
-                        "high"
-                    } else {
-                        "normal"
-                    };
-                    self.track(
-                        who,
-                        at,
-                        "Ticket Created",
-                        json!({"ticket_id": id, "priority": priority}),
-                    );
-                    let csat = (1.0 + 4.0 * engagement + 0.8 * normal(&mut self.rng))
-                        .round()
-                        .clamp(1.0, 5.0) as i64;
-                    let solved = at + self.rng.random_range(1..5) * DAY;
-                    self.track(
-                        who,
-                        solved,
-                        "Ticket Solved",
-                        json!({"ticket_id": id, "csat": csat}),
-                    );
-                }
-                if (month_start - start) / MONTH % 3 == 2 {
-                    for _ in 0..self.rng.random_range(1..=2) {
-                        let who = self.rng.random_range(0..self.people.len());
-                        let score = (3.0 + 8.0 * engagement + 1.5 * normal(&mut self.rng))
-                            .round()
-                            .clamp(0.0, 10.0) as i64;
-                        detractor = score <= 6;
-                        let at = month_start + self.rng.random_range(0..MONTH);
-                        self.track(who, at, "NPS Submitted", json!({"score": score}));
-                    }
-                }
-                let csm_every = [0, 3, 1][tier_index];
-                if csm_every > 0 && (month_start - start) / MONTH % csm_every == 0 {
-                    let at = month_start + self.rng.random_range(0..MONTH);
-                    let kind = if (month_start - start) / MONTH % 3 == 0 {
-                        "qbr"
-                    } else {
-                        "check_in"
-                    };
-                    self.track(0, at, "CSM Touch", json!({"kind": kind}));
-                }
-                if engagement > 0.8 && self.rng.random_bool(0.4) {
-                    let at = month_start + self.rng.random_range(0..MONTH);
-                    self.track(
-                        0,
-                        at,
-                        "Usage Limit Approached",
-                        json!({"limit": "reports", "used_pct": 92}),
-                    );
-                }
+                let csat = (1.0 + 4.0 * engagement + 0.8 * normal(&mut self.rng))
+                    .round()
+                    .clamp(1.0, 5.0) as i64;
+                let solved = at + self.rng.random_range(1..5) * DAY;
+                self.track(
+                    who,
+                    solved,
+                    "Ticket Solved",
+                    json!({"ticket_id": id, "csat": csat}),
+                );
+            }
+            for score in &month.nps {
+                let who = self.rng.random_range(0..self.people.len());
+                let at = month_start + self.rng.random_range(0..MONTH);
+                self.track(who, at, "NPS Submitted", json!({"score": score}));
+            }
+            let csm_every = [0, 3, 1][tier_index];
+            if csm_every > 0 && n % csm_every == 0 {
+                let at = month_start + self.rng.random_range(0..MONTH);
+                let kind = if n % 3 == 0 { "qbr" } else { "check_in" };
+                self.track(0, at, "CSM Touch", json!({"kind": kind}));
+            }
+            if engagement > 0.8 && self.rng.random_bool(0.4) {
+                let at = month_start + self.rng.random_range(0..MONTH);
+                self.track(
+                    0,
+                    at,
+                    "Usage Limit Approached",
+                    json!({"limit": "reports", "used_pct": 92}),
+                );
+            }
+        }
+    }
 
-                let m = &world.churn_model;
-                let not_activated =
-                    activated_at.is_none_or(|a| a > month_start) && month_start - start >= 60 * DAY;
-                let hazard = (base_churn
-                    * campaign.churn
-                    * (m.low_usage * (0.5 - engagement)
-                        + m.tickets * f64::from(tickets)
-                        + m.detractor * f64::from(u8::from(detractor))
-                        + m.not_activated * f64::from(u8::from(not_activated)))
-                    .exp())
-                .min(0.9);
-                let churn_now = if annual {
-                    year_survival *= 1.0 - hazard;
-                    contract_end <= month_end && self.rng.random_bool(1.0 - year_survival)
-                } else {
-                    self.rng.random_bool(hazard)
-                };
-                if churn_now {
-                    let at = if annual {
-                        contract_end
-                    } else {
-                        month_start + self.rng.random_range(0..MONTH)
-                    };
-                    if at < end {
-                        revenue += mrr as f64 * (at - revenue_since) as f64;
-                        revenue_since = at;
-                        mrr = 0;
-                        active = false;
-                        truth.churned_at.get_or_insert(at);
-                        self.subscription(at, 0, plan, 0);
-                    }
-                } else if annual && contract_end <= month_end && contract_end < end {
+    /// Product users up to one a seat (at most the world's `max_users`), joining after `at`.
+    fn add_users(&mut self, seats: u32, at: i64) {
+        let users = seats.min(self.world.max_users) as usize;
+        while self.people.len() < users {
+            let j = self.people.len();
+            self.add_person(j);
+            let joined = at + self.rng.random_range(1..20) * DAY;
+            self.identify(j, joined, None, None, None, "");
+        }
+    }
+
+    /// The rows of what the customer pays, each change before the window's end.
+    fn changes(&mut self, truth: &mut AccountTruth, plan: &Plan, customer: &Customer) {
+        let end = self.frame.end;
+        let (mut expansion_n, mut renewal_n) = (0u32, 0u32);
+        for change in customer.changes.iter().take_while(|c| c.at() < end) {
+            match *change {
+                Change::Churn { at } => {
+                    truth.churned_at.get_or_insert(at);
+                    self.subscription(at, 0, plan.name, 0);
+                }
+                Change::Renewal { at, mrr } => {
                     renewal_n += 1;
                     let id = format!("deal_{:06}_renewal_{renewal_n}", self.index);
                     self.deal(
@@ -887,82 +833,39 @@ impl Life<'_> {
                         "renewal",
                         "won",
                         mrr * 12,
-                        contract_end - 30 * DAY,
-                        Some(contract_end - 5 * DAY),
-                        Some((contract_end, 12)),
+                        at - 30 * DAY,
+                        Some(at - 5 * DAY),
+                        Some((at, 12)),
                     );
-                    contract_end += 12 * MONTH;
-                    year_survival = 1.0;
                 }
-                if active {
-                    let at = month_start + self.rng.random_range(0..MONTH);
-                    // Growth is bounded: an account buys at most three times its first seats,
-                    // so a few compounding expanders cannot carry the whole company's NRR.
-                    if engagement > 0.62
-                        && seats < 3 * first_seats
-                        && self.rng.random_bool(
-                            (world.expansion * campaign.expansion * (engagement - 0.4) * 2.0)
-                                .min(0.9),
-                        )
-                        && at < end
-                    {
-                        let added = ((f64::from(seats) * self.rng.random_range(0.2..0.5)).ceil()
-                            as u32)
-                            .max(1);
-                        seats += added;
-                        revenue += mrr as f64 * (at - revenue_since) as f64;
-                        revenue_since = at;
-                        let before = mrr;
-                        mrr = mrr_of(seat_price, seats, discount);
-                        expansion_n += 1;
-                        truth.expansions += 1;
-                        self.subscription(at, mrr, plan, seats);
-                        let id = format!("deal_{:06}_expansion_{expansion_n}", self.index);
-                        self.deal(
-                            &id,
-                            "expansion",
-                            "won",
-                            (mrr - before) * 12,
-                            at - 14 * DAY,
-                            Some(at),
-                            None,
-                        );
-                    } else if engagement < 0.35
-                        && seats > 1
-                        && self.rng.random_bool(world.contraction)
-                        && at < end
-                    {
-                        let removed = ((f64::from(seats) * self.rng.random_range(0.1..0.3)).ceil()
-                            as u32)
-                            .clamp(1, seats - 1);
-                        seats -= removed;
-                        revenue += mrr as f64 * (at - revenue_since) as f64;
-                        revenue_since = at;
-                        mrr = mrr_of(seat_price, seats, discount);
-                        self.subscription(at, mrr, plan, seats);
-                    }
+                Change::Expansion {
+                    at,
+                    seats,
+                    mrr,
+                    before,
+                } => {
+                    expansion_n += 1;
+                    truth.expansions += 1;
+                    self.subscription(at, mrr, plan.name, seats);
+                    let id = format!("deal_{:06}_expansion_{expansion_n}", self.index);
+                    self.deal(
+                        &id,
+                        "expansion",
+                        "won",
+                        (mrr - before) * 12,
+                        at - 14 * DAY,
+                        Some(at),
+                        None,
+                    );
+                    // The new seats bring their users.
+                    self.add_users(seats, at);
                 }
-                engagement = (engagement
-                    + 0.06 * normal(&mut self.rng)
-                    + if is_activated { 0.005 } else { -0.02 })
-                .clamp(0.02, 0.98);
-            } else if self.rng.random_bool(world.reactivation) {
-                let at = month_start + self.rng.random_range(0..MONTH);
-                if at < end {
-                    active = true;
-                    engagement = engagement.max(0.45);
-                    mrr = mrr_of(seat_price, seats, discount);
-                    revenue_since = at;
-                    contract_end = at + 12 * MONTH;
-                    year_survival = 1.0;
-                    self.subscription(at, mrr, plan, seats);
+                Change::Contraction { at, seats, mrr }
+                | Change::Reactivation { at, seats, mrr } => {
+                    self.subscription(at, mrr, plan.name, seats);
                 }
             }
-            month_start = month_end;
         }
-        revenue += mrr as f64 * (end - revenue_since) as f64;
-        truth.final_mrr_cents = mrr;
-        truth.realized_revenue_cents = (revenue / DAY as f64 * 12.0 / 365.25).round() as i64;
     }
 
     /// One month of product usage: weekly logins of the active users and, once activated, use
@@ -1168,9 +1071,4 @@ fn offline_row(at: i64, account_id: &str, email: &str, campaign: &str, kind: &st
     row[8] = campaign.to_owned();
     row[11] = kind.to_owned();
     row
-}
-
-/// Monthly recurring revenue in cents for `seats` at `seat_price`, after a discount.
-fn mrr_of(seat_price: i64, seats: u32, discount: f64) -> i64 {
-    ((seat_price * i64::from(seats)) as f64 * (1.0 - discount)).round() as i64
 }

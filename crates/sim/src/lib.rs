@@ -10,6 +10,7 @@
 //! by the chunk size however many accounts are asked for.
 
 mod company;
+mod fate;
 mod names;
 mod shape;
 mod truth;
@@ -25,10 +26,11 @@ use rayon::prelude::*;
 use tenure_ingest::csv::CsvKind;
 
 pub use company::AccountTruth;
+pub use fate::LTV_HORIZON;
 pub use shape::Shape;
 use truth::Tally;
-pub use truth::{CampaignTruth, ExperimentTruth, GroundTruth, Totals};
-pub use world::{Campaign, ChurnModel, Experiment, Plan, Reach, World};
+pub use truth::{CampaignTruth, ExperimentTruth, GroundTruth, Totals, TouchTruth};
+pub use world::{Campaign, ChurnModel, Experiment, Plan, Reach, TouchEffect, Trouble, World};
 
 use company::{simulate_account, stream_seed, Frame, DAY};
 
@@ -159,6 +161,18 @@ pub fn simulate_shaped(
     config: &SimConfig,
     shape: &Shape,
     dir: &Path,
+    progress: impl FnMut(usize),
+) -> Result<GroundTruth, SimError> {
+    simulate_world(&World::default(), config, shape, dir, progress)
+}
+
+/// Simulates the company of another `world` into `dir`: the same accounts and random draws
+/// where the worlds agree, so a world with one effect changed shows what that effect does.
+pub fn simulate_world(
+    world: &World,
+    config: &SimConfig,
+    shape: &Shape,
+    dir: &Path,
     mut progress: impl FnMut(usize),
 ) -> Result<GroundTruth, SimError> {
     if config.accounts == 0 || config.months == 0 {
@@ -169,7 +183,6 @@ pub fn simulate_shaped(
         path: dir.display().to_string(),
         source,
     })?;
-    let world = World::default();
     let frame = config.frame();
     let mut out = Outputs {
         dir: dir.to_owned(),
@@ -188,13 +201,13 @@ pub fn simulate_shaped(
     truth_file
         .write_all(b"{\n\"account_truths\": [")
         .map_err(truth_error)?;
-    let mut tally = Tally::new(&world, frame.end);
+    let mut tally = Tally::new(world, frame.end);
     let mut events = 0u64;
     for chunk_start in (0..config.accounts).step_by(CHUNK) {
         let chunk_end = (chunk_start + CHUNK).min(config.accounts);
         let stories: Vec<_> = (chunk_start..chunk_end)
             .into_par_iter()
-            .map(|i| simulate_account(&world, frame, shape, i))
+            .map(|i| simulate_account(world, frame, shape, i))
             .collect();
         for story in stories {
             out.write(&story).map_err(|e| SimError::Io {
@@ -206,24 +219,18 @@ pub fn simulate_shaped(
                 let separator: &[u8] = if tally.is_empty() { b"\n" } else { b",\n" };
                 truth_file.write_all(separator).map_err(truth_error)?;
                 serde_json::to_writer(&mut truth_file, truth).map_err(|e| truth_error(e.into()))?;
-                tally.add(truth);
             }
+            tally.add(&story);
         }
         progress(chunk_end);
     }
-    let spend = write_spend(
-        &world,
-        frame,
-        config.accounts,
-        shape.spend_rows_per_day,
-        dir,
-    )?;
+    let spend = write_spend(world, frame, config.accounts, shape.spend_rows_per_day, dir)?;
     out.finish()?;
     std::fs::write(dir.join("tenure.toml"), CONFIG).map_err(|source| SimError::Io {
         path: dir.join("tenure.toml").display().to_string(),
         source,
     })?;
-    let truth = tally.finish(config, shape, &world, frame.start, &spend, events);
+    let truth = tally.finish(config, shape, world, frame.start, &spend, events);
     let rest = serde_json::to_string_pretty(&truth).map_err(|e| truth_error(e.into()))?;
     truth_file.write_all(b"\n],\n").map_err(truth_error)?;
     truth_file

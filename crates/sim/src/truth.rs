@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::company::{AccountTruth, DAY};
-use crate::{Shape, SimConfig, World};
+use crate::company::{AccountStory, AccountTruth, DAY};
+use crate::{Reach, Shape, SimConfig, TouchEffect, World};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct GroundTruth {
@@ -20,6 +20,9 @@ pub struct GroundTruth {
     pub totals: Totals,
     /// Per acquisition (first-touch) campaign, sorted by realized revenue per dollar of spend.
     pub campaigns: Vec<CampaignTruth>,
+    /// Per touch type (the campaigns, then the newsletter), in the world's order: what its
+    /// touches add to the customers' planted lifetime value.
+    pub touch_types: Vec<TouchTruth>,
     pub experiment: Vec<ExperimentTruth>,
     /// The churn drivers the simulation uses, strongest first, with their coefficients.
     pub churn_drivers: Vec<(String, f64)>,
@@ -53,9 +56,41 @@ pub struct CampaignTruth {
     pub realized_revenue_cents: i64,
     /// Realized revenue ÷ spend (null for campaigns without spend).
     pub revenue_per_dollar: Option<f64>,
+    /// The customers' planted lifetime value: MRR over 60 months from conversion, the life
+    /// after the window's end included.
+    pub planted_ltv_cents: i64,
+    pub planted_ltv_per_customer: Option<f64>,
+    /// Planted lifetime value ÷ spend (null for campaigns without spend).
+    pub planted_ltv_per_dollar: Option<f64>,
+    /// What the campaign's touches add to planted lifetime value: its touch type's
+    /// `incremental_value_cents`.
+    pub incremental_value_cents: i64,
+    /// Incremental value ÷ spend (null for campaigns without spend).
+    pub incremental_value_per_dollar: Option<f64>,
     pub activation_rate: Option<f64>,
     pub churn_rate: Option<f64>,
     pub retention_90d: Option<f64>,
+}
+
+/// One touch type: the touches that carry one campaign's name (or would, for those that carry
+/// none), whether first or later in the journey.
+#[derive(Debug, Clone, Serialize)]
+pub struct TouchTruth {
+    pub campaign: String,
+    pub channel: String,
+    /// The campaign name its touches carry in the data (`utm_campaign`, touchpoints.csv's
+    /// campaign); null for touches that carry none (tenure groups those under "(none)").
+    pub carried_as: Option<String>,
+    pub effect: TouchEffect,
+    /// Accounts whose fate the type's touches reach (touches up to the lead or before the
+    /// conversion, of a type with an effect, in a journey that could convert in the window).
+    pub accounts: u64,
+    /// Σ over accounts of (planted LTV with every touch's effect − planted LTV without this
+    /// type's effects), the same random draws on both sides.
+    pub incremental_value_cents: i64,
+    pub spend_cents: i64,
+    /// Incremental value ÷ spend (null without spend).
+    pub incremental_value_per_dollar: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -64,6 +99,10 @@ pub struct ExperimentTruth {
     pub customers: u64,
     pub activated: u64,
     pub activation_rate: Option<f64>,
+    /// Customers converted at least 90 days before the end and still paying 90 days after.
+    pub retained_90d: u64,
+    pub eligible_90d: u64,
+    pub retention_90d: Option<f64>,
 }
 
 fn ratio(a: u64, b: u64) -> Option<f64> {
@@ -78,6 +117,8 @@ pub(crate) struct Tally {
     totals: Totals,
     campaigns: Vec<CampaignTruth>,
     experiment: Vec<ExperimentTruth>,
+    /// Per touch type: accounts reached and the sum of their increments, in cents.
+    touch_types: Vec<(u64, f64)>,
 }
 
 impl Tally {
@@ -103,6 +144,7 @@ impl Tally {
                     ..ExperimentTruth::default()
                 })
                 .collect(),
+            touch_types: vec![(0, 0.0); world.touch_types().count()],
         }
     }
 
@@ -110,7 +152,19 @@ impl Tally {
         self.totals.accounts == 0
     }
 
-    pub(crate) fn add(&mut self, a: &AccountTruth) {
+    /// Counts one account's story: its truth and its touches' increments.
+    pub(crate) fn add(&mut self, story: &AccountStory) {
+        for &(kind, increment) in &story.increments {
+            let t = &mut self.touch_types[kind];
+            t.0 += 1;
+            t.1 += increment;
+        }
+        if let Some(truth) = &story.truth {
+            self.add_truth(truth);
+        }
+    }
+
+    fn add_truth(&mut self, a: &AccountTruth) {
         let totals = &mut self.totals;
         totals.accounts += 1;
         totals.leads += u64::from(a.lead);
@@ -128,6 +182,7 @@ impl Tally {
         c.customers += 1;
         c.initial_mrr_cents += a.initial_mrr_cents;
         c.realized_revenue_cents += a.realized_revenue_cents;
+        c.planted_ltv_cents += a.planted_ltv_cents;
         c.expansions += u64::from(a.expansions);
         if a.activated_at.is_some() {
             totals.activated += 1;
@@ -137,12 +192,10 @@ impl Tally {
             totals.churned += 1;
             c.churned += 1;
         }
-        if converted + 90 * DAY <= self.end {
-            c.eligible_90d += 1;
-            if a.churned_at.is_none_or(|t| t > converted + 90 * DAY) {
-                c.retained_90d += 1;
-            }
-        }
+        let eligible = converted + 90 * DAY <= self.end;
+        let retained = eligible && a.churned_at.is_none_or(|t| t > converted + 90 * DAY);
+        c.eligible_90d += u64::from(eligible);
+        c.retained_90d += u64::from(retained);
         if let Some(v) = self
             .experiment
             .iter_mut()
@@ -150,6 +203,8 @@ impl Tally {
         {
             v.customers += 1;
             v.activated += u64::from(a.activated_at.is_some());
+            v.eligible_90d += u64::from(eligible);
+            v.retained_90d += u64::from(retained);
         }
     }
 
@@ -167,18 +222,52 @@ impl Tally {
             mut totals,
             mut campaigns,
             mut experiment,
+            touch_types,
         } = self;
         totals.events = events;
-        for c in &mut campaigns {
-            c.spend_cents = spend
+        let spend_of = |name: &str| {
+            spend
                 .iter()
-                .find(|(n, _)| *n == c.campaign)
-                .map_or(0, |(_, s)| *s);
+                .find(|(n, _)| *n == name)
+                .map_or(0, |(_, s)| *s)
+        };
+        let per_dollar = |cents: i64, spend: i64| (spend > 0).then(|| cents as f64 / spend as f64);
+        let touch_types: Vec<TouchTruth> = world
+            .touch_types()
+            .zip(touch_types)
+            .map(|(c, (accounts, value))| {
+                let spend_cents = spend_of(c.name);
+                let incremental_value_cents = value.round() as i64;
+                TouchTruth {
+                    campaign: c.name.to_owned(),
+                    channel: c.channel.to_owned(),
+                    carried_as: match c.reach {
+                        Reach::Referrer(_) | Reach::Direct => None,
+                        _ => Some(c.name.to_owned()),
+                    },
+                    effect: c.touch,
+                    accounts,
+                    incremental_value_cents,
+                    spend_cents,
+                    incremental_value_per_dollar: per_dollar(incremental_value_cents, spend_cents),
+                }
+            })
+            .collect();
+        for c in &mut campaigns {
+            c.spend_cents = spend_of(&c.campaign);
             c.activation_rate = ratio(c.activated, c.customers);
             c.churn_rate = ratio(c.churned, c.customers);
             c.retention_90d = ratio(c.retained_90d, c.eligible_90d);
-            c.revenue_per_dollar =
-                (c.spend_cents > 0).then(|| c.realized_revenue_cents as f64 / c.spend_cents as f64);
+            c.revenue_per_dollar = per_dollar(c.realized_revenue_cents, c.spend_cents);
+            c.planted_ltv_per_customer =
+                (c.customers > 0).then(|| c.planted_ltv_cents as f64 / c.customers as f64);
+            c.planted_ltv_per_dollar = per_dollar(c.planted_ltv_cents, c.spend_cents);
+            let touch = touch_types
+                .iter()
+                .find(|t| t.campaign == c.campaign)
+                .expect("every campaign is a touch type");
+            c.incremental_value_cents = touch.incremental_value_cents;
+            c.incremental_value_per_dollar = touch.incremental_value_per_dollar;
         }
         campaigns.sort_by(|a, b| {
             b.revenue_per_dollar
@@ -188,13 +277,15 @@ impl Tally {
         });
         for v in &mut experiment {
             v.activation_rate = ratio(v.activated, v.customers);
+            v.retention_90d = ratio(v.retained_90d, v.eligible_90d);
         }
         let m = &world.churn_model;
         let mut churn_drivers = vec![
             ("low_usage".to_owned(), m.low_usage),
             ("not_activated".to_owned(), m.not_activated),
             ("nps_detractor".to_owned(), m.detractor),
-            ("support_tickets".to_owned(), m.tickets),
+            // Support load reveals trouble, whose hazard comes after the tickets.
+            ("support_tickets".to_owned(), m.trouble.hazard),
         ];
         churn_drivers.sort_by(|a, b| b.1.total_cmp(&a.1));
         let day = |ms: i64| tenure_core::Timestamp::from_millis(ms).to_string()[..10].to_owned();
@@ -208,6 +299,7 @@ impl Tally {
             world: world.clone(),
             totals,
             campaigns,
+            touch_types,
             experiment,
             churn_drivers,
         }

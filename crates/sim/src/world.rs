@@ -52,6 +52,36 @@ pub struct Campaign {
     pub expansion: f64,
     /// Shifts the account's starting engagement (0–1 scale).
     pub engagement: f64,
+    /// What each touch of this campaign does, whether it is the account's first touch or a
+    /// later one. The multipliers above describe who the campaign reaches; this, what reaching
+    /// them changes.
+    pub touch: TouchEffect,
+}
+
+/// The planted incremental effect of one touch: the difference it makes to the account that
+/// receives it, compounded over the account's touches of the campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TouchEffect {
+    /// Multiplies the odds of each funnel step (lead, opportunity, won) per touch of the journey
+    /// up to the lead.
+    pub conversion: f64,
+    /// Multiplies the customer's monthly churn hazard per touch before the conversion.
+    pub churn: f64,
+    /// Multiplies the customer's monthly expansion probability per touch before the conversion.
+    pub expansion: f64,
+}
+
+impl TouchEffect {
+    /// A touch that changes nothing.
+    pub const NONE: TouchEffect = TouchEffect {
+        conversion: 1.0,
+        churn: 1.0,
+        expansion: 1.0,
+    };
+
+    pub fn is_none(&self) -> bool {
+        *self == Self::NONE
+    }
 }
 
 /// A pricing plan; each tier buys one.
@@ -67,17 +97,35 @@ pub struct Plan {
     pub monthly_churn: f64,
 }
 
-/// The churn model: monthly hazard = plan base × campaign multiplier × exp(Σ βᵢ xᵢ).
+/// The churn model: monthly hazard = plan base × campaign multiplier × touch multipliers ×
+/// experiment factor × exp(Σ βᵢ xᵢ).
 #[derive(Debug, Clone, Serialize)]
 pub struct ChurnModel {
     /// Per unit of (0.5 − engagement): low usage raises churn.
     pub low_usage: f64,
-    /// Per support ticket opened in the month.
-    pub tickets: f64,
+    /// Trouble behind support tickets: it raises the ticket rate at once and the hazard later.
+    pub trouble: Trouble,
     /// When the latest NPS answer of the account is a detractor (0–6).
     pub detractor: f64,
     /// When the account is not activated 60 days after converting.
     pub not_activated: f64,
+}
+
+/// A latent state of a paying account (an unsolved problem, a lost champion) that support load
+/// reveals before churn does: tickets rise in its first month, the churn hazard only after
+/// `lag_months`, so recent tickets predict a churn ahead of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trouble {
+    /// Monthly probability that a paying account out of trouble falls into it.
+    pub onset: f64,
+    /// Monthly probability that trouble ends (from its second month).
+    pub resolve: f64,
+    /// Support tickets a month that trouble adds to the account's usual rate.
+    pub tickets: f64,
+    /// Months of trouble before it raises the churn hazard.
+    pub lag_months: u32,
+    /// Added to the log hazard in each month of trouble after the lag.
+    pub hazard: f64,
 }
 
 /// The onboarding experiment: half of the new customers get the guided onboarding.
@@ -89,6 +137,8 @@ pub struct Experiment {
     pub activation_lift: f64,
     /// Multiplies the treated variant's mean time to value.
     pub ttv_factor: f64,
+    /// Multiplies the treated variant's monthly churn hazard.
+    pub churn_factor: f64,
 }
 
 /// Everything the simulation is built from.
@@ -97,7 +147,10 @@ pub struct World {
     pub site: &'static str,
     pub app_host: &'static str,
     pub campaigns: Vec<Campaign>,
+    /// The touches after the first: a campaign's name (or "newsletter") and its relative share.
     pub nurture: Vec<(&'static str, f64)>,
+    /// The nurture touch "newsletter", which is no acquisition campaign.
+    pub newsletter: Campaign,
     pub plans: Vec<Plan>,
     /// Probabilities of reaching each funnel stage from the previous one (before campaign
     /// multipliers): lead, opportunity, won.
@@ -117,6 +170,8 @@ pub struct World {
     pub contraction: f64,
     /// Monthly probability that a churned account comes back.
     pub reactivation: f64,
+    /// Product users of a customer: one per seat, at most this many (the rest stay silent).
+    pub max_users: u32,
 }
 
 const SMB: [f64; 3] = [0.85, 0.13, 0.02];
@@ -134,8 +189,14 @@ fn campaign(
     cpc_cents: i64,
     tier_mix: [f64; 3],
     effects: [f64; 5],
+    touch: [f64; 3],
 ) -> Campaign {
     let [conversion, activation, churn, expansion, engagement] = effects;
+    let touch = TouchEffect {
+        conversion: touch[0],
+        churn: touch[1],
+        expansion: touch[2],
+    };
     Campaign {
         name,
         channel,
@@ -149,6 +210,7 @@ fn campaign(
         churn,
         expansion,
         engagement,
+        touch,
     }
 }
 
@@ -164,7 +226,11 @@ impl Default for World {
             click_id,
             referrer,
         };
-        // effects: conversion, activation, churn, expansion, engagement shift
+        // effects: conversion, activation, churn, expansion, engagement shift (who it reaches);
+        // touch: conversion odds, churn and expansion multipliers per touch (what it changes).
+        // Webinars, LinkedIn ABM and outbound change most; display retargeting and direct
+        // visits nothing (they reach people who would have come anyway), so a model that
+        // credits them is shown wrong.
         let campaigns = vec![
             campaign(
                 "brand_search",
@@ -180,6 +246,7 @@ impl Default for World {
                 350,
                 MIXED,
                 [1.4, 1.05, 0.8, 1.0, 0.05],
+                [1.1, 0.97, 1.0],
             ),
             campaign(
                 "generic_search",
@@ -195,6 +262,7 @@ impl Default for World {
                 650,
                 MIXED,
                 [0.9, 0.95, 1.1, 0.9, 0.0],
+                [1.1, 1.0, 1.0],
             ),
             campaign(
                 "bing_generic",
@@ -210,6 +278,7 @@ impl Default for World {
                 300,
                 MIXED,
                 [0.9, 0.95, 1.0, 0.9, 0.0],
+                [1.1, 1.0, 1.0],
             ),
             campaign(
                 "fb_smb_promo",
@@ -225,6 +294,7 @@ impl Default for World {
                 90,
                 SMB,
                 [1.1, 0.6, 2.2, 0.3, -0.15],
+                [1.05, 1.0, 1.0],
             ),
             campaign(
                 "li_abm_enterprise",
@@ -240,6 +310,7 @@ impl Default for World {
                 1_100,
                 UPMARKET,
                 [1.2, 1.2, 0.45, 2.5, 0.15],
+                [1.3, 0.9, 1.25],
             ),
             campaign(
                 "display_retarget",
@@ -250,6 +321,7 @@ impl Default for World {
                 120,
                 MIXED,
                 [0.6, 0.9, 1.2, 0.8, -0.05],
+                [1.0, 1.0, 1.0],
             ),
             campaign(
                 "capterra_listing",
@@ -265,6 +337,7 @@ impl Default for World {
                 400,
                 SMB,
                 [1.0, 0.9, 1.2, 0.7, 0.0],
+                [1.15, 0.97, 1.0],
             ),
             campaign(
                 "organic_search",
@@ -275,6 +348,7 @@ impl Default for World {
                 0,
                 MIXED,
                 [1.0, 1.0, 0.9, 1.0, 0.05],
+                [1.1, 1.0, 1.0],
             ),
             campaign(
                 "organic_social",
@@ -285,6 +359,7 @@ impl Default for World {
                 0,
                 MIXED,
                 [0.8, 1.0, 1.0, 1.0, 0.0],
+                [1.05, 1.0, 1.0],
             ),
             campaign(
                 "g2_reviews",
@@ -295,6 +370,7 @@ impl Default for World {
                 0,
                 MIXED,
                 [1.3, 1.05, 0.85, 1.1, 0.05],
+                [1.2, 0.95, 1.0],
             ),
             campaign(
                 "direct",
@@ -305,6 +381,7 @@ impl Default for World {
                 0,
                 MIXED,
                 [1.0, 1.0, 1.0, 1.0, 0.0],
+                [1.0, 1.0, 1.0],
             ),
             campaign(
                 "webinars",
@@ -315,6 +392,7 @@ impl Default for World {
                 0,
                 UPMARKET,
                 [1.2, 1.1, 0.8, 1.3, 0.05],
+                [1.35, 0.85, 1.3],
             ),
             campaign(
                 "outbound_sdr",
@@ -325,6 +403,7 @@ impl Default for World {
                 0,
                 UPMARKET,
                 [0.8, 1.0, 1.0, 1.2, 0.0],
+                [1.25, 0.95, 1.1],
             ),
         ];
         World {
@@ -339,6 +418,17 @@ impl Default for World {
                 ("brand_search", 2.0),
                 ("webinars", 0.8),
             ],
+            newsletter: campaign(
+                "monthly_digest",
+                "email",
+                Reach::Email,
+                0.0,
+                0,
+                0,
+                MIXED,
+                [1.0; 5],
+                [1.1, 0.93, 1.05],
+            ),
             plans: vec![
                 Plan {
                     name: "starter",
@@ -365,12 +455,18 @@ impl Default for World {
                     monthly_churn: 0.012,
                 },
             ],
-            funnel: [0.55, 0.6, 0.55],
+            funnel: [0.5, 0.56, 0.5],
             activation: 0.72,
             ttv_days: 14.0,
             churn_model: ChurnModel {
                 low_usage: 2.2,
-                tickets: 0.25,
+                trouble: Trouble {
+                    onset: 0.05,
+                    resolve: 0.3,
+                    tickets: 2.5,
+                    lag_months: 1,
+                    hazard: 2.1,
+                },
                 detractor: 0.7,
                 not_activated: 1.0,
             },
@@ -379,6 +475,7 @@ impl Default for World {
                 variants: ["control", "guided"],
                 activation_lift: 0.12,
                 ttv_factor: 0.7,
+                churn_factor: 0.8,
             },
             activation_events: vec!["Report Created"],
             key_features: vec![
@@ -392,6 +489,7 @@ impl Default for World {
             expansion: 0.12,
             contraction: 0.06,
             reactivation: 0.015,
+            max_users: 100,
         }
     }
 }
@@ -404,17 +502,24 @@ impl World {
             .expect("nurture names are campaigns of the world")
     }
 
-    /// The nurture touch "newsletter" is not an acquisition campaign; it has its own reach.
-    pub fn newsletter() -> Campaign {
-        campaign(
-            "monthly_digest",
-            "email",
-            Reach::Email,
-            0.0,
-            0,
-            0,
-            MIXED,
-            [1.0; 5],
-        )
+    /// The campaign of a touch type: the world's campaigns in order, then the newsletter.
+    pub fn touch_type(&self, kind: usize) -> &Campaign {
+        self.campaigns.get(kind).unwrap_or(&self.newsletter)
+    }
+
+    /// The touch type of a nurture touch's name.
+    pub fn nurture_type(&self, name: &str) -> usize {
+        if name == "newsletter" {
+            return self.campaigns.len();
+        }
+        self.campaigns
+            .iter()
+            .position(|c| c.name == name)
+            .expect("nurture names are campaigns of the world")
+    }
+
+    /// Every touch type: the campaigns, then the newsletter.
+    pub fn touch_types(&self) -> impl Iterator<Item = &Campaign> {
+        self.campaigns.iter().chain([&self.newsletter])
     }
 }

@@ -9,7 +9,12 @@ use chrono::NaiveDate;
 use tenure_core::{Currency, EntryBody, MessageType};
 use tenure_ingest::csv::{read_csv, CsvKind};
 use tenure_ingest::segment::{parse_message, Limits};
-use tenure_sim::{simulate, simulate_shaped, GroundTruth, Shape, SimConfig, World, FILES};
+use tenure_sim::{
+    simulate, simulate_shaped, simulate_world, GroundTruth, Shape, SimConfig, TouchEffect, World,
+    FILES, LTV_HORIZON,
+};
+
+const DAY: i64 = 86_400_000;
 
 fn config(accounts: usize, months: u32, seed: u64) -> SimConfig {
     SimConfig {
@@ -33,6 +38,14 @@ struct Observed {
     events: usize,
     /// account → MRR values in file order
     mrr: HashMap<String, Vec<i64>>,
+    /// account → (effective at, MRR, seats) in file order
+    subscriptions: HashMap<String, Vec<(i64, i64, u32)>>,
+    /// The latest instant any message, subscription row or deal's creation or close names.
+    latest: i64,
+    /// account → times of its tickets
+    tickets: HashMap<String, Vec<i64>>,
+    /// account → the users who logged in
+    users: HashMap<String, BTreeSet<String>>,
     /// account → activation-event (time, user) pairs
     activation_events: HashMap<String, Vec<(i64, String)>>,
     /// account → NPS scores
@@ -66,8 +79,21 @@ fn observe(dir: &Path) -> Observed {
             .entry(s.account_id.to_string())
             .or_default()
             .push(s.mrr.minor);
+        o.subscriptions
+            .entry(s.account_id.to_string())
+            .or_default()
+            .push((s.effective_at.millis(), s.mrr.minor, s.seats.unwrap()));
+        o.latest = o.latest.max(s.effective_at.millis());
     }
-    o.deals = csv(CsvKind::Deals, "deals.csv").len();
+    let deals = csv(CsvKind::Deals, "deals.csv");
+    o.deals = deals.len();
+    for body in deals {
+        let EntryBody::Deal(d) = body else {
+            unreachable!()
+        };
+        let dates = [d.created_at, d.closed_at.unwrap_or(d.created_at)];
+        o.latest = dates.into_iter().fold(o.latest, |l, t| l.max(t.millis()));
+    }
     o.spend_rows = csv(CsvKind::Spend, "spend.csv").len();
     let touchpoints = csv(CsvKind::Touchpoints, "touchpoints.csv");
     o.touchpoint_rows = touchpoints.len();
@@ -101,6 +127,7 @@ fn observe(dir: &Path) -> Observed {
     }
     for m in &messages {
         o.events += 1;
+        o.latest = o.latest.max(m.timestamp.millis());
         if m.kind == MessageType::Track {
             o.tracks += 1;
             o.unnamed_tracks += usize::from(m.account().is_none());
@@ -123,6 +150,17 @@ fn observe(dir: &Path) -> Observed {
                 .entry(account)
                 .or_default()
                 .push((m.timestamp.millis(), m.user_id.clone().unwrap().to_string())),
+            (MessageType::Track, Some("Ticket Created")) => o
+                .tickets
+                .entry(account)
+                .or_default()
+                .push(m.timestamp.millis()),
+            (MessageType::Track, Some("Logged In")) => {
+                o.users
+                    .entry(account)
+                    .or_default()
+                    .insert(m.user_id.clone().unwrap().to_string());
+            }
             (MessageType::Track, Some("NPS Submitted")) => o
                 .nps
                 .entry(account)
@@ -183,6 +221,10 @@ struct AccountTruth {
     variant: Option<String>,
     activated_at: Option<i64>,
     churned_at: Option<i64>,
+    initial_mrr_cents: i64,
+    final_mrr_cents: i64,
+    realized_revenue_cents: i64,
+    planted_ltv_cents: i64,
 }
 
 fn account_truths(dir: &Path) -> Vec<AccountTruth> {
@@ -211,6 +253,16 @@ fn big() -> &'static Company {
             accounts,
         }
     })
+}
+
+/// The first instant after the window, from ground_truth.json's `end`.
+fn window_end(truth: &GroundTruth) -> i64 {
+    NaiveDate::parse_from_str(&truth.end, "%Y-%m-%d")
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis()
 }
 
 fn rate(hits: usize, of: usize) -> f64 {
@@ -303,6 +355,30 @@ fn every_line_is_valid_tenure_input_and_matches_the_truth() {
         "the activation rule on the events disagrees with the planted activations for {differ:?}"
     );
     assert!(o.spend_rows > 0 && o.touchpoint_rows > 0 && o.deals > 0);
+    // The life after the window, lived for the planted lifetime value, writes nothing, and
+    // the truth's revenue to the window's end is what the files say was paid.
+    let end = window_end(truth);
+    assert!(
+        o.latest < end,
+        "a message or row at {} is after the window",
+        o.latest
+    );
+    for a in accounts.iter().filter(|a| a.converted_at.is_some()) {
+        let rows = &o.subscriptions[&a.account_id];
+        let paid = revenue_in_files(rows, a.converted_at.unwrap(), end);
+        assert!(
+            (a.realized_revenue_cents as f64 - paid).abs() <= 1.0,
+            "{}: realized {} cents, the files {paid:.0}",
+            a.account_id,
+            a.realized_revenue_cents
+        );
+        assert_eq!(
+            a.final_mrr_cents,
+            rows.last().unwrap().1,
+            "{}",
+            a.account_id
+        );
+    }
     // Shaped as real SDKs and CRM exports send it: about three tracks in four name no account
     // (NAMED_TRACKS = 0.25), and offline rows of people who identify often carry only the e-mail.
     let unnamed = rate(o.unnamed_tracks, o.tracks);
@@ -313,21 +389,57 @@ fn every_line_is_valid_tenure_input_and_matches_the_truth() {
     assert!(o.email_only_rows > 0, "no e-mail-only offline row");
 }
 
-/// The probability that an account of campaign `c` becomes a customer, from the parameters.
+/// The probability that an account becomes a customer, from the parameters alone, by Monte
+/// Carlo over the journeys they describe: the campaign by weight, the tier by its mix, 3 + 1.5 ×
+/// tier nurture touches on average (Poisson), each of a nurture type by weight, and the lead
+/// following one of the journey's touches at random. Each funnel step's probability is
+/// min(base × campaign conversion, 0.95) with its odds multiplied by the conversion effect of
+/// every touch up to the lead; the times of the touches do not matter, as nurture types do not
+/// depend on them.
 fn implied_conversion(world: &World) -> f64 {
-    let total: f64 = world.campaigns.iter().map(|c| c.weight).sum();
-    world
-        .campaigns
-        .iter()
-        .map(|c| {
-            let p: f64 = world
-                .funnel
-                .iter()
-                .map(|f| (f * c.conversion).min(0.95))
-                .product();
-            c.weight / total * p
-        })
-        .sum()
+    use rand::{RngExt, SeedableRng};
+    use rand_distr::{Distribution, Poisson};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let choose = |rng: &mut rand_chacha::ChaCha8Rng, weights: &[f64]| {
+        let mut x = rng.random::<f64>() * weights.iter().sum::<f64>();
+        weights
+            .iter()
+            .position(|w| {
+                x -= w;
+                x < 0.0
+            })
+            .unwrap_or(weights.len() - 1)
+    };
+    let campaign_weights: Vec<f64> = world.campaigns.iter().map(|c| c.weight).collect();
+    let nurture_weights: Vec<f64> = world.nurture.iter().map(|(_, w)| *w).collect();
+    let lift = |name: &str| match name {
+        "newsletter" => world.newsletter.touch.conversion,
+        _ => world.campaign(name).touch.conversion,
+    };
+    let samples = 200_000;
+    let mut total = 0.0;
+    for _ in 0..samples {
+        let c = &world.campaigns[choose(&mut rng, &campaign_weights)];
+        let tier = choose(&mut rng, &c.tier_mix);
+        let extra = Poisson::new(3.0 + 1.5 * tier as f64)
+            .unwrap()
+            .sample(&mut rng) as usize;
+        let before_lead = rng.random_range(0..=extra);
+        let mut odds_factor = c.touch.conversion;
+        for _ in 0..before_lead {
+            odds_factor *= lift(world.nurture[choose(&mut rng, &nurture_weights)].0);
+        }
+        total += world
+            .funnel
+            .iter()
+            .map(|f| {
+                let p = (f * c.conversion).min(0.95);
+                let odds = p / (1.0 - p) * odds_factor;
+                odds / (1.0 + odds)
+            })
+            .product::<f64>();
+    }
+    total / f64::from(samples)
 }
 
 #[test]
@@ -370,12 +482,7 @@ fn conversion_activation_and_churn_fall_in_the_bands_the_parameters_imply() {
             } else {
                 1.0
             };
-        let window_end = chrono::NaiveDate::parse_from_str(&truth.end, "%Y-%m-%d")
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap()
-            .and_utc()
-            .timestamp_millis();
+        let window_end = window_end(truth);
         let days_left = (window_end - a.converted_at.unwrap()) as f64 / 86_400_000.0 - 1.0;
         let p = p * (1.0 - (-days_left.max(0.0) / mean).exp());
         expected += p;
@@ -505,8 +612,10 @@ fn churn_follows_its_planted_drivers() {
     assert_eq!(truth.churn_drivers[0].0, "low_usage");
 }
 
-/// SHA-256 of each file of `config(300, 12, 7)` as the simulator wrote it before it had shape
-/// knobs (commit 6702c0a): the default shape must keep writing exactly these bytes.
+/// SHA-256 of each file of `config(300, 12, 7)` as the simulator writes its company (recorded
+/// when the company last changed on purpose: touch effects, lifetime value, trouble, users one
+/// a seat): the default shape must write exactly these bytes, so a shape knob that moved the
+/// company, or a change of the company made unknowingly, shows here.
 const DEFAULT_SHAPE_DIGESTS: &[(&str, &str)] = &[
     (
         "accounts.csv",
@@ -514,15 +623,15 @@ const DEFAULT_SHAPE_DIGESTS: &[(&str, &str)] = &[
     ),
     (
         "events.ndjson",
-        "e36d2560b9a4553faac6bbe2142e55617a3ee0845b2f0856bb0ce33f9a005d78",
+        "6dc27ec6f82bb40b8e6cb249a9c71c67c9c12e826a387269d3f500bab102bfd8",
     ),
     (
         "subscriptions.csv",
-        "9f2fc019c3eb86134262d2e94b2887c16f74375e177cffa26df9e7ff6effe32c",
+        "865b6f1dc32074d059defd6f202243996f699eec4311d26423dda21c6cfa31dd",
     ),
     (
         "deals.csv",
-        "78df98f0292c7cd28b70e88dba9cb9574c3757115c341698e8e5fff09cf489d9",
+        "bda1277911a9e60ac963e7db53c7d01f6b9161f84eba49a176c759402f0ed332",
     ),
     (
         "spend.csv",
@@ -530,11 +639,11 @@ const DEFAULT_SHAPE_DIGESTS: &[(&str, &str)] = &[
     ),
     (
         "touchpoints.csv",
-        "59ea93fe9d77b701e8d65b0d3b7b3a11f1da0cfe110aefc5169581020169509e",
+        "f5559a00e1c7fb0878da0457513d27be2f8246b9d94be30a9665e648dd740509",
     ),
     (
         "ground_truth.json",
-        "f19ee84deceabf3cc694ad211153fbcf6d3cdbab3e34d0aeaa458a21ff6c1631",
+        "765d9f1799eaa60f920f3262837064428f15f5885c6e46c0ef9ee9aaea02290d",
     ),
 ];
 
@@ -544,7 +653,7 @@ fn digest(path: &Path) -> String {
 }
 
 #[test]
-fn the_default_shape_writes_the_bytes_it_wrote_before_it_had_knobs() {
+fn the_default_shape_writes_the_recorded_bytes() {
     let (dir, _) = run(&config(300, 12, 7));
     let (shaped, _) = {
         let dir = tempfile::tempdir().unwrap();
@@ -552,10 +661,22 @@ fn the_default_shape_writes_the_bytes_it_wrote_before_it_had_knobs() {
             simulate_shaped(&config(300, 12, 7), &Shape::default(), dir.path(), |_| {}).unwrap();
         (dir, truth)
     };
+    let mut differ = Vec::new();
     for (name, expected) in DEFAULT_SHAPE_DIGESTS {
-        assert_eq!(digest(&dir.path().join(name)), *expected, "{name}");
-        assert_eq!(digest(&shaped.path().join(name)), *expected, "{name}");
+        let (plain, shaped) = (
+            digest(&dir.path().join(name)),
+            digest(&shaped.path().join(name)),
+        );
+        assert_eq!(plain, shaped, "{name}: the default shape moved it");
+        if plain != *expected {
+            differ.push(format!("{name}: {plain}"));
+        }
     }
+    assert!(
+        differ.is_empty(),
+        "files that differ:\n{}",
+        differ.join("\n")
+    );
     assert_eq!(DEFAULT_SHAPE_DIGESTS.len(), FILES.len());
 }
 
@@ -693,5 +814,297 @@ fn a_shape_changes_how_the_company_is_sent_and_not_the_company() {
         "{} events shaped, {} plain",
         s.events,
         p.events
+    );
+}
+
+/// MRR integrated over `[from, to)` from an account's subscription rows (a step function), in
+/// cents: MRR × days × 12 / 365.25, as the truth defines revenue.
+fn revenue_in_files(rows: &[(i64, i64, u32)], from: i64, to: i64) -> f64 {
+    let mut total = 0.0;
+    for (i, (at, mrr, _)) in rows.iter().enumerate() {
+        let next = rows.get(i + 1).map_or(i64::MAX, |r| r.0);
+        let (a, b) = ((*at).max(from), next.min(to));
+        if b > a {
+            total += *mrr as f64 * (b - a) as f64;
+        }
+    }
+    total / DAY as f64 * 12.0 / 365.25
+}
+
+/// The planted lifetime value is the revenue of 60 months from conversion. In a company of seven
+/// years, the customers of its first two have their 60 months inside the window: their planted
+/// LTV must be what subscriptions.csv says they paid over those months, reactivations included.
+/// The later customers live on past the window by the same rules: their LTV per dollar of
+/// first MRR is like the early ones'.
+#[test]
+fn planted_lifetime_value_is_sixty_months_of_the_revenue_the_files_show() {
+    let (dir, truth) = run(&config(2_000, 84, 5));
+    let o = observe(dir.path());
+    let end = window_end(&truth);
+    let mut whole = Vec::new();
+    let mut continued = Vec::new();
+    for a in account_truths(dir.path()) {
+        let Some(converted) = a.converted_at else {
+            assert_eq!(a.planted_ltv_cents, 0, "{}", a.account_id);
+            continue;
+        };
+        let rows = &o.subscriptions[&a.account_id];
+        let paid = revenue_in_files(rows, converted, (converted + LTV_HORIZON).min(end));
+        let months = a.planted_ltv_cents as f64 / a.initial_mrr_cents as f64;
+        if converted + LTV_HORIZON <= end {
+            assert!(
+                (a.planted_ltv_cents as f64 - paid).abs() <= 1.0,
+                "{}: planted {} cents, the files {paid:.0}",
+                a.account_id,
+                a.planted_ltv_cents
+            );
+            whole.push(months);
+        } else {
+            assert!(a.planted_ltv_cents as f64 >= paid - 1.0, "{}", a.account_id);
+            if converted + 24 * 30 * DAY > end {
+                continued.push(months);
+            }
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (early, late) = (mean(&whole), mean(&continued));
+    eprintln!(
+        "LTV in months of first MRR: {early:.1} ({} customers with 60 months in the window), \
+         {late:.1} ({} converted in the last two years)",
+        whole.len(),
+        continued.len()
+    );
+    assert!(whole.len() >= 50 && continued.len() >= 50);
+    assert!(
+        (late / early - 1.0).abs() < 0.2,
+        "early {early:.1}, late {late:.1}"
+    );
+}
+
+/// A touch type's incremental value is, account by account, the planted LTV with its touches'
+/// effects less the planted LTV without them, on the same random draws. The whole company
+/// simulated again in a world without those effects must then lose exactly that much planted
+/// LTV (to a cent an account): the draws of one effect do not move those of another.
+#[test]
+fn a_touch_types_incremental_value_is_what_the_company_loses_without_its_effects() {
+    let config = config(1_500, 24, 3);
+    let (_, truth) = run(&config);
+    let planted = |t: &GroundTruth| t.campaigns.iter().map(|c| c.planted_ltv_cents).sum::<i64>();
+    let customers = truth.totals.customers as i64;
+    for name in ["webinars", "monthly_digest", "li_abm_enterprise"] {
+        let mut world = World::default();
+        let touch = world
+            .campaigns
+            .iter_mut()
+            .chain([&mut world.newsletter])
+            .find(|c| c.name == name)
+            .unwrap();
+        touch.touch = TouchEffect::NONE;
+        let dir = tempfile::tempdir().unwrap();
+        let without =
+            simulate_world(&world, &config, &Shape::default(), dir.path(), |_| {}).unwrap();
+        let lost = planted(&truth) - planted(&without);
+        let t = truth
+            .touch_types
+            .iter()
+            .find(|t| t.campaign == name)
+            .unwrap();
+        eprintln!(
+            "{name}: incremental {} cents over {} accounts; the company without it loses {lost}",
+            t.incremental_value_cents, t.accounts
+        );
+        assert!(t.incremental_value_cents > 0 && t.accounts > 0, "{name}");
+        assert!(
+            (lost - t.incremental_value_cents).abs() <= customers,
+            "{name}: the truth says {}, the company without it loses {lost}",
+            t.incremental_value_cents
+        );
+    }
+    // A touch that changes nothing adds nothing; a strong one adds far more an account it
+    // reaches than a weak one.
+    let of = |name: &str| {
+        truth
+            .touch_types
+            .iter()
+            .find(|t| t.campaign == name)
+            .unwrap()
+    };
+    for name in ["direct", "display_retarget"] {
+        assert_eq!(of(name).incremental_value_cents, 0, "{name}");
+        assert_eq!(of(name).accounts, 0, "{name}");
+    }
+    let per_account = |name: &str| {
+        let t = of(name);
+        t.incremental_value_cents as f64 / t.accounts.max(1) as f64
+    };
+    assert!(
+        per_account("webinars") > 5.0 * per_account("fb_smb_promo"),
+        "webinars {:.0}, fb_smb_promo {:.0} cents an account reached",
+        per_account("webinars"),
+        per_account("fb_smb_promo")
+    );
+    // Campaigns carry their touch type's figures.
+    for c in &truth.campaigns {
+        let t = of(&c.campaign);
+        assert_eq!(c.incremental_value_cents, t.incremental_value_cents);
+        assert_eq!(
+            c.incremental_value_per_dollar,
+            t.incremental_value_per_dollar
+        );
+    }
+    assert_eq!(of("organic_search").carried_as, None);
+    assert_eq!(
+        of("monthly_digest").carried_as.as_deref(),
+        Some("monthly_digest")
+    );
+}
+
+/// Product users come one a seat, so the share of seats in use measures engagement, not size:
+/// large accounts use about as large a share of their seats as small ones (with the old cap of
+/// 12 users, an account of 30 seats could reach 40% at most).
+#[test]
+fn product_users_scale_with_seats() {
+    let Company {
+        observed: o,
+        accounts,
+        ..
+    } = big();
+    let max_users = World::default().max_users as usize;
+    let mut small = Vec::new();
+    let mut large = Vec::new();
+    for a in accounts.iter().filter(|a| a.converted_at.is_some()) {
+        let rows = &o.subscriptions[&a.account_id];
+        let most = rows.iter().map(|r| r.2).max().unwrap() as usize;
+        let users = o.users.get(&a.account_id).map_or(0, BTreeSet::len);
+        assert!(
+            users <= most.min(max_users),
+            "{}: {users} users for at most {most} seats",
+            a.account_id
+        );
+        let seats = rows[0].2;
+        let share = users as f64 / f64::from(seats);
+        match seats {
+            10..=20 => small.push(share),
+            30.. => large.push(share),
+            _ => {}
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (s, l) = (mean(&small), mean(&large));
+    eprintln!(
+        "users per first seat: {s:.2} (10–20 seats, n {}), {l:.2} (30 or more, n {})",
+        small.len(),
+        large.len()
+    );
+    assert!(small.len() >= 30 && large.len() >= 30);
+    assert!(l > 0.8 * s, "10–20 seats {s:.2}, 30 or more {l:.2}");
+}
+
+/// Trouble raises tickets first and the churn hazard a month later, so support load leads
+/// churn: in the month before the month of a churn (the simulation's 30-day months from
+/// conversion), customers open tickets at well over their usual rate.
+#[test]
+fn tickets_rise_before_a_churn() {
+    let Company {
+        truth,
+        observed: o,
+        accounts,
+        ..
+    } = big();
+    let end = window_end(truth);
+    let month = 30 * DAY;
+    let (mut lead_tickets, mut lead_months) = (0usize, 0usize);
+    let (mut usual_tickets, mut usual_months) = (0usize, 0usize);
+    for a in accounts.iter().filter(|a| a.converted_at.is_some()) {
+        let converted = a.converted_at.unwrap();
+        let tickets = o.tickets.get(&a.account_id).map_or(&[][..], Vec::as_slice);
+        let in_month = |k: i64| {
+            let from = converted + k * month;
+            tickets
+                .iter()
+                .filter(|t| **t >= from && **t < from + month)
+                .count()
+        };
+        match a.churned_at {
+            Some(churned) => {
+                let churn_month = (churned - converted) / month;
+                if churn_month >= 1 {
+                    lead_tickets += in_month(churn_month - 1);
+                    lead_months += 1;
+                }
+                // usual: paying, and three months or more before the churn
+                for k in 0..churn_month - 3 {
+                    usual_tickets += in_month(k);
+                    usual_months += 1;
+                }
+            }
+            None => {
+                for k in 0..(end - converted) / month {
+                    usual_tickets += in_month(k);
+                    usual_months += 1;
+                }
+            }
+        }
+    }
+    let lead = lead_tickets as f64 / lead_months as f64;
+    let usual = usual_tickets as f64 / usual_months as f64;
+    eprintln!(
+        "tickets a month: {lead:.2} in the month before a churn's month ({lead_months} churns), \
+         {usual:.2} usually ({usual_months} months)"
+    );
+    assert!(lead_months >= 100);
+    assert!(
+        lead > 1.5 * usual,
+        "before a churn {lead:.2}, usually {usual:.2}"
+    );
+}
+
+/// The guided onboarding lowers churn too (its planted factor on the hazard, and through the
+/// activations it adds): guided customers churn less per month paying, and the truth's
+/// per-variant 90-day retention is what the files show.
+#[test]
+fn the_onboarding_experiment_lowers_churn() {
+    let Company {
+        truth,
+        observed: o,
+        accounts,
+        ..
+    } = big();
+    let end = window_end(truth);
+    let mut by_variant: BTreeMap<&str, (usize, f64, u64, u64)> = BTreeMap::new();
+    for a in accounts.iter().filter(|a| a.converted_at.is_some()) {
+        let converted = a.converted_at.unwrap();
+        let v = by_variant.entry(a.variant.as_deref().unwrap()).or_default();
+        let churned = a.churned_at;
+        v.0 += usize::from(churned.is_some());
+        v.1 += (churned.unwrap_or(end) - converted) as f64 / (30 * DAY) as f64;
+        // 90-day retention from the files: still paying 90 days after conversion
+        if converted + 90 * DAY <= end {
+            v.3 += 1;
+            let rows = &o.subscriptions[&a.account_id];
+            let churn_row = rows.iter().skip(1).find(|r| r.1 == 0).map(|r| r.0);
+            v.2 += u64::from(churn_row.is_none_or(|t| t > converted + 90 * DAY));
+        }
+    }
+    for e in &truth.experiment {
+        let v = by_variant[e.variant.as_str()];
+        assert_eq!(
+            (e.retained_90d, e.eligible_90d),
+            (v.2, v.3),
+            "{}",
+            e.variant
+        );
+    }
+    let hazard = |v: &str| by_variant[v].0 as f64 / by_variant[v].1;
+    let ratio = hazard("guided") / hazard("control");
+    eprintln!(
+        "churns a paying month: guided {:.4}, control {:.4}, ratio {ratio:.2} (planted factor {})",
+        hazard("guided"),
+        hazard("control"),
+        World::default().experiment.churn_factor
+    );
+    assert!(
+        ratio < 0.9,
+        "guided churns {ratio:.2} times as often as control"
     );
 }
