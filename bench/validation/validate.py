@@ -9,9 +9,9 @@ tables of VALIDATION.md). Run from the repository root after `cargo build --rele
     python3 bench/validation/validate.py experiment --accounts 2000 SEED...
 
 `ltv`: Spearman's rank correlation, over the paid campaigns, between the planted and the
-reported predicted LTV per dollar (first touch: planted lifetime value of each campaign's
-customers; shapley, markov, w_shaped: the planted incremental value of each campaign's
-touches), the share of campaigns whose planted LTV lies within the reported 90% interval, the
+reported predicted LTV per dollar (first touch: the planted lifetime value of each campaign's
+customers; shapley, markov, w_shaped: each campaign's planted contributed value, its own
+customers' lifetime value plus what its touches add to the customers other campaigns brought), the share of campaigns whose planted LTV lies within the reported 90% interval, the
 back-test's calibration slope, and the churn and health AUCs.
 `experiment`: whether the experiment report's 95% interval of the activation lift holds the
 planted lift.
@@ -19,7 +19,7 @@ planted lift.
 Spearman's coefficient is computed here (Pearson's r of average ranks), as scipy.stats.spearmanr
 does; the script needs only Python's standard library.
 """
-import json, os, subprocess, sys, tempfile
+import json, os, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("TENURE_BIN", os.path.join(ROOT, "target", "release", "tenure"))
@@ -51,8 +51,7 @@ def spearman(a, b):
     return cov / (va * vb) if va and vb else None
 
 
-def company(seed, accounts, months):
-    work = tempfile.mkdtemp(prefix=f"tenure-validate-{seed}-")
+def company(seed, accounts, months, work):
     sim, data = os.path.join(work, "sim"), os.path.join(work, "data")
     subprocess.run([BIN, "sim", "--out", sim, "--accounts", str(accounts), "--months",
                     str(months), "--seed", str(seed)], check=True, capture_output=True)
@@ -73,8 +72,8 @@ def fmt(v, digits=3):
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
-def ltv(seed, accounts, months):
-    data, truth = company(seed, accounts, months)
+def ltv(seed, accounts, months, work):
+    data, truth = company(seed, accounts, months, work)
     paid = [c for c in truth["campaigns"] if c["spend_cents"] > 0 and c["customers"] > 0]
     cells = [str(seed), str(accounts)]
     # First touch: planted lifetime value of each campaign's customers per dollar.
@@ -99,9 +98,9 @@ def ltv(seed, accounts, months):
         p, q = [], []
         for c in paid:
             r = rows.get(c["campaign"])
-            if r is None or c.get("incremental_value_per_dollar") is None:
+            if r is None or c.get("contributed_value_per_dollar") is None:
                 continue
-            p.append(c["incremental_value_per_dollar"])
+            p.append(c["contributed_value_per_dollar"])
             q.append((r["predicted_ltv"] or 0) / (c["spend_cents"] / 100))
         cells.append(fmt(spearman(p, q)))
     cells.append(f"{inside}/{len(planted)}")
@@ -116,16 +115,16 @@ def ltv(seed, accounts, months):
     print("| " + " | ".join(cells) + " |", flush=True)
 
 
-def experiment(seed, accounts, months):
-    data, truth = company(seed, accounts, months)
-    world = truth["world"]["experiment"]
-    lift = world["activation_lift"]
+def experiment(seed, accounts, months, work):
+    data, truth = company(seed, accounts, months, work)
+    lift = truth["world"]["experiment"]["activation_lift"]
     r = report(data, "experiment", "--by", "onboarding_variant")
-    treated = [row for row in r["rows"] if row.get("variant", row.get("onboarding_variant")) != "control"]
-    row = treated[0]
-    low, high = row.get("activation_diff_low_95"), row.get("activation_diff_high_95")
+    row = next(row for row in r["rows"] if not row["control"])
+    # The planted lift is on whether a customer activates at all: activation to date.
+    low = row["activation_to_date_difference_low_95"]
+    high = row["activation_to_date_difference_high_95"]
     held = low is not None and high is not None and low <= lift <= high
-    cells = [str(seed), str(accounts), fmt(lift), fmt(row.get("activation_diff")),
+    cells = [str(seed), str(accounts), fmt(lift), fmt(row["activation_to_date_difference"]),
              f"{fmt(low)} – {fmt(high)}", "yes" if held else "no"]
     print("| " + " | ".join(cells) + " |", flush=True)
 
@@ -149,7 +148,11 @@ def main():
         print("| seed | accounts | planted lift | reported lift | 95% interval | held |")
         print("|" + "---|" * 6)
     for seed in rest:
-        (ltv if kind == "ltv" else experiment)(int(seed), accounts, months)
+        work = tempfile.mkdtemp(prefix=f"tenure-validate-{seed}-")
+        try:
+            (ltv if kind == "ltv" else experiment)(int(seed), accounts, months, work)
+        finally:
+            shutil.rmtree(work)
 
 
 if __name__ == "__main__":

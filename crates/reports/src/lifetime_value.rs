@@ -64,6 +64,9 @@ pub struct CompanyRates {
     /// The standard deviation of an account's relative MRR change over a calendar month,
     /// among the accounts paying at both its ends: how far MRR wanders from its trend.
     pub growth_sd: f64,
+    /// How far accounts grow: the 99th percentile, over the accounts that paid, of their
+    /// highest MRR ÷ their first. No account's MRR is projected past its first MRR times this.
+    pub growth_ceiling: f64,
 }
 
 impl CompanyRates {
@@ -76,12 +79,24 @@ impl CompanyRates {
             month_ends.push(from);
         }
         let mut ends = Vec::new();
+        let mut grown = Vec::new();
         let (mut paying, mut churned_months, mut mrr_months) = (0.0, 0.0, 0.0);
         let (mut churns, mut reactivations, mut change) = (0.0, 0.0, 0.0);
         for a in accounts {
             let Some((first, _)) = a.first_paid.filter(|(t, _)| *t < at) else {
                 continue;
             };
+            let first_mrr = a.first_paid.map_or(0, |(_, m)| m);
+            let highest = a
+                .series
+                .iter()
+                .take_while(|(t, _)| *t <= at)
+                .map(|(_, m)| *m)
+                .max()
+                .unwrap_or(0);
+            if first_mrr > 0 {
+                grown.push(highest as f64 / first_mrr as f64);
+            }
             for pair in month_ends.windows(2) {
                 let (after, before) = (a.mrr_at(pair[0]), a.mrr_at(pair[1]));
                 if before > 0 && after > 0 {
@@ -111,8 +126,19 @@ impl CompanyRates {
             reactivation: ratio(reactivations, churned_months).min(1.0),
             growth: ratio(change, mrr_months),
             growth_sd: monthly_change_sd(&ends),
+            growth_ceiling: percentile_99(grown).max(1.0),
         }
     }
+}
+
+/// The 99th percentile of `values` (the nearest rank); 1 for none.
+fn percentile_99(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return 1.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = (0.99 * values.len() as f64).ceil() as usize;
+    values[rank.clamp(1, values.len()) - 1]
 }
 
 /// The standard deviation of the relative MRR change over each month between consecutive
@@ -374,6 +400,7 @@ impl LifetimeValueModel {
             .map_or(0, |(_, m)| *m);
         let exit = self.exit(settings, &facts);
         let growth = self.growth(a, converted);
+        let first_mrr = a.first_paid.filter(|(t, _)| *t <= at).map_or(0, |(_, m)| m);
         let realized = a.realized(at);
         let elapsed = ms_between(converted, at) / MONTH_MS;
         let to_horizon = self.horizon_months - elapsed;
@@ -382,6 +409,7 @@ impl LifetimeValueModel {
             months: to_horizon.min(to_until).max(0.0),
             mrr: last as f64,
             growth,
+            ceiling: (first_mrr as f64 * self.rates.growth_ceiling).max(last as f64),
             growth_sd: self.rates.growth_sd,
             discount: self.monthly_discount,
         };
@@ -467,6 +495,8 @@ struct Ahead {
     mrr: f64,
     /// Net MRR change per month per unit of MRR.
     growth: f64,
+    /// The MRR no month is projected past.
+    ceiling: f64,
     /// How far the relative MRR wanders from that trend in a month (standard deviation).
     growth_sd: f64,
     /// The discount factor of one month.
@@ -493,7 +523,7 @@ impl Ahead {
             self.months - whole as f64
         };
         let mid = k as f64 - 0.5;
-        let revenue = share * self.mrr * (1.0 + self.growth * mid).max(0.0);
+        let revenue = share * (self.mrr * (1.0 + self.growth * mid)).clamp(0.0, self.ceiling);
         (revenue * self.discount.powf(mid), revenue)
     }
 
@@ -916,6 +946,7 @@ mod tests {
             months,
             mrr,
             growth: 0.0,
+            ceiling: f64::INFINITY,
             growth_sd: 0.0,
             discount: 1.0,
         }
@@ -993,21 +1024,26 @@ mod tests {
         assert!((monthly_change_sd(&[0.0, 0.1, 0.2]) - 0.1).abs() < 1e-12);
     }
 
-    /// Growth is linear at the month's middle, and discounting applies from the instant.
+    /// Growth is linear at the month's middle, up to the ceiling, and discounting applies from
+    /// the instant.
     #[test]
     fn growth_and_discounting() {
         let a = Ahead {
             months: 2.0,
             mrr: 100.0,
             growth: 0.1,
+            ceiling: 112.0,
             growth_sd: 0.0,
             discount: 0.99,
         };
         let (d1, r1) = a.month(1);
         let (d2, r2) = a.month(2);
-        assert!((r1 - 105.0).abs() < 1e-9 && (r2 - 115.0).abs() < 1e-9);
+        // 115 in month 2 is past the ceiling of 112.
+        assert!((r1 - 105.0).abs() < 1e-9 && (r2 - 112.0).abs() < 1e-9);
         assert!((d1 - 105.0 * 0.99f64.powf(0.5)).abs() < 1e-9);
-        assert!((d2 - 115.0 * 0.99f64.powf(1.5)).abs() < 1e-9);
+        assert!((d2 - 112.0 * 0.99f64.powf(1.5)).abs() < 1e-9);
+        assert_eq!(percentile_99((1..=200).map(f64::from).collect()), 198.0);
+        assert_eq!(percentile_99(Vec::new()), 1.0);
     }
 
     /// Least squares by hand: actual = 2 × predicted + 1 has slope 2.

@@ -337,7 +337,6 @@ fn by_name(name: &str) -> Option<Unit> {
         | "training_snapshots"
         | "predictions"
         | "adopting"
-        | "adopting"
         | "activation_eligible"
         | "retention_eligible"
         | "retained_90d"

@@ -67,6 +67,13 @@ pub struct CampaignTruth {
     pub incremental_value_cents: i64,
     /// Incremental value ÷ spend (null for campaigns without spend).
     pub incremental_value_per_dollar: Option<f64>,
+    /// What the company would not have without the campaign: the planted lifetime value of the
+    /// customers it brought (their first touch; without it they would not be in the data) plus
+    /// what its touches add to the customers other campaigns brought. The figure a multi-touch
+    /// model's credit per campaign is judged against.
+    pub contributed_value_cents: i64,
+    /// Contributed value ÷ spend (null for campaigns without spend).
+    pub contributed_value_per_dollar: Option<f64>,
     pub activation_rate: Option<f64>,
     pub churn_rate: Option<f64>,
     pub retention_90d: Option<f64>,
@@ -119,6 +126,10 @@ pub(crate) struct Tally {
     experiment: Vec<ExperimentTruth>,
     /// Per touch type: accounts reached and the sum of their increments, in cents.
     touch_types: Vec<(u64, f64)>,
+    /// Per touch type: the sum of its increments to accounts another campaign brought.
+    to_others: Vec<f64>,
+    /// The touch types' campaign names, in `touch_types`' order.
+    names: Vec<&'static str>,
 }
 
 impl Tally {
@@ -145,6 +156,8 @@ impl Tally {
                 })
                 .collect(),
             touch_types: vec![(0, 0.0); world.touch_types().count()],
+            to_others: vec![0.0; world.touch_types().count()],
+            names: world.touch_types().map(|c| c.name).collect(),
         }
     }
 
@@ -154,10 +167,14 @@ impl Tally {
 
     /// Counts one account's story: its truth and its touches' increments.
     pub(crate) fn add(&mut self, story: &AccountStory) {
+        let brought_by = story.truth.as_ref().map(|t| t.campaign);
         for &(kind, increment) in &story.increments {
             let t = &mut self.touch_types[kind];
             t.0 += 1;
             t.1 += increment;
+            if brought_by != Some(self.names[kind]) {
+                self.to_others[kind] += increment;
+            }
         }
         if let Some(truth) = &story.truth {
             self.add_truth(truth);
@@ -223,6 +240,8 @@ impl Tally {
             mut campaigns,
             mut experiment,
             touch_types,
+            to_others,
+            names,
         } = self;
         totals.events = events;
         let spend_of = |name: &str| {
@@ -268,6 +287,12 @@ impl Tally {
                 .expect("every campaign is a touch type");
             c.incremental_value_cents = touch.incremental_value_cents;
             c.incremental_value_per_dollar = touch.incremental_value_per_dollar;
+            let kind = names
+                .iter()
+                .position(|n| *n == c.campaign)
+                .expect("every campaign is a touch type");
+            c.contributed_value_cents = c.planted_ltv_cents + to_others[kind].round() as i64;
+            c.contributed_value_per_dollar = per_dollar(c.contributed_value_cents, c.spend_cents);
         }
         campaigns.sort_by(|a, b| {
             b.revenue_per_dollar

@@ -933,6 +933,19 @@ fn a_touch_types_incremental_value_is_what_the_company_loses_without_its_effects
         assert_eq!(of(name).incremental_value_cents, 0, "{name}");
         assert_eq!(of(name).accounts, 0, "{name}");
     }
+    // A campaign contributes its own customers' value, and what its touches add to others'.
+    let campaign = |name: &str| truth.campaigns.iter().find(|c| c.campaign == name).unwrap();
+    for name in ["direct", "display_retarget"] {
+        let c = campaign(name);
+        assert_eq!(c.contributed_value_cents, c.planted_ltv_cents, "{name}");
+    }
+    let webinars = campaign("webinars");
+    let to_others = webinars.contributed_value_cents - webinars.planted_ltv_cents;
+    assert!(
+        to_others > 0 && to_others < of("webinars").incremental_value_cents,
+        "webinars add {to_others} to others' customers of {} in all",
+        of("webinars").incremental_value_cents
+    );
     let per_account = |name: &str| {
         let t = of(name);
         t.incremental_value_cents as f64 / t.accounts.max(1) as f64
