@@ -112,6 +112,7 @@ def ltv(seed, accounts, months, work):
     cells.append(fmt(churn["holdout_roc_auc_can_leave"]))
     health = report(data, "health-backtest")["summary"]["configs"][0]
     cells.append(fmt(health["roc_auc"]))
+    cells.append(fmt(health["roc_auc_can_leave"]))
     print("| " + " | ".join(cells) + " |", flush=True)
 
 
@@ -142,8 +143,8 @@ def main():
     if kind == "ltv":
         print("| seed | accounts | ρ first touch | ρ shapley | ρ markov | ρ w_shaped "
               "| planted LTV in 90% interval | back-test slope | back-test coverage "
-              "| churn AUC | churn AUC can leave | health AUC |")
-        print("|" + "---|" * 12)
+              "| churn AUC | churn AUC can leave | health AUC | health AUC can leave |")
+        print("|" + "---|" * 13)
     else:
         print("| seed | accounts | planted lift | reported lift | 95% interval | held |")
         print("|" + "---|" * 6)

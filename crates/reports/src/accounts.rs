@@ -846,6 +846,8 @@ struct Scored {
     score: f64,
     band: Band,
     churned: bool,
+    /// Under a contract running past the horizon.
+    bound: bool,
 }
 
 /// Every account's revenue, read in one turn with the model.
@@ -952,6 +954,10 @@ pub struct HealthBacktestConfig {
     /// Area under the ROC curve of 100 − score for churn, 0–1 (0.5 is no better than chance);
     /// null without both outcomes.
     pub roc_auc: Option<f64>,
+    /// The same over the snapshots of accounts that could leave within the horizon (paying
+    /// month to month, or with a contract ending within it): a contract running past it says
+    /// when an account can leave, which no health score is meant to know.
+    pub roc_auc_can_leave: Option<f64>,
 }
 
 /// `health-backtest`: how well the health score at each month end predicted churn in the
@@ -1004,11 +1010,12 @@ pub(crate) fn backtest_report(
     // configuration as they come rather than keep them (keeping a year of month ends of every
     // customer's facts raised a server's resident memory by ~100 MB at 100,000 accounts).
     let samples = snapshots(with_model, settings, &revenue, &ends, 90 * DAY_MS, |f| {
+        let bound = tenure_health::bound_by_contract(&f);
         configs
             .iter()
             .map(|(_, config)| {
                 let health = config.assess(&settings.signals, &f).0?;
-                Some((health.score, health.band))
+                Some((health.score, health.band, bound))
             })
             .collect::<Vec<_>>()
     });
@@ -1016,11 +1023,12 @@ pub(crate) fn backtest_report(
         let snapshots: Vec<Scored> = samples
             .iter()
             .filter_map(|s| {
-                let (score, band) = s.value[c]?;
+                let (score, band, bound) = s.value[c]?;
                 Some(Scored {
                     score,
                     band,
                     churned: s.churned,
+                    bound,
                 })
             })
             .collect();
@@ -1028,6 +1036,11 @@ pub(crate) fn backtest_report(
         let risk: Vec<f64> = snapshots.iter().map(|s| 100.0 - s.score).collect();
         let labels: Vec<bool> = snapshots.iter().map(|s| s.churned).collect();
         let auc = roc_auc(&risk, &labels);
+        let (free_risk, free_labels): (Vec<f64>, Vec<bool>) = snapshots
+            .iter()
+            .filter(|s| !s.bound)
+            .map(|s| (100.0 - s.score, s.churned))
+            .unzip();
         for band in Band::ALL {
             let in_band: Vec<&Scored> = snapshots.iter().filter(|s| s.band == band).collect();
             let churned = in_band.iter().filter(|s| s.churned).count();
@@ -1047,6 +1060,7 @@ pub(crate) fn backtest_report(
             snapshots: snapshots.len(),
             churned_90d: labels.iter().filter(|l| **l).count(),
             roc_auc: rate(auc),
+            roc_auc_can_leave: rate(roc_auc(&free_risk, &free_labels)),
         });
     }
     let mut report = Report::new("health-backtest", params, None, columns, to_rows(rows));

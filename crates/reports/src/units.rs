@@ -360,6 +360,7 @@ fn by_name(name: &str) -> Option<Unit> {
         "roc_auc"
         | "holdout_roc_auc"
         | "holdout_roc_auc_can_leave"
+        | "roc_auc_can_leave"
         | "training_roc_auc"
         | "holdout_brier"
         | "coefficient"
