@@ -227,7 +227,7 @@ fn samples(
     revenue: &Revenue,
     ends: &[Timestamp],
     kept: Option<&Lifecycles>,
-) -> Vec<Sample> {
+) -> Vec<(usize, Sample)> {
     let accounts: Vec<&AccountRevenue> = revenue.accounts.iter().collect();
     let mut taken: Vec<Option<KeptSamples>> = match kept {
         Some(kept) => kept.take(settings, &accounts),
@@ -264,7 +264,7 @@ fn samples(
         kept.give_back(settings, back);
     }
     found.sort_by_key(|(k, i, _)| (*k, *i));
-    found.into_iter().map(|(_, _, s)| s).collect()
+    found.into_iter().map(|(_, i, s)| (i, s)).collect()
 }
 
 /// The account's snapshots at `ends`, from `kept` where it holds them as its facts stand.
@@ -307,6 +307,11 @@ fn account_samples(
     mine
 }
 
+/// What the churn model predicted for one training snapshot of an account that could leave,
+/// and what came of it: the account's index in the revenue, the probability, whether it
+/// churned.
+pub(crate) type Predicted = (usize, f64, bool);
+
 /// The churn model. A contract that runs past the horizon says when an account can leave, not
 /// why it would: fitted with the rest, it would top the drivers while teaching nothing about
 /// behaviour. So the logistic regression is fitted on the accounts that can leave within the
@@ -333,10 +338,29 @@ impl ChurnModel {
         at: Timestamp,
         kept: Option<&Lifecycles>,
     ) -> Result<ChurnModel, ReportError> {
+        Self::known_at_with_outcomes(with_model, settings, revenue, at, kept).map(|(m, _)| m)
+    }
+
+    /// [`ChurnModel::known_at`], with what it predicted for each snapshot of an account that
+    /// could leave and what came of it: (the account's index in `revenue`, the probability,
+    /// whether it churned).
+    pub(crate) fn known_at_with_outcomes(
+        with_model: WithModel,
+        settings: &ReportSettings,
+        revenue: &Revenue,
+        at: Timestamp,
+        kept: Option<&Lifecycles>,
+    ) -> Result<(ChurnModel, Vec<Predicted>), ReportError> {
         let ends = month_ends(at.plus_millis(-CHURN_HORIZON_MS), 24);
         let known = samples(with_model, settings, revenue, &ends, kept);
-        let train: Vec<&Sample> = known.iter().collect();
-        ChurnModel::train(&train)
+        let train: Vec<&Sample> = known.iter().map(|(_, s)| s).collect();
+        let model = ChurnModel::train(&train)?;
+        let outcomes = known
+            .iter()
+            .filter(|(_, s)| !s.bound)
+            .map(|(i, s)| (*i, model.predict(s), s.churned))
+            .collect();
+        Ok((model, outcomes))
     }
 
     fn train(samples: &[&Sample]) -> Result<ChurnModel, ReportError> {
@@ -462,7 +486,10 @@ pub(crate) fn model_report(
 ) -> Result<Report, ReportError> {
     let revenue = ungrouped_in_turn(with_model, settings, params)?;
     let ends = month_ends(params.as_of.plus_millis(-CHURN_HORIZON_MS), 24);
-    let all = samples(with_model, settings, &revenue, &ends, kept);
+    let all: Vec<Sample> = samples(with_model, settings, &revenue, &ends, kept)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
     let split = ends[ends.len() - 4];
     let train: Vec<&Sample> = all
         .iter()

@@ -30,7 +30,7 @@ pub fn first_touch(
 }
 
 /// The group of an account by its first touch; no touch is a `direct` one (SPEC §3).
-fn touch_value(touch: Option<&Touchpoint>, by: &str) -> String {
+pub(crate) fn touch_value(touch: Option<&Touchpoint>, by: &str) -> String {
     match touch {
         Some(t) => dimension_str(t, by).to_owned(),
         None => direct_state(by).to_owned(),

@@ -7,7 +7,8 @@
 //! The model of an account, month by month from the instant of the prediction:
 //! - it churns with the churn model's probability for its own features (monthly payers: the
 //!   90-day probability spread over 3 months; accounts under a contract: the probability of
-//!   leaving at renewal, at each contract end, a year apart);
+//!   leaving at renewal, at each contract end, a year apart), scaled by how its acquisition
+//!   campaign's customers churned against the model's predictions;
 //! - a churned account comes back with the company's monthly reactivation rate, at the MRR it
 //!   left with;
 //! - its MRR grows (or shrinks) linearly at its own net expansion rate, shrunk towards the
@@ -30,7 +31,8 @@ use crate::account_revenue::MovementKind;
 use crate::account_state::AccountInputs;
 use crate::accounts::ungrouped_in_turn;
 use crate::calendar::prev_month;
-use crate::churn::ChurnModel;
+use crate::churn::{ChurnModel, Predicted};
+use crate::grouping::{first_touch, touch_value};
 use crate::revenue::Revenue;
 use crate::row::{money_f, rate, to_rows, to_summary};
 use crate::survival::DAYS_PER_MONTH;
@@ -51,6 +53,9 @@ pub const SMALL_SAMPLE_CUSTOMERS: f64 = 30.0;
 pub(crate) const Z_90: f64 = 1.644_853_626_951_472_2;
 /// Accounts predicted per turn with the model.
 const ACCOUNTS_PER_TURN: usize = 256;
+/// Churns of prior weight on an acquisition campaign's observed ÷ predicted churn: a campaign
+/// with few churns keeps close to what the churn model predicts for its customers.
+const CALIBRATION_PRIOR_CHURNS: f64 = 10.0;
 
 /// The company's monthly rates, measured over the 12 months before the prediction.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -252,6 +257,10 @@ pub enum LtvMethod {
 pub struct LifetimeValueModel {
     at: Timestamp,
     churn: Option<ChurnModel>,
+    /// Per account, how its acquisition campaign's customers churned against what the churn
+    /// model predicted for them (observed ÷ predicted, shrunk towards 1): what brought a
+    /// customer says something of how long it stays that its features do not.
+    hazard_ratio: HashMap<AccountId, f64>,
     /// Why there is no churn model, when there is none.
     pub without_churn_model: Option<String>,
     pub rates: CompanyRates,
@@ -281,26 +290,18 @@ impl LifetimeValueModel {
         at: Timestamp,
         kept: Option<&Lifecycles>,
     ) -> Self {
-        let (churn, without_churn_model) =
-            match ChurnModel::known_at(with_model, settings, revenue, at, kept) {
-                Ok(model) => (Some(model), None),
-                Err(ReportError::Cancelled) => (None, Some("cancelled".to_owned())),
-                Err(e) => (None, Some(e.to_string())),
+        let (churn, outcomes, without_churn_model) =
+            match ChurnModel::known_at_with_outcomes(with_model, settings, revenue, at, kept) {
+                Ok((model, outcomes)) => (Some(model), outcomes, None),
+                Err(ReportError::Cancelled) => (None, Vec::new(), Some("cancelled".to_owned())),
+                Err(e) => (None, Vec::new(), Some(e.to_string())),
             };
-        Self::with_churn(churn, without_churn_model, settings, revenue, at)
-    }
-
-    fn with_churn(
-        churn: Option<ChurnModel>,
-        without_churn_model: Option<String>,
-        settings: &ReportSettings,
-        revenue: &Revenue,
-        at: Timestamp,
-    ) -> Self {
+        let campaigns = acquisition_campaigns(with_model, settings, revenue);
         let r = &settings.revenue;
         Self {
             at,
             churn,
+            hazard_ratio: hazard_ratios(revenue, &campaigns, &outcomes),
             without_churn_model,
             rates: CompanyRates::of(revenue.accounts.iter(), at),
             horizon_months: f64::from(r.ltv_horizon_months),
@@ -317,16 +318,19 @@ impl LifetimeValueModel {
         }
     }
 
-    /// How the account can churn, from its facts at the model's instant.
-    fn exit(&self, settings: &ReportSettings, facts: &Facts) -> Exit {
+    /// How the account can churn, from its facts at the model's instant and its acquisition
+    /// campaign's hazard ratio.
+    fn exit(&self, settings: &ReportSettings, facts: &Facts, ratio: f64) -> Exit {
         let days = settings.signals.activation_days;
+        // A hazard ratio scales the cumulative hazard: P(stay) becomes P(stay)^ratio.
+        let scaled = |p: f64| 1.0 - (1.0 - p).powf(ratio);
         let renewal_in = facts
             .contract_end
             .filter(|_| bound_by_contract(facts))
             .map(|end| (end - facts.as_of) as f64 / MONTH_MS);
         match (&self.churn, renewal_in) {
             (Some(churn), None) => {
-                let p = churn.probability(&churn_features(facts, days), false);
+                let p = scaled(churn.probability(&churn_features(facts, days), false));
                 Exit::Monthly(1.0 - (1.0 - p).powf(1.0 / 3.0))
             }
             (Some(churn), Some(first_in)) => {
@@ -335,7 +339,7 @@ impl LifetimeValueModel {
                 due.contract_end = Some(facts.as_of + 60 * DAY_MS);
                 Exit::AtRenewal {
                     first_in,
-                    probability: churn.probability(&churn_features(&due, days), false),
+                    probability: scaled(churn.probability(&churn_features(&due, days), false)),
                 }
             }
             (None, None) => Exit::Monthly(self.rates.churn),
@@ -398,7 +402,8 @@ impl LifetimeValueModel {
             .filter(|(_, m)| *m > 0)
             .last()
             .map_or(0, |(_, m)| *m);
-        let exit = self.exit(settings, &facts);
+        let ratio = self.hazard_ratio.get(&a.account).copied().unwrap_or(1.0);
+        let exit = self.exit(settings, &facts, ratio);
         let growth = self.growth(a, converted);
         let first_mrr = a.first_paid.filter(|(t, _)| *t <= at).map_or(0, |(_, m)| m);
         let realized = a.realized(at);
@@ -453,6 +458,66 @@ impl LifetimeValueModel {
         }
         out
     }
+}
+
+/// Each account's acquisition campaign: the campaign of the first touch of its journey (SPEC
+/// §3; `(none)` for a touch without one, `direct` without a touch); none for an account not
+/// converted.
+fn acquisition_campaigns(
+    with_model: WithModel,
+    settings: &ReportSettings,
+    revenue: &Revenue,
+) -> Vec<Option<String>> {
+    let mut out = vec![None; revenue.accounts.len()];
+    with_model(&mut |model| {
+        let journeys = model.account_journeys();
+        out = revenue
+            .accounts
+            .iter()
+            .map(|a| {
+                let converted = a.converted_at?;
+                let touch = first_touch(
+                    journeys.get(&a.account).map(Vec::as_slice),
+                    converted,
+                    settings.attribution.lookback_days,
+                );
+                Some(touch_value(touch, "campaign"))
+            })
+            .collect();
+    });
+    out
+}
+
+/// Each account's hazard ratio: its acquisition campaign's churns over what the churn model
+/// predicted for its customers' snapshots (`outcomes`: account, probability, churned), both
+/// with [`CALIBRATION_PRIOR_CHURNS`] added.
+fn hazard_ratios(
+    revenue: &Revenue,
+    campaigns: &[Option<String>],
+    outcomes: &[Predicted],
+) -> HashMap<AccountId, f64> {
+    let mut by_campaign: HashMap<&str, (f64, f64)> = HashMap::new();
+    for &(i, p, churned) in outcomes {
+        if let Some(c) = campaigns.get(i).and_then(Option::as_deref) {
+            let e = by_campaign.entry(c).or_default();
+            e.0 += f64::from(u8::from(churned));
+            e.1 += p;
+        }
+    }
+    revenue
+        .accounts
+        .iter()
+        .zip(campaigns)
+        .filter_map(|(a, c)| {
+            let (observed, predicted) = by_campaign.get(c.as_deref()?)?;
+            Some((a.account.clone(), shrunk_ratio(*observed, *predicted)))
+        })
+        .collect()
+}
+
+/// Observed ÷ predicted churns, each with [`CALIBRATION_PRIOR_CHURNS`] added.
+fn shrunk_ratio(observed: f64, predicted: f64) -> f64 {
+    (observed + CALIBRATION_PRIOR_CHURNS) / (predicted + CALIBRATION_PRIOR_CHURNS)
 }
 
 /// Every converted account's predicted lifetime value at `as_of`, by account, as
@@ -1044,6 +1109,15 @@ mod tests {
         assert!((d2 - 112.0 * 0.99f64.powf(1.5)).abs() < 1e-9);
         assert_eq!(percentile_99((1..=200).map(f64::from).collect()), 198.0);
         assert_eq!(percentile_99(Vec::new()), 1.0);
+    }
+
+    /// 50 churns where the model predicted 30: (50 + 10) ÷ (30 + 10) = 1.5; none predicted and
+    /// none seen is 1; 2 churns against 1 predicted barely moves (12 ÷ 11).
+    #[test]
+    fn hazard_ratios_are_shrunk_towards_one() {
+        assert_eq!(shrunk_ratio(50.0, 30.0), 1.5);
+        assert_eq!(shrunk_ratio(0.0, 0.0), 1.0);
+        assert!((shrunk_ratio(2.0, 1.0) - 12.0 / 11.0).abs() < 1e-12);
     }
 
     /// Least squares by hand: actual = 2 × predicted + 1 has slope 2.
