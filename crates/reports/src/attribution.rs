@@ -24,8 +24,8 @@ use crate::retention::window;
 use crate::revenue::Revenue;
 use crate::row::{grouped_rows, money, money_f, rate, to_rows, to_summary};
 use crate::{
-    AccountRevenue, Lifecycles, Report, ReportError, ReportParams, ReportSettings, ShouldStop,
-    WithModel,
+    in_one_turn, AccountRevenue, Lifecycles, Report, ReportError, ReportParams, ReportSettings,
+    ShouldStop, WithModel,
 };
 
 /// One channel (or source, medium, campaign, content: the value is under the grouping's name)
@@ -526,9 +526,9 @@ pub(crate) fn report_in_turns(
     kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     let values = values_for(&metric_of(params)?, with_model, settings, params, kept)?;
-    let mut out = None;
-    with_model(&mut |model| out = Some(report(model, settings, params, values.as_ref())));
-    out.unwrap_or(Err(ReportError::Cancelled))
+    in_one_turn(with_model, |model| {
+        report(model, settings, params, values.as_ref())
+    })
 }
 
 /// `campaign-accounts`, as [`report_in_turns`].
@@ -540,16 +540,9 @@ pub(crate) fn campaign_accounts_in_turns(
     kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
     let values = values_for(&metric_of(params)?, with_model, settings, params, kept)?;
-    let mut out = None;
-    with_model(&mut |model| {
-        out = Some(campaign_accounts_report(
-            model,
-            settings,
-            params,
-            values.as_ref(),
-        ))
-    });
-    out.unwrap_or(Err(ReportError::Cancelled))
+    in_one_turn(with_model, |model| {
+        campaign_accounts_report(model, settings, params, values.as_ref())
+    })
 }
 
 fn report(

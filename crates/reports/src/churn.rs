@@ -18,7 +18,7 @@ use crate::accounts::{churns_within, ungrouped_in_turn, SNAPSHOT_ACCOUNTS_PER_TU
 use crate::calendar::month_start;
 use crate::lifetime_value::Z_90;
 use crate::revenue::Revenue;
-use crate::row::{money, rate, to_rows, to_summary};
+use crate::row::{deciles, money, rate, to_rows, to_summary};
 use crate::{
     AccountRevenue, Lifecycles, Report, ReportError, ReportParams, ReportSettings, WithModel,
 };
@@ -511,20 +511,16 @@ pub(crate) fn model_report(
         .map(|(s, p)| (*p, s.churned))
         .unzip();
     // Calibration by decile of predicted probability.
-    let mut order: Vec<usize> = (0..p.len()).collect();
-    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-    let calibration: Vec<ChurnCalibrationBin> = (0..10)
-        .filter_map(|d| {
-            let bin = &order[d * order.len() / 10..(d + 1) * order.len() / 10];
-            (!bin.is_empty()).then(|| {
-                let n = bin.len() as f64;
-                ChurnCalibrationBin {
-                    decile: d + 1,
-                    snapshots: bin.len(),
-                    predicted: rate(Some(bin.iter().map(|&i| p[i]).sum::<f64>() / n)),
-                    observed: rate(Some(bin.iter().filter(|&&i| y[i]).count() as f64 / n)),
-                }
-            })
+    let calibration: Vec<ChurnCalibrationBin> = deciles(&p)
+        .into_iter()
+        .map(|(decile, bin)| {
+            let n = bin.len() as f64;
+            ChurnCalibrationBin {
+                decile,
+                snapshots: bin.len(),
+                predicted: rate(Some(bin.iter().map(|&i| p[i]).sum::<f64>() / n)),
+                observed: rate(Some(bin.iter().filter(|&&i| y[i]).count() as f64 / n)),
+            }
         })
         .collect();
     let all_refs: Vec<&Sample> = all.iter().collect();

@@ -987,17 +987,21 @@ fn run_turns(
 ) -> Result<Report, ReportError> {
     match spec.run {
         Runner::Turns(run) => run(with_model, settings, params, should_stop, lifecycles),
-        Runner::Once(run) => {
-            let mut report = None;
-            with_model(&mut |model| report = Some(run(model, settings, params)));
-            report.unwrap_or(Err(ReportError::Cancelled))
-        }
+        Runner::Once(run) => in_one_turn(with_model, |model| run(model, settings, params)),
         Runner::Keeping(run) => {
-            let mut report = None;
-            with_model(&mut |model| report = Some(run(model, settings, params, lifecycles)));
-            report.unwrap_or(Err(ReportError::Cancelled))
+            in_one_turn(with_model, |model| run(model, settings, params, lifecycles))
         }
     }
+}
+
+/// `f` over the model in one turn; cancelled when the turn is not given.
+pub(crate) fn in_one_turn<T>(
+    with_model: WithModel,
+    mut f: impl FnMut(&Model) -> Result<T, ReportError>,
+) -> Result<T, ReportError> {
+    let mut out = None;
+    with_model(&mut |model| out = Some(f(model)));
+    out.unwrap_or(Err(ReportError::Cancelled))
 }
 
 /// The account a report is about (`journey`, `account`) is one the workspace has seen: the
@@ -1045,14 +1049,10 @@ pub(crate) fn unit_economics_report(
     } else {
         params
     };
-    let mut out = None;
-    with_model(&mut |model| {
-        out =
-            Some(Revenue::build(model, settings, params).and_then(|revenue| {
-                unit_economics::report(model, &revenue, &values, settings, params)
-            }))
-    });
-    out.unwrap_or(Err(ReportError::Cancelled))
+    in_one_turn(with_model, |model| {
+        let revenue = Revenue::build(model, settings, params)?;
+        unit_economics::report(model, &revenue, &values, settings, params)
+    })
 }
 
 impl Report {

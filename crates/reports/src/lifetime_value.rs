@@ -34,7 +34,7 @@ use crate::calendar::prev_month;
 use crate::churn::{ChurnModel, Predicted};
 use crate::grouping::{first_touch, touch_value};
 use crate::revenue::Revenue;
-use crate::row::{money_f, rate, to_rows, to_summary};
+use crate::row::{deciles, money_f, rate, to_rows, to_summary};
 use crate::survival::DAYS_PER_MONTH;
 use crate::{
     AccountRevenue, Lifecycles, Report, ReportError, ReportParams, ReportSettings, WithModel,
@@ -963,20 +963,17 @@ pub(crate) fn backtest_report(
         });
         all.extend(points);
     }
-    let mut order: Vec<usize> = (0..all.len()).collect();
-    order.sort_by(|&a, &b| all[a].0.total_cmp(&all[b].0));
-    let calibration = (0..10)
-        .filter_map(|d| {
-            let bin = &order[d * order.len() / 10..(d + 1) * order.len() / 10];
-            (!bin.is_empty()).then(|| {
-                let n = bin.len() as f64;
-                LtvCalibrationBin {
-                    decile: d + 1,
-                    accounts: bin.len(),
-                    predicted: money_f(bin.iter().map(|&i| all[i].0).sum::<f64>() / n, c),
-                    actual: money_f(bin.iter().map(|&i| all[i].1).sum::<f64>() / n, c),
-                }
-            })
+    let predicted: Vec<f64> = all.iter().map(|p| p.0).collect();
+    let calibration = deciles(&predicted)
+        .into_iter()
+        .map(|(decile, bin)| {
+            let n = bin.len() as f64;
+            LtvCalibrationBin {
+                decile,
+                accounts: bin.len(),
+                predicted: money_f(bin.iter().map(|&i| all[i].0).sum::<f64>() / n, c),
+                actual: money_f(bin.iter().map(|&i| all[i].1).sum::<f64>() / n, c),
+            }
         })
         .collect();
     let columns: Vec<String> = [

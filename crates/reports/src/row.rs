@@ -128,3 +128,15 @@ fn object<R: Serialize>(row: &R) -> Map<String, Value> {
         other => unreachable!("a report row serializes to an object, not {other:?}"),
     }
 }
+
+/// The tenths of `predicted`, lowest first, for a calibration table: each non-empty tenth's
+/// number (1 to 10) and the indices of its values.
+pub(crate) fn deciles(predicted: &[f64]) -> Vec<(usize, Vec<usize>)> {
+    let mut order: Vec<usize> = (0..predicted.len()).collect();
+    order.sort_by(|&a, &b| predicted[a].total_cmp(&predicted[b]));
+    let n = order.len();
+    (0..10)
+        .map(|d| (d + 1, order[d * n / 10..(d + 1) * n / 10].to_vec()))
+        .filter(|(_, bin)| !bin.is_empty())
+        .collect()
+}
