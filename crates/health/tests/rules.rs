@@ -600,7 +600,7 @@ fn bands_at_39_and_40_and_69_and_70_points() {
 }
 
 /// A score explains itself: every component's input, score and weight, and the score is their
-/// weighted mean over the components with data. This one lands exactly on 40.
+/// weighted mean over the components with data; and two components that land exactly on 40.
 #[test]
 fn a_score_explains_itself_and_lands_on_its_band() {
     let f = Facts {
@@ -619,9 +619,11 @@ fn a_score_explains_itself_and_lands_on_its_band() {
         raised.iter().map(|s| s.name).collect::<Vec<_>>(),
         ["failed_payment"]
     );
-    // (0.25·25 + 0.15·70 + 0.1·70 + 0.1·20 + 0.2·60) / (0.25 + 0.15 + 0.1 + 0.1 + 0.2)
-    // = 37.75 / 0.8
-    let expected = (0.25 * 25.0 + 0.15 * 70.0 + 0.1 * 70.0 + 0.1 * 20.0 + 0.2 * 60.0) / 0.8;
+    // Activated: the activation component scores 100.
+    // (0.25·25 + 0.15·70 + 0.1·70 + 0.15·100 + 0.1·20 + 0.2·60)
+    //   / (0.25 + 0.15 + 0.1 + 0.15 + 0.1 + 0.2) = 52.75 / 0.95
+    let expected =
+        (0.25 * 25.0 + 0.15 * 70.0 + 0.1 * 70.0 + 0.15 * 100.0 + 0.1 * 20.0 + 0.2 * 60.0) / 0.95;
     assert!((h.score - expected).abs() < 1e-6, "{}", h.score);
     assert_eq!(h.band, Band::Yellow);
     let parts: Vec<(&str, Option<f64>, Option<f64>)> = h
@@ -638,6 +640,7 @@ fn a_score_explains_itself_and_lands_on_its_band() {
             ("support_load", Some(2.0), Some(70.0)),
             ("sentiment", None, None),
             ("relationship", None, None),
+            ("activation", Some(1.0), Some(100.0)),
             ("billing", Some(1.0), Some(20.0)),
             ("risk_signals", Some(1.0), Some(60.0)),
         ]
@@ -758,7 +761,8 @@ fn traced_signals_start_on_the_first_day_of_their_run() {
 /// features, a 5 and a 9 from its people, a touch 18 days ago, and five churn-risk signals
 /// (no_activity, usage_drop, not_activated, nps_detractor, champion_inactive). Without the
 /// signals in the score it was yellow at 40.5 = (0.25·0 + 0.15·0 + 0.15·0 + 0.1·100 + 0.15·70
-/// + 0.1·100 + 0.1·100) / 1.0; with them it is (40.5 + 0.2·0) / 1.2 = 33.75, red.
+/// + 0.1·100 + 0.1·100) / 1.0; with them it is (40.5 + 0.2·0) / 1.2 = 33.75, red; and since it
+/// never activated, the activation component adds 0.15·0: 40.5 / 1.35 = 30.
 #[test]
 fn risk_signals_weigh_on_the_score() {
     let f = Facts {
@@ -788,7 +792,7 @@ fn risk_signals_weigh_on_the_score() {
         ]
     );
     let h = h.unwrap();
-    assert_eq!(h.score, 33.75);
+    assert_eq!(h.score, 30.0);
     assert_eq!(h.band, Band::Red);
 }
 
