@@ -643,7 +643,7 @@ const DEFAULT_SHAPE_DIGESTS: &[(&str, &str)] = &[
     ),
     (
         "ground_truth.json",
-        "765d9f1799eaa60f920f3262837064428f15f5885c6e46c0ef9ee9aaea02290d",
+        "229d24ebf832bf40c43979ee2c5e91eb492e59adbe54128948be0775f0cc39f8",
     ),
 ];
 
