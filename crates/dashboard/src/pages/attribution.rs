@@ -157,11 +157,27 @@ fn link_groups(table: &mut Table, by: &str) {
     }
 }
 
-/// One model's credit per group, largest first in the chart, with spend beside it.
+/// One model's credit per group, largest first in the chart, with spend beside it, and how
+/// many customers stand behind it: a group too small to rank by says so, and a predicted
+/// figure carries its 90% interval.
 fn credited(report: &Report, by: &str) -> Figure {
     let metric = metric_of(report);
     let model = model_of(report);
-    let mut table = Table::of(report, &[by, &metric, "share", "spend", "cost_per", "roas"]);
+    let mut table = Table::of(
+        report,
+        &[
+            by,
+            &metric,
+            "low_90",
+            "high_90",
+            "share",
+            "spend",
+            "cost_per",
+            "roas",
+            "customers",
+            "small_sample",
+        ],
+    );
     link_groups(&mut table, by);
     let unit = report.units.get(&metric).copied().unwrap_or(Unit::Count);
     let mut bars: Vec<(String, Option<f64>)> = table
@@ -177,13 +193,13 @@ fn credited(report: &Report, by: &str) -> Figure {
     });
     let note = if by == "campaign" {
         format!(
-            "{} credited by {} to each campaign, largest first; a campaign opens the accounts it touched.",
+            "{} credited by {} to each campaign, largest first; a campaign opens the accounts it touched. A campaign with fewer than 30 customers is marked as a small sample: too few to rank by.",
             label(&metric),
             label(&model)
         )
     } else {
         format!(
-            "{} credited by {} to each {by}, largest first. Spend is matched for channel, source and campaign only.",
+            "{} credited by {} to each {by}, largest first. Spend is matched for channel, source and campaign only. A group with fewer than 30 customers is marked as a small sample: too few to rank by.",
             label(&metric),
             label(&model)
         )
@@ -278,7 +294,9 @@ mod tests {
             html.contains(r#"href="/attribution/campaign?campaign=spring&amp;model=first_touch""#)
         );
         // Both figures say which answer their rows are, and the second has one column per model.
-        assert!(html.contains(r#"data-keys="campaign,conversions,share,spend,cost_per,roas""#));
+        assert!(html.contains(
+            r#"data-keys="campaign,conversions,low_90,high_90,share,spend,cost_per,roas,customers,small_sample""#
+        ));
         assert!(html.contains(r#"data-keys="campaign,first_touch,linear""#));
         // The chart puts the largest first.
         let chart = html.find("<svg").unwrap();
