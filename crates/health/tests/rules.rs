@@ -760,9 +760,9 @@ fn traced_signals_start_on_the_first_day_of_their_run() {
 /// The demo's acct_000014 at 2026-12-01: no usage in 14 days on 52 seats, none of the 6 key
 /// features, a 5 and a 9 from its people, a touch 18 days ago, and five churn-risk signals
 /// (no_activity, usage_drop, not_activated, nps_detractor, champion_inactive). Without the
-/// signals in the score it was yellow at 40.5 = (0.25·0 + 0.15·0 + 0.15·0 + 0.1·100 + 0.15·70
-/// + 0.1·100 + 0.1·100) / 1.0; with them it is (40.5 + 0.2·0) / 1.2 = 33.75, red; and since it
-/// never activated, the activation component adds 0.15·0: 40.5 / 1.35 = 30.
+/// signals in the score it was yellow at 40.5 = (0.25·0 + 0.15·0 + 0.15·0 + 0.1·100 +
+/// 0.15·70 + 0.1·100 + 0.1·100) / 1.0; with them it is (40.5 + 0.2·0) / 1.2 = 33.75, red; and
+/// since it never activated, the activation component adds 0.15·0: 40.5 / 1.35 = 30.
 #[test]
 fn risk_signals_weigh_on_the_score() {
     let f = Facts {
