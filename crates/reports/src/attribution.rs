@@ -502,22 +502,33 @@ fn shown(metric: &str, v: f64, revenue: &Revenue) -> Option<f64> {
     }
 }
 
-/// The accounts' predicted values when `metric` is `predicted_ltv`, taken from the model in
-/// turns, before the report's own turn.
-fn values_for(
-    metric: &str,
+/// A report crediting each account's value of the metric, given the accounts' predicted
+/// values when the metric is `predicted_ltv`.
+type Crediting = fn(
+    &Derived,
+    &ReportSettings,
+    &ReportParams,
+    Option<&AccountValues>,
+) -> Result<Report, ReportError>;
+
+/// Runs `run`: the accounts' predicted values first, taken from the model in turns (for
+/// `predicted_ltv` only), then the credit in one turn with the model.
+fn values_then(
+    run: Crediting,
     with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
     kept: Option<&Lifecycles>,
-) -> Result<Option<AccountValues>, ReportError> {
-    (metric == "predicted_ltv")
+) -> Result<Report, ReportError> {
+    let values = (metric_of(params)? == "predicted_ltv")
         .then(|| account_values(with_model, settings, params, kept))
-        .transpose()
+        .transpose()?;
+    in_one_turn(with_model, |model| {
+        run(model, settings, params, values.as_ref())
+    })
 }
 
-/// `attribution`: the accounts' predicted values first (for `predicted_ltv`), then the credit
-/// in one turn with the model.
+/// `attribution`, through [`values_then`].
 pub(crate) fn report_in_turns(
     with_model: WithModel,
     settings: &ReportSettings,
@@ -525,13 +536,10 @@ pub(crate) fn report_in_turns(
     _: ShouldStop,
     kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
-    let values = values_for(&metric_of(params)?, with_model, settings, params, kept)?;
-    in_one_turn(with_model, |model| {
-        report(model, settings, params, values.as_ref())
-    })
+    values_then(report, with_model, settings, params, kept)
 }
 
-/// `campaign-accounts`, as [`report_in_turns`].
+/// `campaign-accounts`, through [`values_then`].
 pub(crate) fn campaign_accounts_in_turns(
     with_model: WithModel,
     settings: &ReportSettings,
@@ -539,10 +547,7 @@ pub(crate) fn campaign_accounts_in_turns(
     _: ShouldStop,
     kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
-    let values = values_for(&metric_of(params)?, with_model, settings, params, kept)?;
-    in_one_turn(with_model, |model| {
-        campaign_accounts_report(model, settings, params, values.as_ref())
-    })
+    values_then(campaign_accounts_report, with_model, settings, params, kept)
 }
 
 fn report(
