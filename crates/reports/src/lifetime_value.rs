@@ -539,15 +539,27 @@ pub(crate) fn account_values(
     params: &ReportParams,
     kept: Option<&Lifecycles>,
 ) -> Result<HashMap<AccountId, AccountLtv>, ReportError> {
-    let revenue = ungrouped_in_turn(with_model, settings, params)?;
-    let model = LifetimeValueModel::known_at(with_model, settings, &revenue, params.as_of, kept);
-    let values = model.accounts(with_model, settings, &revenue);
+    let (revenue, _, values) = predicted(with_model, settings, params, kept)?;
     Ok(revenue
         .accounts
         .iter()
         .zip(values)
         .filter_map(|(a, v)| Some((a.account.clone(), v?)))
         .collect())
+}
+
+/// Every account's revenue, the model as of the report instant, and each account's predicted
+/// value in the revenue's order (none for those not converted).
+fn predicted(
+    with_model: WithModel,
+    settings: &ReportSettings,
+    params: &ReportParams,
+    kept: Option<&Lifecycles>,
+) -> Result<(Revenue, LifetimeValueModel, Vec<Option<AccountLtv>>), ReportError> {
+    let revenue = ungrouped_in_turn(with_model, settings, params)?;
+    let model = LifetimeValueModel::known_at(with_model, settings, &revenue, params.as_of, kept);
+    let values = model.accounts(with_model, settings, &revenue);
+    Ok((revenue, model, values))
 }
 
 /// The months from the prediction to the horizon, and what an account paying through them
@@ -765,9 +777,7 @@ pub(crate) fn report(
     params: &ReportParams,
     kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
-    let revenue = ungrouped_in_turn(with_model, settings, params)?;
-    let model = LifetimeValueModel::known_at(with_model, settings, &revenue, params.as_of, kept);
-    let values = model.accounts(with_model, settings, &revenue);
+    let (revenue, model, values) = predicted(with_model, settings, params, kept)?;
     let c = revenue.currency;
     let mut found: Vec<(&AccountRevenue, AccountLtv)> = revenue
         .accounts
