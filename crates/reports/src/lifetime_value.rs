@@ -11,8 +11,9 @@
 //!   campaign's customers churned against the model's predictions;
 //! - a churned account comes back with the company's monthly reactivation rate, at the MRR it
 //!   left with;
-//! - its MRR grows (or shrinks) linearly at its own net expansion rate, shrunk towards the
-//!   company's by [`GROWTH_PRIOR_MONTHS`] months of the company's weight.
+//! - its MRR grows (or shrinks) linearly at its own net expansion rate, shrunk towards its
+//!   acquisition campaign's by [`GROWTH_PRIOR_MONTHS`] months of the campaign's weight (the
+//!   campaign's rate itself shrunk towards the company's by [`GROUP_PRIOR_MONTHS`]).
 //!
 //! Without a churn model (too little history or churn to train it) every account churns at
 //! the company's monthly rate. The interval is that of the month of churn (reactivation left
@@ -53,6 +54,9 @@ pub const SMALL_SAMPLE_CUSTOMERS: f64 = 30.0;
 pub(crate) const Z_90: f64 = 1.644_853_626_951_472_2;
 /// Accounts predicted per turn with the model.
 const ACCOUNTS_PER_TURN: usize = 256;
+/// Paying account-months of the company's weight in an acquisition campaign's net expansion
+/// rate: ten accounts' year.
+const GROUP_PRIOR_MONTHS: f64 = 120.0;
 /// Churns of prior weight on an acquisition campaign's observed ÷ predicted churn: a campaign
 /// with few churns keeps close to what the churn model predicts for its customers.
 const CALIBRATION_PRIOR_CHURNS: f64 = 10.0;
@@ -113,15 +117,14 @@ impl CompanyRates {
             let paid = paying_months(a, start, at);
             paying += paid;
             churned_months += span - paid;
-            mrr_months += a.mrr_days(start, at) / DAYS_PER_MONTH;
+            let (changed, months) = net_change(a, start, at);
+            change += changed;
+            mrr_months += months;
             for m in a.movements.iter().filter(|m| m.at > start && m.at <= at) {
                 match m.kind {
                     MovementKind::Churn => churns += 1.0,
                     MovementKind::Reactivation => reactivations += 1.0,
-                    MovementKind::Expansion | MovementKind::Contraction => {
-                        change += m.amount as f64
-                    }
-                    MovementKind::New => {}
+                    _ => {}
                 }
             }
         }
@@ -155,6 +158,19 @@ fn monthly_change_sd(changes: &[f64]) -> f64 {
     }
     let mean = changes.iter().sum::<f64>() / n;
     (changes.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+}
+
+/// The account's net MRR change (expansion and contraction) within `(from, to]`, and its
+/// MRR-months over `[from, to]`.
+fn net_change(a: &AccountRevenue, from: Timestamp, to: Timestamp) -> (f64, f64) {
+    let change = a
+        .movements
+        .iter()
+        .filter(|m| m.at > from && m.at <= to)
+        .filter(|m| matches!(m.kind, MovementKind::Expansion | MovementKind::Contraction))
+        .map(|m| m.amount as f64)
+        .sum();
+    (change, a.mrr_days(from, to) / DAYS_PER_MONTH)
 }
 
 fn ms_between(from: Timestamp, to: Timestamp) -> f64 {
@@ -261,6 +277,12 @@ pub struct LifetimeValueModel {
     /// model predicted for them (observed ÷ predicted, shrunk towards 1): what brought a
     /// customer says something of how long it stays that its features do not.
     hazard_ratio: HashMap<AccountId, f64>,
+    /// Per account, its acquisition campaign's net MRR change per month per unit of MRR,
+    /// shrunk towards the company's by [`GROUP_PRIOR_MONTHS`]: what the account's own rate is
+    /// shrunk towards. Campaigns bring customers who grow differently (an account-based
+    /// campaign's customers expand, a discount's hardly), and a young account has too little
+    /// history of its own to say.
+    campaign_growth: HashMap<AccountId, f64>,
     /// Why there is no churn model, when there is none.
     pub without_churn_model: Option<String>,
     pub rates: CompanyRates,
@@ -298,12 +320,14 @@ impl LifetimeValueModel {
             };
         let campaigns = acquisition_campaigns(with_model, settings, revenue);
         let r = &settings.revenue;
+        let rates = CompanyRates::of(revenue.accounts.iter(), at);
         Self {
             at,
             churn,
             hazard_ratio: hazard_ratios(revenue, &campaigns, &outcomes),
+            campaign_growth: campaign_growths(&revenue.accounts, &campaigns, at, rates.growth),
             without_churn_model,
-            rates: CompanyRates::of(revenue.accounts.iter(), at),
+            rates,
             horizon_months: f64::from(r.ltv_horizon_months),
             margin: r.gross_margin,
             monthly_discount: (1.0 + r.annual_discount_rate).powf(-1.0 / 12.0),
@@ -350,25 +374,23 @@ impl LifetimeValueModel {
         }
     }
 
-    /// The account's own net MRR change per month per unit of MRR, shrunk towards the
-    /// company's.
+    /// The account's own net MRR change per month per unit of MRR, shrunk towards its
+    /// acquisition campaign's (without one, the company's).
     fn growth(&self, a: &AccountRevenue, converted: Timestamp) -> f64 {
         let at = self.at;
         let months = paying_months(a, converted, at);
-        let mrr_months = a.mrr_days(converted, at) / DAYS_PER_MONTH;
-        let change: f64 = a
-            .movements
-            .iter()
-            .filter(|m| m.at > converted && m.at <= at)
-            .filter(|m| matches!(m.kind, MovementKind::Expansion | MovementKind::Contraction))
-            .map(|m| m.amount as f64)
-            .sum();
+        let (change, mrr_months) = net_change(a, converted, at);
         let own = if mrr_months > 0.0 {
             change / mrr_months
         } else {
             0.0
         };
-        (GROWTH_PRIOR_MONTHS * self.rates.growth + months * own) / (GROWTH_PRIOR_MONTHS + months)
+        let prior = self
+            .campaign_growth
+            .get(&a.account)
+            .copied()
+            .unwrap_or(self.rates.growth);
+        (GROWTH_PRIOR_MONTHS * prior + months * own) / (GROWTH_PRIOR_MONTHS + months)
     }
 
     /// The account's predicted value, or none for an account not converted by the instant.
@@ -486,6 +508,51 @@ fn acquisition_campaigns(
             .collect();
     });
     out
+}
+
+/// Each account's acquisition campaign's net MRR change per month per unit of MRR over the 12
+/// months before `at` (its customers' net change ÷ their MRR-months, as [`CompanyRates`]
+/// measures the company's), shrunk towards the company's `growth` by [`GROUP_PRIOR_MONTHS`]
+/// paying account-months.
+fn campaign_growths(
+    accounts: &[AccountRevenue],
+    campaigns: &[Option<String>],
+    at: Timestamp,
+    growth: f64,
+) -> HashMap<AccountId, f64> {
+    let from = (0..RATE_WINDOW_MONTHS).fold(at, |t, _| prev_month(t));
+    // Per campaign: net change, MRR-months and paying months of its customers.
+    let mut sums: HashMap<&str, [f64; 3]> = HashMap::new();
+    for (a, c) in accounts.iter().zip(campaigns) {
+        let (Some(c), Some((first, _))) = (c, a.first_paid.filter(|(t, _)| *t < at)) else {
+            continue;
+        };
+        let start = from.max(first);
+        let (change, mrr_months) = net_change(a, start, at);
+        let s = sums.entry(c).or_default();
+        s[0] += change;
+        s[1] += mrr_months;
+        s[2] += paying_months(a, start, at);
+    }
+    let shrunk: HashMap<&str, f64> = sums
+        .into_iter()
+        .map(|(c, [change, mrr_months, paying])| {
+            let own = if mrr_months > 0.0 {
+                change / mrr_months
+            } else {
+                0.0
+            };
+            (
+                c,
+                (paying * own + GROUP_PRIOR_MONTHS * growth) / (paying + GROUP_PRIOR_MONTHS),
+            )
+        })
+        .collect();
+    accounts
+        .iter()
+        .zip(campaigns)
+        .filter_map(|(a, c)| Some((a.account.clone(), *shrunk.get(c.as_deref()?)?)))
+        .collect()
 }
 
 /// Each account's hazard ratio: its acquisition campaign's churns over what the churn model
@@ -1139,6 +1206,50 @@ mod tests {
         assert!((error(&points).unwrap() - (7.0 / 17.0 - 1.0)).abs() < 1e-12);
         assert_eq!(coverage(&points), Some(1.0));
         assert_eq!(slope(&points[..1]), None);
+    }
+
+    /// Two campaigns over the year before 2026-01-01 (365 days, m = 365 ÷ 30.436875 paying
+    /// months each), the company's rate 0.01: a flat account's campaign gets (m · 0 + 120 ·
+    /// 0.01) ÷ (m + 120); one that doubled from 1,000 to 2,000 after 182 days grew 1,000 over
+    /// (1,000 · 182 + 2,000 · 183) ÷ 30.436875 MRR-months. An account without a campaign gets
+    /// none (the company's rate applies).
+    #[test]
+    fn campaign_growth_by_hand() {
+        let t = |raw: &str| Timestamp::parse(raw).unwrap();
+        let id = |raw: &str| AccountId::parse(raw).unwrap();
+        let account = |name: &str, series: Vec<(Timestamp, i64)>| {
+            let movements = series
+                .windows(2)
+                .map(|w| crate::account_revenue::Movement {
+                    at: w[1].0,
+                    kind: MovementKind::Expansion,
+                    amount: w[1].1 - w[0].1,
+                })
+                .collect();
+            AccountRevenue {
+                account: id(name),
+                first_paid: Some(series[0]),
+                converted_at: Some(series[0].0),
+                churned_at: None,
+                series,
+                movements,
+            }
+        };
+        let start = t("2024-06-01");
+        let accounts = vec![
+            account("flat", vec![(start, 1_000)]),
+            account("grew", vec![(start, 1_000), (t("2025-07-02"), 2_000)]),
+            account("none", vec![(start, 1_000)]),
+        ];
+        let campaigns = vec![Some("flat".to_owned()), Some("grew".to_owned()), None];
+        let g = campaign_growths(&accounts, &campaigns, t("2026-01-01"), 0.01);
+        let m = 365.0 / DAYS_PER_MONTH;
+        let flat = 120.0 * 0.01 / (m + 120.0);
+        let own = 1_000.0 / ((1_000.0 * 182.0 + 2_000.0 * 183.0) / DAYS_PER_MONTH);
+        let grew = (m * own + 120.0 * 0.01) / (m + 120.0);
+        assert!((g[&id("flat")] - flat).abs() < 1e-12, "{g:?}");
+        assert!((g[&id("grew")] - grew).abs() < 1e-12, "{g:?}");
+        assert!(!g.contains_key(&id("none")));
     }
 
     #[test]
