@@ -21,6 +21,7 @@ pub const CHURN_FEATURES: &[&str] = &[
     "failed_payment",
     "tenure_years",
     "log_mrr",
+    "log_mrr_per_seat",
     "renewal_due_90d",
 ];
 
@@ -80,6 +81,11 @@ pub fn churn_features(f: &Facts, activation_days: u32) -> Vec<f64> {
         flag(f.failed_payment.is_some()),
         f.converted_at.map_or(0.0, |c| days(c) / 365.25),
         ((f.mrr.max(0) as f64) / 100.0 + 1.0).ln(),
+        // What a seat costs tells plans apart (a higher tier costs more a seat) without a list
+        // of the company's plans; 0 without seats.
+        f.seats.filter(|s| *s > 0).map_or(0.0, |s| {
+            ((f.mrr.max(0) as f64) / 100.0 / f64::from(s) + 1.0).ln()
+        }),
         // A renewal decision in the window weighs a whole term, not 90 days of it.
         flag(
             f.contract_end

@@ -597,7 +597,13 @@ const PLANTED: &[(&str, &[(&str, &str)])] = &[
         &[("nps_mean", "less churn"), ("detractor", "more churn")],
     ),
     ("not_activated", &[("not_activated", "more churn")]),
-    ("plan", &[("log_mrr", "less churn")]),
+    (
+        "plan",
+        &[
+            ("log_mrr", "less churn"),
+            ("log_mrr_per_seat", "less churn"),
+        ],
+    ),
     ("renewal", &[("renewal_due_90d", "more churn")]),
 ];
 
