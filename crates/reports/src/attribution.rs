@@ -7,6 +7,7 @@
 //! expansion revenue, predicted LTV, activated, retained at 90 and 365 days, renewed; and NRR,
 //! credit-weighted (Σ credit × MRR(t1) ÷ Σ credit × MRR(t0) over the accounts paying at t0).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
@@ -19,7 +20,9 @@ use crate::account_revenue::MovementKind;
 use crate::calendar::DAY_MS;
 use crate::grouping::TOUCH_GROUPINGS;
 use crate::journeys::{converting_journey, journeys, model_of, Journeys};
-use crate::lifetime_value::{account_values, AccountLtv, SMALL_SAMPLE_CUSTOMERS, Z_90};
+use crate::lifetime_value::{
+    account_values, AccountLtv, AccountValues, SMALL_SAMPLE_CUSTOMERS, Z_90,
+};
 use crate::retention::window;
 use crate::revenue::Revenue;
 use crate::row::{grouped_rows, money, money_f, rate, to_rows, to_summary};
@@ -224,17 +227,13 @@ fn dimension(params: &ReportParams) -> Result<String, ReportError> {
     }
 }
 
-/// Each converted account's predicted lifetime value, by account: what `predicted_ltv`
-/// credits.
-pub(crate) type AccountValues = HashMap<AccountId, AccountLtv>;
-
 /// One account's value of `metric`, in minor units for money.
 #[derive(Debug)]
 pub(crate) struct Outcomes<'a> {
     model: &'a Derived,
     revenue: &'a Revenue,
     settings: &'a ReportSettings,
-    ltv: Option<&'a AccountValues>,
+    ltv: Option<&'a HashMap<AccountId, AccountLtv>>,
 }
 
 impl<'a> Outcomes<'a> {
@@ -243,7 +242,7 @@ impl<'a> Outcomes<'a> {
         model: &'a Derived,
         revenue: &'a Revenue,
         settings: &'a ReportSettings,
-        ltv: Option<&'a AccountValues>,
+        ltv: Option<&'a HashMap<AccountId, AccountLtv>>,
     ) -> Self {
         Self {
             model,
@@ -502,14 +501,28 @@ fn shown(metric: &str, v: f64, revenue: &Revenue) -> Option<f64> {
     }
 }
 
-/// A report crediting each account's value of the metric, given the accounts' predicted
-/// values when the metric is `predicted_ltv`.
+/// A report crediting each account's value of the metric, given the accounts' revenue and
+/// predicted values when the metric is `predicted_ltv`.
 type Crediting = fn(
     &Derived,
     &ReportSettings,
     &ReportParams,
     Option<&AccountValues>,
 ) -> Result<Report, ReportError>;
+
+/// The revenue the accounts' values were predicted from, or without values the revenue built
+/// now.
+fn revenue_of<'v>(
+    model: &Derived,
+    settings: &ReportSettings,
+    params: &ReportParams,
+    ltv: Option<&'v AccountValues>,
+) -> Result<Cow<'v, Revenue>, ReportError> {
+    match ltv {
+        Some(v) => Ok(Cow::Borrowed(&v.revenue)),
+        None => Revenue::ungrouped(model, settings, params).map(Cow::Owned),
+    }
+}
 
 /// Runs `run`: the accounts' predicted values first, taken from the model in turns (for
 /// `predicted_ltv` only), then the credit in one turn with the model.
@@ -523,6 +536,7 @@ fn values_then(
     let values = (metric_of(params)? == "predicted_ltv")
         .then(|| account_values(with_model, settings, params, kept))
         .transpose()?;
+    // The values' revenue is the one the credit reads: built once, not again in the turn.
     in_one_turn(with_model, |model| {
         run(model, settings, params, values.as_ref())
     })
@@ -558,7 +572,9 @@ fn report(
 ) -> Result<Report, ReportError> {
     let by = dimension(params)?;
     let metric = metric_of(params)?;
-    let revenue = Revenue::ungrouped(model, settings, params)?;
+    let revenue = revenue_of(model, settings, params, ltv)?;
+    let revenue = revenue.as_ref();
+    let ltv = ltv.map(|v| &v.values);
     let window = AcquisitionWindow::of(params);
     // The conversions of the window are credited, as its spend is counted; NRR's window is
     // the one it measures MRR over, and it credits the accounts paying at its start.
@@ -575,8 +591,8 @@ fn report(
         |at| metric == "nrr" || window.contains(at),
     );
     let (converting_count, non_converting) = (converting.len(), other.len());
-    let outcomes = Outcomes::new(model, &revenue, settings, ltv);
-    let inputs = inputs(converting, other, &revenue, &outcomes, &metric, params);
+    let outcomes = Outcomes::new(model, revenue, settings, ltv);
+    let inputs = inputs(converting, other, revenue, &outcomes, &metric, params);
     let models: Vec<Model> = if params.compare {
         Model::NAMES
             .iter()
@@ -619,7 +635,7 @@ fn report(
                     let v = if metric == "nrr" {
                         rate((den > 0.0).then(|| num / den))
                     } else {
-                        shown(&metric, num, &revenue)
+                        shown(&metric, num, revenue)
                     };
                     (m.name().to_owned(), v)
                 })
@@ -660,7 +676,7 @@ fn report(
                 (rate((den > 0.0).then(|| num / den)), None)
             } else {
                 (
-                    shown(&metric, num, &revenue),
+                    shown(&metric, num, revenue),
                     rate((total > 0.0).then(|| num / total)),
                 )
             };
@@ -685,8 +701,8 @@ fn report(
                 }),
                 customers: rate(Some(n)).unwrap_or(0.0),
                 small_sample: n < SMALL_SAMPLE_CUSTOMERS,
-                low_90: half.and_then(|h| shown(&metric, (num - h).max(0.0), &revenue)),
-                high_90: half.and_then(|h| shown(&metric, num + h, &revenue)),
+                low_90: half.and_then(|h| shown(&metric, (num - h).max(0.0), revenue)),
+                high_90: half.and_then(|h| shown(&metric, num + h, revenue)),
             };
             (s.clone(), row)
         });
@@ -825,7 +841,9 @@ fn campaign_accounts_report(
             ),
         });
     }
-    let revenue = Revenue::ungrouped(model, settings, params)?;
+    let revenue = revenue_of(model, settings, params, ltv)?;
+    let revenue = revenue.as_ref();
+    let ltv = ltv.map(|v| &v.values);
     let window = AcquisitionWindow::of(params);
     let Journeys {
         converting, states, ..
@@ -837,7 +855,7 @@ fn campaign_accounts_report(
         "campaign",
         |at| window.contains(at),
     );
-    let outcomes = Outcomes::new(model, &revenue, settings, ltv);
+    let outcomes = Outcomes::new(model, revenue, settings, ltv);
     let c = revenue.currency;
     let money_metric = MONEY.contains(&metric.as_str());
     let major = |minor: f64| {

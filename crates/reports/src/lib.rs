@@ -1038,7 +1038,8 @@ pub(crate) fn unit_economics_report(
     _: ShouldStop,
     kept: Option<&Lifecycles>,
 ) -> Result<Report, ReportError> {
-    let values = lifetime_value::account_values(with_model, settings, params, kept)?;
+    let lifetime_value::AccountValues { revenue, values } =
+        lifetime_value::account_values(with_model, settings, params, kept)?;
     let by_channel;
     let params = if params.by.is_none() && params.model.is_none() {
         by_channel = ReportParams {
@@ -1049,8 +1050,11 @@ pub(crate) fn unit_economics_report(
     } else {
         params
     };
+    // The values' revenue, grouped in the turn rather than built again.
+    let mut accounts = Some(revenue.accounts);
     in_one_turn(with_model, |model| {
-        let revenue = Revenue::build(model, settings, params)?;
+        let accounts = accounts.take().ok_or(ReportError::Cancelled)?;
+        let revenue = Revenue::grouped(model, settings, params, accounts)?;
         unit_economics::report(model, &revenue, &values, settings, params)
     })
 }

@@ -587,32 +587,52 @@ fn shrunk_ratio(observed: f64, predicted: f64) -> f64 {
     (observed + CALIBRATION_PRIOR_CHURNS) / (predicted + CALIBRATION_PRIOR_CHURNS)
 }
 
-/// Every converted account's predicted lifetime value at `as_of`, by account, as
-/// `attribution --metric predicted_ltv` credits it; the model taken in turns, going on from
-/// what `kept` holds of the churn model's snapshots.
+/// Every converted account's predicted lifetime value at `revenue.as_of`, by account, as
+/// `attribution --metric predicted_ltv` credits it, from every account's `revenue` (see
+/// [`Revenue::of_accounts`]); the model taken in turns, going on from what `kept` holds of the
+/// churn model's snapshots.
 pub fn predicted_ltvs(
     with_model: WithModel,
     settings: &ReportSettings,
-    as_of: Timestamp,
+    revenue: &Revenue,
     kept: Option<&Lifecycles>,
-) -> Result<HashMap<AccountId, AccountLtv>, ReportError> {
-    account_values(with_model, settings, &ReportParams::at(as_of), kept)
+) -> HashMap<AccountId, AccountLtv> {
+    let model = LifetimeValueModel::known_at(with_model, settings, revenue, revenue.as_of, kept);
+    by_account(revenue, model.accounts(with_model, settings, revenue))
 }
 
-/// Every converted account's predicted value as of the report instant, by account.
+/// Each converted account's value, by account, from the values in `revenue`'s order.
+fn by_account(
+    revenue: &Revenue,
+    values: Vec<Option<AccountLtv>>,
+) -> HashMap<AccountId, AccountLtv> {
+    revenue
+        .accounts
+        .iter()
+        .zip(values)
+        .filter_map(|(a, v)| Some((a.account.clone(), v?)))
+        .collect()
+}
+
+/// Every account's revenue as of the report instant, and every converted account's predicted
+/// value then, by account: a report crediting the values reads the same revenue rather than
+/// building it again.
+pub(crate) struct AccountValues {
+    pub revenue: Revenue,
+    pub values: HashMap<AccountId, AccountLtv>,
+}
+
+/// Every converted account's predicted value as of the report instant, with the revenue it was
+/// predicted from.
 pub(crate) fn account_values(
     with_model: WithModel,
     settings: &ReportSettings,
     params: &ReportParams,
     kept: Option<&Lifecycles>,
-) -> Result<HashMap<AccountId, AccountLtv>, ReportError> {
+) -> Result<AccountValues, ReportError> {
     let (revenue, _, values) = predicted(with_model, settings, params, kept)?;
-    Ok(revenue
-        .accounts
-        .iter()
-        .zip(values)
-        .filter_map(|(a, v)| Some((a.account.clone(), v?)))
-        .collect())
+    let values = by_account(&revenue, values);
+    Ok(AccountValues { revenue, values })
 }
 
 /// Every account's revenue, the model as of the report instant, and each account's predicted

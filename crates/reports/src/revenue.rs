@@ -38,13 +38,39 @@ impl Revenue {
         settings: &ReportSettings,
         params: &ReportParams,
     ) -> Result<Revenue, ReportError> {
-        let as_of = params.as_of;
         let mut accounts = Vec::new();
         for (account, ledger) in model.ledger().accounts() {
-            if let Some(a) = AccountRevenue::of(account, ledger, settings, as_of)? {
+            if let Some(a) = AccountRevenue::of(account, ledger, settings, params.as_of)? {
                 accounts.push(a);
             }
         }
+        Revenue::grouped(model, settings, params, accounts)
+    }
+
+    /// `accounts`, each account's revenue as of `as_of`, in one group: revenue a caller has
+    /// already read, account by account.
+    pub fn of_accounts(
+        settings: &ReportSettings,
+        as_of: Timestamp,
+        accounts: Vec<AccountRevenue>,
+    ) -> Revenue {
+        Revenue {
+            as_of,
+            currency: settings.currency,
+            accounts,
+            by: None,
+            model: None,
+            members: BTreeMap::new(),
+        }
+    }
+
+    /// `accounts`, each account's revenue as of `params.as_of`, grouped as `params` says.
+    pub(crate) fn grouped(
+        model: &Model,
+        settings: &ReportSettings,
+        params: &ReportParams,
+        accounts: Vec<AccountRevenue>,
+    ) -> Result<Revenue, ReportError> {
         let groups = grouping::group_accounts(model, settings, params, &accounts)?;
         let mut members: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
         for (i, shares) in groups.into_iter().enumerate() {
@@ -53,7 +79,7 @@ impl Revenue {
             }
         }
         Ok(Revenue {
-            as_of,
+            as_of: params.as_of,
             currency: settings.currency,
             accounts,
             by: params.by.clone(),

@@ -5,15 +5,16 @@
 //! of their journey. A group with no spend has CAC 0 and no ROAS; a group with spend and no
 //! customer has no CAC (null, not infinity).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
+use tenure_core::AccountId;
 use tenure_engine::Model;
 use utoipa::ToSchema;
 
-use crate::attribution::{cost_per, roas, spend_by, AccountValues, AcquisitionWindow};
+use crate::attribution::{cost_per, roas, spend_by, AcquisitionWindow};
 use crate::grouping::NOT_CONVERTED;
-use crate::lifetime_value::{GroupLtv, SMALL_SAMPLE_CUSTOMERS, Z_90};
+use crate::lifetime_value::{AccountLtv, GroupLtv, SMALL_SAMPLE_CUSTOMERS, Z_90};
 use crate::ltv::ltv;
 use crate::revenue::Revenue;
 use crate::row::{grouped_rows, money, money_f, rate, Count};
@@ -67,7 +68,7 @@ pub struct UnitEconomicsRow {
 pub(crate) fn report(
     model: &Model,
     revenue: &Revenue,
-    values: &AccountValues,
+    values: &HashMap<AccountId, AccountLtv>,
     settings: &ReportSettings,
     params: &ReportParams,
 ) -> Result<Report, ReportError> {

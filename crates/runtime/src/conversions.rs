@@ -28,7 +28,7 @@ use tenure_destinations::conversion::{Click, ConversionEvent, EventKind, MatchKe
 use tenure_destinations::matching::{hashed_email, sha256_hex, Platform};
 use tenure_engine::Model;
 use tenure_playbooks::DestinationKind;
-use tenure_reports::{AccountRevenue, ReportSettings};
+use tenure_reports::{AccountRevenue, ReportSettings, Revenue};
 use tenure_store::{
     DeliveryStatus, FiringFilter, FiringRecord, NewDelivery, NewFiring, Store, StoreError,
 };
@@ -259,8 +259,8 @@ impl Conversions {
         }) else {
             return Vec::new();
         };
-        // Every account's revenue, a chunk a turn: the expected lifetime predicted LTV prices
-        // is the whole company's.
+        // Every account's revenue, a chunk a turn: predicted LTV's model is fitted on the
+        // whole company's.
         let mut revenues: Vec<AccountRevenue> = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(DECIDE_CHUNK) {
             let found = self.turn(live, workspace, |model| {
@@ -280,32 +280,30 @@ impl Conversions {
             });
             revenues.extend(found.into_iter().flatten());
         }
-        // Each account's predicted lifetime value, as the attribution report credits it.
+        let revenues = Revenue::of_accounts(&self.settings, now, revenues);
+        // Each account's predicted lifetime value, as the attribution report credits it, from
+        // the revenue just read.
         let lifetimes = rules
             .iter()
             .any(|r| r.value == ValueKind::PredictedLtv)
             .then(|| {
                 let kept = live.lifecycles(workspace);
-                let found = tenure_reports::predicted_ltvs(
+                tenure_reports::predicted_ltvs(
                     &|f| {
                         self.turn(live, workspace, |model| f(model));
                     },
                     &self.settings,
-                    now,
+                    &revenues,
                     kept.as_deref(),
-                );
-                found
-                    .map_err(|e| tracing::warn!(workspace = %workspace, error = %e, "cannot predict the accounts' lifetime values; conversions valued by them wait"))
-                    .ok()
-            })
-            .flatten();
+                )
+            });
         let stages = rules
             .iter()
             .any(|r| matches!(r.milestone, Milestone::StageEntered { .. }))
             .then(|| tenure_reports::stage_rules(&self.settings).ok())
             .flatten();
         let mut owed: Vec<Owed> = Vec::new();
-        for chunk in revenues.chunks(DECIDE_CHUNK) {
+        for chunk in revenues.accounts.chunks(DECIDE_CHUNK) {
             let found = self.turn(live, workspace, |model| {
                 chunk
                     .par_iter()
