@@ -10,7 +10,8 @@
 //!   leaving at renewal, at each contract end, a year apart), scaled by how its acquisition
 //!   campaign's customers churned against the model's predictions;
 //! - a churned account comes back with the company's monthly reactivation rate, at the MRR it
-//!   left with;
+//!   left with, and once back churns at the company's monthly rate (scaled by its campaign's
+//!   hazard ratio): its lapsed facts say why it left, not how it will do once back;
 //! - its MRR grows (or shrinks) linearly at its own net expansion rate, shrunk towards its
 //!   acquisition campaign's by [`GROWTH_PRIOR_MONTHS`] months of the campaign's weight (the
 //!   campaign's rate itself shrunk towards the company's by [`GROUP_PRIOR_MONTHS`]).
@@ -414,7 +415,6 @@ impl LifetimeValueModel {
     ) -> Option<AccountLtv> {
         let at = self.at;
         let converted = a.converted_at.filter(|c| *c <= at)?;
-        let facts = AccountInputs::new(model, settings, a).facts_at(at);
         let mrr = a.mrr_at(at);
         // A churned account would come back at what it paid last.
         let last = a
@@ -425,7 +425,14 @@ impl LifetimeValueModel {
             .last()
             .map_or(0, |(_, m)| *m);
         let ratio = self.hazard_ratio.get(&a.account).copied().unwrap_or(1.0);
-        let exit = self.exit(settings, &facts, ratio);
+        let exit = if mrr > 0 {
+            let facts = AccountInputs::new(model, settings, a).facts_at(at);
+            self.exit(settings, &facts, ratio)
+        } else {
+            // A lapsed account's facts say why it left, not how it will do once back: back,
+            // it churns at the company's rate, scaled by its campaign's hazard ratio.
+            Exit::Monthly(1.0 - (1.0 - self.rates.churn).powf(ratio))
+        };
         let growth = self.growth(a, converted);
         let first_mrr = a.first_paid.filter(|(t, _)| *t <= at).map_or(0, |(_, m)| m);
         let realized = a.realized(at);
