@@ -215,7 +215,8 @@ pub struct AccountLtv {
     /// Whether the account pays at the instant.
     pub active: bool,
     /// Its probability of churning in the next month (for an account under contract, the
-    /// probability of leaving at renewal spread over the year); null without MRR.
+    /// probability of leaving at renewal spread over the year; for a lapsed account, once
+    /// back); null without MRR.
     pub monthly_churn: Option<f64>,
     /// Its net MRR change per month per unit of MRR.
     pub monthly_growth: f64,
@@ -833,9 +834,11 @@ pub struct PredictedLtvRow {
     /// Upper end of the 90% interval of its predicted LTV.
     pub predicted_ltv_high_90: f64,
     /// Its probability of churning in a month, 0–1 (under a contract: the probability of
-    /// leaving at renewal spread over the year); null for an account that never paid.
+    /// leaving at renewal spread over the year; for a lapsed account: once back); null for an
+    /// account that never paid.
     pub monthly_churn: Option<f64>,
-    /// Its net MRR change a month per unit of MRR (its own, shrunk towards the company's).
+    /// Its net MRR change a month per unit of MRR (its own, shrunk towards its acquisition
+    /// campaign's).
     pub monthly_growth: Option<f64>,
 }
 
