@@ -271,20 +271,25 @@ pub enum LtvMethod {
     CompanyChurnRate,
 }
 
+/// What an acquisition campaign says of its customers that their own features do not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Acquisition {
+    /// How its customers churned against what the churn model predicted for them (observed ÷
+    /// predicted, shrunk towards 1).
+    hazard_ratio: f64,
+    /// Its customers' net MRR change per month per unit of MRR, shrunk towards the company's
+    /// by [`GROUP_PRIOR_MONTHS`]: what an account's own rate is shrunk towards. Campaigns bring
+    /// customers who grow differently (an account-based campaign's customers expand, a
+    /// discount's hardly), and a young account has too little history of its own to say.
+    growth: f64,
+}
+
 /// The model behind every account's predicted lifetime value at one instant.
 pub struct LifetimeValueModel {
     at: Timestamp,
     churn: Option<ChurnModel>,
-    /// Per account, how its acquisition campaign's customers churned against what the churn
-    /// model predicted for them (observed ÷ predicted, shrunk towards 1): what brought a
-    /// customer says something of how long it stays that its features do not.
-    hazard_ratio: HashMap<AccountId, f64>,
-    /// Per account, its acquisition campaign's net MRR change per month per unit of MRR,
-    /// shrunk towards the company's by [`GROUP_PRIOR_MONTHS`]: what the account's own rate is
-    /// shrunk towards. Campaigns bring customers who grow differently (an account-based
-    /// campaign's customers expand, a discount's hardly), and a young account has too little
-    /// history of its own to say.
-    campaign_growth: HashMap<AccountId, f64>,
+    /// Per converted account, what its acquisition campaign says of its customers.
+    acquisition: HashMap<AccountId, Acquisition>,
     /// Why there is no churn model, when there is none.
     pub without_churn_model: Option<String>,
     pub rates: CompanyRates,
@@ -326,8 +331,7 @@ impl LifetimeValueModel {
         Self {
             at,
             churn,
-            hazard_ratio: hazard_ratios(revenue, &campaigns, &outcomes),
-            campaign_growth: campaign_growths(&revenue.accounts, &campaigns, at, rates.growth),
+            acquisition: acquisitions(revenue, &campaigns, &outcomes, at, rates.growth),
             without_churn_model,
             rates,
             horizon_months: f64::from(r.ltv_horizon_months),
@@ -388,10 +392,9 @@ impl LifetimeValueModel {
             0.0
         };
         let prior = self
-            .campaign_growth
+            .acquisition
             .get(&a.account)
-            .copied()
-            .unwrap_or(self.rates.growth);
+            .map_or(self.rates.growth, |c| c.growth);
         (GROWTH_PRIOR_MONTHS * prior + months * own) / (GROWTH_PRIOR_MONTHS + months)
     }
 
@@ -425,7 +428,10 @@ impl LifetimeValueModel {
             .filter(|(_, m)| *m > 0)
             .last()
             .map_or(0, |(_, m)| *m);
-        let ratio = self.hazard_ratio.get(&a.account).copied().unwrap_or(1.0);
+        let ratio = self
+            .acquisition
+            .get(&a.account)
+            .map_or(1.0, |c| c.hazard_ratio);
         let exit = if mrr > 0 {
             let facts = AccountInputs::new(model, settings, a).facts_at(at);
             self.exit(settings, &facts, ratio)
@@ -518,16 +524,42 @@ fn acquisition_campaigns(
     out
 }
 
-/// Each account's acquisition campaign's net MRR change per month per unit of MRR over the 12
-/// months before `at` (its customers' net change ÷ their MRR-months, as [`CompanyRates`]
-/// measures the company's), shrunk towards the company's `growth` by [`GROUP_PRIOR_MONTHS`]
-/// paying account-months.
-fn campaign_growths(
-    accounts: &[AccountRevenue],
+/// Each converted account's [`Acquisition`], from its campaign's (`campaigns`, in `revenue`'s
+/// order).
+fn acquisitions(
+    revenue: &Revenue,
     campaigns: &[Option<String>],
+    outcomes: &[Predicted],
     at: Timestamp,
     growth: f64,
-) -> HashMap<AccountId, f64> {
+) -> HashMap<AccountId, Acquisition> {
+    let ratios = hazard_ratios(campaigns, outcomes);
+    let growths = campaign_growths(&revenue.accounts, campaigns, at, growth);
+    revenue
+        .accounts
+        .iter()
+        .zip(campaigns)
+        .filter_map(|(a, c)| {
+            let c = c.as_deref()?;
+            let acquisition = Acquisition {
+                hazard_ratio: ratios.get(c).copied().unwrap_or(1.0),
+                growth: growths.get(c).copied().unwrap_or(growth),
+            };
+            Some((a.account.clone(), acquisition))
+        })
+        .collect()
+}
+
+/// Each acquisition campaign's net MRR change per month per unit of MRR over the 12 months
+/// before `at` (its customers' net change ÷ their MRR-months, as [`CompanyRates`] measures the
+/// company's), shrunk towards the company's `growth` by [`GROUP_PRIOR_MONTHS`] paying
+/// account-months.
+fn campaign_growths<'c>(
+    accounts: &[AccountRevenue],
+    campaigns: &'c [Option<String>],
+    at: Timestamp,
+    growth: f64,
+) -> HashMap<&'c str, f64> {
     let from = (0..RATE_WINDOW_MONTHS).fold(at, |t, _| prev_month(t));
     // Per campaign: net change, MRR-months and paying months of its customers.
     let mut sums: HashMap<&str, [f64; 3]> = HashMap::new();
@@ -542,8 +574,7 @@ fn campaign_growths(
         s[1] += mrr_months;
         s[2] += paying_months(a, start, at);
     }
-    let shrunk: HashMap<&str, f64> = sums
-        .into_iter()
+    sums.into_iter()
         .map(|(c, [change, mrr_months, paying])| {
             let own = if mrr_months > 0.0 {
                 change / mrr_months
@@ -555,22 +586,16 @@ fn campaign_growths(
                 (paying * own + GROUP_PRIOR_MONTHS * growth) / (paying + GROUP_PRIOR_MONTHS),
             )
         })
-        .collect();
-    accounts
-        .iter()
-        .zip(campaigns)
-        .filter_map(|(a, c)| Some((a.account.clone(), *shrunk.get(c.as_deref()?)?)))
         .collect()
 }
 
-/// Each account's hazard ratio: its acquisition campaign's churns over what the churn model
-/// predicted for its customers' snapshots (`outcomes`: account, probability, churned), both
-/// with [`CALIBRATION_PRIOR_CHURNS`] added.
-fn hazard_ratios(
-    revenue: &Revenue,
-    campaigns: &[Option<String>],
+/// Each acquisition campaign's hazard ratio: its customers' churns over what the churn model
+/// predicted for their snapshots (`outcomes`: account, probability, churned), both with
+/// [`CALIBRATION_PRIOR_CHURNS`] added.
+fn hazard_ratios<'c>(
+    campaigns: &'c [Option<String>],
     outcomes: &[Predicted],
-) -> HashMap<AccountId, f64> {
+) -> HashMap<&'c str, f64> {
     let mut by_campaign: HashMap<&str, (f64, f64)> = HashMap::new();
     for &(i, p, churned) in outcomes {
         if let Some(c) = campaigns.get(i).and_then(Option::as_deref) {
@@ -579,14 +604,9 @@ fn hazard_ratios(
             e.1 += p;
         }
     }
-    revenue
-        .accounts
-        .iter()
-        .zip(campaigns)
-        .filter_map(|(a, c)| {
-            let (observed, predicted) = by_campaign.get(c.as_deref()?)?;
-            Some((a.account.clone(), shrunk_ratio(*observed, *predicted)))
-        })
+    by_campaign
+        .into_iter()
+        .map(|(c, (observed, predicted))| (c, shrunk_ratio(observed, predicted)))
         .collect()
 }
 
@@ -1241,8 +1261,8 @@ mod tests {
     /// Two campaigns over the year before 2026-01-01 (365 days, m = 365 ÷ 30.436875 paying
     /// months each), the company's rate 0.01: a flat account's campaign gets (m · 0 + 120 ·
     /// 0.01) ÷ (m + 120); one that doubled from 1,000 to 2,000 after 182 days grew 1,000 over
-    /// (1,000 · 182 + 2,000 · 183) ÷ 30.436875 MRR-months. An account without a campaign gets
-    /// none (the company's rate applies).
+    /// (1,000 · 182 + 2,000 · 183) ÷ 30.436875 MRR-months. An account without a campaign adds
+    /// none (the company's rate applies to it).
     #[test]
     fn campaign_growth_by_hand() {
         let t = |raw: &str| Timestamp::parse(raw).unwrap();
@@ -1277,9 +1297,9 @@ mod tests {
         let flat = 120.0 * 0.01 / (m + 120.0);
         let own = 1_000.0 / ((1_000.0 * 182.0 + 2_000.0 * 183.0) / DAYS_PER_MONTH);
         let grew = (m * own + 120.0 * 0.01) / (m + 120.0);
-        assert!((g[&id("flat")] - flat).abs() < 1e-12, "{g:?}");
-        assert!((g[&id("grew")] - grew).abs() < 1e-12, "{g:?}");
-        assert!(!g.contains_key(&id("none")));
+        assert!((g["flat"] - flat).abs() < 1e-12, "{g:?}");
+        assert!((g["grew"] - grew).abs() < 1e-12, "{g:?}");
+        assert_eq!(g.len(), 2, "{g:?}");
     }
 
     #[test]
