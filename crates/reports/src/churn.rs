@@ -511,16 +511,18 @@ pub(crate) fn model_report(
         .map(|(s, p)| (*p, s.churned))
         .unzip();
     // Calibration by decile of predicted probability.
-    let calibration: Vec<ChurnCalibrationBin> = deciles(&p)
+    let pairs: Vec<(f64, f64)> = p
+        .iter()
+        .zip(&y)
+        .map(|(p, y)| (*p, f64::from(u8::from(*y))))
+        .collect();
+    let calibration: Vec<ChurnCalibrationBin> = deciles(&pairs)
         .into_iter()
-        .map(|(decile, bin)| {
-            let n = bin.len() as f64;
-            ChurnCalibrationBin {
-                decile,
-                snapshots: bin.len(),
-                predicted: rate(Some(bin.iter().map(|&i| p[i]).sum::<f64>() / n)),
-                observed: rate(Some(bin.iter().filter(|&&i| y[i]).count() as f64 / n)),
-            }
+        .map(|d| ChurnCalibrationBin {
+            decile: d.decile,
+            snapshots: d.count,
+            predicted: rate(Some(d.predicted)),
+            observed: rate(Some(d.actual)),
         })
         .collect();
     let all_refs: Vec<&Sample> = all.iter().collect();

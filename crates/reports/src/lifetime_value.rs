@@ -1090,17 +1090,14 @@ pub(crate) fn backtest_report(
         });
         all.extend(points);
     }
-    let predicted: Vec<f64> = all.iter().map(|p| p.0).collect();
-    let calibration = deciles(&predicted)
+    let pairs: Vec<(f64, f64)> = all.iter().map(|p| (p.0, p.1)).collect();
+    let calibration = deciles(&pairs)
         .into_iter()
-        .map(|(decile, bin)| {
-            let n = bin.len() as f64;
-            LtvCalibrationBin {
-                decile,
-                accounts: bin.len(),
-                predicted: money_f(bin.iter().map(|&i| all[i].0).sum::<f64>() / n, c),
-                actual: money_f(bin.iter().map(|&i| all[i].1).sum::<f64>() / n, c),
-            }
+        .map(|d| LtvCalibrationBin {
+            decile: d.decile,
+            accounts: d.count,
+            predicted: money_f(d.predicted, c),
+            actual: money_f(d.actual, c),
         })
         .collect();
     let columns: Vec<String> = [

@@ -129,14 +129,35 @@ fn object<R: Serialize>(row: &R) -> Map<String, Value> {
     }
 }
 
-/// The tenths of `predicted`, lowest first, for a calibration table: each non-empty tenth's
-/// number (1 to 10) and the indices of its values.
-pub(crate) fn deciles(predicted: &[f64]) -> Vec<(usize, Vec<usize>)> {
-    let mut order: Vec<usize> = (0..predicted.len()).collect();
-    order.sort_by(|&a, &b| predicted[a].total_cmp(&predicted[b]));
+/// One tenth of a calibration table: its number (1 to 10, lowest predictions first), how many
+/// predictions it holds, and their mean predicted and actual values.
+pub(crate) struct Decile {
+    pub decile: usize,
+    pub count: usize,
+    pub predicted: f64,
+    pub actual: f64,
+}
+
+/// The non-empty tenths of `(predicted, actual)` pairs by predicted value, for a calibration
+/// table.
+pub(crate) fn deciles(pairs: &[(f64, f64)]) -> Vec<Decile> {
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_by(|&a, &b| pairs[a].0.total_cmp(&pairs[b].0));
     let n = order.len();
     (0..10)
-        .map(|d| (d + 1, order[d * n / 10..(d + 1) * n / 10].to_vec()))
+        .map(|d| (d + 1, &order[d * n / 10..(d + 1) * n / 10]))
         .filter(|(_, bin)| !bin.is_empty())
+        .map(|(decile, bin)| {
+            let count = bin.len();
+            let mean = |f: fn(&(f64, f64)) -> f64| {
+                bin.iter().map(|&i| f(&pairs[i])).sum::<f64>() / count as f64
+            };
+            Decile {
+                decile,
+                count,
+                predicted: mean(|p| p.0),
+                actual: mean(|p| p.1),
+            }
+        })
         .collect()
 }
