@@ -80,7 +80,7 @@ pub use funnel::{
 };
 pub use lifetime_value::{
     predicted_ltvs, AccountLtv, LtvBacktestRow, LtvBacktestSummary, LtvCalibrationBin, LtvMethod,
-    PredictedLtvRow, PredictedLtvSummary,
+    PredictedLtvRow, PredictedLtvSummary, SMALL_SAMPLE_CUSTOMERS,
 };
 pub use ltv::LtvRow;
 pub use mrr::MrrRow;

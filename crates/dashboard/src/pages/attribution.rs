@@ -2,7 +2,7 @@
 //! content) with, beside what it cost, and the nine models side by side.
 
 use tenure_core::Timestamp;
-use tenure_reports::{Param, Report, Unit};
+use tenure_reports::{Param, Report, Unit, SMALL_SAMPLE_CUSTOMERS};
 
 use super::{missing, Page};
 use crate::chart::{Chart, HBars};
@@ -193,13 +193,13 @@ fn credited(report: &Report, by: &str) -> Figure {
     });
     let note = if by == "campaign" {
         format!(
-            "{} credited by {} to each campaign, largest first; a campaign opens the accounts it touched. A campaign with fewer than 30 customers is marked as a small sample: too few to rank by.",
+            "{} credited by {} to each campaign, largest first; a campaign opens the accounts it touched. A campaign with fewer than {SMALL_SAMPLE_CUSTOMERS} customers is marked as a small sample: too few to rank by.",
             label(&metric),
             label(&model)
         )
     } else {
         format!(
-            "{} credited by {} to each {by}, largest first. Spend is matched for channel, source and campaign only. A group with fewer than 30 customers is marked as a small sample: too few to rank by.",
+            "{} credited by {} to each {by}, largest first. Spend is matched for channel, source and campaign only. A group with fewer than {SMALL_SAMPLE_CUSTOMERS} customers is marked as a small sample: too few to rank by.",
             label(&metric),
             label(&model)
         )
